@@ -1,0 +1,335 @@
+package search
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/mlrun/mlrun/store"
+)
+
+// Entity types of a clause, by MLflow's canonical names.
+const (
+	Metric    = "metric"
+	Param     = "parameter"
+	Tag       = "tag"
+	Attribute = "attribute"
+	Dataset   = "dataset"
+)
+
+// Clause is one comparison of a filter.
+type Clause struct {
+	Entity string    // Metric, Param, Tag, Attribute or Dataset
+	Key    string    // the metric/param/tag key, or the canonical attribute name
+	Op     string    // = != < <= > >= LIKE ILIKE IN "NOT IN"
+	Str    string    // the value, for string comparisons
+	Num    float64   // the value, for numeric comparisons
+	List   []string  // the values, for IN and NOT IN
+	Numeric bool     // the value is Num
+}
+
+// Grammar says which entities, keys and comparators a search accepts.
+type Grammar struct {
+	what     string            // "runs", "experiments"
+	entities map[string]string // alias → canonical entity
+	// attrs maps attribute aliases to canonical names; numeric ones are
+	// listed in numAttrs.
+	attrs    map[string]string
+	numAttrs map[string]bool
+	inAttrs  map[string]bool // string attributes that also take IN / NOT IN
+	// orderAttrs, when set, are the attributes order_by takes (else attrs).
+	orderAttrs map[string]string
+	entityList string
+}
+
+// Runs is the grammar of SearchRuns.
+var Runs = &Grammar{
+	what: "runs",
+	entities: map[string]string{
+		"metric": Metric, "metrics": Metric,
+		"parameter": Param, "parameters": Param, "param": Param, "params": Param,
+		"tag": Tag, "tags": Tag,
+		"attribute": Attribute, "attributes": Attribute, "attr": Attribute, "run": Attribute,
+		"dataset": Dataset, "datasets": Dataset,
+	},
+	attrs: map[string]string{
+		"run_id": "run_id", "run_name": "run_name", "status": "status", "user_id": "user_id",
+		"artifact_uri": "artifact_uri", "start_time": "start_time", "end_time": "end_time",
+		"run name": "run_name", "Run name": "run_name", "Run Name": "run_name",
+		"created": "start_time", "Created": "start_time",
+	},
+	numAttrs:   map[string]bool{"start_time": true, "end_time": true},
+	inAttrs:    map[string]bool{"run_id": true},
+	entityList: "['metric', 'parameter', 'tag', 'attribute', 'dataset']",
+}
+
+// Experiments is the grammar of SearchExperiments.
+var Experiments = &Grammar{
+	what:     "experiments",
+	entities: map[string]string{"attribute": Attribute, "tag": Tag, "tags": Tag},
+	attrs: map[string]string{
+		"name": "name", "creation_time": "creation_time", "last_update_time": "last_update_time",
+	},
+	orderAttrs: map[string]string{
+		"name": "name", "experiment_id": "experiment_id",
+		"creation_time": "creation_time", "last_update_time": "last_update_time",
+	},
+	numAttrs:   map[string]bool{"creation_time": true, "last_update_time": true},
+	inAttrs:    map[string]bool{},
+	entityList: "('attribute', 'tag', 'tags')",
+}
+
+var datasetKeys = map[string]bool{"name": true, "digest": true, "context": true}
+
+// Parse parses a filter string in grammar g. An empty filter has no clauses.
+func (g *Grammar) Parse(filter string) ([]Clause, error) {
+	if strings.TrimSpace(filter) == "" {
+		return nil, nil
+	}
+	toks, err := lex(filter)
+	if err != nil {
+		return nil, err
+	}
+	p := &parser{toks: toks, src: filter, g: g}
+	var out []Clause
+	for {
+		c, err := p.clause()
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+		t := p.next()
+		switch {
+		case t.kind == tokEOF:
+			return out, nil
+		case t.kind == tokSemicolon:
+			return nil, store.Invalidf("Search filter contained multiple expression '%s'. Provide AND-ed expression list.", filter)
+		case t.kind == tokIdent && strings.EqualFold(t.text, "and"):
+			continue
+		default:
+			return nil, store.Invalidf("Invalid clause(s) in filter string: '%s': expected AND at position %d, got '%s'", filter, t.pos, t.text)
+		}
+	}
+}
+
+type parser struct {
+	toks []token
+	i    int
+	src  string
+	g    *Grammar
+}
+
+func (p *parser) next() token {
+	t := p.toks[p.i]
+	if t.kind != tokEOF {
+		p.i++
+	}
+	return t
+}
+
+func (p *parser) peek() token { return p.toks[p.i] }
+
+func (p *parser) invalid(t token, what string) error {
+	got := t.text
+	if t.kind == tokEOF {
+		got = "end of filter"
+	}
+	return store.Invalidf("Invalid clause(s) in filter string: '%s': expected %s at position %d, got '%s'", p.src, what, t.pos, got)
+}
+
+// identifier splits an identifier token into entity and key: on the first
+// '.' of a leading bare word, or after a leading quoted word followed by
+// '.'; without a dot it is an attribute.
+func splitIdentifier(t token) (entity, key string) {
+	parts := t.parts
+	first := parts[0]
+	if !first.quoted {
+		if i := strings.IndexByte(first.text, '.'); i >= 0 {
+			entity = first.text[:i]
+			rest := first.text[i+1:]
+			var b strings.Builder
+			b.WriteString(rest)
+			for _, q := range parts[1:] {
+				b.WriteString(q.text)
+			}
+			return entity, b.String()
+		}
+	} else if len(parts) > 1 && !parts[1].quoted && strings.HasPrefix(parts[1].text, ".") {
+		var b strings.Builder
+		b.WriteString(parts[1].text[1:])
+		for _, q := range parts[2:] {
+			b.WriteString(q.text)
+		}
+		return first.text, b.String()
+	}
+	var b strings.Builder
+	for _, q := range parts {
+		b.WriteString(q.text)
+	}
+	return "", b.String()
+}
+
+func (p *parser) clause() (Clause, error) {
+	t := p.next()
+	if t.kind != tokIdent && t.kind != tokQuoted {
+		return Clause{}, p.invalid(t, "an identifier")
+	}
+	ent, key := splitIdentifier(t)
+	var c Clause
+	if ent == "" {
+		c.Entity = Attribute
+	} else {
+		canon, ok := p.g.entities[ent]
+		if !ok {
+			return c, store.Invalidf("Invalid entity type '%s'. Valid values are %s", ent, p.g.entityList)
+		}
+		c.Entity = canon
+	}
+	c.Key = key
+	if key == "" {
+		return c, p.invalid(t, "a key after the entity")
+	}
+	switch c.Entity {
+	case Attribute:
+		canon, ok := p.g.attrs[key]
+		if !ok {
+			return c, store.Invalidf("Invalid attribute key '%s' specified. Valid keys are '%s'", key, p.g.attrNames())
+		}
+		c.Key = canon
+	case Dataset:
+		if !datasetKeys[key] {
+			return c, store.Invalidf("Invalid dataset key '%s' specified. Valid keys are '['name', 'digest', 'context']'", key)
+		}
+	}
+
+	op := p.next()
+	switch {
+	case op.kind == tokOp:
+		c.Op = op.text
+	case op.kind == tokIdent && (strings.EqualFold(op.text, "like") || strings.EqualFold(op.text, "ilike") || strings.EqualFold(op.text, "in")):
+		c.Op = strings.ToUpper(op.text)
+	case op.kind == tokIdent && strings.EqualFold(op.text, "not"):
+		in := p.next()
+		if in.kind != tokIdent || !strings.EqualFold(in.text, "in") {
+			return c, p.invalid(in, "IN after NOT")
+		}
+		c.Op = "NOT IN"
+	default:
+		return c, p.invalid(op, "a comparator")
+	}
+	if err := p.checkOp(&c); err != nil {
+		return c, err
+	}
+	if c.Op == "IN" || c.Op == "NOT IN" {
+		return c, p.list(&c)
+	}
+	v := p.next()
+	if c.Numeric {
+		if v.kind != tokNumber {
+			if c.Entity == Metric {
+				return c, store.Invalidf("Expected numeric value type for metric. Found %s", v.text)
+			}
+			return c, store.Invalidf("Expected numeric value type for numeric attribute: %s. Found %s", c.Key, v.text)
+		}
+		n, err := strconv.ParseFloat(v.text, 64)
+		if err != nil {
+			return c, store.Invalidf("Invalid number '%s' in filter string", v.text)
+		}
+		c.Num = n
+		return c, nil
+	}
+	if v.kind != tokString && v.kind != tokQuoted {
+		return c, store.Invalidf("Expected a quoted string value for %s (e.g. 'my-value'). Got value %s", c.Entity, v.text)
+	}
+	c.Str = v.text
+	return c, nil
+}
+
+// checkOp checks the comparator suits the entity and key, and sets Numeric.
+func (p *parser) checkOp(c *Clause) error {
+	numeric := c.Entity == Metric || (c.Entity == Attribute && p.g.numAttrs[c.Key])
+	c.Numeric = numeric
+	switch c.Op {
+	case "=", "!=":
+		return nil
+	case "<", "<=", ">", ">=":
+		if numeric {
+			return nil
+		}
+	case "LIKE", "ILIKE":
+		if !numeric {
+			return nil
+		}
+	case "IN", "NOT IN":
+		if c.Entity == Dataset || (c.Entity == Attribute && p.g.inAttrs[c.Key]) {
+			return nil
+		}
+	}
+	return store.Invalidf("Invalid comparator '%s' not one of '%s' for %s '%s'", c.Op, validOps(numeric, c, p.g), c.Entity, c.Key)
+}
+
+func validOps(numeric bool, c *Clause, g *Grammar) string {
+	if numeric {
+		return "['=', '!=', '>', '>=', '<', '<=']"
+	}
+	if c.Entity == Dataset || (c.Entity == Attribute && g.inAttrs[c.Key]) {
+		return "['=', '!=', 'LIKE', 'ILIKE', 'IN', 'NOT IN']"
+	}
+	return "['=', '!=', 'LIKE', 'ILIKE']"
+}
+
+func (p *parser) list(c *Clause) error {
+	if t := p.next(); t.kind != tokLParen {
+		return store.Invalidf("While parsing a list in the query, expected a parenthesised list of quoted strings, got '%s'", t.text)
+	}
+	for {
+		v := p.next()
+		if v.kind != tokString && v.kind != tokQuoted {
+			return store.Invalidf("While parsing a list in the query, expected string value, got '%s'", v.text)
+		}
+		c.List = append(c.List, v.text)
+		switch t := p.next(); t.kind {
+		case tokComma:
+			continue
+		case tokRParen:
+			if c.Entity == Attribute && c.Key == "run_id" {
+				c.List = lowerOnly(c.List)
+			}
+			return nil
+		default:
+			return p.invalid(t, "',' or ')'")
+		}
+	}
+}
+
+// lowerOnly drops run ids with uppercase letters, as MLflow does.
+func lowerOnly(ids []string) []string {
+	out := ids[:0:0]
+	for _, id := range ids {
+		if strings.ToLower(id) == id {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+func (g *Grammar) attrNames() string {
+	seen := map[string]bool{}
+	var names []string
+	for _, v := range g.attrs {
+		if !seen[v] {
+			seen[v] = true
+			names = append(names, v)
+		}
+	}
+	sortStrings(names)
+	return fmt.Sprintf("[%s]", strings.Join(quoteAll(names), ", "))
+}
+
+func quoteAll(ss []string) []string {
+	out := make([]string, len(ss))
+	for i, s := range ss {
+		out[i] = "'" + s + "'"
+	}
+	return out
+}

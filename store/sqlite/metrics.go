@@ -1,0 +1,252 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"math"
+	"strings"
+
+	"github.com/google/uuid"
+
+	"github.com/mlrun/mlrun/store"
+	"github.com/mlrun/mlrun/store/search"
+)
+
+func nan() float64 { return math.NaN() }
+
+// point is a metric as stored: NaN becomes 0 with isNaN set.
+type point struct {
+	key       string
+	value     float64
+	isNaN     bool
+	timestamp int64
+	step      int64
+}
+
+// after reports whether p is strictly later than q by (step, timestamp,
+// value), MLflow's rule for the latest value.
+func (p point) after(q point) bool {
+	if p.step != q.step {
+		return p.step > q.step
+	}
+	if p.timestamp != q.timestamp {
+		return p.timestamp > q.timestamp
+	}
+	return p.value > q.value
+}
+
+// LogBatch implements store.Store. Everything is validated before anything
+// is written, and it all happens in one transaction.
+func (s *Store) LogBatch(ctx context.Context, runID string, metrics []store.Metric, params []store.Param, tags []store.Tag) error {
+	if err := store.ValidateBatchLimits(len(metrics), len(params), len(tags)); err != nil {
+		return err
+	}
+	params = append([]store.Param(nil), params...)
+	tags = append([]store.Tag(nil), tags...)
+	pts := make([]point, len(metrics))
+	for i, m := range metrics {
+		if err := store.ValidateMetric(m); err != nil {
+			return err
+		}
+		v, isNaN := store.SanitizeMetricValue(m.Value)
+		pts[i] = point{m.Key, v, isNaN, m.Timestamp, m.Step}
+	}
+	seen := map[string]bool{}
+	for i, p := range params {
+		p, err := store.NormalizeParam(p)
+		if err != nil {
+			return err
+		}
+		if seen[p.Key] {
+			return store.Invalidf("Duplicate parameter keys have been submitted: ['%s']. Please ensure the request contains only one param value per param key.", p.Key)
+		}
+		seen[p.Key] = true
+		params[i] = p
+	}
+	for i, t := range tags {
+		t, err := store.NormalizeTag(t)
+		if err != nil {
+			return err
+		}
+		tags[i] = t
+	}
+	return wrap("log batch", s.tx(ctx, func(tx *sql.Tx) error {
+		if _, err := s.activeRun(ctx, tx, runID); err != nil {
+			return err
+		}
+		if err := logParams(ctx, tx, runID, params); err != nil {
+			return err
+		}
+		if err := logMetrics(ctx, tx, runID, pts); err != nil {
+			return err
+		}
+		return upsertTags(ctx, tx, runID, tags)
+	}))
+}
+
+func logParams(ctx context.Context, tx *sql.Tx, runID string, params []store.Param) error {
+	for _, p := range params {
+		var old string
+		err := tx.QueryRowContext(ctx, `SELECT value FROM params WHERE run_uuid = ? AND "key" = ?`, runID, p.Key).Scan(&old)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			if _, err := tx.ExecContext(ctx, `INSERT INTO params ("key", value, run_uuid) VALUES (?, ?, ?)`, p.Key, p.Value, runID); err != nil {
+				return err
+			}
+		case err != nil:
+			return err
+		case old != p.Value:
+			return store.Invalidf("Changing param values is not allowed. Param with key='%s' was already logged with value='%s' for run ID='%s'. Attempted logging new value '%s'.", p.Key, old, runID, p.Value)
+		}
+	}
+	return nil
+}
+
+func logMetrics(ctx context.Context, tx *sql.Tx, runID string, pts []point) error {
+	if len(pts) == 0 {
+		return nil
+	}
+	ins, err := tx.PrepareContext(ctx, `INSERT OR IGNORE INTO metrics ("key", value, timestamp, run_uuid, step, is_nan) VALUES (?, ?, ?, ?, ?, ?)`)
+	if err != nil {
+		return err
+	}
+	defer ins.Close()
+	latest := map[string]point{}
+	var order []string
+	for _, p := range pts {
+		if _, err := ins.ExecContext(ctx, p.key, p.value, p.timestamp, runID, p.step, p.isNaN); err != nil {
+			return err
+		}
+		cur, ok := latest[p.key]
+		if !ok {
+			order = append(order, p.key)
+		}
+		if !ok || p.after(cur) {
+			latest[p.key] = p
+		}
+	}
+	for _, key := range order {
+		p := latest[key]
+		var old point
+		var ts sql.NullInt64
+		err := tx.QueryRowContext(ctx, `SELECT value, timestamp, step, is_nan FROM latest_metrics WHERE run_uuid = ? AND "key" = ?`, runID, key).
+			Scan(&old.value, &ts, &old.step, &old.isNaN)
+		old.timestamp = ts.Int64
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+		case err != nil:
+			return err
+		case !p.after(old):
+			continue
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO latest_metrics ("key", value, timestamp, step, is_nan, run_uuid) VALUES (?, ?, ?, ?, ?, ?)`,
+			key, p.value, p.timestamp, p.step, p.isNaN, runID); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// GetMetricHistory implements store.Store.
+func (s *Store) GetMetricHistory(ctx context.Context, runID, key string, maxResults int, pageToken string) ([]store.Metric, string, error) {
+	if maxResults < 0 {
+		return nil, "", store.Invalidf("Invalid value %d for parameter 'max_results': must be positive", maxResults)
+	}
+	tok, err := search.DecodeToken(pageToken)
+	if err != nil {
+		return nil, "", err
+	}
+	if _, err := s.runInfo(ctx, s.r, runID); err != nil {
+		return nil, "", err
+	}
+	q := `SELECT value, timestamp, step, is_nan FROM metrics WHERE run_uuid = ? AND "key" = ? ORDER BY timestamp, step, value`
+	args := []any{runID, key}
+	if maxResults > 0 {
+		q += ` LIMIT ? OFFSET ?`
+		args = append(args, maxResults+1, tok.Offset)
+	}
+	rows, err := s.r.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, "", fmt.Errorf("get metric history: %w", err)
+	}
+	defer rows.Close()
+	var out []store.Metric
+	for rows.Next() {
+		m := store.Metric{Key: key}
+		var isNaN bool
+		if err := rows.Scan(&m.Value, &m.Timestamp, &m.Step, &isNaN); err != nil {
+			return nil, "", fmt.Errorf("get metric history: %w", err)
+		}
+		if isNaN {
+			m.Value = nan()
+		}
+		out = append(out, m)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, "", fmt.Errorf("get metric history: %w", err)
+	}
+	next := ""
+	if maxResults > 0 && len(out) > maxResults {
+		out = out[:maxResults]
+		next = search.EncodeToken(search.Token{Offset: tok.Offset + maxResults})
+	}
+	return out, next, nil
+}
+
+// LogInputs implements store.Store: datasets are kept once per experiment
+// by (name, digest) and linked to the run once per pair.
+func (s *Store) LogInputs(ctx context.Context, runID string, inputs []store.DatasetInput) error {
+	for _, in := range inputs {
+		if err := store.ValidateDatasetInput(in); err != nil {
+			return err
+		}
+	}
+	return wrap("log inputs", s.tx(ctx, func(tx *sql.Tx) error {
+		ri, err := s.activeRun(ctx, tx, runID)
+		if err != nil {
+			return err
+		}
+		for _, in := range inputs {
+			d := in.Dataset
+			var dsID string
+			err := tx.QueryRowContext(ctx, `SELECT dataset_uuid FROM datasets WHERE experiment_id = ? AND name = ? AND digest = ?`, ri.ExperimentID, d.Name, d.Digest).Scan(&dsID)
+			if errors.Is(err, sql.ErrNoRows) {
+				dsID = newID()
+				_, err = tx.ExecContext(ctx, `INSERT INTO datasets (dataset_uuid, experiment_id, name, digest, dataset_source_type, dataset_source, dataset_schema, dataset_profile) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+					dsID, ri.ExperimentID, d.Name, d.Digest, d.SourceType, d.Source, nullIfEmpty(d.Schema), nullIfEmpty(d.Profile))
+			}
+			if err != nil {
+				return err
+			}
+			var inputID string
+			err = tx.QueryRowContext(ctx, `SELECT input_uuid FROM inputs WHERE source_type = 'DATASET' AND source_id = ? AND destination_type = 'RUN' AND destination_id = ?`, dsID, runID).Scan(&inputID)
+			if !errors.Is(err, sql.ErrNoRows) {
+				if err != nil {
+					return err
+				}
+				continue // linked already
+			}
+			inputID = newID()
+			if _, err := tx.ExecContext(ctx, `INSERT INTO inputs (input_uuid, source_type, source_id, destination_type, destination_id) VALUES (?, 'DATASET', ?, 'RUN', ?)`, inputID, dsID, runID); err != nil {
+				return err
+			}
+			for _, t := range in.Tags {
+				if _, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO input_tags (input_uuid, name, value) VALUES (?, ?, ?)`, inputID, t.Key, t.Value); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	}))
+}
+
+func newID() string { return strings.ReplaceAll(uuid.NewString(), "-", "") }
+
+func nullIfEmpty(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}

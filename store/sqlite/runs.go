@@ -1,0 +1,376 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/google/uuid"
+
+	"github.com/mlrun/mlrun/store"
+)
+
+const runCols = `run_uuid, name, experiment_id, user_id, status, start_time, end_time, artifact_uri, lifecycle_stage`
+
+// TagRunName is the tag that mirrors a run's name.
+const tagRunName = "mlflow.runName"
+
+func scanRunInfo(sc interface{ Scan(...any) error }) (*store.RunInfo, error) {
+	var (
+		ri                          store.RunInfo
+		name, user, status, uri, lc sql.NullString
+		exp                         sql.NullInt64
+		start, end                  sql.NullInt64
+	)
+	if err := sc.Scan(&ri.RunID, &name, &exp, &user, &status, &start, &end, &uri, &lc); err != nil {
+		return nil, err
+	}
+	ri.RunName, ri.UserID, ri.Status = name.String, user.String, store.RunStatus(status.String)
+	ri.ArtifactURI, ri.LifecycleStage = uri.String, lc.String
+	ri.ExperimentID = strconv.FormatInt(exp.Int64, 10)
+	ri.StartTime = start.Int64
+	if end.Valid {
+		v := end.Int64
+		ri.EndTime = &v
+	}
+	if ri.LifecycleStage == "" {
+		ri.LifecycleStage = store.LifecycleActive
+	}
+	return &ri, nil
+}
+
+func (s *Store) runInfo(ctx context.Context, q querier, runID string) (*store.RunInfo, error) {
+	ri, err := scanRunInfo(q.QueryRowContext(ctx, `SELECT `+runCols+` FROM runs WHERE run_uuid = ?`, runID))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, store.NotFoundf("Run with id=%s not found", runID)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("get run %s: %w", runID, err)
+	}
+	return ri, nil
+}
+
+// activeRun returns the run's info if it exists and is active.
+func (s *Store) activeRun(ctx context.Context, q querier, runID string) (*store.RunInfo, error) {
+	ri, err := s.runInfo(ctx, q, runID)
+	if err != nil {
+		return nil, err
+	}
+	if ri.LifecycleStage != store.LifecycleActive {
+		return nil, store.Invalidf("The run %s must be in the 'active' state. Current state is %s.", runID, ri.LifecycleStage)
+	}
+	return ri, nil
+}
+
+// CreateRun implements store.Store.
+func (s *Store) CreateRun(ctx context.Context, req store.CreateRun) (*store.Run, error) {
+	expID := req.ExperimentID
+	if expID == "" {
+		expID = "0"
+	}
+	tags := make([]store.Tag, 0, len(req.Tags)+1)
+	nameTag := ""
+	for _, t := range req.Tags {
+		t, err := store.NormalizeTag(t)
+		if err != nil {
+			return nil, err
+		}
+		if t.Key == tagRunName {
+			nameTag = t.Value
+		}
+		tags = append(tags, t)
+	}
+	name := req.RunName
+	switch {
+	case name != "" && nameTag != "" && name != nameTag:
+		return nil, store.Invalidf("Both 'run_name' argument and 'mlflow.runName' tag are specified, but with different values (run_name='%s', mlflow.runName='%s').", name, nameTag)
+	case name == "" && nameTag != "":
+		name = nameTag
+	case name == "":
+		name = store.RandomRunName()
+	}
+	if nameTag == "" {
+		tags = append(tags, store.Tag{Key: tagRunName, Value: name})
+	}
+	start := req.StartTime
+	if start == 0 {
+		start = nowMillis()
+	}
+	runID := strings.ReplaceAll(uuid.NewString(), "-", "")
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		e, err := s.getExperiment(ctx, tx, expID)
+		if err != nil {
+			return err
+		}
+		if e.LifecycleStage != store.LifecycleActive {
+			return store.Invalidf("The experiment %s must be in the 'active' state. Current state is %s.", expID, e.LifecycleStage)
+		}
+		_, err = tx.ExecContext(ctx, `INSERT INTO runs (run_uuid, name, source_type, source_name, entry_point_name, user_id, status, start_time, end_time, source_version, lifecycle_stage, artifact_uri, experiment_id, deleted_time)
+			VALUES (?, ?, 'UNKNOWN', '', '', ?, 'RUNNING', ?, NULL, '', 'active', ?, ?, NULL)`,
+			runID, name, req.UserID, start, joinURI(e.ArtifactLocation, runID+"/artifacts"), e.ID)
+		if err != nil {
+			return err
+		}
+		return upsertTags(ctx, tx, runID, tags)
+	})
+	if err != nil {
+		return nil, wrap("create run", err)
+	}
+	return s.GetRun(ctx, runID)
+}
+
+func upsertTags(ctx context.Context, tx *sql.Tx, runID string, tags []store.Tag) error {
+	if len(tags) == 0 {
+		return nil
+	}
+	st, err := tx.PrepareContext(ctx, `INSERT INTO tags ("key", value, run_uuid) VALUES (?, ?, ?) ON CONFLICT ("key", run_uuid) DO UPDATE SET value = excluded.value`)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	for _, t := range tags {
+		if _, err := st.ExecContext(ctx, t.Key, t.Value, runID); err != nil {
+			return err
+		}
+		if t.Key == tagRunName {
+			if _, err := tx.ExecContext(ctx, `UPDATE runs SET name = ? WHERE run_uuid = ?`, t.Value, runID); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// GetRun implements store.Store.
+func (s *Store) GetRun(ctx context.Context, runID string) (*store.Run, error) {
+	ri, err := s.runInfo(ctx, s.r, runID)
+	if err != nil {
+		return nil, err
+	}
+	runs, err := s.loadRunData(ctx, []*store.RunInfo{ri})
+	if err != nil {
+		return nil, err
+	}
+	return runs[0], nil
+}
+
+// loadRunData fetches the latest metrics, params, tags and inputs of the
+// runs, in a handful of queries for the whole set.
+func (s *Store) loadRunData(ctx context.Context, infos []*store.RunInfo) ([]*store.Run, error) {
+	out := make([]*store.Run, len(infos))
+	byID := make(map[string]*store.Run, len(infos))
+	ids := make([]any, len(infos))
+	for i, ri := range infos {
+		out[i] = &store.Run{Info: *ri}
+		byID[ri.RunID] = out[i]
+		ids[i] = ri.RunID
+	}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	for start := 0; start < len(ids); start += 500 {
+		chunk := ids[start:min(start+500, len(ids))]
+		in := "(" + placeholders(len(chunk)) + ")"
+		rows, err := s.r.QueryContext(ctx, `SELECT run_uuid, "key", value FROM tags WHERE run_uuid IN `+in+` ORDER BY "key"`, chunk...)
+		if err != nil {
+			return nil, fmt.Errorf("load tags: %w", err)
+		}
+		for rows.Next() {
+			var id string
+			var t store.Tag
+			var v sql.NullString
+			if err := rows.Scan(&id, &t.Key, &v); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			t.Value = v.String
+			byID[id].Tags = append(byID[id].Tags, t)
+		}
+		rows.Close()
+		rows, err = s.r.QueryContext(ctx, `SELECT run_uuid, "key", value FROM params WHERE run_uuid IN `+in+` ORDER BY "key"`, chunk...)
+		if err != nil {
+			return nil, fmt.Errorf("load params: %w", err)
+		}
+		for rows.Next() {
+			var id string
+			var p store.Param
+			if err := rows.Scan(&id, &p.Key, &p.Value); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			byID[id].Params = append(byID[id].Params, p)
+		}
+		rows.Close()
+		rows, err = s.r.QueryContext(ctx, `SELECT run_uuid, "key", value, timestamp, step, is_nan FROM latest_metrics WHERE run_uuid IN `+in+` ORDER BY "key"`, chunk...)
+		if err != nil {
+			return nil, fmt.Errorf("load metrics: %w", err)
+		}
+		for rows.Next() {
+			var id string
+			var m store.Metric
+			var ts sql.NullInt64
+			var isNaN bool
+			if err := rows.Scan(&id, &m.Key, &m.Value, &ts, &m.Step, &isNaN); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			m.Timestamp = ts.Int64
+			if isNaN {
+				m.Value = nan()
+			}
+			byID[id].Metrics = append(byID[id].Metrics, m)
+		}
+		rows.Close()
+		if err := s.loadInputs(ctx, chunk, in, byID); err != nil {
+			return nil, err
+		}
+	}
+	for _, r := range out {
+		if r.Info.RunName == "" {
+			r.Info.RunName, _ = r.Tag(tagRunName)
+		}
+	}
+	return out, nil
+}
+
+func (s *Store) loadInputs(ctx context.Context, ids []any, in string, byID map[string]*store.Run) error {
+	rows, err := s.r.QueryContext(ctx, `SELECT i.destination_id, i.input_uuid, d.name, d.digest, d.dataset_source_type, d.dataset_source, d.dataset_schema, d.dataset_profile
+		FROM inputs i JOIN datasets d ON d.dataset_uuid = i.source_id
+		WHERE i.destination_type = 'RUN' AND i.source_type = 'DATASET' AND i.destination_id IN `+in+` ORDER BY d.name, d.digest`, ids...)
+	if err != nil {
+		return fmt.Errorf("load inputs: %w", err)
+	}
+	type ref struct {
+		run string
+		idx int
+	}
+	byInput := map[string]ref{}
+	for rows.Next() {
+		var runID, inputID string
+		var d store.Dataset
+		var schema, profile sql.NullString
+		if err := rows.Scan(&runID, &inputID, &d.Name, &d.Digest, &d.SourceType, &d.Source, &schema, &profile); err != nil {
+			rows.Close()
+			return err
+		}
+		d.Schema, d.Profile = schema.String, profile.String
+		r := byID[runID]
+		r.Inputs = append(r.Inputs, store.DatasetInput{Dataset: d})
+		byInput[inputID] = ref{runID, len(r.Inputs) - 1}
+	}
+	rows.Close()
+	if len(byInput) == 0 {
+		return rows.Err()
+	}
+	inputIDs := make([]any, 0, len(byInput))
+	for id := range byInput {
+		inputIDs = append(inputIDs, id)
+	}
+	rows, err = s.r.QueryContext(ctx, `SELECT input_uuid, name, value FROM input_tags WHERE input_uuid IN (`+placeholders(len(inputIDs))+`) ORDER BY name`, inputIDs...)
+	if err != nil {
+		return fmt.Errorf("load input tags: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id string
+		var t store.Tag
+		if err := rows.Scan(&id, &t.Key, &t.Value); err != nil {
+			return err
+		}
+		rf := byInput[id]
+		in := &byID[rf.run].Inputs[rf.idx]
+		in.Tags = append(in.Tags, t)
+	}
+	return rows.Err()
+}
+
+// UpdateRun implements store.Store.
+func (s *Store) UpdateRun(ctx context.Context, runID string, req store.UpdateRun) (*store.RunInfo, error) {
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		if _, err := s.activeRun(ctx, tx, runID); err != nil {
+			return err
+		}
+		if req.Status != nil {
+			if _, err := store.ParseRunStatus(string(*req.Status)); err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, `UPDATE runs SET status = ? WHERE run_uuid = ?`, string(*req.Status), runID); err != nil {
+				return err
+			}
+		}
+		if req.EndTime != nil {
+			if _, err := tx.ExecContext(ctx, `UPDATE runs SET end_time = ? WHERE run_uuid = ?`, *req.EndTime, runID); err != nil {
+				return err
+			}
+		}
+		if req.RunName != nil && *req.RunName != "" {
+			t, err := store.NormalizeTag(store.Tag{Key: tagRunName, Value: *req.RunName})
+			if err != nil {
+				return err
+			}
+			return upsertTags(ctx, tx, runID, []store.Tag{t})
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, wrap("update run", err)
+	}
+	return s.runInfo(ctx, s.r, runID)
+}
+
+// DeleteRun implements store.Store.
+func (s *Store) DeleteRun(ctx context.Context, runID string) error {
+	return wrap("delete run", s.tx(ctx, func(tx *sql.Tx) error {
+		if _, err := s.runInfo(ctx, tx, runID); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `UPDATE runs SET lifecycle_stage = 'deleted', deleted_time = ? WHERE run_uuid = ?`, nowMillis(), runID)
+		return err
+	}))
+}
+
+// RestoreRun implements store.Store.
+func (s *Store) RestoreRun(ctx context.Context, runID string) error {
+	return wrap("restore run", s.tx(ctx, func(tx *sql.Tx) error {
+		if _, err := s.runInfo(ctx, tx, runID); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `UPDATE runs SET lifecycle_stage = 'active', deleted_time = NULL WHERE run_uuid = ?`, runID)
+		return err
+	}))
+}
+
+// SetTag implements store.Store.
+func (s *Store) SetTag(ctx context.Context, runID string, t store.Tag) error {
+	return s.LogBatch(ctx, runID, nil, nil, []store.Tag{t})
+}
+
+// DeleteTag implements store.Store.
+func (s *Store) DeleteTag(ctx context.Context, runID, key string) error {
+	return wrap("delete tag", s.tx(ctx, func(tx *sql.Tx) error {
+		if _, err := s.activeRun(ctx, tx, runID); err != nil {
+			return err
+		}
+		res, err := tx.ExecContext(ctx, `DELETE FROM tags WHERE run_uuid = ? AND "key" = ?`, runID, key)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return store.NotFoundf("No tag with name: %s in run with id %s", key, runID)
+		}
+		return nil
+	}))
+}
+
+// LogParam implements store.Store.
+func (s *Store) LogParam(ctx context.Context, runID string, p store.Param) error {
+	return s.LogBatch(ctx, runID, nil, []store.Param{p}, nil)
+}
+
+// LogMetric implements store.Store.
+func (s *Store) LogMetric(ctx context.Context, runID string, m store.Metric) error {
+	return s.LogBatch(ctx, runID, []store.Metric{m}, nil, nil)
+}

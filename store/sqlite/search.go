@@ -1,0 +1,310 @@
+package sqlite
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/mlrun/mlrun/store"
+	"github.com/mlrun/mlrun/store/search"
+)
+
+// sortKey is one column of a runs search's sort order: an SQL expression
+// over runs r, its direction, and its bound arguments.
+type sortKey struct {
+	expr string
+	args []any
+	desc bool
+}
+
+// SearchRuns implements store.Store. Pages are cut by keyset: the token
+// holds the sort key of the last run returned, and the next page starts
+// strictly after it, so runs added while paging never shift a page and
+// every run that existed is returned exactly once.
+func (s *Store) SearchRuns(ctx context.Context, q store.SearchRuns) ([]*store.Run, string, error) {
+	max, err := maxResults(q.MaxResults)
+	if err != nil {
+		return nil, "", err
+	}
+	clauses, err := search.Runs.Parse(q.Filter)
+	if err != nil {
+		return nil, "", err
+	}
+	order, err := search.Runs.ParseOrderBy(q.OrderBy)
+	if err != nil {
+		return nil, "", err
+	}
+	tok, err := search.DecodeToken(q.PageToken)
+	if err != nil {
+		return nil, "", err
+	}
+	if len(q.ExperimentIDs) == 0 {
+		return nil, "", nil
+	}
+	var (
+		where []string
+		args  []any
+	)
+	expIDs := make([]any, 0, len(q.ExperimentIDs))
+	for _, id := range q.ExperimentIDs {
+		n, err := parseExperimentID(id)
+		if err != nil {
+			continue // names no experiment: matches nothing
+		}
+		expIDs = append(expIDs, n)
+	}
+	if len(expIDs) == 0 {
+		return nil, "", nil
+	}
+	where = append(where, "r.experiment_id IN ("+placeholders(len(expIDs))+")", lifecycleCond("r.lifecycle_stage", q.ViewType))
+	args = append(args, expIDs...)
+	for _, c := range clauses {
+		cond, a := runClause(c)
+		where = append(where, cond)
+		args = append(args, a...)
+	}
+
+	keys := sortKeys(order)
+	// Select each sort key as o<i> so the keyset condition and ORDER BY
+	// use the computed value.
+	sel := []string{prefixCols("r.", runCols)}
+	var selArgs []any
+	var orderSQL []string
+	for i, k := range keys {
+		sel = append(sel, fmt.Sprintf("%s AS o%d", k.expr, i))
+		selArgs = append(selArgs, k.args...)
+		dir := "ASC"
+		if k.desc {
+			dir = "DESC"
+		}
+		orderSQL = append(orderSQL, fmt.Sprintf("o%d IS NULL, o%d %s", i, i, dir))
+	}
+	inner := "SELECT " + strings.Join(sel, ", ") + " FROM runs r WHERE " + strings.Join(where, " AND ")
+	query := "SELECT * FROM (" + inner + ")"
+	allArgs := append(selArgs, args...)
+	if tok.After != nil {
+		cond, a, err := keysetCond(keys, tok.After)
+		if err != nil {
+			return nil, "", err
+		}
+		query += " WHERE " + cond
+		allArgs = append(allArgs, a...)
+	}
+	query += " ORDER BY " + strings.Join(orderSQL, ", ") + " LIMIT ?"
+	allArgs = append(allArgs, max+1)
+
+	rows, err := s.r.QueryContext(ctx, query, allArgs...)
+	if err != nil {
+		return nil, "", fmt.Errorf("search runs: %w", err)
+	}
+	var (
+		infos []*store.RunInfo
+		last  []any
+	)
+	for rows.Next() {
+		vals := make([]any, len(keys))
+		dest := make([]any, 9+len(keys))
+		ri := new(store.RunInfo)
+		var tmp *store.RunInfo
+		scanner := scanFunc(func(d ...any) error {
+			copy(dest, d)
+			for i := range vals {
+				dest[9+i] = &vals[i]
+			}
+			return rows.Scan(dest...)
+		})
+		if tmp, err = scanRunInfo(scanner); err != nil {
+			rows.Close()
+			return nil, "", fmt.Errorf("search runs: %w", err)
+		}
+		*ri = *tmp
+		if len(infos) < max {
+			infos = append(infos, ri)
+			last = vals
+		} else {
+			infos = append(infos, ri) // the probe row: there is a next page
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, "", fmt.Errorf("search runs: %w", err)
+	}
+	next := ""
+	if len(infos) > max {
+		infos = infos[:max]
+		next = search.EncodeToken(search.Token{After: encodeKeys(last)})
+	}
+	runs, err := s.loadRunData(ctx, infos)
+	if err != nil {
+		return nil, "", fmt.Errorf("search runs: %w", err)
+	}
+	return runs, next, nil
+}
+
+type scanFunc func(...any) error
+
+func (f scanFunc) Scan(d ...any) error { return f(d...) }
+
+// sortKeys turns order_by fields into SQL sort keys and appends MLflow's
+// tie-breakers: start_time DESC (unless ordered already), then run_id.
+func sortKeys(order []search.OrderField) []sortKey {
+	var keys []sortKey
+	hasStart := false
+	for _, f := range order {
+		k := sortKey{desc: f.Desc}
+		switch f.Entity {
+		case search.Metric:
+			k.expr = `(SELECT value FROM latest_metrics WHERE run_uuid = r.run_uuid AND "key" = ? AND is_nan = 0)`
+			k.args = []any{f.Key}
+		case search.Param:
+			k.expr = `(SELECT value FROM params WHERE run_uuid = r.run_uuid AND "key" = ?)`
+			k.args = []any{f.Key}
+		case search.Tag:
+			k.expr = `(SELECT value FROM tags WHERE run_uuid = r.run_uuid AND "key" = ?)`
+			k.args = []any{f.Key}
+		default:
+			k.expr = "r." + runColumn(f.Key)
+			hasStart = hasStart || f.Key == "start_time"
+		}
+		keys = append(keys, k)
+	}
+	if !hasStart {
+		keys = append(keys, sortKey{expr: "r.start_time", desc: true})
+	}
+	return append(keys, sortKey{expr: "r.run_uuid"})
+}
+
+// keysetCond renders "strictly after last" over the sort keys, where each
+// key sorts NULLs last: the lexicographic comparison of the tuples
+// (o_i IS NULL, o_i).
+func keysetCond(keys []sortKey, last []any) (string, []any, error) {
+	if len(last) != len(keys) {
+		return "", nil, store.Invalidf("Invalid page token: it does not match this search's order_by")
+	}
+	var (
+		ors  []string
+		args []any
+		eqs  []string
+		eqA  []any
+	)
+	for i, k := range keys {
+		v, err := tokenValue(last[i])
+		if err != nil {
+			return "", nil, err
+		}
+		col := fmt.Sprintf("o%d", i)
+		op := ">"
+		if k.desc {
+			op = "<"
+		}
+		var gt string
+		var gtA []any
+		if v == nil {
+			// Nothing sorts after a NULL within this key.
+			gt = ""
+		} else {
+			gt = fmt.Sprintf("(%s IS NULL OR %s %s ?)", col, col, op)
+			gtA = []any{v}
+		}
+		if gt != "" {
+			ors = append(ors, "("+strings.Join(append(append([]string{}, eqs...), gt), " AND ")+")")
+			args = append(append(args, eqA...), gtA...)
+		}
+		if v == nil {
+			eqs = append(eqs, col+" IS NULL")
+		} else {
+			eqs = append(eqs, col+" = ?")
+			eqA = append(eqA, v)
+		}
+	}
+	if len(ors) == 0 {
+		return "0=1", nil, nil
+	}
+	return "(" + strings.Join(ors, " OR ") + ")", args, nil
+}
+
+// encodeKeys turns sort key values into typed strings for a page token
+// ("i:42", "f:0.5", "f:+Inf", "s:text"; nil stays nil), so that the
+// next page compares with the same SQL types and ±Inf survive JSON.
+func encodeKeys(vals []any) []any {
+	out := make([]any, len(vals))
+	for i, v := range vals {
+		switch v := v.(type) {
+		case nil:
+		case int64:
+			out[i] = "i:" + strconv.FormatInt(v, 10)
+		case float64:
+			out[i] = "f:" + strconv.FormatFloat(v, 'g', -1, 64)
+		case []byte:
+			out[i] = "s:" + string(v)
+		case string:
+			out[i] = "s:" + v
+		default:
+			out[i] = "s:" + fmt.Sprint(v)
+		}
+	}
+	return out
+}
+
+// tokenValue decodes one value written by encodeKeys.
+func tokenValue(v any) (any, error) {
+	if v == nil {
+		return nil, nil
+	}
+	s, ok := v.(string)
+	if !ok || len(s) < 2 || s[1] != ':' {
+		return nil, store.Invalidf("Invalid page token: malformed sort key")
+	}
+	switch s[0] {
+	case 'i':
+		n, err := strconv.ParseInt(s[2:], 10, 64)
+		if err != nil {
+			return nil, store.Invalidf("Invalid page token: malformed sort key")
+		}
+		return n, nil
+	case 'f':
+		f, err := strconv.ParseFloat(s[2:], 64)
+		if err != nil {
+			return nil, store.Invalidf("Invalid page token: malformed sort key")
+		}
+		return f, nil
+	case 's':
+		return s[2:], nil
+	}
+	return nil, store.Invalidf("Invalid page token: malformed sort key")
+}
+
+func runColumn(attr string) string {
+	switch attr {
+	case "run_id":
+		return "run_uuid"
+	case "run_name":
+		return "name"
+	}
+	return attr
+}
+
+// runClause renders one filter clause over runs r.
+func runClause(c search.Clause) (string, []any) {
+	switch c.Entity {
+	case search.Metric:
+		cond, a := compare("m.value", c)
+		return `EXISTS (SELECT 1 FROM latest_metrics m WHERE m.run_uuid = r.run_uuid AND m."key" = ? AND m.is_nan = 0 AND ` + cond + `)`, append([]any{c.Key}, a...)
+	case search.Param:
+		cond, a := compare("p.value", c)
+		return `EXISTS (SELECT 1 FROM params p WHERE p.run_uuid = r.run_uuid AND p."key" = ? AND ` + cond + `)`, append([]any{c.Key}, a...)
+	case search.Tag:
+		cond, a := compare("t.value", c)
+		return `EXISTS (SELECT 1 FROM tags t WHERE t.run_uuid = r.run_uuid AND t."key" = ? AND ` + cond + `)`, append([]any{c.Key}, a...)
+	case search.Dataset:
+		base := `EXISTS (SELECT 1 FROM inputs i JOIN datasets d ON d.dataset_uuid = i.source_id `
+		if c.Key == "context" {
+			cond, a := compare("it.value", c)
+			return base + `JOIN input_tags it ON it.input_uuid = i.input_uuid AND it.name = 'mlflow.data.context' WHERE i.destination_type = 'RUN' AND i.destination_id = r.run_uuid AND ` + cond + `)`, a
+		}
+		cond, a := compare("d."+c.Key, c)
+		return base + `WHERE i.destination_type = 'RUN' AND i.destination_id = r.run_uuid AND ` + cond + `)`, a
+	}
+	return compare("r."+runColumn(c.Key), c)
+}

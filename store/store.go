@@ -1,0 +1,73 @@
+package store
+
+import "context"
+
+// Store is the tracking store. Implementations are safe for concurrent use.
+//
+// Every method takes a context; a cancelled context aborts the call and
+// leaves nothing half-written (each call is one transaction in SQL stores).
+// Ids are strings: experiment ids are decimal integers in SQL stores, run
+// ids are 32 lowercase hex digits.
+type Store interface {
+	// CreateExperiment creates an active experiment and returns its id.
+	// The name must be unique among active and deleted experiments
+	// (ErrAlreadyExists). An empty artifactLocation means
+	// <artifact root>/<id>.
+	CreateExperiment(ctx context.Context, name, artifactLocation string, tags []Tag) (string, error)
+	// GetExperiment returns the experiment, deleted or not (ErrNotFound).
+	GetExperiment(ctx context.Context, id string) (*Experiment, error)
+	// GetExperimentByName prefers an active experiment (ErrNotFound).
+	GetExperimentByName(ctx context.Context, name string) (*Experiment, error)
+	// SearchExperiments returns a page of experiments and the token of the
+	// next page ("" at the end).
+	SearchExperiments(ctx context.Context, q SearchExperiments) ([]*Experiment, string, error)
+	// RenameExperiment renames an active experiment (ErrInvalidState if
+	// deleted, ErrAlreadyExists if the name is taken).
+	RenameExperiment(ctx context.Context, id, newName string) error
+	// DeleteExperiment soft-deletes an active experiment and its runs.
+	DeleteExperiment(ctx context.Context, id string) error
+	// RestoreExperiment restores a deleted experiment and its runs.
+	RestoreExperiment(ctx context.Context, id string) error
+	// SetExperimentTag upserts a tag on an active experiment.
+	SetExperimentTag(ctx context.Context, id string, tag Tag) error
+	// DeleteExperimentTag removes a tag (ErrNotFound if absent).
+	DeleteExperimentTag(ctx context.Context, id, key string) error
+
+	// CreateRun starts a RUNNING run in an active experiment.
+	CreateRun(ctx context.Context, req CreateRun) (*Run, error)
+	// GetRun returns the run with its latest metrics, params, tags and
+	// inputs, deleted or not (ErrNotFound).
+	GetRun(ctx context.Context, runID string) (*Run, error)
+	// UpdateRun changes status, end time or name of an active run.
+	UpdateRun(ctx context.Context, runID string, req UpdateRun) (*RunInfo, error)
+	// DeleteRun soft-deletes a run; RestoreRun undoes it.
+	DeleteRun(ctx context.Context, runID string) error
+	RestoreRun(ctx context.Context, runID string) error
+	// SearchRuns returns a page of runs and the next page's token ("" at
+	// the end). Paging is by position in the sort order, so every run that
+	// existed when paging began is returned exactly once even while runs
+	// are added.
+	SearchRuns(ctx context.Context, q SearchRuns) ([]*Run, string, error)
+
+	// LogMetric appends a point to a metric's history of an active run.
+	// An exact duplicate point is ignored.
+	LogMetric(ctx context.Context, runID string, m Metric) error
+	// LogParam records a param; the same value again is a no-op, another
+	// value is ErrInvalidArgument.
+	LogParam(ctx context.Context, runID string, p Param) error
+	// SetTag upserts a run tag; mlflow.runName also renames the run.
+	SetTag(ctx context.Context, runID string, t Tag) error
+	// DeleteTag removes a run tag (ErrNotFound if absent).
+	DeleteTag(ctx context.Context, runID, key string) error
+	// LogBatch writes metrics, params and tags in one transaction: all or
+	// nothing. MLflow's batch limits apply (ErrInvalidArgument).
+	LogBatch(ctx context.Context, runID string, metrics []Metric, params []Param, tags []Tag) error
+	// LogInputs links datasets to a run.
+	LogInputs(ctx context.Context, runID string, inputs []DatasetInput) error
+	// GetMetricHistory returns the points of one metric ordered by
+	// (timestamp, step, value). maxResults 0 means all in one page.
+	GetMetricHistory(ctx context.Context, runID, key string, maxResults int, pageToken string) ([]Metric, string, error)
+
+	// Close releases the store's resources.
+	Close() error
+}
