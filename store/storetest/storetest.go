@@ -1,0 +1,786 @@
+package storetest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"sort"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/mlrun/mlrun/store"
+)
+
+// Opener returns a fresh, empty store for one test; it registers its own
+// cleanup with t.
+type Opener func(t *testing.T) store.Store
+
+// Run runs the whole suite against the stores open returns.
+func Run(t *testing.T, open Opener) {
+	cases := []struct {
+		name string
+		fn   func(t *testing.T, s store.Store)
+	}{
+		{"ExperimentLifecycle", testExperimentLifecycle},
+		{"ExperimentErrors", testExperimentErrors},
+		{"ExperimentTags", testExperimentTags},
+		{"SearchExperiments", testSearchExperiments},
+		{"CreateAndGetRun", testCreateAndGetRun},
+		{"RunNameRules", testRunNameRules},
+		{"UpdateRun", testUpdateRun},
+		{"DeleteRestoreRun", testDeleteRestoreRun},
+		{"Params", testParams},
+		{"MetricsHistoryAndLatest", testMetrics},
+		{"MetricHistoryPaging", testMetricHistoryPaging},
+		{"Tags", testTags},
+		{"LogBatchAtomic", testLogBatchAtomic},
+		{"LogBatchLimits", testLogBatchLimits},
+		{"Validation", testValidation},
+		{"LogInputs", testLogInputs},
+		{"SearchRunsFilter", testSearchRunsFilter},
+		{"SearchRunsOrder", testSearchRunsOrder},
+		{"SearchRunsPagingWhileAdding", testSearchRunsPaging},
+		{"SearchRunsErrors", testSearchRunsErrors},
+		{"ConcurrentWriters", testConcurrentWriters},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.fn(t, open(t))
+		})
+	}
+}
+
+func ctx() context.Context { return context.Background() }
+
+func must[T any](t *testing.T) func(v T, err error) T {
+	return func(v T, err error) T {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+}
+
+func ok(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func wantKind(t *testing.T, err, kind error) {
+	t.Helper()
+	if !errors.Is(err, kind) {
+		t.Fatalf("got error %v, want kind %v", err, kind)
+	}
+}
+
+func newExp(t *testing.T, s store.Store, name string) string {
+	t.Helper()
+	id, err := s.CreateExperiment(ctx(), name, "", nil)
+	ok(t, err)
+	return id
+}
+
+func newRun(t *testing.T, s store.Store, exp string, tags ...store.Tag) *store.Run {
+	t.Helper()
+	r, err := s.CreateRun(ctx(), store.CreateRun{ExperimentID: exp, UserID: "tester", Tags: tags})
+	ok(t, err)
+	return r
+}
+
+func testExperimentLifecycle(t *testing.T, s store.Store) {
+	def := must[*store.Experiment](t)(s.GetExperiment(ctx(), "0"))
+	if def.Name != "Default" || def.LifecycleStage != store.LifecycleActive {
+		t.Fatalf("default experiment = %+v", def)
+	}
+	id, err := s.CreateExperiment(ctx(), "exp-a", "", []store.Tag{{Key: "team", Value: "ml"}})
+	ok(t, err)
+	e := must[*store.Experiment](t)(s.GetExperiment(ctx(), id))
+	if e.Name != "exp-a" || e.ArtifactLocation == "" || e.CreationTime == 0 || len(e.Tags) != 1 || e.Tags[0] != (store.Tag{Key: "team", Value: "ml"}) {
+		t.Fatalf("experiment = %+v", e)
+	}
+	byName := must[*store.Experiment](t)(s.GetExperimentByName(ctx(), "exp-a"))
+	if byName.ID != id {
+		t.Fatalf("by name: id %s, want %s", byName.ID, id)
+	}
+	ok(t, s.RenameExperiment(ctx(), id, "exp-b"))
+	if e := must[*store.Experiment](t)(s.GetExperiment(ctx(), id)); e.Name != "exp-b" {
+		t.Fatalf("renamed name = %q", e.Name)
+	}
+	r := newRun(t, s, id)
+	ok(t, s.DeleteExperiment(ctx(), id))
+	e = must[*store.Experiment](t)(s.GetExperiment(ctx(), id))
+	if e.LifecycleStage != store.LifecycleDeleted {
+		t.Fatalf("after delete: %s", e.LifecycleStage)
+	}
+	if got := must[*store.Run](t)(s.GetRun(ctx(), r.Info.RunID)); got.Info.LifecycleStage != store.LifecycleDeleted {
+		t.Fatalf("run of deleted experiment is %s", got.Info.LifecycleStage)
+	}
+	// A deleted experiment still holds its name, and cannot be renamed.
+	_, err = s.CreateExperiment(ctx(), "exp-b", "", nil)
+	wantKind(t, err, store.ErrAlreadyExists)
+	wantKind(t, s.RenameExperiment(ctx(), id, "exp-c"), store.ErrInvalidState)
+	wantKind(t, s.DeleteExperiment(ctx(), id), store.ErrNotFound)
+	ok(t, s.RestoreExperiment(ctx(), id))
+	wantKind(t, s.RestoreExperiment(ctx(), id), store.ErrNotFound)
+	if got := must[*store.Run](t)(s.GetRun(ctx(), r.Info.RunID)); got.Info.LifecycleStage != store.LifecycleActive {
+		t.Fatalf("run after restore is %s", got.Info.LifecycleStage)
+	}
+}
+
+func testExperimentErrors(t *testing.T, s store.Store) {
+	_, err := s.GetExperiment(ctx(), "987654")
+	wantKind(t, err, store.ErrNotFound)
+	_, err = s.GetExperimentByName(ctx(), "no-such")
+	wantKind(t, err, store.ErrNotFound)
+	_, err = s.CreateExperiment(ctx(), "", "", nil)
+	wantKind(t, err, store.ErrInvalidArgument)
+	newExp(t, s, "dup")
+	_, err = s.CreateExperiment(ctx(), "dup", "", nil)
+	wantKind(t, err, store.ErrAlreadyExists)
+	other := newExp(t, s, "other")
+	wantKind(t, s.RenameExperiment(ctx(), other, "dup"), store.ErrAlreadyExists)
+	wantKind(t, s.RenameExperiment(ctx(), "987654", "x"), store.ErrNotFound)
+	wantKind(t, s.DeleteExperiment(ctx(), "987654"), store.ErrNotFound)
+}
+
+func testExperimentTags(t *testing.T, s store.Store) {
+	id := newExp(t, s, "tagged")
+	ok(t, s.SetExperimentTag(ctx(), id, store.Tag{Key: "k", Value: "v1"}))
+	ok(t, s.SetExperimentTag(ctx(), id, store.Tag{Key: "k", Value: "v2"}))
+	e := must[*store.Experiment](t)(s.GetExperiment(ctx(), id))
+	if len(e.Tags) != 1 || e.Tags[0].Value != "v2" {
+		t.Fatalf("tags = %+v", e.Tags)
+	}
+	ok(t, s.DeleteExperimentTag(ctx(), id, "k"))
+	wantKind(t, s.DeleteExperimentTag(ctx(), id, "k"), store.ErrNotFound)
+	wantKind(t, s.SetExperimentTag(ctx(), "987654", store.Tag{Key: "k", Value: "v"}), store.ErrNotFound)
+	wantKind(t, s.SetExperimentTag(ctx(), id, store.Tag{Key: "../bad", Value: "v"}), store.ErrInvalidArgument)
+}
+
+func testSearchExperiments(t *testing.T, s store.Store) {
+	for i, n := range []string{"test-a", "test-b", "prod-c"} {
+		id := newExp(t, s, n)
+		ok(t, s.SetExperimentTag(ctx(), id, store.Tag{Key: "idx", Value: fmt.Sprint(i)}))
+		time.Sleep(2 * time.Millisecond)
+	}
+	names := func(q store.SearchExperiments) []string {
+		t.Helper()
+		es, _, err := s.SearchExperiments(ctx(), q)
+		ok(t, err)
+		var out []string
+		for _, e := range es {
+			out = append(out, e.Name)
+		}
+		return out
+	}
+	if got := names(store.SearchExperiments{Filter: "name LIKE 'test-%'", OrderBy: []string{"name ASC"}}); !slices.Equal(got, []string{"test-a", "test-b"}) {
+		t.Fatalf("LIKE: %v", got)
+	}
+	if got := names(store.SearchExperiments{Filter: "tags.idx = '2'"}); !slices.Equal(got, []string{"prod-c"}) {
+		t.Fatalf("tag filter: %v", got)
+	}
+	if got := names(store.SearchExperiments{Filter: "name ILIKE 'TEST-B'"}); !slices.Equal(got, []string{"test-b"}) {
+		t.Fatalf("ILIKE: %v", got)
+	}
+	// Default order: newest first.
+	if got := names(store.SearchExperiments{}); len(got) != 4 || got[0] != "prod-c" || got[3] != "Default" {
+		t.Fatalf("default order: %v", got)
+	}
+	// Paging returns each experiment once.
+	var all []string
+	tok := ""
+	for {
+		es, next, err := s.SearchExperiments(ctx(), store.SearchExperiments{MaxResults: 3, PageToken: tok, OrderBy: []string{"name"}})
+		ok(t, err)
+		for _, e := range es {
+			all = append(all, e.Name)
+		}
+		if next == "" {
+			break
+		}
+		tok = next
+	}
+	if !slices.Equal(all, []string{"Default", "prod-c", "test-a", "test-b"}) {
+		t.Fatalf("paged: %v", all)
+	}
+	ok(t, s.DeleteExperiment(ctx(), must[*store.Experiment](t)(s.GetExperimentByName(ctx(), "prod-c")).ID))
+	if got := names(store.SearchExperiments{ViewType: store.DeletedOnly}); !slices.Equal(got, []string{"prod-c"}) {
+		t.Fatalf("deleted only: %v", got)
+	}
+	if got := names(store.SearchExperiments{ViewType: store.AllViews}); len(got) != 4 {
+		t.Fatalf("all: %v", got)
+	}
+	for _, bad := range []string{"name = test", "foo.name = 'x'", "bogus = 'x'", "name = 'a' OR name = 'b'"} {
+		_, _, err := s.SearchExperiments(ctx(), store.SearchExperiments{Filter: bad})
+		wantKind(t, err, store.ErrInvalidArgument)
+	}
+	_, _, err := s.SearchExperiments(ctx(), store.SearchExperiments{PageToken: "%%garbage"})
+	wantKind(t, err, store.ErrInvalidArgument)
+}
+
+func testCreateAndGetRun(t *testing.T, s store.Store) {
+	exp := newExp(t, s, "runs")
+	r, err := s.CreateRun(ctx(), store.CreateRun{ExperimentID: exp, UserID: "alice", RunName: "first", StartTime: 1700000000000,
+		Tags: []store.Tag{{Key: "mlflow.user", Value: "alice"}}})
+	ok(t, err)
+	if len(r.Info.RunID) != 32 || r.Info.Status != store.StatusRunning || r.Info.RunName != "first" ||
+		r.Info.StartTime != 1700000000000 || r.Info.EndTime != nil || r.Info.ExperimentID != exp ||
+		r.Info.UserID != "alice" || r.Info.LifecycleStage != store.LifecycleActive {
+		t.Fatalf("created run = %+v", r.Info)
+	}
+	if want := "/" + r.Info.RunID + "/artifacts"; len(r.Info.ArtifactURI) < len(want) || r.Info.ArtifactURI[len(r.Info.ArtifactURI)-len(want):] != want {
+		t.Fatalf("artifact uri %q does not end in %q", r.Info.ArtifactURI, want)
+	}
+	if v, _ := r.Tag("mlflow.runName"); v != "first" {
+		t.Fatalf("mlflow.runName tag = %q", v)
+	}
+	got := must[*store.Run](t)(s.GetRun(ctx(), r.Info.RunID))
+	if got.Info != r.Info {
+		t.Fatalf("get = %+v, want %+v", got.Info, r.Info)
+	}
+	_, err = s.GetRun(ctx(), "0123456789abcdef0123456789abcdef")
+	wantKind(t, err, store.ErrNotFound)
+	_, err = s.CreateRun(ctx(), store.CreateRun{ExperimentID: "987654"})
+	wantKind(t, err, store.ErrNotFound)
+	// Default experiment when none is given.
+	d := must[*store.Run](t)(s.CreateRun(ctx(), store.CreateRun{}))
+	if d.Info.ExperimentID != "0" || d.Info.RunName == "" || d.Info.StartTime == 0 {
+		t.Fatalf("default run = %+v", d.Info)
+	}
+	// A deleted experiment takes no new runs.
+	ok(t, s.DeleteExperiment(ctx(), exp))
+	_, err = s.CreateRun(ctx(), store.CreateRun{ExperimentID: exp})
+	wantKind(t, err, store.ErrInvalidArgument)
+}
+
+func testRunNameRules(t *testing.T, s store.Store) {
+	r := must[*store.Run](t)(s.CreateRun(ctx(), store.CreateRun{Tags: []store.Tag{{Key: "mlflow.runName", Value: "from-tag"}}}))
+	if r.Info.RunName != "from-tag" {
+		t.Fatalf("name from tag = %q", r.Info.RunName)
+	}
+	_, err := s.CreateRun(ctx(), store.CreateRun{RunName: "a", Tags: []store.Tag{{Key: "mlflow.runName", Value: "b"}}})
+	wantKind(t, err, store.ErrInvalidArgument)
+	ok(t, s.SetTag(ctx(), r.Info.RunID, store.Tag{Key: "mlflow.runName", Value: "renamed"}))
+	if got := must[*store.Run](t)(s.GetRun(ctx(), r.Info.RunID)); got.Info.RunName != "renamed" {
+		t.Fatalf("after tag rename: %q", got.Info.RunName)
+	}
+}
+
+func testUpdateRun(t *testing.T, s store.Store) {
+	r := newRun(t, s, "0")
+	st, end, name := store.StatusFinished, int64(1700000009999), "done"
+	info := must[*store.RunInfo](t)(s.UpdateRun(ctx(), r.Info.RunID, store.UpdateRun{Status: &st, EndTime: &end, RunName: &name}))
+	if info.Status != st || info.EndTime == nil || *info.EndTime != end || info.RunName != name {
+		t.Fatalf("updated = %+v", info)
+	}
+	got := must[*store.Run](t)(s.GetRun(ctx(), r.Info.RunID))
+	if v, _ := got.Tag("mlflow.runName"); v != "done" || got.Info.Status != st {
+		t.Fatalf("after update: %+v tag %q", got.Info, v)
+	}
+	bad := store.RunStatus("BOGUS")
+	_, err := s.UpdateRun(ctx(), r.Info.RunID, store.UpdateRun{Status: &bad})
+	wantKind(t, err, store.ErrInvalidArgument)
+	_, err = s.UpdateRun(ctx(), "0123456789abcdef0123456789abcdef", store.UpdateRun{Status: &st})
+	wantKind(t, err, store.ErrNotFound)
+}
+
+func testDeleteRestoreRun(t *testing.T, s store.Store) {
+	r := newRun(t, s, "0")
+	ok(t, s.DeleteRun(ctx(), r.Info.RunID))
+	got := must[*store.Run](t)(s.GetRun(ctx(), r.Info.RunID))
+	if got.Info.LifecycleStage != store.LifecycleDeleted {
+		t.Fatalf("deleted run stage %s", got.Info.LifecycleStage)
+	}
+	wantKind(t, s.LogParam(ctx(), r.Info.RunID, store.Param{Key: "a", Value: "1"}), store.ErrInvalidArgument)
+	runs, _, err := s.SearchRuns(ctx(), store.SearchRuns{ExperimentIDs: []string{"0"}})
+	ok(t, err)
+	if len(runs) != 0 {
+		t.Fatalf("active search found a deleted run")
+	}
+	runs, _, err = s.SearchRuns(ctx(), store.SearchRuns{ExperimentIDs: []string{"0"}, ViewType: store.DeletedOnly})
+	ok(t, err)
+	if len(runs) != 1 {
+		t.Fatalf("deleted-only search found %d runs", len(runs))
+	}
+	ok(t, s.RestoreRun(ctx(), r.Info.RunID))
+	if got := must[*store.Run](t)(s.GetRun(ctx(), r.Info.RunID)); got.Info.LifecycleStage != store.LifecycleActive {
+		t.Fatalf("restored run stage %s", got.Info.LifecycleStage)
+	}
+	wantKind(t, s.DeleteRun(ctx(), "0123456789abcdef0123456789abcdef"), store.ErrNotFound)
+	wantKind(t, s.RestoreRun(ctx(), "0123456789abcdef0123456789abcdef"), store.ErrNotFound)
+}
+
+func testParams(t *testing.T, s store.Store) {
+	r := newRun(t, s, "0")
+	ok(t, s.LogParam(ctx(), r.Info.RunID, store.Param{Key: "alpha", Value: "0.5"}))
+	ok(t, s.LogParam(ctx(), r.Info.RunID, store.Param{Key: "alpha", Value: "0.5"}))
+	err := s.LogParam(ctx(), r.Info.RunID, store.Param{Key: "alpha", Value: "0.6"})
+	wantKind(t, err, store.ErrInvalidArgument)
+	ok(t, s.LogParam(ctx(), r.Info.RunID, store.Param{Key: "empty", Value: ""}))
+	got := must[*store.Run](t)(s.GetRun(ctx(), r.Info.RunID))
+	if !slices.Equal(got.Params, []store.Param{{Key: "alpha", Value: "0.5"}, {Key: "empty", Value: ""}}) {
+		t.Fatalf("params = %+v", got.Params)
+	}
+	long := make([]byte, 7000)
+	for i := range long {
+		long[i] = 'x'
+	}
+	ok(t, s.LogParam(ctx(), r.Info.RunID, store.Param{Key: "long", Value: string(long)}))
+	got = must[*store.Run](t)(s.GetRun(ctx(), r.Info.RunID))
+	for _, p := range got.Params {
+		if p.Key == "long" && len(p.Value) != 6000 {
+			t.Fatalf("long param kept %d chars, want 6000", len(p.Value))
+		}
+	}
+	wantKind(t, s.LogParam(ctx(), "0123456789abcdef0123456789abcdef", store.Param{Key: "a", Value: "1"}), store.ErrNotFound)
+}
+
+func testMetrics(t *testing.T, s store.Store) {
+	r := newRun(t, s, "0")
+	id := r.Info.RunID
+	pts := []store.Metric{
+		{Key: "loss", Value: 1.0, Timestamp: 100, Step: 0},
+		{Key: "loss", Value: 0.5, Timestamp: 200, Step: 1},
+		{Key: "loss", Value: 0.7, Timestamp: 50, Step: 2}, // highest step wins though older
+		{Key: "loss", Value: 0.9, Timestamp: 300, Step: 1},
+		{Key: "nan", Value: math.NaN(), Timestamp: 1},
+		{Key: "pinf", Value: math.Inf(1), Timestamp: 1},
+		{Key: "ninf", Value: math.Inf(-1), Timestamp: 1},
+	}
+	for _, m := range pts {
+		ok(t, s.LogMetric(ctx(), id, m))
+	}
+	ok(t, s.LogMetric(ctx(), id, pts[0])) // exact duplicate: ignored
+	hist, _, err := s.GetMetricHistory(ctx(), id, "loss", 0, "")
+	ok(t, err)
+	want := []store.Metric{pts[2], pts[0], pts[1], pts[3]} // by timestamp
+	if !slices.Equal(hist, want) {
+		t.Fatalf("history = %+v\nwant %+v", hist, want)
+	}
+	got := must[*store.Run](t)(s.GetRun(ctx(), id))
+	latest := map[string]store.Metric{}
+	for _, m := range got.Metrics {
+		latest[m.Key] = m
+	}
+	if latest["loss"] != pts[2] {
+		t.Fatalf("latest loss = %+v, want %+v", latest["loss"], pts[2])
+	}
+	if !math.IsNaN(latest["nan"].Value) || !math.IsInf(latest["pinf"].Value, 1) || !math.IsInf(latest["ninf"].Value, -1) {
+		t.Fatalf("special values: %+v", got.Metrics)
+	}
+	h, _, err := s.GetMetricHistory(ctx(), id, "nan", 0, "")
+	ok(t, err)
+	if len(h) != 1 || !math.IsNaN(h[0].Value) {
+		t.Fatalf("nan history = %+v", h)
+	}
+	h, _, err = s.GetMetricHistory(ctx(), id, "never", 0, "")
+	ok(t, err)
+	if len(h) != 0 {
+		t.Fatalf("unlogged key history = %+v", h)
+	}
+	_, _, err = s.GetMetricHistory(ctx(), "0123456789abcdef0123456789abcdef", "loss", 0, "")
+	wantKind(t, err, store.ErrNotFound)
+	wantKind(t, s.LogMetric(ctx(), id, store.Metric{Key: "bad//key", Value: 1, Timestamp: 1}), store.ErrInvalidArgument)
+}
+
+func testMetricHistoryPaging(t *testing.T, s store.Store) {
+	r := newRun(t, s, "0")
+	var ms []store.Metric
+	for i := 0; i < 25; i++ {
+		ms = append(ms, store.Metric{Key: "m", Value: float64(i), Timestamp: int64(1000 + i), Step: int64(i)})
+	}
+	ok(t, s.LogBatch(ctx(), r.Info.RunID, ms, nil, nil))
+	var all []store.Metric
+	tok := ""
+	pages := 0
+	for {
+		page, next, err := s.GetMetricHistory(ctx(), r.Info.RunID, "m", 10, tok)
+		ok(t, err)
+		all = append(all, page...)
+		pages++
+		if next == "" {
+			break
+		}
+		tok = next
+	}
+	if pages != 3 || !slices.Equal(all, ms) {
+		t.Fatalf("paged history: %d pages, %d points", pages, len(all))
+	}
+}
+
+func testTags(t *testing.T, s store.Store) {
+	r := newRun(t, s, "0")
+	ok(t, s.SetTag(ctx(), r.Info.RunID, store.Tag{Key: "k", Value: "v1"}))
+	ok(t, s.SetTag(ctx(), r.Info.RunID, store.Tag{Key: "k", Value: "v2"}))
+	got := must[*store.Run](t)(s.GetRun(ctx(), r.Info.RunID))
+	if v, _ := got.Tag("k"); v != "v2" {
+		t.Fatalf("tag k = %q", v)
+	}
+	ok(t, s.DeleteTag(ctx(), r.Info.RunID, "k"))
+	got = must[*store.Run](t)(s.GetRun(ctx(), r.Info.RunID))
+	if _, has := got.Tag("k"); has {
+		t.Fatal("tag k still set after delete")
+	}
+	wantKind(t, s.DeleteTag(ctx(), r.Info.RunID, "k"), store.ErrNotFound)
+}
+
+func testLogBatchAtomic(t *testing.T, s store.Store) {
+	r := newRun(t, s, "0")
+	id := r.Info.RunID
+	ok(t, s.LogParam(ctx(), id, store.Param{Key: "p", Value: "1"}))
+	// The changed param fails the whole batch: no metric, no tag lands.
+	err := s.LogBatch(ctx(), id,
+		[]store.Metric{{Key: "m", Value: 1, Timestamp: 1}},
+		[]store.Param{{Key: "q", Value: "x"}, {Key: "p", Value: "2"}},
+		[]store.Tag{{Key: "t", Value: "v"}})
+	wantKind(t, err, store.ErrInvalidArgument)
+	got := must[*store.Run](t)(s.GetRun(ctx(), id))
+	if len(got.Metrics) != 0 || len(got.Params) != 1 {
+		t.Fatalf("a failed batch wrote: metrics %v params %v", got.Metrics, got.Params)
+	}
+	if _, has := got.Tag("t"); has {
+		t.Fatal("a failed batch wrote a tag")
+	}
+	// Duplicate param keys in one request are refused.
+	err = s.LogBatch(ctx(), id, nil, []store.Param{{Key: "d", Value: "1"}, {Key: "d", Value: "1"}}, nil)
+	wantKind(t, err, store.ErrInvalidArgument)
+	// Tags: a later duplicate in one batch wins.
+	ok(t, s.LogBatch(ctx(), id, nil, nil, []store.Tag{{Key: "t", Value: "a"}, {Key: "t", Value: "b"}}))
+	got = must[*store.Run](t)(s.GetRun(ctx(), id))
+	if v, _ := got.Tag("t"); v != "b" {
+		t.Fatalf("duplicate tag in batch: %q, want b", v)
+	}
+}
+
+func testLogBatchLimits(t *testing.T, s store.Store) {
+	r := newRun(t, s, "0")
+	ms := make([]store.Metric, 1001)
+	for i := range ms {
+		ms[i] = store.Metric{Key: "m", Value: float64(i), Timestamp: int64(i)}
+	}
+	wantKind(t, s.LogBatch(ctx(), r.Info.RunID, ms, nil, nil), store.ErrInvalidArgument)
+	ok(t, s.LogBatch(ctx(), r.Info.RunID, ms[:1000], nil, nil))
+	ps := make([]store.Param, 101)
+	for i := range ps {
+		ps[i] = store.Param{Key: fmt.Sprint("p", i), Value: "v"}
+	}
+	wantKind(t, s.LogBatch(ctx(), r.Info.RunID, nil, ps, nil), store.ErrInvalidArgument)
+	ts := make([]store.Tag, 101)
+	for i := range ts {
+		ts[i] = store.Tag{Key: fmt.Sprint("t", i), Value: "v"}
+	}
+	wantKind(t, s.LogBatch(ctx(), r.Info.RunID, nil, nil, ts), store.ErrInvalidArgument)
+	wantKind(t, s.LogBatch(ctx(), r.Info.RunID, ms[:950], ps[:60], nil), store.ErrInvalidArgument)
+}
+
+func testValidation(t *testing.T, s store.Store) {
+	r := newRun(t, s, "0")
+	for _, key := range []string{"", "a//b", "./a", "a/", "/abs", "../up", "semi;colon", string(make([]byte, 251))} {
+		wantKind(t, s.LogParam(ctx(), r.Info.RunID, store.Param{Key: key, Value: "v"}), store.ErrInvalidArgument)
+	}
+	for _, key := range []string{"ok", "with space", "a/b", "x-y.z", "c:d"} {
+		ok(t, s.LogParam(ctx(), r.Info.RunID, store.Param{Key: key, Value: "v"}))
+	}
+	wantKind(t, s.LogMetric(ctx(), r.Info.RunID, store.Metric{Key: "m", Value: 1, Timestamp: -1}), store.ErrInvalidArgument)
+}
+
+func testLogInputs(t *testing.T, s store.Store) {
+	exp := newExp(t, s, "inputs")
+	r := newRun(t, s, exp)
+	in := store.DatasetInput{
+		Tags:    []store.Tag{{Key: "mlflow.data.context", Value: "training"}},
+		Dataset: store.Dataset{Name: "iris", Digest: "abc123", SourceType: "local", Source: `{"uri": "/data/iris.csv"}`, Schema: `{"x": 1}`},
+	}
+	ok(t, s.LogInputs(ctx(), r.Info.RunID, []store.DatasetInput{in}))
+	ok(t, s.LogInputs(ctx(), r.Info.RunID, []store.DatasetInput{in})) // linked once
+	got := must[*store.Run](t)(s.GetRun(ctx(), r.Info.RunID))
+	if len(got.Inputs) != 1 || got.Inputs[0].Dataset != in.Dataset || !slices.Equal(got.Inputs[0].Tags, in.Tags) {
+		t.Fatalf("inputs = %+v", got.Inputs)
+	}
+	r2 := newRun(t, s, exp)
+	runs, _, err := s.SearchRuns(ctx(), store.SearchRuns{ExperimentIDs: []string{exp}, Filter: "datasets.name = 'iris' AND datasets.context = 'training'"})
+	ok(t, err)
+	if len(runs) != 1 || runs[0].Info.RunID != r.Info.RunID {
+		t.Fatalf("dataset filter found %d runs (r2=%s)", len(runs), r2.Info.RunID)
+	}
+	bad := in
+	bad.Dataset.Digest = ""
+	wantKind(t, s.LogInputs(ctx(), r.Info.RunID, []store.DatasetInput{bad}), store.ErrInvalidArgument)
+}
+
+// seedRuns makes runs with known params, metrics and tags for search tests.
+func seedRuns(t *testing.T, s store.Store) (exp string, ids map[string]string) {
+	exp = newExp(t, s, "search")
+	ids = map[string]string{}
+	type spec struct {
+		name  string
+		start int64
+		alpha string
+		rmse  *float64
+		team  string
+	}
+	f := func(v float64) *float64 { return &v }
+	for _, sp := range []spec{
+		{"r1", 1000, "0.1", f(0.9), "a"},
+		{"r2", 2000, "0.5", f(0.5), "b"},
+		{"r3", 3000, "1.0", f(0.7), "a"},
+		{"r4", 4000, "", nil, ""},
+		{"R5-upper", 5000, "0.50", f(math.NaN()), "B"},
+	} {
+		r := must[*store.Run](t)(s.CreateRun(ctx(), store.CreateRun{ExperimentID: exp, RunName: sp.name, StartTime: sp.start, UserID: "u"}))
+		var ms []store.Metric
+		var ps []store.Param
+		var ts []store.Tag
+		if sp.rmse != nil {
+			ms = append(ms, store.Metric{Key: "rmse", Value: *sp.rmse, Timestamp: sp.start})
+		}
+		if sp.alpha != "" {
+			ps = append(ps, store.Param{Key: "alpha", Value: sp.alpha}, store.Param{Key: "learning rate", Value: sp.alpha})
+		}
+		if sp.team != "" {
+			ts = append(ts, store.Tag{Key: "team", Value: sp.team}, store.Tag{Key: "mlflow.source.git.commit", Value: "c-" + sp.name})
+		}
+		ok(t, s.LogBatch(ctx(), r.Info.RunID, ms, ps, ts))
+		ids[sp.name] = r.Info.RunID
+	}
+	fin := store.StatusFinished
+	_, err := s.UpdateRun(ctx(), ids["r2"], store.UpdateRun{Status: &fin})
+	ok(t, err)
+	return exp, ids
+}
+
+func runNames(t *testing.T, s store.Store, q store.SearchRuns) []string {
+	t.Helper()
+	runs, _, err := s.SearchRuns(ctx(), q)
+	if err != nil {
+		t.Fatalf("search %q %v: %v", q.Filter, q.OrderBy, err)
+	}
+	var out []string
+	for _, r := range runs {
+		out = append(out, r.Info.RunName)
+	}
+	return out
+}
+
+func sorted(ss []string) []string {
+	out := slices.Clone(ss)
+	sort.Strings(out)
+	return out
+}
+
+func testSearchRunsFilter(t *testing.T, s store.Store) {
+	exp, ids := seedRuns(t, s)
+	cases := []struct {
+		filter string
+		want   []string
+	}{
+		{"", []string{"R5-upper", "r1", "r2", "r3", "r4"}},
+		{"metrics.rmse < 0.8", []string{"r2", "r3"}},
+		{"metrics.rmse <= 0.7", []string{"r2", "r3"}},
+		{"metrics.rmse > 0.7", []string{"r1"}},
+		{"metrics.rmse >= 0.7", []string{"r1", "r3"}},
+		{"metrics.rmse = 0.5", []string{"r2"}},
+		{"metrics.rmse != 0.5", []string{"r1", "r3"}},
+		{"metric.rmse < 1e1", []string{"r1", "r2", "r3"}},
+		{"params.alpha = '0.5'", []string{"r2"}},
+		{"params.alpha != '0.5'", []string{"R5-upper", "r1", "r3"}},
+		{"params.alpha LIKE '0.5%'", []string{"R5-upper", "r2"}},
+		{"params.alpha ILIKE '1.%'", []string{"r3"}},
+		{"params.\"learning rate\" = '1.0'", []string{"r3"}},
+		{"params.`learning rate` LIKE '0.%'", []string{"R5-upper", "r1", "r2"}},
+		{"param.alpha = \"0.1\"", []string{"r1"}},
+		{"tags.team = 'a'", []string{"r1", "r3"}},
+		{"tags.team = 'b'", []string{"r2"}},
+		{"tags.team ILIKE 'b'", []string{"R5-upper", "r2"}},
+		{"tags.team LIKE 'B'", []string{"R5-upper"}},
+		{"tags.`mlflow.source.git.commit` = 'c-r3'", []string{"r3"}},
+		{"tags.mlflow.source.git.commit = 'c-r1'", []string{"r1"}},
+		{"attributes.status = 'FINISHED'", []string{"r2"}},
+		{"status != 'FINISHED'", []string{"R5-upper", "r1", "r3", "r4"}},
+		{"attributes.run_name = 'r4'", []string{"r4"}},
+		{"run_name LIKE 'r%'", []string{"r1", "r2", "r3", "r4"}},
+		{"run_name ILIKE 'r%'", []string{"R5-upper", "r1", "r2", "r3", "r4"}},
+		{"`Run name` = 'r1'", []string{"r1"}},
+		{"attributes.start_time > 3000", []string{"R5-upper", "r4"}},
+		{"start_time >= 3000 and start_time < 5000", []string{"r3", "r4"}},
+		{"created = 2000", []string{"r2"}},
+		{"attributes.user_id = 'u' AND params.alpha = '1.0'", []string{"r3"}},
+		{"metrics.rmse < 1 and params.alpha = '0.5' and tags.team = 'b'", []string{"r2"}},
+		{"attributes.run_id IN ('" + ids["r1"] + "', '" + ids["r3"] + "')", []string{"r1", "r3"}},
+		{"run_id NOT IN ('" + ids["r1"] + "')", []string{"R5-upper", "r2", "r3", "r4"}},
+		{"attributes.run_id = '" + ids["r4"] + "'", []string{"r4"}},
+		{"metrics.missing > 0", nil},
+		{"params.missing != 'x'", nil},
+		{"attributes.end_time > 0", nil},
+	}
+	for _, tc := range cases {
+		got := sorted(runNames(t, s, store.SearchRuns{ExperimentIDs: []string{exp}, Filter: tc.filter}))
+		if !slices.Equal(got, tc.want) {
+			t.Errorf("filter %q: got %v, want %v", tc.filter, got, tc.want)
+		}
+	}
+}
+
+func testSearchRunsOrder(t *testing.T, s store.Store) {
+	exp, _ := seedRuns(t, s)
+	q := func(order ...string) []string {
+		return runNames(t, s, store.SearchRuns{ExperimentIDs: []string{exp}, OrderBy: order})
+	}
+	cases := []struct {
+		order []string
+		want  []string
+	}{
+		{nil, []string{"R5-upper", "r4", "r3", "r2", "r1"}},
+		{[]string{"start_time ASC"}, []string{"r1", "r2", "r3", "r4", "R5-upper"}},
+		{[]string{"metrics.rmse"}, []string{"r2", "r3", "r1", "R5-upper", "r4"}},      // NaN and missing last
+		{[]string{"metrics.rmse DESC"}, []string{"r1", "r3", "r2", "R5-upper", "r4"}}, // still last
+		{[]string{"params.alpha desc"}, []string{"r3", "R5-upper", "r2", "r1", "r4"}},
+		{[]string{"params.`learning rate` ASC"}, []string{"r1", "r2", "R5-upper", "r3", "r4"}},
+		{[]string{"tags.team", "start_time"}, []string{"R5-upper", "r1", "r3", "r2", "r4"}},
+		{[]string{"attributes.run_name DESC"}, []string{"r4", "r3", "r2", "r1", "R5-upper"}},
+		{[]string{"status", "run_name"}, []string{"r2", "R5-upper", "r1", "r3", "r4"}},
+		{[]string{"end_time"}, []string{"R5-upper", "r4", "r3", "r2", "r1"}},
+	}
+	for _, tc := range cases {
+		if got := q(tc.order...); !slices.Equal(got, tc.want) {
+			t.Errorf("order %v: got %v, want %v", tc.order, got, tc.want)
+		}
+	}
+	// The same orders, one run a page, give the same sequence.
+	for _, tc := range cases {
+		var got []string
+		tok := ""
+		for i := 0; i < 20; i++ {
+			runs, next, err := s.SearchRuns(ctx(), store.SearchRuns{ExperimentIDs: []string{exp}, OrderBy: tc.order, MaxResults: 1, PageToken: tok})
+			ok(t, err)
+			for _, r := range runs {
+				got = append(got, r.Info.RunName)
+			}
+			if next == "" {
+				break
+			}
+			tok = next
+		}
+		if !slices.Equal(got, tc.want) {
+			t.Errorf("paged order %v: got %v, want %v", tc.order, got, tc.want)
+		}
+	}
+}
+
+func testSearchRunsPaging(t *testing.T, s store.Store) {
+	exp := newExp(t, s, "paging")
+	want := map[string]bool{}
+	for i := 0; i < 40; i++ {
+		r := must[*store.Run](t)(s.CreateRun(ctx(), store.CreateRun{ExperimentID: exp, StartTime: int64(1000 + i%7)}))
+		ok(t, s.LogMetric(ctx(), r.Info.RunID, store.Metric{Key: "m", Value: float64(i % 5), Timestamp: 1}))
+		want[r.Info.RunID] = true
+	}
+	for _, order := range [][]string{nil, {"metrics.m DESC"}, {"start_time ASC"}} {
+		seen := map[string]int{}
+		tok := ""
+		for page := 0; ; page++ {
+			runs, next, err := s.SearchRuns(ctx(), store.SearchRuns{ExperimentIDs: []string{exp}, MaxResults: 7, PageToken: tok, OrderBy: order})
+			ok(t, err)
+			for _, r := range runs {
+				seen[r.Info.RunID]++
+			}
+			// Runs added between pages, before and after the cursor.
+			for _, st := range []int64{999, 2000} {
+				nr := must[*store.Run](t)(s.CreateRun(ctx(), store.CreateRun{ExperimentID: exp, StartTime: st}))
+				ok(t, s.LogMetric(ctx(), nr.Info.RunID, store.Metric{Key: "m", Value: float64(page), Timestamp: 1}))
+			}
+			if next == "" {
+				break
+			}
+			tok = next
+		}
+		for id := range want {
+			if seen[id] != 1 {
+				t.Fatalf("order %v: run %s returned %d times", order, id, seen[id])
+			}
+		}
+		for id, n := range seen {
+			if n != 1 {
+				t.Fatalf("order %v: run %s returned %d times", order, id, n)
+			}
+		}
+	}
+}
+
+func testSearchRunsErrors(t *testing.T, s store.Store) {
+	for _, f := range []string{
+		"metrics.rmse < 'x'",
+		"params.alpha = 0.5",
+		"bogus.alpha = '1'",
+		"attributes.bogus = '1'",
+		"params.alpha = '1' OR params.alpha = '2'",
+		"params.alpha > '1'",
+		"metrics.rmse LIKE '1'",
+		"params.alpha IN ('1')",
+		"run_id IN '1'",
+		"params.alpha = '1'; DROP TABLE runs",
+		"params.alpha = 'unterminated",
+		"metrics.rmse <> 1",
+		"lifecycle_stage = 'active'",
+	} {
+		_, _, err := s.SearchRuns(ctx(), store.SearchRuns{ExperimentIDs: []string{"0"}, Filter: f})
+		if !errors.Is(err, store.ErrInvalidArgument) {
+			t.Errorf("filter %q: got %v, want invalid argument", f, err)
+		}
+	}
+	for _, o := range [][]string{{"metrics.rmse SIDEWAYS"}, {"bogus.x"}, {"start_time", "start_time DESC"}, {"attributes.bogus"}} {
+		_, _, err := s.SearchRuns(ctx(), store.SearchRuns{ExperimentIDs: []string{"0"}, OrderBy: o})
+		if !errors.Is(err, store.ErrInvalidArgument) {
+			t.Errorf("order_by %q: got %v, want invalid argument", o, err)
+		}
+	}
+	for _, q := range []store.SearchRuns{
+		{ExperimentIDs: []string{"0"}, PageToken: "not base64!"},
+		{ExperimentIDs: []string{"0"}, MaxResults: 50001},
+		{ExperimentIDs: []string{"0"}, MaxResults: -1},
+	} {
+		_, _, err := s.SearchRuns(ctx(), q)
+		wantKind(t, err, store.ErrInvalidArgument)
+	}
+}
+
+func testConcurrentWriters(t *testing.T, s store.Store) {
+	r := newRun(t, s, "0")
+	const writers, batches = 8, 25
+	var wg sync.WaitGroup
+	errs := make(chan error, writers)
+	for w := 0; w < writers; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			for b := 0; b < batches; b++ {
+				ms := make([]store.Metric, 10)
+				for i := range ms {
+					ms[i] = store.Metric{Key: fmt.Sprint("w", w), Value: float64(b*10 + i), Timestamp: int64(b*10 + i), Step: int64(b*10 + i)}
+				}
+				if err := s.LogBatch(ctx(), r.Info.RunID, ms, nil, []store.Tag{{Key: fmt.Sprint("t", w), Value: fmt.Sprint(b)}}); err != nil {
+					errs <- err
+					return
+				}
+			}
+		}(w)
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	for w := 0; w < writers; w++ {
+		h, _, err := s.GetMetricHistory(ctx(), r.Info.RunID, fmt.Sprint("w", w), 0, "")
+		ok(t, err)
+		if len(h) != batches*10 {
+			t.Fatalf("writer %d: %d points, want %d", w, len(h), batches*10)
+		}
+	}
+}
