@@ -19,12 +19,12 @@ const (
 
 // Clause is one comparison of a filter.
 type Clause struct {
-	Entity string    // Metric, Param, Tag, Attribute or Dataset
-	Key    string    // the metric/param/tag key, or the canonical attribute name
-	Op     string    // = != < <= > >= LIKE ILIKE IN "NOT IN"
-	Str    string    // the value, for string comparisons
-	Num    float64   // the value, for numeric comparisons
-	List   []string  // the values, for IN and NOT IN
+	Entity  string   // Metric, Param, Tag, Attribute or Dataset
+	Key     string   // the metric/param/tag key, or the canonical attribute name
+	Op      string   // = != < <= > >= LIKE ILIKE IN "NOT IN"
+	Str     string   // the value, for string comparisons
+	Num     float64  // the value, for numeric comparisons
+	List    []string // the values, for IN and NOT IN
 	Numeric bool     // the value is Num
 }
 
