@@ -1,0 +1,75 @@
+package artifact
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"path"
+	"strings"
+)
+
+// Error kinds.
+var (
+	// ErrInvalidPath: the path is absolute, climbs out with '..', has a
+	// backslash or an encoded separator, or a symlink leads out of the root.
+	ErrInvalidPath = errors.New("invalid artifact path")
+	// ErrNotFound: no file or folder at that path.
+	ErrNotFound = errors.New("artifact not found")
+)
+
+// FileInfo describes one entry of a listing.
+type FileInfo struct {
+	Path  string // relative to the folder listed's root, '/'-separated
+	IsDir bool
+	Size  int64 // files only
+}
+
+// Repository stores artifact files under a root. Paths are relative,
+// '/'-separated, and pass CleanPath; "" is the root itself.
+type Repository interface {
+	// List returns the entries directly inside dir, sorted by name, with
+	// Path relative to the repository root. A missing dir lists nothing.
+	List(ctx context.Context, dir string) ([]FileInfo, error)
+	// Open returns the file's contents and size (ErrNotFound).
+	Open(ctx context.Context, p string) (io.ReadCloser, int64, error)
+	// Put writes r to p, making parent folders; the file appears whole or
+	// not at all.
+	Put(ctx context.Context, p string, r io.Reader) error
+	// Delete removes a file or a folder tree (ErrNotFound).
+	Delete(ctx context.Context, p string) error
+}
+
+// CleanPath checks a relative artifact path and returns it cleaned ("" for
+// the root). It refuses absolute paths, '..' segments, backslashes, NUL,
+// and percent-encoded forms of those (a path is decoded again and must
+// still be safe), so the caller can join it to a root safely.
+func CleanPath(p string) (string, error) {
+	bad := func(why string) (string, error) {
+		return "", fmt.Errorf("%w '%s': %s", ErrInvalidPath, p, why)
+	}
+	for s, i := p, 0; i < 3; i++ {
+		if strings.ContainsAny(s, "\\\x00") {
+			return bad("backslashes and NUL are not allowed")
+		}
+		if strings.HasPrefix(s, "/") || (len(s) > 1 && s[1] == ':') {
+			return bad("absolute paths are not allowed")
+		}
+		for _, seg := range strings.Split(s, "/") {
+			if seg == ".." {
+				return bad("'..' is not allowed")
+			}
+		}
+		d, err := url.PathUnescape(s)
+		if err != nil || d == s {
+			break
+		}
+		s = d
+	}
+	c := path.Clean(p)
+	if c == "." {
+		return "", nil
+	}
+	return c, nil
+}

@@ -1,0 +1,231 @@
+package server
+
+import (
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"net/url"
+	"path"
+	"strconv"
+	"strings"
+
+	"github.com/mlrun/mlrun/artifact"
+	"github.com/mlrun/mlrun/artifact/local"
+	"github.com/mlrun/mlrun/internal/wire"
+)
+
+const (
+	artifactsPrefix = "/api/2.0/mlflow-artifacts/artifacts"
+	mpuPrefix       = "/api/2.0/mlflow-artifacts/mpu/"
+)
+
+// runRepo returns the repository holding a run's artifacts and the prefix
+// of the run's root inside it. mlflow-artifacts:/ and the server's own
+// http URIs resolve into the proxied destination; local paths and file://
+// URIs are read directly.
+func (s *Server) runRepo(uri string) (artifact.Repository, string, error) {
+	u, err := url.Parse(uri)
+	if err != nil {
+		return nil, "", fmt.Errorf("%w: run artifact URI '%s' does not parse", artifact.ErrInvalidPath, uri)
+	}
+	switch u.Scheme {
+	case "mlflow-artifacts", "http", "https":
+		if s.opts.Artifacts == nil {
+			return nil, "", &apiError{codeInvalidParameter, "this server does not serve artifacts (--no-serve-artifacts), so it cannot read " + uri}
+		}
+		p := u.Path
+		if u.Scheme != "mlflow-artifacts" {
+			i := strings.Index(p, artifactsPrefix)
+			if i < 0 {
+				return nil, "", &apiError{codeInvalidParameter, "artifact URI " + uri + " is not served by this server"}
+			}
+			p = p[i+len(artifactsPrefix):]
+		}
+		prefix, err := artifact.CleanPath(strings.TrimPrefix(p, "/"))
+		if err != nil {
+			return nil, "", err
+		}
+		return s.opts.Artifacts, prefix, nil
+	case "", "file":
+		return local.New(u.Path), "", nil
+	}
+	return nil, "", &apiError{codeNotImplemented, "artifact URI scheme '" + u.Scheme + "' is not supported by mlrun yet"}
+}
+
+func (s *Server) listArtifacts(w http.ResponseWriter, r *http.Request) {
+	handle(w, r, func(req *wire.ListArtifacts) (any, error) {
+		if err := require("run_id", req.ID()); err != nil {
+			return nil, err
+		}
+		rel, err := artifact.CleanPath(req.Path)
+		if err != nil {
+			return nil, err
+		}
+		run, err := s.store.GetRun(r.Context(), req.ID())
+		if err != nil {
+			return nil, err
+		}
+		repo, prefix, err := s.runRepo(run.Info.ArtifactURI)
+		if err != nil {
+			return nil, err
+		}
+		files, err := repo.List(r.Context(), path.Join(prefix, rel))
+		if err != nil {
+			return nil, err
+		}
+		resp := wire.ListArtifactsResponse{RootURI: run.Info.ArtifactURI}
+		for _, f := range files {
+			resp.Files = append(resp.Files, fileInfo(strings.TrimPrefix(strings.TrimPrefix(f.Path, prefix), "/"), f))
+		}
+		return resp, nil
+	})
+}
+
+func fileInfo(p string, f artifact.FileInfo) wire.FileInfo {
+	fi := wire.FileInfo{Path: p, IsDir: f.IsDir}
+	if !f.IsDir {
+		n := wire.Int64(f.Size)
+		fi.FileSize = &n
+	}
+	return fi
+}
+
+// getRunArtifact is the UI's /get-artifact?run_id=…&path=….
+func (s *Server) getRunArtifact(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	id := q.Get("run_id")
+	if id == "" {
+		id = q.Get("run_uuid")
+	}
+	if id == "" {
+		writeError(w, r, missingParam("run_id"))
+		return
+	}
+	rel, err := artifact.CleanPath(q.Get("path"))
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	run, err := s.store.GetRun(r.Context(), id)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	repo, prefix, err := s.runRepo(run.Info.ArtifactURI)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	serveFile(w, r, repo, path.Join(prefix, rel))
+}
+
+// serveArtifacts serves the artifact proxy. It is dispatched before the
+// mux so that a '..' in the URL is refused with INVALID_PARAMETER_VALUE
+// rather than redirected.
+func (s *Server) serveArtifacts(w http.ResponseWriter, r *http.Request) {
+	if s.opts.Artifacts == nil {
+		http.Error(w, "Endpoint disabled: this server was started with --no-serve-artifacts", http.StatusServiceUnavailable)
+		return
+	}
+	esc := r.URL.EscapedPath()
+	if strings.HasPrefix(esc, mpuPrefix) {
+		if r.Method != http.MethodPost {
+			http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+			return
+		}
+		writeError(w, r, &apiError{codeNotImplemented, "Multipart upload is not supported for the current artifact repository"})
+		return
+	}
+	rest := strings.TrimPrefix(esc, artifactsPrefix)
+	if rest == "" || rest == "/" {
+		if r.Method != http.MethodGet {
+			http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+			return
+		}
+		s.proxyList(w, r)
+		return
+	}
+	if !strings.HasPrefix(rest, "/") {
+		http.NotFound(w, r)
+		return
+	}
+	raw, err := url.PathUnescape(rest[1:])
+	if err != nil {
+		writeError(w, r, fmt.Errorf("%w '%s': bad percent-encoding", artifact.ErrInvalidPath, rest[1:]))
+		return
+	}
+	p, err := artifact.CleanPath(raw)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	switch r.Method {
+	case http.MethodGet, http.MethodHead:
+		serveFile(w, r, s.opts.Artifacts, p)
+	case http.MethodPut:
+		if p == "" {
+			writeError(w, r, invalidParam("an artifact upload needs a file path"))
+			return
+		}
+		if err := s.opts.Artifacts.Put(r.Context(), p, r.Body); err != nil {
+			writeError(w, r, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, empty{})
+	case http.MethodDelete:
+		if p == "" {
+			writeError(w, r, invalidParam("refusing to delete the artifact root"))
+			return
+		}
+		if err := s.opts.Artifacts.Delete(r.Context(), p); err != nil {
+			writeError(w, r, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, empty{})
+	default:
+		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+	}
+}
+
+// proxyList lists one folder of the destination; paths are basenames.
+func (s *Server) proxyList(w http.ResponseWriter, r *http.Request) {
+	p, err := artifact.CleanPath(r.URL.Query().Get("path"))
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	files, err := s.opts.Artifacts.List(r.Context(), p)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	var resp wire.ProxyListResponse
+	for _, f := range files {
+		resp.Files = append(resp.Files, fileInfo(path.Base(f.Path), f))
+	}
+	writeJSON(w, http.StatusOK, resp)
+}
+
+// serveFile streams one file with download headers.
+func serveFile(w http.ResponseWriter, r *http.Request, repo artifact.Repository, p string) {
+	rc, size, err := repo.Open(r.Context(), p)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	defer rc.Close()
+	ct := mime.TypeByExtension(path.Ext(p))
+	if ct == "" {
+		ct = "application/octet-stream"
+	}
+	h := w.Header()
+	h.Set("Content-Type", ct)
+	h.Set("Content-Length", strconv.FormatInt(size, 10))
+	h.Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": path.Base(p)}))
+	h.Set("X-Content-Type-Options", "nosniff")
+	if r.Method == http.MethodHead {
+		return
+	}
+	io.Copy(w, rc)
+}

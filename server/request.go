@@ -1,0 +1,131 @@
+package server
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"reflect"
+	"strings"
+)
+
+// decode reads a request message into v: the query string for GET (a
+// repeated field's key may repeat), the JSON body otherwise. Unknown
+// fields are ignored; a body that is a JSON string holding JSON (old
+// clients) is decoded twice; a missing body is {}.
+func decode(r *http.Request, v any) error {
+	if r.Method == http.MethodGet {
+		if err := decodeQuery(r, v); err != nil {
+			return err
+		}
+		// Some clients send GET with a JSON body: read it too.
+		if r.ContentLength == 0 {
+			return nil
+		}
+	} else if r.Method == http.MethodPost || r.Method == http.MethodPut {
+		ct := r.Header.Get("Content-Type")
+		mt, _, _ := mime.ParseMediaType(ct)
+		if mt != "application/json" {
+			return invalidParam(fmt.Sprintf("Bad Request. Content-Type must be one of [application/json], got '%s'", ct))
+		}
+	}
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return invalidParam(fmt.Sprintf("request body is larger than the limit of %d bytes", mbe.Limit))
+		}
+		return invalidParam("could not read the request body: " + err.Error())
+	}
+	body = bytes.TrimSpace(body)
+	if len(body) == 0 {
+		return nil
+	}
+	if body[0] == '"' {
+		var inner string
+		if err := json.Unmarshal(body, &inner); err != nil {
+			return invalidParam("malformed JSON in the request body: " + err.Error())
+		}
+		body = []byte(inner)
+	}
+	if err := json.Unmarshal(body, v); err != nil {
+		return invalidParam("malformed JSON in the request body: " + jsonErr(err))
+	}
+	return nil
+}
+
+func jsonErr(err error) string {
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) {
+		return fmt.Sprintf("field '%s' should be of type %s, got JSON %s", te.Field, te.Type, te.Value)
+	}
+	return err.Error()
+}
+
+// decodeQuery maps query parameters onto v's JSON fields: slice fields
+// take every value of a repeated key, others the first one.
+func decodeQuery(r *http.Request, v any) error {
+	q := r.URL.Query()
+	if len(q) == 0 {
+		return nil
+	}
+	fields := map[string]bool{} // json name → repeated
+	collect(reflect.TypeOf(v).Elem(), fields)
+	m := map[string]any{}
+	for k, vals := range q {
+		repeated, ok := fields[k]
+		if !ok {
+			continue
+		}
+		if repeated {
+			m[k] = vals
+		} else {
+			m[k] = vals[0]
+		}
+	}
+	b, _ := json.Marshal(m)
+	if err := json.Unmarshal(b, v); err != nil {
+		return invalidParam("invalid query parameter: " + jsonErr(err))
+	}
+	return nil
+}
+
+func collect(t reflect.Type, fields map[string]bool) {
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		if f.Anonymous {
+			collect(f.Type, fields)
+			continue
+		}
+		name := strings.Split(f.Tag.Get("json"), ",")[0]
+		if name == "" || name == "-" {
+			continue
+		}
+		fields[name] = f.Type.Kind() == reflect.Slice
+	}
+}
+
+// require checks that each named value is present and not "".
+func require(pairs ...string) error {
+	for i := 0; i+1 < len(pairs); i += 2 {
+		if pairs[i+1] == "" {
+			return missingParam(pairs[i])
+		}
+	}
+	return nil
+}
+
+// writeJSON writes v as the response body.
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		status = http.StatusInternalServerError
+		b = []byte(`{"error_code": "INTERNAL_ERROR", "message": "could not encode the response"}`)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	w.Write(b)
+}
