@@ -3,6 +3,7 @@ package wire
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"strconv"
@@ -71,7 +72,7 @@ func (f *Float) UnmarshalJSON(b []byte) error {
 		return nil
 	}
 	v, err := strconv.ParseFloat(s, 64)
-	if err != nil {
+	if err != nil && !errors.Is(err, strconv.ErrRange) { // 1e400 is +Inf, as in Python
 		return fmt.Errorf("expected a number, got %s", b)
 	}
 	*f = Float(v)

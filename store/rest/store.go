@@ -245,4 +245,3 @@ func (s *Store) GetMetricHistory(ctx context.Context, runID, key string, maxResu
 func (s *Store) LogModel(ctx context.Context, runID, modelJSON string) error {
 	return s.post(ctx, "/runs/log-model", wire.LogModel{RunID: runID, ModelJSON: modelJSON}, nil)
 }
-

@@ -224,6 +224,9 @@ func (p *parser) clause() (Clause, error) {
 		return c, p.list(&c)
 	}
 	v := p.next()
+	if v.kind == tokEOF {
+		return c, p.invalid(v, "a value")
+	}
 	if c.Numeric {
 		if v.kind != tokNumber {
 			if c.Entity == Metric {

@@ -1,0 +1,150 @@
+package main
+
+import (
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/mlrun/mlrun/internal/wire"
+	"github.com/mlrun/mlrun/store"
+)
+
+func runsCommand() *cli.Command {
+	idFlag := &cli.StringFlag{Name: "run-id", Usage: "the run's id"}
+	get := &cli.Command{
+		Name:      "get",
+		Aliases:   []string{"describe"},
+		Usage:     "show one run: info, params, latest metrics, tags",
+		ArgsUsage: "[RUN_ID]",
+		Flags:     []cli.Flag{trackingFlag, jsonFlag, idFlag},
+		Action: func(c *cli.Context) error {
+			id := firstOf(c.String("run-id"), c.Args().First())
+			if id == "" {
+				return fmt.Errorf("runs get: give --run-id ID")
+			}
+			return withStore(c, func(st store.Store) error {
+				r, err := st.GetRun(c.Context, id)
+				if err != nil {
+					return err
+				}
+				if c.Bool("json") {
+					return printJSON(c.App.Writer, map[string]any{"run": wire.FromRun(r)})
+				}
+				i := r.Info
+				tw := table(c.App.Writer)
+				fmt.Fprintf(tw, "run_id\t%s\nrun_name\t%s\nexperiment_id\t%s\nstatus\t%s\nlifecycle_stage\t%s\nuser\t%s\nstart\t%s\nend\t%s\nartifact_uri\t%s\n",
+					i.RunID, i.RunName, i.ExperimentID, i.Status, i.LifecycleStage, i.UserID, fmtTime(i.StartTime), fmtEnd(i.EndTime), i.ArtifactURI)
+				for _, p := range r.Params {
+					fmt.Fprintf(tw, "param %s\t%s\n", p.Key, p.Value)
+				}
+				for _, m := range r.Metrics {
+					fmt.Fprintf(tw, "metric %s\t%s (step %d)\n", m.Key, fmtFloat(m.Value), m.Step)
+				}
+				for _, t := range r.Tags {
+					fmt.Fprintf(tw, "tag %s\t%s\n", t.Key, t.Value)
+				}
+				return tw.Flush()
+			})
+		},
+	}
+	return &cli.Command{
+		Name:  "runs",
+		Usage: "list and manage runs",
+		Subcommands: []*cli.Command{
+			{
+				Name:  "list",
+				Usage: "list the runs of an experiment",
+				Flags: []cli.Flag{trackingFlag, jsonFlag,
+					&cli.StringFlag{Name: "experiment-id", Aliases: []string{"x"}, Value: "0", EnvVars: []string{"MLFLOW_EXPERIMENT_ID"}, Usage: "the experiment"},
+					&cli.StringFlag{Name: "view", Aliases: []string{"v"}, Value: "active_only", Usage: "active_only, deleted_only or all"},
+					&cli.StringFlag{Name: "filter", Usage: "MLflow filter, e.g. \"metrics.rmse < 1 and params.alpha = '0.5'\""},
+					&cli.StringSliceFlag{Name: "order-by", Usage: "e.g. \"metrics.rmse DESC\" (repeatable)"},
+					&cli.IntFlag{Name: "max-results", Value: 1000, Usage: "how many runs at most"},
+				},
+				Action: func(c *cli.Context) error {
+					vt, err := store.ParseViewType(strings.ToUpper(c.String("view")))
+					if err != nil {
+						return err
+					}
+					return withStore(c, func(st store.Store) error {
+						runs, _, err := st.SearchRuns(c.Context, store.SearchRuns{
+							ExperimentIDs: strings.Split(c.String("experiment-id"), ","), Filter: c.String("filter"),
+							OrderBy: c.StringSlice("order-by"), ViewType: vt, MaxResults: c.Int("max-results"),
+						})
+						if err != nil {
+							return err
+						}
+						if c.Bool("json") {
+							out := make([]wire.Run, len(runs))
+							for i, r := range runs {
+								out[i] = wire.FromRun(r)
+							}
+							return printJSON(c.App.Writer, map[string]any{"runs": out})
+						}
+						tw := table(c.App.Writer, "RUN ID", "NAME", "STATUS", "START", "METRICS", "PARAMS")
+						for _, r := range runs {
+							fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", r.Info.RunID, r.Info.RunName, r.Info.Status,
+								fmtTime(r.Info.StartTime), summarizeMetrics(r.Metrics), summarizeParams(r.Params))
+						}
+						return tw.Flush()
+					})
+				},
+			},
+			get,
+			lifecycleCommand("delete", "delete a run (restorable)", idFlag, func(st store.Store, c *cli.Context, id string) error {
+				return st.DeleteRun(c.Context, id)
+			}),
+			lifecycleCommand("restore", "restore a deleted run", idFlag, func(st store.Store, c *cli.Context, id string) error {
+				return st.RestoreRun(c.Context, id)
+			}),
+		},
+	}
+}
+
+func fmtEnd(t *int64) string {
+	if t == nil {
+		return "-"
+	}
+	return fmtTime(*t)
+}
+
+func fmtFloat(v float64) string {
+	switch {
+	case math.IsNaN(v):
+		return "NaN"
+	case math.IsInf(v, 1):
+		return "Infinity"
+	case math.IsInf(v, -1):
+		return "-Infinity"
+	}
+	return strconv.FormatFloat(v, 'g', 6, 64)
+}
+
+func summarizeMetrics(ms []store.Metric) string {
+	var parts []string
+	for _, m := range ms {
+		parts = append(parts, m.Key+"="+fmtFloat(m.Value))
+	}
+	return clip(strings.Join(parts, " "))
+}
+
+func summarizeParams(ps []store.Param) string {
+	var parts []string
+	for _, p := range ps {
+		parts = append(parts, p.Key+"="+p.Value)
+	}
+	return clip(strings.Join(parts, " "))
+}
+
+func clip(s string) string {
+	if len(s) > 60 {
+		return s[:57] + "..."
+	}
+	if s == "" {
+		return "-"
+	}
+	return s
+}

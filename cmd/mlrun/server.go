@@ -1,0 +1,97 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/mlrun/mlrun/artifact/local"
+	"github.com/mlrun/mlrun/server"
+)
+
+func serverCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "server",
+		Usage: "run the tracking server (MLflow's REST API)",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "backend-store-uri", Value: DefaultTrackingURI, Usage: "where runs are stored: sqlite:///path.db"},
+			&cli.StringFlag{Name: "default-artifact-root", Usage: "artifact root of new experiments (default: mlflow-artifacts:/ when serving artifacts, else ./mlruns)"},
+			&cli.BoolFlag{Name: "serve-artifacts", Value: true, Usage: "serve artifacts through the proxy (/api/2.0/mlflow-artifacts)"},
+			&cli.BoolFlag{Name: "no-serve-artifacts", Usage: "do not serve artifacts"},
+			&cli.StringFlag{Name: "artifacts-destination", Value: "./mlartifacts", Usage: "where proxied artifacts are stored (a local folder)"},
+			&cli.StringFlag{Name: "host", Value: "127.0.0.1", Usage: "address to listen on"},
+			&cli.IntFlag{Name: "port", Aliases: []string{"p"}, Value: 5000, Usage: "port to listen on"},
+		},
+		Action: runServer,
+	}
+}
+
+func runServer(c *cli.Context) error {
+	serve := c.Bool("serve-artifacts") && !c.Bool("no-serve-artifacts")
+	root := c.String("default-artifact-root")
+	if root == "" {
+		if serve {
+			root = "mlflow-artifacts:/"
+		} else {
+			root = "./mlruns"
+		}
+	}
+	if strings.HasPrefix(root, "mlflow-artifacts:") && !serve {
+		return errors.New("--default-artifact-root mlflow-artifacts:/ needs --serve-artifacts")
+	}
+	st, err := openStore(c.Context, c.String("backend-store-uri"), root)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	opts := server.Options{Logger: slog.New(slog.NewTextHandler(os.Stderr, nil))}
+	if serve {
+		dest := c.String("artifacts-destination")
+		if strings.Contains(dest, "://") && !strings.HasPrefix(dest, "file://") {
+			return fmt.Errorf("--artifacts-destination %s: only local folders are supported yet", dest)
+		}
+		dest, err = filepath.Abs(strings.TrimPrefix(dest, "file://"))
+		if err != nil {
+			return err
+		}
+		opts.Artifacts = local.New(dest)
+	}
+	addr := net.JoinHostPort(c.String("host"), strconv.Itoa(c.Int("port")))
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", addr, err)
+	}
+	return serveUntilDone(c.Context, ln, server.New(st, opts), opts.Logger)
+}
+
+// serveUntilDone serves on ln until ctx is cancelled (SIGINT, SIGTERM),
+// then shuts down gracefully: no new connections, in-flight requests
+// finish (for up to 30 s).
+func serveUntilDone(ctx context.Context, ln net.Listener, h http.Handler, log *slog.Logger) error {
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 30 * time.Second}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	log.Info("mlrun server listening", "url", "http://"+ln.Addr().String())
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	return nil
+}

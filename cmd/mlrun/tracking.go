@@ -1,0 +1,90 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"path/filepath"
+	"strings"
+
+	"github.com/mlrun/mlrun/artifact"
+	"github.com/mlrun/mlrun/artifact/local"
+	"github.com/mlrun/mlrun/artifact/proxied"
+	"github.com/mlrun/mlrun/store"
+	"github.com/mlrun/mlrun/store/rest"
+	"github.com/mlrun/mlrun/store/sqlite"
+)
+
+// DefaultTrackingURI is used without a flag or MLFLOW_TRACKING_URI
+// (MLflow's own default since 3.7).
+const DefaultTrackingURI = "sqlite:///mlflow.db"
+
+// sqlitePath returns the file of a sqlite:// URI: sqlite:///rel.db is
+// relative, sqlite:////abs.db absolute.
+func sqlitePath(uri string) (string, bool) {
+	if !strings.HasPrefix(uri, "sqlite://") {
+		return "", false
+	}
+	p := strings.TrimPrefix(uri, "sqlite://")
+	if i := strings.IndexByte(p, '?'); i >= 0 {
+		p = p[:i]
+	}
+	p = strings.TrimPrefix(p, "/")
+	return p, p != ""
+}
+
+// openStore turns a tracking URI into a store. artifactRoot is the root of
+// new experiments' artifacts for a local store ("" means ./mlruns).
+func openStore(ctx context.Context, uri, artifactRoot string) (store.Store, error) {
+	if uri == "" {
+		uri = DefaultTrackingURI
+	}
+	if p, ok := sqlitePath(uri); ok {
+		return sqlite.Open(ctx, p, sqlite.Options{ArtifactRoot: artifactRoot})
+	}
+	u, err := url.Parse(uri)
+	if err != nil {
+		return nil, fmt.Errorf("tracking URI %q does not parse: %w", uri, err)
+	}
+	switch u.Scheme {
+	case "http", "https":
+		return rest.Open(uri, rest.OptionsFromEnv())
+	case "postgresql", "postgres", "mysql", "mssql":
+		return nil, fmt.Errorf("tracking URI scheme %q is not supported yet: use sqlite:///mlflow.db or an http:// server", u.Scheme)
+	case "", "file":
+		return nil, fmt.Errorf("file-store tracking URIs (%s) are not supported yet: use sqlite:///mlflow.db", uri)
+	}
+	return nil, fmt.Errorf("unknown tracking URI scheme %q: use sqlite:///path.db or http(s)://host:port", u.Scheme)
+}
+
+// artifactRepo returns the repository of a run's artifacts for its
+// artifact URI: a local folder, or the artifact proxy of the tracking
+// server (mlflow-artifacts:/ and the server's own http URIs).
+func artifactRepo(st store.Store, artifactURI string) (artifact.Repository, error) {
+	u, err := url.Parse(artifactURI)
+	if err != nil {
+		return nil, fmt.Errorf("artifact URI %q does not parse: %w", artifactURI, err)
+	}
+	switch u.Scheme {
+	case "", "file":
+		return local.New(filepath.FromSlash(u.Path)), nil
+	case "mlflow-artifacts":
+		rs, ok := st.(*rest.Store)
+		if !ok {
+			return nil, fmt.Errorf("artifact URI %s needs a tracking server: set --tracking-uri http://host:port", artifactURI)
+		}
+		return proxied.New(rs.Client, strings.TrimPrefix(u.Path, "/")), nil
+	case "http", "https":
+		const marker = "/api/2.0/mlflow-artifacts/artifacts/"
+		i := strings.Index(u.Path, marker)
+		if i < 0 {
+			return nil, fmt.Errorf("artifact URI %s is not an mlflow-artifacts proxy URL", artifactURI)
+		}
+		c, err := rest.New((&url.URL{Scheme: u.Scheme, Host: u.Host, User: u.User, Path: u.Path[:i]}).String(), rest.OptionsFromEnv())
+		if err != nil {
+			return nil, err
+		}
+		return proxied.New(c, u.Path[i+len(marker):]), nil
+	}
+	return nil, fmt.Errorf("artifact URI scheme %q is not supported yet", u.Scheme)
+}
