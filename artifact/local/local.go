@@ -169,6 +169,13 @@ func (r *Repository) Put(ctx context.Context, p string, src io.Reader) error {
 			return mapErr(p, err)
 		}
 	}
+	// A symlink at the target that leads outside is refused rather than
+	// replaced, so a planted link never turns into a silent overwrite.
+	if st, err := root.Lstat(p); err == nil && st.Mode()&fs.ModeSymlink != 0 {
+		if _, err := root.Stat(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return mapErr(p, err)
+		}
+	}
 	tmp := path.Join(path.Dir(p), fmt.Sprintf(".mlrun-upload-%d-%d", time.Now().UnixNano(), uploadSeq.Add(1)))
 	f, err := root.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
 	if err != nil {
