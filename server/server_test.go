@@ -164,8 +164,8 @@ func TestErrorCodes(t *testing.T) {
 	base := "/api/2.0/mlflow"
 	cases := []struct {
 		name, method, path, ct, body string
-		status                      int
-		code                        string
+		status                       int
+		code                         string
 	}{
 		{"unknown run", "GET", base + "/runs/get?run_id=0123456789abcdef0123456789abcdef", "", "", 404, "RESOURCE_DOES_NOT_EXIST"},
 		{"unknown experiment", "GET", base + "/experiments/get?experiment_id=424242", "", "", 404, "RESOURCE_DOES_NOT_EXIST"},

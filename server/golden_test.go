@@ -1,0 +1,102 @@
+package server_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"math"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/mlrun/mlrun/store"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/golden")
+
+// Golden files pin the JSON of one representative response per endpoint
+// group and of each error kind, in Caddy's one-file-per-case style:
+//
+//	METHOD PATH
+//	[request body]
+//	----
+//	STATUS
+//	response body (re-indented; ids and clock times replaced by names)
+//
+// Run `go test ./server -run TestGolden -update` to rewrite them, and
+// review the diff.
+func TestGolden(t *testing.T) {
+	ts := newServer(t)
+	ctx := context.Background()
+	exp, err := ts.store.CreateExperiment(ctx, "golden", "", []store.Tag{{Key: "team", Value: "ml"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	gone, _ := ts.store.CreateExperiment(ctx, "gone", "", nil)
+	ts.store.DeleteExperiment(ctx, gone)
+	r, err := ts.store.CreateRun(ctx, store.CreateRun{ExperimentID: exp, RunName: "golden-run", UserID: "alice", StartTime: 1700000000000,
+		Tags: []store.Tag{{Key: "mlflow.user", Value: "alice"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = ts.store.LogBatch(ctx, r.Info.RunID,
+		[]store.Metric{{Key: "rmse", Value: 0.9, Timestamp: 1700000001000, Step: 0}, {Key: "rmse", Value: 0.5, Timestamp: 1700000002000, Step: 1},
+			{Key: "nan", Value: math.NaN(), Timestamp: 1700000001000}, {Key: "inf", Value: math.Inf(1), Timestamp: 1700000001000}},
+		[]store.Param{{Key: "alpha", Value: "0.5"}},
+		[]store.Tag{{Key: "team", Value: "ml"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	artDir := filepath.Join(ts.artifacts, exp, r.Info.RunID, "artifacts", "model")
+	os.MkdirAll(artDir, 0o755)
+	os.WriteFile(filepath.Join(artDir, "MLmodel"), []byte("flavors: {}\n"), 0o644)
+	os.WriteFile(filepath.Join(artDir, "..", "notes.txt"), []byte("hello\n"), 0o644)
+	subst := map[string]string{"{{exp}}": exp, "{{gone}}": gone, "{{run}}": r.Info.RunID}
+	volatile := regexp.MustCompile(`"(creation_time|last_update_time)": \d+`)
+
+	files, _ := filepath.Glob(filepath.Join("testdata", "golden", "*.txt"))
+	sort.Strings(files)
+	if len(files) == 0 {
+		t.Fatal("no golden files")
+	}
+	for _, f := range files {
+		t.Run(strings.TrimSuffix(filepath.Base(f), ".txt"), func(t *testing.T) {
+			raw, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			req, want, _ := strings.Cut(string(raw), "\n----\n")
+			for k, v := range subst {
+				req = strings.ReplaceAll(req, k, v)
+			}
+			line, body, _ := strings.Cut(req, "\n")
+			method, path, _ := strings.Cut(line, " ")
+			ct := ""
+			if body = strings.TrimSpace(body); body != "" {
+				ct = "application/json"
+			}
+			status, resp := ts.do(t, method, path, ct, []byte(body))
+			var pretty bytes.Buffer
+			if json.Indent(&pretty, resp, "", "  ") != nil {
+				pretty.Reset()
+				pretty.Write(resp)
+			}
+			got := strconv.Itoa(status) + "\n" + pretty.String()
+			// Experiment ids are fixed in a fresh database; the run id is not.
+			got = strings.ReplaceAll(got, r.Info.RunID, "{{run}}")
+			got = volatile.ReplaceAllString(got, `"$1": "<clock>"`) + "\n"
+			if *update {
+				os.WriteFile(f, []byte(strings.SplitN(string(raw), "\n----\n", 2)[0]+"\n----\n"+got), 0o644)
+				return
+			}
+			if got != want {
+				t.Fatalf("%s %s\n got:\n%s\nwant:\n%s", method, path, got, want)
+			}
+		})
+	}
+}
