@@ -1,0 +1,181 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/mlrun/mlrun/artifact/local"
+	"github.com/mlrun/mlrun/server"
+	"github.com/mlrun/mlrun/store"
+	"github.com/mlrun/mlrun/store/sqlite"
+)
+
+// mlrun runs the CLI in process and returns what it printed.
+func mlrun(t *testing.T, args ...string) (string, error) {
+	t.Helper()
+	app := newApp()
+	var out bytes.Buffer
+	app.Writer = &out
+	app.ErrWriter = &out
+	err := app.RunContext(context.Background(), append([]string{"mlrun"}, args...))
+	return out.String(), err
+}
+
+func mustRun(t *testing.T, args ...string) string {
+	t.Helper()
+	out, err := mlrun(t, args...)
+	if err != nil {
+		t.Fatalf("mlrun %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return out
+}
+
+// trackingURIs returns a local SQLite URI and the URI of an in-process
+// mlrun server over another SQLite file, so each test runs on both.
+func trackingURIs(t *testing.T) map[string]string {
+	dir := t.TempDir()
+	st, err := sqlite.Open(context.Background(), filepath.Join(dir, "server.db"), sqlite.Options{ArtifactRoot: "mlflow-artifacts:/"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(server.New(st, server.Options{
+		Artifacts: local.New(filepath.Join(dir, "mlartifacts")),
+		Logger:    slog.New(slog.NewTextHandler(io.Discard, nil)),
+	}))
+	t.Cleanup(func() { srv.Close(); st.Close() })
+	return map[string]string{
+		"sqlite": "sqlite:///" + filepath.Join(dir, "local.db"),
+		"http":   srv.URL,
+	}
+}
+
+func TestExperimentsAndRuns(t *testing.T) {
+	for name, uri := range trackingURIs(t) {
+		t.Run(name, func(t *testing.T) {
+			t.Setenv("MLFLOW_TRACKING_URI", uri)
+			t.Chdir(t.TempDir())
+			out := mustRun(t, "experiments", "create", "--experiment-name", "cli-exp")
+			if !strings.Contains(out, "with id 1") {
+				t.Fatalf("create: %s", out)
+			}
+			if out := mustRun(t, "experiments", "list"); !strings.Contains(out, "cli-exp") || !strings.Contains(out, "Default") {
+				t.Fatalf("list: %s", out)
+			}
+			mustRun(t, "experiments", "rename", "--experiment-id", "1", "--new-name", "renamed")
+			out = mustRun(t, "experiments", "get", "--experiment-name", "renamed", "--json")
+			var got struct{ Experiment struct{ ExperimentID, Name string } }
+			json.Unmarshal([]byte(strings.ReplaceAll(out, "experiment_id", "ExperimentID")), &got)
+			if got.Experiment.ExperimentID != "1" || got.Experiment.Name != "renamed" {
+				t.Fatalf("get --json: %s", out)
+			}
+			mustRun(t, "experiments", "delete", "1")
+			if out := mustRun(t, "experiments", "list", "--view", "deleted_only"); !strings.Contains(out, "renamed") {
+				t.Fatalf("deleted list: %s", out)
+			}
+			mustRun(t, "experiments", "restore", "--experiment-id", "1")
+
+			// A shell step logs into its run with no library.
+			st, err := openStore(context.Background(), uri, "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer st.Close()
+			r, err := st.CreateRun(context.Background(), createRunReq("1"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Setenv("MLFLOW_RUN_ID", r.Info.RunID)
+			mustRun(t, "log", "param", "alpha", "0.5")
+			mustRun(t, "log", "metric", "--step", "3", "rmse", "0.25")
+			if _, err := mlrun(t, "log", "metric", "rmse", "0.25", "--step", "3"); err == nil || !strings.Contains(err.Error(), "put flags before") {
+				t.Fatalf("flags after args: %v", err)
+			}
+			mustRun(t, "log", "tag", "stage", "dev")
+			os.MkdirAll("outdir/sub", 0o755)
+			os.WriteFile("outdir/sub/b.txt", []byte("bee"), 0o644)
+			os.WriteFile("a.txt", []byte("hello"), 0o644)
+			mustRun(t, "log", "artifact", "a.txt")
+			mustRun(t, "log", "artifact", "--artifact-path", "extra", "outdir")
+
+			out = mustRun(t, "runs", "get", r.Info.RunID)
+			for _, want := range []string{"param alpha", "0.5", "metric rmse", "0.25 (step 3)", "tag stage", "dev"} {
+				if !strings.Contains(out, want) {
+					t.Fatalf("runs get lacks %q:\n%s", want, out)
+				}
+			}
+			repo, err := artifactRepo(st, r.Info.ArtifactURI)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for path, want := range map[string]string{"a.txt": "hello", "extra/outdir/sub/b.txt": "bee"} {
+				rc, _, err := repo.Open(context.Background(), path)
+				if err != nil {
+					t.Fatalf("artifact %s: %v", path, err)
+				}
+				b, _ := io.ReadAll(rc)
+				rc.Close()
+				if string(b) != want {
+					t.Fatalf("artifact %s = %q", path, b)
+				}
+			}
+			if out := mustRun(t, "runs", "list", "--experiment-id", "1", "--filter", "params.alpha = '0.5'"); !strings.Contains(out, r.Info.RunID) {
+				t.Fatalf("runs list --filter: %s", out)
+			}
+			mustRun(t, "runs", "delete", "--run-id", r.Info.RunID)
+			if out := mustRun(t, "runs", "list", "--experiment-id", "1"); strings.Contains(out, r.Info.RunID) {
+				t.Fatalf("deleted run still listed: %s", out)
+			}
+			mustRun(t, "runs", "restore", r.Info.RunID)
+			if out := mustRun(t, "runs", "list", "-x", "1", "--json"); !strings.Contains(out, r.Info.RunID) {
+				t.Fatalf("restored run not listed: %s", out)
+			}
+		})
+	}
+}
+
+func TestCLIErrorsAreOneLine(t *testing.T) {
+	for name, uri := range trackingURIs(t) {
+		t.Run(name, func(t *testing.T) {
+			t.Setenv("MLFLOW_TRACKING_URI", uri)
+			t.Setenv("MLFLOW_RUN_ID", "")
+			for _, args := range [][]string{
+				{"runs", "get", "0123456789abcdef0123456789abcdef"},
+				{"experiments", "get", "77"},
+				{"log", "param", "a", "b"},
+				{"log", "metric", "m", "not-a-number", "--run-id", "0123456789abcdef0123456789abcdef"},
+				{"experiments", "create"},
+				{"runs", "list", "--filter", "metrics.x = 'y'"},
+			} {
+				_, err := mlrun(t, args...)
+				if err == nil || strings.Contains(err.Error(), "\n") || err.Error() == "" {
+					t.Errorf("%v: got %q, want a one-line error", args, err)
+				}
+			}
+		})
+	}
+	if _, err := mlrun(t, "experiments", "list", "--tracking-uri", "postgresql://x/y"); err == nil || !strings.Contains(err.Error(), "not supported yet") {
+		t.Fatalf("postgres URI: %v", err)
+	}
+}
+
+func TestSqlitePath(t *testing.T) {
+	for uri, want := range map[string]string{
+		"sqlite:///mlflow.db":       "mlflow.db",
+		"sqlite:////abs/mlflow.db":  "/abs/mlflow.db",
+		"sqlite:///sub/dir/x.db?a=": "sub/dir/x.db",
+	} {
+		if got, ok := sqlitePath(uri); !ok || got != want {
+			t.Errorf("%s: %q", uri, got)
+		}
+	}
+}
+
+func createRunReq(exp string) store.CreateRun { return store.CreateRun{ExperimentID: exp} }
