@@ -5,13 +5,10 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
-	"path/filepath"
 	"testing"
 
-	"github.com/mlrun/mlrun/artifact/local"
+	"github.com/mlrun/mlrun/internal/testutil"
 	"github.com/mlrun/mlrun/server"
 	"github.com/mlrun/mlrun/store"
 	"github.com/mlrun/mlrun/store/sqlite"
@@ -31,20 +28,8 @@ func newServer(t *testing.T) *testServer { return startServer(t, true) }
 func newServerNoArtifacts(t *testing.T) *testServer { return startServer(t, false) }
 
 func startServer(t *testing.T, serve bool) *testServer {
-	t.Helper()
-	dir := t.TempDir()
-	st, err := sqlite.Open(context.Background(), filepath.Join(dir, "mlflow.db"), sqlite.Options{ArtifactRoot: "mlflow-artifacts:/"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	art := filepath.Join(dir, "mlartifacts")
-	opts := server.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
-	if serve {
-		opts.Artifacts = local.New(art)
-	}
-	srv := httptest.NewServer(server.New(st, opts))
-	t.Cleanup(func() { srv.Close(); st.Close() })
-	return &testServer{url: srv.URL, store: st, artifacts: art, dir: dir}
+	s := testutil.StartServer(t, serve)
+	return &testServer{url: s.URL, store: s.Store, artifacts: s.Artifacts, dir: s.Dir}
 }
 
 // do sends a request and returns the status and body.

@@ -37,26 +37,29 @@ func logCommand() *cli.Command {
 		}
 		return c.Args().Get(0), c.Args().Get(1), nil
 	}
+	keyValue := func(name, usage string, fn func(st store.Store, c *cli.Context, id, k, v string) error) *cli.Command {
+		return &cli.Command{
+			Name: name, Usage: usage, ArgsUsage: "KEY VALUE", Flags: flags(),
+			Action: func(c *cli.Context) error {
+				k, v, err := twoArgs(c, name)
+				if err != nil {
+					return err
+				}
+				id, err := runID(c)
+				if err != nil {
+					return err
+				}
+				return withStore(c, func(st store.Store) error { return fn(st, c, id, k, v) })
+			},
+		}
+	}
 	return &cli.Command{
 		Name:  "log",
 		Usage: "log a param, metric, tag or artifact into a run ($MLFLOW_RUN_ID)",
 		Subcommands: []*cli.Command{
-			{
-				Name: "param", Usage: "log a parameter", ArgsUsage: "KEY VALUE", Flags: flags(),
-				Action: func(c *cli.Context) error {
-					k, v, err := twoArgs(c, "param")
-					if err != nil {
-						return err
-					}
-					id, err := runID(c)
-					if err != nil {
-						return err
-					}
-					return withStore(c, func(st store.Store) error {
-						return st.LogParam(c.Context, id, store.Param{Key: k, Value: v})
-					})
-				},
-			},
+			keyValue("param", "log a parameter", func(st store.Store, c *cli.Context, id, k, v string) error {
+				return st.LogParam(c.Context, id, store.Param{Key: k, Value: v})
+			}),
 			{
 				Name: "metric", Usage: "log a metric point", ArgsUsage: "KEY VALUE",
 				Flags: flags(
@@ -85,22 +88,9 @@ func logCommand() *cli.Command {
 					})
 				},
 			},
-			{
-				Name: "tag", Usage: "set a run tag", ArgsUsage: "KEY VALUE", Flags: flags(),
-				Action: func(c *cli.Context) error {
-					k, v, err := twoArgs(c, "tag")
-					if err != nil {
-						return err
-					}
-					id, err := runID(c)
-					if err != nil {
-						return err
-					}
-					return withStore(c, func(st store.Store) error {
-						return st.SetTag(c.Context, id, store.Tag{Key: k, Value: v})
-					})
-				},
-			},
+			keyValue("tag", "set a run tag", func(st store.Store, c *cli.Context, id, k, v string) error {
+				return st.SetTag(c.Context, id, store.Tag{Key: k, Value: v})
+			}),
 			{
 				Name: "artifact", Usage: "upload a file or a folder into the run's artifacts", ArgsUsage: "PATH",
 				Flags: flags(&cli.StringFlag{Name: "artifact-path", Aliases: []string{"a"}, Usage: "folder inside the run's artifacts"}),

@@ -5,17 +5,13 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"log/slog"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/mlrun/mlrun/artifact/local"
-	"github.com/mlrun/mlrun/server"
+	"github.com/mlrun/mlrun/internal/testutil"
 	"github.com/mlrun/mlrun/store"
-	"github.com/mlrun/mlrun/store/sqlite"
 )
 
 // mlrun runs the CLI in process and returns what it printed.
@@ -41,19 +37,9 @@ func mustRun(t *testing.T, args ...string) string {
 // trackingURIs returns a local SQLite URI and the URI of an in-process
 // mlrun server over another SQLite file, so each test runs on both.
 func trackingURIs(t *testing.T) map[string]string {
-	dir := t.TempDir()
-	st, err := sqlite.Open(context.Background(), filepath.Join(dir, "server.db"), sqlite.Options{ArtifactRoot: "mlflow-artifacts:/"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(server.New(st, server.Options{
-		Artifacts: local.New(filepath.Join(dir, "mlartifacts")),
-		Logger:    slog.New(slog.NewTextHandler(io.Discard, nil)),
-	}))
-	t.Cleanup(func() { srv.Close(); st.Close() })
 	return map[string]string{
-		"sqlite": "sqlite:///" + filepath.Join(dir, "local.db"),
-		"http":   srv.URL,
+		"sqlite": "sqlite:///" + filepath.Join(t.TempDir(), "local.db"),
+		"http":   testutil.StartServer(t, true).URL,
 	}
 }
 
@@ -71,7 +57,9 @@ func TestExperimentsAndRuns(t *testing.T) {
 			}
 			mustRun(t, "experiments", "rename", "--experiment-id", "1", "--new-name", "renamed")
 			out = mustRun(t, "experiments", "get", "--experiment-name", "renamed", "--json")
-			var got struct{ Experiment struct{ ExperimentID, Name string } }
+			var got struct {
+				Experiment struct{ ExperimentID, Name string }
+			}
 			json.Unmarshal([]byte(strings.ReplaceAll(out, "experiment_id", "ExperimentID")), &got)
 			if got.Experiment.ExperimentID != "1" || got.Experiment.Name != "renamed" {
 				t.Fatalf("get --json: %s", out)

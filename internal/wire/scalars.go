@@ -124,19 +124,6 @@ func (v *Bool) UnmarshalJSON(b []byte) error {
 // decodes numbers into their names.
 type Enum string
 
-// UnmarshalJSON implements json.Unmarshaler.
-func (e *Enum) UnmarshalJSON(b []byte) error {
-	if len(b) > 0 && b[0] == '"' {
-		var s string
-		if err := json.Unmarshal(b, &s); err != nil {
-			return err
-		}
-		*e = Enum(s)
-		return nil
-	}
-	if string(b) == "null" {
-		return nil
-	}
-	*e = Enum(b)
-	return nil
-}
+// UnmarshalJSON implements json.Unmarshaler: a name, or a number kept
+// as its decimal text.
+func (e *Enum) UnmarshalJSON(b []byte) error { return (*ID)(e).UnmarshalJSON(b) }

@@ -1,0 +1,46 @@
+// Package testutil holds test helpers for mlrun's own tests: real stores
+// and servers in t.TempDir(), cleaned up through t.Cleanup.
+package testutil
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http/httptest"
+	"path/filepath"
+	"testing"
+
+	"github.com/mlrun/mlrun/artifact/local"
+	"github.com/mlrun/mlrun/server"
+	"github.com/mlrun/mlrun/store/sqlite"
+)
+
+// Server is an in-process mlrun server over a SQLite file.
+type Server struct {
+	URL       string        // http://127.0.0.1:port
+	Store     *sqlite.Store // the store it serves
+	Artifacts string        // the proxy's destination folder ("" if not serving)
+	Dir       string        // the temporary folder holding both
+}
+
+// StartServer serves a new SQLite store (artifact root mlflow-artifacts:/)
+// on a loopback port; with serveArtifacts the proxy stores files in
+// Dir/mlartifacts.
+func StartServer(t testing.TB, serveArtifacts bool) *Server {
+	t.Helper()
+	dir := t.TempDir()
+	st, err := sqlite.Open(context.Background(), filepath.Join(dir, "mlflow.db"), sqlite.Options{ArtifactRoot: "mlflow-artifacts:/"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &Server{Store: st, Dir: dir}
+	opts := server.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	if serveArtifacts {
+		s.Artifacts = filepath.Join(dir, "mlartifacts")
+		opts.Artifacts = local.New(s.Artifacts)
+	}
+	srv := httptest.NewServer(server.New(st, opts))
+	t.Cleanup(func() { srv.Close(); st.Close() })
+	s.URL = srv.URL
+	return s
+}
