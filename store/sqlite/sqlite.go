@@ -89,6 +89,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		v.Set("_cslike", "1")
 		v.Set("_sync", "NORMAL")
 		v.Set("_txlock", txlock)
+		v.Set("_stmt_cache_size", "128")
 		return "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + v.Encode()
 	}
 	w, err := sql.Open("sqlite3", dsn("immediate"))
