@@ -1,6 +1,7 @@
 package server
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"mime"
@@ -94,10 +95,7 @@ func fileInfo(p string, f artifact.FileInfo) wire.FileInfo {
 // getRunArtifact is the UI's /get-artifact?run_id=…&path=….
 func (s *Server) getRunArtifact(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	id := q.Get("run_id")
-	if id == "" {
-		id = q.Get("run_uuid")
-	}
+	id := firstNonEmpty(q.Get("run_id"), q.Get("run_uuid"))
 	if id == "" {
 		writeError(w, r, missingParam("run_id"))
 		return
@@ -118,6 +116,55 @@ func (s *Server) getRunArtifact(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	serveFile(w, r, repo, path.Join(prefix, rel))
+}
+
+// uploadRunArtifact is the UI's POST /ajax-api/2.0/mlflow/upload-artifact
+// ?run_uuid=…&path=…: the raw body (at most 10 MB) becomes a run artifact.
+func (s *Server) uploadRunArtifact(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	id := firstNonEmpty(q.Get("run_uuid"), q.Get("run_id"))
+	if id == "" {
+		writeError(w, r, missingParam("run_uuid"))
+		return
+	}
+	rel, err := artifact.CleanPath(q.Get("path"))
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	if rel == "" {
+		writeError(w, r, missingParam("path"))
+		return
+	}
+	run, err := s.store.GetRun(r.Context(), id)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	repo, prefix, err := s.runRepo(run.Info.ArtifactURI)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	body := http.MaxBytesReader(w, r.Body, 10<<20)
+	if err := repo.Put(r.Context(), path.Join(prefix, rel), body); err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			err = invalidParam("artifact upload is larger than 10 MB")
+		}
+		writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, empty{})
+}
+
+func firstNonEmpty(ss ...string) string {
+	for _, s := range ss {
+		if s != "" {
+			return s
+		}
+	}
+	return ""
 }
 
 // serveArtifacts serves the artifact proxy. It is dispatched before the

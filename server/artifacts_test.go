@@ -149,6 +149,27 @@ func TestArtifactPathEscapesAreRefused(t *testing.T) {
 	}
 }
 
+func TestUIUploadAndGetArtifact(t *testing.T) {
+	ts := newServer(t)
+	r := newRun(t, ts)
+	if st, b := ts.do(t, "POST", "/ajax-api/2.0/mlflow/upload-artifact?run_uuid="+r.Info.RunID+"&path=dir/x.txt", "", []byte("data")); st != 200 {
+		t.Fatalf("upload: %d %s", st, b)
+	}
+	if st, b := ts.do(t, "GET", "/get-artifact?run_id="+r.Info.RunID+"&path=dir/x.txt", "", nil); st != 200 || string(b) != "data" {
+		t.Fatalf("get-artifact: %d %q", st, b)
+	}
+	if st, _ := ts.do(t, "POST", "/ajax-api/2.0/mlflow/upload-artifact?run_uuid="+r.Info.RunID+"&path=../x", "", []byte("data")); st != 400 {
+		t.Fatalf("escaping upload: %d", st)
+	}
+	big := bytes.Repeat([]byte("x"), 10<<20+1)
+	if st, _ := ts.do(t, "POST", "/ajax-api/2.0/mlflow/upload-artifact?run_uuid="+r.Info.RunID+"&path=big", "", big); st != 400 {
+		t.Fatalf("oversized upload: %d", st)
+	}
+	if _, err := os.Stat(filepath.Join(ts.artifacts, "0", r.Info.RunID, "artifacts", "big")); !os.IsNotExist(err) {
+		t.Fatalf("an oversized upload left a file: %v", err)
+	}
+}
+
 func TestNoServeArtifacts(t *testing.T) {
 	ts := newServerNoArtifacts(t)
 	st, _ := ts.do(t, "GET", "/api/2.0/mlflow-artifacts/artifacts?path=", "", nil)

@@ -103,6 +103,7 @@ func (s *Server) routes() {
 		w.Write([]byte(Version))
 	})
 	s.mux.HandleFunc("GET /get-artifact", s.getRunArtifact)
+	s.mux.HandleFunc("POST /ajax-api/2.0/mlflow/upload-artifact", s.uploadRunArtifact)
 }
 
 func (s *Server) limitBody(h http.HandlerFunc) http.HandlerFunc {

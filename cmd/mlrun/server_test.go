@@ -1,0 +1,91 @@
+package main
+
+import (
+	"bufio"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// TestServerBinary builds mlrun, starts `mlrun server` on a free loopback
+// port, uses it, and stops it with SIGTERM: the process must exit 0 after
+// a graceful shutdown, having logged one line per request.
+func TestServerBinary(t *testing.T) {
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "mlrun")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	ln.Close()
+	cmd := exec.Command(bin, "server", "--port", itoa(port), "--backend-store-uri", "sqlite:///"+filepath.Join(dir, "srv.db"),
+		"--artifacts-destination", filepath.Join(dir, "art"))
+	cmd.Dir = dir
+	stderr, _ := cmd.StderrPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill() })
+	lines := make(chan string, 100)
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+		close(lines)
+	}()
+	base := "http://127.0.0.1:" + itoa(port)
+	var resp *http.Response
+	for i := 0; i < 100; i++ {
+		if resp, err = http.Get(base + "/api/2.0/mlflow/experiments/get?experiment_id=0"); err == nil {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if err != nil {
+		t.Fatalf("server did not come up: %v", err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(b), `"name":"Default"`) || !strings.Contains(string(b), `"artifact_location":"mlflow-artifacts:/0"`) {
+		t.Fatalf("get Default: %d %s", resp.StatusCode, b)
+	}
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("after SIGTERM the server exited with %v", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("server did not stop on SIGTERM")
+	}
+	var log []string
+	for l := range lines {
+		log = append(log, l)
+	}
+	all := strings.Join(log, "\n")
+	if !strings.Contains(all, "path=/api/2.0/mlflow/experiments/get status=200") || !strings.Contains(all, "shutting down") {
+		t.Fatalf("server log:\n%s", all)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "srv.db")); err != nil {
+		t.Fatalf("database not created: %v", err)
+	}
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }
