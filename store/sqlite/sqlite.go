@@ -46,7 +46,7 @@ var newerRevisions = map[string]bool{
 
 // mlrunIndexes are mlrun's own indexes for speed, each named mlrun_….
 const mlrunIndexes = `
-CREATE INDEX IF NOT EXISTS mlrun_metrics_history ON metrics (run_uuid, "key", timestamp, step, value);
+CREATE INDEX IF NOT EXISTS mlrun_metrics_history ON metrics (run_uuid, "key", timestamp, step, value, is_nan);
 CREATE INDEX IF NOT EXISTS mlrun_runs_experiment_start ON runs (experiment_id, start_time);
 `
 
