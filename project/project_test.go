@@ -31,7 +31,7 @@ func TestRenderCommands(t *testing.T) {
 	}{
 		{
 			name: "defaults", project: "full", entry: "main", params: []KV{{"note", "n"}},
-			want: "python train.py 0.5 0.1 --epochs 100 --name 'hi there' --data " + abs("testdata/full/data.csv") + " --src s3://bucket/key --note n",
+			want:   "python train.py 0.5 0.1 --epochs 100 --name 'hi there' --data " + abs("testdata/full/data.csv") + " --src s3://bucket/key --note n",
 			logged: []KV{{"alpha", "0.5"}, {"l1_ratio", "0.1"}, {"epochs", "100"}, {"name", "hi there"}, {"data", "data.csv"}, {"src", "s3://bucket/key"}, {"note", "n"}},
 		},
 		{

@@ -2,7 +2,7 @@ package project
 
 import "strings"
 
-// Quote quotes s for a POSIX shell as Python's shlex.quote does: '' for
+// Quote quotes s for a POSIX shell as Python's shlex.quote does: ” for
 // the empty string, s itself when it holds only [A-Za-z0-9_@%+=:,./-],
 // otherwise s in single quotes with each ' written as '"'"'.
 func Quote(s string) string {

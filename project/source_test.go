@@ -1,0 +1,215 @@
+package project_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/mlrun/mlrun/internal/testutil"
+	"github.com/mlrun/mlrun/project"
+)
+
+// repoWithHistory makes a repository with two commits on main, a branch
+// "dev" with a third, a lightweight tag v1 and an annotated tag v2.
+func repoWithHistory(t *testing.T) (r *testutil.GitRepo, c1, c2, c3 string) {
+	r = testutil.NewGitRepo(t)
+	c1 = r.Commit("one", map[string]string{"MLproject": "name: demo\nentry_points:\n  main:\n    command: \"echo one\"\n", "sub/dir/train.py": "print(1)\n"})
+	r.Tag("v1", "")
+	c2 = r.Commit("two", map[string]string{"MLproject": "name: demo\nentry_points:\n  main:\n    command: \"echo two\"\n"})
+	r.Tag("v2", "release two")
+	r.Branch("dev")
+	c3 = r.Commit("three", map[string]string{"MLproject": "name: demo\nentry_points:\n  main:\n    command: \"echo three\"\n"})
+	r.Checkout("main")
+	return r, c1, c2, c3
+}
+
+func command(t *testing.T, dir string) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(dir, "MLproject"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	i := strings.Index(string(b), "echo ")
+	return strings.Trim(string(b[i+5:]), "\"\n")
+}
+
+func TestGitSources(t *testing.T) {
+	r, c1, c2, c3 := repoWithHistory(t)
+	daemon := testutil.GitDaemon(t, filepath.Dir(r.Dir))
+	home := t.TempDir()
+	sshPort := testutil.SSHD(t, home)
+	transports := map[string]string{
+		"file":       "file://" + r.Dir,
+		"git daemon": daemon + "/" + filepath.Base(r.Dir),
+		"ssh":        fmt.Sprintf("ssh://root@127.0.0.1:%d%s", sshPort, r.Dir),
+	}
+	t.Setenv("HOME", home)
+	t.Setenv("SSH_AUTH_SOCK", "")
+	t.Setenv("SSH_KNOWN_HOSTS", filepath.Join(home, ".ssh", "known_hosts"))
+	for name, uri := range transports {
+		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
+			cache := t.TempDir()
+			cases := []struct {
+				version, want, commit, branch string
+			}{
+				{"", "two", c2, ""},
+				{"main", "two", c2, "main"},
+				{"dev", "three", c3, "dev"},
+				{"v1", "one", c1, ""},
+				{"v2", "two", c2, ""},
+				{c1, "one", c1, ""},
+				{c3[:10], "three", c3, ""},
+			}
+			for _, tc := range cases {
+				src, err := project.Fetch(ctx, uri, project.FetchOptions{Version: tc.version, CacheDir: cache})
+				if err != nil {
+					t.Fatalf("version %q: %v", tc.version, err)
+				}
+				if got := command(t, src.Dir); got != tc.want || src.Commit != tc.commit || src.Branch != tc.branch || !src.Git {
+					t.Fatalf("version %q: command %q commit %s branch %q, want %q %s %q", tc.version, got, src.Commit, src.Branch, tc.want, tc.commit, tc.branch)
+				}
+				dir := src.Dir
+				src.Close()
+				if _, err := os.Stat(dir); !os.IsNotExist(err) {
+					t.Fatalf("checkout %s left behind", dir)
+				}
+			}
+			// #subdir, a missing one, and an unknown version.
+			src, err := project.Fetch(ctx, uri+"#sub/dir", project.FetchOptions{Version: c1, CacheDir: cache})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := os.Stat(filepath.Join(src.Dir, "train.py")); err != nil || src.SourceName != uri+"#sub/dir" {
+				t.Fatalf("subdir: %v %s", err, src.SourceName)
+			}
+			src.Close()
+			_, err = project.Fetch(ctx, uri+"#nope", project.FetchOptions{CacheDir: cache})
+			if err == nil || !strings.Contains(err.Error(), "Could not find subdirectory nope") {
+				t.Fatalf("missing subdir: %v", err)
+			}
+			_, err = project.Fetch(ctx, uri, project.FetchOptions{Version: "no-such-branch", CacheDir: cache})
+			if !errors.Is(err, project.ErrInvalid) || !strings.Contains(err.Error(), "Unable to checkout version 'no-such-branch'") {
+				t.Fatalf("unknown version: %v", err)
+			}
+			_, err = project.Fetch(ctx, uri, project.FetchOptions{Version: strings.Repeat("ab", 20), CacheDir: cache})
+			if err == nil || !strings.Contains(err.Error(), "Unable to checkout version") {
+				t.Fatalf("unknown commit: %v", err)
+			}
+		})
+	}
+}
+
+// TestCacheReuse proves the second run of the same commit fetches nothing
+// (it works with the remote gone), and a new commit is fetched.
+func TestCacheReuse(t *testing.T) {
+	ctx := context.Background()
+	r, _, c2, _ := repoWithHistory(t)
+	cache := t.TempDir()
+	uri := "file://" + r.Dir
+	src, err := project.Fetch(ctx, uri, project.FetchOptions{CacheDir: cache})
+	if err != nil || !src.Fetched || src.Commit != c2 {
+		t.Fatalf("first fetch: %+v %v", src, err)
+	}
+	src.Close()
+	src, err = project.Fetch(ctx, uri, project.FetchOptions{CacheDir: cache})
+	if err != nil || src.Fetched {
+		t.Fatalf("second fetch of the same commit fetched again: %+v %v", src, err)
+	}
+	src.Close()
+	c4 := r.Commit("four", map[string]string{"MLproject": "name: demo\nentry_points:\n  main:\n    command: \"echo four\"\n"})
+	src, err = project.Fetch(ctx, uri, project.FetchOptions{CacheDir: cache})
+	if err != nil || !src.Fetched || src.Commit != c4 || command(t, src.Dir) != "four" {
+		t.Fatalf("new commit: %+v %v", src, err)
+	}
+	src.Close()
+	// With the remote gone, a pinned commit still checks out from the cache.
+	moved := r.Dir + "-moved"
+	if err := os.Rename(r.Dir, moved); err != nil {
+		t.Fatal(err)
+	}
+	defer os.Rename(moved, r.Dir)
+	src, err = project.Fetch(ctx, uri, project.FetchOptions{Version: c2, CacheDir: cache})
+	if err != nil || src.Fetched || command(t, src.Dir) != "two" {
+		t.Fatalf("pinned commit without the remote: %+v %v", src, err)
+	}
+	src.Close()
+}
+
+func TestConcurrentFetchesShareTheCache(t *testing.T) {
+	r, _, c2, _ := repoWithHistory(t)
+	cache := t.TempDir()
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	for i := 0; i < 8; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			src, err := project.Fetch(context.Background(), "file://"+r.Dir, project.FetchOptions{CacheDir: cache})
+			if err == nil && src.Commit != c2 {
+				err = fmt.Errorf("commit %s", src.Commit)
+			}
+			if err == nil {
+				err = src.Close()
+			}
+			errs <- err
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func TestLocalSources(t *testing.T) {
+	r, _, c2, _ := repoWithHistory(t)
+	r.Repo.CreateRemote(remoteConfig("https://user:s3cret@example.com/org/repo.git"))
+	src, err := project.Fetch(context.Background(), r.Dir+"#sub/dir", project.FetchOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if src.Git || src.Dir != filepath.Join(r.Dir, "sub", "dir") || src.Commit != c2 || src.SourceName != "file://"+r.Dir+"#sub/dir" {
+		t.Fatalf("local source %+v", src)
+	}
+	if strings.Contains(src.RepoURL, "s3cret") || src.RepoURL != "https://user@example.com/org/repo.git" {
+		t.Fatalf("repo URL not redacted: %s", src.RepoURL)
+	}
+	plain := t.TempDir()
+	src, err = project.Fetch(context.Background(), plain, project.FetchOptions{})
+	if err != nil || src.SourceName != plain || src.Commit != "" {
+		t.Fatalf("plain folder: %+v %v", src, err)
+	}
+	if _, err := project.Fetch(context.Background(), plain, project.FetchOptions{Version: "main"}); err == nil || !strings.Contains(err.Error(), "Setting a version is only supported for Git project URIs") {
+		t.Fatalf("version on a plain folder: %v", err)
+	}
+	if _, err := project.Fetch(context.Background(), plain+"#a/../b", project.FetchOptions{}); err == nil || !strings.Contains(err.Error(), "'.' is not allowed in project subdirectory paths.") {
+		t.Fatalf("dot in subdir: %v", err)
+	}
+	// A local repository with a version is checked out, not changed in place.
+	src, err = project.Fetch(context.Background(), r.Dir, project.FetchOptions{Version: "dev", CacheDir: t.TempDir()})
+	if err != nil || command(t, src.Dir) != "three" || command(t, r.Dir) != "two" {
+		t.Fatalf("local repo at a version: %v", err)
+	}
+	src.Close()
+}
+
+func TestRedact(t *testing.T) {
+	for in, want := range map[string]string{
+		"https://user:pw@host/r.git":   "https://user@host/r.git",
+		"https://ghp_token@host/r.git": "https://host/r.git",
+		"git@github.com:org/r.git":     "git@github.com:org/r.git",
+		"ssh://git@host:22/r.git":      "ssh://git@host:22/r.git",
+	} {
+		if got := project.Redact(in); got != want {
+			t.Errorf("Redact(%s) = %s, want %s", in, got, want)
+		}
+	}
+}
