@@ -115,7 +115,6 @@ func Fetch(ctx context.Context, uri string, opts FetchOptions) (*Source, error) 
 	return gitSource(ctx, uri, abs, sub, opts)
 }
 
-
 func looksRemote(s string) bool {
 	for _, p := range []string{"https://", "http://", "ssh://", "git://", "git+ssh://"} {
 		if strings.HasPrefix(s, p) {
