@@ -14,8 +14,10 @@ func newApp() *cli.App {
 			experimentsCommand(),
 			runsCommand(),
 			logCommand(),
+			runCommand(),
 		},
-		HideHelpCommand: true,
+		HideHelpCommand:           true,
+		DisableSliceFlagSeparator: true, // -P name=a,b keeps its comma
 		ExitErrHandler:  func(*cli.Context, error) {}, // main prints errors
 	}
 }

@@ -6,7 +6,6 @@ import (
 	"path"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -28,11 +27,6 @@ func logCommand() *cli.Command {
 	}
 	twoArgs := func(c *cli.Context, what string) (string, string, error) {
 		if c.NArg() != 2 {
-			for _, a := range c.Args().Slice() {
-				if strings.HasPrefix(a, "-") && len(a) > 1 && (a[1] < '0' || a[1] > '9') {
-					return "", "", fmt.Errorf("log %s: put flags before KEY VALUE (mlrun log %s %s KEY VALUE)", what, what, a)
-				}
-			}
 			return "", "", fmt.Errorf("log %s: want KEY VALUE, got %d arguments", what, c.NArg())
 		}
 		return c.Args().Get(0), c.Args().Get(1), nil

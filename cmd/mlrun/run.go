@@ -1,0 +1,128 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/mlrun/mlrun/artifact"
+	"github.com/mlrun/mlrun/project"
+	"github.com/mlrun/mlrun/runner"
+	"github.com/mlrun/mlrun/runner/local"
+	"github.com/mlrun/mlrun/store"
+	"github.com/mlrun/mlrun/store/rest"
+)
+
+func runCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "run",
+		Usage:     "run an MLflow project (a folder or a git URI) as a tracked run",
+		ArgsUsage: "URI",
+		Flags: []cli.Flag{
+			trackingFlag,
+			&cli.StringFlag{Name: "entry-point", Aliases: []string{"e"}, Value: "main", Usage: "entry point name, or a .py/.sh file of the project"},
+			&cli.StringFlag{Name: "version", Aliases: []string{"v"}, Usage: "git branch, tag or commit"},
+			&cli.StringSliceFlag{Name: "param-list", Aliases: []string{"P"}, Usage: "a parameter NAME=VALUE (repeatable)"},
+			&cli.StringSliceFlag{Name: "docker-args", Aliases: []string{"A"}, Usage: "docker run option NAME[=VALUE] (docker backend)"},
+			&cli.StringFlag{Name: "experiment-name", EnvVars: []string{"MLFLOW_EXPERIMENT_NAME"}, Usage: "experiment to run in (created if missing)"},
+			&cli.StringFlag{Name: "experiment-id", EnvVars: []string{"MLFLOW_EXPERIMENT_ID"}, Usage: "experiment id to run in"},
+			&cli.StringFlag{Name: "run-name", Usage: "name of the run"},
+			&cli.StringFlag{Name: "run-id", Usage: "reuse this active run instead of creating one"},
+			&cli.StringFlag{Name: "backend", Aliases: []string{"b"}, Value: "local", Usage: "local or docker"},
+			&cli.StringFlag{Name: "backend-config", Aliases: []string{"c"}, Usage: "backend options: a .json file or a JSON string"},
+			&cli.StringFlag{Name: "env-manager", Usage: "local, virtualenv or conda (default: by the project's environment)"},
+			&cli.StringFlag{Name: "storage-dir", EnvVars: []string{"MLFLOW_TMP_DIR"}, Usage: "where path parameters are downloaded"},
+		},
+		Action: runProject,
+	}
+}
+
+// parseParams reads -P NAME=VALUE flags as mlflow run does.
+func parseParams(list []string) ([]project.KV, error) {
+	var out []project.KV
+	seen := map[string]bool{}
+	for _, p := range list {
+		k, v, ok := strings.Cut(p, "=")
+		if !ok {
+			return nil, fmt.Errorf("Invalid format for -P parameter: '%s'. Use -P name=value.", p)
+		}
+		if seen[k] {
+			return nil, fmt.Errorf("Repeated parameter: '%s'", k)
+		}
+		seen[k] = true
+		out = append(out, project.KV{Key: k, Value: v})
+	}
+	return out, nil
+}
+
+func runProject(c *cli.Context) error {
+	if c.NArg() != 1 {
+		return errors.New("run: want one project URI (a folder or a git URI)")
+	}
+	params, err := parseParams(c.StringSlice("param-list"))
+	if err != nil {
+		return err
+	}
+	var backend runner.Backend
+	switch b := c.String("backend"); b {
+	case "local":
+		backend = local.Backend{}
+	default:
+		return fmt.Errorf("backend %q is not supported: use local", b)
+	}
+	uri := c.String("tracking-uri")
+	if uri == "" {
+		uri = DefaultTrackingURI
+	}
+	st, err := openStore(c.Context, uri, "")
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	req := runner.Request{
+		URI: c.Args().First(), Version: c.String("version"), EntryPoint: c.String("entry-point"), Params: params,
+		ExperimentName: c.String("experiment-name"), ExperimentID: c.String("experiment-id"),
+		RunName: c.String("run-name"), RunID: c.String("run-id"),
+		EnvManager: c.String("env-manager"), Backend: backend,
+		Store: st, TrackingURI: uri,
+		Artifacts: func(u string) (artifact.Repository, error) { return artifactRepo(st, u) },
+		Stdout:    c.App.Writer, Stderr: c.App.ErrWriter,
+	}
+	if _, remote := st.(*rest.Store); !remote {
+		req.ServeLocal = true
+		if ls, ok := st.(interface{ ArtifactRoot() string }); ok && !strings.Contains(ls.ArtifactRoot(), ":") {
+			req.ArtifactRoot = ls.ArtifactRoot()
+		}
+	}
+	out, err := runner.Execute(c.Context, req)
+	if out == nil {
+		return err // nothing started: no run was created
+	}
+	w := c.App.ErrWriter
+	switch out.Status {
+	case store.StatusFinished:
+		fmt.Fprintf(w, "=== Run (ID '%s') succeeded ===\n", out.RunID)
+	case store.StatusKilled:
+		fmt.Fprintf(w, "=== Run (ID '%s') killed ===\n", out.RunID)
+	default:
+		fmt.Fprintf(w, "=== Run (ID '%s') failed ===\n", out.RunID)
+	}
+	fmt.Fprintf(c.App.Writer, "run_id: %s\nexperiment_id: %s\nstatus: %s\nduration: %s\n", out.RunID, out.ExperimentID, out.Status, out.Duration.Round(1e6))
+	if err != nil {
+		return err
+	}
+	switch out.Status {
+	case store.StatusFinished:
+		return nil
+	case store.StatusKilled:
+		return cli.Exit("", 130)
+	}
+	code := out.ExitCode
+	if code <= 0 || code > 255 {
+		code = 1
+	}
+	return cli.Exit("", code)
+}
+

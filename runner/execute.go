@@ -1,0 +1,375 @@
+package runner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/user"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/mlrun/mlrun/artifact"
+	"github.com/mlrun/mlrun/artifact/local"
+	"github.com/mlrun/mlrun/project"
+	"github.com/mlrun/mlrun/server"
+	"github.com/mlrun/mlrun/store"
+)
+
+// MLflow's automatic run tags (mlflow/utils/mlflow_tags.py).
+const (
+	TagUser          = "mlflow.user"
+	TagSourceName    = "mlflow.source.name"
+	TagSourceType    = "mlflow.source.type"
+	TagGitCommit     = "mlflow.source.git.commit"
+	TagGitBranch     = "mlflow.source.git.branch"
+	TagGitRepoURL    = "mlflow.source.git.repoURL"
+	TagLegacyRepoURL = "mlflow.gitRepoURL"
+	TagLegacyBranch  = "mlflow.gitBranchName"
+	TagEntryPoint    = "mlflow.project.entryPoint"
+	TagBackend       = "mlflow.project.backend"
+	TagEnv           = "mlflow.project.env"
+	TagRunName       = "mlflow.runName"
+)
+
+// StepLog is the run artifact holding the step's output.
+const StepLog = "mlrun/step.log"
+
+// Request is one `mlrun run`.
+type Request struct {
+	URI        string
+	Version    string
+	EntryPoint string // "" means main
+	Params     []project.KV
+
+	ExperimentName string
+	ExperimentID   string
+	RunName        string
+	RunID          string // reuse this run instead of creating one
+
+	EnvManager string // "" picks by project (see pickEnvManager)
+	Backend    Backend
+
+	// Store is where the run is tracked. TrackingURI is what a step is
+	// told when the store is remote; with ServeLocal the store is served
+	// on a loopback port for the run's lifetime instead, its artifacts
+	// proxied from ArtifactRoot.
+	Store        store.Store
+	TrackingURI  string
+	ServeLocal   bool
+	ArtifactRoot string
+	// Artifacts returns the repository of a run's artifact URI (to keep
+	// the step's log).
+	Artifacts func(artifactURI string) (artifact.Repository, error)
+
+	CacheDir  string // git clone cache ("" = default)
+	CallerDir string // resolves relative -P paths ("" = working directory)
+	Stdout    io.Writer
+	Stderr    io.Writer
+	Grace     time.Duration
+}
+
+// Outcome is how a run ended.
+type Outcome struct {
+	RunID        string
+	ExperimentID string
+	Status       store.RunStatus
+	ExitCode     int
+	Command      string
+	Duration     time.Duration
+	Commit       string
+}
+
+// Execute runs the request. Everything that can be checked (the project,
+// the entry point, the parameters, the environment manager) is checked
+// before the run is created; once it exists, the run always ends
+// FINISHED, FAILED or KILLED. Cancelling ctx (Ctrl-C, SIGTERM) stops the
+// step and ends the run KILLED.
+func Execute(ctx context.Context, req Request) (*Outcome, error) {
+	if req.Stdout == nil {
+		req.Stdout = os.Stdout
+	}
+	if req.Stderr == nil {
+		req.Stderr = os.Stderr
+	}
+	if req.EntryPoint == "" {
+		req.EntryPoint = "main"
+	}
+	if req.Backend == nil {
+		return nil, fmt.Errorf("%w: no backend", ErrInvalid)
+	}
+	if req.ExperimentName != "" && req.ExperimentID != "" {
+		return nil, fmt.Errorf("%w: Specify only one of 'experiment-name' or 'experiment-id' options.", ErrInvalid)
+	}
+	src, err := project.Fetch(ctx, req.URI, project.FetchOptions{Version: req.Version, CacheDir: req.CacheDir, Progress: nil})
+	if err != nil {
+		return nil, err
+	}
+	defer src.Close()
+	p, err := project.Load(src.Dir)
+	if err != nil {
+		return nil, err
+	}
+	ropts := project.RenderOptions{CallerDir: req.CallerDir}
+	ep, err := p.EntryPoint(req.EntryPoint, ropts)
+	if err != nil {
+		return nil, err
+	}
+	rendered, err := p.Render(ep, req.Params, ropts)
+	if err != nil {
+		return nil, err
+	}
+	manager, err := pickEnvManager(p, req.EnvManager)
+	if err != nil {
+		return nil, err
+	}
+	if p.Docker != nil && req.Backend.Name() != "docker" {
+		manager = EnvLocal // docker_env run locally: MLflow ignores the manager too
+	}
+	expID, err := resolveExperiment(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+
+	// Prepare the environment before the run exists: a failed venv build
+	// leaves no run behind.
+	prefix, err := prepareEnv(ctx, p, manager, req.Stderr)
+	if err != nil {
+		return nil, err
+	}
+
+	run, err := startRun(ctx, req, expID, src, ep.Name, manager)
+	if err != nil {
+		return nil, err
+	}
+	out := &Outcome{RunID: run.Info.RunID, ExperimentID: run.Info.ExperimentID, Command: rendered.Command, Commit: src.Commit}
+	started := time.Now()
+	status := store.StatusFailed
+	// Whatever happens from here, the run ends.
+	defer func() {
+		out.Status = status
+		out.Duration = time.Since(started)
+		finish(req.Store, run.Info.RunID, status)
+	}()
+
+	if req.RunID == "" {
+		if err := logParams(ctx, req.Store, run.Info.RunID, rendered.Params); err != nil {
+			return out, fmt.Errorf("log params: %w", err)
+		}
+	}
+	trackingURI := req.TrackingURI
+	if req.ServeLocal {
+		url, stop, err := serveLoopback(req.Store, req.ArtifactRoot)
+		if err != nil {
+			return out, err
+		}
+		defer stop()
+		trackingURI = url
+	}
+
+	logFile, err := os.CreateTemp("", "mlrun-step-*.log")
+	if err != nil {
+		return out, fmt.Errorf("step log: %w", err)
+	}
+	defer os.Remove(logFile.Name())
+	defer logFile.Close()
+	job := &Job{
+		RunID: run.Info.RunID, ExperimentID: run.Info.ExperimentID, ProjectName: p.Name,
+		Dir: src.Dir, Command: prefix + rendered.Command,
+		Env:    stepEnv(trackingURI, run.Info.RunID, run.Info.ExperimentID),
+		Stdout: io.MultiWriter(req.Stdout, logFile), Stderr: io.MultiWriter(req.Stderr, logFile),
+		Grace: req.Grace,
+	}
+	fmt.Fprintf(req.Stderr, "=== Running command '%s' in run with ID '%s' ===\n", rendered.Command, run.Info.RunID)
+	h, err := req.Backend.Start(ctx, job)
+	if err != nil {
+		return out, err
+	}
+	res, err := h.Wait(ctx)
+	out.ExitCode = res.ExitCode
+	switch {
+	case err != nil:
+		status = store.StatusFailed
+	case res.Killed:
+		status = store.StatusKilled
+	case res.ExitCode == 0:
+		status = store.StatusFinished
+	default:
+		status = store.StatusFailed
+	}
+	keepLog(req, run.Info.ArtifactURI, logFile)
+	if err != nil {
+		return out, err
+	}
+	return out, nil
+}
+
+// resolveExperiment applies MLflow's rules: an id must exist; a name is
+// created if missing; neither is the Default experiment "0".
+func resolveExperiment(ctx context.Context, req Request) (string, error) {
+	switch {
+	case req.ExperimentID != "":
+		e, err := req.Store.GetExperiment(ctx, req.ExperimentID)
+		if err != nil {
+			return "", err
+		}
+		return e.ID, nil
+	case req.ExperimentName != "":
+		e, err := req.Store.GetExperimentByName(ctx, req.ExperimentName)
+		if err == nil {
+			return e.ID, nil
+		}
+		if !errors.Is(err, store.ErrNotFound) {
+			return "", err
+		}
+		fmt.Fprintf(req.Stderr, "mlrun: experiment '%s' does not exist. Creating a new experiment\n", req.ExperimentName)
+		id, err := req.Store.CreateExperiment(ctx, req.ExperimentName, "", nil)
+		if errors.Is(err, store.ErrAlreadyExists) { // created meanwhile
+			if e, err := req.Store.GetExperimentByName(ctx, req.ExperimentName); err == nil {
+				return e.ID, nil
+			}
+		}
+		return id, err
+	}
+	return "0", nil
+}
+
+func currentUser() string {
+	if u, err := user.Current(); err == nil && u.Username != "" {
+		return u.Username
+	}
+	if u := os.Getenv("USER"); u != "" {
+		return u
+	}
+	return "unknown"
+}
+
+// startRun creates the run with every automatic tag in the create call,
+// or reuses --run-id.
+func startRun(ctx context.Context, req Request, expID string, src *project.Source, entry, manager string) (*store.Run, error) {
+	if req.RunID != "" {
+		r, err := req.Store.GetRun(ctx, req.RunID)
+		if err != nil {
+			return nil, err
+		}
+		if r.Info.Status.Terminal() || r.Info.LifecycleStage != store.LifecycleActive {
+			return nil, fmt.Errorf("%w: run %s is %s (%s); --run-id needs an active, unfinished run", ErrInvalid, req.RunID, r.Info.Status, r.Info.LifecycleStage)
+		}
+		return r, nil
+	}
+	tags := []store.Tag{
+		{Key: TagUser, Value: currentUser()},
+		{Key: TagSourceName, Value: src.SourceName},
+		{Key: TagSourceType, Value: "PROJECT"},
+		{Key: TagEntryPoint, Value: entry},
+		{Key: TagBackend, Value: req.Backend.Name()},
+	}
+	if src.Commit != "" {
+		tags = append(tags, store.Tag{Key: TagGitCommit, Value: src.Commit})
+	}
+	if src.RepoURL != "" && !strings.HasPrefix(src.RepoURL, "/") && !strings.HasPrefix(src.RepoURL, "file://") {
+		tags = append(tags, store.Tag{Key: TagGitRepoURL, Value: src.RepoURL}, store.Tag{Key: TagLegacyRepoURL, Value: src.RepoURL})
+	}
+	if src.Branch != "" {
+		tags = append(tags, store.Tag{Key: TagGitBranch, Value: src.Branch}, store.Tag{Key: TagLegacyBranch, Value: src.Branch})
+	}
+	if req.Backend.Name() == "docker" {
+		tags = append(tags, store.Tag{Key: TagEnv, Value: "docker"})
+	} else if manager != EnvLocal {
+		tags = append(tags, store.Tag{Key: TagEnv, Value: manager})
+	}
+	return req.Store.CreateRun(ctx, store.CreateRun{ExperimentID: expID, UserID: currentUser(), RunName: req.RunName, Tags: tags})
+}
+
+// logParams logs the rendered params in batches of MLflow's size.
+func logParams(ctx context.Context, st store.Store, runID string, params []project.KV) error {
+	for len(params) > 0 {
+		n := min(len(params), store.Limits.BatchParams)
+		batch := make([]store.Param, n)
+		for i, kv := range params[:n] {
+			batch[i] = store.Param{Key: kv.Key, Value: kv.Value}
+		}
+		if err := st.LogBatch(ctx, runID, nil, batch, nil); err != nil {
+			return err
+		}
+		params = params[n:]
+	}
+	return nil
+}
+
+// stepEnv is the step's environment: ours, with the run's coordinates,
+// and mlrun's own folder first on PATH so a shell step can call
+// `mlrun log`.
+func stepEnv(trackingURI, runID, expID string) []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		switch k, _, _ := strings.Cut(kv, "="); k {
+		case "MLFLOW_TRACKING_URI", "MLFLOW_RUN_ID", "MLFLOW_EXPERIMENT_ID", "MLFLOW_EXPERIMENT_NAME", "PATH":
+			continue
+		}
+		env = append(env, kv)
+	}
+	path := os.Getenv("PATH")
+	if exe, err := os.Executable(); err == nil && filepath.Base(exe) == "mlrun" {
+		path = filepath.Dir(exe) + string(os.PathListSeparator) + path
+	}
+	return append(env, "PATH="+path, "MLFLOW_TRACKING_URI="+trackingURI, "MLFLOW_RUN_ID="+runID, "MLFLOW_EXPERIMENT_ID="+expID)
+}
+
+// serveLoopback serves st on 127.0.0.1 for the run's lifetime, with
+// artifacts proxied from root.
+func serveLoopback(st store.Store, root string) (string, func(), error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", nil, fmt.Errorf("serve the tracking store on loopback: %w", err)
+	}
+	opts := server.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	if root != "" {
+		opts.Artifacts = local.New(root)
+	}
+	srv := &http.Server{Handler: server.New(st, opts), ReadHeaderTimeout: 30 * time.Second}
+	go srv.Serve(ln)
+	stop := func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		srv.Shutdown(ctx)
+	}
+	return "http://" + ln.Addr().String(), stop, nil
+}
+
+// finish ends the run unless the step already ended it itself. It uses
+// its own context: it must run even when the caller's was cancelled.
+func finish(st store.Store, runID string, status store.RunStatus) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if r, err := st.GetRun(ctx, runID); err == nil && r.Info.Status.Terminal() {
+		return
+	}
+	end := time.Now().UnixMilli()
+	if _, err := st.UpdateRun(ctx, runID, store.UpdateRun{Status: &status, EndTime: &end}); err != nil {
+		fmt.Fprintf(os.Stderr, "mlrun: could not end run %s as %s: %v\n", runID, status, err)
+	}
+}
+
+// keepLog uploads the step's output as the run artifact StepLog.
+func keepLog(req Request, artifactURI string, f *os.File) {
+	if req.Artifacts == nil {
+		return
+	}
+	repo, err := req.Artifacts(artifactURI)
+	if err == nil {
+		if _, err = f.Seek(0, io.SeekStart); err == nil {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			err = repo.Put(ctx, StepLog, f)
+		}
+	}
+	if err != nil {
+		fmt.Fprintf(req.Stderr, "mlrun: could not keep the step's log as an artifact: %v\n", err)
+	}
+}

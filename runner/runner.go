@@ -1,0 +1,56 @@
+package runner
+
+import (
+	"context"
+	"errors"
+	"io"
+	"time"
+)
+
+// Error kinds.
+var (
+	// ErrBackendUnavailable: the backend cannot run anything here (no
+	// Docker daemon, a missing tool).
+	ErrBackendUnavailable = errors.New("backend unavailable")
+	// ErrInvalid: the request is wrong (unknown backend, bad option).
+	ErrInvalid = errors.New("invalid run request")
+)
+
+// Job is a prepared step: what to run, where, with what environment.
+type Job struct {
+	RunID        string
+	ExperimentID string
+	ProjectName  string
+	Dir          string   // the project folder; the step's working directory
+	Command      string   // a shell command line, run with bash -c
+	Env          []string // the step's whole environment, KEY=VALUE
+	Stdout       io.Writer
+	Stderr       io.Writer
+	// Grace is how long a stopped step gets between SIGTERM and SIGKILL.
+	Grace time.Duration
+}
+
+// Result is how a step ended.
+type Result struct {
+	ExitCode int
+	Killed   bool // stopped because its context was cancelled
+}
+
+// Backend runs jobs. Implementations are safe for concurrent use.
+//
+// Lifecycle: Start begins the step and returns at once; Handle.Wait
+// blocks until it ends. Cancelling Wait's context stops the step: SIGTERM
+// (or the backend's equivalent) to everything it started, then SIGKILL
+// after Job.Grace; Wait then returns with Result.Killed set.
+type Backend interface {
+	Name() string
+	Start(ctx context.Context, job *Job) (Handle, error)
+}
+
+// Handle is a started step.
+type Handle interface {
+	Wait(ctx context.Context) (Result, error)
+}
+
+// DefaultGrace is the default time between SIGTERM and SIGKILL.
+const DefaultGrace = 10 * time.Second
