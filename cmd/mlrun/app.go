@@ -17,8 +17,8 @@ func newApp() *cli.App {
 			runCommand(),
 		},
 		HideHelpCommand:           true,
-		DisableSliceFlagSeparator: true, // -P name=a,b keeps its comma
-		ExitErrHandler:  func(*cli.Context, error) {}, // main prints errors
+		DisableSliceFlagSeparator: true,                         // -P name=a,b keeps its comma
+		ExitErrHandler:            func(*cli.Context, error) {}, // main prints errors
 	}
 }
 

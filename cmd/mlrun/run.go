@@ -125,4 +125,3 @@ func runProject(c *cli.Context) error {
 	}
 	return cli.Exit("", code)
 }
-
