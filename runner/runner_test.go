@@ -1,0 +1,303 @@
+package runner_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/mlrun/mlrun/artifact"
+	"github.com/mlrun/mlrun/artifact/local"
+	"github.com/mlrun/mlrun/internal/testutil"
+	"github.com/mlrun/mlrun/project"
+	"github.com/mlrun/mlrun/runner"
+	localbackend "github.com/mlrun/mlrun/runner/local"
+	"github.com/mlrun/mlrun/store"
+	"github.com/mlrun/mlrun/store/sqlite"
+)
+
+// env is a SQLite store in t.TempDir() with its artifact root beside it.
+type env struct {
+	st   *sqlite.Store
+	root string
+	out  bytes.Buffer
+}
+
+func newEnv(t *testing.T) *env {
+	t.Helper()
+	dir := t.TempDir()
+	root := filepath.Join(dir, "mlruns")
+	st, err := sqlite.Open(context.Background(), filepath.Join(dir, "mlflow.db"), sqlite.Options{ArtifactRoot: root})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return &env{st: st, root: root}
+}
+
+func (e *env) request(uri string, params ...project.KV) runner.Request {
+	return runner.Request{
+		URI: uri, Params: params, Backend: localbackend.Backend{},
+		Store: e.st, ServeLocal: true, ArtifactRoot: e.root,
+		Artifacts: func(u string) (artifact.Repository, error) { return local.New(u), nil },
+		Stdout:    &e.out, Stderr: &e.out, Grace: 2 * time.Second,
+	}
+}
+
+// mlrunOnPath builds the mlrun binary and puts it first on PATH, as a
+// user's shell would have it.
+func mlrunOnPath(t *testing.T) {
+	t.Helper()
+	dir := t.TempDir()
+	if out, err := exec.Command("go", "build", "-o", filepath.Join(dir, "mlrun"), "../cmd/mlrun").CombinedOutput(); err != nil {
+		t.Fatalf("build mlrun: %v\n%s", err, out)
+	}
+	t.Setenv("PATH", dir+string(os.PathListSeparator)+os.Getenv("PATH"))
+}
+
+func params(r *store.Run) map[string]string {
+	m := map[string]string{}
+	for _, p := range r.Params {
+		m[p.Key] = p.Value
+	}
+	return m
+}
+
+func readArtifact(t *testing.T, r *store.Run, p string) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(r.Info.ArtifactURI, p))
+	if err != nil {
+		t.Fatalf("artifact %s: %v", p, err)
+	}
+	return string(b)
+}
+
+func TestWineExample(t *testing.T) {
+	testutil.Require(t, "python3", "apt-get install python3")
+	e := newEnv(t)
+	ctx := context.Background()
+	req := e.request("../examples/wine", project.KV{Key: "alpha", Value: "0.25"}, project.KV{Key: "epochs", Value: "20"})
+	req.ExperimentName = "wine"
+	out, err := runner.Execute(ctx, req)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, e.out.String())
+	}
+	if out.Status != store.StatusFinished || out.ExitCode != 0 {
+		t.Fatalf("outcome %+v\n%s", out, e.out.String())
+	}
+	r, err := e.st.GetRun(ctx, out.RunID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	exp, _ := e.st.GetExperimentByName(ctx, "wine")
+	if r.Info.Status != store.StatusFinished || r.Info.EndTime == nil || r.Info.ExperimentID != exp.ID {
+		t.Fatalf("run info %+v", r.Info)
+	}
+	p := params(r)
+	for k, v := range map[string]string{"alpha": "0.25", "l1_ratio": "0.1", "epochs": "20", "data": "data/wine.csv", "rows": "300", "features": "4"} {
+		if p[k] != v {
+			t.Errorf("param %s = %q, want %q", k, p[k], v)
+		}
+	}
+	abs, _ := filepath.Abs("../examples/wine")
+	tags := map[string]string{}
+	for _, tg := range r.Tags {
+		tags[tg.Key] = tg.Value
+	}
+	for k, want := range map[string]string{"mlflow.source.type": "PROJECT", "mlflow.project.entryPoint": "main", "mlflow.project.backend": "local", "model": "elasticnet-gd"} {
+		if tags[k] != want {
+			t.Errorf("tag %s = %q, want %q", k, tags[k], want)
+		}
+	}
+	// In a git checkout MLflow's form is file://<repo root>#<subdir>.
+	if tags["mlflow.user"] == "" || tags["mlflow.runName"] == "" ||
+		(tags["mlflow.source.name"] != abs && !strings.HasSuffix(tags["mlflow.source.name"], "#examples/wine")) {
+		t.Errorf("tags %v", tags)
+	}
+	if _, has := tags["mlflow.project.env"]; has {
+		t.Errorf("mlflow.project.env set for the local env manager: %v", tags)
+	}
+	if c := tags["mlflow.source.git.commit"]; c != "" && !regexp.MustCompile(`^[0-9a-f]{40}$`).MatchString(c) {
+		t.Errorf("git commit tag %q", c)
+	}
+	h, _, err := e.st.GetMetricHistory(ctx, r.Info.RunID, "rmse", 0, "")
+	if err != nil || len(h) != 20 || h[19].Step != 19 || h[19].Value >= h[0].Value {
+		t.Fatalf("rmse history: %d points %v", len(h), err)
+	}
+	if !strings.Contains(readArtifact(t, r, "model.json"), `"intercept"`) || !strings.Contains(readArtifact(t, r, runner.StepLog), "epoch  19 rmse") {
+		t.Fatal("artifacts missing")
+	}
+}
+
+func TestShellExampleLogsWithMlrunLog(t *testing.T) {
+	mlrunOnPath(t)
+	e := newEnv(t)
+	ctx := context.Background()
+	out, err := runner.Execute(ctx, e.request("../examples/shell", project.KV{Key: "steps", Value: "4"}))
+	if err != nil || out.Status != store.StatusFinished {
+		t.Fatalf("%v %+v\n%s", err, out, e.out.String())
+	}
+	r, _ := e.st.GetRun(ctx, out.RunID)
+	p := params(r)
+	if p["steps"] != "4" || p["greeting"] != "hello world" || !strings.HasPrefix(p["shell"], "5.") {
+		t.Fatalf("params %v", p)
+	}
+	if v, _ := r.Tag("greeting"); v != "hello world" {
+		t.Fatalf("greeting tag %q", v)
+	}
+	h, _, _ := e.st.GetMetricHistory(ctx, r.Info.RunID, "loss", 0, "")
+	if len(h) != 4 || h[3].Step != 3 {
+		t.Fatalf("loss history %v", h)
+	}
+	if !strings.Contains(readArtifact(t, r, "summary.txt"), "after 4 steps") {
+		t.Fatal("summary.txt")
+	}
+}
+
+// tmpProject writes an MLproject with one main entry point.
+func tmpProject(t *testing.T, command string, files map[string]string) string {
+	t.Helper()
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "MLproject"), []byte("name: tmp\nentry_points:\n  main:\n    command: "+strconv.Quote(command)+"\n"), 0o644)
+	for p, c := range files {
+		os.WriteFile(filepath.Join(dir, p), []byte(c), 0o755)
+	}
+	return dir
+}
+
+func TestFailingStepEndsFailed(t *testing.T) {
+	e := newEnv(t)
+	out, err := runner.Execute(context.Background(), e.request(tmpProject(t, "echo bad; exit 3", nil)))
+	if err != nil || out.Status != store.StatusFailed || out.ExitCode != 3 {
+		t.Fatalf("%v %+v", err, out)
+	}
+	r, _ := e.st.GetRun(context.Background(), out.RunID)
+	if r.Info.Status != store.StatusFailed || r.Info.EndTime == nil {
+		t.Fatalf("run %+v", r.Info)
+	}
+	if !strings.Contains(readArtifact(t, r, runner.StepLog), "bad") {
+		t.Fatal("the failed step's log was not kept")
+	}
+}
+
+// TestCancelEndsKilledWithNoChildLeft: the step starts a child and a
+// grandchild that ignore nothing; cancelling stops the whole group.
+func TestCancelEndsKilledWithNoChildLeft(t *testing.T) {
+	e := newEnv(t)
+	dir := tmpProject(t, "bash spawn.sh", map[string]string{"spawn.sh": "sleep 300 &\necho $! > pids\n(sleep 300; true) &\necho $! >> pids\ntrap '' TERM\nwait\n"})
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		for i := 0; i < 200; i++ {
+			if b, _ := os.ReadFile(filepath.Join(dir, "pids")); strings.Count(string(b), "\n") == 2 {
+				break
+			}
+			time.Sleep(25 * time.Millisecond)
+		}
+		cancel()
+	}()
+	start := time.Now()
+	out, err := runner.Execute(ctx, e.request(dir))
+	if err != nil || out.Status != store.StatusKilled {
+		t.Fatalf("%v %+v\n%s", err, out, e.out.String())
+	}
+	if time.Since(start) > 30*time.Second {
+		t.Fatalf("stopping took %s", time.Since(start))
+	}
+	r, _ := e.st.GetRun(context.Background(), out.RunID)
+	if r.Info.Status != store.StatusKilled || r.Info.EndTime == nil {
+		t.Fatalf("run %+v", r.Info)
+	}
+	b, _ := os.ReadFile(filepath.Join(dir, "pids"))
+	for _, f := range strings.Fields(string(b)) {
+		pid, _ := strconv.Atoi(f)
+		if err := syscall.Kill(pid, 0); err == nil {
+			t.Fatalf("child %d is still alive", pid)
+		}
+	}
+}
+
+func TestInvalidRequestsCreateNoRun(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	for name, req := range map[string]runner.Request{
+		"missing param":   e.request("../project/testdata/docker"),
+		"bad type":        e.request("../examples/wine", project.KV{Key: "epochs", Value: "many"}),
+		"unknown entry":   func() runner.Request { r := e.request("../examples/wine"); r.EntryPoint = "nope"; return r }(),
+		"no such folder":  e.request("./no/such/folder"),
+		"unknown exp id":  func() runner.Request { r := e.request("../examples/wine"); r.ExperimentID = "99"; return r }(),
+		"both exp flags":  func() runner.Request { r := e.request("../examples/wine"); r.ExperimentID = "0"; r.ExperimentName = "x"; return r }(),
+		"bad env manager": func() runner.Request { r := e.request("../examples/wine"); r.EnvManager = "pixi"; return r }(),
+	} {
+		out, err := runner.Execute(ctx, req)
+		if err == nil || out != nil || strings.Contains(err.Error(), "\n") {
+			t.Errorf("%s: got %v %+v, want a one-line error and no run", name, err, out)
+		}
+	}
+	runs, _, _ := e.st.SearchRuns(ctx, store.SearchRuns{ExperimentIDs: []string{"0"}, ViewType: store.AllViews})
+	if len(runs) != 0 {
+		t.Fatalf("%d runs were created by invalid requests", len(runs))
+	}
+	if _, err := runner.Execute(ctx, func() runner.Request { r := e.request("../examples/wine"); r.EnvManager = "conda"; return r }()); !errors.Is(err, runner.ErrBackendUnavailable) && !strings.Contains(err.Error(), "conda") {
+		t.Fatalf("conda: %v", err)
+	}
+}
+
+func TestGitProjectRun(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	repo := testutil.NewGitRepo(t)
+	repo.Commit("one", map[string]string{"proj/MLproject": "name: g\nentry_points:\n  main:\n    parameters:\n      x: {type: string, default: a}\n    command: \"echo {x} > out.txt && pwd\"\n"})
+	repo.Branch("exp")
+	c2 := repo.Commit("two", map[string]string{"proj/extra.txt": "x"})
+	req := e.request("file://" + repo.Dir + "#proj")
+	req.Version = "exp"
+	req.CacheDir = t.TempDir()
+	out, err := runner.Execute(ctx, req)
+	if err != nil || out.Status != store.StatusFinished {
+		t.Fatalf("%v %+v\n%s", err, out, e.out.String())
+	}
+	r, _ := e.st.GetRun(ctx, out.RunID)
+	tags := map[string]string{}
+	for _, tg := range r.Tags {
+		tags[tg.Key] = tg.Value
+	}
+	if tags["mlflow.source.git.commit"] != c2 || tags["mlflow.source.git.branch"] != "exp" || tags["mlflow.source.name"] != "file://"+repo.Dir+"#proj" {
+		t.Fatalf("tags %v", tags)
+	}
+}
+
+func TestVirtualenvIsCachedByContent(t *testing.T) {
+	testutil.Require(t, "python3", "apt-get install python3 python3-venv")
+	t.Setenv("MLRUN_ENV_ROOT", t.TempDir())
+	e := newEnv(t)
+	dir := tmpProject(t, "python -c 'import sys; print(\"prefix=\" + sys.prefix)'", map[string]string{"python_env.yaml": "python: \"3\"\ndependencies: []\n"})
+	os.WriteFile(filepath.Join(dir, "MLproject"), []byte("name: v\npython_env: python_env.yaml\nentry_points:\n  main:\n    command: \"python -c 'import sys; print(\\\"prefix=\\\" + sys.prefix)'\"\n"), 0o644)
+	ctx := context.Background()
+	out, err := runner.Execute(ctx, e.request(dir))
+	if err != nil || out.Status != store.StatusFinished {
+		t.Fatalf("%v %+v\n%s", err, out, e.out.String())
+	}
+	log := e.out.String()
+	if !strings.Contains(log, "creating virtualenv") || !strings.Contains(log, "prefix="+os.Getenv("MLRUN_ENV_ROOT")) {
+		t.Fatalf("first run did not build and use a venv:\n%s", log)
+	}
+	r, _ := e.st.GetRun(ctx, out.RunID)
+	if v, _ := r.Tag("mlflow.project.env"); v != "virtualenv" {
+		t.Fatalf("mlflow.project.env = %q", v)
+	}
+	e.out.Reset()
+	if out, err := runner.Execute(ctx, e.request(dir)); err != nil || out.Status != store.StatusFinished {
+		t.Fatalf("second run: %v", err)
+	}
+	if strings.Contains(e.out.String(), "creating virtualenv") || !strings.Contains(e.out.String(), "prefix="+os.Getenv("MLRUN_ENV_ROOT")) {
+		t.Fatalf("second run rebuilt the venv:\n%s", e.out.String())
+	}
+}
