@@ -10,7 +10,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -218,7 +217,7 @@ func TestCancelEndsKilledWithNoChildLeft(t *testing.T) {
 	b, _ := os.ReadFile(filepath.Join(dir, "pids"))
 	for _, f := range strings.Fields(string(b)) {
 		pid, _ := strconv.Atoi(f)
-		if err := syscall.Kill(pid, 0); err == nil {
+		if testutil.Alive(pid) {
 			t.Fatalf("child %d is still alive", pid)
 		}
 	}
@@ -228,12 +227,17 @@ func TestInvalidRequestsCreateNoRun(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
 	for name, req := range map[string]runner.Request{
-		"missing param":   e.request("../project/testdata/docker"),
-		"bad type":        e.request("../examples/wine", project.KV{Key: "epochs", Value: "many"}),
-		"unknown entry":   func() runner.Request { r := e.request("../examples/wine"); r.EntryPoint = "nope"; return r }(),
-		"no such folder":  e.request("./no/such/folder"),
-		"unknown exp id":  func() runner.Request { r := e.request("../examples/wine"); r.ExperimentID = "99"; return r }(),
-		"both exp flags":  func() runner.Request { r := e.request("../examples/wine"); r.ExperimentID = "0"; r.ExperimentName = "x"; return r }(),
+		"missing param":  e.request("../project/testdata/docker"),
+		"bad type":       e.request("../examples/wine", project.KV{Key: "epochs", Value: "many"}),
+		"unknown entry":  func() runner.Request { r := e.request("../examples/wine"); r.EntryPoint = "nope"; return r }(),
+		"no such folder": e.request("./no/such/folder"),
+		"unknown exp id": func() runner.Request { r := e.request("../examples/wine"); r.ExperimentID = "99"; return r }(),
+		"both exp flags": func() runner.Request {
+			r := e.request("../examples/wine")
+			r.ExperimentID = "0"
+			r.ExperimentName = "x"
+			return r
+		}(),
 		"bad env manager": func() runner.Request { r := e.request("../examples/wine"); r.EnvManager = "pixi"; return r }(),
 	} {
 		out, err := runner.Execute(ctx, req)

@@ -1,0 +1,117 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/mlrun/mlrun/internal/testutil"
+	"github.com/mlrun/mlrun/store"
+)
+
+func buildMlrun(t testing.TB) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "mlrun")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// TestRunSIGINT: Ctrl-C on `mlrun run` stops the step's whole process
+// group, ends the run KILLED and exits 130.
+func TestRunSIGINT(t *testing.T) {
+	bin := buildMlrun(t)
+	dir := t.TempDir()
+	proj := filepath.Join(dir, "proj")
+	os.MkdirAll(proj, 0o755)
+	os.WriteFile(filepath.Join(proj, "MLproject"), []byte("name: s\nentry_points:\n  main:\n    command: \"bash spawn.sh\"\n"), 0o644)
+	os.WriteFile(filepath.Join(proj, "spawn.sh"), []byte("sleep 300 &\necho $! > pids\necho started\nwait\n"), 0o644)
+	db := filepath.Join(dir, "m.db")
+	cmd := exec.Command(bin, "run", proj, "--tracking-uri", "sqlite:///"+db)
+	cmd.Dir = dir
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 200 && !strings.Contains(out.String(), "started"); i++ {
+		time.Sleep(25 * time.Millisecond)
+	}
+	cmd.Process.Signal(syscall.SIGINT)
+	err := cmd.Wait()
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 130 {
+		t.Fatalf("exit: %v\n%s", err, out.String())
+	}
+	b, _ := os.ReadFile(filepath.Join(proj, "pids"))
+	for _, f := range strings.Fields(string(b)) {
+		var pid int
+		for _, c := range f {
+			pid = pid*10 + int(c-'0')
+		}
+		if testutil.Alive(pid) {
+			t.Fatalf("child %d survived", pid)
+		}
+	}
+	st, err := openStore(context.Background(), "sqlite:///"+db, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	runs, _, _ := st.SearchRuns(context.Background(), store.SearchRuns{ExperimentIDs: []string{"0"}})
+	if len(runs) != 1 || runs[0].Info.Status != store.StatusKilled {
+		t.Fatalf("runs after SIGINT: %+v\n%s", runs, out.String())
+	}
+}
+
+func TestRunFlags(t *testing.T) {
+	for _, args := range [][]string{
+		{"run", "../../examples/wine", "-P", "alpha"},
+		{"run", "../../examples/wine", "-P", "a=1", "-P", "a=2"},
+		{"run", "../../examples/wine", "-b", "kubernetes"},
+		{"run"},
+	} {
+		if _, err := mlrun(t, append(args, "--tracking-uri", "sqlite:///"+filepath.Join(t.TempDir(), "x.db"))...); err == nil {
+			t.Errorf("%v: no error", args)
+		}
+	}
+	out, err := mlrun(t, "run", "../../examples/wine", "-P", "alpha")
+	if err == nil || !strings.Contains(err.Error(), "Invalid format for -P parameter: 'alpha'. Use -P name=value.") {
+		t.Fatalf("%v %s", err, out)
+	}
+}
+
+// BenchmarkRunOverhead compares `mlrun run` of a trivial entry point
+// (warm: the store exists) with running the same command directly.
+func BenchmarkRunOverhead(b *testing.B) {
+	bin := buildMlrun(b)
+	dir := b.TempDir()
+	proj := filepath.Join(dir, "proj")
+	os.MkdirAll(proj, 0o755)
+	os.WriteFile(filepath.Join(proj, "MLproject"), []byte("name: t\nentry_points:\n  main:\n    command: \"true\"\n"), 0o644)
+	uri := "sqlite:///" + filepath.Join(dir, "m.db")
+	run := func(name string, args ...string) {
+		c := exec.Command(name, args...)
+		c.Dir = dir
+		if out, err := c.CombinedOutput(); err != nil {
+			b.Fatalf("%v\n%s", err, out)
+		}
+	}
+	run(bin, "run", proj, "--tracking-uri", uri) // warm up: creates the database
+	b.Run("mlrun-run", func(b *testing.B) {
+		for i := 0; i < b.N; i++ {
+			run(bin, "run", proj, "--tracking-uri", uri)
+		}
+	})
+	b.Run("direct", func(b *testing.B) {
+		for i := 0; i < b.N; i++ {
+			run("bash", "-c", "true")
+		}
+	})
+}
