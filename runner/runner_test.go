@@ -305,3 +305,22 @@ func TestVirtualenvIsCachedByContent(t *testing.T) {
 		t.Fatalf("second run rebuilt the venv:\n%s", e.out.String())
 	}
 }
+
+func TestReuseRunID(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	r, err := e.st.CreateRun(ctx, store.CreateRun{RunName: "pre-made"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := e.request(tmpProject(t, "echo $MLFLOW_RUN_ID", nil))
+	req.RunID = r.Info.RunID
+	out, err := runner.Execute(ctx, req)
+	if err != nil || out.RunID != r.Info.RunID || out.Status != store.StatusFinished || !strings.Contains(e.out.String(), r.Info.RunID) {
+		t.Fatalf("%v %+v\n%s", err, out, e.out.String())
+	}
+	// A finished run cannot be reused.
+	if _, err := runner.Execute(ctx, req); err == nil {
+		t.Fatal("a finished run was reused")
+	}
+}
