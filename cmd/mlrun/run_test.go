@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"os"
 	"os/exec"
@@ -36,18 +35,21 @@ func TestRunSIGINT(t *testing.T) {
 	db := filepath.Join(dir, "m.db")
 	cmd := exec.Command(bin, "run", proj, "--tracking-uri", "sqlite:///"+db)
 	cmd.Dir = dir
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
+	logPath := filepath.Join(dir, "out.log")
+	logFile, _ := os.Create(logPath)
+	defer logFile.Close()
+	cmd.Stdout, cmd.Stderr = logFile, logFile
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	for i := 0; i < 200 && !strings.Contains(out.String(), "started"); i++ {
+	output := func() string { b, _ := os.ReadFile(logPath); return string(b) }
+	for i := 0; i < 200 && !strings.Contains(output(), "started"); i++ {
 		time.Sleep(25 * time.Millisecond)
 	}
 	cmd.Process.Signal(syscall.SIGINT)
 	err := cmd.Wait()
 	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 130 {
-		t.Fatalf("exit: %v\n%s", err, out.String())
+		t.Fatalf("exit: %v\n%s", err, output())
 	}
 	b, _ := os.ReadFile(filepath.Join(proj, "pids"))
 	for _, f := range strings.Fields(string(b)) {
@@ -66,7 +68,7 @@ func TestRunSIGINT(t *testing.T) {
 	defer st.Close()
 	runs, _, _ := st.SearchRuns(context.Background(), store.SearchRuns{ExperimentIDs: []string{"0"}})
 	if len(runs) != 1 || runs[0].Info.Status != store.StatusKilled {
-		t.Fatalf("runs after SIGINT: %+v\n%s", runs, out.String())
+		t.Fatalf("runs after SIGINT: %+v\n%s", runs, output())
 	}
 }
 
