@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/user"
 	"path/filepath"
+	"sort"
 	"strings"
 	"time"
 
@@ -128,22 +129,32 @@ func Execute(ctx context.Context, req Request) (*Outcome, error) {
 	if err != nil {
 		return nil, err
 	}
-	if p.Docker != nil && req.Backend.Name() != "docker" {
-		manager = EnvLocal // docker_env run locally: MLflow ignores the manager too
+	if p.Docker != nil || req.Backend.Name() == "docker" {
+		manager = EnvLocal // the image is the environment; MLflow ignores the manager too
 	}
 	expID, err := resolveExperiment(ctx, req)
 	if err != nil {
 		return nil, err
 	}
 
-	// Prepare the environment before the run exists: a failed venv build
-	// leaves no run behind.
+	// Prepare the environment and the backend before the run exists: a
+	// failed venv build or a missing image leaves no run behind.
 	prefix, err := prepareEnv(ctx, p, manager, req.Stderr)
 	if err != nil {
 		return nil, err
 	}
+	job := &Job{
+		ProjectName: p.Name, Commit: src.Commit, DockerEnv: p.Docker,
+		Dir: src.Dir, Command: prefix + rendered.Command, Grace: req.Grace,
+	}
+	var backendTags map[string]string
+	if pr, ok := req.Backend.(Preparer); ok {
+		if backendTags, err = pr.Prepare(ctx, job); err != nil {
+			return nil, err
+		}
+	}
 
-	run, err := startRun(ctx, req, expID, src, ep.Name, manager)
+	run, err := startRun(ctx, req, expID, src, ep.Name, manager, backendTags)
 	if err != nil {
 		return nil, err
 	}
@@ -178,12 +189,11 @@ func Execute(ctx context.Context, req Request) (*Outcome, error) {
 	}
 	defer os.Remove(logFile.Name())
 	defer logFile.Close()
-	job := &Job{
-		RunID: run.Info.RunID, ExperimentID: run.Info.ExperimentID, ProjectName: p.Name,
-		Dir: src.Dir, Command: prefix + rendered.Command,
-		Env:    stepEnv(trackingURI, run.Info.RunID, run.Info.ExperimentID),
-		Stdout: io.MultiWriter(req.Stdout, logFile), Stderr: io.MultiWriter(req.Stderr, logFile),
-		Grace: req.Grace,
+	job.RunID, job.ExperimentID = run.Info.RunID, run.Info.ExperimentID
+	job.Env = stepEnv(trackingURI, run.Info.RunID, run.Info.ExperimentID)
+	job.Stdout, job.Stderr = io.MultiWriter(req.Stdout, logFile), io.MultiWriter(req.Stderr, logFile)
+	if u := run.Info.ArtifactURI; strings.HasPrefix(u, "/") || strings.HasPrefix(u, "file://") {
+		job.ArtifactDir = strings.TrimPrefix(u, "file://")
 	}
 	fmt.Fprintf(req.Stderr, "=== Running command '%s' in run with ID '%s' ===\n", rendered.Command, run.Info.RunID)
 	h, err := req.Backend.Start(ctx, job)
@@ -251,7 +261,7 @@ func currentUser() string {
 
 // startRun creates the run with every automatic tag in the create call,
 // or reuses --run-id.
-func startRun(ctx context.Context, req Request, expID string, src *project.Source, entry, manager string) (*store.Run, error) {
+func startRun(ctx context.Context, req Request, expID string, src *project.Source, entry, manager string, extra map[string]string) (*store.Run, error) {
 	if req.RunID != "" {
 		r, err := req.Store.GetRun(ctx, req.RunID)
 		if err != nil {
@@ -283,7 +293,19 @@ func startRun(ctx context.Context, req Request, expID string, src *project.Sourc
 	} else if manager != EnvLocal {
 		tags = append(tags, store.Tag{Key: TagEnv, Value: manager})
 	}
+	for _, k := range sortedKeys(extra) {
+		tags = append(tags, store.Tag{Key: k, Value: extra[k]})
+	}
 	return req.Store.CreateRun(ctx, store.CreateRun{ExperimentID: expID, UserID: currentUser(), RunName: req.RunName, Tags: tags})
+}
+
+func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }
 
 // logParams logs the rendered params in batches of MLflow's size.

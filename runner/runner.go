@@ -5,6 +5,8 @@ import (
 	"errors"
 	"io"
 	"time"
+
+	"github.com/mlrun/mlrun/project"
 )
 
 // Error kinds.
@@ -21,11 +23,16 @@ type Job struct {
 	RunID        string
 	ExperimentID string
 	ProjectName  string
-	Dir          string   // the project folder; the step's working directory
-	Command      string   // a shell command line, run with bash -c
-	Env          []string // the step's whole environment, KEY=VALUE
-	Stdout       io.Writer
-	Stderr       io.Writer
+	Commit       string             // the project's git commit, if any
+	DockerEnv    *project.DockerEnv // the MLproject's docker_env, if any
+	Dir          string             // the project folder; the step's working directory
+	Command      string             // a shell command line, run with bash -c
+	Env          []string           // the step's whole environment, KEY=VALUE
+	// ArtifactDir is the run's artifact folder when it is local ("" if
+	// the artifacts live elsewhere), for backends that must mount it.
+	ArtifactDir string
+	Stdout      io.Writer
+	Stderr      io.Writer
 	// Grace is how long a stopped step gets between SIGTERM and SIGKILL.
 	Grace time.Duration
 }
@@ -45,6 +52,15 @@ type Result struct {
 type Backend interface {
 	Name() string
 	Start(ctx context.Context, job *Job) (Handle, error)
+}
+
+// Preparer is a Backend that has work to do before the run exists:
+// checking it can run at all, finding or building an image. Execute calls
+// Prepare before it creates the run (RunID and Env are not set yet), so a
+// backend that cannot start leaves no run behind. The tags returned are
+// set on the run when it is created.
+type Preparer interface {
+	Prepare(ctx context.Context, job *Job) (tags map[string]string, err error)
 }
 
 // Handle is a started step.

@@ -10,6 +10,7 @@ import (
 	"github.com/mlrun/mlrun/artifact"
 	"github.com/mlrun/mlrun/project"
 	"github.com/mlrun/mlrun/runner"
+	"github.com/mlrun/mlrun/runner/docker"
 	"github.com/mlrun/mlrun/runner/local"
 	"github.com/mlrun/mlrun/store"
 	"github.com/mlrun/mlrun/store/rest"
@@ -34,6 +35,8 @@ func runCommand() *cli.Command {
 			&cli.StringFlag{Name: "backend-config", Aliases: []string{"c"}, Usage: "backend options: a .json file or a JSON string"},
 			&cli.StringFlag{Name: "env-manager", Usage: "local, virtualenv or conda (default: by the project's environment)"},
 			&cli.StringFlag{Name: "storage-dir", EnvVars: []string{"MLFLOW_TMP_DIR"}, Usage: "where path parameters are downloaded"},
+			&cli.BoolFlag{Name: "build-image", Usage: "docker: build <name>:<content hash> FROM the docker_env image with the project copied in"},
+			&cli.BoolFlag{Name: "keep-container", Usage: "docker: keep the container after the run"},
 		},
 		Action: runProject,
 	}
@@ -69,8 +72,15 @@ func runProject(c *cli.Context) error {
 	switch b := c.String("backend"); b {
 	case "local":
 		backend = local.Backend{}
+	case "docker":
+		if backend, err = docker.New(docker.Options{
+			BuildImage: c.Bool("build-image"), KeepContainer: c.Bool("keep-container"),
+			Args: c.StringSlice("docker-args"), Config: c.String("backend-config"), Out: c.App.ErrWriter,
+		}); err != nil {
+			return err
+		}
 	default:
-		return fmt.Errorf("backend %q is not supported: use local", b)
+		return fmt.Errorf("backend %q is not supported: use local or docker", b)
 	}
 	uri := c.String("tracking-uri")
 	if uri == "" {
