@@ -1,0 +1,61 @@
+package testutil
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/docker/docker/client"
+)
+
+// RequireDocker returns a client of a Docker daemon that answers. Under
+// CI (where .ci/run starts dockerd) a missing daemon fails the test;
+// locally the test is skipped with a message saying what to start.
+func RequireDocker(t testing.TB) *client.Client {
+	t.Helper()
+	c, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
+	if err == nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if _, err = c.Ping(ctx); err == nil {
+			t.Cleanup(func() { c.Close() })
+			return c
+		}
+	}
+	if os.Getenv("CI") != "" {
+		t.Fatalf("no Docker daemon answers under CI (.ci/run should start dockerd): %v", err)
+	}
+	t.Skipf("no Docker daemon answers (%v): apt-get install docker.io busybox-static, then start dockerd", err)
+	return nil
+}
+
+var (
+	baseOnce sync.Once
+	baseErr  error
+	baseOut  []byte
+)
+
+// BaseImage is the tag of the test base image: busybox and a static
+// mlrun, built once per test binary with examples/docker/build-base.sh
+// (no registry is needed).
+const BaseImage = "mlrun-test-base:1"
+
+// RequireBaseImage builds BaseImage (once) and returns its tag.
+func RequireBaseImage(t testing.TB) string {
+	t.Helper()
+	RequireDocker(t)
+	baseOnce.Do(func() {
+		_, file, _, _ := runtime.Caller(0)
+		script := filepath.Join(filepath.Dir(file), "..", "..", "examples", "docker", "build-base.sh")
+		baseOut, baseErr = exec.Command("bash", script, BaseImage).CombinedOutput()
+	})
+	if baseErr != nil {
+		t.Fatalf("build the base image: %v\n%s", baseErr, baseOut)
+	}
+	return BaseImage
+}
