@@ -27,6 +27,8 @@ func (w *syncWriter) contains(s string) bool {
 	return strings.Contains(w.buf.String(), s)
 }
 
-func imageRemoveOptions() image.RemoveOptions { return image.RemoveOptions{Force: true, PruneChildren: true} }
+func imageRemoveOptions() image.RemoveOptions {
+	return image.RemoveOptions{Force: true, PruneChildren: true}
+}
 
 func containerRemoveOptions() container.RemoveOptions { return container.RemoveOptions{Force: true} }
