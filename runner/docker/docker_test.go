@@ -309,8 +309,9 @@ func TestFailuresCreateNoRun(t *testing.T) {
 	if _, err := docker.New(docker.Options{Config: `{"memory": "lots"}`}); !errors.Is(err, runner.ErrInvalid) {
 		t.Fatalf("bad backend config: %v", err)
 	}
+	proj := dockerProject(t, "", "true", nil)
 	t.Setenv("DOCKER_HOST", "unix:///nonexistent/docker.sock")
-	_, err = runner.Execute(ctx, e.request(t, dockerProject(t, "", "true", nil), docker.Options{}))
+	_, err = runner.Execute(ctx, e.request(t, proj, docker.Options{}))
 	if !errors.Is(err, runner.ErrBackendUnavailable) || !strings.Contains(err.Error(), "cannot reach the Docker daemon") {
 		t.Fatalf("no daemon: %v", err)
 	}

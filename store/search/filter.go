@@ -336,3 +336,34 @@ func quoteAll(ss []string) []string {
 	}
 	return out
 }
+
+// RegisteredModels is the grammar of SearchRegisteredModels.
+var RegisteredModels = &Grammar{
+	what:     "registered models",
+	entities: map[string]string{"attribute": Attribute, "tag": Tag, "tags": Tag},
+	attrs:    map[string]string{"name": "name"},
+	orderAttrs: map[string]string{
+		"name": "name", "last_updated_timestamp": "last_updated_timestamp", "timestamp": "last_updated_timestamp",
+		"creation_timestamp": "creation_timestamp",
+	},
+	numAttrs:   map[string]bool{},
+	inAttrs:    map[string]bool{},
+	entityList: "('attribute', 'tag', 'tags')",
+}
+
+// ModelVersions is the grammar of SearchModelVersions.
+var ModelVersions = &Grammar{
+	what:     "model versions",
+	entities: map[string]string{"attribute": Attribute, "tag": Tag, "tags": Tag},
+	attrs: map[string]string{
+		"name": "name", "run_id": "run_id", "source_path": "source_path", "version_number": "version_number",
+		"creation_timestamp": "creation_timestamp", "last_updated_timestamp": "last_updated_timestamp",
+	},
+	orderAttrs: map[string]string{
+		"name": "name", "version_number": "version_number", "creation_timestamp": "creation_timestamp",
+		"last_updated_timestamp": "last_updated_timestamp", "timestamp": "last_updated_timestamp",
+	},
+	numAttrs:   map[string]bool{"version_number": true, "creation_timestamp": true, "last_updated_timestamp": true},
+	inAttrs:    map[string]bool{"run_id": true},
+	entityList: "('attribute', 'tag', 'tags')",
+}
