@@ -17,7 +17,9 @@ import (
 // fields are ignored; a body that is a JSON string holding JSON (old
 // clients) is decoded twice; a missing body is {}.
 func decode(r *http.Request, v any) error {
-	if r.Method == http.MethodGet {
+	if r.Method == http.MethodGet || r.Method == http.MethodDelete || r.Method == http.MethodPatch {
+		// GET takes the query; DELETE and PATCH take a JSON body, and for
+		// robustness the same fields as query parameters.
 		if err := decodeQuery(r, v); err != nil {
 			return err
 		}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/mlrun/mlrun/artifact"
+	"github.com/mlrun/mlrun/registry"
 	"github.com/mlrun/mlrun/store"
 )
 
@@ -28,6 +29,9 @@ type Options struct {
 	BodyLimit int64
 	// Logger gets one line per request; nil means slog.Default().
 	Logger *slog.Logger
+	// Registry is the model registry; nil means the tracking store's, when
+	// it is one (SQLite keeps both in one database).
+	Registry registry.Store
 }
 
 // Server is the tracking server's HTTP handler.
@@ -44,6 +48,9 @@ func New(st store.Store, opts Options) *Server {
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
+	}
+	if opts.Registry == nil {
+		opts.Registry, _ = st.(registry.Store)
 	}
 	s := &Server{store: st, opts: opts, mux: http.NewServeMux()}
 	s.routes()
@@ -84,6 +91,9 @@ func (s *Server) routes() {
 		{[]string{"GET"}, "/metrics/get-history", s.getMetricHistory},
 		{[]string{"GET"}, "/metrics/get-history-bulk-interval", s.getMetricHistoryBulkInterval},
 		{[]string{"GET"}, "/artifacts/list", s.listArtifacts},
+	}
+	for _, prefix := range []string{"/api/2.0/mlflow", "/ajax-api/2.0/mlflow", "/api/2.0/preview/mlflow"} {
+		s.registryRoutes(prefix)
 	}
 	for _, prefix := range []string{"/api/2.0/mlflow", "/ajax-api/2.0/mlflow"} {
 		for _, ep := range eps {

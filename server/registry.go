@@ -1,0 +1,342 @@
+package server
+
+import (
+	"net/http"
+
+	"github.com/mlrun/mlrun/internal/wire"
+	"github.com/mlrun/mlrun/registry"
+	"github.com/mlrun/mlrun/store"
+)
+
+// registryRoutes registers the model registry endpoints under prefix, with
+// MLflow's HTTP methods (PATCH updates, DELETE with a JSON body).
+func (s *Server) registryRoutes(prefix string) {
+	type route struct {
+		method, path string
+		h            http.HandlerFunc
+	}
+	for _, r := range []route{
+		{"POST", "/registered-models/create", s.createModel},
+		{"GET", "/registered-models/get", s.getModel},
+		{"POST", "/registered-models/rename", s.renameModel},
+		{"PATCH", "/registered-models/update", s.updateModel},
+		{"DELETE", "/registered-models/delete", s.deleteModel},
+		{"GET", "/registered-models/search", s.searchModels},
+		{"POST", "/registered-models/get-latest-versions", s.latestVersions},
+		{"GET", "/registered-models/get-latest-versions", s.latestVersions},
+		{"POST", "/registered-models/set-tag", s.setModelTag},
+		{"DELETE", "/registered-models/delete-tag", s.deleteModelTag},
+		{"POST", "/registered-models/alias", s.setAlias},
+		{"DELETE", "/registered-models/alias", s.deleteAlias},
+		{"GET", "/registered-models/alias", s.getByAlias},
+		{"POST", "/model-versions/create", s.createVersion},
+		{"GET", "/model-versions/get", s.getVersion},
+		{"PATCH", "/model-versions/update", s.updateVersion},
+		{"DELETE", "/model-versions/delete", s.deleteVersion},
+		{"GET", "/model-versions/search", s.searchVersions},
+		{"POST", "/model-versions/transition-stage", s.transitionStage},
+		{"GET", "/model-versions/get-download-uri", s.downloadURI},
+		{"POST", "/model-versions/set-tag", s.setVersionTag},
+		{"DELETE", "/model-versions/delete-tag", s.deleteVersionTag},
+	} {
+		s.mux.HandleFunc(r.method+" "+prefix+r.path, s.limitBody(r.h))
+	}
+}
+
+// reg returns the registry, or an error when the server has none.
+func (s *Server) reg() (registry.Store, error) {
+	if s.opts.Registry == nil {
+		return nil, &apiError{codeNotImplemented, "this server has no model registry"}
+	}
+	return s.opts.Registry, nil
+}
+
+func (s *Server) createModel(w http.ResponseWriter, r *http.Request) {
+	handle(w, r, func(req *wire.ModelRequest) (any, error) {
+		reg, err := s.reg()
+		if err != nil {
+			return nil, err
+		}
+		if err := require("name", req.Name); err != nil {
+			return nil, err
+		}
+		m, err := reg.CreateRegisteredModel(r.Context(), req.Name, wire.ToTags(req.Tags), deref(req.Description))
+		if err != nil {
+			return nil, err
+		}
+		return wire.RegisteredModelResponse{RegisteredModel: wire.FromRegisteredModel(m)}, nil
+	})
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
+
+// modelCall is the shape of the handlers that return a registered model.
+func (s *Server) modelCall(w http.ResponseWriter, r *http.Request, required []string, fn func(registry.Store, *wire.ModelRequest) (*registry.RegisteredModel, error)) {
+	handle(w, r, func(req *wire.ModelRequest) (any, error) {
+		reg, err := s.reg()
+		if err != nil {
+			return nil, err
+		}
+		if err := requireFields(required, req.Name, req.NewName); err != nil {
+			return nil, err
+		}
+		m, err := fn(reg, req)
+		if err != nil {
+			return nil, err
+		}
+		if m == nil {
+			return empty{}, nil
+		}
+		return wire.RegisteredModelResponse{RegisteredModel: wire.FromRegisteredModel(m)}, nil
+	})
+}
+
+// requireFields checks name (always) and new_name (when listed).
+func requireFields(required []string, name, newName string) error {
+	for _, f := range required {
+		v := name
+		if f == "new_name" {
+			v = newName
+		}
+		if err := require(f, v); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+var nameOnly = []string{"name"}
+
+func (s *Server) getModel(w http.ResponseWriter, r *http.Request) {
+	s.modelCall(w, r, nameOnly, func(reg registry.Store, req *wire.ModelRequest) (*registry.RegisteredModel, error) {
+		return reg.GetRegisteredModel(r.Context(), req.Name)
+	})
+}
+
+func (s *Server) renameModel(w http.ResponseWriter, r *http.Request) {
+	s.modelCall(w, r, []string{"name", "new_name"}, func(reg registry.Store, req *wire.ModelRequest) (*registry.RegisteredModel, error) {
+		return reg.RenameRegisteredModel(r.Context(), req.Name, req.NewName)
+	})
+}
+
+func (s *Server) updateModel(w http.ResponseWriter, r *http.Request) {
+	s.modelCall(w, r, nameOnly, func(reg registry.Store, req *wire.ModelRequest) (*registry.RegisteredModel, error) {
+		return reg.UpdateRegisteredModel(r.Context(), req.Name, deref(req.Description))
+	})
+}
+
+func (s *Server) deleteModel(w http.ResponseWriter, r *http.Request) {
+	s.modelCall(w, r, nameOnly, func(reg registry.Store, req *wire.ModelRequest) (*registry.RegisteredModel, error) {
+		return nil, reg.DeleteRegisteredModel(r.Context(), req.Name)
+	})
+}
+
+func (s *Server) setModelTag(w http.ResponseWriter, r *http.Request) {
+	s.modelCall(w, r, nameOnly, func(reg registry.Store, req *wire.ModelRequest) (*registry.RegisteredModel, error) {
+		if err := require("key", req.Key); err != nil {
+			return nil, err
+		}
+		return nil, reg.SetRegisteredModelTag(r.Context(), req.Name, store.Tag{Key: req.Key, Value: req.Value})
+	})
+}
+
+func (s *Server) deleteModelTag(w http.ResponseWriter, r *http.Request) {
+	s.modelCall(w, r, nameOnly, func(reg registry.Store, req *wire.ModelRequest) (*registry.RegisteredModel, error) {
+		if err := require("key", req.Key); err != nil {
+			return nil, err
+		}
+		return nil, reg.DeleteRegisteredModelTag(r.Context(), req.Name, req.Key)
+	})
+}
+
+func (s *Server) setAlias(w http.ResponseWriter, r *http.Request) {
+	s.modelCall(w, r, nameOnly, func(reg registry.Store, req *wire.ModelRequest) (*registry.RegisteredModel, error) {
+		if err := require("alias", req.Alias, "version", string(req.Version)); err != nil {
+			return nil, err
+		}
+		return nil, reg.SetAlias(r.Context(), req.Name, req.Alias, string(req.Version))
+	})
+}
+
+func (s *Server) deleteAlias(w http.ResponseWriter, r *http.Request) {
+	s.modelCall(w, r, nameOnly, func(reg registry.Store, req *wire.ModelRequest) (*registry.RegisteredModel, error) {
+		if err := require("alias", req.Alias); err != nil {
+			return nil, err
+		}
+		return nil, reg.DeleteAlias(r.Context(), req.Name, req.Alias)
+	})
+}
+
+func (s *Server) getByAlias(w http.ResponseWriter, r *http.Request) {
+	handle(w, r, func(req *wire.ModelRequest) (any, error) {
+		reg, err := s.reg()
+		if err != nil {
+			return nil, err
+		}
+		if err := require("name", req.Name, "alias", req.Alias); err != nil {
+			return nil, err
+		}
+		v, err := reg.GetVersionByAlias(r.Context(), req.Name, req.Alias)
+		if err != nil {
+			return nil, err
+		}
+		return wire.ModelVersionResponse{ModelVersion: wire.FromModelVersion(v)}, nil
+	})
+}
+
+func (s *Server) searchModels(w http.ResponseWriter, r *http.Request) {
+	handle(w, r, func(req *wire.SearchModelsRequest) (any, error) {
+		reg, err := s.reg()
+		if err != nil {
+			return nil, err
+		}
+		ms, next, err := reg.SearchRegisteredModels(r.Context(), registry.SearchModels{Filter: req.Filter, OrderBy: req.OrderBy, MaxResults: int(req.MaxResults), PageToken: req.PageToken})
+		if err != nil {
+			return nil, err
+		}
+		resp := wire.SearchRegisteredModelsResponse{NextPageToken: next}
+		for _, m := range ms {
+			resp.RegisteredModels = append(resp.RegisteredModels, wire.FromRegisteredModel(m))
+		}
+		return resp, nil
+	})
+}
+
+func (s *Server) latestVersions(w http.ResponseWriter, r *http.Request) {
+	handle(w, r, func(req *wire.ModelRequest) (any, error) {
+		reg, err := s.reg()
+		if err != nil {
+			return nil, err
+		}
+		if err := require("name", req.Name); err != nil {
+			return nil, err
+		}
+		vs, err := reg.GetLatestVersions(r.Context(), req.Name, req.Stages)
+		if err != nil {
+			return nil, err
+		}
+		return wire.ModelVersionsResponse{ModelVersions: wire.FromModelVersions(vs)}, nil
+	})
+}
+
+// versionCall is the shape of the handlers that return a model version.
+func (s *Server) versionCall(w http.ResponseWriter, r *http.Request, fn func(registry.Store, *wire.VersionRequest) (*registry.ModelVersion, error)) {
+	handle(w, r, func(req *wire.VersionRequest) (any, error) {
+		reg, err := s.reg()
+		if err != nil {
+			return nil, err
+		}
+		if err := require("name", req.Name, "version", string(req.Version)); err != nil {
+			return nil, err
+		}
+		v, err := fn(reg, req)
+		if err != nil {
+			return nil, err
+		}
+		if v == nil {
+			return empty{}, nil
+		}
+		return wire.ModelVersionResponse{ModelVersion: wire.FromModelVersion(v)}, nil
+	})
+}
+
+func (s *Server) createVersion(w http.ResponseWriter, r *http.Request) {
+	handle(w, r, func(req *wire.VersionRequest) (any, error) {
+		reg, err := s.reg()
+		if err != nil {
+			return nil, err
+		}
+		if err := require("name", req.Name, "source", req.Source); err != nil {
+			return nil, err
+		}
+		v, err := reg.CreateModelVersion(r.Context(), registry.CreateVersion{
+			Name: req.Name, Source: req.Source, RunID: req.RunID, RunLink: req.RunLink,
+			Description: deref(req.Description), Tags: wire.ToTags(req.Tags),
+		})
+		if err != nil {
+			return nil, err
+		}
+		return wire.ModelVersionResponse{ModelVersion: wire.FromModelVersion(v)}, nil
+	})
+}
+
+func (s *Server) getVersion(w http.ResponseWriter, r *http.Request) {
+	s.versionCall(w, r, func(reg registry.Store, req *wire.VersionRequest) (*registry.ModelVersion, error) {
+		return reg.GetModelVersion(r.Context(), req.Name, string(req.Version))
+	})
+}
+
+func (s *Server) updateVersion(w http.ResponseWriter, r *http.Request) {
+	s.versionCall(w, r, func(reg registry.Store, req *wire.VersionRequest) (*registry.ModelVersion, error) {
+		return reg.UpdateModelVersion(r.Context(), req.Name, string(req.Version), deref(req.Description))
+	})
+}
+
+func (s *Server) deleteVersion(w http.ResponseWriter, r *http.Request) {
+	s.versionCall(w, r, func(reg registry.Store, req *wire.VersionRequest) (*registry.ModelVersion, error) {
+		return nil, reg.DeleteModelVersion(r.Context(), req.Name, string(req.Version))
+	})
+}
+
+func (s *Server) transitionStage(w http.ResponseWriter, r *http.Request) {
+	s.versionCall(w, r, func(reg registry.Store, req *wire.VersionRequest) (*registry.ModelVersion, error) {
+		if err := require("stage", req.Stage); err != nil {
+			return nil, err
+		}
+		return reg.TransitionStage(r.Context(), req.Name, string(req.Version), req.Stage, bool(req.ArchiveExistingVersions))
+	})
+}
+
+func (s *Server) setVersionTag(w http.ResponseWriter, r *http.Request) {
+	s.versionCall(w, r, func(reg registry.Store, req *wire.VersionRequest) (*registry.ModelVersion, error) {
+		if err := require("key", req.Key); err != nil {
+			return nil, err
+		}
+		return nil, reg.SetModelVersionTag(r.Context(), req.Name, string(req.Version), store.Tag{Key: req.Key, Value: req.Value})
+	})
+}
+
+func (s *Server) deleteVersionTag(w http.ResponseWriter, r *http.Request) {
+	s.versionCall(w, r, func(reg registry.Store, req *wire.VersionRequest) (*registry.ModelVersion, error) {
+		if err := require("key", req.Key); err != nil {
+			return nil, err
+		}
+		return nil, reg.DeleteModelVersionTag(r.Context(), req.Name, string(req.Version), req.Key)
+	})
+}
+
+func (s *Server) downloadURI(w http.ResponseWriter, r *http.Request) {
+	handle(w, r, func(req *wire.VersionRequest) (any, error) {
+		reg, err := s.reg()
+		if err != nil {
+			return nil, err
+		}
+		if err := require("name", req.Name, "version", string(req.Version)); err != nil {
+			return nil, err
+		}
+		uri, err := reg.GetDownloadURI(r.Context(), req.Name, string(req.Version))
+		if err != nil {
+			return nil, err
+		}
+		return wire.DownloadURIResponse{ArtifactURI: uri}, nil
+	})
+}
+
+func (s *Server) searchVersions(w http.ResponseWriter, r *http.Request) {
+	handle(w, r, func(req *wire.SearchModelsRequest) (any, error) {
+		reg, err := s.reg()
+		if err != nil {
+			return nil, err
+		}
+		vs, next, err := reg.SearchModelVersions(r.Context(), registry.SearchVersions{Filter: req.Filter, OrderBy: req.OrderBy, MaxResults: int(req.MaxResults), PageToken: req.PageToken})
+		if err != nil {
+			return nil, err
+		}
+		return wire.ModelVersionsResponse{ModelVersions: wire.FromModelVersions(vs), NextPageToken: next}, nil
+	})
+}
