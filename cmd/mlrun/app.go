@@ -15,6 +15,7 @@ func newApp() *cli.App {
 			runsCommand(),
 			logCommand(),
 			runCommand(),
+			modelsCommand(),
 		},
 		HideHelpCommand:           true,
 		DisableSliceFlagSeparator: true,                         // -P name=a,b keeps its comma
