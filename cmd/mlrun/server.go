@@ -16,6 +16,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/mlrun/mlrun/artifact/local"
+	"github.com/mlrun/mlrun/registry"
 	"github.com/mlrun/mlrun/server"
 )
 
@@ -25,6 +26,7 @@ func serverCommand() *cli.Command {
 		Usage: "run the tracking server (MLflow's REST API)",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "backend-store-uri", Value: DefaultTrackingURI, Usage: "where runs are stored: sqlite:///path.db"},
+			&cli.StringFlag{Name: "registry-store-uri", EnvVars: []string{"MLFLOW_REGISTRY_URI"}, Usage: "model registry store (default: the backend store)"},
 			&cli.StringFlag{Name: "default-artifact-root", Usage: "artifact root of new experiments (default: mlflow-artifacts:/ when serving artifacts, else ./mlruns)"},
 			&cli.BoolFlag{Name: "serve-artifacts", Value: true, Usage: "serve artifacts through the proxy (/api/2.0/mlflow-artifacts)"},
 			&cli.BoolFlag{Name: "no-serve-artifacts", Usage: "do not serve artifacts"},
@@ -55,6 +57,18 @@ func runServer(c *cli.Context) error {
 	}
 	defer st.Close()
 	opts := server.Options{Logger: slog.New(slog.NewTextHandler(os.Stderr, nil))}
+	if ru := c.String("registry-store-uri"); ru != "" && ru != c.String("backend-store-uri") {
+		rs, err := openStore(c.Context, ru, root)
+		if err != nil {
+			return fmt.Errorf("registry store: %w", err)
+		}
+		defer rs.Close()
+		reg, ok := rs.(registry.Store)
+		if !ok {
+			return fmt.Errorf("--registry-store-uri %s has no model registry", ru)
+		}
+		opts.Registry = reg
+	}
 	if serve {
 		dest := c.String("artifacts-destination")
 		if strings.Contains(dest, "://") && !strings.HasPrefix(dest, "file://") {
