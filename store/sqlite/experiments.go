@@ -49,22 +49,7 @@ func parseExperimentID(id string) (int64, error) {
 }
 
 func (s *Store) experimentTags(ctx context.Context, q querier, id int64) ([]store.Tag, error) {
-	rows, err := q.QueryContext(ctx, `SELECT "key", value FROM experiment_tags WHERE experiment_id = ? ORDER BY "key"`, id)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var tags []store.Tag
-	for rows.Next() {
-		var t store.Tag
-		var v sql.NullString
-		if err := rows.Scan(&t.Key, &v); err != nil {
-			return nil, err
-		}
-		t.Value = v.String
-		tags = append(tags, t)
-	}
-	return tags, rows.Err()
+	return kvRows(ctx, q, `SELECT "key", value FROM experiment_tags WHERE experiment_id = ? ORDER BY "key"`, id)
 }
 
 func (s *Store) getExperiment(ctx context.Context, q querier, id string) (*store.Experiment, error) {
