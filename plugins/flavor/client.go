@@ -1,0 +1,120 @@
+package flavor
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/mlrun/mlrun/plugins/internal/proto/flavorv1"
+)
+
+// Client is a Flavor served by another process.
+type Client struct {
+	c flavorv1.FlavorClient
+}
+
+var _ Flavor = (*Client)(nil)
+
+// NewClient returns the Flavor on a gRPC connection.
+func NewClient(conn *grpc.ClientConn) *Client {
+	return &Client{c: flavorv1.NewFlavorClient(conn)}
+}
+
+// fromStatus gives an error its kind back; other codes keep their status.
+func fromStatus(err error) error {
+	st, ok := status.FromError(err)
+	if !ok {
+		return err
+	}
+	switch st.Code() {
+	case codes.InvalidArgument:
+		return fmt.Errorf("%w: %s", ErrInvalidModel, trimKind(st.Message(), ErrInvalidModel))
+	case codes.NotFound:
+		return fmt.Errorf("%w: %s", ErrNotFound, trimKind(st.Message(), ErrNotFound))
+	case codes.Unimplemented:
+		return fmt.Errorf("%w: %s", ErrUnsupported, st.Message())
+	}
+	return err
+}
+
+func trimKind(msg string, kind error) string {
+	p := kind.Error() + ": "
+	if len(msg) > len(p) && msg[:len(p)] == p {
+		return msg[len(p):]
+	}
+	return msg
+}
+
+// Describe implements Flavor.
+func (c *Client) Describe(ctx context.Context) (*Description, error) {
+	r, err := c.c.Describe(ctx, &flavorv1.DescribeRequest{})
+	if err != nil {
+		return nil, fromStatus(err)
+	}
+	return &Description{Name: r.Name, Version: r.Version, FilePatterns: r.FilePatterns, Description: r.Description}, nil
+}
+
+// Inspect implements Flavor.
+func (c *Client) Inspect(ctx context.Context, req *InspectRequest) (*Model, error) {
+	r, err := c.c.Inspect(ctx, &flavorv1.InspectRequest{Path: req.Path})
+	if err != nil {
+		return nil, fromStatus(err)
+	}
+	return modelFromProto(r)
+}
+
+// Save implements Flavor.
+func (c *Client) Save(ctx context.Context, req *SaveRequest) (*SaveResponse, error) {
+	r, err := c.c.Save(ctx, &flavorv1.SaveRequest{Path: req.Path, DestDir: req.DestDir})
+	if err != nil {
+		return nil, fromStatus(err)
+	}
+	m, err := modelFromProto(r.Info)
+	if err != nil {
+		return nil, err
+	}
+	return &SaveResponse{Model: m, Files: r.Files}, nil
+}
+
+// pyfuncKey carries PyfuncExtra inside the flavor JSON on the wire.
+const pyfuncKey = "\x00pyfunc"
+
+func modelToProto(m *Model) (*flavorv1.InspectResponse, error) {
+	fl := map[string]any{}
+	for k, v := range m.Flavor {
+		fl[k] = v
+	}
+	if len(m.PyfuncExtra) > 0 {
+		fl[pyfuncKey] = m.PyfuncExtra
+	}
+	b, err := json.Marshal(fl)
+	if err != nil {
+		return nil, status.Error(codes.Internal, "encode the flavor block: "+err.Error())
+	}
+	return &flavorv1.InspectResponse{
+		Facts: m.Facts, FlavorJson: string(b), LoaderModule: m.LoaderModule,
+		SignatureInputs: m.SignatureInputs, SignatureOutputs: m.SignatureOutputs,
+		Requirements: m.Requirements, PythonVersion: m.PythonVersion, ModelFile: m.ModelFile,
+	}, nil
+}
+
+func modelFromProto(r *flavorv1.InspectResponse) (*Model, error) {
+	m := &Model{
+		Facts: r.Facts, LoaderModule: r.LoaderModule, SignatureInputs: r.SignatureInputs,
+		SignatureOutputs: r.SignatureOutputs, Requirements: r.Requirements, PythonVersion: r.PythonVersion, ModelFile: r.ModelFile,
+	}
+	if r.FlavorJson != "" {
+		if err := json.Unmarshal([]byte(r.FlavorJson), &m.Flavor); err != nil {
+			return nil, fmt.Errorf("the plugin sent a malformed flavor block: %w", err)
+		}
+		if p, ok := m.Flavor[pyfuncKey].(map[string]any); ok {
+			m.PyfuncExtra = p
+			delete(m.Flavor, pyfuncKey)
+		}
+	}
+	return m, nil
+}

@@ -1,0 +1,64 @@
+package flavor
+
+import (
+	"context"
+	"errors"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/mlrun/mlrun/plugins/internal/proto/flavorv1"
+)
+
+// server adapts a Flavor to the gRPC service.
+type server struct {
+	flavorv1.UnimplementedFlavorServer
+	impl Flavor
+}
+
+// toStatus keeps an error's kind across the boundary.
+func toStatus(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, ErrInvalidModel):
+		return status.Error(codes.InvalidArgument, err.Error())
+	case errors.Is(err, ErrNotFound):
+		return status.Error(codes.NotFound, err.Error())
+	case errors.Is(err, ErrUnsupported):
+		return status.Error(codes.Unimplemented, err.Error())
+	case errors.Is(err, context.Canceled):
+		return status.Error(codes.Canceled, err.Error())
+	case errors.Is(err, context.DeadlineExceeded):
+		return status.Error(codes.DeadlineExceeded, err.Error())
+	}
+	return status.Error(codes.Internal, err.Error())
+}
+
+func (s *server) Describe(ctx context.Context, _ *flavorv1.DescribeRequest) (*flavorv1.DescribeResponse, error) {
+	d, err := s.impl.Describe(ctx)
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	return &flavorv1.DescribeResponse{Name: d.Name, Version: d.Version, FilePatterns: d.FilePatterns, Description: d.Description}, nil
+}
+
+func (s *server) Inspect(ctx context.Context, req *flavorv1.InspectRequest) (*flavorv1.InspectResponse, error) {
+	m, err := s.impl.Inspect(ctx, &InspectRequest{Path: req.Path})
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	return modelToProto(m)
+}
+
+func (s *server) Save(ctx context.Context, req *flavorv1.SaveRequest) (*flavorv1.SaveResponse, error) {
+	r, err := s.impl.Save(ctx, &SaveRequest{Path: req.Path, DestDir: req.DestDir})
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	info, err := modelToProto(r.Model)
+	if err != nil {
+		return nil, err
+	}
+	return &flavorv1.SaveResponse{Info: info, Files: r.Files}, nil
+}
