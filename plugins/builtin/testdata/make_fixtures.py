@@ -1,0 +1,119 @@
+#!/usr/bin/python3
+"""Makes the model fixtures of the built-in flavors with the real libraries
+(Debian's python3-sklearn, python3-xgboost, python3-onnx) and writes what
+each library itself reports about each file to facts.json, which the Go
+tests compare with what the flavors read.
+
+Run from this folder:  /usr/bin/python3 make_fixtures.py
+The outputs are small and committed; rerun only to change them.
+"""
+import json
+import os
+import pickle
+
+import joblib
+import numpy as np
+import onnx
+import sklearn
+import xgboost
+from onnx import TensorProto, helper
+from sklearn.linear_model import ElasticNet, LogisticRegression
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.tree import DecisionTreeClassifier
+
+rng = np.random.RandomState(0)
+X = rng.rand(40, 4)
+y = X @ np.array([1.0, -2.0, 0.5, 3.0]) + 0.1
+yc = (y > y.mean()).astype(int)
+facts = {}
+
+
+def record(name, **kw):
+    facts[name] = kw
+
+
+# sklearn: every pickle protocol, a Pipeline, joblib, and bad inputs.
+enet = ElasticNet(alpha=0.1).fit(X, y)
+for proto in (0, 2, 4, 5):
+    name = f"sklearn/elasticnet_p{proto}.pkl"
+    with open(name, "wb") as f:
+        pickle.dump(enet, f, protocol=proto)
+    record(name, estimator=f"{type(enet).__module__}.{type(enet).__qualname__}", sklearn_version=sklearn.__version__,
+           n_features_in=int(enet.n_features_in_), protocol=proto)
+
+pipe = Pipeline([("scale", StandardScaler()), ("clf", LogisticRegression())]).fit(X, yc)
+with open("sklearn/pipeline_p4.pkl", "wb") as f:
+    pickle.dump(pipe, f, protocol=4)
+record("sklearn/pipeline_p4.pkl", estimator="sklearn.pipeline.Pipeline", sklearn_version=sklearn.__version__,
+       n_features_in=int(pipe.n_features_in_),
+       steps=[f"{n}={type(s).__module__}.{type(s).__qualname__}" for n, s in pipe.steps])
+
+tree = DecisionTreeClassifier(max_depth=2, random_state=0).fit(X, yc)
+joblib.dump(tree, "sklearn/tree.joblib", compress=0)
+record("sklearn/tree.joblib", estimator=f"{type(tree).__module__}.{type(tree).__qualname__}",
+       sklearn_version=sklearn.__version__, n_features_in=int(tree.n_features_in_), joblib=True)
+
+
+class Evil:
+    def __reduce__(self):
+        return (os.system, ("touch /tmp/mlrun-pickle-pwned",))
+
+
+with open("sklearn/evil_system.pkl", "wb") as f:
+    pickle.dump(Evil(), f, protocol=2)
+with open("sklearn/evil_in_estimator.pkl", "wb") as f:
+    e2 = ElasticNet()
+    e2.note = Evil()
+    pickle.dump(e2, f, protocol=4)
+with open("sklearn/not_sklearn.pkl", "wb") as f:
+    pickle.dump({"weights": [1, 2, 3]}, f, protocol=4)
+with open("sklearn/elasticnet_p4.pkl", "rb") as f:
+    data = f.read()
+with open("sklearn/truncated.pkl", "wb") as f:
+    f.write(data[: len(data) // 2])
+
+# xgboost: one booster in JSON, UBJSON and the legacy binary format.
+dtrain = xgboost.DMatrix(X, label=yc)
+booster = xgboost.train({"objective": "binary:logistic", "max_depth": 2}, dtrain, num_boost_round=3)
+multi = xgboost.train({"objective": "multi:softprob", "num_class": 3, "max_depth": 2},
+                      xgboost.DMatrix(X, label=rng.randint(0, 3, 40)), num_boost_round=2)
+for name, b, fmt in (("xgboost/binary.json", booster, "json"), ("xgboost/binary.ubj", booster, "ubj"),
+                     ("xgboost/binary.xgb", booster, "xgb"), ("xgboost/multi.json", multi, "json")):
+    b.save_model(name)
+    cfg = json.loads(b.save_config())
+    lp = cfg["learner"]["learner_model_param"]
+    record(name, xgboost_version=xgboost.__version__, objective=cfg["learner"]["objective"]["name"],
+           num_feature=int(lp["num_feature"]), num_class=int(lp["num_class"]), num_trees=len(b.get_dump()),
+           format=fmt)
+with open("xgboost/binary.json") as f:
+    with open("xgboost/truncated.json", "w") as g:
+        g.write(f.read()[:200])
+
+# onnx: y = x @ W + b with a symbolic batch dimension.
+W = helper.make_tensor("W", TensorProto.FLOAT, [4, 1], [1.0, -2.0, 0.5, 3.0])
+B = helper.make_tensor("B", TensorProto.FLOAT, [1], [0.1])
+graph = helper.make_graph(
+    [helper.make_node("MatMul", ["x", "W"], ["xw"]), helper.make_node("Add", ["xw", "B"], ["y"])],
+    "linear",
+    [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 4])],
+    [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 1])],
+    initializer=[W, B])
+model = helper.make_model(graph, producer_name="mlrun-fixtures", producer_version="1.0",
+                          opset_imports=[helper.make_opsetid("", 13)])
+model.ir_version = 8
+onnx.checker.check_model(model)
+onnx.save(model, "onnx/linear.onnx")
+record("onnx/linear.onnx", ir_version=model.ir_version, producer_name=model.producer_name,
+       producer_version=model.producer_version, onnx_version=onnx.__version__,
+       opsets={(o.domain or "ai.onnx"): o.version for o in model.opset_import},
+       inputs=[{"name": "x", "dtype": "float32", "shape": [-1, 4]}],
+       outputs=[{"name": "y", "dtype": "float32", "shape": [-1, 1]}])
+with open("onnx/linear.onnx", "rb") as f:
+    data = f.read()
+with open("onnx/truncated.onnx", "wb") as f:
+    f.write(data[: len(data) - 7])
+
+with open("facts.json", "w") as f:
+    json.dump(facts, f, indent=2, sort_keys=True)
+print("wrote", len(facts), "fixtures")
