@@ -1,0 +1,72 @@
+package onnx_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/mlrun/mlrun/plugins/builtin/onnx"
+	"github.com/mlrun/mlrun/plugins/builtin/testdata"
+	"github.com/mlrun/mlrun/plugins/flavor"
+)
+
+func TestFactsMatchTheLibrary(t *testing.T) {
+	want := testdata.Facts(t)["onnx/linear.onnx"]
+	f, err := onnx.Read(testdata.Path("onnx/linear.onnx"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if float64(f.IRVersion) != want["ir_version"] || f.ProducerName != want["producer_name"] || f.ProducerVersion != want["producer_version"] {
+		t.Fatalf("%+v vs %v", f, want)
+	}
+	for d, v := range want["opsets"].(map[string]any) {
+		if float64(f.Opsets[d]) != v {
+			t.Fatalf("opset %s = %d, want %v", d, f.Opsets[d], v)
+		}
+	}
+	check := func(got []onnx.Tensor, want any) {
+		t.Helper()
+		ws := want.([]any)
+		if len(got) != len(ws) {
+			t.Fatalf("%d tensors, want %d (initializers must not count as inputs)", len(got), len(ws))
+		}
+		for i, w := range ws {
+			wm := w.(map[string]any)
+			if got[i].Name != wm["name"] || got[i].DType != wm["dtype"] || fmt.Sprint(got[i].Shape) != strings.ReplaceAll(fmt.Sprint(wm["shape"]), ".0", "") {
+				t.Fatalf("tensor %+v, want %v", got[i], wm)
+			}
+		}
+	}
+	check(f.Inputs, want["inputs"])
+	check(f.Outputs, want["outputs"])
+	m, err := onnx.Flavor{}.Inspect(context.Background(), &flavor.InspectRequest{Path: testdata.Path("onnx/linear.onnx")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.SignatureInputs != `[{"name": "x", "type": "tensor", "tensor-spec": {"dtype": "float32", "shape": [-1, 4]}}]` {
+		t.Fatalf("signature %s", m.SignatureInputs)
+	}
+}
+
+func TestBadInput(t *testing.T) {
+	for _, name := range []string{"onnx/truncated.onnx", "sklearn/elasticnet_p4.pkl", "xgboost/binary.json"} {
+		if _, err := onnx.Read(testdata.Path(name)); !errors.Is(err, flavor.ErrInvalidModel) || strings.Contains(err.Error(), "\n") {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+}
+
+func FuzzONNX(f *testing.F) {
+	b, _ := os.ReadFile(testdata.Path("onnx/linear.onnx"))
+	f.Add(b)
+	f.Fuzz(func(t *testing.T, data []byte) {
+		p := t.TempDir() + "/m.onnx"
+		os.WriteFile(p, data, 0o644)
+		if _, err := onnx.Read(p); err != nil && !errors.Is(err, flavor.ErrInvalidModel) {
+			t.Fatalf("wrong error kind: %v", err)
+		}
+	})
+}
