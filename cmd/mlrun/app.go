@@ -16,6 +16,7 @@ func newApp() *cli.App {
 			logCommand(),
 			runCommand(),
 			modelsCommand(),
+			flavorServeCommand(),
 		},
 		HideHelpCommand:           true,
 		DisableSliceFlagSeparator: true,                         // -P name=a,b keeps its comma

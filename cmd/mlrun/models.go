@@ -73,6 +73,8 @@ func modelsCommand() *cli.Command {
 		Name:  "models",
 		Usage: "the model registry: register, list, stage, alias and download models",
 		Subcommands: []*cli.Command{
+			inspectCommand(),
+			logModelCommand(),
 			{
 				Name: "register", Usage: "register a run's model (runs:/<run_id>/<path>) or a path as a new version",
 				ArgsUsage: "SOURCE",

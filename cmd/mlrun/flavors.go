@@ -1,0 +1,246 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/urfave/cli/v2"
+	"gopkg.in/yaml.v3"
+
+	"github.com/mlrun/mlrun/artifact"
+	"github.com/mlrun/mlrun/plugins"
+	"github.com/mlrun/mlrun/plugins/builtin"
+	"github.com/mlrun/mlrun/plugins/flavor"
+	"github.com/mlrun/mlrun/registry"
+	"github.com/mlrun/mlrun/server"
+	"github.com/mlrun/mlrun/store"
+	"github.com/mlrun/mlrun/store/rest"
+)
+
+// flavorServeCommand is `mlrun __flavor NAME`: mlrun serving one of its
+// built-in flavors as a plugin process.
+func flavorServeCommand() *cli.Command {
+	return &cli.Command{
+		Name:   "__flavor",
+		Hidden: true,
+		Action: func(c *cli.Context) error {
+			f, ok := builtin.Flavors[c.Args().First()]
+			if !ok {
+				return fmt.Errorf("no built-in flavor %q", c.Args().First())
+			}
+			flavor.Serve(f)
+			return nil
+		},
+	}
+}
+
+// pluginOptions are the host's options: built-ins served by this very
+// executable, the rest found as mlrun-flavor-* executables.
+func pluginOptions() plugins.Options {
+	o := plugins.Options{Builtin: builtin.Names()}
+	if exe, err := os.Executable(); err == nil {
+		o.SelfCommand = []string{exe, "__flavor"}
+	}
+	return o.FromEnv()
+}
+
+// inspectModel runs the named flavor on path, or, with no name, each
+// available flavor (those whose patterns match the file first) until one
+// reads it.
+func inspectModel(ctx context.Context, path, name string) (*plugins.Plugin, *flavor.Model, error) {
+	o := pluginOptions()
+	if _, err := os.Stat(path); err != nil {
+		return nil, nil, fmt.Errorf("model file: %w", err)
+	}
+	abs, _ := filepath.Abs(path)
+	try := func(n string) (*plugins.Plugin, *flavor.Model, error) {
+		p, err := plugins.Open(ctx, n, o)
+		if err != nil {
+			return nil, nil, err
+		}
+		m, err := p.Inspect(ctx, &flavor.InspectRequest{Path: abs})
+		if err != nil {
+			p.Close()
+			return nil, nil, err
+		}
+		return p, m, nil
+	}
+	if name != "" {
+		return try(name)
+	}
+	found := plugins.List(o)
+	sort.SliceStable(found, func(i, j int) bool { return matches(found[i].Name, abs) && !matches(found[j].Name, abs) })
+	var reasons []string
+	for _, f := range found {
+		p, m, err := try(f.Name)
+		if err == nil {
+			return p, m, nil
+		}
+		reasons = append(reasons, err.Error())
+	}
+	return nil, nil, fmt.Errorf("no flavor reads %s: %s", path, strings.Join(reasons, "; "))
+}
+
+// matches is a cheap guess from the extension, to try the likely flavor first.
+func matches(name, path string) bool {
+	ext := strings.ToLower(filepath.Ext(path))
+	switch name {
+	case "sklearn":
+		return ext == ".pkl" || ext == ".pickle" || ext == ".joblib"
+	case "xgboost":
+		return ext == ".json" || ext == ".ubj" || ext == ".xgb"
+	case "onnx":
+		return ext == ".onnx"
+	}
+	return false
+}
+
+func inspectCommand() *cli.Command {
+	return &cli.Command{
+		Name: "inspect", Usage: "read a model file without running it (sklearn, xgboost, onnx, or a plugin flavor)", ArgsUsage: "FILE",
+		Flags: []cli.Flag{jsonFlag, &cli.StringFlag{Name: "flavor", Usage: "the flavor (default: detected from the file)"}},
+		Action: func(c *cli.Context) error {
+			if c.NArg() != 1 {
+				return errors.New("models inspect: want one FILE")
+			}
+			p, m, err := inspectModel(c.Context, c.Args().First(), c.String("flavor"))
+			if err != nil {
+				return err
+			}
+			defer p.Close()
+			if c.Bool("json") {
+				return printJSON(c.App.Writer, map[string]any{"flavor": p.Name, "facts": m.Facts, "flavor_block": m.Flavor,
+					"signature": map[string]string{"inputs": m.SignatureInputs, "outputs": m.SignatureOutputs}, "requirements": m.Requirements})
+			}
+			tw := table(c.App.Writer)
+			fmt.Fprintf(tw, "flavor\t%s\n", p.Name)
+			var keys []string
+			for k := range m.Facts {
+				keys = append(keys, k)
+			}
+			sort.Strings(keys)
+			for _, k := range keys {
+				fmt.Fprintf(tw, "%s\t%s\n", k, m.Facts[k])
+			}
+			if m.SignatureInputs != "" {
+				fmt.Fprintf(tw, "signature inputs\t%s\n", m.SignatureInputs)
+			}
+			if m.SignatureOutputs != "" {
+				fmt.Fprintf(tw, "signature outputs\t%s\n", m.SignatureOutputs)
+			}
+			fmt.Fprintf(tw, "requirements\t%s\n", strings.Join(m.Requirements, " "))
+			return tw.Flush()
+		},
+	}
+}
+
+func logModelCommand() *cli.Command {
+	return &cli.Command{
+		Name: "log", Usage: "save a model file as an MLflow model in a run's artifacts, and optionally register it", ArgsUsage: "FILE",
+		Flags: []cli.Flag{trackingFlag, registryFlag, jsonFlag,
+			&cli.StringFlag{Name: "flavor", Usage: "the flavor (default: detected from the file)"},
+			&cli.StringFlag{Name: "run-id", EnvVars: []string{"MLFLOW_RUN_ID"}, Usage: "the run (default $MLFLOW_RUN_ID; a new run if unset)"},
+			&cli.StringFlag{Name: "experiment-id", EnvVars: []string{"MLFLOW_EXPERIMENT_ID"}, Value: "0", Usage: "experiment of a new run"},
+			&cli.StringFlag{Name: "artifact-path", Value: "model", Usage: "folder inside the run's artifacts"},
+			&cli.StringFlag{Name: "registered-model-name", Usage: "also register the logged model under this name"},
+		},
+		Action: func(c *cli.Context) error {
+			if c.NArg() != 1 {
+				return errors.New("models log: want one FILE")
+			}
+			p, _, err := inspectModel(c.Context, c.Args().First(), c.String("flavor"))
+			if err != nil {
+				return err
+			}
+			defer p.Close()
+			dir, err := os.MkdirTemp("", "mlrun-model-")
+			if err != nil {
+				return err
+			}
+			defer os.RemoveAll(dir)
+			abs, _ := filepath.Abs(c.Args().First())
+			saved, err := p.Save(c.Context, &flavor.SaveRequest{Path: abs, DestDir: filepath.Join(dir, "model")})
+			if err != nil {
+				return err
+			}
+			artPath, err := artifact.CleanPath(c.String("artifact-path"))
+			if err != nil || artPath == "" {
+				return fmt.Errorf("--artifact-path %q: want a relative folder", c.String("artifact-path"))
+			}
+			return withRegistry(c, func(st store.Store, reg registry.Store) error {
+				runID := c.String("run-id")
+				if runID == "" {
+					r, err := st.CreateRun(c.Context, store.CreateRun{ExperimentID: c.String("experiment-id")})
+					if err != nil {
+						return err
+					}
+					runID = r.Info.RunID
+					end := time.Now().UnixMilli()
+					fin := store.StatusFinished
+					defer st.UpdateRun(context.WithoutCancel(c.Context), runID, store.UpdateRun{Status: &fin, EndTime: &end})
+				}
+				run, err := st.GetRun(c.Context, runID)
+				if err != nil {
+					return err
+				}
+				repo, err := artifactRepo(st, run.Info.ArtifactURI)
+				if err != nil {
+					return err
+				}
+				for _, f := range saved.Files {
+					if err := uploadFile(c, repo, filepath.Join(dir, "model", f), artPath+"/"+f); err != nil {
+						return err
+					}
+				}
+				if err := recordModel(c.Context, st, runID, artPath, filepath.Join(dir, "model", "MLmodel")); err != nil {
+					return err
+				}
+				fmt.Fprintf(c.App.ErrWriter, "Logged %s model as runs:/%s/%s\n", p.Name, runID, artPath)
+				if name := c.String("registered-model-name"); name != "" {
+					if _, err := reg.CreateRegisteredModel(c.Context, name, nil, ""); err != nil && !errors.Is(err, store.ErrAlreadyExists) {
+						return err
+					}
+					v, err := reg.CreateModelVersion(c.Context, registry.CreateVersion{Name: name, Source: strings.TrimRight(run.Info.ArtifactURI, "/") + "/" + artPath, RunID: runID})
+					if err != nil {
+						return err
+					}
+					fmt.Fprintf(c.App.ErrWriter, "Registered version %s of model '%s'\n", v.Version, name)
+				}
+				fmt.Fprintf(c.App.Writer, "runs:/%s/%s\n", runID, artPath)
+				return nil
+			})
+		},
+	}
+}
+
+// recordModel appends the model to the run's mlflow.log-model.history tag
+// (runs/log-model on a server), as MLflow's log_model does.
+func recordModel(ctx context.Context, st store.Store, runID, artPath, mlmodelPath string) error {
+	b, err := os.ReadFile(mlmodelPath)
+	if err != nil {
+		return err
+	}
+	var mm map[string]any
+	if err := yaml.Unmarshal(b, &mm); err != nil {
+		return fmt.Errorf("read the saved MLmodel: %w", err)
+	}
+	model := map[string]any{
+		"run_id": runID, "artifact_path": artPath, "utc_time_created": mm["utc_time_created"],
+		"flavors": mm["flavors"], "model_uuid": mm["model_uuid"], "mlflow_version": mm["mlflow_version"],
+	}
+	if rs, ok := st.(*rest.Store); ok {
+		js, err := json.Marshal(model)
+		if err != nil {
+			return err
+		}
+		return rs.LogModel(ctx, runID, string(js))
+	}
+	return server.AppendModelHistory(ctx, st, runID, model)
+}

@@ -1,0 +1,25 @@
+// Package plugintest runs a Flavor through the real gRPC shim in process
+// (go-plugin's TestPluginGRPCConn), so a flavor's tests see exactly what
+// mlrun sees across the process boundary: the same encoding, the same
+// error codes.
+package plugintest
+
+import (
+	"testing"
+
+	"github.com/hashicorp/go-plugin"
+
+	"github.com/mlrun/mlrun/plugins/flavor"
+)
+
+// Client returns f served over an in-process gRPC connection.
+func Client(t testing.TB, f flavor.Flavor) flavor.Flavor {
+	t.Helper()
+	client, server := plugin.TestPluginGRPCConn(t, false, flavor.PluginMap(f))
+	t.Cleanup(func() { client.Close(); server.Stop() })
+	raw, err := client.Dispense(flavor.PluginName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return raw.(flavor.Flavor)
+}
