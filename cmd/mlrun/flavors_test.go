@@ -1,0 +1,89 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/mlrun/mlrun/plugins/builtin/testdata"
+	"github.com/mlrun/mlrun/store"
+)
+
+// withFlavors makes the built-in flavors runnable: the test binary is not
+// mlrun, so build mlrun and point the plugin path at a folder holding the
+// built-in flavor executables.
+func withFlavors(t *testing.T) {
+	t.Helper()
+	dir := t.TempDir()
+	for _, f := range []string{"sklearn", "xgboost", "onnx"} {
+		build := exec.Command("go", "build", "-o", filepath.Join(dir, "mlrun-flavor-"+f), "../mlrun-flavor-"+f)
+		if out, err := build.CombinedOutput(); err != nil {
+			t.Fatalf("build flavor %s: %v\n%s", f, err, out)
+		}
+	}
+	t.Setenv("MLRUN_PLUGIN_PATH", dir)
+}
+
+func TestModelsInspectAndLog(t *testing.T) {
+	withFlavors(t)
+	out := squash(mustRun(t, "models", "inspect", testdata.Path("sklearn/pipeline_p4.pkl")))
+	if !strings.Contains(out, "flavor sklearn") || !strings.Contains(out, "estimator sklearn.pipeline.Pipeline") || !strings.Contains(out, "sklearn_version 1.2.1") {
+		t.Fatalf("inspect: %s", out)
+	}
+	out = mustRun(t, "models", "inspect", "--json", testdata.Path("onnx/linear.onnx"))
+	var js struct {
+		Flavor string
+		Facts  map[string]string
+	}
+	json.Unmarshal([]byte(out), &js)
+	if js.Flavor != "onnx" || js.Facts["ir_version"] != "8" {
+		t.Fatalf("inspect --json: %s", out)
+	}
+	if _, err := mlrun(t, "models", "inspect", testdata.Path("sklearn/evil_system.pkl")); err == nil || !strings.Contains(err.Error(), "posix.system") {
+		t.Fatalf("evil pickle: %v", err)
+	}
+	for name, uri := range trackingURIs(t) {
+		t.Run(name, func(t *testing.T) {
+			t.Setenv("MLFLOW_TRACKING_URI", uri)
+			t.Setenv("MLFLOW_RUN_ID", "")
+			t.Chdir(t.TempDir())
+			out := mustRun(t, "models", "log", testdata.Path("xgboost/binary.json"), "--registered-model-name", "booster")
+			lines := strings.Split(strings.TrimSpace(out), "\n")
+			ref := lines[len(lines)-1]
+			if !strings.HasPrefix(ref, "runs:/") || !strings.HasSuffix(ref, "/model") {
+				t.Fatalf("log: %q", out)
+			}
+			runID := strings.Split(strings.TrimPrefix(ref, "runs:/"), "/")[0]
+			st, err := openStore(context.Background(), uri, "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer st.Close()
+			r, err := st.GetRun(context.Background(), runID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			hist, _ := r.Tag("mlflow.log-model.history")
+			var models []map[string]any
+			if err := json.Unmarshal([]byte(hist), &models); err != nil || len(models) != 1 || models[0]["artifact_path"] != "model" || models[0]["flavors"] == nil {
+				t.Fatalf("log-model history %q: %v", hist, err)
+			}
+			if r.Info.Status != store.StatusFinished {
+				t.Fatalf("the run made for the model is %s", r.Info.Status)
+			}
+			dst := filepath.Join(t.TempDir(), "dl")
+			mustRun(t, "models", "download", "models:/booster/1", "-d", dst)
+			mm, err := os.ReadFile(filepath.Join(dst, "MLmodel"))
+			if err != nil || !strings.Contains(string(mm), "xgb_version: 1.7.4") || !strings.Contains(string(mm), "loader_module: mlflow.xgboost") {
+				t.Fatalf("downloaded MLmodel: %v\n%s", err, mm)
+			}
+			if _, err := os.Stat(filepath.Join(dst, "model.json")); err != nil {
+				t.Fatalf("model file not downloaded: %v", err)
+			}
+		})
+	}
+}
