@@ -9,6 +9,7 @@ import (
 	"github.com/mlrun/mlrun/artifact"
 	"github.com/mlrun/mlrun/registry"
 	"github.com/mlrun/mlrun/store"
+	"github.com/mlrun/mlrun/ui"
 )
 
 // Version is what /version answers: the MLflow release whose API mlrun
@@ -123,6 +124,7 @@ func (s *Server) routes() {
 		w.Write([]byte(Version))
 	})
 	s.mux.HandleFunc("GET /get-artifact", s.getRunArtifact)
+	s.mux.Handle("/", ui.New(ui.Options{Store: s.store, Registry: s.opts.Registry, RunArtifacts: s.runRepo, Logger: s.opts.Logger}))
 	s.mux.HandleFunc("POST /ajax-api/2.0/mlflow/upload-artifact", s.uploadRunArtifact)
 }
 

@@ -1,0 +1,179 @@
+package ui
+
+import (
+	"crypto/rand"
+	"crypto/subtle"
+	"embed"
+	"encoding/hex"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"log/slog"
+	"math"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/mlrun/mlrun/artifact"
+	"github.com/mlrun/mlrun/registry"
+	"github.com/mlrun/mlrun/store"
+)
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+//go:embed static
+var staticFS embed.FS
+
+// Options configure the UI.
+type Options struct {
+	Store    store.Store
+	Registry registry.Store // nil: no registry pages
+	// RunArtifacts returns the repository of a run's artifact URI and the
+	// prefix of the run's root in it.
+	RunArtifacts func(artifactURI string) (artifact.Repository, string, error)
+	Logger       *slog.Logger
+}
+
+// Handler serves the UI.
+type Handler struct {
+	opts  Options
+	mux   *http.ServeMux
+	pages map[string]*template.Template
+}
+
+// New returns the UI handler.
+func New(opts Options) *Handler {
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	h := &Handler{opts: opts, mux: http.NewServeMux(), pages: map[string]*template.Template{}}
+	for _, p := range []string{"experiments", "runs", "run", "chart", "compare", "models", "model", "error"} {
+		h.pages[p] = template.Must(template.New("base.html").Funcs(funcs).ParseFS(templateFS, "templates/base.html", "templates/"+p+".html"))
+	}
+	static, _ := fs.Sub(staticFS, "static")
+	h.mux.Handle("GET /static/", http.StripPrefix("/static/", http.FileServerFS(static)))
+	h.mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/experiments", http.StatusFound) })
+	h.mux.HandleFunc("GET /experiments", h.experiments)
+	h.mux.HandleFunc("POST /experiments/create", h.post(h.createExperiment))
+	h.mux.HandleFunc("POST /experiments/{id}/{action}", h.post(h.experimentAction))
+	h.mux.HandleFunc("GET /experiments/{id}", h.runs)
+	h.mux.HandleFunc("POST /experiments/{id}/runs/{action}", h.post(h.runsAction))
+	h.mux.HandleFunc("GET /runs/{id}", h.run)
+	h.mux.HandleFunc("GET /charts", h.chart)
+	h.mux.HandleFunc("GET /compare", h.compare)
+	h.mux.HandleFunc("GET /models", h.models)
+	h.mux.HandleFunc("GET /models/{name}", h.model)
+	h.mux.HandleFunc("GET /ui-api/metrics", h.metricsAPI)
+	return h
+}
+
+// ServeHTTP implements http.Handler.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.Header().Set("X-Frame-Options", "DENY")
+	w.Header().Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self'")
+	h.mux.ServeHTTP(w, r)
+}
+
+const csrfCookie = "mlrun_csrf"
+
+// csrfToken returns the request's CSRF token, setting the cookie when the
+// browser has none.
+func csrfToken(w http.ResponseWriter, r *http.Request) string {
+	if c, err := r.Cookie(csrfCookie); err == nil && len(c.Value) == 32 {
+		return c.Value
+	}
+	b := make([]byte, 16)
+	rand.Read(b)
+	tok := hex.EncodeToString(b)
+	http.SetCookie(w, &http.Cookie{Name: csrfCookie, Value: tok, Path: "/", HttpOnly: true, SameSite: http.SameSiteStrictMode})
+	return tok
+}
+
+// post wraps a form handler with the CSRF check: the form's token must
+// equal the cookie's.
+func (h *Handler) post(fn func(http.ResponseWriter, *http.Request) (string, error)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		r.Body = http.MaxBytesReader(w, r.Body, 1<<20)
+		c, err := r.Cookie(csrfCookie)
+		if err != nil || r.ParseForm() != nil || subtle.ConstantTimeCompare([]byte(c.Value), []byte(r.PostFormValue("csrf"))) != 1 {
+			h.fail(w, r, http.StatusForbidden, "this form has expired or did not come from this page (CSRF check failed); reload and try again")
+			return
+		}
+		to, err := fn(w, r)
+		if err != nil {
+			h.fail(w, r, http.StatusBadRequest, err.Error())
+			return
+		}
+		http.Redirect(w, r, to, http.StatusSeeOther)
+	}
+}
+
+// page is what every template gets.
+type page struct {
+	Title    string
+	CSRF     string
+	Nav      string
+	Registry bool
+	Data     any
+}
+
+func (h *Handler) render(w http.ResponseWriter, r *http.Request, name, title string, data any) {
+	p := page{Title: title, CSRF: csrfToken(w, r), Nav: name, Registry: h.opts.Registry != nil, Data: data}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	if err := h.pages[name].Execute(w, p); err != nil {
+		h.opts.Logger.Error("render", "page", name, "err", err)
+	}
+}
+
+func (h *Handler) fail(w http.ResponseWriter, r *http.Request, status int, msg string) {
+	w.WriteHeader(status)
+	h.render(w, r, "error", "Error", msg)
+}
+
+var funcs = template.FuncMap{
+	"time": func(ms int64) string {
+		if ms == 0 {
+			return "-"
+		}
+		return time.UnixMilli(ms).UTC().Format("2006-01-02 15:04:05")
+	},
+	"duration": func(start int64, end *int64) string {
+		if end == nil || start == 0 {
+			return "-"
+		}
+		return (time.Duration(*end-start) * time.Millisecond).Round(time.Millisecond).String()
+	},
+	"num": func(v float64) string {
+		switch {
+		case math.IsNaN(v):
+			return "NaN"
+		case math.IsInf(v, 1):
+			return "Infinity"
+		case math.IsInf(v, -1):
+			return "-Infinity"
+		}
+		return strconv.FormatFloat(v, 'g', 6, 64)
+	},
+	"query": func(kv ...string) template.URL {
+		v := url.Values{}
+		for i := 0; i+1 < len(kv); i += 2 {
+			if kv[i+1] != "" {
+				v.Set(kv[i], kv[i+1])
+			}
+		}
+		return template.URL(v.Encode())
+	},
+	"join": strings.Join,
+	"lower": strings.ToLower,
+}
+
+func errText(err error) string {
+	if err == nil {
+		return ""
+	}
+	return fmt.Sprint(err)
+}
