@@ -167,7 +167,7 @@ var funcs = template.FuncMap{
 		}
 		return template.URL(v.Encode())
 	},
-	"join": strings.Join,
+	"join":  strings.Join,
 	"lower": strings.ToLower,
 }
 
