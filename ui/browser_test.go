@@ -1,0 +1,362 @@
+package ui_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"image"
+	"image/color"
+	"image/png"
+	"io"
+	"math"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/page"
+	"github.com/chromedp/chromedp"
+
+	"github.com/mlrun/mlrun/internal/testutil"
+	"github.com/mlrun/mlrun/store"
+)
+
+// xss is logged everywhere a user can put text; no page may run it.
+const xss = `<script>alert("xss")</script><img src=x onerror=alert(1)>`
+
+type seeded struct {
+	srv             *testutil.Server
+	exp             string
+	runA, runB, kid string
+	xssExp, xssRun  string
+}
+
+// seed fills a server with experiments, runs (params, a metric history,
+// tags, a nested run, artifacts) and a registered model, with script
+// injection attempts in every kind of user text.
+func seed(t *testing.T) *seeded {
+	t.Helper()
+	srv := testutil.StartServer(t, true)
+	st := srv.Store
+	ctx := context.Background()
+	s := &seeded{srv: srv}
+	var err error
+	if s.exp, err = st.CreateExperiment(ctx, "wine-quality", "", nil); err != nil {
+		t.Fatal(err)
+	}
+	if s.xssExp, err = st.CreateExperiment(ctx, "exp "+xss, "", nil); err != nil {
+		t.Fatal(err)
+	}
+	mk := func(exp, name string, alpha string, start int64, tags ...store.Tag) string {
+		r, err := st.CreateRun(ctx, store.CreateRun{ExperimentID: exp, RunName: name, StartTime: start, UserID: "alice", Tags: tags})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ms []store.Metric
+		for i := 0; i < 500; i++ {
+			v := 1 / (1 + float64(i)*alphaF(alpha))
+			ms = append(ms, store.Metric{Key: "rmse", Value: v, Timestamp: start + int64(i)*10, Step: int64(i)})
+			if len(ms) == 1000 {
+				break
+			}
+		}
+		if err := st.LogBatch(ctx, r.Info.RunID, ms[:500], []store.Param{{Key: "alpha", Value: alpha}, {Key: "model", Value: "enet"}}, []store.Tag{{Key: "team", Value: "ml"}}); err != nil {
+			t.Fatal(err)
+		}
+		fin := store.StatusFinished
+		end := start + 6000
+		st.UpdateRun(ctx, r.Info.RunID, store.UpdateRun{Status: &fin, EndTime: &end})
+		return r.Info.RunID
+	}
+	s.runA = mk(s.exp, "alpha-run", "0.5", 1700000000000)
+	s.runB = mk(s.exp, "beta-run", "0.9", 1700000100000)
+	s.kid = mk(s.exp, "child-run", "0.5", 1700000050000, store.Tag{Key: "mlflow.parentRunId", Value: s.runA})
+	s.xssRun = mk(s.xssExp, "run "+xss, xss, 1700000200000, store.Tag{Key: "note", Value: xss})
+	st.LogParam(ctx, s.runA, store.Param{Key: "note", Value: xss})
+	// Artifacts: a text file, an image, an MLmodel.
+	art := func(run, p string, b []byte) {
+		r, _ := st.GetRun(ctx, run)
+		dst := filepath.Join(srv.Artifacts, strings.TrimPrefix(r.Info.ArtifactURI, "mlflow-artifacts:/"), filepath.FromSlash(p))
+		os.MkdirAll(filepath.Dir(dst), 0o755)
+		os.WriteFile(dst, b, 0o644)
+	}
+	img := image.NewRGBA(image.Rect(0, 0, 40, 20))
+	for x := 0; x < 40; x++ {
+		img.Set(x, 10, color.RGBA{0, 100, 200, 255})
+	}
+	var pngBuf bytes.Buffer
+	png.Encode(&pngBuf, img)
+	art(s.runA, "notes.txt", []byte("hello from the run\n"+xss+"\n"))
+	art(s.runA, "plot.png", pngBuf.Bytes())
+	art(s.runA, "model/MLmodel", []byte("flavors:\n  sklearn:\n    sklearn_version: 1.2.1\n"))
+	art(s.runA, "mlrun/step.log", []byte("epoch 1\nepoch 2\n"))
+	// The registry.
+	if _, err := st.CreateRegisteredModel(ctx, "wine-model", []store.Tag{{Key: "owner", Value: xss}}, "desc "+xss); err != nil {
+		t.Fatal(err)
+	}
+	r, _ := st.GetRun(ctx, s.runA)
+	v, err := st.CreateModelVersion(ctx, registryVersion("wine-model", r.Info.ArtifactURI+"/model", s.runA))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.SetAlias(ctx, "wine-model", "champion", v.Version)
+	st.TransitionStage(ctx, "wine-model", v.Version, "Production", false)
+	return s
+}
+
+func alphaF(s string) float64 {
+	var f float64
+	fmt.Sscanf(s, "%g", &f)
+	if f == 0 || math.IsNaN(f) {
+		return 0.1
+	}
+	return f
+}
+
+// screenshotDir is where CI keeps the screenshots (see the README).
+func screenshotDir(t *testing.T) string {
+	dir := os.Getenv("MLRUN_SCREENSHOT_DIR")
+	if dir == "" {
+		dir = filepath.Join("..", "ci-artifacts", "ui-screenshots")
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+func browser(t *testing.T) (context.Context, *atomic.Bool) {
+	t.Helper()
+	exe := testutil.Require(t, "chromium", "apt-get install chromium")
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(exe), chromedp.NoSandbox, chromedp.DisableGPU, chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true), chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(1400, 1000))
+	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
+	t.Cleanup(cancel)
+	ctx, cancel2 := chromedp.NewContext(actx)
+	t.Cleanup(cancel2)
+	ctx, cancel3 := context.WithTimeout(ctx, 3*time.Minute)
+	t.Cleanup(cancel3)
+	dialog := new(atomic.Bool)
+	err := chromedp.Listen(ctx, func(ev any) {
+		if _, ok := ev.(*page.EventJavascriptDialogOpening); ok {
+			dialog.Store(true) // an injected alert() ran; the test fails on it
+		}
+	})
+	if err != nil {
+		t.Fatalf("start chromium: %v", err)
+	}
+	return ctx, dialog
+}
+
+func shot(t *testing.T, ctx context.Context, name string) {
+	t.Helper()
+	buf, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		t.Fatalf("screenshot %s: %v", name, err)
+	}
+	os.WriteFile(filepath.Join(screenshotDir(t), name+".png"), buf, 0o644)
+}
+
+// tab wraps a browser tab with helpers that fail the test.
+type tab struct {
+	t   *testing.T
+	ctx context.Context
+}
+
+func (b tab) do(actions ...chromedp.Action[chromedp.Void]) {
+	b.t.Helper()
+	if err := chromedp.Do(b.ctx, actions...); err != nil {
+		b.t.Fatal(err)
+	}
+}
+
+func (b tab) text(sel string) string {
+	b.t.Helper()
+	s, err := chromedp.Run(b.ctx, chromedp.Text(chromedp.CSS(sel)))
+	if err != nil {
+		b.t.Fatalf("text of %s: %v", sel, err)
+	}
+	return s
+}
+
+func (b tab) strings(expr string) []string {
+	b.t.Helper()
+	v, err := chromedp.Run(b.ctx, chromedp.Evaluate[[]string](expr))
+	if err != nil {
+		b.t.Fatalf("%s: %v", expr, err)
+	}
+	return v
+}
+
+func (b tab) int(expr string) int {
+	b.t.Helper()
+	v, err := chromedp.Run(b.ctx, chromedp.Evaluate[int](expr))
+	if err != nil {
+		b.t.Fatalf("%s: %v", expr, err)
+	}
+	return v
+}
+
+func has(t *testing.T, where, text string, want ...string) {
+	t.Helper()
+	for _, w := range want {
+		if !strings.Contains(text, w) {
+			t.Fatalf("%s does not show %q:\n%.2000s", where, w, text)
+		}
+	}
+}
+
+func TestPagesInChromium(t *testing.T) {
+	s := seed(t)
+	ctx, dialog := browser(t)
+	b := tab{t, ctx}
+	base := s.srv.URL
+	css := func(sel string) chromedp.CSS { return chromedp.CSS(sel) }
+
+	// Experiments.
+	b.do(chromedp.Navigate(base + "/experiments"))
+	has(t, "experiments", b.text("#experiments"), "wine-quality", "Default", "exp "+xss)
+	shot(t, ctx, "01-experiments")
+
+	// The runs table: seeded values, the nested run under its parent.
+	b.do(chromedp.Navigate(base + "/experiments/" + s.exp))
+	has(t, "runs", b.text("#runs"), "alpha-run", "beta-run", "child-run", "0.5", "0.9", "params.alpha", "metrics.rmse")
+	order := b.strings(`[...document.querySelectorAll("#runs tbody tr td.name a")].map(a => a.textContent)`)
+	if strings.Join(order, ",") != "beta-run,alpha-run,child-run" {
+		t.Fatalf("rows (child under its parent): %v", order)
+	}
+	shot(t, ctx, "02-runs")
+
+	// The search box, with the API's grammar, and an inline error.
+	b.do(chromedp.SetValue(css("#filter"), "params.alpha = '0.9'"), chromedp.Submit(css("#filter")), chromedp.WaitVisible(css("#runs")))
+	if text := b.text("#runs tbody"); !strings.Contains(text, "beta-run") || strings.Contains(text, "alpha-run") {
+		t.Fatalf("search: %s", text)
+	}
+	b.do(chromedp.SetValue(css("#filter"), "params.alpha = 0.9"), chromedp.Submit(css("#filter")), chromedp.WaitVisible(css("#search-error")))
+	has(t, "search error", b.text("#search-error"), "Expected a quoted string value")
+
+	// Sorting by a column, both ways.
+	b.do(chromedp.Navigate(base+"/experiments/"+s.exp), chromedp.Click(chromedp.JSPath(`[...document.querySelectorAll("th.sortable a")].filter(a => a.textContent == "params.alpha")`)), chromedp.WaitVisible(css("th.sortable.desc")))
+	sortedBy := b.text("th.sortable.desc")
+	order = b.strings(`[...document.querySelectorAll("#runs tbody tr td.name a")].map(a => a.textContent)`)
+	if sortedBy != "params.alpha" || order[0] != "beta-run" {
+		t.Fatalf("sorted by %s DESC: %v", sortedBy, order)
+	}
+	b.do(chromedp.Click(css(`th.sortable.desc a`)), chromedp.WaitVisible(css("th.sortable.asc")))
+	order = b.strings(`[...document.querySelectorAll("#runs tbody tr td.name a")].map(a => a.textContent)`)
+	if order[len(order)-1] != "beta-run" {
+		t.Fatalf("sorted by params.alpha ASC: %v", order)
+	}
+
+	// A run's page: info, params, metrics, artifacts, previews, the log.
+	b.do(chromedp.Navigate(base + "/runs/" + s.runA + "?file=notes.txt"))
+	has(t, "run", b.text("main"), "alpha-run", "alice", "FINISHED", "rmse", "notes.txt", "plot.png", "model/", "hello from the run", "epoch 2", xss)
+	shot(t, ctx, "03-run")
+	b.do(chromedp.Navigate(base+"/runs/"+s.runA+"?file=plot.png"), chromedp.WaitVisible(css("#preview-image")), chromedp.Sleep(300*time.Millisecond))
+	if w := b.int(`document.querySelector("#preview-image").naturalWidth`); w != 40 {
+		t.Fatalf("image preview width %d", w)
+	}
+	b.do(chromedp.Navigate(base + "/runs/" + s.runA + "?path=model&file=model/MLmodel"))
+	has(t, "MLmodel preview", b.text("#preview"), "sklearn_version: 1.2.1")
+
+	// A chart of two runs, with log scale and smoothing.
+	b.do(chromedp.Navigate(base+"/charts?runs="+s.runA+","+s.runB+"&key=rmse"), chromedp.WaitVisible(css(`#chart[data-loaded="true"]`)))
+	if lines := b.strings(`[...document.querySelectorAll("#chart polyline.series")].map(l => l.dataset.points)`); len(lines) != 2 || lines[0] != "500" {
+		t.Fatalf("chart lines %v", lines)
+	}
+	b.do(chromedp.Click(css("#log-scale")), chromedp.SetValue(css("#smoothing"), "0.8"))
+	shot(t, ctx, "04-chart")
+
+	// Compare two runs picked in the table.
+	b.do(chromedp.Navigate(base+"/experiments/"+s.exp),
+		chromedp.Click(css(`input[value="`+s.runA+`"]`)), chromedp.Click(css(`input[value="`+s.runB+`"]`)),
+		chromedp.Click(css("#compare-btn")), chromedp.WaitVisible(css("#compare")), chromedp.WaitVisible(css(`#chart[data-loaded="true"]`)))
+	has(t, "compare", b.text("#compare"), "alpha-run", "beta-run", "alpha", "rmse")
+	if diffs, pc := b.int(`document.querySelectorAll("#compare tr.diff").length`), b.int(`document.querySelectorAll("#parallel polyline").length`); diffs < 2 || pc != 2 {
+		t.Fatalf("compare: %d differing rows, %d parallel-coordinate lines", diffs, pc)
+	}
+	shot(t, ctx, "05-compare")
+
+	// The registry, and a version's link to its run.
+	b.do(chromedp.Navigate(base + "/models"))
+	has(t, "models", b.text("#models"), "wine-model", "@champion", "Production")
+	shot(t, ctx, "06-models")
+	b.do(chromedp.Navigate(base + "/models/wine-model"))
+	has(t, "model", b.text("main"), "v1", "Production", "@champion", s.runA, "desc "+xss)
+	shot(t, ctx, "07-model")
+	b.do(chromedp.Click(css(`#versions a[href="/runs/`+s.runA+`"]`)), chromedp.WaitVisible(css("#run-name")))
+	has(t, "version → run link", b.text("#run-name"), "alpha-run")
+
+	// Create an experiment through the form (POST with the CSRF token).
+	b.do(chromedp.Navigate(base+"/experiments"), chromedp.SetValue(css(`input[name="name"]`), "made-in-ui"),
+		chromedp.Submit(css(`input[name="name"]`)), chromedp.WaitVisible(css("#runs")))
+	if _, err := s.srv.Store.GetExperimentByName(context.Background(), "made-in-ui"); err != nil {
+		t.Fatalf("create through the UI: %v", err)
+	}
+	// The injected scripts never ran.
+	b.do(chromedp.Navigate(base+"/experiments/"+s.xssExp), chromedp.Navigate(base+"/runs/"+s.xssRun), chromedp.Navigate(base+"/models/wine-model"))
+	if dialog.Load() {
+		t.Fatal("an injected script ran in the browser")
+	}
+}
+
+// TestLoggedValuesAreEscaped checks the raw HTML of every page that shows
+// user text: the injected markup appears only escaped.
+func TestLoggedValuesAreEscaped(t *testing.T) {
+	s := seed(t)
+	for _, p := range []string{
+		"/experiments", "/experiments/" + s.xssExp, "/experiments/" + s.exp, "/runs/" + s.xssRun, "/runs/" + s.runA + "?file=notes.txt",
+		"/compare?runs=" + s.runA + "," + s.xssRun, "/charts?runs=" + s.xssRun, "/models", "/models/wine-model",
+	} {
+		resp, err := http.Get(s.srv.URL + p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Fatalf("%s: %d", p, resp.StatusCode)
+		}
+		if bytes.Contains(b, []byte(`<script>alert`)) || bytes.Contains(b, []byte(`<img src=x`)) {
+			t.Errorf("%s shows the injected markup unescaped", p)
+		}
+		if !bytes.Contains(b, []byte(`&lt;script&gt;alert(&#34;xss&#34;)&lt;/script&gt;`)) && !bytes.Contains(b, []byte(`&lt;script&gt;`)) {
+			t.Errorf("%s does not show the logged value at all", p)
+		}
+	}
+}
+
+func TestFormsNeedTheCSRFToken(t *testing.T) {
+	s := seed(t)
+	resp, err := http.PostForm(s.srv.URL+"/experiments/create", url.Values{"name": {"sneaky"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("a POST without the token: %d", resp.StatusCode)
+	}
+	req, _ := http.NewRequest("POST", s.srv.URL+"/experiments/"+s.exp+"/delete", strings.NewReader("csrf=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.AddCookie(&http.Cookie{Name: "mlrun_csrf", Value: "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"})
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("a POST with a wrong token: %d", resp.StatusCode)
+	}
+	if e, _ := s.srv.Store.GetExperiment(context.Background(), s.exp); e.LifecycleStage != "active" {
+		t.Fatal("a forged POST changed data")
+	}
+	if _, err := s.srv.Store.GetExperimentByName(context.Background(), "sneaky"); err == nil {
+		t.Fatal("a forged POST created an experiment")
+	}
+}
