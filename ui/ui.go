@@ -168,6 +168,7 @@ var funcs = template.FuncMap{
 		return template.URL(v.Encode())
 	},
 	"join":  strings.Join,
+	"inc":   func(n int) int { return n + 1 },
 	"lower": strings.ToLower,
 }
 
