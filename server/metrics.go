@@ -6,6 +6,7 @@ import (
 	"sort"
 
 	"github.com/mlrun/mlrun/internal/wire"
+	"github.com/mlrun/mlrun/store"
 )
 
 func (s *Server) getMetricHistory(w http.ResponseWriter, r *http.Request) {
@@ -117,4 +118,43 @@ func (s *Server) getMetricHistoryBulk(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	writeJSON(w, http.StatusOK, wire.MetricsResponse{Metrics: out})
+}
+
+// searchDatasets is the UI's POST /ajax-api/2.0/mlflow/experiments/search-datasets.
+func (s *Server) searchDatasets(w http.ResponseWriter, r *http.Request) {
+	handle(w, r, func(req *struct {
+		ExperimentIDs []wire.ID `json:"experiment_ids"`
+	}) (any, error) {
+		if len(req.ExperimentIDs) == 0 {
+			return nil, missingParam("experiment_ids")
+		}
+		if len(req.ExperimentIDs) > 20 {
+			return nil, invalidParam(fmt.Sprintf("SearchDatasets request must specify at most 20 experiment_ids. Received %d experiment_ids.", len(req.ExperimentIDs)))
+		}
+		ds, ok := s.store.(store.DatasetSearcher)
+		if !ok {
+			return nil, &apiError{codeNotImplemented, "this store cannot list datasets"}
+		}
+		ids := make([]string, len(req.ExperimentIDs))
+		for i, id := range req.ExperimentIDs {
+			ids[i] = string(id)
+		}
+		sums, err := ds.SearchDatasets(r.Context(), ids)
+		if err != nil {
+			return nil, err
+		}
+		type summary struct {
+			ExperimentID string `json:"experiment_id"`
+			Name         string `json:"name"`
+			Digest       string `json:"digest"`
+			Context      string `json:"context,omitempty"`
+		}
+		out := struct {
+			DatasetSummaries []summary `json:"dataset_summaries,omitempty"`
+		}{}
+		for _, d := range sums {
+			out.DatasetSummaries = append(out.DatasetSummaries, summary{d.ExperimentID, d.Name, d.Digest, d.Context})
+		}
+		return out, nil
+	})
 }

@@ -105,6 +105,7 @@ func (s *Server) routes() {
 		}
 	}
 	s.mux.HandleFunc("GET /ajax-api/2.0/mlflow/metrics/get-history-bulk", s.getMetricHistoryBulk)
+	s.mux.HandleFunc("POST /ajax-api/2.0/mlflow/experiments/search-datasets", s.limitBody(s.searchDatasets))
 	// MLflow 3's logged models live in tables MLflow 2.17.2's schema lacks;
 	// until mlrun stores them, say so plainly instead of a bare 404.
 	notYet := func(w http.ResponseWriter, r *http.Request) {

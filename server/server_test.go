@@ -209,3 +209,23 @@ func TestBodyLimit(t *testing.T) {
 		t.Fatalf("oversized body: %d %s", st, b)
 	}
 }
+
+func TestSearchDatasets(t *testing.T) {
+	ts := newServer(t)
+	r := newRun(t, ts)
+	err := ts.store.LogInputs(context.Background(), r.Info.RunID, []store.DatasetInput{{
+		Tags:    []store.Tag{{Key: "mlflow.data.context", Value: "training"}},
+		Dataset: store.Dataset{Name: "iris", Digest: "d1", SourceType: "local", Source: "{}"},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, m := ts.post(t, "/ajax-api/2.0/mlflow/experiments/search-datasets", map[string]any{"experiment_ids": []string{"0"}})
+	sums, _ := m["dataset_summaries"].([]any)
+	if st != 200 || len(sums) != 1 || sums[0].(map[string]any)["context"] != "training" || sums[0].(map[string]any)["name"] != "iris" {
+		t.Fatalf("search-datasets: %d %v", st, m)
+	}
+	if st, _ := ts.post(t, "/ajax-api/2.0/mlflow/experiments/search-datasets", map[string]any{}); st != 400 {
+		t.Fatalf("no experiment ids: %d", st)
+	}
+}

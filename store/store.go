@@ -71,3 +71,18 @@ type Store interface {
 	// Close releases the store's resources.
 	Close() error
 }
+
+// DatasetSummary is one dataset used by an experiment's runs, with the
+// context it was used in (input tag mlflow.data.context).
+type DatasetSummary struct {
+	ExperimentID string
+	Name         string
+	Digest       string
+	Context      string
+}
+
+// DatasetSearcher is an optional Store capability: listing the datasets
+// of experiments (the UI's search-datasets).
+type DatasetSearcher interface {
+	SearchDatasets(ctx context.Context, experimentIDs []string) ([]DatasetSummary, error)
+}

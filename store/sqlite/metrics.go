@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strconv"
 	"strings"
 
 	"github.com/google/uuid"
@@ -249,4 +250,39 @@ func nullIfEmpty(s string) any {
 		return nil
 	}
 	return s
+}
+
+var _ store.DatasetSearcher = (*Store)(nil)
+
+// SearchDatasets lists the datasets logged as inputs of the experiments'
+// runs, once per (experiment, name, digest, context).
+func (s *Store) SearchDatasets(ctx context.Context, experimentIDs []string) ([]store.DatasetSummary, error) {
+	var ids []any
+	for _, id := range experimentIDs {
+		if n, err := parseExperimentID(id); err == nil {
+			ids = append(ids, n)
+		}
+	}
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	rows, err := s.r.QueryContext(ctx, `SELECT DISTINCT d.experiment_id, d.name, d.digest, COALESCE(t.value, '')
+		FROM datasets d JOIN inputs i ON i.source_type = 'DATASET' AND i.source_id = d.dataset_uuid AND i.destination_type = 'RUN'
+		LEFT JOIN input_tags t ON t.input_uuid = i.input_uuid AND t.name = 'mlflow.data.context'
+		WHERE d.experiment_id IN (`+placeholders(len(ids))+`) ORDER BY d.experiment_id, d.name, d.digest`, ids...)
+	if err != nil {
+		return nil, fmt.Errorf("search datasets: %w", err)
+	}
+	defer rows.Close()
+	var out []store.DatasetSummary
+	for rows.Next() {
+		var d store.DatasetSummary
+		var exp int64
+		if err := rows.Scan(&exp, &d.Name, &d.Digest, &d.Context); err != nil {
+			return nil, err
+		}
+		d.ExperimentID = strconv.FormatInt(exp, 10)
+		out = append(out, d)
+	}
+	return out, rows.Err()
 }
