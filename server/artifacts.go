@@ -92,62 +92,52 @@ func fileInfo(p string, f artifact.FileInfo) wire.FileInfo {
 	return fi
 }
 
-// getRunArtifact is the UI's /get-artifact?run_id=…&path=….
-func (s *Server) getRunArtifact(w http.ResponseWriter, r *http.Request) {
+// runArtifact resolves the query's run (run_id or run_uuid) and path to
+// the repository and full path of one of its artifacts.
+func (s *Server) runArtifact(r *http.Request) (artifact.Repository, string, error) {
 	q := r.URL.Query()
 	id := firstNonEmpty(q.Get("run_id"), q.Get("run_uuid"))
 	if id == "" {
-		writeError(w, r, missingParam("run_id"))
-		return
+		return nil, "", missingParam("run_id")
 	}
 	rel, err := artifact.CleanPath(q.Get("path"))
 	if err != nil {
-		writeError(w, r, err)
-		return
+		return nil, "", err
 	}
 	run, err := s.store.GetRun(r.Context(), id)
 	if err != nil {
-		writeError(w, r, err)
-		return
+		return nil, "", err
 	}
 	repo, prefix, err := s.runRepo(run.Info.ArtifactURI)
+	if err != nil {
+		return nil, "", err
+	}
+	if rel == "" {
+		return repo, "", missingParam("path")
+	}
+	return repo, path.Join(prefix, rel), nil
+}
+
+// getRunArtifact is the UI's /get-artifact?run_id=…&path=….
+func (s *Server) getRunArtifact(w http.ResponseWriter, r *http.Request) {
+	repo, p, err := s.runArtifact(r)
 	if err != nil {
 		writeError(w, r, err)
 		return
 	}
-	serveFile(w, r, repo, path.Join(prefix, rel))
+	serveFile(w, r, repo, p)
 }
 
 // uploadRunArtifact is the UI's POST /ajax-api/2.0/mlflow/upload-artifact
 // ?run_uuid=…&path=…: the raw body (at most 10 MB) becomes a run artifact.
 func (s *Server) uploadRunArtifact(w http.ResponseWriter, r *http.Request) {
-	q := r.URL.Query()
-	id := firstNonEmpty(q.Get("run_uuid"), q.Get("run_id"))
-	if id == "" {
-		writeError(w, r, missingParam("run_uuid"))
-		return
-	}
-	rel, err := artifact.CleanPath(q.Get("path"))
-	if err != nil {
-		writeError(w, r, err)
-		return
-	}
-	if rel == "" {
-		writeError(w, r, missingParam("path"))
-		return
-	}
-	run, err := s.store.GetRun(r.Context(), id)
-	if err != nil {
-		writeError(w, r, err)
-		return
-	}
-	repo, prefix, err := s.runRepo(run.Info.ArtifactURI)
+	repo, p, err := s.runArtifact(r)
 	if err != nil {
 		writeError(w, r, err)
 		return
 	}
 	body := http.MaxBytesReader(w, r.Body, 10<<20)
-	if err := repo.Put(r.Context(), path.Join(prefix, rel), body); err != nil {
+	if err := repo.Put(r.Context(), p, body); err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
 			err = invalidParam("artifact upload is larger than 10 MB")
