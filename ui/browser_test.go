@@ -3,6 +3,7 @@ package ui_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"image"
 	"image/color"
@@ -203,6 +204,22 @@ func (b tab) int(expr string) int {
 	return v
 }
 
+// until polls a JavaScript condition (after a click that navigates).
+func (b tab) until(expr string) {
+	b.t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		ok, err := chromedp.Run(b.ctx, chromedp.Evaluate[bool](expr))
+		if err == nil && ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			b.t.Fatalf("timed out waiting for %s (%v)", expr, err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
 func has(t *testing.T, where, text string, want ...string) {
 	t.Helper()
 	for _, w := range want {
@@ -234,11 +251,13 @@ func TestPagesInChromium(t *testing.T) {
 	shot(t, ctx, "02-runs")
 
 	// The search box, with the API's grammar, and an inline error.
-	b.do(chromedp.SetValue(css("#filter"), "params.alpha = '0.9'"), chromedp.Submit(css("#filter")), chromedp.WaitVisible(css("#runs")))
+	b.do(chromedp.SetValue(css("#filter"), "params.alpha = '0.9'"), chromedp.Submit(css("#filter")))
+	b.until(`document.querySelector("#filter") && document.querySelector("#filter").defaultValue == "params.alpha = '0.9'"`)
 	if text := b.text("#runs tbody"); !strings.Contains(text, "beta-run") || strings.Contains(text, "alpha-run") {
 		t.Fatalf("search: %s", text)
 	}
-	b.do(chromedp.SetValue(css("#filter"), "params.alpha = 0.9"), chromedp.Submit(css("#filter")), chromedp.WaitVisible(css("#search-error")))
+	b.do(chromedp.SetValue(css("#filter"), "params.alpha = 0.9"), chromedp.Submit(css("#filter")))
+	b.until(`document.querySelector("#search-error") !== null`)
 	has(t, "search error", b.text("#search-error"), "Expected a quoted string value")
 
 	// Sorting by a column, both ways.
@@ -293,9 +312,64 @@ func TestPagesInChromium(t *testing.T) {
 	b.do(chromedp.Click(css(`#versions a[href="/runs/`+s.runA+`"]`)), chromedp.WaitVisible(css("#run-name")))
 	has(t, "version → run link", b.text("#run-name"), "alpha-run")
 
+	// Paging: one run a page, every run once.
+	var paged []string
+	b.do(chromedp.Navigate(base + "/experiments/" + s.exp + "?n=1"))
+	for i := 0; i < 5; i++ {
+		paged = append(paged, b.strings(`[...document.querySelectorAll("#runs tbody td.name a")].map(a => a.textContent)`)...)
+		if b.int(`document.querySelectorAll("#next-page").length`) == 0 {
+			break
+		}
+		before := b.text("#runs tbody")
+		b.do(chromedp.Click(css("#next-page")))
+		b.until(`document.querySelector("#first-page") && document.querySelector("#runs tbody").textContent != ` + strconvQuote(before))
+	}
+	if strings.Join(paged, ",") != "beta-run,child-run,alpha-run" {
+		t.Fatalf("paged runs: %v", paged)
+	}
+
+	// Delete selected runs, see them under "deleted", restore them.
+	b.do(chromedp.Navigate(base+"/experiments/"+s.exp), chromedp.Click(css(`input[value="`+s.runB+`"]`)),
+		chromedp.Click(css(`button[formaction$="/runs/delete"]`)))
+	b.until(`document.querySelector("#runs") && !document.querySelector("#runs tbody").textContent.includes("beta-run")`)
+	if r, _ := s.srv.Store.GetRun(context.Background(), s.runB); r.Info.LifecycleStage != "deleted" {
+		t.Fatalf("delete through the UI: %s", r.Info.LifecycleStage)
+	}
+	b.do(chromedp.Navigate(base+"/experiments/"+s.exp+"?view=deleted_only"), chromedp.Click(css(`input[value="`+s.runB+`"]`)),
+		chromedp.Click(css(`button[formaction$="/runs/restore"]`)))
+	b.until(`document.querySelector("#runs") && !document.querySelector("#runs tbody").textContent.includes("beta-run")`)
+	if r, _ := s.srv.Store.GetRun(context.Background(), s.runB); r.Info.LifecycleStage != "active" {
+		t.Fatalf("restore through the UI: %s", r.Info.LifecycleStage)
+	}
+
+	// A running run's chart refreshes by itself.
+	live, err := s.srv.Store.CreateRun(context.Background(), store.CreateRun{ExperimentID: s.exp, RunName: "live-run"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.srv.Store.LogMetric(context.Background(), live.Info.RunID, store.Metric{Key: "loss", Value: 1, Timestamp: 1, Step: 0})
+	b.do(chromedp.Navigate(base+"/charts?runs="+live.Info.RunID+"&key=loss"), chromedp.WaitVisible(css(`#chart[data-loaded="true"]`)))
+	if n := b.strings(`[...document.querySelectorAll("#chart polyline.series")].map(l => l.dataset.points)`); len(n) != 1 || n[0] != "1" {
+		t.Fatalf("live chart before: %v", n)
+	}
+	s.srv.Store.LogMetric(context.Background(), live.Info.RunID, store.Metric{Key: "loss", Value: 0.5, Timestamp: 2, Step: 1})
+	s.srv.Store.LogMetric(context.Background(), live.Info.RunID, store.Metric{Key: "loss", Value: 0.25, Timestamp: 3, Step: 2})
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		n := b.strings(`[...document.querySelectorAll("#chart polyline.series")].map(l => l.dataset.points)`)
+		if len(n) == 1 && n[0] == "3" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the running run's chart did not refresh: %v", n)
+		}
+		b.do(chromedp.Sleep(500 * time.Millisecond))
+	}
+
 	// Create an experiment through the form (POST with the CSRF token).
 	b.do(chromedp.Navigate(base+"/experiments"), chromedp.SetValue(css(`input[name="name"]`), "made-in-ui"),
-		chromedp.Submit(css(`input[name="name"]`)), chromedp.WaitVisible(css("#runs")))
+		chromedp.Submit(css(`input[name="name"]`)))
+	b.until(`document.querySelector("#runs") !== null`)
 	if _, err := s.srv.Store.GetExperimentByName(context.Background(), "made-in-ui"); err != nil {
 		t.Fatalf("create through the UI: %v", err)
 	}
@@ -359,4 +433,9 @@ func TestFormsNeedTheCSRFToken(t *testing.T) {
 	if _, err := s.srv.Store.GetExperimentByName(context.Background(), "sneaky"); err == nil {
 		t.Fatal("a forged POST created an experiment")
 	}
+}
+
+func strconvQuote(s string) string {
+	b, _ := json.Marshal(s)
+	return string(b)
 }

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"path"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/mlrun/mlrun/artifact"
@@ -89,12 +90,16 @@ func (h *Handler) runs(w http.ResponseWriter, r *http.Request) {
 		vt = store.ActiveOnly
 	}
 	filter, order, pageTok := q.Get("filter"), q.Get("order"), q.Get("page")
+	size, _ := strconv.Atoi(q.Get("n"))
+	if size <= 0 || size > 1000 {
+		size = 100
+	}
 	var orderBy []string
 	if order != "" {
 		orderBy = []string{order}
 	}
 	runs, next, err := h.opts.Store.SearchRuns(r.Context(), store.SearchRuns{
-		ExperimentIDs: []string{exp.ID}, Filter: filter, OrderBy: orderBy, ViewType: vt, MaxResults: 100, PageToken: pageTok,
+		ExperimentIDs: []string{exp.ID}, Filter: filter, OrderBy: orderBy, ViewType: vt, MaxResults: size, PageToken: pageTok,
 	})
 	searchErr := errText(err)
 	// The columns: the ones asked for, else the page's metrics and params.
@@ -186,7 +191,7 @@ func (h *Handler) runs(w http.ResponseWriter, r *http.Request) {
 	h.render(w, r, "runs", exp.Name, map[string]any{
 		"Experiment": exp, "Rows": rows, "Headers": headers, "All": all, "Selected": selected,
 		"Filter": filter, "Order": order, "View": vt.String(), "Next": next, "Page": pageTok, "Error": searchErr,
-		"ColQuery": colQuery(cols),
+		"ColQuery": colQuery(cols), "Size": q.Get("n"),
 	})
 }
 
