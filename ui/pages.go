@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/mlrun/mlrun/artifact"
+	"github.com/mlrun/mlrun/internal/format"
 	"github.com/mlrun/mlrun/registry"
 	"github.com/mlrun/mlrun/store"
 )
@@ -208,7 +209,7 @@ func cellValue(run *store.Run, c column) string {
 	case "metrics":
 		for _, m := range run.Metrics {
 			if m.Key == c.Name {
-				return funcs["num"].(func(float64) string)(m.Value)
+				return format.Float(m.Value)
 			}
 		}
 	case "params":

@@ -9,14 +9,13 @@ import (
 	"html/template"
 	"io/fs"
 	"log/slog"
-	"math"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/mlrun/mlrun/artifact"
+	"github.com/mlrun/mlrun/internal/format"
 	"github.com/mlrun/mlrun/registry"
 	"github.com/mlrun/mlrun/store"
 )
@@ -147,17 +146,7 @@ var funcs = template.FuncMap{
 		}
 		return (time.Duration(*end-start) * time.Millisecond).Round(time.Millisecond).String()
 	},
-	"num": func(v float64) string {
-		switch {
-		case math.IsNaN(v):
-			return "NaN"
-		case math.IsInf(v, 1):
-			return "Infinity"
-		case math.IsInf(v, -1):
-			return "-Infinity"
-		}
-		return strconv.FormatFloat(v, 'g', 6, 64)
-	},
+	"num": format.Float,
 	"query": func(kv ...string) template.URL {
 		v := url.Values{}
 		for i := 0; i+1 < len(kv); i += 2 {

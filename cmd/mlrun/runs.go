@@ -2,12 +2,11 @@ package main
 
 import (
 	"fmt"
-	"math"
-	"strconv"
 	"strings"
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/mlrun/mlrun/internal/format"
 	"github.com/mlrun/mlrun/internal/wire"
 	"github.com/mlrun/mlrun/store"
 )
@@ -111,17 +110,7 @@ func fmtEnd(t *int64) string {
 	return fmtTime(*t)
 }
 
-func fmtFloat(v float64) string {
-	switch {
-	case math.IsNaN(v):
-		return "NaN"
-	case math.IsInf(v, 1):
-		return "Infinity"
-	case math.IsInf(v, -1):
-		return "-Infinity"
-	}
-	return strconv.FormatFloat(v, 'g', 6, 64)
-}
+func fmtFloat(v float64) string { return format.Float(v) }
 
 func summarizeMetrics(ms []store.Metric) string {
 	var parts []string
