@@ -16,6 +16,7 @@ func newApp() *cli.App {
 			logCommand(),
 			runCommand(),
 			modelsCommand(),
+			dbCommand(),
 			flavorServeCommand(),
 		},
 		HideHelpCommand:           true,

@@ -134,3 +134,26 @@ func squash(s string) string {
 	}
 	return strings.Join(lines, "\n")
 }
+
+func TestImportFileStore(t *testing.T) {
+	root := filepath.Join(t.TempDir(), "mlruns")
+	src := filepath.Join("..", "..", "..", "shared", "testdata", "mlflow-2.17.2", "filestore", "mlruns")
+	if err := os.CopyFS(root, os.DirFS(src)); err != nil {
+		t.Fatalf("copy the MLflow 2.17.2 file store fixture: %v", err)
+	}
+	db := "sqlite:///" + filepath.Join(t.TempDir(), "m.db")
+	out := mustRun(t, "db", "import-filestore", "--target", db, root)
+	if !strings.Contains(out, "Imported 1 experiments, 1 runs (4 metric points), 1 models (1 versions)") {
+		t.Fatalf("import: %s", out)
+	}
+	t.Setenv("MLFLOW_TRACKING_URI", db)
+	if out := squash(mustRun(t, "runs", "get", "9399d0b10cd649a8b2cc8fd4b1e0ffcf")); !strings.Contains(out, "param path/like x") || !strings.Contains(out, "run_name fs-run") {
+		t.Fatalf("imported run: %s", out)
+	}
+	if out := squash(mustRun(t, "models", "get", "fs-model")); !strings.Contains(out, "alias best version 1") {
+		t.Fatalf("imported model: %s", out)
+	}
+	if _, err := mlrun(t, "runs", "list", "--tracking-uri", root); err == nil || !strings.Contains(err.Error(), "import-filestore") {
+		t.Fatalf("file store URI: %v", err)
+	}
+}

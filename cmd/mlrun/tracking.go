@@ -52,7 +52,7 @@ func openStore(ctx context.Context, uri, artifactRoot string) (store.Store, erro
 	case "postgresql", "postgres", "mysql", "mssql":
 		return nil, fmt.Errorf("tracking URI scheme %q is not supported yet: use sqlite:///mlflow.db or an http:// server", u.Scheme)
 	case "", "file":
-		return nil, fmt.Errorf("file-store tracking URIs (%s) are not supported yet: use sqlite:///mlflow.db", uri)
+		return nil, fmt.Errorf("file-store tracking URIs (%s) are not supported: copy the store into SQLite with 'mlrun db import-filestore %s' and use sqlite:///mlflow.db", uri, strings.TrimPrefix(uri, "file://"))
 	}
 	return nil, fmt.Errorf("unknown tracking URI scheme %q: use sqlite:///path.db or http(s)://host:port", u.Scheme)
 }
