@@ -66,6 +66,8 @@ func classify(err error) (code, msg string) {
 		return codeInvalidParameter, err.Error()
 	case errors.Is(err, store.ErrInvalidState):
 		return codeInvalidState, err.Error()
+	case errors.Is(err, store.ErrUnsupported):
+		return codeNotImplemented, err.Error()
 	}
 	return codeInternal, "internal error: see the server log"
 }

@@ -106,15 +106,8 @@ func (s *Server) routes() {
 	}
 	s.mux.HandleFunc("GET /ajax-api/2.0/mlflow/metrics/get-history-bulk", s.getMetricHistoryBulk)
 	s.mux.HandleFunc("POST /ajax-api/2.0/mlflow/experiments/search-datasets", s.limitBody(s.searchDatasets))
-	// MLflow 3's logged models live in tables MLflow 2.17.2's schema lacks;
-	// until mlrun stores them, say so plainly instead of a bare 404.
-	notYet := func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, r, &apiError{codeNotImplemented, "logged models (MLflow 3) are not supported by mlrun yet: " + r.Method + " " + r.URL.Path})
-	}
 	for _, prefix := range []string{"/api/2.0/mlflow", "/ajax-api/2.0/mlflow"} {
-		s.mux.HandleFunc(prefix+"/logged-models", notYet)
-		s.mux.HandleFunc(prefix+"/logged-models/{rest...}", notYet)
-		s.mux.HandleFunc("POST "+prefix+"/runs/outputs", notYet)
+		s.loggedModelRoutes(prefix)
 	}
 	s.mux.HandleFunc("GET /health", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")

@@ -229,3 +229,7 @@ func TestSearchDatasets(t *testing.T) {
 		t.Fatalf("no experiment ids: %d", st)
 	}
 }
+
+func jsonBody(v any) ([]byte, error) { return json.Marshal(v) }
+
+func contains(b []byte, s string) bool { return bytes.Contains(b, []byte(s)) }

@@ -18,6 +18,9 @@ var (
 	// ErrInvalidState: the object is in a state that forbids the change
 	// (e.g. renaming a deleted experiment). MLflow reports it as a 500.
 	ErrInvalidState = errors.New("invalid state")
+	// ErrUnsupported: this store cannot do that (e.g. MLflow 3 logged
+	// models on a database at MLflow 2.17.2's schema).
+	ErrUnsupported = errors.New("unsupported")
 )
 
 // Error is a detailed error whose message is shown to users as is and

@@ -86,3 +86,39 @@ type DatasetSummary struct {
 type DatasetSearcher interface {
 	SearchDatasets(ctx context.Context, experimentIDs []string) ([]DatasetSummary, error)
 }
+
+// LoggedModel is an MLflow 3 logged model.
+type LoggedModel struct {
+	ModelID              string
+	ExperimentID         string
+	Name                 string
+	ArtifactURI          string
+	CreationTimestamp    int64
+	LastUpdatedTimestamp int64
+	Status               string // LOGGED_MODEL_PENDING, LOGGED_MODEL_READY, LOGGED_MODEL_UPLOAD_FAILED
+	StatusMessage        string
+	ModelType            string
+	SourceRunID          string
+	Tags                 []Tag
+	Params               []Param
+}
+
+// ModelOutput links a logged model produced by a run, at a step.
+type ModelOutput struct {
+	ModelID string
+	Step    int64
+}
+
+// LoggedModels is an optional Store capability: MLflow 3's logged models.
+// A store without the tables for them returns ErrUnsupported.
+type LoggedModels interface {
+	CreateLoggedModel(ctx context.Context, m LoggedModel) (*LoggedModel, error)
+	GetLoggedModel(ctx context.Context, id string) (*LoggedModel, error)
+	FinalizeLoggedModel(ctx context.Context, id, status string) (*LoggedModel, error)
+	DeleteLoggedModel(ctx context.Context, id string) error
+	SetLoggedModelTags(ctx context.Context, id string, tags []Tag) (*LoggedModel, error)
+	DeleteLoggedModelTag(ctx context.Context, id, key string) error
+	LogLoggedModelParams(ctx context.Context, id string, params []Param) error
+	SearchLoggedModels(ctx context.Context, experimentIDs []string, maxResults int, pageToken string) ([]*LoggedModel, string, error)
+	LogOutputs(ctx context.Context, runID string, outputs []ModelOutput) error
+}

@@ -64,6 +64,9 @@ type Store struct {
 	w            *sql.DB // one connection: every write
 	r            *sql.DB // a pool: reads
 	artifactRoot string
+	// loggedModels: the database has MLflow 3's logged_models tables (it
+	// was upgraded by MLflow 3); mlrun then serves logged models from them.
+	loggedModels bool
 }
 
 var _ store.Store = (*Store)(nil)
@@ -108,6 +111,10 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	if err := s.init(ctx); err != nil {
 		s.Close()
 		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	var n int
+	if err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN ('logged_models', 'logged_model_params', 'logged_model_tags')`).Scan(&n); err == nil {
+		s.loggedModels = n == 3
 	}
 	return s, nil
 }

@@ -1,0 +1,153 @@
+package server
+
+import (
+	"net/http"
+
+	"github.com/mlrun/mlrun/internal/wire"
+	"github.com/mlrun/mlrun/store"
+)
+
+// loggedModelRoutes registers MLflow 3's logged-model endpoints. They work
+// on stores that implement store.LoggedModels with the tables for them
+// (a database upgraded by MLflow 3); elsewhere they answer
+// NOT_IMPLEMENTED with the reason.
+func (s *Server) loggedModelRoutes(prefix string) {
+	for _, r := range []struct {
+		pattern string
+		h       http.HandlerFunc
+	}{
+		{"POST " + prefix + "/logged-models", s.createLoggedModel},
+		{"POST " + prefix + "/logged-models/search", s.searchLoggedModels},
+		{"GET " + prefix + "/logged-models/{id}", s.getLoggedModel},
+		{"PATCH " + prefix + "/logged-models/{id}", s.finalizeLoggedModel},
+		{"DELETE " + prefix + "/logged-models/{id}", s.deleteLoggedModel},
+		{"PATCH " + prefix + "/logged-models/{id}/tags", s.setLoggedModelTags},
+		{"DELETE " + prefix + "/logged-models/{id}/tags/{key}", s.deleteLoggedModelTag},
+		{"POST " + prefix + "/logged-models/{id}/params", s.logLoggedModelParams},
+		{"POST " + prefix + "/runs/outputs", s.logOutputs},
+	} {
+		s.mux.HandleFunc(r.pattern, s.limitBody(r.h))
+	}
+}
+
+func (s *Server) lm() (store.LoggedModels, error) {
+	lm, ok := s.store.(store.LoggedModels)
+	if !ok {
+		return nil, &apiError{codeNotImplemented, "this tracking store does not keep MLflow 3 logged models"}
+	}
+	return lm, nil
+}
+
+// loggedModelCall decodes, runs fn, and answers {model} (or {} for nil).
+func (s *Server) loggedModelCall(w http.ResponseWriter, r *http.Request, fn func(store.LoggedModels, *wire.LoggedModelRequest) (*store.LoggedModel, error)) {
+	handle(w, r, func(req *wire.LoggedModelRequest) (any, error) {
+		lm, err := s.lm()
+		if err != nil {
+			return nil, err
+		}
+		m, err := fn(lm, req)
+		if err != nil {
+			return nil, err
+		}
+		if m == nil {
+			return empty{}, nil
+		}
+		return wire.LoggedModelResponse{Model: wire.FromLoggedModel(m)}, nil
+	})
+}
+
+func (s *Server) createLoggedModel(w http.ResponseWriter, r *http.Request) {
+	s.loggedModelCall(w, r, func(lm store.LoggedModels, req *wire.LoggedModelRequest) (*store.LoggedModel, error) {
+		if err := require("experiment_id", string(req.ExperimentID)); err != nil {
+			return nil, err
+		}
+		return lm.CreateLoggedModel(r.Context(), store.LoggedModel{
+			ExperimentID: string(req.ExperimentID), Name: req.Name, ModelType: req.ModelType, SourceRunID: req.SourceRunID,
+			Params: wire.ToParams(req.Params), Tags: wire.ToTags(req.Tags),
+		})
+	})
+}
+
+func (s *Server) getLoggedModel(w http.ResponseWriter, r *http.Request) {
+	s.loggedModelCall(w, r, func(lm store.LoggedModels, _ *wire.LoggedModelRequest) (*store.LoggedModel, error) {
+		return lm.GetLoggedModel(r.Context(), r.PathValue("id"))
+	})
+}
+
+func (s *Server) finalizeLoggedModel(w http.ResponseWriter, r *http.Request) {
+	s.loggedModelCall(w, r, func(lm store.LoggedModels, req *wire.LoggedModelRequest) (*store.LoggedModel, error) {
+		if err := require("status", string(req.Status)); err != nil {
+			return nil, err
+		}
+		return lm.FinalizeLoggedModel(r.Context(), r.PathValue("id"), string(req.Status))
+	})
+}
+
+func (s *Server) deleteLoggedModel(w http.ResponseWriter, r *http.Request) {
+	s.loggedModelCall(w, r, func(lm store.LoggedModels, _ *wire.LoggedModelRequest) (*store.LoggedModel, error) {
+		return nil, lm.DeleteLoggedModel(r.Context(), r.PathValue("id"))
+	})
+}
+
+func (s *Server) setLoggedModelTags(w http.ResponseWriter, r *http.Request) {
+	s.loggedModelCall(w, r, func(lm store.LoggedModels, req *wire.LoggedModelRequest) (*store.LoggedModel, error) {
+		return lm.SetLoggedModelTags(r.Context(), r.PathValue("id"), wire.ToTags(req.Tags))
+	})
+}
+
+func (s *Server) deleteLoggedModelTag(w http.ResponseWriter, r *http.Request) {
+	s.loggedModelCall(w, r, func(lm store.LoggedModels, _ *wire.LoggedModelRequest) (*store.LoggedModel, error) {
+		return nil, lm.DeleteLoggedModelTag(r.Context(), r.PathValue("id"), r.PathValue("key"))
+	})
+}
+
+func (s *Server) logLoggedModelParams(w http.ResponseWriter, r *http.Request) {
+	s.loggedModelCall(w, r, func(lm store.LoggedModels, req *wire.LoggedModelRequest) (*store.LoggedModel, error) {
+		return nil, lm.LogLoggedModelParams(r.Context(), r.PathValue("id"), wire.ToParams(req.Params))
+	})
+}
+
+func (s *Server) searchLoggedModels(w http.ResponseWriter, r *http.Request) {
+	handle(w, r, func(req *wire.LoggedModelRequest) (any, error) {
+		lm, err := s.lm()
+		if err != nil {
+			return nil, err
+		}
+		if req.Filter != "" {
+			return nil, &apiError{codeNotImplemented, "filters on logged-model search are not supported by mlrun yet"}
+		}
+		ids := make([]string, len(req.ExperimentIDs))
+		for i, id := range req.ExperimentIDs {
+			ids[i] = string(id)
+		}
+		ms, next, err := lm.SearchLoggedModels(r.Context(), ids, int(req.MaxResults), req.PageToken)
+		if err != nil {
+			return nil, err
+		}
+		resp := wire.SearchLoggedModelsResponse{NextPageToken: next}
+		for _, m := range ms {
+			resp.Models = append(resp.Models, wire.FromLoggedModel(m))
+		}
+		return resp, nil
+	})
+}
+
+func (s *Server) logOutputs(w http.ResponseWriter, r *http.Request) {
+	handle(w, r, func(req *wire.ModelOutputs) (any, error) {
+		lm, err := s.lm()
+		if err != nil {
+			return nil, err
+		}
+		if err := require("run_id", req.RunID); err != nil {
+			return nil, err
+		}
+		if len(req.Models) == 0 {
+			return nil, missingParam("models")
+		}
+		outs := make([]store.ModelOutput, len(req.Models))
+		for i, m := range req.Models {
+			outs[i] = store.ModelOutput{ModelID: m.ModelID, Step: int64(m.Step)}
+		}
+		return empty{}, lm.LogOutputs(r.Context(), req.RunID, outs)
+	})
+}

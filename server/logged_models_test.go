@@ -1,0 +1,126 @@
+package server_test
+
+import (
+	"context"
+	"database/sql"
+	"io"
+	"log/slog"
+	"net/http/httptest"
+	"path/filepath"
+	"testing"
+
+	"github.com/mlrun/mlrun/artifact/local"
+	"github.com/mlrun/mlrun/server"
+	"github.com/mlrun/mlrun/store/sqlite"
+)
+
+// mlflow3Upgrade applies what MLflow 3's migrations add for logged models
+// (revisions 400f98739977 and 6953534de441, DDL from shared/spec/stores.md)
+// to an mlrun database, as `mlflow db upgrade` would.
+const mlflow3Upgrade = `
+CREATE TABLE logged_models (
+  model_id VARCHAR(36) NOT NULL, experiment_id INTEGER NOT NULL, name VARCHAR(500) NOT NULL,
+  artifact_location VARCHAR(1000) NOT NULL, creation_timestamp_ms BIGINT NOT NULL,
+  last_updated_timestamp_ms BIGINT NOT NULL, status INTEGER NOT NULL, lifecycle_stage VARCHAR(32),
+  model_type VARCHAR(500), source_run_id VARCHAR(32), status_message VARCHAR(1000),
+  CONSTRAINT logged_models_pk PRIMARY KEY (model_id),
+  CONSTRAINT fk_logged_models_experiment_id FOREIGN KEY(experiment_id) REFERENCES experiments (experiment_id) ON DELETE CASCADE,
+  CONSTRAINT logged_models_lifecycle_stage_check CHECK (lifecycle_stage IN ('active', 'deleted')));
+CREATE TABLE logged_model_params (model_id VARCHAR(36) NOT NULL, experiment_id INTEGER NOT NULL,
+  param_key VARCHAR(255) NOT NULL, param_value TEXT NOT NULL,
+  CONSTRAINT logged_model_params_pk PRIMARY KEY (model_id, param_key),
+  CONSTRAINT fk_logged_model_params_experiment_id FOREIGN KEY(experiment_id) REFERENCES experiments (experiment_id),
+  CONSTRAINT fk_logged_model_params_model_id FOREIGN KEY(model_id) REFERENCES logged_models (model_id) ON DELETE CASCADE);
+CREATE TABLE logged_model_tags (model_id VARCHAR(36) NOT NULL, experiment_id INTEGER NOT NULL,
+  tag_key VARCHAR(255) NOT NULL, tag_value TEXT NOT NULL,
+  CONSTRAINT logged_model_tags_pk PRIMARY KEY (model_id, tag_key),
+  CONSTRAINT fk_logged_model_tags_experiment_id FOREIGN KEY(experiment_id) REFERENCES experiments (experiment_id),
+  CONSTRAINT fk_logged_model_tags_model_id FOREIGN KEY(model_id) REFERENCES logged_models (model_id) ON DELETE CASCADE);
+ALTER TABLE inputs ADD COLUMN step BIGINT DEFAULT '0' NOT NULL;
+UPDATE alembic_version SET version_num = '6953534de441';
+`
+
+func loggedModelServer(t *testing.T, upgraded bool) *testServer {
+	t.Helper()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "mlflow.db")
+	st, err := sqlite.Open(context.Background(), path, sqlite.Options{ArtifactRoot: "mlflow-artifacts:/"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if upgraded {
+		st.Close()
+		db, err := sql.Open("sqlite3", path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.Exec(mlflow3Upgrade); err != nil {
+			t.Fatal(err)
+		}
+		db.Close()
+		if st, err = sqlite.Open(context.Background(), path, sqlite.Options{ArtifactRoot: "mlflow-artifacts:/"}); err != nil {
+			t.Fatalf("reopen after MLflow 3's upgrade: %v", err)
+		}
+	}
+	srv := httptest.NewServer(server.New(st, server.Options{Artifacts: local.New(filepath.Join(dir, "art")), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}))
+	t.Cleanup(func() { srv.Close(); st.Close() })
+	return &testServer{url: srv.URL, store: st, dir: dir}
+}
+
+func TestLoggedModelsOnAnMLflow3Database(t *testing.T) {
+	ts := loggedModelServer(t, true)
+	base := "/api/2.0/mlflow"
+	r := newRun(t, ts)
+	st, m := ts.post(t, base+"/logged-models", map[string]any{"experiment_id": "0", "name": "clf", "source_run_id": r.Info.RunID,
+		"model_type": "sklearn", "params": []map[string]string{{"key": "alpha", "value": "0.5"}}, "tags": []map[string]string{{"key": "k", "value": "v"}}})
+	if st != 200 {
+		t.Fatalf("create: %d %v", st, m)
+	}
+	info := m["model"].(map[string]any)["info"].(map[string]any)
+	id := info["model_id"].(string)
+	if info["status"] != "LOGGED_MODEL_PENDING" || info["artifact_uri"] != "mlflow-artifacts:/0/models/"+id+"/artifacts" || info["name"] != "clf" {
+		t.Fatalf("created %v", info)
+	}
+	b, _ := jsonBody(map[string]any{"status": "LOGGED_MODEL_READY"})
+	if st, out := ts.do(t, "PATCH", base+"/logged-models/"+id, "application/json", b); st != 200 || !contains(out, `"status":"LOGGED_MODEL_READY"`) {
+		t.Fatalf("finalize: %d %s", st, out)
+	}
+	b, _ = jsonBody(map[string]any{"tags": []map[string]string{{"key": "stage", "value": "dev"}}})
+	if st, out := ts.do(t, "PATCH", base+"/logged-models/"+id+"/tags", "application/json", b); st != 200 || !contains(out, `"stage"`) {
+		t.Fatalf("tags: %d %s", st, out)
+	}
+	if st, out := ts.do(t, "DELETE", base+"/logged-models/"+id+"/tags/stage", "", nil); st != 200 {
+		t.Fatalf("delete tag: %d %s", st, out)
+	}
+	if st, m := ts.post(t, base+"/logged-models/"+id+"/params", map[string]any{"params": []map[string]string{{"key": "l1", "value": "0.1"}}}); st != 200 {
+		t.Fatalf("params: %d %v", st, m)
+	}
+	if st, m := ts.post(t, base+"/runs/outputs", map[string]any{"run_id": r.Info.RunID, "models": []map[string]any{{"model_id": id, "step": 3}}}); st != 200 {
+		t.Fatalf("outputs: %d %v", st, m)
+	}
+	st, m = ts.get(t, base+"/logged-models/"+id)
+	data := m["model"].(map[string]any)["data"].(map[string]any)
+	if st != 200 || len(data["params"].([]any)) != 2 {
+		t.Fatalf("get: %d %v", st, m)
+	}
+	if st, m := ts.post(t, base+"/logged-models/search", map[string]any{"experiment_ids": []string{"0"}}); st != 200 || len(m["models"].([]any)) != 1 {
+		t.Fatalf("search: %d %v", st, m)
+	}
+	if st, out := ts.do(t, "DELETE", base+"/logged-models/"+id, "", nil); st != 200 {
+		t.Fatalf("delete: %d %s", st, out)
+	}
+	if st, m := ts.get(t, base+"/logged-models/"+id); st != 404 || m["error_code"] != "RESOURCE_DOES_NOT_EXIST" {
+		t.Fatalf("get deleted: %d %v", st, m)
+	}
+	if st, _ := ts.post(t, base+"/logged-models", map[string]any{"experiment_id": "424242"}); st != 404 {
+		t.Fatalf("unknown experiment: %d", st)
+	}
+}
+
+func TestLoggedModelsNeedMLflow3Tables(t *testing.T) {
+	ts := loggedModelServer(t, false)
+	st, m := ts.post(t, "/api/2.0/mlflow/logged-models", map[string]any{"experiment_id": "0"})
+	if st != 501 || m["error_code"] != "NOT_IMPLEMENTED" || !contains([]byte(m["message"].(string)), "mlflow db upgrade") {
+		t.Fatalf("logged model on a 2.17.2 schema: %d %v", st, m)
+	}
+}
