@@ -203,6 +203,9 @@ func logModelCommand() *cli.Command {
 					return err
 				}
 				fmt.Fprintf(c.App.ErrWriter, "Logged %s model as runs:/%s/%s\n", p.Name, runID, artPath)
+				if id := logLoggedModel(c, st, run, p.Name, artPath, filepath.Join(dir, "model"), saved.Files); id != "" {
+					fmt.Fprintf(c.App.ErrWriter, "Logged model %s (models:/%s)\n", id, id)
+				}
 				if name := c.String("registered-model-name"); name != "" {
 					if _, err := reg.CreateRegisteredModel(c.Context, name, nil, ""); err != nil && !errors.Is(err, store.ErrAlreadyExists) {
 						return err
@@ -243,4 +246,48 @@ func recordModel(ctx context.Context, st store.Store, runID, artPath, mlmodelPat
 		return rs.LogModel(ctx, runID, string(js))
 	}
 	return server.AppendModelHistory(ctx, st, runID, model)
+}
+
+// logLoggedModel also records the model as an MLflow 3 logged model when
+// the store keeps them: files in the logged model's own artifact folder,
+// status READY, and the link from the run (runs/outputs). It returns the
+// model id, or "" when the store has no logged models (MLflow 2 clients
+// and databases need only the run's log-model history).
+func logLoggedModel(c *cli.Context, st store.Store, run *store.Run, flavorName, name, dir string, files []string) string {
+	lm, ok := st.(store.LoggedModels)
+	if !ok {
+		return ""
+	}
+	warn := func(err error) string {
+		if !errors.Is(err, store.ErrUnsupported) {
+			fmt.Fprintf(c.App.ErrWriter, "mlrun: the MLflow 3 logged-model record was not written: %v\n", err)
+		}
+		return ""
+	}
+	m, err := lm.CreateLoggedModel(c.Context, store.LoggedModel{ExperimentID: run.Info.ExperimentID, Name: name, ModelType: flavorName, SourceRunID: run.Info.RunID})
+	if err != nil {
+		return warn(err)
+	}
+	repo, err := artifactRepo(st, m.ArtifactURI)
+	if err == nil {
+		for _, f := range files {
+			if err = uploadFile(c, repo, filepath.Join(dir, f), f); err != nil {
+				break
+			}
+		}
+	}
+	status := "LOGGED_MODEL_READY"
+	if err != nil {
+		status = "LOGGED_MODEL_UPLOAD_FAILED"
+	}
+	if _, ferr := lm.FinalizeLoggedModel(c.Context, m.ModelID, status); ferr != nil && err == nil {
+		err = ferr
+	}
+	if err == nil {
+		err = lm.LogOutputs(c.Context, run.Info.RunID, []store.ModelOutput{{ModelID: m.ModelID}})
+	}
+	if err != nil {
+		return warn(err)
+	}
+	return m.ModelID
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"os"
 	"os/exec"
@@ -9,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/mlrun/mlrun/internal/testutil"
 	"github.com/mlrun/mlrun/plugins/builtin/testdata"
 	"github.com/mlrun/mlrun/store"
 )
@@ -85,5 +87,44 @@ func TestModelsInspectAndLog(t *testing.T) {
 				t.Fatalf("model file not downloaded: %v", err)
 			}
 		})
+	}
+}
+
+// TestModelsLogWritesLoggedModelsOnMLflow3Databases: on a database
+// upgraded by MLflow 3, models log also writes the logged-model record.
+func TestModelsLogWritesLoggedModelsOnMLflow3Databases(t *testing.T) {
+	withFlavors(t)
+	path := filepath.Join(t.TempDir(), "m3.db")
+	st, err := openStore(context.Background(), "sqlite:///"+path, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	db, err := sql.Open("sqlite3", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(testutil.MLflow3Upgrade); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	t.Setenv("MLFLOW_TRACKING_URI", "sqlite:///"+path)
+	t.Setenv("MLFLOW_RUN_ID", "")
+	t.Chdir(t.TempDir())
+	out := mustRun(t, "models", "log", testdata.Path("onnx/linear.onnx"))
+	if !strings.Contains(out, "Logged model m-") {
+		t.Fatalf("no logged-model record: %s", out)
+	}
+	st, err = openStore(context.Background(), "sqlite:///"+path, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	ms, _, err := st.(store.LoggedModels).SearchLoggedModels(context.Background(), []string{"0"}, 10, "")
+	if err != nil || len(ms) != 1 || ms[0].Status != "LOGGED_MODEL_READY" || ms[0].ModelType != "onnx" {
+		t.Fatalf("logged models: %+v %v", ms, err)
+	}
+	if _, err := os.Stat(filepath.Join(strings.TrimPrefix(ms[0].ArtifactURI, "file://"), "MLmodel")); err != nil {
+		t.Fatalf("the logged model's files: %v", err)
 	}
 }

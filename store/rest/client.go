@@ -188,6 +188,8 @@ func ResponseError(status int, body []byte) error {
 		return store.Errorf(store.ErrInvalidArgument, "%s", eb.Message)
 	case "INVALID_STATE":
 		return store.Errorf(store.ErrInvalidState, "%s", eb.Message)
+	case "NOT_IMPLEMENTED", "ENDPOINT_NOT_FOUND":
+		return store.Errorf(store.ErrUnsupported, "%s", eb.Message)
 	}
 	return fmt.Errorf("tracking server error %s: %s", eb.ErrorCode, eb.Message)
 }
