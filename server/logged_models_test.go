@@ -2,7 +2,6 @@ package server_test
 
 import (
 	"context"
-	"database/sql"
 	"io"
 	"log/slog"
 	"net/http/httptest"
@@ -19,23 +18,12 @@ func loggedModelServer(t *testing.T, upgraded bool) *testServer {
 	t.Helper()
 	dir := t.TempDir()
 	path := filepath.Join(dir, "mlflow.db")
+	if upgraded {
+		testutil.NewMLflow3DB(t, path, "mlflow-artifacts:/")
+	}
 	st, err := sqlite.Open(context.Background(), path, sqlite.Options{ArtifactRoot: "mlflow-artifacts:/"})
 	if err != nil {
 		t.Fatal(err)
-	}
-	if upgraded {
-		st.Close()
-		db, err := sql.Open("sqlite3", path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := db.Exec(testutil.MLflow3Upgrade); err != nil {
-			t.Fatal(err)
-		}
-		db.Close()
-		if st, err = sqlite.Open(context.Background(), path, sqlite.Options{ArtifactRoot: "mlflow-artifacts:/"}); err != nil {
-			t.Fatalf("reopen after MLflow 3's upgrade: %v", err)
-		}
 	}
 	srv := httptest.NewServer(server.New(st, server.Options{Artifacts: local.New(filepath.Join(dir, "art")), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}))
 	t.Cleanup(func() { srv.Close(); st.Close() })

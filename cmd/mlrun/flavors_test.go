@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"os"
 	"os/exec"
@@ -94,28 +93,16 @@ func TestModelsInspectAndLog(t *testing.T) {
 // upgraded by MLflow 3, models log also writes the logged-model record.
 func TestModelsLogWritesLoggedModelsOnMLflow3Databases(t *testing.T) {
 	withFlavors(t)
+	t.Chdir(t.TempDir()) // the Default experiment's artifacts go to ./mlruns
 	path := filepath.Join(t.TempDir(), "m3.db")
-	st, err := openStore(context.Background(), "sqlite:///"+path, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	st.Close()
-	db, err := sql.Open("sqlite3", path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := db.Exec(testutil.MLflow3Upgrade); err != nil {
-		t.Fatal(err)
-	}
-	db.Close()
+	testutil.NewMLflow3DB(t, path, "")
 	t.Setenv("MLFLOW_TRACKING_URI", "sqlite:///"+path)
 	t.Setenv("MLFLOW_RUN_ID", "")
-	t.Chdir(t.TempDir())
 	out := mustRun(t, "models", "log", testdata.Path("onnx/linear.onnx"))
 	if !strings.Contains(out, "Logged model m-") {
 		t.Fatalf("no logged-model record: %s", out)
 	}
-	st, err = openStore(context.Background(), "sqlite:///"+path, "")
+	st, err := openStore(context.Background(), "sqlite:///"+path, "")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,5 +1,13 @@
 package testutil
 
+import (
+	"context"
+	"database/sql"
+	"testing"
+
+	"github.com/mlrun/mlrun/store/sqlite"
+)
+
 // MLflow3Upgrade applies what MLflow 3's migrations add for logged models
 // (revisions 400f98739977 and 6953534de441, DDL from shared/spec/stores.md)
 // to an mlrun database, as `mlflow db upgrade` would.
@@ -25,3 +33,23 @@ CREATE TABLE logged_model_tags (model_id VARCHAR(36) NOT NULL, experiment_id INT
 ALTER TABLE inputs ADD COLUMN step BIGINT DEFAULT '0' NOT NULL;
 UPDATE alembic_version SET version_num = '6953534de441';
 `
+
+// NewMLflow3DB creates an mlrun database at path (new experiments under
+// artifactRoot, "" for ./mlruns) and upgrades it as MLflow
+// 3's migrations would for logged models (MLflow3Upgrade).
+func NewMLflow3DB(t testing.TB, path, artifactRoot string) {
+	t.Helper()
+	st, err := sqlite.Open(context.Background(), path, sqlite.Options{ArtifactRoot: artifactRoot})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	db, err := sql.Open("sqlite3", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Exec(MLflow3Upgrade); err != nil {
+		t.Fatal(err)
+	}
+}
