@@ -293,6 +293,7 @@ func startRun(ctx context.Context, req Request, expID string, src *project.Sourc
 	} else if manager != EnvLocal {
 		tags = append(tags, store.Tag{Key: TagEnv, Value: manager})
 	}
+	tags = append(tags, runnerTags()...)
 	for _, k := range sortedKeys(extra) {
 		tags = append(tags, store.Tag{Key: k, Value: extra[k]})
 	}

@@ -324,3 +324,31 @@ func TestReuseRunID(t *testing.T) {
 		t.Fatal("a finished run was reused")
 	}
 }
+
+// TestReapEndsRunsOfDeadRunners: a RUNNING run whose mlrun process is gone
+// is ended FAILED by the next mlrun; one whose process lives is left alone.
+func TestReapEndsRunsOfDeadRunners(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	host, _ := os.Hostname()
+	dead := exec.Command("true")
+	dead.Run()
+	orphan, _ := e.st.CreateRun(ctx, store.CreateRun{Tags: []store.Tag{{Key: runner.TagRunnerHost, Value: host}, {Key: runner.TagRunnerPID, Value: strconv.Itoa(dead.Process.Pid)}}})
+	livePID := strconv.Itoa(os.Getpid())
+	live, _ := e.st.CreateRun(ctx, store.CreateRun{Tags: []store.Tag{{Key: runner.TagRunnerHost, Value: host}, {Key: runner.TagRunnerPID, Value: livePID}}})
+	other, _ := e.st.CreateRun(ctx, store.CreateRun{Tags: []store.Tag{{Key: runner.TagRunnerHost, Value: "another-host"}, {Key: runner.TagRunnerPID, Value: "1"}}})
+	ended, err := runner.Reap(ctx, e.st)
+	if err != nil || len(ended) != 1 || ended[0] != orphan.Info.RunID {
+		t.Fatalf("reaped %v %v", ended, err)
+	}
+	for id, want := range map[string]store.RunStatus{orphan.Info.RunID: store.StatusFailed, live.Info.RunID: store.StatusRunning, other.Info.RunID: store.StatusRunning} {
+		r, _ := e.st.GetRun(ctx, id)
+		if r.Info.Status != want {
+			t.Fatalf("run %s is %s, want %s", id, r.Info.Status, want)
+		}
+	}
+	r, _ := e.st.GetRun(ctx, orphan.Info.RunID)
+	if v, _ := r.Tag("mlrun.runner.note"); !strings.Contains(v, "exited without ending it") || r.Info.EndTime == nil {
+		t.Fatalf("reaped run %+v note %q", r.Info, v)
+	}
+}

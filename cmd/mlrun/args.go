@@ -73,8 +73,8 @@ func permute(app *cli.App, args []string) []string {
 // isNumber: "-1.5" is a value (a negative metric), not a flag.
 func isNumber(s string) bool {
 	s = strings.TrimPrefix(s, "-")
-	if s == "" {
-		return false
+	if s == "" || (s[0] < '0' || s[0] > '9') && s[0] != '.' {
+		return false // "-e" is a flag; "-0.5" and "-.5" are numbers
 	}
 	for _, c := range s {
 		if (c < '0' || c > '9') && c != '.' && c != 'e' && c != 'E' && c != '+' && c != '-' {

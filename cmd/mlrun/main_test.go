@@ -165,3 +165,17 @@ func TestSqlitePath(t *testing.T) {
 }
 
 func createRunReq(exp string) store.CreateRun { return store.CreateRun{ExperimentID: exp} }
+
+func TestPermute(t *testing.T) {
+	app := newApp()
+	for in, want := range map[string]string{
+		"mlrun run proj -e quick -P a=1":                "mlrun run -e quick -P a=1 -- proj",
+		"mlrun log metric rmse -0.5 --step 4":           "mlrun log metric --step 4 -- rmse -0.5",
+		"mlrun run --backend docker proj --build-image": "mlrun run --backend docker --build-image -- proj",
+		"mlrun experiments list":                        "mlrun experiments list",
+	} {
+		if got := strings.Join(permute(app, strings.Fields(in)), " "); got != want {
+			t.Errorf("%s: got %s, want %s", in, got, want)
+		}
+	}
+}

@@ -106,6 +106,10 @@ func runProject(c *cli.Context) error {
 			req.ArtifactRoot = ls.ArtifactRoot()
 		}
 	}
+	// Runs an earlier mlrun on this host left RUNNING when it died are ended first.
+	if ended, err := runner.Reap(c.Context, st); err == nil && len(ended) > 0 {
+		fmt.Fprintf(c.App.ErrWriter, "mlrun: ended %d run(s) left RUNNING by an mlrun that exited: %s\n", len(ended), strings.Join(ended, ", "))
+	}
 	out, err := runner.Execute(c.Context, req)
 	if out == nil {
 		return err // nothing started: no run was created

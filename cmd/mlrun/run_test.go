@@ -117,3 +117,44 @@ func BenchmarkRunOverhead(b *testing.B) {
 		}
 	})
 }
+
+// TestRunKilledMlrunIsReaped: when mlrun itself is killed (SIGKILL, no
+// chance to clean up), the next mlrun run ends the orphaned run FAILED.
+func TestRunKilledMlrunIsReaped(t *testing.T) {
+	bin := buildMlrun(t)
+	dir := t.TempDir()
+	proj := filepath.Join(dir, "proj")
+	os.MkdirAll(proj, 0o755)
+	os.WriteFile(filepath.Join(proj, "MLproject"), []byte("name: s\nentry_points:\n  main:\n    command: \"echo started; exec sleep 300\"\n  quick:\n    command: \"true\"\n"), 0o644)
+	uri := "sqlite:///" + filepath.Join(dir, "m.db")
+	logPath := filepath.Join(dir, "out.log")
+	logFile, _ := os.Create(logPath)
+	defer logFile.Close()
+	cmd := exec.Command(bin, "run", proj, "--tracking-uri", uri)
+	cmd.Dir = dir
+	cmd.Stdout, cmd.Stderr = logFile, logFile
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 200; i++ {
+		if b, _ := os.ReadFile(logPath); strings.Contains(string(b), "started") {
+			break
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+	cmd.Process.Kill()
+	cmd.Wait()
+	out, err := exec.Command(bin, "run", proj, "-e", "quick", "--tracking-uri", uri).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "ended 1 run(s) left RUNNING") {
+		t.Fatalf("second run: %v\n%s", err, out)
+	}
+	st, err := openStore(context.Background(), uri, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	runs, _, _ := st.SearchRuns(context.Background(), store.SearchRuns{ExperimentIDs: []string{"0"}, Filter: "attributes.status = 'RUNNING'"})
+	if len(runs) != 0 {
+		t.Fatalf("runs still RUNNING: %d", len(runs))
+	}
+}

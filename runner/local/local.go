@@ -32,7 +32,9 @@ func (Backend) Start(ctx context.Context, job *runner.Job) (runner.Handle, error
 	cmd.Dir = job.Dir
 	cmd.Env = job.Env
 	cmd.Stdout, cmd.Stderr = job.Stdout, job.Stderr
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	// Its own process group (so stopping it stops everything it started),
+	// and killed if mlrun dies without stopping it.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	// A background grandchild holding stdout open must not keep Wait
 	// blocked after the step itself has ended.
 	cmd.WaitDelay = 2 * time.Second
