@@ -198,6 +198,9 @@ func Execute(ctx context.Context, req Request) (*Outcome, error) {
 	fmt.Fprintf(req.Stderr, "=== Running command '%s' in run with ID '%s' ===\n", rendered.Command, run.Info.RunID)
 	h, err := req.Backend.Start(ctx, job)
 	if err != nil {
+		if ctx.Err() != nil {
+			status = store.StatusKilled // stopped while starting
+		}
 		return out, err
 	}
 	res, err := h.Wait(ctx)

@@ -275,7 +275,9 @@ func (b *Backend) Start(ctx context.Context, job *runner.Job) (runner.Handle, er
 		close(h.copied)
 	}()
 	h.waitC, h.errC = cli.ContainerWait(context.WithoutCancel(ctx), created.ID, container.WaitConditionNextExit)
-	if err := cli.ContainerStart(ctx, created.ID, container.StartOptions{}); err != nil {
+	// Start is quick and must not be cut in half: a cancellation now is
+	// handled by Wait, which stops the container.
+	if err := cli.ContainerStart(context.WithoutCancel(ctx), created.ID, container.StartOptions{}); err != nil {
 		h.cleanup()
 		return nil, fmt.Errorf("start container: %w", err)
 	}
