@@ -109,7 +109,13 @@ func TestGitSources(t *testing.T) {
 // (it works with the remote gone), and a new commit is fetched.
 func TestCacheReuse(t *testing.T) {
 	ctx := context.Background()
-	r, _, c2, _ := repoWithHistory(t)
+	r, _, _, _ := repoWithHistory(t)
+	// A large file that does not change: a new commit must not fetch it again.
+	big := make([]byte, 0, 600000)
+	for i := 0; len(big) < 600000; i++ {
+		big = append(big, []byte(fmt.Sprintf("%d incompressible-ish %x\n", i, i*2654435761))...)
+	}
+	c2 := r.Commit("big", map[string]string{"data/big.txt": string(big)})
 	cache := t.TempDir()
 	uri := "file://" + r.Dir
 	src, err := project.Fetch(ctx, uri, project.FetchOptions{CacheDir: cache})
@@ -117,6 +123,7 @@ func TestCacheReuse(t *testing.T) {
 		t.Fatalf("first fetch: %+v %v", src, err)
 	}
 	src.Close()
+	first := cacheSize(t, cache)
 	src, err = project.Fetch(ctx, uri, project.FetchOptions{CacheDir: cache})
 	if err != nil || src.Fetched {
 		t.Fatalf("second fetch of the same commit fetched again: %+v %v", src, err)
@@ -128,6 +135,12 @@ func TestCacheReuse(t *testing.T) {
 		t.Fatalf("new commit: %+v %v", src, err)
 	}
 	src.Close()
+	// Only what changed came over: the cache grew by far less than the big file.
+	grown := cacheSize(t, cache) - first
+	t.Logf("cache: %d bytes after the first fetch, +%d for the new commit", first, grown)
+	if grown*10 > first || first < 100000 {
+		t.Fatalf("the new commit grew the cache by %d bytes: it fetched more than what changed", grown)
+	}
 	// With the remote gone, a pinned commit still checks out from the cache.
 	moved := r.Dir + "-moved"
 	if err := os.Rename(r.Dir, moved); err != nil {
@@ -212,4 +225,17 @@ func TestRedact(t *testing.T) {
 			t.Errorf("Redact(%s) = %s, want %s", in, got, want)
 		}
 	}
+}
+
+// cacheSize is the size of the git objects in the clone cache.
+func cacheSize(t *testing.T, dir string) int64 {
+	t.Helper()
+	var n int64
+	filepath.Walk(dir, func(p string, info os.FileInfo, err error) error {
+		if err == nil && !info.IsDir() && strings.Contains(p, string(filepath.Separator)+"objects"+string(filepath.Separator)) {
+			n += info.Size()
+		}
+		return nil
+	})
+	return n
 }
