@@ -177,9 +177,12 @@ func (b tab) do(actions ...chromedp.Action[chromedp.Void]) {
 	}
 }
 
+// text is the element's visible text, read with JavaScript (no DOM node
+// ids, which a page still settling after a navigation can invalidate).
 func (b tab) text(sel string) string {
 	b.t.Helper()
-	s, err := chromedp.Run(b.ctx, chromedp.Text(chromedp.CSS(sel)))
+	b.until(`document.querySelector(` + strconvQuote(sel) + `) !== null`)
+	s, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](`document.querySelector(`+strconvQuote(sel)+`).innerText`))
 	if err != nil {
 		b.t.Fatalf("text of %s: %v", sel, err)
 	}
@@ -202,6 +205,15 @@ func (b tab) int(expr string) int {
 		b.t.Fatalf("%s: %v", expr, err)
 	}
 	return v
+}
+
+// click clicks an element with JavaScript, waiting for it to exist.
+func (b tab) click(sel string) {
+	b.t.Helper()
+	b.until(`document.querySelector(` + strconvQuote(sel) + `) !== null`)
+	if _, err := chromedp.Run(b.ctx, chromedp.Evaluate[bool](`document.querySelector(`+strconvQuote(sel)+`).click(), true`)); err != nil {
+		b.t.Fatalf("click %s: %v", sel, err)
+	}
 }
 
 // until polls a JavaScript condition (after a click that navigates).
@@ -267,7 +279,8 @@ func TestPagesInChromium(t *testing.T) {
 	if sortedBy != "params.alpha" || order[0] != "beta-run" {
 		t.Fatalf("sorted by %s DESC: %v", sortedBy, order)
 	}
-	b.do(chromedp.Click(css(`th.sortable.desc a`)), chromedp.WaitVisible(css("th.sortable.asc")))
+	b.click(`th.sortable.desc a`)
+	b.until(`document.querySelector("th.sortable.asc") !== null`)
 	order = b.strings(`[...document.querySelectorAll("#runs tbody tr td.name a")].map(a => a.textContent)`)
 	if order[len(order)-1] != "beta-run" {
 		t.Fatalf("sorted by params.alpha ASC: %v", order)
@@ -321,7 +334,7 @@ func TestPagesInChromium(t *testing.T) {
 			break
 		}
 		before := b.text("#runs tbody")
-		b.do(chromedp.Click(css("#next-page")))
+		b.click("#next-page")
 		b.until(`document.querySelector("#first-page") && document.querySelector("#runs tbody").textContent != ` + strconvQuote(before))
 	}
 	if strings.Join(paged, ",") != "beta-run,child-run,alpha-run" {
