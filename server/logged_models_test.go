@@ -61,6 +61,9 @@ func TestLoggedModelsOnAnMLflow3Database(t *testing.T) {
 	if st, m := ts.post(t, base+"/runs/outputs", map[string]any{"run_id": r.Info.RunID, "models": []map[string]any{{"model_id": id, "step": 3}}}); st != 200 {
 		t.Fatalf("outputs: %d %v", st, m)
 	}
+	if st, m := ts.get(t, base+"/runs/get?run_id="+r.Info.RunID); st != 200 || !contains(mustJSON(m), `"model_outputs":[{"model_id":"`+id+`","step":3}]`) {
+		t.Fatalf("run outputs: %d %v", st, m)
+	}
 	st, m = ts.get(t, base+"/logged-models/"+id)
 	data := m["model"].(map[string]any)["data"].(map[string]any)
 	if st != 200 || len(data["params"].([]any)) != 2 {
@@ -86,4 +89,9 @@ func TestLoggedModelsNeedMLflow3Tables(t *testing.T) {
 	if st != 501 || m["error_code"] != "NOT_IMPLEMENTED" || !contains([]byte(m["message"].(string)), "mlflow db upgrade") {
 		t.Fatalf("logged model on a 2.17.2 schema: %d %v", st, m)
 	}
+}
+
+func mustJSON(v any) []byte {
+	b, _ := jsonBody(v)
+	return b
 }

@@ -121,6 +121,7 @@ type Run struct {
 	Params  []Param
 	Tags    []Tag
 	Inputs  []DatasetInput
+	Outputs []ModelOutput // MLflow 3 logged models the run produced
 }
 
 // Tag returns the value of the run tag key, and whether it is set.

@@ -72,9 +72,16 @@ type RunInputs struct {
 	DatasetInputs []DatasetInput `json:"dataset_inputs,omitempty"`
 }
 
-// RunOutputs is MLflow's RunOutputs message (empty: mlrun records no
-// logged-model outputs yet).
-type RunOutputs struct{}
+// ModelOutputEntry is MLflow 3's ModelOutput message.
+type ModelOutputEntry struct {
+	ModelID string `json:"model_id"`
+	Step    Int64  `json:"step"`
+}
+
+// RunOutputs is MLflow 3's RunOutputs message.
+type RunOutputs struct {
+	ModelOutputs []ModelOutputEntry `json:"model_outputs,omitempty"`
+}
 
 // Run is MLflow's Run message.
 type Run struct {
@@ -261,6 +268,9 @@ func FromRun(r *store.Run) Run {
 	if len(r.Inputs) > 0 {
 		w.Inputs.DatasetInputs = FromDatasetInputs(r.Inputs)
 	}
+	for _, o := range r.Outputs {
+		w.Outputs.ModelOutputs = append(w.Outputs.ModelOutputs, ModelOutputEntry{ModelID: o.ModelID, Step: Int64(o.Step)})
+	}
 	return w
 }
 
@@ -277,6 +287,11 @@ func (w Run) ToRun() *store.Run {
 	}
 	if w.Inputs != nil && len(w.Inputs.DatasetInputs) > 0 {
 		r.Inputs = ToDatasetInputs(w.Inputs.DatasetInputs)
+	}
+	if w.Outputs != nil {
+		for _, o := range w.Outputs.ModelOutputs {
+			r.Outputs = append(r.Outputs, store.ModelOutput{ModelID: o.ModelID, Step: int64(o.Step)})
+		}
 	}
 	return r
 }

@@ -227,6 +227,11 @@ func (s *Store) loadRunData(ctx context.Context, infos []*store.RunInfo) ([]*sto
 		if err := s.loadInputs(ctx, chunk, in, byID); err != nil {
 			return nil, err
 		}
+		if s.loggedModels {
+			if err := s.loadOutputs(ctx, chunk, in, byID); err != nil {
+				return nil, err
+			}
+		}
 	}
 	for _, r := range out {
 		if r.Info.RunName == "" {
@@ -373,4 +378,23 @@ func (s *Store) LogParam(ctx context.Context, runID string, p store.Param) error
 // LogMetric implements store.Store.
 func (s *Store) LogMetric(ctx context.Context, runID string, m store.Metric) error {
 	return s.LogBatch(ctx, runID, []store.Metric{m}, nil, nil)
+}
+
+// loadOutputs reads the logged models runs produced (MLflow 3 databases).
+func (s *Store) loadOutputs(ctx context.Context, ids []any, in string, byID map[string]*store.Run) error {
+	rows, err := s.r.QueryContext(ctx, `SELECT source_id, destination_id, step FROM inputs
+		WHERE source_type = 'RUN_OUTPUT' AND destination_type = 'MODEL_OUTPUT' AND source_id IN `+in+` ORDER BY step, destination_id`, ids...)
+	if err != nil {
+		return fmt.Errorf("load outputs: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var runID string
+		var o store.ModelOutput
+		if err := rows.Scan(&runID, &o.ModelID, &o.Step); err != nil {
+			return err
+		}
+		byID[runID].Outputs = append(byID[runID].Outputs, o)
+	}
+	return rows.Err()
 }
