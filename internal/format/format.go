@@ -1,4 +1,3 @@
-// Package format holds the few formatting rules the CLI and the UI share.
 package format
 
 import (

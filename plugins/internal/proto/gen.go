@@ -1,6 +1,3 @@
-// Package proto holds the flavor plugin protocol: the versioned .proto
-// files and the code generated from them. Regenerate with `go generate`
-// (needs protoc, protoc-gen-go and protoc-gen-go-grpc on PATH).
 package proto
 
 //go:generate protoc --go_out=. --go_opt=paths=source_relative --go-grpc_out=. --go-grpc_opt=paths=source_relative flavorv1/flavor.proto

@@ -1,0 +1,2 @@
+// Package format holds the few formatting rules the CLI and the UI share.
+package format
