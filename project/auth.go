@@ -19,7 +19,9 @@ import (
 //   - https: a user and password (or token) from the URL, else from
 //     MLRUN_GIT_USERNAME and MLRUN_GIT_PASSWORD;
 //   - ssh (ssh:// or git@host:org/repo.git): ssh-agent when SSH_AUTH_SOCK
-//     is set, else the first of ~/.ssh/id_ed25519, id_ecdsa, id_rsa; host
+//     is set, else the IdentityFile ~/.ssh/config gives the host, else the
+//     first of ~/.ssh/id_ed25519, id_ecdsa, id_rsa (HostName, Port and User
+//     also come from ~/.ssh/config, see sshConfig); host
 //     keys checked against known_hosts ($SSH_KNOWN_HOSTS, ~/.ssh/known_hosts,
 //     /etc/ssh/ssh_known_hosts).
 func gitAuth(remote string) (string, transport.AuthMethod, error) {
@@ -52,12 +54,32 @@ func gitAuth(remote string) (string, transport.AuthMethod, error) {
 	return remote, nil, nil
 }
 
+// sshHost returns the host (or ssh_config alias) of an ssh remote.
+func sshHost(remote string) string {
+	if strings.Contains(remote, "://") {
+		if u, err := url.Parse(remote); err == nil {
+			return u.Hostname()
+		}
+		return ""
+	}
+	host, _, _ := strings.Cut(remote, ":")
+	if at := strings.LastIndex(host, "@"); at >= 0 {
+		host = host[at+1:]
+	}
+	return host
+}
+
+// sshUser returns the user of an ssh remote: from the URL, else the
+// User of ~/.ssh/config for its host, else the current user.
 func sshUser(remote string) string {
 	if u, err := url.Parse(remote); err == nil && u.User != nil && strings.Contains(remote, "://") {
 		return u.User.Username()
 	}
 	if at := strings.Index(remote, "@"); at > 0 && !strings.Contains(remote[:at], "/") {
 		return remote[:at]
+	}
+	if name := (sshConfig{}).Get(sshHost(remote), "User"); name != "" {
+		return name
 	}
 	if u, err := user.Current(); err == nil {
 		return u.Username
@@ -79,8 +101,14 @@ func sshAuth(remote string) (transport.AuthMethod, error) {
 		}
 	}
 	home, _ := os.UserHomeDir()
+	var keys []string
+	if p := (sshConfig{}).Get(sshHost(remote), "IdentityFile"); p != "" {
+		keys = append(keys, expandHome(p))
+	}
 	for _, k := range []string{"id_ed25519", "id_ecdsa", "id_rsa"} {
-		p := filepath.Join(home, ".ssh", k)
+		keys = append(keys, filepath.Join(home, ".ssh", k))
+	}
+	for _, p := range keys {
 		if _, err := os.Stat(p); err != nil {
 			continue
 		}

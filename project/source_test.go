@@ -47,7 +47,10 @@ func TestGitSources(t *testing.T) {
 		"file":       "file://" + r.Dir,
 		"git daemon": daemon + "/" + filepath.Base(r.Dir),
 		"ssh":        fmt.Sprintf("ssh://root@127.0.0.1:%d%s", sshPort, r.Dir),
+		// scp-style has no port: ~/.ssh/config names the loopback sshd.
+		"scp-style": "root@mlrun-test-sshd:" + r.Dir,
 	}
+	writeSSHConfig(t, home, fmt.Sprintf("Host mlrun-test-sshd\n  HostName 127.0.0.1\n  Port %d\n", sshPort))
 	t.Setenv("HOME", home)
 	t.Setenv("SSH_AUTH_SOCK", "")
 	t.Setenv("SSH_KNOWN_HOSTS", filepath.Join(home, ".ssh", "known_hosts"))
@@ -238,4 +241,45 @@ func cacheSize(t *testing.T, dir string) int64 {
 		return nil
 	})
 	return n
+}
+
+func writeSSHConfig(t *testing.T, home, text string) {
+	t.Helper()
+	if err := os.WriteFile(filepath.Join(home, ".ssh", "config"), []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestSSHConfig proves User and IdentityFile come from ~/.ssh/config: the
+// only key is a deploy key under a name mlrun would not try by itself, and
+// the URL names neither user nor port.
+func TestSSHConfig(t *testing.T) {
+	r, _, c2, _ := repoWithHistory(t)
+	home := t.TempDir()
+	port := testutil.SSHD(t, home)
+	t.Setenv("HOME", home)
+	t.Setenv("SSH_AUTH_SOCK", "")
+	t.Setenv("SSH_KNOWN_HOSTS", "")
+	key := filepath.Join(home, ".ssh", "id_ed25519")
+	if err := os.Rename(key, filepath.Join(home, ".ssh", "deploy_key")); err != nil {
+		t.Fatal(err)
+	}
+	uri := "models-host:" + r.Dir
+	host := fmt.Sprintf("Host models-host\n  HostName 127.0.0.1\n  Port %d\n  User root\n", port)
+
+	writeSSHConfig(t, home, host)
+	_, err := project.Fetch(context.Background(), uri, project.FetchOptions{CacheDir: t.TempDir()})
+	if err == nil || !strings.Contains(err.Error(), "no ssh credentials") {
+		t.Fatalf("without IdentityFile: %v, want no ssh credentials", err)
+	}
+
+	writeSSHConfig(t, home, host+"  IdentityFile ~/.ssh/deploy_key\n")
+	src, err := project.Fetch(context.Background(), uri, project.FetchOptions{CacheDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	if src.Commit != c2 || command(t, src.Dir) != "two" {
+		t.Fatalf("fetched %s %q, want %s two", src.Commit, command(t, src.Dir), c2)
+	}
 }
