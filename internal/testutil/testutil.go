@@ -13,6 +13,21 @@ import (
 	"github.com/mlrun/mlrun/store/sqlite"
 )
 
+// SQLiteStore opens a new SQLite store in tb.TempDir() (mlflow.db) with a
+// local artifact root beside it, returned as the second value; it is
+// closed by tb.Cleanup.
+func SQLiteStore(tb testing.TB) (*sqlite.Store, string) {
+	tb.Helper()
+	dir := tb.TempDir()
+	root := filepath.Join(dir, "mlruns")
+	st, err := sqlite.Open(context.Background(), filepath.Join(dir, "mlflow.db"), sqlite.Options{ArtifactRoot: root})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { st.Close() })
+	return st, root
+}
+
 // Server is an in-process mlrun server over a SQLite file.
 type Server struct {
 	URL       string        // http://127.0.0.1:port

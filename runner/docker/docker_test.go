@@ -22,7 +22,6 @@ import (
 	"github.com/mlrun/mlrun/runner/docker"
 	"github.com/mlrun/mlrun/store"
 	"github.com/mlrun/mlrun/store/rest"
-	"github.com/mlrun/mlrun/store/sqlite"
 )
 
 type env struct {
@@ -33,13 +32,7 @@ type env struct {
 
 func sqliteEnv(t *testing.T) *env {
 	t.Helper()
-	dir := t.TempDir()
-	root := filepath.Join(dir, "mlruns")
-	st, err := sqlite.Open(context.Background(), filepath.Join(dir, "mlflow.db"), sqlite.Options{ArtifactRoot: root})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st, root := testutil.SQLiteStore(t)
 	return &env{st: st, root: root}
 }
 
@@ -328,11 +321,7 @@ func BenchmarkCachedRun(b *testing.B) {
 	img := testutil.RequireBaseImage(b)
 	dir := b.TempDir()
 	os.WriteFile(filepath.Join(dir, "MLproject"), []byte("name: bench\ndocker_env:\n  image: "+img+"\nentry_points:\n  main:\n    command: \"true\"\n"), 0o644)
-	st, err := sqlite.Open(context.Background(), filepath.Join(b.TempDir(), "m.db"), sqlite.Options{ArtifactRoot: filepath.Join(b.TempDir(), "mlruns")})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer st.Close()
+	st, _ := testutil.SQLiteStore(b)
 	run := func() {
 		be, _ := docker.New(docker.Options{BuildImage: true, Out: io.Discard})
 		out, err := runner.Execute(context.Background(), runner.Request{URI: dir, Backend: be, Store: st, ServeLocal: true, Stdout: io.Discard, Stderr: io.Discard})

@@ -174,6 +174,30 @@ func (r *reader) line() (string, error) {
 	return strings.TrimSuffix(strings.TrimSuffix(s, "\n"), "\r"), nil
 }
 
+// memoIndex reads the memo key of a PUT or GET family opcode: text is the
+// opcode followed by a decimal line, short the one followed by one byte;
+// the long form is followed by four bytes.
+func (r *reader) memoIndex(op, text, short byte, name string) (int64, error) {
+	switch op {
+	case text:
+		s, err := r.line()
+		if err != nil {
+			return 0, err
+		}
+		idx, err := strconv.ParseInt(s, 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("bad %s %q", name, s)
+		}
+		return idx, nil
+	case short:
+		v, err := r.uint(1)
+		return int64(v), err
+	default:
+		v, err := r.uint(4)
+		return int64(v), err
+	}
+}
+
 func (r *reader) uint(n int) (uint64, error) {
 	b, err := r.n(int64(n))
 	if err != nil {
@@ -512,30 +536,11 @@ func walk(r *reader) (*result, error) {
 				}
 			}
 		case 'p', 'q', 'r', 0x94: // PUT, BINPUT, LONG_BINPUT, MEMOIZE
-			var idx int64
-			switch op {
-			case 'p':
-				s, err := r.line()
-				if err != nil {
+			idx := int64(len(memo))
+			if op != 0x94 {
+				if idx, err = r.memoIndex(op, 'p', 'q', "PUT"); err != nil {
 					return fail(err)
 				}
-				if idx, err = strconv.ParseInt(s, 10, 64); err != nil {
-					return fail(fmt.Errorf("bad PUT %q", s))
-				}
-			case 'q':
-				v, err := r.uint(1)
-				if err != nil {
-					return fail(err)
-				}
-				idx = int64(v)
-			case 'r':
-				v, err := r.uint(4)
-				if err != nil {
-					return fail(err)
-				}
-				idx = int64(v)
-			default:
-				idx = int64(len(memo))
 			}
 			v, err := top()
 			if err != nil {
@@ -543,28 +548,9 @@ func walk(r *reader) (*result, error) {
 			}
 			memo[idx] = v
 		case 'g', 'h', 'j': // GET, BINGET, LONG_BINGET
-			var idx int64
-			switch op {
-			case 'g':
-				s, err := r.line()
-				if err != nil {
-					return fail(err)
-				}
-				if idx, err = strconv.ParseInt(s, 10, 64); err != nil {
-					return fail(fmt.Errorf("bad GET %q", s))
-				}
-			case 'h':
-				v, err := r.uint(1)
-				if err != nil {
-					return fail(err)
-				}
-				idx = int64(v)
-			default:
-				v, err := r.uint(4)
-				if err != nil {
-					return fail(err)
-				}
-				idx = int64(v)
+			idx, err := r.memoIndex(op, 'g', 'h', "GET")
+			if err != nil {
+				return fail(err)
 			}
 			v, ok := memo[idx]
 			if !ok {
