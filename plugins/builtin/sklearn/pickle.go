@@ -223,6 +223,15 @@ func walk(r *reader) (*result, error) {
 		stack = stack[:len(stack)-1]
 		return v, nil
 	}
+	// pop2 pops the top two items: b was on top, a below it.
+	pop2 := func() (a, b any, err error) {
+		if len(stack) < 2 {
+			return nil, nil, errors.New("stack underflow")
+		}
+		a, b = stack[len(stack)-2], stack[len(stack)-1]
+		stack = stack[:len(stack)-2]
+		return a, b, nil
+	}
 	popMark := func() ([]any, error) {
 		for i := len(stack) - 1; i >= 0; i-- {
 			if _, ok := stack[i].(mark); ok {
@@ -508,11 +517,7 @@ func walk(r *reader) (*result, error) {
 				s.items = append(s.items, items...)
 			}
 		case 's': // SETITEM
-			v, err := pop()
-			if err != nil {
-				return fail(err)
-			}
-			k, err := pop()
+			k, v, err := pop2()
 			if err != nil {
 				return fail(err)
 			}
@@ -570,11 +575,7 @@ func walk(r *reader) (*result, error) {
 				return fail(err)
 			}
 		case 0x93: // STACK_GLOBAL
-			name, err := pop()
-			if err != nil {
-				return fail(err)
-			}
-			mod, err := pop()
+			mod, name, err := pop2()
 			if err != nil {
 				return fail(err)
 			}
@@ -586,43 +587,17 @@ func walk(r *reader) (*result, error) {
 			if err := loadGlobal(ms, ns); err != nil {
 				return fail(err)
 			}
-		case 'R': // REDUCE
-			args, err := pop()
+		case 'R', 0x81, 0x92: // REDUCE (callable, args), NEWOBJ (class, args), NEWOBJ_EX (class, args, kwargs)
+			if op == 0x92 {
+				if _, err := pop(); err != nil { // kwargs
+					return fail(err)
+				}
+			}
+			fn, args, err := pop2()
+			if err == nil {
+				err = call(fn, args)
+			}
 			if err != nil {
-				return fail(err)
-			}
-			fn, err := pop()
-			if err != nil {
-				return fail(err)
-			}
-			if err := call(fn, args); err != nil {
-				return fail(err)
-			}
-		case 0x81: // NEWOBJ
-			args, err := pop()
-			if err != nil {
-				return fail(err)
-			}
-			cls, err := pop()
-			if err != nil {
-				return fail(err)
-			}
-			if err := call(cls, args); err != nil {
-				return fail(err)
-			}
-		case 0x92: // NEWOBJ_EX
-			if _, err := pop(); err != nil { // kwargs
-				return fail(err)
-			}
-			args, err := pop()
-			if err != nil {
-				return fail(err)
-			}
-			cls, err := pop()
-			if err != nil {
-				return fail(err)
-			}
-			if err := call(cls, args); err != nil {
 				return fail(err)
 			}
 		case 'o': // OBJ
