@@ -287,24 +287,11 @@ func (s *Store) SearchExperiments(ctx context.Context, q store.SearchExperiments
 	if err != nil {
 		return nil, "", fmt.Errorf("search experiments: %w", err)
 	}
-	var out []*store.Experiment
-	for rows.Next() {
-		e, err := scanExperiment(rows)
-		if err != nil {
-			rows.Close()
-			return nil, "", fmt.Errorf("search experiments: %w", err)
-		}
-		out = append(out, e)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
+	out, err := collect(rows, scanExperiment)
+	if err != nil {
 		return nil, "", fmt.Errorf("search experiments: %w", err)
 	}
-	next := ""
-	if len(out) > max {
-		out = out[:max]
-		next = search.EncodeToken(search.Token{Offset: tok.Offset + max})
-	}
+	out, next := page(out, max, tok.Offset)
 	for _, e := range out {
 		n, _ := strconv.ParseInt(e.ID, 10, 64)
 		if e.Tags, err = s.experimentTags(ctx, s.r, n); err != nil {

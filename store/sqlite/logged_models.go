@@ -236,18 +236,11 @@ func (s *Store) SearchLoggedModels(ctx context.Context, experimentIDs []string, 
 	if err != nil {
 		return nil, "", fmt.Errorf("search logged models: %w", err)
 	}
-	var mids []string
-	for rows.Next() {
-		var id string
-		rows.Scan(&id)
-		mids = append(mids, id)
+	mids, err := collect(rows, scanString)
+	if err != nil {
+		return nil, "", fmt.Errorf("search logged models: %w", err)
 	}
-	rows.Close()
-	next := ""
-	if len(mids) > maxResults {
-		mids = mids[:maxResults]
-		next = search.EncodeToken(search.Token{Offset: tok.Offset + maxResults})
-	}
+	mids, next := page(mids, maxResults, tok.Offset)
 	var out []*store.LoggedModel
 	for _, id := range mids {
 		m, err := s.getLoggedModel(ctx, s.r, id)

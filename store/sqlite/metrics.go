@@ -188,11 +188,7 @@ func (s *Store) GetMetricHistory(ctx context.Context, runID, key string, maxResu
 	if err := rows.Err(); err != nil {
 		return nil, "", fmt.Errorf("get metric history: %w", err)
 	}
-	next := ""
-	if maxResults > 0 && len(out) > maxResults {
-		out = out[:maxResults]
-		next = search.EncodeToken(search.Token{Offset: tok.Offset + maxResults})
-	}
+	out, next := page(out, maxResults, tok.Offset)
 	return out, next, nil
 }
 

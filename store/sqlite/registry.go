@@ -128,12 +128,9 @@ func fillVersions(ctx context.Context, q querier, vs []*registry.ModelVersion) e
 		if err != nil {
 			return err
 		}
-		for rows.Next() {
-			var a string
-			rows.Scan(&a)
-			v.Aliases = append(v.Aliases, a)
+		if v.Aliases, err = collect(rows, scanString); err != nil {
+			return err
 		}
-		rows.Close()
 	}
 	return nil
 }
@@ -638,18 +635,11 @@ func (s *Store) SearchRegisteredModels(ctx context.Context, q registry.SearchMod
 	if err != nil {
 		return nil, "", fmt.Errorf("search registered models: %w", err)
 	}
-	var names []string
-	for rows.Next() {
-		var n string
-		rows.Scan(&n)
-		names = append(names, n)
+	names, err := collect(rows, scanString)
+	if err != nil {
+		return nil, "", fmt.Errorf("search registered models: %w", err)
 	}
-	rows.Close()
-	next := ""
-	if len(names) > max {
-		names = names[:max]
-		next = search.EncodeToken(search.Token{Offset: tok.Offset + max})
-	}
+	names, next := page(names, max, tok.Offset)
 	out := make([]*registry.RegisteredModel, 0, len(names))
 	for _, n := range names {
 		m, err := s.getModel(ctx, s.r, n)
@@ -726,20 +716,10 @@ func (s *Store) SearchModelVersions(ctx context.Context, q registry.SearchVersio
 	if err != nil {
 		return nil, "", fmt.Errorf("search model versions: %w", err)
 	}
-	var out []*registry.ModelVersion
-	for rows.Next() {
-		v, err := scanVersion(rows)
-		if err != nil {
-			rows.Close()
-			return nil, "", err
-		}
-		out = append(out, v)
+	out, err := collect(rows, scanVersion)
+	if err != nil {
+		return nil, "", fmt.Errorf("search model versions: %w", err)
 	}
-	rows.Close()
-	next := ""
-	if len(out) > max {
-		out = out[:max]
-		next = search.EncodeToken(search.Token{Offset: tok.Offset + max})
-	}
+	out, next := page(out, max, tok.Offset)
 	return out, next, fillVersions(ctx, s.r, out)
 }

@@ -1,0 +1,39 @@
+package sqlite
+
+import (
+	"database/sql"
+
+	"github.com/mlrun/mlrun/store/search"
+)
+
+// collect scans every row with scan and closes rows; a scan error or an
+// error met while iterating is returned, never dropped.
+func collect[T any](rows *sql.Rows, scan func(interface{ Scan(...any) error }) (T, error)) ([]T, error) {
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}
+
+// scanString scans a one-column row of text.
+func scanString(sc interface{ Scan(...any) error }) (string, error) {
+	var s string
+	err := sc.Scan(&s)
+	return s, err
+}
+
+// page cuts the result of a query made with LIMIT max+1 OFFSET offset to
+// max items, and returns the token of the next page when the extra row
+// came back. max <= 0 means the query was not limited.
+func page[T any](items []T, max, offset int) ([]T, string) {
+	if max <= 0 || len(items) <= max {
+		return items, ""
+	}
+	return items[:max], search.EncodeToken(search.Token{Offset: offset + max})
+}
