@@ -229,13 +229,17 @@ func gitSource(ctx context.Context, uri, remote, sub string, opts FetchOptions) 
 		}
 	}
 	if want.IsZero() || !hasCommitish(repo, want) {
-		err := repo.FetchContext(ctx, &git.FetchOptions{
+		fetch := &git.FetchOptions{
 			RemoteName: "origin",
 			RefSpecs:   []config.RefSpec{"+refs/heads/*:refs/remotes/origin/*", "+refs/tags/*:refs/tags/*"},
 			Auth:       auth,
 			Progress:   opts.Progress,
 			Tags:       git.NoTags,
-		})
+		}
+		err := repo.FetchContext(ctx, fetch)
+		for try := 1; try < 3 && closedEarly(err); try++ {
+			err = repo.FetchContext(ctx, fetch)
+		}
 		if err != nil && !errors.Is(err, git.NoErrAlreadyUpToDate) {
 			return nil, fmt.Errorf("fetch git repo %s: %w", Redact(remote), err)
 		}
@@ -373,4 +377,16 @@ func export(c *object.Commit, dir string) error {
 		}
 		return out.Close()
 	})
+}
+
+// closedEarly reports the error go-git v5 sometimes returns over ssh when
+// the server closes its end before go-git closes its own after the
+// negotiation ("closing input: EOF", go-git/go-git#1685, fixed only in
+// v6). Nothing was fetched yet, so the fetch is simply tried again.
+func closedEarly(err error) bool {
+	if err == nil {
+		return false
+	}
+	msg := err.Error()
+	return strings.HasSuffix(msg, "closing input: EOF") || strings.HasSuffix(msg, "closing writer: EOF")
 }
