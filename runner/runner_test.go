@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
+	"io/fs"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -77,6 +80,7 @@ func TestWineExample(t *testing.T) {
 	testutil.Require(t, "python3", "apt-get install python3")
 	e := newEnv(t)
 	ctx := context.Background()
+	defer unchanged(t, "../examples/wine")()
 	req := e.request("../examples/wine", project.KV{Key: "alpha", Value: "0.25"}, project.KV{Key: "epochs", Value: "20"})
 	req.ExperimentName = "wine"
 	out, err := runner.Execute(ctx, req)
@@ -134,6 +138,7 @@ func TestShellExampleLogsWithMlrunLog(t *testing.T) {
 	mlrunOnPath(t)
 	e := newEnv(t)
 	ctx := context.Background()
+	defer unchanged(t, "../examples/shell")()
 	out, err := runner.Execute(ctx, e.request("../examples/shell", project.KV{Key: "steps", Value: "4"}))
 	if err != nil || out.Status != store.StatusFinished {
 		t.Fatalf("%v %+v\n%s", err, out, e.out.String())
@@ -152,6 +157,36 @@ func TestShellExampleLogsWithMlrunLog(t *testing.T) {
 	}
 	if !strings.Contains(readArtifact(t, r, "summary.txt"), "after 4 steps") {
 		t.Fatal("summary.txt")
+	}
+}
+
+// unchanged lists the files of an example project (Python's __pycache__
+// aside) and returns a check that the run left them as they were: an
+// example must not write into the folder a user runs it from.
+func unchanged(t *testing.T, dir string) func() {
+	t.Helper()
+	list := func() map[string]string {
+		files := map[string]string{}
+		filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			if d.IsDir() && d.Name() == "__pycache__" {
+				return filepath.SkipDir
+			}
+			if info, err := d.Info(); err == nil && !d.IsDir() {
+				files[p] = fmt.Sprint(info.Size(), info.ModTime())
+			}
+			return nil
+		})
+		return files
+	}
+	before := list()
+	return func() {
+		t.Helper()
+		if after := list(); !maps.Equal(before, after) {
+			t.Errorf("the run changed %s: before %v, after %v", dir, before, after)
+		}
 	}
 }
 

@@ -13,5 +13,8 @@ for ((i = 0; i < steps; i++)); do
   mlrun log metric --step "$i" loss "$loss"
   echo "step $i loss $loss"
 done
-printf 'final loss %s after %s steps\n' "$loss" "$steps" > summary.txt
-mlrun log artifact summary.txt
+# The summary is written outside the project folder, which stays as it was.
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+printf 'final loss %s after %s steps\n' "$loss" "$steps" > "$tmp/summary.txt"
+mlrun log artifact "$tmp/summary.txt"

@@ -5,7 +5,9 @@ import argparse
 import csv
 import json
 import math
+import os
 import random
+import tempfile
 
 import mlflow_rest as mlflow
 
@@ -68,10 +70,14 @@ def main():
         print(f"epoch {epoch:3d} rmse {score:.4f}")
 
     model = {"intercept": b, "coefficients": dict(zip(names, w))}
-    with open("model.json", "w") as f:
-        json.dump(model, f, indent=2)
-    if mlflow.enabled():
-        mlflow.log_artifact("model.json")
+    # Written in a temporary folder: the project folder (perhaps a git
+    # checkout the user is working in) is left as it was.
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "model.json")
+        with open(path, "w") as f:
+            json.dump(model, f, indent=2)
+        if mlflow.enabled():
+            mlflow.log_artifact(path)
     print(json.dumps(model))
 
 
