@@ -1,6 +1,9 @@
 package store
 
-import "context"
+import (
+	"context"
+	"time"
+)
 
 // Store is the tracking store. Implementations are safe for concurrent use.
 //
@@ -121,4 +124,19 @@ type LoggedModels interface {
 	LogLoggedModelParams(ctx context.Context, id string, params []Param) error
 	SearchLoggedModels(ctx context.Context, experimentIDs []string, maxResults int, pageToken string) ([]*LoggedModel, string, error)
 	LogOutputs(ctx context.Context, runID string, outputs []ModelOutput) error
+}
+
+// Collector is an optional Store capability: removing deleted runs and
+// experiments for good, as `mlflow gc` does (`mlrun gc`).
+type Collector interface {
+	// DeletedRuns returns the ids of the runs in the deleted lifecycle
+	// stage, deleted at least olderThan ago (0: all of them).
+	DeletedRuns(ctx context.Context, olderThan time.Duration) ([]string, error)
+	// HardDeleteRun removes a deleted run and everything logged to it;
+	// a run that is not deleted is INVALID_PARAMETER_VALUE.
+	HardDeleteRun(ctx context.Context, runID string) error
+	// HardDeleteExperiment removes a deleted experiment with its runs,
+	// tags, datasets and traces; one that is not deleted is
+	// INVALID_PARAMETER_VALUE.
+	HardDeleteExperiment(ctx context.Context, id string) error
 }

@@ -17,6 +17,7 @@ func newApp() *cli.App {
 			runCommand(),
 			modelsCommand(),
 			dbCommand(),
+			gcCommand(),
 			flavorServeCommand(),
 		},
 		HideHelpCommand:           true,

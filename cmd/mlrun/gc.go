@@ -1,0 +1,224 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/mlrun/mlrun/store"
+)
+
+func gcCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "gc",
+		Usage: "permanently delete runs (and experiments) in the deleted lifecycle stage, with their artifacts, as mlflow gc",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "backend-store-uri", Aliases: []string{"tracking-uri"}, EnvVars: []string{"MLFLOW_TRACKING_URI"}, Value: DefaultTrackingURI, Usage: "sqlite:///path.db"},
+			&cli.StringFlag{Name: "older-than", Usage: "only what was deleted at least this long ago, as #d#h#m#s (e.g. 1d2h, 1.5d)"},
+			&cli.StringFlag{Name: "run-ids", Usage: "comma-separated runs to delete (default: every deleted run)"},
+			&cli.StringFlag{Name: "experiment-ids", Usage: "comma-separated experiments to delete with their runs (default: every deleted experiment)"},
+			&cli.StringFlag{Name: "artifacts-destination", Usage: "the folder behind mlflow-artifacts:/ URIs (the server's --artifacts-destination), so proxied artifacts are deleted too"},
+		},
+		Action: func(c *cli.Context) error {
+			olderThan, err := parseAge(c.String("older-than"))
+			if err != nil {
+				return err
+			}
+			st, err := openStore(c.Context, c.String("backend-store-uri"), "")
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			g := gc{st: st, out: c.App.Writer, artifacts: c.String("artifacts-destination")}
+			return g.run(c.Context, olderThan, c.IsSet("older-than"), splitIDs(c.String("run-ids")), splitIDs(c.String("experiment-ids")))
+		},
+	}
+}
+
+type gc struct {
+	st        store.Store
+	out       io.Writer
+	artifacts string
+}
+
+// run does what mlflow gc does: the named (or all deleted) runs, checked
+// to be deleted and old enough, lose their artifacts and rows; then the
+// named (or all deleted) experiments go with their remaining runs.
+func (g gc) run(ctx context.Context, olderThan time.Duration, aged bool, runIDs, expIDs []string) error {
+	col, ok := g.st.(store.Collector)
+	if !ok {
+		return errors.New("gc works on a database (sqlite:///path.db): this tracking URI cannot delete runs for good")
+	}
+	old, err := col.DeletedRuns(ctx, olderThan)
+	if err != nil {
+		return err
+	}
+	if len(runIDs) == 0 {
+		runIDs = old
+	}
+	cutoff := time.Now().Add(-olderThan).UnixMilli()
+	if len(expIDs) > 0 {
+		for _, id := range expIDs {
+			e, err := g.st.GetExperiment(ctx, id)
+			if err != nil {
+				return err
+			}
+			if e.LifecycleStage != store.LifecycleDeleted {
+				return store.Invalidf("Experiment %s is not in the deleted lifecycle stage. Only experiments in the deleted lifecycle stage can be hard-deleted.", id)
+			}
+			if aged && e.LastUpdateTime >= cutoff {
+				return store.Invalidf("Experiment %s is not older than the required age. Only experiments older than %s can be deleted.", id, olderThan)
+			}
+		}
+	} else {
+		for token := ""; ; {
+			exps, next, err := g.st.SearchExperiments(ctx, store.SearchExperiments{ViewType: store.DeletedOnly, PageToken: token})
+			if err != nil {
+				return err
+			}
+			for _, e := range exps {
+				if !aged || e.LastUpdateTime < cutoff {
+					expIDs = append(expIDs, e.ID)
+				}
+			}
+			if token = next; token == "" {
+				break
+			}
+		}
+	}
+	// The deleted runs of those experiments go first, with their artifacts.
+	if len(expIDs) > 0 {
+		for token := ""; ; {
+			runs, next, err := g.st.SearchRuns(ctx, store.SearchRuns{ExperimentIDs: expIDs, ViewType: store.DeletedOnly, PageToken: token})
+			if err != nil {
+				return err
+			}
+			for _, r := range runs {
+				runIDs = append(runIDs, r.Info.RunID)
+			}
+			if token = next; token == "" {
+				break
+			}
+		}
+	}
+	// Every run is checked before any is deleted (mlflow gc stops halfway).
+	slices.Sort(runIDs)
+	var runs []store.RunInfo
+	for _, id := range slices.Compact(runIDs) {
+		r, err := g.st.GetRun(ctx, id)
+		if err != nil {
+			return err
+		}
+		if r.Info.LifecycleStage != store.LifecycleDeleted {
+			return store.Invalidf("Run %s is not in `deleted` lifecycle stage. Only runs in `deleted` lifecycle stage can be deleted.", id)
+		}
+		if aged && !slices.Contains(old, id) {
+			return store.Invalidf("Run %s is not older than the required age. Only runs older than %s can be deleted.", id, olderThan)
+		}
+		runs = append(runs, r.Info)
+	}
+	for _, ri := range runs {
+		g.deleteArtifacts(ri)
+		if err := col.HardDeleteRun(ctx, ri.RunID); err != nil {
+			return err
+		}
+		fmt.Fprintf(g.out, "Run with ID %s has been permanently deleted.\n", ri.RunID)
+	}
+	for _, id := range expIDs {
+		if err := col.HardDeleteExperiment(ctx, id); err != nil {
+			return err
+		}
+		fmt.Fprintf(g.out, "Experiment with ID %s has been permanently deleted.\n", id)
+	}
+	return nil
+}
+
+// deleteArtifacts removes a run's artifact folder when it is on this
+// machine: a local path, or mlflow-artifacts:/ under --artifacts-destination.
+// Anything else is left, with a warning, as mlflow gc does. A folder that
+// does not name the run (MLflow's <root>/<experiment>/<run>/artifacts) is
+// never removed: a damaged artifact_uri must not take a whole root with it.
+func (g gc) deleteArtifacts(ri store.RunInfo) {
+	dir, err := g.localArtifacts(ri.ArtifactURI)
+	if err == nil && !slices.Contains(strings.Split(filepath.ToSlash(dir), "/"), ri.RunID) {
+		err = fmt.Errorf("%s does not name run %s", dir, ri.RunID)
+	}
+	if err != nil {
+		fmt.Fprintf(g.out, "Artifacts of run %s left in place: %v\n", ri.RunID, err)
+		return
+	}
+	// The run's own folder holds artifacts/ and nothing else of others.
+	if filepath.Base(dir) == "artifacts" && filepath.Base(filepath.Dir(dir)) == ri.RunID {
+		dir = filepath.Dir(dir)
+	}
+	if err := os.RemoveAll(dir); err != nil {
+		fmt.Fprintf(g.out, "Artifacts of run %s not deleted: %v\n", ri.RunID, err)
+	}
+}
+
+func (g gc) localArtifacts(uri string) (string, error) {
+	u, err := url.Parse(uri)
+	if err != nil {
+		return "", fmt.Errorf("artifact URI %q does not parse", uri)
+	}
+	switch u.Scheme {
+	case "", "file":
+		return filepath.FromSlash(u.Path), nil
+	case "mlflow-artifacts":
+		if g.artifacts == "" {
+			return "", fmt.Errorf("%s is served by a tracking server: give --artifacts-destination to delete it", uri)
+		}
+		rel := filepath.FromSlash(strings.TrimPrefix(u.Path, "/"))
+		if !filepath.IsLocal(rel) {
+			return "", fmt.Errorf("%s escapes the artifacts destination", uri)
+		}
+		return filepath.Join(g.artifacts, rel), nil
+	}
+	return "", fmt.Errorf("artifact URI scheme %q is not on this machine", u.Scheme)
+}
+
+var agePattern = regexp.MustCompile(`^(?:([.\d]+)d)?(?:([.\d]+)h)?(?:([.\d]+)m)?(?:([.\d]+)s)?$`)
+
+// parseAge reads MLflow's --older-than format, #d#h#m#s with float parts.
+func parseAge(s string) (time.Duration, error) {
+	if s == "" {
+		return 0, nil
+	}
+	m := agePattern.FindStringSubmatch(s)
+	if m == nil {
+		return 0, store.Invalidf("Could not parse any time information from '%s'. Examples of valid strings: '8h', '2d8h5m20s', '2m4s'", s)
+	}
+	var d time.Duration
+	for i, unit := range []time.Duration{24 * time.Hour, time.Hour, time.Minute, time.Second} {
+		if m[i+1] == "" {
+			continue
+		}
+		f, err := strconv.ParseFloat(m[i+1], 64)
+		if err != nil {
+			return 0, store.Invalidf("Could not parse any time information from '%s'. Examples of valid strings: '8h', '2d8h5m20s', '2m4s'", s)
+		}
+		d += time.Duration(f * float64(unit))
+	}
+	return d, nil
+}
+
+func splitIDs(s string) []string {
+	var ids []string
+	for _, id := range strings.Split(s, ",") {
+		if id = strings.TrimSpace(id); id != "" {
+			ids = append(ids, id)
+		}
+	}
+	return ids
+}

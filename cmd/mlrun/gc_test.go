@@ -1,0 +1,142 @@
+package main
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/mlrun/mlrun/store"
+	"github.com/mlrun/mlrun/store/sqlite"
+)
+
+// TestGC runs `mlrun gc` on a real SQLite file: deleted runs and
+// experiments lose their rows and artifacts, everything else stays, and
+// the refusals of mlflow gc hold.
+func TestGC(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	dbPath, root := filepath.Join(dir, "mlflow.db"), filepath.Join(dir, "mlruns")
+	uri := "sqlite:///" + dbPath
+	st, err := sqlite.Open(ctx, dbPath, sqlite.Options{ArtifactRoot: root})
+	if err != nil {
+		t.Fatal(err)
+	}
+	keep, _ := st.CreateExperiment(ctx, "keep", "", nil)
+	gone, _ := st.CreateExperiment(ctx, "gone", "", nil)
+	newRun := func(exp string) *store.Run {
+		r, err := st.CreateRun(ctx, store.CreateRun{ExperimentID: exp})
+		if err != nil {
+			t.Fatal(err)
+		}
+		must(t, st.LogBatch(ctx, r.Info.RunID, []store.Metric{{Key: "m", Value: 1, Timestamp: 1}}, []store.Param{{Key: "p", Value: "v"}}, []store.Tag{{Key: "t", Value: "v"}}))
+		must(t, st.LogInputs(ctx, r.Info.RunID, []store.DatasetInput{{Tags: []store.Tag{{Key: "context", Value: "train"}}, Dataset: store.Dataset{Name: "d", Digest: "x" + r.Info.RunID[:8], SourceType: "local", Source: "{}"}}}))
+		a := filepath.Join(root, exp, r.Info.RunID, "artifacts")
+		must(t, os.MkdirAll(a, 0o755))
+		must(t, os.WriteFile(filepath.Join(a, "model.txt"), []byte("weights"), 0o644))
+		return r
+	}
+	deleted, active, inGone, damaged := newRun(keep), newRun(keep), newRun(gone), newRun(keep)
+	for _, id := range []string{deleted.Info.RunID, damaged.Info.RunID} {
+		must(t, st.DeleteRun(ctx, id))
+	}
+	must(t, st.DeleteExperiment(ctx, gone))
+	st.Close()
+	db, err := sql.Open("sqlite3", dbPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	// A damaged artifact_uri pointing at the whole root must not be removed.
+	if _, err := db.Exec(`UPDATE runs SET artifact_uri = ? WHERE run_uuid = ?`, root, damaged.Info.RunID); err != nil {
+		t.Fatal(err)
+	}
+	rowsOf := func(id string) int {
+		n := 0
+		for _, table := range []string{"runs", "metrics", "latest_metrics", "params", "tags"} {
+			var c int
+			db.QueryRow(`SELECT count(*) FROM `+table+` WHERE run_uuid = ?`, id).Scan(&c)
+			n += c
+		}
+		var c int
+		db.QueryRow(`SELECT count(*) FROM inputs WHERE destination_id = ?`, id).Scan(&c)
+		return n + c
+	}
+	artifactsOf := func(r *store.Run) bool {
+		_, err := os.Stat(filepath.Join(root, r.Info.ExperimentID, r.Info.RunID, "artifacts", "model.txt"))
+		return err == nil
+	}
+
+	// Refusals change nothing.
+	for _, tc := range []struct{ args, want string }{
+		{"--run-ids " + active.Info.RunID, "is not in `deleted` lifecycle stage"},
+		{"--experiment-ids " + keep, "is not in the deleted lifecycle stage"},
+		{"--older-than 1x", "Could not parse any time information from '1x'"},
+		{"--run-ids " + deleted.Info.RunID + " --older-than 1d", "is not older than the required age"},
+		{"--run-ids 0123456789abcdef0123456789abcdef", "not found"},
+	} {
+		out, err := mlrun(t, append([]string{"gc", "--backend-store-uri", uri}, strings.Fields(tc.args)...)...)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Fatalf("gc %s: %v %s, want %q", tc.args, err, out, tc.want)
+		}
+	}
+	// Nothing was deleted long enough ago.
+	if out := mustRun(t, "gc", "--backend-store-uri", uri, "--older-than", "1.5d"); out != "" {
+		t.Fatalf("gc --older-than 1.5d deleted: %s", out)
+	}
+	if rowsOf(deleted.Info.RunID) == 0 || !artifactsOf(deleted) {
+		t.Fatal("a refused gc deleted something")
+	}
+
+	out := mustRun(t, "gc", "--backend-store-uri", uri)
+	for _, want := range []string{
+		"Run with ID " + deleted.Info.RunID + " has been permanently deleted.",
+		"Run with ID " + inGone.Info.RunID + " has been permanently deleted.",
+		"Experiment with ID " + gone + " has been permanently deleted.",
+		"Artifacts of run " + damaged.Info.RunID + " left in place",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("gc output lacks %q:\n%s", want, out)
+		}
+	}
+	for _, r := range []*store.Run{deleted, inGone, damaged} {
+		if n := rowsOf(r.Info.RunID); n != 0 {
+			t.Errorf("run %s still has %d rows", r.Info.RunID, n)
+		}
+	}
+	if artifactsOf(deleted) || artifactsOf(inGone) {
+		t.Error("artifacts of deleted runs are still there")
+	}
+	if rowsOf(active.Info.RunID) != 7 || !artifactsOf(active) || !artifactsOf(damaged) {
+		t.Errorf("gc touched what it must keep: %d rows, artifacts %v %v", rowsOf(active.Info.RunID), artifactsOf(active), artifactsOf(damaged))
+	}
+	var exps, datasets, orphans int
+	db.QueryRow(`SELECT count(*) FROM experiments WHERE experiment_id = ?`, gone).Scan(&exps)
+	db.QueryRow(`SELECT count(*) FROM datasets WHERE experiment_id = ?`, gone).Scan(&datasets)
+	db.QueryRow(`SELECT count(*) FROM input_tags WHERE input_uuid NOT IN (SELECT input_uuid FROM inputs)`).Scan(&orphans)
+	if exps+datasets+orphans != 0 {
+		t.Errorf("left behind: %d experiment rows, %d datasets, %d input tags", exps, datasets, orphans)
+	}
+	// The name of a hard-deleted experiment is free again, as users want from gc.
+	st, err = sqlite.Open(ctx, dbPath, sqlite.Options{ArtifactRoot: root})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if _, err := st.CreateExperiment(ctx, "gone", "", nil); err != nil {
+		t.Fatalf("recreate gone: %v", err)
+	}
+	if _, err := st.GetRun(ctx, deleted.Info.RunID); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("get a collected run: %v", err)
+	}
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
