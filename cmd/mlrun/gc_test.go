@@ -39,8 +39,8 @@ func TestGC(t *testing.T) {
 		must(t, os.WriteFile(filepath.Join(a, "model.txt"), []byte("weights"), 0o644))
 		return r
 	}
-	deleted, active, inGone, damaged := newRun(keep), newRun(keep), newRun(gone), newRun(keep)
-	for _, id := range []string{deleted.Info.RunID, damaged.Info.RunID} {
+	deleted, active, inGone, damaged, proxied := newRun(keep), newRun(keep), newRun(gone), newRun(keep), newRun(keep)
+	for _, id := range []string{deleted.Info.RunID, damaged.Info.RunID, proxied.Info.RunID} {
 		must(t, st.DeleteRun(ctx, id))
 	}
 	must(t, st.DeleteExperiment(ctx, gone))
@@ -52,6 +52,14 @@ func TestGC(t *testing.T) {
 	defer db.Close()
 	// A damaged artifact_uri pointing at the whole root must not be removed.
 	if _, err := db.Exec(`UPDATE runs SET artifact_uri = ? WHERE run_uuid = ?`, root, damaged.Info.RunID); err != nil {
+		t.Fatal(err)
+	}
+	// A run whose artifacts the server proxies: found under --artifacts-destination.
+	dest := filepath.Join(dir, "mlartifacts")
+	rel := filepath.Join(keep, proxied.Info.RunID, "artifacts")
+	must(t, os.MkdirAll(filepath.Join(dest, rel), 0o755))
+	must(t, os.WriteFile(filepath.Join(dest, rel, "model.txt"), []byte("weights"), 0o644))
+	if _, err := db.Exec(`UPDATE runs SET artifact_uri = ? WHERE run_uuid = ?`, "mlflow-artifacts:/"+filepath.ToSlash(rel), proxied.Info.RunID); err != nil {
 		t.Fatal(err)
 	}
 	rowsOf := func(id string) int {
@@ -91,7 +99,7 @@ func TestGC(t *testing.T) {
 		t.Fatal("a refused gc deleted something")
 	}
 
-	out := mustRun(t, "gc", "--backend-store-uri", uri)
+	out := mustRun(t, "gc", "--backend-store-uri", uri, "--artifacts-destination", dest)
 	for _, want := range []string{
 		"Run with ID " + deleted.Info.RunID + " has been permanently deleted.",
 		"Run with ID " + inGone.Info.RunID + " has been permanently deleted.",
@@ -102,7 +110,10 @@ func TestGC(t *testing.T) {
 			t.Errorf("gc output lacks %q:\n%s", want, out)
 		}
 	}
-	for _, r := range []*store.Run{deleted, inGone, damaged} {
+	if _, err := os.Stat(filepath.Join(dest, keep, proxied.Info.RunID)); !os.IsNotExist(err) {
+		t.Errorf("proxied artifacts of a collected run: %v", err)
+	}
+	for _, r := range []*store.Run{deleted, inGone, damaged, proxied} {
 		if n := rowsOf(r.Info.RunID); n != 0 {
 			t.Errorf("run %s still has %d rows", r.Info.RunID, n)
 		}
@@ -138,5 +149,28 @@ func must(t *testing.T, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+func TestGCLocalArtifacts(t *testing.T) {
+	g := gc{artifacts: "/srv/mlartifacts"}
+	for uri, want := range map[string]string{
+		"/data/mlruns/1/abc/artifacts":            "/data/mlruns/1/abc/artifacts",
+		"file:///data/mlruns/1/abc/artifacts":     "/data/mlruns/1/abc/artifacts",
+		"mlflow-artifacts:/1/abc/artifacts":       "/srv/mlartifacts/1/abc/artifacts",
+		"mlflow-artifacts:/../etc/abc":            "error: escapes",
+		"mlflow-artifacts:/1/%2e%2e/%2e%2e/x/abc": "error: escapes",
+		"s3://bucket/1/abc/artifacts":             "error: not on this machine",
+	} {
+		got, err := g.localArtifacts(uri)
+		if err != nil {
+			got = "error: " + err.Error()
+		}
+		if got != want && !(strings.HasPrefix(want, "error: ") && strings.Contains(got, strings.TrimPrefix(want, "error: "))) {
+			t.Errorf("%s: %q, want %q", uri, got, want)
+		}
+	}
+	if d, err := (gc{}).localArtifacts("mlflow-artifacts:/1/abc"); err == nil {
+		t.Errorf("mlflow-artifacts without a destination: %s", d)
 	}
 }
