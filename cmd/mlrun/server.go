@@ -17,7 +17,9 @@ import (
 
 	"github.com/mlrun/mlrun/artifact/local"
 	"github.com/mlrun/mlrun/registry"
+	"github.com/mlrun/mlrun/runner"
 	"github.com/mlrun/mlrun/server"
+	"github.com/mlrun/mlrun/store"
 )
 
 func serverCommand() *cli.Command {
@@ -85,7 +87,35 @@ func runServer(c *cli.Context) error {
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", addr, err)
 	}
-	return serveUntilDone(c.Context, ln, server.New(st, opts), opts.Logger)
+	reapCtx, stopReaping := context.WithCancel(c.Context)
+	reaped := make(chan struct{})
+	go func() { reapEvery(reapCtx, st, opts.Logger, time.Minute); close(reaped) }()
+	err = serveUntilDone(c.Context, ln, server.New(st, opts), opts.Logger)
+	stopReaping()
+	<-reaped // the store is closed only once the reaper is done with it
+	return err
+}
+
+// reapEvery ends, at start and then every interval until ctx is done, the
+// runs an mlrun on this host left RUNNING when it died (runner.Reap), so
+// that a server shows them FAILED without waiting for the next mlrun run.
+func reapEvery(ctx context.Context, st store.Store, log *slog.Logger, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		ended, err := runner.Reap(ctx, st)
+		if err != nil && ctx.Err() == nil {
+			log.Warn("ending runs left RUNNING", "err", err)
+		}
+		for _, id := range ended {
+			log.Info("ended a run left RUNNING by an mlrun that exited", "run_id", id)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }
 
 // serveUntilDone serves on ln until ctx is cancelled (SIGINT, SIGTERM),

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"io"
 	"net"
 	"net/http"
@@ -13,6 +14,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/mlrun/mlrun/runner"
+	"github.com/mlrun/mlrun/store"
 )
 
 // TestServerBinary builds mlrun, starts `mlrun server` on a free loopback
@@ -30,6 +34,8 @@ func TestServerBinary(t *testing.T) {
 	}
 	port := ln.Addr().(*net.TCPAddr).Port
 	ln.Close()
+	// A run an mlrun on this host left RUNNING when it died: the server ends it.
+	orphan := orphanRun(t, filepath.Join(dir, "srv.db"))
 	cmd := exec.Command(bin, "server", "--port", itoa(port), "--backend-store-uri", "sqlite:///"+filepath.Join(dir, "srv.db"),
 		"--artifacts-destination", filepath.Join(dir, "art"))
 	cmd.Dir = dir
@@ -62,6 +68,21 @@ func TestServerBinary(t *testing.T) {
 	if resp.StatusCode != 200 || !strings.Contains(string(b), `"name":"Default"`) || !strings.Contains(string(b), `"artifact_location":"mlflow-artifacts:/0"`) {
 		t.Fatalf("get Default: %d %s", resp.StatusCode, b)
 	}
+	for i := 0; ; i++ {
+		resp, err := http.Get(base + "/api/2.0/mlflow/runs/get?run_id=" + orphan)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if strings.Contains(string(b), `"status":"FAILED"`) && strings.Contains(string(b), `"end_time"`) {
+			break
+		}
+		if i == 100 {
+			t.Fatalf("the orphaned run is not ended: %s", b)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
@@ -80,7 +101,8 @@ func TestServerBinary(t *testing.T) {
 		log = append(log, l)
 	}
 	all := strings.Join(log, "\n")
-	if !strings.Contains(all, "path=/api/2.0/mlflow/experiments/get status=200") || !strings.Contains(all, "shutting down") {
+	if !strings.Contains(all, "path=/api/2.0/mlflow/experiments/get status=200") || !strings.Contains(all, "shutting down") ||
+		!strings.Contains(all, `ended a run left RUNNING by an mlrun that exited" run_id=`+orphan) {
 		t.Fatalf("server log:\n%s", all)
 	}
 	if _, err := os.Stat(filepath.Join(dir, "srv.db")); err != nil {
@@ -89,3 +111,25 @@ func TestServerBinary(t *testing.T) {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+// orphanRun creates, in the SQLite file at path, a RUNNING run whose
+// mlrun (this host, a pid that has exited) is gone, and returns its id.
+func orphanRun(t *testing.T, path string) string {
+	t.Helper()
+	dead := exec.Command("true")
+	if err := dead.Run(); err != nil {
+		t.Fatal(err)
+	}
+	host, _ := os.Hostname()
+	st, err := openStore(context.Background(), "sqlite:///"+path, "mlflow-artifacts:/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	r, err := st.CreateRun(context.Background(), store.CreateRun{Tags: []store.Tag{
+		{Key: runner.TagRunnerHost, Value: host}, {Key: runner.TagRunnerPID, Value: strconv.Itoa(dead.Process.Pid)}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r.Info.RunID
+}
