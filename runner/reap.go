@@ -18,11 +18,25 @@ import (
 const (
 	TagRunnerHost = "mlrun.runner.host"
 	TagRunnerPID  = "mlrun.runner.pid"
+	// TagRunnerPIDNS names the pid namespace the pid belongs to: a
+	// container that shares the host name but not the pids cannot judge
+	// whether the process lives, and leaves the run alone.
+	TagRunnerPIDNS = "mlrun.runner.pidns"
 )
 
 func runnerTags() []store.Tag {
 	host, _ := os.Hostname()
-	return []store.Tag{{Key: TagRunnerHost, Value: host}, {Key: TagRunnerPID, Value: strconv.Itoa(os.Getpid())}}
+	tags := []store.Tag{{Key: TagRunnerHost, Value: host}, {Key: TagRunnerPID, Value: strconv.Itoa(os.Getpid())}}
+	if ns := pidNamespace(); ns != "" {
+		tags = append(tags, store.Tag{Key: TagRunnerPIDNS, Value: ns})
+	}
+	return tags
+}
+
+// pidNamespace identifies this process's pid namespace (Linux), or "".
+func pidNamespace() string {
+	ns, _ := os.Readlink("/proc/self/ns/pid")
+	return ns
 }
 
 // alive reports whether a process with that pid exists.
@@ -64,10 +78,11 @@ func Reap(ctx context.Context, st store.Store) ([]string, error) {
 		if err != nil {
 			return ended, err
 		}
+		ourNS := pidNamespace()
 		for _, r := range runs {
 			v, _ := r.Tag(TagRunnerPID)
 			pid, _ := strconv.Atoi(v)
-			if alive(pid) {
+			if ns, has := r.Tag(TagRunnerPIDNS); alive(pid) || (has && ns != ourNS) {
 				continue
 			}
 			failed, end := store.StatusFailed, time.Now().UnixMilli()

@@ -366,11 +366,14 @@ func TestReapEndsRunsOfDeadRunners(t *testing.T) {
 	livePID := strconv.Itoa(os.Getpid())
 	live, _ := e.st.CreateRun(ctx, store.CreateRun{Tags: []store.Tag{{Key: runner.TagRunnerHost, Value: host}, {Key: runner.TagRunnerPID, Value: livePID}}})
 	other, _ := e.st.CreateRun(ctx, store.CreateRun{Tags: []store.Tag{{Key: runner.TagRunnerHost, Value: "another-host"}, {Key: runner.TagRunnerPID, Value: "1"}}})
+	// Same host name, another pid namespace (a container): not ours to judge.
+	elsewhere, _ := e.st.CreateRun(ctx, store.CreateRun{Tags: []store.Tag{{Key: runner.TagRunnerHost, Value: host},
+		{Key: runner.TagRunnerPID, Value: strconv.Itoa(dead.Process.Pid)}, {Key: runner.TagRunnerPIDNS, Value: "pid:[1]"}}})
 	ended, err := runner.Reap(ctx, e.st)
 	if err != nil || len(ended) != 1 || ended[0] != orphan.Info.RunID {
 		t.Fatalf("reaped %v %v", ended, err)
 	}
-	for id, want := range map[string]store.RunStatus{orphan.Info.RunID: store.StatusFailed, live.Info.RunID: store.StatusRunning, other.Info.RunID: store.StatusRunning} {
+	for id, want := range map[string]store.RunStatus{orphan.Info.RunID: store.StatusFailed, live.Info.RunID: store.StatusRunning, other.Info.RunID: store.StatusRunning, elsewhere.Info.RunID: store.StatusRunning} {
 		r, _ := e.st.GetRun(ctx, id)
 		if r.Info.Status != want {
 			t.Fatalf("run %s is %s, want %s", id, r.Info.Status, want)
