@@ -177,3 +177,31 @@ func TestNoServeArtifacts(t *testing.T) {
 		t.Fatalf("proxy without --serve-artifacts: %d, want 503", st)
 	}
 }
+
+// TestArtifactUploadConflicts: a file over a folder, a file under a file
+// and a name longer than the file system takes are the caller's mistakes
+// (400 INVALID_PARAMETER_VALUE, found by FuzzArtifactPaths), not 500s, and
+// the folder and file already there are kept.
+func TestArtifactUploadConflicts(t *testing.T) {
+	ts := newServer(t)
+	const base = "/api/2.0/mlflow-artifacts/artifacts"
+	if st, b := ts.do(t, "PUT", base+"/d/f", "", []byte("kept")); st != 200 {
+		t.Fatalf("upload: %d %s", st, b)
+	}
+	long := "/" + strings.Repeat("x", 300)
+	for _, tc := range []struct{ method, path, want string }{
+		{"PUT", "/d", "it is a directory"},
+		{"PUT", "/d/f/g", "a folder on its path is a file"},
+		{"PUT", long, "too long"},
+		{"GET", long, "too long"},
+		{"DELETE", long, "too long"},
+	} {
+		st, b := ts.do(t, tc.method, base+tc.path, "", []byte("new"))
+		if st != 400 || !bytes.Contains(b, []byte(`"INVALID_PARAMETER_VALUE"`)) || !bytes.Contains(b, []byte(tc.want)) {
+			t.Errorf("%s %.40s: %d %s, want 400 %q", tc.method, tc.path, st, b, tc.want)
+		}
+	}
+	if b, err := os.ReadFile(filepath.Join(ts.artifacts, "d", "f")); err != nil || string(b) != "kept" {
+		t.Fatalf("d/f after refused uploads: %q %v", b, err)
+	}
+}

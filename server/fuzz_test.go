@@ -1,18 +1,23 @@
 package server_test
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/mlrun/mlrun/artifact/local"
 	"github.com/mlrun/mlrun/server"
+	"github.com/mlrun/mlrun/store"
 	"github.com/mlrun/mlrun/store/sqlite"
 )
 
@@ -79,6 +84,81 @@ func FuzzAPI(f *testing.F) {
 			if err := json.Unmarshal(rec.Body.Bytes(), &e); err != nil || e.ErrorCode == "" || e.Message == "" {
 				t.Fatalf("%s %s body %q: %d with %q, not an MLflow error", method, target, body, rec.Code, rec.Body)
 			}
+		}
+	})
+}
+
+// FuzzArtifactPaths sends any request path, through Go's own HTTP request
+// parser, to the artifact proxy and the run-scoped artifact endpoints of a
+// real server whose artifact root has symlinks pointing out of it: nothing
+// outside the root is ever created, changed or deleted, and the answer is
+// never a 5xx.
+func FuzzArtifactPaths(f *testing.F) {
+	for _, p := range []string{"/a/b.txt", "/../outside/secret", "/%2e%2e/outside/secret", "/a%2f..%2f..%2foutside%2fsecret",
+		"/%252e%252e/outside/secret", "/..%5coutside%5csecret", "//etc/passwd", "/link/secret", "/link/new", "/filelink",
+		"/a%00b", "/./../x", "/a/b/../../../x", "?path=..", "?path=link", "/%c0%ae%c0%ae/outside", "/..;/outside/secret"} {
+		for _, m := range []uint8{0, 1, 2, 3, 7} {
+			f.Add(m, p)
+		}
+	}
+	dir := f.TempDir()
+	root, outside := filepath.Join(dir, "art"), filepath.Join(dir, "outside")
+	for _, d := range []string{root, outside} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			f.Fatal(err)
+		}
+	}
+	secret := filepath.Join(outside, "secret")
+	if err := os.WriteFile(secret, []byte("secret"), 0o644); err != nil {
+		f.Fatal(err)
+	}
+	st, err := sqlite.Open(context.Background(), filepath.Join(dir, "mlflow.db"), sqlite.Options{ArtifactRoot: "mlflow-artifacts:/"})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Cleanup(func() { st.Close() })
+	run, err := st.CreateRun(context.Background(), store.CreateRun{})
+	if err != nil {
+		f.Fatal(err)
+	}
+	h := server.New(st, server.Options{Artifacts: local.New(root), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	outsideNames := func() string {
+		var names []string
+		entries, _ := os.ReadDir(dir)
+		for _, e := range entries {
+			if n := e.Name(); n != "art" && !strings.HasPrefix(n, "mlflow.db") {
+				names = append(names, n)
+			}
+		}
+		b, _ := os.ReadFile(secret)
+		others, _ := os.ReadDir(outside)
+		return fmt.Sprint(names, string(b), len(others))
+	}
+	want := outsideNames()
+
+	f.Fuzz(func(t *testing.T, which uint8, path string) {
+		// Links out of the root, put back if an earlier input removed them.
+		os.Symlink(outside, filepath.Join(root, "link"))
+		os.Symlink(secret, filepath.Join(root, "filelink"))
+		method := []string{"GET", "PUT", "DELETE", "GET"}[which%4]
+		target := "/api/2.0/mlflow-artifacts/artifacts" + path
+		if which%4 == 3 { // the run-scoped download and listing
+			target = "/get-artifact?run_id=" + run.Info.RunID + "&path=" + strings.TrimLeft(path, "/?")
+			if which%8 == 7 {
+				target = "/api/2.0/mlflow/artifacts/list?run_id=" + run.Info.RunID + "&path=" + strings.TrimLeft(path, "/?")
+			}
+		}
+		req, err := http.ReadRequest(bufio.NewReader(strings.NewReader(method + " " + target + " HTTP/1.1\r\nHost: mlrun\r\nContent-Length: 5\r\n\r\npwned")))
+		if err != nil {
+			return // not a request an HTTP server would accept
+		}
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if rec.Code >= 500 {
+			t.Fatalf("%s %q: %d %s", method, target, rec.Code, rec.Body)
+		}
+		if got := outsideNames(); got != want {
+			t.Fatalf("%s %q (%d) changed what is outside the artifact root: %s, was %s", method, target, rec.Code, got, want)
 		}
 	})
 }

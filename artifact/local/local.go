@@ -10,6 +10,7 @@ import (
 	"path"
 	"sort"
 	"strings"
+	"syscall"
 	"sync/atomic"
 	"time"
 
@@ -51,6 +52,12 @@ func mapErr(p string, err error) error {
 		return fmt.Errorf("%w: '%s'", artifact.ErrNotFound, p)
 	case strings.Contains(err.Error(), "path escapes from parent"):
 		return fmt.Errorf("%w '%s': it leads outside the artifact root", artifact.ErrInvalidPath, p)
+	case errors.Is(err, syscall.EISDIR):
+		return fmt.Errorf("%w '%s': it is a directory", artifact.ErrInvalidPath, p)
+	case errors.Is(err, syscall.ENOTDIR):
+		return fmt.Errorf("%w '%s': a folder on its path is a file", artifact.ErrInvalidPath, p)
+	case errors.Is(err, syscall.ENAMETOOLONG):
+		return fmt.Errorf("%w '%s': a name on it is too long for the file system", artifact.ErrInvalidPath, p)
 	}
 	return fmt.Errorf("artifact '%s': %w", p, err)
 }
@@ -162,7 +169,9 @@ func (r *Repository) Put(ctx context.Context, p string, src io.Reader) error {
 	}
 	defer root.Close()
 	if dir := path.Dir(p); dir != "." {
-		if err := root.MkdirAll(dir, 0o755); err != nil {
+		if err := root.MkdirAll(dir, 0o755); errors.Is(err, fs.ErrExist) {
+			return mapErr(p, syscall.ENOTDIR) // a file where a folder must be
+		} else if err != nil {
 			return mapErr(p, err)
 		}
 	}
@@ -172,6 +181,8 @@ func (r *Repository) Put(ctx context.Context, p string, src io.Reader) error {
 		if _, err := root.Stat(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return mapErr(p, err)
 		}
+	} else if err == nil && st.IsDir() {
+		return mapErr(p, syscall.EISDIR) // a file never replaces a folder
 	}
 	tmp := path.Join(path.Dir(p), fmt.Sprintf(".mlrun-upload-%d-%d", time.Now().UnixNano(), uploadSeq.Add(1)))
 	f, err := root.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
