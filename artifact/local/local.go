@@ -10,8 +10,8 @@ import (
 	"path"
 	"sort"
 	"strings"
-	"syscall"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/mlrun/mlrun/artifact"
