@@ -221,7 +221,10 @@ func (b tab) until(expr string) {
 	b.t.Helper()
 	deadline := time.Now().Add(15 * time.Second)
 	for {
-		ok, err := chromedp.Run(b.ctx, chromedp.Evaluate[bool](expr))
+		// The page must also be parsed to the end: a condition on the top of
+		// a page can hold while the rest (a pager below a table) is not
+		// there yet.
+		ok, err := chromedp.Run(b.ctx, chromedp.Evaluate[bool](`document.readyState === "complete" && (`+expr+`)`))
 		if err == nil && ok {
 			return
 		}
