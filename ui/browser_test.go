@@ -333,12 +333,13 @@ func TestPagesInChromium(t *testing.T) {
 	b.do(chromedp.Navigate(base + "/experiments/" + s.exp + "?n=1"))
 	for i := 0; i < 5; i++ {
 		paged = append(paged, b.strings(`[...document.querySelectorAll("#runs tbody td.name a")].map(a => a.textContent)`)...)
-		if b.int(`document.querySelectorAll("#next-page").length`) == 0 {
+		// Follow the page's own "Next page" link; Navigate waits for the
+		// new page to load (a JavaScript click did not, and raced in CI).
+		next := b.strings(`[...document.querySelectorAll("#next-page")].map(a => a.href)`)
+		if len(next) == 0 {
 			break
 		}
-		before := b.text("#runs tbody")
-		b.click("#next-page")
-		b.until(`document.querySelector("#first-page") && document.querySelector("#runs tbody").textContent != ` + strconvQuote(before))
+		b.do(chromedp.Navigate(next[0]), chromedp.WaitVisible(css("#first-page")))
 	}
 	if strings.Join(paged, ",") != "beta-run,child-run,alpha-run" {
 		t.Fatalf("paged runs: %v", paged)
