@@ -257,7 +257,9 @@ func call[T any](ctx context.Context, p *Plugin, name string, fn func(context.Co
 			p.client.Kill()
 			return zero, fmt.Errorf("flavor %s: %s: %w: %v", p.Name, name, ErrExited, firstLine(status.Convert(r.err).Message()))
 		}
-		if ctx.Err() == context.DeadlineExceeded {
+		// gRPC sends the deadline to the plugin, whose side may end the call
+		// a moment before this side's context does: both are the timeout.
+		if ctx.Err() == context.DeadlineExceeded || status.Code(r.err) == codes.DeadlineExceeded {
 			p.client.Kill()
 			return zero, fmt.Errorf("flavor %s: %s: %w after %s", p.Name, name, ErrTimeout, p.timeout)
 		}
