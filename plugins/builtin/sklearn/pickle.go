@@ -488,10 +488,11 @@ func walk(r *reader) (*result, error) {
 			if err != nil {
 				return fail(err)
 			}
-			if len(stack) == 0 {
-				return fail(errors.New("stack underflow"))
+			target, err := top()
+			if err != nil {
+				return fail(err)
 			}
-			if l, ok := stack[len(stack)-1].(*list); ok {
+			if l, ok := target.(*list); ok {
 				l.items = append(l.items, v)
 			}
 		case 'e': // APPENDS
@@ -499,10 +500,11 @@ func walk(r *reader) (*result, error) {
 			if err != nil {
 				return fail(err)
 			}
-			if len(stack) == 0 {
-				return fail(errors.New("stack underflow"))
+			target, err := top()
+			if err != nil {
+				return fail(err)
 			}
-			if l, ok := stack[len(stack)-1].(*list); ok {
+			if l, ok := target.(*list); ok {
 				l.items = append(l.items, items...)
 			}
 		case 0x90: // ADDITEMS
@@ -510,10 +512,11 @@ func walk(r *reader) (*result, error) {
 			if err != nil {
 				return fail(err)
 			}
-			if len(stack) == 0 {
-				return fail(errors.New("stack underflow"))
+			target, err := top()
+			if err != nil {
+				return fail(err)
 			}
-			if s, ok := stack[len(stack)-1].(*set); ok {
+			if s, ok := target.(*set); ok {
 				s.items = append(s.items, items...)
 			}
 		case 's': // SETITEM
@@ -521,10 +524,11 @@ func walk(r *reader) (*result, error) {
 			if err != nil {
 				return fail(err)
 			}
-			if len(stack) == 0 {
-				return fail(errors.New("stack underflow"))
+			target, err := top()
+			if err != nil {
+				return fail(err)
 			}
-			if d, ok := stack[len(stack)-1].(*dict); ok {
+			if d, ok := target.(*dict); ok {
 				d.keys, d.vals = append(d.keys, k), append(d.vals, v)
 			}
 		case 'u': // SETITEMS
@@ -532,10 +536,11 @@ func walk(r *reader) (*result, error) {
 			if err != nil {
 				return fail(err)
 			}
-			if len(stack) == 0 {
-				return fail(errors.New("stack underflow"))
+			target, err := top()
+			if err != nil {
+				return fail(err)
 			}
-			if d, ok := stack[len(stack)-1].(*dict); ok {
+			if d, ok := target.(*dict); ok {
 				for i := 0; i+1 < len(items); i += 2 {
 					d.keys, d.vals = append(d.keys, items[i]), append(d.vals, items[i+1])
 				}
