@@ -112,6 +112,10 @@ func (g gc) run(ctx context.Context, olderThan time.Duration, aged bool, runIDs,
 			}
 		}
 	}
+	oldSet := make(map[string]struct{}, len(old))
+	for _, id := range old {
+		oldSet[id] = struct{}{}
+	}
 	// Every run is checked before any is deleted (mlflow gc stops halfway).
 	slices.Sort(runIDs)
 	var runs []store.RunInfo
@@ -123,7 +127,7 @@ func (g gc) run(ctx context.Context, olderThan time.Duration, aged bool, runIDs,
 		if r.Info.LifecycleStage != store.LifecycleDeleted {
 			return store.Invalidf("Run %s is not in `deleted` lifecycle stage. Only runs in `deleted` lifecycle stage can be deleted.", id)
 		}
-		if aged && !slices.Contains(old, id) {
+		if _, isOld := oldSet[id]; aged && !isOld {
 			return store.Invalidf("Run %s is not older than the required age. Only runs older than %s can be deleted.", id, olderThan)
 		}
 		runs = append(runs, r.Info)
