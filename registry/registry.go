@@ -3,6 +3,7 @@ package registry
 import (
 	"context"
 	"fmt"
+	"github.com/mlrun/mlrun/artifact"
 	"regexp"
 	"strconv"
 	"strings"
@@ -193,33 +194,47 @@ func ValidateModelTag(t store.Tag) error {
 	return nil
 }
 
-// ValidateSource checks a version's source: no path traversal after
-// repeated URL-decoding, no NUL. Local paths are checked by the store,
-// which knows the run's artifact folder.
+// ValidateSource checks a version's source: models:/ and runs:/ URIs, or
+// an artifact URI that artifact.ParseURI accepts (no fragment, params or
+// query, no path traversal after repeated URL-decoding, no NUL, a scheme
+// mlrun serves). Local paths are checked further by the store, which
+// knows the run's artifact folder.
 func ValidateSource(source string) error {
 	if source == "" {
 		return store.Invalidf("Missing value for required parameter 'source'.")
 	}
-	s := source
-	for i := 0; i < 3; i++ {
-		if strings.ContainsRune(s, 0) {
-			break
-		}
-		for _, seg := range strings.FieldsFunc(s, func(r rune) bool { return r == '/' || r == '\\' }) {
-			if seg == ".." {
-				return store.Invalidf("Invalid model version source: '%s'. It must not contain path traversal ('..').", source)
-			}
-		}
-		d, err := unescape(s)
-		if err != nil || d == s {
-			if strings.ContainsRune(s, 0) {
-				break
-			}
-			return nil
-		}
-		s = d
+	bad := func(why string) error {
+		return store.Invalidf("Invalid model version source: '%s'. %s", source, why)
 	}
-	return store.Invalidf("Invalid model version source: '%s'.", source)
+	if strings.HasPrefix(source, "runs:") || strings.HasPrefix(source, "models:") {
+		if strings.ContainsAny(source, "#?;\x00") {
+			return bad("It must not have a fragment, params or a query.")
+		}
+		s := source
+		for i := 0; i < 3; i++ {
+			for _, seg := range strings.FieldsFunc(s, func(r rune) bool { return r == '/' || r == '\\' }) {
+				if seg == ".." {
+					return bad("It must not contain path traversal ('..').")
+				}
+			}
+			d, err := unescape(s)
+			if err != nil {
+				return bad("It has bad percent-encoding.")
+			}
+			if strings.ContainsRune(d, 0) {
+				return bad("It must not contain NUL.")
+			}
+			if d == s {
+				return nil
+			}
+			s = d
+		}
+		return nil
+	}
+	if _, err := artifact.ParseURI(source); err != nil {
+		return bad(strings.TrimPrefix(strings.TrimPrefix(err.Error(), artifact.ErrInvalidPath.Error()+": "), artifact.ErrUnsupported.Error()+": "))
+	}
+	return nil
 }
 
 func unescape(s string) (string, error) {

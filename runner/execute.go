@@ -175,7 +175,13 @@ func Execute(ctx context.Context, req Request) (*Outcome, error) {
 	}
 	trackingURI := req.TrackingURI
 	if req.ServeLocal {
-		url, stop, err := serveLoopback(req.Store, req.ArtifactRoot)
+		// The run's experiment folder is a root too: an experiment may
+		// keep its artifacts outside the store's default root.
+		var roots []string
+		if loc, err := artifact.ParseURI(run.Info.ArtifactURI); err == nil && loc.Kind == artifact.Local {
+			roots = append(roots, filepath.Dir(filepath.Dir(loc.Path)))
+		}
+		url, stop, err := serveLoopback(req.Store, req.ArtifactRoot, roots)
 		if err != nil {
 			return out, err
 		}
@@ -348,15 +354,17 @@ func stepEnv(trackingURI, runID, expID string) []string {
 }
 
 // serveLoopback serves st on 127.0.0.1 for the run's lifetime, with
-// artifacts proxied from root.
-func serveLoopback(st store.Store, root string) (string, func(), error) {
+// artifacts proxied from root; run artifacts are served from local
+// folders only under roots (and root).
+func serveLoopback(st store.Store, root string, roots []string) (string, func(), error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return "", nil, fmt.Errorf("serve the tracking store on loopback: %w", err)
 	}
-	opts := server.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	opts := server.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), ArtifactRoots: roots}
 	if root != "" {
 		opts.Artifacts = local.New(root)
+		opts.ArtifactRoots = append(opts.ArtifactRoots, root)
 	}
 	srv := &http.Server{Handler: server.New(st, opts), ReadHeaderTimeout: 30 * time.Second}
 	go srv.Serve(ln)

@@ -21,37 +21,28 @@ const (
 	mpuPrefix       = "/api/2.0/mlflow-artifacts/mpu/"
 )
 
-// runRepo returns the repository holding a run's artifacts and the prefix
-// of the run's root inside it. mlflow-artifacts:/ and the server's own
-// http URIs resolve into the proxied destination; local paths and file://
-// URIs are read directly.
-func (s *Server) runRepo(uri string) (artifact.Repository, string, error) {
-	u, err := url.Parse(uri)
-	if err != nil {
-		return nil, "", fmt.Errorf("%w: run artifact URI '%s' does not parse", artifact.ErrInvalidPath, uri)
+// runRepo returns the repository holding a run's artifacts, through the
+// server's one resolver: mlflow-artifacts:/ and proxy URLs resolve into
+// the proxied destination; local paths only under the server's roots.
+func (s *Server) runRepo(uri string) (artifact.Repository, error) {
+	return s.resolver.Resolve(uri)
+}
+
+// newResolver is the server's artifact resolver.
+func (s *Server) newResolver() *artifact.Resolver {
+	r := &artifact.Resolver{Roots: s.opts.ArtifactRoots, Local: func(dir string) artifact.Repository { return local.New(dir) }}
+	if s.opts.Artifacts != nil {
+		r.Proxy = func(prefix string) (artifact.Repository, error) { return artifact.Sub(s.opts.Artifacts, prefix), nil }
+		// A proxy URL naming a server is taken as this server's own
+		// (MLflow's clients store the URL they were given).
+		r.Remote = func(_, prefix string) (artifact.Repository, error) { return r.Proxy(prefix) }
+	} else {
+		r.Proxy = func(string) (artifact.Repository, error) {
+			return nil, &apiError{codeInvalidParameter, "this server does not serve artifacts (--no-serve-artifacts), so it cannot read mlflow-artifacts:/ locations"}
+		}
+		r.Remote = func(string, string) (artifact.Repository, error) { return r.Proxy("") }
 	}
-	switch u.Scheme {
-	case "mlflow-artifacts", "http", "https":
-		if s.opts.Artifacts == nil {
-			return nil, "", &apiError{codeInvalidParameter, "this server does not serve artifacts (--no-serve-artifacts), so it cannot read " + uri}
-		}
-		p := u.Path
-		if u.Scheme != "mlflow-artifacts" {
-			i := strings.Index(p, artifactsPrefix)
-			if i < 0 {
-				return nil, "", &apiError{codeInvalidParameter, "artifact URI " + uri + " is not served by this server"}
-			}
-			p = p[i+len(artifactsPrefix):]
-		}
-		prefix, err := artifact.CleanPath(strings.TrimPrefix(p, "/"))
-		if err != nil {
-			return nil, "", err
-		}
-		return s.opts.Artifacts, prefix, nil
-	case "", "file":
-		return local.New(u.Path), "", nil
-	}
-	return nil, "", &apiError{codeNotImplemented, "artifact URI scheme '" + u.Scheme + "' is not supported by mlrun yet"}
+	return r
 }
 
 func (s *Server) listArtifacts(w http.ResponseWriter, r *http.Request) {
@@ -67,17 +58,17 @@ func (s *Server) listArtifacts(w http.ResponseWriter, r *http.Request) {
 		if err != nil {
 			return nil, err
 		}
-		repo, prefix, err := s.runRepo(run.Info.ArtifactURI)
+		repo, err := s.runRepo(run.Info.ArtifactURI)
 		if err != nil {
 			return nil, err
 		}
-		files, err := repo.List(r.Context(), path.Join(prefix, rel))
+		files, err := repo.List(r.Context(), rel)
 		if err != nil {
 			return nil, err
 		}
 		resp := wire.ListArtifactsResponse{RootURI: run.Info.ArtifactURI}
 		for _, f := range files {
-			resp.Files = append(resp.Files, fileInfo(strings.TrimPrefix(strings.TrimPrefix(f.Path, prefix), "/"), f))
+			resp.Files = append(resp.Files, fileInfo(f.Path, f))
 		}
 		return resp, nil
 	})
@@ -108,14 +99,14 @@ func (s *Server) runArtifact(r *http.Request) (artifact.Repository, string, erro
 	if err != nil {
 		return nil, "", err
 	}
-	repo, prefix, err := s.runRepo(run.Info.ArtifactURI)
+	repo, err := s.runRepo(run.Info.ArtifactURI)
 	if err != nil {
 		return nil, "", err
 	}
 	if rel == "" {
 		return repo, "", missingParam("path")
 	}
-	return repo, path.Join(prefix, rel), nil
+	return repo, rel, nil
 }
 
 // getRunArtifact is the UI's /get-artifact?run_id=…&path=….

@@ -20,6 +20,7 @@ const (
 	codeNotImplemented         = "NOT_IMPLEMENTED"
 	codeEndpointNotFound       = "ENDPOINT_NOT_FOUND"
 	codeTemporarilyUnavailable = "TEMPORARILY_UNAVAILABLE"
+	codePermissionDenied       = "PERMISSION_DENIED"
 )
 
 // httpStatus is MLflow's HTTP status for each error code
@@ -35,6 +36,7 @@ var httpStatus = map[string]int{
 	codeNotImplemented:         http.StatusNotImplemented,
 	codeTemporarilyUnavailable: http.StatusServiceUnavailable,
 	"REQUEST_LIMIT_EXCEEDED":   http.StatusTooManyRequests,
+	codePermissionDenied:       http.StatusForbidden,
 }
 
 // apiError is an error raised by the server itself with an MLflow code.
@@ -66,7 +68,9 @@ func classify(err error) (code, msg string) {
 		return codeInvalidParameter, err.Error()
 	case errors.Is(err, store.ErrInvalidState):
 		return codeInvalidState, err.Error()
-	case errors.Is(err, store.ErrUnsupported):
+	case errors.Is(err, artifact.ErrForbidden):
+		return codePermissionDenied, err.Error()
+	case errors.Is(err, store.ErrUnsupported), errors.Is(err, artifact.ErrUnsupported):
 		return codeNotImplemented, err.Error()
 	}
 	return codeInternal, "internal error: see the server log"

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -159,6 +160,130 @@ func FuzzArtifactPaths(f *testing.F) {
 		}
 		if got := outsideNames(); got != want {
 			t.Fatalf("%s %q (%d) changed what is outside the artifact root: %s, was %s", method, target, rec.Code, got, want)
+		}
+	})
+}
+
+// FuzzArtifactLocations varies an experiment's artifact_location and an
+// artifact path together: each input creates an experiment at that
+// location (if the server takes it), a run in it, and sends one of the
+// run-scoped artifact requests (list, download, UI upload, UI run page)
+// with the path. Whatever the pair, no file outside the server's roots is
+// read (the secret never appears in a response) or changed, and nothing
+// answers 5xx.
+func FuzzArtifactLocations(f *testing.F) {
+	dir := f.TempDir()
+	dest, mlruns, outside := filepath.Join(dir, "art"), filepath.Join(dir, "mlruns"), filepath.Join(dir, "outside")
+	for _, d := range []string{dest, mlruns, outside} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			f.Fatal(err)
+		}
+	}
+	const marker = "TOP-SECRET-7f3a"
+	secret := filepath.Join(outside, "secret")
+	if err := os.WriteFile(secret, []byte(marker), 0o644); err != nil {
+		f.Fatal(err)
+	}
+	os.Symlink(outside, filepath.Join(mlruns, "link"))
+	os.Symlink(outside, filepath.Join(dest, "link"))
+	for _, loc := range []string{"file://" + outside + "#", "file://" + outside, outside, "file://" + mlruns + "/link", mlruns + "/x/../../outside",
+		"mlflow-artifacts:/link", "mlflow-artifacts:/../outside", "http://h/api/2.0/mlflow-artifacts/artifacts/link", "http://h/;..%2F..%2Foutside",
+		"file://" + mlruns + "/%2e%2e/outside", "file://" + mlruns + "/%252e%252e/outside", mlruns, "mlflow-artifacts:/", "./outside", "s3://b/x"} {
+		for _, p := range []string{"secret", "../secret", "../../../outside/secret", "link/secret", "%2e%2e/secret", "new.txt", "", "../../../../outside/new"} {
+			for _, which := range []uint8{0, 1, 2, 3} {
+				f.Add(loc, p, which)
+			}
+		}
+	}
+	st, err := sqlite.Open(context.Background(), filepath.Join(dir, "mlflow.db"), sqlite.Options{ArtifactRoot: mlruns})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Cleanup(func() { st.Close() })
+	h := server.New(st, server.Options{Artifacts: local.New(dest), ArtifactRoots: []string{dest, mlruns}, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	outsideState := func() string {
+		var b strings.Builder
+		filepath.WalkDir(outside, func(p string, d os.DirEntry, err error) error {
+			if err == nil {
+				c, _ := os.ReadFile(p)
+				fmt.Fprintf(&b, "%s %v %s\n", p, d.IsDir(), c)
+			}
+			return nil
+		})
+		entries, _ := os.ReadDir(dir)
+		for _, e := range entries {
+			fmt.Fprintln(&b, e.Name())
+		}
+		return b.String()
+	}
+	want := outsideState()
+	n := 0
+	serve := func(method, target string, body []byte) *httptest.ResponseRecorder {
+		req := httptest.NewRequest(method, "http://mlrun/", bytes.NewReader(body))
+		u, err := req.URL.Parse(target)
+		if err != nil {
+			return nil
+		}
+		req.URL, req.RequestURI = u, target
+		if method == "POST" && strings.Contains(target, "/mlflow/") && !strings.Contains(target, "upload-artifact") {
+			req.Header.Set("Content-Type", "application/json")
+		}
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		return rec
+	}
+	f.Fuzz(func(t *testing.T, loc, p string, which uint8) {
+		n++
+		body, _ := json.Marshal(map[string]string{"name": fmt.Sprintf("e%d", n), "artifact_location": loc})
+		rec := serve("POST", "/api/2.0/mlflow/experiments/create", body)
+		if rec == nil {
+			return
+		}
+		if rec.Code >= 500 {
+			t.Fatalf("experiments/create %q: %d %s", loc, rec.Code, rec.Body)
+		}
+		var created struct {
+			ID string `json:"experiment_id"`
+		}
+		if json.Unmarshal(rec.Body.Bytes(), &created) != nil || created.ID == "" {
+			return // refused
+		}
+		body, _ = json.Marshal(map[string]string{"experiment_id": created.ID})
+		rec = serve("POST", "/api/2.0/mlflow/runs/create", body)
+		var run struct {
+			Run struct {
+				Info struct {
+					ID string `json:"run_id"`
+				} `json:"info"`
+			} `json:"run"`
+		}
+		if err := json.Unmarshal(rec.Body.Bytes(), &run); err != nil || run.Run.Info.ID == "" {
+			t.Fatalf("runs/create in %q: %d %s", loc, rec.Code, rec.Body)
+		}
+		id, q := run.Run.Info.ID, "&path="+url.QueryEscape(p)
+		var method, target string
+		switch which % 4 {
+		case 0:
+			method, target = "GET", "/api/2.0/mlflow/artifacts/list?run_id="+id+q
+		case 1:
+			method, target = "GET", "/get-artifact?run_id="+id+q
+		case 2:
+			method, target = "POST", "/ajax-api/2.0/mlflow/upload-artifact?run_uuid="+id+q
+		case 3:
+			method, target = "GET", "/runs/"+id+"?path="+url.QueryEscape(p)+"&file="+url.QueryEscape(p)
+		}
+		rec = serve(method, target, []byte("pwned"))
+		if rec == nil {
+			return
+		}
+		if rec.Code >= 500 && rec.Code != 501 {
+			t.Fatalf("%s %s (location %q): %d %s", method, target, loc, rec.Code, rec.Body)
+		}
+		if strings.Contains(rec.Body.String(), marker) {
+			t.Fatalf("%s %s (location %q) read a file outside the roots: %s", method, target, loc, rec.Body)
+		}
+		if got := outsideState(); got != want {
+			t.Fatalf("%s %s (location %q) changed what is outside the roots:\n%s\nwas\n%s", method, target, loc, got, want)
 		}
 	})
 }

@@ -30,6 +30,11 @@ type Options struct {
 	BodyLimit int64
 	// Logger gets one line per request; nil means slog.Default().
 	Logger *slog.Logger
+	// ArtifactRoots are the local folders (absolute) the server may read
+	// and write run artifacts in: the destination, a local default
+	// artifact root, --allowed-artifact-roots. A run whose artifact URI is
+	// a local path elsewhere gets 403 PERMISSION_DENIED.
+	ArtifactRoots []string
 	// Registry is the model registry; nil means the tracking store's, when
 	// it is one (SQLite keeps both in one database).
 	Registry registry.Store
@@ -37,9 +42,10 @@ type Options struct {
 
 // Server is the tracking server's HTTP handler.
 type Server struct {
-	store store.Store
-	opts  Options
-	mux   *http.ServeMux
+	store    store.Store
+	opts     Options
+	mux      *http.ServeMux
+	resolver *artifact.Resolver
 }
 
 // New returns the handler serving st.
@@ -54,6 +60,7 @@ func New(st store.Store, opts Options) *Server {
 		opts.Registry, _ = st.(registry.Store)
 	}
 	s := &Server{store: st, opts: opts, mux: http.NewServeMux()}
+	s.resolver = s.newResolver()
 	s.routes()
 	return s
 }

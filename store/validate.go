@@ -1,6 +1,9 @@
 package store
 
 import (
+	"path/filepath"
+
+	"github.com/mlrun/mlrun/artifact"
 	"os"
 	"path"
 	"regexp"
@@ -201,4 +204,32 @@ func ValidateDatasetInput(in DatasetInput) error {
 		}
 	}
 	return nil
+}
+
+// ValidateArtifactLocation checks an experiment's artifact_location as
+// MLflow's server does (no fragment or ';' params, no '..' in the query,
+// not a runs:/ URI, at most artifact.MaxLocationLength characters) and as
+// mlrun's one artifact resolver parses it (no '..' segment, a scheme mlrun
+// serves), and returns it with a local path made absolute. "" stays "".
+func ValidateArtifactLocation(loc string) (string, error) {
+	if loc == "" {
+		return "", nil
+	}
+	if strings.ContainsAny(loc, "#;") {
+		return "", Invalidf("'artifact_location' URL can't include fragments or params.")
+	}
+	if strings.HasPrefix(loc, "runs:") {
+		return "", Invalidf("Artifact location cannot be a runs:/ URI. Given: '%s'", loc)
+	}
+	l, err := artifact.ParseURI(loc)
+	if err != nil {
+		return "", Invalidf("Invalid artifact_location '%s': %s", loc, strings.TrimPrefix(strings.TrimPrefix(err.Error(), artifact.ErrInvalidPath.Error()+": "), artifact.ErrUnsupported.Error()+": "))
+	}
+	if l.Kind == artifact.Local {
+		if strings.HasPrefix(loc, "file:") {
+			return "file://" + filepath.ToSlash(l.Path), nil
+		}
+		return l.Path, nil
+	}
+	return loc, nil
 }

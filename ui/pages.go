@@ -268,22 +268,22 @@ func (h *Handler) run(w http.ResponseWriter, r *http.Request) {
 	file := r.URL.Query().Get("file")
 	data := map[string]any{"Run": run, "Experiment": exp, "Dir": dir, "File": file}
 	if h.opts.RunArtifacts != nil {
-		repo, prefix, err := h.opts.RunArtifacts(run.Info.ArtifactURI)
+		repo, err := h.opts.RunArtifacts(run.Info.ArtifactURI)
 		if err == nil {
 			rel, perr := artifact.CleanPath(dir)
 			if perr != nil {
 				data["ArtifactError"] = perr.Error()
-			} else if files, err := repo.List(r.Context(), path.Join(prefix, rel)); err != nil {
+			} else if files, err := repo.List(r.Context(), rel); err != nil {
 				data["ArtifactError"] = err.Error()
 			} else {
 				var entries []artifactEntry
 				for _, f := range files {
-					p := strings.TrimPrefix(strings.TrimPrefix(f.Path, prefix), "/")
+					p := f.Path
 					entries = append(entries, artifactEntry{Path: p, Name: path.Base(p), IsDir: f.IsDir, Size: f.Size})
 				}
 				data["Artifacts"] = entries
 			}
-			if log, ok := readText(r, repo, path.Join(prefix, "mlrun/step.log")); ok {
+			if log, ok := readText(r, repo, "mlrun/step.log"); ok {
 				data["StepLog"] = log
 			}
 			if file != "" {
@@ -292,7 +292,7 @@ func (h *Handler) run(w http.ResponseWriter, r *http.Request) {
 					case ext == ".png" || ext == ".jpg" || ext == ".jpeg" || ext == ".gif" || ext == ".svg":
 						data["Image"] = fp
 					default:
-						if text, ok := readText(r, repo, path.Join(prefix, fp)); ok {
+						if text, ok := readText(r, repo, fp); ok {
 							data["Preview"] = text
 						} else {
 							data["NoPreview"] = true

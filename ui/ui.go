@@ -30,9 +30,9 @@ var staticFS embed.FS
 type Options struct {
 	Store    store.Store
 	Registry registry.Store // nil: no registry pages
-	// RunArtifacts returns the repository of a run's artifact URI and the
-	// prefix of the run's root in it.
-	RunArtifacts func(artifactURI string) (artifact.Repository, string, error)
+	// RunArtifacts returns the repository of a run's artifact URI (the
+	// server's artifact resolver).
+	RunArtifacts func(artifactURI string) (artifact.Repository, error)
 	Logger       *slog.Logger
 }
 

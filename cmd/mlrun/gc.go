@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/mlrun/mlrun/artifact"
 	"github.com/mlrun/mlrun/store"
 )
 
@@ -172,24 +172,20 @@ func (g gc) deleteArtifacts(ri store.RunInfo) {
 }
 
 func (g gc) localArtifacts(uri string) (string, error) {
-	u, err := url.Parse(uri)
+	loc, err := artifact.ParseURI(uri)
 	if err != nil {
-		return "", fmt.Errorf("artifact URI %q does not parse", uri)
+		return "", err
 	}
-	switch u.Scheme {
-	case "", "file":
-		return filepath.FromSlash(u.Path), nil
-	case "mlflow-artifacts":
+	switch loc.Kind {
+	case artifact.Local:
+		return loc.Path, nil
+	case artifact.Proxy:
 		if g.artifacts == "" {
 			return "", fmt.Errorf("%s is served by a tracking server: give --artifacts-destination to delete it", uri)
 		}
-		rel := filepath.FromSlash(strings.TrimPrefix(u.Path, "/"))
-		if !filepath.IsLocal(rel) {
-			return "", fmt.Errorf("%s escapes the artifacts destination", uri)
-		}
-		return filepath.Join(g.artifacts, rel), nil
+		return filepath.Join(g.artifacts, filepath.FromSlash(loc.Path)), nil
 	}
-	return "", fmt.Errorf("artifact URI scheme %q is not on this machine", u.Scheme)
+	return "", fmt.Errorf("artifact URI %s is not on this machine", uri)
 }
 
 var agePattern = regexp.MustCompile(`^(?:([.\d]+)d)?(?:([.\d]+)h)?(?:([.\d]+)m)?(?:([.\d]+)s)?$`)

@@ -158,8 +158,9 @@ func TestGCLocalArtifacts(t *testing.T) {
 		"/data/mlruns/1/abc/artifacts":            "/data/mlruns/1/abc/artifacts",
 		"file:///data/mlruns/1/abc/artifacts":     "/data/mlruns/1/abc/artifacts",
 		"mlflow-artifacts:/1/abc/artifacts":       "/srv/mlartifacts/1/abc/artifacts",
-		"mlflow-artifacts:/../etc/abc":            "error: escapes",
-		"mlflow-artifacts:/1/%2e%2e/%2e%2e/x/abc": "error: escapes",
+		"mlflow-artifacts:/../etc/abc":            "error: has a '..' segment",
+		"mlflow-artifacts:/1/%2e%2e/%2e%2e/x/abc": "error: has a '..' segment",
+		"/data/mlruns/1/abc/artifacts#/../../etc": "error: fragment",
 		"s3://bucket/1/abc/artifacts":             "error: not on this machine",
 	} {
 		got, err := g.localArtifacts(uri)

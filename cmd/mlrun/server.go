@@ -15,6 +15,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/mlrun/mlrun/artifact"
 	"github.com/mlrun/mlrun/artifact/local"
 	"github.com/mlrun/mlrun/registry"
 	"github.com/mlrun/mlrun/runner"
@@ -33,6 +34,7 @@ func serverCommand() *cli.Command {
 			&cli.BoolFlag{Name: "serve-artifacts", Value: true, Usage: "serve artifacts through the proxy (/api/2.0/mlflow-artifacts)"},
 			&cli.BoolFlag{Name: "no-serve-artifacts", Usage: "do not serve artifacts"},
 			&cli.StringFlag{Name: "artifacts-destination", Value: "./mlartifacts", Usage: "where proxied artifacts are stored (a local folder)"},
+			&cli.StringSliceFlag{Name: "allowed-artifact-roots", Usage: "more local folders whose run artifacts the server may read and write (comma-separated or repeated); runs stored elsewhere get 403"},
 			&cli.StringFlag{Name: "host", Value: "127.0.0.1", Usage: "address to listen on"},
 			&cli.IntFlag{Name: "port", Aliases: []string{"p"}, Value: 5000, Usage: "port to listen on"},
 		},
@@ -81,6 +83,17 @@ func runServer(c *cli.Context) error {
 			return err
 		}
 		opts.Artifacts = local.New(dest)
+		opts.ArtifactRoots = append(opts.ArtifactRoots, dest)
+	}
+	if loc, err := artifact.ParseURI(root); err == nil && loc.Kind == artifact.Local {
+		opts.ArtifactRoots = append(opts.ArtifactRoots, loc.Path)
+	}
+	for _, r := range c.StringSlice("allowed-artifact-roots") {
+		loc, err := artifact.ParseURI(r)
+		if err != nil || loc.Kind != artifact.Local {
+			return fmt.Errorf("--allowed-artifact-roots %s: want a local folder", r)
+		}
+		opts.ArtifactRoots = append(opts.ArtifactRoots, loc.Path)
 	}
 	addr := net.JoinHostPort(c.String("host"), strconv.Itoa(c.Int("port")))
 	ln, err := net.Listen("tcp", addr)

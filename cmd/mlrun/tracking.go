@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/url"
-	"path/filepath"
 	"strings"
 
 	"github.com/mlrun/mlrun/artifact"
@@ -58,33 +57,27 @@ func openStore(ctx context.Context, uri, artifactRoot string) (store.Store, erro
 }
 
 // artifactRepo returns the repository of a run's artifacts for its
-// artifact URI: a local folder, or the artifact proxy of the tracking
-// server (mlflow-artifacts:/ and the server's own http URIs).
+// artifact URI, through artifact's one resolver: a local folder (any: the
+// CLI works on its user's own files), or the artifact proxy of the
+// tracking server (mlflow-artifacts:/ and a server's proxy URLs).
 func artifactRepo(st store.Store, artifactURI string) (artifact.Repository, error) {
-	u, err := url.Parse(artifactURI)
-	if err != nil {
-		return nil, fmt.Errorf("artifact URI %q does not parse: %w", artifactURI, err)
+	r := &artifact.Resolver{
+		Open:  true,
+		Local: func(dir string) artifact.Repository { return local.New(dir) },
+		Remote: func(base, prefix string) (artifact.Repository, error) {
+			c, err := rest.New(base, rest.OptionsFromEnv())
+			if err != nil {
+				return nil, err
+			}
+			return proxied.New(c, prefix), nil
+		},
 	}
-	switch u.Scheme {
-	case "", "file":
-		return local.New(filepath.FromSlash(u.Path)), nil
-	case "mlflow-artifacts":
-		rs, ok := st.(*rest.Store)
-		if !ok {
+	if rs, ok := st.(proxied.Doer); ok {
+		r.Proxy = func(prefix string) (artifact.Repository, error) { return proxied.New(rs, prefix), nil }
+	} else {
+		r.Proxy = func(string) (artifact.Repository, error) {
 			return nil, fmt.Errorf("artifact URI %s needs a tracking server: set --tracking-uri http://host:port", artifactURI)
 		}
-		return proxied.New(rs.Client, strings.TrimPrefix(u.Path, "/")), nil
-	case "http", "https":
-		const marker = "/api/2.0/mlflow-artifacts/artifacts/"
-		i := strings.Index(u.Path, marker)
-		if i < 0 {
-			return nil, fmt.Errorf("artifact URI %s is not an mlflow-artifacts proxy URL", artifactURI)
-		}
-		c, err := rest.New((&url.URL{Scheme: u.Scheme, Host: u.Host, User: u.User, Path: u.Path[:i]}).String(), rest.OptionsFromEnv())
-		if err != nil {
-			return nil, err
-		}
-		return proxied.New(c, u.Path[i+len(marker):]), nil
 	}
-	return nil, fmt.Errorf("artifact URI scheme %q is not supported yet", u.Scheme)
+	return r.Resolve(artifactURI)
 }

@@ -51,6 +51,7 @@ func StartServer(t testing.TB, serveArtifacts bool) *Server {
 	if serveArtifacts {
 		s.Artifacts = filepath.Join(dir, "mlartifacts")
 		opts.Artifacts = local.New(s.Artifacts)
+		opts.ArtifactRoots = []string{s.Artifacts}
 	}
 	srv := httptest.NewServer(server.New(st, opts))
 	t.Cleanup(func() { srv.Close(); st.Close() })

@@ -75,13 +75,17 @@ func (s *Store) CreateExperiment(ctx context.Context, name, artifactLocation str
 	if err := store.ValidateExperimentName(name); err != nil {
 		return "", err
 	}
+	artifactLocation, err := store.ValidateArtifactLocation(artifactLocation)
+	if err != nil {
+		return "", err
+	}
 	for _, t := range tags {
 		if err := store.ValidateExperimentTag(t); err != nil {
 			return "", err
 		}
 	}
 	var id int64
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err = s.tx(ctx, func(tx *sql.Tx) error {
 		var taken int
 		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM experiments WHERE name = ?`, name).Scan(&taken); err != nil {
 			return err

@@ -5,11 +5,10 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"net/url"
-	"path/filepath"
 	"strconv"
 	"strings"
 
+	"github.com/mlrun/mlrun/artifact"
 	"github.com/mlrun/mlrun/registry"
 	"github.com/mlrun/mlrun/store"
 	"github.com/mlrun/mlrun/store/search"
@@ -364,15 +363,12 @@ func (s *Store) GetVersionByAlias(ctx context.Context, name, alias string) (*reg
 // checkLocalSource accepts a local source only inside the run's local
 // artifact folder (MLflow's rule against registering arbitrary files).
 func (s *Store) checkLocalSource(ctx context.Context, q querier, source, runID string) error {
-	p := source
-	if strings.HasPrefix(source, "file:") {
-		u, err := url.Parse(source)
-		if err != nil {
-			return store.Invalidf("Invalid model version source: '%s'.", source)
-		}
-		p = u.Path
-	} else if !strings.HasPrefix(source, "/") {
-		return nil // a URI with a scheme
+	if strings.HasPrefix(source, "runs:") || strings.HasPrefix(source, "models:") {
+		return nil
+	}
+	src, err := artifact.ParseURI(source)
+	if err != nil || src.Kind != artifact.Local {
+		return nil // checked by registry.ValidateSource
 	}
 	bad := store.Invalidf("Invalid model version source: '%s'. To use a local path as a model version source, the run_id request parameter has to be specified and the local path has to be contained within the artifact directory of the run specified by the run_id.", source)
 	if runID == "" {
@@ -382,12 +378,11 @@ func (s *Store) checkLocalSource(ctx context.Context, q querier, source, runID s
 	if err != nil {
 		return bad
 	}
-	root := strings.TrimPrefix(ri.ArtifactURI, "file://")
-	if !strings.HasPrefix(root, "/") {
+	root, err := artifact.ParseURI(ri.ArtifactURI)
+	if err != nil || root.Kind != artifact.Local {
 		return bad
 	}
-	rel, err := filepath.Rel(filepath.Clean(root), filepath.Clean(p))
-	if err != nil || rel == ".." || strings.HasPrefix(rel, "../") {
+	if _, _, ok := artifact.Within([]string{root.Path}, src.Path); !ok {
 		return bad
 	}
 	return nil
