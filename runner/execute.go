@@ -2,6 +2,8 @@ package runner
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -173,7 +175,7 @@ func Execute(ctx context.Context, req Request) (*Outcome, error) {
 			return out, fmt.Errorf("log params: %w", err)
 		}
 	}
-	trackingURI := req.TrackingURI
+	trackingURI, token := req.TrackingURI, ""
 	if req.ServeLocal {
 		// The run's experiment folder is a root too: an experiment may
 		// keep its artifacts outside the store's default root.
@@ -181,7 +183,10 @@ func Execute(ctx context.Context, req Request) (*Outcome, error) {
 		if loc, err := artifact.ParseURI(run.Info.ArtifactURI); err == nil && loc.Kind == artifact.Local {
 			roots = append(roots, filepath.Dir(filepath.Dir(loc.Path)))
 		}
-		url, stop, err := serveLoopback(req.Store, req.ArtifactRoot, roots)
+		if token, err = newToken(); err != nil {
+			return out, err
+		}
+		url, stop, err := serveLoopback(req.Store, req.ArtifactRoot, roots, token)
 		if err != nil {
 			return out, err
 		}
@@ -196,7 +201,7 @@ func Execute(ctx context.Context, req Request) (*Outcome, error) {
 	defer os.Remove(logFile.Name())
 	defer logFile.Close()
 	job.RunID, job.ExperimentID = run.Info.RunID, run.Info.ExperimentID
-	job.Env = stepEnv(trackingURI, run.Info.RunID, run.Info.ExperimentID)
+	job.Env = stepEnv(trackingURI, token, run.Info.RunID, run.Info.ExperimentID)
 	job.Stdout, job.Stderr = io.MultiWriter(req.Stdout, logFile), io.MultiWriter(req.Stderr, logFile)
 	if u := run.Info.ArtifactURI; strings.HasPrefix(u, "/") || strings.HasPrefix(u, "file://") {
 		job.ArtifactDir = strings.TrimPrefix(u, "file://")
@@ -336,15 +341,24 @@ func logParams(ctx context.Context, st store.Store, runID string, params []proje
 
 // stepEnv is the step's environment: ours, with the run's coordinates,
 // and mlrun's own folder first on PATH so a shell step can call
-// `mlrun log`.
-func stepEnv(trackingURI, runID, expID string) []string {
+// `mlrun log`. With a token (the loopback server's), the step gets it as
+// MLFLOW_TRACKING_TOKEN in place of any credentials of ours, which MLflow's
+// clients would send first; without, our credentials pass as they are.
+func stepEnv(trackingURI, token, runID, expID string) []string {
 	var env []string
 	for _, kv := range os.Environ() {
 		switch k, _, _ := strings.Cut(kv, "="); k {
 		case "MLFLOW_TRACKING_URI", "MLFLOW_RUN_ID", "MLFLOW_EXPERIMENT_ID", "MLFLOW_EXPERIMENT_NAME", "PATH":
 			continue
+		case "MLFLOW_TRACKING_TOKEN", "MLFLOW_TRACKING_USERNAME", "MLFLOW_TRACKING_PASSWORD":
+			if token != "" {
+				continue
+			}
 		}
 		env = append(env, kv)
+	}
+	if token != "" {
+		env = append(env, "MLFLOW_TRACKING_TOKEN="+token)
 	}
 	path := os.Getenv("PATH")
 	if exe, err := os.Executable(); err == nil && filepath.Base(exe) == "mlrun" {
@@ -353,15 +367,24 @@ func stepEnv(trackingURI, runID, expID string) []string {
 	return append(env, "PATH="+path, "MLFLOW_TRACKING_URI="+trackingURI, "MLFLOW_RUN_ID="+runID, "MLFLOW_EXPERIMENT_ID="+expID)
 }
 
+// newToken returns a random token for a run's loopback server.
+func newToken() (string, error) {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return "", fmt.Errorf("run token: %w", err)
+	}
+	return hex.EncodeToString(b), nil
+}
+
 // serveLoopback serves st on 127.0.0.1 for the run's lifetime, with
 // artifacts proxied from root; run artifacts are served from local
-// folders only under roots (and root).
-func serveLoopback(st store.Store, root string, roots []string) (string, func(), error) {
+// folders only under roots (and root); only requests with token pass.
+func serveLoopback(st store.Store, root string, roots []string, token string) (string, func(), error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return "", nil, fmt.Errorf("serve the tracking store on loopback: %w", err)
 	}
-	opts := server.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), ArtifactRoots: roots}
+	opts := server.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), ArtifactRoots: roots, Token: token}
 	if root != "" {
 		opts.Artifacts = local.New(root)
 		opts.ArtifactRoots = append(opts.ArtifactRoots, root)

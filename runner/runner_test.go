@@ -384,3 +384,50 @@ func TestReapEndsRunsOfDeadRunners(t *testing.T) {
 		t.Fatalf("reaped run %+v note %q", r.Info, v)
 	}
 }
+
+// TestLoopbackNeedsTheRunToken: the step gets the loopback server's token
+// as MLFLOW_TRACKING_TOKEN (and none of the caller's credentials); a
+// request without it, or with another, gets 401, one with it logs into
+// the run, and `mlrun log` uses it on its own.
+func TestLoopbackNeedsTheRunToken(t *testing.T) {
+	testutil.Require(t, "python3", "apt-get install python3")
+	mlrunOnPath(t)
+	t.Setenv("MLFLOW_TRACKING_USERNAME", "someone")
+	t.Setenv("MLFLOW_TRACKING_PASSWORD", "secret")
+	e := newEnv(t)
+	probe := `import os, urllib.request, urllib.error
+base, run, tok = os.environ["MLFLOW_TRACKING_URI"], os.environ["MLFLOW_RUN_ID"], os.environ.get("MLFLOW_TRACKING_TOKEN", "")
+print("creds", os.environ.get("MLFLOW_TRACKING_USERNAME"), os.environ.get("MLFLOW_TRACKING_PASSWORD"), len(tok))
+for name, header in [("none", None), ("wrong", "Bearer " + "0" * 64), ("basic", "Basic c29tZW9uZTpzZWNyZXQ="), ("token", "Bearer " + tok)]:
+    req = urllib.request.Request(base + "/api/2.0/mlflow/runs/get?run_id=" + run)
+    if header:
+        req.add_header("Authorization", header)
+    try:
+        code = urllib.request.urlopen(req).status
+    except urllib.error.HTTPError as e:
+        code = e.code
+    print("status", name, code)
+for path in ["/get-artifact?run_id=" + run + "&path=x", "/api/2.0/mlflow-artifacts/artifacts?path=", "/experiments"]:
+    try:
+        code = urllib.request.urlopen(base + path).status
+    except urllib.error.HTTPError as e:
+        code = e.code
+    print("status", path.split("?")[0], code)
+`
+	dir := tmpProject(t, "python3 probe.py && mlrun log param via token", map[string]string{"probe.py": probe})
+	out, err := runner.Execute(context.Background(), e.request(dir))
+	if err != nil || out.Status != store.StatusFinished {
+		t.Fatalf("%v %+v\n%s", err, out, e.out.String())
+	}
+	log := e.out.String()
+	for _, want := range []string{"creds None None 64", "status none 401", "status wrong 401", "status basic 401", "status token 200",
+		"status /get-artifact 401", "status /api/2.0/mlflow-artifacts/artifacts 401", "status /experiments 401"} {
+		if !strings.Contains(log, want) {
+			t.Errorf("step output lacks %q:\n%s", want, log)
+		}
+	}
+	r, _ := e.st.GetRun(context.Background(), out.RunID)
+	if params(r)["via"] != "token" {
+		t.Fatalf("mlrun log with the token did not land: %v", params(r))
+	}
+}

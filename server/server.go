@@ -1,12 +1,14 @@
 package server
 
 import (
+	"crypto/subtle"
 	"log/slog"
 	"net/http"
 	"strings"
 	"time"
 
 	"github.com/mlrun/mlrun/artifact"
+	"github.com/mlrun/mlrun/internal/wire"
 	"github.com/mlrun/mlrun/registry"
 	"github.com/mlrun/mlrun/store"
 	"github.com/mlrun/mlrun/ui"
@@ -35,6 +37,11 @@ type Options struct {
 	// artifact root, --allowed-artifact-roots. A run whose artifact URI is
 	// a local path elsewhere gets 403 PERMISSION_DENIED.
 	ArtifactRoots []string
+	// Token, when set, is the one credential the server accepts: every
+	// request but /health must carry "Authorization: Bearer <Token>"
+	// (MLflow's clients send MLFLOW_TRACKING_TOKEN so). The loopback
+	// server of a run uses it; others get 401.
+	Token string
 	// Registry is the model registry; nil means the tracking store's, when
 	// it is one (SQLite keeps both in one database).
 	Registry registry.Store
@@ -136,11 +143,25 @@ func (s *Server) limitBody(h http.HandlerFunc) http.HandlerFunc {
 	}
 }
 
+// tokenOK reports whether r carries the server's token (or asks for
+// /health).
+func (s *Server) tokenOK(r *http.Request) bool {
+	if r.URL.Path == "/health" {
+		return true
+	}
+	scheme, tok, _ := strings.Cut(r.Header.Get("Authorization"), " ")
+	return strings.EqualFold(scheme, "Bearer") && subtle.ConstantTimeCompare([]byte(strings.TrimSpace(tok)), []byte(s.opts.Token)) == 1
+}
+
 // ServeHTTP serves a request and logs one line for it.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
-	if p := r.URL.EscapedPath(); strings.HasPrefix(p, artifactsPrefix+"/") || p == artifactsPrefix || strings.HasPrefix(p, mpuPrefix) {
+	if s.opts.Token != "" && !s.tokenOK(r) {
+		sw.Header().Set("WWW-Authenticate", `Bearer realm="mlrun"`)
+		writeJSON(sw, http.StatusUnauthorized, wire.ErrorBody{ErrorCode: "UNAUTHENTICATED",
+			Message: "this server accepts only its run's token: send it as 'Authorization: Bearer <MLFLOW_TRACKING_TOKEN>'"})
+	} else if p := r.URL.EscapedPath(); strings.HasPrefix(p, artifactsPrefix+"/") || p == artifactsPrefix || strings.HasPrefix(p, mpuPrefix) {
 		s.serveArtifacts(sw, r)
 	} else {
 		s.mux.ServeHTTP(sw, r)
