@@ -9,7 +9,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"net/http"
 	"os"
 	"os/user"
 	"path/filepath"
@@ -389,7 +388,7 @@ func serveLoopback(st store.Store, root string, roots []string, token string) (s
 		opts.Artifacts = local.New(root)
 		opts.ArtifactRoots = append(opts.ArtifactRoots, root)
 	}
-	srv := &http.Server{Handler: server.New(st, opts), ReadHeaderTimeout: 30 * time.Second}
+	srv := server.HTTPServer(server.New(st, opts))
 	go srv.Serve(ln)
 	stop := func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)

@@ -7,6 +7,7 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"os"
 	"path"
 	"strconv"
 	"strings"
@@ -196,7 +197,20 @@ func (s *Server) serveArtifacts(w http.ResponseWriter, r *http.Request) {
 			writeError(w, r, invalidParam("an artifact upload needs a file path"))
 			return
 		}
-		if err := s.opts.Artifacts.Put(r.Context(), p, r.Body); err != nil {
+		if r.ContentLength > s.opts.UploadLimit {
+			writeUploadTooLarge(w, s.opts.UploadLimit)
+			return
+		}
+		if err := s.opts.Artifacts.Put(r.Context(), p, http.MaxBytesReader(w, r.Body, s.opts.UploadLimit)); err != nil {
+			var mbe *http.MaxBytesError
+			if errors.As(err, &mbe) {
+				writeUploadTooLarge(w, s.opts.UploadLimit)
+				return
+			}
+			if errors.Is(err, os.ErrDeadlineExceeded) {
+				http.Error(w, "the upload stalled: nothing was kept", http.StatusRequestTimeout)
+				return
+			}
 			writeError(w, r, err)
 			return
 		}
@@ -256,4 +270,11 @@ func serveFile(w http.ResponseWriter, r *http.Request, repo artifact.Repository,
 		return
 	}
 	io.Copy(w, rc)
+}
+
+// writeUploadTooLarge refuses an upload over the server's cap; nothing of
+// it is kept (repositories write a file whole or not at all).
+func writeUploadTooLarge(w http.ResponseWriter, limit int64) {
+	writeJSON(w, http.StatusRequestEntityTooLarge, wire.ErrorBody{ErrorCode: codeInvalidParameter,
+		Message: fmt.Sprintf("artifact upload is larger than this server's limit of %d bytes (mlrun server --max-upload-size)", limit)})
 }

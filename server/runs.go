@@ -204,7 +204,7 @@ func (s *Server) logModel(w http.ResponseWriter, r *http.Request) {
 				return nil, invalidParam(fmt.Sprintf("Model json is missing mandatory fields: ['%s']", k))
 			}
 		}
-		return empty{}, AppendModelHistory(r.Context(), s.store, req.RunID, model)
+		return empty{}, s.store.LogModel(r.Context(), req.RunID, req.ModelJSON)
 	})
 }
 

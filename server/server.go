@@ -1,6 +1,7 @@
 package server
 
 import (
+	"io"
 	"crypto/subtle"
 	"log/slog"
 	"net/http"
@@ -22,14 +23,28 @@ const Version = "2.17.2"
 // 1 MB for log-batch; this leaves room for large dataset schemas).
 const DefaultBodyLimit = 16 << 20
 
+// DefaultUploadLimit caps one proxied artifact upload (--max-upload-size).
+const DefaultUploadLimit = 5 << 30
+
+// DefaultStallTimeout is how long a request body or response may make no
+// progress before the connection is ended.
+const DefaultStallTimeout = 2 * time.Minute
+
 // Options configure a Server.
 type Options struct {
 	// Artifacts is the proxied artifact destination, or nil when the
 	// server does not serve artifacts (--no-serve-artifacts).
 	Artifacts artifact.Repository
 	// BodyLimit caps JSON request bodies; 0 means DefaultBodyLimit.
-	// Artifact uploads are streamed and not capped.
+	// Artifact uploads are streamed and capped by UploadLimit.
 	BodyLimit int64
+	// UploadLimit caps one proxied artifact upload; 0 means
+	// DefaultUploadLimit. A larger upload is refused whole (413).
+	UploadLimit int64
+	// StallTimeout ends a request whose body or response makes no progress
+	// for that long (a stalled upload or download); 0 means
+	// DefaultStallTimeout.
+	StallTimeout time.Duration
 	// Logger gets one line per request; nil means slog.Default().
 	Logger *slog.Logger
 	// ArtifactRoots are the local folders (absolute) the server may read
@@ -59,6 +74,12 @@ type Server struct {
 func New(st store.Store, opts Options) *Server {
 	if opts.BodyLimit == 0 {
 		opts.BodyLimit = DefaultBodyLimit
+	}
+	if opts.UploadLimit == 0 {
+		opts.UploadLimit = DefaultUploadLimit
+	}
+	if opts.StallTimeout == 0 {
+		opts.StallTimeout = DefaultStallTimeout
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
@@ -143,6 +164,14 @@ func (s *Server) limitBody(h http.HandlerFunc) http.HandlerFunc {
 	}
 }
 
+// HTTPServer returns the http.Server mlrun serves h with: headers must
+// arrive within 30 s, an idle keep-alive connection is closed after two
+// minutes. Bodies are not cut by a whole-request timeout: a Server ends a
+// body or response that stalls (Options.StallTimeout) instead.
+func HTTPServer(h http.Handler) *http.Server {
+	return &http.Server{Handler: h, ReadHeaderTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 1 << 20}
+}
+
 // tokenOK reports whether r carries the server's token (or asks for
 // /health).
 func (s *Server) tokenOK(r *http.Request) bool {
@@ -156,7 +185,9 @@ func (s *Server) tokenOK(r *http.Request) bool {
 // ServeHTTP serves a request and logs one line for it.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
-	sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+	sw := &statusWriter{ResponseWriter: w, status: http.StatusOK, rc: http.NewResponseController(w), stall: s.opts.StallTimeout}
+	r.Body = &stallReader{ReadCloser: r.Body, rc: sw.rc, stall: s.opts.StallTimeout}
+	sw.rc.SetWriteDeadline(time.Now().Add(s.opts.StallTimeout))
 	if s.opts.Token != "" && !s.tokenOK(r) {
 		sw.Header().Set("WWW-Authenticate", `Bearer realm="mlrun"`)
 		writeJSON(sw, http.StatusUnauthorized, wire.ErrorBody{ErrorCode: "UNAUTHENTICATED",
@@ -178,6 +209,8 @@ type statusWriter struct {
 	http.ResponseWriter
 	status int
 	n      int64
+	rc     *http.ResponseController
+	stall  time.Duration
 }
 
 func (w *statusWriter) WriteHeader(code int) {
@@ -186,6 +219,10 @@ func (w *statusWriter) WriteHeader(code int) {
 }
 
 func (w *statusWriter) Write(b []byte) (int, error) {
+	// Each write may take up to stall: a client that stops reading a
+	// download does not hold the goroutine forever, a slow one still
+	// gets the whole file. (Recorders in tests do not support it.)
+	w.rc.SetWriteDeadline(time.Now().Add(w.stall))
 	n, err := w.ResponseWriter.Write(b)
 	w.n += int64(n)
 	return n, err
@@ -193,3 +230,17 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 
 // Unwrap lets http.ResponseController reach the underlying writer.
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// stallReader gives every read of a request body its own deadline, so an
+// upload that stops sending ends after the stall timeout while a long,
+// steady one is never cut.
+type stallReader struct {
+	io.ReadCloser
+	rc    *http.ResponseController
+	stall time.Duration
+}
+
+func (r *stallReader) Read(p []byte) (int, error) {
+	r.rc.SetReadDeadline(time.Now().Add(r.stall))
+	return r.ReadCloser.Read(p)
+}

@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"time"
 )
 
@@ -67,6 +69,10 @@ type Store interface {
 	LogBatch(ctx context.Context, runID string, metrics []Metric, params []Param, tags []Tag) error
 	// LogInputs links datasets to a run.
 	LogInputs(ctx context.Context, runID string, inputs []DatasetInput) error
+	// LogModel appends a model (a JSON object with MLflow's mandatory
+	// fields) to the run's mlflow.log-model.history tag, as one
+	// transaction: concurrent calls lose nothing.
+	LogModel(ctx context.Context, runID, modelJSON string) error
 	// GetMetricHistory returns the points of one metric ordered by
 	// (timestamp, step, value). maxResults 0 means all in one page.
 	GetMetricHistory(ctx context.Context, runID, key string, maxResults int, pageToken string) ([]Metric, string, error)
@@ -124,6 +130,37 @@ type LoggedModels interface {
 	LogLoggedModelParams(ctx context.Context, id string, params []Param) error
 	SearchLoggedModels(ctx context.Context, experimentIDs []string, maxResults int, pageToken string) ([]*LoggedModel, string, error)
 	LogOutputs(ctx context.Context, runID string, outputs []ModelOutput) error
+}
+
+// Local is an optional Store capability: a database this process opens
+// itself (not a server's), with the root of new experiments' artifacts.
+// The runner serves such a store on loopback for a step.
+type Local interface {
+	ArtifactRoot() string
+}
+
+// TagModelHistory is the run tag holding the JSON list of logged models.
+const TagModelHistory = "mlflow.log-model.history"
+
+// AppendModelHistory returns the mlflow.log-model.history value old with
+// modelJSON appended. A corrupt old history is replaced rather than kept
+// growing; modelJSON must be a JSON object.
+func AppendModelHistory(old, modelJSON string) (string, error) {
+	var model map[string]any
+	if err := json.Unmarshal([]byte(modelJSON), &model); err != nil || model == nil {
+		return "", Invalidf("Malformed model info. 'model_json' must be a JSON object")
+	}
+	var hist []any
+	if old != "" {
+		if err := json.Unmarshal([]byte(old), &hist); err != nil {
+			hist = nil
+		}
+	}
+	b, err := json.Marshal(append(hist, model))
+	if err != nil {
+		return "", fmt.Errorf("encode model history: %w", err)
+	}
+	return string(b), nil
 }
 
 // Collector is an optional Store capability: removing deleted runs and

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 
@@ -33,7 +34,7 @@ func dbCommand() *cli.Command {
 					return err
 				}
 				defer st.Close()
-				db, ok := st.(*sqlite.Store)
+				db, ok := st.(importer)
 				if !ok {
 					return errors.New("import-filestore writes into a sqlite:/// database")
 				}
@@ -47,4 +48,10 @@ func dbCommand() *cli.Command {
 			},
 		}},
 	}
+}
+
+// importer is a store that takes an MLflow file store's contents (SQLite).
+type importer interface {
+	Import(ctx context.Context, snap *file.Snapshot) (sqlite.ImportStats, error)
+	Path() string
 }

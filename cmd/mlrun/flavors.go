@@ -19,9 +19,7 @@ import (
 	"github.com/mlrun/mlrun/plugins/builtin"
 	"github.com/mlrun/mlrun/plugins/flavor"
 	"github.com/mlrun/mlrun/registry"
-	"github.com/mlrun/mlrun/server"
 	"github.com/mlrun/mlrun/store"
-	"github.com/mlrun/mlrun/store/rest"
 )
 
 // flavorServeCommand is `mlrun __flavor NAME`: mlrun serving one of its
@@ -238,14 +236,11 @@ func recordModel(ctx context.Context, st store.Store, runID, artPath, mlmodelPat
 		"run_id": runID, "artifact_path": artPath, "utc_time_created": mm["utc_time_created"],
 		"flavors": mm["flavors"], "model_uuid": mm["model_uuid"], "mlflow_version": mm["mlflow_version"],
 	}
-	if rs, ok := st.(*rest.Store); ok {
-		js, err := json.Marshal(model)
-		if err != nil {
-			return err
-		}
-		return rs.LogModel(ctx, runID, string(js))
+	js, err := json.Marshal(model)
+	if err != nil {
+		return err
 	}
-	return server.AppendModelHistory(ctx, st, runID, model)
+	return st.LogModel(ctx, runID, string(js))
 }
 
 // logLoggedModel also records the model as an MLflow 3 logged model when

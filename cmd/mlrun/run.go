@@ -13,7 +13,6 @@ import (
 	"github.com/mlrun/mlrun/runner/docker"
 	"github.com/mlrun/mlrun/runner/local"
 	"github.com/mlrun/mlrun/store"
-	"github.com/mlrun/mlrun/store/rest"
 )
 
 func runCommand() *cli.Command {
@@ -100,9 +99,9 @@ func runProject(c *cli.Context) error {
 		Artifacts: func(u string) (artifact.Repository, error) { return artifactRepo(st, u) },
 		Stdout:    c.App.Writer, Stderr: c.App.ErrWriter,
 	}
-	if _, remote := st.(*rest.Store); !remote {
+	if ls, ok := st.(store.Local); ok {
 		req.ServeLocal = true
-		if ls, ok := st.(interface{ ArtifactRoot() string }); ok && !strings.Contains(ls.ArtifactRoot(), ":") {
+		if !strings.Contains(ls.ArtifactRoot(), ":") {
 			req.ArtifactRoot = ls.ArtifactRoot()
 		}
 	}

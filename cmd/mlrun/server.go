@@ -35,6 +35,7 @@ func serverCommand() *cli.Command {
 			&cli.BoolFlag{Name: "no-serve-artifacts", Usage: "do not serve artifacts"},
 			&cli.StringFlag{Name: "artifacts-destination", Value: "./mlartifacts", Usage: "where proxied artifacts are stored (a local folder)"},
 			&cli.StringSliceFlag{Name: "allowed-artifact-roots", Usage: "more local folders whose run artifacts the server may read and write (comma-separated or repeated); runs stored elsewhere get 403"},
+			&cli.Int64Flag{Name: "max-upload-size", Value: server.DefaultUploadLimit, Usage: "largest artifact upload the proxy takes, in bytes"},
 			&cli.StringFlag{Name: "host", Value: "127.0.0.1", Usage: "address to listen on"},
 			&cli.IntFlag{Name: "port", Aliases: []string{"p"}, Value: 5000, Usage: "port to listen on"},
 		},
@@ -60,7 +61,10 @@ func runServer(c *cli.Context) error {
 		return err
 	}
 	defer st.Close()
-	opts := server.Options{Logger: slog.New(slog.NewTextHandler(os.Stderr, nil))}
+	opts := server.Options{Logger: slog.New(slog.NewTextHandler(os.Stderr, nil)), UploadLimit: c.Int64("max-upload-size")}
+	if opts.UploadLimit <= 0 {
+		return fmt.Errorf("--max-upload-size %d: want a positive number of bytes", opts.UploadLimit)
+	}
 	if ru := c.String("registry-store-uri"); ru != "" && ru != c.String("backend-store-uri") {
 		rs, err := openStore(c.Context, ru, root)
 		if err != nil {
@@ -135,7 +139,7 @@ func reapEvery(ctx context.Context, st store.Store, log *slog.Logger, interval t
 // then shuts down gracefully: no new connections, in-flight requests
 // finish (for up to 30 s).
 func serveUntilDone(ctx context.Context, ln net.Listener, h http.Handler, log *slog.Logger) error {
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 30 * time.Second}
+	srv := server.HTTPServer(h)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	log.Info("mlrun server listening", "url", "http://"+ln.Addr().String())

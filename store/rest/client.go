@@ -17,6 +17,10 @@ import (
 	"github.com/mlrun/mlrun/store"
 )
 
+// callTimeout bounds one JSON API call (and the wait for any response's
+// headers) when the caller's context sets no deadline.
+const callTimeout = 120 * time.Second
+
 // Client talks to one tracking server.
 type Client struct {
 	base string // scheme://host[:port][/prefix], no trailing slash
@@ -61,7 +65,11 @@ func New(uri string, opts Options) (*Client, error) {
 		if opts.Insecure {
 			tr.TLSClientConfig = &tls.Config{InsecureSkipVerify: true}
 		}
-		hc = &http.Client{Transport: tr, Timeout: 120 * time.Second}
+		// No whole-request timeout: an artifact transfer may take long.
+		// A server that does not answer is cut by the header timeout, a
+		// JSON call by its context (callTimeout).
+		tr.ResponseHeaderTimeout = callTimeout
+		hc = &http.Client{Transport: tr}
 	}
 	c := &Client{base: strings.TrimRight(u.String(), "/"), hc: hc}
 	switch {
@@ -108,6 +116,11 @@ func (c *Client) Do(ctx context.Context, method, path string, body io.Reader, he
 // call sends one API request: GET with query parameters, other methods
 // with a JSON body, and decodes the JSON response into out.
 func (c *Client) call(ctx context.Context, method, endpoint string, in, out any) error {
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, callTimeout)
+		defer cancel()
+	}
 	path := "/api/2.0/mlflow" + endpoint
 	var body io.Reader
 	h := http.Header{}

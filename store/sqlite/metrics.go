@@ -282,3 +282,23 @@ func (s *Store) SearchDatasets(ctx context.Context, experimentIDs []string) ([]s
 	}
 	return out, rows.Err()
 }
+
+// LogModel implements store.Store: the history is read and written in one
+// transaction, which the single writer serializes.
+func (s *Store) LogModel(ctx context.Context, runID, modelJSON string) error {
+	return wrap("log model", s.tx(ctx, func(tx *sql.Tx) error {
+		if _, err := s.activeRun(ctx, tx, runID); err != nil {
+			return err
+		}
+		var old sql.NullString
+		err := tx.QueryRowContext(ctx, `SELECT value FROM tags WHERE run_uuid = ? AND "key" = ?`, runID, store.TagModelHistory).Scan(&old)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+		hist, err := store.AppendModelHistory(old.String, modelJSON)
+		if err != nil {
+			return err
+		}
+		return upsertTags(ctx, tx, runID, []store.Tag{{Key: store.TagModelHistory, Value: hist}})
+	}))
+}
