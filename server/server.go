@@ -1,8 +1,8 @@
 package server
 
 import (
-	"io"
 	"crypto/subtle"
+	"io"
 	"log/slog"
 	"net/http"
 	"strings"
