@@ -26,7 +26,7 @@ func (s *Server) loggedModelRoutes(prefix string) {
 		{"POST " + prefix + "/logged-models/{id}/params", s.logLoggedModelParams},
 		{"POST " + prefix + "/runs/outputs", s.logOutputs},
 	} {
-		s.mux.HandleFunc(r.pattern, s.limitBody(r.h))
+		s.route(r.pattern, s.limitBody(r.h))
 	}
 }
 

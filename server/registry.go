@@ -39,7 +39,7 @@ func (s *Server) registryRoutes(prefix string) {
 		{"POST", "/model-versions/set-tag", s.setVersionTag},
 		{"DELETE", "/model-versions/delete-tag", s.deleteVersionTag},
 	} {
-		s.mux.HandleFunc(r.method+" "+prefix+r.path, s.limitBody(r.h))
+		s.route(r.method+" "+prefix+r.path, s.limitBody(r.h))
 	}
 }
 

@@ -57,6 +57,10 @@ type Options struct {
 	// (MLflow's clients send MLFLOW_TRACKING_TOKEN so). The loopback
 	// server of a run uses it; others get 401.
 	Token string
+	// Auth, when set, turns on MLflow's basic-auth app: HTTP Basic on
+	// every route but /health and /static, the permission table of
+	// authRules, and the user and permission endpoints.
+	Auth *AuthOptions
 	// Registry is the model registry; nil means the tracking store's, when
 	// it is one (SQLite keeps both in one database).
 	Registry registry.Store
@@ -64,10 +68,13 @@ type Options struct {
 
 // Server is the tracking server's HTTP handler.
 type Server struct {
-	store    store.Store
-	opts     Options
-	mux      *http.ServeMux
-	resolver *artifact.Resolver
+	store     store.Store
+	opts      Options
+	mux       *http.ServeMux
+	ui        *ui.Handler
+	resolver  *artifact.Resolver
+	patterns  []string // every pattern registered on mux
+	authCache authCache
 }
 
 // New returns the handler serving st.
@@ -135,26 +142,57 @@ func (s *Server) routes() {
 		for _, ep := range eps {
 			h := s.limitBody(ep.h)
 			for _, m := range ep.methods {
-				s.mux.HandleFunc(m+" "+prefix+ep.path, h)
+				s.route(m+" "+prefix+ep.path, h)
 			}
 		}
 	}
-	s.mux.HandleFunc("GET /ajax-api/2.0/mlflow/metrics/get-history-bulk", s.getMetricHistoryBulk)
-	s.mux.HandleFunc("POST /ajax-api/2.0/mlflow/experiments/search-datasets", s.limitBody(s.searchDatasets))
+	s.route("GET /ajax-api/2.0/mlflow/metrics/get-history-bulk", s.getMetricHistoryBulk)
+	s.route("POST /ajax-api/2.0/mlflow/experiments/search-datasets", s.limitBody(s.searchDatasets))
 	for _, prefix := range []string{"/api/2.0/mlflow", "/ajax-api/2.0/mlflow"} {
 		s.loggedModelRoutes(prefix)
 	}
-	s.mux.HandleFunc("GET /health", func(w http.ResponseWriter, r *http.Request) {
+	s.route("GET /health", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		w.Write([]byte("OK"))
 	})
-	s.mux.HandleFunc("GET /version", func(w http.ResponseWriter, r *http.Request) {
+	s.route("GET /version", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		w.Write([]byte(Version))
 	})
-	s.mux.HandleFunc("GET /get-artifact", s.getRunArtifact)
-	s.mux.Handle("/", ui.New(ui.Options{Store: s.store, Registry: s.opts.Registry, RunArtifacts: s.runRepo, Logger: s.opts.Logger}))
-	s.mux.HandleFunc("POST /ajax-api/2.0/mlflow/upload-artifact", s.uploadRunArtifact)
+	s.route("GET /get-artifact", s.getRunArtifact)
+	s.ui = ui.New(ui.Options{Store: s.store, Registry: s.opts.Registry, RunArtifacts: s.runRepo, Logger: s.opts.Logger,
+		Allowed: func(r *http.Request, model bool, id string) bool {
+			return s.canRead(r.Context(), target{model: model, id: id})
+		}})
+	s.mux.Handle("/", s.ui)
+	if s.opts.Auth != nil {
+		s.authRoutes()
+	}
+	s.route("POST /ajax-api/2.0/mlflow/upload-artifact", s.uploadRunArtifact)
+}
+
+// route registers a handler on the mux and remembers its pattern.
+func (s *Server) route(pattern string, h http.HandlerFunc) {
+	s.patterns = append(s.patterns, pattern)
+	s.mux.HandleFunc(pattern, h)
+}
+
+// Routes lists every route the server serves, as routeKey names them:
+// the mux's patterns (API prefix dropped), the artifact proxy's and the
+// UI's (prefixed "UI ").
+func (s *Server) Routes() []string {
+	var out []string
+	for _, p := range s.patterns {
+		out = append(out, normalizePattern(p))
+	}
+	for _, m := range []string{"GET", "PUT", "DELETE"} {
+		out = append(out, m+" "+artifactsPrefix+"/{path...}")
+	}
+	out = append(out, "GET "+artifactsPrefix, "POST "+mpuPrefix+"{path...}")
+	for _, p := range s.ui.Patterns() {
+		out = append(out, "UI "+p)
+	}
+	return out
 }
 
 func (s *Server) limitBody(h http.HandlerFunc) http.HandlerFunc {
@@ -170,6 +208,15 @@ func (s *Server) limitBody(h http.HandlerFunc) http.HandlerFunc {
 // body or response that stalls (Options.StallTimeout) instead.
 func HTTPServer(h http.Handler) *http.Server {
 	return &http.Server{Handler: h, ReadHeaderTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 1 << 20}
+}
+
+// dispatch sends a request to the artifact proxy or the mux.
+func (s *Server) dispatch(w http.ResponseWriter, r *http.Request) {
+	if p := r.URL.EscapedPath(); strings.HasPrefix(p, artifactsPrefix+"/") || p == artifactsPrefix || strings.HasPrefix(p, mpuPrefix) {
+		s.serveArtifacts(w, r)
+		return
+	}
+	s.mux.ServeHTTP(w, r)
 }
 
 // tokenOK reports whether r carries the server's token (or asks for
@@ -192,10 +239,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		sw.Header().Set("WWW-Authenticate", `Bearer realm="mlrun"`)
 		writeJSON(sw, http.StatusUnauthorized, wire.ErrorBody{ErrorCode: "UNAUTHENTICATED",
 			Message: "this server accepts only its run's token: send it as 'Authorization: Bearer <MLFLOW_TRACKING_TOKEN>'"})
-	} else if p := r.URL.EscapedPath(); strings.HasPrefix(p, artifactsPrefix+"/") || p == artifactsPrefix || strings.HasPrefix(p, mpuPrefix) {
-		s.serveArtifacts(sw, r)
+	} else if s.opts.Auth != nil {
+		s.serveAuth(sw, r)
 	} else {
-		s.mux.ServeHTTP(sw, r)
+		s.dispatch(sw, r)
 	}
 	path := r.URL.Path
 	if strings.HasPrefix(path, "/health") {

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"path"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -23,6 +24,7 @@ func (h *Handler) experiments(w http.ResponseWriter, r *http.Request) {
 		vt = store.ActiveOnly
 	}
 	es, _, err := h.opts.Store.SearchExperiments(r.Context(), store.SearchExperiments{ViewType: vt, MaxResults: 1000, OrderBy: []string{"name ASC"}})
+	es = slices.DeleteFunc(es, func(e *store.Experiment) bool { return !h.allowed(r, false, e.ID) })
 	h.render(w, r, "experiments", "Experiments", map[string]any{"Experiments": es, "View": vt.String(), "Error": errText(err)})
 }
 
@@ -438,6 +440,7 @@ func (h *Handler) models(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ms, _, err := h.opts.Registry.SearchRegisteredModels(r.Context(), registry.SearchModels{MaxResults: 1000, Filter: r.URL.Query().Get("filter")})
+	ms = slices.DeleteFunc(ms, func(m *registry.RegisteredModel) bool { return !h.allowed(r, true, m.Name) })
 	h.render(w, r, "models", "Models", map[string]any{"Models": ms, "Error": errText(err), "Filter": r.URL.Query().Get("filter")})
 }
 

@@ -34,13 +34,18 @@ type Options struct {
 	// server's artifact resolver).
 	RunArtifacts func(artifactURI string) (artifact.Repository, error)
 	Logger       *slog.Logger
+	// Allowed reports whether the request's user may read an experiment
+	// (by id) or a registered model (model, by name); lists show only
+	// those. nil allows everything.
+	Allowed func(r *http.Request, model bool, id string) bool
 }
 
 // Handler serves the UI.
 type Handler struct {
-	opts  Options
-	mux   *http.ServeMux
-	pages map[string]*template.Template
+	opts     Options
+	mux      *http.ServeMux
+	pages    map[string]*template.Template
+	patterns []string
 }
 
 // New returns the UI handler.
@@ -53,20 +58,39 @@ func New(opts Options) *Handler {
 		h.pages[p] = template.Must(template.New("base.html").Funcs(funcs).ParseFS(templateFS, "templates/base.html", "templates/"+p+".html"))
 	}
 	static, _ := fs.Sub(staticFS, "static")
-	h.mux.Handle("GET /static/", http.StripPrefix("/static/", http.FileServerFS(static)))
-	h.mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/experiments", http.StatusFound) })
-	h.mux.HandleFunc("GET /experiments", h.experiments)
-	h.mux.HandleFunc("POST /experiments/create", h.post(h.createExperiment))
-	h.mux.HandleFunc("POST /experiments/{id}/{action}", h.post(h.experimentAction))
-	h.mux.HandleFunc("GET /experiments/{id}", h.runs)
-	h.mux.HandleFunc("POST /experiments/{id}/runs/{action}", h.post(h.runsAction))
-	h.mux.HandleFunc("GET /runs/{id}", h.run)
-	h.mux.HandleFunc("GET /charts", h.chart)
-	h.mux.HandleFunc("GET /compare", h.compare)
-	h.mux.HandleFunc("GET /models", h.models)
-	h.mux.HandleFunc("GET /models/{name}", h.model)
-	h.mux.HandleFunc("GET /ui-api/metrics", h.metricsAPI)
+	h.handle("GET /static/", http.StripPrefix("/static/", http.FileServerFS(static)))
+	h.handle("GET /{$}", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/experiments", http.StatusFound) }))
+	h.handle("GET /experiments", http.HandlerFunc(h.experiments))
+	h.handle("POST /experiments/create", h.post(h.createExperiment))
+	h.handle("POST /experiments/{id}/{action}", h.post(h.experimentAction))
+	h.handle("GET /experiments/{id}", http.HandlerFunc(h.runs))
+	h.handle("POST /experiments/{id}/runs/{action}", h.post(h.runsAction))
+	h.handle("GET /runs/{id}", http.HandlerFunc(h.run))
+	h.handle("GET /charts", http.HandlerFunc(h.chart))
+	h.handle("GET /compare", http.HandlerFunc(h.compare))
+	h.handle("GET /models", http.HandlerFunc(h.models))
+	h.handle("GET /models/{name}", http.HandlerFunc(h.model))
+	h.handle("GET /ui-api/metrics", http.HandlerFunc(h.metricsAPI))
 	return h
+}
+
+func (h *Handler) handle(pattern string, handler http.Handler) {
+	h.patterns = append(h.patterns, pattern)
+	h.mux.Handle(pattern, handler)
+}
+
+// Patterns lists the UI's routes (http.ServeMux patterns).
+func (h *Handler) Patterns() []string { return h.patterns }
+
+// Pattern returns the pattern r goes to, "" for none.
+func (h *Handler) Pattern(r *http.Request) string {
+	_, p := h.mux.Handler(r)
+	return p
+}
+
+// allowed applies Options.Allowed.
+func (h *Handler) allowed(r *http.Request, model bool, id string) bool {
+	return h.opts.Allowed == nil || h.opts.Allowed(r, model, id)
 }
 
 // ServeHTTP implements http.Handler.

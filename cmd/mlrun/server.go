@@ -17,6 +17,8 @@ import (
 
 	"github.com/mlrun/mlrun/artifact"
 	"github.com/mlrun/mlrun/artifact/local"
+	"github.com/mlrun/mlrun/auth"
+	authsqlite "github.com/mlrun/mlrun/auth/sqlite"
 	"github.com/mlrun/mlrun/registry"
 	"github.com/mlrun/mlrun/runner"
 	"github.com/mlrun/mlrun/server"
@@ -36,6 +38,7 @@ func serverCommand() *cli.Command {
 			&cli.StringFlag{Name: "artifacts-destination", Value: "./mlartifacts", Usage: "where proxied artifacts are stored (a local folder)"},
 			&cli.StringSliceFlag{Name: "allowed-artifact-roots", Usage: "more local folders whose run artifacts the server may read and write (comma-separated or repeated); runs stored elsewhere get 403"},
 			&cli.Int64Flag{Name: "max-upload-size", Value: server.DefaultUploadLimit, Usage: "largest artifact upload the proxy takes, in bytes"},
+			&cli.StringFlag{Name: "app-name", Usage: "basic-auth: MLflow's basic-auth app (users and permissions; config from MLFLOW_AUTH_CONFIG_PATH)"},
 			&cli.StringFlag{Name: "host", Value: "127.0.0.1", Usage: "address to listen on"},
 			&cli.IntFlag{Name: "port", Aliases: []string{"p"}, Value: 5000, Usage: "port to listen on"},
 		},
@@ -99,6 +102,18 @@ func runServer(c *cli.Context) error {
 		}
 		opts.ArtifactRoots = append(opts.ArtifactRoots, loc.Path)
 	}
+	switch app := c.String("app-name"); app {
+	case "":
+	case "basic-auth":
+		a, err := openAuth(c.Context, opts.Logger)
+		if err != nil {
+			return err
+		}
+		defer a.Store.Close()
+		opts.Auth = a
+	default:
+		return fmt.Errorf("--app-name %s: the only app is basic-auth", app)
+	}
 	addr := net.JoinHostPort(c.String("host"), strconv.Itoa(c.Int("port")))
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
@@ -155,4 +170,39 @@ func serveUntilDone(ctx context.Context, ln net.Listener, h http.Handler, log *s
 		return fmt.Errorf("shutdown: %w", err)
 	}
 	return nil
+}
+
+// openAuth sets up MLflow's basic-auth app: its config
+// (MLFLOW_AUTH_CONFIG_PATH, else MLflow's packaged defaults), its database
+// (created with MLflow's auth schema if new), and the admin user, created
+// at first start and left alone after (its password is not reset).
+func openAuth(ctx context.Context, log *slog.Logger) (*server.AuthOptions, error) {
+	cfg, err := auth.LoadConfig()
+	if err != nil {
+		return nil, err
+	}
+	path, ok := authsqlite.PathOf(cfg.DatabaseURI)
+	if !ok {
+		return nil, fmt.Errorf("auth database_uri %s: only sqlite:///path.db is supported yet", cfg.DatabaseURI)
+	}
+	st, err := authsqlite.Open(ctx, path)
+	if err != nil {
+		return nil, err
+	}
+	u, err := st.GetUser(ctx, cfg.AdminUsername)
+	if errors.Is(err, store.ErrNotFound) {
+		u, err = st.CreateUser(ctx, cfg.AdminUsername, cfg.AdminPassword, true)
+		if errors.Is(err, store.ErrAlreadyExists) { // another replica was first
+			u, err = st.GetUser(ctx, cfg.AdminUsername)
+		}
+	}
+	if err != nil {
+		st.Close()
+		return nil, fmt.Errorf("admin user %s: %w", cfg.AdminUsername, err)
+	}
+	if auth.CheckPassword(u.PasswordHash, auth.DefaultAdminPassword) {
+		log.Warn("the admin user still has the default password: change it with 'mlrun users update-password'", "username", cfg.AdminUsername)
+	}
+	log.Info("basic-auth on", "auth_db", path, "default_permission", cfg.DefaultPermission)
+	return &server.AuthOptions{Store: st, DefaultPermission: cfg.DefaultPermission}, nil
 }

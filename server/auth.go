@@ -1,0 +1,540 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/mlrun/mlrun/auth"
+	"github.com/mlrun/mlrun/store"
+)
+
+// AuthOptions turn on MLflow's basic-auth app (mlrun server --app-name
+// basic-auth).
+type AuthOptions struct {
+	Store             auth.Store
+	DefaultPermission auth.Permission
+}
+
+// MLflow's exact refusal bodies (text/html, no newline).
+const (
+	unauthenticatedBody  = "You are not authenticated. Please see https://www.mlflow.org/docs/latest/auth/index.html#authenticating-to-mlflow on how to authenticate."
+	permissionDeniedBody = "Permission denied"
+)
+
+type userKey struct{}
+
+// userOf returns the authenticated user of a request (nil without auth).
+func userOf(ctx context.Context) *auth.User {
+	u, _ := ctx.Value(userKey{}).(*auth.User)
+	return u
+}
+
+// authCache remembers which credentials matched which stored hash, so a
+// client's every request does not pay for PBKDF2 again. An entry counts
+// only while the user's stored hash is still the one it matched.
+type authCache struct {
+	mu sync.Mutex
+	m  map[[32]byte]string
+}
+
+func (c *authCache) ok(key [32]byte, hash string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.m[key] == hash && hash != ""
+}
+
+func (c *authCache) put(key [32]byte, hash string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil || len(c.m) > 10000 {
+		c.m = map[[32]byte]string{}
+	}
+	c.m[key] = hash
+}
+
+// authenticate returns the user whose HTTP Basic credentials r carries,
+// or nil.
+func (s *Server) authenticate(r *http.Request) *auth.User {
+	scheme, val, _ := strings.Cut(r.Header.Get("Authorization"), " ")
+	if !strings.EqualFold(scheme, "Basic") {
+		return nil
+	}
+	username, password, ok := r.BasicAuth()
+	if !ok {
+		return nil
+	}
+	u, err := s.opts.Auth.Store.GetUser(r.Context(), username)
+	if err != nil {
+		return nil
+	}
+	key := sha256.Sum256([]byte(strings.TrimSpace(val)))
+	if s.authCache.ok(key, u.PasswordHash) {
+		return u
+	}
+	if !auth.CheckPassword(u.PasswordHash, password) {
+		return nil
+	}
+	s.authCache.put(key, u.PasswordHash)
+	return u
+}
+
+// openPath is MLflow's list of paths that skip authentication: a plain
+// string prefix, as MLflow compares it.
+func openPath(p string) bool {
+	return strings.HasPrefix(p, "/static") || strings.HasPrefix(p, "/favicon.ico") || strings.HasPrefix(p, "/health")
+}
+
+// serveAuth is the basic-auth app's order of decisions: open path? → 401
+// → admin bypass → locator lookup (400/404) → 403 → handler (or the
+// route's filter) → after-hooks.
+func (s *Server) serveAuth(w http.ResponseWriter, r *http.Request) {
+	if openPath(r.URL.Path) {
+		s.dispatch(w, r)
+		return
+	}
+	u := s.authenticate(r)
+	if u == nil {
+		w.Header().Set("WWW-Authenticate", `Basic realm="mlflow"`)
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.WriteHeader(http.StatusUnauthorized)
+		io.WriteString(w, unauthenticatedBody)
+		return
+	}
+	r = r.WithContext(context.WithValue(r.Context(), userKey{}, u))
+	key := s.routeKey(r)
+	if key == "" { // no route: the handler answers 404 or 405
+		s.dispatch(w, r)
+		return
+	}
+	rl, ok := authRules[key]
+	if !ok { // a route without a rule is a bug: refuse rather than open it
+		s.opts.Logger.Error("route has no permission rule; refused", "route", key)
+		forbid(w)
+		return
+	}
+	next := http.HandlerFunc(s.dispatch)
+	if !u.IsAdmin {
+		if rl.filter != nil {
+			rl.filter(s, w, r, u, next)
+			return
+		}
+		allowed, err := s.allowed(r, u, rl)
+		if err != nil {
+			writeError(w, r, err)
+			return
+		}
+		if !allowed {
+			forbid(w)
+			return
+		}
+	}
+	if rl.after == nil {
+		next(w, r)
+		return
+	}
+	// The request is read before the handler consumes it.
+	in, err := requestParams(r)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	rec := httptest.NewRecorder()
+	next(rec, r)
+	if rec.Code < 400 {
+		if err := rl.after(s, r, u, in, rec); err != nil {
+			writeError(w, r, err)
+			return
+		}
+	}
+	for k, v := range rec.Header() {
+		w.Header()[k] = v
+	}
+	w.WriteHeader(rec.Code)
+	w.Write(rec.Body.Bytes())
+}
+
+func forbid(w http.ResponseWriter) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(http.StatusForbidden)
+	io.WriteString(w, permissionDeniedBody)
+}
+
+// apiPrefixes are the mounts of the JSON API; rules are keyed below them.
+var apiPrefixes = []string{"/api/2.0/mlflow", "/ajax-api/2.0/mlflow", "/api/2.0/preview/mlflow"}
+
+// routeKey names the route r goes to, as its rule is keyed: "METHOD
+// /path" below the API prefix, the artifact proxy's patterns, or "UI
+// METHOD /pattern" for the web UI. "" means no route.
+func (s *Server) routeKey(r *http.Request) string {
+	esc := r.URL.EscapedPath()
+	method := r.Method
+	if method == http.MethodHead {
+		method = http.MethodGet
+	}
+	switch {
+	case esc == artifactsPrefix:
+		return method + " " + artifactsPrefix
+	case strings.HasPrefix(esc, artifactsPrefix+"/"):
+		return method + " " + artifactsPrefix + "/{path...}"
+	case strings.HasPrefix(esc, mpuPrefix):
+		return method + " " + mpuPrefix + "{path...}"
+	}
+	_, pattern := s.mux.Handler(r)
+	if pattern == "" {
+		return ""
+	}
+	if pattern == "/" {
+		if p := s.ui.Pattern(r); p != "" {
+			setPathValues(r, p)
+			return "UI " + p
+		}
+		return ""
+	}
+	setPathValues(r, pattern)
+	return normalizePattern(pattern)
+}
+
+// setPathValues sets r's path values from the wildcards of the pattern
+// it matched ({name}, {name...}), as serving it would; the mux's Handler
+// lookup does not.
+func setPathValues(r *http.Request, pattern string) {
+	_, path, ok := strings.Cut(pattern, " ")
+	if !ok {
+		path = pattern
+	}
+	pat := strings.Split(strings.TrimPrefix(path, "/"), "/")
+	got := strings.Split(strings.TrimPrefix(r.URL.Path, "/"), "/")
+	for i, seg := range pat {
+		if !strings.HasPrefix(seg, "{") || !strings.HasSuffix(seg, "}") || i >= len(got) {
+			continue
+		}
+		name := strings.Trim(seg, "{}")
+		if rest, ok := strings.CutSuffix(name, "..."); ok {
+			r.SetPathValue(rest, strings.Join(got[i:], "/"))
+			return
+		}
+		if name != "$" {
+			r.SetPathValue(name, got[i])
+		}
+	}
+}
+
+// normalizePattern drops the API prefix of a mux pattern.
+func normalizePattern(pattern string) string {
+	method, path, _ := strings.Cut(pattern, " ")
+	for _, p := range apiPrefixes {
+		if strings.HasPrefix(path, p+"/") {
+			return method + " " + strings.TrimPrefix(path, p)
+		}
+	}
+	return pattern
+}
+
+// need is what a rule asks of the caller.
+type need int
+
+const (
+	needAuthenticated need = iota // any user
+	needRead
+	needUpdate
+	needDelete
+	needManage
+	needAdmin
+	needSelf // the request's username is the caller's
+)
+
+// target is what a permission is checked on.
+type target struct {
+	model bool   // a registered model (by name), else an experiment
+	id    string // experiment id or model name; "" means default_permission
+}
+
+// locator finds a request's targets: 400 for a missing parameter, 404 for
+// an unknown experiment name or run.
+type locator func(s *Server, r *http.Request, in map[string]any) ([]target, error)
+
+// filterFunc serves a request of a non-admin with unreadable items left
+// out of what next answers.
+type filterFunc func(s *Server, w http.ResponseWriter, r *http.Request, u *auth.User, next http.Handler)
+
+// afterFunc runs after a handler answered < 400 (creator MANAGE, moving
+// and removing permission rows); its error replaces the answer.
+type afterFunc func(s *Server, r *http.Request, u *auth.User, in map[string]any, rec *httptest.ResponseRecorder) error
+
+type rule struct {
+	need   need
+	loc    locator
+	dyn    func(r *http.Request) need // overrides need (UI actions)
+	filter filterFunc
+	after  afterFunc
+}
+
+// allowed decides a non-admin's request.
+func (s *Server) allowed(r *http.Request, u *auth.User, rl rule) (bool, error) {
+	n := rl.need
+	if rl.dyn != nil {
+		n = rl.dyn(r)
+	}
+	switch n {
+	case needAuthenticated:
+		return true, nil
+	case needAdmin:
+		return false, nil
+	}
+	in, err := requestParams(r)
+	if err != nil {
+		return false, err
+	}
+	if n == needSelf {
+		name, err := param(in, "username")
+		if err != nil {
+			return false, err
+		}
+		return name == u.Username, nil
+	}
+	targets, err := rl.loc(s, r, in)
+	if err != nil {
+		return false, err
+	}
+	for _, t := range targets {
+		p := s.permission(u, t)
+		ok := map[need]bool{needRead: p.CanRead(), needUpdate: p.CanUpdate(), needDelete: p.CanDelete(), needManage: p.CanManage()}[n]
+		if !ok {
+			return false, nil
+		}
+	}
+	return true, nil
+}
+
+func (s *Server) permission(u *auth.User, t target) auth.Permission {
+	def := s.opts.Auth.DefaultPermission
+	switch {
+	case t.id == "":
+		return def
+	case t.model:
+		return u.Model(t.id, def)
+	}
+	return u.Experiment(t.id, def)
+}
+
+// canRead reports whether the request's user (if any) may read a target;
+// without auth, or for an admin, everything is readable.
+func (s *Server) canRead(ctx context.Context, t target) bool {
+	u := userOf(ctx)
+	if s.opts.Auth == nil || u == nil || u.IsAdmin {
+		return true
+	}
+	return s.permission(u, t).CanRead()
+}
+
+type paramsKey struct{}
+
+// requestParams returns a request's parameters: the JSON body's fields
+// (POST, PATCH, DELETE) over the query's, read once and kept in the
+// request, whose body is put back for the handler.
+func requestParams(r *http.Request) (map[string]any, error) {
+	if in, ok := r.Context().Value(paramsKey{}).(map[string]any); ok {
+		return in, nil
+	}
+	in := map[string]any{}
+	for k, v := range r.URL.Query() {
+		if len(v) == 1 {
+			in[k] = v[0]
+		} else {
+			in[k] = v
+		}
+	}
+	if r.Method != http.MethodGet && r.Body != nil && strings.HasPrefix(r.Header.Get("Content-Type"), "application/json") {
+		b, err := io.ReadAll(io.LimitReader(r.Body, DefaultBodyLimit+1))
+		if err != nil {
+			return nil, invalidParam("could not read the request body: " + err.Error())
+		}
+		r.Body = io.NopCloser(bytes.NewReader(b))
+		var body map[string]any
+		if len(bytes.TrimSpace(b)) > 0 && json.Unmarshal(b, &body) == nil {
+			for k, v := range body {
+				in[k] = v
+			}
+		}
+	}
+	*r = *r.WithContext(context.WithValue(r.Context(), paramsKey{}, in))
+	return in, nil
+}
+
+// param returns a parameter as a string (numbers as MLflow prints them),
+// or the missing-parameter error.
+func param(in map[string]any, name string) (string, error) {
+	switch v := in[name].(type) {
+	case string:
+		if v != "" {
+			return v, nil
+		}
+	case float64:
+		return strconv.FormatFloat(v, 'f', -1, 64), nil
+	case []string:
+		if len(v) > 0 && v[0] != "" {
+			return v[0], nil
+		}
+	}
+	return "", missingParam(name)
+}
+
+// strings returns a repeated parameter's values.
+func stringsParam(in map[string]any, name string) []string {
+	switch v := in[name].(type) {
+	case string:
+		return strings.Split(v, ",")
+	case []string:
+		return v
+	case []any:
+		var out []string
+		for _, x := range v {
+			switch x := x.(type) {
+			case string:
+				out = append(out, x)
+			case float64:
+				out = append(out, strconv.FormatFloat(x, 'f', -1, 64))
+			}
+		}
+		return out
+	}
+	return nil
+}
+
+// Locators.
+
+func byExperimentID(_ *Server, _ *http.Request, in map[string]any) ([]target, error) {
+	id, err := param(in, "experiment_id")
+	return []target{{id: id}}, err
+}
+
+func byExperimentName(s *Server, r *http.Request, in map[string]any) ([]target, error) {
+	name, err := param(in, "experiment_name")
+	if err != nil {
+		return nil, err
+	}
+	e, err := s.store.GetExperimentByName(r.Context(), name)
+	if err != nil {
+		return nil, store.NotFoundf("Could not find experiment with name %s", name)
+	}
+	return []target{{id: e.ID}}, nil
+}
+
+func (s *Server) runTarget(ctx context.Context, id string) (target, error) {
+	run, err := s.store.GetRun(ctx, id)
+	if err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return target{}, store.NotFoundf("Run with id=%s not found", id)
+		}
+		return target{}, err
+	}
+	return target{id: run.Info.ExperimentID}, nil
+}
+
+func byRun(s *Server, r *http.Request, in map[string]any) ([]target, error) {
+	id, err := param(in, "run_id")
+	if err != nil {
+		if id, err = param(in, "run_uuid"); err != nil {
+			return nil, missingParam("run_uuid")
+		}
+	}
+	t, err := s.runTarget(r.Context(), id)
+	return []target{t}, err
+}
+
+func byModel(_ *Server, _ *http.Request, in map[string]any) ([]target, error) {
+	name, err := param(in, "name")
+	return []target{{model: true, id: name}}, err
+}
+
+func byLoggedModel(s *Server, r *http.Request, _ map[string]any) ([]target, error) {
+	lm, err := s.lm()
+	if err != nil {
+		return nil, err
+	}
+	m, err := lm.GetLoggedModel(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return nil, err
+	}
+	return []target{{id: m.ExperimentID}}, nil
+}
+
+// byArtifactPath takes the experiment from the proxy path's leading
+// digits when a '/' follows them (MLflow's rule); otherwise the default
+// permission applies.
+func byArtifactPath(_ *Server, r *http.Request, in map[string]any) ([]target, error) {
+	p := r.URL.Path
+	switch {
+	case strings.HasPrefix(p, artifactsPrefix+"/"):
+		p = strings.TrimPrefix(p, artifactsPrefix+"/")
+	case strings.HasPrefix(p, mpuPrefix):
+		p = strings.TrimPrefix(p, mpuPrefix)
+		if _, rest, ok := strings.Cut(p, "/"); ok {
+			p = rest
+		}
+	default:
+		p, _ = in["path"].(string)
+	}
+	i := 0
+	for i < len(p) && p[i] >= '0' && p[i] <= '9' {
+		i++
+	}
+	if i == 0 || i == len(p) || p[i] != '/' {
+		return []target{{}}, nil
+	}
+	return []target{{id: p[:i]}}, nil
+}
+
+// byPathValue locates by a UI path value: an experiment id, a run id or a
+// model name.
+func byPathValue(kind string) locator {
+	return func(s *Server, r *http.Request, _ map[string]any) ([]target, error) {
+		v := r.PathValue(kind)
+		switch kind {
+		case "run":
+			t, err := s.runTarget(r.Context(), v)
+			return []target{t}, err
+		case "name":
+			return []target{{model: true, id: v}}, nil
+		}
+		return []target{{id: v}}, nil
+	}
+}
+
+// byRunList locates every run of a UI query (runs=a,b) or form (run=…).
+func byRunList(s *Server, r *http.Request, _ map[string]any) ([]target, error) {
+	var ids []string
+	if r.Method == http.MethodGet {
+		ids = strings.Split(r.URL.Query().Get("runs"), ",")
+	} else {
+		b, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+		if err != nil {
+			return nil, invalidParam("could not read the form")
+		}
+		r.Body = io.NopCloser(bytes.NewReader(b))
+		form, _ := url.ParseQuery(string(b))
+		ids = form["run"]
+	}
+	var out []target
+	for _, id := range ids {
+		if id = strings.TrimSpace(id); id == "" {
+			continue
+		}
+		t, err := s.runTarget(r.Context(), id)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, t)
+	}
+	return out, nil
+}

@@ -1,0 +1,371 @@
+package server
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+
+	"github.com/mlrun/mlrun/auth"
+)
+
+// authRules gives every route the server registers the permission it
+// needs (MLflow's basic-auth app, mlflow/server/auth/__init__.py), keyed
+// as routeKey names routes. Where MLflow leaves a route unchecked, the
+// rule of its neighbours applies: READ to see, EDIT to write, MANAGE to
+// delete or grant. A registered route missing here is refused (and fails
+// TestAuthRulesCoverEveryRoute).
+var authRules = map[string]rule{
+	// Experiments.
+	"POST /experiments/create":                {need: needAuthenticated, after: grantExperimentCreator},
+	"GET /experiments/get":                    {need: needRead, loc: byExperimentID},
+	"GET /experiments/get-by-name":            {need: needRead, loc: byExperimentName},
+	"POST /experiments/search":                {filter: searchFilter("experiments", 1000, experimentItem)},
+	"GET /experiments/search":                 {filter: searchFilter("experiments", 1000, experimentItem)},
+	"GET /experiments/list":                   {filter: searchFilter("experiments", 1000, experimentItem)},
+	"POST /experiments/update":                {need: needUpdate, loc: byExperimentID},
+	"POST /experiments/delete":                {need: needDelete, loc: byExperimentID},
+	"POST /experiments/restore":               {need: needDelete, loc: byExperimentID},
+	"POST /experiments/set-experiment-tag":    {need: needUpdate, loc: byExperimentID},
+	"POST /experiments/delete-experiment-tag": {need: needUpdate, loc: byExperimentID},
+	"POST /experiments/search-datasets":       {filter: narrowExperiments("experiment_ids")},
+
+	// Runs, metrics and run artifacts inherit from the experiment.
+	"POST /runs/create":                      {need: needUpdate, loc: byExperimentID},
+	"POST /runs/update":                      {need: needUpdate, loc: byRun},
+	"POST /runs/delete":                      {need: needDelete, loc: byRun},
+	"POST /runs/restore":                     {need: needDelete, loc: byRun},
+	"GET /runs/get":                          {need: needRead, loc: byRun},
+	"POST /runs/search":                      {filter: narrowExperiments("experiment_ids")},
+	"GET /runs/search":                       {filter: narrowExperiments("experiment_ids")},
+	"POST /runs/log-metric":                  {need: needUpdate, loc: byRun},
+	"POST /runs/log-parameter":               {need: needUpdate, loc: byRun},
+	"POST /runs/set-tag":                     {need: needUpdate, loc: byRun},
+	"POST /runs/delete-tag":                  {need: needUpdate, loc: byRun},
+	"POST /runs/log-batch":                   {need: needUpdate, loc: byRun},
+	"POST /runs/log-model":                   {need: needUpdate, loc: byRun},
+	"POST /runs/log-inputs":                  {need: needUpdate, loc: byRun},
+	"POST /runs/outputs":                     {need: needUpdate, loc: byRun},
+	"GET /metrics/get-history":               {need: needRead, loc: byRun},
+	"GET /metrics/get-history-bulk":          {filter: readableRuns("run_id")},
+	"GET /metrics/get-history-bulk-interval": {filter: readableRuns("run_ids")},
+	"GET /artifacts/list":                    {need: needRead, loc: byRun},
+	"GET /get-artifact":                      {need: needRead, loc: byRun},
+	"POST /upload-artifact":                  {need: needUpdate, loc: byRun},
+
+	// MLflow 3 logged models inherit from their experiment.
+	"POST /logged-models":                   {need: needUpdate, loc: byExperimentID},
+	"POST /logged-models/search":            {filter: narrowExperiments("experiment_ids")},
+	"GET /logged-models/{id}":               {need: needRead, loc: byLoggedModel},
+	"PATCH /logged-models/{id}":             {need: needUpdate, loc: byLoggedModel},
+	"DELETE /logged-models/{id}":            {need: needDelete, loc: byLoggedModel},
+	"PATCH /logged-models/{id}/tags":        {need: needUpdate, loc: byLoggedModel},
+	"DELETE /logged-models/{id}/tags/{key}": {need: needUpdate, loc: byLoggedModel},
+	"POST /logged-models/{id}/params":       {need: needUpdate, loc: byLoggedModel},
+
+	// The registry; versions, tags and aliases inherit from the model.
+	"POST /registered-models/create":              {need: needAuthenticated, after: grantModelCreator},
+	"GET /registered-models/get":                  {need: needRead, loc: byModel},
+	"POST /registered-models/rename":              {need: needUpdate, loc: byModel, after: moveModelPermissions},
+	"PATCH /registered-models/update":             {need: needUpdate, loc: byModel},
+	"DELETE /registered-models/delete":            {need: needDelete, loc: byModel, after: dropModelPermissions},
+	"GET /registered-models/search":               {filter: searchFilter("registered_models", 100, modelItem)},
+	"POST /registered-models/get-latest-versions": {need: needRead, loc: byModel},
+	"GET /registered-models/get-latest-versions":  {need: needRead, loc: byModel},
+	"POST /registered-models/set-tag":             {need: needUpdate, loc: byModel},
+	"DELETE /registered-models/delete-tag":        {need: needUpdate, loc: byModel},
+	"POST /registered-models/alias":               {need: needUpdate, loc: byModel},
+	"DELETE /registered-models/alias":             {need: needDelete, loc: byModel},
+	"GET /registered-models/alias":                {need: needRead, loc: byModel},
+	"POST /model-versions/create":                 {need: needUpdate, loc: byModel},
+	"GET /model-versions/get":                     {need: needRead, loc: byModel},
+	"PATCH /model-versions/update":                {need: needUpdate, loc: byModel},
+	"DELETE /model-versions/delete":               {need: needDelete, loc: byModel},
+	"GET /model-versions/search":                  {filter: searchFilter("model_versions", 10000, modelItem)},
+	"POST /model-versions/transition-stage":       {need: needUpdate, loc: byModel},
+	"GET /model-versions/get-download-uri":        {need: needRead, loc: byModel},
+	"POST /model-versions/set-tag":                {need: needUpdate, loc: byModel},
+	"DELETE /model-versions/delete-tag":           {need: needDelete, loc: byModel},
+
+	// Users and permissions (only under /api/2.0/mlflow).
+	"POST /users/create":                           {need: needAdmin},
+	"GET /users/get":                               {need: needSelf},
+	"PATCH /users/update-password":                 {need: needSelf},
+	"PATCH /users/update-admin":                    {need: needAdmin},
+	"DELETE /users/delete":                         {need: needAdmin},
+	"GET /signup":                                  {need: needAdmin},
+	"POST /experiments/permissions/create":         {need: needManage, loc: byExperimentID},
+	"GET /experiments/permissions/get":             {need: needManage, loc: byExperimentID},
+	"PATCH /experiments/permissions/update":        {need: needManage, loc: byExperimentID},
+	"DELETE /experiments/permissions/delete":       {need: needManage, loc: byExperimentID},
+	"POST /registered-models/permissions/create":   {need: needManage, loc: byModel},
+	"GET /registered-models/permissions/get":       {need: needManage, loc: byModel},
+	"PATCH /registered-models/permissions/update":  {need: needManage, loc: byModel},
+	"DELETE /registered-models/permissions/delete": {need: needManage, loc: byModel},
+
+	// Open to every authenticated user.
+	"GET /version": {need: needAuthenticated},
+
+	// The artifact proxy: the experiment is the path's leading digits.
+	"GET " + artifactsPrefix:                   {need: needRead, loc: byArtifactPath},
+	"GET " + artifactsPrefix + "/{path...}":    {need: needRead, loc: byArtifactPath},
+	"PUT " + artifactsPrefix + "/{path...}":    {need: needUpdate, loc: byArtifactPath},
+	"DELETE " + artifactsPrefix + "/{path...}": {need: needManage, loc: byArtifactPath},
+	"POST " + mpuPrefix + "{path...}":          {need: needUpdate, loc: byArtifactPath},
+
+	// The web UI: lists show only what the user may read (ui.Options.Allowed).
+	"UI GET /static/":                         {need: needAuthenticated},
+	"UI GET /{$}":                             {need: needAuthenticated},
+	"UI GET /experiments":                     {need: needAuthenticated},
+	"UI POST /experiments/create":             {need: needAuthenticated, after: grantExperimentCreator},
+	"UI POST /experiments/{id}/{action}":      {loc: byPathValue("id"), dyn: uiExperimentAction},
+	"UI GET /experiments/{id}":                {need: needRead, loc: byPathValue("id")},
+	"UI POST /experiments/{id}/runs/{action}": {need: needDelete, loc: byRunList},
+	"UI GET /runs/{id}":                       {need: needRead, loc: byPathValue("run")},
+	"UI GET /charts":                          {need: needRead, loc: byRunList},
+	"UI GET /compare":                         {need: needRead, loc: byRunList},
+	"UI GET /ui-api/metrics":                  {need: needRead, loc: byRunList},
+	"UI GET /models":                          {need: needAuthenticated},
+	"UI GET /models/{name}":                   {need: needRead, loc: byPathValue("name")},
+}
+
+// uiExperimentAction: renaming needs EDIT, deleting and restoring MANAGE.
+func uiExperimentAction(r *http.Request) need {
+	if r.PathValue("action") == "rename" {
+		return needUpdate
+	}
+	return needDelete
+}
+
+// After-hooks.
+
+func grantExperimentCreator(s *Server, r *http.Request, u *auth.User, _ map[string]any, rec *httptest.ResponseRecorder) error {
+	var out struct {
+		ID string `json:"experiment_id"`
+	}
+	id := ""
+	if json.Unmarshal(rec.Body.Bytes(), &out) == nil && out.ID != "" {
+		id = out.ID
+	} else if loc := rec.Header().Get("Location"); strings.HasPrefix(loc, "/experiments/") { // the UI's redirect
+		id = strings.TrimPrefix(loc, "/experiments/")
+	}
+	if id == "" {
+		return nil
+	}
+	return s.opts.Auth.Store.SetExperimentPermission(r.Context(), id, u.Username, auth.Manage)
+}
+
+func grantModelCreator(s *Server, r *http.Request, u *auth.User, in map[string]any, _ *httptest.ResponseRecorder) error {
+	name, err := param(in, "name")
+	if err != nil {
+		return nil
+	}
+	return s.opts.Auth.Store.SetModelPermission(r.Context(), name, u.Username, auth.Manage)
+}
+
+func moveModelPermissions(s *Server, r *http.Request, _ *auth.User, in map[string]any, _ *httptest.ResponseRecorder) error {
+	old, err1 := param(in, "name")
+	nu, err2 := param(in, "new_name")
+	if err1 != nil || err2 != nil {
+		return nil
+	}
+	return s.opts.Auth.Store.RenameModelPermissions(r.Context(), old, nu)
+}
+
+func dropModelPermissions(s *Server, r *http.Request, _ *auth.User, in map[string]any, _ *httptest.ResponseRecorder) error {
+	name, err := param(in, "name")
+	if err != nil {
+		return nil
+	}
+	return s.opts.Auth.Store.DeleteModelPermissions(r.Context(), name)
+}
+
+// Filters.
+
+func experimentItem(item map[string]any) target {
+	id, _ := item["experiment_id"].(string)
+	return target{id: id}
+}
+
+func modelItem(item map[string]any) target {
+	name, _ := item["name"].(string)
+	return target{model: true, id: name}
+}
+
+// withParams returns a copy of r with parameters changed: in the query of
+// a GET, in the JSON body otherwise.
+func withParams(r *http.Request, in map[string]any, set map[string]any) *http.Request {
+	r2 := r.Clone(r.Context())
+	if r.Method == http.MethodGet {
+		q := r.URL.Query()
+		for k, v := range set {
+			switch v := v.(type) {
+			case []string:
+				q[k] = v
+			case nil:
+				q.Del(k)
+			default:
+				q.Set(k, toString(v))
+			}
+		}
+		r2.URL.RawQuery = q.Encode()
+		return r2
+	}
+	body := map[string]any{}
+	for k, v := range in {
+		body[k] = v
+	}
+	for k, v := range set {
+		if v == nil {
+			delete(body, k)
+		} else {
+			body[k] = v
+		}
+	}
+	b, _ := json.Marshal(body)
+	r2.Body = io.NopCloser(bytes.NewReader(b))
+	r2.ContentLength = int64(len(b))
+	r2.Header.Set("Content-Type", "application/json")
+	return r2
+}
+
+func toString(v any) string {
+	switch v := v.(type) {
+	case string:
+		return v
+	case int:
+		return strconv.Itoa(v)
+	case float64:
+		return strconv.FormatFloat(v, 'f', -1, 64)
+	}
+	b, _ := json.Marshal(v)
+	return string(b)
+}
+
+// copyResponse writes a recorded answer.
+func copyResponse(w http.ResponseWriter, rec *httptest.ResponseRecorder) {
+	for k, v := range rec.Header() {
+		w.Header()[k] = v
+	}
+	w.WriteHeader(rec.Code)
+	w.Write(rec.Body.Bytes())
+}
+
+// searchFilter leaves unreadable items out of a search, refilling the
+// page from the following ones: it asks the handler for at most the
+// number still wanted from the current token, keeps the readable items,
+// and goes on from the next token until the page is full or the results
+// end. So a page never holds an unreadable item, never skips a readable
+// one, and holds at most max_results; its token continues right after the
+// last item looked at.
+func searchFilter(listKey string, def int, item func(map[string]any) target) filterFunc {
+	return func(s *Server, w http.ResponseWriter, r *http.Request, u *auth.User, next http.Handler) {
+		in, err := requestParams(r)
+		if err != nil {
+			writeError(w, r, err)
+			return
+		}
+		max := def
+		if v, ok := in["max_results"]; ok {
+			n, err := strconv.Atoi(toString(v))
+			if err != nil || n <= 0 {
+				next.ServeHTTP(w, r) // the handler names the problem
+				return
+			}
+			max = n
+		}
+		token, _ := in["page_token"].(string)
+		var kept []json.RawMessage
+		for round := 0; len(kept) < max; round++ {
+			rec := httptest.NewRecorder()
+			next.ServeHTTP(rec, withParams(r, in, map[string]any{"max_results": max - len(kept), "page_token": token}))
+			if rec.Code >= 400 || round > 10000 {
+				copyResponse(w, rec)
+				return
+			}
+			var page map[string]json.RawMessage
+			var items []json.RawMessage
+			if err := json.Unmarshal(rec.Body.Bytes(), &page); err != nil {
+				copyResponse(w, rec)
+				return
+			}
+			json.Unmarshal(page[listKey], &items)
+			for _, raw := range items {
+				var m map[string]any
+				if json.Unmarshal(raw, &m) == nil && s.permission(u, item(m)).CanRead() {
+					kept = append(kept, raw)
+				}
+			}
+			token = ""
+			json.Unmarshal(page["next_page_token"], &token)
+			if token == "" || len(items) == 0 {
+				token = ""
+				break
+			}
+		}
+		out := map[string]any{}
+		if len(kept) > 0 {
+			out[listKey] = kept
+		}
+		if token != "" {
+			out["next_page_token"] = token
+		}
+		writeJSON(w, http.StatusOK, out)
+	}
+}
+
+// narrowExperiments drops the experiments the user may not read from a
+// request's experiment id list; with none left the answer is {}.
+func narrowExperiments(key string) filterFunc {
+	return func(s *Server, w http.ResponseWriter, r *http.Request, u *auth.User, next http.Handler) {
+		in, err := requestParams(r)
+		if err != nil {
+			writeError(w, r, err)
+			return
+		}
+		ids := stringsParam(in, key)
+		if len(ids) == 0 {
+			next.ServeHTTP(w, r) // the handler names the missing parameter
+			return
+		}
+		var keep []string
+		for _, id := range ids {
+			if s.permission(u, target{id: id}).CanRead() {
+				keep = append(keep, id)
+			}
+		}
+		if len(keep) == 0 {
+			writeJSON(w, http.StatusOK, empty{})
+			return
+		}
+		next.ServeHTTP(w, withParams(r, in, map[string]any{key: keep}))
+	}
+}
+
+// readableRuns drops the runs the user may not read from a bulk request;
+// with none left the answer is {}. Unknown runs stay, for the handler to
+// report.
+func readableRuns(key string) filterFunc {
+	return func(s *Server, w http.ResponseWriter, r *http.Request, u *auth.User, next http.Handler) {
+		ids := r.URL.Query()[key]
+		if len(ids) == 0 {
+			next.ServeHTTP(w, r)
+			return
+		}
+		var keep []string
+		for _, id := range ids {
+			t, err := s.runTarget(r.Context(), id)
+			if err != nil || s.permission(u, t).CanRead() {
+				keep = append(keep, id)
+			}
+		}
+		if len(keep) == 0 {
+			writeJSON(w, http.StatusOK, empty{})
+			return
+		}
+		next.ServeHTTP(w, withParams(r, nil, map[string]any{key: keep}))
+	}
+}
