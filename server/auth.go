@@ -499,15 +499,15 @@ func byArtifactPath(_ *Server, r *http.Request, in map[string]any) ([]target, er
 // model name.
 func byPathValue(kind string) locator {
 	return func(s *Server, r *http.Request, _ map[string]any) ([]target, error) {
-		v := r.PathValue(kind)
 		switch kind {
-		case "run":
+		case "run": // /runs/{id}
+			v := r.PathValue("id")
 			t, err := s.runTarget(r.Context(), v)
 			return []target{t}, err
 		case "name":
-			return []target{{model: true, id: v}}, nil
+			return []target{{model: true, id: r.PathValue("name")}}, nil
 		}
-		return []target{{id: v}}, nil
+		return []target{{id: r.PathValue(kind)}}, nil
 	}
 }
 

@@ -72,6 +72,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		v.Set("_journal_mode", "WAL")
 		v.Set("_busy_timeout", "30000")
 		v.Set("_foreign_keys", "1")
+		v.Set("_sync", "NORMAL")
 		v.Set("_txlock", txlock)
 		return "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + v.Encode()
 	}
