@@ -18,6 +18,8 @@ func newApp() *cli.App {
 			modelsCommand(),
 			dbCommand(),
 			gcCommand(),
+			usersCommand(),
+			permissionsCommand(),
 			flavorServeCommand(),
 		},
 		HideHelpCommand:           true,
