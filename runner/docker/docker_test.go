@@ -202,7 +202,7 @@ func TestEnvironmentAndVolumes(t *testing.T) {
 	e := sqliteEnv(t)
 	shared := t.TempDir()
 	t.Setenv("MLRUN_TEST_HOSTVAR", "from-host")
-	dir := dockerProject(t, fmt.Sprintf("  environment: [[\"A\", \"1\"], \"MLRUN_TEST_HOSTVAR\"]\n  volumes: [%q]", shared+":/data"), "env > /data/env.txt; echo ok > /extra/x.txt", nil)
+	dir := dockerProject(t, fmt.Sprintf("  environment: [[\"A\", \"1\"], \"MLRUN_TEST_HOSTVAR\"]\n  volumes: [%q]", shared+":/data"), `env > /data/env.txt; wget -q -O - "$MLFLOW_TRACKING_URI/api/2.0/mlflow/runs/get?run_id=$MLFLOW_RUN_ID" 2> /data/noauth.txt; wget -q -O /data/auth.txt --header "Authorization: Bearer $MLFLOW_TRACKING_TOKEN" "$MLFLOW_TRACKING_URI/api/2.0/mlflow/runs/get?run_id=$MLFLOW_RUN_ID"; echo ok > /extra/x.txt`, nil)
 	extra := t.TempDir()
 	req := e.request(t, dir, docker.Options{Args: []string{"env=B=2", "volume=" + extra + ":/extra", "memory=256m", "user=0"}})
 	out, err := runner.Execute(context.Background(), req)
@@ -210,7 +210,7 @@ func TestEnvironmentAndVolumes(t *testing.T) {
 		t.Fatalf("%v %+v\n%s", err, out, e.out.String())
 	}
 	b, _ := os.ReadFile(filepath.Join(shared, "env.txt"))
-	for _, want := range []string{"A=1", "MLRUN_TEST_HOSTVAR=from-host", "B=2", "MLFLOW_RUN_ID=" + out.RunID, "MLFLOW_EXPERIMENT_ID=0", "MLFLOW_TRACKING_URI=http://"} {
+	for _, want := range []string{"A=1", "MLRUN_TEST_HOSTVAR=from-host", "B=2", "MLFLOW_RUN_ID=" + out.RunID, "MLFLOW_EXPERIMENT_ID=0", "MLFLOW_TRACKING_URI=http://", "MLFLOW_TRACKING_TOKEN="} {
 		if !strings.Contains(string(b), want) {
 			t.Errorf("container env lacks %s:\n%s", want, b)
 		}
@@ -220,6 +220,13 @@ func TestEnvironmentAndVolumes(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(extra, "x.txt")); err != nil {
 		t.Errorf("-A volume not mounted: %v", err)
+	}
+	// Through the bridge forwarder, the run's server wants the run's token.
+	if b, _ := os.ReadFile(filepath.Join(shared, "noauth.txt")); !strings.Contains(string(b), "401") {
+		t.Errorf("a request without the token from the container: %q, want 401", b)
+	}
+	if b, _ := os.ReadFile(filepath.Join(shared, "auth.txt")); !strings.Contains(string(b), out.RunID) {
+		t.Errorf("a request with the token from the container: %q", b)
 	}
 	// A host variable the project copies but that is unset: no run.
 	os.Unsetenv("MLRUN_TEST_HOSTVAR")
