@@ -202,8 +202,8 @@ func Execute(ctx context.Context, req Request) (*Outcome, error) {
 	job.RunID, job.ExperimentID = run.Info.RunID, run.Info.ExperimentID
 	job.Env = stepEnv(trackingURI, token, run.Info.RunID, run.Info.ExperimentID)
 	job.Stdout, job.Stderr = io.MultiWriter(req.Stdout, logFile), io.MultiWriter(req.Stderr, logFile)
-	if u := run.Info.ArtifactURI; strings.HasPrefix(u, "/") || strings.HasPrefix(u, "file://") {
-		job.ArtifactDir = strings.TrimPrefix(u, "file://")
+	if loc, err := artifact.ParseURI(run.Info.ArtifactURI); err == nil && loc.Kind == artifact.Local {
+		job.ArtifactDir = loc.Path
 	}
 	fmt.Fprintf(req.Stderr, "=== Running command '%s' in run with ID '%s' ===\n", rendered.Command, run.Info.RunID)
 	h, err := req.Backend.Start(ctx, job)

@@ -181,13 +181,24 @@ func (s *Server) routeKey(r *http.Request) string {
 	if method == http.MethodHead {
 		method = http.MethodGet
 	}
+	// The proxy is served before the mux; a verb it has no route for
+	// gets its 405 (MLflow's app crashes there with a 500).
 	switch {
 	case esc == artifactsPrefix:
-		return method + " " + artifactsPrefix
+		if method == http.MethodGet {
+			return method + " " + artifactsPrefix
+		}
+		return ""
 	case strings.HasPrefix(esc, artifactsPrefix+"/"):
-		return method + " " + artifactsPrefix + "/{path...}"
+		if method == http.MethodGet || method == http.MethodPut || method == http.MethodDelete {
+			return method + " " + artifactsPrefix + "/{path...}"
+		}
+		return ""
 	case strings.HasPrefix(esc, mpuPrefix):
-		return method + " " + mpuPrefix + "{path...}"
+		if method == http.MethodPost {
+			return method + " " + mpuPrefix + "{path...}"
+		}
+		return ""
 	}
 	_, pattern := s.mux.Handler(r)
 	if pattern == "" {

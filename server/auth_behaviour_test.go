@@ -352,6 +352,9 @@ func TestAuthHolesClosed(t *testing.T) {
 	if st, _, _ := as.call(t, "read", "GET", "/no/such/page", nil); st != 404 {
 		t.Errorf("unknown path: %d, want 404", st)
 	}
+	if st, body, _ := as.call(t, "none", "POST", "/api/2.0/mlflow-artifacts/artifacts/1/x", map[string]any{}); st != 405 {
+		t.Errorf("a verb the proxy has no route for: %d %s, want 405 (MLflow: 500)", st, body)
+	}
 	// The UI lists only what the user may read.
 	st, body, _ = as.call(t, "none", "GET", "/experiments", nil)
 	if st != 200 || strings.Contains(body, f.expName) {

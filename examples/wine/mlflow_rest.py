@@ -15,10 +15,24 @@ TRACKING_URI = os.environ.get("MLFLOW_TRACKING_URI", "")
 RUN_ID = os.environ.get("MLFLOW_RUN_ID", "")
 
 
+def _auth_headers():
+    """MLflow's client credentials: a token (what mlrun hands a step for
+    its run's loopback server) as Bearer, else username/password as Basic."""
+    token = os.environ.get("MLFLOW_TRACKING_TOKEN")
+    if token:
+        return {"Authorization": "Bearer " + token}
+    user, password = os.environ.get("MLFLOW_TRACKING_USERNAME"), os.environ.get("MLFLOW_TRACKING_PASSWORD")
+    if user and password is not None:
+        import base64
+
+        return {"Authorization": "Basic " + base64.b64encode((user + ":" + password).encode()).decode()}
+    return {}
+
+
 def _call(method, endpoint, body=None):
     url = TRACKING_URI.rstrip("/") + "/api/2.0/mlflow/" + endpoint
     data = None
-    headers = {}
+    headers = _auth_headers()
     if method == "GET" and body:
         url += "?" + urllib.parse.urlencode(body)
     elif body is not None:
@@ -55,7 +69,7 @@ def log_artifact(local_path, artifact_path=""):
         path = urllib.parse.urlparse(uri).path.lstrip("/")
         url = TRACKING_URI.rstrip("/") + "/api/2.0/mlflow-artifacts/artifacts/" + urllib.parse.quote(path + "/" + rel)
         with open(local_path, "rb") as f:
-            req = urllib.request.Request(url, data=f.read(), method="PUT")
+            req = urllib.request.Request(url, data=f.read(), method="PUT", headers=_auth_headers())
             urllib.request.urlopen(req).read()
         return
     dest = os.path.join(urllib.parse.urlparse(uri).path if uri.startswith("file:") else uri, rel)
