@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -235,47 +236,63 @@ func permissionOf(in map[string]any) (auth.Permission, error) {
 	return auth.ParsePermission(p)
 }
 
+// grants is one permission family's endpoints: the locating parameter,
+// the response key and the store's calls (rows as their JSON).
+type grants struct {
+	param, key string
+	create     func(ctx context.Context, id, user string, p auth.Permission) (any, error)
+	get        func(ctx context.Context, id, user string) (any, error)
+	update     func(ctx context.Context, id, user string, p auth.Permission) error
+	delete     func(ctx context.Context, id, user string) error
+}
+
 func (s *Server) experimentPermission(op string) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		authCall(w, r, func(in map[string]any) (any, error) {
-			st, ctx := s.opts.Auth.Store, r.Context()
-			var perm auth.Permission
-			if op == "create" || op == "update" {
-				p, err := permissionOf(in)
-				if err != nil {
-					return nil, err
-				}
-				perm = p
-			}
-			id, name, err := params2(in, "experiment_id", "username")
+	st := s.opts.Auth.Store
+	return s.permissionEndpoint(op, grants{param: "experiment_id", key: "experiment_permission",
+		create: func(ctx context.Context, id, user string, p auth.Permission) (any, error) {
+			r, err := st.CreateExperimentPermission(ctx, id, user, p)
 			if err != nil {
 				return nil, err
 			}
-			switch op {
-			case "create":
-				p, err := st.CreateExperimentPermission(ctx, id, name, perm)
-				if err != nil {
-					return nil, err
-				}
-				return map[string]any{"experiment_permission": expPermJSON{p.ExperimentID, string(p.Permission), p.UserID}}, nil
-			case "get":
-				p, err := st.GetExperimentPermission(ctx, id, name)
-				if err != nil {
-					return nil, err
-				}
-				return map[string]any{"experiment_permission": expPermJSON{p.ExperimentID, string(p.Permission), p.UserID}}, nil
-			case "update":
-				return empty{}, st.UpdateExperimentPermission(ctx, id, name, perm)
+			return expPermJSON{r.ExperimentID, string(r.Permission), r.UserID}, nil
+		},
+		get: func(ctx context.Context, id, user string) (any, error) {
+			r, err := st.GetExperimentPermission(ctx, id, user)
+			if err != nil {
+				return nil, err
 			}
-			return empty{}, st.DeleteExperimentPermission(ctx, id, name)
-		})
-	}
+			return expPermJSON{r.ExperimentID, string(r.Permission), r.UserID}, nil
+		},
+		update: st.UpdateExperimentPermission, delete: st.DeleteExperimentPermission})
 }
 
 func (s *Server) modelPermission(op string) http.HandlerFunc {
+	st := s.opts.Auth.Store
+	return s.permissionEndpoint(op, grants{param: "name", key: "registered_model_permission",
+		create: func(ctx context.Context, id, user string, p auth.Permission) (any, error) {
+			r, err := st.CreateModelPermission(ctx, id, user, p)
+			if err != nil {
+				return nil, err
+			}
+			return modelPermJSON{r.Name, string(r.Permission), r.UserID}, nil
+		},
+		get: func(ctx context.Context, id, user string) (any, error) {
+			r, err := st.GetModelPermission(ctx, id, user)
+			if err != nil {
+				return nil, err
+			}
+			return modelPermJSON{r.Name, string(r.Permission), r.UserID}, nil
+		},
+		update: st.UpdateModelPermission, delete: st.DeleteModelPermission})
+}
+
+// permissionEndpoint serves one of create, get, update, delete of a
+// family: the permission is checked first, then the parameters, as
+// MLflow does.
+func (s *Server) permissionEndpoint(op string, g grants) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		authCall(w, r, func(in map[string]any) (any, error) {
-			st, ctx := s.opts.Auth.Store, r.Context()
+			ctx := r.Context()
 			var perm auth.Permission
 			if op == "create" || op == "update" {
 				p, err := permissionOf(in)
@@ -284,27 +301,27 @@ func (s *Server) modelPermission(op string) http.HandlerFunc {
 				}
 				perm = p
 			}
-			model, name, err := params2(in, "name", "username")
+			id, user, err := params2(in, g.param, "username")
 			if err != nil {
 				return nil, err
 			}
 			switch op {
 			case "create":
-				p, err := st.CreateModelPermission(ctx, model, name, perm)
+				row, err := g.create(ctx, id, user, perm)
 				if err != nil {
 					return nil, err
 				}
-				return map[string]any{"registered_model_permission": modelPermJSON{p.Name, string(p.Permission), p.UserID}}, nil
+				return map[string]any{g.key: row}, nil
 			case "get":
-				p, err := st.GetModelPermission(ctx, model, name)
+				row, err := g.get(ctx, id, user)
 				if err != nil {
 					return nil, err
 				}
-				return map[string]any{"registered_model_permission": modelPermJSON{p.Name, string(p.Permission), p.UserID}}, nil
+				return map[string]any{g.key: row}, nil
 			case "update":
-				return empty{}, st.UpdateModelPermission(ctx, model, name, perm)
+				return empty{}, g.update(ctx, id, user, perm)
 			}
-			return empty{}, st.DeleteModelPermission(ctx, model, name)
+			return empty{}, g.delete(ctx, id, user)
 		})
 	}
 }

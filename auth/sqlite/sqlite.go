@@ -12,7 +12,6 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"strings"
 
 	_ "github.com/mattn/go-sqlite3" // the database/sql driver
 
@@ -45,19 +44,6 @@ type Store struct {
 }
 
 var _ auth.Store = (*Store)(nil)
-
-// PathOf returns the file of a sqlite:/// database URI (relative to the
-// working directory) or sqlite://// (absolute).
-func PathOf(uri string) (string, bool) {
-	if !strings.HasPrefix(uri, "sqlite:///") {
-		return "", false
-	}
-	p := strings.TrimPrefix(uri, "sqlite:///")
-	if i := strings.IndexByte(p, '?'); i >= 0 {
-		p = p[:i]
-	}
-	return p, p != ""
-}
 
 // Open opens (creating with MLflow's schema if new) the auth database at
 // path. An existing database must be at MLflow's auth revision.

@@ -181,7 +181,7 @@ func openAuth(ctx context.Context, log *slog.Logger) (*server.AuthOptions, error
 	if err != nil {
 		return nil, err
 	}
-	path, ok := authsqlite.PathOf(cfg.DatabaseURI)
+	path, ok := sqlitePath(cfg.DatabaseURI)
 	if !ok {
 		return nil, fmt.Errorf("auth database_uri %s: only sqlite:///path.db is supported yet", cfg.DatabaseURI)
 	}
