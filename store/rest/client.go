@@ -17,15 +17,16 @@ import (
 	"github.com/mlrun/mlrun/store"
 )
 
-// callTimeout bounds one JSON API call (and the wait for any response's
-// headers) when the caller's context sets no deadline.
-const callTimeout = 120 * time.Second
+// DefaultCallTimeout bounds one JSON API call (and the wait for any
+// response's headers) when the caller's context sets no deadline.
+const DefaultCallTimeout = 120 * time.Second
 
 // Client talks to one tracking server.
 type Client struct {
-	base string // scheme://host[:port][/prefix], no trailing slash
-	hc   *http.Client
-	auth func(*http.Request)
+	base    string // scheme://host[:port][/prefix], no trailing slash
+	hc      *http.Client
+	auth    func(*http.Request)
+	timeout time.Duration
 }
 
 // Options configure a Client. Zero values come from the environment.
@@ -36,6 +37,10 @@ type Options struct {
 	Username   string // MLFLOW_TRACKING_USERNAME
 	Password   string // MLFLOW_TRACKING_PASSWORD
 	Insecure   bool   // MLFLOW_TRACKING_INSECURE_TLS
+	// CallTimeout bounds a JSON call and the wait for response headers;
+	// 0 means DefaultCallTimeout. Bodies (artifact transfers) have no
+	// whole-request timeout.
+	CallTimeout time.Duration
 }
 
 // OptionsFromEnv reads MLflow's tracking client variables.
@@ -59,6 +64,9 @@ func New(uri string, opts Options) (*Client, error) {
 		opts.Password, _ = u.User.Password()
 	}
 	u.User = nil
+	if opts.CallTimeout == 0 {
+		opts.CallTimeout = DefaultCallTimeout
+	}
 	hc := opts.HTTPClient
 	if hc == nil {
 		tr := http.DefaultTransport.(*http.Transport).Clone()
@@ -67,11 +75,11 @@ func New(uri string, opts Options) (*Client, error) {
 		}
 		// No whole-request timeout: an artifact transfer may take long.
 		// A server that does not answer is cut by the header timeout, a
-		// JSON call by its context (callTimeout).
-		tr.ResponseHeaderTimeout = callTimeout
+		// JSON call by its context (CallTimeout).
+		tr.ResponseHeaderTimeout = opts.CallTimeout
 		hc = &http.Client{Transport: tr}
 	}
-	c := &Client{base: strings.TrimRight(u.String(), "/"), hc: hc}
+	c := &Client{base: strings.TrimRight(u.String(), "/"), hc: hc, timeout: opts.CallTimeout}
 	switch {
 	case opts.Token != "":
 		c.auth = func(r *http.Request) { r.Header.Set("Authorization", "Bearer "+opts.Token) }
@@ -118,7 +126,7 @@ func (c *Client) Do(ctx context.Context, method, path string, body io.Reader, he
 func (c *Client) call(ctx context.Context, method, endpoint string, in, out any) error {
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, callTimeout)
+		ctx, cancel = context.WithTimeout(ctx, c.timeout)
 		defer cancel()
 	}
 	path := "/api/2.0/mlflow" + endpoint
