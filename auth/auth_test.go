@@ -81,3 +81,20 @@ func TestPermissions(t *testing.T) {
 		t.Fatal("row over default")
 	}
 }
+
+// BenchmarkCheckPassword is what verifying one request's credentials
+// costs without mlrun's cache (MLflow's app pays it on every request).
+func BenchmarkCheckPassword(b *testing.B) {
+	for name, hash := range map[string]string{
+		"pbkdf2-260000":    func() string { h, _ := auth.HashPassword("pw"); return h }(),
+		"scrypt-werkzeug3": "scrypt:32768:8:1$4t5fBdtgjVwcNJau$6b9d993c3cb1cce7538805c69e6265b87b1688e886d23fced906bce94678b509ec8576485b456077b27e75a08ed765e0a260b50e584bf59e84986be5492a8c5c",
+	} {
+		b.Run(name, func(b *testing.B) {
+			for b.Loop() {
+				if !auth.CheckPassword(hash, "pw") {
+					b.Fatal("no match")
+				}
+			}
+		})
+	}
+}

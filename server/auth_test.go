@@ -38,7 +38,7 @@ type authServer struct {
 
 var roles = map[string]auth.Permission{"manage": auth.Manage, "edit": auth.Edit, "read": auth.Read, "none": auth.NoPermissions}
 
-func newAuthServer(t *testing.T, def auth.Permission) *authServer {
+func newAuthServer(t testing.TB, def auth.Permission) *authServer {
 	t.Helper()
 	dir := t.TempDir()
 	path := filepath.Join(dir, "mlflow.db")
@@ -119,7 +119,7 @@ type fixture struct {
 	victim                                string // a user for admins to change
 }
 
-func (as *authServer) fixture(t *testing.T, n int, withVictim bool) fixture {
+func (as *authServer) fixture(t testing.TB, n int, withVictim bool) fixture {
 	t.Helper()
 	ctx := context.Background()
 	f := fixture{expName: fmt.Sprintf("exp-%d", n), model: fmt.Sprintf("model-%d", n)}
