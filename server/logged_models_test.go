@@ -9,7 +9,6 @@ import (
 	"testing"
 
 	"github.com/mlrun/mlrun/artifact/local"
-	"github.com/mlrun/mlrun/internal/testutil"
 	"github.com/mlrun/mlrun/server"
 	"github.com/mlrun/mlrun/store/sqlite"
 )
@@ -18,10 +17,11 @@ func loggedModelServer(t *testing.T, upgraded bool) *testServer {
 	t.Helper()
 	dir := t.TempDir()
 	path := filepath.Join(dir, "mlflow.db")
+	rev := sqlite.MLflow2Revision // a database at MLflow 2.17.2's schema, not upgraded
 	if upgraded {
-		testutil.NewMLflow3DB(t, path, "mlflow-artifacts:/")
+		rev = sqlite.HeadRevision
 	}
-	st, err := sqlite.Open(context.Background(), path, sqlite.Options{ArtifactRoot: "mlflow-artifacts:/"})
+	st, err := sqlite.Open(context.Background(), path, sqlite.Options{ArtifactRoot: "mlflow-artifacts:/", Revision: rev})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -86,7 +86,7 @@ func TestLoggedModelsOnAnMLflow3Database(t *testing.T) {
 func TestLoggedModelsNeedMLflow3Tables(t *testing.T) {
 	ts := loggedModelServer(t, false)
 	st, m := ts.post(t, "/api/2.0/mlflow/logged-models", map[string]any{"experiment_id": "0"})
-	if st != 501 || m["error_code"] != "NOT_IMPLEMENTED" || !contains([]byte(m["message"].(string)), "mlflow db upgrade") {
+	if st != 501 || m["error_code"] != "NOT_IMPLEMENTED" || !contains([]byte(m["message"].(string)), "mlrun db upgrade") {
 		t.Fatalf("logged model on a 2.17.2 schema: %d %v", st, m)
 	}
 }

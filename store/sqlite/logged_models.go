@@ -21,7 +21,7 @@ var (
 
 func (s *Store) requireLoggedModels() error {
 	if !s.loggedModels {
-		return store.Errorf(store.ErrUnsupported, "MLflow 3 logged models need MLflow 3's tables, and this database is at MLflow 2.17.2's schema: upgrade it with 'mlflow db upgrade <uri>' to use them")
+		return store.Errorf(store.ErrUnsupported, "MLflow 3 logged models need MLflow 3's tables, and this database is at MLflow revision %s (MLflow 2.17.2's schema): upgrade it with 'mlrun db upgrade' (stop the servers and runs using it first)", s.revision)
 	}
 	return nil
 }
