@@ -63,7 +63,7 @@ var writtenTables = []string{
 // headObject is one table or index of the head schema.
 type headObject struct {
 	kind, name, table, sql string
-	columns             []string // tables
+	columns                []string // tables
 }
 
 var (
