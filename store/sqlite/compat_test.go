@@ -256,6 +256,29 @@ func schemaOf(t *testing.T, path string) string {
 		rows.Scan(&table, &col, &typ, &notnull, &dflt, &pk)
 		fmt.Fprintf(&b, "%s.%s %s %d %s %d\n", table, col, typ, notnull, dflt, pk)
 	}
+	rows.Close()
+	// Foreign keys (with their ON DELETE/UPDATE) and MLflow's indexes.
+	fks, err := db.Query(`SELECT m.name, f."table", f."from", coalesce(f."to", ''), f.on_update, f.on_delete
+		FROM sqlite_master m JOIN pragma_foreign_key_list(m.name) f WHERE m.type = 'table' ORDER BY 1, 2, 3`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fks.Close()
+	for fks.Next() {
+		var a, b2, c, d, e, f string
+		fks.Scan(&a, &b2, &c, &d, &e, &f)
+		fmt.Fprintf(&b, "fk %s.%s -> %s.%s %s %s\n", a, c, b2, d, e, f)
+	}
+	idx, err := db.Query(`SELECT name, tbl_name FROM sqlite_master WHERE type = 'index' AND name NOT LIKE 'mlrun_%' AND name NOT LIKE 'sqlite_autoindex_%' ORDER BY 1`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer idx.Close()
+	for idx.Next() {
+		var n, tb string
+		idx.Scan(&n, &tb)
+		fmt.Fprintf(&b, "index %s on %s\n", n, tb)
+	}
 	return b.String()
 }
 
