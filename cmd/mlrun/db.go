@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 
 	"github.com/urfave/cli/v2"
 
@@ -15,7 +16,7 @@ func dbCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "db",
 		Usage: "database tools",
-		Subcommands: []*cli.Command{{
+		Subcommands: []*cli.Command{dbUpgradeCommand(), dbCurrentCommand(), dbInitCommand(), dbBackupCommand(), {
 			Name:      "import-filestore",
 			Usage:     "copy an MLflow file store (./mlruns) into a SQLite database, keeping every id",
 			ArgsUsage: "[MLRUNS_DIR]",
@@ -54,4 +55,134 @@ func dbCommand() *cli.Command {
 type importer interface {
 	Import(ctx context.Context, snap *file.Snapshot) (sqlite.ImportStats, error)
 	Path() string
+}
+
+// dbURI is a db command's database: its argument, else --tracking-uri
+// or MLFLOW_TRACKING_URI, else ./mlflow.db; sqlite:/// only.
+func dbPath(c *cli.Context) (string, error) {
+	uri := firstOf(c.Args().First(), c.String("tracking-uri"), DefaultTrackingURI)
+	p, ok := sqlitePath(uri)
+	if !ok {
+		return "", fmt.Errorf("%s: the db commands work on sqlite:///path.db databases", uri)
+	}
+	return p, nil
+}
+
+func dbUpgradeCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "upgrade",
+		Usage:     "bring a database from MLflow 2.17.2's schema (or a later one) to MLflow 3.6's, as 'mlflow db upgrade' does; stop servers and runs using it first",
+		ArgsUsage: "[sqlite:///path.db]",
+		Flags:     []cli.Flag{trackingFlag},
+		Action: func(c *cli.Context) error {
+			p, err := dbPath(c)
+			if err != nil {
+				return err
+			}
+			if _, err := os.Stat(p); err != nil {
+				return fmt.Errorf("db upgrade: %w", err)
+			}
+			res, err := sqlite.Upgrade(c.Context, p)
+			if err != nil {
+				return err
+			}
+			if res.From == res.To {
+				fmt.Fprintf(c.App.Writer, "%s is at revision %s already\n", p, res.To)
+				return nil
+			}
+			fmt.Fprintf(c.App.Writer, "Upgraded %s from revision %s to %s (%d tables added, %d re-created with their rows)\n", p, res.From, res.To, len(res.Created), len(res.Rebuilt))
+			return nil
+		},
+	}
+}
+
+func dbCurrentCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "current",
+		Usage:     "print the database's MLflow schema revision",
+		ArgsUsage: "[sqlite:///path.db]",
+		Flags:     []cli.Flag{trackingFlag},
+		Action: func(c *cli.Context) error {
+			p, err := dbPath(c)
+			if err != nil {
+				return err
+			}
+			if _, err := os.Stat(p); err != nil {
+				return fmt.Errorf("db current: %w", err)
+			}
+			st, err := sqlite.Open(c.Context, p, sqlite.Options{})
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			note := ""
+			switch st.Revision() {
+			case sqlite.HeadRevision:
+				note = " (head: MLflow 3.6)"
+			case sqlite.MLflow2Revision:
+				note = " (MLflow 2.17.2: 'mlrun db upgrade' brings it to MLflow 3.6)"
+			}
+			fmt.Fprintf(c.App.Writer, "%s%s\n", st.Revision(), note)
+			return nil
+		},
+	}
+}
+
+func dbInitCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "init",
+		Usage:     "create a new database; --revision f5a4f2784254 makes one MLflow 2.17.2 can open",
+		ArgsUsage: "[sqlite:///path.db]",
+		Flags: []cli.Flag{trackingFlag,
+			&cli.StringFlag{Name: "revision", Value: sqlite.HeadRevision, Usage: "bf29a5ff90ea (MLflow 3.6) or f5a4f2784254 (MLflow 2.17.2)"}},
+		Action: func(c *cli.Context) error {
+			p, err := dbPath(c)
+			if err != nil {
+				return err
+			}
+			if _, err := os.Stat(p); err == nil {
+				return fmt.Errorf("db init: %s exists", p)
+			}
+			st, err := sqlite.Open(c.Context, p, sqlite.Options{Revision: c.String("revision")})
+			if err != nil {
+				os.Remove(p)
+				return err
+			}
+			defer st.Close()
+			fmt.Fprintf(c.App.Writer, "Created %s at revision %s\n", p, st.Revision())
+			return nil
+		},
+	}
+}
+
+func dbBackupCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "backup",
+		Usage:     "copy the database to DEST consistently, while servers and runs go on writing (SQLite's online backup)",
+		ArgsUsage: "DEST",
+		Flags:     []cli.Flag{trackingFlag},
+		Action: func(c *cli.Context) error {
+			dest := c.Args().First()
+			if dest == "" {
+				return fmt.Errorf("db backup: give the DEST file")
+			}
+			p, ok := sqlitePath(firstOf(c.String("tracking-uri"), DefaultTrackingURI))
+			if !ok {
+				return fmt.Errorf("db backup works on sqlite:///path.db databases")
+			}
+			if _, err := os.Stat(p); err != nil {
+				return fmt.Errorf("db backup: %w", err)
+			}
+			st, err := sqlite.Open(c.Context, p, sqlite.Options{})
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			if err := st.Backup(c.Context, dest); err != nil {
+				return err
+			}
+			fmt.Fprintf(c.App.Writer, "Backed up %s to %s\n", p, dest)
+			return nil
+		},
+	}
 }

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	_ "github.com/mattn/go-sqlite3" // registers the "sqlite3" driver
@@ -46,6 +47,10 @@ type Store struct {
 	// is at revision 400f98739977 or later); mlrun then serves logged
 	// models from them.
 	loggedModels bool
+
+	ckMu    sync.Mutex
+	ckTimer *time.Timer // checkpoints the WAL once writes pause
+	closed  bool
 }
 
 var _ store.Store = (*Store)(nil)
@@ -101,6 +106,12 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 
 // Close closes the database.
 func (s *Store) Close() error {
+	s.ckMu.Lock()
+	s.closed = true
+	if s.ckTimer != nil {
+		s.ckTimer.Stop()
+	}
+	s.ckMu.Unlock()
 	return errors.Join(s.r.Close(), s.w.Close())
 }
 
@@ -194,6 +205,7 @@ func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) error) error {
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("commit: %w", err)
 	}
+	s.scheduleCheckpoint()
 	return nil
 }
 
