@@ -1,6 +1,7 @@
 package server
 
 import (
+	"fmt"
 	"net/http"
 
 	"github.com/mlrun/mlrun/internal/wire"
@@ -113,14 +114,17 @@ func (s *Server) searchLoggedModels(w http.ResponseWriter, r *http.Request) {
 		if err != nil {
 			return nil, err
 		}
-		if req.Filter != "" {
-			return nil, &apiError{codeNotImplemented, "filters on logged-model search are not supported by mlrun yet"}
+		for i, o := range req.OrderBy {
+			if o.FieldName == "" {
+				return nil, missingParam(fmt.Sprintf("order_by[%d].field_name", i))
+			}
 		}
-		ids := make([]string, len(req.ExperimentIDs))
-		for i, id := range req.ExperimentIDs {
-			ids[i] = string(id)
+		for i, d := range req.Datasets {
+			if d.DatasetName == "" {
+				return nil, missingParam(fmt.Sprintf("datasets[%d].dataset_name", i))
+			}
 		}
-		ms, next, err := lm.SearchLoggedModels(r.Context(), ids, int(req.MaxResults), req.PageToken)
+		ms, next, err := lm.SearchLoggedModels(r.Context(), req.ToSearchLoggedModels())
 		if err != nil {
 			return nil, err
 		}

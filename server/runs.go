@@ -126,6 +126,7 @@ func (s *Server) logMetric(w http.ResponseWriter, r *http.Request) {
 		}
 		return empty{}, s.store.LogMetric(r.Context(), req.ID(), store.Metric{
 			Key: req.Key, Value: float64(*req.Value), Timestamp: int64(*req.Timestamp), Step: int64(req.Step),
+			ModelID: req.ModelID, DatasetName: req.DatasetName, DatasetDigest: req.DatasetDigest,
 		})
 	})
 }
@@ -172,7 +173,8 @@ func (s *Server) logBatch(w http.ResponseWriter, r *http.Request) {
 			case m.Timestamp == nil:
 				return nil, missingParam(fmt.Sprintf("metrics[%d].timestamp", i))
 			}
-			ms[i] = store.Metric{Key: m.Key, Value: float64(*m.Value), Timestamp: int64(*m.Timestamp), Step: int64(m.Step)}
+			ms[i] = store.Metric{Key: m.Key, Value: float64(*m.Value), Timestamp: int64(*m.Timestamp), Step: int64(m.Step),
+				ModelID: m.ModelID, DatasetName: m.DatasetName, DatasetDigest: m.DatasetDigest}
 		}
 		for i, p := range req.Params {
 			if p.Key == "" {

@@ -110,6 +110,32 @@ type LoggedModel struct {
 	SourceRunID          string
 	Tags                 []Tag
 	Params               []Param
+	Metrics              []Metric // logged with this model's id, oldest first
+}
+
+// SearchLoggedModels is a logged-model search (MLflow 3's L5).
+type SearchLoggedModels struct {
+	ExperimentIDs []string
+	// Filter is MLflow's grammar over attributes (name, model_id,
+	// model_type, status, source_run_id, creation_timestamp,
+	// last_updated_timestamp), metrics.<key>, params.<key>, tags.<key>.
+	Filter string
+	// Datasets, when given, make metric clauses and orders look only at
+	// metrics computed on one of them.
+	Datasets   []DatasetRef
+	OrderBy    []LoggedModelOrder // default: creation_timestamp, newest first
+	MaxResults int                // default 50
+	PageToken  string
+}
+
+// DatasetRef names a dataset (digest optional).
+type DatasetRef struct{ Name, Digest string }
+
+// LoggedModelOrder is one order_by field: an attribute or metrics.<key>.
+type LoggedModelOrder struct {
+	Field     string
+	Ascending bool
+	Dataset   DatasetRef
 }
 
 // ModelOutput links a logged model produced by a run, at a step.
@@ -128,7 +154,7 @@ type LoggedModels interface {
 	SetLoggedModelTags(ctx context.Context, id string, tags []Tag) (*LoggedModel, error)
 	DeleteLoggedModelTag(ctx context.Context, id, key string) error
 	LogLoggedModelParams(ctx context.Context, id string, params []Param) error
-	SearchLoggedModels(ctx context.Context, experimentIDs []string, maxResults int, pageToken string) ([]*LoggedModel, string, error)
+	SearchLoggedModels(ctx context.Context, q SearchLoggedModels) ([]*LoggedModel, string, error)
 	LogOutputs(ctx context.Context, runID string, outputs []ModelOutput) error
 }
 

@@ -87,6 +87,10 @@ type Metric struct {
 	Value     float64
 	Timestamp int64 // ms since the epoch
 	Step      int64
+	// MLflow 3: the logged model the metric is about (also recorded in
+	// logged_model_metrics) and the dataset it was computed on; RunID
+	// says which run logged it, in a logged model's metrics.
+	ModelID, DatasetName, DatasetDigest, RunID string
 }
 
 // Experiment is a named group of runs.

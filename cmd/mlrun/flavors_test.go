@@ -107,7 +107,7 @@ func TestModelsLogWritesLoggedModelsOnMLflow3Databases(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	ms, _, err := st.(store.LoggedModels).SearchLoggedModels(context.Background(), []string{"0"}, 10, "")
+	ms, _, err := st.(store.LoggedModels).SearchLoggedModels(context.Background(), store.SearchLoggedModels{ExperimentIDs: []string{"0"}, MaxResults: 10})
 	if err != nil || len(ms) != 1 || ms[0].Status != "LOGGED_MODEL_READY" || ms[0].ModelType != "onnx" {
 		t.Fatalf("logged models: %+v %v", ms, err)
 	}

@@ -19,7 +19,8 @@ type LoggedModelInfo struct {
 
 // LoggedModelData is MLflow 3's LoggedModelData message.
 type LoggedModelData struct {
-	Params []KeyValue `json:"params,omitempty"`
+	Params  []KeyValue `json:"params,omitempty"`
+	Metrics []Metric   `json:"metrics,omitempty"`
 }
 
 // LoggedModel is MLflow 3's LoggedModel message.
@@ -46,6 +47,56 @@ type LoggedModelRequest struct {
 	MaxResults    Int64      `json:"max_results,omitempty"`
 	PageToken     string     `json:"page_token,omitempty"`
 	Filter        string     `json:"filter,omitempty"`
+	// L5's datasets and order_by.
+	Datasets []DatasetRef       `json:"datasets,omitempty"`
+	OrderBy  []LoggedModelOrder `json:"order_by,omitempty"`
+}
+
+// DatasetRef names a dataset in a logged-model search.
+type DatasetRef struct {
+	DatasetName   string `json:"dataset_name"`
+	DatasetDigest string `json:"dataset_digest,omitempty"`
+}
+
+// LoggedModelOrder is one order_by entry of a logged-model search;
+// Ascending defaults to true.
+type LoggedModelOrder struct {
+	FieldName     string `json:"field_name"`
+	Ascending     *bool  `json:"ascending,omitempty"`
+	DatasetName   string `json:"dataset_name,omitempty"`
+	DatasetDigest string `json:"dataset_digest,omitempty"`
+}
+
+// ToSearchLoggedModels converts L5's request.
+func (r LoggedModelRequest) ToSearchLoggedModels() store.SearchLoggedModels {
+	q := store.SearchLoggedModels{Filter: r.Filter, MaxResults: int(r.MaxResults), PageToken: r.PageToken}
+	for _, id := range r.ExperimentIDs {
+		q.ExperimentIDs = append(q.ExperimentIDs, string(id))
+	}
+	for _, d := range r.Datasets {
+		q.Datasets = append(q.Datasets, store.DatasetRef{Name: d.DatasetName, Digest: d.DatasetDigest})
+	}
+	for _, o := range r.OrderBy {
+		q.OrderBy = append(q.OrderBy, store.LoggedModelOrder{Field: o.FieldName, Ascending: o.Ascending == nil || *o.Ascending,
+			Dataset: store.DatasetRef{Name: o.DatasetName, Digest: o.DatasetDigest}})
+	}
+	return q
+}
+
+// FromSearchLoggedModels converts a search to L5's request.
+func FromSearchLoggedModels(q store.SearchLoggedModels) LoggedModelRequest {
+	r := LoggedModelRequest{Filter: q.Filter, MaxResults: Int64(q.MaxResults), PageToken: q.PageToken}
+	for _, id := range q.ExperimentIDs {
+		r.ExperimentIDs = append(r.ExperimentIDs, ID(id))
+	}
+	for _, d := range q.Datasets {
+		r.Datasets = append(r.Datasets, DatasetRef{DatasetName: d.Name, DatasetDigest: d.Digest})
+	}
+	for _, o := range q.OrderBy {
+		asc := o.Ascending
+		r.OrderBy = append(r.OrderBy, LoggedModelOrder{FieldName: o.Field, Ascending: &asc, DatasetName: o.Dataset.Name, DatasetDigest: o.Dataset.Digest})
+	}
+	return r
 }
 
 // SearchLoggedModelsResponse is L5's response.
@@ -71,6 +122,6 @@ func FromLoggedModel(m *store.LoggedModel) LoggedModel {
 			LastUpdatedTimestampMs: Int64(m.LastUpdatedTimestamp), ArtifactURI: m.ArtifactURI, Status: m.Status,
 			ModelType: m.ModelType, SourceRunID: m.SourceRunID, StatusMessage: m.StatusMessage, Tags: FromTags(m.Tags),
 		},
-		Data: LoggedModelData{Params: FromParams(m.Params)},
+		Data: LoggedModelData{Params: FromParams(m.Params), Metrics: FromMetrics(m.Metrics)},
 	}
 }

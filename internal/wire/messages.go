@@ -12,11 +12,14 @@ type KeyValue struct {
 
 // Metric is a metric point.
 type Metric struct {
-	Key       string `json:"key"`
-	Value     Float  `json:"value"`
-	Timestamp Int64  `json:"timestamp"`
-	Step      Int64  `json:"step"`
-	RunID     string `json:"run_id,omitempty"`
+	Key           string `json:"key"`
+	Value         Float  `json:"value"`
+	Timestamp     Int64  `json:"timestamp"`
+	Step          Int64  `json:"step"`
+	RunID         string `json:"run_id,omitempty"`
+	DatasetName   string `json:"dataset_name,omitempty"`
+	DatasetDigest string `json:"dataset_digest,omitempty"`
+	ModelID       string `json:"model_id,omitempty"`
 }
 
 // Experiment is MLflow's Experiment message.
@@ -172,12 +175,14 @@ func ToParams(kvs []KeyValue) []store.Param {
 
 // FromMetric converts a metric.
 func FromMetric(m store.Metric) Metric {
-	return Metric{Key: m.Key, Value: Float(m.Value), Timestamp: Int64(m.Timestamp), Step: Int64(m.Step)}
+	return Metric{Key: m.Key, Value: Float(m.Value), Timestamp: Int64(m.Timestamp), Step: Int64(m.Step),
+		RunID: m.RunID, DatasetName: m.DatasetName, DatasetDigest: m.DatasetDigest, ModelID: m.ModelID}
 }
 
 // ToMetric converts a metric.
 func (m Metric) ToMetric() store.Metric {
-	return store.Metric{Key: m.Key, Value: float64(m.Value), Timestamp: int64(m.Timestamp), Step: int64(m.Step)}
+	return store.Metric{Key: m.Key, Value: float64(m.Value), Timestamp: int64(m.Timestamp), Step: int64(m.Step),
+		DatasetName: m.DatasetName, DatasetDigest: m.DatasetDigest, ModelID: m.ModelID, RunID: m.RunID}
 }
 
 // FromMetrics converts metrics.

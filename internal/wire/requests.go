@@ -129,6 +129,10 @@ type LogMetric struct {
 	Value     *Float `json:"value,omitempty"`
 	Timestamp *Int64 `json:"timestamp,omitempty"`
 	Step      Int64  `json:"step,omitempty"`
+	// MLflow 3: the logged model and dataset the metric is about.
+	ModelID       string `json:"model_id,omitempty"`
+	DatasetName   string `json:"dataset_name,omitempty"`
+	DatasetDigest string `json:"dataset_digest,omitempty"`
 }
 
 // LogParam is R8's request.
@@ -153,10 +157,13 @@ type DeleteTag struct {
 
 // BatchMetric is a metric of a log-batch, whose fields may be missing.
 type BatchMetric struct {
-	Key       string `json:"key"`
-	Value     *Float `json:"value,omitempty"`
-	Timestamp *Int64 `json:"timestamp,omitempty"`
-	Step      Int64  `json:"step,omitempty"`
+	Key           string `json:"key"`
+	Value         *Float `json:"value,omitempty"`
+	Timestamp     *Int64 `json:"timestamp,omitempty"`
+	Step          Int64  `json:"step,omitempty"`
+	ModelID       string `json:"model_id,omitempty"`
+	DatasetName   string `json:"dataset_name,omitempty"`
+	DatasetDigest string `json:"dataset_digest,omitempty"`
 }
 
 // LogBatch is R11's request.

@@ -17,7 +17,7 @@ func toLoggedModel(w wire.LoggedModel) *store.LoggedModel {
 		ModelID: i.ModelID, ExperimentID: i.ExperimentID, Name: i.Name, ArtifactURI: i.ArtifactURI,
 		CreationTimestamp: int64(i.CreationTimestampMs), LastUpdatedTimestamp: int64(i.LastUpdatedTimestampMs),
 		Status: i.Status, StatusMessage: i.StatusMessage, ModelType: i.ModelType, SourceRunID: i.SourceRunID,
-		Tags: wire.ToTags(i.Tags), Params: wire.ToParams(w.Data.Params),
+		Tags: wire.ToTags(i.Tags), Params: wire.ToParams(w.Data.Params), Metrics: wire.ToMetrics(w.Data.Metrics),
 	}
 }
 
@@ -70,11 +70,8 @@ func (s *Store) LogLoggedModelParams(ctx context.Context, id string, params []st
 }
 
 // SearchLoggedModels implements store.LoggedModels.
-func (s *Store) SearchLoggedModels(ctx context.Context, experimentIDs []string, maxResults int, pageToken string) ([]*store.LoggedModel, string, error) {
-	req := wire.LoggedModelRequest{MaxResults: wire.Int64(maxResults), PageToken: pageToken}
-	for _, id := range experimentIDs {
-		req.ExperimentIDs = append(req.ExperimentIDs, wire.ID(id))
-	}
+func (s *Store) SearchLoggedModels(ctx context.Context, q store.SearchLoggedModels) ([]*store.LoggedModel, string, error) {
+	req := wire.FromSearchLoggedModels(q)
 	var out wire.SearchLoggedModelsResponse
 	if err := s.call(ctx, http.MethodPost, "/logged-models/search", req, &out); err != nil {
 		return nil, "", err

@@ -194,7 +194,8 @@ func (s *Store) SearchRuns(ctx context.Context, q store.SearchRuns) ([]*store.Ru
 // LogMetric implements store.Store.
 func (s *Store) LogMetric(ctx context.Context, runID string, m store.Metric) error {
 	v, ts := wire.Float(m.Value), wire.Int64(m.Timestamp)
-	return s.post(ctx, "/runs/log-metric", wire.LogMetric{RunRequest: wire.RunRequest{RunID: runID}, Key: m.Key, Value: &v, Timestamp: &ts, Step: wire.Int64(m.Step)}, nil)
+	return s.post(ctx, "/runs/log-metric", wire.LogMetric{RunRequest: wire.RunRequest{RunID: runID}, Key: m.Key, Value: &v, Timestamp: &ts, Step: wire.Int64(m.Step),
+		ModelID: m.ModelID, DatasetName: m.DatasetName, DatasetDigest: m.DatasetDigest}, nil)
 }
 
 // LogParam implements store.Store.
@@ -217,7 +218,8 @@ func (s *Store) LogBatch(ctx context.Context, runID string, metrics []store.Metr
 	req := wire.LogBatch{RunID: runID, Params: wire.FromParams(params), Tags: wire.FromTags(tags)}
 	for _, m := range metrics {
 		v, ts := wire.Float(m.Value), wire.Int64(m.Timestamp)
-		req.Metrics = append(req.Metrics, wire.BatchMetric{Key: m.Key, Value: &v, Timestamp: &ts, Step: wire.Int64(m.Step)})
+		req.Metrics = append(req.Metrics, wire.BatchMetric{Key: m.Key, Value: &v, Timestamp: &ts, Step: wire.Int64(m.Step),
+			ModelID: m.ModelID, DatasetName: m.DatasetName, DatasetDigest: m.DatasetDigest})
 	}
 	return s.post(ctx, "/runs/log-batch", req, nil)
 }

@@ -79,6 +79,26 @@ var Experiments = &Grammar{
 	entityList: "('attribute', 'tag', 'tags')",
 }
 
+// LoggedModels is the grammar of SearchLoggedModels (MLflow 3's
+// SearchLoggedModelsUtils): attributes, metrics, params and tags.
+var LoggedModels = &Grammar{
+	what: "logged models",
+	entities: map[string]string{
+		"metric": Metric, "metrics": Metric,
+		"parameter": Param, "parameters": Param, "param": Param, "params": Param,
+		"tag": Tag, "tags": Tag,
+		"attribute": Attribute, "attributes": Attribute, "attr": Attribute,
+	},
+	attrs: map[string]string{
+		"name": "name", "model_id": "model_id", "model_type": "model_type", "status": "status",
+		"source_run_id": "source_run_id", "creation_timestamp": "creation_timestamp", "creation_time": "creation_timestamp",
+		"last_updated_timestamp": "last_updated_timestamp", "last_updated_time": "last_updated_timestamp",
+	},
+	numAttrs:   map[string]bool{"creation_timestamp": true, "last_updated_timestamp": true},
+	inAttrs:    map[string]bool{"name": true, "model_id": true, "model_type": true, "status": true, "source_run_id": true},
+	entityList: "['metric', 'parameter', 'tag', 'attribute']",
+}
+
 var datasetKeys = map[string]bool{"name": true, "digest": true, "context": true}
 
 // Parse parses a filter string in grammar g. An empty filter has no clauses.

@@ -5,7 +5,9 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
+	"strings"
 
 	"github.com/mlrun/mlrun/store"
 	"github.com/mlrun/mlrun/store/search"
@@ -57,7 +59,25 @@ func (s *Store) getLoggedModel(ctx context.Context, q querier, id string) (*stor
 	for _, p := range ps {
 		m.Params = append(m.Params, store.Param{Key: p.Key, Value: p.Value})
 	}
-	return m, nil
+	rows, err := q.QueryContext(ctx, `SELECT metric_name, metric_timestamp_ms, metric_step, metric_value, run_id, coalesce(dataset_name, ''), coalesce(dataset_digest, '')
+		FROM logged_model_metrics WHERE model_id = ? ORDER BY metric_timestamp_ms, metric_step, metric_name`, id)
+	if err != nil {
+		return nil, fmt.Errorf("get logged model metrics: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		mt := store.Metric{ModelID: id}
+		var v sql.NullFloat64
+		if err := rows.Scan(&mt.Key, &mt.Timestamp, &mt.Step, &v, &mt.RunID, &mt.DatasetName, &mt.DatasetDigest); err != nil {
+			return nil, err
+		}
+		mt.Value = v.Float64
+		if !v.Valid {
+			mt.Value = math.NaN()
+		}
+		m.Metrics = append(m.Metrics, mt)
+	}
+	return m, rows.Err()
 }
 
 // CreateLoggedModel implements store.LoggedModels.
@@ -207,23 +227,24 @@ func (s *Store) LogLoggedModelParams(ctx context.Context, id string, params []st
 }
 
 // SearchLoggedModels implements store.LoggedModels: the experiments'
-// models, newest first (filters are not supported yet).
-func (s *Store) SearchLoggedModels(ctx context.Context, experimentIDs []string, maxResults int, pageToken string) ([]*store.LoggedModel, string, error) {
+// active models matching MLflow's filter, in the requested order
+// (default: newest first), model_id breaking ties.
+func (s *Store) SearchLoggedModels(ctx context.Context, q store.SearchLoggedModels) ([]*store.LoggedModel, string, error) {
 	if err := s.requireLoggedModels(); err != nil {
 		return nil, "", err
 	}
-	if maxResults == 0 {
-		maxResults = 50
+	if q.MaxResults == 0 {
+		q.MaxResults = 50
 	}
-	if maxResults < 0 || maxResults > 10000 {
-		return nil, "", store.Invalidf("Invalid value %d for max_results", maxResults)
+	if q.MaxResults < 0 || q.MaxResults > 10000 {
+		return nil, "", store.Invalidf("Invalid value %d for max_results", q.MaxResults)
 	}
-	tok, err := search.DecodeToken(pageToken)
+	tok, err := search.DecodeToken(q.PageToken)
 	if err != nil {
 		return nil, "", err
 	}
 	var ids []any
-	for _, id := range experimentIDs {
+	for _, id := range q.ExperimentIDs {
 		if n, err := parseExperimentID(id); err == nil {
 			ids = append(ids, n)
 		}
@@ -231,16 +252,50 @@ func (s *Store) SearchLoggedModels(ctx context.Context, experimentIDs []string, 
 	if len(ids) == 0 {
 		return nil, "", store.Invalidf("Missing value for required parameter 'experiment_ids'.")
 	}
-	rows, err := s.r.QueryContext(ctx, `SELECT model_id FROM logged_models WHERE experiment_id IN (`+placeholders(len(ids))+`) AND (lifecycle_stage IS NULL OR lifecycle_stage = 'active')
-		ORDER BY creation_timestamp_ms DESC, model_id LIMIT ? OFFSET ?`, append(ids, maxResults+1, tok.Offset)...)
+	clauses, err := search.LoggedModels.Parse(q.Filter)
+	if err != nil {
+		return nil, "", err
+	}
+	where := []string{`lm.experiment_id IN (` + placeholders(len(ids)) + `)`, `(lm.lifecycle_stage IS NULL OR lm.lifecycle_stage = 'active')`}
+	args := ids
+	dsCond, dsArgs := datasetCondition(q.Datasets)
+	for _, c := range clauses {
+		cond, cargs, err := loggedModelClause(c, dsCond, dsArgs)
+		if err != nil {
+			return nil, "", err
+		}
+		where = append(where, cond)
+		args = append(args, cargs...)
+	}
+	order, oargs, err := loggedModelOrder(q.OrderBy)
+	if err != nil {
+		return nil, "", err
+	}
+	args = append(oargs, args...) // the order's subqueries come first in the SELECT list
+	rows, err := s.r.QueryContext(ctx, `SELECT lm.model_id`+order.cols+` FROM logged_models lm WHERE `+strings.Join(where, " AND ")+
+		` ORDER BY `+order.by+` LIMIT ? OFFSET ?`, append(args, q.MaxResults+1, tok.Offset)...)
 	if err != nil {
 		return nil, "", fmt.Errorf("search logged models: %w", err)
 	}
-	mids, err := collect(rows, scanString)
-	if err != nil {
+	var mids []string
+	for rows.Next() {
+		vals := make([]any, order.n+1)
+		var id string
+		vals[0] = &id
+		for i := 1; i <= order.n; i++ {
+			vals[i] = new(any)
+		}
+		if err := rows.Scan(vals...); err != nil {
+			rows.Close()
+			return nil, "", err
+		}
+		mids = append(mids, id)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
 		return nil, "", fmt.Errorf("search logged models: %w", err)
 	}
-	mids, next := page(mids, maxResults, tok.Offset)
+	mids, next := page(mids, q.MaxResults, tok.Offset)
 	var out []*store.LoggedModel
 	for _, id := range mids {
 		m, err := s.getLoggedModel(ctx, s.r, id)
@@ -250,6 +305,157 @@ func (s *Store) SearchLoggedModels(ctx context.Context, experimentIDs []string, 
 		out = append(out, m)
 	}
 	return out, next, nil
+}
+
+// datasetCondition limits logged_model_metrics rows (alias mm) to the
+// given datasets.
+func datasetCondition(ds []store.DatasetRef) (string, []any) {
+	if len(ds) == 0 {
+		return "", nil
+	}
+	var ors []string
+	var args []any
+	for _, d := range ds {
+		if d.Digest == "" {
+			ors = append(ors, `mm.dataset_name = ?`)
+			args = append(args, d.Name)
+		} else {
+			ors = append(ors, `(mm.dataset_name = ? AND mm.dataset_digest = ?)`)
+			args = append(args, d.Name, d.Digest)
+		}
+	}
+	return " AND (" + strings.Join(ors, " OR ") + ")", args
+}
+
+var loggedModelColumns = map[string]string{
+	"name": "lm.name", "model_id": "lm.model_id", "model_type": "lm.model_type", "source_run_id": "lm.source_run_id",
+	"status": "lm.status", "creation_timestamp": "lm.creation_timestamp_ms", "last_updated_timestamp": "lm.last_updated_timestamp_ms",
+}
+
+// latestModelMetric is the value of a model's latest metric named ?
+// (by timestamp, then step), on the datasets of dsCond.
+func latestModelMetric(dsCond string) string {
+	return `(SELECT mm.metric_value FROM logged_model_metrics mm WHERE mm.model_id = lm.model_id AND mm.metric_name = ?` + dsCond +
+		` ORDER BY mm.metric_timestamp_ms DESC, mm.metric_step DESC LIMIT 1)`
+}
+
+// statusValue reads a status as MLflow names it (READY or
+// LOGGED_MODEL_READY) to the stored number.
+func statusValue(v string) (int64, error) {
+	if n, ok := modelStatusNums[v]; ok {
+		return n, nil
+	}
+	if n, ok := modelStatusNums["LOGGED_MODEL_"+strings.ToUpper(v)]; ok {
+		return n, nil
+	}
+	return 0, store.Invalidf("Invalid logged model status '%s': want PENDING, READY or UPLOAD_FAILED", v)
+}
+
+// loggedModelClause turns one filter clause into SQL over logged_models lm.
+func loggedModelClause(c search.Clause, dsCond string, dsArgs []any) (string, []any, error) {
+	op := c.Op
+	cmp := func(col string, v any) (string, []any) {
+		switch op {
+		case "LIKE":
+			return col + ` LIKE ?`, []any{v}
+		case "ILIKE":
+			return `lower(` + col + `) LIKE lower(?)`, []any{v}
+		case "IN", "NOT IN":
+			var args []any
+			for _, x := range c.List {
+				args = append(args, x)
+			}
+			return col + " " + op + " (" + placeholders(len(args)) + ")", args
+		}
+		return col + " " + op + " ?", []any{v}
+	}
+	switch c.Entity {
+	case search.Attribute:
+		col := loggedModelColumns[c.Key]
+		if c.Key == "status" {
+			vals := append([]string{c.Str}, c.List...)
+			var nums []any
+			for _, v := range vals {
+				if v == "" && len(c.List) > 0 {
+					continue
+				}
+				n, err := statusValue(v)
+				if err != nil {
+					return "", nil, err
+				}
+				nums = append(nums, n)
+			}
+			switch op {
+			case "IN", "NOT IN":
+				return col + " " + op + " (" + placeholders(len(nums)) + ")", nums, nil
+			case "=", "!=":
+				return col + " " + op + " ?", nums[:1], nil
+			}
+			return "", nil, store.Invalidf("Invalid comparator '%s' for the status attribute", op)
+		}
+		if c.Numeric {
+			q, a := cmp(col, c.Num)
+			return q, a, nil
+		}
+		q, a := cmp(col, c.Str)
+		return q, a, nil
+	case search.Metric:
+		q, a := cmp(latestModelMetric(dsCond), c.Num)
+		return q, append(append([]any{c.Key}, dsArgs...), a...), nil
+	case search.Param:
+		q, a := cmp(`p.param_value`, c.Str)
+		return `EXISTS (SELECT 1 FROM logged_model_params p WHERE p.model_id = lm.model_id AND p.param_key = ? AND ` + q + `)`, append([]any{c.Key}, a...), nil
+	case search.Tag:
+		q, a := cmp(`t.tag_value`, c.Str)
+		return `EXISTS (SELECT 1 FROM logged_model_tags t WHERE t.model_id = lm.model_id AND t.tag_key = ? AND ` + q + `)`, append([]any{c.Key}, a...), nil
+	}
+	return "", nil, store.Invalidf("Invalid entity type '%s' for a logged model search", c.Entity)
+}
+
+type modelOrder struct {
+	cols, by string
+	n        int // columns added to the SELECT list
+}
+
+// loggedModelOrder builds ORDER BY: attributes, or metrics.<key> (its
+// latest value, on the field's dataset if named; models without it last).
+func loggedModelOrder(fields []store.LoggedModelOrder) (modelOrder, []any, error) {
+	var o modelOrder
+	var by []string
+	var args []any
+	for _, f := range fields {
+		dir := " DESC"
+		if f.Ascending {
+			dir = " ASC"
+		}
+		if key, ok := strings.CutPrefix(f.Field, "metrics."); ok {
+			ds, dsArgs := datasetCondition(nil)
+			if f.Dataset.Name != "" {
+				ds, dsArgs = datasetCondition([]store.DatasetRef{f.Dataset})
+			}
+			o.n++
+			alias := fmt.Sprintf("o%d", o.n)
+			o.cols += ", " + latestModelMetric(ds) + " AS " + alias
+			args = append(append(args, key), dsArgs...)
+			by = append(by, alias+" IS NULL", alias+dir)
+			continue
+		}
+		name := strings.TrimPrefix(strings.TrimPrefix(f.Field, "attributes."), "attribute.")
+		canon := map[string]string{"creation_time": "creation_timestamp", "last_updated_time": "last_updated_timestamp"}[name]
+		if canon == "" {
+			canon = name
+		}
+		col, ok := loggedModelColumns[canon]
+		if !ok {
+			return o, nil, store.Invalidf("Invalid order_by field '%s': want an attribute (name, model_id, model_type, status, source_run_id, creation_timestamp, last_updated_timestamp) or metrics.<key>", f.Field)
+		}
+		by = append(by, col+dir)
+	}
+	if len(by) == 0 {
+		by = append(by, "lm.creation_timestamp_ms DESC")
+	}
+	o.by = strings.Join(append(by, "lm.model_id"), ", ")
+	return o, args, nil
 }
 
 // LogOutputs implements store.LoggedModels: links models a run produced.

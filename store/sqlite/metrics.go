@@ -80,6 +80,9 @@ func (s *Store) LogBatch(ctx context.Context, runID string, metrics []store.Metr
 		if err := logParams(ctx, tx, runID, params); err != nil {
 			return err
 		}
+		if err := s.logModelMetrics(ctx, tx, runID, metrics); err != nil {
+			return err
+		}
 		if err := logMetrics(ctx, tx, runID, pts); err != nil {
 			return err
 		}
@@ -301,4 +304,35 @@ func (s *Store) LogModel(ctx context.Context, runID, modelJSON string) error {
 		}
 		return upsertTags(ctx, tx, runID, []store.Tag{{Key: store.TagModelHistory, Value: hist}})
 	}))
+}
+
+// logModelMetrics records the metrics logged with a model id in
+// logged_model_metrics too, as MLflow 3's store does.
+func (s *Store) logModelMetrics(ctx context.Context, tx *sql.Tx, runID string, metrics []store.Metric) error {
+	var exp string
+	for _, m := range metrics {
+		if m.ModelID == "" {
+			continue
+		}
+		if !s.loggedModels {
+			return s.requireLoggedModels()
+		}
+		if exp == "" {
+			if err := tx.QueryRowContext(ctx, `SELECT experiment_id FROM runs WHERE run_uuid = ?`, runID).Scan(&exp); err != nil {
+				return err
+			}
+		}
+		if _, err := s.getLoggedModel(ctx, tx, m.ModelID); err != nil {
+			return err
+		}
+		var value any = m.Value
+		if math.IsNaN(m.Value) {
+			value = nil
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO logged_model_metrics (model_id, metric_name, metric_timestamp_ms, metric_step, metric_value, experiment_id, run_id, dataset_uuid, dataset_name, dataset_digest)
+			VALUES (?, ?, ?, ?, ?, ?, ?, NULL, ?, ?)`, m.ModelID, m.Key, m.Timestamp, m.Step, value, exp, runID, nullIfEmpty(m.DatasetName), nullIfEmpty(m.DatasetDigest)); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -8,6 +8,7 @@ import (
 	"math"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -47,6 +48,7 @@ func Run(t *testing.T, open Opener) {
 		{"SearchRunsErrors", testSearchRunsErrors},
 		{"ConcurrentWriters", testConcurrentWriters},
 		{"ConcurrentLogModel", testConcurrentLogModel},
+		{"LoggedModelSearchAndMetrics", testLoggedModelSearch},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -826,5 +828,99 @@ func testConcurrentLogModel(t *testing.T, s store.Store) {
 	}
 	if len(hist) != n || len(seen) != n {
 		t.Fatalf("history keeps %d entries (%d distinct), want %d", len(hist), len(seen), n)
+	}
+}
+
+// testLoggedModelSearch: metrics logged with a model id come back with
+// the model; logged-model search takes MLflow's filter (attributes,
+// metrics, params, tags), datasets and order_by, and pages.
+func testLoggedModelSearch(t *testing.T, s store.Store) {
+	lm, isLM := s.(store.LoggedModels)
+	if !isLM {
+		t.Fatal("the store does not keep logged models")
+	}
+	exp := newExp(t, s, "lm-search")
+	r := newRun(t, s, exp)
+	mk := func(name, typ string, params []store.Param, tags []store.Tag) *store.LoggedModel {
+		time.Sleep(3 * time.Millisecond) // distinct creation times: the default order is newest first
+		m, err := lm.CreateLoggedModel(ctx(), store.LoggedModel{ExperimentID: exp, Name: name, ModelType: typ, SourceRunID: r.Info.RunID, Params: params, Tags: tags})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	a := mk("alpha", "sklearn", []store.Param{{Key: "p", Value: "1"}}, []store.Tag{{Key: "t", Value: "x"}})
+	b := mk("beta", "xgboost", []store.Param{{Key: "p", Value: "2"}}, nil)
+	mk("gamma", "onnx", nil, []store.Tag{{Key: "t", Value: "y"}})
+	must[*store.LoggedModel](t)(lm.FinalizeLoggedModel(ctx(), a.ModelID, "LOGGED_MODEL_READY"))
+	ok(t, s.LogBatch(ctx(), r.Info.RunID, []store.Metric{
+		{Key: "acc", Value: 0.7, Timestamp: 1, ModelID: a.ModelID, DatasetName: "iris", DatasetDigest: "d1"},
+		{Key: "acc", Value: 0.9, Timestamp: 2, ModelID: a.ModelID, DatasetName: "iris", DatasetDigest: "d1"},
+		{Key: "loss", Value: 1, Timestamp: 1},
+	}, nil, nil))
+	ok(t, s.LogMetric(ctx(), r.Info.RunID, store.Metric{Key: "acc", Value: 0.8, Timestamp: 3, ModelID: b.ModelID}))
+	got := must[*store.LoggedModel](t)(lm.GetLoggedModel(ctx(), a.ModelID))
+	if len(got.Metrics) != 2 || got.Metrics[1].Value != 0.9 || got.Metrics[1].RunID != r.Info.RunID || got.Metrics[1].DatasetName != "iris" || got.Metrics[1].ModelID != a.ModelID {
+		t.Fatalf("metrics of the model: %+v", got.Metrics)
+	}
+	// The run keeps its own history as well.
+	h, _, err := s.GetMetricHistory(ctx(), r.Info.RunID, "acc", 0, "")
+	if err != nil || len(h) != 3 {
+		t.Fatalf("the run's acc history: %v %v", h, err)
+	}
+	names := func(q store.SearchLoggedModels) []string {
+		t.Helper()
+		q.ExperimentIDs = []string{exp}
+		ms, _, err := lm.SearchLoggedModels(ctx(), q)
+		if err != nil {
+			t.Fatalf("search %+v: %v", q, err)
+		}
+		var out []string
+		for _, m := range ms {
+			out = append(out, m.Name)
+		}
+		return out
+	}
+	for filter, want := range map[string]string{
+		"":                                        "gamma,beta,alpha",
+		"name = 'alpha'":                          "alpha",
+		"attributes.name LIKE '%a'":               "gamma,beta,alpha",
+		"name ILIKE 'BET%'":                       "beta",
+		"metrics.acc > 0.85":                      "alpha",
+		"metrics.acc >= 0.8":                      "beta,alpha",
+		"params.p = '2'":                          "beta",
+		"tags.t = 'y'":                            "gamma",
+		"status = 'READY'":                        "alpha",
+		"status = 'LOGGED_MODEL_PENDING'":         "gamma,beta",
+		"model_type IN ('sklearn', 'xgboost')":    "beta,alpha",
+		"creation_timestamp > 0 AND tags.t = 'x'": "alpha",
+		"source_run_id = '" + r.Info.RunID + "'":  "gamma,beta,alpha",
+	} {
+		if got := strings.Join(names(store.SearchLoggedModels{Filter: filter}), ","); got != want {
+			t.Errorf("filter %q: %s, want %s", filter, got, want)
+		}
+	}
+	for _, bad := range []string{"foo = 'x'", "metrics.acc = 'x'", "status = 'GONE'"} {
+		_, _, err := lm.SearchLoggedModels(ctx(), store.SearchLoggedModels{ExperimentIDs: []string{exp}, Filter: bad})
+		wantKind(t, err, store.ErrInvalidArgument)
+	}
+	if got := strings.Join(names(store.SearchLoggedModels{Filter: "metrics.acc > 0", Datasets: []store.DatasetRef{{Name: "iris"}}}), ","); got != "alpha" {
+		t.Errorf("metrics on dataset iris: %s", got)
+	}
+	if got := strings.Join(names(store.SearchLoggedModels{OrderBy: []store.LoggedModelOrder{{Field: "metrics.acc", Ascending: true}}}), ","); got != "beta,alpha,gamma" {
+		t.Errorf("order by metrics.acc: %s", got)
+	}
+	if got := strings.Join(names(store.SearchLoggedModels{OrderBy: []store.LoggedModelOrder{{Field: "name", Ascending: false}}}), ","); got != "gamma,beta,alpha" {
+		t.Errorf("order by name desc: %s", got)
+	}
+	_, _, err = lm.SearchLoggedModels(ctx(), store.SearchLoggedModels{ExperimentIDs: []string{exp}, OrderBy: []store.LoggedModelOrder{{Field: "bogus"}}})
+	wantKind(t, err, store.ErrInvalidArgument)
+	ms, tok, err := lm.SearchLoggedModels(ctx(), store.SearchLoggedModels{ExperimentIDs: []string{exp}, MaxResults: 2, OrderBy: []store.LoggedModelOrder{{Field: "name", Ascending: true}}})
+	if err != nil || len(ms) != 2 || tok == "" || ms[0].Name != "alpha" {
+		t.Fatalf("first page: %v %q %v", ms, tok, err)
+	}
+	ms, tok, err = lm.SearchLoggedModels(ctx(), store.SearchLoggedModels{ExperimentIDs: []string{exp}, MaxResults: 2, PageToken: tok, OrderBy: []store.LoggedModelOrder{{Field: "name", Ascending: true}}})
+	if err != nil || len(ms) != 1 || tok != "" || ms[0].Name != "gamma" {
+		t.Fatalf("second page: %v %q %v", ms, tok, err)
 	}
 }
