@@ -215,6 +215,25 @@ func (s *Server) logInputs(w http.ResponseWriter, r *http.Request) {
 		if err := require("run_id", req.RunID); err != nil {
 			return nil, err
 		}
+		if len(req.Models) > 0 {
+			lm, err := s.lm()
+			if err != nil {
+				return nil, err
+			}
+			var ids []string
+			for i, m := range req.Models {
+				if m.ModelID == "" {
+					return nil, missingParam(fmt.Sprintf("models[%d].model_id", i))
+				}
+				ids = append(ids, m.ModelID)
+			}
+			if err := lm.LogModelInputs(r.Context(), req.RunID, ids); err != nil {
+				return nil, err
+			}
+			if len(req.Datasets) == 0 {
+				return empty{}, nil
+			}
+		}
 		return empty{}, s.store.LogInputs(r.Context(), req.RunID, wire.ToDatasetInputs(req.Datasets))
 	})
 }

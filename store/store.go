@@ -156,6 +156,9 @@ type LoggedModels interface {
 	LogLoggedModelParams(ctx context.Context, id string, params []Param) error
 	SearchLoggedModels(ctx context.Context, q SearchLoggedModels) ([]*LoggedModel, string, error)
 	LogOutputs(ctx context.Context, runID string, outputs []ModelOutput) error
+	// LogModelInputs records logged models a run used (runs/log-inputs'
+	// models; MLflow's client sends it when a metric names a model).
+	LogModelInputs(ctx context.Context, runID string, modelIDs []string) error
 }
 
 // Local is an optional Store capability: a database this process opens

@@ -126,6 +126,8 @@ type Run struct {
 	Tags    []Tag
 	Inputs  []DatasetInput
 	Outputs []ModelOutput // MLflow 3 logged models the run produced
+	// ModelInputs are the MLflow 3 logged models the run used (ids).
+	ModelInputs []string
 }
 
 // Tag returns the value of the run tag key, and whether it is set.

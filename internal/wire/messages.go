@@ -73,12 +73,18 @@ type DatasetInput struct {
 // RunInputs is MLflow's RunInputs message.
 type RunInputs struct {
 	DatasetInputs []DatasetInput `json:"dataset_inputs,omitempty"`
+	ModelInputs   []ModelInput   `json:"model_inputs,omitempty"` // MLflow 3
 }
 
 // ModelOutputEntry is MLflow 3's ModelOutput message.
 type ModelOutputEntry struct {
 	ModelID string `json:"model_id"`
 	Step    Int64  `json:"step"`
+}
+
+// ModelInput is MLflow 3's ModelInput message: a logged model a run used.
+type ModelInput struct {
+	ModelID string `json:"model_id"`
 }
 
 // RunOutputs is MLflow 3's RunOutputs message.
@@ -276,6 +282,9 @@ func FromRun(r *store.Run) Run {
 	for _, o := range r.Outputs {
 		w.Outputs.ModelOutputs = append(w.Outputs.ModelOutputs, ModelOutputEntry{ModelID: o.ModelID, Step: Int64(o.Step)})
 	}
+	for _, id := range r.ModelInputs {
+		w.Inputs.ModelInputs = append(w.Inputs.ModelInputs, ModelInput{ModelID: id})
+	}
 	return w
 }
 
@@ -292,6 +301,11 @@ func (w Run) ToRun() *store.Run {
 	}
 	if w.Inputs != nil && len(w.Inputs.DatasetInputs) > 0 {
 		r.Inputs = ToDatasetInputs(w.Inputs.DatasetInputs)
+	}
+	if w.Inputs != nil {
+		for _, m := range w.Inputs.ModelInputs {
+			r.ModelInputs = append(r.ModelInputs, m.ModelID)
+		}
 	}
 	if w.Outputs != nil {
 		for _, o := range w.Outputs.ModelOutputs {

@@ -184,6 +184,7 @@ type LogModel struct {
 type LogInputs struct {
 	RunID    string         `json:"run_id"`
 	Datasets []DatasetInput `json:"datasets,omitempty"`
+	Models   []ModelInput   `json:"models,omitempty"` // MLflow 3
 }
 
 // GetMetricHistory is M1's request.

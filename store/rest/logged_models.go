@@ -94,3 +94,12 @@ func (s *Store) LogOutputs(ctx context.Context, runID string, outputs []store.Mo
 	}
 	return s.call(ctx, http.MethodPost, "/runs/outputs", req, nil)
 }
+
+// LogModelInputs implements store.LoggedModels.
+func (s *Store) LogModelInputs(ctx context.Context, runID string, modelIDs []string) error {
+	req := wire.LogInputs{RunID: runID}
+	for _, id := range modelIDs {
+		req.Models = append(req.Models, wire.ModelInput{ModelID: id})
+	}
+	return s.post(ctx, "/runs/log-inputs", req, nil)
+}

@@ -479,3 +479,32 @@ func (s *Store) LogOutputs(ctx context.Context, runID string, outputs []store.Mo
 		return nil
 	}))
 }
+
+// LogModelInputs implements store.LoggedModels: each model once per run
+// (source RUN_INPUT, destination MODEL_INPUT, as MLflow 3 writes it).
+func (s *Store) LogModelInputs(ctx context.Context, runID string, modelIDs []string) error {
+	if err := s.requireLoggedModels(); err != nil {
+		return err
+	}
+	return wrap("log model inputs", s.tx(ctx, func(tx *sql.Tx) error {
+		if _, err := s.activeRun(ctx, tx, runID); err != nil {
+			return err
+		}
+		for _, id := range modelIDs {
+			if _, err := s.getLoggedModel(ctx, tx, id); err != nil {
+				return err
+			}
+			var n int
+			if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM inputs WHERE source_type = 'RUN_INPUT' AND source_id = ? AND destination_type = 'MODEL_INPUT' AND destination_id = ?`, runID, id).Scan(&n); err != nil {
+				return err
+			}
+			if n > 0 {
+				continue
+			}
+			if _, err := tx.ExecContext(ctx, `INSERT INTO inputs (input_uuid, source_type, source_id, destination_type, destination_id, step) VALUES (?, 'RUN_INPUT', ?, 'MODEL_INPUT', ?, 0)`, newID(), runID, id); err != nil {
+				return err
+			}
+		}
+		return nil
+	}))
+}

@@ -380,7 +380,8 @@ func (s *Store) LogMetric(ctx context.Context, runID string, m store.Metric) err
 	return s.LogBatch(ctx, runID, []store.Metric{m}, nil, nil)
 }
 
-// loadOutputs reads the logged models runs produced (MLflow 3 databases).
+// loadOutputs reads the logged models runs produced and used (MLflow 3
+// databases).
 func (s *Store) loadOutputs(ctx context.Context, ids []any, in string, byID map[string]*store.Run) error {
 	rows, err := s.r.QueryContext(ctx, `SELECT source_id, destination_id, step FROM inputs
 		WHERE source_type = 'RUN_OUTPUT' AND destination_type = 'MODEL_OUTPUT' AND source_id IN `+in+` ORDER BY step, destination_id`, ids...)
@@ -395,6 +396,23 @@ func (s *Store) loadOutputs(ctx context.Context, ids []any, in string, byID map[
 			return err
 		}
 		byID[runID].Outputs = append(byID[runID].Outputs, o)
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	rows.Close()
+	rows, err = s.r.QueryContext(ctx, `SELECT source_id, destination_id FROM inputs
+		WHERE source_type = 'RUN_INPUT' AND destination_type = 'MODEL_INPUT' AND source_id IN `+in+` ORDER BY destination_id`, ids...)
+	if err != nil {
+		return fmt.Errorf("load model inputs: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var runID, modelID string
+		if err := rows.Scan(&runID, &modelID); err != nil {
+			return err
+		}
+		byID[runID].ModelInputs = append(byID[runID].ModelInputs, modelID)
 	}
 	return rows.Err()
 }

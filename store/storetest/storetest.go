@@ -923,4 +923,12 @@ func testLoggedModelSearch(t *testing.T, s store.Store) {
 	if err != nil || len(ms) != 1 || tok != "" || ms[0].Name != "gamma" {
 		t.Fatalf("second page: %v %q %v", ms, tok, err)
 	}
+	// A run's model inputs (once each) and outputs.
+	ok(t, lm.LogModelInputs(ctx(), r.Info.RunID, []string{a.ModelID, a.ModelID, b.ModelID}))
+	ok(t, lm.LogOutputs(ctx(), r.Info.RunID, []store.ModelOutput{{ModelID: b.ModelID, Step: 3}}))
+	wantKind(t, lm.LogModelInputs(ctx(), r.Info.RunID, []string{"m-nope"}), store.ErrNotFound)
+	run := must[*store.Run](t)(s.GetRun(ctx(), r.Info.RunID))
+	if len(run.ModelInputs) != 2 || len(run.Outputs) != 1 || run.Outputs[0] != (store.ModelOutput{ModelID: b.ModelID, Step: 3}) {
+		t.Fatalf("run inputs %v outputs %v", run.ModelInputs, run.Outputs)
+	}
 }
