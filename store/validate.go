@@ -71,7 +71,7 @@ func ValidateKey(what, key string) error {
 	if !keyRE.MatchString(key) {
 		return Invalidf("invalid %s name: '%s'. Names may only contain alphanumerics, underscores (_), dashes (-), periods (.), spaces ( ), colon(:) and slashes (/)", what, key)
 	}
-	if key == "" || path.Clean(key) != key || strings.HasPrefix(key, "..") || strings.HasPrefix(key, "/") {
+	if key == "" || key == "." || path.Clean(key) != key || strings.HasPrefix(key, "..") || strings.HasPrefix(key, "/") {
 		return Invalidf("invalid %s name: '%s'. Names cannot be empty, contain '..', start with '/' or be anything but a normalized path", what, key)
 	}
 	if utf8.RuneCountInString(key) > Limits.KeyLength {

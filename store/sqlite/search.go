@@ -290,7 +290,9 @@ func runClause(c search.Clause) (string, []any) {
 	switch c.Entity {
 	case search.Metric:
 		cond, a := compare("m.value", c)
-		return `EXISTS (SELECT 1 FROM latest_metrics m WHERE m.run_uuid = r.run_uuid AND m."key" = ? AND m.is_nan = 0 AND ` + cond + `)`, append([]any{c.Key}, a...)
+		// A NaN is stored as value 0 (is_nan 1) and compared as 0, as
+		// MLflow's SQL does: 'metrics.acc <= 1' includes a NaN acc.
+		return `EXISTS (SELECT 1 FROM latest_metrics m WHERE m.run_uuid = r.run_uuid AND m."key" = ? AND ` + cond + `)`, append([]any{c.Key}, a...)
 	case search.Param:
 		cond, a := compare("p.value", c)
 		return `EXISTS (SELECT 1 FROM params p WHERE p.run_uuid = r.run_uuid AND p."key" = ? AND ` + cond + `)`, append([]any{c.Key}, a...)

@@ -492,6 +492,9 @@ func testValidation(t *testing.T, s store.Store) {
 		ok(t, s.LogParam(ctx(), r.Info.RunID, store.Param{Key: key, Value: "v"}))
 	}
 	wantKind(t, s.LogMetric(ctx(), r.Info.RunID, store.Metric{Key: "m", Value: 1, Timestamp: -1}), store.ErrInvalidArgument)
+	// MLflow's path_not_unique: '.' is not a name (MLflow answers 400).
+	wantKind(t, s.LogMetric(ctx(), r.Info.RunID, store.Metric{Key: ".", Value: 1, Timestamp: 1}), store.ErrInvalidArgument)
+	wantKind(t, s.LogParam(ctx(), r.Info.RunID, store.Param{Key: ".", Value: "v"}), store.ErrInvalidArgument)
 }
 
 func testLogInputs(t *testing.T, s store.Store) {
@@ -585,13 +588,14 @@ func testSearchRunsFilter(t *testing.T, s store.Store) {
 		want   []string
 	}{
 		{"", []string{"R5-upper", "r1", "r2", "r3", "r4"}},
-		{"metrics.rmse < 0.8", []string{"r2", "r3"}},
-		{"metrics.rmse <= 0.7", []string{"r2", "r3"}},
+		// R5-upper's rmse is NaN, compared as 0 as MLflow's SQL does.
+		{"metrics.rmse < 0.8", []string{"R5-upper", "r2", "r3"}},
+		{"metrics.rmse <= 0.7", []string{"R5-upper", "r2", "r3"}},
 		{"metrics.rmse > 0.7", []string{"r1"}},
 		{"metrics.rmse >= 0.7", []string{"r1", "r3"}},
 		{"metrics.rmse = 0.5", []string{"r2"}},
-		{"metrics.rmse != 0.5", []string{"r1", "r3"}},
-		{"metric.rmse < 1e1", []string{"r1", "r2", "r3"}},
+		{"metrics.rmse != 0.5", []string{"R5-upper", "r1", "r3"}},
+		{"metric.rmse < 1e1", []string{"R5-upper", "r1", "r2", "r3"}},
 		{"params.alpha = '0.5'", []string{"r2"}},
 		{"params.alpha != '0.5'", []string{"R5-upper", "r1", "r3"}},
 		{"params.alpha LIKE '0.5%'", []string{"R5-upper", "r2"}},
