@@ -43,7 +43,8 @@ type Repository interface {
 
 // CleanPath checks a relative artifact path and returns it cleaned ("" for
 // the root). It refuses absolute paths, '..' segments, backslashes, NUL,
-// and percent-encoded forms of those (a path is decoded again and must
+// '#' and file: URIs (as MLflow's validate_path_is_safe), and
+// percent-encoded forms of those (a path is decoded again and must
 // still be safe), so the caller can join it to a root safely.
 func CleanPath(p string) (string, error) {
 	bad := func(why string) (string, error) {
@@ -52,6 +53,12 @@ func CleanPath(p string) (string, error) {
 	for s, i := p, 0; i < 3; i++ {
 		if strings.ContainsAny(s, "\\\x00") {
 			return bad("backslashes and NUL are not allowed")
+		}
+		if strings.Contains(s, "#") {
+			return bad("'#' is not allowed (MLflow's rule)")
+		}
+		if len(s) >= 5 && strings.EqualFold(s[:5], "file:") {
+			return bad("a file: URI is not a relative path")
 		}
 		if strings.HasPrefix(s, "/") || (len(s) > 1 && s[1] == ':') {
 			return bad("absolute paths are not allowed")

@@ -151,3 +151,16 @@ func TestResolverRoots(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestCleanPathMLflowRules(t *testing.T) {
+	for _, p := range []string{"file:///etc", "FILE:/etc", "a#b", "a%23b", "a%2523b", "../x", "/abs", "a\\b", "a%00b", "%2e%2e/x"} {
+		if _, err := artifact.CleanPath(p); !errors.Is(err, artifact.ErrInvalidPath) {
+			t.Errorf("CleanPath(%q) = %v, want ErrInvalidPath", p, err)
+		}
+	}
+	for p, want := range map[string]string{"": "", "a/b": "a/b", "a/./b/": "a/b", "notes v1.txt": "notes v1.txt", "profile:x": "profile:x"} {
+		if got, err := artifact.CleanPath(p); err != nil || got != want {
+			t.Errorf("CleanPath(%q) = %q %v, want %q", p, got, err, want)
+		}
+	}
+}

@@ -42,6 +42,15 @@ func TestArtifactLocationRefused(t *testing.T) {
 	if st != 400 || m["message"] != "'artifact_location' URL can't include fragments or params." {
 		t.Errorf("MLflow's message: %d %v", st, m)
 	}
+	// Artifact paths follow MLflow's validate_path_is_safe: no file: URI, no '#'.
+	_, run := ts.post(t, "/api/2.0/mlflow/runs/create", map[string]any{"experiment_id": "0"})
+	id := run["run"].(map[string]any)["info"].(map[string]any)["run_id"].(string)
+	for _, p := range []string{"file:///etc", "a%23b", "file%3A%2F%2F%2Fetc"} {
+		status, body := ts.do(t, "GET", "/api/2.0/mlflow/artifacts/list?run_id="+id+"&path="+p, "", nil)
+		if status != 400 || !strings.Contains(string(body), "INVALID_PARAMETER_VALUE") {
+			t.Errorf("artifacts/list path=%s: %d %s, want 400", p, status, body)
+		}
+	}
 	// Model-version sources follow the same rule.
 	ts.post(t, "/api/2.0/mlflow/registered-models/create", map[string]any{"name": "m"})
 	for _, src := range []string{"file:///etc#", "s3://b/x?y=1", "gs://b/m", "runs:/abc/../../x", "models:/m/1#x", "mlflow-artifacts:/1/%2e%2e/%2e%2e/etc"} {
