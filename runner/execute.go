@@ -262,7 +262,9 @@ func resolveExperiment(ctx context.Context, req Request) (string, error) {
 	return "0", nil
 }
 
-func currentUser() string {
+// CurrentUser is the user a run is recorded for (mlflow.user, user_id),
+// as MLflow's client takes it from the operating system.
+func CurrentUser() string {
 	if u, err := user.Current(); err == nil && u.Username != "" {
 		return u.Username
 	}
@@ -286,7 +288,7 @@ func startRun(ctx context.Context, req Request, expID string, src *project.Sourc
 		return r, nil
 	}
 	tags := []store.Tag{
-		{Key: TagUser, Value: currentUser()},
+		{Key: TagUser, Value: CurrentUser()},
 		{Key: TagSourceName, Value: src.SourceName},
 		{Key: TagSourceType, Value: "PROJECT"},
 		{Key: TagEntryPoint, Value: entry},
@@ -310,7 +312,9 @@ func startRun(ctx context.Context, req Request, expID string, src *project.Sourc
 	for _, k := range sortedKeys(extra) {
 		tags = append(tags, store.Tag{Key: k, Value: extra[k]})
 	}
-	return req.Store.CreateRun(ctx, store.CreateRun{ExperimentID: expID, UserID: currentUser(), RunName: req.RunName, Tags: tags})
+	// The client sets start_time, as MLflow's does: a server (MLflow's)
+	// does not fill it in.
+	return req.Store.CreateRun(ctx, store.CreateRun{ExperimentID: expID, UserID: CurrentUser(), RunName: req.RunName, Tags: tags, StartTime: time.Now().UnixMilli()})
 }
 
 func sortedKeys(m map[string]string) []string {

@@ -3,16 +3,23 @@ package runner_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"maps"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -23,6 +30,7 @@ import (
 	"github.com/mlrun/mlrun/runner"
 	localbackend "github.com/mlrun/mlrun/runner/local"
 	"github.com/mlrun/mlrun/store"
+	"github.com/mlrun/mlrun/store/rest"
 	"github.com/mlrun/mlrun/store/sqlite"
 )
 
@@ -429,5 +437,51 @@ for path in ["/get-artifact?run_id=" + run + "&path=x", "/api/2.0/mlflow-artifac
 	r, _ := e.st.GetRun(context.Background(), out.RunID)
 	if params(r)["via"] != "token" {
 		t.Fatalf("mlrun log with the token did not land: %v", params(r))
+	}
+}
+
+// TestCreateRunSendsStartTime: against a tracking server, the run's
+// create call carries start_time and user_id itself, as MLflow's client
+// does (MLflow's server fills in neither; mlrun's did, which hid it).
+func TestCreateRunSendsStartTime(t *testing.T) {
+	srv := testutil.StartServer(t, true)
+	target, _ := url.Parse(srv.URL)
+	var mu sync.Mutex
+	var creates []map[string]any
+	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasSuffix(r.URL.Path, "/runs/create") {
+			b, _ := io.ReadAll(r.Body)
+			var m map[string]any
+			json.Unmarshal(b, &m)
+			mu.Lock()
+			creates = append(creates, m)
+			mu.Unlock()
+			r.Body = io.NopCloser(bytes.NewReader(b))
+		}
+		httputil.NewSingleHostReverseProxy(target).ServeHTTP(w, r)
+	}))
+	defer proxy.Close()
+	st, err := rest.Open(proxy.URL, rest.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	res, err := runner.Execute(context.Background(), runner.Request{
+		URI: tmpProject(t, "true", nil), Backend: localbackend.Backend{}, Store: st, TrackingURI: proxy.URL,
+		Stdout: &out, Stderr: &out, Grace: 2 * time.Second,
+	})
+	if err != nil || res.Status != store.StatusFinished {
+		t.Fatalf("%v %+v\n%s", err, res, out.String())
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(creates) != 1 {
+		t.Fatalf("%d runs/create calls", len(creates))
+	}
+	if ts, _ := creates[0]["start_time"].(float64); ts < float64(time.Now().Add(-time.Hour).UnixMilli()) {
+		t.Errorf("runs/create start_time = %v", creates[0]["start_time"])
+	}
+	if u, _ := creates[0]["user_id"].(string); u == "" {
+		t.Errorf("runs/create user_id is empty: %v", creates[0])
 	}
 }

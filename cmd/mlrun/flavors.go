@@ -19,6 +19,7 @@ import (
 	"github.com/mlrun/mlrun/plugins/builtin"
 	"github.com/mlrun/mlrun/plugins/flavor"
 	"github.com/mlrun/mlrun/registry"
+	"github.com/mlrun/mlrun/runner"
 	"github.com/mlrun/mlrun/store"
 )
 
@@ -175,7 +176,8 @@ func logModelCommand() *cli.Command {
 			return withRegistry(c, func(st store.Store, reg registry.Store) error {
 				runID := c.String("run-id")
 				if runID == "" {
-					r, err := st.CreateRun(c.Context, store.CreateRun{ExperimentID: c.String("experiment-id")})
+					r, err := st.CreateRun(c.Context, store.CreateRun{ExperimentID: c.String("experiment-id"), UserID: runner.CurrentUser(),
+						StartTime: time.Now().UnixMilli(), Tags: []store.Tag{{Key: "mlflow.user", Value: runner.CurrentUser()}}})
 					if err != nil {
 						return err
 					}
