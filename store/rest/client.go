@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"regexp"
 	"strings"
 	"time"
 
@@ -178,6 +179,12 @@ func decodeResponse(resp *http.Response, endpoint string, out any) error {
 		return fmt.Errorf("%s: read response: %w", endpoint, err)
 	}
 	if resp.StatusCode != http.StatusOK {
+		var eb wire.ErrorBody
+		if resp.StatusCode == http.StatusNotFound && (json.Unmarshal(b, &eb) != nil || eb.ErrorCode == "") {
+			// A web framework's page, not MLflow's error: the server lacks
+			// the endpoint (an MLflow too old for it, or not MLflow).
+			return store.Errorf(store.ErrUnsupported, "the tracking server has no %s endpoint (404 without MLflow's error body): is it an MLflow release older than this feature?", endpoint)
+		}
 		return ResponseError(resp.StatusCode, b)
 	}
 	if out == nil {
@@ -189,12 +196,15 @@ func decodeResponse(resp *http.Response, endpoint string, out any) error {
 	return nil
 }
 
+var htmlTag = regexp.MustCompile(`<[^>]*>`)
+
 // ResponseError turns a non-200 answer into an error: MLflow's error body
 // becomes the store error kind of its code, with the server's message.
 func ResponseError(status int, body []byte) error {
 	var eb wire.ErrorBody
 	if json.Unmarshal(body, &eb) != nil || eb.ErrorCode == "" {
-		msg := strings.TrimSpace(string(body))
+		// One line: an HTML page's text, whitespace folded.
+		msg := strings.Join(strings.Fields(htmlTag.ReplaceAllString(string(body), " ")), " ")
 		if len(msg) > 200 {
 			msg = msg[:200] + "…"
 		}

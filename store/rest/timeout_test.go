@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/mlrun/mlrun/artifact/proxied"
+	"github.com/mlrun/mlrun/store"
 	"github.com/mlrun/mlrun/store/rest"
 )
 
@@ -62,5 +63,34 @@ func TestTransfersAreNotCut(t *testing.T) {
 		}
 	case <-time.After(20 * time.Second):
 		t.Fatal("a JSON call to a silent server did not end")
+	}
+}
+
+// TestHTMLErrorsAreOneLine: a server without an endpoint answers with a
+// framework's HTML 404 page (MLflow 2.x has no logged models): the error
+// is ErrUnsupported in one line; other HTML errors fold into one line.
+func TestHTMLErrorsAreOneLine(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html")
+		if strings.Contains(r.URL.Path, "logged-models") {
+			w.WriteHeader(404)
+			io.WriteString(w, "<!doctype html>\n<html lang=en>\n<title>404 Not Found</title>\n<h1>Not Found</h1>\n<p>The requested URL was not found on the server.</p>\n")
+			return
+		}
+		w.WriteHeader(502)
+		io.WriteString(w, "<html>\n<body>\n<h1>502 Bad Gateway</h1>\n</body>\n</html>\n")
+	}))
+	defer srv.Close()
+	st, err := rest.Open(srv.URL, rest.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = st.CreateLoggedModel(context.Background(), store.LoggedModel{ExperimentID: "0"})
+	if !errors.Is(err, store.ErrUnsupported) || strings.Contains(err.Error(), "\n") || strings.Contains(err.Error(), "<") {
+		t.Fatalf("logged model on a server without the endpoint: %v", err)
+	}
+	_, err = st.GetExperiment(context.Background(), "0")
+	if err == nil || strings.Contains(err.Error(), "\n") || !strings.Contains(err.Error(), "502 Bad Gateway") {
+		t.Fatalf("an HTML 502: %q", err)
 	}
 }
