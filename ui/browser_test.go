@@ -456,3 +456,21 @@ func strconvQuote(s string) string {
 	b, _ := json.Marshal(s)
 	return string(b)
 }
+
+// TestMLflowHashRoutes: the links MLflow's client prints (MLflow's UI
+// routes after '#') land on this UI's pages.
+func TestMLflowHashRoutes(t *testing.T) {
+	s := seed(t)
+	ctx, _ := browser(t)
+	b := tab{t, ctx}
+	base := s.srv.URL
+	for hash, want := range map[string]string{
+		"/#/experiments/" + s.exp + "/runs/" + s.runA: "/runs/" + s.runA,
+		"/#/experiments/" + s.exp:                     "/experiments/" + s.exp,
+		"/#/models/wine-model/versions/1":             "/models/wine-model",
+		"/#/compare-runs?runs=[%22" + s.runA + "%22,%22" + s.runB + "%22]&experiments=[%221%22]": "/compare?runs=" + s.runA + "%2C" + s.runB,
+	} {
+		b.do(chromedp.Navigate(base + hash))
+		b.until(`location.pathname + location.search === ` + strconvQuote(want))
+	}
+}

@@ -135,6 +135,31 @@ function setupRunsTable() {
   });
 }
 
+// mlflowRoute maps the hash routes of MLflow's UI (what MLflow's client
+// prints, e.g. http://host/#/experiments/1/runs/<id>) to this UI's pages.
+function mlflowRoute(hash) {
+  const [path, query] = hash.replace(/^#/, "").split("?");
+  const seg = path.split("/").filter(Boolean).map(decodeURIComponent);
+  const q = new URLSearchParams(query || "");
+  const enc = encodeURIComponent;
+  if (seg[0] === "experiments" && seg[2] === "runs" && seg[3]) return "/runs/" + enc(seg[3]);
+  if (seg[0] === "experiments" && seg[1]) return "/experiments/" + enc(seg[1]);
+  if (seg[0] === "experiments") return "/experiments";
+  if (seg[0] === "models" && seg[1]) return "/models/" + enc(seg[1]);
+  if (seg[0] === "models") return "/models";
+  if (seg[0] === "compare-runs" || seg[0] === "compare-experiments") {
+    let runs = [];
+    try { runs = JSON.parse(q.get("runs") || "[]"); } catch (e) { runs = []; }
+    if (runs.length) return "/compare?runs=" + enc(runs.join(","));
+  }
+  return null;
+}
+
+if (location.hash.startsWith("#/")) {
+  const to = mlflowRoute(location.hash);
+  if (to) location.replace(to);
+}
+
 document.addEventListener("DOMContentLoaded", () => {
   document.querySelectorAll("select[data-autosubmit]").forEach(s => s.addEventListener("change", () => s.form.submit()));
   setupChart(); setupParallel(); setupRunsTable();
