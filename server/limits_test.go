@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/mlrun/mlrun/artifact/local"
 	"github.com/mlrun/mlrun/server"
+	"github.com/mlrun/mlrun/store"
 	"github.com/mlrun/mlrun/store/sqlite"
 )
 
@@ -126,5 +128,67 @@ func TestStalledUploadEnds(t *testing.T) {
 	}
 	if c, _ := os.ReadFile(filepath.Join(dest, "1/r/artifacts/steady.bin")); len(c) != 600 {
 		t.Fatalf("steady upload kept %d bytes, want 600", len(c))
+	}
+}
+
+// TestBulkIntervalSampling follows MLflow's get-history-bulk-interval:
+// 1,000 steps with max_results 100 give 101 points (100 spread + the
+// last); every run's first and last step is kept; within a step range
+// MLflow's index check keeps only the range's last step when the range
+// does not start at the first step (its quirk, matched).
+func TestBulkIntervalSampling(t *testing.T) {
+	ts := newServer(t)
+	ctx := context.Background()
+	a, _ := ts.store.CreateRun(ctx, store.CreateRun{})
+	b, _ := ts.store.CreateRun(ctx, store.CreateRun{})
+	for i := 0; i < 1000; i += 100 {
+		var ms []store.Metric
+		for j := i; j < i+100; j++ {
+			ms = append(ms, store.Metric{Key: "loss", Value: float64(j), Timestamp: int64(j), Step: int64(j)})
+		}
+		if err := ts.store.LogBatch(ctx, a.Info.RunID, ms, nil, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ts.store.LogBatch(ctx, b.Info.RunID, []store.Metric{{Key: "loss", Value: 1, Timestamp: 1, Step: 5}, {Key: "loss", Value: 2, Timestamp: 2, Step: 7}}, nil, nil)
+	steps := func(query string) map[string][]int {
+		t.Helper()
+		status, body := ts.do(t, "GET", "/api/2.0/mlflow/metrics/get-history-bulk-interval?metric_key=loss&run_ids="+a.Info.RunID+"&run_ids="+b.Info.RunID+query, "", nil)
+		var out struct {
+			Metrics []struct {
+				Step  int    `json:"step"`
+				RunID string `json:"run_id"`
+			} `json:"metrics"`
+		}
+		if status != 200 || json.Unmarshal(body, &out) != nil {
+			t.Fatalf("bulk-interval %s: %d %s", query, status, body)
+		}
+		got := map[string][]int{}
+		for _, m := range out.Metrics {
+			got[m.RunID] = append(got[m.RunID], m.Step)
+		}
+		return got
+	}
+	got := steps("&max_results=100")
+	want := map[int]bool{999: true, 5: true, 7: true}
+	for i := 0; i < 100; i++ {
+		want[i*10] = true
+	}
+	if len(got[a.Info.RunID]) != len(want) {
+		t.Fatalf("run a: %d points, want %d (MLflow's 100 spread + last, and run b's first/last steps)", len(got[a.Info.RunID]), len(want))
+	}
+	for _, st := range got[a.Info.RunID] {
+		if !want[st] {
+			t.Fatalf("run a has step %d", st)
+		}
+	}
+	if g := got[b.Info.RunID]; len(g) != 2 || g[0] != 5 || g[1] != 7 {
+		t.Fatalf("run b: %v", g)
+	}
+	if g := steps("&max_results=10&start_step=100&end_step=199")[a.Info.RunID]; len(g) != 1 || g[0] != 199 {
+		t.Fatalf("range 100..199, max 10: %v, want MLflow's [199]", g)
+	}
+	if g := steps("&max_results=500&start_step=100&end_step=199")[a.Info.RunID]; len(g) != 100 {
+		t.Fatalf("range 100..199, max 500: %d points, want all 100", len(g))
 	}
 }

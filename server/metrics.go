@@ -2,7 +2,9 @@ package server
 
 import (
 	"fmt"
+	"maps"
 	"net/http"
+	"slices"
 	"sort"
 
 	"github.com/mlrun/mlrun/internal/wire"
@@ -36,12 +38,12 @@ func (s *Server) getMetricHistoryBulkInterval(w http.ResponseWriter, r *http.Req
 		if len(req.RunIDs) > 100 {
 			return nil, invalidParam(fmt.Sprintf("GetMetricHistoryBulkInterval request must specify at most 100 run_ids. Received %d run_ids.", len(req.RunIDs)))
 		}
-		max := int(req.MaxResults)
-		if max == 0 {
-			max = 2500
+		limit := int(req.MaxResults)
+		if limit == 0 {
+			limit = 2500
 		}
-		if max < 1 || max > 2500 {
-			return nil, invalidParam(fmt.Sprintf("max_results must be between 1 and 2500, got %d", max))
+		if limit < 1 || limit > 2500 {
+			return nil, invalidParam(fmt.Sprintf("max_results must be between 1 and 2500, got %d", limit))
 		}
 		if (req.StartStep == nil) != (req.EndStep == nil) {
 			return nil, invalidParam("If either start step or end step are specified, both must be specified.")
@@ -49,41 +51,96 @@ func (s *Server) getMetricHistoryBulkInterval(w http.ResponseWriter, r *http.Req
 		if req.StartStep != nil && *req.StartStep > *req.EndStep {
 			return nil, invalidParam("end_step must be greater than start_step.")
 		}
-		var out []wire.Metric
-		for _, id := range req.RunIDs {
+		// MLflow's sampling (handlers.py get_metric_history_bulk_interval):
+		// steps are sampled across all runs' steps in the range, every
+		// run's first and last step kept; each run answers its points at
+		// those steps.
+		histories := make([][]store.Metric, len(req.RunIDs))
+		stepSet := map[int64]bool{}
+		edges := map[int64]bool{}
+		for i, id := range req.RunIDs {
 			ms, _, err := s.store.GetMetricHistory(r.Context(), id, req.MetricKey, 0, "")
 			if err != nil {
 				return nil, err
 			}
-			var in []wire.Metric
+			histories[i] = ms
+			if len(ms) == 0 {
+				continue
+			}
+			lo, hi := ms[0].Step, ms[0].Step
 			for _, m := range ms {
-				if req.StartStep != nil && (m.Step < int64(*req.StartStep) || m.Step > int64(*req.EndStep)) {
-					continue
+				stepSet[m.Step] = true
+				lo, hi = min(lo, m.Step), max(hi, m.Step)
+			}
+			edges[lo], edges[hi] = true, true
+		}
+		steps := slices.Sorted(maps.Keys(stepSet))
+		var start, end int64
+		if req.StartStep != nil {
+			start, end = int64(*req.StartStep), int64(*req.EndStep)
+		} else if len(steps) > 0 {
+			end = steps[len(steps)-1]
+		}
+		keep := sampleSteps(start, end, limit, steps)
+		for st := range edges {
+			if start <= st && st <= end {
+				keep[st] = true
+			}
+		}
+		var out []wire.Metric
+		for i, id := range req.RunIDs {
+			var in []store.Metric
+			for _, m := range histories[i] {
+				if keep[m.Step] {
+					in = append(in, m)
 				}
+			}
+			sort.SliceStable(in, func(a, b int) bool {
+				x, y := in[a], in[b]
+				if x.Step != y.Step {
+					return x.Step < y.Step
+				}
+				if x.Timestamp != y.Timestamp {
+					return x.Timestamp < y.Timestamp
+				}
+				return x.Value < y.Value
+			})
+			for _, m := range in {
 				wm := wire.FromMetric(m)
 				wm.RunID = id
-				in = append(in, wm)
+				out = append(out, wm)
 			}
-			sort.SliceStable(in, func(i, j int) bool { return in[i].Step < in[j].Step })
-			out = append(out, sample(in, max)...)
 		}
 		return wire.MetricsResponse{Metrics: out}, nil
 	})
 }
 
-// sample keeps at most n points of ms: the first, the last, and an even
-// spread between.
-func sample(ms []wire.Metric, n int) []wire.Metric {
-	if len(ms) <= n {
-		return ms
+// sampleSteps is MLflow's _get_sampled_steps_from_steps: within
+// [start, end] of the sorted steps, all of them when they are at most n,
+// else n evenly spaced ones plus the last (so up to n+1; its index check
+// against the range's length, not its end, is kept).
+func sampleSteps(start, end int64, n int, steps []int64) map[int64]bool {
+	lo, _ := slices.BinarySearch(steps, start)
+	hi, found := slices.BinarySearch(steps, end)
+	if found {
+		hi++
 	}
-	if n == 1 {
-		return ms[:1]
+	out := map[int64]bool{}
+	if hi-lo <= n {
+		for _, st := range steps[lo:hi] {
+			out[st] = true
+		}
+		return out
 	}
-	out := make([]wire.Metric, 0, n)
+	num := hi - lo
+	interval := float64(num) / float64(n)
 	for i := 0; i < n; i++ {
-		out = append(out, ms[i*(len(ms)-1)/(n-1)])
+		idx := lo + int(float64(i)*interval)
+		if idx < num {
+			out[steps[idx]] = true
+		}
 	}
+	out[steps[hi-1]] = true
 	return out
 }
 
