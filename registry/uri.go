@@ -100,13 +100,24 @@ func atoi(s string) int64 {
 	return n
 }
 
-// Resolve returns the artifact location a URI names: models:/ URIs
-// through the registry, runs:/<run_id>/<path> through the run's artifact
-// URI; anything else is returned as is. A version whose source is itself
+// Resolve returns the artifact location a URI names: models:/<model_id>
+// through the logged model, other models:/ URIs through the registry,
+// runs:/<run_id>/<path> through the run's artifact URI; anything else is
+// returned as is. A version whose source is itself
 // a runs:/ or models:/ URI is followed.
 func Resolve(ctx context.Context, tracking store.Store, reg Store, uri string) (string, error) {
 	for i := 0; i < 5; i++ {
 		switch {
+		case LoggedModelID(uri) != "":
+			lm, ok := tracking.(store.LoggedModels)
+			if !ok {
+				return "", store.Invalidf("%s names an MLflow 3 logged model, which this tracking store does not keep", uri)
+			}
+			m, err := lm.GetLoggedModel(ctx, LoggedModelID(uri))
+			if err != nil {
+				return "", err
+			}
+			uri = m.ArtifactURI
 		case strings.HasPrefix(uri, "models:/"):
 			if reg == nil {
 				return "", store.Invalidf("%s needs a model registry", uri)
@@ -136,6 +147,20 @@ func Resolve(ctx context.Context, tracking store.Store, reg Store, uri string) (
 		}
 	}
 	return "", fmt.Errorf("%w: %s: too many levels of models:/ and runs:/ indirection", store.ErrInvalidArgument, uri)
+}
+
+// LoggedModelID returns the id of an MLflow 3 logged-model URI,
+// models:/<model_id> (one segment, no version or alias), or "".
+func LoggedModelID(uri string) string {
+	rest, ok := strings.CutPrefix(uri, "models:/")
+	if !ok {
+		return ""
+	}
+	rest = strings.Trim(rest, "/")
+	if rest == "" || strings.ContainsAny(rest, "/@") {
+		return ""
+	}
+	return rest
 }
 
 // ParseRunsURI splits runs:/<run_id>/<path>.

@@ -55,6 +55,7 @@ var authRules = map[string]rule{
 	"GET /artifacts/list":                    {need: needRead, loc: byRun},
 	"GET /get-artifact":                      {need: needRead, loc: byRun},
 	"POST /upload-artifact":                  {need: needUpdate, loc: byRun},
+	"GET /model-versions/get-artifact":       {need: needRead, loc: byModel},
 
 	// MLflow 3 logged models inherit from their experiment.
 	"POST /logged-models":                   {need: needUpdate, loc: byExperimentID},

@@ -178,7 +178,7 @@ func (f fixture) request(key, user string) (method, path string, body any) {
 		repl = strings.NewReplacer("{path...}", "create/"+f.exp+"/"+f.run+"/artifacts/f.txt")
 	}
 	path = repl.Replace(pattern)
-	if !strings.HasPrefix(key, "UI ") && !strings.HasPrefix(path, "/api/2.0/mlflow-artifacts") && path != "/get-artifact" && path != "/health" && path != "/version" && path != "/signup" {
+	if !strings.HasPrefix(key, "UI ") && !strings.HasPrefix(path, "/api/2.0/mlflow-artifacts") && path != "/get-artifact" && path != "/model-versions/get-artifact" && path != "/health" && path != "/version" && path != "/signup" {
 		path = "/api/2.0/mlflow" + path
 		if path == "/api/2.0/mlflow/upload-artifact" || path == "/api/2.0/mlflow/metrics/get-history-bulk" || path == "/api/2.0/mlflow/experiments/search-datasets" {
 			path = "/ajax-api/2.0/mlflow" + strings.TrimPrefix(path, "/api/2.0/mlflow")

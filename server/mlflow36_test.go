@@ -98,6 +98,13 @@ func TestServesMLflow36Database(t *testing.T) {
 	if v["source"] != "models:/"+model1 {
 		t.Fatalf("m v1: %v", v)
 	}
+	// A version's files, its source a models:/<model_id> URI.
+	if status, body := ts.do(t, "GET", "/model-versions/get-artifact?name=m&version=1&path=MLmodel", "", nil); status != 200 || !strings.Contains(string(body), "flavors") {
+		t.Fatalf("model-versions/get-artifact: %d %s", status, body)
+	}
+	if status, _ := ts.do(t, "GET", "/model-versions/get-artifact?name=m&version=1&path=../../../../etc/passwd", "", nil); status != 400 {
+		t.Fatalf("model-versions/get-artifact with '..': %d", status)
+	}
 	alias := get(api + "/registered-models/alias?name=m&alias=challenger")["model_version"].(map[string]any)
 	if alias["version"] != "2" {
 		t.Fatalf("challenger: %v", alias)

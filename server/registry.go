@@ -3,6 +3,7 @@ package server
 import (
 	"net/http"
 
+	"github.com/mlrun/mlrun/artifact"
 	"github.com/mlrun/mlrun/internal/wire"
 	"github.com/mlrun/mlrun/registry"
 	"github.com/mlrun/mlrun/store"
@@ -339,4 +340,42 @@ func (s *Server) searchVersions(w http.ResponseWriter, r *http.Request) {
 		}
 		return wire.ModelVersionsResponse{ModelVersions: wire.FromModelVersions(vs), NextPageToken: next}, nil
 	})
+}
+
+// getVersionArtifact is MLflow's GET /model-versions/get-artifact?name=&
+// version=&path=: one file of a version's model, wherever its source
+// lives (runs:/, models:/<model_id>, the proxy, a folder under a root).
+func (s *Server) getVersionArtifact(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	name, version := q.Get("name"), q.Get("version")
+	if err := require("name", name, "version", version); err != nil {
+		writeError(w, r, err)
+		return
+	}
+	rel, err := artifact.CleanPath(q.Get("path"))
+	if err == nil && rel == "" {
+		err = missingParam("path")
+	}
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	reg, err := s.reg()
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	uri, err := reg.GetDownloadURI(r.Context(), name, version)
+	if err == nil {
+		uri, err = registry.Resolve(r.Context(), s.store, reg, uri)
+	}
+	var repo artifact.Repository
+	if err == nil {
+		repo, err = s.runRepo(uri)
+	}
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	serveFile(w, r, repo, rel)
 }

@@ -160,6 +160,7 @@ func (s *Server) routes() {
 		w.Write([]byte(Version))
 	})
 	s.route("GET /get-artifact", s.getRunArtifact)
+	s.route("GET /model-versions/get-artifact", s.getVersionArtifact)
 	s.ui = ui.New(ui.Options{Store: s.store, Registry: s.opts.Registry, RunArtifacts: s.runRepo, Logger: s.opts.Logger,
 		Allowed: func(r *http.Request, model bool, id string) bool {
 			return s.canRead(r.Context(), target{model: model, id: id})

@@ -311,7 +311,7 @@ func modelsCommand() *cli.Command {
 				},
 			},
 			{
-				Name: "download", Usage: "download a model's files (models:/name/1, models:/name/Production, models:/name@alias, runs:/…)", ArgsUsage: "URI",
+				Name: "download", Usage: "download a model's files (models:/name/1, models:/name/Production, models:/name@alias, models:/<model_id>, runs:/…)", ArgsUsage: "URI",
 				Flags: flags(&cli.StringFlag{Name: "dst-path", Aliases: []string{"d"}, Value: ".", Usage: "folder to download into"}),
 				Action: func(c *cli.Context) error {
 					a, err := args(c, 1, "one models:/ or runs:/ URI")
