@@ -1,6 +1,7 @@
 package project
 
 import (
+	"fmt"
 	"math"
 	"regexp"
 	"strconv"
@@ -12,10 +13,16 @@ import (
 // PyYAML (YAML 1.1) scalar resolution, so that defaults stringify as
 // MLflow's Python code sees them.
 var (
-	yamlBool  = regexp.MustCompile(`^(y|Y|yes|Yes|YES|n|N|no|No|NO|true|True|TRUE|false|False|FALSE|on|On|ON|off|Off|OFF)$`)
-	yamlInt   = regexp.MustCompile(`^[-+]?(0b[0-1_]+|0[0-7_]+|(0|[1-9][0-9_]*)|0x[0-9a-fA-F_]+)$`)
-	yamlFloat = regexp.MustCompile(`^([-+]?(\.[0-9]+|[0-9][0-9_]*)(\.[0-9_]*)?([eE][-+][0-9]+)?|\.[0-9_]+(?:[eE][-+][0-9]+)?|[-+]?\.(inf|Inf|INF)|\.(nan|NaN|NAN))$`)
-	yamlNull  = regexp.MustCompile(`^(~|null|Null|NULL|)$`)
+	// PyYAML's resolver (yaml/resolver.py): no y/n booleans, base-60
+	// ("sexagesimal") ints and floats, floats need a '.', exponents a sign.
+	yamlBool     = regexp.MustCompile(`^(yes|Yes|YES|no|No|NO|true|True|TRUE|false|False|FALSE|on|On|ON|off|Off|OFF)$`)
+	yamlInt      = regexp.MustCompile(`^[-+]?(0b[0-1_]+|0[0-7_]+|(0|[1-9][0-9_]*)|0x[0-9a-fA-F_]+)$`)
+	yamlInt60    = regexp.MustCompile(`^[-+]?[1-9][0-9_]*(:[0-5]?[0-9])+$`)
+	yamlFloat    = regexp.MustCompile(`^([-+]?([0-9][0-9_]*)\.[0-9_]*([eE][-+][0-9]+)?|\.[0-9_]+([eE][-+][0-9]+)?|[-+]?\.(inf|Inf|INF)|\.(nan|NaN|NAN))$`)
+	yamlFloat60  = regexp.MustCompile(`^[-+]?[0-9][0-9_]*(:[0-5]?[0-9])+\.[0-9_]*$`)
+	yamlNull     = regexp.MustCompile(`^(~|null|Null|NULL|)$`)
+	yamlDate     = regexp.MustCompile(`^([0-9]{4})-([0-9]{2})-([0-9]{2})$`)
+	yamlDateTime = regexp.MustCompile(`^([0-9]{4})-([0-9][0-9]?)-([0-9][0-9]?)(?:[Tt]|[ \t]+)([0-9][0-9]?):([0-9]{2}):([0-9]{2})(?:\.([0-9]*))?(?:[ \t]*(Z|([-+])([0-9][0-9]?)(?::([0-9]{2}))?))?$`)
 )
 
 // pyScalar returns the Python str() of a YAML scalar as PyYAML's
@@ -34,6 +41,14 @@ func pyScalar(n *yaml.Node) (string, bool) {
 			return "True", true
 		}
 		return "False", true
+	case yamlInt60.MatchString(v):
+		return strconv.FormatInt(int64(base60(v)), 10), true
+	case yamlFloat60.MatchString(v):
+		return PyFloat(base60(v)), true
+	case yamlDate.MatchString(v):
+		return v, true // str(datetime.date)
+	case yamlDateTime.MatchString(v):
+		return pyDateTime(yamlDateTime.FindStringSubmatch(v)), true
 	case yamlInt.MatchString(v):
 		s := strings.ReplaceAll(v, "_", "")
 		neg := strings.HasPrefix(s, "-")
@@ -55,7 +70,7 @@ func pyScalar(n *yaml.Node) (string, bool) {
 			i = -i
 		}
 		return strconv.FormatInt(i, 10), true
-	case yamlFloat.MatchString(v) && (strings.Contains(v, ".")):
+	case yamlFloat.MatchString(v):
 		s := strings.ReplaceAll(v, "_", "")
 		switch strings.ToLower(strings.TrimLeft(s, "+")) {
 		case ".inf":
@@ -108,4 +123,43 @@ func pad2(n int) string {
 		return "0" + strconv.Itoa(n)
 	}
 	return strconv.Itoa(n)
+}
+
+// base60 reads PyYAML's sexagesimal numbers: 190:20:30.15 = 190·3600 +
+// 20·60 + 30.15.
+func base60(v string) float64 {
+	v = strings.ReplaceAll(v, "_", "")
+	sign := 1.0
+	switch v[0] {
+	case '-':
+		sign, v = -1, v[1:]
+	case '+':
+		v = v[1:]
+	}
+	var out float64
+	for _, part := range strings.Split(v, ":") {
+		f, _ := strconv.ParseFloat(part, 64)
+		out = out*60 + f
+	}
+	return sign * out
+}
+
+// pyDateTime is Python's str() of the datetime PyYAML builds from a
+// timestamp's parts: 'YYYY-MM-DD HH:MM:SS[.ffffff][±HH:MM]'.
+func pyDateTime(m []string) string {
+	n := func(s string) int { i, _ := strconv.Atoi(s); return i }
+	out := fmt.Sprintf("%04d-%02d-%02d %02d:%02d:%02d", n(m[1]), n(m[2]), n(m[3]), n(m[4]), n(m[5]), n(m[6]))
+	if frac := m[7]; frac != "" {
+		frac = (frac + "000000")[:6]
+		if strings.Trim(frac, "0") != "" {
+			out += "." + frac
+		}
+	}
+	switch {
+	case m[8] == "Z":
+		out += "+00:00"
+	case m[8] != "":
+		out += fmt.Sprintf("%s%02d:%02d", m[9], n(m[10]), n(m[11]))
+	}
+	return out
 }
