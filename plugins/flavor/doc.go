@@ -38,8 +38,9 @@
 //
 // # Testing a flavor
 //
-// plugintest.Run drives a Flavor through the real gRPC shim in process
-// (go-plugin's TestPluginGRPCConn), so a test sees exactly what mlrun sees.
+// plugintest.Client returns a Flavor that drives yours through the real
+// gRPC shim in process (go-plugin's TestPluginGRPCConn), so a test sees
+// exactly what mlrun sees.
 //
 // # The protocol
 //
