@@ -80,25 +80,30 @@ func (c *Client) Save(ctx context.Context, req *SaveRequest) (*SaveResponse, err
 	return &SaveResponse{Model: m, Files: r.Files}, nil
 }
 
-// pyfuncKey carries PyfuncExtra inside the flavor JSON on the wire.
-const pyfuncKey = "\x00pyfunc"
+// legacyPyfuncKey is where SDKs before protocol field 9
+// (pyfunc_extra_json) put PyfuncExtra: inside the flavor JSON. Still read.
+const legacyPyfuncKey = "\x00pyfunc"
 
 func modelToProto(m *Model) (*flavorv1.InspectResponse, error) {
-	fl := map[string]any{}
-	for k, v := range m.Flavor {
-		fl[k] = v
-	}
-	if len(m.PyfuncExtra) > 0 {
-		fl[pyfuncKey] = m.PyfuncExtra
+	fl := m.Flavor
+	if fl == nil {
+		fl = map[string]any{}
 	}
 	b, err := json.Marshal(fl)
 	if err != nil {
 		return nil, status.Error(codes.Internal, "encode the flavor block: "+err.Error())
 	}
+	var extra []byte
+	if len(m.PyfuncExtra) > 0 {
+		if extra, err = json.Marshal(m.PyfuncExtra); err != nil {
+			return nil, status.Error(codes.Internal, "encode the python_function keys: "+err.Error())
+		}
+	}
 	return &flavorv1.InspectResponse{
 		Facts: m.Facts, FlavorJson: string(b), LoaderModule: m.LoaderModule,
 		SignatureInputs: m.SignatureInputs, SignatureOutputs: m.SignatureOutputs,
 		Requirements: m.Requirements, PythonVersion: m.PythonVersion, ModelFile: m.ModelFile,
+		PyfuncExtraJson: string(extra),
 	}, nil
 }
 
@@ -111,9 +116,14 @@ func modelFromProto(r *flavorv1.InspectResponse) (*Model, error) {
 		if err := json.Unmarshal([]byte(r.FlavorJson), &m.Flavor); err != nil {
 			return nil, fmt.Errorf("the plugin sent a malformed flavor block: %w", err)
 		}
-		if p, ok := m.Flavor[pyfuncKey].(map[string]any); ok {
+		if p, ok := m.Flavor[legacyPyfuncKey].(map[string]any); ok {
 			m.PyfuncExtra = p
-			delete(m.Flavor, pyfuncKey)
+			delete(m.Flavor, legacyPyfuncKey)
+		}
+	}
+	if r.PyfuncExtraJson != "" {
+		if err := json.Unmarshal([]byte(r.PyfuncExtraJson), &m.PyfuncExtra); err != nil {
+			return nil, fmt.Errorf("the plugin sent malformed python_function keys: %w", err)
 		}
 	}
 	return m, nil

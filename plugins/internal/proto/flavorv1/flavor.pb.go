@@ -189,9 +189,14 @@ type InspectResponse struct {
 	Requirements  []string `protobuf:"bytes,6,rep,name=requirements,proto3" json:"requirements,omitempty"`
 	PythonVersion string   `protobuf:"bytes,7,opt,name=python_version,json=pythonVersion,proto3" json:"python_version,omitempty"`
 	// The model file's name inside the saved directory.
-	ModelFile     string `protobuf:"bytes,8,opt,name=model_file,json=modelFile,proto3" json:"model_file,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	ModelFile string `protobuf:"bytes,8,opt,name=model_file,json=modelFile,proto3" json:"model_file,omitempty"`
+	// More keys of the MLmodel python_function block (model_path, data,
+	// predict_fn, …), as a JSON object; "" when none. (Before this field,
+	// mlrun's SDK sent them as a key "\u0000pyfunc" inside flavor_json; a
+	// host still reads that from older plugins.)
+	PyfuncExtraJson string `protobuf:"bytes,9,opt,name=pyfunc_extra_json,json=pyfuncExtraJson,proto3" json:"pyfunc_extra_json,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *InspectResponse) Reset() {
@@ -276,6 +281,13 @@ func (x *InspectResponse) GetPythonVersion() string {
 func (x *InspectResponse) GetModelFile() string {
 	if x != nil {
 		return x.ModelFile
+	}
+	return ""
+}
+
+func (x *InspectResponse) GetPyfuncExtraJson() string {
+	if x != nil {
+		return x.PyfuncExtraJson
 	}
 	return ""
 }
@@ -396,7 +408,7 @@ const file_flavorv1_flavor_proto_rawDesc = "" +
 	"\rfile_patterns\x18\x03 \x03(\tR\ffilePatterns\x12 \n" +
 	"\vdescription\x18\x04 \x01(\tR\vdescription\"$\n" +
 	"\x0eInspectRequest\x12\x12\n" +
-	"\x04path\x18\x01 \x01(\tR\x04path\"\x96\x03\n" +
+	"\x04path\x18\x01 \x01(\tR\x04path\"\xc2\x03\n" +
 	"\x0fInspectResponse\x12A\n" +
 	"\x05facts\x18\x01 \x03(\v2+.mlrun.flavor.v1.InspectResponse.FactsEntryR\x05facts\x12\x1f\n" +
 	"\vflavor_json\x18\x02 \x01(\tR\n" +
@@ -407,7 +419,8 @@ const file_flavorv1_flavor_proto_rawDesc = "" +
 	"\frequirements\x18\x06 \x03(\tR\frequirements\x12%\n" +
 	"\x0epython_version\x18\a \x01(\tR\rpythonVersion\x12\x1d\n" +
 	"\n" +
-	"model_file\x18\b \x01(\tR\tmodelFile\x1a8\n" +
+	"model_file\x18\b \x01(\tR\tmodelFile\x12*\n" +
+	"\x11pyfunc_extra_json\x18\t \x01(\tR\x0fpyfuncExtraJson\x1a8\n" +
 	"\n" +
 	"FactsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
