@@ -62,12 +62,16 @@ type ModelVersion struct {
 	StorageLocation      string
 	Tags                 []store.Tag
 	Aliases              []string
+	// ModelID is the MLflow 3 logged model the version registers (its
+	// source is models:/<model_id>), or "".
+	ModelID string
 }
 
 // CreateVersion is the request to create a version.
 type CreateVersion struct {
 	Name        string
 	Source      string
+	ModelID     string // MLflow 3: the logged model registered ("" taken from a models:/<id> source)
 	RunID       string
 	RunLink     string
 	Description string

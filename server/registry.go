@@ -256,7 +256,7 @@ func (s *Server) createVersion(w http.ResponseWriter, r *http.Request) {
 			return nil, err
 		}
 		v, err := reg.CreateModelVersion(r.Context(), registry.CreateVersion{
-			Name: req.Name, Source: req.Source, RunID: req.RunID, RunLink: req.RunLink,
+			Name: req.Name, Source: req.Source, RunID: req.RunID, RunLink: req.RunLink, ModelID: req.ModelID,
 			Description: deref(req.Description), Tags: wire.ToTags(req.Tags),
 		})
 		if err != nil {

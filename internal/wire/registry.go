@@ -37,6 +37,7 @@ type ModelVersion struct {
 	Tags                 []KeyValue `json:"tags,omitempty"`
 	RunLink              string     `json:"run_link,omitempty"`
 	Aliases              []string   `json:"aliases,omitempty"`
+	ModelID              string     `json:"model_id,omitempty"` // MLflow 3
 }
 
 // FromModelVersion converts a version.
@@ -45,6 +46,7 @@ func FromModelVersion(v *registry.ModelVersion) ModelVersion {
 		Name: v.Name, Version: v.Version, CreationTimestamp: Int64(v.CreationTimestamp), LastUpdatedTimestamp: Int64(v.LastUpdatedTimestamp),
 		UserID: v.UserID, CurrentStage: v.CurrentStage, Description: v.Description, Source: v.Source, RunID: v.RunID,
 		Status: v.Status, StatusMessage: v.StatusMessage, Tags: FromTags(v.Tags), RunLink: v.RunLink, Aliases: v.Aliases,
+		ModelID: v.ModelID,
 	}
 }
 
@@ -54,6 +56,7 @@ func (w ModelVersion) ToModelVersion() *registry.ModelVersion {
 		Name: w.Name, Version: w.Version, CreationTimestamp: int64(w.CreationTimestamp), LastUpdatedTimestamp: int64(w.LastUpdatedTimestamp),
 		UserID: w.UserID, CurrentStage: w.CurrentStage, Description: w.Description, Source: w.Source, RunID: w.RunID,
 		Status: w.Status, StatusMessage: w.StatusMessage, Tags: ToTags(w.Tags), RunLink: w.RunLink, Aliases: w.Aliases,
+		ModelID: w.ModelID,
 	}
 }
 
@@ -153,6 +156,7 @@ type (
 		ArchiveExistingVersions Bool       `json:"archive_existing_versions,omitempty"`
 		Key                     string     `json:"key,omitempty"`
 		Value                   string     `json:"value,omitempty"`
+		ModelID                 string     `json:"model_id,omitempty"` // MLflow 3: the logged model registered
 	}
 	// ModelVersionResponse is {model_version}.
 	ModelVersionResponse struct {

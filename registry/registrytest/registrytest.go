@@ -37,6 +37,7 @@ func Run(t *testing.T, open Opener) {
 		{"SearchModels", testSearchModels},
 		{"SearchVersions", testSearchVersions},
 		{"Sources", testSources},
+		{"LoggedModelVersions", testLoggedModelVersions},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open(t)) })
 	}
@@ -413,3 +414,42 @@ func testSources(t *testing.T, s Stores) {
 
 // Registry is registry.Store, named here so tests can assert a store is one.
 type Registry = registry.Store
+
+// testLoggedModelVersions: a version registered from an MLflow 3 logged
+// model (source models:/<model_id>) keeps the link both ways: the
+// version names the model (model_id, its files, its run) and the model
+// lists the version in its mlflow.modelVersions tag.
+func testLoggedModelVersions(t *testing.T, s Stores) {
+	lms, isLM := s.Tracking.(store.LoggedModels)
+	if !isLM {
+		t.Fatal("the tracking store keeps no logged models")
+	}
+	r, err := s.Tracking.CreateRun(bg, store.CreateRun{ExperimentID: "0"})
+	ok(t, err)
+	lm, err := lms.CreateLoggedModel(bg, store.LoggedModel{ExperimentID: "0", Name: "clf", SourceRunID: r.Info.RunID})
+	ok(t, err)
+	model(t, s, "from-logged")
+	v, err := s.Registry.CreateModelVersion(bg, registry.CreateVersion{Name: "from-logged", Source: "models:/" + lm.ModelID})
+	ok(t, err)
+	if v.ModelID != lm.ModelID || v.RunID != r.Info.RunID || v.Source != "models:/"+lm.ModelID {
+		t.Fatalf("version %+v", v)
+	}
+	uri, err := s.Registry.GetDownloadURI(bg, "from-logged", v.Version)
+	ok(t, err)
+	if uri != lm.ArtifactURI {
+		t.Fatalf("download URI %s, want the logged model's %s", uri, lm.ArtifactURI)
+	}
+	got, err := lms.GetLoggedModel(bg, lm.ModelID)
+	ok(t, err)
+	var tag string
+	for _, tg := range got.Tags {
+		if tg.Key == "mlflow.modelVersions" {
+			tag = tg.Value
+		}
+	}
+	if tag != `[{"name":"from-logged","version":1}]` {
+		t.Fatalf("mlflow.modelVersions = %q", tag)
+	}
+	_, err = s.Registry.CreateModelVersion(bg, registry.CreateVersion{Name: "from-logged", Source: "models:/m-00000000000000000000000000000000"})
+	kind(t, err, store.ErrNotFound)
+}

@@ -109,7 +109,7 @@ func (s *Store) GetVersionByAlias(ctx context.Context, name, alias string) (*reg
 // CreateModelVersion implements registry.Store.
 func (s *Store) CreateModelVersion(ctx context.Context, req registry.CreateVersion) (*registry.ModelVersion, error) {
 	return s.version(ctx, http.MethodPost, "/model-versions/create", wire.VersionRequest{
-		Name: req.Name, Source: req.Source, RunID: req.RunID, RunLink: req.RunLink,
+		Name: req.Name, Source: req.Source, RunID: req.RunID, RunLink: req.RunLink, ModelID: req.ModelID,
 		Description: strPtr(req.Description), Tags: wire.FromTags(req.Tags),
 	})
 }

@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -110,6 +111,7 @@ func scanVersion(sc interface{ Scan(...any) error }) (*registry.ModelVersion, er
 	v.CreationTimestamp, v.LastUpdatedTimestamp = ct.Int64, lut.Int64
 	v.Description, v.UserID, v.CurrentStage, v.Source, v.RunID = desc.String, user.String, stage.String, src.String, run.String
 	v.Status, v.StatusMessage, v.RunLink, v.StorageLocation = st.String, msg.String, link.String, sl.String
+	v.ModelID = registry.LoggedModelID(v.Source)
 	if v.Status == "" {
 		v.Status = registry.StatusReady
 	}
@@ -415,9 +417,30 @@ func (s *Store) CreateModelVersion(ctx context.Context, req registry.CreateVersi
 		}
 		num := max.Int64 + 1
 		now := nowMillis()
+		// A logged model's version (MLflow 3): its files are the model's,
+		// its run the model's source run, and the model records the
+		// registration in its mlflow.modelVersions tag.
+		storage, runID := req.Source, req.RunID
+		modelID := req.ModelID
+		if modelID == "" {
+			modelID = registry.LoggedModelID(req.Source)
+		}
+		if modelID != "" && s.loggedModels {
+			lm, err := s.getLoggedModel(ctx, tx, modelID)
+			if err != nil {
+				return err
+			}
+			storage = lm.ArtifactURI
+			if runID == "" {
+				runID = lm.SourceRunID
+			}
+			if err := appendModelVersionsTag(ctx, tx, lm, req.Name, num); err != nil {
+				return err
+			}
+		}
 		_, err := tx.ExecContext(ctx, `INSERT INTO model_versions (`+versionCols+`) VALUES (?, ?, ?, ?, ?, NULL, ?, ?, ?, ?, NULL, ?, ?)`,
-			req.Name, num, now, now, nullIfEmpty(req.Description), registry.StageNone, req.Source, nullIfEmpty(req.RunID),
-			registry.StatusReady, nullIfEmpty(req.RunLink), req.Source)
+			req.Name, num, now, now, nullIfEmpty(req.Description), registry.StageNone, req.Source, nullIfEmpty(runID),
+			registry.StatusReady, nullIfEmpty(req.RunLink), storage)
 		if err != nil {
 			return err
 		}
@@ -717,4 +740,23 @@ func (s *Store) SearchModelVersions(ctx context.Context, q registry.SearchVersio
 	}
 	out, next := page(out, max, tok.Offset)
 	return out, next, fillVersions(ctx, s.r, out)
+}
+
+// TagModelVersions is the logged-model tag listing its registrations.
+const TagModelVersions = "mlflow.modelVersions"
+
+// appendModelVersionsTag adds {name, version} to a logged model's
+// mlflow.modelVersions tag (a JSON list), as MLflow 3's store does.
+func appendModelVersionsTag(ctx context.Context, tx *sql.Tx, lm *store.LoggedModel, name string, version int64) error {
+	var list []any
+	for _, t := range lm.Tags {
+		if t.Key == TagModelVersions {
+			json.Unmarshal([]byte(t.Value), &list)
+		}
+	}
+	b, err := json.Marshal(append(list, map[string]any{"name": name, "version": version}))
+	if err != nil {
+		return err
+	}
+	return setModelTags(ctx, tx, lm.ModelID, lm.ExperimentID, []store.Tag{{Key: TagModelVersions, Value: string(b)}})
 }
