@@ -1,12 +1,15 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -194,6 +197,10 @@ func logModelCommand() *cli.Command {
 				if err != nil {
 					return err
 				}
+				// MLflow's log_model records where the model was logged.
+				if err := stampMLmodel(filepath.Join(dir, "model", "MLmodel"), map[string]any{"run_id": runID, "artifact_path": artPath}); err != nil {
+					return err
+				}
 				for _, f := range saved.Files {
 					if err := uploadFile(c, repo, filepath.Join(dir, "model", f), artPath+"/"+f); err != nil {
 						return err
@@ -221,6 +228,52 @@ func logModelCommand() *cli.Command {
 			})
 		},
 	}
+}
+
+// stampMLmodel adds keys to a saved MLmodel (run_id, artifact_path: what
+// mlflow.models.get_model_info reads), keeping the others.
+func stampMLmodel(path string, keys map[string]any) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	var doc yaml.Node
+	if err := yaml.Unmarshal(b, &doc); err != nil || len(doc.Content) == 0 || doc.Content[0].Kind != yaml.MappingNode {
+		return fmt.Errorf("the saved MLmodel is not a YAML mapping: %v", err)
+	}
+	m := doc.Content[0]
+	for _, k := range slices.Sorted(maps.Keys(keys)) {
+		var val yaml.Node
+		if err := val.Encode(keys[k]); err != nil {
+			return err
+		}
+		replaced := false
+		for i := 0; i+1 < len(m.Content); i += 2 {
+			if m.Content[i].Value == k {
+				m.Content[i+1], replaced = &val, true
+			}
+		}
+		if !replaced {
+			m.Content = append(m.Content, &yaml.Node{Kind: yaml.ScalarNode, Value: k}, &val)
+		}
+	}
+	// MLflow writes MLmodel with sorted keys.
+	pairs := make([][2]*yaml.Node, 0, len(m.Content)/2)
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		pairs = append(pairs, [2]*yaml.Node{m.Content[i], m.Content[i+1]})
+	}
+	sort.SliceStable(pairs, func(i, j int) bool { return pairs[i][0].Value < pairs[j][0].Value })
+	m.Content = m.Content[:0]
+	for _, p := range pairs {
+		m.Content = append(m.Content, p[0], p[1])
+	}
+	var buf bytes.Buffer
+	enc := yaml.NewEncoder(&buf)
+	enc.SetIndent(2)
+	if err := enc.Encode(&doc); err != nil {
+		return err
+	}
+	return os.WriteFile(path, buf.Bytes(), 0o644)
 }
 
 // recordModel appends the model to the run's mlflow.log-model.history tag

@@ -79,8 +79,12 @@ func TestModelsInspectAndLog(t *testing.T) {
 			dst := filepath.Join(t.TempDir(), "dl")
 			mustRun(t, "models", "download", "models:/booster/1", "-d", dst)
 			mm, err := os.ReadFile(filepath.Join(dst, "MLmodel"))
-			if err != nil || !strings.Contains(string(mm), "xgb_version: 1.7.4") || !strings.Contains(string(mm), "loader_module: mlflow.xgboost") {
+			if err != nil || !strings.Contains(string(mm), "xgb_version: 1.7.4") || !strings.Contains(string(mm), "loader_module: mlflow.xgboost") ||
+				!strings.Contains(string(mm), "run_id: "+runID) || !strings.Contains(string(mm), "artifact_path: model\n") {
 				t.Fatalf("downloaded MLmodel: %v\n%s", err, mm)
+			}
+			if strings.Contains(string(mm), "signature") {
+				t.Fatalf("an inferred signature was written (MLflow writes none without an input example):\n%s", mm)
 			}
 			if _, err := os.Stat(filepath.Join(dst, "model.json")); err != nil {
 				t.Fatalf("model file not downloaded: %v", err)

@@ -156,8 +156,10 @@ func (Flavor) Inspect(ctx context.Context, req *flavor.InspectRequest) (*flavor.
 		m.Facts["joblib"] = "true"
 	}
 	if f.NFeatures > 0 {
+		// Only a count of features, not their types: no signature (an
+		// inferred tensor one makes MLflow's pyfunc refuse float32 and
+		// list input; MLflow writes none without an input example).
 		m.Facts["n_features_in"] = strconv.FormatInt(f.NFeatures, 10)
-		m.SignatureInputs = fmt.Sprintf(`[{"type": "tensor", "tensor-spec": {"dtype": "float64", "shape": [-1, %d]}}]`, f.NFeatures)
 	}
 	return m, nil
 }

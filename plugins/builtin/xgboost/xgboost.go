@@ -218,7 +218,10 @@ func (Flavor) Inspect(ctx context.Context, req *flavor.InspectRequest) (*flavor.
 		ModelFile:    file,
 	}
 	if f.NumFeature > 0 {
-		m.SignatureInputs = fmt.Sprintf(`[{"type": "tensor", "tensor-spec": {"dtype": "float32", "shape": [-1, %d]}}]`, f.NumFeature)
+		// A count, not an exact schema: a fact, no signature (an inferred
+		// float32 tensor one makes MLflow's pyfunc refuse float64 numpy
+		// and pandas input; MLflow writes none without an input example).
+		m.Facts["num_feature"] = strconv.FormatInt(f.NumFeature, 10)
 	}
 	return m, nil
 }
