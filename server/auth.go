@@ -480,6 +480,18 @@ func byLoggedModel(s *Server, r *http.Request, _ map[string]any) ([]target, erro
 	return []target{{id: m.ExperimentID}}, nil
 }
 
+func byTrace(s *Server, r *http.Request, _ map[string]any) ([]target, error) {
+	ts, err := s.traces()
+	if err != nil {
+		return nil, err
+	}
+	t, err := ts.GetTraceInfo(r.Context(), r.PathValue("request_id"))
+	if err != nil {
+		return nil, err
+	}
+	return []target{{id: t.ExperimentID}}, nil
+}
+
 // byArtifactPath takes the experiment from the proxy path's leading
 // digits when a '/' follows them (MLflow's rule); otherwise the default
 // permission applies.

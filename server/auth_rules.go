@@ -67,6 +67,15 @@ var authRules = map[string]rule{
 	"DELETE /logged-models/{id}/tags/{key}": {need: needUpdate, loc: byLoggedModel},
 	"POST /logged-models/{id}/params":       {need: needUpdate, loc: byLoggedModel},
 
+	// Traces inherit from their experiment.
+	"POST /traces":                     {need: needUpdate, loc: byExperimentID},
+	"PATCH /traces/{request_id}":       {need: needUpdate, loc: byTrace},
+	"GET /traces/{request_id}/info":    {need: needRead, loc: byTrace},
+	"GET /traces":                      {filter: narrowExperiments("experiment_ids")},
+	"POST /traces/delete-traces":       {need: needDelete, loc: byExperimentID},
+	"PATCH /traces/{request_id}/tags":  {need: needUpdate, loc: byTrace},
+	"DELETE /traces/{request_id}/tags": {need: needUpdate, loc: byTrace},
+
 	// The registry; versions, tags and aliases inherit from the model.
 	"POST /registered-models/create":              {need: needAuthenticated, after: grantModelCreator},
 	"GET /registered-models/get":                  {need: needRead, loc: byModel},

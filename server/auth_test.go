@@ -117,6 +117,7 @@ func (as *authServer) call(t *testing.T, user, method, path string, body any) (i
 type fixture struct {
 	exp, expName, run, model, loggedModel string
 	victim                                string // a user for admins to change
+	trace                                 string // a trace in exp
 }
 
 func (as *authServer) fixture(t testing.TB, n int, withVictim bool) fixture {
@@ -143,6 +144,11 @@ func (as *authServer) fixture(t testing.TB, n int, withVictim bool) fixture {
 		t.Fatal(err)
 	}
 	f.loggedModel = lm.ModelID
+	tr, err := as.store.StartTrace(ctx, f.exp, 1, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.trace = tr.RequestID
 	f.victim = fmt.Sprintf("victim-%d", n)
 	if withVictim {
 		if _, err := as.auth.CreateUser(ctx, f.victim, "x", false); err != nil {
@@ -163,7 +169,7 @@ func (as *authServer) fixture(t testing.TB, n int, withVictim bool) fixture {
 // request builds a request for a route key that locates f, as user.
 func (f fixture) request(key, user string) (method, path string, body any) {
 	method, pattern, _ := strings.Cut(strings.TrimPrefix(key, "UI "), " ")
-	repl := strings.NewReplacer("{id}", f.loggedModel, "{key}", "k", "{path...}", f.exp+"/"+f.run+"/artifacts/f.txt", "{$}", "")
+	repl := strings.NewReplacer("{id}", f.loggedModel, "{key}", "k", "{path...}", f.exp+"/"+f.run+"/artifacts/f.txt", "{$}", "", "{request_id}", f.trace)
 	if strings.HasPrefix(key, "UI ") {
 		switch {
 		case strings.HasPrefix(pattern, "/runs/"):

@@ -150,6 +150,7 @@ func (s *Server) routes() {
 	s.route("POST /ajax-api/2.0/mlflow/experiments/search-datasets", s.limitBody(s.searchDatasets))
 	for _, prefix := range []string{"/api/2.0/mlflow", "/ajax-api/2.0/mlflow"} {
 		s.loggedModelRoutes(prefix)
+		s.traceRoutes(prefix)
 	}
 	s.route("GET /health", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")

@@ -161,6 +161,51 @@ type LoggedModels interface {
 	LogModelInputs(ctx context.Context, runID string, modelIDs []string) error
 }
 
+// TraceInfo is a trace's record (MLflow 2.x's TraceInfo): spans live in
+// the traces.json artifact at the tag mlflow.artifactLocation.
+type TraceInfo struct {
+	RequestID       string
+	ExperimentID    string
+	TimestampMs     int64
+	ExecutionTimeMs int64
+	Status          string // OK, ERROR, IN_PROGRESS, TRACE_STATUS_UNSPECIFIED
+	RequestMetadata []Tag
+	Tags            []Tag
+}
+
+// SearchTraces is a trace search.
+type SearchTraces struct {
+	ExperimentIDs []string
+	Filter        string
+	OrderBy       []string
+	MaxResults    int // default 100, at most 500
+	PageToken     string
+}
+
+// DeleteTraces selects traces of one experiment to delete: by time
+// (MaxTimestampMs, optionally only the MaxTraces oldest) or by ids.
+type DeleteTraces struct {
+	ExperimentID   string
+	MaxTimestampMs *int64
+	MaxTraces      *int64
+	RequestIDs     []string
+}
+
+// TagTraceArtifactLocation is the server-set tag naming where a trace's
+// data (traces.json) is stored.
+const TagTraceArtifactLocation = "mlflow.artifactLocation"
+
+// Traces is an optional Store capability: MLflow's traces (v2 API).
+type Traces interface {
+	StartTrace(ctx context.Context, experimentID string, timestampMs int64, metadata, tags []Tag) (*TraceInfo, error)
+	EndTrace(ctx context.Context, requestID string, timestampMs int64, status string, metadata, tags []Tag) (*TraceInfo, error)
+	GetTraceInfo(ctx context.Context, requestID string) (*TraceInfo, error)
+	SearchTraces(ctx context.Context, q SearchTraces) ([]*TraceInfo, string, error)
+	DeleteTraces(ctx context.Context, q DeleteTraces) (int, error)
+	SetTraceTag(ctx context.Context, requestID, key, value string) error
+	DeleteTraceTag(ctx context.Context, requestID, key string) error
+}
+
 // Local is an optional Store capability: a database this process opens
 // itself (not a server's), with the root of new experiments' artifacts.
 // The runner serves such a store on loopback for a step.

@@ -15,6 +15,7 @@ const (
 	Tag       = "tag"
 	Attribute = "attribute"
 	Dataset   = "dataset"
+	Metadata  = "metadata" // a trace's request metadata
 )
 
 // Clause is one comparison of a filter.
@@ -40,6 +41,9 @@ type Grammar struct {
 	// orderAttrs, when set, are the attributes order_by takes (else attrs).
 	orderAttrs map[string]string
 	entityList string
+	// noLike refuses LIKE and ILIKE (traces); eqOnly lists string
+	// attributes that take only = and != (no IN).
+	noLike bool
 }
 
 // Runs is the grammar of SearchRuns.
@@ -97,6 +101,25 @@ var LoggedModels = &Grammar{
 	numAttrs:   map[string]bool{"creation_timestamp": true, "last_updated_timestamp": true},
 	inAttrs:    map[string]bool{"name": true, "model_id": true, "model_type": true, "status": true, "source_run_id": true},
 	entityList: "['metric', 'parameter', 'tag', 'attribute']",
+}
+
+// Traces is the grammar of SearchTraces (MLflow 2.x): attributes, tags
+// and request metadata; tag and metadata clauses take = and != only.
+var Traces = &Grammar{
+	what: "traces",
+	entities: map[string]string{
+		"attribute": Attribute, "attributes": Attribute, "trace": Attribute,
+		"tag": Tag, "tags": Tag,
+		"request_metadata": Metadata, "metadata": Metadata,
+	},
+	attrs: map[string]string{
+		"request_id": "request_id", "status": "status", "timestamp_ms": "timestamp_ms", "timestamp": "timestamp_ms",
+		"execution_time_ms": "execution_time_ms", "execution_time": "execution_time_ms", "name": "name", "run_id": "run_id",
+	},
+	numAttrs:   map[string]bool{"timestamp_ms": true, "execution_time_ms": true},
+	inAttrs:    map[string]bool{"request_id": true, "status": true},
+	entityList: "['attribute', 'tag', 'request_metadata']",
+	noLike:     true,
 }
 
 var datasetKeys = map[string]bool{"name": true, "digest": true, "context": true}
@@ -280,7 +303,7 @@ func (p *parser) checkOp(c *Clause) error {
 			return nil
 		}
 	case "LIKE", "ILIKE":
-		if !numeric {
+		if !numeric && !p.g.noLike {
 			return nil
 		}
 	case "IN", "NOT IN":
@@ -294,6 +317,12 @@ func (p *parser) checkOp(c *Clause) error {
 func validOps(numeric bool, c *Clause, g *Grammar) string {
 	if numeric {
 		return "['=', '!=', '>', '>=', '<', '<=']"
+	}
+	if g.noLike {
+		if c.Entity == Attribute && g.inAttrs[c.Key] {
+			return "['=', '!=', 'IN', 'NOT IN']"
+		}
+		return "['=', '!=']"
 	}
 	if c.Entity == Dataset || (c.Entity == Attribute && g.inAttrs[c.Key]) {
 		return "['=', '!=', 'LIKE', 'ILIKE', 'IN', 'NOT IN']"

@@ -49,6 +49,7 @@ func Run(t *testing.T, open Opener) {
 		{"ConcurrentWriters", testConcurrentWriters},
 		{"ConcurrentLogModel", testConcurrentLogModel},
 		{"LoggedModelSearchAndMetrics", testLoggedModelSearch},
+		{"Traces", testTraces},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -936,3 +937,120 @@ func testLoggedModelSearch(t *testing.T, s store.Store) {
 		t.Fatalf("run inputs %v outputs %v", run.ModelInputs, run.Outputs)
 	}
 }
+
+// testTraces: MLflow 2.x's trace records: start, end, tags and metadata
+// upserted, search with its grammar, order and offset pages, deletes.
+func testTraces(t *testing.T, s store.Store) {
+	ts, isTraces := s.(store.Traces)
+	if !isTraces {
+		t.Fatal("the store does not keep traces")
+	}
+	exp := newExp(t, s, "traces")
+	start := func(ms int64, name, run string) *store.TraceInfo {
+		md := []store.Tag{{Key: "mlflow.trace_schema.version", Value: "2"}}
+		if run != "" {
+			md = append(md, store.Tag{Key: "mlflow.sourceRun", Value: run})
+		}
+		tr, err := ts.StartTrace(ctx(), exp, ms, md, []store.Tag{{Key: "mlflow.traceName", Value: name}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tr
+	}
+	a := start(1000, "chain", "r1")
+	if a.Status != "IN_PROGRESS" || len(a.RequestID) != 32 || a.Tags[len(a.Tags)-1].Key != store.TagTraceArtifactLocation ||
+		!strings.HasSuffix(a.Tags[len(a.Tags)-1].Value, "/traces/"+a.RequestID+"/artifacts") {
+		t.Fatalf("started %+v", a)
+	}
+	b := start(2000, "tool", "r2")
+	c := start(3000, "chain", "")
+	ended := must[*store.TraceInfo](t)(ts.EndTrace(ctx(), a.RequestID, 1250, "OK", []store.Tag{{Key: "mlflow.traceInputs", Value: `{"x": 1}`}}, []store.Tag{{Key: "team", Value: "ml"}}))
+	if ended.Status != "OK" || ended.ExecutionTimeMs != 250 || len(ended.RequestMetadata) != 3 {
+		t.Fatalf("ended %+v", ended)
+	}
+	must[*store.TraceInfo](t)(ts.EndTrace(ctx(), b.RequestID, 2100, "2", nil, nil)) // a status by number
+	ok(t, ts.SetTraceTag(ctx(), c.RequestID, "mlflow.traceSpans", "[]"))
+	ok(t, ts.SetTraceTag(ctx(), c.RequestID, "team", "ops"))
+	ok(t, ts.DeleteTraceTag(ctx(), c.RequestID, "mlflow.traceSpans"))
+	wantKind(t, ts.DeleteTraceTag(ctx(), c.RequestID, "mlflow.traceSpans"), store.ErrNotFound)
+	wantKind(t, ts.SetTraceTag(ctx(), "0123456789abcdef0123456789abcdef", "k", "v"), store.ErrNotFound)
+	_, err := ts.GetTraceInfo(ctx(), "0123456789abcdef0123456789abcdef")
+	wantKind(t, err, store.ErrNotFound)
+	if got := must[*store.TraceInfo](t)(ts.GetTraceInfo(ctx(), b.RequestID)); got.Status != "ERROR" {
+		t.Fatalf("status 2 = %s", got.Status)
+	}
+	ids := func(q store.SearchTraces) []string {
+		t.Helper()
+		q.ExperimentIDs = []string{exp}
+		out, _, err := ts.SearchTraces(ctx(), q)
+		if err != nil {
+			t.Fatalf("search %+v: %v", q, err)
+		}
+		var names []string
+		for _, tr := range out {
+			switch tr.RequestID {
+			case a.RequestID:
+				names = append(names, "a")
+			case b.RequestID:
+				names = append(names, "b")
+			case c.RequestID:
+				names = append(names, "c")
+			}
+		}
+		return names
+	}
+	for filter, want := range map[string]string{
+		"":                                   "c,b,a",
+		"name = 'chain'":                     "c,a",
+		"status = 'OK'":                      "a",
+		"status IN ('OK', 'ERROR')":          "b,a",
+		"timestamp_ms > 1500":                "c,b",
+		"execution_time_ms = 250":            "a",
+		"tags.team = 'ml'":                   "a",
+		"tags.team != 'ml'":                  "c",
+		"run_id = 'r2'":                      "b",
+		"metadata.mlflow.sourceRun != 'r1'":  "b",
+		"request_id = '" + b.RequestID + "'": "b",
+	} {
+		if got := strings.Join(ids(store.SearchTraces{Filter: filter}), ","); got != want {
+			t.Errorf("filter %q: %s, want %s", filter, got, want)
+		}
+	}
+	for _, bad := range []string{"tags.team LIKE 'm%'", "name IN ('chain')", "nope = 'x'", "timestamp_ms = 'x'", "status = 'OK' OR status = 'ERROR'"} {
+		_, _, err := ts.SearchTraces(ctx(), store.SearchTraces{ExperimentIDs: []string{exp}, Filter: bad})
+		wantKind(t, err, store.ErrInvalidArgument)
+	}
+	if got := strings.Join(ids(store.SearchTraces{OrderBy: []string{"timestamp_ms ASC"}}), ","); got != "a,b,c" {
+		t.Errorf("order by timestamp_ms ASC: %s", got)
+	}
+	if got := strings.Join(ids(store.SearchTraces{OrderBy: []string{"tag.team DESC"}}), ","); got != "c,a,b" {
+		t.Errorf("order by tag.team DESC (untagged last): %s", got)
+	}
+	page, tok, err := ts.SearchTraces(ctx(), store.SearchTraces{ExperimentIDs: []string{exp}, MaxResults: 2})
+	if err != nil || len(page) != 2 || tok == "" {
+		t.Fatalf("page 1: %d %q %v", len(page), tok, err)
+	}
+	page, tok, err = ts.SearchTraces(ctx(), store.SearchTraces{ExperimentIDs: []string{exp}, MaxResults: 2, PageToken: tok})
+	if err != nil || len(page) != 1 || tok != "" {
+		t.Fatalf("page 2: %d %q %v", len(page), tok, err)
+	}
+	_, _, err = ts.SearchTraces(ctx(), store.SearchTraces{ExperimentIDs: []string{exp}, MaxResults: 501})
+	wantKind(t, err, store.ErrInvalidArgument)
+	// Deletes.
+	for _, bad := range []store.DeleteTraces{{ExperimentID: exp}, {ExperimentID: exp, MaxTimestampMs: ptr(int64(1)), RequestIDs: []string{a.RequestID}},
+		{ExperimentID: exp, MaxTraces: ptr(int64(1)), RequestIDs: []string{a.RequestID}}, {ExperimentID: exp, MaxTimestampMs: ptr(int64(1)), MaxTraces: ptr(int64(0))}} {
+		_, err := ts.DeleteTraces(ctx(), bad)
+		wantKind(t, err, store.ErrInvalidArgument)
+	}
+	if n := must[int](t)(ts.DeleteTraces(ctx(), store.DeleteTraces{ExperimentID: exp, MaxTimestampMs: ptr(int64(2500)), MaxTraces: ptr(int64(1))})); n != 1 {
+		t.Fatalf("deleted %d by time, want the oldest one", n)
+	}
+	if n := must[int](t)(ts.DeleteTraces(ctx(), store.DeleteTraces{ExperimentID: exp, RequestIDs: []string{b.RequestID, a.RequestID, "unknown"}})); n != 1 {
+		t.Fatalf("deleted %d by id, want 1 (a was gone)", n)
+	}
+	if got := strings.Join(ids(store.SearchTraces{}), ","); got != "c" {
+		t.Fatalf("after deletes: %s", got)
+	}
+}
+
+func ptr[T any](v T) *T { return &v }

@@ -1,0 +1,61 @@
+package server_test
+
+import (
+	"strings"
+	"testing"
+)
+
+// TestTraceEndpoints: MLflow 2.x's trace endpoints over HTTP: the
+// response shapes, the errors MLflow gives, and the data location tag.
+func TestTraceEndpoints(t *testing.T) {
+	ts := newServer(t)
+	const api = "/api/2.0/mlflow"
+	st, m := ts.post(t, api+"/traces", map[string]any{"experiment_id": "0", "timestamp_ms": 100,
+		"request_metadata": []map[string]string{{"key": "mlflow.trace_schema.version", "value": "2"}},
+		"tags":             []map[string]string{{"key": "mlflow.traceName", "value": "predict"}}})
+	info, _ := m["trace_info"].(map[string]any)
+	if st != 200 || info["status"] != "IN_PROGRESS" || info["experiment_id"] != "0" || info["timestamp_ms"] != 100.0 {
+		t.Fatalf("start: %d %v", st, m)
+	}
+	id := info["request_id"].(string)
+	tags, _ := info["tags"].([]any)
+	if len(tags) != 2 || tags[1].(map[string]any)["value"] != "mlflow-artifacts:/0/traces/"+id+"/artifacts" {
+		t.Fatalf("tags %v", tags)
+	}
+	status, body := ts.do(t, "PATCH", api+"/traces/"+id, "application/json", []byte(`{"timestamp_ms": 350, "status": "OK"}`))
+	if status != 200 || !strings.Contains(string(body), `"execution_time_ms":250`) || !strings.Contains(string(body), `"status":"OK"`) {
+		t.Fatalf("end: %d %s", status, body)
+	}
+	if status, body := ts.do(t, "GET", api+"/traces?experiment_ids=0&filter=name%20%3D%20%27predict%27", "", nil); status != 200 || !strings.Contains(string(body), id) {
+		t.Fatalf("search: %d %s", status, body)
+	}
+	for _, c := range []struct {
+		method, path, body string
+		status             int
+		code               string
+	}{
+		{"POST", api + "/traces", `{"experiment_id": "424242"}`, 404, "RESOURCE_DOES_NOT_EXIST"},
+		{"POST", api + "/traces", `{"experiment_id": "0", "tags": [{"key": "mlflow.artifactLocation", "value": "/etc"}]}`, 400, "INVALID_PARAMETER_VALUE"},
+		{"PATCH", api + "/traces/0123456789abcdef0123456789abcdef", `{"timestamp_ms": 1}`, 404, "RESOURCE_DOES_NOT_EXIST"},
+		{"DELETE", api + "/traces/" + id + "/tags", `{}`, 400, "INVALID_PARAMETER_VALUE"},
+		{"DELETE", api + "/traces/" + id + "/tags", `{"key": "nope"}`, 404, "RESOURCE_DOES_NOT_EXIST"},
+		{"GET", api + "/traces", ``, 400, "INVALID_PARAMETER_VALUE"},
+		{"POST", api + "/traces/delete-traces", `{"experiment_id": "0"}`, 400, "INVALID_PARAMETER_VALUE"},
+	} {
+		var b []byte
+		ct := ""
+		if c.body != "" {
+			b, ct = []byte(c.body), "application/json"
+		}
+		status, body := ts.do(t, c.method, c.path, ct, b)
+		if status != c.status || !strings.Contains(string(body), c.code) {
+			t.Errorf("%s %s %s: %d %s, want %d %s", c.method, c.path, c.body, status, body, c.status, c.code)
+		}
+	}
+	if status, body := ts.do(t, "DELETE", api+"/traces/"+id+"/tags", "application/json", []byte(`{"key": "mlflow.traceName"}`)); status != 200 {
+		t.Fatalf("delete tag: %d %s", status, body)
+	}
+	if status, body := ts.do(t, "POST", api+"/traces/delete-traces", "application/json", []byte(`{"experiment_id": "0", "request_ids": ["`+id+`"]}`)); status != 200 || string(body) != `{"traces_deleted":1}` {
+		t.Fatalf("delete: %d %s", status, body)
+	}
+}

@@ -1,0 +1,82 @@
+package rest
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+
+	"github.com/mlrun/mlrun/internal/wire"
+	"github.com/mlrun/mlrun/store"
+)
+
+var _ store.Traces = (*Store)(nil)
+
+func (s *Store) traceInfo(ctx context.Context, method, ep string, req any) (*store.TraceInfo, error) {
+	var out wire.TraceInfoResponse
+	if err := s.call(ctx, method, ep, req, &out); err != nil {
+		return nil, err
+	}
+	return out.TraceInfo.ToTraceInfo(), nil
+}
+
+// StartTrace implements store.Traces.
+func (s *Store) StartTrace(ctx context.Context, experimentID string, timestampMs int64, metadata, tags []store.Tag) (*store.TraceInfo, error) {
+	return s.traceInfo(ctx, http.MethodPost, "/traces", wire.TraceRequest{ExperimentID: wire.ID(experimentID), TimestampMs: wire.Int64(timestampMs),
+		RequestMetadata: wire.FromTags(metadata), Tags: wire.FromTags(tags)})
+}
+
+// EndTrace implements store.Traces.
+func (s *Store) EndTrace(ctx context.Context, id string, timestampMs int64, status string, metadata, tags []store.Tag) (*store.TraceInfo, error) {
+	return s.traceInfo(ctx, http.MethodPatch, "/traces/"+url.PathEscape(id), wire.TraceRequest{TimestampMs: wire.Int64(timestampMs), Status: wire.Enum(status),
+		RequestMetadata: wire.FromTags(metadata), Tags: wire.FromTags(tags)})
+}
+
+// GetTraceInfo implements store.Traces.
+func (s *Store) GetTraceInfo(ctx context.Context, id string) (*store.TraceInfo, error) {
+	return s.traceInfo(ctx, http.MethodGet, "/traces/"+url.PathEscape(id)+"/info", struct{}{})
+}
+
+// SearchTraces implements store.Traces.
+func (s *Store) SearchTraces(ctx context.Context, q store.SearchTraces) ([]*store.TraceInfo, string, error) {
+	req := wire.TraceRequest{Filter: q.Filter, OrderBy: q.OrderBy, MaxResults: wire.Int64(q.MaxResults), PageToken: q.PageToken}
+	for _, id := range q.ExperimentIDs {
+		req.ExperimentIDs = append(req.ExperimentIDs, wire.ID(id))
+	}
+	var out wire.SearchTracesResponse
+	if err := s.call(ctx, http.MethodGet, "/traces", req, &out); err != nil {
+		return nil, "", err
+	}
+	ts := make([]*store.TraceInfo, len(out.Traces))
+	for i, t := range out.Traces {
+		ts[i] = t.ToTraceInfo()
+	}
+	return ts, out.NextPageToken, nil
+}
+
+// DeleteTraces implements store.Traces.
+func (s *Store) DeleteTraces(ctx context.Context, q store.DeleteTraces) (int, error) {
+	req := wire.TraceRequest{ExperimentID: wire.ID(q.ExperimentID), RequestIDs: q.RequestIDs}
+	if q.MaxTimestampMs != nil {
+		v := wire.Int64(*q.MaxTimestampMs)
+		req.MaxTimestampMillis = &v
+	}
+	if q.MaxTraces != nil {
+		v := wire.Int64(*q.MaxTraces)
+		req.MaxTraces = &v
+	}
+	var out wire.DeleteTracesResponse
+	if err := s.post(ctx, "/traces/delete-traces", req, &out); err != nil {
+		return 0, err
+	}
+	return int(out.TracesDeleted), nil
+}
+
+// SetTraceTag implements store.Traces.
+func (s *Store) SetTraceTag(ctx context.Context, id, key, value string) error {
+	return s.call(ctx, http.MethodPatch, "/traces/"+url.PathEscape(id)+"/tags", wire.TraceRequest{Key: key, Value: value}, nil)
+}
+
+// DeleteTraceTag implements store.Traces.
+func (s *Store) DeleteTraceTag(ctx context.Context, id, key string) error {
+	return s.call(ctx, http.MethodDelete, "/traces/"+url.PathEscape(id)+"/tags", wire.TraceRequest{Key: key}, nil)
+}

@@ -1,0 +1,416 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/mlrun/mlrun/store"
+	"github.com/mlrun/mlrun/store/search"
+)
+
+var _ store.Traces = (*Store)(nil)
+
+// traceStatuses are TraceStatus's names by number.
+var traceStatuses = map[string]string{"0": "TRACE_STATUS_UNSPECIFIED", "1": "OK", "2": "ERROR", "3": "IN_PROGRESS"}
+
+// traceStatus reads a status by name or number; anything else is
+// TRACE_STATUS_UNSPECIFIED, as MLflow's.
+func traceStatus(s string) string {
+	if n, ok := traceStatuses[s]; ok {
+		return n
+	}
+	for _, n := range traceStatuses {
+		if n == s {
+			return s
+		}
+	}
+	return "TRACE_STATUS_UNSPECIFIED"
+}
+
+func traceNotFound(id string) error {
+	return store.NotFoundf("Trace with request_id '%s' not found.", id)
+}
+
+func (s *Store) traceInfo(ctx context.Context, q querier, id string) (*store.TraceInfo, error) {
+	t := &store.TraceInfo{RequestID: id}
+	var exp int64
+	var exec sql.NullInt64
+	var status sql.NullString
+	err := q.QueryRowContext(ctx, `SELECT experiment_id, timestamp_ms, execution_time_ms, status FROM trace_info WHERE request_id = ?`, id).Scan(&exp, &t.TimestampMs, &exec, &status)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, traceNotFound(id)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("get trace %s: %w", id, err)
+	}
+	t.ExperimentID, t.ExecutionTimeMs, t.Status = strconv.FormatInt(exp, 10), exec.Int64, status.String
+	if t.RequestMetadata, err = kvRows(ctx, q, `SELECT "key", value FROM trace_request_metadata WHERE request_id = ? ORDER BY rowid`, id); err != nil {
+		return nil, err
+	}
+	if t.Tags, err = kvRows(ctx, q, `SELECT "key", value FROM trace_tags WHERE request_id = ? ORDER BY rowid`, id); err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+// upsertTraceKV writes key/value rows of a trace (tags or metadata) in
+// place, so a key keeps its position.
+func upsertTraceKV(ctx context.Context, tx *sql.Tx, table, id string, kvs []store.Tag) error {
+	for _, kv := range kvs {
+		res, err := tx.ExecContext(ctx, `UPDATE `+table+` SET value = ? WHERE request_id = ? AND "key" = ?`, kv.Value, id, kv.Key)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO `+table+` ("key", value, request_id) VALUES (?, ?, ?)`, kv.Key, kv.Value, id); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// StartTrace implements store.Traces: an IN_PROGRESS trace in an active
+// experiment, tagged with where its data goes
+// (<artifact location>/traces/<request_id>/artifacts).
+func (s *Store) StartTrace(ctx context.Context, experimentID string, timestampMs int64, metadata, tags []store.Tag) (*store.TraceInfo, error) {
+	if experimentID == "" {
+		return nil, store.Invalidf("Missing value for required parameter 'experiment_id'.")
+	}
+	for _, t := range tags {
+		if t.Key == store.TagTraceArtifactLocation {
+			return nil, store.Invalidf("The tag '%s' is set by the server; a client cannot set it", t.Key)
+		}
+	}
+	var out *store.TraceInfo
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		e, err := s.getExperiment(ctx, tx, experimentID)
+		if err != nil {
+			return err
+		}
+		if e.LifecycleStage != store.LifecycleActive {
+			return store.Invalidf("The experiment %s must be in the 'active' state. Current state is %s.", e.ID, e.LifecycleStage)
+		}
+		id := newID()
+		if _, err := tx.ExecContext(ctx, `INSERT INTO trace_info (request_id, experiment_id, timestamp_ms, execution_time_ms, status) VALUES (?, ?, ?, NULL, 'IN_PROGRESS')`, id, e.ID, timestampMs); err != nil {
+			return err
+		}
+		if err := upsertTraceKV(ctx, tx, "trace_request_metadata", id, metadata); err != nil {
+			return err
+		}
+		all := append(append([]store.Tag(nil), tags...), store.Tag{Key: store.TagTraceArtifactLocation, Value: joinURI(e.ArtifactLocation, "traces/"+id+"/artifacts")})
+		if err := upsertTraceKV(ctx, tx, "trace_tags", id, all); err != nil {
+			return err
+		}
+		out, err = s.traceInfo(ctx, tx, id)
+		return err
+	})
+	return out, wrap("start trace", err)
+}
+
+// EndTrace implements store.Traces: the status, the execution time from
+// the start, and metadata and tags upserted by key.
+func (s *Store) EndTrace(ctx context.Context, id string, timestampMs int64, status string, metadata, tags []store.Tag) (*store.TraceInfo, error) {
+	var out *store.TraceInfo
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		t, err := s.traceInfo(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE trace_info SET execution_time_ms = ?, status = ? WHERE request_id = ?`, timestampMs-t.TimestampMs, traceStatus(status), id); err != nil {
+			return err
+		}
+		if err := upsertTraceKV(ctx, tx, "trace_request_metadata", id, metadata); err != nil {
+			return err
+		}
+		if err := upsertTraceKV(ctx, tx, "trace_tags", id, tags); err != nil {
+			return err
+		}
+		out, err = s.traceInfo(ctx, tx, id)
+		return err
+	})
+	return out, wrap("end trace", err)
+}
+
+// GetTraceInfo implements store.Traces.
+func (s *Store) GetTraceInfo(ctx context.Context, id string) (*store.TraceInfo, error) {
+	return s.traceInfo(ctx, s.r, id)
+}
+
+// SetTraceTag implements store.Traces (run-tag key rules, value cut to
+// 8,000 characters as MLflow's).
+func (s *Store) SetTraceTag(ctx context.Context, id, key, value string) error {
+	if key == "" {
+		return store.Invalidf("Missing value for required parameter 'key'.")
+	}
+	if err := store.ValidateKey("tag", key); err != nil {
+		return err
+	}
+	if utf8.RuneCountInString(value) > store.Limits.RunTagValueLength {
+		value = string([]rune(value)[:store.Limits.RunTagValueLength])
+	}
+	return wrap("set trace tag", s.tx(ctx, func(tx *sql.Tx) error {
+		if _, err := s.traceInfo(ctx, tx, id); err != nil {
+			return err
+		}
+		return upsertTraceKV(ctx, tx, "trace_tags", id, []store.Tag{{Key: key, Value: value}})
+	}))
+}
+
+// DeleteTraceTag implements store.Traces.
+func (s *Store) DeleteTraceTag(ctx context.Context, id, key string) error {
+	if key == "" {
+		return store.Invalidf("Missing value for required parameter 'key'.")
+	}
+	return wrap("delete trace tag", s.tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM trace_tags WHERE request_id = ? AND "key" = ?`, id, key)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return store.NotFoundf("No trace tag with key '%s' for trace with request_id '%s'", key, id)
+		}
+		return nil
+	}))
+}
+
+// DeleteTraces implements store.Traces with MLflow's checks; a zero
+// max_timestamp_millis deletes only traces at time 0 (MLflow's SQL store
+// deletes every trace of the experiment there).
+func (s *Store) DeleteTraces(ctx context.Context, q store.DeleteTraces) (int, error) {
+	switch {
+	case q.ExperimentID == "":
+		return 0, store.Invalidf("Missing value for required parameter 'experiment_id'.")
+	case q.MaxTimestampMs == nil && len(q.RequestIDs) == 0:
+		return 0, store.Invalidf("Either `max_timestamp_millis` or `request_ids` must be specified.")
+	case q.MaxTimestampMs != nil && len(q.RequestIDs) > 0:
+		return 0, store.Invalidf("Only one of `max_timestamp_millis` and `request_ids` can be specified.")
+	case q.MaxTraces != nil && len(q.RequestIDs) > 0:
+		return 0, store.Invalidf("`request_ids` can't be specified with `max_traces`.")
+	case q.MaxTraces != nil && *q.MaxTraces <= 0:
+		return 0, store.Invalidf("`max_traces` must be a positive integer, received %d.", *q.MaxTraces)
+	}
+	exp, err := parseExperimentID(q.ExperimentID)
+	if err != nil {
+		return 0, store.Invalidf("Invalid experiment ID: '%s'", q.ExperimentID)
+	}
+	var n int64
+	err = s.tx(ctx, func(tx *sql.Tx) error {
+		var ids []any
+		if len(q.RequestIDs) > 0 {
+			for _, id := range q.RequestIDs {
+				ids = append(ids, id)
+			}
+		} else {
+			query := `SELECT request_id FROM trace_info WHERE experiment_id = ? AND timestamp_ms <= ? ORDER BY timestamp_ms, request_id`
+			args := []any{exp, *q.MaxTimestampMs}
+			if q.MaxTraces != nil {
+				query += ` LIMIT ?`
+				args = append(args, *q.MaxTraces)
+			}
+			rows, err := tx.QueryContext(ctx, query, args...)
+			if err != nil {
+				return err
+			}
+			got, err := collect(rows, scanString)
+			if err != nil {
+				return err
+			}
+			for _, id := range got {
+				ids = append(ids, id)
+			}
+		}
+		if len(ids) == 0 {
+			return nil
+		}
+		in := placeholders(len(ids))
+		for _, t := range []string{"trace_tags", "trace_request_metadata"} {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM `+t+` WHERE request_id IN (SELECT request_id FROM trace_info WHERE experiment_id = ? AND request_id IN (`+in+`))`, append([]any{exp}, ids...)...); err != nil {
+				return err
+			}
+		}
+		res, err := tx.ExecContext(ctx, `DELETE FROM trace_info WHERE experiment_id = ? AND request_id IN (`+in+`)`, append([]any{exp}, ids...)...)
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	return int(n), wrap("delete traces", err)
+}
+
+// traceKV is the value of a trace's tag or metadata key, for filters and
+// orders.
+func traceKV(table string) string {
+	return `(SELECT kv.value FROM ` + table + ` kv WHERE kv.request_id = t.request_id AND kv."key" = ?)`
+}
+
+// traceClause renders one filter clause over trace_info t. A tag or
+// metadata clause matches only traces that have the key, != included.
+func traceClause(c search.Clause) (string, []any) {
+	cmp := func(col string, v any) (string, []any) {
+		if c.Op == "IN" || c.Op == "NOT IN" {
+			var args []any
+			for _, x := range c.List {
+				args = append(args, x)
+			}
+			return col + " " + c.Op + " (" + placeholders(len(args)) + ")", args
+		}
+		return col + " " + c.Op + " ?", []any{v}
+	}
+	switch c.Entity {
+	case search.Tag:
+		q, a := cmp(traceKV("trace_tags"), c.Str)
+		return q, append([]any{c.Key}, a...)
+	case search.Metadata:
+		q, a := cmp(traceKV("trace_request_metadata"), c.Str)
+		return q, append([]any{c.Key}, a...)
+	}
+	switch c.Key {
+	case "name":
+		q, a := cmp(traceKV("trace_tags"), c.Str)
+		return q, append([]any{"mlflow.traceName"}, a...)
+	case "run_id":
+		q, a := cmp(traceKV("trace_request_metadata"), c.Str)
+		return q, append([]any{"mlflow.sourceRun"}, a...)
+	case "timestamp_ms", "execution_time_ms":
+		return cmp("t."+c.Key, int64(c.Num))
+	}
+	return cmp("t."+c.Key, c.Str)
+}
+
+// traceOrder renders order_by: attributes, experiment_id, name, run_id,
+// tag.<k>, metadata.<k>; then timestamp_ms DESC and request_id.
+func traceOrder(fields []string) (string, []any, error) {
+	var by []string
+	var args []any
+	seen := map[string]bool{}
+	for _, f := range fields {
+		f = strings.TrimSpace(f)
+		dir := "ASC"
+		if i := strings.LastIndexByte(f, ' '); i > 0 {
+			switch d := strings.ToUpper(strings.TrimSpace(f[i+1:])); d {
+			case "ASC", "DESC":
+				dir, f = d, strings.TrimSpace(f[:i])
+			}
+		}
+		f = strings.ReplaceAll(f, "`", "")
+		var expr string
+		switch {
+		case strings.HasPrefix(f, "tag.") || strings.HasPrefix(f, "tags."):
+			expr = traceKV("trace_tags")
+			args = append(args, f[strings.IndexByte(f, '.')+1:])
+		case strings.HasPrefix(f, "metadata.") || strings.HasPrefix(f, "request_metadata."):
+			expr = traceKV("trace_request_metadata")
+			args = append(args, f[strings.IndexByte(f, '.')+1:])
+		default:
+			key := strings.TrimPrefix(strings.TrimPrefix(f, "attributes."), "attribute.")
+			switch key {
+			case "timestamp", "timestamp_ms":
+				expr, key = "t.timestamp_ms", "timestamp_ms"
+			case "execution_time", "execution_time_ms":
+				expr = "t.execution_time_ms"
+			case "request_id", "status", "experiment_id":
+				expr = "t." + key
+			case "name":
+				expr = traceKV("trace_tags")
+				args = append(args, "mlflow.traceName")
+			case "run_id":
+				expr = traceKV("trace_request_metadata")
+				args = append(args, "mlflow.sourceRun")
+			default:
+				return "", nil, store.Invalidf("Invalid order_by entity: '%s'", f)
+			}
+			seen[key] = true
+		}
+		if strings.Contains(expr, "?") { // used twice below: its key twice
+			args = append(args, args[len(args)-1])
+		}
+		by = append(by, expr+" IS NULL", expr+" "+dir)
+	}
+	if !seen["timestamp_ms"] {
+		by = append(by, "t.timestamp_ms DESC")
+	}
+	if !seen["request_id"] {
+		by = append(by, "t.request_id ASC")
+	}
+	return strings.Join(by, ", "), args, nil
+}
+
+// SearchTraces implements store.Traces: MLflow's v2 grammar, offset
+// paging with a token whenever a page is full.
+func (s *Store) SearchTraces(ctx context.Context, q store.SearchTraces) ([]*store.TraceInfo, string, error) {
+	if len(q.ExperimentIDs) == 0 {
+		return nil, "", store.Invalidf("Missing value for required parameter 'experiment_ids'. See the API docs for more information about request parameters.")
+	}
+	if q.MaxResults == 0 {
+		q.MaxResults = 100
+	}
+	if q.MaxResults < 1 {
+		return nil, "", store.Invalidf("Invalid value for request parameter max_results. It must be a positive integer, but got %d", q.MaxResults)
+	}
+	if q.MaxResults > 500 {
+		return nil, "", store.Invalidf("Invalid value for request parameter max_results. It must be at most 500, but got value %d", q.MaxResults)
+	}
+	tok, err := search.DecodeToken(q.PageToken)
+	if err != nil {
+		return nil, "", err
+	}
+	clauses, err := search.Traces.Parse(q.Filter)
+	if err != nil {
+		return nil, "", err
+	}
+	var exps []any
+	for _, id := range q.ExperimentIDs {
+		if n, err := parseExperimentID(id); err == nil {
+			exps = append(exps, n)
+		}
+	}
+	if len(exps) == 0 {
+		return nil, "", nil
+	}
+	where := []string{`t.experiment_id IN (` + placeholders(len(exps)) + `)`}
+	args := exps
+	seen := map[string]bool{}
+	for _, c := range clauses {
+		k := c.Entity + "." + c.Key
+		if seen[k] {
+			return nil, "", store.Invalidf("Two clauses on '%s' in one trace filter are not supported", c.Key)
+		}
+		seen[k] = true
+		cond, a := traceClause(c)
+		where = append(where, cond)
+		args = append(args, a...)
+	}
+	order, oargs, err := traceOrder(q.OrderBy)
+	if err != nil {
+		return nil, "", err
+	}
+	rows, err := s.r.QueryContext(ctx, `SELECT t.request_id FROM trace_info t WHERE `+strings.Join(where, " AND ")+
+		` ORDER BY `+order+` LIMIT ? OFFSET ?`, append(append(args, oargs...), q.MaxResults, tok.Offset)...)
+	if err != nil {
+		return nil, "", fmt.Errorf("search traces: %w", err)
+	}
+	ids, err := collect(rows, scanString)
+	if err != nil {
+		return nil, "", fmt.Errorf("search traces: %w", err)
+	}
+	var out []*store.TraceInfo
+	for _, id := range ids {
+		t, err := s.traceInfo(ctx, s.r, id)
+		if err != nil {
+			return nil, "", err
+		}
+		out = append(out, t)
+	}
+	next := ""
+	if len(ids) == q.MaxResults {
+		next = search.EncodeToken(search.Token{Offset: tok.Offset + len(ids)})
+	}
+	return out, next, nil
+}
