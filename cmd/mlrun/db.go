@@ -57,15 +57,29 @@ type importer interface {
 	Path() string
 }
 
-// dbURI is a db command's database: its argument, else --tracking-uri
-// or MLFLOW_TRACKING_URI, else ./mlflow.db; sqlite:/// only.
-func dbPath(c *cli.Context) (string, error) {
-	uri := firstOf(c.Args().First(), c.String("tracking-uri"), DefaultTrackingURI)
+// dbPath is a db command's database file: uri, else --tracking-uri or
+// MLFLOW_TRACKING_URI, else ./mlflow.db; sqlite:/// only. With existing,
+// the file must be there (the command must not create it).
+func dbPath(c *cli.Context, uri string, existing bool) (string, error) {
+	uri = firstOf(uri, c.String("tracking-uri"), DefaultTrackingURI)
 	p, ok := sqlitePath(uri)
 	if !ok {
 		return "", fmt.Errorf("%s: the db commands work on sqlite:///path.db databases", uri)
 	}
+	if _, err := os.Stat(p); existing && err != nil {
+		return "", fmt.Errorf("db %s: %w", c.Command.Name, err)
+	}
 	return p, nil
+}
+
+// openDB opens an existing database for a db command.
+func openDB(c *cli.Context, uri string) (*sqlite.Store, string, error) {
+	p, err := dbPath(c, uri, true)
+	if err != nil {
+		return nil, "", err
+	}
+	st, err := sqlite.Open(c.Context, p, sqlite.Options{})
+	return st, p, err
 }
 
 func dbUpgradeCommand() *cli.Command {
@@ -75,12 +89,9 @@ func dbUpgradeCommand() *cli.Command {
 		ArgsUsage: "[sqlite:///path.db]",
 		Flags:     []cli.Flag{trackingFlag},
 		Action: func(c *cli.Context) error {
-			p, err := dbPath(c)
+			p, err := dbPath(c, c.Args().First(), true)
 			if err != nil {
 				return err
-			}
-			if _, err := os.Stat(p); err != nil {
-				return fmt.Errorf("db upgrade: %w", err)
 			}
 			res, err := sqlite.Upgrade(c.Context, p)
 			if err != nil {
@@ -103,14 +114,7 @@ func dbCurrentCommand() *cli.Command {
 		ArgsUsage: "[sqlite:///path.db]",
 		Flags:     []cli.Flag{trackingFlag},
 		Action: func(c *cli.Context) error {
-			p, err := dbPath(c)
-			if err != nil {
-				return err
-			}
-			if _, err := os.Stat(p); err != nil {
-				return fmt.Errorf("db current: %w", err)
-			}
-			st, err := sqlite.Open(c.Context, p, sqlite.Options{})
+			st, _, err := openDB(c, c.Args().First())
 			if err != nil {
 				return err
 			}
@@ -136,7 +140,7 @@ func dbInitCommand() *cli.Command {
 		Flags: []cli.Flag{trackingFlag,
 			&cli.StringFlag{Name: "revision", Value: sqlite.HeadRevision, Usage: "bf29a5ff90ea (MLflow 3.6) or f5a4f2784254 (MLflow 2.17.2)"}},
 		Action: func(c *cli.Context) error {
-			p, err := dbPath(c)
+			p, err := dbPath(c, c.Args().First(), false)
 			if err != nil {
 				return err
 			}
@@ -166,14 +170,7 @@ func dbBackupCommand() *cli.Command {
 			if dest == "" {
 				return fmt.Errorf("db backup: give the DEST file")
 			}
-			p, ok := sqlitePath(firstOf(c.String("tracking-uri"), DefaultTrackingURI))
-			if !ok {
-				return fmt.Errorf("db backup works on sqlite:///path.db databases")
-			}
-			if _, err := os.Stat(p); err != nil {
-				return fmt.Errorf("db backup: %w", err)
-			}
-			st, err := sqlite.Open(c.Context, p, sqlite.Options{})
+			st, p, err := openDB(c, "")
 			if err != nil {
 				return err
 			}
