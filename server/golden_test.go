@@ -56,8 +56,24 @@ func TestGolden(t *testing.T) {
 	os.MkdirAll(artDir, 0o755)
 	os.WriteFile(filepath.Join(artDir, "MLmodel"), []byte("flavors: {}\n"), 0o644)
 	os.WriteFile(filepath.Join(artDir, "..", "notes.txt"), []byte("hello\n"), 0o644)
-	subst := map[string]string{"{{exp}}": exp, "{{gone}}": gone, "{{run}}": r.Info.RunID}
-	volatile := regexp.MustCompile(`"(creation_time|last_update_time|creation_timestamp|last_updated_timestamp)": \d+`)
+	lm, err := ts.store.CreateLoggedModel(ctx, store.LoggedModel{ExperimentID: exp, Name: "golden-model", ModelType: "sklearn", SourceRunID: r.Info.RunID,
+		Params: []store.Param{{Key: "C", Value: "1.0"}}, Tags: []store.Tag{{Key: "stage", Value: "dev"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ts.store.LogMetric(ctx, r.Info.RunID, store.Metric{Key: "acc", Value: 0.97, Timestamp: 1700000003000, ModelID: lm.ModelID, DatasetName: "iris", DatasetDigest: "470bc25c"}); err != nil {
+		t.Fatal(err)
+	}
+	tr, err := ts.store.StartTrace(ctx, exp, 1700000004000, []store.Tag{{Key: "mlflow.trace_schema.version", Value: "2"}, {Key: "mlflow.sourceRun", Value: r.Info.RunID}},
+		[]store.Tag{{Key: "mlflow.traceName", Value: "predict"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ts.store.EndTrace(ctx, tr.RequestID, 1700000004250, "OK", nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	subst := map[string]string{"{{exp}}": exp, "{{gone}}": gone, "{{run}}": r.Info.RunID, "{{model}}": lm.ModelID, "{{trace}}": tr.RequestID}
+	volatile := regexp.MustCompile(`"(creation_time|last_update_time|creation_timestamp|last_updated_timestamp|creation_timestamp_ms|last_updated_timestamp_ms)": \d+`)
 
 	files, _ := filepath.Glob(filepath.Join("testdata", "golden", "*.txt"))
 	sort.Strings(files)
@@ -89,6 +105,8 @@ func TestGolden(t *testing.T) {
 			got := strconv.Itoa(status) + "\n" + pretty.String()
 			// Experiment ids are fixed in a fresh database; the run id is not.
 			got = strings.ReplaceAll(got, r.Info.RunID, "{{run}}")
+			got = strings.ReplaceAll(got, lm.ModelID, "{{model}}")
+			got = strings.ReplaceAll(got, tr.RequestID, "{{trace}}")
 			got = volatile.ReplaceAllString(got, `"$1": "<clock>"`) + "\n"
 			if *update {
 				os.WriteFile(f, []byte(strings.SplitN(string(raw), "\n----\n", 2)[0]+"\n----\n"+got), 0o644)
