@@ -485,7 +485,11 @@ func byTrace(s *Server, r *http.Request, _ map[string]any) ([]target, error) {
 	if err != nil {
 		return nil, err
 	}
-	t, err := ts.GetTraceInfo(r.Context(), r.PathValue("request_id"))
+	id := r.PathValue("request_id")
+	if id == "" {
+		id = r.PathValue("trace_id") // MLflow 3's paths
+	}
+	t, err := ts.GetTraceInfo(r.Context(), id)
 	if err != nil {
 		return nil, err
 	}

@@ -142,6 +142,58 @@ var authRules = map[string]rule{
 	"UI GET /models/{name}":                   {need: needRead, loc: byPathValue("name")},
 }
 
+func init() {
+	// MLflow 3's trace API, under both mounts (keys keep the full path:
+	// its StartTrace differs from v2's).
+	for _, p := range []string{"/api/3.0/mlflow", "/ajax-api/3.0/mlflow"} {
+		authRules["POST "+p+"/traces"] = rule{need: needUpdate, loc: byTraceV3Body}
+		authRules["GET "+p+"/traces/{trace_id}"] = rule{need: needRead, loc: byTrace}
+		authRules["POST "+p+"/traces/search"] = rule{filter: narrowLocations}
+		authRules["POST "+p+"/traces/delete-traces"] = rule{need: needDelete, loc: byExperimentID}
+	}
+}
+
+// byTraceV3Body locates StartTraceV3's experiment in its body.
+func byTraceV3Body(_ *Server, _ *http.Request, in map[string]any) ([]target, error) {
+	trace, _ := in["trace"].(map[string]any)
+	info, _ := trace["trace_info"].(map[string]any)
+	loc, _ := info["trace_location"].(map[string]any)
+	exp, _ := loc["mlflow_experiment"].(map[string]any)
+	id, err := param(exp, "experiment_id")
+	if err != nil {
+		return nil, missingParam("trace.trace_info.trace_location.mlflow_experiment.experiment_id")
+	}
+	return []target{{id: id}}, nil
+}
+
+// narrowLocations drops the experiments the user may not read from
+// SearchTracesV3's locations; with none left the answer is {}.
+func narrowLocations(s *Server, w http.ResponseWriter, r *http.Request, u *auth.User, next http.Handler) {
+	in, err := requestParams(r)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	locs, _ := in["locations"].([]any)
+	if len(locs) == 0 {
+		next.ServeHTTP(w, r)
+		return
+	}
+	var keep []any
+	for _, l := range locs {
+		m, _ := l.(map[string]any)
+		exp, _ := m["mlflow_experiment"].(map[string]any)
+		if id, err := param(exp, "experiment_id"); err == nil && s.permission(u, target{id: id}).CanRead() {
+			keep = append(keep, l)
+		}
+	}
+	if len(keep) == 0 {
+		writeJSON(w, http.StatusOK, empty{})
+		return
+	}
+	next.ServeHTTP(w, withParams(r, in, map[string]any{"locations": keep}))
+}
+
 // uiExperimentAction: renaming needs EDIT, deleting and restoring MANAGE.
 func uiExperimentAction(r *http.Request) need {
 	if r.PathValue("action") == "rename" {

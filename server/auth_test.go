@@ -184,7 +184,7 @@ func (f fixture) request(key, user string) (method, path string, body any) {
 		repl = strings.NewReplacer("{path...}", "create/"+f.exp+"/"+f.run+"/artifacts/f.txt")
 	}
 	path = repl.Replace(pattern)
-	if !strings.HasPrefix(key, "UI ") && !strings.HasPrefix(path, "/api/2.0/mlflow-artifacts") && path != "/get-artifact" && path != "/model-versions/get-artifact" && path != "/health" && path != "/version" && path != "/signup" {
+	if !strings.HasPrefix(key, "UI ") && !strings.Contains(path, "/3.0/mlflow/") && !strings.HasPrefix(path, "/api/2.0/mlflow-artifacts") && path != "/get-artifact" && path != "/model-versions/get-artifact" && path != "/health" && path != "/version" && path != "/signup" {
 		path = "/api/2.0/mlflow" + path
 		if path == "/api/2.0/mlflow/upload-artifact" || path == "/api/2.0/mlflow/metrics/get-history-bulk" || path == "/api/2.0/mlflow/experiments/search-datasets" {
 			path = "/ajax-api/2.0/mlflow" + strings.TrimPrefix(path, "/api/2.0/mlflow")
@@ -199,6 +199,20 @@ func (f fixture) request(key, user string) (method, path string, body any) {
 		params["username"], params["is_admin"] = f.victim, false
 	case strings.Contains(key, "/users/create"):
 		params["username"] = f.victim + "-new-" + user
+	}
+	if strings.Contains(pattern, "/3.0/mlflow/") {
+		path = strings.NewReplacer("{trace_id}", f.trace).Replace(pattern)
+		loc := map[string]any{"type": "MLFLOW_EXPERIMENT", "mlflow_experiment": map[string]any{"experiment_id": f.exp}}
+		switch {
+		case method == "GET":
+			return method, path, nil
+		case strings.HasSuffix(path, "/traces"):
+			return method, path, map[string]any{"trace": map[string]any{"trace_info": map[string]any{"trace_id": "tr-" + f.trace, "trace_location": loc,
+				"request_time": "2026-01-01T00:00:00Z", "execution_duration": "0.250s", "state": "OK"}}}
+		case strings.HasSuffix(path, "/search"):
+			return method, path, map[string]any{"locations": []any{loc}}
+		}
+		return method, path, params
 	}
 	if strings.HasPrefix(key, "UI POST") {
 		return method, path, "csrf=" + csrf + "&run=" + f.run + "&name=n"

@@ -152,6 +152,9 @@ func (s *Server) routes() {
 		s.loggedModelRoutes(prefix)
 		s.traceRoutes(prefix)
 	}
+	for _, prefix := range []string{"/api/3.0/mlflow", "/ajax-api/3.0/mlflow"} {
+		s.traceV3Routes(prefix)
+	}
 	s.route("GET /health", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		w.Write([]byte("OK"))

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"errors"
 	"net/http"
 
 	"github.com/mlrun/mlrun/internal/wire"
@@ -118,5 +119,87 @@ func (s *Server) deleteTraces(w http.ResponseWriter, r *http.Request) {
 			return nil, err
 		}
 		return wire.DeleteTracesResponse{TracesDeleted: wire.Int64(n)}, nil
+	})
+}
+
+// traceV3Routes registers MLflow 3's trace endpoints that its client
+// needs without span storage: StartTraceV3 (the whole trace, sent at its
+// end), GetTraceInfoV3, SearchTracesV3 and DeleteTracesV3. mlrun never
+// tags a trace mlflow.trace.spansLocation=TRACKING_STORE, so the client
+// uploads the spans as traces.json through the artifact proxy, and
+// /version stays below 3.4 so it sends no OTLP spans.
+func (s *Server) traceV3Routes(prefix string) {
+	for pattern, h := range map[string]http.HandlerFunc{
+		"POST " + prefix + "/traces":               s.startTraceV3,
+		"GET " + prefix + "/traces/{trace_id}":     s.getTraceInfoV3,
+		"POST " + prefix + "/traces/search":        s.searchTracesV3,
+		"POST " + prefix + "/traces/delete-traces": s.deleteTraces,
+	} {
+		s.route(pattern, s.limitBody(h))
+	}
+}
+
+func (s *Server) startTraceV3(w http.ResponseWriter, r *http.Request) {
+	handle(w, r, func(req *wire.TraceV3Message) (any, error) {
+		ts, err := s.traces()
+		if err != nil {
+			return nil, err
+		}
+		in, err := req.Trace.TraceInfo.ToTraceInfo()
+		if err != nil {
+			return nil, err
+		}
+		t, err := ts.PutTrace(r.Context(), *in)
+		if err != nil {
+			return nil, err
+		}
+		return wire.TraceV3Message{Trace: wire.TraceV3{TraceInfo: wire.FromTraceInfoV3(t)}}, nil
+	})
+}
+
+func (s *Server) getTraceInfoV3(w http.ResponseWriter, r *http.Request) {
+	handle(w, r, func(_ *struct{}) (any, error) {
+		ts, err := s.traces()
+		if err != nil {
+			return nil, err
+		}
+		t, err := ts.GetTraceInfo(r.Context(), r.PathValue("trace_id"))
+		if errors.Is(err, store.ErrNotFound) {
+			return nil, store.NotFoundf("Trace with ID '%s' not found.", r.PathValue("trace_id"))
+		}
+		if err != nil {
+			return nil, err
+		}
+		return wire.TraceV3Message{Trace: wire.TraceV3{TraceInfo: wire.FromTraceInfoV3(t)}}, nil
+	})
+}
+
+func (s *Server) searchTracesV3(w http.ResponseWriter, r *http.Request) {
+	handle(w, r, func(req *wire.SearchTracesV3Request) (any, error) {
+		ts, err := s.traces()
+		if err != nil {
+			return nil, err
+		}
+		if len(req.Locations) == 0 {
+			return nil, missingParam("locations")
+		}
+		q := store.SearchTraces{Filter: req.Filter, OrderBy: req.OrderBy, MaxResults: int(req.MaxResults), PageToken: req.PageToken}
+		for _, l := range req.Locations {
+			if l.MlflowExperiment != nil {
+				q.ExperimentIDs = append(q.ExperimentIDs, l.MlflowExperiment.ExperimentID)
+			}
+		}
+		if len(q.ExperimentIDs) == 0 {
+			return empty{}, nil
+		}
+		out, next, err := ts.SearchTraces(r.Context(), q)
+		if err != nil {
+			return nil, err
+		}
+		resp := wire.SearchTracesV3Response{NextPageToken: next}
+		for _, t := range out {
+			resp.Traces = append(resp.Traces, wire.FromTraceInfoV3(t))
+		}
+		return resp, nil
 	})
 }

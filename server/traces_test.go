@@ -59,3 +59,46 @@ func TestTraceEndpoints(t *testing.T) {
 		t.Fatalf("delete: %d %s", status, body)
 	}
 }
+
+// TestTraceEndpointsV3: what MLflow 3's client sends at a trace's end and
+// reads back, in MLflow 3's shapes (protobuf JSON times, maps), and the v2
+// endpoints reading the same trace by its tr- id.
+func TestTraceEndpointsV3(t *testing.T) {
+	ts := newServer(t)
+	const v3 = "/api/3.0/mlflow"
+	body := `{"trace": {"trace_info": {"trace_id": "tr-0123456789abcdef0123456789abcdef", "client_request_id": "c-1",
+		"trace_location": {"type": "MLFLOW_EXPERIMENT", "mlflow_experiment": {"experiment_id": "0"}},
+		"request_preview": "{\"q\": 1}", "request_time": "2026-01-02T03:04:05.678Z", "execution_duration": "1.250s", "state": "OK",
+		"trace_metadata": {"mlflow.trace_schema.version": "3", "mlflow.sourceRun": "r1"}, "tags": {"mlflow.traceName": "agent"}}}}`
+	status, resp := ts.do(t, "POST", v3+"/traces", "application/json", []byte(body))
+	for _, want := range []string{`"trace_id":"tr-0123456789abcdef0123456789abcdef"`, `"request_time":"2026-01-02T03:04:05.678Z"`, `"execution_duration":"1.250s"`,
+		`"state":"OK"`, `"mlflow.artifactLocation":"mlflow-artifacts:/0/traces/tr-0123456789abcdef0123456789abcdef/artifacts"`,
+		`"trace_location":{"type":"MLFLOW_EXPERIMENT","mlflow_experiment":{"experiment_id":"0"}}`, `"client_request_id":"c-1"`} {
+		if status != 200 || !strings.Contains(string(resp), want) {
+			t.Fatalf("StartTraceV3: %d %s lacks %s", status, resp, want)
+		}
+	}
+	if strings.Contains(string(resp), "TRACKING_STORE") {
+		t.Fatal("mlrun keeps no spans: it must not tag a trace TRACKING_STORE")
+	}
+	if status, resp := ts.do(t, "GET", v3+"/traces/tr-0123456789abcdef0123456789abcdef", "", nil); status != 200 || !strings.Contains(string(resp), `"state":"OK"`) {
+		t.Fatalf("GetTraceInfoV3: %d %s", status, resp)
+	}
+	if status, resp := ts.do(t, "GET", v3+"/traces/tr-nope", "", nil); status != 404 || !strings.Contains(string(resp), "Trace with ID 'tr-nope' not found.") {
+		t.Fatalf("unknown v3 trace: %d %s", status, resp)
+	}
+	status, resp = ts.do(t, "POST", v3+"/traces/search", "application/json", []byte(`{"locations": [{"type": "MLFLOW_EXPERIMENT", "mlflow_experiment": {"experiment_id": "0"}}], "filter": "run_id = 'r1'"}`))
+	if status != 200 || !strings.Contains(string(resp), "tr-0123456789abcdef0123456789abcdef") {
+		t.Fatalf("SearchTracesV3: %d %s", status, resp)
+	}
+	if status, resp := ts.do(t, "POST", v3+"/traces/search", "application/json", []byte(`{}`)); status != 400 {
+		t.Fatalf("SearchTracesV3 without locations: %d %s", status, resp)
+	}
+	if status, resp := ts.do(t, "POST", v3+"/traces", "application/json", []byte(`{"trace": {"trace_info": {"trace_id": "tr-1", "trace_location": {"type": "MLFLOW_EXPERIMENT", "mlflow_experiment": {"experiment_id": "0"}}, "request_time": "yesterday"}}}`)); status != 400 {
+		t.Fatalf("a bad request_time: %d %s", status, resp)
+	}
+	// The v2 endpoints read it by the same id (as 3.x clients do for tags and deletes).
+	if status, resp := ts.do(t, "GET", "/api/2.0/mlflow/traces/tr-0123456789abcdef0123456789abcdef/info", "", nil); status != 200 || !strings.Contains(string(resp), `"execution_time_ms":1250`) {
+		t.Fatalf("v2 info of a v3 trace: %d %s", status, resp)
+	}
+}

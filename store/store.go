@@ -171,6 +171,8 @@ type TraceInfo struct {
 	Status          string // OK, ERROR, IN_PROGRESS, TRACE_STATUS_UNSPECIFIED
 	RequestMetadata []Tag
 	Tags            []Tag
+	// MLflow 3 (kept where the database has the columns).
+	ClientRequestID, RequestPreview, ResponsePreview string
 }
 
 // SearchTraces is a trace search.
@@ -204,6 +206,10 @@ type Traces interface {
 	DeleteTraces(ctx context.Context, q DeleteTraces) (int, error)
 	SetTraceTag(ctx context.Context, requestID, key, value string) error
 	DeleteTraceTag(ctx context.Context, requestID, key string) error
+	// PutTrace records a whole trace under the client's id (MLflow 3's
+	// StartTraceV3, sent when a trace ends): created or updated,
+	// metadata and tags upserted, the data location tag added.
+	PutTrace(ctx context.Context, t TraceInfo) (*TraceInfo, error)
 }
 
 // Local is an optional Store capability: a database this process opens

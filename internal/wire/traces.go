@@ -1,6 +1,15 @@
 package wire
 
-import "github.com/mlrun/mlrun/store"
+import (
+	"fmt"
+	"maps"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/mlrun/mlrun/store"
+)
 
 // TraceInfo is MLflow 2.x's TraceInfo message.
 type TraceInfo struct {
@@ -58,4 +67,132 @@ func FromTraceInfo(t *store.TraceInfo) TraceInfo {
 func (w TraceInfo) ToTraceInfo() *store.TraceInfo {
 	return &store.TraceInfo{RequestID: w.RequestID, ExperimentID: w.ExperimentID, TimestampMs: int64(w.TimestampMs),
 		ExecutionTimeMs: int64(w.ExecutionTimeMs), Status: w.Status, RequestMetadata: ToTags(w.RequestMetadata), Tags: ToTags(w.Tags)}
+}
+
+// TraceLocation is MLflow 3's TraceLocation (experiments only).
+type TraceLocation struct {
+	Type             string `json:"type"`
+	MlflowExperiment *struct {
+		ExperimentID string `json:"experiment_id"`
+	} `json:"mlflow_experiment,omitempty"`
+}
+
+// TraceInfoV3 is MLflow 3's TraceInfo: times as protobuf JSON (RFC 3339
+// and "1.250s"), metadata and tags as maps.
+type TraceInfoV3 struct {
+	TraceID           string            `json:"trace_id"`
+	ClientRequestID   string            `json:"client_request_id,omitempty"`
+	TraceLocation     TraceLocation     `json:"trace_location"`
+	RequestPreview    string            `json:"request_preview,omitempty"`
+	ResponsePreview   string            `json:"response_preview,omitempty"`
+	RequestTime       string            `json:"request_time,omitempty"`
+	ExecutionDuration string            `json:"execution_duration,omitempty"`
+	State             string            `json:"state,omitempty"`
+	TraceMetadata     map[string]string `json:"trace_metadata,omitempty"`
+	Tags              map[string]string `json:"tags,omitempty"`
+}
+
+// TraceV3 is {trace_info} (spans are not served: they are the client's
+// traces.json artifact).
+type TraceV3 struct {
+	TraceInfo TraceInfoV3 `json:"trace_info"`
+}
+
+// TraceV3Message is {trace}: StartTraceV3's request and response, and
+// GetTraceInfoV3's response.
+type TraceV3Message struct {
+	Trace TraceV3 `json:"trace"`
+}
+
+// SearchTracesV3Request is SearchTracesV3's request.
+type SearchTracesV3Request struct {
+	Locations  []TraceLocation `json:"locations,omitempty"`
+	Filter     string          `json:"filter,omitempty"`
+	MaxResults Int64           `json:"max_results,omitempty"`
+	OrderBy    []string        `json:"order_by,omitempty"`
+	PageToken  string          `json:"page_token,omitempty"`
+}
+
+// SearchTracesV3Response is SearchTracesV3's response.
+type SearchTracesV3Response struct {
+	Traces        []TraceInfoV3 `json:"traces,omitempty"`
+	NextPageToken string        `json:"next_page_token,omitempty"`
+}
+
+// FromTraceInfoV3 renders a trace in MLflow 3's shape.
+func FromTraceInfoV3(t *store.TraceInfo) TraceInfoV3 {
+	w := TraceInfoV3{TraceID: t.RequestID, ClientRequestID: t.ClientRequestID, RequestPreview: t.RequestPreview, ResponsePreview: t.ResponsePreview,
+		RequestTime: protoTime(t.TimestampMs), ExecutionDuration: protoDuration(t.ExecutionTimeMs), State: t.Status}
+	if w.State == "TRACE_STATUS_UNSPECIFIED" {
+		w.State = "STATE_UNSPECIFIED"
+	}
+	w.TraceLocation.Type = "MLFLOW_EXPERIMENT"
+	w.TraceLocation.MlflowExperiment = &struct {
+		ExperimentID string `json:"experiment_id"`
+	}{t.ExperimentID}
+	if len(t.RequestMetadata) > 0 {
+		w.TraceMetadata = map[string]string{}
+		for _, kv := range t.RequestMetadata {
+			w.TraceMetadata[kv.Key] = kv.Value
+		}
+	}
+	if len(t.Tags) > 0 {
+		w.Tags = map[string]string{}
+		for _, kv := range t.Tags {
+			w.Tags[kv.Key] = kv.Value
+		}
+	}
+	return w
+}
+
+// ToTraceInfo reads MLflow 3's shape; bad times are ErrInvalidArgument.
+func (w TraceInfoV3) ToTraceInfo() (*store.TraceInfo, error) {
+	t := &store.TraceInfo{RequestID: w.TraceID, ClientRequestID: w.ClientRequestID, RequestPreview: w.RequestPreview,
+		ResponsePreview: w.ResponsePreview, Status: w.State}
+	if w.TraceLocation.MlflowExperiment != nil {
+		t.ExperimentID = w.TraceLocation.MlflowExperiment.ExperimentID
+	}
+	if w.RequestTime != "" {
+		ts, err := time.Parse(time.RFC3339Nano, w.RequestTime)
+		if err != nil {
+			return nil, store.Invalidf("request_time '%s' is not an RFC 3339 time", w.RequestTime)
+		}
+		t.TimestampMs = ts.UnixMilli()
+	}
+	if w.ExecutionDuration != "" {
+		d, err := time.ParseDuration(w.ExecutionDuration)
+		if err != nil || !strings.HasSuffix(w.ExecutionDuration, "s") {
+			return nil, store.Invalidf("execution_duration '%s' is not a duration such as '1.250s'", w.ExecutionDuration)
+		}
+		t.ExecutionTimeMs = d.Milliseconds()
+	}
+	for _, k := range slices.Sorted(maps.Keys(w.TraceMetadata)) {
+		t.RequestMetadata = append(t.RequestMetadata, store.Tag{Key: k, Value: w.TraceMetadata[k]})
+	}
+	for _, k := range slices.Sorted(maps.Keys(w.Tags)) {
+		t.Tags = append(t.Tags, store.Tag{Key: k, Value: w.Tags[k]})
+	}
+	return t, nil
+}
+
+// protoTime is a google.protobuf.Timestamp's JSON: RFC 3339 in UTC, with
+// milliseconds when there are any.
+func protoTime(ms int64) string {
+	t := time.UnixMilli(ms).UTC()
+	if ms%1000 == 0 {
+		return t.Format("2006-01-02T15:04:05Z")
+	}
+	return t.Format("2006-01-02T15:04:05.000Z")
+}
+
+// protoDuration is a google.protobuf.Duration's JSON: "1s", "0.250s".
+func protoDuration(ms int64) string {
+	if ms%1000 == 0 {
+		return strconv.FormatInt(ms/1000, 10) + "s"
+	}
+	sign := ""
+	if ms < 0 {
+		sign, ms = "-", -ms
+	}
+	return fmt.Sprintf("%s%d.%03ds", sign, ms/1000, ms%1000)
 }

@@ -125,12 +125,18 @@ func (c *Client) Do(ctx context.Context, method, path string, body io.Reader, he
 // call sends one API request: GET with query parameters, other methods
 // with a JSON body, and decodes the JSON response into out.
 func (c *Client) call(ctx context.Context, method, endpoint string, in, out any) error {
+	return c.callPath(ctx, method, "/api/2.0/mlflow"+endpoint, in, out)
+}
+
+// callPath is call for a path below the base URL (MLflow 3's
+// /api/3.0/mlflow/… endpoints).
+func (c *Client) callPath(ctx context.Context, method, path string, in, out any) error {
+	endpoint := path
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, c.timeout)
 		defer cancel()
 	}
-	path := "/api/2.0/mlflow" + endpoint
 	var body io.Reader
 	h := http.Header{}
 	if method == http.MethodGet {

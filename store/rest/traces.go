@@ -80,3 +80,13 @@ func (s *Store) SetTraceTag(ctx context.Context, id, key, value string) error {
 func (s *Store) DeleteTraceTag(ctx context.Context, id, key string) error {
 	return s.call(ctx, http.MethodDelete, "/traces/"+url.PathEscape(id)+"/tags", wire.TraceRequest{Key: key}, nil)
 }
+
+// PutTrace implements store.Traces (MLflow 3's StartTraceV3).
+func (s *Store) PutTrace(ctx context.Context, t store.TraceInfo) (*store.TraceInfo, error) {
+	var out wire.TraceV3Message
+	req := wire.TraceV3Message{Trace: wire.TraceV3{TraceInfo: wire.FromTraceInfoV3(&t)}}
+	if err := s.callPath(ctx, http.MethodPost, "/api/3.0/mlflow/traces", req, &out); err != nil {
+		return nil, err
+	}
+	return out.Trace.TraceInfo.ToTraceInfo()
+}

@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -47,6 +48,9 @@ type Store struct {
 	// is at revision 400f98739977 or later); mlrun then serves logged
 	// models from them.
 	loggedModels bool
+	// tracesV3: trace_info has MLflow 3's columns (client_request_id,
+	// request_preview, response_preview).
+	tracesV3 bool
 
 	ckMu    sync.Mutex
 	ckTimer *time.Timer // checkpoints the WAL once writes pause
@@ -100,6 +104,9 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	var n int
 	if err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN ('logged_models', 'logged_model_params', 'logged_model_tags')`).Scan(&n); err == nil {
 		s.loggedModels = n == 3
+	}
+	if cols, err := columnsOf(ctx, s.r, "trace_info"); err == nil {
+		s.tracesV3 = slices.Contains(cols, "client_request_id")
 	}
 	return s, nil
 }

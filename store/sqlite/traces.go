@@ -18,8 +18,9 @@ var _ store.Traces = (*Store)(nil)
 // traceStatuses are TraceStatus's names by number.
 var traceStatuses = map[string]string{"0": "TRACE_STATUS_UNSPECIFIED", "1": "OK", "2": "ERROR", "3": "IN_PROGRESS"}
 
-// traceStatus reads a status by name or number; anything else is
-// TRACE_STATUS_UNSPECIFIED, as MLflow's.
+// traceStatus reads v2 status names and numbers, and v3 state names
+// (STATE_UNSPECIFIED is v2's TRACE_STATUS_UNSPECIFIED).
+
 func traceStatus(s string) string {
 	if n, ok := traceStatuses[s]; ok {
 		return n
@@ -49,6 +50,13 @@ func (s *Store) traceInfo(ctx context.Context, q querier, id string) (*store.Tra
 		return nil, fmt.Errorf("get trace %s: %w", id, err)
 	}
 	t.ExperimentID, t.ExecutionTimeMs, t.Status = strconv.FormatInt(exp, 10), exec.Int64, status.String
+	if s.tracesV3 {
+		var cid, reqp, resp sql.NullString
+		if err := q.QueryRowContext(ctx, `SELECT client_request_id, request_preview, response_preview FROM trace_info WHERE request_id = ?`, id).Scan(&cid, &reqp, &resp); err != nil {
+			return nil, fmt.Errorf("get trace %s: %w", id, err)
+		}
+		t.ClientRequestID, t.RequestPreview, t.ResponsePreview = cid.String, reqp.String, resp.String
+	}
 	if t.RequestMetadata, err = kvRows(ctx, q, `SELECT "key", value FROM trace_request_metadata WHERE request_id = ? ORDER BY rowid`, id); err != nil {
 		return nil, err
 	}
@@ -413,4 +421,70 @@ func (s *Store) SearchTraces(ctx context.Context, q store.SearchTraces) ([]*stor
 		next = search.EncodeToken(search.Token{Offset: tok.Offset + len(ids)})
 	}
 	return out, next, nil
+}
+
+// PutTrace implements store.Traces (MLflow 3's StartTraceV3): an upsert
+// under the client's trace id in an active experiment; the server's
+// mlflow.artifactLocation tag is added once and never taken from the
+// client. Spans are not stored here: the client uploads traces.json.
+func (s *Store) PutTrace(ctx context.Context, t store.TraceInfo) (*store.TraceInfo, error) {
+	if t.RequestID == "" {
+		return nil, store.Invalidf("Missing value for required parameter 'trace_id'.")
+	}
+	if len(t.RequestID) > 50 {
+		return nil, store.Invalidf("Invalid trace id '%.60s': at most 50 characters", t.RequestID)
+	}
+	if t.ExperimentID == "" {
+		return nil, store.Invalidf("Missing value for required parameter 'trace_location.mlflow_experiment.experiment_id'.")
+	}
+	var out *store.TraceInfo
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		e, err := s.getExperiment(ctx, tx, t.ExperimentID)
+		if err != nil {
+			return err
+		}
+		if e.LifecycleStage != store.LifecycleActive {
+			return store.Invalidf("The experiment %s must be in the 'active' state. Current state is %s.", e.ID, e.LifecycleStage)
+		}
+		status := traceStatus(t.Status)
+		res, err := tx.ExecContext(ctx, `UPDATE trace_info SET experiment_id = ?, timestamp_ms = ?, execution_time_ms = ?, status = ? WHERE request_id = ?`,
+			e.ID, t.TimestampMs, t.ExecutionTimeMs, status, t.RequestID)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO trace_info (request_id, experiment_id, timestamp_ms, execution_time_ms, status) VALUES (?, ?, ?, ?, ?)`,
+				t.RequestID, e.ID, t.TimestampMs, t.ExecutionTimeMs, status); err != nil {
+				return err
+			}
+		}
+		if s.tracesV3 {
+			if _, err := tx.ExecContext(ctx, `UPDATE trace_info SET client_request_id = ?, request_preview = ?, response_preview = ? WHERE request_id = ?`,
+				nullIfEmpty(t.ClientRequestID), nullIfEmpty(t.RequestPreview), nullIfEmpty(t.ResponsePreview), t.RequestID); err != nil {
+				return err
+			}
+		}
+		if err := upsertTraceKV(ctx, tx, "trace_request_metadata", t.RequestID, t.RequestMetadata); err != nil {
+			return err
+		}
+		var tags []store.Tag
+		for _, tg := range t.Tags {
+			if tg.Key != store.TagTraceArtifactLocation {
+				tags = append(tags, tg)
+			}
+		}
+		var has int
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM trace_tags WHERE request_id = ? AND "key" = ?`, t.RequestID, store.TagTraceArtifactLocation).Scan(&has); err != nil {
+			return err
+		}
+		if has == 0 {
+			tags = append(tags, store.Tag{Key: store.TagTraceArtifactLocation, Value: joinURI(e.ArtifactLocation, "traces/"+t.RequestID+"/artifacts")})
+		}
+		if err := upsertTraceKV(ctx, tx, "trace_tags", t.RequestID, tags); err != nil {
+			return err
+		}
+		out, err = s.traceInfo(ctx, tx, t.RequestID)
+		return err
+	})
+	return out, wrap("put trace", err)
 }

@@ -145,3 +145,19 @@ func TestOpensMLflow36Database(t *testing.T) {
 		t.Fatal("the schema changed after writes")
 	}
 }
+
+// TestTracesOnMLflow2Schema: MLflow 3's whole-trace upsert works on a
+// database at MLflow 2.17.2's schema too (no preview columns: those are
+// not kept there).
+func TestTracesOnMLflow2Schema(t *testing.T) {
+	ctx := context.Background()
+	s, err := sqlite.Open(ctx, fixtureDB(t), sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	got, err := s.PutTrace(ctx, store.TraceInfo{RequestID: "tr-1", ExperimentID: "1", TimestampMs: 10, ExecutionTimeMs: 5, Status: "OK", RequestPreview: "x"})
+	if err != nil || got.Status != "OK" || got.ExecutionTimeMs != 5 || got.RequestPreview != "" {
+		t.Fatalf("put trace on a 2.17.2 database: %+v %v", got, err)
+	}
+}

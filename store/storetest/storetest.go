@@ -1051,6 +1051,35 @@ func testTraces(t *testing.T, s store.Store) {
 	if got := strings.Join(ids(store.SearchTraces{}), ","); got != "c" {
 		t.Fatalf("after deletes: %s", got)
 	}
+	// MLflow 3: the whole trace under the client's id, upserted.
+	v3 := store.TraceInfo{RequestID: "tr-0123456789abcdef0123456789abcdef", ExperimentID: exp, TimestampMs: 5000, ExecutionTimeMs: 1250, Status: "IN_PROGRESS",
+		ClientRequestID: "req-1", RequestPreview: `{"q": 1}`, RequestMetadata: []store.Tag{{Key: "mlflow.trace_schema.version", Value: "3"}},
+		Tags: []store.Tag{{Key: "mlflow.traceName", Value: "agent"}, {Key: store.TagTraceArtifactLocation, Value: "/etc"}}}
+	got := must[*store.TraceInfo](t)(ts.PutTrace(ctx(), v3))
+	loc := ""
+	for _, tg := range got.Tags {
+		if tg.Key == store.TagTraceArtifactLocation {
+			loc = tg.Value
+		}
+	}
+	if got.RequestID != v3.RequestID || got.ExecutionTimeMs != 1250 || got.ClientRequestID != "req-1" || got.RequestPreview != `{"q": 1}` ||
+		!strings.HasSuffix(loc, "/traces/"+v3.RequestID+"/artifacts") {
+		t.Fatalf("put trace: %+v", got)
+	}
+	v3.Status, v3.ResponsePreview = "OK", "done"
+	got = must[*store.TraceInfo](t)(ts.PutTrace(ctx(), v3))
+	if got.Status != "OK" || got.ResponsePreview != "done" || len(got.Tags) != 2 {
+		t.Fatalf("put trace again: %+v", got)
+	}
+	if got := strings.Join(ids(store.SearchTraces{Filter: "name = 'agent'"}), ","); got != "" { // not a, b or c
+		t.Fatalf("search by name: %s", got)
+	}
+	out, _, err := ts.SearchTraces(ctx(), store.SearchTraces{ExperimentIDs: []string{exp}, Filter: "name = 'agent'"})
+	if err != nil || len(out) != 1 || out[0].RequestID != v3.RequestID {
+		t.Fatalf("search for the v3 trace: %v %v", out, err)
+	}
+	_, err = ts.PutTrace(ctx(), store.TraceInfo{RequestID: "tr-x", ExperimentID: "424242"})
+	wantKind(t, err, store.ErrNotFound)
 }
 
 func ptr[T any](v T) *T { return &v }
