@@ -485,10 +485,7 @@ func byTrace(s *Server, r *http.Request, _ map[string]any) ([]target, error) {
 	if err != nil {
 		return nil, err
 	}
-	id := r.PathValue("request_id")
-	if id == "" {
-		id = r.PathValue("trace_id") // MLflow 3's paths
-	}
+	id := firstNonEmpty(r.PathValue("request_id"), r.PathValue("trace_id"), r.PathValue("id"), r.URL.Query().Get("request_id"))
 	t, err := ts.GetTraceInfo(r.Context(), id)
 	if err != nil {
 		return nil, err

@@ -174,6 +174,8 @@ func (f fixture) request(key, user string) (method, path string, body any) {
 		switch {
 		case strings.HasPrefix(pattern, "/runs/"):
 			repl = strings.NewReplacer("{id}", f.run)
+		case strings.HasPrefix(pattern, "/traces/"):
+			repl = strings.NewReplacer("{id}", f.trace)
 		case strings.HasPrefix(pattern, "/models/"):
 			repl = strings.NewReplacer("{name}", url.PathEscape(f.model))
 		default:
@@ -186,14 +188,14 @@ func (f fixture) request(key, user string) (method, path string, body any) {
 	path = repl.Replace(pattern)
 	if !strings.HasPrefix(key, "UI ") && !strings.Contains(path, "/3.0/mlflow/") && !strings.HasPrefix(path, "/api/2.0/mlflow-artifacts") && path != "/get-artifact" && path != "/model-versions/get-artifact" && path != "/health" && path != "/version" && path != "/signup" {
 		path = "/api/2.0/mlflow" + path
-		if path == "/api/2.0/mlflow/upload-artifact" || path == "/api/2.0/mlflow/metrics/get-history-bulk" || path == "/api/2.0/mlflow/experiments/search-datasets" {
+		if path == "/api/2.0/mlflow/upload-artifact" || path == "/api/2.0/mlflow/metrics/get-history-bulk" || path == "/api/2.0/mlflow/experiments/search-datasets" || path == "/api/2.0/mlflow/get-trace-artifact" {
 			path = "/ajax-api/2.0/mlflow" + strings.TrimPrefix(path, "/api/2.0/mlflow")
 		}
 	}
 	params := map[string]any{"experiment_id": f.exp, "experiment_name": f.expName, "run_id": f.run, "run_uuid": f.run,
 		"name": f.model, "new_name": f.model + "-renamed", "username": user, "version": "1", "key": "k", "value": "v",
 		"permission": "READ", "path": f.exp + "/" + f.run + "/artifacts", "metric_key": "m", "max_results": 10,
-		"experiment_ids": []string{f.exp}, "run_ids": []string{f.run}, "runs": f.run, "password": password(user), "alias": "a"}
+		"experiment_ids": []string{f.exp}, "run_ids": []string{f.run}, "runs": f.run, "password": password(user), "alias": "a", "request_id": f.trace}
 	switch {
 	case strings.Contains(key, "/users/delete"), strings.Contains(key, "/users/update-admin"):
 		params["username"], params["is_admin"] = f.victim, false

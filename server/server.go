@@ -165,6 +165,7 @@ func (s *Server) routes() {
 	})
 	s.route("GET /get-artifact", s.getRunArtifact)
 	s.route("GET /model-versions/get-artifact", s.getVersionArtifact)
+	s.route("GET /ajax-api/2.0/mlflow/get-trace-artifact", s.getTraceArtifact)
 	s.ui = ui.New(ui.Options{Store: s.store, Registry: s.opts.Registry, RunArtifacts: s.runRepo, Logger: s.opts.Logger,
 		Allowed: func(r *http.Request, model bool, id string) bool {
 			return s.canRead(r.Context(), target{model: model, id: id})

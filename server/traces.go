@@ -1,9 +1,12 @@
 package server
 
 import (
+	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 
+	"github.com/mlrun/mlrun/artifact"
 	"github.com/mlrun/mlrun/internal/wire"
 	"github.com/mlrun/mlrun/store"
 )
@@ -202,4 +205,59 @@ func (s *Server) searchTracesV3(w http.ResponseWriter, r *http.Request) {
 		}
 		return resp, nil
 	})
+}
+
+// getTraceArtifact is the UI helper GET /ajax-api/2.0/mlflow/
+// get-trace-artifact?request_id=: the trace's traces.json, re-encoded.
+func (s *Server) getTraceArtifact(w http.ResponseWriter, r *http.Request) {
+	id := r.URL.Query().Get("request_id")
+	if id == "" {
+		writeError(w, r, &apiError{"BAD_REQUEST", "Missing value for required parameter 'request_id'."})
+		return
+	}
+	ts, err := s.traces()
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	t, err := ts.GetTraceInfo(r.Context(), id)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	loc := ""
+	for _, tg := range t.Tags {
+		if tg.Key == store.TagTraceArtifactLocation {
+			loc = tg.Value
+		}
+	}
+	if loc == "" {
+		writeError(w, r, &apiError{codeInvalidState, "Trace " + id + " has no " + store.TagTraceArtifactLocation + " tag"})
+		return
+	}
+	repo, err := s.runRepo(loc)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	rc, _, err := repo.Open(r.Context(), "traces.json")
+	if err != nil {
+		if errors.Is(err, artifact.ErrNotFound) {
+			err = &apiError{codeNotFound, "Trace data not found for path=" + loc + "/traces.json"}
+		}
+		writeError(w, r, err)
+		return
+	}
+	defer rc.Close()
+	var doc any
+	if err := json.NewDecoder(io.LimitReader(rc, 256<<20)).Decode(&doc); err != nil {
+		writeError(w, r, &apiError{codeInvalidState, "Trace data of " + id + " is not valid JSON"})
+		return
+	}
+	b, _ := json.Marshal(doc)
+	h := w.Header()
+	h.Set("Content-Type", "text/plain")
+	h.Set("Content-Disposition", "attachment; filename=traces.json")
+	h.Set("X-Content-Type-Options", "nosniff")
+	w.Write(b)
 }

@@ -102,3 +102,48 @@ func TestTraceEndpointsV3(t *testing.T) {
 		t.Fatalf("v2 info of a v3 trace: %d %s", status, resp)
 	}
 }
+
+// TestTraceDataAndUI: the spans a client uploads as traces.json (MLflow
+// 2.x's layout, then 3.x's) come back from get-trace-artifact and show
+// as a tree, parent before children, on the UI's trace page; the
+// experiment's trace list links it.
+func TestTraceDataAndUI(t *testing.T) {
+	ts := newServer(t)
+	const api = "/api/2.0/mlflow"
+	_, m := ts.post(t, api+"/traces", map[string]any{"experiment_id": "0", "timestamp_ms": 1000, "tags": []map[string]string{{"key": "mlflow.traceName", "value": "agent"}}})
+	id := m["trace_info"].(map[string]any)["request_id"].(string)
+	if status, body := ts.do(t, "GET", "/ajax-api/2.0/mlflow/get-trace-artifact?request_id="+id, "", nil); status != 404 || !strings.Contains(string(body), "Trace data not found") {
+		t.Fatalf("no data yet: %d %s", status, body)
+	}
+	v2 := `{"spans": [
+	 {"name": "tool", "context": {"span_id": "0x0000000000000002", "trace_id": "0x1"}, "parent_id": "0x0000000000000001", "start_time": 2000000, "end_time": 5000000, "status_code": "OK", "attributes": {"mlflow.spanType": "\"TOOL\"", "mlflow.spanInputs": "{\"q\": 1}"}},
+	 {"name": "agent", "context": {"span_id": "0x0000000000000001", "trace_id": "0x1"}, "parent_id": null, "start_time": 1000000, "end_time": 9000000, "status_code": "OK", "attributes": {"mlflow.spanType": "\"AGENT\""}},
+	 {"name": "llm", "context": {"span_id": "0x0000000000000003", "trace_id": "0x1"}, "parent_id": "0x0000000000000002", "start_time": 3000000, "end_time": 4000000, "status_code": "ERROR", "attributes": {}}
+	], "request": null, "response": null}`
+	if status, body := ts.do(t, "PUT", "/api/2.0/mlflow-artifacts/artifacts/0/traces/"+id+"/artifacts/traces.json", "", []byte(v2)); status != 200 {
+		t.Fatalf("upload traces.json: %d %s", status, body)
+	}
+	status, body := ts.do(t, "GET", "/ajax-api/2.0/mlflow/get-trace-artifact?request_id="+id, "", nil)
+	if status != 200 || !strings.Contains(string(body), `"name":"llm"`) {
+		t.Fatalf("get-trace-artifact: %d %s", status, body)
+	}
+	if status, body := ts.do(t, "GET", "/experiments/0/traces", "", nil); status != 200 || !strings.Contains(string(body), `href="/traces/`+id+`"`) || !strings.Contains(string(body), "agent") {
+		t.Fatalf("UI trace list: %d", status)
+	}
+	status, body = ts.do(t, "GET", "/traces/"+id, "", nil)
+	page := string(body)
+	ia, it, il := strings.Index(page, ">agent<"), strings.Index(page, "↳ tool"), strings.Index(page, "↳ llm")
+	if status != 200 || ia < 0 || it < ia || il < it || !strings.Contains(page, "span depth2") || !strings.Contains(page, "TOOL") || !strings.Contains(page, "3.0 ms") {
+		t.Fatalf("UI trace page: %d, spans out of order or missing (%d %d %d)\n%s", status, ia, it, il, page)
+	}
+	// MLflow 3's layout: ids in base64, *_unix_nano, status objects.
+	v3 := `{"spans": [
+	 {"trace_id": "AAAAAAAAAAAAAAAAAAAAAQ==", "span_id": "AAAAAAAAAAE=", "parent_span_id": null, "name": "root3", "start_time_unix_nano": 1000000, "end_time_unix_nano": 3000000, "status": {"code": "STATUS_CODE_OK"}, "attributes": {}},
+	 {"trace_id": "AAAAAAAAAAAAAAAAAAAAAQ==", "span_id": "AAAAAAAAAAI=", "parent_span_id": "AAAAAAAAAAE=", "name": "child3", "start_time_unix_nano": 1500000, "end_time_unix_nano": 2000000, "status": {"code": "STATUS_CODE_ERROR"}, "attributes": {}}
+	]}`
+	ts.do(t, "PUT", "/api/2.0/mlflow-artifacts/artifacts/0/traces/"+id+"/artifacts/traces.json", "", []byte(v3))
+	status, body = ts.do(t, "GET", "/traces/"+id, "", nil)
+	if status != 200 || !strings.Contains(string(body), "↳ child3") || !strings.Contains(string(body), "ERROR") {
+		t.Fatalf("UI trace page, MLflow 3 layout: %d\n%s", status, body)
+	}
+}

@@ -54,7 +54,7 @@ func New(opts Options) *Handler {
 		opts.Logger = slog.Default()
 	}
 	h := &Handler{opts: opts, mux: http.NewServeMux(), pages: map[string]*template.Template{}}
-	for _, p := range []string{"experiments", "runs", "run", "chart", "compare", "models", "model", "error"} {
+	for _, p := range []string{"experiments", "runs", "run", "chart", "compare", "models", "model", "error", "traces", "trace"} {
 		h.pages[p] = template.Must(template.New("base.html").Funcs(funcs).ParseFS(templateFS, "templates/base.html", "templates/"+p+".html"))
 	}
 	static, _ := fs.Sub(staticFS, "static")
@@ -71,6 +71,8 @@ func New(opts Options) *Handler {
 	h.handle("GET /models", http.HandlerFunc(h.models))
 	h.handle("GET /models/{name}", http.HandlerFunc(h.model))
 	h.handle("GET /ui-api/metrics", http.HandlerFunc(h.metricsAPI))
+	h.handle("GET /experiments/{id}/traces", http.HandlerFunc(h.traces))
+	h.handle("GET /traces/{id}", http.HandlerFunc(h.trace))
 	return h
 }
 
