@@ -132,3 +132,21 @@ func TestServesMLflow36Database(t *testing.T) {
 		t.Fatalf("the new model's metrics: %s", d)
 	}
 }
+
+// TestMissingRunArtifactPathListsEmpty: MLflow 3's RunsArtifactRepository
+// lists runs:/<run>/model as the run's files plus the logged model's
+// (found by the search tested above); the run's part must be an empty
+// 200, not an error, for a path the run does not have, on both the
+// proxy's listing and artifacts/list, so the model's files are used.
+func TestMissingRunArtifactPathListsEmpty(t *testing.T) {
+	ts := newServer(t)
+	_, m := ts.post(t, "/api/2.0/mlflow/runs/create", map[string]any{"experiment_id": "0"})
+	run := m["run"].(map[string]any)["info"].(map[string]any)["run_id"].(string)
+	if status, body := ts.do(t, "GET", "/api/2.0/mlflow-artifacts/artifacts?path=0/"+run+"/artifacts/model", "", nil); status != 200 || string(body) != "{}" {
+		t.Fatalf("proxy listing of a missing path: %d %s", status, body)
+	}
+	status, body := ts.do(t, "GET", "/api/2.0/mlflow/artifacts/list?run_id="+run+"&path=model", "", nil)
+	if status != 200 || strings.Contains(string(body), `"files"`) || !strings.Contains(string(body), `"root_uri"`) {
+		t.Fatalf("artifacts/list of a missing path: %d %s", status, body)
+	}
+}
