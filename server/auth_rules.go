@@ -153,6 +153,10 @@ func init() {
 		authRules["GET "+p+"/traces/{trace_id}"] = rule{need: needRead, loc: byTrace}
 		authRules["POST "+p+"/traces/search"] = rule{filter: narrowLocations}
 		authRules["POST "+p+"/traces/delete-traces"] = rule{need: needDelete, loc: byExperimentID}
+		authRules["POST "+p+"/traces/{trace_id}/assessments"] = rule{need: needUpdate, loc: byTrace}
+		authRules["GET "+p+"/traces/{trace_id}/assessments/{assessment_id}"] = rule{need: needRead, loc: byTrace}
+		authRules["PATCH "+p+"/traces/{trace_id}/assessments/{assessment_id}"] = rule{need: needUpdate, loc: byTrace}
+		authRules["DELETE "+p+"/traces/{trace_id}/assessments/{assessment_id}"] = rule{need: needDelete, loc: byTrace}
 	}
 }
 

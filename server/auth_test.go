@@ -118,6 +118,7 @@ type fixture struct {
 	exp, expName, run, model, loggedModel string
 	victim                                string // a user for admins to change
 	trace                                 string // a trace in exp
+	assessment                            string // an assessment of the trace
 }
 
 func (as *authServer) fixture(t testing.TB, n int, withVictim bool) fixture {
@@ -149,6 +150,11 @@ func (as *authServer) fixture(t testing.TB, n int, withVictim bool) fixture {
 		t.Fatal(err)
 	}
 	f.trace = tr.RequestID
+	asm, err := as.store.CreateAssessment(ctx, store.Assessment{TraceID: tr.RequestID, Name: "ok", Type: "feedback", Value: "true", SourceType: "HUMAN", Valid: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.assessment = asm.ID
 	f.victim = fmt.Sprintf("victim-%d", n)
 	if withVictim {
 		if _, err := as.auth.CreateUser(ctx, f.victim, "x", false); err != nil {
@@ -203,7 +209,7 @@ func (f fixture) request(key, user string) (method, path string, body any) {
 		params["username"] = f.victim + "-new-" + user
 	}
 	if strings.Contains(pattern, "/3.0/mlflow/") {
-		path = strings.NewReplacer("{trace_id}", f.trace).Replace(pattern)
+		path = strings.NewReplacer("{trace_id}", f.trace, "{assessment_id}", f.assessment).Replace(pattern)
 		loc := map[string]any{"type": "MLFLOW_EXPERIMENT", "mlflow_experiment": map[string]any{"experiment_id": f.exp}}
 		switch {
 		case method == "GET":
@@ -213,6 +219,9 @@ func (f fixture) request(key, user string) (method, path string, body any) {
 				"request_time": "2026-01-01T00:00:00Z", "execution_duration": "0.250s", "state": "OK"}}}
 		case strings.HasSuffix(path, "/search"):
 			return method, path, map[string]any{"locations": []any{loc}}
+		case strings.Contains(path, "/assessments"):
+			return method, path, map[string]any{"assessment": map[string]any{"assessment_name": "ok", "source": map[string]any{"source_type": "HUMAN"},
+				"feedback": map[string]any{"value": true}, "rationale": "r"}, "update_mask": "rationale"}
 		}
 		return method, path, params
 	}

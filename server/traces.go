@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"strings"
 
 	"github.com/mlrun/mlrun/artifact"
 	"github.com/mlrun/mlrun/internal/wire"
@@ -173,7 +174,17 @@ func (s *Server) getTraceInfoV3(w http.ResponseWriter, r *http.Request) {
 		if err != nil {
 			return nil, err
 		}
-		return wire.TraceV3Message{Trace: wire.TraceV3{TraceInfo: wire.FromTraceInfoV3(t)}}, nil
+		info := wire.FromTraceInfoV3(t)
+		if as, ok := s.store.(store.Assessments); ok {
+			list, err := as.TraceAssessments(r.Context(), t.RequestID)
+			if err != nil {
+				return nil, err
+			}
+			for _, a := range list {
+				info.Assessments = append(info.Assessments, wire.FromAssessment(a))
+			}
+		}
+		return wire.TraceV3Message{Trace: wire.TraceV3{TraceInfo: info}}, nil
 	})
 }
 
@@ -260,4 +271,70 @@ func (s *Server) getTraceArtifact(w http.ResponseWriter, r *http.Request) {
 	h.Set("Content-Disposition", "attachment; filename=traces.json")
 	h.Set("X-Content-Type-Options", "nosniff")
 	w.Write(b)
+}
+
+// assessmentRoutes registers MLflow 3's assessment endpoints.
+func (s *Server) assessmentRoutes(prefix string) {
+	base := prefix + "/traces/{trace_id}/assessments"
+	for pattern, h := range map[string]http.HandlerFunc{
+		"POST " + base:                        s.createAssessment,
+		"GET " + base + "/{assessment_id}":    s.assessmentCall("get"),
+		"PATCH " + base + "/{assessment_id}":  s.assessmentCall("update"),
+		"DELETE " + base + "/{assessment_id}": s.assessmentCall("delete"),
+	} {
+		s.route(pattern, s.limitBody(h))
+	}
+}
+
+func (s *Server) assessmentStore() (store.Assessments, error) {
+	a, ok := s.store.(store.Assessments)
+	if !ok {
+		return nil, &apiError{codeNotImplemented, "this tracking store does not keep assessments"}
+	}
+	return a, nil
+}
+
+func (s *Server) createAssessment(w http.ResponseWriter, r *http.Request) {
+	handle(w, r, func(req *wire.AssessmentMessage) (any, error) {
+		as, err := s.assessmentStore()
+		if err != nil {
+			return nil, err
+		}
+		a, err := as.CreateAssessment(r.Context(), req.Assessment.ToAssessment(r.PathValue("trace_id")))
+		if err != nil {
+			return nil, err
+		}
+		return wire.AssessmentMessage{Assessment: wire.FromAssessment(a)}, nil
+	})
+}
+
+func (s *Server) assessmentCall(op string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		handle(w, r, func(req *wire.AssessmentMessage) (any, error) {
+			as, err := s.assessmentStore()
+			if err != nil {
+				return nil, err
+			}
+			trace, id := r.PathValue("trace_id"), r.PathValue("assessment_id")
+			var a *store.Assessment
+			switch op {
+			case "get":
+				a, err = as.GetAssessment(r.Context(), trace, id)
+			case "update":
+				in := req.Assessment.ToAssessment(trace)
+				in.ID = id
+				var mask []string
+				for _, f := range strings.Split(req.UpdateMask, ",") {
+					mask = append(mask, strings.TrimSpace(f))
+				}
+				a, err = as.UpdateAssessment(r.Context(), in, mask)
+			default:
+				return empty{}, as.DeleteAssessment(r.Context(), trace, id)
+			}
+			if err != nil {
+				return nil, err
+			}
+			return wire.AssessmentMessage{Assessment: wire.FromAssessment(a)}, nil
+		})
+	}
 }

@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 )
@@ -145,5 +146,57 @@ func TestTraceDataAndUI(t *testing.T) {
 	status, body = ts.do(t, "GET", "/traces/"+id, "", nil)
 	if status != 200 || !strings.Contains(string(body), "↳ child3") || !strings.Contains(string(body), "ERROR") {
 		t.Fatalf("UI trace page, MLflow 3 layout: %d\n%s", status, body)
+	}
+}
+
+// TestAssessments: MLflow 3's feedback and expectations on a trace:
+// create, get, update by mask, the trace info listing them, delete, and
+// MLflow's errors (neither feedback nor expectation 400, unknown trace 404).
+func TestAssessments(t *testing.T) {
+	ts := newServer(t)
+	const v3 = "/api/3.0/mlflow"
+	ts.do(t, "POST", v3+"/traces", "application/json", []byte(`{"trace": {"trace_info": {"trace_id": "tr-1", "trace_location": {"type": "MLFLOW_EXPERIMENT", "mlflow_experiment": {"experiment_id": "0"}}, "request_time": "2026-01-01T00:00:00Z", "state": "OK"}}}`))
+	status, body := ts.do(t, "POST", v3+"/traces/tr-1/assessments", "application/json",
+		[]byte(`{"assessment": {"assessment_name": "correct", "source": {"source_type": "LLM_JUDGE", "source_id": "gpt"}, "feedback": {"value": 0.8}, "rationale": "close", "metadata": {"k": "v"}}}`))
+	if status != 200 || !strings.Contains(string(body), `"assessment_id":"a-`) || !strings.Contains(string(body), `"feedback":{"value":0.8}`) || !strings.Contains(string(body), `"valid":true`) {
+		t.Fatalf("create: %d %s", status, body)
+	}
+	var m struct {
+		Assessment struct {
+			ID string `json:"assessment_id"`
+		} `json:"assessment"`
+	}
+	json.Unmarshal(body, &m)
+	id := m.Assessment.ID
+	status, body = ts.do(t, "PATCH", v3+"/traces/tr-1/assessments/"+id, "application/json", []byte(`{"assessment": {"assessment_name": "correct", "rationale": "exact"}, "update_mask": "rationale"}`))
+	if status != 200 || !strings.Contains(string(body), `"rationale":"exact"`) || !strings.Contains(string(body), `"value":0.8`) {
+		t.Fatalf("update: %d %s", status, body)
+	}
+	if status, body := ts.do(t, "GET", v3+"/traces/tr-1", "", nil); status != 200 || !strings.Contains(string(body), `"assessments":[{"assessment_id":"`+id) {
+		t.Fatalf("trace info with assessments: %d %s", status, body)
+	}
+	for _, c := range []struct {
+		method, path, body string
+		status             int
+	}{
+		{"POST", v3 + "/traces/tr-1/assessments", `{"assessment": {"assessment_name": "x", "source": {"source_type": "HUMAN"}}}`, 400},
+		{"POST", v3 + "/traces/tr-none/assessments", `{"assessment": {"assessment_name": "x", "source": {"source_type": "HUMAN"}, "expectation": {"value": "4"}}}`, 404},
+		{"PATCH", v3 + "/traces/tr-1/assessments/" + id, `{"assessment": {}, "update_mask": "colour"}`, 400},
+		{"GET", v3 + "/traces/tr-1/assessments/a-nope", ``, 404},
+	} {
+		var b []byte
+		ct := ""
+		if c.body != "" {
+			b, ct = []byte(c.body), "application/json"
+		}
+		if status, body := ts.do(t, c.method, c.path, ct, b); status != c.status {
+			t.Errorf("%s %s: %d %s, want %d", c.method, c.path, status, body, c.status)
+		}
+	}
+	if status, _ := ts.do(t, "DELETE", v3+"/traces/tr-1/assessments/"+id, "", nil); status != 200 {
+		t.Fatalf("delete: %d", status)
+	}
+	if status, _ := ts.do(t, "GET", v3+"/traces/tr-1/assessments/"+id, "", nil); status != 404 {
+		t.Fatalf("get after delete: %d", status)
 	}
 }

@@ -212,6 +212,31 @@ type Traces interface {
 	PutTrace(ctx context.Context, t TraceInfo) (*TraceInfo, error)
 }
 
+// Assessment is MLflow 3's judgement of a trace: a feedback (a value, or
+// an error) or an expectation. Value, Error and Metadata are JSON text.
+type Assessment struct {
+	ID, TraceID, Name    string
+	Type                 string // "feedback" or "expectation"
+	Value, Error         string
+	CreatedMs, UpdatedMs int64
+	SourceType, SourceID string
+	RunID, SpanID        string
+	Rationale, Overrides string
+	Valid                bool
+	Metadata             string
+}
+
+// Assessments is an optional Store capability (MLflow 3's assessments
+// table). Update changes the fields mask names (assessment_name,
+// expectation, feedback, rationale, metadata, valid).
+type Assessments interface {
+	CreateAssessment(ctx context.Context, a Assessment) (*Assessment, error)
+	GetAssessment(ctx context.Context, traceID, id string) (*Assessment, error)
+	UpdateAssessment(ctx context.Context, a Assessment, mask []string) (*Assessment, error)
+	DeleteAssessment(ctx context.Context, traceID, id string) error
+	TraceAssessments(ctx context.Context, traceID string) ([]*Assessment, error)
+}
+
 // Local is an optional Store capability: a database this process opens
 // itself (not a server's), with the root of new experiments' artifacts.
 // The runner serves such a store on loopback for a step.

@@ -1,6 +1,7 @@
 package wire
 
 import (
+	"encoding/json"
 	"fmt"
 	"maps"
 	"slices"
@@ -90,6 +91,7 @@ type TraceInfoV3 struct {
 	State             string            `json:"state,omitempty"`
 	TraceMetadata     map[string]string `json:"trace_metadata,omitempty"`
 	Tags              map[string]string `json:"tags,omitempty"`
+	Assessments       []Assessment      `json:"assessments,omitempty"`
 }
 
 // TraceV3 is {trace_info} (spans are not served: they are the client's
@@ -195,4 +197,89 @@ func protoDuration(ms int64) string {
 		sign, ms = "-", -ms
 	}
 	return fmt.Sprintf("%s%d.%03ds", sign, ms/1000, ms%1000)
+}
+
+// AssessmentSource is who made an assessment.
+type AssessmentSource struct {
+	SourceType string `json:"source_type"`
+	SourceID   string `json:"source_id,omitempty"`
+}
+
+// AssessmentValue is a feedback's or an expectation's value.
+type AssessmentValue struct {
+	Value json.RawMessage `json:"value,omitempty"`
+	Error json.RawMessage `json:"error,omitempty"`
+}
+
+// Assessment is MLflow 3's Assessment message.
+type Assessment struct {
+	AssessmentID   string            `json:"assessment_id,omitempty"`
+	AssessmentName string            `json:"assessment_name"`
+	TraceID        string            `json:"trace_id,omitempty"`
+	SpanID         string            `json:"span_id,omitempty"`
+	Source         *AssessmentSource `json:"source,omitempty"`
+	CreateTime     string            `json:"create_time,omitempty"`
+	LastUpdateTime string            `json:"last_update_time,omitempty"`
+	Feedback       *AssessmentValue  `json:"feedback,omitempty"`
+	Expectation    *AssessmentValue  `json:"expectation,omitempty"`
+	Rationale      string            `json:"rationale,omitempty"`
+	Metadata       map[string]string `json:"metadata,omitempty"`
+	Overrides      string            `json:"overrides,omitempty"`
+	Valid          *bool             `json:"valid,omitempty"`
+	RunID          string            `json:"run_id,omitempty"`
+}
+
+// AssessmentMessage is {assessment} (with PATCH's update_mask).
+type AssessmentMessage struct {
+	Assessment Assessment `json:"assessment"`
+	UpdateMask string     `json:"update_mask,omitempty"`
+}
+
+// FromAssessment renders an assessment.
+func FromAssessment(a *store.Assessment) Assessment {
+	valid := a.Valid
+	w := Assessment{AssessmentID: a.ID, AssessmentName: a.Name, TraceID: a.TraceID, SpanID: a.SpanID,
+		Source: &AssessmentSource{SourceType: a.SourceType, SourceID: a.SourceID}, CreateTime: protoTime(a.CreatedMs),
+		LastUpdateTime: protoTime(a.UpdatedMs), Rationale: a.Rationale, Overrides: a.Overrides, Valid: &valid, RunID: a.RunID}
+	v := &AssessmentValue{Value: json.RawMessage(a.Value)}
+	if a.Error != "" {
+		v.Error = json.RawMessage(a.Error)
+	}
+	if a.Type == "expectation" {
+		w.Expectation = v
+	} else {
+		w.Feedback = v
+	}
+	if a.Metadata != "" {
+		json.Unmarshal([]byte(a.Metadata), &w.Metadata)
+	}
+	return w
+}
+
+// ToAssessment reads an assessment of a trace.
+func (w Assessment) ToAssessment(traceID string) store.Assessment {
+	a := store.Assessment{ID: w.AssessmentID, TraceID: traceID, Name: w.AssessmentName, SpanID: w.SpanID,
+		Rationale: w.Rationale, Overrides: w.Overrides, Valid: w.Valid == nil || *w.Valid, RunID: w.RunID}
+	if w.Source != nil {
+		a.SourceType, a.SourceID = w.Source.SourceType, w.Source.SourceID
+	}
+	v := w.Feedback
+	a.Type = "feedback"
+	if v == nil && w.Expectation != nil {
+		v, a.Type = w.Expectation, "expectation"
+	}
+	if v == nil {
+		a.Type = ""
+	} else {
+		a.Value = string(v.Value)
+		if a.Value == "" {
+			a.Value = "null"
+		}
+		a.Error = string(v.Error)
+	}
+	if len(w.Metadata) > 0 {
+		b, _ := json.Marshal(w.Metadata)
+		a.Metadata = string(b)
+	}
+	return a
 }

@@ -51,6 +51,8 @@ type Store struct {
 	// tracesV3: trace_info has MLflow 3's columns (client_request_id,
 	// request_preview, response_preview).
 	tracesV3 bool
+	// assessments: the database has MLflow 3's assessments table.
+	assessments bool
 
 	ckMu    sync.Mutex
 	ckTimer *time.Timer // checkpoints the WAL once writes pause
@@ -107,6 +109,9 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	}
 	if cols, err := columnsOf(ctx, s.r, "trace_info"); err == nil {
 		s.tracesV3 = slices.Contains(cols, "client_request_id")
+	}
+	if cols, err := columnsOf(ctx, s.r, "assessments"); err == nil {
+		s.assessments = len(cols) > 0
 	}
 	return s, nil
 }
