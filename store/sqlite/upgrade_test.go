@@ -136,8 +136,16 @@ func TestOpensMLflow36Database(t *testing.T) {
 	if err != nil || v.Source != "models:/m-bd2ded587a44407892455c38615f9805" {
 		t.Fatalf("m v1: %+v %v", v, err)
 	}
-	// Writes keep MLflow 3.6's schema.
+	// Writes keep MLflow 3.6's schema: a run, a trace as MLflow 3 sends
+	// it, an assessment of it.
 	if _, err := s.CreateRun(ctx, store.CreateRun{ExperimentID: "1"}); err != nil {
+		t.Fatal(err)
+	}
+	tr, err := s.PutTrace(ctx, store.TraceInfo{RequestID: "tr-0123456789abcdef0123456789abcdef", ExperimentID: "1", TimestampMs: 1, ExecutionTimeMs: 2, Status: "OK", RequestPreview: "q"})
+	if err != nil || tr.RequestPreview != "q" {
+		t.Fatalf("a trace on the 3.6 database: %+v %v", tr, err)
+	}
+	if _, err := s.CreateAssessment(ctx, store.Assessment{TraceID: tr.RequestID, Name: "ok", Type: "feedback", Value: "true", SourceType: "HUMAN", Valid: true}); err != nil {
 		t.Fatal(err)
 	}
 	s.Close()
