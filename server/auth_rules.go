@@ -73,6 +73,7 @@ var authRules = map[string]rule{
 	"GET /traces/{request_id}/info":    {need: needRead, loc: byTrace},
 	"GET /traces":                      {filter: narrowExperiments("experiment_ids")},
 	"POST /traces/delete-traces":       {need: needDelete, loc: byExperimentID},
+	"POST /traces/link-to-run":         {need: needUpdate, loc: byRun},
 	"PATCH /traces/{request_id}/tags":  {need: needUpdate, loc: byTrace},
 	"DELETE /traces/{request_id}/tags": {need: needUpdate, loc: byTrace},
 

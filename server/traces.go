@@ -23,6 +23,7 @@ func (s *Server) traceRoutes(prefix string) {
 		"POST " + prefix + "/traces/delete-traces":       s.deleteTraces,
 		"PATCH " + prefix + "/traces/{request_id}/tags":  s.setTraceTag,
 		"DELETE " + prefix + "/traces/{request_id}/tags": s.deleteTraceTag,
+		"POST " + prefix + "/traces/link-to-run":         s.linkTracesToRun,
 	} {
 		s.route(pattern, s.limitBody(h))
 	}
@@ -337,4 +338,18 @@ func (s *Server) assessmentCall(op string) http.HandlerFunc {
 			return wire.AssessmentMessage{Assessment: wire.FromAssessment(a)}, nil
 		})
 	}
+}
+
+// linkTracesToRun is MLflow 3's POST /api/2.0/mlflow/traces/link-to-run.
+func (s *Server) linkTracesToRun(w http.ResponseWriter, r *http.Request) {
+	handle(w, r, func(req *wire.TraceRequest) (any, error) {
+		ts, err := s.traces()
+		if err != nil {
+			return nil, err
+		}
+		if err := require("run_id", req.RunID); err != nil {
+			return nil, err
+		}
+		return empty{}, ts.LinkTracesToRun(r.Context(), req.TraceIDs, req.RunID)
+	})
 }

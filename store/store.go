@@ -210,6 +210,9 @@ type Traces interface {
 	// StartTraceV3, sent when a trace ends): created or updated,
 	// metadata and tags upserted, the data location tag added.
 	PutTrace(ctx context.Context, t TraceInfo) (*TraceInfo, error)
+	// LinkTracesToRun associates up to 100 traces with a run (MLflow 3's
+	// entity_associations); a run_id search then finds them too.
+	LinkTracesToRun(ctx context.Context, traceIDs []string, runID string) error
 }
 
 // Assessment is MLflow 3's judgement of a trace: a feedback (a value, or

@@ -40,6 +40,8 @@ type TraceRequest struct {
 	MaxTimestampMillis *Int64     `json:"max_timestamp_millis,omitempty"`
 	MaxTraces          *Int64     `json:"max_traces,omitempty"`
 	RequestIDs         []string   `json:"request_ids,omitempty"`
+	TraceIDs           []string   `json:"trace_ids,omitempty"` // link-to-run
+	RunID              string     `json:"run_id,omitempty"`
 }
 
 // TraceInfoResponse is {trace_info}.

@@ -90,3 +90,8 @@ func (s *Store) PutTrace(ctx context.Context, t store.TraceInfo) (*store.TraceIn
 	}
 	return out.Trace.TraceInfo.ToTraceInfo()
 }
+
+// LinkTracesToRun implements store.Traces.
+func (s *Store) LinkTracesToRun(ctx context.Context, traceIDs []string, runID string) error {
+	return s.post(ctx, "/traces/link-to-run", wire.TraceRequest{TraceIDs: traceIDs, RunID: runID}, nil)
+}

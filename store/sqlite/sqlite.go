@@ -51,8 +51,9 @@ type Store struct {
 	// tracesV3: trace_info has MLflow 3's columns (client_request_id,
 	// request_preview, response_preview).
 	tracesV3 bool
-	// assessments: the database has MLflow 3's assessments table.
-	assessments bool
+	// assessments: the database has MLflow 3's assessments table;
+	// associations its entity_associations table.
+	assessments, associations bool
 
 	ckMu    sync.Mutex
 	ckTimer *time.Timer // checkpoints the WAL once writes pause
@@ -112,6 +113,9 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	}
 	if cols, err := columnsOf(ctx, s.r, "assessments"); err == nil {
 		s.assessments = len(cols) > 0
+	}
+	if cols, err := columnsOf(ctx, s.r, "entity_associations"); err == nil {
+		s.associations = len(cols) > 0
 	}
 	return s, nil
 }

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/google/uuid"
 	"github.com/mlrun/mlrun/store"
 	"github.com/mlrun/mlrun/store/search"
 )
@@ -260,7 +261,7 @@ func traceKV(table string) string {
 
 // traceClause renders one filter clause over trace_info t. A tag or
 // metadata clause matches only traces that have the key, != included.
-func traceClause(c search.Clause) (string, []any) {
+func traceClause(c search.Clause, linkedRuns bool) (string, []any) {
 	cmp := func(col string, v any) (string, []any) {
 		if c.Op == "IN" || c.Op == "NOT IN" {
 			var args []any
@@ -285,7 +286,12 @@ func traceClause(c search.Clause) (string, []any) {
 		return q, append([]any{"mlflow.traceName"}, a...)
 	case "run_id":
 		q, a := cmp(traceKV("trace_request_metadata"), c.Str)
-		return q, append([]any{"mlflow.sourceRun"}, a...)
+		a = append([]any{"mlflow.sourceRun"}, a...)
+		if c.Op == "=" && linkedRuns {
+			// A trace linked to the run (traces/link-to-run) matches too.
+			return `(` + q + ` OR EXISTS (SELECT 1 FROM entity_associations ea WHERE ea.source_type = 'trace' AND ea.source_id = t.request_id AND ea.destination_type = 'run' AND ea.destination_id = ?))`, append(a, c.Str)
+		}
+		return q, a
 	case "timestamp_ms", "execution_time_ms":
 		return cmp("t."+c.Key, int64(c.Num))
 	}
@@ -391,7 +397,7 @@ func (s *Store) SearchTraces(ctx context.Context, q store.SearchTraces) ([]*stor
 			return nil, "", store.Invalidf("Two clauses on '%s' in one trace filter are not supported", c.Key)
 		}
 		seen[k] = true
-		cond, a := traceClause(c)
+		cond, a := traceClause(c, s.associations)
 		where = append(where, cond)
 		args = append(args, a...)
 	}
@@ -487,4 +493,33 @@ func (s *Store) PutTrace(ctx context.Context, t store.TraceInfo) (*store.TraceIn
 		return err
 	})
 	return out, wrap("put trace", err)
+}
+
+// LinkTracesToRun implements store.Traces: rows (trace → run) in MLflow
+// 3's entity_associations, once each.
+func (s *Store) LinkTracesToRun(ctx context.Context, traceIDs []string, runID string) error {
+	if !s.associations {
+		return store.Errorf(store.ErrUnsupported, "linking traces to runs needs MLflow 3's tables, and this database is at MLflow revision %s: upgrade it with 'mlrun db upgrade'", s.revision)
+	}
+	if runID == "" {
+		return store.Invalidf("Missing value for required parameter 'run_id'.")
+	}
+	if len(traceIDs) > 100 {
+		return store.Invalidf("Cannot link more than 100 traces to a run in a single request. Provided %d traces.", len(traceIDs))
+	}
+	return wrap("link traces to run", s.tx(ctx, func(tx *sql.Tx) error {
+		if _, err := s.runInfo(ctx, tx, runID); err != nil {
+			return err
+		}
+		for _, id := range traceIDs {
+			if _, err := s.traceInfo(ctx, tx, id); err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO entity_associations (association_id, source_type, source_id, destination_type, destination_id, created_time) VALUES (?, 'trace', ?, 'run', ?, ?)`,
+				uuid.NewString(), id, runID, nowMillis()); err != nil {
+				return err
+			}
+		}
+		return nil
+	}))
 }

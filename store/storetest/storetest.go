@@ -1080,6 +1080,17 @@ func testTraces(t *testing.T, s store.Store) {
 	}
 	_, err = ts.PutTrace(ctx(), store.TraceInfo{RequestID: "tr-x", ExperimentID: "424242"})
 	wantKind(t, err, store.ErrNotFound)
+	// Traces linked to a run are found by run_id.
+	run := newRun(t, s, exp)
+	ok(t, ts.LinkTracesToRun(ctx(), []string{c.RequestID, v3.RequestID}, run.Info.RunID))
+	ok(t, ts.LinkTracesToRun(ctx(), []string{c.RequestID}, run.Info.RunID)) // once
+	linked, _, err := ts.SearchTraces(ctx(), store.SearchTraces{ExperimentIDs: []string{exp}, Filter: "run_id = '" + run.Info.RunID + "'"})
+	if err != nil || len(linked) != 2 {
+		t.Fatalf("traces linked to the run: %v %v", linked, err)
+	}
+	wantKind(t, ts.LinkTracesToRun(ctx(), []string{c.RequestID}, "0123456789abcdef0123456789abcdef"), store.ErrNotFound)
+	wantKind(t, ts.LinkTracesToRun(ctx(), []string{"tr-none"}, run.Info.RunID), store.ErrNotFound)
+	wantKind(t, ts.LinkTracesToRun(ctx(), make([]string, 101), run.Info.RunID), store.ErrInvalidArgument)
 }
 
 func ptr[T any](v T) *T { return &v }
