@@ -177,7 +177,7 @@ func lifecycleCommand(name, usage string, idFlag *cli.StringFlag, fn func(store.
 
 // withStore opens the store of --tracking-uri for one command.
 func withStore(c *cli.Context, fn func(store.Store) error) error {
-	st, err := openStore(c.Context, c.String("tracking-uri"), "")
+	st, err := openExistingStore(c.Context, c.String("tracking-uri"))
 	if err != nil {
 		return err
 	}

@@ -35,7 +35,7 @@ func gcCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			st, err := openStore(c.Context, c.String("backend-store-uri"), "")
+			st, err := openExistingStore(c.Context, c.String("backend-store-uri"))
 			if err != nil {
 				return err
 			}

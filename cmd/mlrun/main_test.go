@@ -37,9 +37,31 @@ func mustRun(t *testing.T, args ...string) string {
 // trackingURIs returns a local SQLite URI and the URI of an in-process
 // mlrun server over another SQLite file, so each test runs on both.
 func trackingURIs(t *testing.T) map[string]string {
+	local := "sqlite:///" + filepath.Join(t.TempDir(), "local.db")
+	mustRun(t, "db", "init", local) // the CLI's commands open a database, they do not create one
 	return map[string]string{
-		"sqlite": "sqlite:///" + filepath.Join(t.TempDir(), "local.db"),
+		"sqlite": local,
 		"http":   testutil.StartServer(t, true).URL,
+	}
+}
+
+// TestTypoedDatabaseIsAnError: a sqlite: path that does not exist is an
+// error naming it (MLflow: "unable to open database file"), and no file
+// or folder is made; only server, run and db init create a database.
+func TestTypoedDatabaseIsAnError(t *testing.T) {
+	dir := t.TempDir()
+	typo := filepath.Join(dir, "mlfow.db")
+	for _, args := range [][]string{{"experiments", "list"}, {"runs", "list", "--experiment-id", "0"}, {"models", "list"}, {"experiments", "create", "-n", "x"}, {"gc", "--backend-store-uri", "sqlite:///" + typo}} {
+		if args[0] != "gc" {
+			args = append(args, "--tracking-uri", "sqlite:///"+typo)
+		}
+		out, err := mlrun(t, args...)
+		if err == nil || !strings.Contains(err.Error(), "unable to open database file "+typo) {
+			t.Errorf("mlrun %s: %v %s", strings.Join(args, " "), err, out)
+		}
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+		t.Fatalf("files were created: %v", entries)
 	}
 }
 

@@ -34,7 +34,7 @@ func withRegistry(c *cli.Context, fn func(store.Store, registry.Store) error) er
 			}
 			return fn(st, reg)
 		}
-		rs, err := openStore(c.Context, uri, "")
+		rs, err := openExistingStore(c.Context, uri)
 		if err != nil {
 			return err
 		}

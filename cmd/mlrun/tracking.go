@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/url"
+	"os"
 	"strings"
 
 	"github.com/mlrun/mlrun/artifact"
@@ -54,6 +55,22 @@ func openStore(ctx context.Context, uri, artifactRoot string) (store.Store, erro
 		return nil, fmt.Errorf("file-store tracking URIs (%s) are not supported: copy the store into SQLite with 'mlrun db import-filestore %s' and use sqlite:///mlflow.db", uri, strings.TrimPrefix(uri, "file://"))
 	}
 	return nil, fmt.Errorf("unknown tracking URI scheme %q: use sqlite:///path.db or http(s)://host:port", u.Scheme)
+}
+
+// openExistingStore is openStore for the commands that must not create
+// a database (all but mlrun server, mlrun run and mlrun db init): a
+// sqlite:/// path that does not exist is an error, as MLflow's "unable to
+// open database file", not a new empty database hiding a typo.
+func openExistingStore(ctx context.Context, uri string) (store.Store, error) {
+	if uri == "" {
+		uri = DefaultTrackingURI
+	}
+	if p, ok := sqlitePath(uri); ok {
+		if _, err := os.Stat(p); err != nil {
+			return nil, fmt.Errorf("unable to open database file %s (tracking URI %s): it does not exist; 'mlrun db init', 'mlrun server' and 'mlrun run' create one", p, uri)
+		}
+	}
+	return openStore(ctx, uri, "")
 }
 
 // artifactRepo returns the repository of a run's artifacts for its
