@@ -36,7 +36,7 @@ func permute(app *cli.App, args []string) []string {
 	if leaf == nil || len(leaf.Subcommands) > 0 {
 		return args
 	}
-	isBool := map[string]bool{"help": true, "h": true}
+	isBool := map[string]bool{"help": true}
 	for _, f := range leaf.Flags {
 		if _, ok := f.(*cli.BoolFlag); ok {
 			for _, n := range f.Names() {

@@ -44,8 +44,9 @@ func experimentsCommand() *cli.Command {
 				},
 			},
 			{
-				Name:  "list",
-				Usage: "list experiments",
+				Name:    "list",
+				Aliases: []string{"search"}, // mlflow experiments search
+				Usage:   "list experiments",
 				Flags: []cli.Flag{trackingFlag, jsonFlag,
 					&cli.StringFlag{Name: "view", Aliases: []string{"v"}, Value: "active_only", Usage: "active_only, deleted_only or all"},
 					&cli.StringFlag{Name: "filter", Usage: "MLflow filter, e.g. \"name LIKE 'prod-%'\""},

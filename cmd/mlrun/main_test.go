@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"os"
 	"path/filepath"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/mlrun/mlrun/internal/testutil"
 	"github.com/mlrun/mlrun/store"
+	"github.com/urfave/cli/v2"
 )
 
 // mlrun runs the CLI in process and returns what it printed.
@@ -199,5 +201,27 @@ func TestPermute(t *testing.T) {
 		if got := strings.Join(permute(app, strings.Fields(in)), " "); got != want {
 			t.Errorf("%s: got %s, want %s", in, got, want)
 		}
+	}
+}
+
+// TestUnknownCommands: an unknown command or subcommand is one line
+// with the nearest name and exit code 2 (it was "No help topic", exit
+// 3); `experiments search` is MLflow's name for list.
+func TestUnknownCommands(t *testing.T) {
+	for args, want := range map[string]string{
+		"foo":               `unknown command "foo" (mlrun --help`,
+		"experimnts list":   `unknown command "experimnts", did you mean "experiments"?`,
+		"experiments serch": `unknown command "serch" for mlrun experiments, did you mean "search"?`,
+		"models frobnicate": `unknown command "frobnicate" for mlrun models`,
+	} {
+		_, err := mlrun(t, strings.Fields(args)...)
+		var ec cli.ExitCoder
+		if err == nil || !strings.Contains(err.Error(), want) || !errors.As(err, &ec) || ec.ExitCode() != 2 {
+			t.Errorf("mlrun %s: %v, want exit 2 with %q", args, err, want)
+		}
+	}
+	uri := trackingURIs(t)["sqlite"]
+	if out := mustRun(t, "experiments", "search", "--tracking-uri", uri); !strings.Contains(out, "Default") {
+		t.Fatalf("experiments search: %q", out)
 	}
 }

@@ -39,7 +39,14 @@ func serverCommand() *cli.Command {
 			&cli.StringSliceFlag{Name: "allowed-artifact-roots", Usage: "more local folders whose run artifacts the server may read and write (comma-separated or repeated); runs stored elsewhere get 403"},
 			&cli.Int64Flag{Name: "max-upload-size", Value: server.DefaultUploadLimit, Usage: "largest artifact upload the proxy takes, in bytes"},
 			&cli.StringFlag{Name: "app-name", Usage: "basic-auth: MLflow's basic-auth app (users and permissions; config from MLFLOW_AUTH_CONFIG_PATH)"},
-			&cli.StringFlag{Name: "host", Value: "127.0.0.1", Usage: "address to listen on"},
+			&cli.StringFlag{Name: "host", Aliases: []string{"h"}, Value: "127.0.0.1", Usage: "address to listen on"},
+			// mlflow server's flags that mean nothing for one Go process:
+			// taken, and said so in one line.
+			&cli.StringFlag{Name: "workers", Aliases: []string{"w"}, Usage: "ignored (mlflow's worker count; mlrun serves every request concurrently)"},
+			&cli.StringFlag{Name: "gunicorn-opts", Usage: "ignored (mlflow's gunicorn options)"},
+			&cli.StringFlag{Name: "uvicorn-opts", Usage: "ignored (mlflow's uvicorn options)"},
+			&cli.StringFlag{Name: "waitress-opts", Usage: "ignored (mlflow's waitress options)"},
+			&cli.BoolFlag{Name: "dev", Usage: "ignored (mlflow's debug reloader)"},
 			&cli.IntFlag{Name: "port", Aliases: []string{"p"}, Value: 5000, Usage: "port to listen on"},
 		},
 		Action: runServer,
@@ -47,6 +54,11 @@ func serverCommand() *cli.Command {
 }
 
 func runServer(c *cli.Context) error {
+	for _, f := range []string{"workers", "gunicorn-opts", "uvicorn-opts", "waitress-opts", "dev"} {
+		if c.IsSet(f) {
+			fmt.Fprintf(c.App.ErrWriter, "mlrun: --%s is mlflow server's and means nothing here (one Go process serves every request concurrently); ignored\n", f)
+		}
+	}
 	serve := c.Bool("serve-artifacts") && !c.Bool("no-serve-artifacts")
 	root := c.String("default-artifact-root")
 	if root == "" {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"io"
 	"net"
@@ -15,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mlrun/mlrun/internal/testutil"
 	"github.com/mlrun/mlrun/runner"
 	"github.com/mlrun/mlrun/store"
 )
@@ -132,4 +134,47 @@ func orphanRun(t *testing.T, path string) string {
 		t.Fatal(err)
 	}
 	return r.Info.RunID
+}
+
+// TestServerTakesMLflowFlags: `mlrun server -h HOST -p PORT` as with
+// mlflow server (-h is the host, help is --help), and mlflow server's
+// flags that mean nothing here are taken with a one-line note.
+func TestServerTakesMLflowFlags(t *testing.T) {
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "mlrun")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	port := testutil.FreePort(t)
+	cmd := exec.Command(bin, "server", "-h", "127.0.0.1", "-p", itoa(port), "--workers", "4", "--gunicorn-opts", "--timeout 60",
+		"--backend-store-uri", "sqlite:///"+filepath.Join(dir, "m.db"), "--artifacts-destination", filepath.Join(dir, "art"))
+	cmd.Dir = dir
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { cmd.Process.Kill(); cmd.Wait() }()
+	var resp *http.Response
+	var err error
+	for i := 0; i < 200; i++ {
+		if resp, err = http.Get("http://127.0.0.1:" + itoa(port) + "/health"); err == nil {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if err != nil {
+		t.Fatalf("mlrun server -h 127.0.0.1 -p %d did not come up: %v\n%s", port, err, stderr.String())
+	}
+	resp.Body.Close()
+	cmd.Process.Signal(syscall.SIGTERM)
+	cmd.Wait()
+	log := stderr.String()
+	if !strings.Contains(log, "--workers is mlflow server's and means nothing here") || !strings.Contains(log, "--gunicorn-opts is mlflow server's") {
+		t.Fatalf("no note for the ignored flags:\n%s", log)
+	}
+	out, err := exec.Command(bin, "server", "--help").CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "--host value, -h value") {
+		t.Fatalf("server --help: %v\n%s", err, out)
+	}
 }
