@@ -31,12 +31,19 @@ func newApp() *cli.App {
 		DisableSliceFlagSeparator: true,                         // -P name=a,b keeps its comma
 		ExitErrHandler:            func(*cli.Context, error) {}, // main prints errors
 	}
-	// A command group answers an unknown subcommand as the app does.
-	for _, c := range app.Commands {
-		if len(c.Subcommands) > 0 && c.Action == nil {
-			c.Action = unknownSubcommand
+	// Every command group answers an unknown subcommand as the app does.
+	var groups func([]*cli.Command)
+	groups = func(cmds []*cli.Command) {
+		for _, c := range cmds {
+			if len(c.Subcommands) > 0 {
+				if c.Action == nil {
+					c.Action = unknownSubcommand
+				}
+				groups(c.Subcommands)
+			}
 		}
 	}
+	groups(app.Commands)
 	return app
 }
 

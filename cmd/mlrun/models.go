@@ -107,6 +107,14 @@ func modelsCommand() *cli.Command {
 								return err
 							}
 						}
+						// MLflow refuses a source that holds nothing; so does mlrun.
+						if !strings.HasPrefix(source, "models:/") {
+							if ok, err := artifactExists(c, st, source); err != nil {
+								return err
+							} else if !ok {
+								return fmt.Errorf("source %s does not exist: nothing was logged there (check the run's artifacts with 'mlrun runs get')", a[0])
+							}
+						}
 						var tags []store.Tag
 						for _, kv := range c.StringSlice("tag") {
 							k, v, ok := strings.Cut(kv, "=")
@@ -338,15 +346,29 @@ func modelsCommand() *cli.Command {
 
 // downloadURI copies the folder (or file) at an artifact URI into dst.
 func downloadURI(c *cli.Context, st store.Store, uri, dst string) (int, error) {
+	_, statErr := os.Stat(dst)
+	created := os.IsNotExist(statErr)
+	n, err := downloadFolderOrFile(c, st, uri, dst)
+	if n == 0 && created {
+		os.Remove(dst) // leave no empty folder behind (only removes it if empty)
+	}
+	if err == nil && n == 0 {
+		err = fmt.Errorf("%s holds no files", uri)
+	}
+	return n, err
+}
+
+// downloadFolderOrFile downloads the folder uri names, or the one file.
+func downloadFolderOrFile(c *cli.Context, st store.Store, uri, dst string) (int, error) {
 	repo, err := artifactRepo(st, uri)
 	if err != nil {
 		return 0, err
 	}
-	n, err := artifact.Download(c.Context, repo, "", dst)
-	if err != nil || n > 0 {
-		return n, err
+	n, folderErr := artifact.Download(c.Context, repo, "", dst)
+	if folderErr == nil && n > 0 {
+		return n, nil
 	}
-	// Not a folder: maybe one file.
+	// Not a folder (a local file makes the folder listing fail): one file.
 	parent, name := path.Split(strings.TrimRight(uri, "/"))
 	prepo, err := artifactRepo(st, strings.TrimRight(parent, "/"))
 	if err != nil {
@@ -354,6 +376,9 @@ func downloadURI(c *cli.Context, st store.Store, uri, dst string) (int, error) {
 	}
 	rc, _, err := prepo.Open(c.Context, name)
 	if err != nil {
+		if folderErr != nil && !errors.Is(folderErr, artifact.ErrNotFound) {
+			return 0, folderErr
+		}
 		return 0, err
 	}
 	defer rc.Close()
@@ -369,4 +394,30 @@ func downloadURI(c *cli.Context, st store.Store, uri, dst string) (int, error) {
 		return 0, err
 	}
 	return 1, nil
+}
+
+// artifactExists reports whether uri names a folder with files or a file;
+// a location mlrun cannot read yet (s3://) is taken on trust.
+func artifactExists(c *cli.Context, st store.Store, uri string) (bool, error) {
+	repo, err := artifactRepo(st, uri)
+	if errors.Is(err, artifact.ErrUnsupported) {
+		return true, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	if files, err := repo.List(c.Context, ""); err == nil && len(files) > 0 {
+		return true, nil
+	}
+	parent, name := path.Split(strings.TrimRight(uri, "/"))
+	prepo, err := artifactRepo(st, strings.TrimRight(parent, "/"))
+	if err != nil {
+		return false, nil
+	}
+	rc, _, err := prepo.Open(c.Context, name)
+	if err != nil {
+		return false, nil
+	}
+	rc.Close()
+	return true, nil
 }

@@ -157,3 +157,47 @@ func TestImportFileStore(t *testing.T) {
 		t.Fatalf("file store URI: %v", err)
 	}
 }
+
+// TestSingleFileModel: a version whose source is one file (the wine
+// example logs model.json) downloads by alias and by runs:/ into the
+// destination folder; a source that holds nothing is refused and leaves
+// no version; a failed download leaves no empty folder.
+func TestSingleFileModel(t *testing.T) {
+	uri := trackingURIs(t)["sqlite"]
+	st, err := openStore(context.Background(), uri, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := st.CreateRun(context.Background(), store.CreateRun{ExperimentID: "0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	repo, err := artifactRepo(st, r.Info.ArtifactURI)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := repo.Put(context.Background(), "model.json", strings.NewReader(`{"weights": [1, 2]}`)); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	run := r.Info.RunID
+	if _, err := mlrun(t, "models", "register", "runs:/"+run+"/model", "--name", "wine", "--tracking-uri", uri); err == nil || !strings.Contains(err.Error(), "does not exist") {
+		t.Fatalf("registering a source that holds nothing: %v", err)
+	}
+	mustRun(t, "models", "register", "runs:/"+run+"/model.json", "--name", "wine", "--tracking-uri", uri)
+	mustRun(t, "models", "alias", "set", "wine", "champion", "1", "--tracking-uri", uri)
+	for _, src := range []string{"models:/wine@champion", "models:/wine/1", "runs:/" + run + "/model.json"} {
+		dst := filepath.Join(t.TempDir(), "champion")
+		mustRun(t, "models", "download", src, "-d", dst, "--tracking-uri", uri)
+		if b, err := os.ReadFile(filepath.Join(dst, "model.json")); err != nil || !strings.Contains(string(b), "weights") {
+			t.Fatalf("download %s: %v %q", src, err, b)
+		}
+	}
+	dst := filepath.Join(t.TempDir(), "none")
+	if _, err := mlrun(t, "models", "download", "runs:/"+run+"/nothing", "-d", dst, "--tracking-uri", uri); err == nil {
+		t.Fatal("downloading nothing succeeded")
+	}
+	if _, err := os.Stat(dst); !os.IsNotExist(err) {
+		t.Fatalf("a failed download left %s behind", dst)
+	}
+}
