@@ -150,7 +150,10 @@ func localSource(uri, dir, sub string) (*Source, error) {
 				s.SourceName += "#" + filepath.ToSlash(rel)
 			}
 		}
-		if remotes, err := repo.Remotes(); err == nil && len(remotes) > 0 && len(remotes[0].Config().URLs) > 0 {
+		// MLflow records the origin's URL, whatever it is (a path too).
+		if origin, err := repo.Remote("origin"); err == nil && len(origin.Config().URLs) > 0 {
+			s.RepoURL = Redact(origin.Config().URLs[0])
+		} else if remotes, err := repo.Remotes(); err == nil && len(remotes) > 0 && len(remotes[0].Config().URLs) > 0 {
 			s.RepoURL = Redact(remotes[0].Config().URLs[0])
 		}
 	}

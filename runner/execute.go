@@ -297,7 +297,7 @@ func startRun(ctx context.Context, req Request, expID string, src *project.Sourc
 	if src.Commit != "" {
 		tags = append(tags, store.Tag{Key: TagGitCommit, Value: src.Commit})
 	}
-	if src.RepoURL != "" && !strings.HasPrefix(src.RepoURL, "/") && !strings.HasPrefix(src.RepoURL, "file://") {
+	if src.RepoURL != "" {
 		tags = append(tags, store.Tag{Key: TagGitRepoURL, Value: src.RepoURL}, store.Tag{Key: TagLegacyRepoURL, Value: src.RepoURL})
 	}
 	if src.Branch != "" {

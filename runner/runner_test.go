@@ -23,6 +23,7 @@ import (
 	"testing"
 	"time"
 
+	gitconfig "github.com/go-git/go-git/v5/config"
 	"github.com/mlrun/mlrun/artifact"
 	"github.com/mlrun/mlrun/artifact/local"
 	"github.com/mlrun/mlrun/internal/testutil"
@@ -483,5 +484,29 @@ func TestCreateRunSendsStartTime(t *testing.T) {
 	}
 	if u, _ := creates[0]["user_id"].(string); u == "" {
 		t.Errorf("runs/create user_id is empty: %v", creates[0])
+	}
+}
+
+// TestLocalGitFolderRecordsOrigin: a project in a local git checkout
+// records its origin's URL as MLflow does (mlflow.source.git.repoURL and
+// mlflow.gitRepoURL), a local path included, with the commit.
+func TestLocalGitFolderRecordsOrigin(t *testing.T) {
+	repo := testutil.NewGitRepo(t)
+	commit := repo.Commit("one", map[string]string{"MLproject": "name: g\nentry_points:\n  main:\n    command: \"true\"\n"})
+	for name, url := range map[string]string{"upstream": "https://example.invalid/other.git", "origin": "/srv/git/project.git"} {
+		if _, err := repo.Repo.CreateRemote(&gitconfig.RemoteConfig{Name: name, URLs: []string{url}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e := newEnv(t)
+	out, err := runner.Execute(context.Background(), e.request(repo.Dir))
+	if err != nil || out.Status != store.StatusFinished {
+		t.Fatalf("%v %+v\n%s", err, out, e.out.String())
+	}
+	r, _ := e.st.GetRun(context.Background(), out.RunID)
+	for k, want := range map[string]string{"mlflow.source.git.repoURL": "/srv/git/project.git", "mlflow.gitRepoURL": "/srv/git/project.git", "mlflow.source.git.commit": commit} {
+		if v, _ := r.Tag(k); v != want {
+			t.Errorf("tag %s = %q, want %q", k, v, want)
+		}
 	}
 }
