@@ -74,6 +74,9 @@ type Request struct {
 	Stdout    io.Writer
 	Stderr    io.Writer
 	Grace     time.Duration
+	// KillNow, closed while a stopped step is in its grace period, kills
+	// it at once (a second Ctrl-C).
+	KillNow <-chan struct{}
 }
 
 // Outcome is how a run ended.
@@ -146,7 +149,7 @@ func Execute(ctx context.Context, req Request) (*Outcome, error) {
 	}
 	job := &Job{
 		ProjectName: p.Name, Commit: src.Commit, DockerEnv: p.Docker,
-		Dir: src.Dir, Command: prefix + rendered.Command, Grace: req.Grace,
+		Dir: src.Dir, Command: prefix + rendered.Command, Grace: req.Grace, KillNow: req.KillNow,
 	}
 	var backendTags map[string]string
 	if pr, ok := req.Backend.(Preparer); ok {

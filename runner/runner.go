@@ -35,6 +35,9 @@ type Job struct {
 	Stderr      io.Writer
 	// Grace is how long a stopped step gets between SIGTERM and SIGKILL.
 	Grace time.Duration
+	// KillNow, when closed during the grace period, kills the step at
+	// once (a second Ctrl-C). nil never ends the grace early.
+	KillNow <-chan struct{}
 }
 
 // Result is how a step ended.

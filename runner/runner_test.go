@@ -510,3 +510,33 @@ func TestLocalGitFolderRecordsOrigin(t *testing.T) {
 		}
 	}
 }
+
+// TestKillNowEndsTheGrace: a step that ignores SIGTERM, stopped with an
+// hour of grace, is killed as soon as KillNow closes (a second Ctrl-C).
+func TestKillNowEndsTheGrace(t *testing.T) {
+	e := newEnv(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	kill := make(chan struct{})
+	dir := tmpProject(t, "trap '' TERM; touch started; while true; do sleep 0.1; done", nil)
+	req := e.request(dir)
+	req.Grace, req.KillNow = time.Hour, kill
+	done := make(chan *runner.Outcome, 1)
+	go func() { out, _ := runner.Execute(ctx, req); done <- out }()
+	for i := 0; i < 400; i++ {
+		if _, err := os.Stat(filepath.Join(dir, "started")); err == nil {
+			break
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+	cancel()
+	time.Sleep(200 * time.Millisecond)
+	close(kill)
+	select {
+	case out := <-done:
+		if out == nil || out.Status != store.StatusKilled {
+			t.Fatalf("outcome %+v", out)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("KillNow did not end the hour of grace")
+	}
+}

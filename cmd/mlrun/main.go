@@ -11,9 +11,22 @@ import (
 	"github.com/urfave/cli/v2"
 )
 
+// secondSignal is closed by a second Ctrl-C (or SIGTERM): the first one
+// cancels the command's context, the second makes mlrun run kill its
+// step at once instead of waiting out the grace period.
+var secondSignal = make(chan struct{})
+
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		<-sigs
+		cancel()
+		<-sigs
+		close(secondSignal)
+	}()
 	app := newApp()
 	if err := app.RunContext(ctx, permute(app, os.Args)); err != nil {
 		code := 1

@@ -98,6 +98,7 @@ func runProject(c *cli.Context) error {
 		Store: st, TrackingURI: uri,
 		Artifacts: func(u string) (artifact.Repository, error) { return artifactRepo(st, u) },
 		Stdout:    c.App.Writer, Stderr: c.App.ErrWriter,
+		KillNow: secondSignal,
 	}
 	if ls, ok := st.(store.Local); ok {
 		req.ServeLocal = true
@@ -109,7 +110,16 @@ func runProject(c *cli.Context) error {
 	if ended, err := runner.Reap(c.Context, st); err == nil && len(ended) > 0 {
 		fmt.Fprintf(c.App.ErrWriter, "mlrun: ended %d run(s) left RUNNING by an mlrun that exited: %s\n", len(ended), strings.Join(ended, ", "))
 	}
+	running := make(chan struct{})
+	go func() {
+		select {
+		case <-c.Context.Done():
+			fmt.Fprintln(c.App.ErrWriter, "mlrun: stopping the step (Ctrl-C again to kill it now)")
+		case <-running:
+		}
+	}()
 	out, err := runner.Execute(c.Context, req)
+	close(running)
 	if out == nil {
 		return err // nothing started: no run was created
 	}

@@ -70,6 +70,60 @@ func TestRunSIGINT(t *testing.T) {
 	if len(runs) != 1 || runs[0].Info.Status != store.StatusKilled {
 		t.Fatalf("runs after SIGINT: %+v\n%s", runs, output())
 	}
+	if !strings.Contains(output(), "stopping the step (Ctrl-C again to kill it now)") {
+		t.Fatalf("nothing said while stopping:\n%s", output())
+	}
+}
+
+// TestRunSecondSIGINTKillsAtOnce: a step that ignores SIGTERM would get
+// the whole 10 s grace; a second Ctrl-C kills it at once, and the run
+// ends KILLED.
+func TestRunSecondSIGINTKillsAtOnce(t *testing.T) {
+	bin := buildMlrun(t)
+	dir := t.TempDir()
+	proj := filepath.Join(dir, "proj")
+	os.MkdirAll(proj, 0o755)
+	os.WriteFile(filepath.Join(proj, "MLproject"), []byte("name: s\nentry_points:\n  main:\n    command: \"bash stubborn.sh\"\n"), 0o644)
+	os.WriteFile(filepath.Join(proj, "stubborn.sh"), []byte("trap '' TERM INT\necho started\nwhile true; do sleep 0.1; done\n"), 0o644)
+	db := filepath.Join(dir, "m.db")
+	cmd := exec.Command(bin, "run", proj, "--tracking-uri", "sqlite:///"+db)
+	cmd.Dir = dir
+	logPath := filepath.Join(dir, "out.log")
+	logFile, _ := os.Create(logPath)
+	defer logFile.Close()
+	cmd.Stdout, cmd.Stderr = logFile, logFile
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	output := func() string { b, _ := os.ReadFile(logPath); return string(b) }
+	for i := 0; i < 400 && !strings.Contains(output(), "started"); i++ {
+		time.Sleep(25 * time.Millisecond)
+	}
+	cmd.Process.Signal(syscall.SIGINT)
+	for i := 0; i < 400 && !strings.Contains(output(), "Ctrl-C again"); i++ {
+		time.Sleep(25 * time.Millisecond)
+	}
+	cmd.Process.Signal(syscall.SIGINT)
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 130 {
+			t.Fatalf("exit: %v\n%s", err, output())
+		}
+	case <-time.After(8 * time.Second): // the grace is 10 s: only the second Ctrl-C ends it sooner
+		t.Fatalf("the second Ctrl-C did not kill the step at once:\n%s", output())
+	}
+	st, err := openStore(context.Background(), "sqlite:///"+db, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	runs, _, _ := st.SearchRuns(context.Background(), store.SearchRuns{ExperimentIDs: []string{"0"}})
+	if len(runs) != 1 || runs[0].Info.Status != store.StatusKilled {
+		t.Fatalf("runs: %+v\n%s", runs, output())
+	}
 }
 
 func TestRunFlags(t *testing.T) {

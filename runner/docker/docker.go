@@ -259,7 +259,7 @@ func (b *Backend) Start(ctx context.Context, job *runner.Job) (runner.Handle, er
 		fwd.Close()
 		return nil, fmt.Errorf("create container: %w", err)
 	}
-	h := &handle{b: b, cli: cli, id: created.ID, fwd: fwd, grace: job.Grace}
+	h := &handle{b: b, cli: cli, id: created.ID, fwd: fwd, grace: job.Grace, killNow: job.KillNow}
 	if h.grace == 0 {
 		h.grace = runner.DefaultGrace
 	}
@@ -320,14 +320,15 @@ func (b *Backend) reachable(ctx context.Context, cli *client.Client, uri string)
 }
 
 type handle struct {
-	b      *Backend
-	cli    *client.Client
-	id     string
-	fwd    *forwarder
-	grace  time.Duration
-	waitC  <-chan container.WaitResponse
-	errC   <-chan error
-	copied chan struct{}
+	b       *Backend
+	cli     *client.Client
+	id      string
+	fwd     *forwarder
+	grace   time.Duration
+	killNow <-chan struct{} // a second Ctrl-C ends the grace at once
+	waitC   <-chan container.WaitResponse
+	errC    <-chan error
+	copied  chan struct{}
 }
 
 // Wait implements runner.Handle. A cancelled ctx stops the container
@@ -348,7 +349,15 @@ func (h *handle) Wait(ctx context.Context) (runner.Result, error) {
 		sctx, cancel := context.WithTimeout(context.Background(), h.grace+30*time.Second)
 		defer cancel()
 		secs := int(h.grace.Seconds())
-		if err := h.cli.ContainerStop(sctx, h.id, container.StopOptions{Timeout: &secs}); err != nil && !client.IsErrNotFound(err) {
+		stopped := make(chan error, 1)
+		go func() { stopped <- h.cli.ContainerStop(sctx, h.id, container.StopOptions{Timeout: &secs}) }()
+		var err error
+		select {
+		case err = <-stopped:
+		case <-h.killNow: // a second Ctrl-C: no more grace
+			err = h.cli.ContainerKill(sctx, h.id, "KILL")
+		}
+		if err != nil && !client.IsErrNotFound(err) {
 			return res, fmt.Errorf("stop container: %w", err)
 		}
 		select {

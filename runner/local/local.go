@@ -38,7 +38,7 @@ func (Backend) Start(ctx context.Context, job *runner.Job) (runner.Handle, error
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start step: %w", err)
 	}
-	h := &handle{cmd: cmd, grace: job.Grace, done: make(chan error, 1)}
+	h := &handle{cmd: cmd, grace: job.Grace, killNow: job.KillNow, done: make(chan error, 1)}
 	if h.grace == 0 {
 		h.grace = runner.DefaultGrace
 	}
@@ -47,9 +47,10 @@ func (Backend) Start(ctx context.Context, job *runner.Job) (runner.Handle, error
 }
 
 type handle struct {
-	cmd   *exec.Cmd
-	grace time.Duration
-	done  chan error
+	cmd     *exec.Cmd
+	grace   time.Duration
+	killNow <-chan struct{}
+	done    chan error
 }
 
 // Wait implements runner.Handle.
@@ -69,9 +70,10 @@ func (h *handle) Wait(ctx context.Context) (runner.Result, error) {
 		syscall.Kill(-pgid, syscall.SIGKILL) // anything left in the group
 		return result(err, true)
 	case <-t.C:
-		syscall.Kill(-pgid, syscall.SIGKILL)
-		return result(<-h.done, true)
+	case <-h.killNow: // nil blocks: only a real second Ctrl-C ends the grace
 	}
+	syscall.Kill(-pgid, syscall.SIGKILL)
+	return result(<-h.done, true)
 }
 
 func result(err error, killed bool) (runner.Result, error) {
