@@ -77,6 +77,10 @@ type Request struct {
 	// KillNow, closed while a stopped step is in its grace period, kills
 	// it at once (a second Ctrl-C).
 	KillNow <-chan struct{}
+	// ChooseBackend, used when Backend is nil, picks the backend once the
+	// project is read: dockerEnv says it has a docker_env (MLflow runs
+	// such a project in a container unless told otherwise).
+	ChooseBackend func(dockerEnv bool) (Backend, error)
 }
 
 // Outcome is how a run ended.
@@ -105,7 +109,7 @@ func Execute(ctx context.Context, req Request) (*Outcome, error) {
 	if req.EntryPoint == "" {
 		req.EntryPoint = "main"
 	}
-	if req.Backend == nil {
+	if req.Backend == nil && req.ChooseBackend == nil {
 		return nil, fmt.Errorf("%w: no backend", ErrInvalid)
 	}
 	if req.ExperimentName != "" && req.ExperimentID != "" {
@@ -128,6 +132,11 @@ func Execute(ctx context.Context, req Request) (*Outcome, error) {
 	rendered, err := p.Render(ep, req.Params, ropts)
 	if err != nil {
 		return nil, err
+	}
+	if req.Backend == nil {
+		if req.Backend, err = req.ChooseBackend(p.Docker != nil); err != nil {
+			return nil, err
+		}
 	}
 	manager, err := pickEnvManager(p, req.EnvManager)
 	if err != nil {

@@ -30,7 +30,7 @@ func runCommand() *cli.Command {
 			&cli.StringFlag{Name: "experiment-id", EnvVars: []string{"MLFLOW_EXPERIMENT_ID"}, Usage: "experiment id to run in"},
 			&cli.StringFlag{Name: "run-name", Usage: "name of the run"},
 			&cli.StringFlag{Name: "run-id", Usage: "reuse this active run instead of creating one"},
-			&cli.StringFlag{Name: "backend", Aliases: []string{"b"}, Value: "local", Usage: "local or docker"},
+			&cli.StringFlag{Name: "backend", Aliases: []string{"b"}, Usage: "local or docker (default: docker for a project with docker_env, as MLflow; local otherwise)"},
 			&cli.StringFlag{Name: "backend-config", Aliases: []string{"c"}, Usage: "backend options: a .json file or a JSON string"},
 			&cli.StringFlag{Name: "env-manager", Usage: "local, virtualenv or conda (default: by the project's environment)"},
 			&cli.StringFlag{Name: "storage-dir", EnvVars: []string{"MLFLOW_TMP_DIR"}, Usage: "where path parameters are downloaded"},
@@ -67,16 +67,43 @@ func runProject(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	var backend runner.Backend
-	switch b := c.String("backend"); b {
-	case "local":
-		backend = local.Backend{}
-	case "docker":
-		if backend, err = docker.New(docker.Options{
+	newDocker := func() (runner.Backend, error) {
+		return docker.New(docker.Options{
 			BuildImage: c.Bool("build-image"), KeepContainer: c.Bool("keep-container"),
 			Args: c.StringSlice("docker-args"), Config: c.String("backend-config"), Out: c.App.ErrWriter,
-		}); err != nil {
+		})
+	}
+	dockerOnly := func() error {
+		for _, f := range []string{"build-image", "keep-container", "docker-args"} {
+			if c.IsSet(f) {
+				return fmt.Errorf("--%s is a docker backend option, and this run is local (--backend local, --env-manager local, or a project without docker_env)", f)
+			}
+		}
+		return nil
+	}
+	var backend runner.Backend
+	var choose func(bool) (runner.Backend, error)
+	switch b := c.String("backend"); b {
+	case "local":
+		if err := dockerOnly(); err != nil {
 			return err
+		}
+		backend = local.Backend{}
+	case "docker":
+		if backend, err = newDocker(); err != nil {
+			return err
+		}
+	case "":
+		// As MLflow: a docker_env project runs in a container unless
+		// --env-manager local asks for the host.
+		choose = func(dockerEnv bool) (runner.Backend, error) {
+			if dockerEnv && c.String("env-manager") != "local" {
+				return newDocker()
+			}
+			if err := dockerOnly(); err != nil {
+				return nil, err
+			}
+			return local.Backend{}, nil
 		}
 	default:
 		return fmt.Errorf("backend %q is not supported: use local or docker", b)
@@ -94,7 +121,7 @@ func runProject(c *cli.Context) error {
 		URI: c.Args().First(), Version: c.String("version"), EntryPoint: c.String("entry-point"), Params: params,
 		ExperimentName: c.String("experiment-name"), ExperimentID: c.String("experiment-id"),
 		RunName: c.String("run-name"), RunID: c.String("run-id"),
-		EnvManager: c.String("env-manager"), Backend: backend,
+		EnvManager: c.String("env-manager"), Backend: backend, ChooseBackend: choose,
 		Store: st, TrackingURI: uri,
 		Artifacts: func(u string) (artifact.Repository, error) { return artifactRepo(st, u) },
 		Stdout:    c.App.Writer, Stderr: c.App.ErrWriter,

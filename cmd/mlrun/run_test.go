@@ -212,3 +212,55 @@ func TestRunKilledMlrunIsReaped(t *testing.T) {
 		t.Fatalf("runs still RUNNING: %d", len(runs))
 	}
 }
+
+// TestDockerEnvRunsInDockerByDefault: a docker_env project with no
+// --backend runs in a container, as with mlflow run; --backend local or
+// --env-manager local runs it on the host on purpose; a docker option on
+// a local run is an error before any run exists.
+func TestDockerEnvRunsInDockerByDefault(t *testing.T) {
+	image := testutil.RequireBaseImage(t)
+	dir := t.TempDir()
+	proj := filepath.Join(dir, "docker-example") // examples/docker on the test base image
+	os.MkdirAll(proj, 0o755)
+	for _, f := range []string{"MLproject", "train.sh"} {
+		b, err := os.ReadFile(filepath.Join("..", "..", "examples", "docker", f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		os.WriteFile(filepath.Join(proj, f), []byte(strings.ReplaceAll(string(b), "mlrun-example-base:latest", image)), 0o644)
+	}
+	uri := "sqlite:///" + filepath.Join(dir, "m.db")
+	mustRun(t, "db", "init", uri)
+	out, err := mlrun(t, "run", proj, "-P", "alpha=0.3", "-P", "steps=2", "--tracking-uri", uri)
+	if err != nil {
+		t.Fatalf("run: %v\n%s", err, out)
+	}
+	st, err := openStore(context.Background(), uri, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	runs, _, _ := st.SearchRuns(context.Background(), store.SearchRuns{ExperimentIDs: []string{"0"}})
+	if len(runs) != 1 {
+		t.Fatalf("%d runs", len(runs))
+	}
+	if b, _ := runs[0].Tag("mlflow.project.backend"); b != "docker" || runs[0].Info.Status != store.StatusFinished {
+		t.Fatalf("backend %q, status %s\n%s", b, runs[0].Info.Status, out)
+	}
+	if g, _ := runs[0].Tag("greeting"); g != "hello from the container" {
+		t.Fatalf("docker_env.environment not applied: greeting %q", g)
+	}
+	for _, args := range [][]string{
+		{"run", proj, "--backend", "local", "--build-image"},
+		{"run", proj, "--env-manager", "local", "-A", "memory=256m"},
+		{"run", "../../examples/shell", "--keep-container"},
+	} {
+		_, err := mlrun(t, append(args, "--tracking-uri", uri)...)
+		if err == nil || !strings.Contains(err.Error(), "is a docker backend option, and this run is local") {
+			t.Errorf("mlrun %s: %v", strings.Join(args, " "), err)
+		}
+	}
+	if runs, _, _ := st.SearchRuns(context.Background(), store.SearchRuns{ExperimentIDs: []string{"0"}}); len(runs) != 1 {
+		t.Fatalf("a refused run left a run behind: %d runs", len(runs))
+	}
+}
