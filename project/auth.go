@@ -1,8 +1,10 @@
 package project
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"os"
 	"os/user"
@@ -24,7 +26,11 @@ import (
 //     also come from ~/.ssh/config, see sshConfig); host
 //     keys checked against known_hosts ($SSH_KNOWN_HOSTS, ~/.ssh/known_hosts,
 //     /etc/ssh/ssh_known_hosts).
-func gitAuth(remote string) (string, transport.AuthMethod, error) {
+//
+// An ssh host that does not resolve (after ~/.ssh/config's HostName) is
+// reported as such, wrapping the *net.DNSError, before any key is looked
+// for: "no ssh credentials" would send the user looking in the wrong place.
+func gitAuth(ctx context.Context, remote string) (string, transport.AuthMethod, error) {
 	if strings.HasPrefix(remote, "http://") || strings.HasPrefix(remote, "https://") {
 		u, err := url.Parse(remote)
 		if err != nil {
@@ -48,6 +54,9 @@ func gitAuth(remote string) (string, transport.AuthMethod, error) {
 		return u.String(), auth, nil
 	}
 	if strings.HasPrefix(remote, "ssh://") || strings.HasPrefix(remote, "git+ssh://") || (looksRemote(remote) && !strings.Contains(remote, "://")) {
+		if err := resolveSSHHost(ctx, remote); err != nil {
+			return "", nil, err
+		}
 		auth, err := sshAuth(remote)
 		return remote, auth, err
 	}
@@ -67,6 +76,30 @@ func sshHost(remote string) string {
 		host = host[at+1:]
 	}
 	return host
+}
+
+// resolveSSHHost checks that the host an ssh remote connects to (the
+// HostName ~/.ssh/config gives its alias, else the host itself) resolves.
+// Only a definite "no such host" is an error: a resolver that cannot be
+// reached leaves the verdict to the connection itself.
+func resolveSSHHost(ctx context.Context, remote string) error {
+	alias := sshHost(remote)
+	host := alias
+	if h := (sshConfig{}).Get(alias, "HostName"); h != "" {
+		host = h
+	}
+	if host == "" || net.ParseIP(host) != nil {
+		return nil
+	}
+	_, err := net.DefaultResolver.LookupHost(ctx, host)
+	var dns *net.DNSError
+	if errors.As(err, &dns) && dns.IsNotFound {
+		if host != alias {
+			return fmt.Errorf("ssh host %s (HostName of %s in ~/.ssh/config) does not resolve: %w", host, alias, err)
+		}
+		return fmt.Errorf("ssh host %s does not resolve (check the URL, or add a Host entry to ~/.ssh/config): %w", host, err)
+	}
+	return nil
 }
 
 // sshUser returns the user of an ssh remote: from the URL, else the

@@ -85,7 +85,7 @@ func (p *Project) Render(ep *EntryPoint, given []KV, opts RenderOptions) (*Rende
 	userVals := map[string]string{}
 	for _, kv := range given {
 		if _, dup := userVals[kv.Key]; dup {
-			return nil, invalidf("Repeated parameter: '%s'", kv.Key)
+			return nil, paramErrorf("Repeated parameter: '%s'", kv.Key)
 		}
 		userVals[kv.Key] = kv.Value
 	}
@@ -96,7 +96,7 @@ func (p *Project) Render(ep *EntryPoint, given []KV, opts RenderOptions) (*Rende
 		}
 	}
 	if len(missing) > 0 {
-		return nil, invalidf("No value given for missing parameters: %s", strings.Join(missing, ", "))
+		return nil, paramErrorf("No value given for missing parameters: %s", strings.Join(missing, ", "))
 	}
 	caller := opts.CallerDir
 	if caller == "" {
@@ -115,6 +115,9 @@ func (p *Project) Render(ep *EntryPoint, given []KV, opts RenderOptions) (*Rende
 		}
 		out.Params = append(out.Params, KV{prm.Name, v})
 		cv, err := checkValue(prm, v, base)
+		if err != nil && !fromUser {
+			return nil, fmt.Errorf("%w (MLproject's default for %s)", err, prm.Name)
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -143,22 +146,22 @@ func checkValue(prm Parameter, v, base string) (string, error) {
 	switch prm.Type {
 	case TypeInt:
 		if _, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64); err != nil {
-			return "", invalidf("Parameter '%s' is of type int, but got value '%s', which is not an integer", prm.Name, v)
+			return "", paramErrorf("Parameter '%s' is of type int, but got value '%s', which is not an integer", prm.Name, v)
 		}
 	case TypeFloat:
 		if _, err := strconv.ParseFloat(strings.TrimSpace(v), 64); err != nil {
-			return "", invalidf("Parameter '%s' is of type float, but got value '%s', which is not a number", prm.Name, v)
+			return "", paramErrorf("Parameter '%s' is of type float, but got value '%s', which is not a number", prm.Name, v)
 		}
 	case TypeURI:
 		u, err := url.Parse(v)
 		if err != nil || u.Scheme == "" {
-			return "", invalidf("Expected URI for parameter %s but got %s", prm.Name, v)
+			return "", paramErrorf("Expected URI for parameter %s but got %s", prm.Name, v)
 		}
 	case TypePath:
 		p := v
 		if u, err := url.Parse(v); err == nil && len(u.Scheme) > 1 {
 			if u.Scheme != "file" || (u.Host != "" && u.Host != "localhost") {
-				return "", invalidf("parameter %s: downloading remote path values (%s) is not supported yet; give a local path", prm.Name, v)
+				return "", paramErrorf("parameter %s: downloading remote path values (%s) is not supported yet; give a local path", prm.Name, v)
 			}
 			p = u.Path
 		}
@@ -166,7 +169,7 @@ func checkValue(prm Parameter, v, base string) (string, error) {
 			p = filepath.Join(base, p)
 		}
 		if _, err := os.Stat(p); err != nil {
-			return "", invalidf("Got value %s for parameter %s, but no such file or directory was found.", v, prm.Name)
+			return "", paramErrorf("Got value %s for parameter %s, but no such file or directory was found.", v, prm.Name)
 		}
 		return filepath.Clean(p), nil
 	}

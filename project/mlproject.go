@@ -16,8 +16,27 @@ import (
 // missing or mistyped parameter.
 var ErrInvalid = errors.New("invalid project")
 
+// ErrInvalidParameter is the kind of an error about the values given to
+// an entry point's parameters (-P): one missing, repeated, of the wrong
+// type, or a path that does not exist. It is also ErrInvalid, and its
+// message names the parameter.
+var ErrInvalidParameter error = &subKind{"invalid parameter", ErrInvalid}
+
+// subKind is an error kind that is also a broader kind.
+type subKind struct {
+	msg    string
+	parent error
+}
+
+func (k *subKind) Error() string { return k.msg }
+func (k *subKind) Unwrap() error { return k.parent }
+
 func invalidf(format string, args ...any) error {
 	return fmt.Errorf("%w: %s", ErrInvalid, fmt.Sprintf(format, args...))
+}
+
+func paramErrorf(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", ErrInvalidParameter, fmt.Sprintf(format, args...))
 }
 
 // Parameter types MLflow knows; any other type behaves as "string".

@@ -110,6 +110,7 @@ func TestValidationMessages(t *testing.T) {
 		{"float type", render("full", "main", KV{"note", "x"}, KV{"alpha", "abc"}), "Parameter 'alpha' is of type float, but got value 'abc', which is not a number"},
 		{"uri type", render("full", "main", KV{"note", "x"}, KV{"src", "relative/path"}), "Expected URI for parameter src but got relative/path"},
 		{"missing path", render("full", "main", KV{"note", "x"}, KV{"data", "nope.csv"}), "Got value nope.csv for parameter data, but no such file or directory was found."},
+		{"bad default", render("baddefault", "main"), "invalid parameter: Got value missing.csv for parameter data, but no such file or directory was found. (MLproject's default for data)"},
 		{"repeated", render("full", "main", KV{"note", "x"}, KV{"note", "y"}), "Repeated parameter: 'note'"},
 		{"multiple envs", render("multienv", "main"), "Project cannot contain multiple environment fields: [python_env conda_env]"},
 		{"undeclared template field", render("badtemplate", "main", KV{"a", "1"}), "the command uses {b}, which is not a declared parameter"},
@@ -125,6 +126,13 @@ func TestValidationMessages(t *testing.T) {
 			}
 			if !errors.Is(tc.err, ErrInvalid) {
 				t.Fatalf("error %v is not ErrInvalid", tc.err)
+			}
+			// A value given to a parameter is named as such, not as a
+			// broken project.
+			param := map[string]bool{"missing required": true, "two missing": true, "int type": true,
+				"float type": true, "uri type": true, "missing path": true, "bad default": true, "repeated": true}[tc.name]
+			if errors.Is(tc.err, ErrInvalidParameter) != param || strings.HasPrefix(tc.err.Error(), "invalid parameter: ") != param {
+				t.Fatalf("error %q: ErrInvalidParameter is %v, want %v", tc.err, !param, param)
 			}
 			if strings.Contains(tc.err.Error(), "\n") {
 				t.Fatalf("error is not one line: %q", tc.err)

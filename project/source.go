@@ -180,7 +180,7 @@ var fullSHA = regexp.MustCompile(`^[0-9a-f]{40}$`)
 // gitSource fetches remote (a URL or a local repository path) into the
 // cache and checks the version out into a temporary folder.
 func gitSource(ctx context.Context, uri, remote, sub string, opts FetchOptions) (*Source, error) {
-	cleanURL, auth, err := gitAuth(remote)
+	cleanURL, auth, err := gitAuth(ctx, remote)
 	if err != nil {
 		return nil, err
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -281,5 +282,33 @@ func TestSSHConfig(t *testing.T) {
 	defer src.Close()
 	if src.Commit != c2 || command(t, src.Dir) != "two" {
 		t.Fatalf("fetched %s %q, want %s two", src.Commit, command(t, src.Dir), c2)
+	}
+}
+
+// TestSSHHostDoesNotResolve proves a mistyped ssh host is named as such,
+// not as missing credentials (there are none here either), both for a
+// host in the URL and for a HostName given by ~/.ssh/config.
+func TestSSHHostDoesNotResolve(t *testing.T) {
+	home := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(home, ".ssh"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("HOME", home)
+	t.Setenv("SSH_AUTH_SOCK", "")
+	writeSSHConfig(t, home, "Host models-host\n  HostName models.no-such-host.invalid\n")
+	for uri, want := range map[string]string{
+		"git@no-such-host.invalid:org/repo.git":   "ssh host no-such-host.invalid does not resolve",
+		"ssh://git@no-such-host.invalid/org/repo": "ssh host no-such-host.invalid does not resolve",
+		"models-host:org/repo.git":                "ssh host models.no-such-host.invalid (HostName of models-host in ~/.ssh/config) does not resolve",
+	} {
+		_, err := project.Fetch(context.Background(), uri, project.FetchOptions{CacheDir: t.TempDir()})
+		var dns *net.DNSError
+		if !errors.As(err, &dns) || !dns.IsNotFound {
+			t.Errorf("%s: %v, want a *net.DNSError not found", uri, err)
+			continue
+		}
+		if !strings.Contains(err.Error(), want) || strings.Contains(err.Error(), "credentials") {
+			t.Errorf("%s: %q, want %q", uri, err, want)
+		}
 	}
 }
