@@ -13,6 +13,7 @@ import (
 
 	"github.com/mlrun/mlrun/internal/testutil"
 	"github.com/mlrun/mlrun/store"
+	"github.com/mlrun/mlrun/store/sqlite"
 	"github.com/urfave/cli/v2"
 )
 
@@ -39,8 +40,15 @@ func mustRun(t *testing.T, args ...string) string {
 // trackingURIs returns a local SQLite URI and the URI of an in-process
 // mlrun server over another SQLite file, so each test runs on both.
 func trackingURIs(t *testing.T) map[string]string {
-	local := "sqlite:///" + filepath.Join(t.TempDir(), "local.db")
-	mustRun(t, "db", "init", local) // the CLI's commands open a database, they do not create one
+	// The CLI's commands open a database, they do not create one; its
+	// artifact root is in the test's folder, not ./mlruns of the package.
+	dir := t.TempDir()
+	st, err := sqlite.Open(context.Background(), filepath.Join(dir, "local.db"), sqlite.Options{ArtifactRoot: filepath.Join(dir, "mlruns")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	local := "sqlite:///" + filepath.Join(dir, "local.db")
 	return map[string]string{
 		"sqlite": local,
 		"http":   testutil.StartServer(t, true).URL,

@@ -229,6 +229,11 @@ func TestDockerEnvRunsInDockerByDefault(t *testing.T) {
 		}
 		os.WriteFile(filepath.Join(proj, f), []byte(strings.ReplaceAll(string(b), "mlrun-example-base:latest", image)), 0o644)
 	}
+	shell, err := filepath.Abs(filepath.Join("..", "..", "examples", "shell"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Chdir(dir) // the default artifact root, ./mlruns, lands in the test's folder
 	uri := "sqlite:///" + filepath.Join(dir, "m.db")
 	mustRun(t, "db", "init", uri)
 	out, err := mlrun(t, "run", proj, "-P", "alpha=0.3", "-P", "steps=2", "--tracking-uri", uri)
@@ -253,7 +258,7 @@ func TestDockerEnvRunsInDockerByDefault(t *testing.T) {
 	for _, args := range [][]string{
 		{"run", proj, "--backend", "local", "--build-image"},
 		{"run", proj, "--env-manager", "local", "-A", "memory=256m"},
-		{"run", "../../examples/shell", "--keep-container"},
+		{"run", shell, "--keep-container"},
 	} {
 		_, err := mlrun(t, append(args, "--tracking-uri", uri)...)
 		if err == nil || !strings.Contains(err.Error(), "is a docker backend option, and this run is local") {
