@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"path/filepath"
 	"strings"
 
 	"github.com/urfave/cli/v2"
@@ -159,6 +160,7 @@ func runProject(c *cli.Context) error {
 	default:
 		fmt.Fprintf(w, "=== Run (ID '%s') failed ===\n", out.RunID)
 	}
+	fmt.Fprintln(w, viewHint(uri, out.ExperimentID, out.RunID))
 	fmt.Fprintf(c.App.Writer, "run_id: %s\nexperiment_id: %s\nstatus: %s\nduration: %s\n", out.RunID, out.ExperimentID, out.Status, out.Duration.Round(1e6))
 	if err != nil {
 		return err
@@ -174,4 +176,24 @@ func runProject(c *cli.Context) error {
 		code = 1
 	}
 	return cli.Exit("", code)
+}
+
+// viewHint says where the run can be seen once it has ended. MLflow's
+// client inside the step prints a "View run at" link to the loopback
+// server, which is gone with the run; this one lasts: the tracking
+// server's page, or the mlrun server command that serves a local store.
+func viewHint(trackingURI, expID, runID string) string {
+	page := "/#/experiments/" + expID + "/runs/" + runID
+	if strings.HasPrefix(trackingURI, "http://") || strings.HasPrefix(trackingURI, "https://") {
+		return "=== View run at " + strings.TrimSuffix(project.Redact(trackingURI), "/") + page + " ==="
+	}
+	// A relative sqlite path is made absolute, so the command works from
+	// any folder.
+	if rel, ok := strings.CutPrefix(trackingURI, "sqlite:///"); ok && rel != "" && !strings.HasPrefix(rel, "/") && !strings.HasPrefix(rel, ":memory:") {
+		if abs, err := filepath.Abs(rel); err == nil {
+			trackingURI = "sqlite:///" + abs
+		}
+	}
+	cmd := "mlrun server --backend-store-uri " + project.Redact(trackingURI)
+	return "=== View run: " + cmd + ", then http://127.0.0.1:5000" + page + " ==="
 }

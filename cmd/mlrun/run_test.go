@@ -269,3 +269,35 @@ func TestDockerEnvRunsInDockerByDefault(t *testing.T) {
 		t.Fatalf("a refused run left a run behind: %d runs", len(runs))
 	}
 }
+
+// TestRunPrintsALastingLink: the link MLflow's client prints inside the
+// step points at the run's loopback server, gone with the run; mlrun
+// ends with one that lasts.
+func TestRunPrintsALastingLink(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir)
+	os.WriteFile("MLproject", []byte("name: t\nentry_points:\n  main:\n    command: \"true\"\n"), 0o644)
+	out := mustRun(t, "run", ".", "--tracking-uri", "sqlite:///rel.db") // relative: the link makes it absolute
+	st, err := openStore(context.Background(), "sqlite:///"+filepath.Join(dir, "rel.db"), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	runs, _, err := st.SearchRuns(context.Background(), store.SearchRuns{ExperimentIDs: []string{"0"}})
+	if err != nil || len(runs) != 1 {
+		t.Fatalf("runs: %v %d", err, len(runs))
+	}
+	want := "=== View run: mlrun server --backend-store-uri sqlite:///" + filepath.Join(dir, "rel.db") +
+		", then http://127.0.0.1:5000/#/experiments/0/runs/" + runs[0].Info.RunID + " ==="
+	if !strings.Contains(out, want+"\n") {
+		t.Fatalf("output lacks %q:\n%s", want, out)
+	}
+	for uri, want := range map[string]string{
+		"https://alice:secret@mlflow.example.com/": "=== View run at https://alice@mlflow.example.com/#/experiments/3/runs/r1 ===",
+		"postgresql://u:pw@db/mlflow":              "=== View run: mlrun server --backend-store-uri postgresql://u@db/mlflow, then http://127.0.0.1:5000/#/experiments/3/runs/r1 ===",
+	} {
+		if got := viewHint(uri, "3", "r1"); got != want {
+			t.Errorf("viewHint(%s) = %q, want %q", uri, got, want)
+		}
+	}
+}
