@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/mlrun/mlrun/internal/testutil"
 	"github.com/mlrun/mlrun/store"
@@ -231,5 +232,16 @@ func TestUnknownCommands(t *testing.T) {
 	uri := trackingURIs(t)["sqlite"]
 	if out := mustRun(t, "experiments", "search", "--tracking-uri", uri); !strings.Contains(out, "Default") {
 		t.Fatalf("experiments search: %q", out)
+	}
+}
+
+// waitFor polls cond every 20 ms and fails the test if it is not true
+// within d.
+func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
+	t.Helper()
+	for end := time.Now().Add(d); !cond(); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(end) {
+			t.Fatalf("after %s: %s", d, what)
+		}
 	}
 }

@@ -43,9 +43,7 @@ func TestRunSIGINT(t *testing.T) {
 		t.Fatal(err)
 	}
 	output := func() string { b, _ := os.ReadFile(logPath); return string(b) }
-	for i := 0; i < 200 && !strings.Contains(output(), "started"); i++ {
-		time.Sleep(25 * time.Millisecond)
-	}
+	waitFor(t, 30*time.Second, "the step did not start", func() bool { return strings.Contains(output(), "started") })
 	cmd.Process.Signal(syscall.SIGINT)
 	err := cmd.Wait()
 	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 130 {
@@ -190,12 +188,10 @@ func TestRunKilledMlrunIsReaped(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	for i := 0; i < 200; i++ {
-		if b, _ := os.ReadFile(logPath); strings.Contains(string(b), "started") {
-			break
-		}
-		time.Sleep(25 * time.Millisecond)
-	}
+	waitFor(t, 30*time.Second, "the step did not start", func() bool {
+		b, _ := os.ReadFile(logPath)
+		return strings.Contains(string(b), "started")
+	})
 	cmd.Process.Kill()
 	cmd.Wait()
 	out, err := exec.Command(bin, "run", proj, "-e", "quick", "--tracking-uri", uri).CombinedOutput()

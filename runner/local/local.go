@@ -25,13 +25,12 @@ func (Backend) Start(ctx context.Context, job *runner.Job) (runner.Handle, error
 	if err != nil {
 		return nil, fmt.Errorf("%w: bash not found on PATH", runner.ErrBackendUnavailable)
 	}
-	cmd := exec.Command(bash, "-c", job.Command)
+	cmd, err := stepCommand(bash, job)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", runner.ErrBackendUnavailable, err)
+	}
 	cmd.Dir = job.Dir
-	cmd.Env = job.Env
 	cmd.Stdout, cmd.Stderr = job.Stdout, job.Stderr
-	// Its own process group (so stopping it stops everything it started),
-	// and killed if mlrun dies without stopping it.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	// A background grandchild holding stdout open must not keep Wait
 	// blocked after the step itself has ended.
 	cmd.WaitDelay = 2 * time.Second
@@ -71,6 +70,15 @@ func (h *handle) Wait(ctx context.Context) (runner.Result, error) {
 		return result(err, true)
 	case <-t.C:
 	case <-h.killNow: // nil blocks: only a real second Ctrl-C ends the grace
+	}
+	// The supervisor kills every descendant, those that left the group
+	// too; SIGKILL of the group is the backstop.
+	syscall.Kill(pgid, killAllSignal)
+	select {
+	case err := <-h.done:
+		syscall.Kill(-pgid, syscall.SIGKILL)
+		return result(err, true)
+	case <-time.After(time.Second):
 	}
 	syscall.Kill(-pgid, syscall.SIGKILL)
 	return result(<-h.done, true)
