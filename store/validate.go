@@ -1,14 +1,14 @@
 package store
 
 import (
-	"path/filepath"
-
-	"github.com/mlrun/mlrun/artifact"
 	"os"
 	"path"
-	"regexp"
+	"path/filepath"
 	"strings"
+	"unicode"
 	"unicode/utf8"
+
+	"github.com/mlrun/mlrun/artifact"
 )
 
 // Limits are MLflow's validation limits (mlflow/utils/validation.py,
@@ -53,10 +53,30 @@ var Limits = struct {
 	SearchRunsDefault:    1000,
 }
 
-var (
-	keyRE   = regexp.MustCompile(`^[/\p{L}\p{N}_.\- :]*$`)
-	runIDRE = regexp.MustCompile(`^[a-zA-Z0-9][\p{L}\p{N}_\-]{0,255}$`)
-)
+// keyChars reports whether every rune of s is a letter, a number or one
+// of extra: MLflow's [\w...] classes, without a regular expression
+// (compiling the Unicode classes with {0,255} cost every mlrun start
+// 27 ms).
+func keyChars(s, extra string) bool {
+	for _, r := range s {
+		if !unicode.IsLetter(r) && !unicode.IsNumber(r) && !strings.ContainsRune(extra, r) {
+			return false
+		}
+	}
+	return true
+}
+
+// runIDOK is MLflow's ^[a-zA-Z0-9][\w\-]{0,255}$.
+func runIDOK(id string) bool {
+	if id == "" || utf8.RuneCountInString(id) > 256 {
+		return false
+	}
+	c := id[0]
+	if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9') {
+		return false
+	}
+	return keyChars(id[1:], "_-")
+}
 
 // truncateLongValues mirrors MLFLOW_TRUNCATE_LONG_VALUES (default true).
 func truncateLongValues() bool {
@@ -68,7 +88,7 @@ func truncateLongValues() bool {
 // a normalized relative path, at most 250 characters. what names the kind
 // of key in the message ("metric", "param", "tag").
 func ValidateKey(what, key string) error {
-	if !keyRE.MatchString(key) {
+	if !keyChars(key, "/_.- :") {
 		return Invalidf("invalid %s name: '%s'. Names may only contain alphanumerics, underscores (_), dashes (-), periods (.), spaces ( ), colon(:) and slashes (/)", what, key)
 	}
 	if key == "" || key == "." || path.Clean(key) != key || strings.HasPrefix(key, "..") || strings.HasPrefix(key, "/") {
@@ -82,7 +102,7 @@ func ValidateKey(what, key string) error {
 
 // ValidateRunID checks the form of a run id.
 func ValidateRunID(id string) error {
-	if !runIDRE.MatchString(id) {
+	if !runIDOK(id) {
 		return Invalidf("invalid run id '%s'", id)
 	}
 	return nil
