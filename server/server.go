@@ -64,6 +64,11 @@ type Options struct {
 	// Registry is the model registry; nil means the tracking store's, when
 	// it is one (SQLite keeps both in one database).
 	Registry registry.Store
+	// ArtifactsOnly serves the artifact proxy, /health and /version and
+	// nothing else (mlflow server --artifacts-only): every other route
+	// answers 503 in plain text, as MLflow's does, and the store may be
+	// nil.
+	ArtifactsOnly bool
 }
 
 // Server is the tracking server's HTTP handler.
@@ -221,6 +226,11 @@ func HTTPServer(h http.Handler) *http.Server {
 func (s *Server) dispatch(w http.ResponseWriter, r *http.Request) {
 	if p := r.URL.EscapedPath(); strings.HasPrefix(p, artifactsPrefix+"/") || p == artifactsPrefix || strings.HasPrefix(p, mpuPrefix) {
 		s.serveArtifacts(w, r)
+		return
+	}
+	if s.opts.ArtifactsOnly && r.URL.Path != "/health" && r.URL.Path != "/version" {
+		http.Error(w, "Endpoint: "+r.URL.Path+" disabled due to the mlflow server running in `--artifacts-only` mode. "+
+			"To enable tracking server functionality, run `mlflow server` without `--artifacts-only`", http.StatusServiceUnavailable)
 		return
 	}
 	s.mux.ServeHTTP(w, r)

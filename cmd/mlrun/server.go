@@ -38,6 +38,7 @@ func serverCommand() *cli.Command {
 			&cli.StringFlag{Name: "artifacts-destination", Value: "./mlartifacts", Usage: "where proxied artifacts are stored (a local folder)"},
 			&cli.StringSliceFlag{Name: "allowed-artifact-roots", Usage: "more local folders whose run artifacts the server may read and write (comma-separated or repeated); runs stored elsewhere get 403"},
 			&cli.Int64Flag{Name: "max-upload-size", Value: server.DefaultUploadLimit, Usage: "largest artifact upload the proxy takes, in bytes"},
+			&cli.BoolFlag{Name: "artifacts-only", Usage: "serve only the artifact proxy (and /health, /version): no tracking, no database opened (but with --app-name, for permissions)"},
 			&cli.StringFlag{Name: "app-name", Usage: "basic-auth: MLflow's basic-auth app (users and permissions; config from MLFLOW_AUTH_CONFIG_PATH)"},
 			&cli.StringFlag{Name: "host", Aliases: []string{"h"}, Value: "127.0.0.1", Usage: "address to listen on"},
 			// mlflow server's flags that mean nothing for one Go process:
@@ -71,16 +72,23 @@ func runServer(c *cli.Context) error {
 	if strings.HasPrefix(root, "mlflow-artifacts:") && !serve {
 		return errors.New("--default-artifact-root mlflow-artifacts:/ needs --serve-artifacts")
 	}
-	st, err := openStore(c.Context, c.String("backend-store-uri"), root)
-	if err != nil {
-		return err
+	artifactsOnly := c.Bool("artifacts-only")
+	if artifactsOnly && !serve {
+		return errors.New("--artifacts-only serves the artifact proxy, and --no-serve-artifacts turns it off: give one of them")
 	}
-	defer st.Close()
-	opts := server.Options{Logger: slog.New(slog.NewTextHandler(os.Stderr, nil)), UploadLimit: c.Int64("max-upload-size")}
+	var st store.Store
+	if !artifactsOnly || c.String("app-name") != "" { // permissions are by experiment: the store is needed
+		var err error
+		if st, err = openStore(c.Context, c.String("backend-store-uri"), root); err != nil {
+			return err
+		}
+		defer st.Close()
+	}
+	opts := server.Options{Logger: slog.New(slog.NewTextHandler(os.Stderr, nil)), UploadLimit: c.Int64("max-upload-size"), ArtifactsOnly: artifactsOnly}
 	if opts.UploadLimit <= 0 {
 		return fmt.Errorf("--max-upload-size %d: want a positive number of bytes", opts.UploadLimit)
 	}
-	if ru := c.String("registry-store-uri"); ru != "" && ru != c.String("backend-store-uri") {
+	if ru := c.String("registry-store-uri"); ru != "" && ru != c.String("backend-store-uri") && !artifactsOnly {
 		rs, err := openStore(c.Context, ru, root)
 		if err != nil {
 			return fmt.Errorf("registry store: %w", err)
@@ -97,7 +105,7 @@ func runServer(c *cli.Context) error {
 		if strings.Contains(dest, "://") && !strings.HasPrefix(dest, "file://") {
 			return fmt.Errorf("--artifacts-destination %s: only local folders are supported yet", dest)
 		}
-		dest, err = filepath.Abs(strings.TrimPrefix(dest, "file://"))
+		dest, err := filepath.Abs(strings.TrimPrefix(dest, "file://"))
 		if err != nil {
 			return err
 		}
@@ -133,7 +141,12 @@ func runServer(c *cli.Context) error {
 	}
 	reapCtx, stopReaping := context.WithCancel(c.Context)
 	reaped := make(chan struct{})
-	go func() { reapEvery(reapCtx, st, opts.Logger, time.Minute); close(reaped) }()
+	go func() {
+		if st != nil {
+			reapEvery(reapCtx, st, opts.Logger, time.Minute)
+		}
+		close(reaped)
+	}()
 	err = serveUntilDone(c.Context, ln, server.New(st, opts), opts.Logger)
 	stopReaping()
 	<-reaped // the store is closed only once the reaper is done with it

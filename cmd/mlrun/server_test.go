@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"net"
 	"net/http"
@@ -176,5 +177,56 @@ func TestServerTakesMLflowFlags(t *testing.T) {
 	out, err := exec.Command(bin, "server", "--help").CombinedOutput()
 	if err != nil || !strings.Contains(string(out), "--host value, -h value") {
 		t.Fatalf("server --help: %v\n%s", err, out)
+	}
+}
+
+// TestServerArtifactsOnly: `mlrun server --artifacts-only` serves the
+// artifact proxy and /health, answers every tracking route 503 in plain
+// text with MLflow's message, and opens no database.
+func TestServerArtifactsOnly(t *testing.T) {
+	bin := buildMlrun(t)
+	dir := t.TempDir()
+	port := testutil.FreePort(t)
+	cmd := exec.Command(bin, "server", "--artifacts-only", "-p", itoa(port), "--artifacts-destination", filepath.Join(dir, "art"))
+	cmd.Dir = dir
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { cmd.Process.Kill(); cmd.Wait() }()
+	base := "http://127.0.0.1:" + itoa(port)
+	waitFor(t, 30*time.Second, "the server did not come up", func() bool {
+		resp, err := http.Get(base + "/health")
+		if err == nil {
+			resp.Body.Close()
+		}
+		return err == nil && resp.StatusCode == 200
+	})
+	req, _ := http.NewRequest("PUT", base+"/api/2.0/mlflow-artifacts/artifacts/1/run/model.txt", strings.NewReader("weights"))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("upload: %v %v\n%s", err, resp, stderr.String())
+	}
+	resp.Body.Close()
+	if b, err := os.ReadFile(filepath.Join(dir, "art", "1", "run", "model.txt")); err != nil || string(b) != "weights" {
+		t.Fatalf("uploaded file: %q %v", b, err)
+	}
+	resp, err = http.Get(base + "/api/2.0/mlflow/experiments/search")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	want := "Endpoint: /api/2.0/mlflow/experiments/search disabled due to the mlflow server running in `--artifacts-only` mode."
+	if resp.StatusCode != 503 || !strings.Contains(string(b), want) || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/plain") {
+		t.Fatalf("tracking route: %d %s %q", resp.StatusCode, resp.Header.Get("Content-Type"), b)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "mlflow.db")); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("--artifacts-only opened a database: %v", err)
+	}
+	out, err := exec.Command(bin, "server", "--artifacts-only", "--no-serve-artifacts").CombinedOutput()
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() == 0 || !strings.Contains(string(out), "--artifacts-only serves the artifact proxy, and --no-serve-artifacts turns it off") {
+		t.Fatalf("--artifacts-only --no-serve-artifacts: %v %s", err, out)
 	}
 }
