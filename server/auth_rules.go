@@ -119,6 +119,7 @@ var authRules = map[string]rule{
 
 	// Open to every authenticated user.
 	"GET /version": {need: needAuthenticated},
+	"GET /metrics": {need: needAuthenticated},
 
 	// The artifact proxy: the experiment is the path's leading digits.
 	"GET " + artifactsPrefix:                   {need: needRead, loc: byArtifactPath},

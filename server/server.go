@@ -69,6 +69,9 @@ type Options struct {
 	// answers 503 in plain text, as MLflow's does, and the store may be
 	// nil.
 	ArtifactsOnly bool
+	// Metrics, when set, counts and times every request and serves them
+	// on GET /metrics (mlflow server --expose-prometheus).
+	Metrics *Metrics
 }
 
 // Server is the tracking server's HTTP handler.
@@ -169,6 +172,9 @@ func (s *Server) routes() {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		w.Write([]byte(Version))
 	})
+	if s.opts.Metrics != nil {
+		s.route("GET /metrics", s.opts.Metrics.handler().ServeHTTP)
+	}
 	s.route("GET /get-artifact", s.getRunArtifact)
 	s.route("GET /model-versions/get-artifact", s.getVersionArtifact)
 	s.route("GET /ajax-api/2.0/mlflow/get-trace-artifact", s.getTraceArtifact)
@@ -228,7 +234,7 @@ func (s *Server) dispatch(w http.ResponseWriter, r *http.Request) {
 		s.serveArtifacts(w, r)
 		return
 	}
-	if s.opts.ArtifactsOnly && r.URL.Path != "/health" && r.URL.Path != "/version" {
+	if s.opts.ArtifactsOnly && r.URL.Path != "/health" && r.URL.Path != "/version" && r.URL.Path != "/metrics" {
 		http.Error(w, "Endpoint: "+r.URL.Path+" disabled due to the mlflow server running in `--artifacts-only` mode. "+
 			"To enable tracking server functionality, run `mlflow server` without `--artifacts-only`", http.StatusServiceUnavailable)
 		return
@@ -260,6 +266,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.serveAuth(sw, r)
 	} else {
 		s.dispatch(sw, r)
+	}
+	if s.opts.Metrics != nil {
+		s.opts.Metrics.observe(r, routeLabel(r), sw.status, time.Since(start))
 	}
 	path := r.URL.Path
 	if strings.HasPrefix(path, "/health") {

@@ -39,6 +39,7 @@ func serverCommand() *cli.Command {
 			&cli.StringSliceFlag{Name: "allowed-artifact-roots", Usage: "more local folders whose run artifacts the server may read and write (comma-separated or repeated); runs stored elsewhere get 403"},
 			&cli.Int64Flag{Name: "max-upload-size", Value: server.DefaultUploadLimit, Usage: "largest artifact upload the proxy takes, in bytes"},
 			&cli.BoolFlag{Name: "artifacts-only", Usage: "serve only the artifact proxy (and /health, /version): no tracking, no database opened (but with --app-name, for permissions)"},
+			&cli.StringFlag{Name: "expose-prometheus", Usage: "serve Prometheus metrics on /metrics (the folder MLflow needs for its workers is taken and not used: one process keeps them in memory)"},
 			&cli.StringFlag{Name: "app-name", Usage: "basic-auth: MLflow's basic-auth app (users and permissions; config from MLFLOW_AUTH_CONFIG_PATH)"},
 			&cli.StringFlag{Name: "host", Aliases: []string{"h"}, Value: "127.0.0.1", Usage: "address to listen on"},
 			// mlflow server's flags that mean nothing for one Go process:
@@ -85,6 +86,9 @@ func runServer(c *cli.Context) error {
 		defer st.Close()
 	}
 	opts := server.Options{Logger: slog.New(slog.NewTextHandler(os.Stderr, nil)), UploadLimit: c.Int64("max-upload-size"), ArtifactsOnly: artifactsOnly}
+	if c.IsSet("expose-prometheus") {
+		opts.Metrics = server.NewMetrics()
+	}
 	if opts.UploadLimit <= 0 {
 		return fmt.Errorf("--max-upload-size %d: want a positive number of bytes", opts.UploadLimit)
 	}

@@ -1,0 +1,59 @@
+package server_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/mlrun/mlrun/server"
+	"github.com/mlrun/mlrun/store/sqlite"
+)
+
+// TestPrometheusMetrics: with Options.Metrics (--expose-prometheus), GET
+// /metrics lists MLflow's exporter's series, by route pattern (one series
+// for every run id) and status; /health is left out, as in MLflow.
+func TestPrometheusMetrics(t *testing.T) {
+	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "m.db"), sqlite.Options{ArtifactRoot: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	srv := httptest.NewServer(server.New(st, server.Options{Metrics: server.NewMetrics(), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}))
+	defer srv.Close()
+	ts := &testServer{url: srv.URL}
+	for _, id := range []string{"a1", "b2", "c3"} {
+		if status, _ := ts.get(t, "/api/2.0/mlflow/runs/get?run_id="+id); status != 404 {
+			t.Fatalf("runs/get %s: %d", id, status)
+		}
+	}
+	ts.get(t, "/api/2.0/mlflow/experiments/get?experiment_id=0")
+	ts.do(t, "GET", "/health", "", nil)
+	status, body := ts.do(t, "GET", "/metrics", "", nil)
+	text := string(body)
+	if status != 200 {
+		t.Fatalf("/metrics: %d %s", status, text)
+	}
+	for _, want := range []string{
+		`mlflow_http_request_duration_seconds_count{method="GET",route="/api/2.0/mlflow/runs/get",status="404"} 3`,
+		`mlflow_http_request_duration_seconds_count{method="GET",route="/api/2.0/mlflow/experiments/get",status="200"} 1`,
+		`mlflow_http_request_total{method="GET",status="404"} 3`,
+		`go_goroutines`,
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+	if strings.Contains(text, `route="/health"`) || strings.Contains(text, "a1") {
+		t.Errorf("/metrics has /health or a run id:\n%s", text)
+	}
+	// Without the option there is no /metrics route.
+	plain := httptest.NewServer(server.New(st, server.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}))
+	defer plain.Close()
+	if status, _ := (&testServer{url: plain.URL}).do(t, "GET", "/metrics", "", nil); status != 404 {
+		t.Fatalf("/metrics without --expose-prometheus: %d", status)
+	}
+}
