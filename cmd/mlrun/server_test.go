@@ -182,12 +182,13 @@ func TestServerTakesMLflowFlags(t *testing.T) {
 
 // TestServerArtifactsOnly: `mlrun server --artifacts-only` serves the
 // artifact proxy and /health, answers every tracking route 503 in plain
-// text with MLflow's message, and opens no database.
+// text with MLflow's message, and opens no database; --expose-prometheus
+// counts the uploads on /metrics.
 func TestServerArtifactsOnly(t *testing.T) {
 	bin := buildMlrun(t)
 	dir := t.TempDir()
 	port := testutil.FreePort(t)
-	cmd := exec.Command(bin, "server", "--artifacts-only", "-p", itoa(port), "--artifacts-destination", filepath.Join(dir, "art"))
+	cmd := exec.Command(bin, "server", "--artifacts-only", "-p", itoa(port), "--artifacts-destination", filepath.Join(dir, "art"), "--expose-prometheus", filepath.Join(dir, "prom"))
 	cmd.Dir = dir
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
@@ -221,6 +222,15 @@ func TestServerArtifactsOnly(t *testing.T) {
 	want := "Endpoint: /api/2.0/mlflow/experiments/search disabled due to the mlflow server running in `--artifacts-only` mode."
 	if resp.StatusCode != 503 || !strings.Contains(string(b), want) || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/plain") {
 		t.Fatalf("tracking route: %d %s %q", resp.StatusCode, resp.Header.Get("Content-Type"), b)
+	}
+	resp, err = http.Get(base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if want := `mlflow_http_request_duration_seconds_count{method="PUT",route="/api/2.0/mlflow-artifacts/artifacts",status="200"} 1`; !strings.Contains(string(b), want) {
+		t.Fatalf("--expose-prometheus: /metrics lacks %s:\n%s", want, b)
 	}
 	if _, err := os.Stat(filepath.Join(dir, "mlflow.db")); !errors.Is(err, os.ErrNotExist) {
 		t.Fatalf("--artifacts-only opened a database: %v", err)
