@@ -142,39 +142,15 @@ func orphanRun(t *testing.T, path string) string {
 // flags that mean nothing here are taken with a one-line note.
 func TestServerTakesMLflowFlags(t *testing.T) {
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "mlrun")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	port := testutil.FreePort(t)
-	cmd := exec.Command(bin, "server", "-h", "127.0.0.1", "-p", itoa(port), "--workers", "4", "--gunicorn-opts", "--timeout 60",
+	cmd, _, stderr := startMlrunServer(t, buildMlrun(t), dir, "-h", "127.0.0.1", "--workers", "4", "--gunicorn-opts", "--timeout 60",
 		"--backend-store-uri", "sqlite:///"+filepath.Join(dir, "m.db"), "--artifacts-destination", filepath.Join(dir, "art"))
-	cmd.Dir = dir
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { cmd.Process.Kill(); cmd.Wait() }()
-	var resp *http.Response
-	var err error
-	for i := 0; i < 200; i++ {
-		if resp, err = http.Get("http://127.0.0.1:" + itoa(port) + "/health"); err == nil {
-			break
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	if err != nil {
-		t.Fatalf("mlrun server -h 127.0.0.1 -p %d did not come up: %v\n%s", port, err, stderr.String())
-	}
-	resp.Body.Close()
 	cmd.Process.Signal(syscall.SIGTERM)
 	cmd.Wait()
 	log := stderr.String()
 	if !strings.Contains(log, "--workers is mlflow server's and means nothing here") || !strings.Contains(log, "--gunicorn-opts is mlflow server's") {
 		t.Fatalf("no note for the ignored flags:\n%s", log)
 	}
-	out, err := exec.Command(bin, "server", "--help").CombinedOutput()
+	out, err := exec.Command(cmd.Path, "server", "--help").CombinedOutput()
 	if err != nil || !strings.Contains(string(out), "--host value, -h value") {
 		t.Fatalf("server --help: %v\n%s", err, out)
 	}
@@ -187,23 +163,7 @@ func TestServerTakesMLflowFlags(t *testing.T) {
 func TestServerArtifactsOnly(t *testing.T) {
 	bin := buildMlrun(t)
 	dir := t.TempDir()
-	port := testutil.FreePort(t)
-	cmd := exec.Command(bin, "server", "--artifacts-only", "-p", itoa(port), "--artifacts-destination", filepath.Join(dir, "art"), "--expose-prometheus", filepath.Join(dir, "prom"))
-	cmd.Dir = dir
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { cmd.Process.Kill(); cmd.Wait() }()
-	base := "http://127.0.0.1:" + itoa(port)
-	waitFor(t, 30*time.Second, "the server did not come up", func() bool {
-		resp, err := http.Get(base + "/health")
-		if err == nil {
-			resp.Body.Close()
-		}
-		return err == nil && resp.StatusCode == 200
-	})
+	_, base, stderr := startMlrunServer(t, bin, dir, "--artifacts-only", "--artifacts-destination", filepath.Join(dir, "art"), "--expose-prometheus", filepath.Join(dir, "prom"))
 	req, _ := http.NewRequest("PUT", base+"/api/2.0/mlflow-artifacts/artifacts/1/run/model.txt", strings.NewReader("weights"))
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil || resp.StatusCode != 200 {
@@ -239,4 +199,30 @@ func TestServerArtifactsOnly(t *testing.T) {
 	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() == 0 || !strings.Contains(string(out), "--artifacts-only serves the artifact proxy, and --no-serve-artifacts turns it off") {
 		t.Fatalf("--artifacts-only --no-serve-artifacts: %v %s", err, out)
 	}
+}
+
+// startMlrunServer starts `bin server -p PORT args...` in dir, waits for
+// /health to answer 200 (failing the test after 30 s) and returns the
+// process, its base URL and its stderr; the process is killed at the end
+// of the test.
+func startMlrunServer(t *testing.T, bin, dir string, args ...string) (*exec.Cmd, string, *bytes.Buffer) {
+	t.Helper()
+	port := testutil.FreePort(t)
+	cmd := exec.Command(bin, append([]string{"server", "-p", itoa(port)}, args...)...)
+	cmd.Dir = dir
+	stderr := &bytes.Buffer{}
+	cmd.Stderr = stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	base := "http://127.0.0.1:" + itoa(port)
+	waitFor(t, 30*time.Second, "mlrun server did not come up", func() bool {
+		resp, err := http.Get(base + "/health")
+		if err == nil {
+			resp.Body.Close()
+		}
+		return err == nil && resp.StatusCode == 200
+	})
+	return cmd, base, stderr
 }
