@@ -1,12 +1,11 @@
-// Package runner runs MLflow projects as tracked runs: it resolves the
-// project (package project), creates the run with MLflow's automatic tags,
-// logs the parameters, hands the step MLFLOW_TRACKING_URI, MLFLOW_RUN_ID
-// and MLFLOW_EXPERIMENT_ID (serving a local store on a loopback port),
-// prepares the environment (local, virtualenv, conda), starts the step on
-// a Backend, keeps its output as a run artifact, and ends the run
-// FINISHED, FAILED or KILLED. No run is left RUNNING: every way out of
-// Execute after the run is created ends it.
+// Package runner is the contract between a run of an MLflow project and
+// the place its step runs: a Backend starts a prepared Job and returns a
+// Handle to wait for its Result; a Preparer checks what it can before the
+// run exists. It also holds the error kinds every backend returns
+// (ErrInvalid, ErrBackendUnavailable). It imports nothing of mlrun's.
 //
 // Backends live in child packages (runner/local, runner/docker) and only
-// run a prepared Job; they know nothing about tracking.
+// run a prepared Job; they know nothing about tracking. The orchestration
+// of a run (project, tags, parameters, environment, loopback server, the
+// step's log, the run's end) is runner/launch's.
 package runner

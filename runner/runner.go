@@ -5,8 +5,6 @@ import (
 	"errors"
 	"io"
 	"time"
-
-	"github.com/mlrun/mlrun/project"
 )
 
 // Error kinds.
@@ -23,11 +21,11 @@ type Job struct {
 	RunID        string
 	ExperimentID string
 	ProjectName  string
-	Commit       string             // the project's git commit, if any
-	DockerEnv    *project.DockerEnv // the MLproject's docker_env, if any
-	Dir          string             // the project folder; the step's working directory
-	Command      string             // a shell command line, run with bash -c
-	Env          []string           // the step's whole environment, KEY=VALUE
+	Commit       string     // the project's git commit, if any
+	DockerEnv    *DockerEnv // the MLproject's docker_env, if any
+	Dir          string     // the project folder; the step's working directory
+	Command      string     // a shell command line, run with bash -c
+	Env          []string   // the step's whole environment, KEY=VALUE
 	// ArtifactDir is the run's artifact folder when it is local ("" if
 	// the artifacts live elsewhere), for backends that must mount it.
 	ArtifactDir string
@@ -38,6 +36,21 @@ type Job struct {
 	// KillNow, when closed during the grace period, kills the step at
 	// once (a second Ctrl-C). nil never ends the grace early.
 	KillNow <-chan struct{}
+}
+
+// DockerEnv is an MLproject's docker_env block, as a backend needs it.
+type DockerEnv struct {
+	Image       string
+	Volumes     []string
+	Environment []EnvVar
+}
+
+// EnvVar is one docker_env environment entry: Name=Value, or, with
+// FromHost, the host's value of Name.
+type EnvVar struct {
+	Name     string
+	Value    string
+	FromHost bool
 }
 
 // Result is how a step ended.

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/mlrun/mlrun/artifact"
+	"github.com/mlrun/mlrun/artifact/local"
 	"github.com/mlrun/mlrun/internal/wire"
 	"github.com/mlrun/mlrun/registry"
 	"github.com/mlrun/mlrun/store"
@@ -226,6 +227,19 @@ func (s *Server) limitBody(h http.HandlerFunc) http.HandlerFunc {
 // body or response that stalls (Options.StallTimeout) instead.
 func HTTPServer(h http.Handler) *http.Server {
 	return &http.Server{Handler: h, ReadHeaderTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 1 << 20}
+}
+
+// ForRun returns the handler of a run's loopback server (mlrun run): st,
+// with artifacts proxied from root ("" for none), run artifacts read and
+// written only under roots and root, only requests that carry token, and
+// no request log.
+func ForRun(st store.Store, root string, roots []string, token string) http.Handler {
+	opts := Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), ArtifactRoots: roots, Token: token}
+	if root != "" {
+		opts.Artifacts = local.New(root)
+		opts.ArtifactRoots = append(opts.ArtifactRoots, root)
+	}
+	return New(st, opts)
 }
 
 // dispatch sends a request to the artifact proxy or the mux.

@@ -22,7 +22,7 @@ import (
 	"github.com/mlrun/mlrun/plugins/builtin"
 	"github.com/mlrun/mlrun/plugins/flavor"
 	"github.com/mlrun/mlrun/registry"
-	"github.com/mlrun/mlrun/runner"
+	"github.com/mlrun/mlrun/runner/launch"
 	"github.com/mlrun/mlrun/store"
 )
 
@@ -179,8 +179,8 @@ func logModelCommand() *cli.Command {
 			return withRegistry(c, func(st store.Store, reg registry.Store) error {
 				runID := c.String("run-id")
 				if runID == "" {
-					r, err := st.CreateRun(c.Context, store.CreateRun{ExperimentID: c.String("experiment-id"), UserID: runner.CurrentUser(),
-						StartTime: time.Now().UnixMilli(), Tags: []store.Tag{{Key: "mlflow.user", Value: runner.CurrentUser()}}})
+					r, err := st.CreateRun(c.Context, store.CreateRun{ExperimentID: c.String("experiment-id"), UserID: launch.CurrentUser(),
+						StartTime: time.Now().UnixMilli(), Tags: []store.Tag{{Key: "mlflow.user", Value: launch.CurrentUser()}}})
 					if err != nil {
 						return err
 					}

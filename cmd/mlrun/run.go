@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"net/http"
 	"path/filepath"
 	"strings"
 
@@ -12,7 +13,9 @@ import (
 	"github.com/mlrun/mlrun/project"
 	"github.com/mlrun/mlrun/runner"
 	"github.com/mlrun/mlrun/runner/docker"
+	"github.com/mlrun/mlrun/runner/launch"
 	"github.com/mlrun/mlrun/runner/local"
+	"github.com/mlrun/mlrun/server"
 	"github.com/mlrun/mlrun/store"
 )
 
@@ -118,7 +121,7 @@ func runProject(c *cli.Context) error {
 		return err
 	}
 	defer st.Close()
-	req := runner.Request{
+	req := launch.Request{
 		URI: c.Args().First(), Version: c.String("version"), EntryPoint: c.String("entry-point"), Params: params,
 		ExperimentName: c.String("experiment-name"), ExperimentID: c.String("experiment-id"),
 		RunName: c.String("run-name"), RunID: c.String("run-id"),
@@ -129,13 +132,13 @@ func runProject(c *cli.Context) error {
 		KillNow: secondSignal,
 	}
 	if ls, ok := st.(store.Local); ok {
-		req.ServeLocal = true
+		req.Serve = func(l launch.Loopback) http.Handler { return server.ForRun(l.Store, l.Root, l.Roots, l.Token) }
 		if !strings.Contains(ls.ArtifactRoot(), ":") {
 			req.ArtifactRoot = ls.ArtifactRoot()
 		}
 	}
 	// Runs an earlier mlrun on this host left RUNNING when it died are ended first.
-	if ended, err := runner.Reap(c.Context, st); err == nil && len(ended) > 0 {
+	if ended, err := launch.Reap(c.Context, st); err == nil && len(ended) > 0 {
 		fmt.Fprintf(c.App.ErrWriter, "mlrun: ended %d run(s) left RUNNING by an mlrun that exited: %s\n", len(ended), strings.Join(ended, ", "))
 	}
 	running := make(chan struct{})
@@ -146,7 +149,7 @@ func runProject(c *cli.Context) error {
 		case <-running:
 		}
 	}()
-	out, err := runner.Execute(c.Context, req)
+	out, err := launch.Execute(c.Context, req)
 	close(running)
 	if out == nil {
 		return err // nothing started: no run was created

@@ -20,7 +20,7 @@ import (
 	"github.com/mlrun/mlrun/auth"
 	authsqlite "github.com/mlrun/mlrun/auth/sqlite"
 	"github.com/mlrun/mlrun/registry"
-	"github.com/mlrun/mlrun/runner"
+	"github.com/mlrun/mlrun/runner/launch"
 	"github.com/mlrun/mlrun/server"
 	"github.com/mlrun/mlrun/store"
 )
@@ -158,13 +158,13 @@ func runServer(c *cli.Context) error {
 }
 
 // reapEvery ends, at start and then every interval until ctx is done, the
-// runs an mlrun on this host left RUNNING when it died (runner.Reap), so
+// runs an mlrun on this host left RUNNING when it died (launch.Reap), so
 // that a server shows them FAILED without waiting for the next mlrun run.
 func reapEvery(ctx context.Context, st store.Store, log *slog.Logger, interval time.Duration) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
-		ended, err := runner.Reap(ctx, st)
+		ended, err := launch.Reap(ctx, st)
 		if err != nil && ctx.Err() == nil {
 			log.Warn("ending runs left RUNNING", "err", err)
 		}

@@ -18,7 +18,7 @@ import (
 	"time"
 
 	"github.com/mlrun/mlrun/internal/testutil"
-	"github.com/mlrun/mlrun/runner"
+	"github.com/mlrun/mlrun/runner/launch"
 	"github.com/mlrun/mlrun/store"
 )
 
@@ -130,7 +130,7 @@ func orphanRun(t *testing.T, path string) string {
 	}
 	defer st.Close()
 	r, err := st.CreateRun(context.Background(), store.CreateRun{Tags: []store.Tag{
-		{Key: runner.TagRunnerHost, Value: host}, {Key: runner.TagRunnerPID, Value: strconv.Itoa(dead.Process.Pid)}}})
+		{Key: launch.TagRunnerHost, Value: host}, {Key: launch.TagRunnerPID, Value: strconv.Itoa(dead.Process.Pid)}}})
 	if err != nil {
 		t.Fatal(err)
 	}

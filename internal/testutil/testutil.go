@@ -4,11 +4,13 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"net/http"
 	"net/http/httptest"
 	"path/filepath"
 	"testing"
 
 	"github.com/mlrun/mlrun/artifact/local"
+	"github.com/mlrun/mlrun/runner/launch"
 	"github.com/mlrun/mlrun/server"
 	"github.com/mlrun/mlrun/store/sqlite"
 )
@@ -57,4 +59,10 @@ func StartServer(t testing.TB, serveArtifacts bool) *Server {
 	t.Cleanup(func() { srv.Close(); st.Close() })
 	s.URL = srv.URL
 	return s
+}
+
+// ServeRun is what cmd gives launch.Request.Serve: the tracking server as
+// a run's loopback server.
+func ServeRun(l launch.Loopback) http.Handler {
+	return server.ForRun(l.Store, l.Root, l.Roots, l.Token)
 }

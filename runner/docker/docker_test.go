@@ -20,6 +20,7 @@ import (
 	"github.com/mlrun/mlrun/project"
 	"github.com/mlrun/mlrun/runner"
 	"github.com/mlrun/mlrun/runner/docker"
+	"github.com/mlrun/mlrun/runner/launch"
 	"github.com/mlrun/mlrun/store"
 	"github.com/mlrun/mlrun/store/rest"
 )
@@ -36,20 +37,20 @@ func sqliteEnv(t *testing.T) *env {
 	return &env{st: st, root: root}
 }
 
-func (e *env) request(t *testing.T, uri string, opts docker.Options, params ...project.KV) runner.Request {
+func (e *env) request(t *testing.T, uri string, opts docker.Options, params ...project.KV) launch.Request {
 	t.Helper()
 	opts.Out = &e.out
 	b, err := docker.New(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
-	req := runner.Request{
+	req := launch.Request{
 		URI: uri, Params: params, Backend: b, Store: e.st,
 		Artifacts: func(u string) (artifact.Repository, error) { return local.New(u), nil },
 		Stdout:    &e.out, Stderr: &e.out, Grace: time.Second,
 	}
 	if _, remote := e.st.(*rest.Store); !remote {
-		req.ServeLocal, req.ArtifactRoot = true, e.root
+		req.Serve, req.ArtifactRoot = testutil.ServeRun, e.root
 	} else {
 		req.TrackingURI = e.st.(*rest.Store).BaseURL()
 		req.Artifacts = func(u string) (artifact.Repository, error) {
@@ -99,7 +100,7 @@ func runOf(t *testing.T, st store.Store, id string) (*store.Run, map[string]stri
 	return r, tags
 }
 
-func checkExampleRun(t *testing.T, st store.Store, out *runner.Outcome, log string) *store.Run {
+func checkExampleRun(t *testing.T, st store.Store, out *launch.Outcome, log string) *store.Run {
 	t.Helper()
 	if out.Status != store.StatusFinished {
 		t.Fatalf("status %s\n%s", out.Status, log)
@@ -125,7 +126,7 @@ func checkExampleRun(t *testing.T, st store.Store, out *runner.Outcome, log stri
 
 func TestExampleLogsIntoLocalSQLite(t *testing.T) {
 	e := sqliteEnv(t)
-	out, err := runner.Execute(context.Background(), e.request(t, exampleCopy(t), docker.Options{}, project.KV{Key: "alpha", Value: "0.2"}, project.KV{Key: "steps", Value: "3"}))
+	out, err := launch.Execute(context.Background(), e.request(t, exampleCopy(t), docker.Options{}, project.KV{Key: "alpha", Value: "0.2"}, project.KV{Key: "steps", Value: "3"}))
 	if err != nil {
 		t.Fatalf("%v\n%s", err, e.out.String())
 	}
@@ -134,7 +135,7 @@ func TestExampleLogsIntoLocalSQLite(t *testing.T) {
 	if err != nil || !strings.Contains(string(b), "alpha=0.2") {
 		t.Fatalf("artifact logged in the container did not land in the run: %v %q", err, b)
 	}
-	if b, _ := os.ReadFile(filepath.Join(r.Info.ArtifactURI, runner.StepLog)); !strings.Contains(string(b), "step 2 loss") {
+	if b, _ := os.ReadFile(filepath.Join(r.Info.ArtifactURI, launch.StepLog)); !strings.Contains(string(b), "step 2 loss") {
 		t.Fatalf("step log %q", b)
 	}
 }
@@ -146,7 +147,7 @@ func TestExampleLogsIntoServer(t *testing.T) {
 		t.Fatal(err)
 	}
 	e := &env{st: st}
-	out, err := runner.Execute(context.Background(), e.request(t, exampleCopy(t), docker.Options{BuildImage: true}, project.KV{Key: "alpha", Value: "0.2"}, project.KV{Key: "steps", Value: "3"}))
+	out, err := launch.Execute(context.Background(), e.request(t, exampleCopy(t), docker.Options{BuildImage: true}, project.KV{Key: "alpha", Value: "0.2"}, project.KV{Key: "steps", Value: "3"}))
 	if err != nil {
 		t.Fatalf("%v\n%s", err, e.out.String())
 	}
@@ -168,9 +169,9 @@ func TestBuildImageIsCached(t *testing.T) {
 	e := sqliteEnv(t)
 	dir := dockerProject(t, "", "cat data.txt", map[string]string{"data.txt": "v1\n"})
 	ctx := context.Background()
-	run := func() (*runner.Outcome, map[string]string) {
+	run := func() (*launch.Outcome, map[string]string) {
 		e.out.Reset()
-		out, err := runner.Execute(ctx, e.request(t, dir, docker.Options{BuildImage: true}))
+		out, err := launch.Execute(ctx, e.request(t, dir, docker.Options{BuildImage: true}))
 		if err != nil || out.Status != store.StatusFinished {
 			t.Fatalf("%v %+v\n%s", err, out, e.out.String())
 		}
@@ -205,7 +206,7 @@ func TestEnvironmentAndVolumes(t *testing.T) {
 	dir := dockerProject(t, fmt.Sprintf("  environment: [[\"A\", \"1\"], \"MLRUN_TEST_HOSTVAR\"]\n  volumes: [%q]", shared+":/data"), `env > /data/env.txt; wget -q -O - "$MLFLOW_TRACKING_URI/api/2.0/mlflow/runs/get?run_id=$MLFLOW_RUN_ID" 2> /data/noauth.txt; wget -q -O /data/auth.txt --header "Authorization: Bearer $MLFLOW_TRACKING_TOKEN" "$MLFLOW_TRACKING_URI/api/2.0/mlflow/runs/get?run_id=$MLFLOW_RUN_ID"; echo ok > /extra/x.txt`, nil)
 	extra := t.TempDir()
 	req := e.request(t, dir, docker.Options{Args: []string{"env=B=2", "volume=" + extra + ":/extra", "memory=256m", "user=0"}})
-	out, err := runner.Execute(context.Background(), req)
+	out, err := launch.Execute(context.Background(), req)
 	if err != nil || out.Status != store.StatusFinished {
 		t.Fatalf("%v %+v\n%s", err, out, e.out.String())
 	}
@@ -230,14 +231,14 @@ func TestEnvironmentAndVolumes(t *testing.T) {
 	}
 	// A host variable the project copies but that is unset: no run.
 	os.Unsetenv("MLRUN_TEST_HOSTVAR")
-	if _, err := runner.Execute(context.Background(), e.request(t, dir, docker.Options{})); err == nil || !strings.Contains(err.Error(), "MLRUN_TEST_HOSTVAR was not set") {
+	if _, err := launch.Execute(context.Background(), e.request(t, dir, docker.Options{})); err == nil || !strings.Contains(err.Error(), "MLRUN_TEST_HOSTVAR was not set") {
 		t.Fatalf("unset host variable: %v", err)
 	}
 }
 
 func TestExitCodeToStatus(t *testing.T) {
 	e := sqliteEnv(t)
-	out, err := runner.Execute(context.Background(), e.request(t, dockerProject(t, "", "echo failing; exit 7", nil), docker.Options{}))
+	out, err := launch.Execute(context.Background(), e.request(t, dockerProject(t, "", "echo failing; exit 7", nil), docker.Options{}))
 	if err != nil || out.Status != store.StatusFailed || out.ExitCode != 7 {
 		t.Fatalf("%v %+v", err, out)
 	}
@@ -260,7 +261,7 @@ func TestCancelKillsAndRemovesTheContainer(t *testing.T) {
 		}
 		cancel()
 	}()
-	out, err := runner.Execute(ctx, req)
+	out, err := launch.Execute(ctx, req)
 	if err != nil || out.Status != store.StatusKilled {
 		t.Fatalf("%v %+v\n%s", err, out, e.out.String())
 	}
@@ -277,7 +278,7 @@ func TestCancelKillsAndRemovesTheContainer(t *testing.T) {
 func TestKeepContainer(t *testing.T) {
 	e := sqliteEnv(t)
 	cli := testutil.RequireDocker(t)
-	out, err := runner.Execute(context.Background(), e.request(t, dockerProject(t, "", "true", nil), docker.Options{KeepContainer: true}))
+	out, err := launch.Execute(context.Background(), e.request(t, dockerProject(t, "", "true", nil), docker.Options{KeepContainer: true}))
 	if err != nil || out.Status != store.StatusFinished {
 		t.Fatalf("%v %+v", err, out)
 	}
@@ -294,13 +295,13 @@ func TestFailuresCreateNoRun(t *testing.T) {
 	dir := t.TempDir()
 	os.WriteFile(filepath.Join(dir, "MLproject"), []byte("name: m\ndocker_env:\n  image: mlrun-no-such-image:404\nentry_points:\n  main:\n    command: \"true\"\n"), 0o644)
 	testutil.RequireDocker(t)
-	_, err := runner.Execute(ctx, e.request(t, dir, docker.Options{}))
+	_, err := launch.Execute(ctx, e.request(t, dir, docker.Options{}))
 	if !errors.Is(err, runner.ErrBackendUnavailable) || !strings.Contains(err.Error(), "mlrun-no-such-image:404 is not on this machine and could not be pulled") || strings.Contains(err.Error(), "\n") {
 		t.Fatalf("missing image: %v", err)
 	}
 	noDocker := t.TempDir()
 	os.WriteFile(filepath.Join(noDocker, "MLproject"), []byte("name: n\nentry_points:\n  main:\n    command: \"true\"\n"), 0o644)
-	if _, err := runner.Execute(ctx, e.request(t, noDocker, docker.Options{})); !errors.Is(err, runner.ErrInvalid) {
+	if _, err := launch.Execute(ctx, e.request(t, noDocker, docker.Options{})); !errors.Is(err, runner.ErrInvalid) {
 		t.Fatalf("no docker_env: %v", err)
 	}
 	if _, err := docker.New(docker.Options{Args: []string{"bogus=1"}}); !errors.Is(err, runner.ErrInvalid) {
@@ -311,7 +312,7 @@ func TestFailuresCreateNoRun(t *testing.T) {
 	}
 	proj := dockerProject(t, "", "true", nil)
 	t.Setenv("DOCKER_HOST", "unix:///nonexistent/docker.sock")
-	_, err = runner.Execute(ctx, e.request(t, proj, docker.Options{}))
+	_, err = launch.Execute(ctx, e.request(t, proj, docker.Options{}))
 	if !errors.Is(err, runner.ErrBackendUnavailable) || !strings.Contains(err.Error(), "cannot reach the Docker daemon") {
 		t.Fatalf("no daemon: %v", err)
 	}
@@ -331,7 +332,7 @@ func BenchmarkCachedRun(b *testing.B) {
 	st, _ := testutil.SQLiteStore(b)
 	run := func() {
 		be, _ := docker.New(docker.Options{BuildImage: true, Out: io.Discard})
-		out, err := runner.Execute(context.Background(), runner.Request{URI: dir, Backend: be, Store: st, ServeLocal: true, Stdout: io.Discard, Stderr: io.Discard})
+		out, err := launch.Execute(context.Background(), launch.Request{URI: dir, Backend: be, Store: st, Serve: testutil.ServeRun, Stdout: io.Discard, Stderr: io.Discard})
 		if err != nil || out.Status != store.StatusFinished {
 			b.Fatalf("%v %+v", err, out)
 		}

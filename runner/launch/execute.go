@@ -1,4 +1,4 @@
-package runner
+package launch
 
 import (
 	"context"
@@ -7,8 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"os/user"
 	"path/filepath"
@@ -17,9 +17,8 @@ import (
 	"time"
 
 	"github.com/mlrun/mlrun/artifact"
-	"github.com/mlrun/mlrun/artifact/local"
 	"github.com/mlrun/mlrun/project"
-	"github.com/mlrun/mlrun/server"
+	"github.com/mlrun/mlrun/runner"
 	"github.com/mlrun/mlrun/store"
 )
 
@@ -55,16 +54,18 @@ type Request struct {
 	RunID          string // reuse this run instead of creating one
 
 	EnvManager string // "" picks by project (see pickEnvManager)
-	Backend    Backend
+	Backend    runner.Backend
 
 	// Store is where the run is tracked. TrackingURI is what a step is
-	// told when the store is remote; with ServeLocal the store is served
-	// on a loopback port for the run's lifetime instead, its artifacts
-	// proxied from ArtifactRoot.
+	// told when the store is remote; with Serve the store is served on a
+	// loopback port for the run's lifetime instead, its artifacts proxied
+	// from ArtifactRoot.
 	Store        store.Store
 	TrackingURI  string
-	ServeLocal   bool
 	ArtifactRoot string
+	// Serve returns the handler of a run's loopback server (cmd gives
+	// the tracking server's); nil tells the step TrackingURI.
+	Serve func(Loopback) http.Handler
 	// Artifacts returns the repository of a run's artifact URI (to keep
 	// the step's log).
 	Artifacts func(artifactURI string) (artifact.Repository, error)
@@ -80,7 +81,7 @@ type Request struct {
 	// ChooseBackend, used when Backend is nil, picks the backend once the
 	// project is read: dockerEnv says it has a docker_env (MLflow runs
 	// such a project in a container unless told otherwise).
-	ChooseBackend func(dockerEnv bool) (Backend, error)
+	ChooseBackend func(dockerEnv bool) (runner.Backend, error)
 }
 
 // Outcome is how a run ended.
@@ -110,10 +111,10 @@ func Execute(ctx context.Context, req Request) (*Outcome, error) {
 		req.EntryPoint = "main"
 	}
 	if req.Backend == nil && req.ChooseBackend == nil {
-		return nil, fmt.Errorf("%w: no backend", ErrInvalid)
+		return nil, fmt.Errorf("%w: no backend", runner.ErrInvalid)
 	}
 	if req.ExperimentName != "" && req.ExperimentID != "" {
-		return nil, fmt.Errorf("%w: Specify only one of 'experiment-name' or 'experiment-id' options.", ErrInvalid)
+		return nil, fmt.Errorf("%w: Specify only one of 'experiment-name' or 'experiment-id' options.", runner.ErrInvalid)
 	}
 	src, err := project.Fetch(ctx, req.URI, project.FetchOptions{Version: req.Version, CacheDir: req.CacheDir, Progress: nil})
 	if err != nil {
@@ -156,12 +157,12 @@ func Execute(ctx context.Context, req Request) (*Outcome, error) {
 	if err != nil {
 		return nil, err
 	}
-	job := &Job{
-		ProjectName: p.Name, Commit: src.Commit, DockerEnv: p.Docker,
+	job := &runner.Job{
+		ProjectName: p.Name, Commit: src.Commit, DockerEnv: dockerEnv(p.Docker),
 		Dir: src.Dir, Command: prefix + rendered.Command, Grace: req.Grace, KillNow: req.KillNow,
 	}
 	var backendTags map[string]string
-	if pr, ok := req.Backend.(Preparer); ok {
+	if pr, ok := req.Backend.(runner.Preparer); ok {
 		if backendTags, err = pr.Prepare(ctx, job); err != nil {
 			return nil, err
 		}
@@ -187,7 +188,7 @@ func Execute(ctx context.Context, req Request) (*Outcome, error) {
 		}
 	}
 	trackingURI, token := req.TrackingURI, ""
-	if req.ServeLocal {
+	if req.Serve != nil {
 		// The run's experiment folder is a root too: an experiment may
 		// keep its artifacts outside the store's default root.
 		var roots []string
@@ -197,7 +198,7 @@ func Execute(ctx context.Context, req Request) (*Outcome, error) {
 		if token, err = newToken(); err != nil {
 			return out, err
 		}
-		url, stop, err := serveLoopback(req.Store, req.ArtifactRoot, roots, token)
+		url, stop, err := serveLoopback(req.Serve(Loopback{Store: req.Store, Root: req.ArtifactRoot, Roots: roots, Token: token}))
 		if err != nil {
 			return out, err
 		}
@@ -295,7 +296,7 @@ func startRun(ctx context.Context, req Request, expID string, src *project.Sourc
 			return nil, err
 		}
 		if r.Info.Status.Terminal() || r.Info.LifecycleStage != store.LifecycleActive {
-			return nil, fmt.Errorf("%w: run %s is %s (%s); --run-id needs an active, unfinished run", ErrInvalid, req.RunID, r.Info.Status, r.Info.LifecycleStage)
+			return nil, fmt.Errorf("%w: run %s is %s (%s); --run-id needs an active, unfinished run", runner.ErrInvalid, req.RunID, r.Info.Status, r.Info.LifecycleStage)
 		}
 		return r, nil
 	}
@@ -391,22 +392,26 @@ func newToken() (string, error) {
 	return hex.EncodeToString(b), nil
 }
 
-// serveLoopback serves st on 127.0.0.1 for the run's lifetime, with
-// artifacts proxied from root; run artifacts are served from local
-// folders only under roots (and root); only requests with token pass.
-func serveLoopback(st store.Store, root string, roots []string, token string) (string, func(), error) {
+// Loopback is what a run's loopback server serves: Store, its artifacts
+// proxied from Root ("" for none), run artifacts from local folders only
+// under Roots and Root, and only requests that carry Token (as
+// "Authorization: Bearer <Token>").
+type Loopback struct {
+	Store store.Store
+	Root  string
+	Roots []string
+	Token string
+}
+
+// serveLoopback serves h on 127.0.0.1 until stop is called.
+func serveLoopback(h http.Handler) (url string, stop func(), err error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return "", nil, fmt.Errorf("serve the tracking store on loopback: %w", err)
 	}
-	opts := server.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), ArtifactRoots: roots, Token: token}
-	if root != "" {
-		opts.Artifacts = local.New(root)
-		opts.ArtifactRoots = append(opts.ArtifactRoots, root)
-	}
-	srv := server.HTTPServer(server.New(st, opts))
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 1 << 20}
 	go srv.Serve(ln)
-	stop := func() {
+	stop = func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		srv.Shutdown(ctx)
@@ -444,4 +449,16 @@ func keepLog(req Request, artifactURI string, f *os.File) {
 	if err != nil {
 		fmt.Fprintf(req.Stderr, "mlrun: could not keep the step's log as an artifact: %v\n", err)
 	}
+}
+
+// dockerEnv is the project's docker_env as the runner contract has it.
+func dockerEnv(d *project.DockerEnv) *runner.DockerEnv {
+	if d == nil {
+		return nil
+	}
+	out := &runner.DockerEnv{Image: d.Image, Volumes: d.Volumes}
+	for _, e := range d.Environment {
+		out.Environment = append(out.Environment, runner.EnvVar{Name: e.Name, Value: e.Value, FromHost: e.FromHost})
+	}
+	return out
 }

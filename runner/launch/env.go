@@ -1,4 +1,4 @@
-package runner
+package launch
 
 import (
 	"context"
@@ -17,6 +17,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/mlrun/mlrun/project"
+	"github.com/mlrun/mlrun/runner"
 )
 
 // Env managers.
@@ -41,11 +42,11 @@ func pickEnvManager(p *project.Project, requested string) (string, error) {
 		return EnvLocal, nil
 	case EnvLocal, EnvVirtualenv, EnvConda:
 		if requested == EnvConda && p.EnvType() == "python" {
-			return "", fmt.Errorf("%w: python_env project cannot be executed using conda. Set --env-manager to 'virtualenv' or 'local' to execute this project.", ErrInvalid)
+			return "", fmt.Errorf("%w: python_env project cannot be executed using conda. Set --env-manager to 'virtualenv' or 'local' to execute this project.", runner.ErrInvalid)
 		}
 		return requested, nil
 	}
-	return "", fmt.Errorf("%w: unknown --env-manager %q: want local, virtualenv or conda", ErrInvalid, requested)
+	return "", fmt.Errorf("%w: unknown --env-manager %q: want local, virtualenv or conda", runner.ErrInvalid, requested)
 }
 
 // pythonEnvSpec is MLflow's python_env.yaml.
@@ -91,7 +92,7 @@ func prepareVirtualenv(ctx context.Context, p *project.Project, log io.Writer) (
 			return "", fmt.Errorf("read python_env: %w", err)
 		}
 		if err := yaml.Unmarshal(data, &spec); err != nil {
-			return "", fmt.Errorf("%w: python_env file %s is not valid YAML: %v", ErrInvalid, p.PythonEnv, err)
+			return "", fmt.Errorf("%w: python_env file %s is not valid YAML: %v", runner.ErrInvalid, p.PythonEnv, err)
 		}
 		h.Write(data)
 		for _, d := range spec.Dependencies {
@@ -138,7 +139,7 @@ func prepareVirtualenv(ctx context.Context, p *project.Project, log io.Writer) (
 	}
 	if err := run(python, "-m", "venv", dir); err != nil {
 		os.RemoveAll(dir)
-		return "", fmt.Errorf("%w: cannot create a virtualenv (is python3-venv installed?): %v; or run with --env-manager local", ErrBackendUnavailable, err)
+		return "", fmt.Errorf("%w: cannot create a virtualenv (is python3-venv installed?): %v; or run with --env-manager local", runner.ErrBackendUnavailable, err)
 	}
 	if deps := append(append([]string{}, spec.BuildDependencies...), spec.Dependencies...); len(deps) > 0 {
 		args := []string{"install", "--disable-pip-version-check"}
@@ -169,7 +170,7 @@ func findPython(version string) (string, error) {
 			return p, nil
 		}
 	}
-	return "", fmt.Errorf("%w: no python3 on PATH for --env-manager virtualenv; install python3 or run with --env-manager local", ErrBackendUnavailable)
+	return "", fmt.Errorf("%w: no python3 on PATH for --env-manager virtualenv; install python3 or run with --env-manager local", runner.ErrBackendUnavailable)
 }
 
 // prepareConda creates the project's conda environment with conda or
@@ -183,10 +184,10 @@ func prepareConda(ctx context.Context, p *project.Project, log io.Writer) (strin
 		}
 	}
 	if conda == "" {
-		return "", fmt.Errorf("%w: --env-manager conda needs conda or mamba on PATH (or MLFLOW_CONDA_HOME); install one, or run with --env-manager local", ErrBackendUnavailable)
+		return "", fmt.Errorf("%w: --env-manager conda needs conda or mamba on PATH (or MLFLOW_CONDA_HOME); install one, or run with --env-manager local", runner.ErrBackendUnavailable)
 	}
 	if p.CondaEnv == "" {
-		return "", fmt.Errorf("%w: the project has no conda_env file for --env-manager conda", ErrInvalid)
+		return "", fmt.Errorf("%w: the project has no conda_env file for --env-manager conda", runner.ErrInvalid)
 	}
 	data, err := os.ReadFile(filepath.Join(p.Dir, p.CondaEnv))
 	if err != nil {

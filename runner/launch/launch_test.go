@@ -1,4 +1,4 @@
-package runner_test
+package launch_test
 
 import (
 	"bytes"
@@ -29,6 +29,7 @@ import (
 	"github.com/mlrun/mlrun/internal/testutil"
 	"github.com/mlrun/mlrun/project"
 	"github.com/mlrun/mlrun/runner"
+	"github.com/mlrun/mlrun/runner/launch"
 	localbackend "github.com/mlrun/mlrun/runner/local"
 	"github.com/mlrun/mlrun/store"
 	"github.com/mlrun/mlrun/store/rest"
@@ -48,10 +49,10 @@ func newEnv(t *testing.T) *env {
 	return &env{st: st, root: root}
 }
 
-func (e *env) request(uri string, params ...project.KV) runner.Request {
-	return runner.Request{
+func (e *env) request(uri string, params ...project.KV) launch.Request {
+	return launch.Request{
 		URI: uri, Params: params, Backend: localbackend.Backend{},
-		Store: e.st, ServeLocal: true, ArtifactRoot: e.root,
+		Store: e.st, Serve: testutil.ServeRun, ArtifactRoot: e.root,
 		Artifacts: func(u string) (artifact.Repository, error) { return local.New(u), nil },
 		Stdout:    &e.out, Stderr: &e.out, Grace: 2 * time.Second,
 	}
@@ -62,7 +63,7 @@ func (e *env) request(uri string, params ...project.KV) runner.Request {
 func mlrunOnPath(t *testing.T) {
 	t.Helper()
 	dir := t.TempDir()
-	if out, err := exec.Command("go", "build", "-o", filepath.Join(dir, "mlrun"), "../cmd/mlrun").CombinedOutput(); err != nil {
+	if out, err := exec.Command("go", "build", "-o", filepath.Join(dir, "mlrun"), "../../cmd/mlrun").CombinedOutput(); err != nil {
 		t.Fatalf("build mlrun: %v\n%s", err, out)
 	}
 	t.Setenv("PATH", dir+string(os.PathListSeparator)+os.Getenv("PATH"))
@@ -89,10 +90,10 @@ func TestWineExample(t *testing.T) {
 	testutil.Require(t, "python3", "apt-get install python3")
 	e := newEnv(t)
 	ctx := context.Background()
-	defer unchanged(t, "../examples/wine")()
-	req := e.request("../examples/wine", project.KV{Key: "alpha", Value: "0.25"}, project.KV{Key: "epochs", Value: "20"})
+	defer unchanged(t, "../../examples/wine")()
+	req := e.request("../../examples/wine", project.KV{Key: "alpha", Value: "0.25"}, project.KV{Key: "epochs", Value: "20"})
 	req.ExperimentName = "wine"
-	out, err := runner.Execute(ctx, req)
+	out, err := launch.Execute(ctx, req)
 	if err != nil {
 		t.Fatalf("%v\n%s", err, e.out.String())
 	}
@@ -113,7 +114,7 @@ func TestWineExample(t *testing.T) {
 			t.Errorf("param %s = %q, want %q", k, p[k], v)
 		}
 	}
-	abs, _ := filepath.Abs("../examples/wine")
+	abs, _ := filepath.Abs("../../examples/wine")
 	tags := map[string]string{}
 	for _, tg := range r.Tags {
 		tags[tg.Key] = tg.Value
@@ -138,7 +139,7 @@ func TestWineExample(t *testing.T) {
 	if err != nil || len(h) != 20 || h[19].Step != 19 || h[19].Value >= h[0].Value {
 		t.Fatalf("rmse history: %d points %v", len(h), err)
 	}
-	if !strings.Contains(readArtifact(t, r, "model.json"), `"intercept"`) || !strings.Contains(readArtifact(t, r, runner.StepLog), "epoch  19 rmse") {
+	if !strings.Contains(readArtifact(t, r, "model.json"), `"intercept"`) || !strings.Contains(readArtifact(t, r, launch.StepLog), "epoch  19 rmse") {
 		t.Fatal("artifacts missing")
 	}
 }
@@ -147,8 +148,8 @@ func TestShellExampleLogsWithMlrunLog(t *testing.T) {
 	mlrunOnPath(t)
 	e := newEnv(t)
 	ctx := context.Background()
-	defer unchanged(t, "../examples/shell")()
-	out, err := runner.Execute(ctx, e.request("../examples/shell", project.KV{Key: "steps", Value: "4"}))
+	defer unchanged(t, "../../examples/shell")()
+	out, err := launch.Execute(ctx, e.request("../../examples/shell", project.KV{Key: "steps", Value: "4"}))
 	if err != nil || out.Status != store.StatusFinished {
 		t.Fatalf("%v %+v\n%s", err, out, e.out.String())
 	}
@@ -212,7 +213,7 @@ func tmpProject(t *testing.T, command string, files map[string]string) string {
 
 func TestFailingStepEndsFailed(t *testing.T) {
 	e := newEnv(t)
-	out, err := runner.Execute(context.Background(), e.request(tmpProject(t, "echo bad; exit 3", nil)))
+	out, err := launch.Execute(context.Background(), e.request(tmpProject(t, "echo bad; exit 3", nil)))
 	if err != nil || out.Status != store.StatusFailed || out.ExitCode != 3 {
 		t.Fatalf("%v %+v", err, out)
 	}
@@ -220,7 +221,7 @@ func TestFailingStepEndsFailed(t *testing.T) {
 	if r.Info.Status != store.StatusFailed || r.Info.EndTime == nil {
 		t.Fatalf("run %+v", r.Info)
 	}
-	if !strings.Contains(readArtifact(t, r, runner.StepLog), "bad") {
+	if !strings.Contains(readArtifact(t, r, launch.StepLog), "bad") {
 		t.Fatal("the failed step's log was not kept")
 	}
 }
@@ -241,7 +242,7 @@ func TestCancelEndsKilledWithNoChildLeft(t *testing.T) {
 		cancel()
 	}()
 	start := time.Now()
-	out, err := runner.Execute(ctx, e.request(dir))
+	out, err := launch.Execute(ctx, e.request(dir))
 	if err != nil || out.Status != store.StatusKilled {
 		t.Fatalf("%v %+v\n%s", err, out, e.out.String())
 	}
@@ -264,21 +265,21 @@ func TestCancelEndsKilledWithNoChildLeft(t *testing.T) {
 func TestInvalidRequestsCreateNoRun(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
-	for name, req := range map[string]runner.Request{
-		"missing param":  e.request("../project/testdata/docker"),
-		"bad type":       e.request("../examples/wine", project.KV{Key: "epochs", Value: "many"}),
-		"unknown entry":  func() runner.Request { r := e.request("../examples/wine"); r.EntryPoint = "nope"; return r }(),
+	for name, req := range map[string]launch.Request{
+		"missing param":  e.request("../../project/testdata/docker"),
+		"bad type":       e.request("../../examples/wine", project.KV{Key: "epochs", Value: "many"}),
+		"unknown entry":  func() launch.Request { r := e.request("../../examples/wine"); r.EntryPoint = "nope"; return r }(),
 		"no such folder": e.request("./no/such/folder"),
-		"unknown exp id": func() runner.Request { r := e.request("../examples/wine"); r.ExperimentID = "99"; return r }(),
-		"both exp flags": func() runner.Request {
-			r := e.request("../examples/wine")
+		"unknown exp id": func() launch.Request { r := e.request("../../examples/wine"); r.ExperimentID = "99"; return r }(),
+		"both exp flags": func() launch.Request {
+			r := e.request("../../examples/wine")
 			r.ExperimentID = "0"
 			r.ExperimentName = "x"
 			return r
 		}(),
-		"bad env manager": func() runner.Request { r := e.request("../examples/wine"); r.EnvManager = "pixi"; return r }(),
+		"bad env manager": func() launch.Request { r := e.request("../../examples/wine"); r.EnvManager = "pixi"; return r }(),
 	} {
-		out, err := runner.Execute(ctx, req)
+		out, err := launch.Execute(ctx, req)
 		if err == nil || out != nil || strings.Contains(err.Error(), "\n") {
 			t.Errorf("%s: got %v %+v, want a one-line error and no run", name, err, out)
 		}
@@ -287,7 +288,7 @@ func TestInvalidRequestsCreateNoRun(t *testing.T) {
 	if len(runs) != 0 {
 		t.Fatalf("%d runs were created by invalid requests", len(runs))
 	}
-	if _, err := runner.Execute(ctx, func() runner.Request { r := e.request("../examples/wine"); r.EnvManager = "conda"; return r }()); !errors.Is(err, runner.ErrBackendUnavailable) && !strings.Contains(err.Error(), "conda") {
+	if _, err := launch.Execute(ctx, func() launch.Request { r := e.request("../../examples/wine"); r.EnvManager = "conda"; return r }()); !errors.Is(err, runner.ErrBackendUnavailable) && !strings.Contains(err.Error(), "conda") {
 		t.Fatalf("conda: %v", err)
 	}
 }
@@ -302,7 +303,7 @@ func TestGitProjectRun(t *testing.T) {
 	req := e.request("file://" + repo.Dir + "#proj")
 	req.Version = "exp"
 	req.CacheDir = t.TempDir()
-	out, err := runner.Execute(ctx, req)
+	out, err := launch.Execute(ctx, req)
 	if err != nil || out.Status != store.StatusFinished {
 		t.Fatalf("%v %+v\n%s", err, out, e.out.String())
 	}
@@ -323,7 +324,7 @@ func TestVirtualenvIsCachedByContent(t *testing.T) {
 	dir := tmpProject(t, "python -c 'import sys; print(\"prefix=\" + sys.prefix)'", map[string]string{"python_env.yaml": "python: \"3\"\ndependencies: []\n"})
 	os.WriteFile(filepath.Join(dir, "MLproject"), []byte("name: v\npython_env: python_env.yaml\nentry_points:\n  main:\n    command: \"python -c 'import sys; print(\\\"prefix=\\\" + sys.prefix)'\"\n"), 0o644)
 	ctx := context.Background()
-	out, err := runner.Execute(ctx, e.request(dir))
+	out, err := launch.Execute(ctx, e.request(dir))
 	if err != nil || out.Status != store.StatusFinished {
 		t.Fatalf("%v %+v\n%s", err, out, e.out.String())
 	}
@@ -336,7 +337,7 @@ func TestVirtualenvIsCachedByContent(t *testing.T) {
 		t.Fatalf("mlflow.project.env = %q", v)
 	}
 	e.out.Reset()
-	if out, err := runner.Execute(ctx, e.request(dir)); err != nil || out.Status != store.StatusFinished {
+	if out, err := launch.Execute(ctx, e.request(dir)); err != nil || out.Status != store.StatusFinished {
 		t.Fatalf("second run: %v", err)
 	}
 	if strings.Contains(e.out.String(), "creating virtualenv") || !strings.Contains(e.out.String(), "prefix="+os.Getenv("MLRUN_ENV_ROOT")) {
@@ -353,12 +354,12 @@ func TestReuseRunID(t *testing.T) {
 	}
 	req := e.request(tmpProject(t, "echo $MLFLOW_RUN_ID", nil))
 	req.RunID = r.Info.RunID
-	out, err := runner.Execute(ctx, req)
+	out, err := launch.Execute(ctx, req)
 	if err != nil || out.RunID != r.Info.RunID || out.Status != store.StatusFinished || !strings.Contains(e.out.String(), r.Info.RunID) {
 		t.Fatalf("%v %+v\n%s", err, out, e.out.String())
 	}
 	// A finished run cannot be reused.
-	if _, err := runner.Execute(ctx, req); err == nil {
+	if _, err := launch.Execute(ctx, req); err == nil {
 		t.Fatal("a finished run was reused")
 	}
 }
@@ -371,14 +372,14 @@ func TestReapEndsRunsOfDeadRunners(t *testing.T) {
 	host, _ := os.Hostname()
 	dead := exec.Command("true")
 	dead.Run()
-	orphan, _ := e.st.CreateRun(ctx, store.CreateRun{Tags: []store.Tag{{Key: runner.TagRunnerHost, Value: host}, {Key: runner.TagRunnerPID, Value: strconv.Itoa(dead.Process.Pid)}}})
+	orphan, _ := e.st.CreateRun(ctx, store.CreateRun{Tags: []store.Tag{{Key: launch.TagRunnerHost, Value: host}, {Key: launch.TagRunnerPID, Value: strconv.Itoa(dead.Process.Pid)}}})
 	livePID := strconv.Itoa(os.Getpid())
-	live, _ := e.st.CreateRun(ctx, store.CreateRun{Tags: []store.Tag{{Key: runner.TagRunnerHost, Value: host}, {Key: runner.TagRunnerPID, Value: livePID}}})
-	other, _ := e.st.CreateRun(ctx, store.CreateRun{Tags: []store.Tag{{Key: runner.TagRunnerHost, Value: "another-host"}, {Key: runner.TagRunnerPID, Value: "1"}}})
+	live, _ := e.st.CreateRun(ctx, store.CreateRun{Tags: []store.Tag{{Key: launch.TagRunnerHost, Value: host}, {Key: launch.TagRunnerPID, Value: livePID}}})
+	other, _ := e.st.CreateRun(ctx, store.CreateRun{Tags: []store.Tag{{Key: launch.TagRunnerHost, Value: "another-host"}, {Key: launch.TagRunnerPID, Value: "1"}}})
 	// Same host name, another pid namespace (a container): not ours to judge.
-	elsewhere, _ := e.st.CreateRun(ctx, store.CreateRun{Tags: []store.Tag{{Key: runner.TagRunnerHost, Value: host},
-		{Key: runner.TagRunnerPID, Value: strconv.Itoa(dead.Process.Pid)}, {Key: runner.TagRunnerPIDNS, Value: "pid:[1]"}}})
-	ended, err := runner.Reap(ctx, e.st)
+	elsewhere, _ := e.st.CreateRun(ctx, store.CreateRun{Tags: []store.Tag{{Key: launch.TagRunnerHost, Value: host},
+		{Key: launch.TagRunnerPID, Value: strconv.Itoa(dead.Process.Pid)}, {Key: launch.TagRunnerPIDNS, Value: "pid:[1]"}}})
+	ended, err := launch.Reap(ctx, e.st)
 	if err != nil || len(ended) != 1 || ended[0] != orphan.Info.RunID {
 		t.Fatalf("reaped %v %v", ended, err)
 	}
@@ -424,7 +425,7 @@ for path in ["/get-artifact?run_id=" + run + "&path=x", "/api/2.0/mlflow-artifac
     print("status", path.split("?")[0], code)
 `
 	dir := tmpProject(t, "python3 probe.py && mlrun log param via token", map[string]string{"probe.py": probe})
-	out, err := runner.Execute(context.Background(), e.request(dir))
+	out, err := launch.Execute(context.Background(), e.request(dir))
 	if err != nil || out.Status != store.StatusFinished {
 		t.Fatalf("%v %+v\n%s", err, out, e.out.String())
 	}
@@ -467,7 +468,7 @@ func TestCreateRunSendsStartTime(t *testing.T) {
 		t.Fatal(err)
 	}
 	var out bytes.Buffer
-	res, err := runner.Execute(context.Background(), runner.Request{
+	res, err := launch.Execute(context.Background(), launch.Request{
 		URI: tmpProject(t, "true", nil), Backend: localbackend.Backend{}, Store: st, TrackingURI: proxy.URL,
 		Stdout: &out, Stderr: &out, Grace: 2 * time.Second,
 	})
@@ -499,7 +500,7 @@ func TestLocalGitFolderRecordsOrigin(t *testing.T) {
 		}
 	}
 	e := newEnv(t)
-	out, err := runner.Execute(context.Background(), e.request(repo.Dir))
+	out, err := launch.Execute(context.Background(), e.request(repo.Dir))
 	if err != nil || out.Status != store.StatusFinished {
 		t.Fatalf("%v %+v\n%s", err, out, e.out.String())
 	}
@@ -520,8 +521,8 @@ func TestKillNowEndsTheGrace(t *testing.T) {
 	dir := tmpProject(t, "trap '' TERM; touch started; while true; do sleep 0.1; done", nil)
 	req := e.request(dir)
 	req.Grace, req.KillNow = time.Hour, kill
-	done := make(chan *runner.Outcome, 1)
-	go func() { out, _ := runner.Execute(ctx, req); done <- out }()
+	done := make(chan *launch.Outcome, 1)
+	go func() { out, _ := launch.Execute(ctx, req); done <- out }()
 	for i := 0; i < 400; i++ {
 		if _, err := os.Stat(filepath.Join(dir, "started")); err == nil {
 			break
