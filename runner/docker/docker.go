@@ -223,7 +223,12 @@ func (b *Backend) Start(ctx context.Context, job *runner.Job) (runner.Handle, er
 		WorkingDir: CodeDir,
 		Labels:     map[string]string{Label: job.RunID},
 	}
-	hc := &container.HostConfig{}
+	// docker's init (tini) is PID 1, so the step is not: the kernel
+	// drops signals to a PID 1 without a handler, which made a stopped
+	// step sit out the whole grace and a step's own kill of itself a
+	// no-op (runnertest's ExitCodes).
+	init := true
+	hc := &container.HostConfig{Init: &init}
 	if !b.opts.BuildImage {
 		hc.Binds = append(hc.Binds, job.Dir+":"+CodeDir)
 	}

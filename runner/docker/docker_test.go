@@ -21,6 +21,7 @@ import (
 	"github.com/mlrun/mlrun/runner"
 	"github.com/mlrun/mlrun/runner/docker"
 	"github.com/mlrun/mlrun/runner/launch"
+	"github.com/mlrun/mlrun/runner/runnertest"
 	"github.com/mlrun/mlrun/store"
 	"github.com/mlrun/mlrun/store/rest"
 )
@@ -350,4 +351,15 @@ func BenchmarkCachedRun(b *testing.B) {
 			}
 		}
 	})
+}
+
+// TestConformance runs the backends' suite on the docker backend, with
+// the test base image as the docker_env.
+func TestConformance(t *testing.T) {
+	image := testutil.RequireBaseImage(t)
+	be, err := docker.New(docker.Options{Out: io.Discard})
+	if err != nil {
+		t.Fatal(err)
+	}
+	runnertest.Run(t, runnertest.Config{Backend: be, Job: func(j *runner.Job) { j.DockerEnv = &runner.DockerEnv{Image: image} }})
 }
