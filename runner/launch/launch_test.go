@@ -265,23 +265,26 @@ func TestCancelEndsKilledWithNoChildLeft(t *testing.T) {
 func TestInvalidRequestsCreateNoRun(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
-	for name, req := range map[string]launch.Request{
-		"missing param":  e.request("../../project/testdata/docker"),
-		"bad type":       e.request("../../examples/wine", project.KV{Key: "epochs", Value: "many"}),
-		"unknown entry":  func() launch.Request { r := e.request("../../examples/wine"); r.EntryPoint = "nope"; return r }(),
-		"no such folder": e.request("./no/such/folder"),
-		"unknown exp id": func() launch.Request { r := e.request("../../examples/wine"); r.ExperimentID = "99"; return r }(),
-		"both exp flags": func() launch.Request {
+	for name, tc := range map[string]struct {
+		req  launch.Request
+		kind error
+	}{
+		"missing param":  {e.request("../../project/testdata/docker"), project.ErrInvalidParameter},
+		"bad type":       {e.request("../../examples/wine", project.KV{Key: "epochs", Value: "many"}), project.ErrInvalidParameter},
+		"unknown entry":  {func() launch.Request { r := e.request("../../examples/wine"); r.EntryPoint = "nope"; return r }(), project.ErrInvalid},
+		"no such folder": {e.request("./no/such/folder"), project.ErrInvalid},
+		"unknown exp id": {func() launch.Request { r := e.request("../../examples/wine"); r.ExperimentID = "99"; return r }(), store.ErrNotFound},
+		"both exp flags": {func() launch.Request {
 			r := e.request("../../examples/wine")
 			r.ExperimentID = "0"
 			r.ExperimentName = "x"
 			return r
-		}(),
-		"bad env manager": func() launch.Request { r := e.request("../../examples/wine"); r.EnvManager = "pixi"; return r }(),
+		}(), runner.ErrInvalid},
+		"bad env manager": {func() launch.Request { r := e.request("../../examples/wine"); r.EnvManager = "pixi"; return r }(), runner.ErrInvalid},
 	} {
-		out, err := launch.Execute(ctx, req)
-		if err == nil || out != nil || strings.Contains(err.Error(), "\n") {
-			t.Errorf("%s: got %v %+v, want a one-line error and no run", name, err, out)
+		out, err := launch.Execute(ctx, tc.req)
+		if !errors.Is(err, tc.kind) || out != nil || strings.Contains(err.Error(), "\n") {
+			t.Errorf("%s: got %v %+v, want a one-line %q error and no run", name, err, out, tc.kind)
 		}
 	}
 	runs, _, _ := e.st.SearchRuns(ctx, store.SearchRuns{ExperimentIDs: []string{"0"}, ViewType: store.AllViews})
@@ -359,8 +362,8 @@ func TestReuseRunID(t *testing.T) {
 		t.Fatalf("%v %+v\n%s", err, out, e.out.String())
 	}
 	// A finished run cannot be reused.
-	if _, err := launch.Execute(ctx, req); err == nil {
-		t.Fatal("a finished run was reused")
+	if _, err := launch.Execute(ctx, req); !errors.Is(err, runner.ErrInvalid) {
+		t.Fatalf("a finished run was reused: %v, want ErrInvalid", err)
 	}
 }
 
@@ -523,11 +526,13 @@ func TestKillNowEndsTheGrace(t *testing.T) {
 	req.Grace, req.KillNow = time.Hour, kill
 	done := make(chan *launch.Outcome, 1)
 	go func() { out, _ := launch.Execute(ctx, req); done <- out }()
-	for i := 0; i < 400; i++ {
+	for end := time.Now().Add(30 * time.Second); ; time.Sleep(25 * time.Millisecond) {
 		if _, err := os.Stat(filepath.Join(dir, "started")); err == nil {
 			break
 		}
-		time.Sleep(25 * time.Millisecond)
+		if time.Now().After(end) {
+			t.Fatal("the step did not start within 30 s")
+		}
 	}
 	cancel()
 	time.Sleep(200 * time.Millisecond)
