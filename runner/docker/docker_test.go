@@ -254,10 +254,10 @@ func TestCancelKillsAndRemovesTheContainer(t *testing.T) {
 	cli := testutil.RequireDocker(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	req := e.request(t, dockerProject(t, "", "echo started; sleep 300", nil), docker.Options{})
-	var w syncWriter
+	var w runnertest.Buffer
 	req.Stdout = io.MultiWriter(&w)
 	go func() {
-		for i := 0; i < 400 && !w.contains("started"); i++ {
+		for i := 0; i < 400 && !w.Contains("started"); i++ {
 			time.Sleep(25 * time.Millisecond)
 		}
 		cancel()

@@ -42,27 +42,30 @@ func Run(t *testing.T, c Config) {
 	t.Run("IgnoredSIGTERM", func(t *testing.T) { ignoredSIGTERM(t, c) })
 }
 
-// buffer is an output safe to read while the step writes into it.
-type buffer struct {
+// Buffer is a step's output, safe to read while the step writes into it.
+type Buffer struct {
 	mu  sync.Mutex
 	buf bytes.Buffer
 }
 
-func (b *buffer) Write(p []byte) (int, error) {
+func (b *Buffer) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.Write(p)
 }
 
-func (b *buffer) String() string {
+func (b *Buffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
 }
 
+// Contains reports whether the output so far holds sub.
+func (b *Buffer) Contains(sub string) bool { return strings.Contains(b.String(), sub) }
+
 type step struct {
 	job            *runner.Job
-	stdout, stderr *buffer
+	stdout, stderr *Buffer
 	handle         runner.Handle
 }
 
@@ -70,7 +73,7 @@ type step struct {
 // folder, and returns the running step.
 func start(t *testing.T, c Config, command string, edit func(*runner.Job)) *step {
 	t.Helper()
-	s := &step{stdout: &buffer{}, stderr: &buffer{}}
+	s := &step{stdout: &Buffer{}, stderr: &Buffer{}}
 	s.job = &runner.Job{RunID: "conformance" + strconv.FormatInt(time.Now().UnixNano(), 36), ExperimentID: "0", ProjectName: "conformance",
 		Dir: t.TempDir(), Command: command, Env: []string{"PATH=" + os.Getenv("PATH"), "MLFLOW_RUN_ID=conformance-run"},
 		Stdout: s.stdout, Stderr: s.stderr, Grace: 2 * time.Second}
@@ -166,7 +169,7 @@ func workingDirectory(t *testing.T, c Config) {
 // started; the result says Killed.
 func cancelKills(t *testing.T, c Config) {
 	s := start(t, c, "sleep 300 & echo $! > child.pid; echo ready; wait", nil)
-	waitFor(t, 30*time.Second, "the step did not start", func() bool { return strings.Contains(s.stdout.String(), "ready") })
+	waitFor(t, 30*time.Second, "the step did not start", func() bool { return s.stdout.Contains("ready") })
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	if r := s.wait(t, ctx, time.Minute); !r.Killed {
@@ -187,7 +190,7 @@ func cancelKills(t *testing.T, c Config) {
 // over, and the result says Killed.
 func ignoredSIGTERM(t *testing.T, c Config) {
 	s := start(t, c, "trap '' TERM; echo ready; while :; do sleep 1; done", func(j *runner.Job) { j.Grace = 500 * time.Millisecond })
-	waitFor(t, 30*time.Second, "the step did not start", func() bool { return strings.Contains(s.stdout.String(), "ready") })
+	waitFor(t, 30*time.Second, "the step did not start", func() bool { return s.stdout.Contains("ready") })
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	if r := s.wait(t, ctx, time.Minute); !r.Killed {
