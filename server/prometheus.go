@@ -1,14 +1,18 @@
 package server
 
 import (
+	"context"
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/mlrun/mlrun/store"
 )
 
 // Metrics are the Prometheus metrics of mlrun server --expose-prometheus,
@@ -70,4 +74,68 @@ func routeLabel(r *http.Request) string {
 		return mpuPrefix
 	}
 	return "other"
+}
+
+// openRunsTTL is how long a count of open runs is reused: a scrape every
+// few seconds must not page through every experiment each time.
+const openRunsTTL = 15 * time.Second
+
+// watchOpenRuns adds the gauge mlrun_open_runs: the RUNNING runs of st in
+// active experiments, counted at most every openRunsTTL.
+func (m *Metrics) watchOpenRuns(st store.Store) {
+	var mu sync.Mutex
+	var last time.Time
+	var n float64
+	m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "mlrun_open_runs",
+		Help: "RUNNING runs in active experiments (counted at most every 15 s); -1 if they could not be counted.",
+	}, func() float64 {
+		mu.Lock()
+		defer mu.Unlock()
+		if time.Since(last) < openRunsTTL {
+			return n
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		c, err := countOpenRuns(ctx, st)
+		if err != nil {
+			return -1
+		}
+		n, last = float64(c), time.Now()
+		return n
+	}))
+}
+
+// countOpenRuns pages through the active experiments and their RUNNING
+// runs.
+func countOpenRuns(ctx context.Context, st store.Store) (int, error) {
+	var ids []string
+	for tok := ""; ; {
+		es, next, err := st.SearchExperiments(ctx, store.SearchExperiments{MaxResults: 1000, PageToken: tok})
+		if err != nil {
+			return 0, err
+		}
+		for _, e := range es {
+			ids = append(ids, e.ID)
+		}
+		if tok = next; tok == "" {
+			break
+		}
+	}
+	n := 0
+	for start := 0; start < len(ids); start += 100 {
+		batch := ids[start:min(start+100, len(ids))]
+		for tok := ""; ; {
+			runs, next, err := st.SearchRuns(ctx, store.SearchRuns{ExperimentIDs: batch, MaxResults: 1000, PageToken: tok,
+				Filter: "attributes.status = 'RUNNING'"})
+			if err != nil {
+				return 0, err
+			}
+			n += len(runs)
+			if tok = next; tok == "" {
+				break
+			}
+		}
+	}
+	return n, nil
 }

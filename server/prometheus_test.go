@@ -10,12 +10,14 @@ import (
 	"testing"
 
 	"github.com/mlrun/mlrun/server"
+	"github.com/mlrun/mlrun/store"
 	"github.com/mlrun/mlrun/store/sqlite"
 )
 
 // TestPrometheusMetrics: with Options.Metrics (--expose-prometheus), GET
 // /metrics lists MLflow's exporter's series, by route pattern (one series
-// for every run id) and status; /health is left out, as in MLflow.
+// for all model ids, not one each) and status, and the open runs; /health
+// is left out, as in MLflow.
 func TestPrometheusMetrics(t *testing.T) {
 	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "m.db"), sqlite.Options{ArtifactRoot: t.TempDir()})
 	if err != nil {
@@ -25,9 +27,21 @@ func TestPrometheusMetrics(t *testing.T) {
 	srv := httptest.NewServer(server.New(st, server.Options{Metrics: server.NewMetrics(), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}))
 	defer srv.Close()
 	ts := &testServer{url: srv.URL}
-	for _, id := range []string{"a1", "b2", "c3"} {
-		if status, _ := ts.get(t, "/api/2.0/mlflow/runs/get?run_id="+id); status != 404 {
-			t.Fatalf("runs/get %s: %d", id, status)
+	for i := 0; i < 3; i++ { // two RUNNING, one FINISHED
+		r, err := st.CreateRun(context.Background(), store.CreateRun{ExperimentID: "0"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i == 2 {
+			done := store.StatusFinished
+			if _, err := st.UpdateRun(context.Background(), r.Info.RunID, store.UpdateRun{Status: &done}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	for _, id := range []string{"m-first", "m-second", "m-third"} {
+		if status, _ := ts.get(t, "/api/2.0/mlflow/logged-models/"+id); status != 404 {
+			t.Fatalf("logged-models/%s: %d", id, status)
 		}
 	}
 	ts.get(t, "/api/2.0/mlflow/experiments/get?experiment_id=0")
@@ -38,16 +52,17 @@ func TestPrometheusMetrics(t *testing.T) {
 		t.Fatalf("/metrics: %d %s", status, text)
 	}
 	for _, want := range []string{
-		`mlflow_http_request_duration_seconds_count{method="GET",route="/api/2.0/mlflow/runs/get",status="404"} 3`,
+		`mlflow_http_request_duration_seconds_count{method="GET",route="/api/2.0/mlflow/logged-models/{id}",status="404"} 3`,
 		`mlflow_http_request_duration_seconds_count{method="GET",route="/api/2.0/mlflow/experiments/get",status="200"} 1`,
 		`mlflow_http_request_total{method="GET",status="404"} 3`,
 		`go_goroutines`,
+		"mlrun_open_runs 2\n",
 	} {
 		if !strings.Contains(text, want) {
 			t.Errorf("/metrics lacks %s", want)
 		}
 	}
-	if strings.Contains(text, `route="/health"`) || strings.Contains(text, "a1") {
+	if strings.Contains(text, `route="/health"`) || strings.Contains(text, "m-first") {
 		t.Errorf("/metrics has /health or a run id:\n%s", text)
 	}
 	// Without the option there is no /metrics route.

@@ -174,6 +174,9 @@ func (s *Server) routes() {
 		w.Write([]byte(Version))
 	})
 	if s.opts.Metrics != nil {
+		if s.store != nil {
+			s.opts.Metrics.watchOpenRuns(s.store)
+		}
 		s.route("GET /metrics", s.opts.Metrics.handler().ServeHTTP)
 	}
 	s.route("GET /get-artifact", s.getRunArtifact)
