@@ -32,7 +32,7 @@ func (s *Server) loggedModelRoutes(prefix string) {
 }
 
 func (s *Server) lm() (store.LoggedModels, error) {
-	lm, ok := s.store.(store.LoggedModels)
+	lm, ok := s.raw.(store.LoggedModels)
 	if !ok {
 		return nil, &apiError{codeNotImplemented, "this tracking store does not keep MLflow 3 logged models"}
 	}

@@ -188,7 +188,7 @@ func (s *Server) searchDatasets(w http.ResponseWriter, r *http.Request) {
 		if len(req.ExperimentIDs) > 20 {
 			return nil, invalidParam(fmt.Sprintf("SearchDatasets request must specify at most 20 experiment_ids. Received %d experiment_ids.", len(req.ExperimentIDs)))
 		}
-		ds, ok := s.store.(store.DatasetSearcher)
+		ds, ok := s.raw.(store.DatasetSearcher)
 		if !ok {
 			return nil, &apiError{codeNotImplemented, "this store cannot list datasets"}
 		}

@@ -139,3 +139,140 @@ func countOpenRuns(ctx context.Context, st store.Store) (int, error) {
 	}
 	return n, nil
 }
+
+// timedStore times every call of the tracking contract into
+// mlrun_store_call_duration_seconds{op}. The server asserts capabilities
+// (traces, logged models, …) on the store it was given, never on this.
+type timedStore struct {
+	store.Store
+	h *prometheus.HistogramVec
+}
+
+func (m *Metrics) timeStore(st store.Store) store.Store {
+	h := prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "mlrun_store_call_duration_seconds",
+		Help:    "Time a call of the tracking store took, by operation.",
+		Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 10},
+	}, []string{"op"})
+	m.reg.MustRegister(h)
+	return timedStore{Store: st, h: h}
+}
+
+func (t timedStore) since(op string, start time.Time) {
+	t.h.WithLabelValues(op).Observe(time.Since(start).Seconds())
+}
+
+func (t timedStore) CreateExperiment(ctx context.Context, name, loc string, tags []store.Tag) (string, error) {
+	defer t.since("CreateExperiment", time.Now())
+	return t.Store.CreateExperiment(ctx, name, loc, tags)
+}
+
+func (t timedStore) GetExperiment(ctx context.Context, id string) (*store.Experiment, error) {
+	defer t.since("GetExperiment", time.Now())
+	return t.Store.GetExperiment(ctx, id)
+}
+
+func (t timedStore) GetExperimentByName(ctx context.Context, name string) (*store.Experiment, error) {
+	defer t.since("GetExperimentByName", time.Now())
+	return t.Store.GetExperimentByName(ctx, name)
+}
+
+func (t timedStore) SearchExperiments(ctx context.Context, q store.SearchExperiments) ([]*store.Experiment, string, error) {
+	defer t.since("SearchExperiments", time.Now())
+	return t.Store.SearchExperiments(ctx, q)
+}
+
+func (t timedStore) RenameExperiment(ctx context.Context, id, name string) error {
+	defer t.since("RenameExperiment", time.Now())
+	return t.Store.RenameExperiment(ctx, id, name)
+}
+
+func (t timedStore) DeleteExperiment(ctx context.Context, id string) error {
+	defer t.since("DeleteExperiment", time.Now())
+	return t.Store.DeleteExperiment(ctx, id)
+}
+
+func (t timedStore) RestoreExperiment(ctx context.Context, id string) error {
+	defer t.since("RestoreExperiment", time.Now())
+	return t.Store.RestoreExperiment(ctx, id)
+}
+
+func (t timedStore) SetExperimentTag(ctx context.Context, id string, tag store.Tag) error {
+	defer t.since("SetExperimentTag", time.Now())
+	return t.Store.SetExperimentTag(ctx, id, tag)
+}
+
+func (t timedStore) DeleteExperimentTag(ctx context.Context, id, key string) error {
+	defer t.since("DeleteExperimentTag", time.Now())
+	return t.Store.DeleteExperimentTag(ctx, id, key)
+}
+
+func (t timedStore) CreateRun(ctx context.Context, req store.CreateRun) (*store.Run, error) {
+	defer t.since("CreateRun", time.Now())
+	return t.Store.CreateRun(ctx, req)
+}
+
+func (t timedStore) GetRun(ctx context.Context, id string) (*store.Run, error) {
+	defer t.since("GetRun", time.Now())
+	return t.Store.GetRun(ctx, id)
+}
+
+func (t timedStore) UpdateRun(ctx context.Context, id string, req store.UpdateRun) (*store.RunInfo, error) {
+	defer t.since("UpdateRun", time.Now())
+	return t.Store.UpdateRun(ctx, id, req)
+}
+
+func (t timedStore) DeleteRun(ctx context.Context, id string) error {
+	defer t.since("DeleteRun", time.Now())
+	return t.Store.DeleteRun(ctx, id)
+}
+
+func (t timedStore) RestoreRun(ctx context.Context, id string) error {
+	defer t.since("RestoreRun", time.Now())
+	return t.Store.RestoreRun(ctx, id)
+}
+
+func (t timedStore) SearchRuns(ctx context.Context, q store.SearchRuns) ([]*store.Run, string, error) {
+	defer t.since("SearchRuns", time.Now())
+	return t.Store.SearchRuns(ctx, q)
+}
+
+func (t timedStore) LogMetric(ctx context.Context, id string, m store.Metric) error {
+	defer t.since("LogMetric", time.Now())
+	return t.Store.LogMetric(ctx, id, m)
+}
+
+func (t timedStore) LogParam(ctx context.Context, id string, p store.Param) error {
+	defer t.since("LogParam", time.Now())
+	return t.Store.LogParam(ctx, id, p)
+}
+
+func (t timedStore) SetTag(ctx context.Context, id string, tag store.Tag) error {
+	defer t.since("SetTag", time.Now())
+	return t.Store.SetTag(ctx, id, tag)
+}
+
+func (t timedStore) DeleteTag(ctx context.Context, id, key string) error {
+	defer t.since("DeleteTag", time.Now())
+	return t.Store.DeleteTag(ctx, id, key)
+}
+
+func (t timedStore) LogBatch(ctx context.Context, id string, ms []store.Metric, ps []store.Param, tags []store.Tag) error {
+	defer t.since("LogBatch", time.Now())
+	return t.Store.LogBatch(ctx, id, ms, ps, tags)
+}
+
+func (t timedStore) LogInputs(ctx context.Context, id string, in []store.DatasetInput) error {
+	defer t.since("LogInputs", time.Now())
+	return t.Store.LogInputs(ctx, id, in)
+}
+
+func (t timedStore) LogModel(ctx context.Context, id, modelJSON string) error {
+	defer t.since("LogModel", time.Now())
+	return t.Store.LogModel(ctx, id, modelJSON)
+}
+
+func (t timedStore) GetMetricHistory(ctx context.Context, id, key string, max int, tok string) ([]store.Metric, string, error) {
+	defer t.since("GetMetricHistory", time.Now())
+	return t.Store.GetMetricHistory(ctx, id, key, max, tok)
+}

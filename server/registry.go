@@ -367,7 +367,7 @@ func (s *Server) getVersionArtifact(w http.ResponseWriter, r *http.Request) {
 	}
 	uri, err := reg.GetDownloadURI(r.Context(), name, version)
 	if err == nil {
-		uri, err = registry.Resolve(r.Context(), s.store, reg, uri)
+		uri, err = registry.Resolve(r.Context(), s.raw, reg, uri)
 	}
 	var repo artifact.Repository
 	if err == nil {

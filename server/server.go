@@ -77,7 +77,8 @@ type Options struct {
 
 // Server is the tracking server's HTTP handler.
 type Server struct {
-	store     store.Store
+	store     store.Store // timed when Options.Metrics is set
+	raw       store.Store // the store as given: capabilities are asserted on it
 	opts      Options
 	mux       *http.ServeMux
 	ui        *ui.Handler
@@ -103,7 +104,10 @@ func New(st store.Store, opts Options) *Server {
 	if opts.Registry == nil {
 		opts.Registry, _ = st.(registry.Store)
 	}
-	s := &Server{store: st, opts: opts, mux: http.NewServeMux()}
+	s := &Server{store: st, raw: st, opts: opts, mux: http.NewServeMux()}
+	if opts.Metrics != nil && st != nil {
+		s.store = opts.Metrics.timeStore(st)
+	}
 	s.resolver = s.newResolver()
 	s.routes()
 	return s
@@ -174,15 +178,15 @@ func (s *Server) routes() {
 		w.Write([]byte(Version))
 	})
 	if s.opts.Metrics != nil {
-		if s.store != nil {
-			s.opts.Metrics.watchOpenRuns(s.store)
+		if s.raw != nil {
+			s.opts.Metrics.watchOpenRuns(s.raw)
 		}
 		s.route("GET /metrics", s.opts.Metrics.handler().ServeHTTP)
 	}
 	s.route("GET /get-artifact", s.getRunArtifact)
 	s.route("GET /model-versions/get-artifact", s.getVersionArtifact)
 	s.route("GET /ajax-api/2.0/mlflow/get-trace-artifact", s.getTraceArtifact)
-	s.ui = ui.New(ui.Options{Store: s.store, Registry: s.opts.Registry, RunArtifacts: s.runRepo, Logger: s.opts.Logger,
+	s.ui = ui.New(ui.Options{Store: s.raw, Registry: s.opts.Registry, RunArtifacts: s.runRepo, Logger: s.opts.Logger,
 		Allowed: func(r *http.Request, model bool, id string) bool {
 			return s.canRead(r.Context(), target{model: model, id: id})
 		}})

@@ -30,7 +30,7 @@ func (s *Server) traceRoutes(prefix string) {
 }
 
 func (s *Server) traces() (store.Traces, error) {
-	t, ok := s.store.(store.Traces)
+	t, ok := s.raw.(store.Traces)
 	if !ok {
 		return nil, &apiError{codeNotImplemented, "this tracking store does not keep traces"}
 	}
@@ -176,7 +176,7 @@ func (s *Server) getTraceInfoV3(w http.ResponseWriter, r *http.Request) {
 			return nil, err
 		}
 		info := wire.FromTraceInfoV3(t)
-		if as, ok := s.store.(store.Assessments); ok {
+		if as, ok := s.raw.(store.Assessments); ok {
 			list, err := as.TraceAssessments(r.Context(), t.RequestID)
 			if err != nil {
 				return nil, err
@@ -288,7 +288,7 @@ func (s *Server) assessmentRoutes(prefix string) {
 }
 
 func (s *Server) assessmentStore() (store.Assessments, error) {
-	a, ok := s.store.(store.Assessments)
+	a, ok := s.raw.(store.Assessments)
 	if !ok {
 		return nil, &apiError{codeNotImplemented, "this tracking store does not keep assessments"}
 	}
