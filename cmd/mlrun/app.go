@@ -2,17 +2,23 @@ package main
 
 import (
 	"fmt"
+	"runtime/debug"
 
 	"github.com/urfave/cli/v2"
+
+	"github.com/mlrun/mlrun/server"
 )
 
 // newApp builds the command tree. Help is --help only, as in mlflow's
 // CLI, so that -h is mlrun server's host, as in mlflow server.
 func newApp() *cli.App {
 	cli.HelpFlag = &cli.BoolFlag{Name: "help", Usage: "show help"}
+	cli.VersionFlag = &cli.BoolFlag{Name: "version", Usage: "print the version"} // no -v: it is run's --version
+	cli.VersionPrinter = func(c *cli.Context) { fmt.Fprintf(c.App.Writer, "mlrun, version %s\n", c.App.Version) }
 	app := &cli.App{
-		Name:  "mlrun",
-		Usage: "the MLflow platform in one Go binary",
+		Name:    "mlrun",
+		Usage:   "the MLflow platform in one Go binary",
+		Version: version(),
 		Commands: []*cli.Command{
 			serverCommand(),
 			experimentsCommand(),
@@ -120,4 +126,21 @@ func editDistance(a, b string) int {
 		prev = cur
 	}
 	return prev[len(b)]
+}
+
+// version is the module version of this build (or "devel") with its
+// commit when known, and the MLflow version the server speaks as.
+func version() string {
+	v, rev := "devel", ""
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		if bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+			v = bi.Main.Version
+		}
+		for _, s := range bi.Settings {
+			if s.Key == "vcs.revision" && len(s.Value) >= 12 {
+				rev = " " + s.Value[:12]
+			}
+		}
+	}
+	return v + rev + " (speaks MLflow " + server.Version + ")"
 }
