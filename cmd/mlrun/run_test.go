@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -26,50 +27,22 @@ func buildMlrun(t testing.TB) string {
 // TestRunSIGINT: Ctrl-C on `mlrun run` stops the step's whole process
 // group, ends the run KILLED and exits 130.
 func TestRunSIGINT(t *testing.T) {
-	bin := buildMlrun(t)
-	dir := t.TempDir()
-	proj := filepath.Join(dir, "proj")
-	os.MkdirAll(proj, 0o755)
-	os.WriteFile(filepath.Join(proj, "MLproject"), []byte("name: s\nentry_points:\n  main:\n    command: \"bash spawn.sh\"\n"), 0o644)
-	os.WriteFile(filepath.Join(proj, "spawn.sh"), []byte("sleep 300 &\necho $! > pids\necho started\nwait\n"), 0o644)
-	db := filepath.Join(dir, "m.db")
-	cmd := exec.Command(bin, "run", proj, "--tracking-uri", "sqlite:///"+db)
-	cmd.Dir = dir
-	logPath := filepath.Join(dir, "out.log")
-	logFile, _ := os.Create(logPath)
-	defer logFile.Close()
-	cmd.Stdout, cmd.Stderr = logFile, logFile
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	output := func() string { b, _ := os.ReadFile(logPath); return string(b) }
-	waitFor(t, 30*time.Second, "the step did not start", func() bool { return strings.Contains(output(), "started") })
-	cmd.Process.Signal(syscall.SIGINT)
-	err := cmd.Wait()
+	r := startRun(t, "spawn.sh", "sleep 300 &\necho $! > pids\necho started\nwait\n")
+	r.cmd.Process.Signal(syscall.SIGINT)
+	err := r.cmd.Wait()
 	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 130 {
-		t.Fatalf("exit: %v\n%s", err, output())
+		t.Fatalf("exit: %v\n%s", err, r.output())
 	}
-	b, _ := os.ReadFile(filepath.Join(proj, "pids"))
+	b, _ := os.ReadFile(filepath.Join(r.proj, "pids"))
 	for _, f := range strings.Fields(string(b)) {
-		var pid int
-		for _, c := range f {
-			pid = pid*10 + int(c-'0')
-		}
+		pid, _ := strconv.Atoi(f)
 		if testutil.Alive(pid) {
 			t.Fatalf("child %d survived", pid)
 		}
 	}
-	st, err := openStore(context.Background(), "sqlite:///"+db, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	runs, _, _ := st.SearchRuns(context.Background(), store.SearchRuns{ExperimentIDs: []string{"0"}})
-	if len(runs) != 1 || runs[0].Info.Status != store.StatusKilled {
-		t.Fatalf("runs after SIGINT: %+v\n%s", runs, output())
-	}
-	if !strings.Contains(output(), "stopping the step (Ctrl-C again to kill it now)") {
-		t.Fatalf("nothing said while stopping:\n%s", output())
+	r.wantKilled(t)
+	if !strings.Contains(r.output(), "stopping the step (Ctrl-C again to kill it now)") {
+		t.Fatalf("nothing said while stopping:\n%s", r.output())
 	}
 }
 
@@ -77,50 +50,69 @@ func TestRunSIGINT(t *testing.T) {
 // the whole 10 s grace; a second Ctrl-C kills it at once, and the run
 // ends KILLED.
 func TestRunSecondSIGINTKillsAtOnce(t *testing.T) {
-	bin := buildMlrun(t)
-	dir := t.TempDir()
-	proj := filepath.Join(dir, "proj")
-	os.MkdirAll(proj, 0o755)
-	os.WriteFile(filepath.Join(proj, "MLproject"), []byte("name: s\nentry_points:\n  main:\n    command: \"bash stubborn.sh\"\n"), 0o644)
-	os.WriteFile(filepath.Join(proj, "stubborn.sh"), []byte("trap '' TERM INT\necho started\nwhile true; do sleep 0.1; done\n"), 0o644)
-	db := filepath.Join(dir, "m.db")
-	cmd := exec.Command(bin, "run", proj, "--tracking-uri", "sqlite:///"+db)
-	cmd.Dir = dir
-	logPath := filepath.Join(dir, "out.log")
-	logFile, _ := os.Create(logPath)
-	defer logFile.Close()
-	cmd.Stdout, cmd.Stderr = logFile, logFile
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer cmd.Process.Kill()
-	output := func() string { b, _ := os.ReadFile(logPath); return string(b) }
-	for i := 0; i < 400 && !strings.Contains(output(), "started"); i++ {
-		time.Sleep(25 * time.Millisecond)
-	}
-	cmd.Process.Signal(syscall.SIGINT)
-	for i := 0; i < 400 && !strings.Contains(output(), "Ctrl-C again"); i++ {
-		time.Sleep(25 * time.Millisecond)
-	}
-	cmd.Process.Signal(syscall.SIGINT)
+	r := startRun(t, "stubborn.sh", "trap '' TERM INT\necho started\nwhile true; do sleep 0.1; done\n")
+	r.cmd.Process.Signal(syscall.SIGINT)
+	waitFor(t, 10*time.Second, "nothing said after the first Ctrl-C", func() bool { return strings.Contains(r.output(), "Ctrl-C again") })
+	r.cmd.Process.Signal(syscall.SIGINT)
 	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
+	go func() { done <- r.cmd.Wait() }()
 	select {
 	case err := <-done:
 		if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 130 {
-			t.Fatalf("exit: %v\n%s", err, output())
+			t.Fatalf("exit: %v\n%s", err, r.output())
 		}
 	case <-time.After(8 * time.Second): // the grace is 10 s: only the second Ctrl-C ends it sooner
-		t.Fatalf("the second Ctrl-C did not kill the step at once:\n%s", output())
+		t.Fatalf("the second Ctrl-C did not kill the step at once:\n%s", r.output())
 	}
-	st, err := openStore(context.Background(), "sqlite:///"+db, "")
+	r.wantKilled(t)
+}
+
+// realRun is `mlrun run` of the real binary on a one-script project.
+type realRun struct {
+	cmd      *exec.Cmd
+	proj, db string
+	logPath  string
+}
+
+func (r *realRun) output() string { b, _ := os.ReadFile(r.logPath); return string(b) }
+
+// startRun builds mlrun and runs a project whose step is `bash script`
+// (with body), and waits (30 s at most) for the step to print "started".
+func startRun(t *testing.T, script, body string) *realRun {
+	t.Helper()
+	bin := buildMlrun(t)
+	dir := t.TempDir()
+	r := &realRun{proj: filepath.Join(dir, "proj"), db: filepath.Join(dir, "m.db"), logPath: filepath.Join(dir, "out.log")}
+	os.MkdirAll(r.proj, 0o755)
+	os.WriteFile(filepath.Join(r.proj, "MLproject"), []byte("name: s\nentry_points:\n  main:\n    command: \"bash "+script+"\"\n"), 0o644)
+	os.WriteFile(filepath.Join(r.proj, script), []byte(body), 0o644)
+	r.cmd = exec.Command(bin, "run", r.proj, "--tracking-uri", "sqlite:///"+r.db)
+	r.cmd.Dir = dir
+	logFile, err := os.Create(r.logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { logFile.Close() })
+	r.cmd.Stdout, r.cmd.Stderr = logFile, logFile
+	if err := r.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.cmd.Process.Kill() })
+	waitFor(t, 30*time.Second, "the step did not start", func() bool { return strings.Contains(r.output(), "started") })
+	return r
+}
+
+// wantKilled checks the one run of the project ended KILLED.
+func (r *realRun) wantKilled(t *testing.T) {
+	t.Helper()
+	st, err := openStore(context.Background(), "sqlite:///"+r.db, "")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer st.Close()
 	runs, _, _ := st.SearchRuns(context.Background(), store.SearchRuns{ExperimentIDs: []string{"0"}})
 	if len(runs) != 1 || runs[0].Info.Status != store.StatusKilled {
-		t.Fatalf("runs: %+v\n%s", runs, output())
+		t.Fatalf("runs: %+v\n%s", runs, r.output())
 	}
 }
 
