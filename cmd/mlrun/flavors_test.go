@@ -1,21 +1,13 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"io"
-	"net/http"
-	"net/http/httptest"
-	"net/http/httputil"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
-	"time"
 
 	"github.com/mlrun/mlrun/internal/testutil"
 	"github.com/mlrun/mlrun/plugins/builtin/testdata"
@@ -134,34 +126,8 @@ func TestModelsLogWritesLoggedModelsOnMLflow3Databases(t *testing.T) {
 // it): the call is read on its way to a real mlrun server.
 func TestModelsLogSendsStartTime(t *testing.T) {
 	withFlavors(t)
-	srv := testutil.StartServer(t, true)
-	target, _ := url.Parse(srv.URL)
-	var mu sync.Mutex
-	var creates []map[string]any
-	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if strings.HasSuffix(r.URL.Path, "/runs/create") {
-			b, _ := io.ReadAll(r.Body)
-			var m map[string]any
-			json.Unmarshal(b, &m)
-			mu.Lock()
-			creates = append(creates, m)
-			mu.Unlock()
-			r.Body = io.NopCloser(bytes.NewReader(b))
-		}
-		httputil.NewSingleHostReverseProxy(target).ServeHTTP(w, r)
-	}))
-	defer proxy.Close()
+	proxyURL, check := testutil.CreateRunRecorder(t)
 	t.Setenv("MLFLOW_RUN_ID", "")
-	mustRun(t, "models", "log", "--tracking-uri", proxy.URL, testdata.Path("onnx/linear.onnx"))
-	mu.Lock()
-	defer mu.Unlock()
-	if len(creates) != 1 {
-		t.Fatalf("%d runs/create calls", len(creates))
-	}
-	if ts, _ := creates[0]["start_time"].(float64); ts < float64(time.Now().Add(-time.Hour).UnixMilli()) {
-		t.Errorf("runs/create start_time = %v", creates[0]["start_time"])
-	}
-	if u, _ := creates[0]["user_id"].(string); u == "" {
-		t.Errorf("runs/create user_id is empty: %v", creates[0])
-	}
+	mustRun(t, "models", "log", "--tracking-uri", proxyURL, testdata.Path("onnx/linear.onnx"))
+	check(t)
 }

@@ -3,23 +3,16 @@ package launch_test
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"maps"
-	"net/http"
-	"net/http/httptest"
-	"net/http/httputil"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -449,46 +442,20 @@ for path in ["/get-artifact?run_id=" + run + "&path=x", "/api/2.0/mlflow-artifac
 // create call carries start_time and user_id itself, as MLflow's client
 // does (MLflow's server fills in neither; mlrun's did, which hid it).
 func TestCreateRunSendsStartTime(t *testing.T) {
-	srv := testutil.StartServer(t, true)
-	target, _ := url.Parse(srv.URL)
-	var mu sync.Mutex
-	var creates []map[string]any
-	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if strings.HasSuffix(r.URL.Path, "/runs/create") {
-			b, _ := io.ReadAll(r.Body)
-			var m map[string]any
-			json.Unmarshal(b, &m)
-			mu.Lock()
-			creates = append(creates, m)
-			mu.Unlock()
-			r.Body = io.NopCloser(bytes.NewReader(b))
-		}
-		httputil.NewSingleHostReverseProxy(target).ServeHTTP(w, r)
-	}))
-	defer proxy.Close()
-	st, err := rest.Open(proxy.URL, rest.Options{})
+	proxyURL, check := testutil.CreateRunRecorder(t)
+	st, err := rest.Open(proxyURL, rest.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	var out bytes.Buffer
 	res, err := launch.Execute(context.Background(), launch.Request{
-		URI: tmpProject(t, "true", nil), Backend: localbackend.Backend{}, Store: st, TrackingURI: proxy.URL,
+		URI: tmpProject(t, "true", nil), Backend: localbackend.Backend{}, Store: st, TrackingURI: proxyURL,
 		Stdout: &out, Stderr: &out, Grace: 2 * time.Second,
 	})
 	if err != nil || res.Status != store.StatusFinished {
 		t.Fatalf("%v %+v\n%s", err, res, out.String())
 	}
-	mu.Lock()
-	defer mu.Unlock()
-	if len(creates) != 1 {
-		t.Fatalf("%d runs/create calls", len(creates))
-	}
-	if ts, _ := creates[0]["start_time"].(float64); ts < float64(time.Now().Add(-time.Hour).UnixMilli()) {
-		t.Errorf("runs/create start_time = %v", creates[0]["start_time"])
-	}
-	if u, _ := creates[0]["user_id"].(string); u == "" {
-		t.Errorf("runs/create user_id is empty: %v", creates[0])
-	}
+	check(t)
 }
 
 // TestLocalGitFolderRecordsOrigin: a project in a local git checkout
