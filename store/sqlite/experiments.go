@@ -221,14 +221,7 @@ func (s *Store) DeleteExperimentTag(ctx context.Context, id, key string) error {
 		if err != nil {
 			return err
 		}
-		res, err := tx.ExecContext(ctx, `DELETE FROM experiment_tags WHERE experiment_id = ? AND "key" = ?`, e.ID, key)
-		if err != nil {
-			return err
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return store.NotFoundf("No tag with name: %s in experiment with id %s", key, id)
-		}
-		return nil
+		return deleteOne(ctx, tx, store.NotFoundf("No tag with name: %s in experiment with id %s", key, id), `DELETE FROM experiment_tags WHERE experiment_id = ? AND "key" = ?`, e.ID, key)
 	}))
 }
 

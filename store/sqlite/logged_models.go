@@ -206,14 +206,7 @@ func (s *Store) SetLoggedModelTags(ctx context.Context, id string, tags []store.
 // DeleteLoggedModelTag implements store.LoggedModels.
 func (s *Store) DeleteLoggedModelTag(ctx context.Context, id, key string) error {
 	_, err := s.modelUpdate(ctx, id, func(tx *sql.Tx, m *store.LoggedModel) error {
-		res, err := tx.ExecContext(ctx, `DELETE FROM logged_model_tags WHERE model_id = ? AND tag_key = ?`, id, key)
-		if err != nil {
-			return err
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return store.NotFoundf("No tag with key '%s' found for logged model '%s'.", key, id)
-		}
-		return nil
+		return deleteOne(ctx, tx, store.NotFoundf("No tag with key '%s' found for logged model '%s'.", key, id), `DELETE FROM logged_model_tags WHERE model_id = ? AND tag_key = ?`, id, key)
 	})
 	return err
 }

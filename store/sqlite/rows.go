@@ -1,6 +1,7 @@
 package sqlite
 
 import (
+	"context"
 	"database/sql"
 
 	"github.com/mlrun/mlrun/store/search"
@@ -36,4 +37,17 @@ func page[T any](items []T, max, offset int) ([]T, string) {
 		return items, ""
 	}
 	return items[:max], search.EncodeToken(search.Token{Offset: offset + max})
+}
+
+// deleteOne runs a DELETE meant to remove one row, and returns notFound
+// when it removed none.
+func deleteOne(ctx context.Context, tx *sql.Tx, notFound error, query string, args ...any) error {
+	res, err := tx.ExecContext(ctx, query, args...)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return notFound
+	}
+	return nil
 }

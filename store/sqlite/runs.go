@@ -359,14 +359,7 @@ func (s *Store) DeleteTag(ctx context.Context, runID, key string) error {
 		if _, err := s.activeRun(ctx, tx, runID); err != nil {
 			return err
 		}
-		res, err := tx.ExecContext(ctx, `DELETE FROM tags WHERE run_uuid = ? AND "key" = ?`, runID, key)
-		if err != nil {
-			return err
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return store.NotFoundf("No tag with name: %s in run with id %s", key, runID)
-		}
-		return nil
+		return deleteOne(ctx, tx, store.NotFoundf("No tag with name: %s in run with id %s", key, runID), `DELETE FROM tags WHERE run_uuid = ? AND "key" = ?`, runID, key)
 	}))
 }
 

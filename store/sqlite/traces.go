@@ -177,14 +177,7 @@ func (s *Store) DeleteTraceTag(ctx context.Context, id, key string) error {
 		return store.Invalidf("Missing value for required parameter 'key'.")
 	}
 	return wrap("delete trace tag", s.tx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `DELETE FROM trace_tags WHERE request_id = ? AND "key" = ?`, id, key)
-		if err != nil {
-			return err
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return store.NotFoundf("No trace tag with key '%s' for trace with request_id '%s'", key, id)
-		}
-		return nil
+		return deleteOne(ctx, tx, store.NotFoundf("No trace tag with key '%s' for trace with request_id '%s'", key, id), `DELETE FROM trace_tags WHERE request_id = ? AND "key" = ?`, id, key)
 	}))
 }
 
