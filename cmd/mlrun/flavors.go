@@ -152,23 +152,34 @@ func logModelCommand() *cli.Command {
 			&cli.StringFlag{Name: "experiment-id", EnvVars: []string{"MLFLOW_EXPERIMENT_ID"}, Value: "0", Usage: "experiment of a new run"},
 			&cli.StringFlag{Name: "artifact-path", Value: "model", Usage: "folder inside the run's artifacts"},
 			&cli.StringFlag{Name: "registered-model-name", Usage: "also register the logged model under this name"},
+			&cli.StringFlag{Name: "python", Value: "python3", Usage: "the Python environment the model comes from: requirements the file does not pin (cloudpickle, onnx…) and python_version are taken from it, as MLflow takes them from the process that logs"},
 		},
 		Action: func(c *cli.Context) error {
 			if c.NArg() != 1 {
 				return errors.New("models log: want one FILE")
 			}
-			p, _, err := inspectModel(c.Context, c.Args().First(), c.String("flavor"))
+			p, m, err := inspectModel(c.Context, c.Args().First(), c.String("flavor"))
 			if err != nil {
 				return err
 			}
 			defer p.Close()
+			req := &flavor.SaveRequest{}
+			if env, err := probeLoggingEnv(c.Context, c.String("python"), m.Requirements); err != nil {
+				fmt.Fprintf(c.App.ErrWriter, "mlrun: requirements left unpinned (%v); --python names the environment the model comes from\n", err)
+			} else {
+				req.PythonVersion, req.Installed = env.Python, env.Installed
+				if left := unpinned(flavor.PinRequirements(m.Requirements, env.Installed)); len(left) > 0 {
+					fmt.Fprintf(c.App.ErrWriter, "mlrun: %s not installed in %s: left unpinned\n", strings.Join(left, ", "), c.String("python"))
+				}
+			}
 			dir, err := os.MkdirTemp("", "mlrun-model-")
 			if err != nil {
 				return err
 			}
 			defer os.RemoveAll(dir)
 			abs, _ := filepath.Abs(c.Args().First())
-			saved, err := p.Save(c.Context, &flavor.SaveRequest{Path: abs, DestDir: filepath.Join(dir, "model")})
+			req.Path, req.DestDir = abs, filepath.Join(dir, "model")
+			saved, err := p.Save(c.Context, req)
 			if err != nil {
 				return err
 			}

@@ -131,3 +131,77 @@ func TestModelsLogSendsStartTime(t *testing.T) {
 	mustRun(t, "models", "log", "--tracking-uri", proxyURL, testdata.Path("onnx/linear.onnx"))
 	check(t)
 }
+
+// TestModelsLogPinsTheLoggingEnvironment: what a model file cannot tell
+// (cloudpickle's version for a pickle, onnx's and onnxruntime's for an ONNX
+// file, the Python version) is pinned to the Python environment the model
+// is logged from, as MLflow pins to the process that calls log_model: here
+// a real python3 whose path holds package metadata of chosen versions (one
+// with a local version label, which MLflow strips). Without a Python the
+// model is still logged, unpinned, with one line saying so.
+func TestModelsLogPinsTheLoggingEnvironment(t *testing.T) {
+	withFlavors(t)
+	site := t.TempDir()
+	for pkg, version := range map[string]string{"cloudpickle": "3.0.0+cpu", "onnx": "1.16.2", "onnxruntime": "1.19.0"} {
+		info := filepath.Join(site, pkg+"-"+version+".dist-info")
+		if err := os.Mkdir(info, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		meta := "Metadata-Version: 2.1\nName: " + pkg + "\nVersion: " + version + "\n"
+		if err := os.WriteFile(filepath.Join(info, "METADATA"), []byte(meta), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Setenv("PYTHONPATH", site)
+	pyver, err := exec.Command("python3", "-c", "import platform; print(platform.python_version())").Output()
+	if err != nil {
+		t.Fatalf("python3 (install python3): %v", err)
+	}
+	t.Setenv("MLFLOW_TRACKING_URI", trackingURIs(t)["sqlite"])
+	t.Setenv("MLFLOW_RUN_ID", "")
+	logged := func(file string, args ...string) (reqs, mlmodel, out string) {
+		t.Helper()
+		out = mustRun(t, append([]string{"models", "log", testdata.Path(file)}, args...)...)
+		lines := strings.Split(strings.TrimSpace(out), "\n")
+		dst := filepath.Join(t.TempDir(), "dl")
+		mustRun(t, "models", "download", lines[len(lines)-1], "-d", dst)
+		r, err1 := os.ReadFile(filepath.Join(dst, "requirements.txt"))
+		m, err2 := os.ReadFile(filepath.Join(dst, "MLmodel"))
+		if err1 != nil || err2 != nil {
+			t.Fatalf("download: %v %v", err1, err2)
+		}
+		return string(r), string(m), out
+	}
+	reqs, mm, _ := logged("sklearn/pipeline_p4.pkl")
+	if want := "cloudpickle==3.0.0\n"; !strings.Contains(reqs, want) || !strings.Contains(reqs, "scikit-learn==1.2.1") {
+		t.Errorf("sklearn requirements.txt lacks %q (and the file's own scikit-learn==1.2.1):\n%s", want, reqs)
+	}
+	if want := "python_version: " + strings.TrimSpace(string(pyver)); !strings.Contains(mm, want) {
+		t.Errorf("MLmodel lacks %q:\n%s", want, mm)
+	}
+	reqs, mm, _ = logged("onnx/linear.onnx")
+	if !strings.Contains(reqs, "onnx==1.16.2\n") || !strings.HasSuffix(reqs, "onnxruntime==1.19.0") {
+		t.Errorf("onnx requirements.txt:\n%s", reqs)
+	}
+	if !strings.Contains(mm, "onnx_version: 1.16.2") {
+		t.Errorf("MLmodel lacks onnx_version 1.16.2:\n%s", mm)
+	}
+	reqs, _, out := logged("sklearn/pipeline_p4.pkl", "--python", filepath.Join(site, "no-python"))
+	if !strings.Contains(out, "requirements left unpinned") || !strings.Contains(out, "no-python") {
+		t.Errorf("no line about the missing Python:\n%s", out)
+	}
+	if !strings.Contains(reqs, "cloudpickle\n") || strings.Contains(reqs, "cloudpickle==") {
+		t.Errorf("without a Python, cloudpickle must stay unpinned:\n%s", reqs)
+	}
+	// A bare environment (a venv without system packages) has neither.
+	venv := filepath.Join(t.TempDir(), "venv")
+	if out, err := exec.Command("python3", "-m", "venv", "--without-pip", venv).CombinedOutput(); err != nil {
+		t.Fatalf("python3 -m venv (install python3-venv): %v\n%s", err, out)
+	}
+	t.Setenv("PYTHONPATH", "")
+	python := filepath.Join(venv, "bin", "python3")
+	_, _, out = logged("onnx/linear.onnx", "--python", python)
+	if !strings.Contains(out, "onnx, onnxruntime not installed in "+python+": left unpinned") {
+		t.Errorf("no line about the packages not installed:\n%s", out)
+	}
+}

@@ -69,7 +69,7 @@ func (c *Client) Inspect(ctx context.Context, req *InspectRequest) (*Model, erro
 
 // Save implements Flavor.
 func (c *Client) Save(ctx context.Context, req *SaveRequest) (*SaveResponse, error) {
-	r, err := c.c.Save(ctx, &flavorv1.SaveRequest{Path: req.Path, DestDir: req.DestDir})
+	r, err := c.c.Save(ctx, &flavorv1.SaveRequest{Path: req.Path, DestDir: req.DestDir, PythonVersion: req.PythonVersion, Installed: req.Installed})
 	if err != nil {
 		return nil, fromStatus(err)
 	}

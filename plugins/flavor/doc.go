@@ -28,6 +28,10 @@
 //		return flavor.SaveModel(ctx, f, req) // inspect, copy the file, write MLmodel and the env files
 //	}
 //
+// A requirement the file cannot pin is written bare ("myformat"): Save
+// gets the logging environment's installed versions (req.Installed) and
+// Python version, and SaveModel pins bare requirements to them.
+//
 // Then serve it from main:
 //
 //	func main() { flavor.Serve(myFlavor{}) }

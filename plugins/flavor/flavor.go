@@ -61,6 +61,12 @@ type Model struct {
 type SaveRequest struct {
 	Path    string // the model file
 	DestDir string // a missing or empty folder
+	// PythonVersion and Installed describe the environment that logs the
+	// model (MLflow pins to the logging process's own): its Python version
+	// and the installed version of each pip package asked about. Either may
+	// be empty; SaveModel pins the requirements Inspect left unpinned.
+	PythonVersion string
+	Installed     map[string]string
 }
 
 // SaveResponse is what Save wrote.

@@ -26,11 +26,17 @@ const DefaultPython = "3.11.2"
 // file: it inspects req.Path, copies it into req.DestDir as
 // Model.ModelFile, and writes MLmodel (flavor and python_function blocks,
 // signature), requirements.txt, conda.yaml and python_env.yaml as MLflow's
-// save_model does.
+// save_model does. Requirements the file left unpinned are pinned to
+// req.Installed, and a python_version the file does not state is
+// req.PythonVersion, as MLflow takes both from the logging environment.
 func SaveModel(ctx context.Context, f Flavor, req *SaveRequest) (*SaveResponse, error) {
 	m, err := f.Inspect(ctx, &InspectRequest{Path: req.Path})
 	if err != nil {
 		return nil, err
+	}
+	m.Requirements = PinRequirements(m.Requirements, req.Installed)
+	if m.PythonVersion == "" {
+		m.PythonVersion = req.PythonVersion
 	}
 	d, err := f.Describe(ctx)
 	if err != nil {
@@ -147,4 +153,24 @@ func nilIfEmpty(s string) any {
 		return nil
 	}
 	return s
+}
+
+// PinRequirements returns reqs with each bare package name (no version
+// specifier, marker or URL) that installed knows written as
+// name==version; the others are kept as they are.
+func PinRequirements(reqs []string, installed map[string]string) []string {
+	out := make([]string, len(reqs))
+	for i, r := range reqs {
+		out[i] = r
+		if v := installed[r]; v != "" && Unpinned(r) {
+			out[i] = r + "==" + v
+		}
+	}
+	return out
+}
+
+// Unpinned says whether a requirement is a bare package name, with no
+// version specifier, extras, marker or URL: one a logging environment pins.
+func Unpinned(req string) bool {
+	return req != "" && !strings.ContainsAny(req, "=<>!~;@ []")
 }

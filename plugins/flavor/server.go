@@ -52,7 +52,7 @@ func (s *server) Inspect(ctx context.Context, req *flavorv1.InspectRequest) (*fl
 }
 
 func (s *server) Save(ctx context.Context, req *flavorv1.SaveRequest) (*flavorv1.SaveResponse, error) {
-	r, err := s.impl.Save(ctx, &SaveRequest{Path: req.Path, DestDir: req.DestDir})
+	r, err := s.impl.Save(ctx, &SaveRequest{Path: req.Path, DestDir: req.DestDir, PythonVersion: req.PythonVersion, Installed: req.Installed})
 	if err != nil {
 		return nil, toStatus(err)
 	}

@@ -303,5 +303,21 @@ func (Flavor) Inspect(ctx context.Context, req *flavor.InspectRequest) (*flavor.
 
 // Save implements flavor.Flavor.
 func (f Flavor) Save(ctx context.Context, req *flavor.SaveRequest) (*flavor.SaveResponse, error) {
-	return flavor.SaveModel(ctx, f, req)
+	return flavor.SaveModel(ctx, saving{f, req.Installed["onnx"]}, req)
+}
+
+// saving is the flavor as Save sees it: MLflow writes the onnx package's
+// version where the model is logged as onnx_version, which a file cannot
+// tell; it is "" when the logging environment has no onnx.
+type saving struct {
+	Flavor
+	onnxVersion string
+}
+
+func (s saving) Inspect(ctx context.Context, req *flavor.InspectRequest) (*flavor.Model, error) {
+	m, err := s.Flavor.Inspect(ctx, req)
+	if err == nil && s.onnxVersion != "" {
+		m.Flavor["onnx_version"] = s.onnxVersion
+	}
+	return m, err
 }

@@ -293,9 +293,18 @@ func (x *InspectResponse) GetPyfuncExtraJson() string {
 }
 
 type SaveRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Path          string                 `protobuf:"bytes,1,opt,name=path,proto3" json:"path,omitempty"`                      // the model file
-	DestDir       string                 `protobuf:"bytes,2,opt,name=dest_dir,json=destDir,proto3" json:"dest_dir,omitempty"` // an empty or missing folder to write the MLflow model into
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Path    string                 `protobuf:"bytes,1,opt,name=path,proto3" json:"path,omitempty"`                      // the model file
+	DestDir string                 `protobuf:"bytes,2,opt,name=dest_dir,json=destDir,proto3" json:"dest_dir,omitempty"` // an empty or missing folder to write the MLflow model into
+	// The environment that logs the model, as MLflow's log_model sees its own
+	// process: python_version is that Python's platform.python_version(),
+	// installed maps a pip package name to the version installed there (local
+	// version labels such as "+cpu" stripped). A flavor pins the requirements
+	// it could not read from the file to these, as MLflow pins to the
+	// installed versions. Both may be empty (no Python found). Added in
+	// protocol version 1; a plugin that ignores them still works.
+	PythonVersion string            `protobuf:"bytes,3,opt,name=python_version,json=pythonVersion,proto3" json:"python_version,omitempty"`
+	Installed     map[string]string `protobuf:"bytes,4,rep,name=installed,proto3" json:"installed,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -342,6 +351,20 @@ func (x *SaveRequest) GetDestDir() string {
 		return x.DestDir
 	}
 	return ""
+}
+
+func (x *SaveRequest) GetPythonVersion() string {
+	if x != nil {
+		return x.PythonVersion
+	}
+	return ""
+}
+
+func (x *SaveRequest) GetInstalled() map[string]string {
+	if x != nil {
+		return x.Installed
+	}
+	return nil
 }
 
 type SaveResponse struct {
@@ -424,10 +447,15 @@ const file_flavorv1_flavor_proto_rawDesc = "" +
 	"\n" +
 	"FactsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"<\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xec\x01\n" +
 	"\vSaveRequest\x12\x12\n" +
 	"\x04path\x18\x01 \x01(\tR\x04path\x12\x19\n" +
-	"\bdest_dir\x18\x02 \x01(\tR\adestDir\"Z\n" +
+	"\bdest_dir\x18\x02 \x01(\tR\adestDir\x12%\n" +
+	"\x0epython_version\x18\x03 \x01(\tR\rpythonVersion\x12I\n" +
+	"\tinstalled\x18\x04 \x03(\v2+.mlrun.flavor.v1.SaveRequest.InstalledEntryR\tinstalled\x1a<\n" +
+	"\x0eInstalledEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"Z\n" +
 	"\fSaveResponse\x124\n" +
 	"\x04info\x18\x01 \x01(\v2 .mlrun.flavor.v1.InspectResponseR\x04info\x12\x14\n" +
 	"\x05files\x18\x02 \x03(\tR\x05files2\xec\x01\n" +
@@ -448,7 +476,7 @@ func file_flavorv1_flavor_proto_rawDescGZIP() []byte {
 	return file_flavorv1_flavor_proto_rawDescData
 }
 
-var file_flavorv1_flavor_proto_msgTypes = make([]protoimpl.MessageInfo, 7)
+var file_flavorv1_flavor_proto_msgTypes = make([]protoimpl.MessageInfo, 8)
 var file_flavorv1_flavor_proto_goTypes = []any{
 	(*DescribeRequest)(nil),  // 0: mlrun.flavor.v1.DescribeRequest
 	(*DescribeResponse)(nil), // 1: mlrun.flavor.v1.DescribeResponse
@@ -457,21 +485,23 @@ var file_flavorv1_flavor_proto_goTypes = []any{
 	(*SaveRequest)(nil),      // 4: mlrun.flavor.v1.SaveRequest
 	(*SaveResponse)(nil),     // 5: mlrun.flavor.v1.SaveResponse
 	nil,                      // 6: mlrun.flavor.v1.InspectResponse.FactsEntry
+	nil,                      // 7: mlrun.flavor.v1.SaveRequest.InstalledEntry
 }
 var file_flavorv1_flavor_proto_depIdxs = []int32{
 	6, // 0: mlrun.flavor.v1.InspectResponse.facts:type_name -> mlrun.flavor.v1.InspectResponse.FactsEntry
-	3, // 1: mlrun.flavor.v1.SaveResponse.info:type_name -> mlrun.flavor.v1.InspectResponse
-	0, // 2: mlrun.flavor.v1.Flavor.Describe:input_type -> mlrun.flavor.v1.DescribeRequest
-	2, // 3: mlrun.flavor.v1.Flavor.Inspect:input_type -> mlrun.flavor.v1.InspectRequest
-	4, // 4: mlrun.flavor.v1.Flavor.Save:input_type -> mlrun.flavor.v1.SaveRequest
-	1, // 5: mlrun.flavor.v1.Flavor.Describe:output_type -> mlrun.flavor.v1.DescribeResponse
-	3, // 6: mlrun.flavor.v1.Flavor.Inspect:output_type -> mlrun.flavor.v1.InspectResponse
-	5, // 7: mlrun.flavor.v1.Flavor.Save:output_type -> mlrun.flavor.v1.SaveResponse
-	5, // [5:8] is the sub-list for method output_type
-	2, // [2:5] is the sub-list for method input_type
-	2, // [2:2] is the sub-list for extension type_name
-	2, // [2:2] is the sub-list for extension extendee
-	0, // [0:2] is the sub-list for field type_name
+	7, // 1: mlrun.flavor.v1.SaveRequest.installed:type_name -> mlrun.flavor.v1.SaveRequest.InstalledEntry
+	3, // 2: mlrun.flavor.v1.SaveResponse.info:type_name -> mlrun.flavor.v1.InspectResponse
+	0, // 3: mlrun.flavor.v1.Flavor.Describe:input_type -> mlrun.flavor.v1.DescribeRequest
+	2, // 4: mlrun.flavor.v1.Flavor.Inspect:input_type -> mlrun.flavor.v1.InspectRequest
+	4, // 5: mlrun.flavor.v1.Flavor.Save:input_type -> mlrun.flavor.v1.SaveRequest
+	1, // 6: mlrun.flavor.v1.Flavor.Describe:output_type -> mlrun.flavor.v1.DescribeResponse
+	3, // 7: mlrun.flavor.v1.Flavor.Inspect:output_type -> mlrun.flavor.v1.InspectResponse
+	5, // 8: mlrun.flavor.v1.Flavor.Save:output_type -> mlrun.flavor.v1.SaveResponse
+	6, // [6:9] is the sub-list for method output_type
+	3, // [3:6] is the sub-list for method input_type
+	3, // [3:3] is the sub-list for extension type_name
+	3, // [3:3] is the sub-list for extension extendee
+	0, // [0:3] is the sub-list for field type_name
 }
 
 func init() { file_flavorv1_flavor_proto_init() }
@@ -485,7 +515,7 @@ func file_flavorv1_flavor_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_flavorv1_flavor_proto_rawDesc), len(file_flavorv1_flavor_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   7,
+			NumMessages:   8,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
