@@ -5,6 +5,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -73,6 +74,14 @@ type Options struct {
 	// Metrics, when set, counts and times every request and serves them
 	// on GET /metrics (mlflow server --expose-prometheus).
 	Metrics *Metrics
+	// StaticPrefix (mlflow server --static-prefix, e.g. "/mlflow": a
+	// leading "/", no trailing one) moves everything but the REST API
+	// under it, as MLflow does: /ajax-api, the UI, /static, /health,
+	// /version, /get-artifact and /model-versions/get-artifact answer only
+	// below the prefix; /api/... (the artifact proxy too) and /metrics
+	// stay where they are. A bare GET / redirects to the prefix, so the
+	// links MLflow's clients print (http://host/#/experiments/…) still land.
+	StaticPrefix string
 }
 
 // Server is the tracking server's HTTP handler.
@@ -186,7 +195,7 @@ func (s *Server) routes() {
 	s.route("GET /get-artifact", s.getRunArtifact)
 	s.route("GET /model-versions/get-artifact", s.getVersionArtifact)
 	s.route("GET /ajax-api/2.0/mlflow/get-trace-artifact", s.getTraceArtifact)
-	s.ui = ui.New(ui.Options{Store: s.raw, Registry: s.opts.Registry, RunArtifacts: s.runRepo, Logger: s.opts.Logger,
+	s.ui = ui.New(ui.Options{Store: s.raw, Registry: s.opts.Registry, RunArtifacts: s.runRepo, Logger: s.opts.Logger, Prefix: s.opts.StaticPrefix,
 		Allowed: func(r *http.Request, model bool, id string) bool {
 			return s.canRead(r.Context(), target{model: model, id: id})
 		}})
@@ -279,6 +288,14 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	sw := &statusWriter{ResponseWriter: w, status: http.StatusOK, rc: http.NewResponseController(w), stall: s.opts.StallTimeout}
 	r.Body = &stallReader{ReadCloser: r.Body, rc: sw.rc, stall: s.opts.StallTimeout}
 	sw.rc.SetWriteDeadline(time.Now().Add(s.opts.StallTimeout))
+	logged := r
+	if s.opts.StaticPrefix != "" {
+		var ok bool
+		if r, ok = s.unprefix(sw, r); !ok {
+			s.logRequest(logged, sw, start)
+			return
+		}
+	}
 	if s.opts.Token != "" && !s.tokenOK(r) {
 		sw.Header().Set("WWW-Authenticate", `Bearer realm="mlrun"`)
 		writeJSON(sw, http.StatusUnauthorized, wire.ErrorBody{ErrorCode: "UNAUTHENTICATED",
@@ -291,12 +308,51 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if s.opts.Metrics != nil {
 		s.opts.Metrics.observe(r, routeLabel(r), sw.status, time.Since(start))
 	}
-	path := r.URL.Path
-	if strings.HasPrefix(path, "/health") {
+	if r.URL.Path == "/health" {
 		return
 	}
-	s.opts.Logger.Info("request", "method", r.Method, "path", path, "status", sw.status,
+	s.logRequest(logged, sw, start)
+}
+
+// logRequest writes a request's log line (its path as the client sent it).
+func (s *Server) logRequest(r *http.Request, sw *statusWriter, start time.Time) {
+	s.opts.Logger.Info("request", "method", r.Method, "path", r.URL.Path, "status", sw.status,
 		"bytes", sw.n, "ms", time.Since(start).Milliseconds())
+}
+
+// unprefix maps a request under --static-prefix to the route it names:
+// the REST API (/api/...) and /metrics as they are, a path below the
+// prefix with the prefix cut, a bare GET / to a redirect to the prefix.
+// Anything else (the UI or /ajax-api without the prefix, /api below it)
+// is not served: 404, as MLflow's routes do not exist there. It returns
+// false when it has answered.
+func (s *Server) unprefix(w http.ResponseWriter, r *http.Request) (*http.Request, bool) {
+	p, path := s.opts.StaticPrefix, r.URL.Path
+	if strings.HasPrefix(path, "/api/") || (path == "/metrics" && s.opts.Metrics != nil) {
+		return r, true
+	}
+	if path == "/" && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
+		http.Redirect(w, r, p+"/", http.StatusFound)
+		return nil, false
+	}
+	rest, ok := strings.CutPrefix(path, p)
+	if !ok || (rest != "" && rest[0] != '/') || strings.HasPrefix(rest, "/api/") {
+		http.NotFound(w, r)
+		return nil, false
+	}
+	if rest == "" {
+		rest = "/"
+	}
+	r2 := new(http.Request)
+	*r2 = *r
+	r2.URL = new(url.URL)
+	*r2.URL = *r.URL
+	r2.URL.Path = rest
+	r2.URL.RawPath = ""
+	if raw, ok := strings.CutPrefix(r.URL.RawPath, p); ok {
+		r2.URL.RawPath = raw
+	}
+	return r2, true
 }
 
 type statusWriter struct {

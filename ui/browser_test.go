@@ -23,6 +23,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/mlrun/mlrun/internal/testutil"
+	"github.com/mlrun/mlrun/server"
 	"github.com/mlrun/mlrun/store"
 )
 
@@ -38,10 +39,15 @@ type seeded struct {
 
 // seed fills a server with experiments, runs (params, a metric history,
 // tags, a nested run, artifacts) and a registered model, with script
-// injection attempts in every kind of user text.
-func seed(t *testing.T) *seeded {
+// injection attempts in every kind of user text. The server serves its UI
+// under prefix (mlrun server --static-prefix; "" for the root).
+func seed(t *testing.T, prefix ...string) *seeded {
 	t.Helper()
-	srv := testutil.StartServer(t, true)
+	srv := testutil.StartServer(t, true, func(o *server.Options) {
+		if len(prefix) > 0 {
+			o.StaticPrefix = prefix[0]
+		}
+	})
 	st := srv.Store
 	ctx := context.Background()
 	s := &seeded{srv: srv}
@@ -244,12 +250,26 @@ func has(t *testing.T, where, text string, want ...string) {
 	}
 }
 
+// TestPagesInChromium walks every page in a real browser, at the root and
+// under --static-prefix (every link, form, redirect and script request
+// must carry the prefix, or the walk breaks).
 func TestPagesInChromium(t *testing.T) {
-	s := seed(t)
+	for _, prefix := range []string{"", "/mlflow"} {
+		t.Run("prefix="+prefix, func(t *testing.T) { pagesInChromium(t, prefix) })
+	}
+}
+
+func pagesInChromium(t *testing.T, prefix string) {
+	s := seed(t, prefix)
 	ctx, dialog := browser(t)
 	b := tab{t, ctx}
-	base := s.srv.URL
+	base := s.srv.URL + prefix
 	css := func(sel string) chromedp.CSS { return chromedp.CSS(sel) }
+	shot := func(t *testing.T, ctx context.Context, name string) {
+		if prefix == "" { // the same pages; one set of screenshots
+			shot(t, ctx, name)
+		}
+	}
 
 	// Experiments.
 	b.do(chromedp.Navigate(base + "/experiments"))
@@ -325,7 +345,7 @@ func TestPagesInChromium(t *testing.T) {
 	b.do(chromedp.Navigate(base + "/models/wine-model"))
 	has(t, "model", b.text("main"), "v1", "Production", "@champion", s.runA, "desc "+xss)
 	shot(t, ctx, "07-model")
-	b.do(chromedp.Click(css(`#versions a[href="/runs/`+s.runA+`"]`)), chromedp.WaitVisible(css("#run-name")))
+	b.do(chromedp.Click(css(`#versions a[href="`+prefix+`/runs/`+s.runA+`"]`)), chromedp.WaitVisible(css("#run-name")))
 	has(t, "version → run link", b.text("#run-name"), "alpha-run")
 
 	// Paging: one run a page, every run once.
@@ -458,19 +478,23 @@ func strconvQuote(s string) string {
 }
 
 // TestMLflowHashRoutes: the links MLflow's client prints (MLflow's UI
-// routes after '#') land on this UI's pages.
+// routes after '#', on the tracking URI: the root, even when the UI is
+// under --static-prefix) land on this UI's pages.
 func TestMLflowHashRoutes(t *testing.T) {
-	s := seed(t)
-	ctx, _ := browser(t)
-	b := tab{t, ctx}
-	base := s.srv.URL
-	for hash, want := range map[string]string{
-		"/#/experiments/" + s.exp + "/runs/" + s.runA: "/runs/" + s.runA,
-		"/#/experiments/" + s.exp:                     "/experiments/" + s.exp,
-		"/#/models/wine-model/versions/1":             "/models/wine-model",
-		"/#/compare-runs?runs=[%22" + s.runA + "%22,%22" + s.runB + "%22]&experiments=[%221%22]": "/compare?runs=" + s.runA + "%2C" + s.runB,
-	} {
-		b.do(chromedp.Navigate(base + hash))
-		b.until(`location.pathname + location.search === ` + strconvQuote(want))
+	for _, prefix := range []string{"", "/mlflow"} {
+		t.Run("prefix="+prefix, func(t *testing.T) {
+			s := seed(t, prefix)
+			ctx, _ := browser(t)
+			b := tab{t, ctx}
+			for hash, want := range map[string]string{
+				"/#/experiments/" + s.exp + "/runs/" + s.runA: "/runs/" + s.runA,
+				"/#/experiments/" + s.exp:                     "/experiments/" + s.exp,
+				"/#/models/wine-model/versions/1":             "/models/wine-model",
+				"/#/compare-runs?runs=[%22" + s.runA + "%22,%22" + s.runB + "%22]&experiments=[%221%22]": "/compare?runs=" + s.runA + "%2C" + s.runB,
+			} {
+				b.do(chromedp.Navigate(s.srv.URL + hash))
+				b.until(`location.pathname + location.search === ` + strconvQuote(prefix+want))
+			}
+		})
 	}
 }

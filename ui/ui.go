@@ -9,6 +9,7 @@ import (
 	"html/template"
 	"io/fs"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/url"
 	"strings"
@@ -38,6 +39,11 @@ type Options struct {
 	// (by id) or a registered model (model, by name); lists show only
 	// those. nil allows everything.
 	Allowed func(r *http.Request, model bool, id string) bool
+	// Prefix is the path the UI is served under (mlflow server
+	// --static-prefix, e.g. "/mlflow"; "" for the root). The handler's own
+	// routes stay unprefixed (the server strips it); every link, form,
+	// redirect and script URL it writes carries it.
+	Prefix string
 }
 
 // Handler serves the UI.
@@ -54,12 +60,16 @@ func New(opts Options) *Handler {
 		opts.Logger = slog.Default()
 	}
 	h := &Handler{opts: opts, mux: http.NewServeMux(), pages: map[string]*template.Template{}}
+	fm := maps.Clone(funcs)
+	fm["base"] = func() string { return opts.Prefix }
 	for _, p := range []string{"experiments", "runs", "run", "chart", "compare", "models", "model", "error", "traces", "trace"} {
-		h.pages[p] = template.Must(template.New("base.html").Funcs(funcs).ParseFS(templateFS, "templates/base.html", "templates/"+p+".html"))
+		h.pages[p] = template.Must(template.New("base.html").Funcs(fm).ParseFS(templateFS, "templates/base.html", "templates/"+p+".html"))
 	}
 	static, _ := fs.Sub(staticFS, "static")
 	h.handle("GET /static/", http.StripPrefix("/static/", http.FileServerFS(static)))
-	h.handle("GET /{$}", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/experiments", http.StatusFound) }))
+	h.handle("GET /{$}", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, opts.Prefix+"/experiments", http.StatusFound)
+	}))
 	h.handle("GET /experiments", http.HandlerFunc(h.experiments))
 	h.handle("POST /experiments/create", h.post(h.createExperiment))
 	h.handle("POST /experiments/{id}/{action}", h.post(h.experimentAction))
@@ -133,7 +143,7 @@ func (h *Handler) post(fn func(http.ResponseWriter, *http.Request) (string, erro
 			h.fail(w, r, http.StatusBadRequest, err.Error())
 			return
 		}
-		http.Redirect(w, r, to, http.StatusSeeOther)
+		http.Redirect(w, r, h.opts.Prefix+to, http.StatusSeeOther)
 	}
 }
 

@@ -42,6 +42,7 @@ func serverCommand() *cli.Command {
 			&cli.StringFlag{Name: "expose-prometheus", Usage: "serve Prometheus metrics on /metrics (the folder MLflow needs for its workers is taken and not used: one process keeps them in memory)"},
 			&cli.StringFlag{Name: "app-name", Usage: "basic-auth: MLflow's basic-auth app (users and permissions; config from MLFLOW_AUTH_CONFIG_PATH)"},
 			&cli.StringFlag{Name: "host", Aliases: []string{"h"}, Value: "127.0.0.1", Usage: "address to listen on"},
+			&cli.StringFlag{Name: "static-prefix", Usage: "serve the UI, /ajax-api and the helper routes (/health, /version, /get-artifact) under this path, e.g. /mlflow; /api stays at the root, as in MLflow"},
 			// mlflow server's flags that mean nothing for one Go process:
 			// taken, and said so in one line.
 			&cli.StringFlag{Name: "workers", Aliases: []string{"w"}, Usage: "ignored (mlflow's worker count; mlrun serves every request concurrently)"},
@@ -60,6 +61,13 @@ func runServer(c *cli.Context) error {
 		if c.IsSet(f) {
 			fmt.Fprintf(c.App.ErrWriter, "mlrun: --%s is mlflow server's and means nothing here (one Go process serves every request concurrently); ignored\n", f)
 		}
+	}
+	prefix := c.String("static-prefix")
+	if prefix != "" && !strings.HasPrefix(prefix, "/") {
+		return errors.New("--static-prefix must begin with a '/'.")
+	}
+	if strings.HasSuffix(prefix, "/") {
+		return errors.New("--static-prefix should not end with a '/'.")
 	}
 	serve := c.Bool("serve-artifacts") && !c.Bool("no-serve-artifacts")
 	root := c.String("default-artifact-root")
@@ -85,7 +93,7 @@ func runServer(c *cli.Context) error {
 		}
 		defer st.Close()
 	}
-	opts := server.Options{Logger: slog.New(slog.NewTextHandler(os.Stderr, nil)), UploadLimit: c.Int64("max-upload-size"), ArtifactsOnly: artifactsOnly}
+	opts := server.Options{Logger: slog.New(slog.NewTextHandler(os.Stderr, nil)), UploadLimit: c.Int64("max-upload-size"), ArtifactsOnly: artifactsOnly, StaticPrefix: prefix}
 	if c.IsSet("expose-prometheus") {
 		opts.Metrics = server.NewMetrics()
 	}

@@ -156,6 +156,37 @@ func TestServerTakesMLflowFlags(t *testing.T) {
 	}
 }
 
+// TestServerStaticPrefix: --static-prefix is checked as mlflow server
+// checks it (a leading '/', no trailing one) before anything is opened,
+// and a real server with it serves /api at the root and its UI below it.
+func TestServerStaticPrefix(t *testing.T) {
+	for prefix, want := range map[string]string{"mlflow": "--static-prefix must begin with a '/'.", "/mlflow/": "--static-prefix should not end with a '/'."} {
+		dir := t.TempDir()
+		_, err := mlrun(t, "server", "--static-prefix", prefix, "--backend-store-uri", "sqlite:///"+filepath.Join(dir, "m.db"))
+		if err == nil || err.Error() != want {
+			t.Errorf("--static-prefix %s: %v, want %q", prefix, err, want)
+		}
+		if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+			t.Errorf("--static-prefix %s: files made before the flag was checked: %v", prefix, entries)
+		}
+	}
+	dir := t.TempDir()
+	cmd, base, _ := startMlrunServer(t, buildMlrun(t), dir, "--static-prefix", "/team/mlflow",
+		"--backend-store-uri", "sqlite:///"+filepath.Join(dir, "m.db"), "--artifacts-destination", filepath.Join(dir, "art"))
+	defer func() { cmd.Process.Signal(syscall.SIGTERM); cmd.Wait() }()
+	for path, code := range map[string]int{"/api/2.0/mlflow/experiments/search?max_results=1": 200, "/team/mlflow/experiments": 200,
+		"/team/mlflow/health": 200, "/health": 404, "/experiments": 404} {
+		resp, err := http.Get(base + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != code {
+			t.Errorf("GET %s: %d, want %d", path, resp.StatusCode, code)
+		}
+	}
+}
+
 // TestServerArtifactsOnly: `mlrun server --artifacts-only` serves the
 // artifact proxy and /health, answers every tracking route 503 in plain
 // text with MLflow's message, and opens no database; --expose-prometheus
@@ -217,8 +248,14 @@ func startMlrunServer(t *testing.T, bin, dir string, args ...string) (*exec.Cmd,
 	}
 	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
 	base := "http://127.0.0.1:" + itoa(port)
+	health := "/health"
+	for i, a := range args {
+		if a == "--static-prefix" && i+1 < len(args) {
+			health = args[i+1] + health
+		}
+	}
 	waitFor(t, 30*time.Second, "mlrun server did not come up", func() bool {
-		resp, err := http.Get(base + "/health")
+		resp, err := http.Get(base + health)
 		if err == nil {
 			resp.Body.Close()
 		}

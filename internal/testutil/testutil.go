@@ -40,8 +40,9 @@ type Server struct {
 
 // StartServer serves a new SQLite store (artifact root mlflow-artifacts:/)
 // on a loopback port; with serveArtifacts the proxy stores files in
-// Dir/mlartifacts.
-func StartServer(t testing.TB, serveArtifacts bool) *Server {
+// Dir/mlartifacts. Each option function may change the server's options
+// before it starts (e.g. StaticPrefix).
+func StartServer(t testing.TB, serveArtifacts bool, options ...func(*server.Options)) *Server {
 	t.Helper()
 	dir := t.TempDir()
 	st, err := sqlite.Open(context.Background(), filepath.Join(dir, "mlflow.db"), sqlite.Options{ArtifactRoot: "mlflow-artifacts:/"})
@@ -54,6 +55,9 @@ func StartServer(t testing.TB, serveArtifacts bool) *Server {
 		s.Artifacts = filepath.Join(dir, "mlartifacts")
 		opts.Artifacts = local.New(s.Artifacts)
 		opts.ArtifactRoots = []string{s.Artifacts}
+	}
+	for _, o := range options {
+		o(&opts)
 	}
 	srv := httptest.NewServer(server.New(st, opts))
 	t.Cleanup(func() { srv.Close(); st.Close() })

@@ -3,6 +3,9 @@
 "use strict";
 
 const SVG = "http://www.w3.org/2000/svg";
+// BASE is the path the UI is served under (mlrun server --static-prefix),
+// written by the server into every page's head; "" at the root.
+const BASE = (document.querySelector('meta[name="mlrun-base"]') || {}).content || "";
 const COLORS = ["#0b6bcb", "#d9480f", "#2b8a3e", "#862e9c", "#c92a2a", "#1098ad", "#e67700", "#5c940d"];
 
 function el(name, attrs, parent) {
@@ -73,7 +76,7 @@ function setupChart() {
   const opts = () => ({ x: ctl("x-axis").value, log: ctl("log-scale").checked, smoothing: parseFloat(ctl("smoothing").value) });
   async function load() {
     const q = new URLSearchParams({ runs: box.dataset.runs, key: box.dataset.key, x: ctl("x-axis").value, n: 1000 });
-    const resp = await fetch("/ui-api/metrics?" + q);
+    const resp = await fetch(BASE + "/ui-api/metrics?" + q);
     const body = await resp.json();
     if (body.error) { box.textContent = body.error; return; }
     series = body.series;
@@ -126,12 +129,12 @@ function setupRunsTable() {
   document.getElementById("compare-btn").addEventListener("click", () => {
     const ids = selected();
     if (ids.length < 2) { alert("Select two or more runs to compare."); return; }
-    location.href = "/compare?runs=" + encodeURIComponent(ids.join(","));
+    location.href = BASE + "/compare?runs=" + encodeURIComponent(ids.join(","));
   });
   document.getElementById("chart-btn").addEventListener("click", () => {
     const ids = selected();
     if (!ids.length) { alert("Select runs to chart."); return; }
-    location.href = "/charts?runs=" + encodeURIComponent(ids.join(","));
+    location.href = BASE + "/charts?runs=" + encodeURIComponent(ids.join(","));
   });
 }
 
@@ -157,7 +160,7 @@ function mlflowRoute(hash) {
 
 if (location.hash.startsWith("#/")) {
   const to = mlflowRoute(location.hash);
-  if (to) location.replace(to);
+  if (to) location.replace(BASE + to);
 }
 
 document.addEventListener("DOMContentLoaded", () => {
