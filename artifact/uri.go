@@ -176,6 +176,9 @@ type Resolver struct {
 	// S3 returns the repository of a bucket below prefix; nil refuses
 	// s3:// URIs.
 	S3 func(bucket, prefix string) (Repository, error)
+	// S3Roots are the s3://bucket/prefix locations an S3 URI may point
+	// into (unless Open); a URI elsewhere gets ErrForbidden.
+	S3Roots []string
 }
 
 // Resolve returns the repository holding the files of uri.
@@ -204,6 +207,9 @@ func (r *Resolver) Resolve(uri string) (Repository, error) {
 		if r.S3 == nil {
 			return nil, fmt.Errorf("%w: '%s' is in S3, which this mlrun does not read or write yet", ErrUnsupported, uri)
 		}
+		if !r.Open && !withinS3(r.S3Roots, loc) {
+			return nil, fmt.Errorf("%w: '%s' is not under any S3 artifact root of this server (--artifacts-destination, --default-artifact-root, --allowed-artifact-roots)", ErrForbidden, uri)
+		}
 		return r.S3(loc.Base, loc.Path)
 	default:
 		if r.Remote == nil {
@@ -230,6 +236,21 @@ func Within(roots []string, dir string) (root, rel string, ok bool) {
 		return root, filepath.ToSlash(r), true
 	}
 	return "", "", false
+}
+
+// withinS3 reports whether an S3 location lies in one of roots (s3://
+// URIs): the same bucket, and a key prefix at or below the root's.
+func withinS3(roots []string, loc Location) bool {
+	for _, root := range roots {
+		rl, err := ParseURI(root)
+		if err != nil || rl.Kind != S3 || rl.Base != loc.Base {
+			continue
+		}
+		if rl.Path == "" || loc.Path == rl.Path || strings.HasPrefix(loc.Path, rl.Path+"/") {
+			return true
+		}
+	}
+	return false
 }
 
 // Join returns the path p below prefix, both relative.

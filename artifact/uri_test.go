@@ -164,3 +164,30 @@ func TestCleanPathMLflowRules(t *testing.T) {
 		}
 	}
 }
+
+// TestResolverS3Roots: a server resolves an s3:// URI only inside its S3
+// roots (same bucket, at or below the root's prefix: "team" does not
+// cover "teamwork"); an open resolver (the CLI) takes any bucket.
+func TestResolverS3Roots(t *testing.T) {
+	var got []string
+	r := &artifact.Resolver{S3Roots: []string{"s3://art/team", "s3://whole"}, S3: func(bucket, prefix string) (artifact.Repository, error) {
+		got = append(got, bucket+"|"+prefix)
+		return nil, nil
+	}}
+	for uri, ok := range map[string]bool{
+		"s3://art/team": true, "s3://art/team/1/r/artifacts": true, "s3://whole/any/thing": true,
+		"s3://art/teamwork/1": false, "s3://art": false, "s3://other/team": false, "s3://art/other": false,
+	} {
+		_, err := r.Resolve(uri)
+		if ok && err != nil || !ok && !errors.Is(err, artifact.ErrForbidden) {
+			t.Errorf("%s: %v (allowed: %v)", uri, err, ok)
+		}
+	}
+	if strings.Join(got, ",") == "" {
+		t.Fatal("no S3 repository was opened for the allowed URIs")
+	}
+	open := &artifact.Resolver{Open: true, S3: r.S3}
+	if _, err := open.Resolve("s3://anywhere/x"); err != nil {
+		t.Fatalf("open resolver: %v", err)
+	}
+}

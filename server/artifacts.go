@@ -14,6 +14,7 @@ import (
 
 	"github.com/mlrun/mlrun/artifact"
 	"github.com/mlrun/mlrun/artifact/local"
+	"github.com/mlrun/mlrun/artifact/s3"
 	"github.com/mlrun/mlrun/internal/wire"
 )
 
@@ -31,7 +32,8 @@ func (s *Server) runRepo(uri string) (artifact.Repository, error) {
 
 // newResolver is the server's artifact resolver.
 func (s *Server) newResolver() *artifact.Resolver {
-	r := &artifact.Resolver{Roots: s.opts.ArtifactRoots, Local: func(dir string) artifact.Repository { return local.New(dir) }}
+	r := &artifact.Resolver{Roots: s.opts.ArtifactRoots, Local: func(dir string) artifact.Repository { return local.New(dir) },
+		S3Roots: s.opts.S3Roots, S3: s3.Open}
 	if s.opts.Artifacts != nil {
 		r.Proxy = func(prefix string) (artifact.Repository, error) { return artifact.Sub(s.opts.Artifacts, prefix), nil }
 		// A proxy URL naming a server is taken as this server's own

@@ -54,6 +54,11 @@ type Options struct {
 	// artifact root, --allowed-artifact-roots. A run whose artifact URI is
 	// a local path elsewhere gets 403 PERMISSION_DENIED.
 	ArtifactRoots []string
+	// S3Roots are the s3://bucket/prefix locations the server may read
+	// and write run artifacts in (an S3 default artifact root, S3
+	// --allowed-artifact-roots); it reaches them with MLflow's S3
+	// environment (artifact/s3). A run stored elsewhere in S3 gets 403.
+	S3Roots []string
 	// Token, when set, is the one credential the server accepts: every
 	// request but /health must carry "Authorization: Bearer <Token>"
 	// (MLflow's clients send MLFLOW_TRACKING_TOKEN so). The loopback

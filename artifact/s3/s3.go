@@ -83,6 +83,16 @@ func FromEnv() (*Client, error) {
 	return c, nil
 }
 
+// Open returns the repository of bucket below prefix, reached with
+// MLflow's S3 environment (FromEnv): what a resolver's S3 hook is.
+func Open(bucket, prefix string) (artifact.Repository, error) {
+	c, err := FromEnv()
+	if err != nil {
+		return nil, err
+	}
+	return c.Repository(bucket, prefix)
+}
+
 // NewClient returns a client for cfg.
 func NewClient(cfg Config) (*Client, error) {
 	host, secure := "s3.amazonaws.com", true

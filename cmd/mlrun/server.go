@@ -8,7 +8,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/mlrun/mlrun/artifact"
 	"github.com/mlrun/mlrun/artifact/local"
+	"github.com/mlrun/mlrun/artifact/s3"
 	"github.com/mlrun/mlrun/auth"
 	authsqlite "github.com/mlrun/mlrun/auth/sqlite"
 	"github.com/mlrun/mlrun/registry"
@@ -114,25 +114,38 @@ func runServer(c *cli.Context) error {
 	}
 	if serve {
 		dest := c.String("artifacts-destination")
-		if strings.Contains(dest, "://") && !strings.HasPrefix(dest, "file://") {
-			return fmt.Errorf("--artifacts-destination %s: only local folders are supported yet", dest)
+		loc, err := artifact.ParseURI(dest)
+		switch {
+		case err != nil:
+			return fmt.Errorf("--artifacts-destination: %w", err)
+		case loc.Kind == artifact.S3:
+			// The server proxies: clients need no S3 credentials, it uses
+			// its own (MLflow's S3 environment).
+			if opts.Artifacts, err = s3.Open(loc.Base, loc.Path); err != nil {
+				return fmt.Errorf("--artifacts-destination %s: %w", dest, err)
+			}
+		case loc.Kind == artifact.Local:
+			opts.Artifacts = local.New(loc.Path)
+			opts.ArtifactRoots = append(opts.ArtifactRoots, loc.Path)
+		default:
+			return fmt.Errorf("--artifacts-destination %s: want a local folder or s3://bucket/prefix", dest)
 		}
-		dest, err := filepath.Abs(strings.TrimPrefix(dest, "file://"))
-		if err != nil {
-			return err
-		}
-		opts.Artifacts = local.New(dest)
-		opts.ArtifactRoots = append(opts.ArtifactRoots, dest)
 	}
 	if loc, err := artifact.ParseURI(root); err == nil && loc.Kind == artifact.Local {
 		opts.ArtifactRoots = append(opts.ArtifactRoots, loc.Path)
+	} else if err == nil && loc.Kind == artifact.S3 {
+		opts.S3Roots = append(opts.S3Roots, root)
 	}
 	for _, r := range c.StringSlice("allowed-artifact-roots") {
 		loc, err := artifact.ParseURI(r)
-		if err != nil || loc.Kind != artifact.Local {
-			return fmt.Errorf("--allowed-artifact-roots %s: want a local folder", r)
+		switch {
+		case err == nil && loc.Kind == artifact.Local:
+			opts.ArtifactRoots = append(opts.ArtifactRoots, loc.Path)
+		case err == nil && loc.Kind == artifact.S3:
+			opts.S3Roots = append(opts.S3Roots, r)
+		default:
+			return fmt.Errorf("--allowed-artifact-roots %s: want a local folder or s3://bucket/prefix", r)
 		}
-		opts.ArtifactRoots = append(opts.ArtifactRoots, loc.Path)
 	}
 	switch app := c.String("app-name"); app {
 	case "":

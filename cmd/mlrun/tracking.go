@@ -10,6 +10,7 @@ import (
 	"github.com/mlrun/mlrun/artifact"
 	"github.com/mlrun/mlrun/artifact/local"
 	"github.com/mlrun/mlrun/artifact/proxied"
+	"github.com/mlrun/mlrun/artifact/s3"
 	"github.com/mlrun/mlrun/store"
 	"github.com/mlrun/mlrun/store/rest"
 	"github.com/mlrun/mlrun/store/sqlite"
@@ -81,6 +82,7 @@ func artifactRepo(st store.Store, artifactURI string) (artifact.Repository, erro
 	r := &artifact.Resolver{
 		Open:  true,
 		Local: func(dir string) artifact.Repository { return local.New(dir) },
+		S3:    s3.Open,
 		Remote: func(base, prefix string) (artifact.Repository, error) {
 			c, err := rest.New(base, rest.OptionsFromEnv())
 			if err != nil {
