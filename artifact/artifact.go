@@ -17,6 +17,10 @@ var (
 	ErrInvalidPath = errors.New("invalid artifact path")
 	// ErrNotFound: no file or folder at that path.
 	ErrNotFound = errors.New("artifact not found")
+	// ErrInvalidUpload: a multipart upload that cannot complete as asked
+	// (no such upload id, a part missing or with another ETag, parts too
+	// small).
+	ErrInvalidUpload = errors.New("invalid multipart upload")
 )
 
 // FileInfo describes one entry of a listing.
@@ -40,6 +44,35 @@ type Repository interface {
 	// Delete removes a file or a folder tree (ErrNotFound).
 	Delete(ctx context.Context, p string) error
 }
+
+// Multipart is a repository whose clients can upload a file in parts sent
+// straight to the store (S3's multipart upload with presigned part URLs),
+// as MLflow's proxied multipart upload (mlflow-artifacts/mpu/…) does.
+type Multipart interface {
+	// CreateMultipart starts an upload of the file p in numParts parts
+	// and returns its id and a URL (with headers) to PUT each part to.
+	CreateMultipart(ctx context.Context, p string, numParts int) (uploadID string, parts []PartURL, err error)
+	// CompleteMultipart joins the uploaded parts into the file p.
+	CompleteMultipart(ctx context.Context, p, uploadID string, parts []Part) error
+	// AbortMultipart drops an upload and its parts.
+	AbortMultipart(ctx context.Context, p, uploadID string) error
+}
+
+// PartURL is where a client sends one part of a multipart upload.
+type PartURL struct {
+	PartNumber int
+	URL        string
+	Headers    map[string]string
+}
+
+// Part is one uploaded part: its number and the ETag the store gave it.
+type Part struct {
+	PartNumber int
+	ETag       string
+}
+
+// MaxParts is S3's limit on the parts of one upload.
+const MaxParts = 10000
 
 // CleanPath checks a relative artifact path and returns it cleaned ("" for
 // the root). It refuses absolute paths, '..' segments, backslashes, NUL,

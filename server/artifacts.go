@@ -165,7 +165,7 @@ func (s *Server) serveArtifacts(w http.ResponseWriter, r *http.Request) {
 			http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
 			return
 		}
-		writeError(w, r, &apiError{codeNotImplemented, "Multipart upload is not supported for the current artifact repository"})
+		s.multipart(w, r, strings.TrimPrefix(esc, mpuPrefix))
 		return
 	}
 	rest := strings.TrimPrefix(esc, artifactsPrefix)
@@ -279,4 +279,124 @@ func serveFile(w http.ResponseWriter, r *http.Request, repo artifact.Repository,
 func writeUploadTooLarge(w http.ResponseWriter, limit int64) {
 	writeJSON(w, http.StatusRequestEntityTooLarge, wire.ErrorBody{ErrorCode: codeInvalidParameter,
 		Message: fmt.Sprintf("artifact upload is larger than this server's limit of %d bytes (mlrun server --max-upload-size)", limit)})
+}
+
+// mpuRequest is the body of MLflow's proxied multipart upload calls
+// (mlflow_artifacts.proto CreateMultipartUpload, CompleteMultipartUpload,
+// AbortMultipartUpload).
+type mpuRequest struct {
+	Path     string `json:"path"`
+	NumParts *int64 `json:"num_parts"`
+	UploadID string `json:"upload_id"`
+	Parts    []struct {
+		PartNumber int64  `json:"part_number"`
+		ETag       string `json:"etag"`
+		URL        string `json:"url"`
+	} `json:"parts"`
+}
+
+type mpuCredential struct {
+	URL        string            `json:"url"`
+	PartNumber int64             `json:"part_number"`
+	Headers    map[string]string `json:"headers"`
+}
+
+// multipart serves POST mlflow-artifacts/mpu/{create,complete,abort}/<dir>
+// as MLflow does: the file is <dir>/<basename of the body's path> in the
+// destination; parts go straight to the store through presigned URLs. A
+// destination that cannot (a local folder) answers 501 with MLflow's exact
+// message, on which MLflow's client falls back to one PUT.
+func (s *Server) multipart(w http.ResponseWriter, r *http.Request, rest string) {
+	op, rawDir, _ := strings.Cut(rest, "/")
+	if op != "create" && op != "complete" && op != "abort" {
+		http.NotFound(w, r)
+		return
+	}
+	mp, ok := s.opts.Artifacts.(artifact.Multipart)
+	if !ok {
+		writeError(w, r, &apiError{codeNotImplemented, "Multipart upload is not supported for the current artifact repository"})
+		return
+	}
+	dir, err := url.PathUnescape(rawDir)
+	if err != nil {
+		writeError(w, r, fmt.Errorf("%w '%s': bad percent-encoding", artifact.ErrInvalidPath, rawDir))
+		return
+	}
+	if dir, err = artifact.CleanPath(dir); err != nil {
+		writeError(w, r, err)
+		return
+	}
+	var req mpuRequest
+	r.Body = http.MaxBytesReader(w, r.Body, s.opts.BodyLimit)
+	if err := decode(r, &req); err != nil {
+		writeError(w, r, err)
+		return
+	}
+	if req.Path == "" {
+		writeError(w, r, missingParam("path"))
+		return
+	}
+	// The body's path is the client's local file: only its name is used.
+	name := req.Path[strings.LastIndexAny(req.Path, "/\\")+1:]
+	p, err := artifact.CleanPath(path.Join(dir, name))
+	if err != nil || name == "" || name == "." || name == ".." {
+		writeError(w, r, invalidParam(fmt.Sprintf("path %q: want a file name", req.Path)))
+		return
+	}
+	switch op {
+	case "create":
+		n := int64(1)
+		if req.NumParts != nil {
+			n = *req.NumParts
+		}
+		if n < 1 || n > artifact.MaxParts {
+			writeError(w, r, invalidParam(fmt.Sprintf("num_parts %d: want 1 to %d", n, artifact.MaxParts)))
+			return
+		}
+		id, parts, err := mp.CreateMultipart(r.Context(), p, int(n))
+		if err != nil {
+			writeError(w, r, err)
+			return
+		}
+		resp := struct {
+			UploadID    string          `json:"upload_id"`
+			Credentials []mpuCredential `json:"credentials"`
+		}{UploadID: id}
+		for _, pt := range parts {
+			resp.Credentials = append(resp.Credentials, mpuCredential{URL: pt.URL, PartNumber: int64(pt.PartNumber), Headers: pt.Headers})
+		}
+		writeJSON(w, http.StatusOK, resp)
+	case "complete":
+		if req.UploadID == "" {
+			writeError(w, r, missingParam("upload_id"))
+			return
+		}
+		if len(req.Parts) == 0 {
+			writeError(w, r, missingParam("parts"))
+			return
+		}
+		parts := make([]artifact.Part, len(req.Parts))
+		for i, pt := range req.Parts {
+			if pt.PartNumber < 1 || pt.PartNumber > artifact.MaxParts || pt.ETag == "" {
+				writeError(w, r, invalidParam(fmt.Sprintf("parts[%d]: want a part_number from 1 to %d and its etag", i, artifact.MaxParts)))
+				return
+			}
+			parts[i] = artifact.Part{PartNumber: int(pt.PartNumber), ETag: pt.ETag}
+		}
+		if err := mp.CompleteMultipart(r.Context(), p, req.UploadID, parts); err != nil {
+			writeError(w, r, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, empty{})
+	case "abort":
+		if req.UploadID == "" {
+			writeError(w, r, missingParam("upload_id"))
+			return
+		}
+		if err := mp.AbortMultipart(r.Context(), p, req.UploadID); err != nil {
+			writeError(w, r, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, empty{})
+	}
 }

@@ -64,7 +64,7 @@ func classify(err error) (code, msg string) {
 		return codeNotFound, err.Error()
 	case errors.Is(err, store.ErrAlreadyExists):
 		return codeAlreadyExists, err.Error()
-	case errors.Is(err, store.ErrInvalidArgument), errors.Is(err, artifact.ErrInvalidPath):
+	case errors.Is(err, store.ErrInvalidArgument), errors.Is(err, artifact.ErrInvalidPath), errors.Is(err, artifact.ErrInvalidUpload):
 		return codeInvalidParameter, err.Error()
 	case errors.Is(err, store.ErrInvalidState):
 		return codeInvalidState, err.Error()

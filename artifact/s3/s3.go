@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -195,6 +196,8 @@ func (r *Repository) mapErr(p string, err error) error {
 	switch minio.ToErrorResponse(err).Code {
 	case minio.NoSuchKey, "NotFound":
 		return fmt.Errorf("%w: '%s'", artifact.ErrNotFound, p)
+	case "NoSuchUpload", "InvalidPart", "InvalidPartOrder", "EntityTooSmall":
+		return fmt.Errorf("%w of '%s': %s", artifact.ErrInvalidUpload, p, minio.ToErrorResponse(err).Message)
 	case minio.NoSuchBucket:
 		return fmt.Errorf("s3 bucket '%s' does not exist: %w", r.bucket, err)
 	}
@@ -318,4 +321,64 @@ func (r *Repository) Delete(ctx context.Context, p string) error {
 		return fmt.Errorf("%w: '%s'", artifact.ErrNotFound, p)
 	}
 	return nil
+}
+
+// presignExpiry is how long a part URL is valid (boto3's default).
+const presignExpiry = time.Hour
+
+var _ artifact.Multipart = (*Repository)(nil)
+
+// CreateMultipart implements artifact.Multipart: an S3 multipart upload
+// and a presigned UploadPart URL for each part.
+func (r *Repository) CreateMultipart(ctx context.Context, p string, numParts int) (string, []artifact.PartURL, error) {
+	k, err := r.key(p)
+	if err != nil {
+		return "", nil, err
+	}
+	if k == r.prefix {
+		return "", nil, fmt.Errorf("%w '': an upload needs a file path", artifact.ErrInvalidPath)
+	}
+	if numParts < 1 || numParts > artifact.MaxParts {
+		return "", nil, fmt.Errorf("num_parts %d: want 1 to %d", numParts, artifact.MaxParts)
+	}
+	core := minio.Core{Client: r.c.mc}
+	id, err := core.NewMultipartUpload(ctx, r.bucket, k, minio.PutObjectOptions{ContentType: "application/octet-stream"})
+	if err != nil {
+		return "", nil, r.mapErr(p, err)
+	}
+	parts := make([]artifact.PartURL, numParts)
+	for i := range parts {
+		q := url.Values{"partNumber": {strconv.Itoa(i + 1)}, "uploadId": {id}}
+		u, err := r.c.mc.Presign(ctx, http.MethodPut, r.bucket, k, presignExpiry, q)
+		if err != nil {
+			core.AbortMultipartUpload(context.WithoutCancel(ctx), r.bucket, k, id)
+			return "", nil, r.mapErr(p, err)
+		}
+		parts[i] = artifact.PartURL{PartNumber: i + 1, URL: u.String(), Headers: map[string]string{}}
+	}
+	return id, parts, nil
+}
+
+// CompleteMultipart implements artifact.Multipart.
+func (r *Repository) CompleteMultipart(ctx context.Context, p, uploadID string, parts []artifact.Part) error {
+	k, err := r.key(p)
+	if err != nil {
+		return err
+	}
+	cps := make([]minio.CompletePart, len(parts))
+	for i, pt := range parts {
+		cps[i] = minio.CompletePart{PartNumber: pt.PartNumber, ETag: pt.ETag}
+	}
+	sort.Slice(cps, func(i, j int) bool { return cps[i].PartNumber < cps[j].PartNumber })
+	_, err = minio.Core{Client: r.c.mc}.CompleteMultipartUpload(ctx, r.bucket, k, uploadID, cps, minio.PutObjectOptions{})
+	return r.mapErr(p, err)
+}
+
+// AbortMultipart implements artifact.Multipart.
+func (r *Repository) AbortMultipart(ctx context.Context, p, uploadID string) error {
+	k, err := r.key(p)
+	if err != nil {
+		return err
+	}
+	return r.mapErr(p, minio.Core{Client: r.c.mc}.AbortMultipartUpload(ctx, r.bucket, k, uploadID))
 }
