@@ -27,8 +27,22 @@ func snapshot(t *testing.T, dir string) map[string]string {
 	return out
 }
 
+// TestArtifactProxyRoundTrip: upload, download, list and delete through
+// the proxy, on a local destination and on S3.
 func TestArtifactProxyRoundTrip(t *testing.T) {
-	ts := newServer(t)
+	t.Run("local", func(t *testing.T) {
+		ts := newServer(t)
+		proxyRoundTrip(t, ts, ts.artifacts)
+	})
+	t.Run("s3", func(t *testing.T) {
+		ts, s3srv := s3Server(t)
+		proxyRoundTrip(t, ts, filepath.Join(s3srv.Dir, s3srv.Bucket, "dest"))
+	})
+}
+
+// proxyRoundTrip runs the round trip on ts, whose destination's files are
+// in the folder dest.
+func proxyRoundTrip(t *testing.T, ts *testServer, dest string) {
 	const base = "/api/2.0/mlflow-artifacts/artifacts"
 	payload := bytes.Repeat([]byte("0123456789"), 300000) // 3 MB, streamed
 	if st, b := ts.do(t, "PUT", base+"/1/run/artifacts/model/weights.bin", "", payload); st != 200 || string(b) != "{}" {
@@ -60,26 +74,47 @@ func TestArtifactProxyRoundTrip(t *testing.T) {
 	if st, b := ts.do(t, "GET", base+"/1/run/artifacts/model/weights.bin", "", nil); st != 404 || !bytes.Contains(b, []byte("RESOURCE_DOES_NOT_EXIST")) {
 		t.Fatalf("download after delete: %d %s", st, b)
 	}
-	if _, err := os.Stat(filepath.Join(ts.artifacts, "1", "run", "artifacts", "notes v1.txt")); err != nil {
+	if _, err := os.Stat(filepath.Join(dest, "1", "run", "artifacts", "notes v1.txt")); err != nil {
 		t.Fatalf("upload did not land in the destination: %v", err)
 	}
 }
 
 // TestArtifactPathEscapesAreRefused tries every escape we know on upload,
 // download, list and delete, and checks that each is refused with
-// INVALID_PARAMETER_VALUE and that nothing outside the root changed.
+// INVALID_PARAMETER_VALUE and that nothing outside the root changed, on a
+// local destination (with symlinks leading out) and on S3 (keys outside
+// the destination's prefix, in the same bucket and beside it).
 func TestArtifactPathEscapesAreRefused(t *testing.T) {
-	ts := newServer(t)
-	outside := filepath.Join(ts.dir, "outside")
-	os.MkdirAll(outside, 0o755)
-	os.WriteFile(filepath.Join(outside, "secret"), []byte("secret"), 0o644)
-	os.MkdirAll(ts.artifacts, 0o755)
-	// A symlink inside the root that points outside it.
-	if err := os.Symlink(outside, filepath.Join(ts.artifacts, "link")); err != nil {
-		t.Fatal(err)
-	}
-	os.Symlink(filepath.Join(outside, "secret"), filepath.Join(ts.artifacts, "filelink"))
-	before := snapshot(t, ts.dir)
+	t.Run("local", func(t *testing.T) {
+		ts := newServer(t)
+		outside := filepath.Join(ts.dir, "outside")
+		os.MkdirAll(outside, 0o755)
+		os.WriteFile(filepath.Join(outside, "secret"), []byte("secret"), 0o644)
+		os.MkdirAll(ts.artifacts, 0o755)
+		// A symlink inside the root that points outside it.
+		if err := os.Symlink(outside, filepath.Join(ts.artifacts, "link")); err != nil {
+			t.Fatal(err)
+		}
+		os.Symlink(filepath.Join(outside, "secret"), filepath.Join(ts.artifacts, "filelink"))
+		refusesEscapes(t, ts, ts.dir, "/link/secret", "/link/new-file", "/filelink")
+	})
+	t.Run("s3", func(t *testing.T) {
+		ts, s3srv := s3Server(t)
+		os.MkdirAll(filepath.Join(s3srv.Dir, s3srv.Bucket, "outside"), 0o755)
+		os.WriteFile(filepath.Join(s3srv.Dir, s3srv.Bucket, "outside", "secret"), []byte("secret"), 0o644)
+		os.MkdirAll(filepath.Join(s3srv.Dir, "other-bucket"), 0o755)
+		os.WriteFile(filepath.Join(s3srv.Dir, "other-bucket", "secret"), []byte("secret"), 0o644)
+		refusesEscapes(t, ts, s3srv.Dir)
+		if d := snapshot(t, ts.dir); len(d) == 0 {
+			t.Fatal("no database files")
+		}
+	})
+}
+
+// refusesEscapes sends the escapes (and more) to ts and checks nothing
+// under watch changed but the database.
+func refusesEscapes(t *testing.T, ts *testServer, watch string, more ...string) {
+	before := snapshot(t, watch)
 	const base = "/api/2.0/mlflow-artifacts/artifacts"
 	escapes := []string{
 		"/../outside/secret",
@@ -93,12 +128,9 @@ func TestArtifactPathEscapesAreRefused(t *testing.T) {
 		"/a\\..\\..\\x",
 		"//etc/passwd",
 		"/%2fetc%2fpasswd",
-		"/link/secret",
-		"/link/new-file",
-		"/filelink",
 		"/a%00b",
 	}
-	for _, p := range escapes {
+	for _, p := range append(escapes, more...) {
 		for _, method := range []string{"GET", "PUT", "DELETE"} {
 			if method == "DELETE" && p == "/filelink" {
 				continue // removing the link itself is inside the root
@@ -109,7 +141,11 @@ func TestArtifactPathEscapesAreRefused(t *testing.T) {
 			}
 		}
 	}
-	for _, q := range []string{"..", "../outside", "link", "/etc", "a/../..", "%2e%2e", "..%2f..", "a\\..\\.."} {
+	lists := []string{"..", "../outside", "/etc", "a/../..", "%2e%2e", "..%2f..", "a\\..\\.."}
+	if len(more) > 0 {
+		lists = append(lists, "link") // the symlink leading out
+	}
+	for _, q := range lists {
 		st, b := ts.do(t, "GET", base+"?path="+q, "", nil)
 		if st != 400 || !bytes.Contains(b, []byte(`"INVALID_PARAMETER_VALUE"`)) {
 			t.Errorf("list %q: got %d %s, want 400 INVALID_PARAMETER_VALUE", q, st, b)
@@ -127,7 +163,7 @@ func TestArtifactPathEscapesAreRefused(t *testing.T) {
 			t.Errorf("get-artifact %q: %d %s", q, st, b)
 		}
 	}
-	after := snapshot(t, ts.dir)
+	after := snapshot(t, watch)
 	// Only the database files may have changed.
 	var changed []string
 	for p, v := range after {
