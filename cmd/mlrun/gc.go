@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -16,6 +17,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/mlrun/mlrun/artifact"
+	"github.com/mlrun/mlrun/artifact/s3"
 	"github.com/mlrun/mlrun/store"
 )
 
@@ -28,7 +30,7 @@ func gcCommand() *cli.Command {
 			&cli.StringFlag{Name: "older-than", Usage: "only what was deleted at least this long ago, as #d#h#m#s (e.g. 1d2h, 1.5d)"},
 			&cli.StringFlag{Name: "run-ids", Usage: "comma-separated runs to delete (default: every deleted run)"},
 			&cli.StringFlag{Name: "experiment-ids", Usage: "comma-separated experiments to delete with their runs (default: every deleted experiment)"},
-			&cli.StringFlag{Name: "artifacts-destination", Usage: "the folder behind mlflow-artifacts:/ URIs (the server's --artifacts-destination), so proxied artifacts are deleted too"},
+			&cli.StringFlag{Name: "artifacts-destination", Usage: "the folder or s3://bucket/prefix behind mlflow-artifacts:/ URIs (the server's --artifacts-destination), so proxied artifacts are deleted too"},
 		},
 		Action: func(c *cli.Context) error {
 			olderThan, err := parseAge(c.String("older-than"))
@@ -133,7 +135,7 @@ func (g gc) run(ctx context.Context, olderThan time.Duration, aged bool, runIDs,
 		runs = append(runs, r.Info)
 	}
 	for _, ri := range runs {
-		g.deleteArtifacts(ri)
+		g.deleteArtifacts(ctx, ri)
 		if err := col.HardDeleteRun(ctx, ri.RunID); err != nil {
 			return err
 		}
@@ -148,12 +150,32 @@ func (g gc) run(ctx context.Context, olderThan time.Duration, aged bool, runIDs,
 	return nil
 }
 
-// deleteArtifacts removes a run's artifact folder when it is on this
-// machine: a local path, or mlflow-artifacts:/ under --artifacts-destination.
-// Anything else is left, with a warning, as mlflow gc does. A folder that
-// does not name the run (MLflow's <root>/<experiment>/<run>/artifacts) is
-// never removed: a damaged artifact_uri must not take a whole root with it.
-func (g gc) deleteArtifacts(ri store.RunInfo) {
+// deleteArtifacts removes a run's artifact folder: a local path, an S3
+// prefix, or mlflow-artifacts:/ under --artifacts-destination (a folder or
+// S3). Anything else is left, with a warning, as mlflow gc does. A folder
+// that does not name the run (MLflow's <root>/<experiment>/<run>/artifacts)
+// is never removed: a damaged artifact_uri must not take a whole root with it.
+func (g gc) deleteArtifacts(ctx context.Context, ri store.RunInfo) {
+	if bucket, key, ok, err := g.s3Artifacts(ri.ArtifactURI); ok || err != nil {
+		if err == nil && !slices.Contains(strings.Split(key, "/"), ri.RunID) {
+			err = fmt.Errorf("s3://%s/%s does not name run %s", bucket, key, ri.RunID)
+		}
+		if err != nil {
+			fmt.Fprintf(g.out, "Artifacts of run %s left in place: %v\n", ri.RunID, err)
+			return
+		}
+		if path.Base(key) == "artifacts" && path.Base(path.Dir(key)) == ri.RunID {
+			key = path.Dir(key)
+		}
+		repo, err := s3.Open(bucket, "")
+		if err == nil {
+			err = repo.Delete(ctx, key)
+		}
+		if err != nil && !errors.Is(err, artifact.ErrNotFound) {
+			fmt.Fprintf(g.out, "Artifacts of run %s not deleted: %v\n", ri.RunID, err)
+		}
+		return
+	}
 	dir, err := g.localArtifacts(ri.ArtifactURI)
 	if err == nil && !slices.Contains(strings.Split(filepath.ToSlash(dir), "/"), ri.RunID) {
 		err = fmt.Errorf("%s does not name run %s", dir, ri.RunID)
@@ -169,6 +191,27 @@ func (g gc) deleteArtifacts(ri store.RunInfo) {
 	if err := os.RemoveAll(dir); err != nil {
 		fmt.Fprintf(g.out, "Artifacts of run %s not deleted: %v\n", ri.RunID, err)
 	}
+}
+
+// s3Artifacts returns the bucket and key of a run's artifacts in S3 (an
+// s3:// URI, or mlflow-artifacts:/ with an S3 --artifacts-destination);
+// ok is false for artifacts elsewhere.
+func (g gc) s3Artifacts(uri string) (bucket, key string, ok bool, err error) {
+	loc, err := artifact.ParseURI(uri)
+	if err != nil {
+		return "", "", false, nil // localArtifacts says why
+	}
+	switch loc.Kind {
+	case artifact.S3:
+		return loc.Base, loc.Path, true, nil
+	case artifact.Proxy:
+		dest, err := artifact.ParseURI(g.artifacts)
+		if g.artifacts == "" || err != nil || dest.Kind != artifact.S3 {
+			return "", "", false, nil
+		}
+		return dest.Base, strings.TrimPrefix(path.Join(dest.Path, loc.Path), "/"), true, nil
+	}
+	return "", "", false, nil
 }
 
 func (g gc) localArtifacts(uri string) (string, error) {

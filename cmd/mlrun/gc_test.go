@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/mlrun/mlrun/internal/testutil"
 	"github.com/mlrun/mlrun/store"
 	"github.com/mlrun/mlrun/store/sqlite"
 )
@@ -173,5 +174,56 @@ func TestGCLocalArtifacts(t *testing.T) {
 	}
 	if d, err := (gc{}).localArtifacts("mlflow-artifacts:/1/abc"); err == nil {
 		t.Errorf("mlflow-artifacts without a destination: %s", d)
+	}
+}
+
+// TestGCS3Artifacts: `mlrun gc` deletes a deleted run's artifacts in S3
+// (an s3:// experiment, and mlflow-artifacts:/ runs with an S3
+// --artifacts-destination): the run's whole folder goes, a run whose name
+// starts the same, the active run and the other objects stay.
+func TestGCS3Artifacts(t *testing.T) {
+	ctx := context.Background()
+	s3srv := testutil.StartS3(t)
+	dir := t.TempDir()
+	dbPath := filepath.Join(dir, "mlflow.db")
+	st, err := sqlite.Open(ctx, dbPath, sqlite.Options{ArtifactRoot: s3srv.URI("root")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxiedExp, err := st.CreateExperiment(ctx, "proxied", "mlflow-artifacts:/proxied", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bucket := func(key string) string { return filepath.Join(s3srv.Dir, s3srv.Bucket, filepath.FromSlash(key)) }
+	put := func(key string) {
+		must(t, os.MkdirAll(filepath.Dir(bucket(key)), 0o755))
+		must(t, os.WriteFile(bucket(key), []byte("weights"), 0o644))
+	}
+	newRun := func(exp, keyPrefix string) string {
+		r, err := st.CreateRun(ctx, store.CreateRun{ExperimentID: exp})
+		if err != nil {
+			t.Fatal(err)
+		}
+		put(keyPrefix + "/" + r.Info.RunID + "/artifacts/model/model.pkl")
+		return r.Info.RunID
+	}
+	gone, kept := newRun("0", "root/0"), newRun("0", "root/0")
+	goneProxied := newRun(proxiedExp, "dest/proxied")
+	put("root/0/" + gone + "x/artifacts/other.txt") // a folder whose name starts with the run's
+	must(t, st.DeleteRun(ctx, gone))
+	must(t, st.DeleteRun(ctx, goneProxied))
+	st.Close()
+	out := mustRun(t, "gc", "--backend-store-uri", "sqlite:///"+dbPath, "--artifacts-destination", s3srv.URI("dest"))
+	if strings.Contains(out, "left in place") || strings.Contains(out, "not deleted") {
+		t.Fatalf("gc:\n%s", out)
+	}
+	for key, want := range map[string]bool{
+		"root/0/" + gone: false, "dest/proxied/" + goneProxied: false,
+		"root/0/" + kept + "/artifacts/model/model.pkl": true, "root/0/" + gone + "x/artifacts/other.txt": true,
+	} {
+		_, err := os.Stat(bucket(key))
+		if exists := err == nil; exists != want {
+			t.Errorf("s3 %s: exists %v, want %v", key, exists, want)
+		}
 	}
 }
