@@ -94,12 +94,8 @@ func (s *Store) CreateExperiment(ctx context.Context, name, artifactLocation str
 			return store.Errorf(store.ErrAlreadyExists, "Experiment(name=%s) already exists. Error: UNIQUE constraint failed: experiments.name", name)
 		}
 		now := nowMillis()
-		res, err := tx.ExecContext(ctx, `INSERT INTO experiments (name, artifact_location, lifecycle_stage, creation_time, last_update_time) VALUES (?, ?, 'active', ?, ?)`,
-			name, artifactLocation, now, now)
-		if err != nil {
-			return err
-		}
-		if id, err = res.LastInsertId(); err != nil {
+		if err := tx.QueryRowContext(ctx, `INSERT INTO experiments (name, artifact_location, lifecycle_stage, creation_time, last_update_time) VALUES (?, ?, 'active', ?, ?) RETURNING experiment_id`,
+			name, artifactLocation, now, now).Scan(&id); err != nil {
 			return err
 		}
 		if artifactLocation == "" {
@@ -109,7 +105,7 @@ func (s *Store) CreateExperiment(ctx context.Context, name, artifactLocation str
 			}
 		}
 		for _, t := range tags {
-			if _, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO experiment_tags ("key", value, experiment_id) VALUES (?, ?, ?)`, t.Key, t.Value, id); err != nil {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO experiment_tags ("key", value, experiment_id) VALUES (?, ?, ?) ON CONFLICT ("key", experiment_id) DO UPDATE SET value = excluded.value`, t.Key, t.Value, id); err != nil {
 				return err
 			}
 		}
@@ -209,7 +205,7 @@ func (s *Store) SetExperimentTag(ctx context.Context, id string, t store.Tag) er
 		if e.LifecycleStage != store.LifecycleActive {
 			return store.Invalidf("The experiment %s must be in the 'active' state. Current state is %s.", id, e.LifecycleStage)
 		}
-		_, err = tx.ExecContext(ctx, `INSERT OR REPLACE INTO experiment_tags ("key", value, experiment_id) VALUES (?, ?, ?)`, t.Key, t.Value, e.ID)
+		_, err = tx.ExecContext(ctx, `INSERT INTO experiment_tags ("key", value, experiment_id) VALUES (?, ?, ?) ON CONFLICT ("key", experiment_id) DO UPDATE SET value = excluded.value`, t.Key, t.Value, e.ID)
 		return err
 	}))
 }

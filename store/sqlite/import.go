@@ -65,7 +65,7 @@ func importExperiment(ctx context.Context, tx *sql.Tx, e *file.Experiment, st *I
 		return store.Errorf(store.ErrAlreadyExists, "experiment id %s is '%s' in the database but '%s' in the file store", x.ID, name, x.Name)
 	}
 	for _, t := range x.Tags {
-		if _, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO experiment_tags ("key", value, experiment_id) VALUES (?, ?, ?)`, t.Key, t.Value, id); err != nil {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO experiment_tags ("key", value, experiment_id) VALUES (?, ?, ?) ON CONFLICT ("key", experiment_id) DO UPDATE SET value = excluded.value`, t.Key, t.Value, id); err != nil {
 			return err
 		}
 	}

@@ -122,7 +122,7 @@ func setModelTags(ctx context.Context, tx *sql.Tx, id, exp string, tags []store.
 		if t.Key == "" {
 			return store.Invalidf("Missing value for required parameter 'tags.key'.")
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO logged_model_tags (model_id, experiment_id, tag_key, tag_value) VALUES (?, ?, ?, ?)`, id, exp, t.Key, t.Value); err != nil {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO logged_model_tags (model_id, experiment_id, tag_key, tag_value) VALUES (?, ?, ?, ?) ON CONFLICT (model_id, tag_key) DO UPDATE SET experiment_id = excluded.experiment_id, tag_value = excluded.tag_value`, id, exp, t.Key, t.Value); err != nil {
 			return err
 		}
 	}
@@ -134,7 +134,7 @@ func setModelParams(ctx context.Context, tx *sql.Tx, id, exp string, params []st
 		if p.Key == "" {
 			return store.Invalidf("Missing value for required parameter 'params.key'.")
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO logged_model_params (model_id, experiment_id, param_key, param_value) VALUES (?, ?, ?, ?)`, id, exp, p.Key, p.Value); err != nil {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO logged_model_params (model_id, experiment_id, param_key, param_value) VALUES (?, ?, ?, ?) ON CONFLICT (model_id, param_key) DO UPDATE SET experiment_id = excluded.experiment_id, param_value = excluded.param_value`, id, exp, p.Key, p.Value); err != nil {
 			return err
 		}
 	}
@@ -464,7 +464,7 @@ func (s *Store) LogOutputs(ctx context.Context, runID string, outputs []store.Mo
 			if _, err := s.getLoggedModel(ctx, tx, o.ModelID); err != nil {
 				return err
 			}
-			if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO inputs (input_uuid, source_type, source_id, destination_type, destination_id, step) VALUES (?, 'RUN_OUTPUT', ?, 'MODEL_OUTPUT', ?, ?)`,
+			if _, err := tx.ExecContext(ctx, `INSERT INTO inputs (input_uuid, source_type, source_id, destination_type, destination_id, step) VALUES (?, 'RUN_OUTPUT', ?, 'MODEL_OUTPUT', ?, ?) ON CONFLICT DO NOTHING`,
 				newID(), runID, o.ModelID, o.Step); err != nil {
 				return err
 			}

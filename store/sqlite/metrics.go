@@ -112,7 +112,7 @@ func logMetrics(ctx context.Context, tx *sql.Tx, runID string, pts []point) erro
 	if len(pts) == 0 {
 		return nil
 	}
-	ins, err := tx.PrepareContext(ctx, `INSERT OR IGNORE INTO metrics ("key", value, timestamp, run_uuid, step, is_nan) VALUES (?, ?, ?, ?, ?, ?)`)
+	ins, err := tx.PrepareContext(ctx, `INSERT INTO metrics ("key", value, timestamp, run_uuid, step, is_nan) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`)
 	if err != nil {
 		return err
 	}
@@ -145,7 +145,7 @@ func logMetrics(ctx context.Context, tx *sql.Tx, runID string, pts []point) erro
 		case !p.after(old):
 			continue
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO latest_metrics ("key", value, timestamp, step, is_nan, run_uuid) VALUES (?, ?, ?, ?, ?, ?)`,
+		if _, err := tx.ExecContext(ctx, `INSERT INTO latest_metrics ("key", value, timestamp, step, is_nan, run_uuid) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT ("key", run_uuid) DO UPDATE SET value = excluded.value, timestamp = excluded.timestamp, step = excluded.step, is_nan = excluded.is_nan`,
 			key, p.value, p.timestamp, p.step, p.isNaN, runID); err != nil {
 			return err
 		}
@@ -233,7 +233,7 @@ func (s *Store) LogInputs(ctx context.Context, runID string, inputs []store.Data
 				return err
 			}
 			for _, t := range in.Tags {
-				if _, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO input_tags (input_uuid, name, value) VALUES (?, ?, ?)`, inputID, t.Key, t.Value); err != nil {
+				if _, err := tx.ExecContext(ctx, `INSERT INTO input_tags (input_uuid, name, value) VALUES (?, ?, ?) ON CONFLICT (input_uuid, name) DO UPDATE SET value = excluded.value`, inputID, t.Key, t.Value); err != nil {
 					return err
 				}
 			}
@@ -329,8 +329,7 @@ func (s *Store) logModelMetrics(ctx context.Context, tx *sql.Tx, runID string, m
 		if math.IsNaN(m.Value) {
 			value = nil
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO logged_model_metrics (model_id, metric_name, metric_timestamp_ms, metric_step, metric_value, experiment_id, run_id, dataset_uuid, dataset_name, dataset_digest)
-			VALUES (?, ?, ?, ?, ?, ?, ?, NULL, ?, ?)`, m.ModelID, m.Key, m.Timestamp, m.Step, value, exp, runID, nullIfEmpty(m.DatasetName), nullIfEmpty(m.DatasetDigest)); err != nil {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO logged_model_metrics (model_id, metric_name, metric_timestamp_ms, metric_step, metric_value, experiment_id, run_id, dataset_uuid, dataset_name, dataset_digest) VALUES (?, ?, ?, ?, ?, ?, ?, NULL, ?, ?) ON CONFLICT (model_id, metric_name, metric_timestamp_ms, metric_step, run_id) DO UPDATE SET metric_value = excluded.metric_value, experiment_id = excluded.experiment_id, dataset_uuid = excluded.dataset_uuid, dataset_name = excluded.dataset_name, dataset_digest = excluded.dataset_digest`, m.ModelID, m.Key, m.Timestamp, m.Step, value, exp, runID, nullIfEmpty(m.DatasetName), nullIfEmpty(m.DatasetDigest)); err != nil {
 			return err
 		}
 	}

@@ -199,7 +199,7 @@ func (s *Store) CreateRegisteredModel(ctx context.Context, name string, tags []s
 			return err
 		}
 		for _, t := range tags {
-			if _, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO registered_model_tags ("key", value, name) VALUES (?, ?, ?)`, t.Key, t.Value, name); err != nil {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO registered_model_tags ("key", value, name) VALUES (?, ?, ?) ON CONFLICT ("key", name) DO UPDATE SET value = excluded.value`, t.Key, t.Value, name); err != nil {
 				return err
 			}
 		}
@@ -306,7 +306,7 @@ func (s *Store) SetRegisteredModelTag(ctx context.Context, name string, t store.
 		if err := s.modelExists(ctx, tx, name); err != nil {
 			return err
 		}
-		_, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO registered_model_tags ("key", value, name) VALUES (?, ?, ?)`, t.Key, t.Value, name)
+		_, err := tx.ExecContext(ctx, `INSERT INTO registered_model_tags ("key", value, name) VALUES (?, ?, ?) ON CONFLICT ("key", name) DO UPDATE SET value = excluded.value`, t.Key, t.Value, name)
 		return err
 	}))
 }
@@ -332,7 +332,7 @@ func (s *Store) SetAlias(ctx context.Context, name, alias, version string) error
 		if err != nil {
 			return err
 		}
-		_, err = tx.ExecContext(ctx, `INSERT OR REPLACE INTO registered_model_aliases (alias, version, name) VALUES (?, ?, ?)`, alias, v.Version, name)
+		_, err = tx.ExecContext(ctx, `INSERT INTO registered_model_aliases (alias, version, name) VALUES (?, ?, ?) ON CONFLICT (name, alias) DO UPDATE SET version = excluded.version`, alias, v.Version, name)
 		return err
 	}))
 }
@@ -445,7 +445,7 @@ func (s *Store) CreateModelVersion(ctx context.Context, req registry.CreateVersi
 			return err
 		}
 		for _, t := range req.Tags {
-			if _, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO model_version_tags ("key", value, name, version) VALUES (?, ?, ?, ?)`, t.Key, t.Value, req.Name, num); err != nil {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO model_version_tags ("key", value, name, version) VALUES (?, ?, ?, ?) ON CONFLICT ("key", name, version) DO UPDATE SET value = excluded.value`, t.Key, t.Value, req.Name, num); err != nil {
 				return err
 			}
 		}
@@ -558,7 +558,7 @@ func (s *Store) SetModelVersionTag(ctx context.Context, name, version string, t 
 		if err != nil {
 			return err
 		}
-		_, err = tx.ExecContext(ctx, `INSERT OR REPLACE INTO model_version_tags ("key", value, name, version) VALUES (?, ?, ?, ?)`, t.Key, t.Value, name, v.Version)
+		_, err = tx.ExecContext(ctx, `INSERT INTO model_version_tags ("key", value, name, version) VALUES (?, ?, ?, ?) ON CONFLICT ("key", name, version) DO UPDATE SET value = excluded.value`, t.Key, t.Value, name, v.Version)
 		return err
 	}))
 }

@@ -155,7 +155,7 @@ func sortKeys(order []search.OrderField) []sortKey {
 		k := sortKey{desc: f.Desc}
 		switch f.Entity {
 		case search.Metric:
-			k.expr = `(SELECT value FROM latest_metrics WHERE run_uuid = r.run_uuid AND "key" = ? AND is_nan = 0)`
+			k.expr = `(SELECT value FROM latest_metrics WHERE run_uuid = r.run_uuid AND "key" = ? AND NOT is_nan)`
 			k.args = []any{f.Key}
 		case search.Param:
 			k.expr = `(SELECT value FROM params WHERE run_uuid = r.run_uuid AND "key" = ?)`

@@ -508,7 +508,7 @@ func (s *Store) LinkTracesToRun(ctx context.Context, traceIDs []string, runID st
 			if _, err := s.traceInfo(ctx, tx, id); err != nil {
 				return err
 			}
-			if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO entity_associations (association_id, source_type, source_id, destination_type, destination_id, created_time) VALUES (?, 'trace', ?, 'run', ?, ?)`,
+			if _, err := tx.ExecContext(ctx, `INSERT INTO entity_associations (association_id, source_type, source_id, destination_type, destination_id, created_time) VALUES (?, 'trace', ?, 'run', ?, ?) ON CONFLICT DO NOTHING`,
 				uuid.NewString(), id, runID, nowMillis()); err != nil {
 				return err
 			}

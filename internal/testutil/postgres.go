@@ -1,0 +1,128 @@
+package testutil
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" database/sql driver
+)
+
+// PostgresInstall is what a developer installs for the PostgreSQL tests.
+const PostgresInstall = "apt-get install postgresql"
+
+var (
+	pgOnce sync.Once
+	pgURL  string // postgresql://…/postgres of the cluster, "" if none
+	pgErr  error
+	pgSeq  atomic.Int64
+)
+
+// pgBin finds Debian's PostgreSQL programs (initdb, postgres).
+func pgBin() string {
+	if out, err := exec.Command("pg_config", "--bindir").Output(); err == nil {
+		if d := string(out[:len(out)-1]); fileExists(filepath.Join(d, "initdb")) {
+			return d
+		}
+	}
+	dirs, _ := filepath.Glob("/usr/lib/postgresql/*/bin")
+	sort.Strings(dirs)
+	for i := len(dirs) - 1; i >= 0; i-- {
+		if fileExists(filepath.Join(dirs[i], "initdb")) {
+			return dirs[i]
+		}
+	}
+	return ""
+}
+
+func fileExists(p string) bool { _, err := os.Stat(p); return err == nil }
+
+// startCluster makes a throwaway cluster (initdb, trust on loopback, C
+// locale) in a temporary folder and starts postgres on a free loopback
+// port, as the postgres user when the tests run as root (PostgreSQL
+// refuses root). The server dies with the test binary (parent-death
+// signal), so nothing is left running.
+func startCluster(t testing.TB) (string, error) {
+	bin := pgBin()
+	if bin == "" {
+		return "", fmt.Errorf("no PostgreSQL found (%s)", PostgresInstall)
+	}
+	dir, err := os.MkdirTemp("", "mlrun-pg-")
+	if err != nil {
+		return "", err
+	}
+	var cred *syscall.Credential
+	if os.Geteuid() == 0 {
+		u, err := user.Lookup("postgres")
+		if err != nil {
+			return "", fmt.Errorf("running as root needs the postgres user (%s): %w", PostgresInstall, err)
+		}
+		uid, _ := strconv.Atoi(u.Uid)
+		gid, _ := strconv.Atoi(u.Gid)
+		cred = &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}
+		if err := os.Chown(dir, uid, gid); err != nil {
+			return "", err
+		}
+	}
+	data := filepath.Join(dir, "data")
+	initdb := exec.Command(filepath.Join(bin, "initdb"), "-D", data, "-U", "postgres", "--auth=trust", "--no-sync", "--locale=C", "-E", "UTF8")
+	initdb.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
+	if out, err := initdb.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("initdb: %v\n%s", err, out)
+	}
+	port := FreePort(t)
+	srv := exec.Command(filepath.Join(bin, "postgres"), "-D", data, "-p", strconv.Itoa(port), "-c", "listen_addresses=127.0.0.1",
+		"-c", "unix_socket_directories="+dir, "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
+		"-c", "max_connections=200")
+	srv.SysProcAttr = &syscall.SysProcAttr{Credential: cred, Pdeathsig: syscall.SIGQUIT}
+	logf, _ := os.Create(filepath.Join(dir, "postgres.log"))
+	srv.Stdout, srv.Stderr = logf, logf
+	if err := srv.Start(); err != nil {
+		return "", fmt.Errorf("start postgres: %w", err)
+	}
+	waitPort(t, port, "postgres")
+	return fmt.Sprintf("postgresql://postgres@127.0.0.1:%d/postgres?sslmode=disable", port), nil
+}
+
+// Postgres returns the URI (postgresql://…) of a new, empty database on a
+// real PostgreSQL server started once for the test binary. Under CI a
+// missing PostgreSQL fails the test; locally it is skipped with what to
+// install.
+func Postgres(t testing.TB) string {
+	t.Helper()
+	pgOnce.Do(func() { pgURL, pgErr = startCluster(t) })
+	if pgErr != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("PostgreSQL under CI (.ci/run should install it): %v", pgErr)
+		}
+		t.Skipf("PostgreSQL not available: %v", pgErr)
+	}
+	db, err := sql.Open("pgx", pgURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	name := fmt.Sprintf("mlrun_test_%d_%d", os.Getpid(), pgSeq.Add(1))
+	if _, err := db.ExecContext(context.Background(), "CREATE DATABASE "+name); err != nil {
+		t.Fatalf("create database %s: %v", name, err)
+	}
+	t.Cleanup(func() {
+		db, err := sql.Open("pgx", pgURL)
+		if err == nil {
+			db.Exec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)")
+			db.Close()
+		}
+	})
+	u := pgURL[:len(pgURL)-len("postgres?sslmode=disable")]
+	return u + name + "?sslmode=disable"
+}
