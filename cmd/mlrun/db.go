@@ -10,6 +10,7 @@ import (
 
 	"github.com/mlrun/mlrun/store/file"
 	"github.com/mlrun/mlrun/store/sqlite"
+	"github.com/mlrun/mlrun/store/sqlstore"
 )
 
 func dbCommand() *cli.Command {
@@ -53,7 +54,7 @@ func dbCommand() *cli.Command {
 
 // importer is a store that takes an MLflow file store's contents (SQLite).
 type importer interface {
-	Import(ctx context.Context, snap *file.Snapshot) (sqlite.ImportStats, error)
+	Import(ctx context.Context, snap *file.Snapshot) (sqlstore.ImportStats, error)
 	Path() string
 }
 

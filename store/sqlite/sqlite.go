@@ -9,14 +9,13 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"slices"
-	"strings"
 	"sync"
 	"time"
 
 	_ "github.com/mattn/go-sqlite3" // registers the "sqlite3" driver
 
 	"github.com/mlrun/mlrun/store"
+	"github.com/mlrun/mlrun/store/sqlstore"
 )
 
 // mlrunIndexes are mlrun's own indexes for speed, each named mlrun_….
@@ -37,23 +36,14 @@ type Options struct {
 	Revision string
 }
 
-// Store is the SQLite tracking store.
+// Store is the SQLite tracking store: the shared SQL store (sqlstore) on
+// one SQLite file, with its writer and reader pools, WAL checkpoints,
+// backups and upgrades.
 type Store struct {
-	path         string
-	w            *sql.DB // one connection: every write
-	r            *sql.DB // a pool: reads
-	artifactRoot string
-	revision     string // the database's alembic revision
-	// loggedModels: the database has MLflow 3's logged_models tables (it
-	// is at revision 400f98739977 or later); mlrun then serves logged
-	// models from them.
-	loggedModels bool
-	// tracesV3: trace_info has MLflow 3's columns (client_request_id,
-	// request_preview, response_preview).
-	tracesV3 bool
-	// assessments: the database has MLflow 3's assessments table;
-	// associations its entity_associations table.
-	assessments, associations bool
+	*sqlstore.Store
+	path string
+	w    *sql.DB // one connection: every write
+	r    *sql.DB // a pool: reads
 
 	ckMu    sync.Mutex
 	ckTimer *time.Timer // checkpoints the WAL once writes pause
@@ -67,7 +57,7 @@ var _ store.Store = (*Store)(nil)
 // experiment; an existing one must be at MLflow 2.17.2's revision or a
 // later one (see checkRevision).
 func Open(ctx context.Context, path string, opts Options) (*Store, error) {
-	root, err := normalizeRoot(opts.ArtifactRoot)
+	root, err := sqlstore.NormalizeRoot(opts.ArtifactRoot)
 	if err != nil {
 		return nil, err
 	}
@@ -99,23 +89,14 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
 	r.SetMaxOpenConns(8)
-	s := &Store{path: path, w: w, r: r, artifactRoot: root}
-	if err := s.init(ctx, opts.Revision); err != nil {
+	s := &Store{path: path, w: w, r: r}
+	rev, err := s.init(ctx, opts.Revision, root)
+	if err == nil {
+		s.Store, err = sqlstore.New(ctx, sqlstore.Config{W: w, R: r, ArtifactRoot: root, Revision: rev, Dialect: dialect{s}})
+	}
+	if err != nil {
 		s.Close()
 		return nil, fmt.Errorf("open %s: %w", path, err)
-	}
-	var n int
-	if err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN ('logged_models', 'logged_model_params', 'logged_model_tags')`).Scan(&n); err == nil {
-		s.loggedModels = n == 3
-	}
-	if cols, err := columnsOf(ctx, s.r, "trace_info"); err == nil {
-		s.tracesV3 = slices.Contains(cols, "client_request_id")
-	}
-	if cols, err := columnsOf(ctx, s.r, "assessments"); err == nil {
-		s.assessments = len(cols) > 0
-	}
-	if cols, err := columnsOf(ctx, s.r, "entity_associations"); err == nil {
-		s.associations = len(cols) > 0
 	}
 	return s, nil
 }
@@ -131,103 +112,79 @@ func (s *Store) Close() error {
 	return errors.Join(s.r.Close(), s.w.Close())
 }
 
-// Revision returns the database's alembic revision.
-func (s *Store) Revision() string { return s.revision }
-
 // Path returns the database file's path.
 func (s *Store) Path() string { return s.path }
 
-// ArtifactRoot returns the root of new experiments' artifact locations.
-func (s *Store) ArtifactRoot() string { return s.artifactRoot }
+// dialect is SQLite's sqlstore.Dialect.
+type dialect struct{ s *Store }
 
-func normalizeRoot(root string) (string, error) {
-	if root == "" {
-		root = "mlruns"
-	}
-	if strings.Contains(root, "://") || strings.HasSuffix(strings.SplitN(root, "/", 2)[0], ":") {
-		if strings.HasPrefix(root, "file://") {
-			return strings.TrimRight(root, "/"), nil
-		}
-		return root, nil
-	}
-	abs, err := filepath.Abs(root)
-	if err != nil {
-		return "", fmt.Errorf("artifact root %s: %w", root, err)
-	}
-	return abs, nil
+func (d dialect) Columns(ctx context.Context, q sqlstore.Queryer, table string) ([]string, error) {
+	return columnsOf(ctx, q, table)
 }
+
+func (d dialect) TablesWithColumn(ctx context.Context, tx *sql.Tx, col string) ([]string, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT m.name FROM sqlite_master m JOIN pragma_table_info(m.name) c WHERE m.type = 'table' AND c.name = ? ORDER BY m.name`, col)
+	if err != nil {
+		return nil, fmt.Errorf("tables with %s: %w", col, err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var t string
+		if err := rows.Scan(&t); err != nil {
+			return nil, err
+		}
+		out = append(out, t)
+	}
+	return out, rows.Err()
+}
+
+func (d dialect) DeferForeignKeys(ctx context.Context, tx *sql.Tx) error {
+	_, err := tx.ExecContext(ctx, `PRAGMA defer_foreign_keys = ON`)
+	return err
+}
+
+// Retry is never needed: every write of this process queues on the one
+// writer connection, and busy_timeout waits for other processes.
+func (d dialect) Retry(error) bool { return false }
+
+func (d dialect) Committed() { d.s.scheduleCheckpoint() }
 
 // init creates the schema of a new database (at revision, "" for
 // HeadRevision), or checks an existing one's revision, and makes sure the
-// Default experiment exists.
-func (s *Store) init(ctx context.Context, revision string) error {
+// Default experiment exists. It returns the database's revision.
+func (s *Store) init(ctx context.Context, revision, root string) (string, error) {
 	if revision == "" {
 		revision = HeadRevision
 	}
 	ddl, ok := schemas[revision]
 	if !ok {
-		return fmt.Errorf("mlrun creates databases at revision %s (MLflow 3.6) or %s (MLflow 2.17.2), not %s", HeadRevision, MLflow2Revision, revision)
+		return "", fmt.Errorf("mlrun creates databases at revision %s (MLflow 3.6) or %s (MLflow 2.17.2), not %s", HeadRevision, MLflow2Revision, revision)
 	}
 	var n int
 	if err := s.w.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%'`).Scan(&n); err != nil {
-		return err
+		return "", err
 	}
-	return s.tx(ctx, func(tx *sql.Tx) error {
-		if n == 0 {
-			if _, err := tx.ExecContext(ctx, ddl); err != nil {
-				return fmt.Errorf("create schema: %w", err)
-			}
-			if _, err := tx.ExecContext(ctx, `INSERT INTO alembic_version (version_num) VALUES (?)`, revision); err != nil {
-				return err
-			}
-			s.revision = revision
-		} else {
-			rev, err := checkRevision(ctx, tx)
-			if err != nil {
-				return err
-			}
-			s.revision = rev
-		}
-		if _, err := tx.ExecContext(ctx, mlrunIndexes); err != nil {
-			return fmt.Errorf("create indexes: %w", err)
-		}
-		var has int
-		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM experiments WHERE experiment_id = 0`).Scan(&has); err != nil {
-			return err
-		}
-		if has == 0 {
-			now := nowMillis()
-			_, err := tx.ExecContext(ctx, `INSERT INTO experiments (experiment_id, name, artifact_location, lifecycle_stage, creation_time, last_update_time) VALUES (0, 'Default', ?, 'active', ?, ?)`,
-				joinURI(s.artifactRoot, "0"), now, now)
-			if err != nil {
-				return fmt.Errorf("create the Default experiment: %w", err)
-			}
-		}
-		return nil
-	})
-}
-
-// tx runs fn in one write transaction (BEGIN IMMEDIATE on the single
-// writer connection).
-func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) error) error {
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
-		return fmt.Errorf("begin: %w", err)
+		return "", err
 	}
-	if err := fn(tx); err != nil {
-		tx.Rollback()
-		return err
+	defer tx.Rollback()
+	if n == 0 {
+		if _, err := tx.ExecContext(ctx, ddl); err != nil {
+			return "", fmt.Errorf("create schema: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO alembic_version (version_num) VALUES (?)`, revision); err != nil {
+			return "", err
+		}
+	} else if revision, err = checkRevision(ctx, tx); err != nil {
+		return "", err
 	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("commit: %w", err)
+	if _, err := tx.ExecContext(ctx, mlrunIndexes); err != nil {
+		return "", fmt.Errorf("create indexes: %w", err)
 	}
-	s.scheduleCheckpoint()
-	return nil
-}
-
-func nowMillis() int64 { return time.Now().UnixMilli() }
-
-// joinURI joins a URI or path and a relative part with one '/'.
-func joinURI(base, rel string) string {
-	return strings.TrimRight(base, "/") + "/" + strings.TrimLeft(rel, "/")
+	if err := sqlstore.EnsureDefaultExperiment(ctx, tx, root); err != nil {
+		return "", err
+	}
+	return revision, tx.Commit()
 }

@@ -1,4 +1,4 @@
-package sqlite
+package sqlstore
 
 import (
 	"context"
@@ -37,7 +37,7 @@ func (s *Store) HardDeleteRun(ctx context.Context, runID string) error {
 		if ri.LifecycleStage != store.LifecycleDeleted {
 			return store.Invalidf("Run %s is not in `deleted` lifecycle stage. Only runs in `deleted` lifecycle stage can be deleted.", runID)
 		}
-		return deleteRuns(ctx, tx, `run_uuid = ?`, runID)
+		return s.deleteRuns(ctx, tx, `run_uuid = ?`, runID)
 	}))
 }
 
@@ -51,17 +51,17 @@ func (s *Store) HardDeleteExperiment(ctx context.Context, id string) error {
 		if e.LifecycleStage != store.LifecycleDeleted {
 			return store.Invalidf("Experiment %s is not in the deleted lifecycle stage. Only experiments in the deleted lifecycle stage can be hard-deleted.", id)
 		}
-		if err := deleteRuns(ctx, tx, `experiment_id = ?`, e.ID); err != nil {
+		if err := s.deleteRuns(ctx, tx, `experiment_id = ?`, e.ID); err != nil {
 			return err
 		}
 		// Every other table keyed by the experiment: its tags, datasets and
 		// traces, and on MLflow 3 databases its logged models. Foreign keys
 		// are checked at commit, so the order does not matter.
-		tables, err := tablesWithColumn(ctx, tx, "experiment_id")
+		tables, err := s.d.TablesWithColumn(ctx, tx, "experiment_id")
 		if err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `PRAGMA defer_foreign_keys = ON`); err != nil {
+		if err := s.d.DeferForeignKeys(ctx, tx); err != nil {
 			return err
 		}
 		for _, t := range tables {
@@ -86,7 +86,7 @@ func (s *Store) HardDeleteExperiment(ctx context.Context, id string) error {
 
 // deleteRuns removes the runs matching where (on the runs table) and the
 // rows of every table with a run_uuid column that name them.
-func deleteRuns(ctx context.Context, tx *sql.Tx, where string, arg any) error {
+func (s *Store) deleteRuns(ctx context.Context, tx *sql.Tx, where string, arg any) error {
 	sel := `SELECT run_uuid FROM runs WHERE ` + where
 	if _, err := tx.ExecContext(ctx, `DELETE FROM inputs WHERE destination_id IN (`+sel+`) OR source_id IN (`+sel+`)`, arg, arg); err != nil {
 		return fmt.Errorf("inputs: %w", err)
@@ -94,7 +94,7 @@ func deleteRuns(ctx context.Context, tx *sql.Tx, where string, arg any) error {
 	if _, err := tx.ExecContext(ctx, `DELETE FROM input_tags WHERE input_uuid NOT IN (SELECT input_uuid FROM inputs)`); err != nil {
 		return fmt.Errorf("input tags: %w", err)
 	}
-	tables, err := tablesWithColumn(ctx, tx, "run_uuid")
+	tables, err := s.d.TablesWithColumn(ctx, tx, "run_uuid")
 	if err != nil {
 		return err
 	}
@@ -108,13 +108,4 @@ func deleteRuns(ctx context.Context, tx *sql.Tx, where string, arg any) error {
 	}
 	_, err = tx.ExecContext(ctx, `DELETE FROM runs WHERE `+where, arg)
 	return err
-}
-
-// tablesWithColumn lists the tables of the database that have column col.
-func tablesWithColumn(ctx context.Context, tx *sql.Tx, col string) ([]string, error) {
-	rows, err := tx.QueryContext(ctx, `SELECT m.name FROM sqlite_master m JOIN pragma_table_info(m.name) c WHERE m.type = 'table' AND c.name = ? ORDER BY m.name`, col)
-	if err != nil {
-		return nil, fmt.Errorf("tables with %s: %w", col, err)
-	}
-	return collect(rows, scanString)
 }

@@ -1,0 +1,13 @@
+// Package sqlstore is the tracking and registry store on MLflow's SQL
+// schema for any database/sql database: experiments, runs, metrics,
+// search, the model registry, logged models, traces, assessments, gc and
+// the file-store import, in SQL that SQLite and PostgreSQL both take
+// ('?' placeholders, ON CONFLICT upserts, RETURNING, boolean literals).
+//
+// What differs between databases is a Dialect: how to list a table's
+// columns, defer foreign keys, and whether a failed write transaction may
+// be retried. store/sqlite and store/postgres open their database, create
+// or check its schema, and hand New the pools and their Dialect. Each
+// Store call is one transaction; a transaction a Dialect says may be
+// retried (a PostgreSQL serialization failure) runs again from the start.
+package sqlstore

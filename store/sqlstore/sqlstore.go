@@ -1,0 +1,187 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/mlrun/mlrun/store"
+)
+
+// Queryer runs queries: a *sql.DB, *sql.Conn or *sql.Tx.
+type Queryer interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+// Dialect is what differs between the databases the store runs on. The
+// SQL itself is shared: '?' placeholders, ON CONFLICT upserts, RETURNING,
+// boolean literals, row values; a dialect's driver takes it as it is.
+type Dialect interface {
+	// Columns lists a table's columns in order, none when it is missing.
+	Columns(ctx context.Context, q Queryer, table string) ([]string, error)
+	// TablesWithColumn lists the tables that have a column, by name.
+	TablesWithColumn(ctx context.Context, tx *sql.Tx, col string) ([]string, error)
+	// DeferForeignKeys makes tx check foreign keys only at commit.
+	DeferForeignKeys(ctx context.Context, tx *sql.Tx) error
+	// Retry reports whether a write transaction that failed with err may
+	// be run again from the start (a serialization failure).
+	Retry(err error) bool
+	// Committed is called after each write transaction commits.
+	Committed()
+}
+
+// Config is what New needs.
+type Config struct {
+	// W runs write transactions, R reads; they may be the same pool.
+	W, R *sql.DB
+	// ArtifactRoot is the root of new experiments' artifact locations
+	// (NormalizeRoot's result).
+	ArtifactRoot string
+	// Revision is the database's alembic revision.
+	Revision string
+	Dialect  Dialect
+}
+
+// Store is the tracking and registry store on MLflow's SQL schema.
+type Store struct {
+	w, r         *sql.DB
+	d            Dialect
+	artifactRoot string
+	revision     string // the database's alembic revision
+	// loggedModels: the database has MLflow 3's logged_models tables (it
+	// is at revision 400f98739977 or later); mlrun then serves logged
+	// models from them.
+	loggedModels bool
+	// tracesV3: trace_info has MLflow 3's columns (client_request_id,
+	// request_preview, response_preview).
+	tracesV3 bool
+	// assessments: the database has MLflow 3's assessments table;
+	// associations its entity_associations table.
+	assessments, associations bool
+}
+
+var _ store.Store = (*Store)(nil)
+
+// New returns the store of an open database whose schema is in place,
+// noting which of MLflow 3's tables and columns it has.
+func New(ctx context.Context, cfg Config) (*Store, error) {
+	s := &Store{w: cfg.W, r: cfg.R, d: cfg.Dialect, artifactRoot: cfg.ArtifactRoot, revision: cfg.Revision}
+	has := func(table string) ([]string, error) { return s.d.Columns(ctx, s.r, table) }
+	n := 0
+	for _, t := range []string{"logged_models", "logged_model_params", "logged_model_tags"} {
+		cols, err := has(t)
+		if err != nil {
+			return nil, err
+		}
+		if len(cols) > 0 {
+			n++
+		}
+	}
+	s.loggedModels = n == 3
+	cols, err := has("trace_info")
+	if err != nil {
+		return nil, err
+	}
+	s.tracesV3 = slices.Contains(cols, "client_request_id")
+	if cols, err = has("assessments"); err != nil {
+		return nil, err
+	}
+	s.assessments = len(cols) > 0
+	if cols, err = has("entity_associations"); err != nil {
+		return nil, err
+	}
+	s.associations = len(cols) > 0
+	return s, nil
+}
+
+// Revision returns the database's alembic revision.
+func (s *Store) Revision() string { return s.revision }
+
+// ArtifactRoot returns the root of new experiments' artifact locations.
+func (s *Store) ArtifactRoot() string { return s.artifactRoot }
+
+// Close does nothing: the databases are their opener's to close.
+func (s *Store) Close() error { return nil }
+
+// NormalizeRoot returns an artifact root as new experiments get it: a
+// URI as it is (a file:// one without trailing slashes), a local path
+// made absolute; "" is ./mlruns.
+func NormalizeRoot(root string) (string, error) {
+	if root == "" {
+		root = "mlruns"
+	}
+	if strings.Contains(root, "://") || strings.HasSuffix(strings.SplitN(root, "/", 2)[0], ":") {
+		if strings.HasPrefix(root, "file://") {
+			return strings.TrimRight(root, "/"), nil
+		}
+		return root, nil
+	}
+	abs, err := filepath.Abs(root)
+	if err != nil {
+		return "", fmt.Errorf("artifact root %s: %w", root, err)
+	}
+	return abs, nil
+}
+
+// EnsureDefaultExperiment creates the Default experiment (id 0) in tx
+// when it is missing, with its artifact location below root.
+func EnsureDefaultExperiment(ctx context.Context, tx *sql.Tx, root string) error {
+	var has int
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM experiments WHERE experiment_id = 0`).Scan(&has); err != nil {
+		return err
+	}
+	if has > 0 {
+		return nil
+	}
+	now := nowMillis()
+	_, err := tx.ExecContext(ctx, `INSERT INTO experiments (experiment_id, name, artifact_location, lifecycle_stage, creation_time, last_update_time) VALUES (0, 'Default', ?, 'active', ?, ?)`,
+		joinURI(root, "0"), now, now)
+	if err != nil {
+		return fmt.Errorf("create the Default experiment: %w", err)
+	}
+	return nil
+}
+
+// maxRetries bounds how often a write transaction is run again after a
+// serialization failure.
+const maxRetries = 20
+
+// tx runs fn in one write transaction; when the dialect says its failure
+// may be retried (another transaction's conflicting write), fn runs again
+// from the start, so fn must do nothing outside the transaction.
+func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) error) error {
+	for attempt := 0; ; attempt++ {
+		err := s.tryTx(ctx, fn)
+		if err == nil || attempt == maxRetries || !s.d.Retry(err) || ctx.Err() != nil {
+			return err
+		}
+		time.Sleep(time.Duration(attempt+1) * time.Millisecond)
+	}
+}
+
+func (s *Store) tryTx(ctx context.Context, fn func(*sql.Tx) error) error {
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	if err := fn(tx); err != nil {
+		tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	s.d.Committed()
+	return nil
+}
+
+func nowMillis() int64 { return time.Now().UnixMilli() }
+
+// joinURI joins a URI or path and a relative part with one '/'.
+func joinURI(base, rel string) string {
+	return strings.TrimRight(base, "/") + "/" + strings.TrimLeft(rel, "/")
+}
