@@ -406,7 +406,8 @@ func artifactExists(c *cli.Context, st store.Store, uri string) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	if files, err := repo.List(c.Context, ""); err == nil && len(files) > 0 {
+	files, listErr := repo.List(c.Context, "")
+	if listErr == nil && len(files) > 0 {
 		return true, nil
 	}
 	parent, name := path.Split(strings.TrimRight(uri, "/"))
@@ -415,9 +416,15 @@ func artifactExists(c *cli.Context, st store.Store, uri string) (bool, error) {
 		return false, nil
 	}
 	rc, _, err := prepo.Open(c.Context, name)
-	if err != nil {
+	switch {
+	case err == nil:
+		rc.Close()
+		return true, nil
+	case listErr == nil && (errors.Is(err, artifact.ErrNotFound) || errors.Is(err, artifact.ErrInvalidPath)):
 		return false, nil
 	}
-	rc.Close()
+	// The store could not say (S3 out of reach, no credentials): MLflow
+	// does not check such a source at all, so it is taken as given.
+	fmt.Fprintf(c.App.ErrWriter, "mlrun: could not check that %s exists (%v); registering it as given\n", uri, errors.Join(listErr, err))
 	return true, nil
 }
