@@ -14,6 +14,7 @@ import (
 	"sync/atomic"
 	"syscall"
 	"testing"
+	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" database/sql driver
 )
@@ -90,8 +91,26 @@ func startCluster(t testing.TB) (string, error) {
 	if err := srv.Start(); err != nil {
 		return "", fmt.Errorf("start postgres: %w", err)
 	}
-	waitPort(t, port, "postgres")
-	return fmt.Sprintf("postgresql://postgres@127.0.0.1:%d/postgres?sslmode=disable", port), nil
+	u := fmt.Sprintf("postgresql://postgres@127.0.0.1:%d/postgres?sslmode=disable", port)
+	db, err := sql.Open("pgx", u)
+	if err != nil {
+		return "", err
+	}
+	defer db.Close()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		err := db.PingContext(ctx)
+		cancel()
+		if err == nil {
+			return u, nil
+		}
+		if time.Now().After(deadline) {
+			log, _ := os.ReadFile(filepath.Join(dir, "postgres.log"))
+			return "", fmt.Errorf("postgres did not accept connections within 60 s: %v\n%s", err, log)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }
 
 // Postgres returns the URI (postgresql://…) of a new, empty database on a

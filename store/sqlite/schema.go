@@ -9,16 +9,17 @@ import (
 	"slices"
 	"strings"
 	"sync"
+
+	"github.com/mlrun/mlrun/store/sqlstore"
 )
 
-// HeadRevision is the alembic revision of the schema mlrun creates: the
-// head of MLflow 3.6.0's migrations (its database is in
-// shared/testdata/mlflow-3.6).
-const HeadRevision = "bf29a5ff90ea"
+// HeadRevision is the alembic revision of the schema mlrun creates (see
+// sqlstore.HeadRevision).
+const HeadRevision = sqlstore.HeadRevision
 
 // MLflow2Revision is MLflow 2.17.2's head, the oldest revision mlrun
 // opens (mlrun db init --revision f5a4f2784254 creates it).
-const MLflow2Revision = "f5a4f2784254"
+const MLflow2Revision = sqlstore.MLflow2Revision
 
 //go:embed schema_bf29a5ff90ea.sql
 var headSchema string
@@ -31,13 +32,8 @@ var mlflow2Schema string
 var schemas = map[string]string{HeadRevision: headSchema, MLflow2Revision: mlflow2Schema}
 
 // Chain is MLflow's revision chain from MLflow2Revision to HeadRevision,
-// oldest first (mlflow/store/db_migrations/versions/). mlrun opens a
-// database at any of them; mlrun db upgrade brings it to the last.
-var Chain = []string{
-	MLflow2Revision, "0584bdc529eb", "400f98739977", "6953534de441", "bda7b8c39065",
-	"cbc13b556ace", "770bee3ae1dd", "a1b2c3d4e5f6", "de4033877273", "1a0cddfcaa16",
-	"534353b11cbc", "71994744cf8e", "3da73c924c2f", HeadRevision,
-}
+// oldest first (see sqlstore.Chain).
+var Chain = sqlstore.Chain
 
 // olderRevisions are MLflow revisions before MLflow2Revision, oldest
 // first (shared/spec/stores.md b.2): a database at one of them is refused.

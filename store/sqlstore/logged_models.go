@@ -265,8 +265,14 @@ func (s *Store) SearchLoggedModels(ctx context.Context, q store.SearchLoggedMode
 		return nil, "", err
 	}
 	args = append(oargs, args...) // the order's subqueries come first in the SELECT list
-	rows, err := s.r.QueryContext(ctx, `SELECT lm.model_id`+order.cols+` FROM logged_models lm WHERE `+strings.Join(where, " AND ")+
-		` ORDER BY `+order.by+` LIMIT ? OFFSET ?`, append(args, q.MaxResults+1, tok.Offset)...)
+	// The metric keys are computed in a subquery named lm again, so that
+	// ORDER BY can test them (o1 IS NULL) by name on every database.
+	outer := "lm.model_id"
+	for i := 1; i <= order.n; i++ {
+		outer += fmt.Sprintf(", lm.o%d", i)
+	}
+	rows, err := s.r.QueryContext(ctx, `SELECT `+outer+` FROM (SELECT lm.*`+order.cols+` FROM logged_models lm WHERE `+strings.Join(where, " AND ")+
+		`) AS lm ORDER BY `+order.by+` LIMIT ? OFFSET ?`, append(args, q.MaxResults+1, tok.Offset)...)
 	if err != nil {
 		return nil, "", fmt.Errorf("search logged models: %w", err)
 	}

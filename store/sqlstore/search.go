@@ -81,7 +81,7 @@ func (s *Store) SearchRuns(ctx context.Context, q store.SearchRuns) ([]*store.Ru
 		orderSQL = append(orderSQL, fmt.Sprintf("o%d IS NULL, o%d %s", i, i, dir))
 	}
 	inner := "SELECT " + strings.Join(sel, ", ") + " FROM runs r WHERE " + strings.Join(where, " AND ")
-	query := "SELECT * FROM (" + inner + ")"
+	query := "SELECT * FROM (" + inner + ") AS page"
 	allArgs := append(selArgs, args...)
 	if tok.After != nil {
 		cond, a, err := keysetCond(keys, tok.After)

@@ -32,6 +32,9 @@ type Dialect interface {
 	Retry(err error) bool
 	// Committed is called after each write transaction commits.
 	Committed()
+	// RowOrder is an ORDER BY expression giving a table's rows in the
+	// order they were written (SQLite's rowid, PostgreSQL's ctid).
+	RowOrder() string
 }
 
 // Config is what New needs.

@@ -58,10 +58,10 @@ func (s *Store) traceInfo(ctx context.Context, q querier, id string) (*store.Tra
 		}
 		t.ClientRequestID, t.RequestPreview, t.ResponsePreview = cid.String, reqp.String, resp.String
 	}
-	if t.RequestMetadata, err = kvRows(ctx, q, `SELECT "key", value FROM trace_request_metadata WHERE request_id = ? ORDER BY rowid`, id); err != nil {
+	if t.RequestMetadata, err = kvRows(ctx, q, `SELECT "key", value FROM trace_request_metadata WHERE request_id = ? ORDER BY `+s.d.RowOrder(), id); err != nil {
 		return nil, err
 	}
-	if t.Tags, err = kvRows(ctx, q, `SELECT "key", value FROM trace_tags WHERE request_id = ? ORDER BY rowid`, id); err != nil {
+	if t.Tags, err = kvRows(ctx, q, `SELECT "key", value FROM trace_tags WHERE request_id = ? ORDER BY `+s.d.RowOrder(), id); err != nil {
 		return nil, err
 	}
 	return t, nil

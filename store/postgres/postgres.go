@@ -1,0 +1,211 @@
+package postgres
+
+import (
+	"context"
+	"database/sql"
+	_ "embed"
+	"errors"
+	"fmt"
+	"net/url"
+	"slices"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/stdlib"
+
+	"github.com/mlrun/mlrun/store"
+	"github.com/mlrun/mlrun/store/sqlstore"
+)
+
+//go:embed schema_bf29a5ff90ea.sql
+var headSchema string
+
+// mlrunIndexes are mlrun's own indexes for speed, each named mlrun_….
+const mlrunIndexes = `
+CREATE INDEX IF NOT EXISTS mlrun_metrics_history ON metrics (run_uuid, "key", timestamp, step, value, is_nan);
+CREATE INDEX IF NOT EXISTS mlrun_runs_experiment_start ON runs (experiment_id, start_time);
+`
+
+// schemaLock is the advisory lock key under which a schema is created or
+// checked, so that servers starting together on an empty database make
+// it once.
+const schemaLock = 0x6d6c72756e // "mlrun"
+
+// Options configure a Store.
+type Options struct {
+	// ArtifactRoot is the root of new experiments' artifact locations; ""
+	// is ./mlruns.
+	ArtifactRoot string
+}
+
+// Store is the tracking and registry store on a PostgreSQL database.
+type Store struct {
+	*sqlstore.Store
+	db  *sql.DB
+	uri string // without the password
+}
+
+var _ store.Store = (*Store)(nil)
+
+// Open connects to a postgresql:// (or postgres://) URI as MLflow takes
+// it. An empty database gets MLflow 3.6's schema and the Default
+// experiment; an existing one must be at a revision mlrun knows.
+func Open(ctx context.Context, uri string, opts Options) (*Store, error) {
+	root, err := sqlstore.NormalizeRoot(opts.ArtifactRoot)
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := pgx.ParseConfig(dsn(uri))
+	if err != nil {
+		return nil, fmt.Errorf("postgresql URI %s: %w", Redact(uri), err)
+	}
+	// Every transaction is SERIALIZABLE: concurrent writers (other
+	// servers) are correct or fail with a serialization error, which the
+	// store retries.
+	cfg.RuntimeParams["default_transaction_isolation"] = "serializable"
+	db := sql.OpenDB(connector{stdlib.GetConnector(*cfg)})
+	db.SetMaxOpenConns(32)
+	db.SetMaxIdleConns(32)
+	s := &Store{db: db, uri: Redact(uri)}
+	rev, err := s.init(ctx, root)
+	if err == nil {
+		s.Store, err = sqlstore.New(ctx, sqlstore.Config{W: db, R: db, ArtifactRoot: root, Revision: rev, Dialect: dialect{}})
+	}
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open %s: %w", Redact(uri), err)
+	}
+	return s, nil
+}
+
+// dsn turns MLflow's SQLAlchemy URI into one pgx reads: the scheme
+// postgresql+psycopg2:// (and the like) becomes postgresql://.
+func dsn(uri string) string {
+	if scheme, rest, ok := strings.Cut(uri, "://"); ok {
+		if base, _, ok := strings.Cut(scheme, "+"); ok {
+			return base + "://" + rest
+		}
+	}
+	return uri
+}
+
+// Redact returns uri without its password, for messages.
+func Redact(uri string) string {
+	u, err := url.Parse(dsn(uri))
+	if err != nil {
+		return "postgresql://…"
+	}
+	return u.Redacted()
+}
+
+// Close closes the connections.
+func (s *Store) Close() error { return s.db.Close() }
+
+// URI returns the database's URI, password left out.
+func (s *Store) URI() string { return s.uri }
+
+// DB returns the connection pool (for mlrun's own commands: copy, locks).
+func (s *Store) DB() *sql.DB { return s.db }
+
+// init creates MLflow's schema in an empty database or checks an existing
+// one's revision, adds mlrun's indexes and the Default experiment, under
+// an advisory lock. It returns the revision.
+func (s *Store) init(ctx context.Context, root string) (string, error) {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return "", err
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(?)`, int64(schemaLock)); err != nil {
+		return "", err
+	}
+	var n int
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM information_schema.tables WHERE table_schema = current_schema()`).Scan(&n); err != nil {
+		return "", err
+	}
+	rev := sqlstore.HeadRevision
+	if n == 0 {
+		if _, err := tx.ExecContext(ctx, headSchema); err != nil {
+			return "", fmt.Errorf("create schema: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO alembic_version (version_num) VALUES (?)`, rev); err != nil {
+			return "", err
+		}
+	} else {
+		if err := tx.QueryRowContext(ctx, `SELECT version_num FROM alembic_version`).Scan(&rev); err != nil {
+			return "", fmt.Errorf("not an MLflow database (no alembic_version revision): %w", err)
+		}
+		if !slices.Contains(sqlstore.Chain, rev) {
+			return "", fmt.Errorf("database schema is at MLflow revision %s; mlrun opens PostgreSQL databases from %s (MLflow 2.17.2) to %s (MLflow 3.6)", rev, sqlstore.MLflow2Revision, sqlstore.HeadRevision)
+		}
+	}
+	if _, err := tx.ExecContext(ctx, mlrunIndexes); err != nil {
+		return "", fmt.Errorf("create indexes: %w", err)
+	}
+	if err := sqlstore.EnsureDefaultExperiment(ctx, tx, root); err != nil {
+		return "", err
+	}
+	return rev, tx.Commit()
+}
+
+// dialect is PostgreSQL's sqlstore.Dialect.
+type dialect struct{}
+
+func (dialect) Columns(ctx context.Context, q sqlstore.Queryer, table string) ([]string, error) {
+	rows, err := q.QueryContext(ctx, `SELECT column_name FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = ? ORDER BY ordinal_position`, table)
+	if err != nil {
+		return nil, err
+	}
+	return strings1(rows)
+}
+
+func (dialect) TablesWithColumn(ctx context.Context, tx *sql.Tx, col string) ([]string, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT c.table_name FROM information_schema.columns c JOIN information_schema.tables t ON t.table_schema = c.table_schema AND t.table_name = c.table_name
+		WHERE c.table_schema = current_schema() AND t.table_type = 'BASE TABLE' AND c.column_name = ? ORDER BY c.table_name`, col)
+	if err != nil {
+		return nil, fmt.Errorf("tables with %s: %w", col, err)
+	}
+	return strings1(rows)
+}
+
+// DeferForeignKeys defers what can be: MLflow's foreign keys are not
+// DEFERRABLE, so the store deletes children before parents anyway.
+func (dialect) DeferForeignKeys(ctx context.Context, tx *sql.Tx) error {
+	_, err := tx.ExecContext(ctx, `SET CONSTRAINTS ALL DEFERRED`)
+	return err
+}
+
+// Retry: a serialization failure or deadlock (another server's write
+// conflicted), or a unique violation from a concurrent insert of the
+// same key (the store's transactions look before they insert, so the
+// retry sees the row and answers as MLflow does).
+func (dialect) Retry(err error) bool {
+	var pe *pgconn.PgError
+	if !errors.As(err, &pe) {
+		return false
+	}
+	switch pe.Code {
+	case "40001", "40P01", "23505":
+		return true
+	}
+	return false
+}
+
+func (dialect) Committed() {}
+
+// RowOrder is the rows' physical order: the order of their last write.
+func (dialect) RowOrder() string { return "ctid" }
+
+func strings1(rows *sql.Rows) ([]string, error) {
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			return nil, err
+		}
+		out = append(out, s)
+	}
+	return out, rows.Err()
+}
