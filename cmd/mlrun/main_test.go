@@ -51,8 +51,9 @@ func trackingURIs(t *testing.T) map[string]string {
 	st.Close()
 	local := "sqlite:///" + filepath.Join(dir, "local.db")
 	return map[string]string{
-		"sqlite": local,
-		"http":   testutil.StartServer(t, true).URL,
+		"sqlite":   local,
+		"http":     testutil.StartServer(t, true).URL,
+		"postgres": testutil.Postgres(t),
 	}
 }
 
@@ -180,8 +181,13 @@ func TestCLIErrorsAreOneLine(t *testing.T) {
 			}
 		})
 	}
-	if _, err := mlrun(t, "experiments", "list", "--tracking-uri", "postgresql://x/y"); err == nil || !strings.Contains(err.Error(), "not supported yet") {
-		t.Fatalf("postgres URI: %v", err)
+	// A PostgreSQL server that does not answer: one line, no password.
+	_, err := mlrun(t, "experiments", "list", "--tracking-uri", "postgresql://mlflow:s3cret@127.0.0.1:1/mlflow")
+	if err == nil || strings.Contains(err.Error(), "\n") || strings.Contains(err.Error(), "s3cret") || !strings.Contains(err.Error(), "127.0.0.1:1") {
+		t.Fatalf("unreachable postgres URI: %v", err)
+	}
+	if _, err := mlrun(t, "experiments", "list", "--tracking-uri", "mysql://x/y"); err == nil || !strings.Contains(err.Error(), "not supported") {
+		t.Fatalf("mysql URI: %v", err)
 	}
 }
 

@@ -289,3 +289,40 @@ func TestRunPrintsALastingLink(t *testing.T) {
 		}
 	}
 }
+
+// TestRunOnPostgres: `mlrun run` with a postgresql:// tracking URI (the
+// real binary, a real PostgreSQL): the run, its parameter and the metric
+// its step logs through the loopback server land in the database, and
+// the run ends FINISHED.
+func TestRunOnPostgres(t *testing.T) {
+	uri := testutil.Postgres(t)
+	bin := buildMlrun(t)
+	proj := filepath.Join(t.TempDir(), "proj")
+	os.MkdirAll(proj, 0o755)
+	os.WriteFile(filepath.Join(proj, "MLproject"), []byte(`name: pg
+entry_points:
+  main:
+    parameters:
+      alpha: {type: float, default: 0.1}
+    command: "mlrun log metric rmse 0.25 && echo alpha={alpha}"
+`), 0o644)
+	cmd := exec.Command(bin, "run", proj, "-P", "alpha=0.5", "--tracking-uri", uri)
+	cmd.Dir = t.TempDir()
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "alpha=0.5") {
+		t.Fatalf("mlrun run on PostgreSQL: %v\n%s", err, out)
+	}
+	st, err := openStore(context.Background(), uri, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	runs, _, err := st.SearchRuns(context.Background(), store.SearchRuns{ExperimentIDs: []string{"0"}, MaxResults: 10})
+	if err != nil || len(runs) != 1 {
+		t.Fatalf("runs in the database: %d %v", len(runs), err)
+	}
+	r := runs[0]
+	if r.Info.Status != store.StatusFinished || len(r.Params) != 1 || r.Params[0].Value != "0.5" || len(r.Metrics) != 1 || r.Metrics[0].Value != 0.25 {
+		t.Fatalf("the run in PostgreSQL: %+v %+v %+v", r.Info, r.Params, r.Metrics)
+	}
+}

@@ -13,6 +13,7 @@ import (
 	"github.com/mlrun/mlrun/artifact/s3"
 	"github.com/mlrun/mlrun/store"
 	"github.com/mlrun/mlrun/store/rest"
+	"github.com/mlrun/mlrun/store/postgres"
 	"github.com/mlrun/mlrun/store/sqlite"
 )
 
@@ -50,12 +51,14 @@ func openStore(ctx context.Context, uri, artifactRoot string) (store.Store, erro
 	switch u.Scheme {
 	case "http", "https":
 		return rest.Open(uri, rest.OptionsFromEnv())
-	case "postgresql", "postgres", "mysql", "mssql":
-		return nil, fmt.Errorf("tracking URI scheme %q is not supported yet: use sqlite:///mlflow.db or an http:// server", u.Scheme)
+	case "postgresql", "postgres", "postgresql+psycopg2", "postgresql+psycopg", "postgresql+pg8000":
+		return postgres.Open(ctx, uri, postgres.Options{ArtifactRoot: artifactRoot})
+	case "mysql", "mssql":
+		return nil, fmt.Errorf("tracking URI scheme %q is not supported: use sqlite:///mlflow.db, postgresql://… or an http:// server", u.Scheme)
 	case "", "file":
 		return nil, fmt.Errorf("file-store tracking URIs (%s) are not supported: copy the store into SQLite with 'mlrun db import-filestore %s' and use sqlite:///mlflow.db", uri, strings.TrimPrefix(uri, "file://"))
 	}
-	return nil, fmt.Errorf("unknown tracking URI scheme %q: use sqlite:///path.db or http(s)://host:port", u.Scheme)
+	return nil, fmt.Errorf("unknown tracking URI scheme %q: use sqlite:///path.db, postgresql://user:pass@host:port/db or http(s)://host:port", u.Scheme)
 }
 
 // openExistingStore is openStore for the commands that must not create

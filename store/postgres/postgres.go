@@ -74,10 +74,27 @@ func Open(ctx context.Context, uri string, opts Options) (*Store, error) {
 	}
 	if err != nil {
 		db.Close()
-		return nil, fmt.Errorf("open %s: %w", Redact(uri), err)
+		return nil, fmt.Errorf("open %s: %w", Redact(uri), oneLine{err})
 	}
 	return s, nil
 }
+
+// oneLine is an error whose message is on one line: pgx lists each
+// address it tried on a line of its own (often the same one twice, with
+// and without TLS); the distinct lines are joined with "; ".
+type oneLine struct{ err error }
+
+func (e oneLine) Error() string {
+	var parts []string
+	for _, l := range strings.Split(e.err.Error(), "\n") {
+		if l = strings.TrimSpace(l); l != "" && !slices.Contains(parts, l) {
+			parts = append(parts, l)
+		}
+	}
+	return strings.Join(parts, " ")
+}
+
+func (e oneLine) Unwrap() error { return e.err }
 
 // dsn turns MLflow's SQLAlchemy URI into one pgx reads: the scheme
 // postgresql+psycopg2:// (and the like) becomes postgresql://.
