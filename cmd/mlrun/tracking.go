@@ -12,8 +12,8 @@ import (
 	"github.com/mlrun/mlrun/artifact/proxied"
 	"github.com/mlrun/mlrun/artifact/s3"
 	"github.com/mlrun/mlrun/store"
-	"github.com/mlrun/mlrun/store/rest"
 	"github.com/mlrun/mlrun/store/postgres"
+	"github.com/mlrun/mlrun/store/rest"
 	"github.com/mlrun/mlrun/store/sqlite"
 )
 
