@@ -14,6 +14,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/mlrun/mlrun/internal/testutil"
 	"github.com/mlrun/mlrun/store"
 )
 
@@ -30,8 +31,17 @@ var update = flag.Bool("update", false, "rewrite the golden files in testdata/go
 //
 // Run `go test ./server -run TestGolden -update` to rewrite them, and
 // review the diff.
+//
+// The same files hold on SQLite and on PostgreSQL.
 func TestGolden(t *testing.T) {
-	ts := newServer(t)
+	t.Run("sqlite", func(t *testing.T) { golden(t, newServer(t)) })
+	t.Run("postgres", func(t *testing.T) {
+		s := testutil.StartPostgresServer(t, true)
+		golden(t, &testServer{url: s.URL, store: s.Store, artifacts: s.Artifacts, dir: s.Dir})
+	})
+}
+
+func golden(t *testing.T, ts *testServer) {
 	ctx := context.Background()
 	exp, err := ts.store.CreateExperiment(ctx, "golden", "", []store.Tag{{Key: "team", Value: "ml"}})
 	if err != nil {

@@ -11,14 +11,13 @@ import (
 	"github.com/mlrun/mlrun/internal/testutil"
 	"github.com/mlrun/mlrun/server"
 	"github.com/mlrun/mlrun/store"
-	"github.com/mlrun/mlrun/store/sqlite"
 )
 
 // testServer is an in-process mlrun server over a SQLite file in
 // t.TempDir(), serving artifacts from a folder beside it.
 type testServer struct {
 	url       string
-	store     *sqlite.Store
+	store     testutil.FullStore
 	artifacts string // the proxy's destination folder
 	dir       string
 }

@@ -11,7 +11,10 @@ import (
 
 	"github.com/mlrun/mlrun/artifact/local"
 	"github.com/mlrun/mlrun/runner/launch"
+	"github.com/mlrun/mlrun/registry"
 	"github.com/mlrun/mlrun/server"
+	"github.com/mlrun/mlrun/store"
+	"github.com/mlrun/mlrun/store/postgres"
 	"github.com/mlrun/mlrun/store/sqlite"
 )
 
@@ -30,10 +33,22 @@ func SQLiteStore(tb testing.TB) (*sqlite.Store, string) {
 	return st, root
 }
 
-// Server is an in-process mlrun server over a SQLite file.
+// FullStore is a tracking store with everything SQL stores have: the
+// registry, MLflow 3's logged models, traces and assessments (SQLite's and
+// PostgreSQL's).
+type FullStore interface {
+	store.Store
+	store.LoggedModels
+	store.Traces
+	store.Assessments
+	registry.Store
+}
+
+// Server is an in-process mlrun server over a SQLite file (or another
+// store: StartServerOn).
 type Server struct {
-	URL       string        // http://127.0.0.1:port
-	Store     *sqlite.Store // the store it serves
+	URL       string    // http://127.0.0.1:port
+	Store     FullStore // the store it serves
 	Artifacts string        // the proxy's destination folder ("" if not serving)
 	Dir       string        // the temporary folder holding both
 }
@@ -49,6 +64,24 @@ func StartServer(t testing.TB, serveArtifacts bool, options ...func(*server.Opti
 	if err != nil {
 		t.Fatal(err)
 	}
+	return StartServerOn(t, st, dir, serveArtifacts, options...)
+}
+
+// StartPostgresServer is StartServer on a new PostgreSQL database
+// (Postgres).
+func StartPostgresServer(t testing.TB, serveArtifacts bool, options ...func(*server.Options)) *Server {
+	t.Helper()
+	st, err := postgres.Open(context.Background(), Postgres(t), postgres.Options{ArtifactRoot: "mlflow-artifacts:/"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return StartServerOn(t, st, t.TempDir(), serveArtifacts, options...)
+}
+
+// StartServerOn serves st (closed with the server), keeping proxied
+// artifacts in dir/mlartifacts when serveArtifacts.
+func StartServerOn(t testing.TB, st FullStore, dir string, serveArtifacts bool, options ...func(*server.Options)) *Server {
+	t.Helper()
 	s := &Server{Store: st, Dir: dir}
 	opts := server.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	if serveArtifacts {

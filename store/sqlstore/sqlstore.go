@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"math/rand/v2"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -150,19 +151,28 @@ func EnsureDefaultExperiment(ctx context.Context, tx *sql.Tx, root string) error
 }
 
 // maxRetries bounds how often a write transaction is run again after a
-// serialization failure.
-const maxRetries = 20
+// serialization failure; with the backoff below that is about 10 s of
+// contention on one row (dozens of clients creating versions of one model
+// at once) before the error reaches the client.
+const maxRetries = 100
 
 // tx runs fn in one write transaction; when the dialect says its failure
 // may be retried (another transaction's conflicting write), fn runs again
-// from the start, so fn must do nothing outside the transaction.
+// from the start, so fn must do nothing outside the transaction. Retries
+// back off exponentially, with jitter so that contenders spread out, up
+// to 100 ms apart.
 func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) error) error {
 	for attempt := 0; ; attempt++ {
 		err := s.tryTx(ctx, fn)
 		if err == nil || attempt == maxRetries || !s.d.Retry(err) || ctx.Err() != nil {
 			return err
 		}
-		time.Sleep(time.Duration(attempt+1) * time.Millisecond)
+		wait := min(time.Millisecond<<min(attempt, 7), 100*time.Millisecond)
+		select {
+		case <-time.After(wait/2 + rand.N(wait)):
+		case <-ctx.Done():
+			return err
+		}
 	}
 }
 
