@@ -10,8 +10,8 @@ import (
 	"testing"
 
 	"github.com/mlrun/mlrun/artifact/local"
-	"github.com/mlrun/mlrun/runner/launch"
 	"github.com/mlrun/mlrun/registry"
+	"github.com/mlrun/mlrun/runner/launch"
 	"github.com/mlrun/mlrun/server"
 	"github.com/mlrun/mlrun/store"
 	"github.com/mlrun/mlrun/store/postgres"
@@ -49,8 +49,8 @@ type FullStore interface {
 type Server struct {
 	URL       string    // http://127.0.0.1:port
 	Store     FullStore // the store it serves
-	Artifacts string        // the proxy's destination folder ("" if not serving)
-	Dir       string        // the temporary folder holding both
+	Artifacts string    // the proxy's destination folder ("" if not serving)
+	Dir       string    // the temporary folder holding both
 }
 
 // StartServer serves a new SQLite store (artifact root mlflow-artifacts:/)
