@@ -17,7 +17,7 @@ func dbCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "db",
 		Usage: "database tools",
-		Subcommands: []*cli.Command{dbUpgradeCommand(), dbCurrentCommand(), dbInitCommand(), dbBackupCommand(), {
+		Subcommands: []*cli.Command{dbUpgradeCommand(), dbCurrentCommand(), dbInitCommand(), dbBackupCommand(), dbCopyCommand(), {
 			Name:      "import-filestore",
 			Usage:     "copy an MLflow file store (./mlruns) into a SQLite database, keeping every id",
 			ArgsUsage: "[MLRUNS_DIR]",

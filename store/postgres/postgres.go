@@ -214,6 +214,13 @@ func (dialect) Committed() {}
 // RowOrder is the rows' physical order: the order of their last write.
 func (dialect) RowOrder() string { return "ctid" }
 
+// AfterCopy moves the experiment id sequence past the ids copied in, so
+// the next experiment created gets a new one.
+func (dialect) AfterCopy(ctx context.Context, tx *sql.Tx) error {
+	_, err := tx.ExecContext(ctx, `SELECT setval(pg_get_serial_sequence('experiments', 'experiment_id'), GREATEST((SELECT max(experiment_id) FROM experiments), 1))`)
+	return err
+}
+
 func strings1(rows *sql.Rows) ([]string, error) {
 	defer rows.Close()
 	var out []string

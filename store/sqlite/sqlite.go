@@ -152,6 +152,8 @@ func (d dialect) Committed() { d.s.scheduleCheckpoint() }
 
 func (d dialect) RowOrder() string { return "rowid" }
 
+func (d dialect) AfterCopy(context.Context, *sql.Tx) error { return nil }
+
 // init creates the schema of a new database (at revision, "" for
 // HeadRevision), or checks an existing one's revision, and makes sure the
 // Default experiment exists. It returns the database's revision.

@@ -36,6 +36,9 @@ type Dialect interface {
 	// RowOrder is an ORDER BY expression giving a table's rows in the
 	// order they were written (SQLite's rowid, PostgreSQL's ctid).
 	RowOrder() string
+	// AfterCopy runs at the end of Copy's transaction into this database
+	// (PostgreSQL moves the experiments sequence past the copied ids).
+	AfterCopy(ctx context.Context, tx *sql.Tx) error
 }
 
 // Config is what New needs.
