@@ -178,19 +178,36 @@ func runServer(c *cli.Context) error {
 	return err
 }
 
+// exclusive is a store that can run something in one process at a time
+// across every process sharing its database (PostgreSQL).
+type exclusive interface {
+	TryExclusive(ctx context.Context, name string, fn func() error) (bool, error)
+}
+
 // reapEvery ends, at start and then every interval until ctx is done, the
 // runs an mlrun on this host left RUNNING when it died (launch.Reap), so
 // that a server shows them FAILED without waiting for the next mlrun run.
+// Servers on one PostgreSQL database reap one at a time.
 func reapEvery(ctx context.Context, st store.Store, log *slog.Logger, interval time.Duration) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
-		ended, err := launch.Reap(ctx, st)
+		reap := func() error {
+			ended, err := launch.Reap(ctx, st)
+			for _, id := range ended {
+				log.Info("ended a run left RUNNING by an mlrun that exited", "run_id", id)
+			}
+			return err
+		}
+		var err error
+		if ex, ok := st.(exclusive); ok {
+			// Servers sharing a database take turns.
+			_, err = ex.TryExclusive(ctx, "mlrun-reaper", reap)
+		} else {
+			err = reap()
+		}
 		if err != nil && ctx.Err() == nil {
 			log.Warn("ending runs left RUNNING", "err", err)
-		}
-		for _, id := range ended {
-			log.Info("ended a run left RUNNING by an mlrun that exited", "run_id", id)
 		}
 		select {
 		case <-ctx.Done():

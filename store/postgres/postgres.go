@@ -233,3 +233,24 @@ func strings1(rows *sql.Rows) ([]string, error) {
 	}
 	return out, rows.Err()
 }
+
+// TryExclusive runs fn only when no other process (another server on the
+// same database) is running something under the same name: it holds a
+// PostgreSQL session advisory lock on one connection meanwhile. It
+// reports whether fn ran.
+func (s *Store) TryExclusive(ctx context.Context, name string, fn func() error) (bool, error) {
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		return false, err
+	}
+	defer conn.Close()
+	var got bool
+	if err := conn.QueryRowContext(ctx, `SELECT pg_try_advisory_lock(hashtext(?))`, name).Scan(&got); err != nil {
+		return false, fmt.Errorf("advisory lock %s: %w", name, err)
+	}
+	if !got {
+		return false, nil
+	}
+	defer conn.ExecContext(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock(hashtext(?))`, name)
+	return true, fn()
+}

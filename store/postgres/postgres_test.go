@@ -33,3 +33,44 @@ func TestRegistryConformance(t *testing.T) {
 		return registrytest.Stores{Tracking: s, Registry: s.(registrytest.Registry)}
 	})
 }
+
+// TestTryExclusive: two stores (two servers) on one database: while one
+// runs under a name, the other's TryExclusive does not run; afterwards it
+// does.
+func TestTryExclusive(t *testing.T) {
+	uri := testutil.Postgres(t)
+	ctx := context.Background()
+	var stores [2]*postgres.Store
+	for i := range stores {
+		s, err := postgres.Open(ctx, uri, postgres.Options{ArtifactRoot: t.TempDir()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		stores[i] = s
+	}
+	inside, release := make(chan struct{}), make(chan struct{})
+	done := make(chan bool)
+	go func() {
+		ran, err := stores[0].TryExclusive(ctx, "reaper", func() error { close(inside); <-release; return nil })
+		if err != nil {
+			t.Error(err)
+		}
+		done <- ran
+	}()
+	<-inside
+	ran, err := stores[1].TryExclusive(ctx, "reaper", func() error { return nil })
+	if err != nil || ran {
+		t.Fatalf("a second process ran under a held lock: ran=%v err=%v", ran, err)
+	}
+	if ran, err := stores[1].TryExclusive(ctx, "another", func() error { return nil }); err != nil || !ran {
+		t.Fatalf("another name is free: ran=%v err=%v", ran, err)
+	}
+	close(release)
+	if !<-done {
+		t.Fatal("the first did not run")
+	}
+	if ran, err := stores[1].TryExclusive(ctx, "reaper", func() error { return nil }); err != nil || !ran {
+		t.Fatalf("after release: ran=%v err=%v", ran, err)
+	}
+}
