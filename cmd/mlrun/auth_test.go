@@ -206,3 +206,35 @@ func TestBasicAuthServerFirstStart(t *testing.T) {
 		t.Fatalf("a bad default_permission: %v %s", err, out)
 	}
 }
+
+// TestBasicAuthOnPostgres: database_uri = postgresql://… puts MLflow's
+// auth tables in PostgreSQL; two servers sharing it see the same users
+// (the admin made once, a user created through one logs in on the other).
+func TestBasicAuthOnPostgres(t *testing.T) {
+	authDB := testutil.Postgres(t)
+	ini := "[mlflow]\ndefault_permission = READ\ndatabase_uri = " + authDB + "\nadmin_username = root\nadmin_password = s3cret\n"
+	a := startAuthServer(t, t.TempDir(), ini)
+	b := startAuthServer(t, t.TempDir(), ini)
+	if st, body := a.do(t, "root", "s3cret", "POST", "/api/2.0/mlflow/users/create", map[string]any{"username": "dana", "password": "dana-pw"}); st != 200 {
+		t.Fatalf("create a user through server a: %d %s", st, body)
+	}
+	if st, body := b.do(t, "dana", "dana-pw", "GET", "/api/2.0/mlflow/experiments/search?max_results=1", nil); st != 200 {
+		t.Fatalf("the user logs in on server b: %d %s", st, body)
+	}
+	if st, _ := b.do(t, "dana", "wrong", "GET", "/api/2.0/mlflow/experiments/search?max_results=1", nil); st != 401 {
+		t.Fatalf("a wrong password on server b: %d", st)
+	}
+	db, err := sql.Open("pgx", authDB)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var rev string
+	var admins int
+	if err := db.QueryRow(`SELECT version_num FROM alembic_version`).Scan(&rev); err != nil || rev != "8606fa83a998" {
+		t.Fatalf("auth revision %q: %v", rev, err)
+	}
+	if err := db.QueryRow(`SELECT count(*) FROM users WHERE username = 'root' AND is_admin`).Scan(&admins); err != nil || admins != 1 {
+		t.Fatalf("admin rows %d: %v", admins, err)
+	}
+}

@@ -18,11 +18,14 @@ import (
 	"github.com/mlrun/mlrun/artifact/local"
 	"github.com/mlrun/mlrun/artifact/s3"
 	"github.com/mlrun/mlrun/auth"
+	authpostgres "github.com/mlrun/mlrun/auth/postgres"
+	"github.com/mlrun/mlrun/auth/sqlauth"
 	authsqlite "github.com/mlrun/mlrun/auth/sqlite"
 	"github.com/mlrun/mlrun/registry"
 	"github.com/mlrun/mlrun/runner/launch"
 	"github.com/mlrun/mlrun/server"
 	"github.com/mlrun/mlrun/store"
+	"github.com/mlrun/mlrun/store/postgres"
 )
 
 func serverCommand() *cli.Command {
@@ -248,11 +251,14 @@ func openAuth(ctx context.Context, log *slog.Logger) (*server.AuthOptions, error
 	if err != nil {
 		return nil, err
 	}
-	path, ok := sqlitePath(cfg.DatabaseURI)
-	if !ok {
-		return nil, fmt.Errorf("auth database_uri %s: only sqlite:///path.db is supported yet", cfg.DatabaseURI)
+	var st *sqlauth.Store
+	if path, ok := sqlitePath(cfg.DatabaseURI); ok {
+		st, err = authsqlite.Open(ctx, path)
+	} else if isPostgres(cfg.DatabaseURI) {
+		st, err = authpostgres.Open(ctx, cfg.DatabaseURI)
+	} else {
+		return nil, fmt.Errorf("auth database_uri %s: want sqlite:///path.db or postgresql://user:pass@host:port/db", postgres.Redact(cfg.DatabaseURI))
 	}
-	st, err := authsqlite.Open(ctx, path)
 	if err != nil {
 		return nil, err
 	}
@@ -270,6 +276,6 @@ func openAuth(ctx context.Context, log *slog.Logger) (*server.AuthOptions, error
 	if auth.CheckPassword(u.PasswordHash, auth.DefaultAdminPassword) {
 		log.Warn("the admin user still has the default password: change it with 'mlrun users update-password'", "username", cfg.AdminUsername)
 	}
-	log.Info("basic-auth on", "auth_db", path, "default_permission", cfg.DefaultPermission)
+	log.Info("basic-auth on", "auth_db", postgres.Redact(cfg.DatabaseURI), "default_permission", cfg.DefaultPermission)
 	return &server.AuthOptions{Store: st, DefaultPermission: cfg.DefaultPermission}, nil
 }

@@ -103,3 +103,11 @@ func artifactRepo(st store.Store, artifactURI string) (artifact.Repository, erro
 	}
 	return r.Resolve(artifactURI)
 }
+
+// isPostgres reports whether uri names a PostgreSQL database, as MLflow
+// (SQLAlchemy) writes it: postgresql://, postgres://, postgresql+driver://.
+func isPostgres(uri string) bool {
+	scheme, _, ok := strings.Cut(uri, "://")
+	scheme, _, _ = strings.Cut(scheme, "+")
+	return ok && (scheme == "postgresql" || scheme == "postgres")
+}

@@ -56,17 +56,10 @@ func Open(ctx context.Context, uri string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	cfg, err := pgx.ParseConfig(dsn(uri))
+	db, err := OpenDB(uri)
 	if err != nil {
-		return nil, fmt.Errorf("postgresql URI %s: %w", Redact(uri), err)
+		return nil, err
 	}
-	// Every transaction is SERIALIZABLE: concurrent writers (other
-	// servers) are correct or fail with a serialization error, which the
-	// store retries.
-	cfg.RuntimeParams["default_transaction_isolation"] = "serializable"
-	db := sql.OpenDB(connector{stdlib.GetConnector(*cfg)})
-	db.SetMaxOpenConns(32)
-	db.SetMaxIdleConns(32)
 	s := &Store{db: db, uri: Redact(uri)}
 	rev, err := s.init(ctx, root)
 	if err == nil {
@@ -77,6 +70,14 @@ func Open(ctx context.Context, uri string, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("open %s: %w", Redact(uri), oneLine{err})
 	}
 	return s, nil
+}
+
+// Flatten returns err with its message on one line (see oneLine).
+func Flatten(err error) error {
+	if err == nil {
+		return nil
+	}
+	return oneLine{err}
 }
 
 // oneLine is an error whose message is on one line: pgx lists each
@@ -95,6 +96,22 @@ func (e oneLine) Error() string {
 }
 
 func (e oneLine) Unwrap() error { return e.err }
+
+// OpenDB returns a connection pool to a postgresql:// URI that takes the
+// shared SQL as it is ('?' placeholders) and runs every transaction
+// SERIALIZABLE: concurrent writers (other servers) are correct or fail
+// with a serialization error, which the stores retry (Retryable).
+func OpenDB(uri string) (*sql.DB, error) {
+	cfg, err := pgx.ParseConfig(dsn(uri))
+	if err != nil {
+		return nil, fmt.Errorf("postgresql URI %s: %w", Redact(uri), oneLine{err})
+	}
+	cfg.RuntimeParams["default_transaction_isolation"] = "serializable"
+	db := sql.OpenDB(connector{stdlib.GetConnector(*cfg)})
+	db.SetMaxOpenConns(32)
+	db.SetMaxIdleConns(32)
+	return db, nil
+}
 
 // dsn turns MLflow's SQLAlchemy URI into one pgx reads: the scheme
 // postgresql+psycopg2:// (and the like) becomes postgresql://.
@@ -193,11 +210,14 @@ func (dialect) DeferForeignKeys(ctx context.Context, tx *sql.Tx) error {
 	return err
 }
 
-// Retry: a serialization failure or deadlock (another server's write
-// conflicted), or a unique violation from a concurrent insert of the
-// same key (the store's transactions look before they insert, so the
-// retry sees the row and answers as MLflow does).
-func (dialect) Retry(err error) bool {
+func (dialect) Retry(err error) bool { return Retryable(err) }
+
+// Retryable reports whether a transaction that failed with err may run
+// again: a serialization failure or deadlock (another server's write
+// conflicted), or a unique violation from a concurrent insert of the same
+// key (the stores' transactions look before they insert, so the retry
+// sees the row and answers as MLflow does).
+func Retryable(err error) bool {
 	var pe *pgconn.PgError
 	if !errors.As(err, &pe) {
 		return false

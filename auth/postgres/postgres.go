@@ -1,0 +1,72 @@
+// Package postgres opens MLflow's auth database on PostgreSQL
+// (database_uri = postgresql://… in the basic-auth INI): the tables as
+// MLflow's auth migration 8606fa83a998 creates them there (ids from
+// sequences, native booleans), made once under an advisory lock when the
+// database is empty. The store itself is auth/sqlauth's; concurrent
+// servers' writes are serializable and retried.
+package postgres
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+
+	"github.com/mlrun/mlrun/auth/sqlauth"
+	"github.com/mlrun/mlrun/store/postgres"
+)
+
+// schema is the DDL MLflow's auth migration produces on PostgreSQL.
+const schema = `
+CREATE TABLE users (id SERIAL NOT NULL, username VARCHAR(255), password_hash VARCHAR(255),
+  is_admin BOOLEAN, PRIMARY KEY (id), UNIQUE (username));
+CREATE TABLE experiment_permissions (id SERIAL NOT NULL, experiment_id VARCHAR(255) NOT NULL,
+  user_id INTEGER NOT NULL, permission VARCHAR(255), PRIMARY KEY (id),
+  CONSTRAINT fk_user_id FOREIGN KEY(user_id) REFERENCES users (id),
+  CONSTRAINT unique_experiment_user UNIQUE (experiment_id, user_id));
+CREATE TABLE registered_model_permissions (id SERIAL NOT NULL, name VARCHAR(255) NOT NULL,
+  user_id INTEGER NOT NULL, permission VARCHAR(255), PRIMARY KEY (id),
+  CONSTRAINT fk_user_id FOREIGN KEY(user_id) REFERENCES users (id),
+  CONSTRAINT unique_name_user UNIQUE (name, user_id));
+CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL, CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num));
+INSERT INTO alembic_version (version_num) VALUES ('` + sqlauth.Revision + `');
+`
+
+// authLock is the advisory lock key the schema is made under.
+const authLock = 0x6d6c61757468 // "mlauth"
+
+// Open connects to a postgresql:// URI and returns the auth store,
+// creating MLflow's auth schema in an empty database.
+func Open(ctx context.Context, uri string) (*sqlauth.Store, error) {
+	db, err := postgres.OpenDB(uri)
+	if err != nil {
+		return nil, err
+	}
+	if err := initSchema(ctx, db); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("auth database %s: %w", postgres.Redact(uri), postgres.Flatten(err))
+	}
+	return sqlauth.New(db, db, postgres.Retryable), nil
+}
+
+func initSchema(ctx context.Context, db *sql.DB) error {
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(?)`, int64(authLock)); err != nil {
+		return err
+	}
+	var n int
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM information_schema.tables WHERE table_schema = current_schema() AND table_name IN ('users', 'alembic_version')`).Scan(&n); err != nil {
+		return err
+	}
+	if n == 0 {
+		if _, err := tx.ExecContext(ctx, schema); err != nil {
+			return err
+		}
+	} else if err := sqlauth.CheckRevision(ctx, tx); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
