@@ -9,7 +9,6 @@ import (
 	"github.com/mlrun/mlrun/internal/testutil"
 	"github.com/mlrun/mlrun/registry"
 	"github.com/mlrun/mlrun/store"
-	"github.com/mlrun/mlrun/store/postgres"
 	"github.com/mlrun/mlrun/store/rest"
 )
 
@@ -34,11 +33,7 @@ func twoPostgresServers(t *testing.T) (*testutil.Server, *testutil.Server) {
 	uri := testutil.Postgres(t)
 	var srvs [2]*testutil.Server
 	for i := range srvs {
-		st, err := postgres.Open(context.Background(), uri, postgres.Options{ArtifactRoot: "mlflow-artifacts:/"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		srvs[i] = testutil.StartServerOn(t, st, t.TempDir(), false)
+		srvs[i] = testutil.StartServerOn(t, openPostgres(t, uri), t.TempDir(), false)
 	}
 	return srvs[0], srvs[1]
 }
