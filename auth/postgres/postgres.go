@@ -15,21 +15,9 @@ import (
 	"github.com/mlrun/mlrun/store/postgres"
 )
 
-// schema is the DDL MLflow's auth migration produces on PostgreSQL.
-const schema = `
-CREATE TABLE users (id SERIAL NOT NULL, username VARCHAR(255), password_hash VARCHAR(255),
-  is_admin BOOLEAN, PRIMARY KEY (id), UNIQUE (username));
-CREATE TABLE experiment_permissions (id SERIAL NOT NULL, experiment_id VARCHAR(255) NOT NULL,
-  user_id INTEGER NOT NULL, permission VARCHAR(255), PRIMARY KEY (id),
-  CONSTRAINT fk_user_id FOREIGN KEY(user_id) REFERENCES users (id),
-  CONSTRAINT unique_experiment_user UNIQUE (experiment_id, user_id));
-CREATE TABLE registered_model_permissions (id SERIAL NOT NULL, name VARCHAR(255) NOT NULL,
-  user_id INTEGER NOT NULL, permission VARCHAR(255), PRIMARY KEY (id),
-  CONSTRAINT fk_user_id FOREIGN KEY(user_id) REFERENCES users (id),
-  CONSTRAINT unique_name_user UNIQUE (name, user_id));
-CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL, CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num));
-INSERT INTO alembic_version (version_num) VALUES ('` + sqlauth.Revision + `');
-`
+// schema is the DDL MLflow's auth migration produces on PostgreSQL: ids
+// from sequences.
+var schema = sqlauth.Schema("SERIAL")
 
 // authLock is the advisory lock key the schema is made under.
 const authLock = 0x6d6c61757468 // "mlauth"

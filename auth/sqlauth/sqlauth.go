@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"time"
 
 	"github.com/mlrun/mlrun/auth"
@@ -19,6 +20,26 @@ import (
 
 // Revision is MLflow's auth alembic head (its only revision).
 const Revision = "8606fa83a998"
+
+// Schema is the DDL of MLflow's auth migration, with idType the type of
+// the id columns as the database renders an autoincrement integer key
+// (SQLite: INTEGER, PostgreSQL: SERIAL), and the revision stamped.
+func Schema(idType string) string {
+	return strings.ReplaceAll(`
+CREATE TABLE users (id ID NOT NULL, username VARCHAR(255), password_hash VARCHAR(255),
+  is_admin BOOLEAN, PRIMARY KEY (id), UNIQUE (username));
+CREATE TABLE experiment_permissions (id ID NOT NULL, experiment_id VARCHAR(255) NOT NULL,
+  user_id INTEGER NOT NULL, permission VARCHAR(255), PRIMARY KEY (id),
+  CONSTRAINT fk_user_id FOREIGN KEY(user_id) REFERENCES users (id),
+  CONSTRAINT unique_experiment_user UNIQUE (experiment_id, user_id));
+CREATE TABLE registered_model_permissions (id ID NOT NULL, name VARCHAR(255) NOT NULL,
+  user_id INTEGER NOT NULL, permission VARCHAR(255), PRIMARY KEY (id),
+  CONSTRAINT fk_user_id FOREIGN KEY(user_id) REFERENCES users (id),
+  CONSTRAINT unique_name_user UNIQUE (name, user_id));
+CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL, CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num));
+INSERT INTO alembic_version (version_num) VALUES ('`+Revision+`');
+`, "id ID NOT NULL", "id "+idType+" NOT NULL")
+}
 
 // Store is auth.Store on an open auth database.
 type Store struct {

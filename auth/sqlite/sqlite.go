@@ -22,20 +22,7 @@ import (
 const Revision = sqlauth.Revision
 
 // schema is the DDL MLflow's auth migration produces on SQLite.
-const schema = `
-CREATE TABLE users (id INTEGER NOT NULL, username VARCHAR(255), password_hash VARCHAR(255),
-  is_admin BOOLEAN, PRIMARY KEY (id), UNIQUE (username));
-CREATE TABLE experiment_permissions (id INTEGER NOT NULL, experiment_id VARCHAR(255) NOT NULL,
-  user_id INTEGER NOT NULL, permission VARCHAR(255), PRIMARY KEY (id),
-  CONSTRAINT fk_user_id FOREIGN KEY(user_id) REFERENCES users (id),
-  CONSTRAINT unique_experiment_user UNIQUE (experiment_id, user_id));
-CREATE TABLE registered_model_permissions (id INTEGER NOT NULL, name VARCHAR(255) NOT NULL,
-  user_id INTEGER NOT NULL, permission VARCHAR(255), PRIMARY KEY (id),
-  CONSTRAINT fk_user_id FOREIGN KEY(user_id) REFERENCES users (id),
-  CONSTRAINT unique_name_user UNIQUE (name, user_id));
-CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL, CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num));
-INSERT INTO alembic_version (version_num) VALUES ('` + Revision + `');
-`
+var schema = sqlauth.Schema("INTEGER")
 
 // Store is the auth store on one SQLite file.
 type Store = sqlauth.Store

@@ -187,20 +187,16 @@ func (s *Store) init(ctx context.Context, root string) (string, error) {
 type dialect struct{}
 
 func (dialect) Columns(ctx context.Context, q sqlstore.Queryer, table string) ([]string, error) {
-	rows, err := q.QueryContext(ctx, `SELECT column_name FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = ? ORDER BY ordinal_position`, table)
-	if err != nil {
-		return nil, err
-	}
-	return strings1(rows)
+	return sqlstore.Strings(q.QueryContext(ctx, `SELECT column_name FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = ? ORDER BY ordinal_position`, table))
 }
 
 func (dialect) TablesWithColumn(ctx context.Context, tx *sql.Tx, col string) ([]string, error) {
-	rows, err := tx.QueryContext(ctx, `SELECT c.table_name FROM information_schema.columns c JOIN information_schema.tables t ON t.table_schema = c.table_schema AND t.table_name = c.table_name
-		WHERE c.table_schema = current_schema() AND t.table_type = 'BASE TABLE' AND c.column_name = ? ORDER BY c.table_name`, col)
+	tables, err := sqlstore.Strings(tx.QueryContext(ctx, `SELECT c.table_name FROM information_schema.columns c JOIN information_schema.tables t ON t.table_schema = c.table_schema AND t.table_name = c.table_name
+		WHERE c.table_schema = current_schema() AND t.table_type = 'BASE TABLE' AND c.column_name = ? ORDER BY c.table_name`, col))
 	if err != nil {
 		return nil, fmt.Errorf("tables with %s: %w", col, err)
 	}
-	return strings1(rows)
+	return tables, nil
 }
 
 // DeferForeignKeys defers what can be: MLflow's foreign keys are not
@@ -239,19 +235,6 @@ func (dialect) RowOrder() string { return "ctid" }
 func (dialect) AfterCopy(ctx context.Context, tx *sql.Tx) error {
 	_, err := tx.ExecContext(ctx, `SELECT setval(pg_get_serial_sequence('experiments', 'experiment_id'), GREATEST((SELECT max(experiment_id) FROM experiments), 1))`)
 	return err
-}
-
-func strings1(rows *sql.Rows) ([]string, error) {
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var s string
-		if err := rows.Scan(&s); err != nil {
-			return nil, err
-		}
-		out = append(out, s)
-	}
-	return out, rows.Err()
 }
 
 // TryExclusive runs fn only when no other process (another server on the

@@ -116,20 +116,7 @@ type queryer interface {
 
 // columnsOf lists a table's columns in order (none if it is missing).
 func columnsOf(ctx context.Context, q queryer, table string) ([]string, error) {
-	rows, err := q.QueryContext(ctx, `SELECT name FROM pragma_table_info(?)`, table)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var cols []string
-	for rows.Next() {
-		var c string
-		if err := rows.Scan(&c); err != nil {
-			return nil, err
-		}
-		cols = append(cols, c)
-	}
-	return cols, rows.Err()
+	return sqlstore.Strings(q.QueryContext(ctx, `SELECT name FROM pragma_table_info(?)`, table))
 }
 
 // checkRevision accepts a database at a revision of Chain; refuses one

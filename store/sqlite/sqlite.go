@@ -123,20 +123,11 @@ func (d dialect) Columns(ctx context.Context, q sqlstore.Queryer, table string) 
 }
 
 func (d dialect) TablesWithColumn(ctx context.Context, tx *sql.Tx, col string) ([]string, error) {
-	rows, err := tx.QueryContext(ctx, `SELECT m.name FROM sqlite_master m JOIN pragma_table_info(m.name) c WHERE m.type = 'table' AND c.name = ? ORDER BY m.name`, col)
+	tables, err := sqlstore.Strings(tx.QueryContext(ctx, `SELECT m.name FROM sqlite_master m JOIN pragma_table_info(m.name) c WHERE m.type = 'table' AND c.name = ? ORDER BY m.name`, col))
 	if err != nil {
 		return nil, fmt.Errorf("tables with %s: %w", col, err)
 	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var t string
-		if err := rows.Scan(&t); err != nil {
-			return nil, err
-		}
-		out = append(out, t)
-	}
-	return out, rows.Err()
+	return tables, nil
 }
 
 func (d dialect) DeferForeignKeys(ctx context.Context, tx *sql.Tx) error {

@@ -22,6 +22,14 @@ func collect[T any](rows *sql.Rows, scan func(interface{ Scan(...any) error }) (
 	return out, rows.Err()
 }
 
+// Strings reads a query's one column of text, row by row, and closes rows.
+func Strings(rows *sql.Rows, err error) ([]string, error) {
+	if err != nil {
+		return nil, err
+	}
+	return collect(rows, scanString)
+}
+
 // scanString scans a one-column row of text.
 func scanString(sc interface{ Scan(...any) error }) (string, error) {
 	var s string
