@@ -9,6 +9,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/mlrun/mlrun/store/file"
+	"github.com/mlrun/mlrun/store/postgres"
 	"github.com/mlrun/mlrun/store/sqlite"
 	"github.com/mlrun/mlrun/store/sqlstore"
 )
@@ -64,6 +65,14 @@ type importer interface {
 func dbPath(c *cli.Context, uri string, existing bool) (string, error) {
 	uri = firstOf(uri, c.String("tracking-uri"), DefaultTrackingURI)
 	p, ok := sqlitePath(uri)
+	if !ok && isPostgres(uri) {
+		hint := map[string]string{
+			"upgrade": "MLflow's own 'mlflow db upgrade'",
+			"init":    "any empty database: mlrun creates MLflow's schema in it on first use",
+			"backup":  "pg_dump, or 'mlrun db copy' into a new sqlite:/// file",
+		}[c.Command.Name]
+		return "", fmt.Errorf("db %s works on sqlite:///path.db databases; for PostgreSQL use %s", c.Command.Name, hint)
+	}
 	if !ok {
 		return "", fmt.Errorf("%s: the db commands work on sqlite:///path.db databases", uri)
 	}
@@ -115,7 +124,16 @@ func dbCurrentCommand() *cli.Command {
 		ArgsUsage: "[sqlite:///path.db]",
 		Flags:     []cli.Flag{trackingFlag},
 		Action: func(c *cli.Context) error {
-			st, _, err := openDB(c, c.Args().First())
+			var st interface {
+				Revision() string
+				Close() error
+			}
+			var err error
+			if uri := firstOf(c.Args().First(), c.String("tracking-uri"), DefaultTrackingURI); isPostgres(uri) {
+				st, err = postgres.Open(c.Context, uri, postgres.Options{})
+			} else {
+				st, _, err = openDB(c, uri)
+			}
 			if err != nil {
 				return err
 			}

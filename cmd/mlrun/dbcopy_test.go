@@ -98,6 +98,12 @@ func TestDBCopyRoundTrip(t *testing.T) {
 			if !strings.Contains(out, "Copied ") || !strings.Contains(out, "runs ") {
 				t.Fatalf("db copy to PostgreSQL: %s", out)
 			}
+			if cur := mustRun(t, "db", "current", pg); !strings.HasPrefix(cur, "bf29a5ff90ea") {
+				t.Fatalf("db current on PostgreSQL: %s", cur)
+			}
+			if _, err := mlrun(t, "db", "upgrade", pg); err == nil || !strings.Contains(err.Error(), "mlflow db upgrade") {
+				t.Fatalf("db upgrade on PostgreSQL: %v", err)
+			}
 			back := filepath.Join(t.TempDir(), "back.db")
 			mustRun(t, "db", "copy", pg, "sqlite:///"+back)
 			got, _ := tableRows(t, back, cols)
