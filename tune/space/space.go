@@ -1,0 +1,257 @@
+package space
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"strconv"
+	"strings"
+)
+
+// Kind is a dimension's distribution.
+type Kind int
+
+// The distributions of hyperopt.hp, and a constant.
+const (
+	Const Kind = iota
+	Uniform
+	LogUniform
+	QUniform
+	QLogUniform
+	Normal
+	QNormal
+	LogNormal
+	QLogNormal
+	RandInt
+	UniformInt
+	Choice
+	PChoice
+)
+
+var kindNames = map[string]Kind{
+	"uniform": Uniform, "loguniform": LogUniform, "quniform": QUniform, "qloguniform": QLogUniform,
+	"normal": Normal, "qnormal": QNormal, "lognormal": LogNormal, "qlognormal": QLogNormal,
+	"randint": RandInt, "uniformint": UniformInt, "choice": Choice, "pchoice": PChoice,
+}
+
+func (k Kind) String() string {
+	for n, v := range kindNames {
+		if v == k {
+			return n
+		}
+	}
+	return "constant"
+}
+
+// Value is what a trial's parameter is: a number or a text, kept with its
+// type as Hyperopt keeps it (quniform gives floats such as 3.0, randint
+// ints), and passed to the step as text (String).
+type Value struct {
+	Kind  ValueKind
+	Float float64
+	Int   int64
+	Text  string // strings; booleans as Python writes them (True, False)
+}
+
+// ValueKind is a Value's type.
+type ValueKind int
+
+// Value kinds.
+const (
+	Float ValueKind = iota
+	Int
+	Text
+)
+
+// String is the value as Python's str() writes it, which is what MLflow
+// passes a step: 3.0, 0.30000000000000004, 1e-05, 7, linear.
+func (v Value) String() string {
+	switch v.Kind {
+	case Int:
+		return strconv.FormatInt(v.Int, 10)
+	case Text:
+		return v.Text
+	}
+	return PyFloat(v.Float)
+}
+
+// Number is the value as a float (a text's is NaN).
+func (v Value) Number() float64 {
+	switch v.Kind {
+	case Int:
+		return float64(v.Int)
+	case Text:
+		return math.NaN()
+	}
+	return v.Float
+}
+
+// PyFloat formats f as Python's repr does: the shortest text that reads
+// back as f, with ".0" on whole numbers and an exponent (at least two
+// digits) below 1e-4 and from 1e16 on.
+func PyFloat(f float64) string {
+	switch {
+	case math.IsNaN(f):
+		return "nan"
+	case math.IsInf(f, 1):
+		return "inf"
+	case math.IsInf(f, -1):
+		return "-inf"
+	}
+	abs := math.Abs(f)
+	if abs != 0 && (abs < 1e-4 || abs >= 1e16) {
+		s := strconv.FormatFloat(f, 'e', -1, 64)
+		mant, exp, _ := strings.Cut(s, "e")
+		sign := exp[0]
+		digits := strings.TrimLeft(exp[1:], "0")
+		if len(digits) < 2 {
+			digits = strings.Repeat("0", 2-len(digits)) + digits
+		}
+		return mant + "e" + string(sign) + digits
+	}
+	s := strconv.FormatFloat(f, 'f', -1, 64)
+	if !strings.ContainsAny(s, ".") {
+		s += ".0"
+	}
+	return s
+}
+
+// Dim is one dimension: a distribution with its arguments, or a
+// constant, or a choice among options.
+type Dim struct {
+	Kind Kind
+	// A and B are the bounds (uniform…, the logarithms for log kinds),
+	// or mu and sigma (normal…); Q the step of q kinds.
+	A, B, Q float64
+	// Lo and Hi bound randint and uniformint: [Lo, Hi) and [Lo, Hi].
+	Lo, Hi int64
+	// Options of choice and pchoice, P their probabilities (pchoice).
+	Options []Option
+	// Value of a constant.
+	Value Value
+}
+
+// Option is one option of a choice: a value (a constant or another
+// dimension) or a branch whose keys become parameters.
+type Option struct {
+	P      float64
+	Dim    *Dim
+	Branch *Space
+}
+
+// Param is a named dimension of a space.
+type Param struct {
+	Name string
+	Dim  *Dim
+}
+
+// Space is a search space: named dimensions, in the file's order.
+type Space struct {
+	Params []Param
+}
+
+// Sample is one point of a space: the parameters a trial gets (the
+// chosen branches' keys included, the choices between branches not), in
+// order, and the raw draw of every dimension by its label (choices as the
+// index chosen, as Hyperopt records trials).
+type Sample struct {
+	Params []NamedValue
+	Raw    map[string]float64
+}
+
+// NamedValue is one parameter of a sample.
+type NamedValue struct {
+	Name  string
+	Value Value
+}
+
+// Get returns the value of parameter name.
+func (s Sample) Get(name string) (Value, bool) {
+	for _, p := range s.Params {
+		if p.Name == name {
+			return p.Value, true
+		}
+	}
+	return Value{}, false
+}
+
+// Draw samples the space from its prior with r, as
+// hyperopt.pyll.stochastic.sample does.
+func (s *Space) Draw(r *rand.Rand) Sample {
+	out := Sample{Raw: map[string]float64{}}
+	s.draw(r, "", &out)
+	return out
+}
+
+func (s *Space) draw(r *rand.Rand, prefix string, out *Sample) {
+	for _, p := range s.Params {
+		label := prefix + p.Name
+		if v, branch, ok := p.Dim.draw(r, label, out); ok {
+			if branch != nil {
+				branch.draw(r, label+"/", out)
+			} else {
+				out.Params = append(out.Params, NamedValue{p.Name, v})
+			}
+		}
+	}
+}
+
+// draw samples d; a choice that picks a branch returns it instead of a
+// value.
+func (d *Dim) draw(r *rand.Rand, label string, out *Sample) (Value, *Space, bool) {
+	f := func(x float64) Value { out.Raw[label] = x; return Value{Kind: Float, Float: x} }
+	u := func() float64 { return d.A + (d.B-d.A)*r.Float64() }
+	q := func(x float64) float64 { return math.RoundToEven(x/d.Q) * d.Q }
+	switch d.Kind {
+	case Const:
+		return d.Value, nil, true
+	case Uniform:
+		return f(u()), nil, true
+	case LogUniform:
+		return f(math.Exp(u())), nil, true
+	case QUniform:
+		return f(q(u())), nil, true
+	case QLogUniform:
+		return f(q(math.Exp(u()))), nil, true
+	case Normal:
+		return f(d.A + d.B*r.NormFloat64()), nil, true
+	case QNormal:
+		return f(q(d.A + d.B*r.NormFloat64())), nil, true
+	case LogNormal:
+		return f(math.Exp(d.A + d.B*r.NormFloat64())), nil, true
+	case QLogNormal:
+		return f(q(math.Exp(d.A + d.B*r.NormFloat64()))), nil, true
+	case RandInt:
+		n := d.Lo + r.Int64N(d.Hi-d.Lo)
+		out.Raw[label] = float64(n)
+		return Value{Kind: Int, Int: n}, nil, true
+	case UniformInt:
+		x := math.RoundToEven(float64(d.Lo) + float64(d.Hi-d.Lo)*r.Float64())
+		out.Raw[label] = x
+		return Value{Kind: Int, Int: int64(x)}, nil, true
+	case Choice, PChoice:
+		i := d.pick(r)
+		out.Raw[label] = float64(i)
+		o := d.Options[i]
+		if o.Branch != nil {
+			return Value{}, o.Branch, true
+		}
+		return o.Dim.draw(r, fmt.Sprintf("%s/%d", label, i), out)
+	}
+	return Value{}, nil, false
+}
+
+// pick draws a choice's option index.
+func (d *Dim) pick(r *rand.Rand) int {
+	if d.Kind == Choice {
+		return r.IntN(len(d.Options))
+	}
+	x, acc := r.Float64(), 0.0
+	for i, o := range d.Options {
+		acc += o.P
+		if x < acc {
+			return i
+		}
+	}
+	return len(d.Options) - 1
+}
