@@ -24,24 +24,30 @@ func runCommand() *cli.Command {
 		Name:      "run",
 		Usage:     "run an MLflow project (a folder or a git URI) as a tracked run",
 		ArgsUsage: "URI",
-		Flags: []cli.Flag{
-			trackingFlag,
-			&cli.StringFlag{Name: "entry-point", Aliases: []string{"e"}, Value: "main", Usage: "entry point name, or a .py/.sh file of the project"},
-			&cli.StringFlag{Name: "version", Aliases: []string{"v"}, Usage: "git branch, tag or commit"},
-			&cli.StringSliceFlag{Name: "param-list", Aliases: []string{"P"}, Usage: "a parameter NAME=VALUE (repeatable)"},
-			&cli.StringSliceFlag{Name: "docker-args", Aliases: []string{"A"}, Usage: "docker run option NAME[=VALUE] (docker backend)"},
-			&cli.StringFlag{Name: "experiment-name", EnvVars: []string{"MLFLOW_EXPERIMENT_NAME"}, Usage: "experiment to run in (created if missing)"},
-			&cli.StringFlag{Name: "experiment-id", EnvVars: []string{"MLFLOW_EXPERIMENT_ID"}, Usage: "experiment id to run in"},
+		Flags: append(projectFlags(),
 			&cli.StringFlag{Name: "run-name", Usage: "name of the run"},
 			&cli.StringFlag{Name: "run-id", Usage: "reuse this active run instead of creating one"},
-			&cli.StringFlag{Name: "backend", Aliases: []string{"b"}, Usage: "local or docker (default: docker for a project with docker_env, as MLflow; local otherwise)"},
-			&cli.StringFlag{Name: "backend-config", Aliases: []string{"c"}, Usage: "backend options: a .json file or a JSON string"},
-			&cli.StringFlag{Name: "env-manager", Usage: "local, virtualenv or conda (default: by the project's environment)"},
-			&cli.StringFlag{Name: "storage-dir", EnvVars: []string{"MLFLOW_TMP_DIR"}, Usage: "where path parameters are downloaded"},
-			&cli.BoolFlag{Name: "build-image", Usage: "docker: build <name>:<content hash> FROM the docker_env image with the project copied in"},
-			&cli.BoolFlag{Name: "keep-container", Usage: "docker: keep the container after the run"},
-		},
+		),
 		Action: runProject,
+	}
+}
+
+// projectFlags are the flags of a command that runs a project (run, tune).
+func projectFlags() []cli.Flag {
+	return []cli.Flag{
+		trackingFlag,
+		&cli.StringFlag{Name: "entry-point", Aliases: []string{"e"}, Value: "main", Usage: "entry point name, or a .py/.sh file of the project"},
+		&cli.StringFlag{Name: "version", Aliases: []string{"v"}, Usage: "git branch, tag or commit"},
+		&cli.StringSliceFlag{Name: "param-list", Aliases: []string{"P"}, Usage: "a parameter NAME=VALUE (repeatable)"},
+		&cli.StringSliceFlag{Name: "docker-args", Aliases: []string{"A"}, Usage: "docker run option NAME[=VALUE] (docker backend)"},
+		&cli.StringFlag{Name: "experiment-name", EnvVars: []string{"MLFLOW_EXPERIMENT_NAME"}, Usage: "experiment to run in (created if missing)"},
+		&cli.StringFlag{Name: "experiment-id", EnvVars: []string{"MLFLOW_EXPERIMENT_ID"}, Usage: "experiment id to run in"},
+		&cli.StringFlag{Name: "backend", Aliases: []string{"b"}, Usage: "local or docker (default: docker for a project with docker_env, as MLflow; local otherwise)"},
+		&cli.StringFlag{Name: "backend-config", Aliases: []string{"c"}, Usage: "backend options: a .json file or a JSON string"},
+		&cli.StringFlag{Name: "env-manager", Usage: "local, virtualenv or conda (default: by the project's environment)"},
+		&cli.StringFlag{Name: "storage-dir", EnvVars: []string{"MLFLOW_TMP_DIR"}, Usage: "where path parameters are downloaded"},
+		&cli.BoolFlag{Name: "build-image", Usage: "docker: build <name>:<content hash> FROM the docker_env image with the project copied in"},
+		&cli.BoolFlag{Name: "keep-container", Usage: "docker: keep the container after the run"},
 	}
 }
 
@@ -71,47 +77,6 @@ func runProject(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	newDocker := func() (runner.Backend, error) {
-		return docker.New(docker.Options{
-			BuildImage: c.Bool("build-image"), KeepContainer: c.Bool("keep-container"),
-			Args: c.StringSlice("docker-args"), Config: c.String("backend-config"), Out: c.App.ErrWriter,
-		})
-	}
-	dockerOnly := func() error {
-		for _, f := range []string{"build-image", "keep-container", "docker-args"} {
-			if c.IsSet(f) {
-				return fmt.Errorf("--%s is a docker backend option, and this run is local (--backend local, --env-manager local, or a project without docker_env)", f)
-			}
-		}
-		return nil
-	}
-	var backend runner.Backend
-	var choose func(bool) (runner.Backend, error)
-	switch b := c.String("backend"); b {
-	case "local":
-		if err := dockerOnly(); err != nil {
-			return err
-		}
-		backend = local.Backend{}
-	case "docker":
-		if backend, err = newDocker(); err != nil {
-			return err
-		}
-	case "":
-		// As MLflow: a docker_env project runs in a container unless
-		// --env-manager local asks for the host.
-		choose = func(dockerEnv bool) (runner.Backend, error) {
-			if dockerEnv && c.String("env-manager") != "local" {
-				return newDocker()
-			}
-			if err := dockerOnly(); err != nil {
-				return nil, err
-			}
-			return local.Backend{}, nil
-		}
-	default:
-		return fmt.Errorf("backend %q is not supported: use local or docker", b)
-	}
 	uri := c.String("tracking-uri")
 	if uri == "" {
 		uri = DefaultTrackingURI
@@ -121,22 +86,11 @@ func runProject(c *cli.Context) error {
 		return err
 	}
 	defer st.Close()
-	req := launch.Request{
-		URI: c.Args().First(), Version: c.String("version"), EntryPoint: c.String("entry-point"), Params: params,
-		ExperimentName: c.String("experiment-name"), ExperimentID: c.String("experiment-id"),
-		RunName: c.String("run-name"), RunID: c.String("run-id"),
-		EnvManager: c.String("env-manager"), Backend: backend, ChooseBackend: choose,
-		Store: st, TrackingURI: uri,
-		Artifacts: func(u string) (artifact.Repository, error) { return artifactRepo(st, u) },
-		Stdout:    c.App.Writer, Stderr: c.App.ErrWriter,
-		KillNow: secondSignal,
+	req, err := launchRequest(c, st, uri, params)
+	if err != nil {
+		return err
 	}
-	if ls, ok := st.(store.Local); ok {
-		req.Serve = func(l launch.Loopback) http.Handler { return server.ForRun(l.Store, l.Root, l.Roots, l.Token) }
-		if !strings.Contains(ls.ArtifactRoot(), ":") {
-			req.ArtifactRoot = ls.ArtifactRoot()
-		}
-	}
+	req.RunName, req.RunID = c.String("run-name"), c.String("run-id")
 	// Runs an earlier mlrun on this host left RUNNING when it died are ended first.
 	if ended, err := launch.Reap(c.Context, st); err == nil && len(ended) > 0 {
 		fmt.Fprintf(c.App.ErrWriter, "mlrun: ended %d run(s) left RUNNING by an mlrun that exited: %s\n", len(ended), strings.Join(ended, ", "))
@@ -179,6 +133,70 @@ func runProject(c *cli.Context) error {
 		code = 1
 	}
 	return cli.Exit("", code)
+}
+
+// launchRequest is the launch.Request of the project command c (run,
+// tune): the backend its flags choose, the store served to the step on
+// loopback when it is a database.
+func launchRequest(c *cli.Context, st store.Store, uri string, params []project.KV) (req launch.Request, _ error) {
+	newDocker := func() (runner.Backend, error) {
+		return docker.New(docker.Options{
+			BuildImage: c.Bool("build-image"), KeepContainer: c.Bool("keep-container"),
+			Args: c.StringSlice("docker-args"), Config: c.String("backend-config"), Out: c.App.ErrWriter,
+		})
+	}
+	dockerOnly := func() error {
+		for _, f := range []string{"build-image", "keep-container", "docker-args"} {
+			if c.IsSet(f) {
+				return fmt.Errorf("--%s is a docker backend option, and this run is local (--backend local, --env-manager local, or a project without docker_env)", f)
+			}
+		}
+		return nil
+	}
+	var backend runner.Backend
+	var choose func(bool) (runner.Backend, error)
+	switch b := c.String("backend"); b {
+	case "local":
+		if err := dockerOnly(); err != nil {
+			return req, err
+		}
+		backend = local.Backend{}
+	case "docker":
+		var err error
+		if backend, err = newDocker(); err != nil {
+			return req, err
+		}
+	case "":
+		// As MLflow: a docker_env project runs in a container unless
+		// --env-manager local asks for the host.
+		choose = func(dockerEnv bool) (runner.Backend, error) {
+			if dockerEnv && c.String("env-manager") != "local" {
+				return newDocker()
+			}
+			if err := dockerOnly(); err != nil {
+				return nil, err
+			}
+			return local.Backend{}, nil
+		}
+	default:
+		return req, fmt.Errorf("backend %q is not supported: use local or docker", b)
+	}
+	req = launch.Request{
+		URI: c.Args().First(), Version: c.String("version"), EntryPoint: c.String("entry-point"), Params: params,
+		ExperimentName: c.String("experiment-name"), ExperimentID: c.String("experiment-id"),
+		EnvManager: c.String("env-manager"), Backend: backend, ChooseBackend: choose,
+		Store: st, TrackingURI: uri,
+		Artifacts: func(u string) (artifact.Repository, error) { return artifactRepo(st, u) },
+		Stdout:    c.App.Writer, Stderr: c.App.ErrWriter,
+		KillNow: secondSignal,
+	}
+	if ls, ok := st.(store.Local); ok {
+		req.Serve = func(l launch.Loopback) http.Handler { return server.ForRun(l.Store, l.Root, l.Roots, l.Token) }
+		if !strings.Contains(ls.ArtifactRoot(), ":") {
+			req.ArtifactRoot = ls.ArtifactRoot()
+		}
+	}
+	return req, nil
 }
 
 // viewHint says where the run can be seen once it has ended. MLflow's

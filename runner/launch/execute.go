@@ -36,6 +36,7 @@ const (
 	TagBackend       = "mlflow.project.backend"
 	TagEnv           = "mlflow.project.env"
 	TagRunName       = "mlflow.runName"
+	TagParentRunID   = "mlflow.parentRunId"
 )
 
 // StepLog is the run artifact holding the step's output.
@@ -52,6 +53,10 @@ type Request struct {
 	ExperimentID   string
 	RunName        string
 	RunID          string // reuse this run instead of creating one
+	// ParentRunID makes the new run a child of that run (MLflow's
+	// mlflow.parentRunId tag: a tuning trial); Tags are more tags for it.
+	ParentRunID string
+	Tags        []store.Tag
 
 	EnvManager string // "" picks by project (see pickEnvManager)
 	Backend    runner.Backend
@@ -322,6 +327,10 @@ func startRun(ctx context.Context, req Request, expID string, src *project.Sourc
 		tags = append(tags, store.Tag{Key: TagEnv, Value: manager})
 	}
 	tags = append(tags, runnerTags()...)
+	if req.ParentRunID != "" {
+		tags = append(tags, store.Tag{Key: TagParentRunID, Value: req.ParentRunID})
+	}
+	tags = append(tags, req.Tags...)
 	for _, k := range sortedKeys(extra) {
 		tags = append(tags, store.Tag{Key: k, Value: extra[k]})
 	}
