@@ -25,6 +25,7 @@ func newApp() *cli.App {
 			runsCommand(),
 			logCommand(),
 			runCommand(),
+			tuneCommand(),
 			modelsCommand(),
 			dbCommand(),
 			gcCommand(),

@@ -121,24 +121,11 @@ func Execute(ctx context.Context, req Request) (*Outcome, error) {
 	if req.ExperimentName != "" && req.ExperimentID != "" {
 		return nil, fmt.Errorf("%w: Specify only one of 'experiment-name' or 'experiment-id' options.", runner.ErrInvalid)
 	}
-	src, err := project.Fetch(ctx, req.URI, project.FetchOptions{Version: req.Version, CacheDir: req.CacheDir, Progress: nil})
+	src, p, ep, rendered, err := load(ctx, req)
 	if err != nil {
 		return nil, err
 	}
 	defer src.Close()
-	p, err := project.Load(src.Dir)
-	if err != nil {
-		return nil, err
-	}
-	ropts := project.RenderOptions{CallerDir: req.CallerDir}
-	ep, err := p.EntryPoint(req.EntryPoint, ropts)
-	if err != nil {
-		return nil, err
-	}
-	rendered, err := p.Render(ep, req.Params, ropts)
-	if err != nil {
-		return nil, err
-	}
 	if req.Backend == nil {
 		if req.Backend, err = req.ChooseBackend(p.Docker != nil); err != nil {
 			return nil, err
@@ -151,7 +138,7 @@ func Execute(ctx context.Context, req Request) (*Outcome, error) {
 	if p.Docker != nil || req.Backend.Name() == "docker" {
 		manager = EnvLocal // the image is the environment; MLflow ignores the manager too
 	}
-	expID, err := resolveExperiment(ctx, req)
+	expID, err := ResolveExperiment(ctx, req)
 	if err != nil {
 		return nil, err
 	}
@@ -250,9 +237,46 @@ func Execute(ctx context.Context, req Request) (*Outcome, error) {
 	return out, nil
 }
 
-// resolveExperiment applies MLflow's rules: an id must exist; a name is
-// created if missing; neither is the Default experiment "0".
-func resolveExperiment(ctx context.Context, req Request) (string, error) {
+// load fetches req's project and renders its entry point with req's
+// parameters: everything Execute checks before anything runs.
+func load(ctx context.Context, req Request) (*project.Source, *project.Project, *project.EntryPoint, *project.Rendered, error) {
+	if req.EntryPoint == "" {
+		req.EntryPoint = "main"
+	}
+	src, err := project.Fetch(ctx, req.URI, project.FetchOptions{Version: req.Version, CacheDir: req.CacheDir, Progress: nil})
+	if err != nil {
+		return nil, nil, nil, nil, err
+	}
+	p, err := project.Load(src.Dir)
+	if err == nil {
+		ropts := project.RenderOptions{CallerDir: req.CallerDir}
+		var ep *project.EntryPoint
+		if ep, err = p.EntryPoint(req.EntryPoint, ropts); err == nil {
+			var r *project.Rendered
+			if r, err = p.Render(ep, req.Params, ropts); err == nil {
+				return src, p, ep, r, nil
+			}
+		}
+	}
+	src.Close()
+	return nil, nil, nil, nil, err
+}
+
+// Check does what Execute does before a run exists (fetch the project,
+// read it, render the entry point with req's parameters) and says what
+// is wrong, without running anything.
+func Check(ctx context.Context, req Request) error {
+	src, _, _, _, err := load(ctx, req)
+	if err == nil {
+		src.Close()
+	}
+	return err
+}
+
+// ResolveExperiment applies MLflow's rules to req's experiment: an id
+// must exist; a name is created if missing; neither is the Default
+// experiment "0".
+func ResolveExperiment(ctx context.Context, req Request) (string, error) {
 	switch {
 	case req.ExperimentID != "":
 		e, err := req.Store.GetExperiment(ctx, req.ExperimentID)

@@ -1,0 +1,325 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	mrand "math/rand/v2"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/urfave/cli/v2"
+	"gopkg.in/yaml.v3"
+
+	"github.com/mlrun/mlrun/project"
+	"github.com/mlrun/mlrun/runner/launch"
+	"github.com/mlrun/mlrun/store"
+	"github.com/mlrun/mlrun/tune"
+	"github.com/mlrun/mlrun/tune/space"
+)
+
+// The tags of a tuning parent run.
+const (
+	tagTuneAlgo   = "mlrun.tune.algo"
+	tagTuneSpace  = "mlrun.tune.space"
+	tagTuneMetric = "mlrun.tune.metric"
+	tagTuneMode   = "mlrun.tune.mode"
+	tagTuneSeed   = "mlrun.tune.seed"
+	tagTuneBest   = "mlrun.tune.best_run_id"
+	tagTuneNote   = "mlrun.tune.note"
+)
+
+func tuneCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "tune",
+		Usage:     "search an entry point's parameters over a Hyperopt space, every trial a child run",
+		ArgsUsage: "URI",
+		Flags: append(projectFlags(),
+			&cli.StringFlag{Name: "space", Usage: "the search space: a YAML file of NAME: expression (Hyperopt's hp expressions without the label)"},
+			&cli.StringSliceFlag{Name: "S", Usage: "add or override one dimension: NAME=expression (repeatable)"},
+			&cli.StringFlag{Name: "metric", Required: true, Usage: "the metric each trial logs, whose latest value is the objective"},
+			&cli.StringFlag{Name: "mode", Value: "min", Usage: "min or max"},
+			&cli.StringFlag{Name: "algo", Value: "random", Usage: "the search algorithm: random (tpe, anneal and grid are to come)"},
+			&cli.IntFlag{Name: "max-trials", Value: 20, Usage: "how many trials"},
+			&cli.IntFlag{Name: "parallel", Value: 1, Usage: "trials running at once"},
+			&cli.Uint64Flag{Name: "seed", Usage: "the random seed (default: a new one, printed and tagged)"},
+			&cli.IntFlag{Name: "max-failures", Usage: "stop after this many failed trials (default: never)"},
+			&cli.StringFlag{Name: "run-name", Usage: "name of the parent run (default tune-<metric>)"},
+		),
+		Action: tuneProject,
+	}
+}
+
+// readSpace reads --space and applies -S.
+func readSpace(c *cli.Context) (*space.Space, []byte, error) {
+	sp := &space.Space{}
+	var raw []byte
+	if f := c.String("space"); f != "" {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return nil, nil, fmt.Errorf("--space: %w", err)
+		}
+		if sp, err = space.Parse(b); err != nil {
+			return nil, nil, fmt.Errorf("--space %s: %w", f, err)
+		}
+		raw = b
+	}
+	for _, kv := range c.StringSlice("S") {
+		name, expr, ok := strings.Cut(kv, "=")
+		if !ok || strings.TrimSpace(name) == "" {
+			return nil, nil, fmt.Errorf("-S %q: want NAME=expression", kv)
+		}
+		d, err := space.ParseExpr(expr)
+		if err != nil {
+			return nil, nil, fmt.Errorf("-S %s: %w", name, err)
+		}
+		if err := sp.Set(strings.TrimSpace(name), d); err != nil {
+			return nil, nil, fmt.Errorf("-S: %w", err)
+		}
+		raw = append(raw, []byte("\n"+strings.TrimSpace(name)+": "+strconv.Quote(expr))...)
+	}
+	if len(sp.Params) == 0 {
+		return nil, nil, errors.New("tune: give the search space with --space FILE or -S NAME=expression")
+	}
+	return sp, raw, nil
+}
+
+// spaceJSON is the space as the parent run's tag shows it.
+func spaceJSON(raw []byte) string {
+	var v map[string]any
+	if yaml.Unmarshal(raw, &v) != nil {
+		return ""
+	}
+	b, _ := json.Marshal(v)
+	return string(b)
+}
+
+func tuneProject(c *cli.Context) error {
+	if c.NArg() != 1 {
+		return errors.New("tune: want one project URI (a folder or a git URI)")
+	}
+	sp, raw, err := readSpace(c)
+	if err != nil {
+		return err
+	}
+	var algo tune.Algorithm
+	switch a := c.String("algo"); a {
+	case "random":
+		algo = tune.Random{}
+	case "tpe", "anneal", "grid":
+		return fmt.Errorf("--algo %s is not implemented yet: use --algo random", a)
+	default:
+		return fmt.Errorf("--algo %s: want random", a)
+	}
+	maximize := false
+	switch c.String("mode") {
+	case "min":
+	case "max":
+		maximize = true
+	default:
+		return fmt.Errorf("--mode %s: want min or max", c.String("mode"))
+	}
+	if c.Int("max-trials") < 1 || c.Int("parallel") < 1 {
+		return errors.New("--max-trials and --parallel must be at least 1")
+	}
+	fixed, err := parseParams(c.StringSlice("param-list"))
+	if err != nil {
+		return err
+	}
+	for _, kv := range fixed {
+		for _, p := range sp.Params {
+			if p.Name == kv.Key {
+				return fmt.Errorf("parameter %s is both fixed (-P) and searched (the space)", kv.Key)
+			}
+		}
+	}
+	seed := c.Uint64("seed")
+	if !c.IsSet("seed") {
+		var b [8]byte
+		rand.Read(b[:])
+		seed = binary.LittleEndian.Uint64(b[:]) >> 1
+	}
+	metric := c.String("metric")
+
+	uri := firstOf(c.String("tracking-uri"), DefaultTrackingURI)
+	st, err := openStore(c.Context, uri, "")
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	req, err := launchRequest(c, st, uri, nil)
+	if err != nil {
+		return err
+	}
+	// A trial's parameters: the fixed ones, then the point's.
+	paramsOf := func(s space.Sample) []project.KV {
+		out := append([]project.KV(nil), fixed...)
+		for _, p := range s.Params {
+			out = append(out, project.KV{Key: p.Name, Value: p.Value.String()})
+		}
+		return out
+	}
+	// Everything that can be wrong with the project is found before any
+	// run exists: the entry point is rendered with a point of the prior.
+	check := req
+	check.Params = paramsOf(sp.Draw(mrand.New(mrand.NewPCG(seed, 1))))
+	if err := launch.Check(c.Context, check); err != nil {
+		return err
+	}
+	expID, err := launch.ResolveExperiment(c.Context, req)
+	if err != nil {
+		return err
+	}
+	req.ExperimentID, req.ExperimentName = expID, ""
+	if ended, err := launch.Reap(c.Context, st); err == nil && len(ended) > 0 {
+		fmt.Fprintf(c.App.ErrWriter, "mlrun: ended %d run(s) left RUNNING by an mlrun that exited: %s\n", len(ended), strings.Join(ended, ", "))
+	}
+	name := firstOf(c.String("run-name"), "tune-"+metric)
+	parent, err := st.CreateRun(c.Context, store.CreateRun{ExperimentID: expID, RunName: name, UserID: launch.CurrentUser(), StartTime: time.Now().UnixMilli(),
+		Tags: []store.Tag{{Key: launch.TagUser, Value: launch.CurrentUser()}, {Key: launch.TagSourceName, Value: c.Args().First()},
+			{Key: launch.TagSourceType, Value: "PROJECT"}, {Key: launch.TagEntryPoint, Value: c.String("entry-point")},
+			{Key: tagTuneAlgo, Value: algo.Name()}, {Key: tagTuneSpace, Value: spaceJSON(raw)}, {Key: tagTuneMetric, Value: metric},
+			{Key: tagTuneMode, Value: c.String("mode")}, {Key: tagTuneSeed, Value: strconv.FormatUint(seed, 10)}}})
+	if err != nil {
+		return err
+	}
+	pid := parent.Info.RunID
+	if len(fixed) > 0 {
+		var ps []store.Param
+		for _, kv := range fixed {
+			ps = append(ps, store.Param{Key: kv.Key, Value: kv.Value})
+		}
+		st.LogBatch(c.Context, pid, nil, ps, nil)
+	}
+	w := c.App.ErrWriter
+	fmt.Fprintf(w, "=== Tuning %s (%s %s, %s, %d trials, %d at a time, seed %d) in parent run '%s' ===\n",
+		c.Args().First(), c.String("mode"), metric, algo.Name(), c.Int("max-trials"), c.Int("parallel"), seed, pid)
+
+	started := time.Now()
+	done, failed := 0, 0
+	eval := func(ctx context.Context, n int, s space.Sample) (string, float64, tune.Status, error) {
+		r := req
+		r.Params = paramsOf(s)
+		r.ParentRunID = pid
+		r.RunName = fmt.Sprintf("%s-trial-%d", name, n)
+		r.Stdout, r.Stderr = io.Discard, io.Discard // kept in each trial's mlrun/step.log
+		out, err := launch.Execute(ctx, r)
+		if out == nil {
+			return "", 0, tune.Failed, err
+		}
+		switch out.Status {
+		case store.StatusKilled:
+			return out.RunID, 0, tune.Killed, err
+		case store.StatusFinished:
+		default:
+			return out.RunID, 0, tune.Failed, fmt.Errorf("the trial ended %s (exit code %d)", out.Status, out.ExitCode)
+		}
+		run, err := st.GetRun(context.WithoutCancel(ctx), out.RunID)
+		if err != nil {
+			return out.RunID, 0, tune.Failed, err
+		}
+		for _, m := range run.Metrics {
+			if m.Key == metric {
+				return out.RunID, m.Value, tune.OK, nil
+			}
+		}
+		// It ran but never gave the objective: a failed trial.
+		failedStatus := store.StatusFailed
+		st.UpdateRun(context.WithoutCancel(ctx), out.RunID, store.UpdateRun{Status: &failedStatus})
+		st.SetTag(context.WithoutCancel(ctx), out.RunID, store.Tag{Key: tagTuneNote, Value: "the trial never logged " + metric})
+		return out.RunID, 0, tune.Failed, fmt.Errorf("the trial never logged %s", metric)
+	}
+	onDone := func(t tune.Trial, best *tune.Trial) {
+		done++
+		what := fmt.Sprintf("%s=%s", metric, space.PyFloat(t.Value))
+		if t.Status != tune.OK {
+			failed++
+			what = fmt.Sprintf("%s: %v", t.Status, t.Err)
+		}
+		bestText := "-"
+		if best != nil {
+			bestText = space.PyFloat(best.Value)
+			st.LogMetric(context.WithoutCancel(c.Context), pid, store.Metric{Key: "best_" + metric, Value: best.Value, Timestamp: time.Now().UnixMilli(), Step: int64(t.Number)})
+		}
+		eta := ""
+		if left := c.Int("max-trials") - done; left > 0 {
+			eta = fmt.Sprintf(", about %s left", (time.Since(started) / time.Duration(done) * time.Duration(left)).Round(time.Second))
+		}
+		fmt.Fprintf(w, "trial %d/%d %s  [%s]  done %d, failed %d, best %s%s\n", t.Number, c.Int("max-trials"), what, paramText(t.Sample), done, failed, bestText, eta)
+	}
+	trials, best, err := tune.Search(c.Context, tune.Options{Space: sp, Algorithm: algo, MaxTrials: c.Int("max-trials"), Parallel: c.Int("parallel"),
+		Seed: seed, MaxFailures: c.Int("max-failures"), Maximize: maximize, Done: onDone}, eval)
+	ctx := context.WithoutCancel(c.Context)
+	status := store.StatusFinished
+	switch {
+	case c.Context.Err() != nil:
+		status = store.StatusKilled
+	case best == nil:
+		status = store.StatusFailed
+	}
+	if best != nil {
+		st.SetTag(ctx, pid, store.Tag{Key: tagTuneBest, Value: best.RunID})
+		var ps []store.Param
+		for _, p := range best.Sample.Params {
+			ps = append(ps, store.Param{Key: p.Name, Value: p.Value.String()})
+		}
+		if err := st.LogBatch(ctx, pid, nil, ps, nil); err != nil {
+			fmt.Fprintf(w, "mlrun: the best parameters were not logged on the parent: %v\n", err)
+		}
+	}
+	end := time.Now().UnixMilli()
+	st.UpdateRun(ctx, pid, store.UpdateRun{Status: &status, EndTime: &end})
+	summary(c.App.Writer, trials, best, metric, maximize)
+	fmt.Fprintln(w, viewHint(uri, expID, pid))
+	switch {
+	case status == store.StatusKilled:
+		return cli.Exit("", 130)
+	case best == nil:
+		return fmt.Errorf("tune: %w (%d trials failed; see their runs' mlrun/step.log)", tune.ErrNoTrial, failed)
+	}
+	return nil
+}
+
+func paramText(s space.Sample) string {
+	parts := make([]string, len(s.Params))
+	for i, p := range s.Params {
+		parts[i] = p.Name + "=" + p.Value.String()
+	}
+	return strings.Join(parts, " ")
+}
+
+// summary prints the best trials, best first, with their parameters.
+func summary(w io.Writer, trials []tune.Trial, best *tune.Trial, metric string, maximize bool) {
+	var ok []tune.Trial
+	for _, t := range trials {
+		if t.Status == tune.OK {
+			ok = append(ok, t)
+		}
+	}
+	sort.SliceStable(ok, func(i, j int) bool {
+		if maximize {
+			return ok[i].Value > ok[j].Value
+		}
+		return ok[i].Value < ok[j].Value
+	})
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintf(tw, "trial\trun_id\t%s\tparams\n", metric)
+	for i, t := range ok {
+		if i == 10 {
+			break
+		}
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\n", t.Number, t.RunID, space.PyFloat(t.Value), paramText(t.Sample))
+	}
+	tw.Flush()
+	if best != nil {
+		fmt.Fprintf(w, "best_run_id: %s\nbest_%s: %s\n", best.RunID, metric, space.PyFloat(best.Value))
+	}
+}

@@ -1,0 +1,184 @@
+package main
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/mlrun/mlrun/store"
+)
+
+// tuneRuns returns the runs of experiment 0 of a SQLite database: the
+// parent (no parent tag) and the trials.
+func tuneRuns(t *testing.T, db string) (*store.Run, []*store.Run) {
+	t.Helper()
+	st, err := openStore(context.Background(), "sqlite:///"+db, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	runs, _, err := st.SearchRuns(context.Background(), store.SearchRuns{ExperimentIDs: []string{"0"}, MaxResults: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var parent *store.Run
+	var trials []*store.Run
+	for _, r := range runs {
+		if _, ok := r.Tag("mlflow.parentRunId"); ok {
+			trials = append(trials, r)
+		} else {
+			parent = r
+		}
+	}
+	return parent, trials
+}
+
+func metricOf(r *store.Run, key string) (float64, bool) {
+	for _, m := range r.Metrics {
+		if m.Key == key {
+			return m.Value, true
+		}
+	}
+	return 0, false
+}
+
+func paramOf(r *store.Run, key string) string {
+	for _, p := range r.Params {
+		if p.Key == key {
+			return p.Value
+		}
+	}
+	return ""
+}
+
+// TestTune runs `mlrun tune` (the real binary) on examples/tune: a parent
+// run tagged with the search, one child run per trial with its
+// parameters, failed trials counted and never chosen, the best trial
+// tagged on the parent with its parameters and a best-so-far curve.
+func TestTune(t *testing.T) {
+	bin := buildMlrun(t)
+	dir := t.TempDir()
+	db := filepath.Join(dir, "m.db")
+	spaceFile := filepath.Join(dir, "space.yaml")
+	// x far from 1 makes the loss pass 40: those trials fail.
+	os.WriteFile(spaceFile, []byte("x: uniform(-9, 9)\ny: uniform(-5, 5)\n"), 0o644)
+	tune := func(args ...string) (string, error) {
+		cmd := exec.Command(bin, append([]string{"tune", "../../examples/tune", "--tracking-uri", "sqlite:///" + db}, args...)...)
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+	out, err := tune("--space", spaceFile, "-P", "type=quad", "--metric", "loss", "--max-trials", "8", "--parallel", "2", "--seed", "5")
+	if err != nil {
+		t.Fatalf("mlrun tune: %v\n%s", err, out)
+	}
+	parent, trials := tuneRuns(t, db)
+	if parent == nil || len(trials) != 8 {
+		t.Fatalf("parent %v, %d trials\n%s", parent != nil, len(trials), out)
+	}
+	for k, want := range map[string]string{"mlrun.tune.algo": "random", "mlrun.tune.metric": "loss", "mlrun.tune.mode": "min", "mlrun.tune.seed": "5"} {
+		if v, _ := parent.Tag(k); v != want {
+			t.Errorf("parent tag %s = %q, want %q", k, v, want)
+		}
+	}
+	if v, _ := parent.Tag("mlrun.tune.space"); !strings.Contains(v, `"x":"uniform(-9, 9)"`) {
+		t.Errorf("parent's space tag %q", v)
+	}
+	if parent.Info.Status != store.StatusFinished {
+		t.Fatalf("parent %s", parent.Info.Status)
+	}
+	var best *store.Run
+	failed := 0
+	for _, r := range trials {
+		if p, _ := r.Tag("mlflow.parentRunId"); p != parent.Info.RunID {
+			t.Fatalf("trial %s has parent %q", r.Info.RunID, p)
+		}
+		if paramOf(r, "type") != "quad" || paramOf(r, "x") == "" || paramOf(r, "y") == "" {
+			t.Fatalf("trial params %+v", r.Params)
+		}
+		loss, ok := metricOf(r, "loss")
+		switch r.Info.Status {
+		case store.StatusFailed:
+			failed++
+			if ok {
+				t.Fatalf("a failed trial has a loss")
+			}
+		case store.StatusFinished:
+			if best == nil || loss < mustMetric(best, "loss") {
+				best = r
+			}
+		default:
+			t.Fatalf("trial %s", r.Info.Status)
+		}
+	}
+	if failed == 0 || best == nil {
+		t.Fatalf("%d failed trials, best %v: the seed should give both\n%s", failed, best, out)
+	}
+	if id, _ := parent.Tag("mlrun.tune.best_run_id"); id != best.Info.RunID {
+		t.Fatalf("best_run_id %s, want %s (lowest loss)", id, best.Info.RunID)
+	}
+	if paramOf(parent, "x") != paramOf(best, "x") || paramOf(parent, "type") != "quad" {
+		t.Fatalf("the parent's params %+v, want the best trial's %+v", parent.Params, best.Params)
+	}
+	if v, ok := metricOf(parent, "best_loss"); !ok || v != mustMetric(best, "loss") {
+		t.Fatalf("best_loss %v, want %v", v, mustMetric(best, "loss"))
+	}
+	if !strings.Contains(out, "best_run_id: "+best.Info.RunID) || !strings.Contains(out, "failed "+itoa(failed)) {
+		t.Fatalf("the summary:\n%s", out)
+	}
+
+	// The same seed proposes the same points.
+	db2 := db
+	db = filepath.Join(dir, "again.db")
+	if out, err := tune("--space", spaceFile, "-P", "type=quad", "--metric", "loss", "--max-trials", "3", "--seed", "5"); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	_, again := tuneRuns(t, db)
+	_, first := tuneRuns(t, db2)
+	xs := map[string]bool{}
+	for _, r := range first {
+		xs[paramOf(r, "x")] = true
+	}
+	for _, r := range again {
+		if !xs[paramOf(r, "x")] {
+			t.Fatalf("seed 5 proposed x=%s this time, not among the first search's", paramOf(r, "x"))
+		}
+	}
+
+	// A metric no trial logs: every trial fails, the parent too, and the
+	// command says why.
+	db = filepath.Join(dir, "none.db")
+	out, err = tune("--space", spaceFile, "-P", "type=quad", "--metric", "nope", "--max-trials", "2", "--seed", "1")
+	if err == nil || !strings.Contains(out, "no trial succeeded") {
+		t.Fatalf("no metric: %v\n%s", err, out)
+	}
+	parent, trials = tuneRuns(t, db)
+	if parent.Info.Status != store.StatusFailed || len(trials) != 2 || trials[0].Info.Status != store.StatusFailed {
+		t.Fatalf("no metric: parent %s, %d trials", parent.Info.Status, len(trials))
+	}
+
+	// Refused before any run exists.
+	db = filepath.Join(dir, "refused.db")
+	for _, args := range [][]string{
+		{"--space", spaceFile, "-P", "x=1", "--metric", "loss"},
+		{"--space", spaceFile, "--metric", "loss", "--algo", "bayes"},
+		{"-S", "x=uniform(5, 1)", "--metric", "loss"},
+		{"--metric", "loss"},
+	} {
+		if out, err := tune(args...); err == nil {
+			t.Errorf("%v: no error\n%s", args, out)
+		}
+	}
+	if _, err := os.Stat(db); err == nil {
+		if p, tr := tuneRuns(t, db); p != nil || len(tr) > 0 {
+			t.Fatal("a refused search left runs")
+		}
+	}
+}
+
+func mustMetric(r *store.Run, key string) float64 {
+	v, _ := metricOf(r, key)
+	return v
+}
