@@ -47,7 +47,7 @@ func tuneCommand() *cli.Command {
 			&cli.StringSliceFlag{Name: "S", Usage: "add or override one dimension: NAME=expression (repeatable)"},
 			&cli.StringFlag{Name: "metric", Required: true, Usage: "the metric each trial logs, whose latest value is the objective"},
 			&cli.StringFlag{Name: "mode", Value: "min", Usage: "min or max"},
-			&cli.StringFlag{Name: "algo", Value: "random", Usage: "the search algorithm: random (tpe, anneal and grid are to come)"},
+			&cli.StringFlag{Name: "algo", Value: "tpe", Usage: "the search algorithm: tpe (mlrun's tuning of Hyperopt's), hyperopt-tpe (Hyperopt's own defaults) or random (anneal and grid are to come)"},
 			&cli.IntFlag{Name: "max-trials", Value: 20, Usage: "how many trials"},
 			&cli.IntFlag{Name: "parallel", Value: 1, Usage: "trials running at once"},
 			&cli.Uint64Flag{Name: "seed", Usage: "the random seed (default: a new one, printed and tagged)"},
@@ -112,12 +112,16 @@ func tuneProject(c *cli.Context) error {
 	}
 	var algo tune.Algorithm
 	switch a := c.String("algo"); a {
+	case "tpe":
+		algo = tune.TPE{}
+	case "hyperopt-tpe":
+		algo = hyperoptTPE{}
 	case "random":
 		algo = tune.Random{}
-	case "tpe", "anneal", "grid":
-		return fmt.Errorf("--algo %s is not implemented yet: use --algo random", a)
+	case "anneal", "grid":
+		return fmt.Errorf("--algo %s is not implemented yet: use tpe, hyperopt-tpe or random", a)
 	default:
-		return fmt.Errorf("--algo %s: want random", a)
+		return fmt.Errorf("--algo %s: want tpe, hyperopt-tpe or random", a)
 	}
 	maximize := false
 	switch c.String("mode") {
@@ -322,4 +326,13 @@ func summary(w io.Writer, trials []tune.Trial, best *tune.Trial, metric string, 
 	if best != nil {
 		fmt.Fprintf(w, "best_run_id: %s\nbest_%s: %s\n", best.RunID, metric, space.PyFloat(best.Value))
 	}
+}
+
+// hyperoptTPE is tune.HyperoptTPE under its own name in the parent's tags.
+type hyperoptTPE struct{}
+
+func (hyperoptTPE) Name() string { return "hyperopt-tpe" }
+
+func (hyperoptTPE) Suggest(s *space.Space, h []tune.Trial, r *mrand.Rand) space.Sample {
+	return tune.HyperoptTPE.Suggest(s, h, r)
 }

@@ -70,15 +70,15 @@ func TestTune(t *testing.T) {
 		out, err := cmd.CombinedOutput()
 		return string(out), err
 	}
-	out, err := tune("--space", spaceFile, "-P", "type=quad", "--metric", "loss", "--max-trials", "8", "--parallel", "2", "--seed", "5")
+	out, err := tune("--space", spaceFile, "-P", "type=quad", "--metric", "loss", "--max-trials", "13", "--parallel", "3", "--seed", "5")
 	if err != nil {
 		t.Fatalf("mlrun tune: %v\n%s", err, out)
 	}
 	parent, trials := tuneRuns(t, db)
-	if parent == nil || len(trials) != 8 {
+	if parent == nil || len(trials) != 13 {
 		t.Fatalf("parent %v, %d trials\n%s", parent != nil, len(trials), out)
 	}
-	for k, want := range map[string]string{"mlrun.tune.algo": "random", "mlrun.tune.metric": "loss", "mlrun.tune.mode": "min", "mlrun.tune.seed": "5"} {
+	for k, want := range map[string]string{"mlrun.tune.algo": "tpe", "mlrun.tune.metric": "loss", "mlrun.tune.mode": "min", "mlrun.tune.seed": "5"} {
 		if v, _ := parent.Tag(k); v != want {
 			t.Errorf("parent tag %s = %q, want %q", k, v, want)
 		}
@@ -132,7 +132,7 @@ func TestTune(t *testing.T) {
 	// The same seed proposes the same points.
 	db2 := db
 	db = filepath.Join(dir, "again.db")
-	if out, err := tune("--space", spaceFile, "-P", "type=quad", "--metric", "loss", "--max-trials", "3", "--seed", "5"); err != nil {
+	if out, err := tune("--space", spaceFile, "-P", "type=quad", "--metric", "loss", "--max-trials", "3", "--seed", "5", "--algo", "random"); err != nil {
 		t.Fatalf("%v\n%s", err, out)
 	}
 	_, again := tuneRuns(t, db)

@@ -175,70 +175,95 @@ func (s Sample) Get(name string) (Value, bool) {
 	return Value{}, false
 }
 
+// Proposer chooses a dimension's raw value by its label: a number, or a
+// choice's option index. A search algorithm is one; the prior is another.
+type Proposer interface {
+	Propose(label string, d *Dim) float64
+}
+
+// prior draws every dimension from its distribution.
+type prior struct{ r *rand.Rand }
+
+func (p prior) Propose(_ string, d *Dim) float64 { return d.Prior(p.r) }
+
 // Draw samples the space from its prior with r, as
 // hyperopt.pyll.stochastic.sample does.
 func (s *Space) Draw(r *rand.Rand) Sample {
 	out := Sample{Raw: map[string]float64{}}
-	s.draw(r, "", &out)
+	s.Propose(prior{r}, &out)
 	return out
 }
 
-func (s *Space) draw(r *rand.Rand, prefix string, out *Sample) {
-	for _, p := range s.Params {
-		label := prefix + p.Name
-		if v, branch, ok := p.Dim.draw(r, label, out); ok {
-			if branch != nil {
-				branch.draw(r, label+"/", out)
-			} else {
-				out.Params = append(out.Params, NamedValue{p.Name, v})
-			}
+// Propose fills out with the point p chooses, dimension by dimension,
+// following the branches the choices take; labels are the parameter
+// names, a branch's dimensions under their choice's ("model/C"), a
+// choice's nested expression under its index ("kernel/1").
+func (s *Space) Propose(p Proposer, out *Sample) {
+	s.propose(p, "", out)
+}
+
+func (s *Space) propose(p Proposer, prefix string, out *Sample) {
+	for _, prm := range s.Params {
+		label := prefix + prm.Name
+		v, branch := prm.Dim.propose(p, label, out)
+		if branch != nil {
+			branch.propose(p, label+"/", out)
+		} else {
+			out.Params = append(out.Params, NamedValue{prm.Name, v})
 		}
 	}
 }
 
-// draw samples d; a choice that picks a branch returns it instead of a
-// value.
-func (d *Dim) draw(r *rand.Rand, label string, out *Sample) (Value, *Space, bool) {
-	f := func(x float64) Value { out.Raw[label] = x; return Value{Kind: Float, Float: x} }
+// propose asks p for d's value; a choice that picks a branch returns it
+// instead of a value.
+func (d *Dim) propose(p Proposer, label string, out *Sample) (Value, *Space) {
+	if d.Kind == Const {
+		return d.Value, nil
+	}
+	x := p.Propose(label, d)
+	out.Raw[label] = x
+	switch d.Kind {
+	case RandInt, UniformInt:
+		return Value{Kind: Int, Int: int64(x)}, nil
+	case Choice, PChoice:
+		o := d.Options[int(x)]
+		if o.Branch != nil {
+			return Value{}, o.Branch
+		}
+		return o.Dim.propose(p, fmt.Sprintf("%s/%d", label, int(x)), out)
+	}
+	return Value{Kind: Float, Float: x}, nil
+}
+
+// Prior draws d's raw value from its distribution (a choice's index).
+func (d *Dim) Prior(r *rand.Rand) float64 {
 	u := func() float64 { return d.A + (d.B-d.A)*r.Float64() }
 	q := func(x float64) float64 { return math.RoundToEven(x/d.Q) * d.Q }
 	switch d.Kind {
-	case Const:
-		return d.Value, nil, true
 	case Uniform:
-		return f(u()), nil, true
+		return u()
 	case LogUniform:
-		return f(math.Exp(u())), nil, true
+		return math.Exp(u())
 	case QUniform:
-		return f(q(u())), nil, true
+		return q(u())
 	case QLogUniform:
-		return f(q(math.Exp(u()))), nil, true
+		return q(math.Exp(u()))
 	case Normal:
-		return f(d.A + d.B*r.NormFloat64()), nil, true
+		return d.A + d.B*r.NormFloat64()
 	case QNormal:
-		return f(q(d.A + d.B*r.NormFloat64())), nil, true
+		return q(d.A + d.B*r.NormFloat64())
 	case LogNormal:
-		return f(math.Exp(d.A + d.B*r.NormFloat64())), nil, true
+		return math.Exp(d.A + d.B*r.NormFloat64())
 	case QLogNormal:
-		return f(q(math.Exp(d.A + d.B*r.NormFloat64()))), nil, true
+		return q(math.Exp(d.A + d.B*r.NormFloat64()))
 	case RandInt:
-		n := d.Lo + r.Int64N(d.Hi-d.Lo)
-		out.Raw[label] = float64(n)
-		return Value{Kind: Int, Int: n}, nil, true
+		return float64(d.Lo + r.Int64N(d.Hi-d.Lo))
 	case UniformInt:
-		x := math.RoundToEven(float64(d.Lo) + float64(d.Hi-d.Lo)*r.Float64())
-		out.Raw[label] = x
-		return Value{Kind: Int, Int: int64(x)}, nil, true
+		return math.RoundToEven(float64(d.Lo) + float64(d.Hi-d.Lo)*r.Float64())
 	case Choice, PChoice:
-		i := d.pick(r)
-		out.Raw[label] = float64(i)
-		o := d.Options[i]
-		if o.Branch != nil {
-			return Value{}, o.Branch, true
-		}
-		return o.Dim.draw(r, fmt.Sprintf("%s/%d", label, i), out)
+		return float64(d.pick(r))
 	}
-	return Value{}, nil, false
+	return 0
 }
 
 // pick draws a choice's option index.
