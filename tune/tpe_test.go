@@ -12,7 +12,9 @@ import (
 func bestOf(t *testing.T, algo Algorithm, sp *space.Space, f func(space.Sample) float64, trials int, seed uint64) float64 {
 	t.Helper()
 	_, best, err := Search(context.Background(), Options{Space: sp, Algorithm: algo, MaxTrials: trials, Seed: seed},
-		func(ctx context.Context, n int, s space.Sample) (string, float64, Status, error) { return "", f(s), OK, nil })
+		func(ctx context.Context, n int, s space.Sample) (string, float64, Status, error) {
+			return "", f(s), OK, nil
+		})
 	if err != nil {
 		t.Fatal(err)
 	}
