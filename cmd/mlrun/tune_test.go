@@ -6,7 +6,9 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/mlrun/mlrun/store"
 )
@@ -181,4 +183,54 @@ func TestTune(t *testing.T) {
 func mustMetric(r *store.Run, key string) float64 {
 	v, _ := metricOf(r, key)
 	return v
+}
+
+// TestTuneCtrlC: Ctrl-C during a search stops the running trials (KILLED),
+// starts no new one, ends the parent KILLED and exits 130.
+func TestTuneCtrlC(t *testing.T) {
+	bin := buildMlrun(t)
+	dir := t.TempDir()
+	proj, db := filepath.Join(dir, "proj"), filepath.Join(dir, "m.db")
+	os.MkdirAll(proj, 0o755)
+	os.WriteFile(filepath.Join(proj, "MLproject"), []byte("name: slow\nentry_points:\n  main:\n    parameters:\n      s: {type: float, default: 1}\n    command: \"sleep 60\"\n"), 0o644)
+	cmd := exec.Command(bin, "tune", proj, "-S", "s=uniform(0, 1)", "--metric", "m", "--max-trials", "6", "--parallel", "2", "--tracking-uri", "sqlite:///"+db)
+	var out strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill() })
+	waitFor(t, 60*time.Second, "two trials did not start", func() bool {
+		if _, err := os.Stat(db); err != nil {
+			return false
+		}
+		_, trials := tuneRuns(t, db)
+		running := 0
+		for _, r := range trials {
+			if r.Info.Status == store.StatusRunning {
+				running++
+			}
+		}
+		return running == 2
+	})
+	cmd.Process.Signal(syscall.SIGINT)
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 130 {
+			t.Fatalf("exit: %v\n%s", err, out.String())
+		}
+	case <-time.After(40 * time.Second):
+		t.Fatalf("mlrun tune did not stop\n%s", out.String())
+	}
+	parent, trials := tuneRuns(t, db)
+	if parent.Info.Status != store.StatusKilled || len(trials) != 2 {
+		t.Fatalf("parent %s, %d trials\n%s", parent.Info.Status, len(trials), out.String())
+	}
+	for _, r := range trials {
+		if r.Info.Status != store.StatusKilled {
+			t.Fatalf("a trial ended %s", r.Info.Status)
+		}
+	}
 }

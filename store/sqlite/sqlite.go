@@ -156,15 +156,18 @@ func (s *Store) init(ctx context.Context, revision, root string) (string, error)
 	if !ok {
 		return "", fmt.Errorf("mlrun creates databases at revision %s (MLflow 3.6) or %s (MLflow 2.17.2), not %s", HeadRevision, MLflow2Revision, revision)
 	}
-	var n int
-	if err := s.w.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%'`).Scan(&n); err != nil {
-		return "", err
-	}
+	// Counted inside the write transaction (BEGIN IMMEDIATE): of two
+	// processes opening a new file at once, the second waits and then
+	// finds the schema the first made.
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
 		return "", err
 	}
 	defer tx.Rollback()
+	var n int
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%'`).Scan(&n); err != nil {
+		return "", err
+	}
 	if n == 0 {
 		if _, err := tx.ExecContext(ctx, ddl); err != nil {
 			return "", fmt.Errorf("create schema: %w", err)

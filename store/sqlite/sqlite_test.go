@@ -25,3 +25,24 @@ func open(t *testing.T) store.Store {
 func TestConformance(t *testing.T) {
 	storetest.Run(t, open)
 }
+
+// TestOpenNewFileConcurrently: processes (here, stores) opening the same
+// new file at once all succeed; one creates the schema.
+func TestOpenNewFileConcurrently(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "new.db")
+	errs := make(chan error, 8)
+	for i := 0; i < 8; i++ {
+		go func() {
+			s, err := sqlite.Open(context.Background(), path, sqlite.Options{ArtifactRoot: t.TempDir()})
+			if err == nil {
+				s.Close()
+			}
+			errs <- err
+		}()
+	}
+	for i := 0; i < 8; i++ {
+		if err := <-errs; err != nil {
+			t.Fatalf("open a new file concurrently: %v", err)
+		}
+	}
+}
