@@ -98,11 +98,15 @@ func Search(ctx context.Context, o Options, eval Evaluate) ([]Trial, *Trial, err
 			failures++
 		}
 	}
-	next := len(trials) + 1
+	next := 1
+	for _, t := range trials {
+		next = max(next, t.Number+1)
+	}
+	last := next + o.MaxTrials - 1
 	results := make(chan Trial)
 	running := 0
 	stop := func() bool {
-		return ctx.Err() != nil || next > len(o.History)+o.MaxTrials || (o.MaxFailures > 0 && failures >= o.MaxFailures)
+		return ctx.Err() != nil || next > last || (o.MaxFailures > 0 && failures >= o.MaxFailures)
 	}
 	for {
 		for running < o.Parallel && !stop() {

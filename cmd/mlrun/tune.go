@@ -45,7 +45,8 @@ func tuneCommand() *cli.Command {
 		Flags: append(projectFlags(),
 			&cli.StringFlag{Name: "space", Usage: "the search space: a YAML file of NAME: expression (Hyperopt's hp expressions without the label)"},
 			&cli.StringSliceFlag{Name: "S", Usage: "add or override one dimension: NAME=expression (repeatable)"},
-			&cli.StringFlag{Name: "metric", Required: true, Usage: "the metric each trial logs, whose latest value is the objective"},
+			&cli.StringFlag{Name: "metric", Usage: "the metric each trial logs, whose latest value is the objective (required, but with --resume)"},
+			&cli.StringFlag{Name: "resume", Usage: "continue the search of this parent run: its finished trials are the history, --max-trials more run (space, metric, mode and algorithm from its tags unless given)"},
 			&cli.StringFlag{Name: "mode", Value: "min", Usage: "min or max"},
 			&cli.StringFlag{Name: "algo", Value: "tpe", Usage: "the search algorithm: tpe (mlrun's tuning of Hyperopt's), hyperopt-tpe (Hyperopt's own defaults) or random (anneal and grid are to come)"},
 			&cli.IntFlag{Name: "max-trials", Value: 20, Usage: "how many trials"},
@@ -106,12 +107,70 @@ func tuneProject(c *cli.Context) error {
 	if c.NArg() != 1 {
 		return errors.New("tune: want one project URI (a folder or a git URI)")
 	}
-	sp, raw, err := readSpace(c)
+	if c.Int("max-trials") < 1 || c.Int("parallel") < 1 {
+		return errors.New("--max-trials and --parallel must be at least 1")
+	}
+	fixed, err := parseParams(c.StringSlice("param-list"))
 	if err != nil {
 		return err
 	}
+	resume := c.String("resume")
+	var sp *space.Space
+	var raw []byte
+	if resume == "" || c.IsSet("space") || c.IsSet("S") {
+		if sp, raw, err = readSpace(c); err != nil {
+			return err
+		}
+	}
+	metric, mode, algoName := c.String("metric"), c.String("mode"), c.String("algo")
+	if resume == "" && metric == "" {
+		return errors.New("tune: --metric is required: the metric whose latest value is each trial's objective")
+	}
+
+	uri := firstOf(c.String("tracking-uri"), DefaultTrackingURI)
+	st, err := openStore(c.Context, uri, "")
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	var parent *store.Run
+	var history []tune.Trial
+	seed := c.Uint64("seed")
+	if resume != "" {
+		if parent, err = st.GetRun(c.Context, resume); err != nil {
+			return fmt.Errorf("--resume: %w", err)
+		}
+		tag := func(k string) string { v, _ := parent.Tag(k); return v }
+		if tag(tagTuneMetric) == "" {
+			return fmt.Errorf("--resume %s: that run is not the parent run of a search (no %s tag)", resume, tagTuneMetric)
+		}
+		metric = firstOf(c.String("metric"), tag(tagTuneMetric))
+		if !c.IsSet("mode") {
+			mode = tag(tagTuneMode)
+		}
+		if !c.IsSet("algo") {
+			algoName = tag(tagTuneAlgo)
+		}
+		if sp == nil {
+			raw = []byte(tag(tagTuneSpace))
+			if sp, err = space.Parse(raw); err != nil {
+				return fmt.Errorf("--resume %s: the space in its %s tag: %w", resume, tagTuneSpace, err)
+			}
+		}
+		if history, err = tuneHistory(c, st, parent, sp, metric); err != nil {
+			return err
+		}
+		if !c.IsSet("seed") {
+			prev, _ := strconv.ParseUint(tag(tagTuneSeed), 10, 64)
+			seed = prev + uint64(len(history)) + 1 // not the draws of the first session again
+		}
+	} else if !c.IsSet("seed") {
+		var b [8]byte
+		rand.Read(b[:])
+		seed = binary.LittleEndian.Uint64(b[:]) >> 1
+	}
 	var algo tune.Algorithm
-	switch a := c.String("algo"); a {
+	switch algoName {
 	case "tpe":
 		algo = tune.TPE{}
 	case "hyperopt-tpe":
@@ -119,24 +178,17 @@ func tuneProject(c *cli.Context) error {
 	case "random":
 		algo = tune.Random{}
 	case "anneal", "grid":
-		return fmt.Errorf("--algo %s is not implemented yet: use tpe, hyperopt-tpe or random", a)
+		return fmt.Errorf("--algo %s is not implemented yet: use tpe, hyperopt-tpe or random", algoName)
 	default:
-		return fmt.Errorf("--algo %s: want tpe, hyperopt-tpe or random", a)
+		return fmt.Errorf("--algo %s: want tpe, hyperopt-tpe or random", algoName)
 	}
 	maximize := false
-	switch c.String("mode") {
+	switch mode {
 	case "min":
 	case "max":
 		maximize = true
 	default:
-		return fmt.Errorf("--mode %s: want min or max", c.String("mode"))
-	}
-	if c.Int("max-trials") < 1 || c.Int("parallel") < 1 {
-		return errors.New("--max-trials and --parallel must be at least 1")
-	}
-	fixed, err := parseParams(c.StringSlice("param-list"))
-	if err != nil {
-		return err
+		return fmt.Errorf("--mode %s: want min or max", mode)
 	}
 	for _, kv := range fixed {
 		for _, p := range sp.Params {
@@ -145,20 +197,6 @@ func tuneProject(c *cli.Context) error {
 			}
 		}
 	}
-	seed := c.Uint64("seed")
-	if !c.IsSet("seed") {
-		var b [8]byte
-		rand.Read(b[:])
-		seed = binary.LittleEndian.Uint64(b[:]) >> 1
-	}
-	metric := c.String("metric")
-
-	uri := firstOf(c.String("tracking-uri"), DefaultTrackingURI)
-	st, err := openStore(c.Context, uri, "")
-	if err != nil {
-		return err
-	}
-	defer st.Close()
 	req, err := launchRequest(c, st, uri, nil)
 	if err != nil {
 		return err
@@ -178,34 +216,45 @@ func tuneProject(c *cli.Context) error {
 	if err := launch.Check(c.Context, check); err != nil {
 		return err
 	}
-	expID, err := launch.ResolveExperiment(c.Context, req)
-	if err != nil {
-		return err
-	}
-	req.ExperimentID, req.ExperimentName = expID, ""
 	if ended, err := launch.Reap(c.Context, st); err == nil && len(ended) > 0 {
 		fmt.Fprintf(c.App.ErrWriter, "mlrun: ended %d run(s) left RUNNING by an mlrun that exited: %s\n", len(ended), strings.Join(ended, ", "))
 	}
-	name := firstOf(c.String("run-name"), "tune-"+metric)
-	parent, err := st.CreateRun(c.Context, store.CreateRun{ExperimentID: expID, RunName: name, UserID: launch.CurrentUser(), StartTime: time.Now().UnixMilli(),
-		Tags: []store.Tag{{Key: launch.TagUser, Value: launch.CurrentUser()}, {Key: launch.TagSourceName, Value: c.Args().First()},
-			{Key: launch.TagSourceType, Value: "PROJECT"}, {Key: launch.TagEntryPoint, Value: c.String("entry-point")},
-			{Key: tagTuneAlgo, Value: algo.Name()}, {Key: tagTuneSpace, Value: spaceJSON(raw)}, {Key: tagTuneMetric, Value: metric},
-			{Key: tagTuneMode, Value: c.String("mode")}, {Key: tagTuneSeed, Value: strconv.FormatUint(seed, 10)}}})
-	if err != nil {
-		return err
-	}
-	pid := parent.Info.RunID
-	if len(fixed) > 0 {
-		var ps []store.Param
-		for _, kv := range fixed {
-			ps = append(ps, store.Param{Key: kv.Key, Value: kv.Value})
+	var expID, name string
+	if parent != nil {
+		expID, name = parent.Info.ExperimentID, parent.Info.RunName
+		running := store.StatusRunning
+		if _, err := st.UpdateRun(c.Context, parent.Info.RunID, store.UpdateRun{Status: &running}); err != nil {
+			return fmt.Errorf("--resume: %w", err)
 		}
-		st.LogBatch(c.Context, pid, nil, ps, nil)
+	} else {
+		if expID, err = launch.ResolveExperiment(c.Context, req); err != nil {
+			return err
+		}
+		name = firstOf(c.String("run-name"), "tune-"+metric)
+		parent, err = st.CreateRun(c.Context, store.CreateRun{ExperimentID: expID, RunName: name, UserID: launch.CurrentUser(), StartTime: time.Now().UnixMilli(),
+			Tags: []store.Tag{{Key: launch.TagUser, Value: launch.CurrentUser()}, {Key: launch.TagSourceName, Value: c.Args().First()},
+				{Key: launch.TagSourceType, Value: "PROJECT"}, {Key: launch.TagEntryPoint, Value: c.String("entry-point")},
+				{Key: tagTuneAlgo, Value: algo.Name()}, {Key: tagTuneSpace, Value: spaceJSON(raw)}, {Key: tagTuneMetric, Value: metric},
+				{Key: tagTuneMode, Value: mode}, {Key: tagTuneSeed, Value: strconv.FormatUint(seed, 10)}}})
+		if err != nil {
+			return err
+		}
+		if len(fixed) > 0 {
+			var ps []store.Param
+			for _, kv := range fixed {
+				ps = append(ps, store.Param{Key: kv.Key, Value: kv.Value})
+			}
+			st.LogBatch(c.Context, parent.Info.RunID, nil, ps, nil)
+		}
 	}
+	req.ExperimentID, req.ExperimentName = expID, ""
+	pid := parent.Info.RunID
 	w := c.App.ErrWriter
 	fmt.Fprintf(w, "=== Tuning %s (%s %s, %s, %d trials, %d at a time, seed %d) in parent run '%s' ===\n",
-		c.Args().First(), c.String("mode"), metric, algo.Name(), c.Int("max-trials"), c.Int("parallel"), seed, pid)
+		c.Args().First(), mode, metric, algo.Name(), c.Int("max-trials"), c.Int("parallel"), seed, pid)
+	if len(history) > 0 {
+		fmt.Fprintf(w, "resuming after %d finished trials\n", len(history))
+	}
 
 	started := time.Now()
 	done, failed := 0, 0
@@ -230,10 +279,8 @@ func tuneProject(c *cli.Context) error {
 		if err != nil {
 			return out.RunID, 0, tune.Failed, err
 		}
-		for _, m := range run.Metrics {
-			if m.Key == metric {
-				return out.RunID, m.Value, tune.OK, nil
-			}
+		if v, ok := metricOf(run, metric); ok {
+			return out.RunID, v, tune.OK, nil
 		}
 		// It ran but never gave the objective: a failed trial.
 		failedStatus := store.StatusFailed
@@ -257,10 +304,10 @@ func tuneProject(c *cli.Context) error {
 		if left := c.Int("max-trials") - done; left > 0 {
 			eta = fmt.Sprintf(", about %s left", (time.Since(started) / time.Duration(done) * time.Duration(left)).Round(time.Second))
 		}
-		fmt.Fprintf(w, "trial %d/%d %s  [%s]  done %d, failed %d, best %s%s\n", t.Number, c.Int("max-trials"), what, paramText(t.Sample), done, failed, bestText, eta)
+		fmt.Fprintf(w, "trial %d/%d %s  [%s]  done %d, failed %d, best %s%s\n", t.Number, len(history)+c.Int("max-trials"), what, paramText(t.Sample), done, failed, bestText, eta)
 	}
 	trials, best, err := tune.Search(c.Context, tune.Options{Space: sp, Algorithm: algo, MaxTrials: c.Int("max-trials"), Parallel: c.Int("parallel"),
-		Seed: seed, MaxFailures: c.Int("max-failures"), Maximize: maximize, Done: onDone}, eval)
+		Seed: seed, MaxFailures: c.Int("max-failures"), Maximize: maximize, History: history, Done: onDone}, eval)
 	ctx := context.WithoutCancel(c.Context)
 	status := store.StatusFinished
 	switch {
@@ -335,4 +382,58 @@ func (hyperoptTPE) Name() string { return "hyperopt-tpe" }
 
 func (hyperoptTPE) Suggest(s *space.Space, h []tune.Trial, r *mrand.Rand) space.Sample {
 	return tune.HyperoptTPE.Suggest(s, h, r)
+}
+
+// tuneHistory reads a parent's trials back, in the order they started:
+// a FINISHED one with the metric is a result, a FAILED one a failure;
+// killed or unfinished ones are not history (they will be tried anew). A
+// trial whose parameters are no point of sp is left out with a line.
+func tuneHistory(c *cli.Context, st store.Store, parent *store.Run, sp *space.Space, metric string) ([]tune.Trial, error) {
+	var children []*store.Run
+	tok := ""
+	for {
+		runs, next, err := st.SearchRuns(c.Context, store.SearchRuns{ExperimentIDs: []string{parent.Info.ExperimentID},
+			Filter: "tags.mlflow.parentRunId = '" + parent.Info.RunID + "'", OrderBy: []string{"attributes.start_time ASC"}, MaxResults: 1000, PageToken: tok})
+		if err != nil {
+			return nil, fmt.Errorf("--resume: the trials of %s: %w", parent.Info.RunID, err)
+		}
+		children = append(children, runs...)
+		if tok = next; tok == "" {
+			break
+		}
+	}
+	var history []tune.Trial
+	for i, r := range children {
+		params := map[string]string{}
+		for _, p := range r.Params {
+			params[p.Key] = p.Value
+		}
+		smp, ok := sp.Recover(params)
+		if !ok {
+			fmt.Fprintf(c.App.ErrWriter, "mlrun: trial run %s is not a point of this space: left out of the history\n", r.Info.RunID)
+			continue
+		}
+		t := tune.Trial{Number: i + 1, Sample: smp, RunID: r.Info.RunID, Status: tune.Failed}
+		switch r.Info.Status {
+		case store.StatusFinished:
+			if v, ok := metricOf(r, metric); ok {
+				t.Status, t.Value = tune.OK, v
+			}
+		case store.StatusFailed:
+		default:
+			continue
+		}
+		history = append(history, t)
+	}
+	return history, nil
+}
+
+// metricOf is a run's latest value of a metric.
+func metricOf(r *store.Run, key string) (float64, bool) {
+	for _, m := range r.Metrics {
+		if m.Key == key {
+			return m.Value, true
+		}
+	}
+	return 0, false
 }

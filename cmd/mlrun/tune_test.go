@@ -38,15 +38,6 @@ func tuneRuns(t *testing.T, db string) (*store.Run, []*store.Run) {
 	return parent, trials
 }
 
-func metricOf(r *store.Run, key string) (float64, bool) {
-	for _, m := range r.Metrics {
-		if m.Key == key {
-			return m.Value, true
-		}
-	}
-	return 0, false
-}
-
 func paramOf(r *store.Run, key string) string {
 	for _, p := range r.Params {
 		if p.Key == key {
@@ -129,6 +120,36 @@ func TestTune(t *testing.T) {
 	}
 	if !strings.Contains(out, "best_run_id: "+best.Info.RunID) || !strings.Contains(out, "failed "+itoa(failed)) {
 		t.Fatalf("the summary:\n%s", out)
+	}
+
+	// --resume goes on: the finished trials are the history, three more
+	// run as children of the same parent, numbered after the others.
+	out, err = tune("--resume", parent.Info.RunID, "--max-trials", "3")
+	if err != nil || !strings.Contains(out, "resuming after 13 finished trials") {
+		t.Fatalf("resume: %v\n%s", err, out)
+	}
+	parent2, trials2 := tuneRuns(t, db)
+	if parent2.Info.RunID != parent.Info.RunID || parent2.Info.Status != store.StatusFinished || len(trials2) != 16 {
+		t.Fatalf("resumed: parent %s %s, %d trials", parent2.Info.RunID, parent2.Info.Status, len(trials2))
+	}
+	names := map[string]bool{}
+	for _, r := range trials2 {
+		names[r.Info.RunName] = true
+	}
+	if !names["tune-loss-trial-16"] || !names["tune-loss-trial-14"] {
+		t.Fatalf("resumed trial names: %v", names)
+	}
+	bestAll := best
+	for _, r := range trials2 {
+		if v, ok := metricOf(r, "loss"); ok && r.Info.Status == store.StatusFinished && v < mustMetric(bestAll, "loss") {
+			bestAll = r
+		}
+	}
+	if id, _ := parent2.Tag("mlrun.tune.best_run_id"); id != bestAll.Info.RunID {
+		t.Fatalf("after resume best_run_id %s, want %s", id, bestAll.Info.RunID)
+	}
+	if _, err := tune("--resume", best.Info.RunID); err == nil {
+		t.Fatal("resuming a trial (not a parent) is not an error")
 	}
 
 	// The same seed proposes the same points.

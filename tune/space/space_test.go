@@ -249,3 +249,51 @@ func TestPyFloat(t *testing.T) {
 		}
 	}
 }
+
+// TestRecover: every drawn point is recovered from its parameters' texts
+// (as a resumed search reads them from the trial runs), raw draws and
+// all; parameters that are no point of the space are refused.
+func TestRecover(t *testing.T) {
+	s, err := Parse([]byte(`
+lr: loguniform(-7, 0)
+n: randint(3, 9)
+seed: 7
+model:
+  choice:
+    - {type: svm, C: "lognormal(0, 1)", kernel: "choice(linear, rbf)"}
+    - {type: forest, n_estimators: "qloguniform(2, 6, 1)"}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := rand.New(rand.NewPCG(5, 6))
+	for i := 0; i < 100; i++ {
+		smp := s.Draw(r)
+		params := map[string]string{}
+		for _, p := range smp.Params {
+			params[p.Name] = p.Value.String()
+		}
+		got, ok := s.Recover(params)
+		if !ok {
+			t.Fatalf("%v not recovered", params)
+		}
+		if len(got.Params) != len(smp.Params) || len(got.Raw) != len(smp.Raw) {
+			t.Fatalf("recovered %+v, drew %+v", got, smp)
+		}
+		for k, v := range smp.Raw {
+			if got.Raw[k] != v {
+				t.Fatalf("raw %s: %v, drew %v", k, got.Raw[k], v)
+			}
+		}
+	}
+	for _, bad := range []map[string]string{
+		{"lr": "0.1", "n": "4", "seed": "7", "type": "tree", "n_estimators": "3.0"},
+		{"lr": "0.1", "seed": "7", "type": "forest", "n_estimators": "3.0"},
+		{"lr": "0.1", "n": "4", "seed": "8", "type": "forest", "n_estimators": "3.0"},
+		{"lr": "x", "n": "4", "seed": "7", "type": "forest", "n_estimators": "3.0"},
+	} {
+		if _, ok := s.Recover(bad); ok {
+			t.Errorf("%v recovered", bad)
+		}
+	}
+}
