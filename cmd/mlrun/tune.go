@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	mrand "math/rand/v2"
 	"os"
 	"sort"
@@ -20,6 +21,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/mlrun/mlrun/project"
+	"github.com/mlrun/mlrun/registry"
 	"github.com/mlrun/mlrun/runner/launch"
 	"github.com/mlrun/mlrun/store"
 	"github.com/mlrun/mlrun/tune"
@@ -35,6 +37,8 @@ const (
 	tagTuneSeed   = "mlrun.tune.seed"
 	tagTuneBest   = "mlrun.tune.best_run_id"
 	tagTuneNote   = "mlrun.tune.note"
+	// tagTuneSelected names the trial chosen to ship (--select-within).
+	tagTuneSelected = "mlrun.tune.selected_run_id"
 )
 
 func tuneCommand() *cli.Command {
@@ -54,6 +58,9 @@ func tuneCommand() *cli.Command {
 			&cli.Uint64Flag{Name: "seed", Usage: "the random seed (default: a new one, printed and tagged)"},
 			&cli.IntFlag{Name: "max-failures", Usage: "stop after this many failed trials (default: never)"},
 			&cli.StringFlag{Name: "run-name", Usage: "name of the parent run (default tune-<metric>)"},
+			&cli.Float64Flag{Name: "select-within", Usage: "choose the trial to ship among those within this fraction of the best objective (0.01: 1 %), by --prefer"},
+			&cli.StringFlag{Name: "prefer", Usage: "with --select-within: a metric or param of the trials, KEY[:min|max] (default min), e.g. training_time"},
+			&cli.StringFlag{Name: "register-model", Usage: "register the chosen trial's (or the best one's) 'model' artifact as a new version of this model"},
 		),
 		Action: tuneProject,
 	}
@@ -197,6 +204,15 @@ func tuneProject(c *cli.Context) error {
 			}
 		}
 	}
+	pick, err := parsePrefer(c)
+	if err != nil {
+		return err
+	}
+	if c.String("register-model") != "" {
+		if _, ok := st.(registry.Store); !ok {
+			return fmt.Errorf("--register-model: the tracking store %s has no model registry", uri)
+		}
+	}
 	req, err := launchRequest(c, st, uri, nil)
 	if err != nil {
 		return err
@@ -326,6 +342,10 @@ func tuneProject(c *cli.Context) error {
 			fmt.Fprintf(w, "mlrun: the best parameters were not logged on the parent: %v\n", err)
 		}
 	}
+	var shipErr error
+	if best != nil && status != store.StatusKilled {
+		shipErr = ship(c, st, pid, trials, best, metric, maximize, pick)
+	}
 	end := time.Now().UnixMilli()
 	st.UpdateRun(ctx, pid, store.UpdateRun{Status: &status, EndTime: &end})
 	summary(c.App.Writer, trials, best, metric, maximize)
@@ -336,6 +356,102 @@ func tuneProject(c *cli.Context) error {
 	case best == nil:
 		return fmt.Errorf("tune: %w (%d trials failed; see their runs' mlrun/step.log)", tune.ErrNoTrial, failed)
 	}
+	return shipErr
+}
+
+// preference is --select-within and --prefer.
+type preference struct {
+	within float64
+	key    string
+	max    bool
+}
+
+func parsePrefer(c *cli.Context) (*preference, error) {
+	within, prefer := c.Float64("select-within"), c.String("prefer")
+	switch {
+	case !c.IsSet("select-within") && prefer == "":
+		return nil, nil
+	case prefer == "" || !c.IsSet("select-within"):
+		return nil, errors.New("--select-within and --prefer go together: --select-within 0.01 --prefer training_time")
+	case within < 0 || math.IsNaN(within):
+		return nil, fmt.Errorf("--select-within %v: want a fraction of the best objective, such as 0.01", within)
+	}
+	key, dir, _ := strings.Cut(prefer, ":")
+	if dir != "" && dir != "min" && dir != "max" {
+		return nil, fmt.Errorf("--prefer %s: the direction is min or max", prefer)
+	}
+	return &preference{within: within, key: key, max: dir == "max"}, nil
+}
+
+// ship chooses the trial to ship (the best, or by --select-within and
+// --prefer), tags the parent with it, and registers its model when asked.
+func ship(c *cli.Context, st store.Store, pid string, trials []tune.Trial, best *tune.Trial, metric string, maximize bool, pick *preference) error {
+	ctx := context.WithoutCancel(c.Context)
+	chosen := best.RunID
+	reason := "the best " + metric + " (" + space.PyFloat(best.Value) + ")"
+	if pick != nil {
+		tol := pick.within * math.Abs(best.Value)
+		if best.Value == 0 {
+			tol = pick.within
+		}
+		var bestKey float64
+		found := false
+		for _, t := range trials {
+			if t.Status != tune.OK || math.Abs(t.Value-best.Value) > tol {
+				continue
+			}
+			r, err := st.GetRun(ctx, t.RunID)
+			if err != nil {
+				return err
+			}
+			v, ok := metricOf(r, pick.key)
+			if !ok {
+				for _, p := range r.Params {
+					if p.Key == pick.key {
+						v, err = strconv.ParseFloat(p.Value, 64)
+						ok = err == nil
+					}
+				}
+			}
+			if !ok {
+				continue
+			}
+			if !found || (pick.max && v > bestKey) || (!pick.max && v < bestKey) {
+				chosen, bestKey, found = t.RunID, v, true
+				way := map[bool]string{false: "smallest", true: "largest"}[pick.max]
+				reason = fmt.Sprintf("within %s of the best %s (%s), the %s %s (%s)", space.PyFloat(pick.within), metric, space.PyFloat(best.Value), way, pick.key, space.PyFloat(v))
+			}
+		}
+		if !found {
+			fmt.Fprintf(c.App.ErrWriter, "mlrun: no trial within %s of the best has %s: the best one is chosen\n", space.PyFloat(pick.within), pick.key)
+		}
+		st.SetTag(ctx, pid, store.Tag{Key: tagTuneSelected, Value: chosen})
+		fmt.Fprintf(c.App.Writer, "selected_run_id: %s (%s)\n", chosen, reason)
+	}
+	name := c.String("register-model")
+	if name == "" {
+		return nil
+	}
+	run, err := st.GetRun(ctx, chosen)
+	if err != nil {
+		return err
+	}
+	source := strings.TrimRight(run.Info.ArtifactURI, "/") + "/model"
+	if ok, err := artifactExists(c, st, source); err != nil {
+		return err
+	} else if !ok {
+		return fmt.Errorf("--register-model: trial run %s logged no 'model' artifact (%s)", chosen, source)
+	}
+	reg := st.(registry.Store)
+	if _, err := reg.CreateRegisteredModel(ctx, name, nil, ""); err != nil && !errors.Is(err, store.ErrAlreadyExists) {
+		return err
+	}
+	v, err := reg.CreateModelVersion(ctx, registry.CreateVersion{Name: name, Source: source, RunID: chosen,
+		Tags: []store.Tag{{Key: "mlrun.tune.parent_run_id", Value: pid}, {Key: "mlrun.tune.reason", Value: reason}}})
+	if err != nil {
+		return fmt.Errorf("--register-model: %w", err)
+	}
+	fmt.Fprintf(c.App.ErrWriter, "Registered version %s of model '%s' from trial run %s: %s\n", v.Version, name, chosen, reason)
 	return nil
 }
 

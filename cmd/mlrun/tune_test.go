@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -10,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mlrun/mlrun/registry"
 	"github.com/mlrun/mlrun/store"
 )
 
@@ -170,6 +172,42 @@ func TestTune(t *testing.T) {
 		}
 	}
 
+	// Choosing what to ship: among the trials within 50 % of the best
+	// loss, the fastest; its model is registered, with the reason.
+	db = filepath.Join(dir, "ship.db")
+	out, err = tune("--space", spaceFile, "-P", "type=quad", "--metric", "loss", "--max-trials", "6", "--seed", "2",
+		"--select-within", "0.5", "--prefer", "training_time", "--register-model", "tuned")
+	if err != nil {
+		t.Fatalf("select and register: %v\n%s", err, out)
+	}
+	parent, trials = tuneRuns(t, db)
+	bestLoss := math.Inf(1)
+	for _, r := range trials {
+		if v, ok := metricOf(r, "loss"); ok && r.Info.Status == store.StatusFinished {
+			bestLoss = math.Min(bestLoss, v)
+		}
+	}
+	var fastest *store.Run
+	for _, r := range trials {
+		if v, ok := metricOf(r, "loss"); ok && r.Info.Status == store.StatusFinished && v-bestLoss <= 0.5*bestLoss {
+			if fastest == nil || mustMetric(r, "training_time") < mustMetric(fastest, "training_time") {
+				fastest = r
+			}
+		}
+	}
+	if sel, _ := parent.Tag("mlrun.tune.selected_run_id"); fastest == nil || sel != fastest.Info.RunID {
+		t.Fatalf("selected %q, want the fastest within 50 %% of the best: %v\n%s", sel, fastest, out)
+	}
+	st, err := openStore(context.Background(), "sqlite:///"+db, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := st.(registry.Store).GetModelVersion(context.Background(), "tuned", "1")
+	st.Close()
+	if err != nil || v.RunID != fastest.Info.RunID || !strings.HasSuffix(v.Source, "/model") || !strings.Contains(tagValue(v.Tags, "mlrun.tune.reason"), "smallest training_time") {
+		t.Fatalf("registered version: %+v %v", v, err)
+	}
+
 	// A metric no trial logs: every trial fails, the parent too, and the
 	// command says why.
 	db = filepath.Join(dir, "none.db")
@@ -188,6 +226,8 @@ func TestTune(t *testing.T) {
 		{"--space", spaceFile, "-P", "x=1", "--metric", "loss"},
 		{"--space", spaceFile, "--metric", "loss", "--algo", "bayes"},
 		{"-S", "x=uniform(5, 1)", "--metric", "loss"},
+		{"--space", spaceFile, "--metric", "loss", "--prefer", "training_time"},
+		{"--space", spaceFile, "--metric", "loss", "--select-within", "0.1", "--prefer", "t:sideways"},
 		{"--metric", "loss"},
 	} {
 		if out, err := tune(args...); err == nil {
@@ -254,4 +294,13 @@ func TestTuneCtrlC(t *testing.T) {
 			t.Fatalf("a trial ended %s", r.Info.Status)
 		}
 	}
+}
+
+func tagValue(tags []store.Tag, key string) string {
+	for _, t := range tags {
+		if t.Key == key {
+			return t.Value
+		}
+	}
+	return ""
 }

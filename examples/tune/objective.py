@@ -7,6 +7,8 @@ The loss and the time it took are logged with `mlrun log metric`, which
 mlrun puts on every step's PATH (MLflow's own client would do as well).
 """
 import argparse
+import json
+import os
 import subprocess
 import sys
 import time
@@ -28,3 +30,8 @@ if loss > 40:
     sys.exit(f"diverged: loss {loss}")
 subprocess.run(["mlrun", "log", "metric", "loss", repr(loss)], check=True)
 subprocess.run(["mlrun", "log", "metric", "training_time", repr(time.time() - start)], check=True)
+# The "model" a trial trains, for --register-model: its parameters.
+os.makedirs("model", exist_ok=True)
+with open(os.path.join("model", "params.json"), "w") as f:
+    json.dump(vars(args), f)
+subprocess.run(["mlrun", "log", "artifact", "model"], check=True)
