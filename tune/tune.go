@@ -40,7 +40,8 @@ type Trial struct {
 }
 
 // Algorithm proposes the next point to try from the space and the trials
-// finished so far.
+// finished so far. One whose points run out (Grid) also has Exhausted()
+// bool, and the search stops there.
 type Algorithm interface {
 	Name() string
 	Suggest(s *space.Space, history []Trial, r *rand.Rand) space.Sample
@@ -105,8 +106,10 @@ func Search(ctx context.Context, o Options, eval Evaluate) ([]Trial, *Trial, err
 	last := next + o.MaxTrials - 1
 	results := make(chan Trial)
 	running := 0
+	exhausted, _ := o.Algorithm.(interface{ Exhausted() bool })
 	stop := func() bool {
-		return ctx.Err() != nil || next > last || (o.MaxFailures > 0 && failures >= o.MaxFailures)
+		return ctx.Err() != nil || next > last || (o.MaxFailures > 0 && failures >= o.MaxFailures) ||
+			(exhausted != nil && exhausted.Exhausted())
 	}
 	for {
 		for running < o.Parallel && !stop() {

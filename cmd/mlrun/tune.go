@@ -52,7 +52,7 @@ func tuneCommand() *cli.Command {
 			&cli.StringFlag{Name: "metric", Usage: "the metric each trial logs, whose latest value is the objective (required, but with --resume)"},
 			&cli.StringFlag{Name: "resume", Usage: "continue the search of this parent run: its finished trials are the history, --max-trials more run (space, metric, mode and algorithm from its tags unless given)"},
 			&cli.StringFlag{Name: "mode", Value: "min", Usage: "min or max"},
-			&cli.StringFlag{Name: "algo", Value: "tpe", Usage: "the search algorithm: tpe (mlrun's tuning of Hyperopt's), hyperopt-tpe (Hyperopt's own defaults) or random (anneal and grid are to come)"},
+			&cli.StringFlag{Name: "algo", Value: "tpe", Usage: "the search algorithm: tpe (mlrun's tuning of Hyperopt's), hyperopt-tpe (Hyperopt's own defaults), random, or grid (every point of a finite space; anneal is to come)"},
 			&cli.IntFlag{Name: "max-trials", Value: 20, Usage: "how many trials"},
 			&cli.IntFlag{Name: "parallel", Value: 1, Usage: "trials running at once"},
 			&cli.Uint64Flag{Name: "seed", Usage: "the random seed (default: a new one, printed and tagged)"},
@@ -184,10 +184,16 @@ func tuneProject(c *cli.Context) error {
 		algo = hyperoptTPE{}
 	case "random":
 		algo = tune.Random{}
-	case "anneal", "grid":
-		return fmt.Errorf("--algo %s is not implemented yet: use tpe, hyperopt-tpe or random", algoName)
+	case "grid":
+		g, err := tune.NewGrid(sp)
+		if err != nil {
+			return fmt.Errorf("--algo grid: %w", err)
+		}
+		algo = g
+	case "anneal":
+		return fmt.Errorf("--algo anneal is not implemented yet: use tpe, hyperopt-tpe, random or grid")
 	default:
-		return fmt.Errorf("--algo %s: want tpe, hyperopt-tpe or random", algoName)
+		return fmt.Errorf("--algo %s: want tpe, hyperopt-tpe, random or grid", algoName)
 	}
 	maximize := false
 	switch mode {

@@ -208,6 +208,20 @@ func TestTune(t *testing.T) {
 		t.Fatalf("registered version: %+v %v", v, err)
 	}
 
+	// Grid search tries each point of a finite space once and stops there.
+	db = filepath.Join(dir, "grid.db")
+	if out, err := tune("-S", "x=choice(0.5, 1, 1.5)", "-S", "y=quniform(-2, -1, 1)", "-P", "type=quad", "--metric", "loss", "--algo", "grid", "--max-trials", "50"); err != nil {
+		t.Fatalf("grid: %v\n%s", err, out)
+	}
+	_, trials = tuneRuns(t, db)
+	points := map[string]bool{}
+	for _, r := range trials {
+		points[paramOf(r, "x")+","+paramOf(r, "y")] = true
+	}
+	if len(trials) != 6 || len(points) != 6 {
+		t.Fatalf("grid: %d trials, %d points: %v", len(trials), len(points), points)
+	}
+
 	// A metric no trial logs: every trial fails, the parent too, and the
 	// command says why.
 	db = filepath.Join(dir, "none.db")
@@ -227,6 +241,7 @@ func TestTune(t *testing.T) {
 		{"--space", spaceFile, "--metric", "loss", "--algo", "bayes"},
 		{"-S", "x=uniform(5, 1)", "--metric", "loss"},
 		{"--space", spaceFile, "--metric", "loss", "--prefer", "training_time"},
+		{"--space", spaceFile, "--metric", "loss", "--algo", "grid"},
 		{"--space", spaceFile, "--metric", "loss", "--select-within", "0.1", "--prefer", "t:sideways"},
 		{"--metric", "loss"},
 	} {
