@@ -29,7 +29,9 @@ m:
 	if err != nil || g.Size() != 2*3*3*3 {
 		t.Fatalf("grid of %d points: %v", g.Size(), err)
 	}
-	eval := func(ctx context.Context, n int, s space.Sample) (string, float64, Status, error) { return "", float64(n), OK, nil }
+	eval := func(ctx context.Context, n int, s space.Sample) (string, float64, Status, error) {
+		return "", float64(n), OK, nil
+	}
 	trials, _, err := Search(context.Background(), Options{Space: sp, Algorithm: g, MaxTrials: 1000}, eval)
 	if err != nil || len(trials) != 54 {
 		t.Fatalf("%d trials: %v", len(trials), err)
