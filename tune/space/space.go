@@ -5,7 +5,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"strconv"
-	"strings"
+
+	"github.com/mlrun/mlrun/internal/format"
 )
 
 // Kind is a dimension's distribution.
@@ -86,35 +87,9 @@ func (v Value) Number() float64 {
 	return v.Float
 }
 
-// PyFloat formats f as Python's repr does: the shortest text that reads
-// back as f, with ".0" on whole numbers and an exponent (at least two
-// digits) below 1e-4 and from 1e16 on.
-func PyFloat(f float64) string {
-	switch {
-	case math.IsNaN(f):
-		return "nan"
-	case math.IsInf(f, 1):
-		return "inf"
-	case math.IsInf(f, -1):
-		return "-inf"
-	}
-	abs := math.Abs(f)
-	if abs != 0 && (abs < 1e-4 || abs >= 1e16) {
-		s := strconv.FormatFloat(f, 'e', -1, 64)
-		mant, exp, _ := strings.Cut(s, "e")
-		sign := exp[0]
-		digits := strings.TrimLeft(exp[1:], "0")
-		if len(digits) < 2 {
-			digits = strings.Repeat("0", 2-len(digits)) + digits
-		}
-		return mant + "e" + string(sign) + digits
-	}
-	s := strconv.FormatFloat(f, 'f', -1, 64)
-	if !strings.ContainsAny(s, ".") {
-		s += ".0"
-	}
-	return s
-}
+// PyFloat formats f as Python's repr does (format.PyFloat): 3.0,
+// 0.30000000000000004, 1e-05.
+var PyFloat = format.PyFloat
 
 // Dim is one dimension: a distribution with its arguments, or a
 // constant, or a choice among options.
