@@ -95,7 +95,9 @@ func BenchmarkAgainstOptuna(b *testing.B) {
 			for seed := uint64(1); seed <= seeds; seed++ {
 				start := time.Now()
 				_, best, err := Search(context.Background(), Options{Space: sp, Algorithm: algo, MaxTrials: trials, Seed: seed},
-					func(ctx context.Context, n int, s space.Sample) (string, float64, Status, error) { return "", fn.f(s), OK, nil })
+					func(ctx context.Context, n int, s space.Sample) (string, float64, Status, error) {
+						return "", fn.f(s), OK, nil
+					})
 				if err != nil {
 					b.Fatal(err)
 				}
