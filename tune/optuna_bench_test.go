@@ -90,7 +90,7 @@ func BenchmarkAgainstOptuna(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		for _, algo := range []Algorithm{TPE{}, HyperoptTPE, Random{}} {
+		for _, algo := range []Algorithm{TPE{}, HyperoptTPE, Anneal{}, Random{}} {
 			var bests []float64
 			for seed := uint64(1); seed <= seeds; seed++ {
 				start := time.Now()

@@ -149,3 +149,52 @@ func TestForgettingWeights(t *testing.T) {
 		t.Fatalf("%v", w)
 	}
 }
+
+// TestAnneal: annealing beats random search on Branin and on the mixed
+// objective (median best of 60 trials, 15 seeds), keeps the space's
+// bounds and types, and repeats itself with the same seed.
+func TestAnneal(t *testing.T) {
+	branin, _ := space.Parse([]byte("x: uniform(-5, 10)\ny: uniform(0, 15)\n"))
+	fn := benchFunctions()["branin"].f
+	var an, rnd []float64
+	for seed := uint64(1); seed <= 15; seed++ {
+		an = append(an, bestOf(t, Anneal{}, branin, fn, 60, seed))
+		rnd = append(rnd, bestOf(t, Random{}, branin, fn, 60, seed))
+	}
+	t.Logf("branin: median best of 60 trials: anneal %.4f, random %.4f", median(an), median(rnd))
+	if !(median(an) < median(rnd)) {
+		t.Errorf("anneal %.4f is not better than random %.4f", median(an), median(rnd))
+	}
+	sp, _ := space.Parse([]byte("u: uniform(-1, 1)\nq: quniform(0, 10, 2)\nl: loguniform(-3, 0)\ni: randint(3, 7)\nc: choice(a, b, c)\nn: lognormal(0, 1)\n"))
+	run := func() []Trial {
+		trials, _, err := Search(context.Background(), Options{Space: sp, Algorithm: Anneal{}, MaxTrials: 60, Seed: 4},
+			func(ctx context.Context, n int, s space.Sample) (string, float64, Status, error) {
+				u, _ := s.Get("u")
+				return "", u.Float * u.Float, OK, nil
+			})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return trials
+	}
+	trials := run()
+	for _, tr := range trials {
+		s := tr.Sample
+		u, _ := s.Get("u")
+		q, _ := s.Get("q")
+		l, _ := s.Get("l")
+		i, _ := s.Get("i")
+		c, _ := s.Get("c")
+		n, _ := s.Get("n")
+		if u.Float < -1 || u.Float > 1 || math.Mod(q.Float, 2) != 0 || q.Float < 0 || q.Float > 10 || l.Float < math.Exp(-3) || l.Float > 1 ||
+			i.Kind != space.Int || i.Int < 3 || i.Int > 6 || (c.Text != "a" && c.Text != "b" && c.Text != "c") || n.Float <= 0 {
+			t.Fatalf("trial %d out of the space: %+v", tr.Number, s.Params)
+		}
+	}
+	again := run()
+	for k := range trials {
+		if trials[k].Sample.Params[0] != again[k].Sample.Params[0] {
+			t.Fatalf("trial %d differs with the same seed", k+1)
+		}
+	}
+}

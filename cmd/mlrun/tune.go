@@ -52,7 +52,7 @@ func tuneCommand() *cli.Command {
 			&cli.StringFlag{Name: "metric", Usage: "the metric each trial logs, whose latest value is the objective (required, but with --resume)"},
 			&cli.StringFlag{Name: "resume", Usage: "continue the search of this parent run: its finished trials are the history, --max-trials more run (space, metric, mode and algorithm from its tags unless given)"},
 			&cli.StringFlag{Name: "mode", Value: "min", Usage: "min or max"},
-			&cli.StringFlag{Name: "algo", Value: "tpe", Usage: "the search algorithm: tpe (mlrun's tuning of Hyperopt's), hyperopt-tpe (Hyperopt's own defaults), random, or grid (every point of a finite space; anneal is to come)"},
+			&cli.StringFlag{Name: "algo", Value: "tpe", Usage: "the search algorithm: tpe (mlrun's tuning of Hyperopt's), hyperopt-tpe (Hyperopt's own defaults), anneal, random, or grid (every point of a finite space)"},
 			&cli.IntFlag{Name: "max-trials", Value: 20, Usage: "how many trials"},
 			&cli.IntFlag{Name: "parallel", Value: 1, Usage: "trials running at once"},
 			&cli.Uint64Flag{Name: "seed", Usage: "the random seed (default: a new one, printed and tagged)"},
@@ -191,9 +191,9 @@ func tuneProject(c *cli.Context) error {
 		}
 		algo = g
 	case "anneal":
-		return fmt.Errorf("--algo anneal is not implemented yet: use tpe, hyperopt-tpe, random or grid")
+		algo = tune.Anneal{}
 	default:
-		return fmt.Errorf("--algo %s: want tpe, hyperopt-tpe, random or grid", algoName)
+		return fmt.Errorf("--algo %s: want tpe, hyperopt-tpe, anneal, random or grid", algoName)
 	}
 	maximize := false
 	switch mode {

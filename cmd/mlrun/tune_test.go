@@ -208,6 +208,15 @@ func TestTune(t *testing.T) {
 		t.Fatalf("registered version: %+v %v", v, err)
 	}
 
+	// Annealing, through the command.
+	db = filepath.Join(dir, "anneal.db")
+	if out, err := tune("--space", spaceFile, "-P", "type=quad", "--metric", "loss", "--algo", "anneal", "--max-trials", "3", "--parallel", "3"); err != nil {
+		t.Fatalf("anneal: %v\n%s", err, out)
+	}
+	if parent, trials := tuneRuns(t, db); len(trials) != 3 || tagValue(parent.Tags, "mlrun.tune.algo") != "anneal" {
+		t.Fatalf("anneal: %d trials, algo %q", len(trials), tagValue(parent.Tags, "mlrun.tune.algo"))
+	}
+
 	// Grid search tries each point of a finite space once and stops there.
 	db = filepath.Join(dir, "grid.db")
 	if out, err := tune("-S", "x=choice(0.5, 1, 1.5)", "-S", "y=quniform(-2, -1, 1)", "-P", "type=quad", "--metric", "loss", "--algo", "grid", "--max-trials", "50"); err != nil {
