@@ -306,7 +306,84 @@ func (h *Handler) run(w http.ResponseWriter, r *http.Request) {
 			data["ArtifactError"] = err.Error()
 		}
 	}
+	if t := h.tuning(r, run); t != nil {
+		data["Tuning"] = t
+	}
 	h.render(w, r, "run", run.Info.RunName, data)
+}
+
+// tuningView is what the page of a tuning parent (mlrun tune) shows of
+// its search: the trials by objective, links to their parallel
+// coordinates and to the best-so-far curve.
+type tuningView struct {
+	Metric, Mode, Algo, BestRunID, SelectedRunID string
+	Trials                                       []tuningTrial
+	CompareIDs                                   string // the trials to compare, comma-separated
+	Failed                                       int
+}
+
+type tuningTrial struct {
+	Run   *store.Run
+	Value float64
+	OK    bool
+}
+
+// maxCompared bounds the trials one parallel-coordinates chart shows.
+const maxCompared = 100
+
+// tuning reads a tuning parent's trials (its child runs); nil for any
+// other run.
+func (h *Handler) tuning(r *http.Request, run *store.Run) *tuningView {
+	metric, ok := run.Tag("mlrun.tune.metric")
+	if !ok {
+		return nil
+	}
+	t := &tuningView{Metric: metric}
+	t.Mode, _ = run.Tag("mlrun.tune.mode")
+	t.Algo, _ = run.Tag("mlrun.tune.algo")
+	t.BestRunID, _ = run.Tag("mlrun.tune.best_run_id")
+	t.SelectedRunID, _ = run.Tag("mlrun.tune.selected_run_id")
+	tok := ""
+	for {
+		runs, next, err := h.opts.Store.SearchRuns(r.Context(), store.SearchRuns{ExperimentIDs: []string{run.Info.ExperimentID},
+			Filter: "tags.mlflow.parentRunId = '" + run.Info.RunID + "'", MaxResults: 1000, PageToken: tok})
+		if err != nil {
+			break
+		}
+		for _, c := range runs {
+			tt := tuningTrial{Run: c}
+			for _, m := range c.Metrics {
+				if m.Key == metric && c.Info.Status == store.StatusFinished {
+					tt.Value, tt.OK = m.Value, true
+				}
+			}
+			if c.Info.Status == store.StatusFailed {
+				t.Failed++
+			}
+			t.Trials = append(t.Trials, tt)
+		}
+		if tok = next; tok == "" {
+			break
+		}
+	}
+	sort.SliceStable(t.Trials, func(i, j int) bool {
+		a, b := t.Trials[i], t.Trials[j]
+		if a.OK != b.OK {
+			return a.OK
+		}
+		if t.Mode == "max" {
+			return a.Value > b.Value
+		}
+		return a.Value < b.Value
+	})
+	var ids []string
+	for _, tt := range t.Trials {
+		if tt.OK && len(ids) < maxCompared {
+			ids = append(ids, tt.Run.Info.RunID)
+		}
+	}
+	t.CompareIDs = strings.Join(ids, ",")
+	return t
 }
 
 // readText reads up to previewLimit bytes of a text file.
