@@ -14,6 +14,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"text/tabwriter"
 	"time"
 
@@ -280,7 +281,9 @@ func tuneProject(c *cli.Context) error {
 
 	started := time.Now()
 	done, failed := 0, 0
+	var launched atomic.Int64
 	eval := func(ctx context.Context, n int, s space.Sample) (string, float64, tune.Status, error) {
+		launched.Add(1)
 		r := req
 		r.Params = paramsOf(s)
 		r.ParentRunID = pid
@@ -326,7 +329,8 @@ func tuneProject(c *cli.Context) error {
 		if left := c.Int("max-trials") - done; left > 0 {
 			eta = fmt.Sprintf(", about %s left", (time.Since(started) / time.Duration(done) * time.Duration(left)).Round(time.Second))
 		}
-		fmt.Fprintf(w, "trial %d/%d %s  [%s]  done %d, failed %d, best %s%s\n", t.Number, len(history)+c.Int("max-trials"), what, paramText(t.Sample), done, failed, bestText, eta)
+		running := int(launched.Load()) - done
+		fmt.Fprintf(w, "trial %d/%d %s  [%s]  done %d, running %d, failed %d, best %s%s\n", t.Number, len(history)+c.Int("max-trials"), what, paramText(t.Sample), done, running, failed, bestText, eta)
 	}
 	trials, best, err := tune.Search(c.Context, tune.Options{Space: sp, Algorithm: algo, MaxTrials: c.Int("max-trials"), Parallel: c.Int("parallel"),
 		Seed: seed, MaxFailures: c.Int("max-failures"), Maximize: maximize, History: history, Done: onDone}, eval)

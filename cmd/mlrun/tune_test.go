@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"os"
 	"os/exec"
@@ -120,7 +121,7 @@ func TestTune(t *testing.T) {
 	if v, ok := metricOf(parent, "best_loss"); !ok || v != mustMetric(best, "loss") {
 		t.Fatalf("best_loss %v, want %v", v, mustMetric(best, "loss"))
 	}
-	if !strings.Contains(out, "best_run_id: "+best.Info.RunID) || !strings.Contains(out, "failed "+itoa(failed)) {
+	if !strings.Contains(out, "best_run_id: "+best.Info.RunID) || !strings.Contains(out, "failed "+itoa(failed)) || !strings.Contains(out, ", running ") {
 		t.Fatalf("the summary:\n%s", out)
 	}
 
@@ -208,13 +209,15 @@ func TestTune(t *testing.T) {
 		t.Fatalf("registered version: %+v %v", v, err)
 	}
 
-	// Annealing, through the command.
-	db = filepath.Join(dir, "anneal.db")
-	if out, err := tune("--space", spaceFile, "-P", "type=quad", "--metric", "loss", "--algo", "anneal", "--max-trials", "3", "--parallel", "3"); err != nil {
-		t.Fatalf("anneal: %v\n%s", err, out)
-	}
-	if parent, trials := tuneRuns(t, db); len(trials) != 3 || tagValue(parent.Tags, "mlrun.tune.algo") != "anneal" {
-		t.Fatalf("anneal: %d trials, algo %q", len(trials), tagValue(parent.Tags, "mlrun.tune.algo"))
+	// Annealing and Hyperopt's own TPE, through the command.
+	for _, algo := range []string{"anneal", "hyperopt-tpe"} {
+		db = filepath.Join(dir, algo+".db")
+		if out, err := tune("--space", spaceFile, "-P", "type=quad", "--metric", "loss", "--algo", algo, "--max-trials", "3", "--parallel", "3"); err != nil {
+			t.Fatalf("%s: %v\n%s", algo, err, out)
+		}
+		if parent, trials := tuneRuns(t, db); len(trials) != 3 || tagValue(parent.Tags, "mlrun.tune.algo") != algo {
+			t.Fatalf("%s: %d trials, algo %q", algo, len(trials), tagValue(parent.Tags, "mlrun.tune.algo"))
+		}
 	}
 
 	// Grid search tries each point of a finite space once and stops there.
@@ -327,4 +330,32 @@ func tagValue(tags []store.Tag, key string) string {
 		}
 	}
 	return ""
+}
+
+// BenchmarkTuneOverhead is the time mlrun spends per trial, the step
+// being `true`: proposing, creating the child run, serving it on
+// loopback, running the step, keeping its log, reading the objective.
+//
+//	go test -run '^$' -bench TuneOverhead -benchtime 1x ./cmd/mlrun/
+func BenchmarkTuneOverhead(b *testing.B) {
+	bin := buildMlrun(b)
+	dir := b.TempDir()
+	proj := filepath.Join(dir, "proj")
+	os.MkdirAll(proj, 0o755)
+	os.WriteFile(filepath.Join(proj, "MLproject"), []byte("name: t\nentry_points:\n  main:\n    parameters:\n      x: {type: float, default: 0}\n    command: \"mlrun log metric m {x}\"\n"), 0o644)
+	const trials = 40
+	for _, par := range []string{"1", "4"} {
+		b.Run("parallel-"+par, func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				db := filepath.Join(b.TempDir(), "m.db")
+				start := time.Now()
+				out, err := exec.Command(bin, "tune", proj, "-S", "x=uniform(0, 1)", "--metric", "m", "--max-trials", fmt.Sprint(trials),
+					"--parallel", par, "--tracking-uri", "sqlite:///"+db).CombinedOutput()
+				if err != nil {
+					b.Fatalf("%v\n%s", err, out)
+				}
+				b.ReportMetric(float64(time.Since(start).Milliseconds())/trials, "ms/trial")
+			}
+		})
+	}
 }
