@@ -29,32 +29,14 @@ func Open(ctx context.Context, uri string) (*sqlauth.Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := initSchema(ctx, db); err != nil {
+	lock := func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(?)`, int64(authLock))
+		return err
+	}
+	tables := `SELECT count(*) FROM information_schema.tables WHERE table_schema = current_schema() AND table_name IN ('users', 'alembic_version')`
+	if err := sqlauth.Init(ctx, db, tables, schema, lock); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("auth database %s: %w", postgres.Redact(uri), postgres.Flatten(err))
 	}
 	return sqlauth.New(db, db, postgres.Retryable), nil
-}
-
-func initSchema(ctx context.Context, db *sql.DB) error {
-	tx, err := db.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(?)`, int64(authLock)); err != nil {
-		return err
-	}
-	var n int
-	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM information_schema.tables WHERE table_schema = current_schema() AND table_name IN ('users', 'alembic_version')`).Scan(&n); err != nil {
-		return err
-	}
-	if n == 0 {
-		if _, err := tx.ExecContext(ctx, schema); err != nil {
-			return err
-		}
-	} else if err := sqlauth.CheckRevision(ctx, tx); err != nil {
-		return err
-	}
-	return tx.Commit()
 }

@@ -72,6 +72,36 @@ func CheckRevision(ctx context.Context, tx *sql.Tx) error {
 	return nil
 }
 
+// Init creates MLflow's auth schema (ddl) in one transaction on db, or
+// checks an existing database's revision. tables is a query counting
+// the tables users and alembic_version; first, when set, runs at the
+// start of the transaction (PostgreSQL takes an advisory lock there, so
+// servers starting together create the schema once).
+func Init(ctx context.Context, db *sql.DB, tables, ddl string, first func(*sql.Tx) error) error {
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if first != nil {
+		if err := first(tx); err != nil {
+			return err
+		}
+	}
+	var n int
+	if err := tx.QueryRowContext(ctx, tables).Scan(&n); err != nil {
+		return err
+	}
+	if n == 0 {
+		if _, err := tx.ExecContext(ctx, ddl); err != nil {
+			return err
+		}
+	} else if err := CheckRevision(ctx, tx); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
 // Close closes the connections.
 func (s *Store) Close() error {
 	if s.r == s.w {

@@ -57,29 +57,9 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	}
 	r.SetMaxOpenConns(4)
 	s := sqlauth.New(w, r, nil)
-	if err := initSchema(ctx, w); err != nil {
+	if err := sqlauth.Init(ctx, w, `SELECT count(*) FROM sqlite_master WHERE type='table' AND name IN ('users', 'alembic_version')`, schema, nil); err != nil {
 		s.Close()
 		return nil, fmt.Errorf("auth database %s: %w", path, err)
 	}
 	return s, nil
-}
-
-func initSchema(ctx context.Context, w *sql.DB) error {
-	tx, err := w.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	var n int
-	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_master WHERE type='table' AND name IN ('users', 'alembic_version')`).Scan(&n); err != nil {
-		return err
-	}
-	if n == 0 {
-		if _, err := tx.ExecContext(ctx, schema); err != nil {
-			return err
-		}
-	} else if err := sqlauth.CheckRevision(ctx, tx); err != nil {
-		return err
-	}
-	return tx.Commit()
 }
