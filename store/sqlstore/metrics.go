@@ -26,6 +26,10 @@ type point struct {
 	step      int64
 }
 
+// metricsPerInsert is how many metric rows one INSERT carries (6
+// parameters each: far below SQLite's and PostgreSQL's limits).
+const metricsPerInsert = 250
+
 // after reports whether p is strictly later than q by (step, timestamp,
 // value), MLflow's rule for the latest value.
 func (p point) after(q point) bool {
@@ -112,17 +116,24 @@ func logMetrics(ctx context.Context, tx *sql.Tx, runID string, pts []point) erro
 	if len(pts) == 0 {
 		return nil
 	}
-	ins, err := tx.PrepareContext(ctx, `INSERT INTO metrics ("key", value, timestamp, run_uuid, step, is_nan) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`)
-	if err != nil {
-		return err
+	// Multi-row inserts, metricsPerInsert rows each: one round trip per
+	// chunk instead of one per point (what a database server's latency
+	// makes count).
+	for start := 0; start < len(pts); start += metricsPerInsert {
+		chunk := pts[start:min(start+metricsPerInsert, len(pts))]
+		args := make([]any, 0, 6*len(chunk))
+		for _, p := range chunk {
+			args = append(args, p.key, p.value, p.timestamp, runID, p.step, p.isNaN)
+		}
+		q := `INSERT INTO metrics ("key", value, timestamp, run_uuid, step, is_nan) VALUES ` +
+			strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?, ?, ?), ", len(chunk)), ", ") + ` ON CONFLICT DO NOTHING`
+		if _, err := tx.ExecContext(ctx, q, args...); err != nil {
+			return err
+		}
 	}
-	defer ins.Close()
 	latest := map[string]point{}
 	var order []string
 	for _, p := range pts {
-		if _, err := ins.ExecContext(ctx, p.key, p.value, p.timestamp, runID, p.step, p.isNaN); err != nil {
-			return err
-		}
 		cur, ok := latest[p.key]
 		if !ok {
 			order = append(order, p.key)
