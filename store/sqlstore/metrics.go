@@ -95,21 +95,48 @@ func (s *Store) LogBatch(ctx context.Context, runID string, metrics []store.Metr
 }
 
 func logParams(ctx context.Context, tx *sql.Tx, runID string, params []store.Param) error {
+	if len(params) == 0 {
+		return nil
+	}
+	// What is there already, in one query; then the new ones in one
+	// insert (LogBatch has refused duplicate keys).
+	keys := make([]any, 0, len(params)+1)
+	keys = append(keys, runID)
 	for _, p := range params {
-		var old string
-		err := tx.QueryRowContext(ctx, `SELECT value FROM params WHERE run_uuid = ? AND "key" = ?`, runID, p.Key).Scan(&old)
-		switch {
-		case errors.Is(err, sql.ErrNoRows):
-			if _, err := tx.ExecContext(ctx, `INSERT INTO params ("key", value, run_uuid) VALUES (?, ?, ?)`, p.Key, p.Value, runID); err != nil {
-				return err
-			}
-		case err != nil:
+		keys = append(keys, p.Key)
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT "key", value FROM params WHERE run_uuid = ? AND "key" IN (`+placeholders(len(params))+`)`, keys...)
+	if err != nil {
+		return err
+	}
+	old := map[string]string{}
+	for rows.Next() {
+		var k, v string
+		if err := rows.Scan(&k, &v); err != nil {
+			rows.Close()
 			return err
-		case old != p.Value:
-			return store.Invalidf("Changing param values is not allowed. Param with key='%s' was already logged with value='%s' for run ID='%s'. Attempted logging new value '%s'.", p.Key, old, runID, p.Value)
+		}
+		old[k] = v
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	var args []any
+	for _, p := range params {
+		v, ok := old[p.Key]
+		switch {
+		case !ok:
+			args = append(args, p.Key, p.Value, runID)
+		case v != p.Value:
+			return store.Invalidf("Changing param values is not allowed. Param with key='%s' was already logged with value='%s' for run ID='%s'. Attempted logging new value '%s'.", p.Key, v, runID, p.Value)
 		}
 	}
-	return nil
+	if len(args) == 0 {
+		return nil
+	}
+	_, err = tx.ExecContext(ctx, `INSERT INTO params ("key", value, run_uuid) VALUES `+strings.TrimSuffix(strings.Repeat("(?, ?, ?), ", len(args)/3), ", "), args...)
+	return err
 }
 
 func logMetrics(ctx context.Context, tx *sql.Tx, runID string, pts []point) error {
@@ -142,26 +169,46 @@ func logMetrics(ctx context.Context, tx *sql.Tx, runID string, pts []point) erro
 			latest[p.key] = p
 		}
 	}
-	for _, key := range order {
-		p := latest[key]
+	// The current latest values of these keys in one query, the ones to
+	// replace in one upsert.
+	args := []any{runID}
+	for _, k := range order {
+		args = append(args, k)
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT "key", value, timestamp, step, is_nan FROM latest_metrics WHERE run_uuid = ? AND "key" IN (`+placeholders(len(order))+`)`, args...)
+	if err != nil {
+		return err
+	}
+	current := map[string]point{}
+	for rows.Next() {
 		var old point
 		var ts sql.NullInt64
-		err := tx.QueryRowContext(ctx, `SELECT value, timestamp, step, is_nan FROM latest_metrics WHERE run_uuid = ? AND "key" = ?`, runID, key).
-			Scan(&old.value, &ts, &old.step, &old.isNaN)
-		old.timestamp = ts.Int64
-		switch {
-		case errors.Is(err, sql.ErrNoRows):
-		case err != nil:
+		if err := rows.Scan(&old.key, &old.value, &ts, &old.step, &old.isNaN); err != nil {
+			rows.Close()
 			return err
-		case !p.after(old):
+		}
+		old.timestamp = ts.Int64
+		current[old.key] = old
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	args = args[:0]
+	for _, key := range order {
+		p := latest[key]
+		if old, ok := current[key]; ok && !p.after(old) {
 			continue
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO latest_metrics ("key", value, timestamp, step, is_nan, run_uuid) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT ("key", run_uuid) DO UPDATE SET value = excluded.value, timestamp = excluded.timestamp, step = excluded.step, is_nan = excluded.is_nan`,
-			key, p.value, p.timestamp, p.step, p.isNaN, runID); err != nil {
-			return err
-		}
+		args = append(args, key, p.value, p.timestamp, p.step, p.isNaN, runID)
 	}
-	return nil
+	if len(args) == 0 {
+		return nil
+	}
+	_, err = tx.ExecContext(ctx, `INSERT INTO latest_metrics ("key", value, timestamp, step, is_nan, run_uuid) VALUES `+
+		strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?, ?, ?), ", len(args)/6), ", ")+
+		` ON CONFLICT ("key", run_uuid) DO UPDATE SET value = excluded.value, timestamp = excluded.timestamp, step = excluded.step, is_nan = excluded.is_nan`, args...)
+	return err
 }
 
 // GetMetricHistory implements store.Store.
