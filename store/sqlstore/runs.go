@@ -126,19 +126,28 @@ func upsertTags(ctx context.Context, tx *sql.Tx, runID string, tags []store.Tag)
 	if len(tags) == 0 {
 		return nil
 	}
-	st, err := tx.PrepareContext(ctx, `INSERT INTO tags ("key", value, run_uuid) VALUES (?, ?, ?) ON CONFLICT ("key", run_uuid) DO UPDATE SET value = excluded.value`)
-	if err != nil {
+	// One statement for all: a key given twice keeps its last value, as
+	// one upsert after the other would (and a statement may not touch a
+	// row twice on PostgreSQL).
+	last := map[string]string{}
+	var keys []string
+	for _, t := range tags {
+		if _, ok := last[t.Key]; !ok {
+			keys = append(keys, t.Key)
+		}
+		last[t.Key] = t.Value
+	}
+	args := make([]any, 0, 3*len(keys))
+	for _, k := range keys {
+		args = append(args, k, last[k], runID)
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO tags ("key", value, run_uuid) VALUES `+strings.TrimSuffix(strings.Repeat("(?, ?, ?), ", len(keys)), ", ")+
+		` ON CONFLICT ("key", run_uuid) DO UPDATE SET value = excluded.value`, args...); err != nil {
 		return err
 	}
-	defer st.Close()
-	for _, t := range tags {
-		if _, err := st.ExecContext(ctx, t.Key, t.Value, runID); err != nil {
+	if name, ok := last[tagRunName]; ok {
+		if _, err := tx.ExecContext(ctx, `UPDATE runs SET name = ? WHERE run_uuid = ?`, name, runID); err != nil {
 			return err
-		}
-		if t.Key == tagRunName {
-			if _, err := tx.ExecContext(ctx, `UPDATE runs SET name = ? WHERE run_uuid = ?`, t.Value, runID); err != nil {
-				return err
-			}
 		}
 	}
 	return nil
