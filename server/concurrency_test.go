@@ -9,6 +9,7 @@ import (
 	"github.com/mlrun/mlrun/internal/testutil"
 	"github.com/mlrun/mlrun/registry"
 	"github.com/mlrun/mlrun/store"
+	"github.com/mlrun/mlrun/store/postgres"
 	"github.com/mlrun/mlrun/store/rest"
 )
 
@@ -157,4 +158,13 @@ func TestConcurrentModelVersions(t *testing.T) {
 			t.Fatalf("version %d is missing: %v", i, seen)
 		}
 	}
+}
+
+func openPostgres(tb testing.TB, uri string) testutil.FullStore {
+	tb.Helper()
+	st, err := postgres.Open(context.Background(), uri, postgres.Options{ArtifactRoot: "mlflow-artifacts:/"})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return st
 }

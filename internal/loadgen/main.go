@@ -1,0 +1,64 @@
+// Command loadgen drives any MLflow-compatible tracking server (mlrun
+// server, MLflow's, another) with the load workloads of internal/load
+// and prints requests per second and errors for each:
+//
+//	go run ./internal/loadgen -url http://127.0.0.1:5000 -c 20 -d 5s
+//
+// Several -url values spread the clients over servers that share a
+// database. It writes an experiment of 500 runs and many more runs into
+// the server: point it at a throwaway database.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"strings"
+	"time"
+
+	"github.com/mlrun/mlrun/internal/load"
+	"github.com/mlrun/mlrun/store/rest"
+)
+
+func main() {
+	urls := flag.String("url", "http://127.0.0.1:5000", "the server's URL; several, comma-separated, to spread the clients")
+	clients := flag.Int("c", 20, "concurrent clients")
+	d := flag.Duration("d", 5*time.Second, "how long each workload runs")
+	only := flag.String("w", "", "run only these workloads (comma-separated names)")
+	flag.Parse()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	list := strings.Split(*urls, ",")
+	c, err := rest.Open(list[0], rest.Options{})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "loadgen:", err)
+		os.Exit(1)
+	}
+	env, err := load.Setup(ctx, c)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "loadgen: setup:", err)
+		os.Exit(1)
+	}
+	fmt.Printf("%-18s %10s %8s\n", "workload", "req/s", "errors")
+	failed := false
+	for _, w := range load.Workloads {
+		if *only != "" && !strings.Contains(","+*only+",", ","+w.Name+",") {
+			continue
+		}
+		r, err := load.Drive(ctx, list, *clients, *d, env, w)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "loadgen:", w.Name+":", err)
+			os.Exit(1)
+		}
+		fmt.Printf("%-18s %10.1f %8d\n", w.Name, r.PerSecond(), r.Errors)
+		if r.FirstError != nil {
+			failed = true
+			fmt.Fprintf(os.Stderr, "loadgen: %s: first error: %v\n", w.Name, r.FirstError)
+		}
+	}
+	if failed {
+		os.Exit(1)
+	}
+}
