@@ -88,14 +88,16 @@ m:
 	if err != nil {
 		t.Fatal(err)
 	}
-	trials, _, err := Search(context.Background(), Options{Space: sp, Algorithm: TPE{StartupTrials: 5}, MaxTrials: 60, Seed: 3},
-		func(ctx context.Context, n int, s space.Sample) (string, float64, Status, error) {
-			u, _ := s.Get("u")
-			if n%7 == 0 {
-				return "", 0, Failed, nil
-			}
-			return "", u.Float * u.Float, OK, nil
-		})
+	// u² to minimise; every seventh trial fails.
+	eval := func(ctx context.Context, n int, s space.Sample) (string, float64, Status, error) {
+		u, _ := s.Get("u")
+		if n%7 == 0 {
+			return "", 0, Failed, nil
+		}
+		return "", u.Float * u.Float, OK, nil
+	}
+	opts := Options{Space: sp, Algorithm: TPE{StartupTrials: 5}, MaxTrials: 60, Seed: 3}
+	trials, _, err := Search(context.Background(), opts, eval)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -125,14 +127,7 @@ m:
 		}
 	}
 	// The same seed proposes the same trials.
-	again, _, _ := Search(context.Background(), Options{Space: sp, Algorithm: TPE{StartupTrials: 5}, MaxTrials: 60, Seed: 3},
-		func(ctx context.Context, n int, s space.Sample) (string, float64, Status, error) {
-			u, _ := s.Get("u")
-			if n%7 == 0 {
-				return "", 0, Failed, nil
-			}
-			return "", u.Float * u.Float, OK, nil
-		})
+	again, _, _ := Search(context.Background(), opts, eval)
 	for k := range trials {
 		if trials[k].Sample.Params[0] != again[k].Sample.Params[0] {
 			t.Fatalf("trial %d differs with the same seed", k+1)
