@@ -9,8 +9,9 @@
 // mode with a busy timeout. Writes go through one connection with BEGIN
 // IMMEDIATE transactions, so writers in this process queue instead of
 // failing with "database is locked", and readers use a separate pool that
-// WAL lets run beside the writer. Each Store call is one transaction: a
-// log-batch is all or nothing.
+// WAL lets run beside the writer. Writes that wait meanwhile are committed
+// together (group commit), each under a savepoint of its own: each Store
+// call is all or nothing, and is answered once its commit is on disk.
 //
 // See DESIGN.md beside this file for why it is shaped like this.
 package sqlite

@@ -72,7 +72,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		v.Set("_busy_timeout", "30000")
 		v.Set("_foreign_keys", "1")
 		v.Set("_cslike", "1")
-		v.Set("_sync", "NORMAL")
+		v.Set("_sync", "FULL")
 		v.Set("_txlock", txlock)
 		v.Set("_stmt_cache_size", "128")
 		return "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + v.Encode()
@@ -92,7 +92,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	s := &Store{path: path, w: w, r: r}
 	rev, err := s.init(ctx, opts.Revision, root)
 	if err == nil {
-		s.Store, err = sqlstore.New(ctx, sqlstore.Config{W: w, R: r, ArtifactRoot: root, Revision: rev, Dialect: dialect{s}})
+		s.Store, err = sqlstore.New(ctx, sqlstore.Config{W: w, R: r, ArtifactRoot: root, Revision: rev, Dialect: dialect{s}, GroupCommit: true})
 	}
 	if err != nil {
 		s.Close()

@@ -63,7 +63,7 @@ func (s *Store) CreateAssessment(ctx context.Context, a store.Assessment) (*stor
 		return nil, err
 	}
 	var out *store.Assessment
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		if _, err := s.traceInfo(ctx, tx, a.TraceID); err != nil {
 			return err
 		}
@@ -95,7 +95,7 @@ func (s *Store) UpdateAssessment(ctx context.Context, a store.Assessment, mask [
 		return nil, err
 	}
 	var out *store.Assessment
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		cur, err := s.assessment(ctx, tx, a.TraceID, a.ID)
 		if err != nil {
 			return err
@@ -137,7 +137,7 @@ func (s *Store) DeleteAssessment(ctx context.Context, traceID, id string) error 
 	if err := s.requireAssessments(); err != nil {
 		return err
 	}
-	return wrap("delete assessment", s.tx(ctx, func(tx *sql.Tx) error {
+	return wrap("delete assessment", s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		if _, err := s.assessment(ctx, tx, traceID, id); err != nil {
 			return err
 		}

@@ -85,7 +85,7 @@ func (s *Store) CreateExperiment(ctx context.Context, name, artifactLocation str
 		}
 	}
 	var id int64
-	err = s.tx(ctx, func(tx *sql.Tx) error {
+	err = s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		var taken int
 		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM experiments WHERE name = ?`, name).Scan(&taken); err != nil {
 			return err
@@ -140,7 +140,7 @@ func (s *Store) RenameExperiment(ctx context.Context, id, newName string) error 
 	if err := store.ValidateExperimentName(newName); err != nil {
 		return err
 	}
-	return wrap("rename experiment", s.tx(ctx, func(tx *sql.Tx) error {
+	return wrap("rename experiment", s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		e, err := s.getExperiment(ctx, tx, id)
 		if err != nil {
 			return err
@@ -171,7 +171,7 @@ func (s *Store) RestoreExperiment(ctx context.Context, id string) error {
 }
 
 func (s *Store) setExperimentLifecycle(ctx context.Context, id, from, to string) error {
-	return wrap("update experiment", s.tx(ctx, func(tx *sql.Tx) error {
+	return wrap("update experiment", s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		e, err := s.getExperiment(ctx, tx, id)
 		if err != nil {
 			return err
@@ -197,7 +197,7 @@ func (s *Store) SetExperimentTag(ctx context.Context, id string, t store.Tag) er
 	if err := store.ValidateExperimentTag(t); err != nil {
 		return err
 	}
-	return wrap("set experiment tag", s.tx(ctx, func(tx *sql.Tx) error {
+	return wrap("set experiment tag", s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		e, err := s.getExperiment(ctx, tx, id)
 		if err != nil {
 			return err
@@ -212,7 +212,7 @@ func (s *Store) SetExperimentTag(ctx context.Context, id string, t store.Tag) er
 
 // DeleteExperimentTag implements store.Store.
 func (s *Store) DeleteExperimentTag(ctx context.Context, id, key string) error {
-	return wrap("delete experiment tag", s.tx(ctx, func(tx *sql.Tx) error {
+	return wrap("delete experiment tag", s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		e, err := s.getExperiment(ctx, tx, id)
 		if err != nil {
 			return err

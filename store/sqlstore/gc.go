@@ -29,7 +29,7 @@ func (s *Store) DeletedRuns(ctx context.Context, olderThan time.Duration) ([]str
 // that names it (metrics, latest metrics, params, tags, and its dataset
 // inputs and model outputs) go in one transaction.
 func (s *Store) HardDeleteRun(ctx context.Context, runID string) error {
-	return wrap("hard delete run", s.tx(ctx, func(tx *sql.Tx) error {
+	return wrap("hard delete run", s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		ri, err := s.runInfo(ctx, tx, runID)
 		if err != nil {
 			return err
@@ -43,7 +43,7 @@ func (s *Store) HardDeleteRun(ctx context.Context, runID string) error {
 
 // HardDeleteExperiment implements store.Collector.
 func (s *Store) HardDeleteExperiment(ctx context.Context, id string) error {
-	return wrap("hard delete experiment", s.tx(ctx, func(tx *sql.Tx) error {
+	return wrap("hard delete experiment", s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		e, err := s.getExperiment(ctx, tx, id)
 		if err != nil {
 			return err

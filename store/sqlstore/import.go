@@ -23,7 +23,7 @@ type ImportStats struct {
 // model already there) fails the whole import and writes nothing.
 func (s *Store) Import(ctx context.Context, snap *file.Snapshot) (ImportStats, error) {
 	var st ImportStats
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		for _, e := range snap.Experiments {
 			if err := importExperiment(ctx, tx, e, &st); err != nil {
 				return err

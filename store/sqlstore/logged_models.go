@@ -86,7 +86,7 @@ func (s *Store) CreateLoggedModel(ctx context.Context, req store.LoggedModel) (*
 		return nil, err
 	}
 	var m *store.LoggedModel
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		e, err := s.getExperiment(ctx, tx, req.ExperimentID)
 		if err != nil {
 			return err
@@ -155,7 +155,7 @@ func (s *Store) modelUpdate(ctx context.Context, id string, fn func(tx *sql.Tx, 
 		return nil, err
 	}
 	var out *store.LoggedModel
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		m, err := s.getLoggedModel(ctx, tx, id)
 		if err != nil {
 			return err
@@ -189,7 +189,7 @@ func (s *Store) DeleteLoggedModel(ctx context.Context, id string) error {
 	if err := s.requireLoggedModels(); err != nil {
 		return err
 	}
-	return wrap("delete logged model", s.tx(ctx, func(tx *sql.Tx) error {
+	return wrap("delete logged model", s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		if _, err := s.getLoggedModel(ctx, tx, id); err != nil {
 			return err
 		}
@@ -462,7 +462,7 @@ func (s *Store) LogOutputs(ctx context.Context, runID string, outputs []store.Mo
 	if err := s.requireLoggedModels(); err != nil {
 		return err
 	}
-	return wrap("log outputs", s.tx(ctx, func(tx *sql.Tx) error {
+	return wrap("log outputs", s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		if _, err := s.activeRun(ctx, tx, runID); err != nil {
 			return err
 		}
@@ -485,7 +485,7 @@ func (s *Store) LogModelInputs(ctx context.Context, runID string, modelIDs []str
 	if err := s.requireLoggedModels(); err != nil {
 		return err
 	}
-	return wrap("log model inputs", s.tx(ctx, func(tx *sql.Tx) error {
+	return wrap("log model inputs", s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		if _, err := s.activeRun(ctx, tx, runID); err != nil {
 			return err
 		}

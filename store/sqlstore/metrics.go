@@ -77,7 +77,7 @@ func (s *Store) LogBatch(ctx context.Context, runID string, metrics []store.Metr
 		}
 		tags[i] = t
 	}
-	return wrap("log batch", s.tx(ctx, func(tx *sql.Tx) error {
+	return wrap("log batch", s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		if _, err := s.activeRun(ctx, tx, runID); err != nil {
 			return err
 		}
@@ -261,7 +261,7 @@ func (s *Store) LogInputs(ctx context.Context, runID string, inputs []store.Data
 			return err
 		}
 	}
-	return wrap("log inputs", s.tx(ctx, func(tx *sql.Tx) error {
+	return wrap("log inputs", s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		ri, err := s.activeRun(ctx, tx, runID)
 		if err != nil {
 			return err
@@ -347,7 +347,7 @@ func (s *Store) SearchDatasets(ctx context.Context, experimentIDs []string) ([]s
 // LogModel implements store.Store: the history is read and written in one
 // transaction, which the single writer serializes.
 func (s *Store) LogModel(ctx context.Context, runID, modelJSON string) error {
-	return wrap("log model", s.tx(ctx, func(tx *sql.Tx) error {
+	return wrap("log model", s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		if _, err := s.activeRun(ctx, tx, runID); err != nil {
 			return err
 		}

@@ -190,7 +190,7 @@ func (s *Store) CreateRegisteredModel(ctx context.Context, name string, tags []s
 		}
 	}
 	var m *registry.RegisteredModel
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		if err := s.modelExists(ctx, tx, name); err == nil {
 			return store.Errorf(store.ErrAlreadyExists, "Registered Model (name=%s) already exists.", name)
 		}
@@ -222,7 +222,7 @@ func (s *Store) RenameRegisteredModel(ctx context.Context, name, newName string)
 		return nil, err
 	}
 	var m *registry.RegisteredModel
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		if err := s.modelExists(ctx, tx, name); err != nil {
 			return err
 		}
@@ -246,7 +246,7 @@ func (s *Store) RenameRegisteredModel(ctx context.Context, name, newName string)
 // UpdateRegisteredModel implements registry.Store.
 func (s *Store) UpdateRegisteredModel(ctx context.Context, name, description string) (*registry.RegisteredModel, error) {
 	var m *registry.RegisteredModel
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		if err := s.modelExists(ctx, tx, name); err != nil {
 			return err
 		}
@@ -262,7 +262,7 @@ func (s *Store) UpdateRegisteredModel(ctx context.Context, name, description str
 
 // DeleteRegisteredModel implements registry.Store.
 func (s *Store) DeleteRegisteredModel(ctx context.Context, name string) error {
-	return wrap("delete registered model", s.tx(ctx, func(tx *sql.Tx) error {
+	return wrap("delete registered model", s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		if err := s.modelExists(ctx, tx, name); err != nil {
 			return err
 		}
@@ -302,7 +302,7 @@ func (s *Store) SetRegisteredModelTag(ctx context.Context, name string, t store.
 	if err := registry.ValidateModelTag(t); err != nil {
 		return err
 	}
-	return wrap("set registered model tag", s.tx(ctx, func(tx *sql.Tx) error {
+	return wrap("set registered model tag", s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		if err := s.modelExists(ctx, tx, name); err != nil {
 			return err
 		}
@@ -313,7 +313,7 @@ func (s *Store) SetRegisteredModelTag(ctx context.Context, name string, t store.
 
 // DeleteRegisteredModelTag implements registry.Store.
 func (s *Store) DeleteRegisteredModelTag(ctx context.Context, name, key string) error {
-	return wrap("delete registered model tag", s.tx(ctx, func(tx *sql.Tx) error {
+	return wrap("delete registered model tag", s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		if err := s.modelExists(ctx, tx, name); err != nil {
 			return err
 		}
@@ -327,7 +327,7 @@ func (s *Store) SetAlias(ctx context.Context, name, alias, version string) error
 	if err := registry.ValidateAlias(alias); err != nil {
 		return err
 	}
-	return wrap("set alias", s.tx(ctx, func(tx *sql.Tx) error {
+	return wrap("set alias", s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		v, err := s.getVersion(ctx, tx, name, version)
 		if err != nil {
 			return err
@@ -339,7 +339,7 @@ func (s *Store) SetAlias(ctx context.Context, name, alias, version string) error
 
 // DeleteAlias implements registry.Store.
 func (s *Store) DeleteAlias(ctx context.Context, name, alias string) error {
-	return wrap("delete alias", s.tx(ctx, func(tx *sql.Tx) error {
+	return wrap("delete alias", s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		if err := s.modelExists(ctx, tx, name); err != nil {
 			return err
 		}
@@ -404,7 +404,7 @@ func (s *Store) CreateModelVersion(ctx context.Context, req registry.CreateVersi
 		}
 	}
 	var v *registry.ModelVersion
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		if err := s.modelExists(ctx, tx, req.Name); err != nil {
 			return err
 		}
@@ -466,7 +466,7 @@ func (s *Store) GetModelVersion(ctx context.Context, name, version string) (*reg
 // UpdateModelVersion implements registry.Store.
 func (s *Store) UpdateModelVersion(ctx context.Context, name, version, description string) (*registry.ModelVersion, error) {
 	var v *registry.ModelVersion
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		if _, err := s.getVersion(ctx, tx, name, version); err != nil {
 			return err
 		}
@@ -483,7 +483,7 @@ func (s *Store) UpdateModelVersion(ctx context.Context, name, version, descripti
 // DeleteModelVersion implements registry.Store: a soft delete, as
 // MLflow's SQL store does, so the number is never reused.
 func (s *Store) DeleteModelVersion(ctx context.Context, name, version string) error {
-	return wrap("delete model version", s.tx(ctx, func(tx *sql.Tx) error {
+	return wrap("delete model version", s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		v, err := s.getVersion(ctx, tx, name, version)
 		if err != nil {
 			return err
@@ -512,7 +512,7 @@ func (s *Store) TransitionStage(ctx context.Context, name, version, stage string
 		return nil, store.Invalidf("Model version transition cannot archive existing model versions because '%s' is not an Active stage. Valid stages are ['Staging', 'Production']", st)
 	}
 	var v *registry.ModelVersion
-	err = s.tx(ctx, func(tx *sql.Tx) error {
+	err = s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		cur, err := s.getVersion(ctx, tx, name, version)
 		if err != nil {
 			return err
@@ -553,7 +553,7 @@ func (s *Store) SetModelVersionTag(ctx context.Context, name, version string, t 
 	if err := registry.ValidateModelTag(t); err != nil {
 		return err
 	}
-	return wrap("set model version tag", s.tx(ctx, func(tx *sql.Tx) error {
+	return wrap("set model version tag", s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		v, err := s.getVersion(ctx, tx, name, version)
 		if err != nil {
 			return err
@@ -565,7 +565,7 @@ func (s *Store) SetModelVersionTag(ctx context.Context, name, version string, t 
 
 // DeleteModelVersionTag implements registry.Store.
 func (s *Store) DeleteModelVersionTag(ctx context.Context, name, version, key string) error {
-	return wrap("delete model version tag", s.tx(ctx, func(tx *sql.Tx) error {
+	return wrap("delete model version tag", s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		v, err := s.getVersion(ctx, tx, name, version)
 		if err != nil {
 			return err

@@ -100,7 +100,7 @@ func (s *Store) CreateRun(ctx context.Context, req store.CreateRun) (*store.Run,
 		start = nowMillis()
 	}
 	runID := strings.ReplaceAll(uuid.NewString(), "-", "")
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		e, err := s.getExperiment(ctx, tx, expID)
 		if err != nil {
 			return err
@@ -303,7 +303,7 @@ func (s *Store) loadInputs(ctx context.Context, ids []any, in string, byID map[s
 
 // UpdateRun implements store.Store.
 func (s *Store) UpdateRun(ctx context.Context, runID string, req store.UpdateRun) (*store.RunInfo, error) {
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		if _, err := s.activeRun(ctx, tx, runID); err != nil {
 			return err
 		}
@@ -337,7 +337,7 @@ func (s *Store) UpdateRun(ctx context.Context, runID string, req store.UpdateRun
 
 // DeleteRun implements store.Store.
 func (s *Store) DeleteRun(ctx context.Context, runID string) error {
-	return wrap("delete run", s.tx(ctx, func(tx *sql.Tx) error {
+	return wrap("delete run", s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		if _, err := s.runInfo(ctx, tx, runID); err != nil {
 			return err
 		}
@@ -348,7 +348,7 @@ func (s *Store) DeleteRun(ctx context.Context, runID string) error {
 
 // RestoreRun implements store.Store.
 func (s *Store) RestoreRun(ctx context.Context, runID string) error {
-	return wrap("restore run", s.tx(ctx, func(tx *sql.Tx) error {
+	return wrap("restore run", s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		if _, err := s.runInfo(ctx, tx, runID); err != nil {
 			return err
 		}
@@ -364,7 +364,7 @@ func (s *Store) SetTag(ctx context.Context, runID string, t store.Tag) error {
 
 // DeleteTag implements store.Store.
 func (s *Store) DeleteTag(ctx context.Context, runID, key string) error {
-	return wrap("delete tag", s.tx(ctx, func(tx *sql.Tx) error {
+	return wrap("delete tag", s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		if _, err := s.activeRun(ctx, tx, runID); err != nil {
 			return err
 		}

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/mlrun/mlrun/store"
@@ -51,6 +52,10 @@ type Config struct {
 	// Revision is the database's alembic revision.
 	Revision string
 	Dialect  Dialect
+	// GroupCommit: write transactions that wait while another commits
+	// are run together in the next one (see group). For a database with
+	// one writer (SQLite), where a commit's cost is per transaction.
+	GroupCommit bool
 }
 
 // Store is the tracking and registry store on MLflow's SQL schema.
@@ -69,6 +74,23 @@ type Store struct {
 	// assessments: the database has MLflow 3's assessments table;
 	// associations its entity_associations table.
 	assessments, associations bool
+	// group, when not nil, runs write transactions (GroupCommit).
+	group *group
+	// writes, commits and pending count for WriteStats.
+	writes, commits, pending atomic.Int64
+}
+
+// WriteStats counts a store's write transactions since it was opened.
+type WriteStats struct {
+	// Writes is how many write calls were made, Commits how many
+	// transactions committed them (fewer when writes were grouped);
+	// Pending is how many write calls are in progress now.
+	Writes, Commits, Pending int64
+}
+
+// WriteStats returns the store's write counts.
+func (s *Store) WriteStats() WriteStats {
+	return WriteStats{Writes: s.writes.Load(), Commits: s.commits.Load(), Pending: s.pending.Load()}
 }
 
 var _ store.Store = (*Store)(nil)
@@ -77,6 +99,9 @@ var _ store.Store = (*Store)(nil)
 // noting which of MLflow 3's tables and columns it has.
 func New(ctx context.Context, cfg Config) (*Store, error) {
 	s := &Store{w: cfg.W, r: cfg.R, d: cfg.Dialect, artifactRoot: cfg.ArtifactRoot, revision: cfg.Revision}
+	if cfg.GroupCommit {
+		s.group = &group{s: s}
+	}
 	has := func(table string) ([]string, error) { return s.d.Columns(ctx, s.r, table) }
 	n := 0
 	for _, t := range []string{"logged_models", "logged_model_params", "logged_model_tags"} {
@@ -159,12 +184,26 @@ func EnsureDefaultExperiment(ctx context.Context, tx *sql.Tx, root string) error
 // at once) before the error reaches the client.
 const maxRetries = 100
 
-// tx runs fn in one write transaction; when the dialect says its failure
-// may be retried (another transaction's conflicting write), fn runs again
-// from the start, so fn must do nothing outside the transaction. Retries
-// back off exponentially, with jitter so that contenders spread out, up
-// to 100 ms apart.
-func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) error) error {
+// txFunc is the work of a write transaction. It gets the context to run
+// its statements with: the caller's, without its cancellation when the
+// transaction is shared (a group's), since cancelling a statement of a
+// SQLite transaction can roll the whole transaction back.
+type txFunc func(ctx context.Context, tx *sql.Tx) error
+
+// tx runs fn in a write transaction of its own, or in a group commit's
+// (under a savepoint of its own: all or nothing all the same). fn must do
+// nothing outside the transaction, since it may run again: alone, after
+// its group's transaction failed as a whole, or when the dialect says
+// its failure may be retried (another transaction's conflicting write).
+// Retries back off exponentially, with jitter so that contenders spread
+// out, up to 100 ms apart. tx returns once fn's work is committed.
+func (s *Store) tx(ctx context.Context, fn txFunc) error {
+	s.writes.Add(1)
+	s.pending.Add(1)
+	defer s.pending.Add(-1)
+	if s.group != nil {
+		return s.group.do(ctx, fn)
+	}
 	for attempt := 0; ; attempt++ {
 		err := s.tryTx(ctx, fn)
 		if err == nil || attempt == maxRetries || !s.d.Retry(err) || ctx.Err() != nil {
@@ -179,18 +218,19 @@ func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) error) error {
 	}
 }
 
-func (s *Store) tryTx(ctx context.Context, fn func(*sql.Tx) error) error {
+func (s *Store) tryTx(ctx context.Context, fn txFunc) error {
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
-	if err := fn(tx); err != nil {
+	if err := fn(ctx, tx); err != nil {
 		tx.Rollback()
 		return err
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("commit: %w", err)
 	}
+	s.commits.Add(1)
 	s.d.Committed()
 	return nil
 }

@@ -97,7 +97,7 @@ func (s *Store) StartTrace(ctx context.Context, experimentID string, timestampMs
 		}
 	}
 	var out *store.TraceInfo
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		e, err := s.getExperiment(ctx, tx, experimentID)
 		if err != nil {
 			return err
@@ -126,7 +126,7 @@ func (s *Store) StartTrace(ctx context.Context, experimentID string, timestampMs
 // the start, and metadata and tags upserted by key.
 func (s *Store) EndTrace(ctx context.Context, id string, timestampMs int64, status string, metadata, tags []store.Tag) (*store.TraceInfo, error) {
 	var out *store.TraceInfo
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		t, err := s.traceInfo(ctx, tx, id)
 		if err != nil {
 			return err
@@ -163,7 +163,7 @@ func (s *Store) SetTraceTag(ctx context.Context, id, key, value string) error {
 	if utf8.RuneCountInString(value) > store.Limits.RunTagValueLength {
 		value = string([]rune(value)[:store.Limits.RunTagValueLength])
 	}
-	return wrap("set trace tag", s.tx(ctx, func(tx *sql.Tx) error {
+	return wrap("set trace tag", s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		if _, err := s.traceInfo(ctx, tx, id); err != nil {
 			return err
 		}
@@ -176,7 +176,7 @@ func (s *Store) DeleteTraceTag(ctx context.Context, id, key string) error {
 	if key == "" {
 		return store.Invalidf("Missing value for required parameter 'key'.")
 	}
-	return wrap("delete trace tag", s.tx(ctx, func(tx *sql.Tx) error {
+	return wrap("delete trace tag", s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		return deleteOne(ctx, tx, store.NotFoundf("No trace tag with key '%s' for trace with request_id '%s'", key, id), `DELETE FROM trace_tags WHERE request_id = ? AND "key" = ?`, id, key)
 	}))
 }
@@ -202,7 +202,7 @@ func (s *Store) DeleteTraces(ctx context.Context, q store.DeleteTraces) (int, er
 		return 0, store.Invalidf("Invalid experiment ID: '%s'", q.ExperimentID)
 	}
 	var n int64
-	err = s.tx(ctx, func(tx *sql.Tx) error {
+	err = s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		var ids []any
 		if len(q.RequestIDs) > 0 {
 			for _, id := range q.RequestIDs {
@@ -437,7 +437,7 @@ func (s *Store) PutTrace(ctx context.Context, t store.TraceInfo) (*store.TraceIn
 		return nil, store.Invalidf("Missing value for required parameter 'trace_location.mlflow_experiment.experiment_id'.")
 	}
 	var out *store.TraceInfo
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		e, err := s.getExperiment(ctx, tx, t.ExperimentID)
 		if err != nil {
 			return err
@@ -500,7 +500,7 @@ func (s *Store) LinkTracesToRun(ctx context.Context, traceIDs []string, runID st
 	if len(traceIDs) > 100 {
 		return store.Invalidf("Cannot link more than 100 traces to a run in a single request. Provided %d traces.", len(traceIDs))
 	}
-	return wrap("link traces to run", s.tx(ctx, func(tx *sql.Tx) error {
+	return wrap("link traces to run", s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		if _, err := s.runInfo(ctx, tx, runID); err != nil {
 			return err
 		}

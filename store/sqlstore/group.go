@@ -1,0 +1,146 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"sync"
+)
+
+// maxGroup bounds how many write transactions one group commit carries.
+const maxGroup = 128
+
+// group is a group commit. With one writer, a write request spends most
+// of its time waiting for the others' commits, and each commit costs the
+// same whatever it carries (a WAL append, an fsync). So the writer that
+// finds the way free (the leader) takes every write waiting at that
+// moment and runs them in one transaction, each under a savepoint of its
+// own: one that fails is rolled back to its savepoint alone and gets its
+// error; the others commit. Every caller is answered after the commit.
+// The leader then hands the lead to the first write that arrived
+// meanwhile, which takes the next group.
+//
+// When the transaction itself fails (its commit, a savepoint, an error
+// that ends the transaction: SQLite rolls back on a full disk or an I/O
+// error), each of the group's writes runs again alone, in a transaction of
+// its own, and gets its own result.
+type group struct {
+	s       *Store
+	mu      sync.Mutex
+	queue   []*job // waiting, in arrival order
+	leading bool   // a leader runs a group
+}
+
+// job is one write transaction waiting in a group.
+type job struct {
+	ctx context.Context // the caller's, without its cancellation
+	fn  txFunc
+	err error
+	// next says what the waiting caller does: true, it is done (err is
+	// its result); false, it leads the next group.
+	next chan bool
+}
+
+// do runs fn in the next group commit and returns its result.
+func (g *group) do(ctx context.Context, fn txFunc) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	j := &job{ctx: context.WithoutCancel(ctx), fn: fn, next: make(chan bool, 1)}
+	g.mu.Lock()
+	g.queue = append(g.queue, j)
+	lead := !g.leading
+	g.leading = true
+	g.mu.Unlock()
+	if !lead {
+		if done := <-j.next; done {
+			return j.err
+		}
+	}
+	g.lead()
+	return j.err
+}
+
+// lead runs the waiting writes (the leader's own first) as one group,
+// answers them, and passes the lead on.
+func (g *group) lead() {
+	g.mu.Lock()
+	n := min(len(g.queue), maxGroup)
+	batch := make([]*job, n)
+	copy(batch, g.queue)
+	g.queue = append(g.queue[:0], g.queue[n:]...)
+	g.mu.Unlock()
+
+	g.commit(batch)
+	for _, j := range batch[1:] {
+		j.next <- true
+	}
+	g.mu.Lock()
+	if len(g.queue) > 0 {
+		g.queue[0].next <- false
+	} else {
+		g.leading = false
+	}
+	g.mu.Unlock()
+}
+
+// commit runs batch in one transaction, or each alone when that fails.
+func (g *group) commit(batch []*job) {
+	if len(batch) > 1 {
+		if err := g.tryGroup(batch); err == nil {
+			return
+		}
+	}
+	for _, j := range batch {
+		j.err = g.s.tryTx(j.ctx, j.run)
+	}
+}
+
+// tryGroup runs batch in one transaction, each job under a savepoint.
+// An error is the transaction's own: then nothing of it is committed and
+// the jobs' results mean nothing.
+func (g *group) tryGroup(batch []*job) error {
+	ctx := context.Background()
+	tx, err := g.s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	exec := func(q string) error {
+		_, err := tx.ExecContext(ctx, q)
+		return err
+	}
+	for _, j := range batch {
+		if err := exec(`SAVEPOINT mlrun_write`); err != nil {
+			tx.Rollback()
+			return err
+		}
+		if j.err = j.run(j.ctx, tx); j.err != nil {
+			// Fails when the error ended the transaction.
+			if err := exec(`ROLLBACK TO mlrun_write`); err != nil {
+				tx.Rollback()
+				return err
+			}
+		}
+		if err := exec(`RELEASE mlrun_write`); err != nil {
+			tx.Rollback()
+			return err
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return err
+	}
+	g.s.commits.Add(1)
+	g.s.d.Committed()
+	return nil
+}
+
+// run runs the job's work in tx; a panic is its error, not the group's
+// end (the leader answers the others).
+func (j *job) run(ctx context.Context, tx *sql.Tx) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("internal error: %v", p)
+		}
+	}()
+	return j.fn(ctx, tx)
+}
