@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/mlrun/mlrun/store"
+	"github.com/mlrun/mlrun/store/sqlstore"
 )
 
 // Metrics are the Prometheus metrics of mlrun server --expose-prometheus,
@@ -104,6 +105,25 @@ func (m *Metrics) watchOpenRuns(st store.Store) {
 		n, last = float64(c), time.Now()
 		return n
 	}))
+}
+
+// watchWrites adds the counters mlrun_store_writes_total and
+// mlrun_store_commits_total when st counts its write transactions (the
+// SQL stores): on SQLite, writes per commit is how much group commit
+// saves.
+func (m *Metrics) watchWrites(st store.Store) {
+	wc, ok := st.(interface{ WriteStats() sqlstore.WriteStats })
+	if !ok {
+		return
+	}
+	m.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: "mlrun_store_writes_total",
+		Help: "Write calls made to the tracking store.",
+	}, func() float64 { return float64(wc.WriteStats().Writes) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "mlrun_store_commits_total",
+			Help: "Transactions that committed the store's writes (fewer than the writes when they were committed in groups).",
+		}, func() float64 { return float64(wc.WriteStats().Commits) }))
 }
 
 // countOpenRuns pages through the active experiments and their RUNNING

@@ -194,6 +194,7 @@ func (s *Server) routes() {
 	if s.opts.Metrics != nil {
 		if s.raw != nil {
 			s.opts.Metrics.watchOpenRuns(s.raw)
+			s.opts.Metrics.watchWrites(s.raw)
 		}
 		s.route("GET /metrics", s.opts.Metrics.handler().ServeHTTP)
 	}
