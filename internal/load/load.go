@@ -1,9 +1,9 @@
 // Package load is a set of load workloads for any MLflow-compatible
 // tracking server (MLflow's REST API through store/rest): create-run,
-// log-batch of 10 and 500 metrics, log-param, search-runs returning 500
-// runs with their data, get-history of 5,000 points. internal/loadgen
-// drives them from the command line, server's BenchmarkServerLoad from
-// go test.
+// log-batch of 10 and 500 metrics, log-param, a log-batch of 10 params,
+// search-runs returning 500 runs with their data, get-history of 5,000
+// points. internal/loadgen drives them from the command line, server's
+// BenchmarkServerLoad from go test.
 package load
 
 import (
@@ -17,21 +17,28 @@ import (
 	"github.com/mlrun/mlrun/store/rest"
 )
 
-// Env is what Setup made on the server for the read workloads.
+// Env is what Setup made on the server.
 type Env struct {
 	ExperimentID string // 500 runs with params, metrics and tags
 	HistoryRunID string // a run with 5,000 points of "loss"
+	// WriteExperimentID takes the runs the write workloads create, so
+	// that the read workloads' experiment stays as it is.
+	WriteExperimentID string
 }
 
-// Setup creates an experiment of 500 runs and a run with a 5,000-point
-// history through the API.
+// Setup creates an experiment of 500 runs, a run with a 5,000-point
+// history and an experiment for the write workloads through the API.
 func Setup(ctx context.Context, c *rest.Store) (Env, error) {
 	var env Env
-	id, err := c.CreateExperiment(ctx, fmt.Sprintf("load-%d", time.Now().UnixNano()), "", nil)
+	stamp := time.Now().UnixNano()
+	id, err := c.CreateExperiment(ctx, fmt.Sprintf("load-%d", stamp), "", nil)
 	if err != nil {
 		return env, fmt.Errorf("create the experiment: %w", err)
 	}
 	env.ExperimentID = id
+	if env.WriteExperimentID, err = c.CreateExperiment(ctx, fmt.Sprintf("load-writes-%d", stamp), "", nil); err != nil {
+		return env, fmt.Errorf("create the experiment: %w", err)
+	}
 	for i := 0; i < 500; i++ {
 		r, err := c.CreateRun(ctx, store.CreateRun{ExperimentID: id, StartTime: int64(i)})
 		if err != nil {
@@ -79,7 +86,7 @@ func Metrics(i, n int) []store.Metric {
 // Workloads are the load workloads, in the order they are run.
 var Workloads = []Workload{
 	{"create-run", func(ctx context.Context, c *rest.Store, env Env, _ string, _ int) error {
-		_, err := c.CreateRun(ctx, store.CreateRun{ExperimentID: env.ExperimentID})
+		_, err := c.CreateRun(ctx, store.CreateRun{ExperimentID: env.WriteExperimentID})
 		return err
 	}},
 	{"log-batch-10", func(ctx context.Context, c *rest.Store, _ Env, run string, i int) error {
@@ -90,6 +97,13 @@ var Workloads = []Workload{
 	}},
 	{"log-param", func(ctx context.Context, c *rest.Store, _ Env, run string, i int) error {
 		return c.LogParam(ctx, run, store.Param{Key: fmt.Sprint("p", i), Value: "v"})
+	}},
+	{"log-param-10", func(ctx context.Context, c *rest.Store, _ Env, run string, i int) error {
+		ps := make([]store.Param, 10)
+		for j := range ps {
+			ps[j] = store.Param{Key: fmt.Sprint("q", i, "_", j), Value: "v"}
+		}
+		return c.LogBatch(ctx, run, nil, ps, nil)
 	}},
 	{"search-runs-500", func(ctx context.Context, c *rest.Store, env Env, _ string, _ int) error {
 		runs, _, err := c.SearchRuns(ctx, store.SearchRuns{ExperimentIDs: []string{env.ExperimentID}, MaxResults: 1000})
@@ -118,7 +132,7 @@ type Result struct {
 func (r Result) PerSecond() float64 { return float64(r.Requests-r.Errors) / r.Elapsed.Seconds() }
 
 // Drive runs w with `clients` concurrent clients for d, each on its own
-// run in experiment env.ExperimentID, clients spread over urls.
+// run in experiment env.WriteExperimentID, clients spread over urls.
 func Drive(ctx context.Context, urls []string, clients int, d time.Duration, env Env, w Workload) (Result, error) {
 	cs := make([]*rest.Store, clients)
 	runs := make([]string, clients)
@@ -127,7 +141,7 @@ func Drive(ctx context.Context, urls []string, clients int, d time.Duration, env
 		if err != nil {
 			return Result{}, err
 		}
-		r, err := c.CreateRun(ctx, store.CreateRun{ExperimentID: env.ExperimentID})
+		r, err := c.CreateRun(ctx, store.CreateRun{ExperimentID: env.WriteExperimentID})
 		if err != nil {
 			return Result{}, err
 		}

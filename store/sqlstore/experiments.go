@@ -53,21 +53,30 @@ func (s *Store) experimentTags(ctx context.Context, q querier, id int64) ([]stor
 }
 
 func (s *Store) getExperiment(ctx context.Context, q querier, id string) (*store.Experiment, error) {
-	n, err := parseExperimentID(id)
+	e, n, err := experimentRow(ctx, q, id)
 	if err != nil {
 		return nil, err
-	}
-	e, err := scanExperiment(q.QueryRowContext(ctx, `SELECT `+experimentCols+` FROM experiments WHERE experiment_id = ?`, n))
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, store.NotFoundf("No Experiment with id=%s exists", id)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("get experiment %s: %w", id, err)
 	}
 	if e.Tags, err = s.experimentTags(ctx, q, n); err != nil {
 		return nil, fmt.Errorf("get experiment %s tags: %w", id, err)
 	}
 	return e, nil
+}
+
+// experimentRow returns an experiment without its tags, and its key.
+func experimentRow(ctx context.Context, q querier, id string) (*store.Experiment, int64, error) {
+	n, err := parseExperimentID(id)
+	if err != nil {
+		return nil, 0, err
+	}
+	e, err := scanExperiment(q.QueryRowContext(ctx, `SELECT `+experimentCols+` FROM experiments WHERE experiment_id = ?`, n))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, 0, store.NotFoundf("No Experiment with id=%s exists", id)
+	}
+	if err != nil {
+		return nil, 0, fmt.Errorf("get experiment %s: %w", id, err)
+	}
+	return e, n, nil
 }
 
 // CreateExperiment implements store.Store.

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -100,35 +101,57 @@ func (s *Store) CreateRun(ctx context.Context, req store.CreateRun) (*store.Run,
 		start = nowMillis()
 	}
 	runID := strings.ReplaceAll(uuid.NewString(), "-", "")
+	run := &store.Run{Info: store.RunInfo{RunID: runID, RunName: name, UserID: req.UserID, Status: store.RunStatus("RUNNING"),
+		StartTime: start, LifecycleStage: store.LifecycleActive}}
 	err := s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		e, err := s.getExperiment(ctx, tx, expID)
+		e, _, err := experimentRow(ctx, tx, expID)
 		if err != nil {
 			return err
 		}
 		if e.LifecycleStage != store.LifecycleActive {
 			return store.Invalidf("The experiment %s must be in the 'active' state. Current state is %s.", expID, e.LifecycleStage)
 		}
+		run.Info.ExperimentID, run.Info.ArtifactURI = e.ID, joinURI(e.ArtifactLocation, runID+"/artifacts")
 		_, err = tx.ExecContext(ctx, `INSERT INTO runs (run_uuid, name, source_type, source_name, entry_point_name, user_id, status, start_time, end_time, source_version, lifecycle_stage, artifact_uri, experiment_id, deleted_time)
 			VALUES (?, ?, 'UNKNOWN', '', '', ?, 'RUNNING', ?, NULL, '', 'active', ?, ?, NULL)`,
-			runID, name, req.UserID, start, joinURI(e.ArtifactLocation, runID+"/artifacts"), e.ID)
+			runID, name, req.UserID, start, run.Info.ArtifactURI, e.ID)
 		if err != nil {
 			return err
 		}
-		return upsertTags(ctx, tx, runID, tags)
+		run.Tags, err = putTags(ctx, tx, runID, tags)
+		return err
 	})
 	if err != nil {
 		return nil, wrap("create run", err)
 	}
-	return s.GetRun(ctx, runID)
+	// What GetRun would read back: a new run has its tags and nothing else.
+	return run, nil
 }
 
+// upsertTags sets a run's tags; mlflow.runName renames the run.
 func upsertTags(ctx context.Context, tx *sql.Tx, runID string, tags []store.Tag) error {
-	if len(tags) == 0 {
-		return nil
+	set, err := putTags(ctx, tx, runID, tags)
+	if err != nil {
+		return err
 	}
-	// One statement for all: a key given twice keeps its last value, as
-	// one upsert after the other would (and a statement may not touch a
-	// row twice on PostgreSQL).
+	for _, t := range set {
+		if t.Key == tagRunName {
+			if _, err := tx.ExecContext(ctx, `UPDATE runs SET name = ? WHERE run_uuid = ?`, t.Value, runID); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// putTags writes tags in one statement and returns them as they are now
+// set, by key: a key given twice keeps its last value, as one upsert
+// after the other would (and a statement may not touch a row twice on
+// PostgreSQL).
+func putTags(ctx context.Context, tx *sql.Tx, runID string, tags []store.Tag) ([]store.Tag, error) {
+	if len(tags) == 0 {
+		return nil, nil
+	}
 	last := map[string]string{}
 	var keys []string
 	for _, t := range tags {
@@ -143,14 +166,14 @@ func upsertTags(ctx context.Context, tx *sql.Tx, runID string, tags []store.Tag)
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO tags ("key", value, run_uuid) VALUES `+strings.TrimSuffix(strings.Repeat("(?, ?, ?), ", len(keys)), ", ")+
 		` ON CONFLICT ("key", run_uuid) DO UPDATE SET value = excluded.value`, args...); err != nil {
-		return err
+		return nil, err
 	}
-	if name, ok := last[tagRunName]; ok {
-		if _, err := tx.ExecContext(ctx, `UPDATE runs SET name = ? WHERE run_uuid = ?`, name, runID); err != nil {
-			return err
-		}
+	slices.Sort(keys)
+	set := make([]store.Tag, len(keys))
+	for i, k := range keys {
+		set[i] = store.Tag{Key: k, Value: last[k]}
 	}
-	return nil
+	return set, nil
 }
 
 // GetRun implements store.Store.

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"reflect"
 	"slices"
 	"sort"
 	"strings"
@@ -232,7 +233,7 @@ func testSearchExperiments(t *testing.T, s store.Store) {
 func testCreateAndGetRun(t *testing.T, s store.Store) {
 	exp := newExp(t, s, "runs")
 	r, err := s.CreateRun(ctx(), store.CreateRun{ExperimentID: exp, UserID: "alice", RunName: "first", StartTime: 1700000000000,
-		Tags: []store.Tag{{Key: "mlflow.user", Value: "alice"}}})
+		Tags: []store.Tag{{Key: "mlflow.user", Value: "alice"}, {Key: "b", Value: "1"}, {Key: "A", Value: "2"}, {Key: "b", Value: "3"}}})
 	ok(t, err)
 	if len(r.Info.RunID) != 32 || r.Info.Status != store.StatusRunning || r.Info.RunName != "first" ||
 		r.Info.StartTime != 1700000000000 || r.Info.EndTime != nil || r.Info.ExperimentID != exp ||
@@ -248,6 +249,10 @@ func testCreateAndGetRun(t *testing.T, s store.Store) {
 	got := must[*store.Run](t)(s.GetRun(ctx(), r.Info.RunID))
 	if got.Info != r.Info {
 		t.Fatalf("get = %+v, want %+v", got.Info, r.Info)
+	}
+	// CreateRun answers with the run as GetRun reads it back.
+	if !reflect.DeepEqual(got.Tags, r.Tags) || len(r.Tags) != 4 || len(got.Params)+len(got.Metrics)+len(r.Params)+len(r.Metrics) != 0 {
+		t.Fatalf("get: tags %v, want %v as created", got.Tags, r.Tags)
 	}
 	_, err = s.GetRun(ctx(), "0123456789abcdef0123456789abcdef")
 	wantKind(t, err, store.ErrNotFound)
