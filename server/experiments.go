@@ -20,6 +20,10 @@ func handle[Req any](w http.ResponseWriter, r *http.Request, fn func(*Req) (any,
 		writeError(w, r, err)
 		return
 	}
+	if st, ok := resp.(streamer); ok {
+		st.stream(w, r)
+		return
+	}
 	writeJSON(w, http.StatusOK, resp)
 }
 

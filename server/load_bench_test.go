@@ -2,16 +2,21 @@ package server_test
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/mlrun/mlrun/internal/load"
 	"github.com/mlrun/mlrun/internal/testutil"
+	"github.com/mlrun/mlrun/store"
 	"github.com/mlrun/mlrun/store/rest"
+	"github.com/mlrun/mlrun/store/sqlite"
 )
 
 // BenchmarkServerLoad runs the load workloads (internal/load) through
@@ -72,6 +77,9 @@ func BenchmarkServerLoad(b *testing.B) {
 						elapsed += r.Elapsed
 					}
 					b.ReportMetric(float64(ok)/elapsed.Seconds(), "req/s")
+					if w.Name == "log-batch-500" {
+						b.ReportMetric(500*float64(ok)/elapsed.Seconds(), "rows/s")
+					}
 				})
 			}
 		})
@@ -101,4 +109,63 @@ func startNoop(b *testing.B) string {
 	}))
 	b.Cleanup(srv.Close)
 	return srv.URL
+}
+
+// BenchmarkRawMetricInsert is the ceiling for log-batch-500 on SQLite: one
+// connection inserting MLflow's metric rows (a prepared statement) and
+// upserting latest_metrics once per key, 10,000 rows per transaction, on
+// the schema and settings mlrun's server has (WAL, synchronous=FULL,
+// mlrun's indexes), with no HTTP, no JSON and no validation.
+//
+//	go test -run '^$' -bench 'ServerLoad/sqlite/log-batch-500|RawMetricInsert' -benchtime 3s ./server/
+func BenchmarkRawMetricInsert(b *testing.B) {
+	ctx := context.Background()
+	path := filepath.Join(b.TempDir(), "raw.db")
+	st, err := sqlite.Open(ctx, path, sqlite.Options{ArtifactRoot: b.TempDir()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	run, err := st.CreateRun(ctx, store.CreateRun{})
+	st.Close()
+	if err != nil {
+		b.Fatal(err)
+	}
+	db, err := sql.Open("sqlite3", "file:"+path+"?_journal_mode=WAL&_sync=FULL&_foreign_keys=1&_txlock=immediate")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	db.SetMaxOpenConns(1)
+	const perTx = 10000
+	rows := 0
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		tx, err := db.BeginTx(ctx, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		ins, err := tx.PrepareContext(ctx, `INSERT INTO metrics ("key", value, timestamp, run_uuid, step, is_nan) VALUES (?, ?, ?, ?, ?, 0)`)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for j := 0; j < perTx; j++ {
+			step := i*perTx + j
+			if _, err := ins.ExecContext(ctx, fmt.Sprint("m", j%10), float64(j), int64(i), run.Info.RunID, step); err != nil {
+				b.Fatal(err)
+			}
+		}
+		ins.Close()
+		for k := 0; k < 10; k++ {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO latest_metrics ("key", value, timestamp, step, is_nan, run_uuid) VALUES (?, ?, ?, ?, 0, ?)
+				ON CONFLICT ("key", run_uuid) DO UPDATE SET value = excluded.value, timestamp = excluded.timestamp, step = excluded.step`,
+				fmt.Sprint("m", k), 1.0, int64(i), i*perTx+perTx-10+k, run.Info.RunID); err != nil {
+				b.Fatal(err)
+			}
+		}
+		if err := tx.Commit(); err != nil {
+			b.Fatal(err)
+		}
+		rows += perTx
+	}
+	b.ReportMetric(float64(rows)/b.Elapsed().Seconds(), "rows/s")
 }

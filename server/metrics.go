@@ -1,6 +1,7 @@
 package server
 
 import (
+	"encoding/json"
 	"fmt"
 	"maps"
 	"net/http"
@@ -16,12 +17,58 @@ func (s *Server) getMetricHistory(w http.ResponseWriter, r *http.Request) {
 		if err := require("run_id", req.ID(), "metric_key", req.MetricKey); err != nil {
 			return nil, err
 		}
+		if hs, ok := s.raw.(store.HistoryStreamer); ok && req.MaxResults == 0 && req.PageToken == "" {
+			return historyStream{hs, req.ID(), req.MetricKey}, nil
+		}
 		ms, next, err := s.store.GetMetricHistory(r.Context(), req.ID(), req.MetricKey, int(req.MaxResults), req.PageToken)
 		if err != nil {
 			return nil, err
 		}
 		return wire.MetricsResponse{Metrics: wire.FromMetrics(ms), NextPageToken: next}, nil
 	})
+}
+
+// historyStream writes a whole metric history as it is read from the
+// store, in 32 KiB writes: the same bytes as MetricsResponse's JSON,
+// without holding the points.
+type historyStream struct {
+	hs       store.HistoryStreamer
+	run, key string
+}
+
+func (h historyStream) stream(w http.ResponseWriter, r *http.Request) {
+	key, _ := json.Marshal(h.key)
+	var buf []byte
+	started := false
+	err := h.hs.StreamMetricHistory(r.Context(), h.run, h.key, func(m store.Metric) error {
+		if !started {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusOK)
+			buf = append(make([]byte, 0, 40<<10), `{"metrics":[`...)
+			started = true
+		} else {
+			buf = append(buf, ',')
+		}
+		buf = wire.AppendHistoryPoint(buf, key, m.Value, m.Timestamp, m.Step)
+		if len(buf) >= 32<<10 {
+			_, err := w.Write(buf)
+			buf = buf[:0]
+			return err
+		}
+		return nil
+	})
+	switch {
+	case err != nil && !started:
+		writeError(w, r, err)
+	case err != nil:
+		// The status is sent: break the response rather than end it
+		// as if it were whole.
+		panic(http.ErrAbortHandler)
+	case !started:
+		writeJSON(w, http.StatusOK, wire.MetricsResponse{})
+	default:
+		w.Write(append(buf, "]}"...))
+	}
 }
 
 // getMetricHistoryBulkInterval returns up to max_results points per run

@@ -120,6 +120,12 @@ func require(pairs ...string) error {
 	return nil
 }
 
+// streamer is a response that writes itself as it is produced (a long
+// history); handle calls stream instead of encoding it.
+type streamer interface {
+	stream(w http.ResponseWriter, r *http.Request)
+}
+
 // writeJSON writes v as the response body.
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	b, err := json.Marshal(v)

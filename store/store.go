@@ -81,6 +81,14 @@ type Store interface {
 	Close() error
 }
 
+// HistoryStreamer is a Store that hands out a metric's whole history one
+// point at a time, in GetMetricHistory's order, as it reads it: a server
+// streams a long history without holding it. An unknown run is an error
+// before fn is called; an error from fn ends the stream with it.
+type HistoryStreamer interface {
+	StreamMetricHistory(ctx context.Context, runID, key string, fn func(Metric) error) error
+}
+
 // DatasetSummary is one dataset used by an experiment's runs, with the
 // context it was used in (input tag mlflow.data.context).
 type DatasetSummary struct {

@@ -37,17 +37,48 @@ func (n *Int64) UnmarshalJSON(b []byte) error {
 type Float float64
 
 // MarshalJSON implements json.Marshaler.
-func (f Float) MarshalJSON() ([]byte, error) {
-	v := float64(f)
+func (f Float) MarshalJSON() ([]byte, error) { return AppendFloat(nil, float64(f)), nil }
+
+// AppendFloat appends v as Float encodes it: NaN and ±Inf as strings,
+// other values exactly as encoding/json writes a float64.
+func AppendFloat(dst []byte, v float64) []byte {
 	switch {
 	case math.IsNaN(v):
-		return []byte(`"NaN"`), nil
+		return append(dst, `"NaN"`...)
 	case math.IsInf(v, 1):
-		return []byte(`"Infinity"`), nil
+		return append(dst, `"Infinity"`...)
 	case math.IsInf(v, -1):
-		return []byte(`"-Infinity"`), nil
+		return append(dst, `"-Infinity"`...)
 	}
-	return json.Marshal(v)
+	// encoding/json's rule: exponent form below 1e-6 and from 1e21 on,
+	// with a one-digit negative exponent written e-7, not e-07.
+	format := byte('f')
+	if abs := math.Abs(v); abs != 0 && (abs < 1e-6 || abs >= 1e21) {
+		format = 'e'
+	}
+	dst = strconv.AppendFloat(dst, v, format, -1, 64)
+	if format == 'e' {
+		if n := len(dst); n >= 4 && dst[n-4] == 'e' && dst[n-3] == '-' && dst[n-2] == '0' {
+			dst[n-2] = dst[n-1]
+			dst = dst[:n-1]
+		}
+	}
+	return dst
+}
+
+// AppendHistoryPoint appends a metric point as Metric encodes it, with
+// no run, dataset or model: {"key":…,"value":…,"timestamp":…,"step":…}.
+// key is the key already encoded as a JSON string.
+func AppendHistoryPoint(dst, key []byte, value float64, timestamp, step int64) []byte {
+	dst = append(dst, `{"key":`...)
+	dst = append(dst, key...)
+	dst = append(dst, `,"value":`...)
+	dst = AppendFloat(dst, value)
+	dst = append(dst, `,"timestamp":`...)
+	dst = strconv.AppendInt(dst, timestamp, 10)
+	dst = append(dst, `,"step":`...)
+	dst = strconv.AppendInt(dst, step, 10)
+	return append(dst, '}')
 }
 
 // UnmarshalJSON implements json.Unmarshaler.

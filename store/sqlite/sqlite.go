@@ -75,6 +75,14 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		v.Set("_sync", "FULL")
 		v.Set("_txlock", txlock)
 		v.Set("_stmt_cache_size", "128")
+		// Page caches of 64 MiB for the writer (a large batch touches
+		// pages of several indexes; SQLite's default is 2 MiB) and 16 MiB
+		// for each reader, allocated as pages are read.
+		if txlock == "immediate" {
+			v.Set("_cache_size", "-65536")
+		} else {
+			v.Set("_cache_size", "-16384")
+		}
 		return "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + v.Encode()
 	}
 	w, err := sql.Open("sqlite3", dsn("immediate"))

@@ -220,37 +220,62 @@ func (s *Store) GetMetricHistory(ctx context.Context, runID, key string, maxResu
 	if err != nil {
 		return nil, "", err
 	}
-	if _, err := s.runInfo(ctx, s.r, runID); err != nil {
+	var out []store.Metric
+	limit := 0
+	if maxResults > 0 {
+		limit = maxResults + 1
+	}
+	err = s.history(ctx, runID, key, limit, tok.Offset, func(m store.Metric) error {
+		out = append(out, m)
+		return nil
+	})
+	if err != nil {
 		return nil, "", err
+	}
+	out, next := page(out, maxResults, tok.Offset)
+	return out, next, nil
+}
+
+// StreamMetricHistory implements store.HistoryStreamer.
+func (s *Store) StreamMetricHistory(ctx context.Context, runID, key string, fn func(store.Metric) error) error {
+	return s.history(ctx, runID, key, 0, 0, fn)
+}
+
+// history calls fn with the points of a run's metric in order, from
+// offset on, at most limit of them (0: all). The index
+// mlrun_metrics_history makes it one range scan.
+func (s *Store) history(ctx context.Context, runID, key string, limit, offset int, fn func(store.Metric) error) error {
+	if _, err := s.runInfo(ctx, s.r, runID); err != nil {
+		return err
 	}
 	q := `SELECT value, timestamp, step, is_nan FROM metrics WHERE run_uuid = ? AND "key" = ? ORDER BY timestamp, step, value`
 	args := []any{runID, key}
-	if maxResults > 0 {
+	if limit > 0 {
 		q += ` LIMIT ? OFFSET ?`
-		args = append(args, maxResults+1, tok.Offset)
+		args = append(args, limit, offset)
 	}
 	rows, err := s.r.QueryContext(ctx, q, args...)
 	if err != nil {
-		return nil, "", fmt.Errorf("get metric history: %w", err)
+		return fmt.Errorf("get metric history: %w", err)
 	}
 	defer rows.Close()
-	var out []store.Metric
 	for rows.Next() {
 		m := store.Metric{Key: key}
 		var isNaN bool
 		if err := rows.Scan(&m.Value, &m.Timestamp, &m.Step, &isNaN); err != nil {
-			return nil, "", fmt.Errorf("get metric history: %w", err)
+			return fmt.Errorf("get metric history: %w", err)
 		}
 		if isNaN {
 			m.Value = nan()
 		}
-		out = append(out, m)
+		if err := fn(m); err != nil {
+			return err
+		}
 	}
 	if err := rows.Err(); err != nil {
-		return nil, "", fmt.Errorf("get metric history: %w", err)
+		return fmt.Errorf("get metric history: %w", err)
 	}
-	out, next := page(out, maxResults, tok.Offset)
-	return out, next, nil
+	return nil
 }
 
 // LogInputs implements store.Store: datasets are kept once per experiment
