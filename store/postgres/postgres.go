@@ -24,7 +24,8 @@ var headSchema string
 // mlrunIndexes are mlrun's own indexes for speed, each named mlrun_….
 const mlrunIndexes = `
 CREATE INDEX IF NOT EXISTS mlrun_metrics_history ON metrics (run_uuid, "key", timestamp, step, value, is_nan);
-CREATE INDEX IF NOT EXISTS mlrun_runs_experiment_start ON runs (experiment_id, start_time);
+DROP INDEX IF EXISTS mlrun_runs_experiment_start;
+CREATE INDEX IF NOT EXISTS mlrun_runs_experiment_order ON runs (experiment_id, start_time DESC NULLS LAST, run_uuid);
 `
 
 // schemaLock is the advisory lock key under which a schema is created or
@@ -229,6 +230,8 @@ func (dialect) Committed() {}
 
 // RowOrder is the rows' physical order: the order of their last write.
 func (dialect) RowOrder() string { return "ctid" }
+
+func (dialect) NullsLow() bool { return false }
 
 // AfterCopy moves the experiment id sequence past the ids copied in, so
 // the next experiment created gets a new one.

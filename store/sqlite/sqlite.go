@@ -21,7 +21,8 @@ import (
 // mlrunIndexes are mlrun's own indexes for speed, each named mlrun_….
 const mlrunIndexes = `
 CREATE INDEX IF NOT EXISTS mlrun_metrics_history ON metrics (run_uuid, "key", timestamp, step, value, is_nan);
-CREATE INDEX IF NOT EXISTS mlrun_runs_experiment_start ON runs (experiment_id, start_time);
+DROP INDEX IF EXISTS mlrun_runs_experiment_start;
+CREATE INDEX IF NOT EXISTS mlrun_runs_experiment_order ON runs (experiment_id, start_time DESC, run_uuid);
 `
 
 // Options configure a Store.
@@ -150,6 +151,8 @@ func (d dialect) Retry(error) bool { return false }
 func (d dialect) Committed() { d.s.scheduleCheckpoint() }
 
 func (d dialect) RowOrder() string { return "rowid" }
+
+func (d dialect) NullsLow() bool { return true }
 
 func (d dialect) AfterCopy(context.Context, *sql.Tx) error { return nil }
 

@@ -241,6 +241,9 @@ func (s *Store) StreamMetricHistory(ctx context.Context, runID, key string, fn f
 	return s.history(ctx, runID, key, 0, 0, fn)
 }
 
+// historyQuery selects a metric's points in order.
+const historyQuery = `SELECT value, timestamp, step, is_nan FROM metrics WHERE run_uuid = ? AND "key" = ? ORDER BY timestamp, step, value`
+
 // history calls fn with the points of a run's metric in order, from
 // offset on, at most limit of them (0: all). The index
 // mlrun_metrics_history makes it one range scan.
@@ -248,7 +251,7 @@ func (s *Store) history(ctx context.Context, runID, key string, limit, offset in
 	if _, err := s.runInfo(ctx, s.r, runID); err != nil {
 		return err
 	}
-	q := `SELECT value, timestamp, step, is_nan FROM metrics WHERE run_uuid = ? AND "key" = ? ORDER BY timestamp, step, value`
+	q := historyQuery
 	args := []any{runID, key}
 	if limit > 0 {
 		q += ` LIMIT ? OFFSET ?`

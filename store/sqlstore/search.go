@@ -13,9 +13,26 @@ import (
 // sortKey is one column of a runs search's sort order: an SQL expression
 // over runs r, its direction, and its bound arguments.
 type sortKey struct {
-	expr string
-	args []any
-	desc bool
+	expr    string
+	args    []any
+	desc    bool
+	notNull bool // the column is NOT NULL
+}
+
+// orderTerm renders ORDER BY for the sort key selected as col, NULLs
+// last. "col IS NULL" first would do in every case, but it keeps the
+// database from reading the order off an index, so it is left out where
+// the database's own NULL order already puts them last: SQLite's NULLs
+// sort low (last in DESC), PostgreSQL's high (last in ASC).
+func (k sortKey) orderTerm(col string, nullsLow bool) string {
+	dir := "ASC"
+	if k.desc {
+		dir = "DESC"
+	}
+	if k.notNull || k.desc == nullsLow {
+		return col + " " + dir
+	}
+	return col + " IS NULL, " + col + " " + dir
 }
 
 // SearchRuns implements store.Store. Pages are cut by keyset: the token
@@ -39,61 +56,10 @@ func (s *Store) SearchRuns(ctx context.Context, q store.SearchRuns) ([]*store.Ru
 	if err != nil {
 		return nil, "", err
 	}
-	if len(q.ExperimentIDs) == 0 {
-		return nil, "", nil
+	query, allArgs, keys, err := s.searchQuery(q, clauses, order, tok, max)
+	if err != nil || query == "" {
+		return nil, "", err
 	}
-	var (
-		where []string
-		args  []any
-	)
-	expIDs := make([]any, 0, len(q.ExperimentIDs))
-	for _, id := range q.ExperimentIDs {
-		n, err := parseExperimentID(id)
-		if err != nil {
-			continue // names no experiment: matches nothing
-		}
-		expIDs = append(expIDs, n)
-	}
-	if len(expIDs) == 0 {
-		return nil, "", nil
-	}
-	where = append(where, "r.experiment_id IN ("+placeholders(len(expIDs))+")", lifecycleCond("r.lifecycle_stage", q.ViewType))
-	args = append(args, expIDs...)
-	for _, c := range clauses {
-		cond, a := runClause(c)
-		where = append(where, cond)
-		args = append(args, a...)
-	}
-
-	keys := sortKeys(order)
-	// Select each sort key as o<i> so the keyset condition and ORDER BY
-	// use the computed value.
-	sel := []string{prefixCols("r.", runCols)}
-	var selArgs []any
-	var orderSQL []string
-	for i, k := range keys {
-		sel = append(sel, fmt.Sprintf("%s AS o%d", k.expr, i))
-		selArgs = append(selArgs, k.args...)
-		dir := "ASC"
-		if k.desc {
-			dir = "DESC"
-		}
-		orderSQL = append(orderSQL, fmt.Sprintf("o%d IS NULL, o%d %s", i, i, dir))
-	}
-	inner := "SELECT " + strings.Join(sel, ", ") + " FROM runs r WHERE " + strings.Join(where, " AND ")
-	query := "SELECT * FROM (" + inner + ") AS page"
-	allArgs := append(selArgs, args...)
-	if tok.After != nil {
-		cond, a, err := keysetCond(keys, tok.After)
-		if err != nil {
-			return nil, "", err
-		}
-		query += " WHERE " + cond
-		allArgs = append(allArgs, a...)
-	}
-	query += " ORDER BY " + strings.Join(orderSQL, ", ") + " LIMIT ?"
-	allArgs = append(allArgs, max+1)
-
 	rows, err := s.r.QueryContext(ctx, query, allArgs...)
 	if err != nil {
 		return nil, "", fmt.Errorf("search runs: %w", err)
@@ -142,6 +108,64 @@ func (s *Store) SearchRuns(ctx context.Context, q store.SearchRuns) ([]*store.Ru
 	return runs, next, nil
 }
 
+// searchQuery renders a runs search as one SQL query (with its
+// arguments and sort keys) selecting the page's run infos and one more
+// row when there is a next page; "" when it can match nothing.
+func (s *Store) searchQuery(q store.SearchRuns, clauses []search.Clause, order []search.OrderField, tok search.Token, max int) (string, []any, []sortKey, error) {
+	if len(q.ExperimentIDs) == 0 {
+		return "", nil, nil, nil
+	}
+	var (
+		where []string
+		args  []any
+	)
+	expIDs := make([]any, 0, len(q.ExperimentIDs))
+	for _, id := range q.ExperimentIDs {
+		n, err := parseExperimentID(id)
+		if err != nil {
+			continue // names no experiment: matches nothing
+		}
+		expIDs = append(expIDs, n)
+	}
+	if len(expIDs) == 0 {
+		return "", nil, nil, nil
+	}
+	where = append(where, "r.experiment_id IN ("+placeholders(len(expIDs))+")", lifecycleCond("r.lifecycle_stage", q.ViewType))
+	args = append(args, expIDs...)
+	for _, c := range clauses {
+		cond, a := runClause(c)
+		where = append(where, cond)
+		args = append(args, a...)
+	}
+
+	keys := sortKeys(order)
+	// Select each sort key as o<i> so the keyset condition and ORDER BY
+	// use the computed value.
+	sel := []string{prefixCols("r.", runCols)}
+	var selArgs []any
+	var orderSQL []string
+	for i, k := range keys {
+		sel = append(sel, fmt.Sprintf("%s AS o%d", k.expr, i))
+		selArgs = append(selArgs, k.args...)
+		orderSQL = append(orderSQL, k.orderTerm(fmt.Sprintf("o%d", i), s.d.NullsLow()))
+	}
+	inner := "SELECT " + strings.Join(sel, ", ") + " FROM runs r WHERE " + strings.Join(where, " AND ")
+	query := "SELECT * FROM (" + inner + ") AS page"
+	allArgs := append(selArgs, args...)
+	if tok.After != nil {
+		cond, a, err := keysetCond(keys, tok.After)
+		if err != nil {
+			return "", nil, nil, err
+		}
+		query += " WHERE " + cond
+		allArgs = append(allArgs, a...)
+	}
+	query += " ORDER BY " + strings.Join(orderSQL, ", ") + " LIMIT ?"
+	allArgs = append(allArgs, max+1)
+
+	return query, allArgs, keys, nil
+}
+
 type scanFunc func(...any) error
 
 func (f scanFunc) Scan(d ...any) error { return f(d...) }
@@ -172,7 +196,7 @@ func sortKeys(order []search.OrderField) []sortKey {
 	if !hasStart {
 		keys = append(keys, sortKey{expr: "r.start_time", desc: true})
 	}
-	return append(keys, sortKey{expr: "r.run_uuid"})
+	return append(keys, sortKey{expr: "r.run_uuid", notNull: true})
 }
 
 // keysetCond renders "strictly after last" over the sort keys, where each

@@ -34,6 +34,9 @@ type Dialect interface {
 	Retry(err error) bool
 	// Committed is called after each write transaction commits.
 	Committed()
+	// NullsLow reports whether NULL sorts below every value (SQLite) or
+	// above (PostgreSQL).
+	NullsLow() bool
 	// RowOrder is an ORDER BY expression giving a table's rows in the
 	// order they were written (SQLite's rowid, PostgreSQL's ctid).
 	RowOrder() string

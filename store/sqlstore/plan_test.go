@@ -1,0 +1,70 @@
+package sqlstore_test
+
+import (
+	"context"
+	"database/sql"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/mlrun/mlrun/store"
+	"github.com/mlrun/mlrun/store/sqlite"
+	"github.com/mlrun/mlrun/store/sqlstore"
+)
+
+// plan returns SQLite's EXPLAIN QUERY PLAN of query, one step a line.
+func plan(t *testing.T, db *sql.DB, query string, args ...any) string {
+	t.Helper()
+	rows, err := db.Query("EXPLAIN QUERY PLAN "+query, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var steps []string
+	for rows.Next() {
+		var id, parent, unused int
+		var detail string
+		if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+			t.Fatal(err)
+		}
+		steps = append(steps, detail)
+	}
+	return strings.Join(steps, "\n")
+}
+
+// TestQueriesReadIndexes: on SQLite, a runs search in the default order
+// (start_time DESC, then run id) reads its page off the index
+// mlrun_runs_experiment_order, with no sort of the experiment's runs, so
+// its time does not grow with the experiment; a metric's history is one
+// range of mlrun_metrics_history, in order.
+func TestQueriesReadIndexes(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	st, err := sqlite.Open(ctx, filepath.Join(dir, "mlflow.db"), sqlite.Options{ArtifactRoot: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	exp, err := st.CreateExperiment(ctx, "plans", "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := sql.Open("sqlite3", "file:"+st.Path())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+
+	query, args, err := st.SearchQuery(store.SearchRuns{ExperimentIDs: []string{exp}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := plan(t, db, query, args...)
+	if !strings.Contains(p, "mlrun_runs_experiment_order") || strings.Contains(p, "TEMP B-TREE") {
+		t.Errorf("default-order search plan:\n%s\nwant a read of mlrun_runs_experiment_order and no sort", p)
+	}
+	p = plan(t, db, sqlstore.HistoryQuery, "r", "loss")
+	if !strings.Contains(p, "mlrun_metrics_history") || strings.Contains(p, "TEMP B-TREE") {
+		t.Errorf("history plan:\n%s\nwant a range of mlrun_metrics_history and no sort", p)
+	}
+}
