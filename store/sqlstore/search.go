@@ -13,7 +13,10 @@ import (
 // sortKey is one column of a runs search's sort order: an SQL expression
 // over runs r, its direction, and its bound arguments.
 type sortKey struct {
-	expr    string
+	expr string
+	// table, when set, is the table (latest_metrics, params, tags) whose
+	// value for the key args[0] is the sort key; expr is then unused.
+	table   string
 	args    []any
 	desc    bool
 	notNull bool // the column is NOT NULL
@@ -142,16 +145,31 @@ func (s *Store) searchQuery(q store.SearchRuns, clauses []search.Clause, order [
 	// Select each sort key as o<i> so the keyset condition and ORDER BY
 	// use the computed value.
 	sel := []string{prefixCols("r.", runCols)}
-	var selArgs []any
+	var (
+		from     = "runs r"
+		fromArgs []any
+	)
 	var orderSQL []string
 	for i, k := range keys {
-		sel = append(sel, fmt.Sprintf("%s AS o%d", k.expr, i))
-		selArgs = append(selArgs, k.args...)
+		expr := k.expr
+		if k.table != "" {
+			// A LEFT JOIN on the table's primary key (key, run_uuid):
+			// at most one row per run, read once per run.
+			alias := fmt.Sprintf("k%d", i)
+			cond := ""
+			if k.table == "latest_metrics" {
+				cond = " AND NOT " + alias + ".is_nan"
+			}
+			from += fmt.Sprintf(` LEFT JOIN %s %s ON %s.run_uuid = r.run_uuid AND %s."key" = ?%s`, k.table, alias, alias, alias, cond)
+			fromArgs = append(fromArgs, k.args...)
+			expr = alias + ".value"
+		}
+		sel = append(sel, fmt.Sprintf("%s AS o%d", expr, i))
 		orderSQL = append(orderSQL, k.orderTerm(fmt.Sprintf("o%d", i), s.d.NullsLow()))
 	}
-	inner := "SELECT " + strings.Join(sel, ", ") + " FROM runs r WHERE " + strings.Join(where, " AND ")
+	inner := "SELECT " + strings.Join(sel, ", ") + " FROM " + from + " WHERE " + strings.Join(where, " AND ")
 	query := "SELECT * FROM (" + inner + ") AS page"
-	allArgs := append(selArgs, args...)
+	allArgs := append(fromArgs, args...)
 	if tok.After != nil {
 		cond, a, err := keysetCond(keys, tok.After)
 		if err != nil {
@@ -179,14 +197,11 @@ func sortKeys(order []search.OrderField) []sortKey {
 		k := sortKey{desc: f.Desc}
 		switch f.Entity {
 		case search.Metric:
-			k.expr = `(SELECT value FROM latest_metrics WHERE run_uuid = r.run_uuid AND "key" = ? AND NOT is_nan)`
-			k.args = []any{f.Key}
+			k.table, k.args = "latest_metrics", []any{f.Key} // a NaN sorts as missing
 		case search.Param:
-			k.expr = `(SELECT value FROM params WHERE run_uuid = r.run_uuid AND "key" = ?)`
-			k.args = []any{f.Key}
+			k.table, k.args = "params", []any{f.Key}
 		case search.Tag:
-			k.expr = `(SELECT value FROM tags WHERE run_uuid = r.run_uuid AND "key" = ?)`
-			k.args = []any{f.Key}
+			k.table, k.args = "tags", []any{f.Key}
 		default:
 			k.expr = "r." + runColumn(f.Key)
 			hasStart = hasStart || f.Key == "start_time"
