@@ -1,10 +1,12 @@
 package server_test
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -168,4 +170,90 @@ func BenchmarkRawMetricInsert(b *testing.B) {
 		rows += perTx
 	}
 	b.ReportMetric(float64(rows)/b.Elapsed().Seconds(), "rows/s")
+}
+
+// BenchmarkServerLargeReads: through HTTP, one client at a time, a
+// runs/search returning 1,000 runs with their params, metrics and tags
+// from an experiment of 25,000 runs (default order, and filtered and
+// ordered by a metric), and a get-history of 100,000 points. Each
+// reports its time per request and the bytes it returned.
+//
+//	go test -run '^$' -bench ServerLargeReads -benchtime 10x ./server/
+func BenchmarkServerLargeReads(b *testing.B) {
+	srv := testutil.StartServer(b, false)
+	ctx := context.Background()
+	exp, err := srv.Store.CreateExperiment(ctx, "large", "", nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	// 25,000 runs, written by 20 writers (group-committed).
+	const runs, writers = 25000, 20
+	errs := make(chan error, writers)
+	for w := 0; w < writers; w++ {
+		go func() {
+			for i := w; i < runs; i += writers {
+				r, err := srv.Store.CreateRun(ctx, store.CreateRun{ExperimentID: exp, StartTime: int64(1000 + i)})
+				if err == nil {
+					err = srv.Store.LogBatch(ctx, r.Info.RunID,
+						[]store.Metric{{Key: "rmse", Value: float64(i%977) / 977, Timestamp: 1}, {Key: "r2", Value: 0.5, Timestamp: 1}, {Key: "mae", Value: 0.1, Timestamp: 1}},
+						[]store.Param{{Key: "alpha", Value: fmt.Sprint(i % 10)}, {Key: "l1", Value: "0.1"}, {Key: "model", Value: "enet"}},
+						[]store.Tag{{Key: "team", Value: "ml"}})
+				}
+				if err != nil {
+					errs <- err
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for w := 0; w < writers; w++ {
+		if err := <-errs; err != nil {
+			b.Fatal(err)
+		}
+	}
+	hist, err := srv.Store.CreateRun(ctx, store.CreateRun{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ms := make([]store.Metric, 1000)
+	for batch := 0; batch < 100; batch++ {
+		for j := range ms {
+			step := batch*1000 + j
+			ms[j] = store.Metric{Key: "loss", Value: 1 / float64(step+1), Timestamp: int64(step), Step: int64(step)}
+		}
+		if err := srv.Store.LogBatch(ctx, hist.Info.RunID, ms, nil, nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+	do := func(b *testing.B, method, path, body, field string, want int) {
+		var size int
+		for i := 0; i < b.N; i++ {
+			req, _ := http.NewRequest(method, srv.URL+path, strings.NewReader(body))
+			req.Header.Set("Content-Type", "application/json")
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				b.Fatal(err)
+			}
+			data, err := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if err != nil || resp.StatusCode != 200 {
+				b.Fatalf("%d %v %.300s", resp.StatusCode, err, data)
+			}
+			if n := bytes.Count(data, []byte(field+":")); n != want {
+				b.Fatalf("%d %s, want %d", n, field, want)
+			}
+			size = len(data)
+		}
+		b.ReportMetric(float64(size), "bytes/op")
+	}
+	b.Run("search-1000-of-25000", func(b *testing.B) {
+		do(b, "POST", "/api/2.0/mlflow/runs/search", `{"experiment_ids":["`+exp+`"],"max_results":1000}`, `"run_uuid"`, 1000)
+	})
+	b.Run("search-1000-of-25000-by-metric", func(b *testing.B) {
+		do(b, "POST", "/api/2.0/mlflow/runs/search", `{"experiment_ids":["`+exp+`"],"max_results":1000,"filter":"metrics.rmse < 0.9","order_by":["metrics.rmse DESC"]}`, `"run_uuid"`, 1000)
+	})
+	b.Run("get-history-100000", func(b *testing.B) {
+		do(b, "GET", "/api/2.0/mlflow/metrics/get-history?metric_key=loss&run_id="+hist.Info.RunID, "", `"step"`, 100000)
+	})
 }
