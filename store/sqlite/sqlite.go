@@ -23,6 +23,7 @@ const mlrunIndexes = `
 CREATE INDEX IF NOT EXISTS mlrun_metrics_history ON metrics (run_uuid, "key", timestamp, step, value, is_nan);
 DROP INDEX IF EXISTS mlrun_runs_experiment_start;
 CREATE INDEX IF NOT EXISTS mlrun_runs_experiment_order ON runs (experiment_id, start_time DESC, run_uuid);
+CREATE INDEX IF NOT EXISTS mlrun_latest_metrics_order ON latest_metrics ("key", is_nan, value);
 `
 
 // Options configure a Store.

@@ -5,19 +5,26 @@ import (
 	"github.com/mlrun/mlrun/store/search"
 )
 
-// SearchQuery returns the SQL a search of the first page runs, for the
-// package's external tests.
-func (s *Store) SearchQuery(q store.SearchRuns) (string, []any, error) {
+// SearchQuery returns the SQL queries (with their arguments, the LIMIT
+// included) a search of the first page runs, for the package's external
+// tests.
+func (s *Store) SearchQuery(q store.SearchRuns) ([]string, [][]any, error) {
 	clauses, err := search.Runs.Parse(q.Filter)
 	if err != nil {
-		return "", nil, err
+		return nil, nil, err
 	}
 	order, err := search.Runs.ParseOrderBy(q.OrderBy)
 	if err != nil {
-		return "", nil, err
+		return nil, nil, err
 	}
-	query, args, _, err := s.searchQuery(q, clauses, order, search.Token{}, 1000)
-	return query, args, err
+	parts, _, err := s.searchQuery(q, clauses, order, search.Token{}, 1000)
+	var queries []string
+	var args [][]any
+	for _, p := range parts {
+		queries = append(queries, p.query)
+		args = append(args, append(p.args, 1001))
+	}
+	return queries, args, err
 }
 
 // HistoryQuery is the query of a metric's history.

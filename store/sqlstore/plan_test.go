@@ -55,13 +55,28 @@ func TestQueriesReadIndexes(t *testing.T) {
 	}
 	defer db.Close()
 
-	query, args, err := st.SearchQuery(store.SearchRuns{ExperimentIDs: []string{exp}})
-	if err != nil {
-		t.Fatal(err)
+	queries, args, err := st.SearchQuery(store.SearchRuns{ExperimentIDs: []string{exp}})
+	if err != nil || len(queries) != 1 {
+		t.Fatalf("%d queries, %v", len(queries), err)
 	}
-	p := plan(t, db, query, args...)
+	p := plan(t, db, queries[0], args[0]...)
 	if !strings.Contains(p, "mlrun_runs_experiment_order") || strings.Contains(p, "TEMP B-TREE") {
 		t.Errorf("default-order search plan:\n%s\nwant a read of mlrun_runs_experiment_order and no sort", p)
+	}
+	// Ordered by a metric (and filtered on it): the runs with the metric
+	// in the order of mlrun_latest_metrics_order, sorting only ties;
+	// then the runs without it in the default order's index.
+	queries, args, err = st.SearchQuery(store.SearchRuns{ExperimentIDs: []string{exp}, Filter: "metrics.rmse < 0.9", OrderBy: []string{"metrics.rmse DESC"}})
+	if err != nil || len(queries) != 2 {
+		t.Fatalf("%d queries, %v", len(queries), err)
+	}
+	p = plan(t, db, queries[0], args[0]...)
+	if !strings.Contains(p, "mlrun_latest_metrics_order") || strings.Contains(p, "USE TEMP B-TREE FOR ORDER BY") {
+		t.Errorf("metric-order search plan:\n%s\nwant a read of mlrun_latest_metrics_order and no whole sort", p)
+	}
+	p = plan(t, db, queries[1], args[1]...)
+	if !strings.Contains(p, "mlrun_runs_experiment_order") || strings.Contains(p, "TEMP B-TREE") {
+		t.Errorf("metric-order search plan, runs without the metric:\n%s\nwant a read of mlrun_runs_experiment_order and no sort", p)
 	}
 	p = plan(t, db, sqlstore.HistoryQuery, "r", "loss")
 	if !strings.Contains(p, "mlrun_metrics_history") || strings.Contains(p, "TEMP B-TREE") {

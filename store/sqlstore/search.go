@@ -59,45 +59,47 @@ func (s *Store) SearchRuns(ctx context.Context, q store.SearchRuns) ([]*store.Ru
 	if err != nil {
 		return nil, "", err
 	}
-	query, allArgs, keys, err := s.searchQuery(q, clauses, order, tok, max)
-	if err != nil || query == "" {
-		return nil, "", err
-	}
-	rows, err := s.r.QueryContext(ctx, query, allArgs...)
+	parts, keys, err := s.searchQuery(q, clauses, order, tok, max)
 	if err != nil {
-		return nil, "", fmt.Errorf("search runs: %w", err)
+		return nil, "", err
 	}
 	var (
 		infos []*store.RunInfo
 		last  []any
 	)
-	for rows.Next() {
-		vals := make([]any, len(keys))
-		dest := make([]any, 9+len(keys))
-		ri := new(store.RunInfo)
-		var tmp *store.RunInfo
-		scanner := scanFunc(func(d ...any) error {
-			copy(dest, d)
-			for i := range vals {
-				dest[9+i] = &vals[i]
-			}
-			return rows.Scan(dest...)
-		})
-		if tmp, err = scanRunInfo(scanner); err != nil {
-			rows.Close()
+	// The parts in order, until the page and its probe row are there.
+	for _, part := range parts {
+		if len(infos) > max {
+			break
+		}
+		rows, err := s.r.QueryContext(ctx, part.query, append(part.args, max+1-len(infos))...)
+		if err != nil {
 			return nil, "", fmt.Errorf("search runs: %w", err)
 		}
-		*ri = *tmp
-		if len(infos) < max {
+		for rows.Next() {
+			vals := make([]any, len(keys))
+			dest := make([]any, 9+len(keys))
+			scanner := scanFunc(func(d ...any) error {
+				copy(dest, d)
+				for i := range vals {
+					dest[9+i] = &vals[i]
+				}
+				return rows.Scan(dest...)
+			})
+			ri, err := scanRunInfo(scanner)
+			if err != nil {
+				rows.Close()
+				return nil, "", fmt.Errorf("search runs: %w", err)
+			}
+			if len(infos) < max {
+				last = vals
+			} // else the probe row: there is a next page
 			infos = append(infos, ri)
-			last = vals
-		} else {
-			infos = append(infos, ri) // the probe row: there is a next page
 		}
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, "", fmt.Errorf("search runs: %w", err)
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, "", fmt.Errorf("search runs: %w", err)
+		}
 	}
 	next := ""
 	if len(infos) > max {
@@ -111,12 +113,27 @@ func (s *Store) SearchRuns(ctx context.Context, q store.SearchRuns) ([]*store.Ru
 	return runs, next, nil
 }
 
-// searchQuery renders a runs search as one SQL query (with its
-// arguments and sort keys) selecting the page's run infos and one more
-// row when there is a next page; "" when it can match nothing.
-func (s *Store) searchQuery(q store.SearchRuns, clauses []search.Clause, order []search.OrderField, tok search.Token, max int) (string, []any, []sortKey, error) {
+// searchPart is one SQL query of a search; its last argument, the LIMIT,
+// is added when it runs.
+type searchPart struct {
+	query string
+	args  []any
+}
+
+// searchQuery renders a runs search as SQL queries (with the sort keys)
+// that, run in turn, select the page's run infos in order and one more
+// row when there is a next page; none when it can match nothing.
+//
+// Most searches are one query. A search ordered first by a metric is
+// two, so that the database can read the order off an index
+// (mlrun_latest_metrics_order) and stop at the page's end instead of
+// sorting every run of the experiment: the runs that have the metric
+// (an inner join, in the metric's order), then the runs without it or
+// with NaN, which sort last (an anti-join, in the remaining keys' order).
+// A page token past the first part skips it.
+func (s *Store) searchQuery(q store.SearchRuns, clauses []search.Clause, order []search.OrderField, tok search.Token, max int) ([]searchPart, []sortKey, error) {
 	if len(q.ExperimentIDs) == 0 {
-		return "", nil, nil, nil
+		return nil, nil, nil
 	}
 	var (
 		where []string
@@ -131,7 +148,7 @@ func (s *Store) searchQuery(q store.SearchRuns, clauses []search.Clause, order [
 		expIDs = append(expIDs, n)
 	}
 	if len(expIDs) == 0 {
-		return "", nil, nil, nil
+		return nil, nil, nil
 	}
 	where = append(where, "r.experiment_id IN ("+placeholders(len(expIDs))+")", lifecycleCond("r.lifecycle_stage", q.ViewType))
 	args = append(args, expIDs...)
@@ -140,48 +157,79 @@ func (s *Store) searchQuery(q store.SearchRuns, clauses []search.Clause, order [
 		where = append(where, cond)
 		args = append(args, a...)
 	}
-
 	keys := sortKeys(order)
+	var keyset string
+	var keysetArgs []any
+	if tok.After != nil {
+		var err error
+		if keyset, keysetArgs, err = keysetCond(keys, tok.After); err != nil {
+			return nil, nil, err
+		}
+	}
+	if keys[0].table != "latest_metrics" {
+		return []searchPart{s.searchPart(keys, where, args, keyset, keysetArgs, "")}, keys, nil
+	}
+	var parts []searchPart
+	if tok.After == nil || tok.After[0] != nil {
+		parts = append(parts, s.searchPart(keys, where, args, keyset, keysetArgs, "has"))
+	}
+	if tok.After == nil || tok.After[0] != nil {
+		// Every run without the metric sorts after the token's.
+		keyset, keysetArgs = "", nil
+	}
+	return append(parts, s.searchPart(keys, where, args, keyset, keysetArgs, "lacks")), keys, nil
+}
+
+// searchPart renders one query of a search: the runs matching where,
+// after the keyset condition (if any), in the keys' order, with a LIMIT
+// placeholder. first is "" for all the runs, "has" for only those with
+// a value of the first key (joined, not left-joined), "lacks" for only
+// those without one (whose first key is NULL, left out of the order).
+func (s *Store) searchPart(keys []sortKey, where []string, whereArgs []any, keyset string, keysetArgs []any, first string) searchPart {
 	// Select each sort key as o<i> so the keyset condition and ORDER BY
 	// use the computed value.
 	sel := []string{prefixCols("r.", runCols)}
 	var (
 		from     = "runs r"
 		fromArgs []any
+		orderSQL []string
 	)
-	var orderSQL []string
+	where = append([]string(nil), where...)
 	for i, k := range keys {
 		expr := k.expr
 		if k.table != "" {
-			// A LEFT JOIN on the table's primary key (key, run_uuid):
-			// at most one row per run, read once per run.
+			// A join on the table's primary key (key, run_uuid): at most
+			// one row per run, read once per run.
 			alias := fmt.Sprintf("k%d", i)
 			cond := ""
 			if k.table == "latest_metrics" {
-				cond = " AND NOT " + alias + ".is_nan"
+				cond = " AND " + alias + ".is_nan = FALSE" // a NaN sorts as missing
 			}
-			from += fmt.Sprintf(` LEFT JOIN %s %s ON %s.run_uuid = r.run_uuid AND %s."key" = ?%s`, k.table, alias, alias, alias, cond)
+			join := "LEFT JOIN"
+			if i == 0 && first == "has" {
+				join = "JOIN"
+				k.notNull = true
+			}
+			from += fmt.Sprintf(` %s %s %s ON %s.run_uuid = r.run_uuid AND %s."key" = ?%s`, join, k.table, alias, alias, alias, cond)
 			fromArgs = append(fromArgs, k.args...)
 			expr = alias + ".value"
+			if i == 0 && first == "lacks" {
+				where = append(where, alias+".run_uuid IS NULL")
+			}
 		}
 		sel = append(sel, fmt.Sprintf("%s AS o%d", expr, i))
+		if i == 0 && first == "lacks" {
+			continue // NULL in every row
+		}
 		orderSQL = append(orderSQL, k.orderTerm(fmt.Sprintf("o%d", i), s.d.NullsLow()))
 	}
-	inner := "SELECT " + strings.Join(sel, ", ") + " FROM " + from + " WHERE " + strings.Join(where, " AND ")
-	query := "SELECT * FROM (" + inner + ") AS page"
-	allArgs := append(fromArgs, args...)
-	if tok.After != nil {
-		cond, a, err := keysetCond(keys, tok.After)
-		if err != nil {
-			return "", nil, nil, err
-		}
-		query += " WHERE " + cond
-		allArgs = append(allArgs, a...)
+	query := "SELECT * FROM (SELECT " + strings.Join(sel, ", ") + " FROM " + from + " WHERE " + strings.Join(where, " AND ") + ") AS page"
+	args := append(fromArgs, whereArgs...)
+	if keyset != "" {
+		query += " WHERE " + keyset
+		args = append(args, keysetArgs...)
 	}
-	query += " ORDER BY " + strings.Join(orderSQL, ", ") + " LIMIT ?"
-	allArgs = append(allArgs, max+1)
-
-	return query, allArgs, keys, nil
+	return searchPart{query: query + " ORDER BY " + strings.Join(orderSQL, ", ") + " LIMIT ?", args: args}
 }
 
 type scanFunc func(...any) error

@@ -697,10 +697,18 @@ func testSearchRunsPaging(t *testing.T, s store.Store) {
 	want := map[string]bool{}
 	for i := 0; i < 40; i++ {
 		r := must[*store.Run](t)(s.CreateRun(ctx(), store.CreateRun{ExperimentID: exp, StartTime: int64(1000 + i%7)}))
-		ok(t, s.LogMetric(ctx(), r.Info.RunID, store.Metric{Key: "m", Value: float64(i % 5), Timestamp: 1}))
+		// Some runs lack the metric or have NaN: ordered by it, they come
+		// last, in pages of their own and pages shared with the others.
+		switch v := float64(i % 5); i % 6 {
+		case 0:
+		case 1:
+			ok(t, s.LogMetric(ctx(), r.Info.RunID, store.Metric{Key: "m", Value: math.NaN(), Timestamp: 1}))
+		default:
+			ok(t, s.LogMetric(ctx(), r.Info.RunID, store.Metric{Key: "m", Value: v, Timestamp: 1}))
+		}
 		want[r.Info.RunID] = true
 	}
-	for _, order := range [][]string{nil, {"metrics.m DESC"}, {"start_time ASC"}} {
+	for _, order := range [][]string{nil, {"metrics.m DESC"}, {"metrics.m ASC", "start_time ASC"}, {"start_time ASC"}} {
 		seen := map[string]int{}
 		tok := ""
 		for page := 0; ; page++ {
