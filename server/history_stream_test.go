@@ -3,14 +3,11 @@ package server_test
 import (
 	"context"
 	"encoding/json"
-	"io"
 	"math"
-	"net/http"
 	"net/url"
 	"strings"
 	"testing"
 
-	"github.com/mlrun/mlrun/internal/testutil"
 	"github.com/mlrun/mlrun/internal/wire"
 	"github.com/mlrun/mlrun/store"
 )
@@ -21,9 +18,9 @@ import (
 // points make; an empty history is {}; an unknown run is MLflow's
 // RESOURCE_DOES_NOT_EXIST with 404, before anything is streamed.
 func TestMetricHistoryStreamed(t *testing.T) {
-	srv := testutil.StartServer(t, false)
+	srv := newServer(t)
 	ctx := context.Background()
-	run, err := srv.Store.CreateRun(ctx, store.CreateRun{})
+	run, err := srv.store.CreateRun(ctx, store.CreateRun{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -43,23 +40,15 @@ func TestMetricHistoryStreamed(t *testing.T) {
 			}
 			ms[j] = store.Metric{Key: key, Value: v, Timestamp: int64(i), Step: int64(i)}
 		}
-		if err := srv.Store.LogBatch(ctx, run.Info.RunID, ms, nil, nil); err != nil {
+		if err := srv.store.LogBatch(ctx, run.Info.RunID, ms, nil, nil); err != nil {
 			t.Fatal(err)
 		}
 	}
 	get := func(run, key string) (int, string) {
-		resp, err := http.Get(srv.URL + "/api/2.0/mlflow/metrics/get-history?run_id=" + run + "&metric_key=" + url.QueryEscape(key))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, err := io.ReadAll(resp.Body)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return resp.StatusCode, string(b)
+		code, b := srv.do(t, "GET", "/api/2.0/mlflow/metrics/get-history?run_id="+run+"&metric_key="+url.QueryEscape(key), "", nil)
+		return code, string(b)
 	}
-	points, _, err := srv.Store.GetMetricHistory(ctx, run.Info.RunID, key, 0, "")
+	points, _, err := srv.store.GetMetricHistory(ctx, run.Info.RunID, key, 0, "")
 	if err != nil || len(points) != 5000 {
 		t.Fatalf("%d points, %v", len(points), err)
 	}

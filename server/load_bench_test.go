@@ -216,16 +216,7 @@ func BenchmarkServerLargeReads(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	ms := make([]store.Metric, 1000)
-	for batch := 0; batch < 100; batch++ {
-		for j := range ms {
-			step := batch*1000 + j
-			ms[j] = store.Metric{Key: "loss", Value: 1 / float64(step+1), Timestamp: int64(step), Step: int64(step)}
-		}
-		if err := srv.Store.LogBatch(ctx, hist.Info.RunID, ms, nil, nil); err != nil {
-			b.Fatal(err)
-		}
-	}
+	testutil.LogHistory(b, srv.Store, hist.Info.RunID, "loss", 100000)
 	do := func(b *testing.B, method, path, body, field string, want int) {
 		var size int
 		for i := 0; i < b.N; i++ {

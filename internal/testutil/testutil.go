@@ -103,3 +103,19 @@ func StartServerOn(t testing.TB, st FullStore, dir string, serveArtifacts bool, 
 func ServeRun(l launch.Loopback) http.Handler {
 	return server.ForRun(l.Store, l.Root, l.Roots, l.Token)
 }
+
+// LogHistory logs n points of metric key into run (step i: value
+// 1/(i+1), timestamp i), in batches of 1,000.
+func LogHistory(tb testing.TB, st store.Store, runID, key string, n int) {
+	tb.Helper()
+	ms := make([]store.Metric, 0, 1000)
+	for i := 0; i < n; i++ {
+		ms = append(ms, store.Metric{Key: key, Value: 1 / float64(i+1), Timestamp: int64(i), Step: int64(i)})
+		if len(ms) == cap(ms) || i == n-1 {
+			if err := st.LogBatch(context.Background(), runID, ms, nil, nil); err != nil {
+				tb.Fatal(err)
+			}
+			ms = ms[:0]
+		}
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/mlrun/mlrun/internal/testutil"
 	"github.com/mlrun/mlrun/store"
 	"github.com/mlrun/mlrun/store/sqlite"
 )
@@ -99,16 +100,7 @@ func BenchmarkGetHistory100k(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	ms := make([]store.Metric, 1000)
-	for batch := 0; batch < 100; batch++ {
-		for j := range ms {
-			step := batch*1000 + j
-			ms[j] = store.Metric{Key: "loss", Value: 1 / float64(step+1), Timestamp: int64(step), Step: int64(step)}
-		}
-		if err := s.LogBatch(ctx, r.Info.RunID, ms, nil, nil); err != nil {
-			b.Fatal(err)
-		}
-	}
+	testutil.LogHistory(b, s, r.Info.RunID, "loss", 100000)
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		h, _, err := s.GetMetricHistory(ctx, r.Info.RunID, "loss", 0, "")
