@@ -80,6 +80,8 @@ func field(doc any, path ...string) any {
 
 func num(v any) (int64, bool) {
 	switch v := v.(type) {
+	case json.Number:
+		return num(string(v))
 	case string:
 		s := strings.Trim(v, "[]")
 		if n, err := strconv.ParseInt(s, 10, 64); err == nil {
