@@ -1,0 +1,411 @@
+package serve
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/mlrun/mlrun/internal/format"
+	"github.com/mlrun/mlrun/plugins/builtin/xgboost"
+)
+
+// Model is a model folder (MLmodel and its files) ready to score.
+type Model struct {
+	// Flavor is the flavor that predicts (e.g. "xgboost").
+	Flavor    string
+	signature *signature
+	predictor Predictor
+}
+
+// mlmodel is what serving reads of an MLmodel file.
+type mlmodel struct {
+	Flavors   map[string]map[string]any `yaml:"flavors"`
+	Signature *struct {
+		Inputs string `yaml:"inputs"`
+	} `yaml:"signature"`
+}
+
+// ErrNoPredictor is returned by Load for a model no predictor of mlrun's
+// serves.
+var ErrNoPredictor = errors.New("no predictor")
+
+// Load reads the model folder dir (its MLmodel) and makes its predictor:
+// xgboost boosters in JSON or UBJSON are predicted in Go.
+func Load(dir string) (*Model, error) {
+	b, err := os.ReadFile(filepath.Join(dir, "MLmodel"))
+	if err != nil {
+		return nil, fmt.Errorf("%s is not an MLflow model folder: %w", dir, err)
+	}
+	var mm mlmodel
+	if err := yaml.Unmarshal(b, &mm); err != nil {
+		return nil, fmt.Errorf("%s: MLmodel: %w", dir, err)
+	}
+	m := &Model{}
+	if mm.Signature != nil && mm.Signature.Inputs != "" {
+		if m.signature, err = parseSignature(mm.Signature.Inputs); err != nil {
+			return nil, fmt.Errorf("%s: MLmodel signature: %w", dir, err)
+		}
+	}
+	if xf, ok := mm.Flavors["xgboost"]; ok {
+		data, _ := xf["data"].(string)
+		if data == "" || !filepath.IsLocal(data) {
+			return nil, fmt.Errorf("%s: the xgboost flavor's data %q is not a file inside the folder", dir, data)
+		}
+		bst, err := xgboost.Load(filepath.Join(dir, data))
+		if err != nil {
+			return nil, err
+		}
+		m.Flavor, m.predictor = "xgboost", &xgbPredictor{bst}
+		return m, nil
+	}
+	var names []string
+	for k := range mm.Flavors {
+		names = append(names, k)
+	}
+	return nil, fmt.Errorf("%w for %s: its flavors are %s; mlrun serves xgboost boosters (JSON, UBJSON) in Go", ErrNoPredictor, dir, strings.Join(names, ", "))
+}
+
+// Score answers one scoring request: the body in kind ("json" or
+// "csv"), parsed, checked against the signature and predicted, written as
+// MLflow writes {"predictions": …}.
+func (m *Model) Score(ctx context.Context, kind string, body []byte) ([]byte, error) {
+	var (
+		f      *Frame
+		params map[string]any
+		err    error
+	)
+	if kind == "csv" {
+		f, err = parseCSV(body)
+	} else {
+		f, params, err = parseJSON(body)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if m.signature != nil {
+		if f, err = m.signature.enforce(f); err != nil {
+			return nil, err
+		}
+	}
+	out, err := m.predictor.Predict(ctx, f, params)
+	if err != nil {
+		return nil, err
+	}
+	var buf bytes.Buffer
+	buf.WriteString(`{"predictions": `)
+	if err := encode(&buf, out); err != nil {
+		return nil, err
+	}
+	buf.WriteString("}")
+	return buf.Bytes(), nil
+}
+
+// signature is a model's input schema: named or unnamed column specs, or
+// one tensor spec.
+type signature struct {
+	raw     string
+	cols    []colSpec
+	named   bool
+	tensor  []int // the tensor's shape; nil for columns
+	tensorT string
+}
+
+type colSpec struct {
+	Name     string `json:"name"`
+	Type     any    `json:"type"`
+	Required *bool  `json:"required"`
+	Tensor   *struct {
+		Dtype string `json:"dtype"`
+		Shape []int  `json:"shape"`
+	} `json:"tensor-spec"`
+}
+
+func parseSignature(s string) (*signature, error) {
+	var cols []colSpec
+	if err := json.Unmarshal([]byte(s), &cols); err != nil {
+		return nil, err
+	}
+	sig := &signature{raw: s, cols: cols}
+	for _, c := range cols {
+		if c.Type == "tensor" && c.Tensor != nil {
+			if len(cols) != 1 {
+				return nil, errors.New("several tensor inputs are not supported")
+			}
+			sig.tensor, sig.tensorT = c.Tensor.Shape, c.Tensor.Dtype
+			return sig, nil
+		}
+		if c.Name != "" {
+			sig.named = true
+		}
+	}
+	return sig, nil
+}
+
+// enforce checks and converts a frame as MLflow's _enforce_schema does
+// for column and single-tensor signatures: required columns present,
+// columns in the signature's order (extra ones dropped), values cast to
+// the column types.
+func (s *signature) enforce(f *Frame) (*Frame, error) {
+	if s.tensor != nil {
+		if len(s.tensor) == 2 && s.tensor[1] != -1 && f.Width() != s.tensor[1] {
+			return nil, invalidParam("Failed to predict data. \nError: Failed to enforce schema of data with schema '%s'. Error: Shape of input (%d, %d) does not match expected shape (%d, %d).",
+				s.raw, len(f.Rows), f.Width(), s.tensor[0], s.tensor[1])
+		}
+		return f, nil
+	}
+	if !s.named {
+		if f.Width() < len(s.cols) {
+			return nil, invalidParam("Failed to predict data. \nError: Failed to enforce schema of data with schema '%s'. Error: Model inference is missing inputs. The model signature declares %d inputs but the provided value only has %d inputs. Note: the inputs were not named in the signature so we can only verify their count.",
+				s.raw, len(s.cols), f.Width())
+		}
+		return f, nil
+	}
+	index := map[string]int{}
+	for i, c := range f.Columns {
+		index[c] = i
+	}
+	var missing []string
+	for _, c := range s.cols {
+		if _, ok := index[c.Name]; !ok && (c.Required == nil || *c.Required) {
+			missing = append(missing, c.Name)
+		}
+	}
+	if len(missing) > 0 {
+		return nil, invalidParam("Failed to predict data. \nError: Failed to enforce schema of data with schema '%s'. Error: Model is missing inputs [%s].", s.raw, quoteList(missing))
+	}
+	out := &Frame{Columns: make([]string, len(s.cols)), Rows: make([][]any, len(f.Rows))}
+	for r := range out.Rows {
+		out.Rows[r] = make([]any, len(s.cols))
+	}
+	for j, c := range s.cols {
+		out.Columns[j] = c.Name
+		i, ok := index[c.Name]
+		if !ok {
+			continue // optional, absent
+		}
+		typ, _ := c.Type.(string)
+		for r, row := range f.Rows {
+			var v any
+			if i < len(row) {
+				v = row[i]
+			}
+			cv, err := cast(v, typ)
+			if err != nil {
+				return nil, badRequest("Invalid input. Data is not compatible with model signature. Failed to convert column %s to type '%s'. Error: '%v'", c.Name, numpyType(typ), err)
+			}
+			out.Rows[r][j] = cv
+		}
+	}
+	return out, nil
+}
+
+// cast converts a JSON value to a column type as pandas' astype does,
+// leniently: 1.5 into a long is 1, true into a double is 1.0.
+func cast(v any, typ string) (any, error) {
+	switch typ {
+	case "double", "float", "long", "integer":
+		var f float64
+		switch x := v.(type) {
+		case nil:
+			if typ == "long" || typ == "integer" {
+				return nil, errors.New("Cannot convert non-finite values (NA or inf) to integer")
+			}
+			return math.NaN(), nil
+		case float64:
+			f = x
+		case bool:
+			if x {
+				f = 1
+			}
+		case string:
+			n, err := strconv.ParseFloat(strings.TrimSpace(x), 64)
+			if err != nil {
+				return nil, fmt.Errorf("could not convert string to float: '%s'", x)
+			}
+			f = n
+		default:
+			return nil, fmt.Errorf("cannot convert %s", compact(x))
+		}
+		switch typ {
+		case "float":
+			return float64(float32(f)), nil
+		case "long", "integer":
+			if math.IsNaN(f) || math.IsInf(f, 0) {
+				return nil, errors.New("Cannot convert non-finite values (NA or inf) to integer")
+			}
+			return math.Trunc(f), nil
+		}
+		return f, nil
+	case "boolean":
+		switch x := v.(type) {
+		case bool:
+			return x, nil
+		case float64:
+			return x != 0, nil
+		}
+		return v, nil
+	}
+	return v, nil // string and others: unchanged
+}
+
+func numpyType(t string) string {
+	switch t {
+	case "double":
+		return "float64"
+	case "float":
+		return "float32"
+	case "long":
+		return "int64"
+	case "integer":
+		return "int32"
+	case "boolean":
+		return "bool"
+	}
+	return "object"
+}
+
+// encode writes v as MLflow's server writes its predictions (Python's
+// json.dumps: ", " and ": " separators, floats as repr, NaN and
+// ±Infinity as bare tokens).
+func encode(buf *bytes.Buffer, v any) error {
+	switch x := v.(type) {
+	case nil:
+		buf.WriteString("null")
+	case float32:
+		writeFloat(buf, float64(x))
+	case float64:
+		writeFloat(buf, x)
+	case []float32:
+		buf.WriteByte('[')
+		for i, f := range x {
+			if i > 0 {
+				buf.WriteString(", ")
+			}
+			writeFloat(buf, float64(f))
+		}
+		buf.WriteByte(']')
+	case [][]float32:
+		buf.WriteByte('[')
+		for i, row := range x {
+			if i > 0 {
+				buf.WriteString(", ")
+			}
+			encode(buf, row)
+		}
+		buf.WriteByte(']')
+	case []any:
+		buf.WriteByte('[')
+		for i, e := range x {
+			if i > 0 {
+				buf.WriteString(", ")
+			}
+			if err := encode(buf, e); err != nil {
+				return err
+			}
+		}
+		buf.WriteByte(']')
+	default:
+		b, err := json.Marshal(x)
+		if err != nil {
+			return err
+		}
+		buf.Write(b)
+	}
+	return nil
+}
+
+func writeFloat(buf *bytes.Buffer, f float64) {
+	switch {
+	case math.IsNaN(f):
+		buf.WriteString("NaN")
+	case math.IsInf(f, 1):
+		buf.WriteString("Infinity")
+	case math.IsInf(f, -1):
+		buf.WriteString("-Infinity")
+	default:
+		buf.WriteString(format.PyFloat(f))
+	}
+}
+
+// xgbPredictor predicts an XGBoost booster in Go, as mlflow.xgboost's
+// pyfunc does (booster.predict(DMatrix(frame))): columns by the booster's
+// feature names when it has them and the frame is named, else by
+// position; a missing value is NaN.
+type xgbPredictor struct{ m *xgboost.Model }
+
+func (p *xgbPredictor) Predict(_ context.Context, f *Frame, _ map[string]any) (any, error) {
+	nf := p.m.NumFeature
+	cols := make([]int, nf) // feature j is the frame's column cols[j]
+	if len(p.m.FeatureNames) == nf && f.Columns != nil {
+		index := map[string]int{}
+		for i, c := range f.Columns {
+			index[c] = i
+		}
+		var missing []string
+		for j, n := range p.m.FeatureNames {
+			i, ok := index[n]
+			if !ok {
+				missing = append(missing, n)
+			}
+			cols[j] = i
+		}
+		if len(missing) > 0 || len(f.Columns) != nf {
+			return nil, badRequest("Encountered an unexpected error while evaluating the model. Verify that the serialized input Dataframe is compatible with the model for inference. Error: feature_names mismatch: %s %s", compact(p.m.FeatureNames), compact(f.Columns))
+		}
+	} else {
+		if w := f.Width(); w != nf {
+			return nil, badRequest("Encountered an unexpected error while evaluating the model. Verify that the serialized input Dataframe is compatible with the model for inference. Error: Feature shape mismatch, expected: %d, got %d", nf, w)
+		}
+		for j := range cols {
+			cols[j] = j
+		}
+	}
+	x := make([]float32, len(f.Rows)*nf)
+	for r, row := range f.Rows {
+		for j, i := range cols {
+			v := float32(math.NaN())
+			if i < len(row) {
+				switch c := row[i].(type) {
+				case float64:
+					v = float32(c)
+				case bool:
+					if c {
+						v = 1
+					} else {
+						v = 0
+					}
+				case nil:
+				case string:
+					n, err := strconv.ParseFloat(c, 32)
+					if err != nil {
+						return nil, badRequest("Encountered an unexpected error while evaluating the model. Verify that the serialized input Dataframe is compatible with the model for inference. Error: could not convert string to float: '%s'", c)
+					}
+					v = float32(n)
+				default:
+					return nil, badRequest("Encountered an unexpected error while evaluating the model. Verify that the serialized input Dataframe is compatible with the model for inference. Error: %s is not a number", compact(c))
+				}
+			}
+			x[r*nf+j] = v
+		}
+	}
+	k := p.m.Outputs()
+	out := make([]float32, len(f.Rows)*k)
+	p.m.Predict(x, out)
+	if k == 1 {
+		return out, nil
+	}
+	rows := make([][]float32, len(f.Rows))
+	for r := range rows {
+		rows[r] = out[r*k : (r+1)*k]
+	}
+	return rows, nil
+}

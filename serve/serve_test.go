@@ -1,0 +1,323 @@
+package serve_test
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/mlrun/mlrun/internal/format"
+	"github.com/mlrun/mlrun/serve"
+)
+
+// fixtures is XGBoost's own predictions for its test rows
+// (plugins/builtin/testdata/make_predictions.py).
+type fixtures struct {
+	Rows   [][]*float64 `json:"rows"`
+	Models map[string]struct {
+		Predictions []any `json:"predictions"`
+	} `json:"models"`
+}
+
+const testdata = "../plugins/builtin/testdata/xgboost"
+
+func readFixtures(t *testing.T) fixtures {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(testdata, "predictions.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var f fixtures
+	if err := json.Unmarshal(b, &f); err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+// modelDir writes an MLflow model folder for a fixture booster, with a
+// signature of named double columns a..e when signed.
+func modelDir(t *testing.T, booster string, signed bool) string {
+	t.Helper()
+	dir := t.TempDir()
+	b, err := os.ReadFile(filepath.Join(testdata, booster))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, booster), b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	mm := "flavors:\n  python_function:\n    data: " + booster + "\n    loader_module: mlflow.xgboost\n  xgboost:\n    data: " + booster + "\n    model_class: xgboost.core.Booster\n    model_format: json\n"
+	if signed {
+		var cols []string
+		for _, c := range "abcde" {
+			cols = append(cols, fmt.Sprintf(`{"type": "double", "name": "%c", "required": true}`, c))
+		}
+		mm += "signature:\n  inputs: '[" + strings.Join(cols, ", ") + "]'\n  outputs: null\n"
+	}
+	if err := os.WriteFile(filepath.Join(dir, "MLmodel"), []byte(mm), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+func start(t *testing.T, dir string, opts serve.Options) string {
+	t.Helper()
+	m, err := serve.Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(serve.NewHandler(m, opts))
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
+
+func post(t *testing.T, url, ct, body string) (int, string, string) {
+	t.Helper()
+	resp, err := http.Post(url+"/invocations", ct, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, resp.Header.Get("Content-Type"), string(b)
+}
+
+// TestInvocationsEveryFormat: the same rows sent in each of MLflow's body
+// formats (and CSV), to a booster with and without a signature, give
+// XGBoost's own predictions, written as MLflow's server writes them
+// ({"predictions": [...]} with Python's separators and float repr).
+func TestInvocationsEveryFormat(t *testing.T) {
+	fx := readFixtures(t)
+	var want []string
+	for _, p := range fx.Models["reg.json"].Predictions {
+		want = append(want, format.PyFloat(p.(float64)))
+	}
+	wantBody := `{"predictions": [` + strings.Join(want, ", ") + `]}`
+
+	cols := []string{"a", "b", "c", "d", "e"}
+	cell := func(v *float64) string {
+		if v == nil {
+			return "null"
+		}
+		return fmt.Sprint(*v)
+	}
+	var split, records, columns, positional, csv []string
+	colVals := make([][]string, 5)
+	for _, r := range fx.Rows {
+		var cells, rec []string
+		var csvCells []string
+		for j, v := range r {
+			cells = append(cells, cell(v))
+			rec = append(rec, fmt.Sprintf(`"%s": %s`, cols[j], cell(v)))
+			colVals[j] = append(colVals[j], cell(v))
+			if v == nil {
+				csvCells = append(csvCells, "")
+			} else {
+				csvCells = append(csvCells, fmt.Sprint(*v))
+			}
+		}
+		split = append(split, "["+strings.Join(cells, ", ")+"]")
+		positional = append(positional, "["+strings.Join(cells, ", ")+"]")
+		records = append(records, "{"+strings.Join(rec, ", ")+"}")
+		csv = append(csv, strings.Join(csvCells, ","))
+	}
+	for j, c := range cols {
+		columns = append(columns, fmt.Sprintf(`"%s": [%s]`, c, strings.Join(colVals[j], ", ")))
+	}
+	bodies := map[string]string{
+		"dataframe_split":   `{"dataframe_split": {"columns": ["a", "b", "c", "d", "e"], "index": [], "data": [` + strings.Join(split, ", ") + `]}}`,
+		"dataframe_records": `{"dataframe_records": [` + strings.Join(records, ", ") + `]}`,
+		"instances":         `{"instances": [` + strings.Join(records, ", ") + `], "params": {"ignored": 1}}`,
+		"inputs-columns":    `{"inputs": {` + strings.Join(columns, ", ") + `}}`,
+	}
+	for _, signed := range []bool{false, true} {
+		url := start(t, modelDir(t, "reg.json", signed), serve.Options{Version: "2.17.2"})
+		for name, body := range bodies {
+			code, ct, got := post(t, url, "application/json", body)
+			if code != 200 || ct != "application/json" || got != wantBody {
+				t.Errorf("signed=%v %s: %d %s\n%s\nwant %s", signed, name, code, ct, got, wantBody)
+			}
+		}
+		code, _, got := post(t, url, "text/csv; charset=UTF-8", "a,b,c,d,e\n"+strings.Join(csv, "\n")+"\n")
+		if code != 200 || got != wantBody {
+			t.Errorf("signed=%v csv: %d %s", signed, code, got)
+		}
+		if !signed {
+			// Unnamed rows go to the booster by position.
+			code, _, got := post(t, url, "application/json", `{"inputs": [`+strings.Join(positional, ", ")+`]}`)
+			if code != 200 || got != wantBody {
+				t.Errorf("inputs as lists: %d %s", code, got)
+			}
+		}
+	}
+	// A signature puts columns in its order: reversed records score the same.
+	url := start(t, modelDir(t, "reg.json", true), serve.Options{})
+	code, _, got := post(t, url, "application/json", `{"dataframe_split": {"columns": ["e", "d", "c", "b", "a"], "data": [[5, 4, 3, 2, 1]]}}`)
+	code2, _, got2 := post(t, url, "application/json", `{"dataframe_split": {"columns": ["a", "b", "c", "d", "e"], "data": [[1, 2, 3, 4, 5]]}}`)
+	if code != 200 || code2 != 200 || got != got2 {
+		t.Errorf("reordered columns: %s vs %s", got, got2)
+	}
+}
+
+// TestInvocationsSoftprob: a multi-class booster answers a list of
+// per-class probabilities per row, XGBoost's to 1e-6.
+func TestInvocationsSoftprob(t *testing.T) {
+	fx := readFixtures(t)
+	url := start(t, modelDir(t, "softprob.json", false), serve.Options{})
+	var rows []string
+	for _, r := range fx.Rows {
+		var cells []string
+		for _, v := range r {
+			if v == nil {
+				cells = append(cells, "null")
+			} else {
+				cells = append(cells, fmt.Sprint(*v))
+			}
+		}
+		rows = append(rows, "["+strings.Join(cells, ", ")+"]")
+	}
+	code, _, body := post(t, url, "application/json", `{"inputs": [`+strings.Join(rows, ", ")+`]}`)
+	var got struct{ Predictions [][]float64 }
+	if err := json.Unmarshal([]byte(body), &got); code != 200 || err != nil {
+		t.Fatalf("%d %v %s", code, err, body)
+	}
+	want := fx.Models["softprob.json"].Predictions
+	if len(got.Predictions) != len(want) {
+		t.Fatalf("%d rows, want %d", len(got.Predictions), len(want))
+	}
+	for i, w := range want {
+		for k, p := range w.([]any) {
+			if g := got.Predictions[i][k]; math.Abs(g-p.(float64)) > 1e-6*p.(float64) {
+				t.Errorf("row %d class %d: %v, XGBoost %v", i, k, g, p)
+			}
+		}
+	}
+}
+
+// TestInvocationsErrors: MLflow's status codes, error codes and messages
+// for each kind of bad request.
+func TestInvocationsErrors(t *testing.T) {
+	url := start(t, modelDir(t, "reg.json", true), serve.Options{MaxBody: 4096})
+	row := `{"a": 1, "b": 2, "c": 3, "d": 4, "e": 5}`
+	cases := []struct {
+		name, ct, body string
+		status         int
+		code, msg      string
+	}{
+		{"malformed JSON", "application/json", `{"inputs": [`, 400, "BAD_REQUEST", "Invalid input. Ensure that input is a valid JSON formatted string."},
+		{"top-level list", "application/json", `[1, 2]`, 400, "BAD_REQUEST", "Received a list."},
+		{"top-level string", "application/json", `"x"`, 400, "BAD_REQUEST", "Received unexpected input type '<class 'str'>'."},
+		{"no format key", "application/json", `{"foo": 1}`, 400, "BAD_REQUEST", "Received dictionary with input fields: []."},
+		{"two format keys", "application/json", `{"inputs": [], "instances": []}`, 400, "BAD_REQUEST", "Received dictionary with input fields: ['instances', 'inputs']."},
+		{"split not an object", "application/json", `{"dataframe_split": []}`, 400, "BAD_REQUEST", "Dataframe split format must be a dictionary. Got list."},
+		{"split without data", "application/json", `{"dataframe_split": {"columns": ["a"], "rows": []}}`, 400, "BAD_REQUEST", "must have 'data' field"},
+		{"records not a list", "application/json", `{"dataframe_records": {"a": 1}}`, 400, "BAD_REQUEST", "records format must be a list of records. Got dictionary."},
+		{"params not an object", "application/json", `{"dataframe_records": [` + row + `], "params": [1]}`, 400, "INVALID_PARAMETER_VALUE", "Parameters must be a dictionary. Got type 'list'."},
+		{"missing column", "application/json", `{"dataframe_records": [{"a": 1, "b": 2}]}`, 400, "INVALID_PARAMETER_VALUE", "Model is missing inputs ['c', 'd', 'e']."},
+		{"not a number", "application/json", `{"dataframe_records": [{"a": "x", "b": 2, "c": 3, "d": 4, "e": 5}]}`, 400, "BAD_REQUEST", "Failed to convert column a to type 'float64'. Error: 'could not convert string to float: 'x''"},
+		{"uneven columns", "application/json", `{"inputs": {"a": [1, 2], "b": [1]}}`, 400, "BAD_REQUEST", "The length of values for each input/column name are not the same"},
+		{"empty csv", "text/csv", ``, 400, "BAD_REQUEST", "Failed to parse input as a Pandas DataFrame."},
+		{"too large", "application/json", `{"inputs": [` + strings.Repeat("1, ", 2000) + `1]}`, 413, "BAD_REQUEST", "larger than the limit of 4096 bytes"},
+	}
+	for _, tc := range cases {
+		code, ct, body := post(t, url, tc.ct, tc.body)
+		var e struct{ ErrorCode, Message string }
+		json.Unmarshal([]byte(body), &e)
+		var raw map[string]any
+		json.Unmarshal([]byte(body), &raw)
+		if code != tc.status || ct != "application/json" || raw["error_code"] != tc.code || !strings.Contains(fmt.Sprint(raw["message"]), tc.msg) {
+			t.Errorf("%s: %d %s %s\nwant %d %s %q", tc.name, code, ct, body, tc.status, tc.code, tc.msg)
+		}
+	}
+	for _, tc := range []struct{ ct, msg string }{
+		{"application/x-www-form-urlencoded", "This predictor only supports the following content types: Types: ['text/csv', 'application/json']. Got 'application/x-www-form-urlencoded'."},
+		{"application/json; charset=latin-1", "The scoring server only supports UTF-8"},
+		{"application/json; format=pandas-split", "Unrecognized content type parameters: format."},
+	} {
+		code, ct, body := post(t, url, tc.ct, `{"inputs": [`+row+`]}`)
+		if code != 415 || ct != "text/plain; charset=utf-8" || !strings.HasPrefix(body, tc.msg) {
+			t.Errorf("%s: %d %s %s", tc.ct, code, ct, body)
+		}
+	}
+}
+
+// TestEndpoints: /ping, /health and /version as MLflow answers them; a
+// wrong method is 405, an unknown path 404; /metrics counts requests.
+func TestEndpoints(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	url := start(t, modelDir(t, "reg.json", false), serve.Options{Version: "2.17.2", Metrics: reg})
+	get := func(path string) (int, string, string) {
+		resp, err := http.Get(url + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, resp.Header.Get("Content-Type"), string(b)
+	}
+	for path, want := range map[string]string{"/ping": "\n", "/health": "\n", "/version": "2.17.2"} {
+		if code, ct, body := get(path); code != 200 || ct != "application/json" || body != want {
+			t.Errorf("%s: %d %s %q", path, code, ct, body)
+		}
+	}
+	if code, _, _ := get("/invocations"); code != 405 {
+		t.Errorf("GET /invocations: %d", code)
+	}
+	if code, _, _ := get("/nope"); code != 404 {
+		t.Errorf("GET /nope: %d", code)
+	}
+	post(t, url, "application/json", `{"inputs": [[1, 2, 3, 4, 5]]}`)
+	post(t, url, "application/json", `{"inputs": [[1, 2]]}`)
+	_, _, metrics := get("/metrics")
+	for _, want := range []string{`mlrun_serve_requests_total{path="/invocations",status="200"} 1`, `mlrun_serve_requests_total{path="/invocations",status="400"} 1`,
+		`mlrun_serve_requests_total{path="/invocations",status="405"} 1`, `mlrun_serve_request_duration_seconds_count{path="/invocations"} 3`} {
+		if !strings.Contains(metrics, want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+}
+
+// TestLoadRefusals: a folder without MLmodel, a flavor with no Go
+// predictor, a legacy binary booster (MLflow 2.17.2's default format:
+// the real fixture) — each a clear error.
+func TestLoadRefusals(t *testing.T) {
+	if _, err := serve.Load(t.TempDir()); err == nil || !strings.Contains(err.Error(), "is not an MLflow model folder") {
+		t.Errorf("empty folder: %v", err)
+	}
+	sk := t.TempDir()
+	copyDir(t, "../../shared/testdata/mlflow-2.17.2/models/sklearn", sk)
+	if _, err := serve.Load(sk); !errors.Is(err, serve.ErrNoPredictor) || !strings.Contains(err.Error(), "sklearn") {
+		t.Errorf("sklearn: %v", err)
+	}
+	xgb := t.TempDir()
+	copyDir(t, "../../shared/testdata/mlflow-2.17.2/models/xgboost", xgb)
+	if _, err := serve.Load(xgb); err == nil || !strings.Contains(err.Error(), "legacy binary format") {
+		t.Errorf("legacy xgb: %v", err)
+	}
+}
+
+func copyDir(t *testing.T, src, dst string) {
+	t.Helper()
+	entries, err := os.ReadDir(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		b, err := os.ReadFile(filepath.Join(src, e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dst, e.Name()), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
