@@ -57,6 +57,9 @@ type Options struct {
 	// Metrics, when set, gets the Prometheus metrics and serves them on
 	// GET /metrics.
 	Metrics *prometheus.Registry
+	// Timeout bounds a scoring request's prediction (0: none); past it
+	// the answer is 504, as MLflow 3's server answers.
+	Timeout time.Duration
 }
 
 // Handler serves a model over MLflow's scoring protocol.
@@ -145,7 +148,19 @@ func (h *Handler) invocations(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, badRequest("Could not read the request body: %v", err))
 		return
 	}
-	out, err := h.model.Score(r.Context(), kind, body)
+	ctx := r.Context()
+	if h.opts.Timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, h.opts.Timeout)
+		defer cancel()
+	}
+	out, err := h.model.Score(ctx, kind, body)
+	if errors.Is(err, context.DeadlineExceeded) || (err == nil && errors.Is(ctx.Err(), context.DeadlineExceeded)) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusGatewayTimeout)
+		io.WriteString(w, "Request processing time exceeded limit")
+		return
+	}
 	if err != nil {
 		writeError(w, http.StatusBadRequest, err)
 		return

@@ -71,10 +71,12 @@ func modelsCommand() *cli.Command {
 	}
 	return &cli.Command{
 		Name:  "models",
-		Usage: "the model registry: register, list, stage, alias and download models",
+		Usage: "models: inspect, log, serve and predict; the registry: register, list, stage, alias and download",
 		Subcommands: []*cli.Command{
 			inspectCommand(),
 			logModelCommand(),
+			serveCommand(),
+			predictCommand(),
 			{
 				Name: "register", Usage: "register a run's model (runs:/<run_id>/<path>) or a path as a new version",
 				ArgsUsage: "SOURCE",

@@ -1,0 +1,144 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/urfave/cli/v2"
+
+	"github.com/mlrun/mlrun/registry"
+	"github.com/mlrun/mlrun/serve"
+	"github.com/mlrun/mlrun/server"
+	"github.com/mlrun/mlrun/store"
+)
+
+// modelURIFlags are the flags serve and predict share with mlflow's.
+func modelURIFlags(extra ...cli.Flag) []cli.Flag {
+	return append([]cli.Flag{
+		&cli.StringFlag{Name: "model-uri", Aliases: []string{"m"}, Required: true, Usage: "the model: models:/name/1, models:/name@alias, models:/name/Production, models:/<model_id>, runs:/<run_id>/<path>, or a local folder"},
+		&cli.StringFlag{Name: "env-manager", Value: "virtualenv", Usage: "local, virtualenv or conda: the Python environment of a model served by a Python worker (xgboost boosters are served in Go and need none)"},
+		&cli.BoolFlag{Name: "no-conda", Usage: "mlflow's alias of --env-manager local"},
+		&cli.BoolFlag{Name: "install-mlflow", Usage: "ignored (mlflow's: install MLflow into the model's environment)"},
+		trackingFlag, registryFlag,
+	}, extra...)
+}
+
+func serveCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "serve",
+		Usage: "serve a model over MLflow's scoring protocol (/invocations, /ping, /health, /version)",
+		Flags: modelURIFlags(
+			&cli.StringFlag{Name: "host", Aliases: []string{"h"}, Value: "127.0.0.1", Usage: "address to listen on"},
+			&cli.IntFlag{Name: "port", Aliases: []string{"p"}, Value: 5000, Usage: "port to listen on"},
+			&cli.IntFlag{Name: "timeout", Aliases: []string{"t"}, Value: 60, Usage: "seconds a request may take"},
+			&cli.IntFlag{Name: "workers", Aliases: []string{"w"}, Value: 1, Usage: "Python workers for models served in Python (Go-served models use every core)"},
+			&cli.Int64Flag{Name: "max-body", Value: 100 << 20, Usage: "largest request body, in bytes (larger ones get 413)"},
+		),
+		Action: func(c *cli.Context) error {
+			return withModel(c, func(m *serve.Model) error {
+				ln, err := net.Listen("tcp", net.JoinHostPort(c.String("host"), strconv.Itoa(c.Int("port"))))
+				if err != nil {
+					return err
+				}
+				log := slog.New(slog.NewTextHandler(os.Stderr, nil))
+				log.Info("serving model", "model_uri", c.String("model-uri"), "flavor", m.Flavor)
+				h := serve.NewHandler(m, serve.Options{Version: server.Version, MaxBody: c.Int64("max-body"), Metrics: prometheus.NewRegistry(),
+					Timeout: time.Duration(c.Int("timeout")) * time.Second})
+				return serveUntilDone(c.Context, ln, h, log)
+			})
+		},
+	}
+}
+
+func predictCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "predict",
+		Usage: "predict with a model once, as `models serve` would answer /invocations",
+		Flags: modelURIFlags(
+			&cli.StringFlag{Name: "input-path", Aliases: []string{"i"}, Usage: "the input: a JSON body of the scoring protocol or a CSV file (default: standard input)"},
+			&cli.StringFlag{Name: "output-path", Aliases: []string{"o"}, Usage: "where to write the predictions (default: standard output)"},
+			&cli.StringFlag{Name: "content-type", Aliases: []string{"t"}, Value: "json", Usage: "json or csv"},
+		),
+		Action: func(c *cli.Context) error {
+			kind := c.String("content-type")
+			if kind != "json" && kind != "csv" {
+				return errors.New("Content type must be one of json or csv.")
+			}
+			var in io.Reader = os.Stdin
+			if p := c.String("input-path"); p != "" {
+				f, err := os.Open(p)
+				if err != nil {
+					return err
+				}
+				defer f.Close()
+				in = f
+			}
+			body, err := io.ReadAll(in)
+			if err != nil {
+				return err
+			}
+			return withModel(c, func(m *serve.Model) error {
+				out, err := m.Score(c.Context, kind, body)
+				if err != nil {
+					return err
+				}
+				if p := c.String("output-path"); p != "" {
+					return os.WriteFile(p, append(out, '\n'), 0o644)
+				}
+				_, err = fmt.Fprintf(c.App.Writer, "%s\n", out)
+				return err
+			})
+		},
+	}
+}
+
+// withModel loads the model --model-uri names: a local folder as it is,
+// anything else resolved through the registry and downloaded into a
+// temporary folder, removed afterwards.
+func withModel(c *cli.Context, fn func(*serve.Model) error) error {
+	switch em := c.String("env-manager"); {
+	case em != "local" && em != "virtualenv" && em != "conda":
+		return fmt.Errorf("--env-manager %s: want local, virtualenv or conda", em)
+	}
+	if c.Bool("install-mlflow") {
+		fmt.Fprintln(c.App.ErrWriter, "mlrun: --install-mlflow is mlflow's and means nothing here; ignored")
+	}
+	uri := c.String("model-uri")
+	if st, err := os.Stat(uri); err == nil && st.IsDir() {
+		m, err := serve.Load(uri)
+		if err != nil {
+			return err
+		}
+		return fn(m)
+	}
+	dir, err := os.MkdirTemp("", "mlrun-model-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	err = withRegistry(c, func(st store.Store, reg registry.Store) error {
+		loc, err := registry.Resolve(c.Context, st, reg, uri)
+		if err != nil {
+			return err
+		}
+		if _, err := downloadURI(c, st, loc, dir); err != nil {
+			return fmt.Errorf("download %s (%s): %w", uri, loc, err)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	m, err := serve.Load(dir)
+	if err != nil {
+		return fmt.Errorf("%s: %w", uri, err)
+	}
+	return fn(m)
+}

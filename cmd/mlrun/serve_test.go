@@ -1,0 +1,183 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/mlrun/mlrun/internal/format"
+	"github.com/mlrun/mlrun/internal/testutil"
+	"github.com/mlrun/mlrun/store"
+)
+
+// xgbFixtures is the xgboost fixtures' folder, absolute: the tests
+// change directory.
+var xgbFixtures, _ = filepath.Abs("../../plugins/builtin/testdata/xgboost")
+
+// xgbModel writes, in the working directory, model/ holding the fixture
+// booster reg.json and its MLmodel, and returns a scoring request of the
+// fixture's first rows and the answer XGBoost's own predictions make.
+func xgbModel(t *testing.T) (body, csv, want string) {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(xgbFixtures, "reg.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.MkdirAll("model", 0o755)
+	os.WriteFile("model/model.json", b, 0o644)
+	os.WriteFile("model/MLmodel", []byte("flavors:\n  python_function:\n    data: model.json\n    loader_module: mlflow.xgboost\n  xgboost:\n    data: model.json\n    model_class: xgboost.core.Booster\n    model_format: json\n"), 0o644)
+	var fx struct {
+		Rows   [][]*float64
+		Models map[string]struct{ Predictions json.RawMessage }
+	}
+	b, _ = os.ReadFile(filepath.Join(xgbFixtures, "predictions.json"))
+	if err := json.Unmarshal(b, &fx); err != nil {
+		t.Fatal(err)
+	}
+	var reg []float64
+	if err := json.Unmarshal(fx.Models["reg.json"].Predictions, &reg); err != nil {
+		t.Fatal(err)
+	}
+	var rows, lines, preds []string
+	for i, r := range fx.Rows[:4] {
+		var cells, cols []string
+		for _, v := range r {
+			if v == nil {
+				cells, cols = append(cells, "null"), append(cols, "")
+			} else {
+				cells, cols = append(cells, fmt.Sprint(*v)), append(cols, fmt.Sprint(*v))
+			}
+		}
+		rows = append(rows, "["+strings.Join(cells, ", ")+"]")
+		lines = append(lines, strings.Join(cols, ","))
+		preds = append(preds, format.PyFloat(reg[i]))
+	}
+	return `{"inputs": [` + strings.Join(rows, ", ") + `]}`, "a,b,c,d,e\n" + strings.Join(lines, "\n") + "\n",
+		`{"predictions": [` + strings.Join(preds, ", ") + `]}`
+}
+
+// TestModelsPredict: `mlrun models predict` on a registered xgboost
+// booster (models:/name@alias, models:/name/1, runs:/…, a local folder),
+// JSON or CSV in, stdout or a file out, XGBoost's own predictions; on
+// SQLite, a server and PostgreSQL.
+func TestModelsPredict(t *testing.T) {
+	for name, uri := range trackingURIs(t) {
+		t.Run(name, func(t *testing.T) {
+			t.Setenv("MLFLOW_TRACKING_URI", uri)
+			t.Setenv("MLFLOW_REGISTRY_URI", "")
+			t.Chdir(t.TempDir())
+			body, csv, want := xgbModel(t)
+			os.WriteFile("in.json", []byte(body), 0o644)
+			os.WriteFile("in.csv", []byte(csv), 0o644)
+			st, err := openStore(context.Background(), uri, "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer st.Close()
+			r, err := st.CreateRun(context.Background(), store.CreateRun{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			mustRun(t, "log", "artifact", "--run-id", r.Info.RunID, "model")
+			mustRun(t, "models", "register", "runs:/"+r.Info.RunID+"/model", "--name", "xgb")
+			mustRun(t, "models", "alias", "set", "xgb", "champion", "1")
+			for _, m := range []string{"models:/xgb@champion", "models:/xgb/1", "runs:/" + r.Info.RunID + "/model", "model"} {
+				if out := mustRun(t, "models", "predict", "-m", m, "-i", "in.json"); strings.TrimSpace(out) != want {
+					t.Errorf("predict -m %s: %s, want %s", m, out, want)
+				}
+			}
+			mustRun(t, "models", "predict", "-m", "models:/xgb@champion", "-i", "in.csv", "-t", "csv", "-o", "out.json")
+			if b, _ := os.ReadFile("out.json"); strings.TrimSpace(string(b)) != want {
+				t.Errorf("predict csv to a file: %s", b)
+			}
+			if _, err := mlrun(t, "models", "predict", "-m", "model", "-i", "in.json", "-t", "xml"); err == nil || err.Error() != "Content type must be one of json or csv." {
+				t.Errorf("-t xml: %v", err)
+			}
+			os.WriteFile("bad.json", []byte(`{"inputs": [[1, 2]]}`), 0o644)
+			if _, err := mlrun(t, "models", "predict", "-m", "model", "-i", "bad.json"); err == nil || !strings.Contains(err.Error(), "Feature shape mismatch, expected: 5, got 2") {
+				t.Errorf("bad input: %v", err)
+			}
+			if _, err := mlrun(t, "models", "predict", "-m", "models:/xgb@nobody", "-i", "in.json"); err == nil || !strings.Contains(err.Error(), "nobody") {
+				t.Errorf("unknown alias: %v", err)
+			}
+		})
+	}
+}
+
+// TestModelsServeBinary: the real binary serves models:/xgb@champion
+// from a SQLite registry: /ping, /invocations with XGBoost's predictions;
+// SIGTERM stops it gracefully (exit 0).
+func TestModelsServeBinary(t *testing.T) {
+	bin := buildMlrun(t)
+	dir := t.TempDir()
+	t.Chdir(dir)
+	body, _, want := xgbModel(t)
+	db := "sqlite:///" + filepath.Join(dir, "mlflow.db")
+	if out, err := exec.Command(bin, "db", "init", db).CombinedOutput(); err != nil {
+		t.Fatalf("db init: %v %s", err, out)
+	}
+	run := func(args ...string) string {
+		out, err := exec.Command(bin, append(args, "--tracking-uri", db)...).CombinedOutput()
+		if err != nil {
+			t.Fatalf("mlrun %s: %v %s", strings.Join(args, " "), err, out)
+		}
+		return string(out)
+	}
+	st, err := openStore(context.Background(), db, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := st.CreateRun(context.Background(), store.CreateRun{})
+	st.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	run("log", "artifact", "--run-id", r.Info.RunID, "model")
+	run("models", "register", "runs:/"+r.Info.RunID+"/model", "--name", "xgb")
+	run("models", "alias", "set", "xgb", "champion", "1")
+
+	port := testutil.FreePort(t)
+	cmd := exec.Command(bin, "models", "serve", "-m", "models:/xgb@champion", "-p", itoa(port), "--tracking-uri", db)
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	base := "http://127.0.0.1:" + itoa(port)
+	waitFor(t, 30*time.Second, "models serve did not answer /ping", func() bool {
+		resp, err := http.Get(base + "/ping")
+		if err == nil {
+			resp.Body.Close()
+		}
+		return err == nil && resp.StatusCode == 200
+	})
+	resp, err := http.Post(base+"/invocations", "application/json", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || string(got) != want {
+		t.Fatalf("/invocations: %d %s, want %s", resp.StatusCode, got, want)
+	}
+	cmd.Process.Signal(syscall.SIGTERM)
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("after SIGTERM: %v", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("models serve did not stop on SIGTERM")
+	}
+}
