@@ -287,8 +287,8 @@ func TestEndpoints(t *testing.T) {
 }
 
 // TestLoadRefusals: a folder without MLmodel, a flavor with no Go
-// predictor, a legacy binary booster (MLflow 2.17.2's default format:
-// the real fixture) — each a clear error.
+// predictor (MLflow 2.17.2's sklearn model), a cut booster — each a
+// clear error.
 func TestLoadRefusals(t *testing.T) {
 	if _, err := serve.Load(t.TempDir()); err == nil || !strings.Contains(err.Error(), "is not an MLflow model folder") {
 		t.Errorf("empty folder: %v", err)
@@ -298,10 +298,49 @@ func TestLoadRefusals(t *testing.T) {
 	if _, err := serve.Load(sk); !errors.Is(err, serve.ErrNoPredictor) || !strings.Contains(err.Error(), "sklearn") {
 		t.Errorf("sklearn: %v", err)
 	}
-	xgb := t.TempDir()
-	copyDir(t, "../../shared/testdata/mlflow-2.17.2/models/xgboost", xgb)
-	if _, err := serve.Load(xgb); err == nil || !strings.Contains(err.Error(), "legacy binary format") {
-		t.Errorf("legacy xgb: %v", err)
+	// A legacy binary booster cut short.
+	cut := modelDir(t, "reg.json", false)
+	b, _ := os.ReadFile(filepath.Join(testdata, "reg.xgb"))
+	os.WriteFile(filepath.Join(cut, "reg.json"), b[:len(b)/2], 0o644)
+	if _, err := serve.Load(cut); err == nil || !strings.Contains(err.Error(), "legacy binary format: tree") || !strings.Contains(err.Error(), "truncated") {
+		t.Errorf("truncated legacy booster: %v", err)
+	}
+}
+
+// TestServesMLflowLoggedXGBoost: the booster MLflow 2.17.2 logged
+// (model.xgb, its default legacy binary format; copied from
+// shared/testdata) is served with the predictions XGBoost makes of it.
+func TestServesMLflowLoggedXGBoost(t *testing.T) {
+	dir := t.TempDir()
+	copyDir(t, "../../shared/testdata/mlflow-2.17.2/models/xgboost", dir)
+	url := start(t, dir, serve.Options{})
+	b, err := os.ReadFile(filepath.Join(testdata, "predictions.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fx struct {
+		Rows   [][]*float64
+		MLflow struct{ Predictions []float64 } `json:"mlflow_2_17_2_model_xgb"`
+	}
+	if err := json.Unmarshal(b, &fx); err != nil {
+		t.Fatal(err)
+	}
+	var rows, want []string
+	for i, r := range fx.Rows {
+		var cells []string
+		for _, v := range r[:4] {
+			if v == nil {
+				cells = append(cells, "null")
+			} else {
+				cells = append(cells, fmt.Sprint(*v))
+			}
+		}
+		rows = append(rows, "["+strings.Join(cells, ", ")+"]")
+		want = append(want, format.PyFloat(fx.MLflow.Predictions[i]))
+	}
+	code, _, body := post(t, url, "application/json", `{"inputs": [`+strings.Join(rows, ", ")+`]}`)
+	if code != 200 || body != `{"predictions": [`+strings.Join(want, ", ")+`]}` {
+		t.Fatalf("%d %s\nwant %s", code, body, want)
 	}
 }
 

@@ -32,6 +32,9 @@ boosters = {
     "poisson.json": ({"objective": "count:poisson", "max_depth": 3}, np.round(np.abs(y)), 8),
     "pairwise.json": ({"objective": "rank:pairwise", "max_depth": 3}, np.digitize(y, np.quantile(y, [0.5, 0.8])), 5),
 }
+# The same boosters in XGBoost's legacy binary format (what MLflow 2.17.2
+# logs by default: model_format xgb).
+legacy = {"reg.xgb": "reg.json", "softprob.xgb": "softprob.json", "dart.xgb": "dart.json", "poisson.xgb": "poisson.json"}
 out = {"xgboost_version": xgboost.__version__,
        "rows": [[None if np.isnan(v) else float(v) for v in r] for r in T], "models": {}}
 for name, (params, label, rounds) in boosters.items():
@@ -42,6 +45,15 @@ for name, (params, label, rounds) in boosters.items():
     b.save_model("xgboost/" + name)
     p = b.predict(xgboost.DMatrix(T))
     out["models"][name] = {"objective": params["objective"], "predictions": p.astype(np.float64).tolist()}
+    for lname, src in legacy.items():
+        if src == name:
+            b.save_model("xgboost/" + lname)
+            out["models"][lname] = {"objective": params["objective"], "predictions": p.astype(np.float64).tolist()}
+# MLflow 2.17.2's own logged booster (4 features): the rows' first four columns.
+mlflow_xgb = "../../../../shared/testdata/mlflow-2.17.2/models/xgboost/model.xgb"
+b = xgboost.Booster(model_file=mlflow_xgb)
+out["mlflow_2_17_2_model_xgb"] = {"objective": "reg:squarederror",
+                                  "predictions": b.predict(xgboost.DMatrix(T[:, :4])).astype(np.float64).tolist()}
 with open("xgboost/predictions.json", "w") as f:
     json.dump(out, f, indent=1)
 print("wrote", len(boosters), "boosters")

@@ -2,6 +2,7 @@ package xgboost
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -13,7 +14,8 @@ import (
 	"github.com/mlrun/mlrun/plugins/flavor"
 )
 
-// Model is an XGBoost booster (gbtree or dart, from JSON or UBJSON)
+// Model is an XGBoost booster (gbtree or dart, from JSON, UBJSON or the
+// legacy binary format)
 // ready to predict in Go, as XGBoost's CPU predictor does: features and
 // leaf values in float32, trees summed per output group in float32, then
 // the objective's transform.
@@ -65,10 +67,10 @@ var objectives = map[string]struct {
 	"rank:map":             {"identity", "identity"},
 }
 
-// Load reads a booster in XGBoost's JSON or UBJSON format for
-// prediction. Legacy binary files, gblinear boosters, categorical splits,
-// vector leaves and objectives outside the list above are refused, each
-// with a message naming what is not supported.
+// Load reads a booster in XGBoost's JSON, UBJSON or legacy binary format
+// for prediction. gblinear boosters, categorical splits, vector leaves and
+// objectives outside the list above are refused, each with a message
+// naming what is not supported.
 func Load(path string) (*Model, error) {
 	data, err := os.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) {
@@ -91,7 +93,11 @@ func Load(path string) (*Model, error) {
 			return nil, flavor.Invalid("%s is not valid XGBoost UBJSON: %v", path, err)
 		}
 	default:
-		return nil, flavor.Invalid("%s is in XGBoost's legacy binary format, which mlrun cannot predict with yet: save it as JSON or UBJSON (booster.save_model(\"model.json\"))", path)
+		m, err := modelFromLegacy(data)
+		if err != nil {
+			return nil, flavor.Invalid("%s: XGBoost's legacy binary format: %v", path, err)
+		}
+		return m, nil
 	}
 	m, err := modelFromDoc(doc)
 	if err != nil {
@@ -126,14 +132,7 @@ func modelFromDoc(doc any) (*Model, error) {
 	}
 	m.base = make([]float32, m.groups)
 	for g := range m.base {
-		b := base[min(g, len(base)-1)]
-		switch obj.base {
-		case "logit":
-			b = float32(-math.Log(1/float64(b) - 1))
-		case "log":
-			b = float32(math.Log(float64(b)))
-		}
-		m.base[g] = b
+		m.base[g] = baseMargin(base[min(g, len(base)-1)], obj.base)
 	}
 	booster, _ := field(learner, "gradient_booster", "name").(string)
 	model := field(learner, "gradient_booster", "model")
@@ -169,6 +168,147 @@ func modelFromDoc(doc any) (*Model, error) {
 		m.group = append(m.group, int(g))
 	}
 	return m, nil
+}
+
+// modelFromLegacy reads XGBoost's legacy binary format (what MLflow 2.x
+// logs by default, model_format xgb): "binf"; the learner's parameters
+// (136 bytes: f32 base_score, u32 num_feature, i32 num_class, …); the
+// objective and booster names (u64 length, bytes); the gbtree parameters
+// (160 bytes: i32 num_trees, …, i32 size_leaf_vector at 28); each tree
+// (148 bytes of parameters: i32 num_nodes at 4; nodes of 20 bytes: i32
+// parent, left, right, u32 split index with the default-left flag in its
+// top bit, f32 split condition or leaf value; statistics of 16 bytes);
+// i32 tree_info per tree; for dart, the tree weights (u64 count, f32s).
+// Everything little-endian.
+func modelFromLegacy(data []byte) (*Model, error) {
+	b := bytes.TrimPrefix(data, []byte("binf"))
+	p := 0
+	errTrunc := errors.New("truncated")
+	take := func(n int) ([]byte, error) {
+		if n < 0 || p+n > len(b) {
+			return nil, errTrunc
+		}
+		p += n
+		return b[p-n : p], nil
+	}
+	u32 := func(v []byte, off int) uint32 { return binary.LittleEndian.Uint32(v[off:]) }
+	str := func() (string, error) {
+		h, err := take(8)
+		if err != nil {
+			return "", err
+		}
+		n := binary.LittleEndian.Uint64(h)
+		if n > 1024 {
+			return "", errors.New("bad string length")
+		}
+		v, err := take(int(n))
+		return string(v), err
+	}
+	hdr, err := take(136)
+	if err != nil {
+		return nil, err
+	}
+	base := math.Float32frombits(u32(hdr, 0))
+	m := &Model{NumFeature: int(u32(hdr, 4)), groups: max(int(int32(u32(hdr, 8))), 1)}
+	if m.NumFeature <= 0 || m.NumFeature > 1<<24 || m.groups > 1<<16 {
+		return nil, errors.New("its header does not parse")
+	}
+	if m.Objective, err = str(); err != nil {
+		return nil, fmt.Errorf("objective: %v", err)
+	}
+	obj, ok := objectives[m.Objective]
+	if !ok {
+		return nil, fmt.Errorf("objective %q is not one mlrun predicts with", m.Objective)
+	}
+	booster, err := str()
+	if err != nil {
+		return nil, fmt.Errorf("booster: %v", err)
+	}
+	if booster != "gbtree" && booster != "dart" {
+		return nil, fmt.Errorf("booster %q is not one mlrun predicts with (gbtree and dart are)", booster)
+	}
+	m.base = make([]float32, m.groups)
+	for g := range m.base {
+		m.base[g] = baseMargin(base, obj.base)
+	}
+	gp, err := take(160)
+	if err != nil {
+		return nil, err
+	}
+	numTrees := int(int32(u32(gp, 0)))
+	if numTrees < 0 || numTrees > 1<<24 || int32(u32(gp, 28)) > 1 {
+		return nil, errors.New("its tree parameters do not parse (or it has vector leaves)")
+	}
+	for i := 0; i < numTrees; i++ {
+		tp, err := take(148)
+		if err != nil {
+			return nil, fmt.Errorf("tree %d: %v", i, err)
+		}
+		n := int(int32(u32(tp, 4)))
+		if n <= 0 || n > 1<<26 || int32(u32(tp, 20)) > 1 {
+			return nil, fmt.Errorf("tree %d: %d nodes (or vector leaves)", i, n)
+		}
+		nodes, err := take(20 * n)
+		if err != nil {
+			return nil, fmt.Errorf("tree %d: %v", i, err)
+		}
+		if _, err := take(16 * n); err != nil { // statistics
+			return nil, fmt.Errorf("tree %d: %v", i, err)
+		}
+		tr := tree{left: make([]int32, n), right: make([]int32, n), feat: make([]int32, n), cond: make([]float32, n), defLeft: make([]bool, n)}
+		for j := 0; j < n; j++ {
+			node := nodes[20*j:]
+			l, r, si := int32(u32(node, 4)), int32(u32(node, 8)), u32(node, 12)
+			f := int32(si & (1<<31 - 1))
+			if l != -1 && (l <= int32(j) || l >= int32(n) || r <= int32(j) || r >= int32(n) || int(f) >= m.NumFeature) {
+				return nil, fmt.Errorf("tree %d node %d: children %d, %d or feature %d out of range", i, j, l, r, f)
+			}
+			tr.left[j], tr.right[j], tr.feat[j], tr.defLeft[j] = l, r, f, si>>31 != 0
+			tr.cond[j] = math.Float32frombits(u32(node, 16))
+		}
+		m.trees = append(m.trees, tr)
+	}
+	info, err := take(4 * numTrees)
+	if err != nil {
+		return nil, fmt.Errorf("tree_info: %v", err)
+	}
+	for i := 0; i < numTrees; i++ {
+		g := int(int32(u32(info, 4*i)))
+		if g < 0 || g >= m.groups {
+			return nil, fmt.Errorf("tree %d is for output group %d of %d", i, g, m.groups)
+		}
+		m.group = append(m.group, g)
+	}
+	if booster == "dart" {
+		h, err := take(8)
+		if err != nil {
+			return nil, fmt.Errorf("dart weights: %v", err)
+		}
+		n := binary.LittleEndian.Uint64(h)
+		if n != uint64(numTrees) {
+			return nil, fmt.Errorf("%d dart weights for %d trees", n, numTrees)
+		}
+		w, err := take(4 * numTrees)
+		if err != nil {
+			return nil, fmt.Errorf("dart weights: %v", err)
+		}
+		for i := 0; i < numTrees; i++ {
+			m.weight = append(m.weight, math.Float32frombits(u32(w, 4*i)))
+		}
+	}
+	return m, nil
+}
+
+// baseMargin turns base_score (a prediction) into the margin trees add
+// to: the inverse of the objective's transform.
+func baseMargin(b float32, how string) float32 {
+	switch how {
+	case "logit":
+		return float32(-math.Log(1/float64(b) - 1))
+	case "log":
+		return float32(math.Log(float64(b)))
+	}
+	return b
 }
 
 // baseScores reads base_score: "5E-1", or (XGBoost 3) "[5E-1,5E-1]".

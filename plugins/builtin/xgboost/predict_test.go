@@ -14,7 +14,8 @@ import (
 )
 
 // TestPredictMatchesXGBoost: for every objective and booster the Go
-// predictor supports (JSON and UBJSON files, gbtree and dart, rows with
+// predictor supports (JSON, UBJSON and legacy binary files, gbtree and
+// dart, rows with
 // missing values and one with all missing), the predictions equal the
 // ones XGBoost 1.7.4 itself computed (testdata/make_predictions.py) to a
 // relative error of 1e-6.
@@ -43,7 +44,7 @@ func TestPredictMatchesXGBoost(t *testing.T) {
 			x = append(x, f)
 		}
 	}
-	if len(facts.Models) != 8 {
+	if len(facts.Models) != 12 {
 		t.Fatalf("%d models in predictions.json", len(facts.Models))
 	}
 	for name, want := range facts.Models {
@@ -91,7 +92,6 @@ func TestPredictMatchesXGBoost(t *testing.T) {
 // TestLoadRefusesWhatItCannotPredict: each with a message naming why.
 func TestLoadRefusesWhatItCannotPredict(t *testing.T) {
 	for file, want := range map[string]string{
-		"binary.xgb":     "legacy binary format",
 		"truncated.json": "not valid XGBoost JSON",
 		"missing.json":   "",
 	} {
