@@ -35,14 +35,17 @@ func (f *Frame) Width() int {
 // messages.
 var formats = []string{"dataframe_records", "dataframe_split", "instances", "inputs"}
 
-// parseJSON reads a JSON request body into a frame and its params.
+// parseJSON reads a JSON request body into a frame and its params. Values
+// are decoded by encoding/json; the order of an object's keys, which
+// makes a frame's column order as pandas keeps it, is read by
+// objectKeys.
 func parseJSON(body []byte) (*Frame, map[string]any, error) {
-	doc, err := decodeOrdered(body)
-	if err != nil {
-		return nil, nil, badRequest("Invalid input. Ensure that input is a valid JSON formatted string. Error: '%v'\nInput: \n%s\n", err, body)
-	}
-	obj, ok := doc.(*object)
-	if !ok {
+	var top map[string]json.RawMessage
+	if err := json.Unmarshal(body, &top); err != nil {
+		var doc any
+		if json.Unmarshal(body, &doc) != nil {
+			return nil, nil, badRequest("Invalid input. Ensure that input is a valid JSON formatted string. Error: '%v'\nInput: \n%s\n", err, body)
+		}
 		kind := "unexpected input type '" + pyType(doc) + "'"
 		if _, isList := doc.([]any); isList {
 			kind = "a list"
@@ -51,7 +54,7 @@ func parseJSON(body []byte) (*Frame, map[string]any, error) {
 	}
 	var seen []string
 	for _, k := range formats {
-		if _, ok := obj.m[k]; ok {
+		if _, ok := top[k]; ok {
 			seen = append(seen, k)
 		}
 	}
@@ -60,15 +63,20 @@ func parseJSON(body []byte) (*Frame, map[string]any, error) {
 			strings.Join(formats, "', '"), quoteList(seen))
 	}
 	var params map[string]any
-	if p, ok := obj.m["params"]; ok && p != nil {
-		po, ok := p.(*object)
-		if !ok {
-			return nil, nil, invalidParam("Parameters must be a dictionary. Got type '%s'.", pyTypeName(p))
+	if raw, ok := top["params"]; ok {
+		var p any
+		json.Unmarshal(raw, &p)
+		if p != nil {
+			if params, ok = p.(map[string]any); !ok {
+				return nil, nil, invalidParam("Parameters must be a dictionary. Got type '%s'.", pyTypeName(p))
+			}
 		}
-		params = po.plain()
 	}
-	v := obj.m[seen[0]]
+	raw := top[seen[0]]
+	var v any
+	json.Unmarshal(raw, &v) // valid: the whole body was
 	var f *Frame
+	var err error
 	switch seen[0] {
 	case "dataframe_split":
 		f, err = fromSplit(v)
@@ -77,30 +85,30 @@ func parseJSON(body []byte) (*Frame, map[string]any, error) {
 		if !ok {
 			return nil, nil, badRequest("Invalid input. Dataframe records format must be a list of records. Got %s.", pyTypeName(v))
 		}
-		f, err = fromRecords(list)
+		f, err = fromRecords(list, raw)
 	case "instances", "inputs":
-		f, err = fromInputs(v)
+		f, err = fromInputs(v, raw)
 	}
 	return f, params, err
 }
 
 func fromSplit(v any) (*Frame, error) {
-	obj, ok := v.(*object)
+	obj, ok := v.(map[string]any)
 	if !ok {
 		return nil, badRequest("Invalid input. Dataframe split format must be a dictionary. Got %s.", pyTypeName(v))
 	}
-	data, hasData := obj.m["data"]
-	for _, k := range obj.keys {
+	data, hasData := obj["data"]
+	for k := range obj {
 		if k != "data" && k != "columns" && k != "index" {
 			hasData = false
 		}
 	}
 	rows, isList := data.([]any)
 	if !hasData || !isList {
-		return nil, badRequest("Invalid input. Dataframe split format must have 'data' field and optionally 'columns' and 'index' fields. Got %s.", compact(obj.plain()))
+		return nil, badRequest("Invalid input. Dataframe split format must have 'data' field and optionally 'columns' and 'index' fields. Got %s.", compact(obj))
 	}
 	f := &Frame{}
-	if cols, ok := obj.m["columns"].([]any); ok {
+	if cols, ok := obj["columns"].([]any); ok {
 		f.Columns = make([]string, len(cols))
 		for i, c := range cols {
 			f.Columns[i] = fmt.Sprint(c)
@@ -111,7 +119,6 @@ func fromSplit(v any) (*Frame, error) {
 		if !ok {
 			row = []any{r} // one column's values
 		}
-		row = plainAll(row)
 		if f.Columns != nil && len(row) != len(f.Columns) {
 			return nil, badRequest("Invalid input. %d columns passed, passed data had %d columns", len(f.Columns), len(row))
 		}
@@ -120,28 +127,40 @@ func fromSplit(v any) (*Frame, error) {
 	return f, nil
 }
 
-// fromRecords frames a list of row objects: the columns are the keys in
-// the order they first appear; a key a row lacks is null there.
-func fromRecords(list []any) (*Frame, error) {
+// fromRecords frames a list of row objects (raw: the list's JSON text):
+// the columns are the keys in the order they first appear; a key a row
+// lacks is null there.
+func fromRecords(list []any, raw []byte) (*Frame, error) {
+	var raws []json.RawMessage
+	json.Unmarshal(raw, &raws)
 	f := &Frame{Columns: []string{}}
 	index := map[string]int{}
-	for _, r := range list {
-		obj, ok := r.(*object)
+	for i, r := range list {
+		obj, ok := r.(map[string]any)
 		if !ok {
 			return nil, badRequest("Invalid input. Dataframe records format must be a list of records. Got a list holding %s.", pyTypeName(r))
 		}
-		for _, k := range obj.keys {
+		newKey := false
+		for k := range obj {
 			if _, ok := index[k]; !ok {
-				index[k] = len(f.Columns)
-				f.Columns = append(f.Columns, k)
+				newKey = true
+				break
+			}
+		}
+		if newKey {
+			for _, k := range objectKeys(raws[i]) {
+				if _, ok := index[k]; !ok {
+					index[k] = len(f.Columns)
+					f.Columns = append(f.Columns, k)
+				}
 			}
 		}
 	}
 	for _, r := range list {
-		obj := r.(*object)
+		obj := r.(map[string]any)
 		row := make([]any, len(f.Columns))
-		for k, v := range obj.m {
-			row[index[k]] = plain(v)
+		for k, v := range obj {
+			row[index[k]] = v
 		}
 		f.Rows = append(f.Rows, row)
 	}
@@ -151,13 +170,13 @@ func fromRecords(list []any) (*Frame, error) {
 // fromInputs frames `inputs` (and `instances` that are not records): an
 // object of columns, an object of scalars (one row), a list of row
 // objects, a list of lists (positional), a list of scalars or a scalar.
-func fromInputs(v any) (*Frame, error) {
+func fromInputs(v any, raw []byte) (*Frame, error) {
 	switch x := v.(type) {
-	case *object:
-		f := &Frame{Columns: x.keys}
+	case map[string]any:
+		f := &Frame{Columns: objectKeys(raw)}
 		n := -1
 		for _, c := range f.Columns {
-			if col, ok := x.m[c].([]any); ok {
+			if col, ok := x[c].([]any); ok {
 				if n >= 0 && len(col) != n {
 					return nil, badRequest("Invalid input. The length of values for each input/column name are not the same")
 				}
@@ -171,7 +190,7 @@ func fromInputs(v any) (*Frame, error) {
 		if n <= 0 { // scalars: one row
 			row := make([]any, len(f.Columns))
 			for i, c := range f.Columns {
-				row[i] = plain(x.m[c])
+				row[i] = x[c]
 			}
 			f.Rows = [][]any{row}
 			return f, nil
@@ -179,15 +198,15 @@ func fromInputs(v any) (*Frame, error) {
 		for i := 0; i < n; i++ {
 			row := make([]any, len(f.Columns))
 			for j, c := range f.Columns {
-				row[j] = plain(x.m[c].([]any)[i])
+				row[j] = x[c].([]any)[i]
 			}
 			f.Rows = append(f.Rows, row)
 		}
 		return f, nil
 	case []any:
 		if len(x) > 0 {
-			if _, ok := x[0].(*object); ok {
-				return fromRecords(x)
+			if _, ok := x[0].(map[string]any); ok {
+				return fromRecords(x, raw)
 			}
 		}
 		f := &Frame{}
@@ -196,11 +215,80 @@ func fromInputs(v any) (*Frame, error) {
 			if !ok {
 				row = []any{r}
 			}
-			f.Rows = append(f.Rows, plainAll(row))
+			f.Rows = append(f.Rows, row)
 		}
 		return f, nil
 	}
-	return &Frame{Rows: [][]any{{plain(v)}}}, nil
+	return &Frame{Rows: [][]any{{v}}}, nil
+}
+
+// objectKeys returns the keys of the JSON object raw in the order they
+// are written (each once), skipping over the values; raw is valid JSON
+// (encoding/json has read it).
+func objectKeys(raw []byte) []string {
+	var keys []string
+	seen := map[string]bool{}
+	i := 0
+	skipSpace := func() {
+		for i < len(raw) && (raw[i] == ' ' || raw[i] == '\t' || raw[i] == '\n' || raw[i] == '\r') {
+			i++
+		}
+	}
+	// skipString moves past the string starting at raw[i] ('"').
+	skipString := func() {
+		for i++; i < len(raw); i++ {
+			if raw[i] == '\\' {
+				i++
+			} else if raw[i] == '"' {
+				i++
+				return
+			}
+		}
+	}
+	skipSpace()
+	if i >= len(raw) || raw[i] != '{' {
+		return nil
+	}
+	i++
+	for {
+		skipSpace()
+		if i >= len(raw) || raw[i] != '"' {
+			return keys // '}'
+		}
+		start := i
+		skipString()
+		var k string
+		json.Unmarshal(raw[start:i], &k)
+		if !seen[k] {
+			seen[k] = true
+			keys = append(keys, k)
+		}
+		skipSpace()
+		i++ // ':'
+		// The value: a string, or anything up to the ',' or '}' that
+		// closes it at this depth.
+		for depth := 0; i < len(raw); {
+			c := raw[i]
+			if c == '"' {
+				skipString()
+				continue
+			}
+			if depth == 0 && (c == ',' || c == '}') {
+				break
+			}
+			switch c {
+			case '{', '[':
+				depth++
+			case '}', ']':
+				depth--
+			}
+			i++
+		}
+		if i >= len(raw) || raw[i] == '}' {
+			return keys
+		}
+		i++ // ','
+	}
 }
 
 // parseCSV reads a CSV body (a header line, then rows) into a frame;
@@ -242,98 +330,6 @@ func csvError(msg string) error {
 	return badRequest("Failed to parse input as a Pandas DataFrame. Ensure that the input is a valid CSV-formatted Pandas DataFrame produced using the `pandas.DataFrame.to_csv()` method. Error: '%s'", msg)
 }
 
-// object is a JSON object with its keys in the order they were written:
-// a frame's columns follow it, as pandas' do.
-type object struct {
-	keys []string
-	m    map[string]any
-}
-
-// plain returns the object as a map, its values plain too.
-func (o *object) plain() map[string]any {
-	out := make(map[string]any, len(o.m))
-	for k, v := range o.m {
-		out[k] = plain(v)
-	}
-	return out
-}
-
-// plain turns objects inside a decoded value into maps.
-func plain(v any) any {
-	switch x := v.(type) {
-	case *object:
-		return x.plain()
-	case []any:
-		return plainAll(x)
-	}
-	return v
-}
-
-func plainAll(vs []any) []any {
-	for i, v := range vs {
-		vs[i] = plain(v)
-	}
-	return vs
-}
-
-// decodeOrdered decodes JSON as json.Unmarshal into any does, except that
-// objects are *object, keeping their keys' order. A key written twice
-// keeps its last value, in its first place.
-func decodeOrdered(b []byte) (any, error) {
-	dec := json.NewDecoder(bytes.NewReader(b))
-	v, err := decodeValue(dec)
-	if err != nil {
-		return nil, err
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return nil, fmt.Errorf("invalid character after top-level value")
-	}
-	return v, nil
-}
-
-func decodeValue(dec *json.Decoder) (any, error) {
-	tok, err := dec.Token()
-	if err != nil {
-		return nil, err
-	}
-	switch t := tok.(type) {
-	case json.Delim:
-		switch t {
-		case '{':
-			o := &object{m: map[string]any{}}
-			for dec.More() {
-				kt, err := dec.Token()
-				if err != nil {
-					return nil, err
-				}
-				k := kt.(string)
-				v, err := decodeValue(dec)
-				if err != nil {
-					return nil, err
-				}
-				if _, dup := o.m[k]; !dup {
-					o.keys = append(o.keys, k)
-				}
-				o.m[k] = v
-			}
-			_, err := dec.Token() // }
-			return o, err
-		case '[':
-			list := []any{}
-			for dec.More() {
-				v, err := decodeValue(dec)
-				if err != nil {
-					return nil, err
-				}
-				list = append(list, v)
-			}
-			_, err := dec.Token() // ]
-			return list, err
-		}
-	}
-	return tok, nil
-}
-
 // pyType names a JSON value's Python type as MLflow's messages do.
 func pyType(v any) string {
 	switch v.(type) {
@@ -355,7 +351,7 @@ func pyTypeName(v any) string {
 	switch v.(type) {
 	case []any:
 		return "list"
-	case *object, map[string]any:
+	case map[string]any:
 		return "dictionary"
 	case string:
 		return "str"

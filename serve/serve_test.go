@@ -47,6 +47,12 @@ func readFixtures(t *testing.T) fixtures {
 // signature of named double columns a..e when signed.
 func modelDir(t *testing.T, booster string, signed bool) string {
 	t.Helper()
+	return writeModelDir(t, booster, signed)
+}
+
+func modelDirB(b *testing.B, booster string) string { return writeModelDir(b, booster, false) }
+
+func writeModelDir(t testing.TB, booster string, signed bool) string {
 	dir := t.TempDir()
 	b, err := os.ReadFile(filepath.Join(testdata, booster))
 	if err != nil {
