@@ -77,6 +77,7 @@ func modelsCommand() *cli.Command {
 			logModelCommand(),
 			serveCommand(),
 			predictCommand(),
+			buildDockerCommand(),
 			{
 				Name: "register", Usage: "register a run's model (runs:/<run_id>/<path>) or a path as a new version",
 				ArgsUsage: "SOURCE",

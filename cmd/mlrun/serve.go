@@ -10,11 +10,13 @@ import (
 	"strconv"
 	"time"
 
+	dockerclient "github.com/docker/docker/client"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/urfave/cli/v2"
 
 	"github.com/mlrun/mlrun/registry"
 	"github.com/mlrun/mlrun/serve"
+	"github.com/mlrun/mlrun/serve/image"
 	"github.com/mlrun/mlrun/server"
 	"github.com/mlrun/mlrun/store"
 )
@@ -99,10 +101,52 @@ func predictCommand() *cli.Command {
 	}
 }
 
+func buildDockerCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "build-docker",
+		Usage: "build a Docker image that serves a model on port 8080 (mlrun alone, FROM scratch: no Python)",
+		Flags: modelURIFlags(
+			&cli.StringFlag{Name: "name", Aliases: []string{"n"}, Value: "mlflow-pyfunc-servable", Usage: "the image's name (and tag)"},
+			&cli.StringFlag{Name: "mlrun-binary", Usage: "the statically linked mlrun to put in the image (default: this one)"},
+		),
+		Action: func(c *cli.Context) error {
+			bin := c.String("mlrun-binary")
+			if bin == "" {
+				self, err := os.Executable()
+				if err != nil {
+					return err
+				}
+				bin = self
+			}
+			if err := image.CheckStatic(bin); err != nil {
+				return fmt.Errorf("the image runs mlrun itself FROM scratch, so it needs a statically linked mlrun: %w; build one with CGO_ENABLED=1 go build -tags 'osusergo netgo sqlite_omit_load_extension' -ldflags '-s -w -extldflags -static' ./cmd/mlrun and pass it with --mlrun-binary", err)
+			}
+			return withModelDir(c, func(dir string, m *serve.Model) error {
+				cli, err := dockerclient.NewClientWithOpts(dockerclient.FromEnv, dockerclient.WithAPIVersionNegotiation())
+				if err != nil {
+					return err
+				}
+				defer cli.Close()
+				if err := image.Build(c.Context, cli, dir, bin, c.String("name"), c.App.ErrWriter); err != nil {
+					return err
+				}
+				fmt.Fprintf(c.App.ErrWriter, "Built image %s serving %s (%s, in Go) on port %d: docker run -p 5001:%d %s\n",
+					c.String("name"), c.String("model-uri"), m.Flavor, image.Port, image.Port, c.String("name"))
+				return nil
+			})
+		},
+	}
+}
+
 // withModel loads the model --model-uri names: a local folder as it is,
 // anything else resolved through the registry and downloaded into a
 // temporary folder, removed afterwards.
 func withModel(c *cli.Context, fn func(*serve.Model) error) error {
+	return withModelDir(c, func(_ string, m *serve.Model) error { return fn(m) })
+}
+
+// withModelDir is withModel, also handing out the model's local folder.
+func withModelDir(c *cli.Context, fn func(string, *serve.Model) error) error {
 	switch em := c.String("env-manager"); {
 	case em != "local" && em != "virtualenv" && em != "conda":
 		return fmt.Errorf("--env-manager %s: want local, virtualenv or conda", em)
@@ -116,7 +160,7 @@ func withModel(c *cli.Context, fn func(*serve.Model) error) error {
 		if err != nil {
 			return err
 		}
-		return fn(m)
+		return fn(uri, m)
 	}
 	dir, err := os.MkdirTemp("", "mlrun-model-")
 	if err != nil {
@@ -140,5 +184,5 @@ func withModel(c *cli.Context, fn func(*serve.Model) error) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", uri, err)
 	}
-	return fn(m)
+	return fn(dir, m)
 }

@@ -14,6 +14,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/image"
+	"github.com/docker/go-connections/nat"
+
 	"github.com/mlrun/mlrun/internal/format"
 	"github.com/mlrun/mlrun/internal/testutil"
 	"github.com/mlrun/mlrun/store"
@@ -179,5 +183,91 @@ func TestModelsServeBinary(t *testing.T) {
 		}
 	case <-time.After(20 * time.Second):
 		t.Fatal("models serve did not stop on SIGTERM")
+	}
+}
+
+// TestModelsBuildDocker: `mlrun models build-docker` (a static mlrun
+// running it, so the image gets that binary) makes an image FROM scratch
+// of MLflow 2.17.2's own logged booster; a container of it, on the real
+// Docker daemon, answers /ping and /invocations on port 8080 with
+// XGBoost's predictions. A dynamically linked mlrun is refused.
+func TestModelsBuildDocker(t *testing.T) {
+	cli := testutil.RequireDocker(t)
+	ctx := context.Background()
+	dir := t.TempDir()
+	static := filepath.Join(dir, "mlrun-static")
+	build := exec.Command("go", "build", "-tags", "osusergo netgo sqlite_omit_load_extension", "-ldflags", "-s -w -extldflags -static", "-o", static, ".")
+	build.Env = append(os.Environ(), "CGO_ENABLED=1")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("static build: %v\n%s", err, out)
+	}
+	model := filepath.Join(dir, "model")
+	os.MkdirAll(model, 0o755)
+	for _, f := range []string{"MLmodel", "model.xgb", "conda.yaml", "python_env.yaml", "requirements.txt"} {
+		b, err := os.ReadFile(filepath.Join("../../../shared/testdata/mlflow-2.17.2/models/xgboost", f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		os.WriteFile(filepath.Join(model, f), b, 0o644)
+	}
+	if _, err := mlrun(t, "models", "build-docker", "-m", model, "-n", "x:1"); err == nil || !strings.Contains(err.Error(), "statically linked") {
+		t.Fatalf("a dynamic mlrun: %v", err)
+	}
+	tag := fmt.Sprintf("mlrun-test-served:%d", time.Now().UnixNano())
+	if out, err := exec.Command(static, "models", "build-docker", "-m", model, "-n", tag).CombinedOutput(); err != nil {
+		t.Fatalf("build-docker: %v\n%s", err, out)
+	}
+	t.Cleanup(func() { cli.ImageRemove(context.Background(), tag, image.RemoveOptions{Force: true}) })
+
+	created, err := cli.ContainerCreate(ctx, &container.Config{Image: tag, ExposedPorts: nat.PortSet{"8080/tcp": {}}},
+		&container.HostConfig{PortBindings: nat.PortMap{"8080/tcp": {{HostIP: "127.0.0.1", HostPort: "0"}}}}, nil, nil, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cli.ContainerRemove(context.Background(), created.ID, container.RemoveOptions{Force: true}) })
+	if err := cli.ContainerStart(ctx, created.ID, container.StartOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	info, err := cli.ContainerInspect(ctx, created.ID)
+	if err != nil || len(info.NetworkSettings.Ports["8080/tcp"]) == 0 {
+		t.Fatalf("inspect: %v %+v", err, info.NetworkSettings)
+	}
+	base := "http://127.0.0.1:" + info.NetworkSettings.Ports["8080/tcp"][0].HostPort
+	waitFor(t, 30*time.Second, "the container did not answer /ping", func() bool {
+		resp, err := http.Get(base + "/ping")
+		if err == nil {
+			resp.Body.Close()
+		}
+		return err == nil && resp.StatusCode == 200
+	})
+	var fx struct {
+		Rows   [][]*float64
+		MLflow struct{ Predictions []float64 } `json:"mlflow_2_17_2_model_xgb"`
+	}
+	b, _ := os.ReadFile(filepath.Join(xgbFixtures, "predictions.json"))
+	if err := json.Unmarshal(b, &fx); err != nil {
+		t.Fatal(err)
+	}
+	var rows, want []string
+	for i, r := range fx.Rows[:5] {
+		var cells []string
+		for _, v := range r[:4] {
+			if v == nil {
+				cells = append(cells, "null")
+			} else {
+				cells = append(cells, fmt.Sprint(*v))
+			}
+		}
+		rows = append(rows, "["+strings.Join(cells, ", ")+"]")
+		want = append(want, format.PyFloat(fx.MLflow.Predictions[i]))
+	}
+	resp, err := http.Post(base+"/invocations", "application/json", strings.NewReader(`{"inputs": [`+strings.Join(rows, ", ")+`]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || string(got) != `{"predictions": [`+strings.Join(want, ", ")+`]}` {
+		t.Fatalf("/invocations in the container: %d %s, want %v", resp.StatusCode, got, want)
 	}
 }
