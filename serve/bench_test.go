@@ -22,7 +22,7 @@ import (
 //
 //	go test -run '^$' -bench Invocations -benchtime 5000x ./serve/
 func BenchmarkInvocations(b *testing.B) {
-	m, err := serve.Load(modelDirB(b, "dart.json"))
+	m, err := serve.Load(modelDirB(b, "dart.json"), serve.LoadOptions{})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"os"
 	"path/filepath"
@@ -20,10 +21,30 @@ import (
 
 // Model is a model folder (MLmodel and its files) ready to score.
 type Model struct {
-	// Flavor is the flavor that predicts (e.g. "xgboost").
-	Flavor    string
-	signature *signature
-	predictor Predictor
+	// Flavor is the flavor that predicts (e.g. "xgboost"), and how:
+	// "go" or "python".
+	Flavor, Runtime string
+	signature       *signature
+	predictor       Predictor
+}
+
+// LoadOptions say how to load a model a Python worker must serve.
+type LoadOptions struct {
+	// Python is the interpreter of the model's environment ("" is
+	// python3 on the PATH); Workers how many worker processes (0: 1).
+	Python  string
+	Workers int
+	// PreferPython serves even a model Go can predict with a Python
+	// worker (to compare the two).
+	PreferPython bool
+}
+
+// Close stops the model's workers, if it has any.
+func (m *Model) Close() error {
+	if c, ok := m.predictor.(io.Closer); ok {
+		return c.Close()
+	}
+	return nil
 }
 
 // mlmodel is what serving reads of an MLmodel file.
@@ -39,8 +60,10 @@ type mlmodel struct {
 var ErrNoPredictor = errors.New("no predictor")
 
 // Load reads the model folder dir (its MLmodel) and makes its predictor:
-// xgboost boosters in JSON or UBJSON are predicted in Go.
-func Load(dir string) (*Model, error) {
+// xgboost boosters are predicted in Go; sklearn models (and xgboost ones
+// with PreferPython) by Python workers, which execute the model's pickle
+// as MLflow does. Close releases the workers.
+func Load(dir string, opts LoadOptions) (*Model, error) {
 	b, err := os.ReadFile(filepath.Join(dir, "MLmodel"))
 	if err != nil {
 		return nil, fmt.Errorf("%s is not an MLflow model folder: %w", dir, err)
@@ -55,23 +78,54 @@ func Load(dir string) (*Model, error) {
 			return nil, fmt.Errorf("%s: MLmodel signature: %w", dir, err)
 		}
 	}
+	py := mm.Flavors["python_function"]
+	str := func(m map[string]any, k string) string { v, _ := m[k].(string); return v }
+	inside := func(flavor, file string) (string, error) {
+		if file == "" || !filepath.IsLocal(file) {
+			return "", fmt.Errorf("%s: the %s flavor's file %q is not a file inside the folder", dir, flavor, file)
+		}
+		return file, nil
+	}
 	if xf, ok := mm.Flavors["xgboost"]; ok {
-		data, _ := xf["data"].(string)
-		if data == "" || !filepath.IsLocal(data) {
-			return nil, fmt.Errorf("%s: the xgboost flavor's data %q is not a file inside the folder", dir, data)
+		data, err := inside("xgboost", str(xf, "data"))
+		if err != nil {
+			return nil, err
+		}
+		if opts.PreferPython {
+			return m.startPython(dir, "xgboost", data, "", "", opts)
 		}
 		bst, err := xgboost.Load(filepath.Join(dir, data))
 		if err != nil {
 			return nil, err
 		}
-		m.Flavor, m.predictor = "xgboost", &xgbPredictor{bst}
+		m.Flavor, m.Runtime, m.predictor = "xgboost", "go", &xgbPredictor{bst}
 		return m, nil
+	}
+	if sf, ok := mm.Flavors["sklearn"]; ok && py != nil {
+		file, err := inside("sklearn", str(sf, "pickled_model"))
+		if err != nil {
+			return nil, err
+		}
+		return m.startPython(dir, "sklearn", file, str(py, "predict_fn"), str(sf, "serialization_format"), opts)
 	}
 	var names []string
 	for k := range mm.Flavors {
 		names = append(names, k)
 	}
-	return nil, fmt.Errorf("%w for %s: its flavors are %s; mlrun serves xgboost boosters (JSON, UBJSON) in Go", ErrNoPredictor, dir, strings.Join(names, ", "))
+	return nil, fmt.Errorf("%w for %s: its flavors are %s; mlrun serves xgboost boosters in Go and sklearn models with a Python worker", ErrNoPredictor, dir, strings.Join(names, ", "))
+}
+
+func (m *Model) startPython(dir, flavor, file, predictFn, serialization string, opts LoadOptions) (*Model, error) {
+	python := opts.Python
+	if python == "" {
+		python = "python3"
+	}
+	p, err := startPython(python, dir, flavor, file, predictFn, serialization, max(opts.Workers, 1), m.signature)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", dir, err)
+	}
+	m.Flavor, m.Runtime, m.predictor = flavor, "python", p
+	return m, nil
 }
 
 // Score answers one scoring request: the body in kind ("json" or
@@ -278,6 +332,8 @@ func numpyType(t string) string {
 // ±Infinity as bare tokens).
 func encode(buf *bytes.Buffer, v any) error {
 	switch x := v.(type) {
+	case rawJSON:
+		buf.Write(x)
 	case nil:
 		buf.WriteString("null")
 	case float32:

@@ -1,6 +1,7 @@
 package serve_test
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -9,8 +10,10 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -77,7 +80,7 @@ func writeModelDir(t testing.TB, booster string, signed bool) string {
 
 func start(t *testing.T, dir string, opts serve.Options) string {
 	t.Helper()
-	m, err := serve.Load(dir)
+	m, err := serve.Load(dir, serve.LoadOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -292,23 +295,33 @@ func TestEndpoints(t *testing.T) {
 	}
 }
 
-// TestLoadRefusals: a folder without MLmodel, a flavor with no Go
-// predictor (MLflow 2.17.2's sklearn model), a cut booster — each a
-// clear error.
+// TestLoadRefusals: a folder without MLmodel, a flavor mlrun does not
+// serve, an sklearn model in a Python without scikit-learn, a cut
+// booster — each a clear error.
 func TestLoadRefusals(t *testing.T) {
-	if _, err := serve.Load(t.TempDir()); err == nil || !strings.Contains(err.Error(), "is not an MLflow model folder") {
+	if _, err := serve.Load(t.TempDir(), serve.LoadOptions{}); err == nil || !strings.Contains(err.Error(), "is not an MLflow model folder") {
 		t.Errorf("empty folder: %v", err)
 	}
+	onnx := t.TempDir()
+	os.WriteFile(filepath.Join(onnx, "MLmodel"), []byte("flavors:\n  onnx:\n    data: model.onnx\n"), 0o644)
+	if _, err := serve.Load(onnx, serve.LoadOptions{}); !errors.Is(err, serve.ErrNoPredictor) || !strings.Contains(err.Error(), "onnx") {
+		t.Errorf("onnx: %v", err)
+	}
+	// An sklearn model whose Python lacks scikit-learn.
 	sk := t.TempDir()
 	copyDir(t, "../../shared/testdata/mlflow-2.17.2/models/sklearn", sk)
-	if _, err := serve.Load(sk); !errors.Is(err, serve.ErrNoPredictor) || !strings.Contains(err.Error(), "sklearn") {
-		t.Errorf("sklearn: %v", err)
+	bare := filepath.Join(t.TempDir(), "venv")
+	if out, err := exec.Command(systemPython(t), "-m", "venv", "--without-pip", bare).CombinedOutput(); err != nil {
+		t.Fatalf("venv: %v %s", err, out)
+	}
+	if _, err := serve.Load(sk, serve.LoadOptions{Python: filepath.Join(bare, "bin", "python3")}); err == nil || !strings.Contains(err.Error(), "could not load the model") || !strings.Contains(err.Error(), "No module named") {
+		t.Errorf("sklearn without scikit-learn: %v", err)
 	}
 	// A legacy binary booster cut short.
 	cut := modelDir(t, "reg.json", false)
 	b, _ := os.ReadFile(filepath.Join(testdata, "reg.xgb"))
 	os.WriteFile(filepath.Join(cut, "reg.json"), b[:len(b)/2], 0o644)
-	if _, err := serve.Load(cut); err == nil || !strings.Contains(err.Error(), "legacy binary format: tree") || !strings.Contains(err.Error(), "truncated") {
+	if _, err := serve.Load(cut, serve.LoadOptions{}); err == nil || !strings.Contains(err.Error(), "legacy binary format: tree") || !strings.Contains(err.Error(), "truncated") {
 		t.Errorf("truncated legacy booster: %v", err)
 	}
 }
@@ -363,6 +376,120 @@ func copyDir(t *testing.T, src, dst string) {
 		}
 		if err := os.WriteFile(filepath.Join(dst, e.Name()), b, 0o644); err != nil {
 			t.Fatal(err)
+		}
+	}
+}
+
+// systemPython is Debian's python3 with numpy, scikit-learn, pandas and
+// xgboost (.ci/run installs them); without them the test fails under CI
+// and is skipped locally, saying what to install.
+func systemPython(t testing.TB) string {
+	t.Helper()
+	const py = "/usr/bin/python3"
+	if err := exec.Command(py, "-c", "import numpy, sklearn, pandas, xgboost").Run(); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("%s lacks numpy, scikit-learn, pandas or xgboost under CI (.ci/run installs them): %v", py, err)
+		}
+		t.Skipf("%s lacks numpy, scikit-learn, pandas or xgboost: apt-get install python3-sklearn python3-pandas python3-xgboost", py)
+	}
+	return py
+}
+
+// TestPythonWorkerServesSklearn: MLflow 2.17.2's own sklearn model
+// (a cloudpickle'd ElasticNet with a tensor signature) is served by two
+// Python workers: concurrent requests get scikit-learn's own
+// predictions; a wrong width is refused by the signature before Python;
+// an error inside the model is MLflow's generic 400 and the worker lives
+// on.
+func TestPythonWorkerServesSklearn(t *testing.T) {
+	py := systemPython(t)
+	dir := t.TempDir()
+	copyDir(t, "../../shared/testdata/mlflow-2.17.2/models/sklearn", dir)
+	m, err := serve.Load(dir, serve.LoadOptions{Python: py, Workers: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	if m.Flavor != "sklearn" || m.Runtime != "python" {
+		t.Fatalf("flavor %s runtime %s", m.Flavor, m.Runtime)
+	}
+	srv := httptest.NewServer(serve.NewHandler(m, serve.Options{}))
+	defer srv.Close()
+	b, err := os.ReadFile("testdata/sklearn_predictions.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fx struct {
+		Rows        [][]float64
+		Predictions []float64
+	}
+	if err := json.Unmarshal(b, &fx); err != nil {
+		t.Fatal(err)
+	}
+	rows, _ := json.Marshal(fx.Rows)
+	var want []string
+	for _, p := range fx.Predictions {
+		want = append(want, format.PyFloat(p))
+	}
+	wantBody := `{"predictions": [` + strings.Join(want, ", ") + `]}`
+	var wg sync.WaitGroup
+	errs := make(chan string, 20)
+	for i := 0; i < 20; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if code, _, body := post(t, srv.URL, "application/json", `{"inputs": `+string(rows)+`}`); code != 200 || body != wantBody {
+				errs <- fmt.Sprintf("%d %s", code, body)
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		t.Errorf("got %s, want %s", e, wantBody)
+	}
+	if code, _, body := post(t, srv.URL, "application/json", `{"inputs": [[1, 2, 3]]}`); code != 400 || !strings.Contains(body, "INVALID_PARAMETER_VALUE") || !strings.Contains(body, "Shape of input (1, 3) does not match expected shape (-1, 4)") {
+		t.Errorf("wrong width: %d %s", code, body)
+	}
+	if code, _, body := post(t, srv.URL, "application/json", `{"inputs": [[1, 2, 3, "x"]]}`); code != 400 || !strings.Contains(body, `"error_code":"BAD_REQUEST"`) || !strings.Contains(body, "could not convert string to float") {
+		t.Errorf("model error: %d %s", code, body)
+	}
+	if code, _, body := post(t, srv.URL, "application/json", `{"inputs": `+string(rows)+`}`); code != 200 || body != wantBody {
+		t.Errorf("after an error: %d %s", code, body)
+	}
+}
+
+// TestPythonWorkerXGBoostAgreesWithGo: with PreferPython, a booster is
+// served by xgboost itself in a worker; it answers what the Go predictor
+// answers, to 1e-6.
+func TestPythonWorkerXGBoostAgreesWithGo(t *testing.T) {
+	py := systemPython(t)
+	dir := modelDir(t, "softprob.json", false)
+	goModel, err := serve.Load(dir, serve.LoadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pyModel, err := serve.Load(dir, serve.LoadOptions{Python: py, PreferPython: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pyModel.Close()
+	body := []byte(`{"inputs": [[0.1, 0.2, 0.3, 0.4, 0.5], [0.9, null, 0.1, 0.5, 0.2]]}`)
+	var got [2]struct{ Predictions [][]float64 }
+	for i, m := range []*serve.Model{goModel, pyModel} {
+		out, err := m.Score(context.Background(), "json", body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := json.Unmarshal(out, &got[i]); err != nil {
+			t.Fatalf("%s: %v", out, err)
+		}
+	}
+	for r := range got[0].Predictions {
+		for k, g := range got[0].Predictions[r] {
+			if p := got[1].Predictions[r][k]; math.Abs(g-p) > 1e-6*math.Abs(p) {
+				t.Errorf("row %d class %d: Go %v, xgboost %v", r, k, g, p)
+			}
 		}
 	}
 }

@@ -28,6 +28,7 @@ func modelURIFlags(extra ...cli.Flag) []cli.Flag {
 		&cli.StringFlag{Name: "env-manager", Value: "virtualenv", Usage: "local, virtualenv or conda: the Python environment of a model served by a Python worker (xgboost boosters are served in Go and need none)"},
 		&cli.BoolFlag{Name: "no-conda", Usage: "mlflow's alias of --env-manager local"},
 		&cli.BoolFlag{Name: "install-mlflow", Usage: "ignored (mlflow's: install MLflow into the model's environment)"},
+		&cli.StringFlag{Name: "python", Value: "python3", Usage: "with --env-manager local: the Python whose environment serves a model that needs Python (sklearn)"},
 		trackingFlag, registryFlag,
 	}, extra...)
 }
@@ -50,7 +51,7 @@ func serveCommand() *cli.Command {
 					return err
 				}
 				log := slog.New(slog.NewTextHandler(os.Stderr, nil))
-				log.Info("serving model", "model_uri", c.String("model-uri"), "flavor", m.Flavor)
+				log.Info("serving model", "model_uri", c.String("model-uri"), "flavor", m.Flavor, "runtime", m.Runtime)
 				h := serve.NewHandler(m, serve.Options{Version: server.Version, MaxBody: c.Int64("max-body"), Metrics: prometheus.NewRegistry(),
 					Timeout: time.Duration(c.Int("timeout")) * time.Second})
 				return serveUntilDone(c.Context, ln, h, log)
@@ -122,6 +123,9 @@ func buildDockerCommand() *cli.Command {
 				return fmt.Errorf("the image runs mlrun itself FROM scratch, so it needs a statically linked mlrun: %w; build one with CGO_ENABLED=1 go build -tags 'osusergo netgo sqlite_omit_load_extension' -ldflags '-s -w -extldflags -static' ./cmd/mlrun and pass it with --mlrun-binary", err)
 			}
 			return withModelDir(c, func(dir string, m *serve.Model) error {
+				if m.Runtime != "go" {
+					return fmt.Errorf("the image holds mlrun alone, which serves %s models with a Python worker: only models served in Go (xgboost) go into an image for now", m.Flavor)
+				}
 				cli, err := dockerclient.NewClientWithOpts(dockerclient.FromEnv, dockerclient.WithAPIVersionNegotiation())
 				if err != nil {
 					return err
@@ -154,12 +158,25 @@ func withModelDir(c *cli.Context, fn func(string, *serve.Model) error) error {
 	if c.Bool("install-mlflow") {
 		fmt.Fprintln(c.App.ErrWriter, "mlrun: --install-mlflow is mlflow's and means nothing here; ignored")
 	}
+	load := func(dir string) (*serve.Model, error) {
+		workers := 1
+		if c.IsSet("workers") {
+			workers = c.Int("workers")
+		}
+		m, err := serve.Load(dir, serve.LoadOptions{Python: c.String("python"), Workers: workers})
+		if err == nil && m.Runtime == "python" && c.String("env-manager") != "local" && !c.Bool("no-conda") {
+			m.Close()
+			return nil, fmt.Errorf("a %s model is served by a Python worker, and mlrun runs it in an existing environment only: pass --env-manager local (and --python for another interpreter than python3)", m.Flavor)
+		}
+		return m, err
+	}
 	uri := c.String("model-uri")
 	if st, err := os.Stat(uri); err == nil && st.IsDir() {
-		m, err := serve.Load(uri)
+		m, err := load(uri)
 		if err != nil {
 			return err
 		}
+		defer m.Close()
 		return fn(uri, m)
 	}
 	dir, err := os.MkdirTemp("", "mlrun-model-")
@@ -180,9 +197,10 @@ func withModelDir(c *cli.Context, fn func(string, *serve.Model) error) error {
 	if err != nil {
 		return err
 	}
-	m, err := serve.Load(dir)
+	m, err := load(dir)
 	if err != nil {
 		return fmt.Errorf("%s: %w", uri, err)
 	}
+	defer m.Close()
 	return fn(dir, m)
 }
