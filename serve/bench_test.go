@@ -17,19 +17,31 @@ import (
 
 // BenchmarkInvocations: /invocations of the fixture booster dart.json (10
 // trees, binary:logistic) through real HTTP on loopback, 8 concurrent
-// clients, payloads of 1 and 1,000 rows (dataframe_split); reports
-// requests per second and the 99th percentile latency.
+// clients, payloads of 1 and 1,000 rows (dataframe_split), predicted in
+// Go and by 2 Python workers running xgboost itself; reports requests
+// per second and the 99th percentile latency.
 //
-//	go test -run '^$' -bench Invocations -benchtime 5000x ./serve/
+//	go test -run '^$' -bench Invocations -benchtime 2000x ./serve/
 func BenchmarkInvocations(b *testing.B) {
-	m, err := serve.Load(modelDirB(b, "dart.json"), serve.LoadOptions{})
-	if err != nil {
-		b.Fatal(err)
+	for _, runtime := range []string{"go", "python"} {
+		opts := serve.LoadOptions{}
+		if runtime == "python" {
+			opts = serve.LoadOptions{Python: systemPython(b), Workers: 2, PreferPython: true}
+		}
+		m, err := serve.Load(modelDirB(b, "dart.json"), opts)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer m.Close()
+		srv := httptest.NewServer(serve.NewHandler(m, serve.Options{}))
+		defer srv.Close()
+		benchInvocations(b, runtime, srv.URL)
 	}
-	srv := httptest.NewServer(serve.NewHandler(m, serve.Options{}))
-	defer srv.Close()
+}
+
+func benchInvocations(b *testing.B, runtime, url string) {
 	for _, rows := range []int{1, 1000} {
-		b.Run(fmt.Sprintf("rows=%d", rows), func(b *testing.B) {
+		b.Run(fmt.Sprintf("%s/rows=%d", runtime, rows), func(b *testing.B) {
 			r := rand.New(rand.NewPCG(1, 2))
 			var data []string
 			for i := 0; i < rows; i++ {
@@ -55,7 +67,7 @@ func BenchmarkInvocations(b *testing.B) {
 							return
 						}
 						t0 := time.Now()
-						resp, err := http.Post(srv.URL+"/invocations", "application/json", strings.NewReader(body))
+						resp, err := http.Post(url+"/invocations", "application/json", strings.NewReader(body))
 						if err != nil {
 							b.Error(err)
 							return

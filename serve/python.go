@@ -66,6 +66,15 @@ func startPython(python, dir, flavor, file, predictFn, serialization string, n i
 func (p *pythonPredictor) spawn() (*worker, error) {
 	cmd := exec.Command(p.args[0], p.args[1:]...)
 	cmd.Stderr = os.Stderr
+	// One thread per worker: the pool is the parallelism, and OpenMP
+	// threads of several workers spinning on the same cores cost 20x
+	// (BenchmarkInvocations). The caller's own settings win.
+	cmd.Env = os.Environ()
+	for _, v := range []string{"OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"} {
+		if _, ok := os.LookupEnv(v); !ok {
+			cmd.Env = append(cmd.Env, v+"=1")
+		}
+	}
 	in, err := cmd.StdinPipe()
 	if err != nil {
 		return nil, err
