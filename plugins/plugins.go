@@ -283,6 +283,36 @@ func (p *Plugin) Inspect(ctx context.Context, req *flavor.InspectRequest) (*flav
 	return call(ctx, p, "Inspect", func(ctx context.Context) (*flavor.Model, error) { return p.impl.Inspect(ctx, req) })
 }
 
+// LoadPredictor implements flavor.Predictor: a Predict session on the
+// plugin for the model folder, which lives until it is closed; loading it
+// is bounded by the timeout (past it the plugin is stopped). A flavor
+// without Predict gives flavor.ErrUnsupported.
+func (p *Plugin) LoadPredictor(ctx context.Context, modelDir string) (flavor.Session, error) {
+	pr, ok := p.impl.(flavor.Predictor)
+	if !ok {
+		return nil, fmt.Errorf("%w: flavor %s does not predict", flavor.ErrUnsupported, p.Name)
+	}
+	type result struct {
+		s   flavor.Session
+		err error
+	}
+	ch := make(chan result, 1)
+	go func() {
+		s, err := pr.LoadPredictor(context.WithoutCancel(ctx), modelDir)
+		ch <- result{s, err}
+	}()
+	select {
+	case r := <-ch:
+		if r.err != nil {
+			return nil, fmt.Errorf("flavor %s: load %s: %w", p.Name, modelDir, r.err)
+		}
+		return r.s, nil
+	case <-time.After(p.timeout):
+		p.Close()
+		return nil, fmt.Errorf("flavor %s: loading %s took longer than %s; the plugin was stopped", p.Name, modelDir, p.timeout)
+	}
+}
+
 // Save implements flavor.Flavor.
 func (p *Plugin) Save(ctx context.Context, req *flavor.SaveRequest) (*flavor.SaveResponse, error) {
 	return call(ctx, p, "Save", func(ctx context.Context) (*flavor.SaveResponse, error) { return p.impl.Save(ctx, req) })

@@ -10,13 +10,16 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 
 	"gopkg.in/yaml.v3"
 
 	"github.com/mlrun/mlrun/internal/format"
+	"github.com/mlrun/mlrun/plugins"
 	"github.com/mlrun/mlrun/plugins/builtin/xgboost"
+	"github.com/mlrun/mlrun/plugins/flavor"
 )
 
 // Model is a model folder (MLmodel and its files) ready to score.
@@ -37,6 +40,9 @@ type LoadOptions struct {
 	// PreferPython serves even a model Go can predict with a Python
 	// worker (to compare the two).
 	PreferPython bool
+	// Plugins, when set, is where to look for a flavor plugin that
+	// predicts (the protocol's Predict) a model of another flavor.
+	Plugins *plugins.Options
 }
 
 // Close stops the model's workers, if it has any.
@@ -112,7 +118,27 @@ func Load(dir string, opts LoadOptions) (*Model, error) {
 	for k := range mm.Flavors {
 		names = append(names, k)
 	}
-	return nil, fmt.Errorf("%w for %s: its flavors are %s; mlrun serves xgboost boosters in Go and sklearn models with a Python worker", ErrNoPredictor, dir, strings.Join(names, ", "))
+	sort.Strings(names)
+	if opts.Plugins != nil {
+		for _, name := range names {
+			if name == "python_function" {
+				continue
+			}
+			if _, err := plugins.Find(name, *opts.Plugins); err != nil {
+				continue
+			}
+			p, err := startPlugin(name, dir, max(opts.Workers, 1), *opts.Plugins)
+			if errors.Is(err, flavor.ErrUnsupported) {
+				continue
+			}
+			if err != nil {
+				return nil, err
+			}
+			m.Flavor, m.Runtime, m.predictor = name, "plugin", p
+			return m, nil
+		}
+	}
+	return nil, fmt.Errorf("%w for %s: its flavors are %s; mlrun serves xgboost boosters in Go, sklearn models with a Python worker, and flavors whose plugin predicts", ErrNoPredictor, dir, strings.Join(names, ", "))
 }
 
 func (m *Model) startPython(dir, flavor, file, predictFn, serialization string, opts LoadOptions) (*Model, error) {

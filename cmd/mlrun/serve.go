@@ -163,7 +163,8 @@ func withModelDir(c *cli.Context, fn func(string, *serve.Model) error) error {
 		if c.IsSet("workers") {
 			workers = c.Int("workers")
 		}
-		m, err := serve.Load(dir, serve.LoadOptions{Python: c.String("python"), Workers: workers})
+		po := pluginOptions()
+		m, err := serve.Load(dir, serve.LoadOptions{Python: c.String("python"), Workers: workers, Plugins: &po})
 		if err == nil && m.Runtime == "python" && c.String("env-manager") != "local" && !c.Bool("no-conda") {
 			m.Close()
 			return nil, fmt.Errorf("a %s model is served by a Python worker, and mlrun runs it in an existing environment only: pass --env-manager local (and --python for another interpreter than python3)", m.Flavor)

@@ -1,16 +1,20 @@
 // Command mlrun-flavor-csvmodel is an example third-party flavor: it reads
 // a "linear model as CSV" file (a header of feature names, then one row of
 // coefficients, the last column being the intercept) and saves it as an
-// MLflow model directory. Build it, put it on MLRUN_PLUGIN_PATH, and
-// `mlrun models inspect --flavor csvmodel model.csv` runs it.
+// MLflow model directory, and predicts with it (the optional Predict
+// capability: `mlrun models serve` of such a model runs through it).
+// Build it, put it on MLRUN_PLUGIN_PATH, and `mlrun models inspect
+// --flavor csvmodel model.csv` runs it.
 package main
 
 import (
 	"context"
 	"encoding/csv"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strconv"
 
 	"github.com/mlrun/mlrun/plugins/flavor"
@@ -53,5 +57,58 @@ func (csvModel) Inspect(ctx context.Context, req *flavor.InspectRequest) (*flavo
 func (c csvModel) Save(ctx context.Context, req *flavor.SaveRequest) (*flavor.SaveResponse, error) {
 	return flavor.SaveModel(ctx, c, req)
 }
+
+// LoadPredictor implements flavor.Predictor: the optional serving
+// capability (`mlrun models serve` of a csvmodel model uses it).
+func (c csvModel) LoadPredictor(ctx context.Context, dir string) (flavor.Session, error) {
+	path := filepath.Join(dir, "model.csv")
+	m, err := c.Inspect(ctx, &flavor.InspectRequest{Path: path})
+	if err != nil {
+		return nil, err
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	rows, err := csv.NewReader(f).ReadAll()
+	if err != nil {
+		return nil, err
+	}
+	n, _ := strconv.Atoi(m.Facts["features"])
+	l := &linear{coef: make([]float64, n)}
+	for i := range l.coef {
+		l.coef[i], _ = strconv.ParseFloat(rows[1][i], 64)
+	}
+	l.intercept, _ = strconv.ParseFloat(rows[1][n], 64)
+	return l, nil
+}
+
+// linear is a loaded csvmodel: x·coef + intercept for each row.
+type linear struct {
+	coef      []float64
+	intercept float64
+}
+
+func (l *linear) Predict(_ context.Context, b *flavor.Batch, _ map[string]any) (json.RawMessage, error) {
+	out := make([]float64, len(b.Rows))
+	for r, row := range b.Rows {
+		if len(row) != len(l.coef) {
+			return nil, fmt.Errorf("row %d has %d values; the model has %d features", r, len(row), len(l.coef))
+		}
+		y := l.intercept
+		for i, v := range row {
+			x, ok := v.(float64)
+			if !ok {
+				return nil, fmt.Errorf("row %d: %v is not a number", r, v)
+			}
+			y += x * l.coef[i]
+		}
+		out[r] = y
+	}
+	return json.Marshal(out)
+}
+
+func (l *linear) Close() error { return nil }
 
 func main() { flavor.Serve(csvModel{}) }

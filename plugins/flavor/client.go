@@ -3,6 +3,7 @@ package flavor
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 
 	"google.golang.org/grpc"
@@ -128,3 +129,68 @@ func modelFromProto(r *flavorv1.InspectResponse) (*Model, error) {
 	}
 	return m, nil
 }
+
+// LoadPredictor opens a Predict stream for the model folder and waits
+// until the flavor has loaded it. A flavor that does not predict gives
+// ErrUnsupported.
+func (c *Client) LoadPredictor(ctx context.Context, modelDir string) (Session, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	stream, err := c.c.Predict(ctx)
+	if err == nil {
+		err = stream.Send(&flavorv1.PredictRequest{ModelDir: modelDir})
+	}
+	var r *flavorv1.PredictResponse
+	if err == nil {
+		r, err = stream.Recv()
+	}
+	if err != nil {
+		cancel()
+		return nil, fromStatus(err)
+	}
+	if !r.Ready {
+		cancel()
+		return nil, errors.New("the flavor answered Predict's first request without loading the model")
+	}
+	return &session{stream: stream, cancel: cancel}, nil
+}
+
+// session is a Predict stream (host side).
+type session struct {
+	stream flavorv1.Flavor_PredictClient
+	cancel context.CancelFunc
+}
+
+func (s *session) Predict(_ context.Context, b *Batch, params map[string]any) (json.RawMessage, error) {
+	rows, err := json.Marshal(b.Rows)
+	if err != nil {
+		return nil, err
+	}
+	var p []byte
+	if params != nil {
+		if p, err = json.Marshal(params); err != nil {
+			return nil, err
+		}
+	}
+	if err := s.stream.Send(&flavorv1.PredictRequest{Batch: &flavorv1.PredictBatch{Columns: b.Columns, RowsJson: string(rows)}, ParamsJson: string(p)}); err != nil {
+		return nil, fromStatus(err)
+	}
+	r, err := s.stream.Recv()
+	if err != nil {
+		return nil, fromStatus(err)
+	}
+	if r.Error != "" {
+		return nil, &PredictError{r.Error}
+	}
+	return json.RawMessage(r.PredictionsJson), nil
+}
+
+func (s *session) Close() error {
+	err := s.stream.CloseSend()
+	s.cancel()
+	return err
+}
+
+// PredictError is a batch the flavor could not predict: bad input.
+type PredictError struct{ Message string }
+
+func (e *PredictError) Error() string { return e.Message }

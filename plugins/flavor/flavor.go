@@ -2,6 +2,7 @@ package flavor
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 )
@@ -84,4 +85,26 @@ type Flavor interface {
 	Inspect(ctx context.Context, req *InspectRequest) (*Model, error)
 	// Save writes an MLflow model directory for req.Path into req.DestDir.
 	Save(ctx context.Context, req *SaveRequest) (*SaveResponse, error)
+}
+
+// Batch is a batch of input rows to predict: named columns (or none), and
+// rows of JSON values (float64, string, bool, nil, …) in column order.
+type Batch struct {
+	Columns []string
+	Rows    [][]any
+}
+
+// Predictor is a flavor's optional serving capability (the protocol's
+// Predict): it loads a saved MLflow model folder once and predicts
+// batches with it.
+type Predictor interface {
+	LoadPredictor(ctx context.Context, modelDir string) (Session, error)
+}
+
+// Session is a loaded model. Predict returns a batch's predictions as a
+// JSON value written as MLflow writes them; an error is the batch's bad
+// input. Sessions are used by one caller at a time.
+type Session interface {
+	Predict(ctx context.Context, b *Batch, params map[string]any) (json.RawMessage, error)
+	Close() error
 }

@@ -2,7 +2,9 @@ package flavor
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"io"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -61,4 +63,54 @@ func (s *server) Save(ctx context.Context, req *flavorv1.SaveRequest) (*flavorv1
 		return nil, err
 	}
 	return &flavorv1.SaveResponse{Info: info, Files: r.Files}, nil
+}
+
+// Predict serves a Predictor's sessions: the first request names the
+// model, then each batch gets its predictions or its error.
+func (s *server) Predict(stream flavorv1.Flavor_PredictServer) error {
+	pr, ok := s.impl.(Predictor)
+	if !ok {
+		return status.Error(codes.Unimplemented, "this flavor does not predict")
+	}
+	ctx := stream.Context()
+	first, err := stream.Recv()
+	if err != nil {
+		return err
+	}
+	sess, err := pr.LoadPredictor(ctx, first.ModelDir)
+	if err != nil {
+		return toStatus(err)
+	}
+	defer sess.Close()
+	req := first
+	for {
+		if req.Batch == nil {
+			if err := stream.Send(&flavorv1.PredictResponse{Ready: true}); err != nil {
+				return err
+			}
+		} else {
+			resp := &flavorv1.PredictResponse{}
+			b := &Batch{Columns: req.Batch.Columns}
+			var params map[string]any
+			err := json.Unmarshal([]byte(req.Batch.RowsJson), &b.Rows)
+			if err == nil && req.ParamsJson != "" {
+				err = json.Unmarshal([]byte(req.ParamsJson), &params)
+			}
+			if err != nil {
+				resp.Error = "malformed batch: " + err.Error()
+			} else if out, err := sess.Predict(ctx, b, params); err != nil {
+				resp.Error = err.Error()
+			} else {
+				resp.PredictionsJson = string(out)
+			}
+			if err := stream.Send(resp); err != nil {
+				return err
+			}
+		}
+		if req, err = stream.Recv(); err == io.EOF {
+			return nil
+		} else if err != nil {
+			return err
+		}
+	}
 }

@@ -419,6 +419,185 @@ func (x *SaveResponse) GetFiles() []string {
 	return nil
 }
 
+type PredictRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	ModelDir      string                 `protobuf:"bytes,1,opt,name=model_dir,json=modelDir,proto3" json:"model_dir,omitempty"`       // the MLflow model folder on the host (first request)
+	Batch         *PredictBatch          `protobuf:"bytes,2,opt,name=batch,proto3" json:"batch,omitempty"`                             // absent in a request that only names the model
+	ParamsJson    string                 `protobuf:"bytes,3,opt,name=params_json,json=paramsJson,proto3" json:"params_json,omitempty"` // the scoring request's params, a JSON object ("" when none)
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PredictRequest) Reset() {
+	*x = PredictRequest{}
+	mi := &file_flavorv1_flavor_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PredictRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PredictRequest) ProtoMessage() {}
+
+func (x *PredictRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_flavorv1_flavor_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PredictRequest.ProtoReflect.Descriptor instead.
+func (*PredictRequest) Descriptor() ([]byte, []int) {
+	return file_flavorv1_flavor_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *PredictRequest) GetModelDir() string {
+	if x != nil {
+		return x.ModelDir
+	}
+	return ""
+}
+
+func (x *PredictRequest) GetBatch() *PredictBatch {
+	if x != nil {
+		return x.Batch
+	}
+	return nil
+}
+
+func (x *PredictRequest) GetParamsJson() string {
+	if x != nil {
+		return x.ParamsJson
+	}
+	return ""
+}
+
+// A batch of input rows, after mlrun enforced the model's signature.
+type PredictBatch struct {
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Columns []string               `protobuf:"bytes,1,rep,name=columns,proto3" json:"columns,omitempty"` // the column names; empty when unnamed
+	// The rows: a JSON list of lists of JSON values (null for a missing one).
+	RowsJson      string `protobuf:"bytes,2,opt,name=rows_json,json=rowsJson,proto3" json:"rows_json,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PredictBatch) Reset() {
+	*x = PredictBatch{}
+	mi := &file_flavorv1_flavor_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PredictBatch) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PredictBatch) ProtoMessage() {}
+
+func (x *PredictBatch) ProtoReflect() protoreflect.Message {
+	mi := &file_flavorv1_flavor_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PredictBatch.ProtoReflect.Descriptor instead.
+func (*PredictBatch) Descriptor() ([]byte, []int) {
+	return file_flavorv1_flavor_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *PredictBatch) GetColumns() []string {
+	if x != nil {
+		return x.Columns
+	}
+	return nil
+}
+
+func (x *PredictBatch) GetRowsJson() string {
+	if x != nil {
+		return x.RowsJson
+	}
+	return ""
+}
+
+type PredictResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The batch's predictions as a JSON value, written as MLflow writes
+	// them (e.g. a list with one prediction per row).
+	PredictionsJson string `protobuf:"bytes,1,opt,name=predictions_json,json=predictionsJson,proto3" json:"predictions_json,omitempty"`
+	// Why the batch could not be predicted ("" when it was); mlrun answers
+	// the scoring request with MLflow's BAD_REQUEST and this message.
+	Error string `protobuf:"bytes,2,opt,name=error,proto3" json:"error,omitempty"`
+	// Set in the response to a request without a batch: the model is loaded.
+	Ready         bool `protobuf:"varint,3,opt,name=ready,proto3" json:"ready,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PredictResponse) Reset() {
+	*x = PredictResponse{}
+	mi := &file_flavorv1_flavor_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PredictResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PredictResponse) ProtoMessage() {}
+
+func (x *PredictResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_flavorv1_flavor_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PredictResponse.ProtoReflect.Descriptor instead.
+func (*PredictResponse) Descriptor() ([]byte, []int) {
+	return file_flavorv1_flavor_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *PredictResponse) GetPredictionsJson() string {
+	if x != nil {
+		return x.PredictionsJson
+	}
+	return ""
+}
+
+func (x *PredictResponse) GetError() string {
+	if x != nil {
+		return x.Error
+	}
+	return ""
+}
+
+func (x *PredictResponse) GetReady() bool {
+	if x != nil {
+		return x.Ready
+	}
+	return false
+}
+
 var File_flavorv1_flavor_proto protoreflect.FileDescriptor
 
 const file_flavorv1_flavor_proto_rawDesc = "" +
@@ -458,11 +637,24 @@ const file_flavorv1_flavor_proto_rawDesc = "" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"Z\n" +
 	"\fSaveResponse\x124\n" +
 	"\x04info\x18\x01 \x01(\v2 .mlrun.flavor.v1.InspectResponseR\x04info\x12\x14\n" +
-	"\x05files\x18\x02 \x03(\tR\x05files2\xec\x01\n" +
+	"\x05files\x18\x02 \x03(\tR\x05files\"\x83\x01\n" +
+	"\x0ePredictRequest\x12\x1b\n" +
+	"\tmodel_dir\x18\x01 \x01(\tR\bmodelDir\x123\n" +
+	"\x05batch\x18\x02 \x01(\v2\x1d.mlrun.flavor.v1.PredictBatchR\x05batch\x12\x1f\n" +
+	"\vparams_json\x18\x03 \x01(\tR\n" +
+	"paramsJson\"E\n" +
+	"\fPredictBatch\x12\x18\n" +
+	"\acolumns\x18\x01 \x03(\tR\acolumns\x12\x1b\n" +
+	"\trows_json\x18\x02 \x01(\tR\browsJson\"h\n" +
+	"\x0fPredictResponse\x12)\n" +
+	"\x10predictions_json\x18\x01 \x01(\tR\x0fpredictionsJson\x12\x14\n" +
+	"\x05error\x18\x02 \x01(\tR\x05error\x12\x14\n" +
+	"\x05ready\x18\x03 \x01(\bR\x05ready2\xbe\x02\n" +
 	"\x06Flavor\x12O\n" +
 	"\bDescribe\x12 .mlrun.flavor.v1.DescribeRequest\x1a!.mlrun.flavor.v1.DescribeResponse\x12L\n" +
 	"\aInspect\x12\x1f.mlrun.flavor.v1.InspectRequest\x1a .mlrun.flavor.v1.InspectResponse\x12C\n" +
-	"\x04Save\x12\x1c.mlrun.flavor.v1.SaveRequest\x1a\x1d.mlrun.flavor.v1.SaveResponseB8Z6github.com/mlrun/mlrun/plugins/internal/proto/flavorv1b\x06proto3"
+	"\x04Save\x12\x1c.mlrun.flavor.v1.SaveRequest\x1a\x1d.mlrun.flavor.v1.SaveResponse\x12P\n" +
+	"\aPredict\x12\x1f.mlrun.flavor.v1.PredictRequest\x1a .mlrun.flavor.v1.PredictResponse(\x010\x01B8Z6github.com/mlrun/mlrun/plugins/internal/proto/flavorv1b\x06proto3"
 
 var (
 	file_flavorv1_flavor_proto_rawDescOnce sync.Once
@@ -476,7 +668,7 @@ func file_flavorv1_flavor_proto_rawDescGZIP() []byte {
 	return file_flavorv1_flavor_proto_rawDescData
 }
 
-var file_flavorv1_flavor_proto_msgTypes = make([]protoimpl.MessageInfo, 8)
+var file_flavorv1_flavor_proto_msgTypes = make([]protoimpl.MessageInfo, 11)
 var file_flavorv1_flavor_proto_goTypes = []any{
 	(*DescribeRequest)(nil),  // 0: mlrun.flavor.v1.DescribeRequest
 	(*DescribeResponse)(nil), // 1: mlrun.flavor.v1.DescribeResponse
@@ -484,24 +676,30 @@ var file_flavorv1_flavor_proto_goTypes = []any{
 	(*InspectResponse)(nil),  // 3: mlrun.flavor.v1.InspectResponse
 	(*SaveRequest)(nil),      // 4: mlrun.flavor.v1.SaveRequest
 	(*SaveResponse)(nil),     // 5: mlrun.flavor.v1.SaveResponse
-	nil,                      // 6: mlrun.flavor.v1.InspectResponse.FactsEntry
-	nil,                      // 7: mlrun.flavor.v1.SaveRequest.InstalledEntry
+	(*PredictRequest)(nil),   // 6: mlrun.flavor.v1.PredictRequest
+	(*PredictBatch)(nil),     // 7: mlrun.flavor.v1.PredictBatch
+	(*PredictResponse)(nil),  // 8: mlrun.flavor.v1.PredictResponse
+	nil,                      // 9: mlrun.flavor.v1.InspectResponse.FactsEntry
+	nil,                      // 10: mlrun.flavor.v1.SaveRequest.InstalledEntry
 }
 var file_flavorv1_flavor_proto_depIdxs = []int32{
-	6, // 0: mlrun.flavor.v1.InspectResponse.facts:type_name -> mlrun.flavor.v1.InspectResponse.FactsEntry
-	7, // 1: mlrun.flavor.v1.SaveRequest.installed:type_name -> mlrun.flavor.v1.SaveRequest.InstalledEntry
-	3, // 2: mlrun.flavor.v1.SaveResponse.info:type_name -> mlrun.flavor.v1.InspectResponse
-	0, // 3: mlrun.flavor.v1.Flavor.Describe:input_type -> mlrun.flavor.v1.DescribeRequest
-	2, // 4: mlrun.flavor.v1.Flavor.Inspect:input_type -> mlrun.flavor.v1.InspectRequest
-	4, // 5: mlrun.flavor.v1.Flavor.Save:input_type -> mlrun.flavor.v1.SaveRequest
-	1, // 6: mlrun.flavor.v1.Flavor.Describe:output_type -> mlrun.flavor.v1.DescribeResponse
-	3, // 7: mlrun.flavor.v1.Flavor.Inspect:output_type -> mlrun.flavor.v1.InspectResponse
-	5, // 8: mlrun.flavor.v1.Flavor.Save:output_type -> mlrun.flavor.v1.SaveResponse
-	6, // [6:9] is the sub-list for method output_type
-	3, // [3:6] is the sub-list for method input_type
-	3, // [3:3] is the sub-list for extension type_name
-	3, // [3:3] is the sub-list for extension extendee
-	0, // [0:3] is the sub-list for field type_name
+	9,  // 0: mlrun.flavor.v1.InspectResponse.facts:type_name -> mlrun.flavor.v1.InspectResponse.FactsEntry
+	10, // 1: mlrun.flavor.v1.SaveRequest.installed:type_name -> mlrun.flavor.v1.SaveRequest.InstalledEntry
+	3,  // 2: mlrun.flavor.v1.SaveResponse.info:type_name -> mlrun.flavor.v1.InspectResponse
+	7,  // 3: mlrun.flavor.v1.PredictRequest.batch:type_name -> mlrun.flavor.v1.PredictBatch
+	0,  // 4: mlrun.flavor.v1.Flavor.Describe:input_type -> mlrun.flavor.v1.DescribeRequest
+	2,  // 5: mlrun.flavor.v1.Flavor.Inspect:input_type -> mlrun.flavor.v1.InspectRequest
+	4,  // 6: mlrun.flavor.v1.Flavor.Save:input_type -> mlrun.flavor.v1.SaveRequest
+	6,  // 7: mlrun.flavor.v1.Flavor.Predict:input_type -> mlrun.flavor.v1.PredictRequest
+	1,  // 8: mlrun.flavor.v1.Flavor.Describe:output_type -> mlrun.flavor.v1.DescribeResponse
+	3,  // 9: mlrun.flavor.v1.Flavor.Inspect:output_type -> mlrun.flavor.v1.InspectResponse
+	5,  // 10: mlrun.flavor.v1.Flavor.Save:output_type -> mlrun.flavor.v1.SaveResponse
+	8,  // 11: mlrun.flavor.v1.Flavor.Predict:output_type -> mlrun.flavor.v1.PredictResponse
+	8,  // [8:12] is the sub-list for method output_type
+	4,  // [4:8] is the sub-list for method input_type
+	4,  // [4:4] is the sub-list for extension type_name
+	4,  // [4:4] is the sub-list for extension extendee
+	0,  // [0:4] is the sub-list for field type_name
 }
 
 func init() { file_flavorv1_flavor_proto_init() }
@@ -515,7 +713,7 @@ func file_flavorv1_flavor_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_flavorv1_flavor_proto_rawDesc), len(file_flavorv1_flavor_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   8,
+			NumMessages:   11,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -27,6 +27,7 @@ const (
 	Flavor_Describe_FullMethodName = "/mlrun.flavor.v1.Flavor/Describe"
 	Flavor_Inspect_FullMethodName  = "/mlrun.flavor.v1.Flavor/Inspect"
 	Flavor_Save_FullMethodName     = "/mlrun.flavor.v1.Flavor/Save"
+	Flavor_Predict_FullMethodName  = "/mlrun.flavor.v1.Flavor/Predict"
 )
 
 // FlavorClient is the client API for Flavor service.
@@ -39,6 +40,12 @@ type FlavorClient interface {
 	Inspect(ctx context.Context, in *InspectRequest, opts ...grpc.CallOption) (*InspectResponse, error)
 	// Save writes an MLflow model directory for a model file.
 	Save(ctx context.Context, in *SaveRequest, opts ...grpc.CallOption) (*SaveResponse, error)
+	// Predict serves a saved MLflow model (added in protocol version 1; a
+	// flavor may leave it out, answering UNIMPLEMENTED). The first request
+	// names the model folder, which the flavor loads once; every request
+	// carries a batch of input (the first one may carry none), and every
+	// batch gets one response, in order, until mlrun closes its side.
+	Predict(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[PredictRequest, PredictResponse], error)
 }
 
 type flavorClient struct {
@@ -79,6 +86,19 @@ func (c *flavorClient) Save(ctx context.Context, in *SaveRequest, opts ...grpc.C
 	return out, nil
 }
 
+func (c *flavorClient) Predict(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[PredictRequest, PredictResponse], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &Flavor_ServiceDesc.Streams[0], Flavor_Predict_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[PredictRequest, PredictResponse]{ClientStream: stream}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type Flavor_PredictClient = grpc.BidiStreamingClient[PredictRequest, PredictResponse]
+
 // FlavorServer is the server API for Flavor service.
 // All implementations must embed UnimplementedFlavorServer
 // for forward compatibility.
@@ -89,6 +109,12 @@ type FlavorServer interface {
 	Inspect(context.Context, *InspectRequest) (*InspectResponse, error)
 	// Save writes an MLflow model directory for a model file.
 	Save(context.Context, *SaveRequest) (*SaveResponse, error)
+	// Predict serves a saved MLflow model (added in protocol version 1; a
+	// flavor may leave it out, answering UNIMPLEMENTED). The first request
+	// names the model folder, which the flavor loads once; every request
+	// carries a batch of input (the first one may carry none), and every
+	// batch gets one response, in order, until mlrun closes its side.
+	Predict(grpc.BidiStreamingServer[PredictRequest, PredictResponse]) error
 	mustEmbedUnimplementedFlavorServer()
 }
 
@@ -107,6 +133,9 @@ func (UnimplementedFlavorServer) Inspect(context.Context, *InspectRequest) (*Ins
 }
 func (UnimplementedFlavorServer) Save(context.Context, *SaveRequest) (*SaveResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method Save not implemented")
+}
+func (UnimplementedFlavorServer) Predict(grpc.BidiStreamingServer[PredictRequest, PredictResponse]) error {
+	return status.Errorf(codes.Unimplemented, "method Predict not implemented")
 }
 func (UnimplementedFlavorServer) mustEmbedUnimplementedFlavorServer() {}
 func (UnimplementedFlavorServer) testEmbeddedByValue()                {}
@@ -183,6 +212,13 @@ func _Flavor_Save_Handler(srv interface{}, ctx context.Context, dec func(interfa
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Flavor_Predict_Handler(srv interface{}, stream grpc.ServerStream) error {
+	return srv.(FlavorServer).Predict(&grpc.GenericServerStream[PredictRequest, PredictResponse]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type Flavor_PredictServer = grpc.BidiStreamingServer[PredictRequest, PredictResponse]
+
 // Flavor_ServiceDesc is the grpc.ServiceDesc for Flavor service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -203,6 +239,13 @@ var Flavor_ServiceDesc = grpc.ServiceDesc{
 			Handler:    _Flavor_Save_Handler,
 		},
 	},
-	Streams:  []grpc.StreamDesc{},
+	Streams: []grpc.StreamDesc{
+		{
+			StreamName:    "Predict",
+			Handler:       _Flavor_Predict_Handler,
+			ServerStreams: true,
+			ClientStreams: true,
+		},
+	},
 	Metadata: "flavorv1/flavor.proto",
 }
