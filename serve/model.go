@@ -18,6 +18,7 @@ import (
 
 	"github.com/mlrun/mlrun/internal/format"
 	"github.com/mlrun/mlrun/plugins"
+	"github.com/mlrun/mlrun/plugins/builtin/onnx"
 	"github.com/mlrun/mlrun/plugins/builtin/xgboost"
 	"github.com/mlrun/mlrun/plugins/flavor"
 )
@@ -66,7 +67,7 @@ type mlmodel struct {
 var ErrNoPredictor = errors.New("no predictor")
 
 // Load reads the model folder dir (its MLmodel) and makes its predictor:
-// xgboost boosters are predicted in Go; sklearn models (and xgboost ones
+// xgboost boosters and ONNX models are predicted in Go; sklearn models (and xgboost ones
 // with PreferPython) by Python workers, which execute the model's pickle
 // as MLflow does. Close releases the workers.
 func Load(dir string, opts LoadOptions) (*Model, error) {
@@ -107,6 +108,19 @@ func Load(dir string, opts LoadOptions) (*Model, error) {
 		m.Flavor, m.Runtime, m.predictor = "xgboost", "go", &xgbPredictor{bst}
 		return m, nil
 	}
+	if of, ok := mm.Flavors["onnx"]; ok {
+		data, err := inside("onnx", str(of, "data"))
+		if err != nil {
+			return nil, err
+		}
+		p, err := onnx.LoadPredictor(filepath.Join(dir, data))
+		if err != nil {
+			return nil, err
+		}
+		m.Flavor, m.Runtime = "onnx", "go"
+		m.predictor = &onnxPredictor{p: p, tensor: m.signature != nil && m.signature.tensor != nil}
+		return m, nil
+	}
 	if sf, ok := mm.Flavors["sklearn"]; ok && py != nil {
 		file, err := inside("sklearn", str(sf, "pickled_model"))
 		if err != nil {
@@ -138,7 +152,7 @@ func Load(dir string, opts LoadOptions) (*Model, error) {
 			return m, nil
 		}
 	}
-	return nil, fmt.Errorf("%w for %s: its flavors are %s; mlrun serves xgboost boosters in Go, sklearn models with a Python worker, and flavors whose plugin predicts", ErrNoPredictor, dir, strings.Join(names, ", "))
+	return nil, fmt.Errorf("%w for %s: its flavors are %s; mlrun serves xgboost and ONNX models in Go, sklearn models with a Python worker, and flavors whose plugin predicts", ErrNoPredictor, dir, strings.Join(names, ", "))
 }
 
 func (m *Model) startPython(dir, flavor, file, predictFn, serialization string, opts LoadOptions) (*Model, error) {

@@ -302,10 +302,14 @@ func TestLoadRefusals(t *testing.T) {
 	if _, err := serve.Load(t.TempDir(), serve.LoadOptions{}); err == nil || !strings.Contains(err.Error(), "is not an MLflow model folder") {
 		t.Errorf("empty folder: %v", err)
 	}
-	onnx := t.TempDir()
-	os.WriteFile(filepath.Join(onnx, "MLmodel"), []byte("flavors:\n  onnx:\n    data: model.onnx\n"), 0o644)
-	if _, err := serve.Load(onnx, serve.LoadOptions{}); !errors.Is(err, serve.ErrNoPredictor) || !strings.Contains(err.Error(), "onnx") {
-		t.Errorf("onnx: %v", err)
+	h2o := t.TempDir()
+	os.WriteFile(filepath.Join(h2o, "MLmodel"), []byte("flavors:\n  h2o:\n    data: model.h2o\n"), 0o644)
+	if _, err := serve.Load(h2o, serve.LoadOptions{}); !errors.Is(err, serve.ErrNoPredictor) || !strings.Contains(err.Error(), "h2o") {
+		t.Errorf("h2o: %v", err)
+	}
+	erf := onnxDir(t, "erf.onnx", "")
+	if _, err := serve.Load(erf, serve.LoadOptions{}); err == nil || !strings.Contains(err.Error(), "operator Erf is not supported") {
+		t.Errorf("onnx with Erf: %v", err)
 	}
 	// An sklearn model whose Python lacks scikit-learn.
 	sk := t.TempDir()
@@ -492,4 +496,81 @@ func TestPythonWorkerXGBoostAgreesWithGo(t *testing.T) {
 			}
 		}
 	}
+}
+
+// onnxDir writes a model folder for an ONNX fixture, with sig as its
+// signature inputs when not "".
+func onnxDir(t *testing.T, file, sig string) string {
+	t.Helper()
+	dir := t.TempDir()
+	b, err := os.ReadFile(filepath.Join("../plugins/builtin/testdata/onnx", file))
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(dir, "model.onnx"), b, 0o644)
+	mm := "flavors:\n  onnx:\n    data: model.onnx\n    onnx_version: 1.12.0\n  python_function:\n    data: model.onnx\n    loader_module: mlflow.onnx\n"
+	if sig != "" {
+		mm += "signature:\n  inputs: '" + sig + "'\n"
+	}
+	os.WriteFile(filepath.Join(dir, "MLmodel"), []byte(mm), 0o644)
+	return dir
+}
+
+// TestServesONNXInGo: ONNX models run in Go answer as mlflow.onnx's
+// pyfunc does — with a tensor signature, {output: nested lists}; a named
+// DataFrame without one, records of each output — with the values numpy
+// computes for the same graphs (make_onnx_predictions.py), to 1e-6.
+func TestServesONNXInGo(t *testing.T) {
+	b, err := os.ReadFile("../plugins/builtin/testdata/onnx/predictions.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fx struct {
+		Rows   [][]float64
+		Models map[string]struct{ Values [][]float64 }
+	}
+	if err := json.Unmarshal(b, &fx); err != nil {
+		t.Fatal(err)
+	}
+	rows, _ := json.Marshal(fx.Rows)
+	close := func(name string, got [][]float64) {
+		t.Helper()
+		want := fx.Models[name].Values
+		if len(got) != len(want) {
+			t.Fatalf("%s: %d rows, want %d", name, len(got), len(want))
+		}
+		for i := range want {
+			for j, w := range want[i] {
+				if g := got[i][j]; math.Abs(g-w) > 1e-6*math.Abs(w) {
+					t.Errorf("%s [%d,%d]: %v, numpy %v", name, i, j, g, w)
+				}
+			}
+		}
+	}
+	url := start(t, onnxDir(t, "mlp.onnx", `[{"type": "tensor", "tensor-spec": {"dtype": "float32", "shape": [-1, 4]}}]`), serve.Options{})
+	code, _, body := post(t, url, "application/json", `{"inputs": `+string(rows)+`}`)
+	var tensorOut struct{ Predictions map[string][][]float64 }
+	if err := json.Unmarshal([]byte(body), &tensorOut); code != 200 || err != nil || !strings.HasPrefix(body, `{"predictions": {"y": [[`) {
+		t.Fatalf("mlp: %d %v %s", code, err, body)
+	}
+	close("mlp.onnx", tensorOut.Predictions["y"])
+	if code, _, body := post(t, url, "application/json", `{"inputs": [[1, 2, 3]]}`); code != 400 || !strings.Contains(body, "does not match expected shape (-1, 4)") {
+		t.Errorf("mlp, 3 columns: %d %s", code, body)
+	}
+
+	url = start(t, onnxDir(t, "linear.onnx", ""), serve.Options{})
+	var records []string
+	for _, r := range fx.Rows {
+		records = append(records, fmt.Sprintf(`{"a": %v, "b": %v, "c": %v, "d": %v}`, r[0], r[1], r[2], r[3]))
+	}
+	code, _, body = post(t, url, "application/json", `{"dataframe_records": [`+strings.Join(records, ", ")+`]}`)
+	var recOut struct{ Predictions []map[string]float64 }
+	if err := json.Unmarshal([]byte(body), &recOut); code != 200 || err != nil || !strings.HasPrefix(body, `{"predictions": [{"y": `) {
+		t.Fatalf("linear: %d %v %s", code, err, body)
+	}
+	var got [][]float64
+	for _, r := range recOut.Predictions {
+		got = append(got, []float64{r["y"]})
+	}
+	close("linear.onnx", got)
 }

@@ -1,0 +1,142 @@
+package onnx
+
+import (
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/advancedclimatesystems/gonnx"
+	"github.com/advancedclimatesystems/gonnx/ops"
+	gonnxpb "github.com/advancedclimatesystems/gonnx/onnx"
+	"gorgonia.org/tensor"
+
+	"github.com/mlrun/mlrun/plugins/flavor"
+)
+
+// Predictor is an ONNX model ready to run in Go, on
+// github.com/advancedclimatesystems/gonnx: a pure-Go runtime (no cgo, no
+// onnxruntime library), which runs opset-13 models made of the operators
+// it implements. A model it cannot run is refused at load, naming the
+// operator or the opset.
+type Predictor struct {
+	m *gonnx.Model
+	// Input is the model's one input; Float64 says its element type is
+	// double (else float); Width its second dimension (-1: free).
+	Input   string
+	Float64 bool
+	Width   int
+	// Outputs are the model's outputs, in order.
+	Outputs []string
+}
+
+// Output is one output tensor: its shape, and its values in row-major
+// order.
+type Output struct {
+	Shape  []int
+	Values []float64
+}
+
+// LoadPredictor reads the ONNX file at path for prediction.
+func LoadPredictor(path string) (*Predictor, error) {
+	b, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("%w: %s", flavor.ErrNotFound, path)
+	}
+	if err != nil {
+		return nil, flavor.Invalid("%s: %v", path, err)
+	}
+	mp, err := gonnx.ModelProtoFromBytes(b)
+	if err != nil || mp.GetGraph() == nil {
+		return nil, flavor.Invalid("%s is not an ONNX model: %v", path, err)
+	}
+	m, err := gonnx.NewModel(mp)
+	if errors.Is(err, ops.ErrUnsupportedOpsetVersion) {
+		var opsets []string
+		for _, o := range mp.GetOpsetImport() {
+			opsets = append(opsets, fmt.Sprintf("%s %d", o.GetDomain(), o.GetVersion()))
+		}
+		return nil, flavor.Invalid("%s: opset %v: mlrun's Go ONNX runtime (gonnx) runs opset-13 models", path, opsets)
+	}
+	if err != nil {
+		return nil, flavor.Invalid("%s: %v", path, err)
+	}
+	for _, n := range mp.Graph.GetNode() {
+		if _, err := m.GetOperator(n.GetOpType()); err != nil {
+			return nil, flavor.Invalid("%s: operator %s is not supported by mlrun's Go ONNX runtime (gonnx)", path, n.GetOpType())
+		}
+	}
+	init := map[string]bool{}
+	for _, t := range mp.Graph.GetInitializer() {
+		init[t.GetName()] = true
+	}
+	p := &Predictor{m: m, Outputs: m.OutputNames(), Width: -1}
+	var inputs []*gonnxpb.ValueInfoProto
+	for _, in := range mp.Graph.GetInput() {
+		if !init[in.GetName()] {
+			inputs = append(inputs, in)
+		}
+	}
+	if len(inputs) != 1 {
+		return nil, flavor.Invalid("%s: the model has %d inputs; mlrun's Go ONNX runtime serves models of one input", path, len(inputs))
+	}
+	in := inputs[0]
+	p.Input = in.GetName()
+	switch t := in.GetType().GetTensorType(); t.GetElemType() {
+	case int32(gonnxpb.TensorProto_FLOAT):
+	case int32(gonnxpb.TensorProto_DOUBLE):
+		p.Float64 = true
+	default:
+		return nil, flavor.Invalid("%s: input %s is of element type %d; mlrun's Go ONNX runtime serves float and double inputs", path, p.Input, t.GetElemType())
+	}
+	if dims := in.GetType().GetTensorType().GetShape().GetDim(); len(dims) == 2 && dims[1].GetDimParam() == "" && dims[1].GetDimValue() > 0 {
+		p.Width = int(dims[1].GetDimValue())
+	}
+	return p, nil
+}
+
+// Predict runs the model on rows of cols values each (x row after row):
+// its one input as a [rows, cols] tensor of its element type.
+func (p *Predictor) Predict(x []float64, rows, cols int) (map[string]Output, error) {
+	var t tensor.Tensor
+	if p.Float64 {
+		t = tensor.New(tensor.WithShape(rows, cols), tensor.WithBacking(append([]float64(nil), x...)))
+	} else {
+		f := make([]float32, len(x))
+		for i, v := range x {
+			f[i] = float32(v)
+		}
+		t = tensor.New(tensor.WithShape(rows, cols), tensor.WithBacking(f))
+	}
+	res, err := p.m.Run(gonnx.Tensors{p.Input: t})
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]Output{}
+	for name, t := range res {
+		o := Output{Shape: append([]int(nil), t.Shape()...)}
+		switch d := t.Data().(type) {
+		case []float32:
+			for _, v := range d {
+				o.Values = append(o.Values, float64(v))
+			}
+		case []float64:
+			o.Values = d
+		case []int64:
+			for _, v := range d {
+				o.Values = append(o.Values, float64(v))
+			}
+		case []int32:
+			for _, v := range d {
+				o.Values = append(o.Values, float64(v))
+			}
+		case float32:
+			o.Values = []float64{float64(d)}
+		case float64:
+			o.Values = []float64{d}
+		default:
+			return nil, fmt.Errorf("output %s has values of type %T", name, d)
+		}
+		out[name] = o
+	}
+	return out, nil
+}

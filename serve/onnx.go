@@ -1,0 +1,124 @@
+package serve
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"math"
+
+	"github.com/mlrun/mlrun/plugins/builtin/onnx"
+)
+
+// onnxPredictor runs an ONNX model in Go, answering as mlflow.onnx's
+// pyfunc does: for a DataFrame (named columns, no tensor signature) a
+// frame of each output flattened, as records; otherwise a dict of each
+// output's tensor as nested lists.
+type onnxPredictor struct {
+	p      *onnx.Predictor
+	tensor bool // the model has a tensor signature: it gets arrays
+}
+
+func (o *onnxPredictor) Predict(_ context.Context, f *Frame, _ map[string]any) (any, error) {
+	cols := f.Width()
+	if o.p.Width > 0 && cols != o.p.Width {
+		return nil, badRequest("Encountered an unexpected error while evaluating the model. Verify that the serialized input Dataframe is compatible with the model for inference. Error: input %s has %d columns; the model takes %d", o.p.Input, cols, o.p.Width)
+	}
+	x := make([]float64, 0, len(f.Rows)*cols)
+	for _, row := range f.Rows {
+		for j := 0; j < cols; j++ {
+			v := math.NaN()
+			if j < len(row) {
+				switch c := row[j].(type) {
+				case float64:
+					v = c
+				case bool:
+					if c {
+						v = 1
+					} else {
+						v = 0
+					}
+				case nil:
+				default:
+					return nil, badRequest("Encountered an unexpected error while evaluating the model. Verify that the serialized input Dataframe is compatible with the model for inference. Error: %s is not a number", compact(c))
+				}
+			}
+			x = append(x, v)
+		}
+	}
+	out, err := o.p.Predict(x, len(f.Rows), cols)
+	if err != nil {
+		return nil, badRequest("Encountered an unexpected error while evaluating the model. Verify that the serialized input Dataframe is compatible with the model for inference. Error: %v", err)
+	}
+	var buf bytes.Buffer
+	records := f.Columns != nil && !o.tensor
+	if records {
+		n := -1
+		for _, name := range o.p.Outputs {
+			if l := len(out[name].Values); n >= 0 && l != n {
+				records = false // outputs of different lengths make no frame
+			} else {
+				n = l
+			}
+		}
+		if records {
+			buf.WriteByte('[')
+			for i := 0; i < n; i++ {
+				if i > 0 {
+					buf.WriteString(", ")
+				}
+				buf.WriteByte('{')
+				for k, name := range o.p.Outputs {
+					if k > 0 {
+						buf.WriteString(", ")
+					}
+					key, _ := json.Marshal(name)
+					buf.Write(key)
+					buf.WriteString(": ")
+					writeFloat(&buf, out[name].Values[i])
+				}
+				buf.WriteByte('}')
+			}
+			buf.WriteByte(']')
+			return rawJSON(buf.Bytes()), nil
+		}
+	}
+	buf.WriteByte('{')
+	for k, name := range o.p.Outputs {
+		if k > 0 {
+			buf.WriteString(", ")
+		}
+		key, _ := json.Marshal(name)
+		buf.Write(key)
+		buf.WriteString(": ")
+		t := out[name]
+		writeNested(&buf, t.Shape, t.Values)
+	}
+	buf.WriteByte('}')
+	return rawJSON(buf.Bytes()), nil
+}
+
+// writeNested writes values of the given shape as nested lists.
+func writeNested(buf *bytes.Buffer, shape []int, values []float64) {
+	if len(shape) == 0 {
+		if len(values) > 0 {
+			writeFloat(buf, values[0])
+		}
+		return
+	}
+	stride := 1
+	for _, d := range shape[1:] {
+		stride *= d
+	}
+	buf.WriteByte('[')
+	for i := 0; i < shape[0]; i++ {
+		if i > 0 {
+			buf.WriteString(", ")
+		}
+		if len(shape) == 1 {
+			writeFloat(buf, values[i])
+		} else {
+			writeNested(buf, shape[1:], values[i*stride:(i+1)*stride])
+		}
+	}
+	buf.WriteByte(']')
+}
