@@ -73,6 +73,9 @@ func parseJSON(body []byte) (*Frame, map[string]any, error) {
 		}
 	}
 	raw := top[seen[0]]
+	if f, ok := fastFrame(seen[0], raw); ok {
+		return f, params, nil
+	}
 	var v any
 	json.Unmarshal(raw, &v) // valid: the whole body was
 	var f *Frame
@@ -90,6 +93,119 @@ func parseJSON(body []byte) (*Frame, map[string]any, error) {
 		f, err = fromInputs(v, raw)
 	}
 	return f, params, err
+}
+
+// fastFrame reads the common large input without encoding/json's
+// interface{} decoding: a dataframe_split whose data, or an inputs or
+// instances that is, a list of lists of numbers and nulls. It reports
+// false for anything else, which the general path reads.
+func fastFrame(format string, raw []byte) (*Frame, bool) {
+	switch format {
+	case "inputs", "instances":
+		rows, ok := numberMatrix(raw)
+		return &Frame{Rows: rows}, ok
+	case "dataframe_split":
+		var split map[string]json.RawMessage
+		if json.Unmarshal(raw, &split) != nil || split["data"] == nil {
+			return nil, false
+		}
+		f := &Frame{}
+		for k, v := range split {
+			switch k {
+			case "columns":
+				var cols []any
+				if json.Unmarshal(v, &cols) != nil {
+					return nil, false
+				}
+				f.Columns = make([]string, len(cols))
+				for i, c := range cols {
+					f.Columns[i] = fmt.Sprint(c)
+				}
+			case "data", "index":
+			default:
+				return nil, false // the general path says what is wrong
+			}
+		}
+		rows, ok := numberMatrix(split["data"])
+		if !ok {
+			return nil, false
+		}
+		for _, r := range rows {
+			if f.Columns != nil && len(r) != len(f.Columns) {
+				return nil, false
+			}
+		}
+		f.Rows = rows
+		return f, true
+	}
+	return nil, false
+}
+
+// numberMatrix parses a JSON list of lists of numbers and nulls (valid
+// JSON: encoding/json has checked the body) into rows of float64 and nil.
+func numberMatrix(raw []byte) ([][]any, bool) {
+	i := 0
+	space := func() {
+		for i < len(raw) && (raw[i] == ' ' || raw[i] == '\t' || raw[i] == '\n' || raw[i] == '\r') {
+			i++
+		}
+	}
+	expect := func(c byte) bool {
+		space()
+		if i < len(raw) && raw[i] == c {
+			i++
+			return true
+		}
+		return false
+	}
+	if !expect('[') {
+		return nil, false
+	}
+	rows := [][]any{}
+	if expect(']') {
+		return rows, false // an empty list: the general path
+	}
+	for {
+		if !expect('[') {
+			return nil, false
+		}
+		row := []any{}
+		if !expect(']') {
+			for {
+				space()
+				start := i
+				for i < len(raw) && raw[i] != ',' && raw[i] != ']' && raw[i] != ' ' && raw[i] != '\n' && raw[i] != '\t' && raw[i] != '\r' {
+					i++
+				}
+				tok := raw[start:i]
+				if string(tok) == "null" {
+					row = append(row, nil)
+				} else {
+					if len(tok) == 0 || !(tok[0] == '-' || (tok[0] >= '0' && tok[0] <= '9')) {
+						return nil, false
+					}
+					f, err := strconv.ParseFloat(string(tok), 64)
+					if err != nil {
+						return nil, false
+					}
+					row = append(row, f)
+				}
+				if expect(']') {
+					break
+				}
+				if !expect(',') {
+					return nil, false
+				}
+			}
+		}
+		rows = append(rows, row)
+		if expect(']') {
+			return rows, true
+		}
+		if !expect(',') {
+			return nil, false
+		}
+	}
 }
 
 func fromSplit(v any) (*Frame, error) {

@@ -212,7 +212,9 @@ func TestTune(t *testing.T) {
 	// Annealing and Hyperopt's own TPE, through the command.
 	for _, algo := range []string{"anneal", "hyperopt-tpe"} {
 		db = filepath.Join(dir, algo+".db")
-		if out, err := tune("--space", spaceFile, "-P", "type=quad", "--metric", "loss", "--algo", algo, "--max-trials", "3", "--parallel", "3"); err != nil {
+		// A fixed seed: some points of the space diverge (fail), and with an
+		// unlucky random seed all three first proposals could.
+		if out, err := tune("--space", spaceFile, "-P", "type=quad", "--metric", "loss", "--algo", algo, "--max-trials", "3", "--parallel", "3", "--seed", "7"); err != nil {
 			t.Fatalf("%s: %v\n%s", algo, err, out)
 		}
 		if parent, trials := tuneRuns(t, db); len(trials) != 3 || tagValue(parent.Tags, "mlrun.tune.algo") != algo {
