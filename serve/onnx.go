@@ -68,12 +68,7 @@ func (o *onnxPredictor) Predict(_ context.Context, f *Frame, _ map[string]any) (
 				}
 				buf.WriteByte('{')
 				for k, name := range o.p.Outputs {
-					if k > 0 {
-						buf.WriteString(", ")
-					}
-					key, _ := json.Marshal(name)
-					buf.Write(key)
-					buf.WriteString(": ")
+					writeKey(&buf, k, name)
 					writeFloat(&buf, out[name].Values[i])
 				}
 				buf.WriteByte('}')
@@ -84,17 +79,22 @@ func (o *onnxPredictor) Predict(_ context.Context, f *Frame, _ map[string]any) (
 	}
 	buf.WriteByte('{')
 	for k, name := range o.p.Outputs {
-		if k > 0 {
-			buf.WriteString(", ")
-		}
-		key, _ := json.Marshal(name)
-		buf.Write(key)
-		buf.WriteString(": ")
+		writeKey(&buf, k, name)
 		t := out[name]
 		writeNested(&buf, t.Shape, t.Values)
 	}
 	buf.WriteByte('}')
 	return rawJSON(buf.Bytes()), nil
+}
+
+// writeKey writes the k-th key of a JSON object as Python writes it.
+func writeKey(buf *bytes.Buffer, k int, name string) {
+	if k > 0 {
+		buf.WriteString(", ")
+	}
+	key, _ := json.Marshal(name)
+	buf.Write(key)
+	buf.WriteString(": ")
 }
 
 // writeNested writes values of the given shape as nested lists.

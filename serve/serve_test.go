@@ -19,32 +19,11 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/mlrun/mlrun/internal/format"
+	"github.com/mlrun/mlrun/internal/testutil"
 	"github.com/mlrun/mlrun/serve"
 )
 
-// fixtures is XGBoost's own predictions for its test rows
-// (plugins/builtin/testdata/make_predictions.py).
-type fixtures struct {
-	Rows   [][]*float64 `json:"rows"`
-	Models map[string]struct {
-		Predictions []any `json:"predictions"`
-	} `json:"models"`
-}
-
 const testdata = "../plugins/builtin/testdata/xgboost"
-
-func readFixtures(t *testing.T) fixtures {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join(testdata, "predictions.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var f fixtures
-	if err := json.Unmarshal(b, &f); err != nil {
-		t.Fatal(err)
-	}
-	return f
-}
 
 // modelDir writes an MLflow model folder for a fixture booster, with a
 // signature of named double columns a..e when signed.
@@ -105,12 +84,8 @@ func post(t *testing.T, url, ct, body string) (int, string, string) {
 // XGBoost's own predictions, written as MLflow's server writes them
 // ({"predictions": [...]} with Python's separators and float repr).
 func TestInvocationsEveryFormat(t *testing.T) {
-	fx := readFixtures(t)
-	var want []string
-	for _, p := range fx.Models["reg.json"].Predictions {
-		want = append(want, format.PyFloat(p.(float64)))
-	}
-	wantBody := `{"predictions": [` + strings.Join(want, ", ") + `]}`
+	fx := testutil.ReadXGBoostPredictions(t)
+	wantBody := testutil.PredictionsBody(fx.Flat(t, "reg.json"))
 
 	cols := []string{"a", "b", "c", "d", "e"}
 	cell := func(v *float64) string {
@@ -180,32 +155,23 @@ func TestInvocationsEveryFormat(t *testing.T) {
 // TestInvocationsSoftprob: a multi-class booster answers a list of
 // per-class probabilities per row, XGBoost's to 1e-6.
 func TestInvocationsSoftprob(t *testing.T) {
-	fx := readFixtures(t)
+	fx := testutil.ReadXGBoostPredictions(t)
 	url := start(t, modelDir(t, "softprob.json", false), serve.Options{})
-	var rows []string
-	for _, r := range fx.Rows {
-		var cells []string
-		for _, v := range r {
-			if v == nil {
-				cells = append(cells, "null")
-			} else {
-				cells = append(cells, fmt.Sprint(*v))
-			}
-		}
-		rows = append(rows, "["+strings.Join(cells, ", ")+"]")
-	}
-	code, _, body := post(t, url, "application/json", `{"inputs": [`+strings.Join(rows, ", ")+`]}`)
+	code, _, body := post(t, url, "application/json", `{"inputs": `+fx.RowsJSON(len(fx.Rows), 5)+`}`)
 	var got struct{ Predictions [][]float64 }
 	if err := json.Unmarshal([]byte(body), &got); code != 200 || err != nil {
 		t.Fatalf("%d %v %s", code, err, body)
 	}
-	want := fx.Models["softprob.json"].Predictions
+	var want [][]float64
+	if err := json.Unmarshal(fx.Models["softprob.json"].Predictions, &want); err != nil {
+		t.Fatal(err)
+	}
 	if len(got.Predictions) != len(want) {
 		t.Fatalf("%d rows, want %d", len(got.Predictions), len(want))
 	}
 	for i, w := range want {
-		for k, p := range w.([]any) {
-			if g := got.Predictions[i][k]; math.Abs(g-p.(float64)) > 1e-6*p.(float64) {
+		for k, p := range w {
+			if g := got.Predictions[i][k]; math.Abs(g-p) > 1e-6*p {
 				t.Errorf("row %d class %d: %v, XGBoost %v", i, k, g, p)
 			}
 		}
@@ -337,32 +303,10 @@ func TestServesMLflowLoggedXGBoost(t *testing.T) {
 	dir := t.TempDir()
 	copyDir(t, "../../shared/testdata/mlflow-2.17.2/models/xgboost", dir)
 	url := start(t, dir, serve.Options{})
-	b, err := os.ReadFile(filepath.Join(testdata, "predictions.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var fx struct {
-		Rows   [][]*float64
-		MLflow struct{ Predictions []float64 } `json:"mlflow_2_17_2_model_xgb"`
-	}
-	if err := json.Unmarshal(b, &fx); err != nil {
-		t.Fatal(err)
-	}
-	var rows, want []string
-	for i, r := range fx.Rows {
-		var cells []string
-		for _, v := range r[:4] {
-			if v == nil {
-				cells = append(cells, "null")
-			} else {
-				cells = append(cells, fmt.Sprint(*v))
-			}
-		}
-		rows = append(rows, "["+strings.Join(cells, ", ")+"]")
-		want = append(want, format.PyFloat(fx.MLflow.Predictions[i]))
-	}
-	code, _, body := post(t, url, "application/json", `{"inputs": [`+strings.Join(rows, ", ")+`]}`)
-	if code != 200 || body != `{"predictions": [`+strings.Join(want, ", ")+`]}` {
+	fx := testutil.ReadXGBoostPredictions(t)
+	want := testutil.PredictionsBody(fx.MLflow.Predictions)
+	code, _, body := post(t, url, "application/json", `{"inputs": `+fx.RowsJSON(len(fx.Rows), 4)+`}`)
+	if code != 200 || body != want {
 		t.Fatalf("%d %s\nwant %s", code, body, want)
 	}
 }

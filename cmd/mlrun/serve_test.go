@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -18,55 +17,37 @@ import (
 	"github.com/docker/docker/api/types/image"
 	"github.com/docker/go-connections/nat"
 
-	"github.com/mlrun/mlrun/internal/format"
 	"github.com/mlrun/mlrun/internal/testutil"
 	"github.com/mlrun/mlrun/store"
 )
-
-// xgbFixtures is the xgboost fixtures' folder, absolute: the tests
-// change directory.
-var xgbFixtures, _ = filepath.Abs("../../plugins/builtin/testdata/xgboost")
 
 // xgbModel writes, in the working directory, model/ holding the fixture
 // booster reg.json and its MLmodel, and returns a scoring request of the
 // fixture's first rows and the answer XGBoost's own predictions make.
 func xgbModel(t *testing.T) (body, csv, want string) {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(xgbFixtures, "reg.json"))
+	b, err := os.ReadFile(filepath.Join(testutil.XGBoostFixtures(), "reg.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	os.MkdirAll("model", 0o755)
 	os.WriteFile("model/model.json", b, 0o644)
 	os.WriteFile("model/MLmodel", []byte("flavors:\n  python_function:\n    data: model.json\n    loader_module: mlflow.xgboost\n  xgboost:\n    data: model.json\n    model_class: xgboost.core.Booster\n    model_format: json\n"), 0o644)
-	var fx struct {
-		Rows   [][]*float64
-		Models map[string]struct{ Predictions json.RawMessage }
-	}
-	b, _ = os.ReadFile(filepath.Join(xgbFixtures, "predictions.json"))
-	if err := json.Unmarshal(b, &fx); err != nil {
-		t.Fatal(err)
-	}
-	var reg []float64
-	if err := json.Unmarshal(fx.Models["reg.json"].Predictions, &reg); err != nil {
-		t.Fatal(err)
-	}
-	var rows, lines, preds []string
-	for i, r := range fx.Rows[:4] {
-		var cells, cols []string
+	fx := testutil.ReadXGBoostPredictions(t)
+	var lines []string
+	for _, r := range fx.Rows[:4] {
+		var cols []string
 		for _, v := range r {
 			if v == nil {
-				cells, cols = append(cells, "null"), append(cols, "")
+				cols = append(cols, "")
 			} else {
-				cells, cols = append(cells, fmt.Sprint(*v)), append(cols, fmt.Sprint(*v))
+				cols = append(cols, fmt.Sprint(*v))
 			}
 		}
-		rows = append(rows, "["+strings.Join(cells, ", ")+"]")
 		lines = append(lines, strings.Join(cols, ","))
-		preds = append(preds, format.PyFloat(reg[i]))
 	}
-	return `{"inputs": [` + strings.Join(rows, ", ") + `]}`, "a,b,c,d,e\n" + strings.Join(lines, "\n") + "\n",
-		`{"predictions": [` + strings.Join(preds, ", ") + `]}`
+	return `{"inputs": ` + fx.RowsJSON(4, 5) + `}`, "a,b,c,d,e\n" + strings.Join(lines, "\n") + "\n",
+		testutil.PredictionsBody(fx.Flat(t, "reg.json")[:4])
 }
 
 // TestModelsPredict: `mlrun models predict` on a registered xgboost
@@ -240,34 +221,14 @@ func TestModelsBuildDocker(t *testing.T) {
 		}
 		return err == nil && resp.StatusCode == 200
 	})
-	var fx struct {
-		Rows   [][]*float64
-		MLflow struct{ Predictions []float64 } `json:"mlflow_2_17_2_model_xgb"`
-	}
-	b, _ := os.ReadFile(filepath.Join(xgbFixtures, "predictions.json"))
-	if err := json.Unmarshal(b, &fx); err != nil {
-		t.Fatal(err)
-	}
-	var rows, want []string
-	for i, r := range fx.Rows[:5] {
-		var cells []string
-		for _, v := range r[:4] {
-			if v == nil {
-				cells = append(cells, "null")
-			} else {
-				cells = append(cells, fmt.Sprint(*v))
-			}
-		}
-		rows = append(rows, "["+strings.Join(cells, ", ")+"]")
-		want = append(want, format.PyFloat(fx.MLflow.Predictions[i]))
-	}
-	resp, err := http.Post(base+"/invocations", "application/json", strings.NewReader(`{"inputs": [`+strings.Join(rows, ", ")+`]}`))
+	fx := testutil.ReadXGBoostPredictions(t)
+	resp, err := http.Post(base+"/invocations", "application/json", strings.NewReader(`{"inputs": `+fx.RowsJSON(5, 4)+`}`))
 	if err != nil {
 		t.Fatal(err)
 	}
 	got, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	if resp.StatusCode != 200 || string(got) != `{"predictions": [`+strings.Join(want, ", ")+`]}` {
-		t.Fatalf("/invocations in the container: %d %s, want %v", resp.StatusCode, got, want)
+	if want := testutil.PredictionsBody(fx.MLflow.Predictions[:5]); resp.StatusCode != 200 || string(got) != want {
+		t.Fatalf("/invocations in the container: %d %s, want %s", resp.StatusCode, got, want)
 	}
 }

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"os"
 	"strconv"
 	"strings"
 
@@ -72,23 +71,19 @@ var objectives = map[string]struct {
 // objectives outside the list above are refused, each with a message
 // naming what is not supported.
 func Load(path string) (*Model, error) {
-	data, err := os.ReadFile(path)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, fmt.Errorf("%w: %s", flavor.ErrNotFound, path)
-	}
+	data, format, err := readFile(path)
 	if err != nil {
-		return nil, flavor.Invalid("%s: %v", path, err)
+		return nil, err
 	}
 	var doc any
-	trimmed := bytes.TrimLeft(data, " \t\r\n")
-	switch {
-	case len(trimmed) > 1 && trimmed[0] == '{' && bytes.HasPrefix(bytes.TrimLeft(trimmed[1:], " \t\r\n"), []byte(`"`)):
+	switch format {
+	case "json":
 		dec := json.NewDecoder(bytes.NewReader(data))
 		dec.UseNumber() // split values parse straight to float32
 		if err := dec.Decode(&doc); err != nil {
 			return nil, flavor.Invalid("%s is not valid XGBoost JSON: %v", path, err)
 		}
-	case len(trimmed) > 0 && data[0] == '{':
+	case "ubj":
 		if doc, err = decodeUBJSON(data); err != nil {
 			return nil, flavor.Invalid("%s is not valid XGBoost UBJSON: %v", path, err)
 		}

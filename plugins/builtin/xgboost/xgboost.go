@@ -40,24 +40,18 @@ type Facts struct {
 
 // Read reads an XGBoost model file.
 func Read(path string) (*Facts, error) {
-	data, err := os.ReadFile(path)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, fmt.Errorf("%w: %s", flavor.ErrNotFound, path)
-	}
+	data, format, err := readFile(path)
 	if err != nil {
-		return nil, flavor.Invalid("%s: %v", path, err)
+		return nil, err
 	}
-	trimmed := bytes.TrimLeft(data, " \t\r\n")
-	switch {
-	case len(trimmed) == 0:
-		return nil, flavor.Invalid("%s is empty", path)
-	case trimmed[0] == '{' && len(trimmed) > 1 && bytes.HasPrefix(bytes.TrimLeft(trimmed[1:], " \t\r\n"), []byte(`"`)):
+	switch format {
+	case "json":
 		var doc any
 		if err := json.Unmarshal(data, &doc); err != nil {
 			return nil, flavor.Invalid("%s is not valid XGBoost JSON: %v", path, err)
 		}
 		return fromDoc(path, doc, "json")
-	case data[0] == '{':
+	case "ubj":
 		doc, err := decodeUBJSON(data)
 		if err != nil {
 			return nil, flavor.Invalid("%s is not valid XGBoost UBJSON: %v", path, err)
@@ -65,6 +59,29 @@ func Read(path string) (*Facts, error) {
 		return fromDoc(path, doc, "ubj")
 	}
 	return readLegacy(path, data)
+}
+
+// readFile reads an XGBoost model file and tells its format by its
+// first bytes: "json" (an object whose first key is quoted), "ubj" (an
+// object in UBJSON), else "xgb" (the legacy binary format).
+func readFile(path string) ([]byte, string, error) {
+	data, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, "", fmt.Errorf("%w: %s", flavor.ErrNotFound, path)
+	}
+	if err != nil {
+		return nil, "", flavor.Invalid("%s: %v", path, err)
+	}
+	trimmed := bytes.TrimLeft(data, " \t\r\n")
+	switch {
+	case len(trimmed) == 0:
+		return nil, "", flavor.Invalid("%s is empty", path)
+	case trimmed[0] == '{' && len(trimmed) > 1 && bytes.HasPrefix(bytes.TrimLeft(trimmed[1:], " \t\r\n"), []byte(`"`)):
+		return data, "json", nil
+	case data[0] == '{':
+		return data, "ubj", nil
+	}
+	return data, "xgb", nil
 }
 
 func field(doc any, path ...string) any {
