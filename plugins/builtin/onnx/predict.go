@@ -6,8 +6,8 @@ import (
 	"os"
 
 	"github.com/advancedclimatesystems/gonnx"
-	"github.com/advancedclimatesystems/gonnx/ops"
 	gonnxpb "github.com/advancedclimatesystems/gonnx/onnx"
+	"github.com/advancedclimatesystems/gonnx/ops"
 	"gorgonia.org/tensor"
 
 	"github.com/mlrun/mlrun/plugins/flavor"
