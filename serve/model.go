@@ -35,9 +35,12 @@ type Model struct {
 // LoadOptions say how to load a model a Python worker must serve.
 type LoadOptions struct {
 	// Python is the interpreter of the model's environment ("" is
-	// python3 on the PATH); Workers how many worker processes (0: 1).
-	Python  string
-	Workers int
+	// python3 on the PATH); PythonFor, when set, gives it instead, for
+	// the model folder (building its environment). Workers is how many
+	// worker processes (0: 1).
+	Python    string
+	PythonFor func(dir string) (string, error)
+	Workers   int
 	// PreferPython serves even a model Go can predict with a Python
 	// worker (to compare the two).
 	PreferPython bool
@@ -157,6 +160,12 @@ func Load(dir string, opts LoadOptions) (*Model, error) {
 
 func (m *Model) startPython(dir, flavor, file, predictFn, serialization string, opts LoadOptions) (*Model, error) {
 	python := opts.Python
+	if opts.PythonFor != nil {
+		var err error
+		if python, err = opts.PythonFor(dir); err != nil {
+			return nil, fmt.Errorf("%s: the model's Python environment: %w", dir, err)
+		}
+	}
 	if python == "" {
 		python = "python3"
 	}

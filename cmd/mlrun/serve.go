@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"path/filepath"
 	"strconv"
 	"time"
 
@@ -14,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/urfave/cli/v2"
 
+	"github.com/mlrun/mlrun/internal/pyenv"
 	"github.com/mlrun/mlrun/registry"
 	"github.com/mlrun/mlrun/serve"
 	"github.com/mlrun/mlrun/serve/image"
@@ -25,7 +27,7 @@ import (
 func modelURIFlags(extra ...cli.Flag) []cli.Flag {
 	return append([]cli.Flag{
 		&cli.StringFlag{Name: "model-uri", Aliases: []string{"m"}, Required: true, Usage: "the model: models:/name/1, models:/name@alias, models:/name/Production, models:/<model_id>, runs:/<run_id>/<path>, or a local folder"},
-		&cli.StringFlag{Name: "env-manager", Value: "virtualenv", Usage: "local, virtualenv or conda: the Python environment of a model served by a Python worker (xgboost boosters are served in Go and need none)"},
+		&cli.StringFlag{Name: "env-manager", Value: "virtualenv", Usage: "local, virtualenv or conda: the Python environment of a model served by a Python worker (virtualenv: built from the model's python_env.yaml; xgboost and ONNX models are served in Go and need none)"},
 		&cli.BoolFlag{Name: "no-conda", Usage: "mlflow's alias of --env-manager local"},
 		&cli.BoolFlag{Name: "install-mlflow", Usage: "ignored (mlflow's: install MLflow into the model's environment)"},
 		&cli.StringFlag{Name: "python", Value: "python3", Usage: "with --env-manager local: the Python whose environment serves a model that needs Python (sklearn)"},
@@ -142,6 +144,30 @@ func buildDockerCommand() *cli.Command {
 	}
 }
 
+// modelPython says which Python serves a model that needs one:
+// --env-manager local, python3 (or --python) as it is; virtualenv, a
+// virtualenv built from the model's python_env.yaml (cached as mlrun run
+// caches a project's); conda is not built for serving yet.
+func modelPython(c *cli.Context) func(dir string) (string, error) {
+	return func(dir string) (string, error) {
+		switch em := c.String("env-manager"); {
+		case em == "local" || c.Bool("no-conda"):
+			return c.String("python"), nil
+		case em == "conda":
+			return "", errors.New("--env-manager conda is not built for serving yet: use virtualenv, or local with --python")
+		}
+		spec := filepath.Join(dir, "python_env.yaml")
+		if _, err := os.Stat(spec); err != nil {
+			return "", fmt.Errorf("the model has no python_env.yaml for --env-manager virtualenv (use --env-manager local): %w", err)
+		}
+		env, err := pyenv.Virtualenv(c.Context, spec, c.App.ErrWriter)
+		if err != nil {
+			return "", err
+		}
+		return filepath.Join(env, "bin", "python"), nil
+	}
+}
+
 // withModel loads the model --model-uri names: a local folder as it is,
 // anything else resolved through the registry and downloaded into a
 // temporary folder, removed afterwards.
@@ -164,12 +190,7 @@ func withModelDir(c *cli.Context, fn func(string, *serve.Model) error) error {
 			workers = c.Int("workers")
 		}
 		po := pluginOptions()
-		m, err := serve.Load(dir, serve.LoadOptions{Python: c.String("python"), Workers: workers, Plugins: &po})
-		if err == nil && m.Runtime == "python" && c.String("env-manager") != "local" && !c.Bool("no-conda") {
-			m.Close()
-			return nil, fmt.Errorf("a %s model is served by a Python worker, and mlrun runs it in an existing environment only: pass --env-manager local (and --python for another interpreter than python3)", m.Flavor)
-		}
-		return m, err
+		return serve.Load(dir, serve.LoadOptions{PythonFor: modelPython(c), Workers: workers, Plugins: &po})
 	}
 	uri := c.String("model-uri")
 	if st, err := os.Stat(uri); err == nil && st.IsDir() {

@@ -232,3 +232,50 @@ func TestModelsBuildDocker(t *testing.T) {
 		t.Fatalf("/invocations in the container: %d %s, want %s", resp.StatusCode, got, want)
 	}
 }
+
+// TestModelsPredictEnvManagers: a model served by a Python worker gets
+// its Python from --env-manager: virtualenv builds one from the model's
+// python_env.yaml (here with no dependencies, there being no package
+// index: the worker then lacks numpy, which proves it ran in the new
+// environment) and reuses it the second time; local takes --python (the
+// system's, with scikit-learn, which predicts); conda is refused with a
+// message.
+func TestModelsPredictEnvManagers(t *testing.T) {
+	if err := exec.Command("/usr/bin/python3", "-c", "import sklearn, pandas").Run(); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("/usr/bin/python3 lacks scikit-learn or pandas under CI: %v", err)
+		}
+		t.Skip("/usr/bin/python3 lacks scikit-learn or pandas: apt-get install python3-sklearn python3-pandas")
+	}
+	t.Setenv("MLRUN_ENV_ROOT", t.TempDir())
+	dir := t.TempDir()
+	src := "../../../shared/testdata/mlflow-2.17.2/models/sklearn"
+	entries, err := os.ReadDir(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		b, _ := os.ReadFile(filepath.Join(src, e.Name()))
+		os.WriteFile(filepath.Join(dir, e.Name()), b, 0o644)
+	}
+	os.WriteFile(filepath.Join(dir, "python_env.yaml"), []byte("python: 3.11.2\nbuild_dependencies: []\ndependencies: []\n"), 0o644)
+	in := filepath.Join(t.TempDir(), "in.json")
+	os.WriteFile(in, []byte(`{"inputs": [[0.1, 0.2, 0.3, 0.4]]}`), 0o644)
+
+	for i, wantBuild := range []bool{true, false} {
+		out, err := mlrun(t, "models", "predict", "-m", dir, "-i", in)
+		if err == nil || !strings.Contains(err.Error(), "could not load the model") || !strings.Contains(err.Error(), "No module named") {
+			t.Fatalf("virtualenv, run %d: %v\n%s", i, err, out)
+		}
+		if built := strings.Contains(out, "creating virtualenv"); built != wantBuild {
+			t.Errorf("virtualenv, run %d: built=%v, want %v\n%s", i, built, wantBuild, out)
+		}
+	}
+	if _, err := mlrun(t, "models", "predict", "-m", dir, "-i", in, "--env-manager", "conda"); err == nil || !strings.Contains(err.Error(), "conda is not built for serving yet") {
+		t.Errorf("conda: %v", err)
+	}
+	out, err := mlrun(t, "models", "predict", "-m", dir, "-i", in, "--env-manager", "local", "--python", "/usr/bin/python3")
+	if err != nil || !strings.HasPrefix(out, `{"predictions": [`) {
+		t.Fatalf("local: %v %s", err, out)
+	}
+}

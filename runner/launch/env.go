@@ -4,18 +4,15 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"time"
 
-	"github.com/gofrs/flock"
-
-	"gopkg.in/yaml.v3"
-
+	"github.com/mlrun/mlrun/internal/pyenv"
 	"github.com/mlrun/mlrun/project"
 	"github.com/mlrun/mlrun/runner"
 )
@@ -49,25 +46,6 @@ func pickEnvManager(p *project.Project, requested string) (string, error) {
 	return "", fmt.Errorf("%w: unknown --env-manager %q: want local, virtualenv or conda", runner.ErrInvalid, requested)
 }
 
-// pythonEnvSpec is MLflow's python_env.yaml.
-type pythonEnvSpec struct {
-	Python            string   `yaml:"python"`
-	BuildDependencies []string `yaml:"build_dependencies"`
-	Dependencies      []string `yaml:"dependencies"`
-}
-
-// envRoot is where environments are cached.
-func envRoot() (string, error) {
-	if d := os.Getenv("MLRUN_ENV_ROOT"); d != "" {
-		return d, nil
-	}
-	d, err := os.UserCacheDir()
-	if err != nil {
-		return "", fmt.Errorf("no cache folder for environments: set MLRUN_ENV_ROOT (%w)", err)
-	}
-	return filepath.Join(d, "mlrun", "envs"), nil
-}
-
 // prepareEnv builds (or reuses) the step's environment and returns the
 // command prefix that activates it ("" for local).
 func prepareEnv(ctx context.Context, p *project.Project, manager string, log io.Writer) (string, error) {
@@ -80,97 +58,23 @@ func prepareEnv(ctx context.Context, p *project.Project, manager string, log io.
 	return "", nil
 }
 
-// prepareVirtualenv makes a venv from the project's python_env, cached by
-// the hash of the spec (and of requirement files it names): a second run
-// reuses it at once.
+// prepareVirtualenv makes a venv from the project's python_env (pyenv:
+// cached by the spec's hash, so a second run reuses it at once).
 func prepareVirtualenv(ctx context.Context, p *project.Project, log io.Writer) (string, error) {
-	var spec pythonEnvSpec
-	h := sha256.New()
+	spec := ""
 	if p.PythonEnv != "" {
-		data, err := os.ReadFile(filepath.Join(p.Dir, p.PythonEnv))
-		if err != nil {
-			return "", fmt.Errorf("read python_env: %w", err)
-		}
-		if err := yaml.Unmarshal(data, &spec); err != nil {
-			return "", fmt.Errorf("%w: python_env file %s is not valid YAML: %v", runner.ErrInvalid, p.PythonEnv, err)
-		}
-		h.Write(data)
-		for _, d := range spec.Dependencies {
-			if f, ok := strings.CutPrefix(strings.TrimSpace(d), "-r "); ok {
-				b, _ := os.ReadFile(filepath.Join(p.Dir, strings.TrimSpace(f)))
-				h.Write(b)
-			}
-		}
+		spec = filepath.Join(p.Dir, p.PythonEnv)
 	}
-	python, err := findPython(spec.Python)
-	if err != nil {
-		return "", err
+	dir, err := pyenv.Virtualenv(ctx, spec, log)
+	switch {
+	case errors.Is(err, pyenv.ErrInvalid):
+		return "", fmt.Errorf("%w: %v", runner.ErrInvalid, err)
+	case errors.Is(err, pyenv.ErrUnavailable):
+		return "", fmt.Errorf("%w: %v; or run with --env-manager local", runner.ErrBackendUnavailable, err)
+	case err != nil:
+		return "", fmt.Errorf("%v (run with --env-manager local to use the current environment)", err)
 	}
-	h.Write([]byte(python))
-	root, err := envRoot()
-	if err != nil {
-		return "", err
-	}
-	dir := filepath.Join(root, "mlrun-"+hex.EncodeToString(h.Sum(nil))[:20])
-	activate := filepath.Join(dir, "bin", "activate")
-	// One builder per environment; others wait and reuse it.
-	if err := os.MkdirAll(root, 0o755); err != nil {
-		return "", fmt.Errorf("environment cache: %w", err)
-	}
-	lock := flock.New(dir + ".lock")
-	if _, err := lock.TryLockContext(ctx, 100*time.Millisecond); err != nil {
-		return "", fmt.Errorf("lock the environment cache: %w", err)
-	}
-	defer lock.Unlock()
-	ready := "source " + project.Quote(activate) + " && "
-	if _, err := os.Stat(filepath.Join(dir, ".mlrun-ready")); err == nil {
-		return ready, nil
-	}
-	fmt.Fprintf(log, "mlrun: creating virtualenv %s\n", dir)
-	os.RemoveAll(dir) // a half-built one from an interrupted run
-	run := func(name string, args ...string) error {
-		cmd := exec.CommandContext(ctx, name, args...)
-		cmd.Dir = p.Dir
-		cmd.Stdout, cmd.Stderr = log, log
-		if err := cmd.Run(); err != nil {
-			return fmt.Errorf("%s %s: %w", filepath.Base(name), strings.Join(args, " "), err)
-		}
-		return nil
-	}
-	if err := run(python, "-m", "venv", dir); err != nil {
-		os.RemoveAll(dir)
-		return "", fmt.Errorf("%w: cannot create a virtualenv (is python3-venv installed?): %v; or run with --env-manager local", runner.ErrBackendUnavailable, err)
-	}
-	if deps := append(append([]string{}, spec.BuildDependencies...), spec.Dependencies...); len(deps) > 0 {
-		args := []string{"install", "--disable-pip-version-check"}
-		for _, d := range deps {
-			args = append(args, strings.Fields(d)...)
-		}
-		if err := run(filepath.Join(dir, "bin", "pip"), args...); err != nil {
-			os.RemoveAll(dir)
-			return "", fmt.Errorf("install the python_env dependencies: %w (run with --env-manager local to use the current environment)", err)
-		}
-	}
-	if err := os.WriteFile(filepath.Join(dir, ".mlrun-ready"), nil, 0o644); err != nil {
-		return "", err
-	}
-	return ready, nil
-}
-
-// findPython returns an interpreter for the requested version: pythonX.Y
-// on PATH when the version names one, else python3.
-func findPython(version string) (string, error) {
-	var candidates []string
-	if parts := strings.Split(version, "."); len(parts) >= 2 {
-		candidates = append(candidates, "python"+parts[0]+"."+parts[1])
-	}
-	candidates = append(candidates, "python3", "python")
-	for _, c := range candidates {
-		if p, err := exec.LookPath(c); err == nil {
-			return p, nil
-		}
-	}
-	return "", fmt.Errorf("%w: no python3 on PATH for --env-manager virtualenv; install python3 or run with --env-manager local", runner.ErrBackendUnavailable)
+	return "source " + project.Quote(filepath.Join(dir, "bin", "activate")) + " && ", nil
 }
 
 // prepareConda creates the project's conda environment with conda or
