@@ -147,14 +147,22 @@ func buildDockerCommand() *cli.Command {
 // modelPython says which Python serves a model that needs one:
 // --env-manager local, python3 (or --python) as it is; virtualenv, a
 // virtualenv built from the model's python_env.yaml (cached as mlrun run
-// caches a project's); conda is not built for serving yet.
+// caches a project's); conda, the conda environment of its conda.yaml.
 func modelPython(c *cli.Context) func(dir string) (string, error) {
 	return func(dir string) (string, error) {
 		switch em := c.String("env-manager"); {
 		case em == "local" || c.Bool("no-conda"):
 			return c.String("python"), nil
 		case em == "conda":
-			return "", errors.New("--env-manager conda is not built for serving yet: use virtualenv, or local with --python")
+			spec := filepath.Join(dir, "conda.yaml")
+			if _, err := os.Stat(spec); err != nil {
+				return "", fmt.Errorf("the model has no conda.yaml for --env-manager conda (use --env-manager local): %w", err)
+			}
+			base, name, err := pyenv.Conda(c.Context, spec, c.App.ErrWriter)
+			if err != nil {
+				return "", err
+			}
+			return filepath.Join(base, "envs", name, "bin", "python"), nil
 		}
 		spec := filepath.Join(dir, "python_env.yaml")
 		if _, err := os.Stat(spec); err != nil {

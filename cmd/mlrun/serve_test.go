@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -17,6 +18,7 @@ import (
 	"github.com/docker/docker/api/types/image"
 	"github.com/docker/go-connections/nat"
 
+	"github.com/mlrun/mlrun/internal/pyenv"
 	"github.com/mlrun/mlrun/internal/testutil"
 	"github.com/mlrun/mlrun/store"
 )
@@ -238,8 +240,8 @@ func TestModelsBuildDocker(t *testing.T) {
 // python_env.yaml (here with no dependencies, there being no package
 // index: the worker then lacks numpy, which proves it ran in the new
 // environment) and reuses it the second time; local takes --python (the
-// system's, with scikit-learn, which predicts); conda is refused with a
-// message.
+// system's, with scikit-learn, which predicts); conda without conda says
+// what to install.
 func TestModelsPredictEnvManagers(t *testing.T) {
 	if err := exec.Command("/usr/bin/python3", "-c", "import sklearn, pandas").Run(); err != nil {
 		if os.Getenv("CI") != "" {
@@ -271,11 +273,22 @@ func TestModelsPredictEnvManagers(t *testing.T) {
 			t.Errorf("virtualenv, run %d: built=%v, want %v\n%s", i, built, wantBuild, out)
 		}
 	}
-	if _, err := mlrun(t, "models", "predict", "-m", dir, "-i", in, "--env-manager", "conda"); err == nil || !strings.Contains(err.Error(), "conda is not built for serving yet") {
+	// No conda here: the error says what to install.
+	t.Setenv("PATH", filepath.Dir(mustLookPath(t, "python3"))+":/usr/bin:/bin")
+	if _, err := mlrun(t, "models", "predict", "-m", dir, "-i", in, "--env-manager", "conda"); !errors.Is(err, pyenv.ErrUnavailable) || !strings.Contains(err.Error(), "conda or mamba is needed") {
 		t.Errorf("conda: %v", err)
 	}
 	out, err := mlrun(t, "models", "predict", "-m", dir, "-i", in, "--env-manager", "local", "--python", "/usr/bin/python3")
 	if err != nil || !strings.HasPrefix(out, `{"predictions": [`) {
 		t.Fatalf("local: %v %s", err, out)
 	}
+}
+
+func mustLookPath(t *testing.T, name string) string {
+	t.Helper()
+	p, err := exec.LookPath(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
 }

@@ -1,7 +1,8 @@
 // Package pyenv builds MLflow's Python environments: a virtualenv from a
 // python_env.yaml, cached by the hash of its content (and of the
-// requirement files it names), so that the second user of the same spec
-// gets it at once. `mlrun run` builds a project's environment with it,
+// requirement files it names), or a conda environment from a conda.yaml,
+// named by its hash, so that the second user of the same spec gets it at
+// once. `mlrun run` builds a project's environment with it,
 // `mlrun models serve` a model's.
 package pyenv
 
@@ -142,4 +143,39 @@ func FindPython(version string) (string, error) {
 		}
 	}
 	return "", fmt.Errorf("%w: no python3 on PATH", ErrUnavailable)
+}
+
+// ErrNoConda: neither conda nor mamba is there.
+var ErrNoConda = fmt.Errorf("%w: conda or mamba is needed on PATH (or MLFLOW_CONDA_HOME)", ErrUnavailable)
+
+// Conda creates (or reuses) the conda environment of the conda.yaml at
+// specPath with conda or mamba, named by the spec's hash, and returns
+// conda's base folder and the environment's name.
+func Conda(ctx context.Context, specPath string, log io.Writer) (base, name string, err error) {
+	conda := ""
+	for _, c := range []string{os.Getenv("MLFLOW_CONDA_HOME") + "/bin/conda", "mamba", "conda"} {
+		if path, err := exec.LookPath(c); err == nil {
+			conda = path
+			break
+		}
+	}
+	if conda == "" {
+		return "", "", ErrNoConda
+	}
+	data, err := os.ReadFile(specPath)
+	if err != nil {
+		return "", "", fmt.Errorf("read conda env: %w", err)
+	}
+	sum := sha256.Sum256(data)
+	name = "mlrun-" + hex.EncodeToString(sum[:])[:40]
+	out, _ := exec.CommandContext(ctx, conda, "env", "list").Output()
+	if !strings.Contains(string(out), name) {
+		fmt.Fprintf(log, "mlrun: creating conda environment %s\n", name)
+		cmd := exec.CommandContext(ctx, conda, "env", "create", "-n", name, "-f", specPath)
+		cmd.Stdout, cmd.Stderr = log, log
+		if err := cmd.Run(); err != nil {
+			return "", "", fmt.Errorf("create conda environment %s: %w", name, err)
+		}
+	}
+	return filepath.Dir(filepath.Dir(conda)), name, nil
 }

@@ -2,15 +2,11 @@ package launch
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 
 	"github.com/mlrun/mlrun/internal/pyenv"
 	"github.com/mlrun/mlrun/project"
@@ -78,36 +74,22 @@ func prepareVirtualenv(ctx context.Context, p *project.Project, log io.Writer) (
 }
 
 // prepareConda creates the project's conda environment with conda or
-// mamba, cached by the spec's hash.
+// mamba (pyenv: named by the spec's hash).
 func prepareConda(ctx context.Context, p *project.Project, log io.Writer) (string, error) {
-	conda := ""
-	for _, c := range []string{os.Getenv("MLFLOW_CONDA_HOME") + "/bin/conda", "mamba", "conda"} {
-		if path, err := exec.LookPath(c); err == nil {
-			conda = path
-			break
-		}
-	}
-	if conda == "" {
-		return "", fmt.Errorf("%w: --env-manager conda needs conda or mamba on PATH (or MLFLOW_CONDA_HOME); install one, or run with --env-manager local", runner.ErrBackendUnavailable)
-	}
 	if p.CondaEnv == "" {
+		if _, err := exec.LookPath("conda"); err != nil {
+			if _, err := exec.LookPath("mamba"); err != nil {
+				return "", fmt.Errorf("%w: --env-manager conda needs conda or mamba on PATH (or MLFLOW_CONDA_HOME); install one, or run with --env-manager local", runner.ErrBackendUnavailable)
+			}
+		}
 		return "", fmt.Errorf("%w: the project has no conda_env file for --env-manager conda", runner.ErrInvalid)
 	}
-	data, err := os.ReadFile(filepath.Join(p.Dir, p.CondaEnv))
+	base, name, err := pyenv.Conda(ctx, filepath.Join(p.Dir, p.CondaEnv), log)
+	if errors.Is(err, pyenv.ErrNoConda) {
+		return "", fmt.Errorf("%w: --env-manager conda needs conda or mamba on PATH (or MLFLOW_CONDA_HOME); install one, or run with --env-manager local", runner.ErrBackendUnavailable)
+	}
 	if err != nil {
-		return "", fmt.Errorf("read conda_env: %w", err)
+		return "", err
 	}
-	sum := sha256.Sum256(data)
-	name := "mlrun-" + hex.EncodeToString(sum[:])[:40]
-	out, _ := exec.CommandContext(ctx, conda, "env", "list").Output()
-	if !strings.Contains(string(out), name) {
-		fmt.Fprintf(log, "mlrun: creating conda environment %s\n", name)
-		cmd := exec.CommandContext(ctx, conda, "env", "create", "-n", name, "-f", filepath.Join(p.Dir, p.CondaEnv))
-		cmd.Stdout, cmd.Stderr = log, log
-		if err := cmd.Run(); err != nil {
-			return "", fmt.Errorf("create conda environment %s: %w", name, err)
-		}
-	}
-	base := filepath.Dir(filepath.Dir(conda))
 	return fmt.Sprintf("source %s && conda activate %s 1>&2 && ", project.Quote(filepath.Join(base, "etc", "profile.d", "conda.sh")), name), nil
 }
