@@ -169,45 +169,17 @@ func logMetrics(ctx context.Context, tx *sql.Tx, runID string, pts []point) erro
 			latest[p.key] = p
 		}
 	}
-	// The current latest values of these keys in one query, the ones to
-	// replace in one upsert.
-	args := []any{runID}
-	for _, k := range order {
-		args = append(args, k)
-	}
-	rows, err := tx.QueryContext(ctx, `SELECT "key", value, timestamp, step, is_nan FROM latest_metrics WHERE run_uuid = ? AND "key" IN (`+placeholders(len(order))+`)`, args...)
-	if err != nil {
-		return err
-	}
-	current := map[string]point{}
-	for rows.Next() {
-		var old point
-		var ts sql.NullInt64
-		if err := rows.Scan(&old.key, &old.value, &ts, &old.step, &old.isNaN); err != nil {
-			rows.Close()
-			return err
-		}
-		old.timestamp = ts.Int64
-		current[old.key] = old
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return err
-	}
-	args = args[:0]
+	// One upsert; a row is replaced only by a later point by (step,
+	// timestamp, value), as MLflow decides (a NULL timestamp counts as 0).
+	args := make([]any, 0, 6*len(order))
 	for _, key := range order {
 		p := latest[key]
-		if old, ok := current[key]; ok && !p.after(old) {
-			continue
-		}
 		args = append(args, key, p.value, p.timestamp, p.step, p.isNaN, runID)
 	}
-	if len(args) == 0 {
-		return nil
-	}
-	_, err = tx.ExecContext(ctx, `INSERT INTO latest_metrics ("key", value, timestamp, step, is_nan, run_uuid) VALUES `+
-		strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?, ?, ?), ", len(args)/6), ", ")+
-		` ON CONFLICT ("key", run_uuid) DO UPDATE SET value = excluded.value, timestamp = excluded.timestamp, step = excluded.step, is_nan = excluded.is_nan`, args...)
+	_, err := tx.ExecContext(ctx, `INSERT INTO latest_metrics ("key", value, timestamp, step, is_nan, run_uuid) VALUES `+
+		strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?, ?, ?), ", len(order)), ", ")+
+		` ON CONFLICT ("key", run_uuid) DO UPDATE SET value = excluded.value, timestamp = excluded.timestamp, step = excluded.step, is_nan = excluded.is_nan
+		WHERE (excluded.step, excluded.timestamp, excluded.value) > (latest_metrics.step, COALESCE(latest_metrics.timestamp, 0), latest_metrics.value)`, args...)
 	return err
 }
 

@@ -384,6 +384,16 @@ func testMetrics(t *testing.T, s store.Store) {
 	if !math.IsNaN(latest["nan"].Value) || !math.IsInf(latest["pinf"].Value, 1) || !math.IsInf(latest["ninf"].Value, -1) {
 		t.Fatalf("special values: %+v", got.Metrics)
 	}
+	// Ties on step go to the later timestamp, then to the larger value.
+	for _, m := range []store.Metric{{Key: "tie", Value: 1, Timestamp: 10, Step: 5}, {Key: "tie", Value: 0.5, Timestamp: 20, Step: 5},
+		{Key: "tie", Value: 0.4, Timestamp: 20, Step: 5}, {Key: "tie", Value: 0.6, Timestamp: 20, Step: 5}, {Key: "tie", Value: 9, Timestamp: 15, Step: 5}} {
+		ok(t, s.LogMetric(ctx(), id, m))
+	}
+	for _, m := range must[*store.Run](t)(s.GetRun(ctx(), id)).Metrics {
+		if m.Key == "tie" && (m.Value != 0.6 || m.Timestamp != 20) {
+			t.Fatalf("latest tie = %+v, want 0.6 at timestamp 20", m)
+		}
+	}
 	h, _, err := s.GetMetricHistory(ctx(), id, "nan", 0, "")
 	ok(t, err)
 	if len(h) != 1 || !math.IsNaN(h[0].Value) {
