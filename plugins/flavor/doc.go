@@ -1,7 +1,7 @@
 // Package flavor is the SDK for mlrun flavor plugins: programs named
 // mlrun-flavor-<name> that read model files of one kind (a "flavor", as
-// MLflow calls sklearn, xgboost, onnx) without running them, and write
-// MLflow model directories for them.
+// MLflow calls sklearn, xgboost, onnx) without running them, write MLflow
+// model directories for them, and may serve them.
 //
 // # Writing a flavor
 //
@@ -39,6 +39,14 @@
 // Build it as mlrun-flavor-myformat and put it in $MLRUN_PLUGIN_PATH,
 // ~/.mlrun/plugins or on PATH; `mlrun models inspect --flavor myformat FILE`
 // runs it.
+//
+// # Serving
+//
+// A flavor may also implement Predictor (the protocol's optional
+// Predict): LoadPredictor loads a saved model folder once and returns a
+// Session whose Predict answers batches of rows with predictions as JSON;
+// `mlrun models serve` then serves the flavor's models over MLflow's
+// scoring protocol. A flavor without it answers UNIMPLEMENTED.
 //
 // # Testing a flavor
 //

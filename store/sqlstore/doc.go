@@ -5,9 +5,12 @@
 // ('?' placeholders, ON CONFLICT upserts, RETURNING, boolean literals).
 //
 // What differs between databases is a Dialect: how to list a table's
-// columns, defer foreign keys, and whether a failed write transaction may
-// be retried. store/sqlite and store/postgres open their database, create
-// or check its schema, and hand New the pools and their Dialect. Each
-// Store call is one transaction; a transaction a Dialect says may be
-// retried (a PostgreSQL serialization failure) runs again from the start.
+// columns, defer foreign keys, where NULLs sort, and whether a failed
+// write transaction may be retried. store/sqlite and store/postgres open
+// their database, create or check its schema, and hand New the pools and
+// their Dialect. Each Store call is all or nothing: its own transaction,
+// or, with Config.GroupCommit (SQLite's single writer), a savepoint in a
+// transaction shared with the writes waiting beside it (group.go); a
+// transaction a Dialect says may be retried (a PostgreSQL serialization
+// failure) runs again from the start.
 package sqlstore
