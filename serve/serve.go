@@ -199,12 +199,13 @@ func contentKind(ct string) (string, error) {
 	return "", fmt.Errorf("This predictor only supports the following content types: Types: ['text/csv', 'application/json']. Got '%s'.", kind)
 }
 
-// writeError writes MLflow's error JSON; status for errors that are not
-// scoring errors (too large a body).
+// writeError writes MLflow's error JSON with status. An error that is not
+// a scoring error (a bad request) is the server's own — a Python worker
+// that died — and is answered 500 INTERNAL_ERROR.
 func writeError(w http.ResponseWriter, status int, err error) {
 	var se *Error
 	if !errors.As(err, &se) {
-		se = &Error{"BAD_REQUEST", "Encountered an unexpected error while evaluating the model. Verify that the serialized input Dataframe is compatible with the model for inference. Error: " + err.Error()}
+		se, status = &Error{"INTERNAL_ERROR", "The model server failed to predict: " + err.Error()}, http.StatusInternalServerError
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)

@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -517,4 +518,50 @@ func TestServesONNXInGo(t *testing.T) {
 		got = append(got, []float64{r["y"]})
 	}
 	close("linear.onnx", got)
+}
+
+// TestPythonWorkerReplacedAfterCrash: a worker killed with SIGKILL fails
+// the request it was given with 500 INTERNAL_ERROR (not the client's
+// fault), and is replaced: the next requests are answered.
+func TestPythonWorkerReplacedAfterCrash(t *testing.T) {
+	py := systemPython(t)
+	dir := t.TempDir()
+	copyDir(t, "../../shared/testdata/mlflow-2.17.2/models/sklearn", dir)
+	m, err := serve.Load(dir, serve.LoadOptions{Python: py})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	srv := httptest.NewServer(serve.NewHandler(m, serve.Options{}))
+	defer srv.Close()
+	body := `{"inputs": [[0.1, 0.2, 0.3, 0.4]]}`
+	code, _, want := post(t, srv.URL, "application/json", body)
+	if code != 200 {
+		t.Fatalf("%d %s", code, want)
+	}
+	// The worker: a child of this process whose command line names the
+	// model folder.
+	var pid int
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		cmdline, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+		if err == nil && strings.Contains(string(cmdline), dir) {
+			fmt.Sscan(e.Name(), &pid)
+		}
+	}
+	if pid == 0 {
+		t.Fatal("no worker process found")
+	}
+	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	code, _, got := post(t, srv.URL, "application/json", body)
+	if code != 500 || !strings.Contains(got, `"error_code":"INTERNAL_ERROR"`) || !strings.Contains(got, "Python worker failed") {
+		t.Errorf("with the worker killed: %d %s", code, got)
+	}
+	for i := 0; i < 3; i++ {
+		if code, _, got := post(t, srv.URL, "application/json", body); code != 200 || got != want {
+			t.Errorf("after the crash: %d %s", code, got)
+		}
+	}
 }
