@@ -441,6 +441,28 @@ func writeFloat(buf *bytes.Buffer, f float64) {
 	}
 }
 
+// cellNumber is a frame cell as a model's number: a number, a boolean as
+// 1 or 0, null as NaN (missing); false for anything else.
+func cellNumber(c any) (float64, bool) {
+	switch c := c.(type) {
+	case float64:
+		return c, true
+	case bool:
+		if c {
+			return 1, true
+		}
+		return 0, true
+	case nil:
+		return math.NaN(), true
+	}
+	return 0, false
+}
+
+// notANumber is the scoring error of a cell a model cannot take.
+func notANumber(c any) error {
+	return badRequest("Encountered an unexpected error while evaluating the model. Verify that the serialized input Dataframe is compatible with the model for inference. Error: %s is not a number", compact(c))
+}
+
 // xgbPredictor predicts an XGBoost booster in Go, as mlflow.xgboost's
 // pyfunc does (booster.predict(DMatrix(frame))): columns by the booster's
 // feature names when it has them and the frame is named, else by
@@ -479,25 +501,18 @@ func (p *xgbPredictor) Predict(_ context.Context, f *Frame, _ map[string]any) (a
 		for j, i := range cols {
 			v := float32(math.NaN())
 			if i < len(row) {
-				switch c := row[i].(type) {
-				case float64:
-					v = float32(c)
-				case bool:
-					if c {
-						v = 1
-					} else {
-						v = 0
-					}
-				case nil:
-				case string:
-					n, err := strconv.ParseFloat(c, 32)
+				n, ok := cellNumber(row[i])
+				if s, isStr := row[i].(string); !ok && isStr {
+					f, err := strconv.ParseFloat(s, 32)
 					if err != nil {
-						return nil, badRequest("Encountered an unexpected error while evaluating the model. Verify that the serialized input Dataframe is compatible with the model for inference. Error: could not convert string to float: '%s'", c)
+						return nil, badRequest("Encountered an unexpected error while evaluating the model. Verify that the serialized input Dataframe is compatible with the model for inference. Error: could not convert string to float: '%s'", s)
 					}
-					v = float32(n)
-				default:
-					return nil, badRequest("Encountered an unexpected error while evaluating the model. Verify that the serialized input Dataframe is compatible with the model for inference. Error: %s is not a number", compact(c))
+					n, ok = f, true
 				}
+				if !ok {
+					return nil, notANumber(row[i])
+				}
+				v = float32(n)
 			}
 			x[r*nf+j] = v
 		}

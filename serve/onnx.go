@@ -28,19 +28,11 @@ func (o *onnxPredictor) Predict(_ context.Context, f *Frame, _ map[string]any) (
 		for j := 0; j < cols; j++ {
 			v := math.NaN()
 			if j < len(row) {
-				switch c := row[j].(type) {
-				case float64:
-					v = c
-				case bool:
-					if c {
-						v = 1
-					} else {
-						v = 0
-					}
-				case nil:
-				default:
-					return nil, badRequest("Encountered an unexpected error while evaluating the model. Verify that the serialized input Dataframe is compatible with the model for inference. Error: %s is not a number", compact(c))
+				n, ok := cellNumber(row[j])
+				if !ok {
+					return nil, notANumber(row[j])
 				}
+				v = n
 			}
 			x = append(x, v)
 		}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 )
 
 // Error kinds; they keep their kind across the process boundary (as gRPC
@@ -22,6 +23,19 @@ var (
 // Invalid returns an ErrInvalidModel error with a reason.
 func Invalid(format string, args ...any) error {
 	return fmt.Errorf("%w: %s", ErrInvalidModel, fmt.Sprintf(format, args...))
+}
+
+// ReadFile reads a model file whole, giving a missing one ErrNotFound and
+// an unreadable one ErrInvalidModel, each naming the path.
+func ReadFile(path string) ([]byte, error) {
+	data, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("%w: %s", ErrNotFound, path)
+	}
+	if err != nil {
+		return nil, Invalid("%s: %v", path, err)
+	}
+	return data, nil
 }
 
 // Description names a flavor.

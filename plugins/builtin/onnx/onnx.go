@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"sort"
 	"strconv"
 	"strings"
@@ -91,12 +90,9 @@ func fields(b []byte, fn func(num protowire.Number, typ protowire.Type, v []byte
 
 // Read reads an ONNX file.
 func Read(path string) (*Facts, error) {
-	data, err := os.ReadFile(path)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, fmt.Errorf("%w: %s", flavor.ErrNotFound, path)
-	}
+	data, err := flavor.ReadFile(path)
 	if err != nil {
-		return nil, flavor.Invalid("%s: %v", path, err)
+		return nil, err
 	}
 	if len(data) == 0 {
 		return nil, flavor.Invalid("%s is empty", path)

@@ -3,7 +3,6 @@ package onnx
 import (
 	"errors"
 	"fmt"
-	"os"
 
 	"github.com/advancedclimatesystems/gonnx"
 	gonnxpb "github.com/advancedclimatesystems/gonnx/onnx"
@@ -38,12 +37,9 @@ type Output struct {
 
 // LoadPredictor reads the ONNX file at path for prediction.
 func LoadPredictor(path string) (*Predictor, error) {
-	b, err := os.ReadFile(path)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, fmt.Errorf("%w: %s", flavor.ErrNotFound, path)
-	}
+	b, err := flavor.ReadFile(path)
 	if err != nil {
-		return nil, flavor.Invalid("%s: %v", path, err)
+		return nil, err
 	}
 	mp, err := gonnx.ModelProtoFromBytes(b)
 	if err != nil || mp.GetGraph() == nil {

@@ -6,9 +6,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"math"
-	"os"
 	"strconv"
 	"strings"
 
@@ -65,12 +63,9 @@ func Read(path string) (*Facts, error) {
 // first bytes: "json" (an object whose first key is quoted), "ubj" (an
 // object in UBJSON), else "xgb" (the legacy binary format).
 func readFile(path string) ([]byte, string, error) {
-	data, err := os.ReadFile(path)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, "", fmt.Errorf("%w: %s", flavor.ErrNotFound, path)
-	}
+	data, err := flavor.ReadFile(path)
 	if err != nil {
-		return nil, "", flavor.Invalid("%s: %v", path, err)
+		return nil, "", err
 	}
 	trimmed := bytes.TrimLeft(data, " \t\r\n")
 	switch {
