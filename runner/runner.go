@@ -26,6 +26,13 @@ type Job struct {
 	Dir          string     // the project folder; the step's working directory
 	Command      string     // a shell command line, run with bash -c
 	Env          []string   // the step's whole environment, KEY=VALUE
+	// TrackingURI is the store the run is tracked in, as the user gave
+	// it (credentials redacted), set before Prepare. LoopbackOnly says the
+	// step reaches it through the server mlrun starts for the run on this
+	// machine's loopback (a database store), which only a step on this
+	// machine can reach.
+	TrackingURI  string
+	LoopbackOnly bool
 	// ArtifactDir is the run's artifact folder when it is local ("" if
 	// the artifacts live elsewhere), for backends that must mount it.
 	ArtifactDir string
@@ -57,6 +64,9 @@ type EnvVar struct {
 type Result struct {
 	ExitCode int
 	Killed   bool // stopped because its context was cancelled
+	// Tags are set on the run when it ends (why a step failed, where it
+	// ran); nil for none.
+	Tags map[string]string
 }
 
 // Backend runs jobs. Implementations are safe for concurrent use.

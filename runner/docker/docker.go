@@ -80,14 +80,25 @@ func New(opts Options) (*Backend, error) {
 // Name implements runner.Backend.
 func (b *Backend) Name() string { return "docker" }
 
-// Client returns the Docker client, connecting on first use (DOCKER_HOST
-// and friends are honoured) and negotiating the API version.
+// Client returns the Docker client, connecting on first use.
 func (b *Backend) Client(ctx context.Context) (*client.Client, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.cli != nil {
 		return b.cli, nil
 	}
+	c, err := Connect(ctx)
+	if err != nil {
+		return nil, err
+	}
+	b.cli = c
+	return c, nil
+}
+
+// Connect returns a client of the Docker daemon that answers (DOCKER_HOST
+// and friends are honoured), with the API version negotiated; a daemon
+// that cannot be reached is runner.ErrBackendUnavailable.
+func Connect(ctx context.Context) (*client.Client, error) {
 	c, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
 	if err != nil {
 		return nil, fmt.Errorf("%w: docker client: %v", runner.ErrBackendUnavailable, err)
@@ -100,7 +111,6 @@ func (b *Backend) Client(ctx context.Context) (*client.Client, error) {
 			runner.ErrBackendUnavailable, c.DaemonHost(), firstLine(err.Error()))
 	}
 	c.NegotiateAPIVersion(ctx)
-	b.cli = c
 	return c, nil
 }
 
@@ -116,28 +126,16 @@ func (b *Backend) Prepare(ctx context.Context, job *runner.Job) (map[string]stri
 	if job.DockerEnv == nil {
 		return nil, fmt.Errorf("%w: the docker backend runs projects with a docker_env; this one has none (use --backend local)", runner.ErrInvalid)
 	}
-	var missing []string
-	var hostEnv []string
-	for _, e := range job.DockerEnv.Environment {
-		switch v, ok := os.LookupEnv(e.Name); {
-		case !e.FromHost:
-			hostEnv = append(hostEnv, e.Name+"="+e.Value)
-		case ok:
-			hostEnv = append(hostEnv, e.Name+"="+v)
-		default:
-			missing = append(missing, e.Name)
-		}
-	}
-	if len(missing) > 0 {
-		return nil, fmt.Errorf("%w: This project expects the %s environment variables to be set on the machine running the project, but %s was not set.",
-			runner.ErrInvalid, strings.Join(missing, ", "), strings.Join(missing, ", "))
+	hostEnv, err := HostEnv(job.DockerEnv.Environment)
+	if err != nil {
+		return nil, err
 	}
 	cli, err := b.Client(ctx)
 	if err != nil {
 		return nil, err
 	}
 	base := job.DockerEnv.Image
-	baseInfo, err := b.ensureImage(ctx, cli, base)
+	baseInfo, err := EnsureImage(ctx, cli, b.opts.Out, base)
 	if err != nil {
 		return nil, err
 	}
@@ -146,7 +144,7 @@ func (b *Backend) Prepare(ctx context.Context, job *runner.Job) (map[string]stri
 		if job.ProjectName == "" {
 			return nil, fmt.Errorf("%w: Project name in MLProject must be specified when using docker for image tagging.", runner.ErrInvalid)
 		}
-		p.image, p.imageID, p.built, err = b.build(ctx, cli, job, base, baseInfo.ID)
+		p.image, p.imageID, p.built, err = BuildProjectImage(ctx, cli, b.opts.Out, job.Dir, RepoName(job.ProjectName), base, baseInfo.ID)
 		if err != nil {
 			return nil, err
 		}
@@ -161,8 +159,31 @@ func (b *Backend) Prepare(ctx context.Context, job *runner.Job) (map[string]stri
 	}, nil
 }
 
-// ensureImage returns the local image, pulling it when it is missing.
-func (b *Backend) ensureImage(ctx context.Context, cli *client.Client, ref string) (image.InspectResponse, error) {
+// HostEnv is docker_env's environment as KEY=VALUE: the values it gives,
+// and the host's values of the names it copies; a copied name the host
+// does not set is runner.ErrInvalid (MLflow's message).
+func HostEnv(env []runner.EnvVar) ([]string, error) {
+	var missing, out []string
+	for _, e := range env {
+		switch v, ok := os.LookupEnv(e.Name); {
+		case !e.FromHost:
+			out = append(out, e.Name+"="+e.Value)
+		case ok:
+			out = append(out, e.Name+"="+v)
+		default:
+			missing = append(missing, e.Name)
+		}
+	}
+	if len(missing) > 0 {
+		return nil, fmt.Errorf("%w: This project expects the %s environment variables to be set on the machine running the project, but %s was not set.",
+			runner.ErrInvalid, strings.Join(missing, ", "), strings.Join(missing, ", "))
+	}
+	return out, nil
+}
+
+// EnsureImage returns the local image ref, pulling it when it is missing
+// (notices go to out).
+func EnsureImage(ctx context.Context, cli *client.Client, out io.Writer, ref string) (image.InspectResponse, error) {
 	info, err := cli.ImageInspect(ctx, ref)
 	if err == nil {
 		return info, nil
@@ -170,7 +191,7 @@ func (b *Backend) ensureImage(ctx context.Context, cli *client.Client, ref strin
 	if !client.IsErrNotFound(err) {
 		return info, fmt.Errorf("inspect image %s: %w", ref, err)
 	}
-	fmt.Fprintf(b.opts.Out, "mlrun: image %s is not on this machine; pulling it\n", ref)
+	fmt.Fprintf(out, "mlrun: image %s is not on this machine; pulling it\n", ref)
 	rc, err := cli.ImagePull(ctx, ref, image.PullOptions{})
 	if err == nil {
 		err = drainJSON(rc, io.Discard)

@@ -125,8 +125,8 @@ func contentHash(baseID string, files []contextFile) (string, error) {
 
 var invalidRepo = regexp.MustCompile(`[^a-z0-9._-]+`)
 
-// repoName makes a project name a valid image repository name.
-func repoName(name string) string {
+// RepoName makes a project name a valid image repository name.
+func RepoName(name string) string {
 	n := strings.Trim(invalidRepo.ReplaceAllString(strings.ToLower(name), "-"), "-._")
 	if n == "" {
 		n = "mlrun-project"
@@ -134,10 +134,11 @@ func repoName(name string) string {
 	return n
 }
 
-// build makes <name>:<hash> FROM base with the project copied in, unless
-// an image with that tag exists already.
-func (b *Backend) build(ctx context.Context, cli *client.Client, job *runner.Job, base, baseID string) (tag, id string, built bool, err error) {
-	files, err := projectFiles(job.Dir)
+// BuildProjectImage makes repo:<content hash> FROM base (whose image id
+// is baseID) with the project folder dir copied in, unless an image with
+// that tag and hash exists already; build output goes to out.
+func BuildProjectImage(ctx context.Context, cli *client.Client, out io.Writer, dir, repo, base, baseID string) (tag, id string, built bool, err error) {
+	files, err := projectFiles(dir)
 	if err != nil {
 		return "", "", false, fmt.Errorf("read the project for the image: %w", err)
 	}
@@ -145,12 +146,12 @@ func (b *Backend) build(ctx context.Context, cli *client.Client, job *runner.Job
 	if err != nil {
 		return "", "", false, fmt.Errorf("hash the project: %w", err)
 	}
-	tag = repoName(job.ProjectName) + ":" + sum[:12]
+	tag = repo + ":" + sum[:12]
 	if info, err := cli.ImageInspect(ctx, tag); err == nil && info.Config != nil && info.Config.Labels[HashLabel] == sum {
-		fmt.Fprintf(b.opts.Out, "mlrun: image %s is up to date; not building\n", tag)
+		fmt.Fprintf(out, "mlrun: image %s is up to date; not building\n", tag)
 		return tag, info.ID, false, nil
 	}
-	fmt.Fprintf(b.opts.Out, "mlrun: building image %s FROM %s\n", tag, base)
+	fmt.Fprintf(out, "mlrun: building image %s FROM %s\n", tag, base)
 	pr, pw := io.Pipe()
 	go func() { pw.CloseWithError(writeContext(pw, files, baseID)) }()
 	resp, err := cli.ImageBuild(ctx, pr, build.ImageBuildOptions{
@@ -161,7 +162,7 @@ func (b *Backend) build(ctx context.Context, cli *client.Client, job *runner.Job
 		pr.Close()
 		return "", "", false, fmt.Errorf("%w: build image %s: %v", runner.ErrBackendUnavailable, tag, firstLine(err.Error()))
 	}
-	err = drainJSON(resp.Body, b.opts.Out)
+	err = drainJSON(resp.Body, out)
 	resp.Body.Close()
 	if err != nil {
 		return "", "", false, fmt.Errorf("%w: building image %s failed: %v", runner.ErrInvalid, tag, err)

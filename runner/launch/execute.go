@@ -135,7 +135,7 @@ func Execute(ctx context.Context, req Request) (*Outcome, error) {
 	if err != nil {
 		return nil, err
 	}
-	if p.Docker != nil || req.Backend.Name() == "docker" {
+	if p.Docker != nil || req.Backend.Name() == "docker" || req.Backend.Name() == "kubernetes" {
 		manager = EnvLocal // the image is the environment; MLflow ignores the manager too
 	}
 	expID, err := ResolveExperiment(ctx, req)
@@ -152,6 +152,7 @@ func Execute(ctx context.Context, req Request) (*Outcome, error) {
 	job := &runner.Job{
 		ProjectName: p.Name, Commit: src.Commit, DockerEnv: dockerEnv(p.Docker),
 		Dir: src.Dir, Command: prefix + rendered.Command, Grace: req.Grace, KillNow: req.KillNow,
+		TrackingURI: project.Redact(req.TrackingURI), LoopbackOnly: req.Serve != nil,
 	}
 	var backendTags map[string]string
 	if pr, ok := req.Backend.(runner.Preparer); ok {
@@ -220,6 +221,11 @@ func Execute(ctx context.Context, req Request) (*Outcome, error) {
 	}
 	res, err := h.Wait(ctx)
 	out.ExitCode = res.ExitCode
+	for _, k := range sortedKeys(res.Tags) {
+		if terr := req.Store.SetTag(context.WithoutCancel(ctx), run.Info.RunID, store.Tag{Key: k, Value: res.Tags[k]}); terr != nil {
+			fmt.Fprintf(req.Stderr, "mlrun: could not set tag %s on run %s: %v\n", k, run.Info.RunID, terr)
+		}
+	}
 	switch {
 	case err != nil:
 		status = store.StatusFailed
@@ -345,7 +351,7 @@ func startRun(ctx context.Context, req Request, expID string, src *project.Sourc
 	if src.Branch != "" {
 		tags = append(tags, store.Tag{Key: TagGitBranch, Value: src.Branch}, store.Tag{Key: TagLegacyBranch, Value: src.Branch})
 	}
-	if req.Backend.Name() == "docker" {
+	if n := req.Backend.Name(); n == "docker" || n == "kubernetes" {
 		tags = append(tags, store.Tag{Key: TagEnv, Value: "docker"})
 	} else if manager != EnvLocal {
 		tags = append(tags, store.Tag{Key: TagEnv, Value: manager})

@@ -1,8 +1,9 @@
 // Package runnertest is the conformance suite of runner backends: every
-// backend (runner/local, runner/docker, and the next one) runs it, so
-// they agree on exit codes, the environment, output streaming, the
-// working directory and stopping (KILLED, nothing left behind, a step
-// that ignores SIGTERM killed after the grace).
+// backend (runner/local, runner/docker, runner/kubernetes) runs it, so
+// they agree on exit codes, the environment, output streaming (on one
+// stream where the backend has only one), the working directory and
+// stopping (KILLED, nothing left behind, a step that ignores SIGTERM
+// killed after the grace).
 package runnertest
 
 import (
@@ -30,6 +31,13 @@ type Config struct {
 	// HostPIDs says the step's processes are the host's (a pid the step
 	// writes can be checked from here), as with the local backend.
 	HostPIDs bool
+	// MergedStreams says the backend delivers the step's stderr
+	// interleaved into its stdout (Kubernetes keeps one log per
+	// container).
+	MergedStreams bool
+	// Gone, when set, checks after a stopped step that nothing it ran is
+	// left (containers, Jobs, pods).
+	Gone func(t *testing.T, job *runner.Job)
 }
 
 // Run runs every check of the suite as a subtest.
@@ -148,9 +156,18 @@ func environment(t *testing.T, c Config) {
 func streams(t *testing.T, c Config) {
 	s := start(t, c, "echo to-out; echo to-err >&2; sleep 1; echo later", nil)
 	waitFor(t, 30*time.Second, "output is not streamed while the step runs", func() bool {
+		if c.MergedStreams {
+			return s.stdout.Contains("to-out") && s.stdout.Contains("to-err") && !s.stdout.Contains("later")
+		}
 		return strings.Contains(s.stdout.String(), "to-out") && strings.Contains(s.stderr.String(), "to-err")
 	})
 	s.wait(t, context.Background(), time.Minute)
+	if c.MergedStreams {
+		if out := s.stdout.String(); (out != "to-out\nto-err\nlater\n" && out != "to-err\nto-out\nlater\n") || s.stderr.String() != "" {
+			t.Fatalf("stdout %q, stderr %q: want both streams interleaved on stdout, whole and in order", s.stdout, s.stderr)
+		}
+		return
+	}
 	if s.stdout.String() != "to-out\nlater\n" || s.stderr.String() != "to-err\n" {
 		t.Fatalf("stdout %q, stderr %q: want each stream on its own", s.stdout, s.stderr)
 	}
@@ -175,6 +192,9 @@ func cancelKills(t *testing.T, c Config) {
 	if r := s.wait(t, ctx, time.Minute); !r.Killed {
 		t.Fatalf("%+v: a cancelled step is not Killed", r)
 	}
+	if c.Gone != nil {
+		c.Gone(t, s.job)
+	}
 	if !c.HostPIDs {
 		return
 	}
@@ -195,6 +215,9 @@ func ignoredSIGTERM(t *testing.T, c Config) {
 	cancel()
 	if r := s.wait(t, ctx, time.Minute); !r.Killed {
 		t.Fatalf("%+v: a step that ignores SIGTERM is not Killed", r)
+	}
+	if c.Gone != nil {
+		c.Gone(t, s.job)
 	}
 }
 
