@@ -13,6 +13,7 @@ import (
 	"github.com/mlrun/mlrun/project"
 	"github.com/mlrun/mlrun/runner"
 	"github.com/mlrun/mlrun/runner/docker"
+	"github.com/mlrun/mlrun/runner/kubernetes"
 	"github.com/mlrun/mlrun/runner/launch"
 	"github.com/mlrun/mlrun/runner/local"
 	"github.com/mlrun/mlrun/server"
@@ -42,12 +43,14 @@ func projectFlags() []cli.Flag {
 		&cli.StringSliceFlag{Name: "docker-args", Aliases: []string{"A"}, Usage: "docker run option NAME[=VALUE] (docker backend)"},
 		&cli.StringFlag{Name: "experiment-name", EnvVars: []string{"MLFLOW_EXPERIMENT_NAME"}, Usage: "experiment to run in (created if missing)"},
 		&cli.StringFlag{Name: "experiment-id", EnvVars: []string{"MLFLOW_EXPERIMENT_ID"}, Usage: "experiment id to run in"},
-		&cli.StringFlag{Name: "backend", Aliases: []string{"b"}, Usage: "local or docker (default: docker for a project with docker_env, as MLflow; local otherwise)"},
+		&cli.StringFlag{Name: "backend", Aliases: []string{"b"}, Usage: "local, docker or kubernetes (default: docker for a project with docker_env, as MLflow; local otherwise)"},
 		&cli.StringFlag{Name: "backend-config", Aliases: []string{"c"}, Usage: "backend options: a .json file or a JSON string"},
 		&cli.StringFlag{Name: "env-manager", Usage: "local, virtualenv or conda (default: by the project's environment)"},
 		&cli.StringFlag{Name: "storage-dir", EnvVars: []string{"MLFLOW_TMP_DIR"}, Usage: "where path parameters are downloaded"},
 		&cli.BoolFlag{Name: "build-image", Usage: "docker: build <name>:<content hash> FROM the docker_env image with the project copied in"},
 		&cli.BoolFlag{Name: "keep-container", Usage: "docker: keep the container after the run"},
+		&cli.BoolFlag{Name: "skip-image-build", Usage: "kubernetes: run docker_env.image as it is (no project image is built)"},
+		&cli.BoolFlag{Name: "skip-image-push", Usage: "kubernetes: use the built image without pushing it (the cluster must have it)"},
 	}
 }
 
@@ -145,13 +148,23 @@ func launchRequest(c *cli.Context, st store.Store, uri string, params []project.
 			Args: c.StringSlice("docker-args"), Config: c.String("backend-config"), Out: c.App.ErrWriter,
 		})
 	}
-	dockerOnly := func() error {
-		for _, f := range []string{"build-image", "keep-container", "docker-args"} {
+	// refuse says which flag of another backend's was given to this one.
+	refuse := func(flags []string, whose, this string) error {
+		for _, f := range flags {
 			if c.IsSet(f) {
-				return fmt.Errorf("--%s is a docker backend option, and this run is local (--backend local, --env-manager local, or a project without docker_env)", f)
+				return fmt.Errorf("--%s is a %s backend option, and this run is %s", f, whose, this)
 			}
 		}
 		return nil
+	}
+	dockerFlags := []string{"build-image", "keep-container", "docker-args"}
+	kubeFlags := []string{"skip-image-build", "skip-image-push"}
+	const localRun = "local (--backend local, --env-manager local, or a project without docker_env)"
+	dockerOnly := func() error {
+		if err := refuse(dockerFlags, "docker", localRun); err != nil {
+			return err
+		}
+		return refuse(kubeFlags, "kubernetes", localRun)
 	}
 	var backend runner.Backend
 	var choose func(bool) (runner.Backend, error)
@@ -162,8 +175,21 @@ func launchRequest(c *cli.Context, st store.Store, uri string, params []project.
 		}
 		backend = local.Backend{}
 	case "docker":
+		if err := refuse(kubeFlags, "kubernetes", "on docker"); err != nil {
+			return req, err
+		}
 		var err error
 		if backend, err = newDocker(); err != nil {
+			return req, err
+		}
+	case "kubernetes":
+		if err := refuse(dockerFlags[1:], "docker", "on kubernetes (its options are in --backend-config)"); err != nil {
+			return req, err
+		}
+		var err error
+		if backend, err = kubernetes.New(kubernetes.Options{
+			Config: c.String("backend-config"), SkipImageBuild: c.Bool("skip-image-build"), SkipImagePush: c.Bool("skip-image-push"), Out: c.App.ErrWriter,
+		}); err != nil {
 			return req, err
 		}
 	case "":
@@ -171,6 +197,9 @@ func launchRequest(c *cli.Context, st store.Store, uri string, params []project.
 		// --env-manager local asks for the host.
 		choose = func(dockerEnv bool) (runner.Backend, error) {
 			if dockerEnv && c.String("env-manager") != "local" {
+				if err := refuse(kubeFlags, "kubernetes", "on docker (--backend kubernetes runs it on a cluster)"); err != nil {
+					return nil, err
+				}
 				return newDocker()
 			}
 			if err := dockerOnly(); err != nil {
@@ -179,7 +208,7 @@ func launchRequest(c *cli.Context, st store.Store, uri string, params []project.
 			return local.Backend{}, nil
 		}
 	default:
-		return req, fmt.Errorf("backend %q is not supported: use local or docker", b)
+		return req, fmt.Errorf("backend %q is not supported: use local, docker or kubernetes", b)
 	}
 	req = launch.Request{
 		URI: c.Args().First(), Version: c.String("version"), EntryPoint: c.String("entry-point"), Params: params,
