@@ -2,7 +2,7 @@
 //
 // Commands (flags follow their mlflow counterparts):
 //
-//	mlrun run           an MLflow project (folder or git), local or --backend docker
+//	mlrun run           an MLflow project (folder or git), local, --backend docker or kubernetes
 //	mlrun server        the tracking server (MLflow's REST API, artifact proxy, UI;
 //	                    --app-name basic-auth for users and permissions)
 //	mlrun experiments   create | list | get | rename | delete | restore

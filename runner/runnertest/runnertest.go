@@ -154,7 +154,7 @@ func environment(t *testing.T, c Config) {
 }
 
 func streams(t *testing.T, c Config) {
-	s := start(t, c, "echo to-out; echo to-err >&2; sleep 1; echo later", nil)
+	s := start(t, c, "echo to-out; echo to-err >&2; sleep 3; echo later", nil)
 	waitFor(t, 30*time.Second, "output is not streamed while the step runs", func() bool {
 		if c.MergedStreams {
 			return s.stdout.Contains("to-out") && s.stdout.Contains("to-err") && !s.stdout.Contains("later")
