@@ -109,7 +109,7 @@ up() {
   build
   [ -f "$D/pids/kubelet.pid" ] && down
   rm -rf "$D"
-  mkdir -p "$D"/{logs,pids,pod-logs,kubelet,containerd,cni/net.d,images}
+  mkdir -p "$D"/{logs,pids,pod-logs,kubelet,containerd,cni/net.d,images,certs.d}
   for s in vm/overcommit_memory vm/panic_on_oom kernel/panic kernel/panic_on_oops; do echo "$s=$(cat /proc/sys/$s)"; done >"$D/sysctl-orig.txt"
   ip link add $IFACE type bridge 2>/dev/null || true
   ip addr add $NODEIP/32 dev $IFACE 2>/dev/null || true

@@ -89,6 +89,7 @@ entry_points:
 		t.Fatal(err)
 	}
 	k.LoadImage(t, tags[kubernetes.TagImageName])
+	k.WaitListed(t, tags[kubernetes.TagImageName])
 
 	out, err := mlrun(t, "tune", proj, "-b", "kubernetes", "-c", cfg, "--skip-image-push", "--tracking-uri", srv.URL,
 		"-S", "x=uniform(-3, 3)", "--metric", "loss", "--max-trials", "4", "--parallel", "2", "--seed", "3")

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/mlrun/mlrun/internal/testutil"
+	"github.com/mlrun/mlrun/runner"
 	"github.com/mlrun/mlrun/store"
 	"github.com/mlrun/mlrun/store/sqlite"
 	"github.com/urfave/cli/v2"
@@ -23,8 +24,8 @@ func mlrun(t *testing.T, args ...string) (string, error) {
 	t.Helper()
 	app := newApp()
 	var out bytes.Buffer
-	app.Writer = &out
-	app.ErrWriter = &out
+	w := &runner.LockedWriter{W: &out} // tune's trials and the backend write at once
+	app.Writer, app.ErrWriter = w, w
 	err := app.RunContext(context.Background(), permute(app, append([]string{"mlrun"}, args...)))
 	return out.String(), err
 }

@@ -206,17 +206,8 @@ func TestRunKilledMlrunIsReaped(t *testing.T) {
 // --env-manager local runs it on the host on purpose; a docker option on
 // a local run is an error before any run exists.
 func TestDockerEnvRunsInDockerByDefault(t *testing.T) {
-	image := testutil.RequireBaseImage(t)
+	proj := testutil.DockerExample(t) // examples/docker on the test base image
 	dir := t.TempDir()
-	proj := filepath.Join(dir, "docker-example") // examples/docker on the test base image
-	os.MkdirAll(proj, 0o755)
-	for _, f := range []string{"MLproject", "train.sh"} {
-		b, err := os.ReadFile(filepath.Join("..", "..", "examples", "docker", f))
-		if err != nil {
-			t.Fatal(err)
-		}
-		os.WriteFile(filepath.Join(proj, f), []byte(strings.ReplaceAll(string(b), "mlrun-example-base:latest", image)), 0o644)
-	}
 	shell, err := filepath.Abs(filepath.Join("..", "..", "examples", "shell"))
 	if err != nil {
 		t.Fatal(err)

@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -58,4 +59,25 @@ func RequireBaseImage(t testing.TB) string {
 		t.Fatalf("build the base image: %v\n%s", baseErr, baseOut)
 	}
 	return BaseImage
+}
+
+// DockerExample copies examples/docker into a new folder with its
+// docker_env image set to BaseImage (built if needed), and returns it.
+func DockerExample(t testing.TB) string {
+	t.Helper()
+	image := RequireBaseImage(t)
+	_, file, _, _ := runtime.Caller(0)
+	src := filepath.Join(filepath.Dir(file), "..", "..", "examples", "docker")
+	dir := t.TempDir()
+	for _, f := range []string{"MLproject", "train.sh"} {
+		b, err := os.ReadFile(filepath.Join(src, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := strings.ReplaceAll(string(b), "mlrun-example-base:latest", image)
+		if err := os.WriteFile(filepath.Join(dir, f), []byte(s), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
 }

@@ -1,13 +1,19 @@
 package testutil
 
 import (
+	"context"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"testing"
 	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/clientcmd"
 )
 
 // KubeCluster is the single-node test cluster .ci/k8s/cluster.sh runs.
@@ -54,5 +60,53 @@ func (k *KubeCluster) LoadImage(t testing.TB, tags ...string) {
 	cmd.Env = append(os.Environ(), "MLRUN_K8S_DIR="+k.Dir)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("load images %v into the test cluster: %v\n%s", tags, err, out)
+	}
+}
+
+// TrustRegistry lets the cluster's containerd pull from host (a
+// StartRegistry) over plain HTTP.
+func (k *KubeCluster) TrustRegistry(t testing.TB, host string) {
+	t.Helper()
+	dir := filepath.Join(k.Dir, "certs.d", host)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	hosts := "server = \"http://" + host + "\"\n\n[host.\"http://" + host + "\"]\n  capabilities = [\"pull\", \"resolve\"]\n"
+	if err := os.WriteFile(filepath.Join(dir, "hosts.toml"), []byte(hosts), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+}
+
+// WaitListed waits (up to 2 minutes: the kubelet reports images with its
+// node status, every 10 s or so) until the node lists an image whose name
+// ends with ref (a tag, or "@sha256:…").
+func (k *KubeCluster) WaitListed(t testing.TB, ref string) {
+	t.Helper()
+	cfg, err := clientcmd.BuildConfigFromFlags("", k.Kubeconfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cs, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for end := time.Now().Add(2 * time.Minute); ; time.Sleep(time.Second) {
+		nodes, err := cs.CoreV1().Nodes().List(context.Background(), metav1.ListOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, n := range nodes.Items {
+			for _, img := range n.Status.Images {
+				for _, name := range img.Names {
+					if strings.HasSuffix(name, ref) {
+						return
+					}
+				}
+			}
+		}
+		if time.Now().After(end) {
+			t.Fatalf("after 2 minutes the node does not list image %s", ref)
+		}
 	}
 }

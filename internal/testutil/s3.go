@@ -1,7 +1,6 @@
 package testutil
 
 import (
-	"bytes"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -59,19 +58,7 @@ func StartS3(t testing.TB) *S3 {
 	}
 	port := FreePort(t)
 	cmd := exec.Command(bin, "-a", s.Access, "-s", s.Secret, "-p", "127.0.0.1:"+strconv.Itoa(port), "-q", "posix", s.Dir)
-	var log bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &log, &log
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start versitygw: %v", err)
-	}
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		cmd.Wait()
-		if t.Failed() {
-			t.Logf("versitygw's log:\n%s", log.String())
-		}
-	})
-	waitPort(t, port, "versitygw")
+	startDaemon(t, cmd, port, "versitygw")
 	s.Endpoint = "http://127.0.0.1:" + strconv.Itoa(port)
 	t.Setenv("MLFLOW_S3_ENDPOINT_URL", s.Endpoint)
 	t.Setenv("AWS_ACCESS_KEY_ID", s.Access)

@@ -1,6 +1,7 @@
 package testutil
 
 import (
+	"bytes"
 	"fmt"
 	"net"
 	"os"
@@ -36,6 +37,26 @@ func FreePort(t testing.TB) int {
 	}
 	defer ln.Close()
 	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// startDaemon starts cmd, a server that listens on the loopback port,
+// for the test: it is killed when the test ends (its output logged if the
+// test failed), and the test fails if it does not start listening.
+func startDaemon(t testing.TB, cmd *exec.Cmd, port int, what string) {
+	t.Helper()
+	var log bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &log, &log
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start %s: %v", what, err)
+	}
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		cmd.Wait()
+		if t.Failed() {
+			t.Logf("%s's log:\n%s", what, log.String())
+		}
+	})
+	waitPort(t, port, what)
 }
 
 // waitPort waits until something listens on the loopback port.

@@ -67,6 +67,7 @@ func New(opts Options) (*Backend, error) {
 	if opts.Out == nil {
 		opts.Out = os.Stderr
 	}
+	opts.Out = &runner.LockedWriter{W: opts.Out} // concurrent steps (tune) share it
 	b := &Backend{opts: opts, prepared: map[*runner.Job]prepared{}}
 	if err := b.run.parseArgs(opts.Args); err != nil {
 		return nil, err

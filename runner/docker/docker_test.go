@@ -73,21 +73,6 @@ func dockerProject(t *testing.T, dockerEnv, command string, files map[string]str
 	return dir
 }
 
-// exampleCopy copies examples/docker with its image set to the test base.
-func exampleCopy(t *testing.T) string {
-	t.Helper()
-	dir := t.TempDir()
-	for _, f := range []string{"MLproject", "train.sh"} {
-		b, err := os.ReadFile(filepath.Join("..", "..", "examples", "docker", f))
-		if err != nil {
-			t.Fatal(err)
-		}
-		s := strings.ReplaceAll(string(b), "mlrun-example-base:latest", testutil.RequireBaseImage(t))
-		os.WriteFile(filepath.Join(dir, f), []byte(s), 0o644)
-	}
-	return dir
-}
-
 func runOf(t *testing.T, st store.Store, id string) (*store.Run, map[string]string) {
 	t.Helper()
 	r, err := st.GetRun(context.Background(), id)
@@ -127,7 +112,7 @@ func checkExampleRun(t *testing.T, st store.Store, out *launch.Outcome, log stri
 
 func TestExampleLogsIntoLocalSQLite(t *testing.T) {
 	e := sqliteEnv(t)
-	out, err := launch.Execute(context.Background(), e.request(t, exampleCopy(t), docker.Options{}, project.KV{Key: "alpha", Value: "0.2"}, project.KV{Key: "steps", Value: "3"}))
+	out, err := launch.Execute(context.Background(), e.request(t, testutil.DockerExample(t), docker.Options{}, project.KV{Key: "alpha", Value: "0.2"}, project.KV{Key: "steps", Value: "3"}))
 	if err != nil {
 		t.Fatalf("%v\n%s", err, e.out.String())
 	}
@@ -148,7 +133,7 @@ func TestExampleLogsIntoServer(t *testing.T) {
 		t.Fatal(err)
 	}
 	e := &env{st: st}
-	out, err := launch.Execute(context.Background(), e.request(t, exampleCopy(t), docker.Options{BuildImage: true}, project.KV{Key: "alpha", Value: "0.2"}, project.KV{Key: "steps", Value: "3"}))
+	out, err := launch.Execute(context.Background(), e.request(t, testutil.DockerExample(t), docker.Options{BuildImage: true}, project.KV{Key: "alpha", Value: "0.2"}, project.KV{Key: "steps", Value: "3"}))
 	if err != nil {
 		t.Fatalf("%v\n%s", err, e.out.String())
 	}

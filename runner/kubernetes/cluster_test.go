@@ -1,7 +1,6 @@
 package kubernetes_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -9,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -126,42 +124,10 @@ func TestConformance(t *testing.T) {
 	})
 }
 
-// exampleCopy copies examples/docker with its image set to the test base.
-func exampleCopy(t *testing.T) string {
-	t.Helper()
-	dir := t.TempDir()
-	for _, f := range []string{"MLproject", "train.sh"} {
-		b, err := os.ReadFile(filepath.Join("..", "..", "examples", "docker", f))
-		if err != nil {
-			t.Fatal(err)
-		}
-		s := strings.ReplaceAll(string(b), "mlrun-example-base:latest", testutil.RequireBaseImage(t))
-		os.WriteFile(filepath.Join(dir, f), []byte(s), 0o644)
-	}
-	return dir
-}
-
 type env struct {
 	st  *rest.Store
 	srv *testutil.Server
-	out syncBuffer
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
+	out runnertest.Buffer
 }
 
 // serverEnv is an mlrun server on loopback (artifacts proxied) and its
@@ -206,7 +172,7 @@ func TestExampleLogsFromThePod(t *testing.T) {
 	e := serverEnv(t)
 	be := newBackend(t, k, &e.out, `"repository-uri": "mlrun-test/docker-example", "ttl-seconds": 600`,
 		kubernetes.Options{SkipImagePush: true})
-	out, err := launch.Execute(context.Background(), e.request(exampleCopy(t), be, project.KV{Key: "alpha", Value: "0.2"}, project.KV{Key: "steps", Value: "3"}))
+	out, err := launch.Execute(context.Background(), e.request(testutil.DockerExample(t), be, project.KV{Key: "alpha", Value: "0.2"}, project.KV{Key: "steps", Value: "3"}))
 	if err != nil {
 		t.Fatalf("%v\n%s", err, e.out.String())
 	}
@@ -314,5 +280,49 @@ func TestOOMKilled(t *testing.T) {
 	}
 	if _, tags := tagsOf(t, e.st, out.RunID); tags[kubernetes.TagFailure] != "OOMKilled" || out.Status != store.StatusFailed || out.ExitCode != 137 {
 		t.Fatalf("tags %v, outcome %+v", tags, out)
+	}
+}
+
+// TestPushedImage: with a registry, the project's image is pushed to
+// repository-uri and the pod runs it by digest, pulled from there; once
+// the cluster has it, the next run of the same content pushes nothing.
+func TestPushedImage(t *testing.T) {
+	k := testutil.RequireKubernetes(t)
+	base := testutil.RequireBaseImage(t)
+	reg := testutil.StartRegistry(t, "", "")
+	k.TrustRegistry(t, reg)
+	e := serverEnv(t)
+	proj := t.TempDir()
+	os.WriteFile(filepath.Join(proj, "MLproject"), []byte("name: pushed\ndocker_env:\n  image: "+base+"\nentry_points:\n  main:\n    command: \"mlrun log param pulled yes\"\n"), 0o644)
+	tmpl := filepath.Join(t.TempDir(), "job.yaml")
+	os.WriteFile(tmpl, []byte(hostNetworkTemplate), 0o644)
+	t.Setenv("DOCKER_CONFIG", t.TempDir()) // no credentials: the registry asks for none
+	run := func() (*store.Run, map[string]string, string) {
+		t.Helper()
+		var out runnertest.Buffer
+		b, err := kubernetes.New(kubernetes.Options{Config: fmt.Sprintf(`{"repository-uri": "%s/mlrun-test/pushed", "kube-job-template-path": %q}`, reg, tmpl), Out: &out})
+		if err != nil {
+			t.Fatal(err)
+		}
+		o, err := launch.Execute(context.Background(), e.request(proj, b))
+		if err != nil || o.Status != store.StatusFinished {
+			t.Fatalf("%v %+v\n%s\n%s", err, o, out.String(), e.out.String())
+		}
+		r, tags := tagsOf(t, e.st, o.RunID)
+		return r, tags, out.String()
+	}
+	r, tags, out := run()
+	if !strings.Contains(out, "mlrun: pushing image "+reg+"/mlrun-test/pushed:") {
+		t.Fatalf("not pushed:\n%s", out)
+	}
+	uri := tags[kubernetes.TagImageURI]
+	if !strings.HasPrefix(uri, reg+"/mlrun-test/pushed:") || !strings.Contains(uri, "@sha256:") || len(r.Params) != 1 || r.Params[0].Value != "yes" {
+		t.Fatalf("image %q, params %+v", uri, r.Params)
+	}
+	// The kubelet reports the pulled image in the node's status.
+	k.WaitListed(t, uri[strings.Index(uri, "@"):])
+	_, tags, out = run()
+	if strings.Contains(out, "pushing image") || !strings.Contains(out, "the cluster has image") || tags[kubernetes.TagImageURI] != uri {
+		t.Fatalf("second run: image %q (first %q)\n%s", tags[kubernetes.TagImageURI], uri, out)
 	}
 }

@@ -32,6 +32,8 @@ type handle struct {
 
 	stopLogs context.CancelFunc
 	logsDone chan struct{}
+	// last is the step's container's end, once a look at the pods saw it.
+	last *corev1.ContainerStateTerminated
 }
 
 func newHandle(cs kubernetes.Interface, j *batchv1.Job, job *runner.Job, scheduleTimeout time.Duration) *handle {
@@ -111,6 +113,11 @@ func (h *handle) Wait(ctx context.Context) (runner.Result, error) {
 		}
 		j, err := h.cs.BatchV1().Jobs(h.ns).Get(bg, h.name, metav1.GetOptions{})
 		if apierrors.IsNotFound(err) {
+			// A short ttlSecondsAfterFinished may remove the Job between
+			// two looks: the container's end, if seen, says how it went.
+			if h.last != nil {
+				return h.endedAs(h.last, nil)
+			}
 			return runner.Result{ExitCode: -1}, fmt.Errorf("job %s/%s was deleted while it ran", h.ns, h.name)
 		} else if err != nil {
 			continue // the API server may be briefly away; the Job goes on
@@ -152,6 +159,9 @@ func (h *handle) stuck(ctx context.Context, j *batchv1.Job) (why, reason string)
 		return "", ""
 	}
 	pod := pods[len(pods)-1]
+	if st, ok := h.mainState(&pod); ok && st.Terminated != nil {
+		h.last = st.Terminated
+	}
 	if pod.Status.Phase != corev1.PodPending {
 		return "", ""
 	}
@@ -181,13 +191,26 @@ func (h *handle) stuck(ctx context.Context, j *batchv1.Job) (why, reason string)
 // and, when the Job failed for a reason the exit code does not give
 // (OOMKilled, a deadline), that reason as a tag and an error.
 func (h *handle) ended(ctx context.Context, failed *batchv1.JobCondition) (runner.Result, error) {
+	if pods, err := h.pods(ctx); err == nil && len(pods) > 0 {
+		if st, ok := h.mainState(&pods[len(pods)-1]); ok && st.Terminated != nil {
+			h.last = st.Terminated
+		}
+	}
+	return h.endedAs(h.last, failed)
+}
+
+// endedAs is the result of a step whose container ended as term (nil if
+// unknown) in a Job that failed with the condition failed (nil if not).
+func (h *handle) endedAs(term *corev1.ContainerStateTerminated, failed *batchv1.JobCondition) (runner.Result, error) {
 	res := runner.Result{ExitCode: -1}
 	reason, msg := "", ""
-	if pods, err := h.pods(ctx); err == nil && len(pods) > 0 {
-		pod := pods[len(pods)-1]
-		if st, ok := h.mainState(&pod); ok && st.Terminated != nil {
-			res.ExitCode = int(st.Terminated.ExitCode)
-			reason, msg = st.Terminated.Reason, st.Terminated.Message
+	if term != nil {
+		res.ExitCode = int(term.ExitCode)
+		reason, msg = term.Reason, term.Message
+		if failed == nil && res.ExitCode != 0 {
+			// The Job is gone before its condition was seen: the exit
+			// code is the verdict.
+			failed = &batchv1.JobCondition{Reason: reason}
 		}
 	}
 	if failed == nil {

@@ -46,7 +46,8 @@ type Options struct {
 	// the built image without pushing it (the cluster must have it).
 	SkipImageBuild bool
 	SkipImagePush  bool
-	// Out gets build output and notices; nil means os.Stderr.
+	// Out gets build output and notices (one write at a time); nil means
+	// os.Stderr.
 	Out io.Writer
 }
 
@@ -81,6 +82,7 @@ func New(opts Options) (*Backend, error) {
 	if opts.Out == nil {
 		opts.Out = os.Stderr
 	}
+	opts.Out = &runner.LockedWriter{W: opts.Out} // concurrent steps (tune) share it
 	cfg, err := ParseConfig(opts.Config)
 	if err != nil {
 		return nil, err
@@ -226,10 +228,19 @@ func (b *Backend) image(ctx context.Context, cs kubernetes.Interface, job *runne
 		return "", err
 	}
 	tags[TagImageName], tags[TagImageID] = tag, id
-	has, known := clusterHas(ctx, cs, tag)
+	// The cluster may have the tag, or, once pulled by digest, one of the
+	// digests this image was pushed as.
+	names := []string{tag}
+	if info, err := cli.ImageInspect(ctx, tag); err == nil {
+		names = append(names, info.RepoDigests...)
+	}
+	found, known := clusterHas(ctx, cs, names)
 	switch {
-	case has:
-		fmt.Fprintf(b.opts.Out, "mlrun: the cluster has image %s; not pushing\n", tag)
+	case found != "":
+		fmt.Fprintf(b.opts.Out, "mlrun: the cluster has image %s; not pushing\n", found)
+		if _, digest, ok := strings.Cut(found, "@"); ok {
+			return tag + "@" + digest, nil
+		}
 		return tag, nil
 	case b.opts.SkipImagePush:
 		if known {
@@ -244,28 +255,29 @@ func (b *Backend) image(ctx context.Context, cs kubernetes.Interface, job *runne
 	return tag + "@" + digest, nil
 }
 
-// clusterHas reports whether a node lists the image; known is false when
-// the nodes cannot be read (no permission).
-func clusterHas(ctx context.Context, cs kubernetes.Interface, tag string) (has, known bool) {
-	named, err := reference.ParseNormalizedNamed(tag)
-	if err != nil {
-		return false, false
-	}
-	want := named.String()
+// clusterHas returns the first of names (image references) a node of the
+// cluster lists; known is false when the nodes cannot be read (no
+// permission).
+func clusterHas(ctx context.Context, cs kubernetes.Interface, names []string) (found string, known bool) {
 	nodes, err := cs.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
 	if err != nil {
-		return false, false
+		return "", false
 	}
+	listed := map[string]bool{}
 	for _, n := range nodes.Items {
 		for _, img := range n.Status.Images {
 			for _, name := range img.Names {
-				if name == want || name == tag {
-					return true, true
-				}
+				listed[name] = true
 			}
 		}
 	}
-	return false, true
+	for _, name := range names {
+		named, err := reference.ParseNormalizedNamed(name)
+		if err == nil && (listed[named.String()] || listed[name]) {
+			return name, true
+		}
+	}
+	return "", true
 }
 
 var notDNS = regexp.MustCompile(`[^a-z0-9-]+`)
