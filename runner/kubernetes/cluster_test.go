@@ -326,3 +326,39 @@ func TestPushedImage(t *testing.T) {
 		t.Fatalf("second run: image %q (first %q)\n%s", tags[kubernetes.TagImageURI], uri, out)
 	}
 }
+
+// TestKubeContext: the kubeconfig is read as kubectl reads it (KUBECONFIG)
+// and kube-context picks one of its contexts; an unreachable cluster is
+// ErrBackendUnavailable before the run exists.
+func TestKubeContext(t *testing.T) {
+	k := testutil.RequireKubernetes(t)
+	b, err := os.ReadFile(k.Kubeconfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A second cluster, the current context, that answers nothing.
+	cfg := strings.Replace(string(b), "clusters:\n", "clusters:\n- name: gone\n  cluster: {server: \"https://127.0.0.1:1\"}\n", 1)
+	cfg = strings.Replace(cfg, "contexts:\n", "contexts:\n- name: gone\n  context: {cluster: gone, user: admin}\n", 1)
+	cfg = strings.Replace(cfg, "current-context: mlrun-test", "current-context: gone", 1)
+	path := filepath.Join(t.TempDir(), "kubeconfig")
+	os.WriteFile(path, []byte(cfg), 0o600)
+	t.Setenv("KUBECONFIG", path)
+	t.Setenv("KUBE_MLFLOW_TRACKING_URI", "")
+	job := func() *runner.Job {
+		return &runner.Job{ProjectName: "ctx", Dir: t.TempDir(), DockerEnv: &runner.DockerEnv{Image: "mlrun-test/unused:1"}, TrackingURI: "http://tracking:5000"}
+	}
+	b1, err := kubernetes.New(kubernetes.Options{SkipImageBuild: true, Out: io.Discard})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b1.Prepare(context.Background(), job()); !errors.Is(err, runner.ErrBackendUnavailable) || !strings.Contains(err.Error(), "cannot reach the Kubernetes API server at https://127.0.0.1:1") {
+		t.Fatalf("the current context: %v", err)
+	}
+	b2, err := kubernetes.New(kubernetes.Options{Config: `{"kube-context": "mlrun-test"}`, SkipImageBuild: true, Out: io.Discard})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tags, err := b2.Prepare(context.Background(), job()); err != nil || tags[kubernetes.TagJobNamespace] != "default" {
+		t.Fatalf("kube-context mlrun-test: %v %v", tags, err)
+	}
+}
