@@ -47,6 +47,10 @@ type LoadOptions struct {
 	// Plugins, when set, is where to look for a flavor plugin that
 	// predicts (the protocol's Predict) a model of another flavor.
 	Plugins *plugins.Options
+	// NoWorkers reads a model Python would serve without starting
+	// Python (Flavor and Runtime set, nothing to predict with): the
+	// model is only inspected, e.g. to build its image.
+	NoWorkers bool
 }
 
 // Close stops the model's workers, if it has any.
@@ -159,6 +163,10 @@ func Load(dir string, opts LoadOptions) (*Model, error) {
 }
 
 func (m *Model) startPython(dir, flavor, file, predictFn, serialization string, opts LoadOptions) (*Model, error) {
+	if opts.NoWorkers {
+		m.Flavor, m.Runtime = flavor, "python"
+		return m, nil
+	}
 	python := opts.Python
 	if opts.PythonFor != nil {
 		var err error

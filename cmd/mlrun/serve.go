@@ -107,10 +107,12 @@ func predictCommand() *cli.Command {
 func buildDockerCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "build-docker",
-		Usage: "build a Docker image that serves a model on port 8080 (mlrun alone, FROM scratch: no Python)",
+		Usage: "build a Docker image that serves a model on port 8080 (mlrun alone, FROM scratch; or FROM --base-image for models that need Python)",
 		Flags: modelURIFlags(
 			&cli.StringFlag{Name: "name", Aliases: []string{"n"}, Value: "mlflow-pyfunc-servable", Usage: "the image's name (and tag)"},
 			&cli.StringFlag{Name: "mlrun-binary", Usage: "the statically linked mlrun to put in the image (default: this one)"},
+			&cli.StringFlag{Name: "base-image", Usage: "build FROM this image, which has Python and the model's requirements (needed for models served by Python: sklearn…)"},
+			&cli.StringFlag{Name: "base-python", Usage: "the Python of --base-image that serves the model (default: python3 on its PATH)"},
 		),
 		Action: func(c *cli.Context) error {
 			bin := c.String("mlrun-binary")
@@ -124,20 +126,28 @@ func buildDockerCommand() *cli.Command {
 			if err := image.CheckStatic(bin); err != nil {
 				return fmt.Errorf("the image runs mlrun itself FROM scratch, so it needs a statically linked mlrun: %w; build one with CGO_ENABLED=1 go build -tags 'osusergo netgo sqlite_omit_load_extension' -ldflags '-s -w -extldflags -static' ./cmd/mlrun and pass it with --mlrun-binary", err)
 			}
-			return withModelDir(c, func(dir string, m *serve.Model) error {
-				if m.Runtime != "go" {
-					return fmt.Errorf("the image holds mlrun alone, which serves %s models with a Python worker: only models served in Go (xgboost) go into an image for now", m.Flavor)
+			return loadModel(c, true, func(dir string, m *serve.Model) error {
+				base := c.String("base-image")
+				if m.Runtime == "python" && base == "" {
+					return fmt.Errorf("mlrun serves %s models with a Python worker, and an image FROM scratch has no Python: give --base-image, an image with Python and the model's requirements (its requirements.txt installed), e.g. one built FROM python:3.11-slim", m.Flavor)
+				}
+				if m.Runtime == "plugin" {
+					return fmt.Errorf("the %s flavor is served by a plugin executable, which the image does not hold: only built-in flavors go into an image", m.Flavor)
 				}
 				cli, err := dockerclient.NewClientWithOpts(dockerclient.FromEnv, dockerclient.WithAPIVersionNegotiation())
 				if err != nil {
 					return err
 				}
 				defer cli.Close()
-				if err := image.Build(c.Context, cli, dir, bin, c.String("name"), c.App.ErrWriter); err != nil {
+				if err := image.Build(c.Context, cli, dir, bin, c.String("name"), image.Options{Base: base, Python: c.String("base-python")}, c.App.ErrWriter); err != nil {
 					return err
 				}
-				fmt.Fprintf(c.App.ErrWriter, "Built image %s serving %s (%s, in Go) on port %d: docker run -p 5001:%d %s\n",
-					c.String("name"), c.String("model-uri"), m.Flavor, image.Port, image.Port, c.String("name"))
+				how := "in Go"
+				if m.Runtime == "python" {
+					how = "by the Python of " + base
+				}
+				fmt.Fprintf(c.App.ErrWriter, "Built image %s serving %s (%s, %s) on port %d: docker run -p 5001:%d %s\n",
+					c.String("name"), c.String("model-uri"), m.Flavor, how, image.Port, image.Port, c.String("name"))
 				return nil
 			})
 		},
@@ -185,6 +195,12 @@ func withModel(c *cli.Context, fn func(*serve.Model) error) error {
 
 // withModelDir is withModel, also handing out the model's local folder.
 func withModelDir(c *cli.Context, fn func(string, *serve.Model) error) error {
+	return loadModel(c, false, fn)
+}
+
+// loadModel is withModelDir; inspect reads the model without starting its
+// Python workers (build-docker only needs to know how it is served).
+func loadModel(c *cli.Context, inspect bool, fn func(string, *serve.Model) error) error {
 	switch em := c.String("env-manager"); {
 	case em != "local" && em != "virtualenv" && em != "conda":
 		return fmt.Errorf("--env-manager %s: want local, virtualenv or conda", em)
@@ -198,7 +214,7 @@ func withModelDir(c *cli.Context, fn func(string, *serve.Model) error) error {
 			workers = c.Int("workers")
 		}
 		po := pluginOptions()
-		return serve.Load(dir, serve.LoadOptions{PythonFor: modelPython(c), Workers: workers, Plugins: &po})
+		return serve.Load(dir, serve.LoadOptions{PythonFor: modelPython(c), Workers: workers, Plugins: &po, NoWorkers: inspect})
 	}
 	uri := c.String("model-uri")
 	if st, err := os.Stat(uri); err == nil && st.IsDir() {

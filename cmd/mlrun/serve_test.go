@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/image"
+	dockerclient "github.com/docker/docker/client"
 	"github.com/docker/go-connections/nat"
 
 	"github.com/mlrun/mlrun/internal/pyenv"
@@ -176,14 +178,8 @@ func TestModelsServeBinary(t *testing.T) {
 // XGBoost's predictions. A dynamically linked mlrun is refused.
 func TestModelsBuildDocker(t *testing.T) {
 	cli := testutil.RequireDocker(t)
-	ctx := context.Background()
 	dir := t.TempDir()
-	static := filepath.Join(dir, "mlrun-static")
-	build := exec.Command("go", "build", "-tags", "osusergo netgo sqlite_omit_load_extension", "-ldflags", "-s -w -extldflags -static", "-o", static, ".")
-	build.Env = append(os.Environ(), "CGO_ENABLED=1")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("static build: %v\n%s", err, out)
-	}
+	static := staticMlrun(t, dir)
 	model := filepath.Join(dir, "model")
 	os.MkdirAll(model, 0o755)
 	for _, f := range []string{"MLmodel", "model.xgb", "conda.yaml", "python_env.yaml", "requirements.txt"} {
@@ -201,7 +197,38 @@ func TestModelsBuildDocker(t *testing.T) {
 		t.Fatalf("build-docker: %v\n%s", err, out)
 	}
 	t.Cleanup(func() { cli.ImageRemove(context.Background(), tag, image.RemoveOptions{Force: true}) })
+	base := serveContainer(t, cli, tag)
+	fx := testutil.ReadXGBoostPredictions(t)
+	resp, err := http.Post(base+"/invocations", "application/json", strings.NewReader(`{"inputs": `+fx.RowsJSON(5, 4)+`}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if want := testutil.PredictionsBody(fx.MLflow.Predictions[:5]); resp.StatusCode != 200 || string(got) != want {
+		t.Fatalf("/invocations in the container: %d %s, want %s", resp.StatusCode, got, want)
+	}
+}
 
+// staticMlrun builds a statically linked mlrun (what build-docker puts in
+// an image) into dir.
+func staticMlrun(t *testing.T, dir string) string {
+	t.Helper()
+	static := filepath.Join(dir, "mlrun-static")
+	build := exec.Command("go", "build", "-tags", "osusergo netgo sqlite_omit_load_extension", "-ldflags", "-s -w -extldflags -static", "-o", static, ".")
+	build.Env = append(os.Environ(), "CGO_ENABLED=1")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("static build: %v\n%s", err, out)
+	}
+	return static
+}
+
+// serveContainer runs a container of a served model's image on the real
+// daemon, with port 8080 published on loopback, and returns its base URL
+// once it answers /ping.
+func serveContainer(t *testing.T, cli *dockerclient.Client, tag string) string {
+	t.Helper()
+	ctx := context.Background()
 	created, err := cli.ContainerCreate(ctx, &container.Config{Image: tag, ExposedPorts: nat.PortSet{"8080/tcp": {}}},
 		&container.HostConfig{PortBindings: nat.PortMap{"8080/tcp": {{HostIP: "127.0.0.1", HostPort: "0"}}}}, nil, nil, "")
 	if err != nil {
@@ -216,21 +243,57 @@ func TestModelsBuildDocker(t *testing.T) {
 		t.Fatalf("inspect: %v %+v", err, info.NetworkSettings)
 	}
 	base := "http://127.0.0.1:" + info.NetworkSettings.Ports["8080/tcp"][0].HostPort
-	waitFor(t, 30*time.Second, "the container did not answer /ping", func() bool {
+	waitFor(t, 60*time.Second, "the container did not answer /ping", func() bool {
 		resp, err := http.Get(base + "/ping")
 		if err == nil {
 			resp.Body.Close()
 		}
 		return err == nil && resp.StatusCode == 200
 	})
-	fx := testutil.ReadXGBoostPredictions(t)
-	resp, err := http.Post(base+"/invocations", "application/json", strings.NewReader(`{"inputs": `+fx.RowsJSON(5, 4)+`}`))
+	return base
+}
+
+// TestModelsBuildDockerPython: an sklearn model, which mlrun serves with
+// a Python worker, is refused FROM scratch with what to do instead, and
+// built FROM --base-image (Python, scikit-learn and pandas in it): a
+// container of it answers /invocations with scikit-learn's own
+// predictions of MLflow 2.17.2's logged ElasticNet.
+func TestModelsBuildDockerPython(t *testing.T) {
+	cli := testutil.RequireDocker(t)
+	pyBase := testutil.RequirePythonBaseImage(t)
+	dir := t.TempDir()
+	static := staticMlrun(t, dir)
+	model := "../../../shared/testdata/mlflow-2.17.2/models/sklearn"
+	tag := fmt.Sprintf("mlrun-test-served-py:%d", time.Now().UnixNano())
+	out, err := exec.Command(static, "models", "build-docker", "-m", model, "-n", tag).CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "give --base-image, an image with Python and the model's requirements") {
+		t.Fatalf("sklearn FROM scratch: %v\n%s", err, out)
+	}
+	out, err = exec.Command(static, "models", "build-docker", "-m", model, "-n", tag, "--base-image", pyBase, "--base-python", "/usr/bin/python3").CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "(sklearn, by the Python of "+pyBase+")") {
+		t.Fatalf("build-docker --base-image: %v\n%s", err, out)
+	}
+	t.Cleanup(func() { cli.ImageRemove(context.Background(), tag, image.RemoveOptions{Force: true}) })
+	base := serveContainer(t, cli, tag)
+	b, err := os.ReadFile("../../serve/testdata/sklearn_predictions.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fx struct {
+		Rows        [][]float64
+		Predictions []float64
+	}
+	if err := json.Unmarshal(b, &fx); err != nil {
+		t.Fatal(err)
+	}
+	rows, _ := json.Marshal(fx.Rows)
+	resp, err := http.Post(base+"/invocations", "application/json", strings.NewReader(`{"inputs": `+string(rows)+`}`))
 	if err != nil {
 		t.Fatal(err)
 	}
 	got, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	if want := testutil.PredictionsBody(fx.MLflow.Predictions[:5]); resp.StatusCode != 200 || string(got) != want {
+	if want := testutil.PredictionsBody(fx.Predictions); resp.StatusCode != 200 || string(got) != want {
 		t.Fatalf("/invocations in the container: %d %s, want %s", resp.StatusCode, got, want)
 	}
 }

@@ -81,3 +81,28 @@ func DockerExample(t testing.TB) string {
 	}
 	return dir
 }
+
+var (
+	pyBaseOnce sync.Once
+	pyBaseErr  error
+	pyBaseOut  []byte
+)
+
+// PythonBaseImage is the tag of the test image with Python, scikit-learn
+// and pandas (the host's, copied by python-base.sh; no registry needed).
+const PythonBaseImage = "mlrun-test-python:1"
+
+// RequirePythonBaseImage builds PythonBaseImage (once per test binary)
+// and returns its tag.
+func RequirePythonBaseImage(t testing.TB) string {
+	t.Helper()
+	RequireDocker(t)
+	pyBaseOnce.Do(func() {
+		_, file, _, _ := runtime.Caller(0)
+		pyBaseOut, pyBaseErr = exec.Command("bash", filepath.Join(filepath.Dir(file), "python-base.sh"), PythonBaseImage).CombinedOutput()
+	})
+	if pyBaseErr != nil {
+		t.Fatalf("build the Python base image: %v\n%s", pyBaseErr, pyBaseOut)
+	}
+	return PythonBaseImage
+}

@@ -1,9 +1,11 @@
 // Package image builds the Docker image of a served model (`mlrun models
-// build-docker`): FROM scratch, a statically linked mlrun and the model
-// folder at /opt/ml/model (where MLflow's images keep it), serving
-// MLflow's scoring protocol on port 8080 (MLflow's images' port) — no
-// Python in it. Built through the Docker Engine API, as the docker
-// backend builds project images.
+// build-docker`): a statically linked mlrun and the model folder at
+// /opt/ml/model (where MLflow's images keep it), serving MLflow's scoring
+// protocol on port 8080 (MLflow's images' port). FROM scratch by default —
+// no Python in it, for the models mlrun serves in Go; FROM a base image
+// that has Python and the model's requirements for the others, whose
+// worker then runs that Python. Built through the Docker Engine API, as
+// the docker backend builds project images.
 package image
 
 import (
@@ -30,13 +32,33 @@ const ModelDir = "/opt/ml/model"
 // Port is the port the image serves on, as MLflow's do.
 const Port = 8080
 
+// Options say what the image is built on.
+type Options struct {
+	// Base is the image to build FROM; "" is scratch (mlrun alone).
+	Base string
+	// Python is the interpreter in Base that serves a Python model
+	// (--env-manager local); "" is python3 on the image's PATH.
+	Python string
+}
+
 // dockerfile serves the model with mlrun as the image's entry point.
-const dockerfile = `FROM scratch
+func dockerfile(o Options) string {
+	from, python := "scratch", ""
+	if o.Base != "" {
+		from = o.Base
+		py := o.Python
+		if py == "" {
+			py = "python3"
+		}
+		python = fmt.Sprintf(`, "--env-manager", "local", "--python", %q`, py)
+	}
+	return "FROM " + from + `
 COPY mlrun /mlrun
 COPY model ` + ModelDir + `
 EXPOSE 8080
-ENTRYPOINT ["/mlrun", "models", "serve", "-m", "` + ModelDir + `", "-h", "0.0.0.0", "-p", "8080"]
+ENTRYPOINT ["/mlrun", "models", "serve", "-m", "` + ModelDir + `", "-h", "0.0.0.0", "-p", "8080"` + python + `]
 `
+}
 
 // ErrNotStatic is returned for an mlrun binary that needs a dynamic
 // loader, which an image FROM scratch does not have.
@@ -67,13 +89,13 @@ func interp(p *elf.Prog) string {
 }
 
 // Build builds tag from the model folder modelDir and the static mlrun
-// at binary, writing the build's output to out.
-func Build(ctx context.Context, cli *client.Client, modelDir, binary, tag string, out io.Writer) error {
+// at binary on o's base, writing the build's output to out.
+func Build(ctx context.Context, cli *client.Client, modelDir, binary, tag string, o Options, out io.Writer) error {
 	if err := CheckStatic(binary); err != nil {
 		return err
 	}
 	pr, pw := io.Pipe()
-	go func() { pw.CloseWithError(writeContext(pw, modelDir, binary)) }()
+	go func() { pw.CloseWithError(writeContext(pw, modelDir, binary, dockerfile(o))) }()
 	resp, err := cli.ImageBuild(ctx, pr, build.ImageBuildOptions{
 		Tags: []string{tag}, Remove: true, ForceRemove: true, Version: build.BuilderV1,
 		Labels: map[string]string{"mlrun.served-model": "true"},
@@ -105,7 +127,7 @@ func Build(ctx context.Context, cli *client.Client, modelDir, binary, tag string
 // writeContext writes the build context: the Dockerfile, mlrun and the
 // model folder's regular files (symlinks are refused: nothing outside the
 // folder goes into the image).
-func writeContext(w io.Writer, modelDir, binary string) error {
+func writeContext(w io.Writer, modelDir, binary, dockerfile string) error {
 	tw := tar.NewWriter(w)
 	add := func(name string, mode int64, r io.Reader, size int64) error {
 		if err := tw.WriteHeader(&tar.Header{Name: name, Mode: mode, Size: size, Typeflag: tar.TypeReg}); err != nil {
