@@ -364,17 +364,7 @@ func TestPythonWorkerServesSklearn(t *testing.T) {
 	}
 	srv := httptest.NewServer(serve.NewHandler(m, serve.Options{}))
 	defer srv.Close()
-	b, err := os.ReadFile("testdata/sklearn_predictions.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var fx struct {
-		Rows        [][]float64
-		Predictions []float64
-	}
-	if err := json.Unmarshal(b, &fx); err != nil {
-		t.Fatal(err)
-	}
+	fx := testutil.ReadSklearnPredictions(t)
 	rows, _ := json.Marshal(fx.Rows)
 	var want []string
 	for _, p := range fx.Predictions {

@@ -275,17 +275,7 @@ func TestModelsBuildDockerPython(t *testing.T) {
 	}
 	t.Cleanup(func() { cli.ImageRemove(context.Background(), tag, image.RemoveOptions{Force: true}) })
 	base := serveContainer(t, cli, tag)
-	b, err := os.ReadFile("../../serve/testdata/sklearn_predictions.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var fx struct {
-		Rows        [][]float64
-		Predictions []float64
-	}
-	if err := json.Unmarshal(b, &fx); err != nil {
-		t.Fatal(err)
-	}
+	fx := testutil.ReadSklearnPredictions(t)
 	rows, _ := json.Marshal(fx.Rows)
 	resp, err := http.Post(base+"/invocations", "application/json", strings.NewReader(`{"inputs": `+string(rows)+`}`))
 	if err != nil {

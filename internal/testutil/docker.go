@@ -35,30 +35,50 @@ func RequireDocker(t testing.TB) *client.Client {
 	return nil
 }
 
-var (
-	baseOnce sync.Once
-	baseErr  error
-	baseOut  []byte
-)
+// scriptImage is a test image built once per test binary by a script of
+// the repository (no registry is needed).
+type scriptImage struct {
+	once sync.Once
+	err  error
+	out  []byte
+}
+
+// require builds tag with the script (its path from the repository's
+// root), once, and returns tag.
+func (s *scriptImage) require(t testing.TB, script, tag string) string {
+	t.Helper()
+	RequireDocker(t)
+	s.once.Do(func() {
+		_, file, _, _ := runtime.Caller(0)
+		s.out, s.err = exec.Command("bash", filepath.Join(filepath.Dir(file), "..", "..", script), tag).CombinedOutput()
+	})
+	if s.err != nil {
+		t.Fatalf("build image %s with %s: %v\n%s", tag, script, s.err, s.out)
+	}
+	return tag
+}
+
+var baseImage, pythonBaseImage scriptImage
 
 // BaseImage is the tag of the test base image: busybox and a static
-// mlrun, built once per test binary with examples/docker/build-base.sh
-// (no registry is needed).
+// mlrun, built by examples/docker/build-base.sh.
 const BaseImage = "mlrun-test-base:1"
 
 // RequireBaseImage builds BaseImage (once) and returns its tag.
 func RequireBaseImage(t testing.TB) string {
 	t.Helper()
-	RequireDocker(t)
-	baseOnce.Do(func() {
-		_, file, _, _ := runtime.Caller(0)
-		script := filepath.Join(filepath.Dir(file), "..", "..", "examples", "docker", "build-base.sh")
-		baseOut, baseErr = exec.Command("bash", script, BaseImage).CombinedOutput()
-	})
-	if baseErr != nil {
-		t.Fatalf("build the base image: %v\n%s", baseErr, baseOut)
-	}
-	return BaseImage
+	return baseImage.require(t, "examples/docker/build-base.sh", BaseImage)
+}
+
+// PythonBaseImage is the tag of the test image with Python, scikit-learn
+// and pandas (the host's, copied by internal/testutil/python-base.sh).
+const PythonBaseImage = "mlrun-test-python:1"
+
+// RequirePythonBaseImage builds PythonBaseImage (once) and returns its
+// tag.
+func RequirePythonBaseImage(t testing.TB) string {
+	t.Helper()
+	return pythonBaseImage.require(t, "internal/testutil/python-base.sh", PythonBaseImage)
 }
 
 // DockerExample copies examples/docker into a new folder with its
@@ -80,29 +100,4 @@ func DockerExample(t testing.TB) string {
 		}
 	}
 	return dir
-}
-
-var (
-	pyBaseOnce sync.Once
-	pyBaseErr  error
-	pyBaseOut  []byte
-)
-
-// PythonBaseImage is the tag of the test image with Python, scikit-learn
-// and pandas (the host's, copied by python-base.sh; no registry needed).
-const PythonBaseImage = "mlrun-test-python:1"
-
-// RequirePythonBaseImage builds PythonBaseImage (once per test binary)
-// and returns its tag.
-func RequirePythonBaseImage(t testing.TB) string {
-	t.Helper()
-	RequireDocker(t)
-	pyBaseOnce.Do(func() {
-		_, file, _, _ := runtime.Caller(0)
-		pyBaseOut, pyBaseErr = exec.Command("bash", filepath.Join(filepath.Dir(file), "python-base.sh"), PythonBaseImage).CombinedOutput()
-	})
-	if pyBaseErr != nil {
-		t.Fatalf("build the Python base image: %v\n%s", pyBaseErr, pyBaseOut)
-	}
-	return PythonBaseImage
 }

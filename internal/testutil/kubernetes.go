@@ -83,14 +83,7 @@ func (k *KubeCluster) TrustRegistry(t testing.TB, host string) {
 // ends with ref (a tag, or "@sha256:…").
 func (k *KubeCluster) WaitListed(t testing.TB, ref string) {
 	t.Helper()
-	cfg, err := clientcmd.BuildConfigFromFlags("", k.Kubeconfig)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cs, err := kubernetes.NewForConfig(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	cs := k.Client(t)
 	for end := time.Now().Add(2 * time.Minute); ; time.Sleep(time.Second) {
 		nodes, err := cs.CoreV1().Nodes().List(context.Background(), metav1.ListOptions{})
 		if err != nil {
@@ -109,4 +102,18 @@ func (k *KubeCluster) WaitListed(t testing.TB, ref string) {
 			t.Fatalf("after 2 minutes the node does not list image %s", ref)
 		}
 	}
+}
+
+// Client is a cluster-admin client of the cluster.
+func (k *KubeCluster) Client(t testing.TB) kubernetes.Interface {
+	t.Helper()
+	cfg, err := clientcmd.BuildConfigFromFlags("", k.Kubeconfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cs, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cs
 }

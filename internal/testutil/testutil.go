@@ -119,3 +119,17 @@ func LogHistory(tb testing.TB, st store.Store, runID, key string, n int) {
 		}
 	}
 }
+
+// RunTags reads run id from st, with its tags as a map.
+func RunTags(t testing.TB, st store.Store, id string) (*store.Run, map[string]string) {
+	t.Helper()
+	r, err := st.GetRun(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tags := map[string]string{}
+	for _, tg := range r.Tags {
+		tags[tg.Key] = tg.Value
+	}
+	return r, tags
+}

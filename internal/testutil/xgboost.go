@@ -83,3 +83,25 @@ func PredictionsBody(preds []float64) string {
 	}
 	return `{"predictions": [` + strings.Join(s, ", ") + `]}`
 }
+
+// SklearnPredictions are scikit-learn's own predictions of MLflow
+// 2.17.2's logged ElasticNet (serve/testdata/sklearn_predictions.json).
+type SklearnPredictions struct {
+	Rows        [][]float64
+	Predictions []float64
+}
+
+// ReadSklearnPredictions reads them.
+func ReadSklearnPredictions(t testing.TB) *SklearnPredictions {
+	t.Helper()
+	_, file, _, _ := runtime.Caller(0)
+	b, err := os.ReadFile(filepath.Join(filepath.Dir(file), "..", "..", "serve", "testdata", "sklearn_predictions.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var s SklearnPredictions
+	if err := json.Unmarshal(b, &s); err != nil {
+		t.Fatal(err)
+	}
+	return &s
+}

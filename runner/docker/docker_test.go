@@ -73,25 +73,12 @@ func dockerProject(t *testing.T, dockerEnv, command string, files map[string]str
 	return dir
 }
 
-func runOf(t *testing.T, st store.Store, id string) (*store.Run, map[string]string) {
-	t.Helper()
-	r, err := st.GetRun(context.Background(), id)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tags := map[string]string{}
-	for _, tg := range r.Tags {
-		tags[tg.Key] = tg.Value
-	}
-	return r, tags
-}
-
 func checkExampleRun(t *testing.T, st store.Store, out *launch.Outcome, log string) *store.Run {
 	t.Helper()
 	if out.Status != store.StatusFinished {
 		t.Fatalf("status %s\n%s", out.Status, log)
 	}
-	r, tags := runOf(t, st, out.RunID)
+	r, tags := testutil.RunTags(t, st, out.RunID)
 	p := map[string]string{}
 	for _, kv := range r.Params {
 		p[kv.Key] = kv.Value
@@ -138,7 +125,7 @@ func TestExampleLogsIntoServer(t *testing.T) {
 		t.Fatalf("%v\n%s", err, e.out.String())
 	}
 	r := checkExampleRun(t, st, out, e.out.String())
-	_, tags := runOf(t, st, out.RunID)
+	_, tags := testutil.RunTags(t, st, out.RunID)
 	if !strings.HasPrefix(tags["mlflow.docker.image.name"], "docker-example:") {
 		t.Fatalf("--build-image tag %v", tags)
 	}
@@ -161,7 +148,7 @@ func TestBuildImageIsCached(t *testing.T) {
 		if err != nil || out.Status != store.StatusFinished {
 			t.Fatalf("%v %+v\n%s", err, out, e.out.String())
 		}
-		_, tags := runOf(t, e.st, out.RunID)
+		_, tags := testutil.RunTags(t, e.st, out.RunID)
 		return out, tags
 	}
 	_, t1 := run()
@@ -228,7 +215,7 @@ func TestExitCodeToStatus(t *testing.T) {
 	if err != nil || out.Status != store.StatusFailed || out.ExitCode != 7 {
 		t.Fatalf("%v %+v", err, out)
 	}
-	r, _ := runOf(t, e.st, out.RunID)
+	r, _ := testutil.RunTags(t, e.st, out.RunID)
 	if r.Info.Status != store.StatusFailed {
 		t.Fatalf("run %s", r.Info.Status)
 	}
@@ -251,7 +238,7 @@ func TestCancelKillsAndRemovesTheContainer(t *testing.T) {
 	if err != nil || out.Status != store.StatusKilled {
 		t.Fatalf("%v %+v\n%s", err, out, e.out.String())
 	}
-	r, _ := runOf(t, e.st, out.RunID)
+	r, _ := testutil.RunTags(t, e.st, out.RunID)
 	if r.Info.Status != store.StatusKilled {
 		t.Fatalf("run %s", r.Info.Status)
 	}

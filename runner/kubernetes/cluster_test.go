@@ -13,7 +13,6 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	k8s "k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/mlrun/mlrun/artifact"
 	"github.com/mlrun/mlrun/artifact/proxied"
@@ -54,19 +53,6 @@ func (l loading) Prepare(ctx context.Context, job *runner.Job) (map[string]strin
 		l.k.LoadImage(l.t, tags[kubernetes.TagImageName])
 	}
 	return tags, err
-}
-
-func clientset(t *testing.T, k *testutil.KubeCluster) k8s.Interface {
-	t.Helper()
-	cfg, err := clientcmd.BuildConfigFromFlags("", k.Kubeconfig)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cs, err := k8s.NewForConfig(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return cs
 }
 
 // gone checks that nothing of a run is left in the cluster: no Job, no
@@ -114,7 +100,7 @@ func newBackend(t *testing.T, k *testutil.KubeCluster, out io.Writer, cfg string
 func TestConformance(t *testing.T) {
 	k := testutil.RequireKubernetes(t)
 	image := testutil.RequireBaseImage(t)
-	cs := clientset(t, k)
+	cs := k.Client(t)
 	be := newBackend(t, k, nil, `"repository-uri": "mlrun-test/conformance"`, kubernetes.Options{SkipImagePush: true})
 	runnertest.Run(t, runnertest.Config{
 		Backend:       be,
@@ -151,19 +137,6 @@ func (e *env) request(uri string, be runner.Backend, params ...project.KV) launc
 	}
 }
 
-func tagsOf(t *testing.T, st store.Store, id string) (*store.Run, map[string]string) {
-	t.Helper()
-	r, err := st.GetRun(context.Background(), id)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tags := map[string]string{}
-	for _, tg := range r.Tags {
-		tags[tg.Key] = tg.Value
-	}
-	return r, tags
-}
-
 // TestExampleLogsFromThePod: examples/docker run as a Job logs its params,
 // metrics, tags and an artifact from the pod into an mlrun server; the run
 // has the backend's tags and the step's log.
@@ -179,7 +152,7 @@ func TestExampleLogsFromThePod(t *testing.T) {
 	if out.Status != store.StatusFinished {
 		t.Fatalf("status %s\n%s", out.Status, e.out.String())
 	}
-	r, tags := tagsOf(t, e.st, out.RunID)
+	r, tags := testutil.RunTags(t, e.st, out.RunID)
 	params := map[string]string{}
 	for _, p := range r.Params {
 		params[p.Key] = p.Value
@@ -203,7 +176,7 @@ func TestExampleLogsFromThePod(t *testing.T) {
 	if b, err := os.ReadFile(filepath.Join(e.srv.Artifacts, rel, launch.StepLog)); err != nil || !strings.Contains(string(b), "step 2 loss") {
 		t.Fatalf("step log: %v %q", err, b)
 	}
-	j, err := clientset(t, k).BatchV1().Jobs("default").Get(context.Background(), tags[kubernetes.TagJobName], metav1.GetOptions{})
+	j, err := k.Client(t).BatchV1().Jobs("default").Get(context.Background(), tags[kubernetes.TagJobName], metav1.GetOptions{})
 	if err != nil || j.Labels[kubernetes.Label] != out.RunID || *j.Spec.TTLSecondsAfterFinished != 600 {
 		t.Fatalf("the run's Job: %v %+v", err, j)
 	}
@@ -230,10 +203,10 @@ func TestUnschedulable(t *testing.T) {
 	if out == nil || out.Status != store.StatusFailed {
 		t.Fatalf("outcome %+v", out)
 	}
-	if _, tags := tagsOf(t, e.st, out.RunID); tags[kubernetes.TagFailure] != "Unschedulable" {
+	if _, tags := testutil.RunTags(t, e.st, out.RunID); tags[kubernetes.TagFailure] != "Unschedulable" {
 		t.Fatalf("tags %v", tags)
 	}
-	cs := clientset(t, k)
+	cs := k.Client(t)
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		jobs, err := cs.BatchV1().Jobs("default").List(context.Background(), metav1.ListOptions{LabelSelector: kubernetes.Label + "=" + out.RunID})
@@ -260,7 +233,7 @@ func TestImageNeverPulled(t *testing.T) {
 	if !errors.Is(err, kubernetes.ErrNotStarted) || !strings.Contains(err.Error(), "ErrImageNeverPull") {
 		t.Fatalf("%v\n%s", err, e.out.String())
 	}
-	if _, tags := tagsOf(t, e.st, out.RunID); tags[kubernetes.TagFailure] != "ErrImageNeverPull" || tags[kubernetes.TagImageURI] != "mlrun-test/not-in-the-cluster:1" {
+	if _, tags := testutil.RunTags(t, e.st, out.RunID); tags[kubernetes.TagFailure] != "ErrImageNeverPull" || tags[kubernetes.TagImageURI] != "mlrun-test/not-in-the-cluster:1" {
 		t.Fatalf("tags %v", tags)
 	}
 }
@@ -278,7 +251,7 @@ func TestOOMKilled(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "OOMKilled") {
 		t.Fatalf("%v\n%s", err, e.out.String())
 	}
-	if _, tags := tagsOf(t, e.st, out.RunID); tags[kubernetes.TagFailure] != "OOMKilled" || out.Status != store.StatusFailed || out.ExitCode != 137 {
+	if _, tags := testutil.RunTags(t, e.st, out.RunID); tags[kubernetes.TagFailure] != "OOMKilled" || out.Status != store.StatusFailed || out.ExitCode != 137 {
 		t.Fatalf("tags %v, outcome %+v", tags, out)
 	}
 }
@@ -308,7 +281,7 @@ func TestPushedImage(t *testing.T) {
 		if err != nil || o.Status != store.StatusFinished {
 			t.Fatalf("%v %+v\n%s\n%s", err, o, out.String(), e.out.String())
 		}
-		r, tags := tagsOf(t, e.st, o.RunID)
+		r, tags := testutil.RunTags(t, e.st, o.RunID)
 		return r, tags, out.String()
 	}
 	r, tags, out := run()
