@@ -17,8 +17,13 @@ import (
 	"github.com/mlrun/mlrun/runner"
 )
 
-// pollEvery is how often a running Job's state is read.
-const pollEvery = 300 * time.Millisecond
+// How often a Job's state is read: every pollEvery at first (a short step
+// ends promptly), then less and less often, up to pollMax (a long one
+// costs the API server two reads every pollMax).
+const (
+	pollEvery = 250 * time.Millisecond
+	pollMax   = 2 * time.Second
+)
 
 // handle follows one Job: its pod's log, its conditions, its end.
 type handle struct {
@@ -102,14 +107,14 @@ func (h *handle) follow(ctx context.Context, w io.Writer) {
 // cancelled, by deleting the Job and its pods (KILLED).
 func (h *handle) Wait(ctx context.Context) (runner.Result, error) {
 	defer h.stopLogs()
-	tick := time.NewTicker(pollEvery)
-	defer tick.Stop()
+	every := pollEvery
 	bg := context.WithoutCancel(ctx)
 	for {
 		select {
 		case <-ctx.Done():
 			return h.cancel()
-		case <-tick.C:
+		case <-time.After(every):
+			every = min(every*5/4, pollMax)
 		}
 		j, err := h.cs.BatchV1().Jobs(h.ns).Get(bg, h.name, metav1.GetOptions{})
 		if apierrors.IsNotFound(err) {
