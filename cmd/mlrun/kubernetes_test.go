@@ -5,13 +5,19 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/mlrun/mlrun/internal/testutil"
 	"github.com/mlrun/mlrun/runner"
 	"github.com/mlrun/mlrun/runner/kubernetes"
+	"github.com/mlrun/mlrun/runner/runnertest"
 	"github.com/mlrun/mlrun/store"
 	"github.com/mlrun/mlrun/store/rest"
 )
@@ -74,29 +80,15 @@ entry_points:
       x: {type: float, default: 0}
     command: "sleep 2; mlrun log metric loss $(awk -v x={x} 'BEGIN {{ print (x - 1) * (x - 1) }}')"
 `, base)), 0o644)
-	tmpl := filepath.Join(dir, "job.yaml")
-	os.WriteFile(tmpl, []byte("apiVersion: batch/v1\nkind: Job\nspec:\n  template:\n    spec:\n      hostNetwork: true\n      containers: [{}]\n"), 0o644)
-	cfg := fmt.Sprintf(`{"repository-uri": "mlrun-test/ktune", "kube-job-template-path": %q}`, tmpl)
+	cfg := hostNetworkConfig(t, "mlrun-test/ktune")
 
-	// No registry here: build the project's image as the run will (same
-	// content, same tag) and copy it into the cluster first.
-	pre, err := kubernetes.New(kubernetes.Options{Config: cfg, SkipImagePush: true, Out: io.Discard})
-	if err != nil {
-		t.Fatal(err)
-	}
-	tags, err := pre.Prepare(context.Background(), &runner.Job{ProjectName: "ktune", Dir: proj, DockerEnv: &runner.DockerEnv{Image: base}, TrackingURI: srv.URL})
-	if err != nil {
-		t.Fatal(err)
-	}
-	k.LoadImage(t, tags[kubernetes.TagImageName])
-	k.WaitListed(t, tags[kubernetes.TagImageName])
-
+	tag := preload(t, k, cfg, proj, base, srv.URL)
 	out, err := mlrun(t, "tune", proj, "-b", "kubernetes", "-c", cfg, "--skip-image-push", "--tracking-uri", srv.URL,
 		"-S", "x=uniform(-3, 3)", "--metric", "loss", "--max-trials", "4", "--parallel", "2", "--seed", "3")
 	if err != nil {
 		t.Fatalf("mlrun tune: %v\n%s", err, out)
 	}
-	if !strings.Contains(out, "the cluster has image "+tags[kubernetes.TagImageName]+"; not pushing") {
+	if !strings.Contains(out, "the cluster has image "+tag+"; not pushing") {
 		t.Fatalf("the run did not find its image in the cluster:\n%s", out)
 	}
 	st, err := rest.Open(srv.URL, rest.Options{})
@@ -137,5 +129,80 @@ entry_points:
 	}
 	if len(jobs) != 4 || !overlap {
 		t.Fatalf("jobs %v, trials overlapping: %v: want 4 Jobs, two at a time", jobs, overlap)
+	}
+}
+
+// hostNetworkConfig is a --backend-config whose Job template puts pods on
+// the node's network (they reach a tracking server on this machine's
+// loopback: the test cluster's one node is this machine).
+func hostNetworkConfig(t *testing.T, repo string) string {
+	t.Helper()
+	tmpl := filepath.Join(t.TempDir(), "job.yaml")
+	os.WriteFile(tmpl, []byte("apiVersion: batch/v1\nkind: Job\nspec:\n  template:\n    spec:\n      hostNetwork: true\n      containers: [{}]\n"), 0o644)
+	return fmt.Sprintf(`{"repository-uri": %q, "kube-job-template-path": %q}`, repo, tmpl)
+}
+
+// preload builds the project's image as a run with cfg will (same
+// content, same tag) and copies it into the cluster, which has no
+// registry; it returns the tag once the node lists it.
+func preload(t *testing.T, k *testutil.KubeCluster, cfg, proj, base, trackingURI string) string {
+	t.Helper()
+	pre, err := kubernetes.New(kubernetes.Options{Config: cfg, SkipImagePush: true, Out: io.Discard})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tags, err := pre.Prepare(context.Background(), &runner.Job{ProjectName: filepath.Base(proj), Dir: proj, DockerEnv: &runner.DockerEnv{Image: base}, TrackingURI: trackingURI})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tag := tags[kubernetes.TagImageName]
+	k.LoadImage(t, tag)
+	k.WaitListed(t, tag)
+	return tag
+}
+
+// TestRunOnKubernetesCtrlC: Ctrl-C on `mlrun run -b kubernetes` (the real
+// binary) deletes the Job with its pod, ends the run KILLED and exits 130.
+func TestRunOnKubernetesCtrlC(t *testing.T) {
+	k := testutil.RequireKubernetes(t)
+	base := testutil.RequireBaseImage(t)
+	srv := testutil.StartServer(t, true)
+	proj := filepath.Join(t.TempDir(), "ksleep")
+	os.MkdirAll(proj, 0o755)
+	os.WriteFile(filepath.Join(proj, "MLproject"), []byte("name: ksleep\ndocker_env:\n  image: "+base+"\nentry_points:\n  main:\n    command: \"echo started; sleep 300\"\n"), 0o644)
+	cfg := hostNetworkConfig(t, "mlrun-test/ksleep")
+	preload(t, k, cfg, proj, base, srv.URL)
+	var out runnertest.Buffer
+	cmd := exec.Command(buildMlrun(t), "run", proj, "-b", "kubernetes", "-c", cfg, "--skip-image-push", "--tracking-uri", srv.URL)
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill() })
+	waitFor(t, 90*time.Second, "the pod's log did not say started", func() bool { return out.Contains("started") })
+	cmd.Process.Signal(syscall.SIGINT)
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 130 {
+			t.Fatalf("exit: %v\n%s", err, out.String())
+		}
+	case <-time.After(90 * time.Second):
+		t.Fatalf("mlrun run did not end after Ctrl-C:\n%s", out.String())
+	}
+	st, err := rest.Open(srv.URL, rest.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	runs, _, err := st.SearchRuns(context.Background(), store.SearchRuns{ExperimentIDs: []string{"0"}})
+	if err != nil || len(runs) != 1 || runs[0].Info.Status != store.StatusKilled {
+		t.Fatalf("runs %v %+v\n%s", err, runs, out.String())
+	}
+	sel := metav1.ListOptions{LabelSelector: kubernetes.Label + "=" + runs[0].Info.RunID}
+	jobs, err := k.Client(t).BatchV1().Jobs("default").List(context.Background(), sel)
+	pods, perr := k.Client(t).CoreV1().Pods("default").List(context.Background(), sel)
+	if err != nil || perr != nil || len(jobs.Items) != 0 || len(pods.Items) != 0 {
+		t.Fatalf("after Ctrl-C: %v %v, %d jobs and %d pods left", err, perr, len(jobs.Items), len(pods.Items))
 	}
 }

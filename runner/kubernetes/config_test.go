@@ -156,3 +156,25 @@ func TestRefusedBeforeTheCluster(t *testing.T) {
 		t.Errorf("no cluster: %v", err)
 	}
 }
+
+// TestLogCursor: a log stream opened again from the second it broke in
+// repeats lines; they are copied once, timestamps stripped, lines with
+// equal timestamps kept apart by count, an unstamped line kept as it is.
+func TestLogCursor(t *testing.T) {
+	var out strings.Builder
+	var c logCursor
+	first := "2026-12-05T22:10:51.100000000Z one\n2026-12-05T22:10:51.200000000Z two\n2026-12-05T22:10:51.200000000Z two again\n"
+	if err := c.copy(&out, strings.NewReader(first)); err != nil {
+		t.Fatal(err)
+	}
+	// Opened again from 22:10:51: everything of that second comes again.
+	again := "2026-12-05T22:10:51.100000000Z one\n2026-12-05T22:10:51.200000000Z two\n2026-12-05T22:10:51.200000000Z two again\n" +
+		"2026-12-05T22:10:51.200000000Z two, a third\n2026-12-05T22:10:52.000000000Z three\nno stamp\n2026-12-05T22:10:53.5Z last, no newline"
+	if err := c.copy(&out, strings.NewReader(again)); err != nil {
+		t.Fatal(err)
+	}
+	want := "one\ntwo\ntwo again\ntwo, a third\nthree\nno stamp\nlast, no newline"
+	if out.String() != want {
+		t.Fatalf("got %q, want %q", out.String(), want)
+	}
+}

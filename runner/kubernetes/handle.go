@@ -1,11 +1,13 @@
 package kubernetes
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"sort"
+	"strings"
 	"time"
 
 	batchv1 "k8s.io/api/batch/v1"
@@ -79,24 +81,84 @@ func (h *handle) mainState(pod *corev1.Pod) (corev1.ContainerState, bool) {
 
 // follow copies the step's log to w as it comes, once its container has
 // started. Kubernetes keeps one log per container: stdout and stderr
-// arrive interleaved, on w.
+// arrive interleaved, on w. A stream that ends while the container still
+// runs (the container ended, or the connection broke: an API server
+// restart) is opened again from where it stopped — the lines carry the
+// kubelet's timestamps, and those already copied are skipped — until a
+// stream opened after the container ended has been read to its end.
 func (h *handle) follow(ctx context.Context, w io.Writer) {
+	var cur logCursor
 	for ctx.Err() == nil {
 		pods, err := h.pods(ctx)
 		if err == nil && len(pods) > 0 {
 			pod := pods[len(pods)-1]
 			if st, ok := h.mainState(&pod); ok && (st.Running != nil || st.Terminated != nil) {
-				rc, err := h.cs.CoreV1().Pods(h.ns).GetLogs(pod.Name, &corev1.PodLogOptions{Container: h.container, Follow: true}).Stream(ctx)
+				opts := &corev1.PodLogOptions{Container: h.container, Follow: true, Timestamps: true}
+				if !cur.last.IsZero() {
+					since := metav1.NewTime(cur.last)
+					opts.SinceTime = &since
+				}
+				rc, err := h.cs.CoreV1().Pods(h.ns).GetLogs(pod.Name, opts).Stream(ctx)
 				if err == nil {
-					io.Copy(w, rc)
+					err = cur.copy(w, rc)
 					rc.Close()
-					return
+					if err == nil && st.Terminated != nil {
+						return
+					}
 				}
 			}
 		}
 		select {
 		case <-ctx.Done():
 		case <-time.After(pollEvery):
+		}
+	}
+}
+
+// logCursor is how far a container's log has been copied: the timestamp
+// of the last line copied, and how many lines with that very timestamp.
+type logCursor struct {
+	last time.Time
+	seen int
+}
+
+// copy copies the lines of a timestamped log stream (each line an RFC
+// 3339 timestamp, a space, the text) to w without their timestamps,
+// skipping those copied before: a stream opened again from a SinceTime,
+// which Kubernetes takes to the second, repeats them.
+func (c *logCursor) copy(w io.Writer, r io.Reader) error {
+	br := bufio.NewReader(r)
+	skip := c.seen // lines stamped c.last this stream repeats
+	for {
+		line, err := br.ReadString('\n')
+		if line != "" {
+			text := line
+			if stamp, rest, ok := strings.Cut(line, " "); ok {
+				if ts, perr := time.Parse(time.RFC3339Nano, stamp); perr == nil {
+					text = rest
+					switch {
+					case ts.Before(c.last):
+						text = ""
+					case ts.Equal(c.last) && skip > 0:
+						skip--
+						text = ""
+					case ts.Equal(c.last):
+						c.seen++
+					default:
+						c.last, c.seen, skip = ts, 1, 0
+					}
+				}
+			}
+			if text != "" {
+				if _, werr := io.WriteString(w, text); werr != nil {
+					return werr
+				}
+			}
+		}
+		if errors.Is(err, io.EOF) {
+			return nil
+		} else if err != nil {
+			return err
 		}
 	}
 }
