@@ -8,7 +8,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -180,17 +179,7 @@ func TestRunOnKubernetesCtrlC(t *testing.T) {
 	}
 	t.Cleanup(func() { cmd.Process.Kill() })
 	waitFor(t, 90*time.Second, "the pod's log did not say started", func() bool { return out.Contains("started") })
-	cmd.Process.Signal(syscall.SIGINT)
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	select {
-	case err := <-done:
-		if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 130 {
-			t.Fatalf("exit: %v\n%s", err, out.String())
-		}
-	case <-time.After(90 * time.Second):
-		t.Fatalf("mlrun run did not end after Ctrl-C:\n%s", out.String())
-	}
+	interrupt(t, cmd, 90*time.Second, &out)
 	st, err := rest.Open(srv.URL, rest.Options{})
 	if err != nil {
 		t.Fatal(err)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -65,6 +66,23 @@ func TestRunSecondSIGINTKillsAtOnce(t *testing.T) {
 		t.Fatalf("the second Ctrl-C did not kill the step at once:\n%s", r.output())
 	}
 	r.wantKilled(t)
+}
+
+// interrupt sends cmd SIGINT (Ctrl-C) and waits, up to limit, for it to
+// exit with 130; out is what it printed.
+func interrupt(t *testing.T, cmd *exec.Cmd, limit time.Duration, out fmt.Stringer) {
+	t.Helper()
+	cmd.Process.Signal(syscall.SIGINT)
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 130 {
+			t.Fatalf("exit: %v\n%s", err, out)
+		}
+	case <-time.After(limit):
+		t.Fatalf("%s did not end within %s of Ctrl-C:\n%s", strings.Join(cmd.Args, " "), limit, out)
+	}
 }
 
 // realRun is `mlrun run` of the real binary on a one-script project.

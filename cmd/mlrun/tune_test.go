@@ -8,7 +8,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -303,17 +302,7 @@ func TestTuneCtrlC(t *testing.T) {
 		}
 		return running == 2
 	})
-	cmd.Process.Signal(syscall.SIGINT)
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	select {
-	case err := <-done:
-		if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 130 {
-			t.Fatalf("exit: %v\n%s", err, out.String())
-		}
-	case <-time.After(40 * time.Second):
-		t.Fatalf("mlrun tune did not stop\n%s", out.String())
-	}
+	interrupt(t, cmd, 40*time.Second, &out)
 	parent, trials := tuneRuns(t, db)
 	if parent.Info.Status != store.StatusKilled || len(trials) != 2 {
 		t.Fatalf("parent %s, %d trials\n%s", parent.Info.Status, len(trials), out.String())
