@@ -138,7 +138,9 @@ func hostNetworkConfig(t *testing.T, repo string) string {
 	t.Helper()
 	tmpl := filepath.Join(t.TempDir(), "job.yaml")
 	os.WriteFile(tmpl, []byte("apiVersion: batch/v1\nkind: Job\nspec:\n  template:\n    spec:\n      hostNetwork: true\n      containers: [{}]\n"), 0o644)
-	return fmt.Sprintf(`{"repository-uri": %q, "kube-job-template-path": %q}`, repo, tmpl)
+	// A pod that cannot start fails its trial in 90 s, not the package's
+	// whole time (the default schedule timeout is 5 minutes).
+	return fmt.Sprintf(`{"repository-uri": %q, "kube-job-template-path": %q, "schedule-timeout": "90s"}`, repo, tmpl)
 }
 
 // preload builds the project's image as a run with cfg will (same

@@ -83,7 +83,9 @@ func newBackend(t *testing.T, k *testutil.KubeCluster, out io.Writer, cfg string
 	if cfg != "" {
 		cfg = ", " + cfg
 	}
-	opts.Config, opts.Out = fmt.Sprintf(`{"kube-job-template-path": %q%s}`, tmpl, cfg), out
+	// A pod that cannot start fails in 90 s (the default is 5 minutes);
+	// a schedule-timeout in cfg comes later and wins.
+	opts.Config, opts.Out = fmt.Sprintf(`{"kube-job-template-path": %q, "schedule-timeout": "90s"%s}`, tmpl, cfg), out
 	if opts.Out == nil {
 		opts.Out = io.Discard
 	}
@@ -273,7 +275,7 @@ func TestPushedImage(t *testing.T) {
 	run := func() (*store.Run, map[string]string, string) {
 		t.Helper()
 		var out runnertest.Buffer
-		b, err := kubernetes.New(kubernetes.Options{Config: fmt.Sprintf(`{"repository-uri": "%s/mlrun-test/pushed", "kube-job-template-path": %q}`, reg, tmpl), Out: &out})
+		b, err := kubernetes.New(kubernetes.Options{Config: fmt.Sprintf(`{"repository-uri": "%s/mlrun-test/pushed", "kube-job-template-path": %q, "schedule-timeout": "90s"}`, reg, tmpl), Out: &out})
 		if err != nil {
 			t.Fatal(err)
 		}
