@@ -60,7 +60,6 @@ type Backend struct {
 	mu        sync.Mutex
 	cs        kubernetes.Interface
 	namespace string // the kubeconfig context's
-	host      string
 	prepared  map[*runner.Job]prepared
 	lastName  string
 }
@@ -130,7 +129,7 @@ func (b *Backend) Client(ctx context.Context) (kubernetes.Interface, error) {
 	if err := cs.Discovery().RESTClient().Get().AbsPath("/version").Do(pctx).Error(); err != nil {
 		return nil, fmt.Errorf("%w: cannot reach the Kubernetes API server at %s: %v", runner.ErrBackendUnavailable, rc.Host, firstLine(err.Error()))
 	}
-	b.cs, b.namespace, b.host = cs, ns, rc.Host
+	b.cs, b.namespace = cs, ns
 	return cs, nil
 }
 
