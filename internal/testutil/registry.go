@@ -15,27 +15,13 @@ import (
 // use (.ci/run does the same, once, outside the clone).
 const RegistryInstall = "cd .ci/registry && go build -o $HOME/.cache/mlrun-tools/registry ."
 
-// registryBin finds the registry binary: $MLRUN_REGISTRY, or
-// ~/.cache/mlrun-tools where .ci/run installs it.
-func registryBin() string {
-	if p := os.Getenv("MLRUN_REGISTRY"); p != "" {
-		return p
-	}
-	home, _ := os.UserHomeDir()
-	p := filepath.Join(home, ".cache", "mlrun-tools", "registry")
-	if _, err := os.Stat(p); err == nil {
-		return p
-	}
-	return ""
-}
-
 // StartRegistry starts a real image registry (CNCF distribution) on a
 // loopback port for the test and returns its host (127.0.0.1:PORT), which
 // Docker treats as an insecure registry. With a user, it asks for that
 // user and password (htpasswd) on every request.
 func StartRegistry(t testing.TB, user, password string) string {
 	t.Helper()
-	bin := registryBin()
+	bin := ciTool("MLRUN_REGISTRY", "registry", false) // a "registry" on PATH may be anything
 	if bin == "" {
 		if os.Getenv("CI") != "" {
 			t.Fatalf("the registry is missing under CI (.ci/run should install it: %s)", RegistryInstall)

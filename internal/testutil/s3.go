@@ -22,17 +22,20 @@ type S3 struct {
 	Secret   string
 }
 
-// versityGW finds the versitygw binary: $MLRUN_VERSITYGW, PATH, or
-// ~/.cache/mlrun-tools where .ci/run installs it.
-func versityGW() string {
-	if p := os.Getenv("MLRUN_VERSITYGW"); p != "" {
+// ciTool finds a test server's binary that .ci/run builds: $env, PATH
+// (when onPath), or ~/.cache/mlrun-tools where .ci/run installs it; ""
+// if none.
+func ciTool(env, name string, onPath bool) string {
+	if p := os.Getenv(env); p != "" {
 		return p
 	}
-	if p, err := exec.LookPath("versitygw"); err == nil {
-		return p
+	if onPath {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
 	}
 	home, _ := os.UserHomeDir()
-	p := filepath.Join(home, ".cache", "mlrun-tools", "versitygw")
+	p := filepath.Join(home, ".cache", "mlrun-tools", name)
 	if _, err := os.Stat(p); err == nil {
 		return p
 	}
@@ -45,7 +48,7 @@ func versityGW() string {
 // what the test runs reaches it as an MLflow user's process would.
 func StartS3(t testing.TB) *S3 {
 	t.Helper()
-	bin := versityGW()
+	bin := ciTool("MLRUN_VERSITYGW", "versitygw", true)
 	if bin == "" {
 		if os.Getenv("CI") != "" {
 			t.Fatalf("versitygw is missing under CI (.ci/run should install it: %s)", VersityGWInstall)
