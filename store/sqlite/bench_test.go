@@ -197,3 +197,59 @@ func seedExperiment(b *testing.B, s *sqlite.Store, n int) string {
 	}
 	return exp
 }
+
+// BenchmarkParallelWrites is the store's side of the server's small-write
+// workloads: 20 goroutines (as the load's 20 clients), each with a run of
+// its own, through group commit, with no HTTP.
+//
+//	go test -run '^$' -bench ParallelWrites -benchtime 3s ./store/sqlite/
+func BenchmarkParallelWrites(b *testing.B) {
+	for _, w := range []struct {
+		name string
+		do   func(ctx context.Context, s *sqlite.Store, run string, i int) error
+	}{
+		{"create-run", func(ctx context.Context, s *sqlite.Store, _ string, _ int) error {
+			_, err := s.CreateRun(ctx, store.CreateRun{ExperimentID: "0"})
+			return err
+		}},
+		{"log-param-10", func(ctx context.Context, s *sqlite.Store, run string, i int) error {
+			ps := make([]store.Param, 10)
+			for j := range ps {
+				ps[j] = store.Param{Key: fmt.Sprint("q", i, "_", j), Value: "v"}
+			}
+			return s.LogBatch(ctx, run, nil, ps, nil)
+		}},
+		{"log-batch-10", func(ctx context.Context, s *sqlite.Store, run string, i int) error {
+			ms := make([]store.Metric, 10)
+			for j := range ms {
+				ms[j] = store.Metric{Key: fmt.Sprint("m", j), Value: float64(i), Timestamp: int64(i), Step: int64(i)}
+			}
+			return s.LogBatch(ctx, run, ms, nil, nil)
+		}},
+	} {
+		b.Run(w.name, func(b *testing.B) {
+			s := benchStore(b)
+			ctx := context.Background()
+			runs := make(chan string, 64)
+			for range 64 {
+				r, err := s.CreateRun(ctx, store.CreateRun{})
+				if err != nil {
+					b.Fatal(err)
+				}
+				runs <- r.Info.RunID
+			}
+			b.SetParallelism(10) // 20 goroutines on 2 cores
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				run := <-runs
+				for i := 0; pb.Next(); i++ {
+					if err := w.do(ctx, s, run, i); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "writes/s")
+		})
+	}
+}

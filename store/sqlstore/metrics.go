@@ -9,8 +9,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/google/uuid"
-
 	"github.com/mlrun/mlrun/store"
 	"github.com/mlrun/mlrun/store/search"
 )
@@ -299,8 +297,6 @@ func (s *Store) LogInputs(ctx context.Context, runID string, inputs []store.Data
 		return nil
 	}))
 }
-
-func newID() string { return strings.ReplaceAll(uuid.NewString(), "-", "") }
 
 func nullIfEmpty(s string) any {
 	if s == "" {

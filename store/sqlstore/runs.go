@@ -9,8 +9,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/google/uuid"
-
 	"github.com/mlrun/mlrun/store"
 )
 
@@ -100,7 +98,7 @@ func (s *Store) CreateRun(ctx context.Context, req store.CreateRun) (*store.Run,
 	if start == 0 {
 		start = nowMillis()
 	}
-	runID := strings.ReplaceAll(uuid.NewString(), "-", "")
+	runID := newID()
 	run := &store.Run{Info: store.RunInfo{RunID: runID, RunName: name, UserID: req.UserID, Status: store.RunStatus("RUNNING"),
 		StartTime: start, LifecycleStage: store.LifecycleActive}}
 	err := s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {

@@ -9,7 +9,6 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/google/uuid"
 	"github.com/mlrun/mlrun/store"
 	"github.com/mlrun/mlrun/store/search"
 )
@@ -509,7 +508,7 @@ func (s *Store) LinkTracesToRun(ctx context.Context, traceIDs []string, runID st
 				return err
 			}
 			if _, err := tx.ExecContext(ctx, `INSERT INTO entity_associations (association_id, source_type, source_id, destination_type, destination_id, created_time) VALUES (?, 'trace', ?, 'run', ?, ?) ON CONFLICT DO NOTHING`,
-				uuid.NewString(), id, runID, nowMillis()); err != nil {
+				newID(), id, runID, nowMillis()); err != nil {
 				return err
 			}
 		}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"reflect"
+	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -32,6 +33,7 @@ func Run(t *testing.T, open Opener) {
 		{"ExperimentTags", testExperimentTags},
 		{"SearchExperiments", testSearchExperiments},
 		{"CreateAndGetRun", testCreateAndGetRun},
+		{"RunIDsSortByCreation", testRunIDsSortByCreation},
 		{"RunNameRules", testRunNameRules},
 		{"UpdateRun", testUpdateRun},
 		{"DeleteRestoreRun", testDeleteRestoreRun},
@@ -268,6 +270,26 @@ func testCreateAndGetRun(t *testing.T, s store.Store) {
 	_, err = s.CreateRun(ctx(), store.CreateRun{ExperimentID: exp})
 	wantKind(t, err, store.ErrInvalidArgument)
 }
+
+// testRunIDsSortByCreation: run ids are MLflow's 32 lowercase hex digits,
+// and a run made later has a greater id (mlrun's ids are time-ordered,
+// so that the runs being written share index pages).
+func testRunIDsSortByCreation(t *testing.T, s store.Store) {
+	exp := newExp(t, s, "ids")
+	prev := ""
+	for i := 0; i < 50; i++ {
+		id := newRun(t, s, exp).Info.RunID
+		if !runID.MatchString(id) {
+			t.Fatalf("run id %q is not 32 lowercase hex digits", id)
+		}
+		if id <= prev {
+			t.Fatalf("run %d has id %s, not after %s, the run made before it", i, id, prev)
+		}
+		prev = id
+	}
+}
+
+var runID = regexp.MustCompile(`^[0-9a-f]{32}$`)
 
 func testRunNameRules(t *testing.T, s store.Store) {
 	r := must[*store.Run](t)(s.CreateRun(ctx(), store.CreateRun{Tags: []store.Tag{{Key: "mlflow.runName", Value: "from-tag"}}}))
