@@ -463,7 +463,7 @@ func (s *Store) LogOutputs(ctx context.Context, runID string, outputs []store.Mo
 		return err
 	}
 	return wrap("log outputs", s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		if _, err := s.activeRun(ctx, tx, runID); err != nil {
+		if err := checkActive(ctx, tx, runID); err != nil {
 			return err
 		}
 		for _, o := range outputs {
@@ -486,7 +486,7 @@ func (s *Store) LogModelInputs(ctx context.Context, runID string, modelIDs []str
 		return err
 	}
 	return wrap("log model inputs", s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		if _, err := s.activeRun(ctx, tx, runID); err != nil {
+		if err := checkActive(ctx, tx, runID); err != nil {
 			return err
 		}
 		for _, id := range modelIDs {

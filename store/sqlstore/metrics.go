@@ -76,7 +76,7 @@ func (s *Store) LogBatch(ctx context.Context, runID string, metrics []store.Metr
 		tags[i] = t
 	}
 	return wrap("log batch", s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		if _, err := s.activeRun(ctx, tx, runID); err != nil {
+		if err := checkActive(ctx, tx, runID); err != nil {
 			return err
 		}
 		if err := logParams(ctx, tx, runID, params); err != nil {
@@ -96,8 +96,23 @@ func logParams(ctx context.Context, tx *sql.Tx, runID string, params []store.Par
 	if len(params) == 0 {
 		return nil
 	}
-	// What is there already, in one query; then the new ones in one
-	// insert (LogBatch has refused duplicate keys).
+	// One insert of them all (LogBatch has refused duplicate keys),
+	// keeping what is there already; only when some were there (fewer
+	// rows inserted than given) are their values read to compare: the
+	// same value again is fine, another one is refused (the caller's
+	// savepoint then drops what this inserted).
+	args := make([]any, 0, 3*len(params))
+	for _, p := range params {
+		args = append(args, p.Key, p.Value, runID)
+	}
+	res, err := tx.ExecContext(ctx, `INSERT INTO params ("key", value, run_uuid) VALUES `+
+		strings.TrimSuffix(strings.Repeat("(?, ?, ?), ", len(params)), ", ")+` ON CONFLICT DO NOTHING`, args...)
+	if err != nil {
+		return err
+	}
+	if n, err := res.RowsAffected(); err != nil || n == int64(len(params)) {
+		return err
+	}
 	keys := make([]any, 0, len(params)+1)
 	keys = append(keys, runID)
 	for _, p := range params {
@@ -107,34 +122,24 @@ func logParams(ctx context.Context, tx *sql.Tx, runID string, params []store.Par
 	if err != nil {
 		return err
 	}
-	old := map[string]string{}
+	defer rows.Close()
+	have := map[string]string{}
 	for rows.Next() {
 		var k, v string
 		if err := rows.Scan(&k, &v); err != nil {
-			rows.Close()
 			return err
 		}
-		old[k] = v
+		have[k] = v
 	}
-	rows.Close()
 	if err := rows.Err(); err != nil {
 		return err
 	}
-	var args []any
 	for _, p := range params {
-		v, ok := old[p.Key]
-		switch {
-		case !ok:
-			args = append(args, p.Key, p.Value, runID)
-		case v != p.Value:
+		if v := have[p.Key]; v != p.Value {
 			return store.Invalidf("Changing param values is not allowed. Param with key='%s' was already logged with value='%s' for run ID='%s'. Attempted logging new value '%s'.", p.Key, v, runID, p.Value)
 		}
 	}
-	if len(args) == 0 {
-		return nil
-	}
-	_, err = tx.ExecContext(ctx, `INSERT INTO params ("key", value, run_uuid) VALUES `+strings.TrimSuffix(strings.Repeat("(?, ?, ?), ", len(args)/3), ", "), args...)
-	return err
+	return nil
 }
 
 func logMetrics(ctx context.Context, tx *sql.Tx, runID string, pts []point) error {
@@ -344,7 +349,7 @@ func (s *Store) SearchDatasets(ctx context.Context, experimentIDs []string) ([]s
 // transaction, which the single writer serializes.
 func (s *Store) LogModel(ctx context.Context, runID, modelJSON string) error {
 	return wrap("log model", s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		if _, err := s.activeRun(ctx, tx, runID); err != nil {
+		if err := checkActive(ctx, tx, runID); err != nil {
 			return err
 		}
 		var old sql.NullString

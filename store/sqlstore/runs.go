@@ -58,10 +58,28 @@ func (s *Store) activeRun(ctx context.Context, q querier, runID string) (*store.
 	if err != nil {
 		return nil, err
 	}
-	if ri.LifecycleStage != store.LifecycleActive {
-		return nil, store.Invalidf("The run %s must be in the 'active' state. Current state is %s.", runID, ri.LifecycleStage)
+	return ri, mustBeActive(runID, ri.LifecycleStage)
+}
+
+// checkActive is activeRun for a caller that needs only to know: it
+// reads one column, not the run's info.
+func checkActive(ctx context.Context, q querier, runID string) error {
+	var stage string
+	err := q.QueryRowContext(ctx, `SELECT lifecycle_stage FROM runs WHERE run_uuid = ?`, runID).Scan(&stage)
+	if errors.Is(err, sql.ErrNoRows) {
+		return store.NotFoundf("Run with id=%s not found", runID)
 	}
-	return ri, nil
+	if err != nil {
+		return fmt.Errorf("get run %s: %w", runID, err)
+	}
+	return mustBeActive(runID, stage)
+}
+
+func mustBeActive(runID, stage string) error {
+	if stage != store.LifecycleActive {
+		return store.Invalidf("The run %s must be in the 'active' state. Current state is %s.", runID, stage)
+	}
+	return nil
 }
 
 // CreateRun implements store.Store.
@@ -325,7 +343,7 @@ func (s *Store) loadInputs(ctx context.Context, ids []any, in string, byID map[s
 // UpdateRun implements store.Store.
 func (s *Store) UpdateRun(ctx context.Context, runID string, req store.UpdateRun) (*store.RunInfo, error) {
 	err := s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		if _, err := s.activeRun(ctx, tx, runID); err != nil {
+		if err := checkActive(ctx, tx, runID); err != nil {
 			return err
 		}
 		if req.Status != nil {
@@ -386,7 +404,7 @@ func (s *Store) SetTag(ctx context.Context, runID string, t store.Tag) error {
 // DeleteTag implements store.Store.
 func (s *Store) DeleteTag(ctx context.Context, runID, key string) error {
 	return wrap("delete tag", s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		if _, err := s.activeRun(ctx, tx, runID); err != nil {
+		if err := checkActive(ctx, tx, runID); err != nil {
 			return err
 		}
 		return deleteOne(ctx, tx, store.NotFoundf("No tag with name: %s in run with id %s", key, runID), `DELETE FROM tags WHERE run_uuid = ? AND "key" = ?`, runID, key)

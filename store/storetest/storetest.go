@@ -371,6 +371,24 @@ func testParams(t *testing.T, s store.Store) {
 		}
 	}
 	wantKind(t, s.LogParam(ctx(), "0123456789abcdef0123456789abcdef", store.Param{Key: "a", Value: "1"}), store.ErrNotFound)
+
+	// A batch that changes one param fails whole: none of its new params
+	// are kept. One that logs a param again with its value is fine.
+	b := newRun(t, s, "0")
+	ok(t, s.LogParam(ctx(), b.Info.RunID, store.Param{Key: "lr", Value: "0.1"}))
+	ok(t, s.LogParam(ctx(), b.Info.RunID, store.Param{Key: "depth", Value: "3"}))
+	err = s.LogBatch(ctx(), b.Info.RunID, nil, []store.Param{{Key: "new1", Value: "a"}, {Key: "lr", Value: "0.1"}, {Key: "depth", Value: "4"}, {Key: "new2", Value: "b"}}, nil)
+	wantKind(t, err, store.ErrInvalidArgument)
+	if !strings.Contains(err.Error(), "key='depth'") || !strings.Contains(err.Error(), "value='3'") {
+		t.Fatalf("error %q does not name the changed param and its value", err)
+	}
+	if got := must[*store.Run](t)(s.GetRun(ctx(), b.Info.RunID)).Params; !slices.Equal(got, []store.Param{{Key: "depth", Value: "3"}, {Key: "lr", Value: "0.1"}}) {
+		t.Fatalf("after the refused batch, params = %+v", got)
+	}
+	ok(t, s.LogBatch(ctx(), b.Info.RunID, nil, []store.Param{{Key: "new1", Value: "a"}, {Key: "lr", Value: "0.1"}}, nil))
+	if got := must[*store.Run](t)(s.GetRun(ctx(), b.Info.RunID)).Params; len(got) != 3 {
+		t.Fatalf("after the accepted batch, params = %+v", got)
+	}
 }
 
 func testMetrics(t *testing.T, s store.Store) {
