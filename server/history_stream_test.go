@@ -3,6 +3,7 @@ package server_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"math"
 	"net/url"
 	"strings"
@@ -65,5 +66,80 @@ func TestMetricHistoryStreamed(t *testing.T) {
 	code, body := get("0123456789abcdef0123456789abcdef", key)
 	if code != 404 || !strings.Contains(body, `"error_code":"RESOURCE_DOES_NOT_EXIST"`) {
 		t.Fatalf("unknown run: %d %s", code, body)
+	}
+}
+
+// TestSearchRunsStreamed: a runs/search page is streamed with exactly the
+// bytes of the SearchRunsResponse the store's page makes: a page of more
+// runs than the store loads at a time (250) and longer than one 32 KiB
+// write, with its next_page_token (runs with params, metrics, NaN among
+// them, tags, some with a dataset input); the last page, without one; an
+// empty result is {}; a bad filter is MLflow's INVALID_PARAMETER_VALUE
+// with 400, before anything is streamed.
+func TestSearchRunsStreamed(t *testing.T) {
+	srv := newServer(t)
+	ctx := context.Background()
+	exp, err := srv.store.CreateExperiment(ctx, "streamed", "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 300; i++ {
+		run, err := srv.store.CreateRun(ctx, store.CreateRun{ExperimentID: exp, StartTime: int64(1000 + i)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = srv.store.LogBatch(ctx, run.Info.RunID,
+			[]store.Metric{{Key: "loss", Value: 1 / float64(i+1), Timestamp: 1, Step: int64(i)}, {Key: "nan", Value: math.NaN(), Timestamp: 1}},
+			[]store.Param{{Key: "lr", Value: fmt.Sprint(i)}, {Key: "note", Value: `"quoted" <html> & é`}},
+			[]store.Tag{{Key: "t", Value: fmt.Sprint(i % 7)}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i%50 == 0 {
+			err = srv.store.LogInputs(ctx, run.Info.RunID, []store.DatasetInput{{Dataset: store.Dataset{Name: "d", Digest: fmt.Sprint(i), SourceType: "local", Source: "{}"}}})
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	search := func(body string) (int, string) {
+		code, b := srv.do(t, "POST", "/api/2.0/mlflow/runs/search", "application/json", []byte(body))
+		return code, string(b)
+	}
+	want := func(q store.SearchRuns) string {
+		runs, next, err := srv.store.SearchRuns(ctx, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp := wire.SearchRunsResponse{NextPageToken: next}
+		for _, r := range runs {
+			resp.Runs = append(resp.Runs, wire.FromRun(r))
+		}
+		b, _ := json.Marshal(resp)
+		return string(b)
+	}
+	first := want(store.SearchRuns{ExperimentIDs: []string{exp}, MaxResults: 260, OrderBy: []string{"metrics.loss DESC"}})
+	if len(first) < 2*32<<10 || !strings.Contains(first, `"next_page_token":"`) || strings.Count(first, `"run_uuid"`) != 260 {
+		t.Fatalf("the first page is %d bytes, %d runs: not the page this test needs", len(first), strings.Count(first, `"run_uuid"`))
+	}
+	code, body := search(`{"experiment_ids":["` + exp + `"],"max_results":260,"order_by":["metrics.loss DESC"]}`)
+	if code != 200 || body != first {
+		t.Fatalf("streamed page (%d, %d bytes) differs from the SearchRunsResponse (%d bytes): %.300s", code, len(body), len(first), body)
+	}
+	var page wire.SearchRunsResponse
+	if err := json.Unmarshal([]byte(body), &page); err != nil {
+		t.Fatal(err)
+	}
+	last := want(store.SearchRuns{ExperimentIDs: []string{exp}, MaxResults: 260, OrderBy: []string{"metrics.loss DESC"}, PageToken: page.NextPageToken})
+	code, body = search(`{"experiment_ids":["` + exp + `"],"max_results":260,"order_by":["metrics.loss DESC"],"page_token":"` + page.NextPageToken + `"}`)
+	if code != 200 || body != last || strings.Count(body, `"run_uuid"`) != 40 || strings.Contains(body, "next_page_token") {
+		t.Fatalf("last page: %d %d bytes, want %d bytes", code, len(body), len(last))
+	}
+	if code, body := search(`{"experiment_ids":["` + exp + `"],"filter":"params.lr = 'none'"}`); code != 200 || body != "{}" {
+		t.Fatalf("empty result: %d %s", code, body)
+	}
+	code, body = search(`{"experiment_ids":["` + exp + `"],"filter":"params.lr =="}`)
+	if code != 400 || !strings.Contains(body, `"error_code":"INVALID_PARAMETER_VALUE"`) {
+		t.Fatalf("bad filter: %d %s", code, body)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"slices"
 	"sort"
+	"time"
 
 	"github.com/mlrun/mlrun/internal/wire"
 	"github.com/mlrun/mlrun/store"
@@ -18,7 +19,7 @@ func (s *Server) getMetricHistory(w http.ResponseWriter, r *http.Request) {
 			return nil, err
 		}
 		if hs, ok := s.raw.(store.HistoryStreamer); ok && req.MaxResults == 0 && req.PageToken == "" {
-			return historyStream{hs, req.ID(), req.MetricKey}, nil
+			return historyStream{hs, req.ID(), req.MetricKey, s.timeStream}, nil
 		}
 		ms, next, err := s.store.GetMetricHistory(r.Context(), req.ID(), req.MetricKey, int(req.MaxResults), req.PageToken)
 		if err != nil {
@@ -34,41 +35,17 @@ func (s *Server) getMetricHistory(w http.ResponseWriter, r *http.Request) {
 type historyStream struct {
 	hs       store.HistoryStreamer
 	run, key string
+	time     func(op string, start time.Time)
 }
 
 func (h historyStream) stream(w http.ResponseWriter, r *http.Request) {
+	defer h.time("GetMetricHistory", time.Now())
 	key, _ := json.Marshal(h.key)
-	var buf []byte
-	started := false
+	a := arrayStream{w: w, open: `{"metrics":[`}
 	err := h.hs.StreamMetricHistory(r.Context(), h.run, h.key, func(m store.Metric) error {
-		if !started {
-			w.Header().Set("Content-Type", "application/json")
-			w.WriteHeader(http.StatusOK)
-			buf = append(make([]byte, 0, 40<<10), `{"metrics":[`...)
-			started = true
-		} else {
-			buf = append(buf, ',')
-		}
-		buf = wire.AppendHistoryPoint(buf, key, m.Value, m.Timestamp, m.Step)
-		if len(buf) >= 32<<10 {
-			_, err := w.Write(buf)
-			buf = buf[:0]
-			return err
-		}
-		return nil
+		return a.add(func(buf []byte) []byte { return wire.AppendHistoryPoint(buf, key, m.Value, m.Timestamp, m.Step) })
 	})
-	switch {
-	case err != nil && !started:
-		writeError(w, r, err)
-	case err != nil:
-		// The status is sent: break the response rather than end it
-		// as if it were whole.
-		panic(http.ErrAbortHandler)
-	case !started:
-		writeJSON(w, http.StatusOK, wire.MetricsResponse{})
-	default:
-		w.Write(append(buf, "]}"...))
-	}
+	a.finish(r, err, wire.MetricsResponse{}, nil)
 }
 
 // getMetricHistoryBulkInterval returns up to max_results points per run

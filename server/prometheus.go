@@ -178,6 +178,16 @@ func (m *Metrics) timeStore(st store.Store) store.Store {
 	return timedStore{Store: st, h: h}
 }
 
+// timeStream records a store call that the server streams (a search page,
+// a metric history) under op, from start to now: the store is called
+// on the raw store then, past the timed one, and the time includes
+// writing the response.
+func (s *Server) timeStream(op string, start time.Time) {
+	if t, ok := s.store.(timedStore); ok {
+		t.since(op, start)
+	}
+}
+
 func (t timedStore) since(op string, start time.Time) {
 	t.h.WithLabelValues(op).Observe(time.Since(start).Seconds())
 }

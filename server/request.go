@@ -126,6 +126,55 @@ type streamer interface {
 	stream(w http.ResponseWriter, r *http.Request)
 }
 
+// arrayStream writes a JSON object whose first field is an array, one
+// element at a time as they are produced, in 32 KiB writes; the status
+// and headers go out with the first element.
+type arrayStream struct {
+	w       http.ResponseWriter
+	open    string // the object's start up to the array's '['
+	buf     []byte
+	started bool
+}
+
+// add appends one element (appendTo appends its JSON to a buffer).
+func (a *arrayStream) add(appendTo func([]byte) []byte) error {
+	if !a.started {
+		a.w.Header().Set("Content-Type", "application/json")
+		a.w.WriteHeader(http.StatusOK)
+		a.buf = append(make([]byte, 0, 40<<10), a.open...)
+		a.started = true
+	} else {
+		a.buf = append(a.buf, ',')
+	}
+	a.buf = appendTo(a.buf)
+	if len(a.buf) >= 32<<10 {
+		_, err := a.w.Write(a.buf)
+		a.buf = a.buf[:0]
+		return err
+	}
+	return nil
+}
+
+// finish ends the response after the last element: err, the producer's
+// error, is the response when nothing was sent yet; empty is the whole
+// response when there were no elements; otherwise the array is closed and
+// tail (more fields, from their ',') and the object's '}' end it.
+func (a *arrayStream) finish(r *http.Request, err error, empty any, tail []byte) {
+	switch {
+	case err != nil && !a.started:
+		writeError(a.w, r, err)
+	case err != nil:
+		// The status is sent: break the response rather than end it
+		// as if it were whole.
+		panic(http.ErrAbortHandler)
+	case !a.started:
+		writeJSON(a.w, http.StatusOK, empty)
+	default:
+		a.buf = append(append(append(a.buf, ']'), tail...), '}')
+		a.w.Write(a.buf)
+	}
+}
+
 // writeJSON writes v as the response body.
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	b, err := json.Marshal(v)

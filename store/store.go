@@ -89,6 +89,15 @@ type HistoryStreamer interface {
 	StreamMetricHistory(ctx context.Context, runID, key string, fn func(Metric) error) error
 }
 
+// RunsStreamer is a Store that hands out a SearchRuns page one run at a
+// time, in the page's order, as it loads the runs' data, then returns the
+// next page's token: a server streams a large page without holding it.
+// An error before fn is first called (a bad filter) is SearchRuns' error;
+// an error from fn ends the stream with it.
+type RunsStreamer interface {
+	StreamSearchRuns(ctx context.Context, q SearchRuns, fn func(*Run) error) (next string, err error)
+}
+
 // DatasetSummary is one dataset used by an experiment's runs, with the
 // context it was used in (input tag mlflow.data.context).
 type DatasetSummary struct {
