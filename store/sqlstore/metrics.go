@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"math"
 	"strconv"
-	"strings"
 
 	"github.com/mlrun/mlrun/store"
 	"github.com/mlrun/mlrun/store/search"
@@ -23,10 +22,6 @@ type point struct {
 	timestamp int64
 	step      int64
 }
-
-// metricsPerInsert is how many metric rows one INSERT carries (6
-// parameters each: far below SQLite's and PostgreSQL's limits).
-const metricsPerInsert = 250
 
 // after reports whether p is strictly later than q by (step, timestamp,
 // value), MLflow's rule for the latest value.
@@ -105,12 +100,7 @@ func logParams(ctx context.Context, tx *sql.Tx, runID string, params []store.Par
 	for _, p := range params {
 		args = append(args, p.Key, p.Value, runID)
 	}
-	res, err := tx.ExecContext(ctx, `INSERT INTO params ("key", value, run_uuid) VALUES `+
-		strings.TrimSuffix(strings.Repeat("(?, ?, ?), ", len(params)), ", ")+` ON CONFLICT DO NOTHING`, args...)
-	if err != nil {
-		return err
-	}
-	if n, err := res.RowsAffected(); err != nil || n == int64(len(params)) {
+	if allNew, err := insertParams(ctx, tx, args); allNew || err != nil {
 		return err
 	}
 	keys := make([]any, 0, len(params)+1)
@@ -143,47 +133,11 @@ func logParams(ctx context.Context, tx *sql.Tx, runID string, params []store.Par
 }
 
 func logMetrics(ctx context.Context, tx *sql.Tx, runID string, pts []point) error {
-	if len(pts) == 0 {
-		return nil
+	rps := make([]runPoint, len(pts))
+	for i, p := range pts {
+		rps[i] = runPoint{runID, p}
 	}
-	// Multi-row inserts, metricsPerInsert rows each: one round trip per
-	// chunk instead of one per point (what a database server's latency
-	// makes count).
-	for start := 0; start < len(pts); start += metricsPerInsert {
-		chunk := pts[start:min(start+metricsPerInsert, len(pts))]
-		args := make([]any, 0, 6*len(chunk))
-		for _, p := range chunk {
-			args = append(args, p.key, p.value, p.timestamp, runID, p.step, p.isNaN)
-		}
-		q := `INSERT INTO metrics ("key", value, timestamp, run_uuid, step, is_nan) VALUES ` +
-			strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?, ?, ?), ", len(chunk)), ", ") + ` ON CONFLICT DO NOTHING`
-		if _, err := tx.ExecContext(ctx, q, args...); err != nil {
-			return err
-		}
-	}
-	latest := map[string]point{}
-	var order []string
-	for _, p := range pts {
-		cur, ok := latest[p.key]
-		if !ok {
-			order = append(order, p.key)
-		}
-		if !ok || p.after(cur) {
-			latest[p.key] = p
-		}
-	}
-	// One upsert; a row is replaced only by a later point by (step,
-	// timestamp, value), as MLflow decides (a NULL timestamp counts as 0).
-	args := make([]any, 0, 6*len(order))
-	for _, key := range order {
-		p := latest[key]
-		args = append(args, key, p.value, p.timestamp, p.step, p.isNaN, runID)
-	}
-	_, err := tx.ExecContext(ctx, `INSERT INTO latest_metrics ("key", value, timestamp, step, is_nan, run_uuid) VALUES `+
-		strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?, ?, ?), ", len(order)), ", ")+
-		` ON CONFLICT ("key", run_uuid) DO UPDATE SET value = excluded.value, timestamp = excluded.timestamp, step = excluded.step, is_nan = excluded.is_nan
-		WHERE (excluded.step, excluded.timestamp, excluded.value) > (latest_metrics.step, COALESCE(latest_metrics.timestamp, 0), latest_metrics.value)`, args...)
-	return err
+	return insertMetrics(ctx, tx, rps)
 }
 
 // GetMetricHistory implements store.Store.

@@ -5,9 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"slices"
 	"strconv"
-	"strings"
 
 	"github.com/mlrun/mlrun/store"
 )
@@ -146,50 +144,17 @@ func (s *Store) CreateRun(ctx context.Context, req store.CreateRun) (*store.Run,
 
 // upsertTags sets a run's tags; mlflow.runName renames the run.
 func upsertTags(ctx context.Context, tx *sql.Tx, runID string, tags []store.Tag) error {
-	set, err := putTags(ctx, tx, runID, tags)
-	if err != nil {
-		return err
-	}
-	for _, t := range set {
-		if t.Key == tagRunName {
-			if _, err := tx.ExecContext(ctx, `UPDATE runs SET name = ? WHERE run_uuid = ?`, t.Value, runID); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
+	var ts tagSet
+	ts.add(runID, tags)
+	return ts.write(ctx, tx, true)
 }
 
-// putTags writes tags in one statement and returns them as they are now
-// set, by key: a key given twice keeps its last value, as one upsert
-// after the other would (and a statement may not touch a row twice on
-// PostgreSQL).
+// putTags writes a new run's tags and returns them as they are now set,
+// by key (a key given twice keeps its last value).
 func putTags(ctx context.Context, tx *sql.Tx, runID string, tags []store.Tag) ([]store.Tag, error) {
-	if len(tags) == 0 {
-		return nil, nil
-	}
-	last := map[string]string{}
-	var keys []string
-	for _, t := range tags {
-		if _, ok := last[t.Key]; !ok {
-			keys = append(keys, t.Key)
-		}
-		last[t.Key] = t.Value
-	}
-	args := make([]any, 0, 3*len(keys))
-	for _, k := range keys {
-		args = append(args, k, last[k], runID)
-	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO tags ("key", value, run_uuid) VALUES `+strings.TrimSuffix(strings.Repeat("(?, ?, ?), ", len(keys)), ", ")+
-		` ON CONFLICT ("key", run_uuid) DO UPDATE SET value = excluded.value`, args...); err != nil {
-		return nil, err
-	}
-	slices.Sort(keys)
-	set := make([]store.Tag, len(keys))
-	for i, k := range keys {
-		set[i] = store.Tag{Key: k, Value: last[k]}
-	}
-	return set, nil
+	var ts tagSet
+	ts.add(runID, tags)
+	return ts.of(runID), ts.write(ctx, tx, false)
 }
 
 // GetRun implements store.Store.
