@@ -107,10 +107,10 @@ func (m *Metrics) watchOpenRuns(st store.Store) {
 	}))
 }
 
-// watchWrites adds the counters mlrun_store_writes_total and
-// mlrun_store_commits_total when st counts its write transactions (the
-// SQL stores): on SQLite, writes per commit is how much group commit
-// saves.
+// watchWrites adds the counters mlrun_store_writes_total,
+// mlrun_store_commits_total and mlrun_store_merged_writes_total when st
+// counts its write transactions (the SQL stores): on SQLite, writes per
+// commit is how much group commit saves.
 func (m *Metrics) watchWrites(st store.Store) {
 	wc, ok := st.(interface{ WriteStats() sqlstore.WriteStats })
 	if !ok {
@@ -123,7 +123,11 @@ func (m *Metrics) watchWrites(st store.Store) {
 		prometheus.NewCounterFunc(prometheus.CounterOpts{
 			Name: "mlrun_store_commits_total",
 			Help: "Transactions that committed the store's writes (fewer than the writes when they were committed in groups).",
-		}, func() float64 { return float64(wc.WriteStats().Commits) }))
+		}, func() float64 { return float64(wc.WriteStats().Commits) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "mlrun_store_merged_writes_total",
+			Help: "Writes committed merged with others of their group commit: a few statements for them all.",
+		}, func() float64 { return float64(wc.WriteStats().Merged) }))
 }
 
 // countOpenRuns pages through the active experiments and their RUNNING

@@ -20,7 +20,7 @@ import (
 
 // TestServerCrashDuringGroupCommits: 16 clients stream log-batches (50
 // metric points and a param each) into `mlrun server` on SQLite, so that
-// writes are group-committed; the server is killed with SIGKILL in the
+// writes are group-committed and merged; the server is killed with SIGKILL in the
 // middle. The database passes PRAGMA integrity_check, and after a
 // restart every acknowledged batch is there, and every batch is there
 // whole or not at all.
@@ -74,6 +74,11 @@ func TestServerCrashDuringGroupCommits(t *testing.T) {
 	writes, commits := scrape(t, base, "mlrun_store_writes_total"), scrape(t, base, "mlrun_store_commits_total")
 	if commits <= 0 || commits >= writes {
 		t.Errorf("%v writes in %v commits: not grouped", writes, commits)
+	}
+	// And the batches of a group were written merged: the kill lands
+	// among merged writes.
+	if merged := scrape(t, base, "mlrun_store_merged_writes_total"); merged <= 0 {
+		t.Errorf("%v writes, none merged", writes)
 	}
 	if err := srv.Process.Kill(); err != nil {
 		t.Fatal(err)

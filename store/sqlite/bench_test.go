@@ -250,6 +250,9 @@ func BenchmarkParallelWrites(b *testing.B) {
 				}
 			})
 			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "writes/s")
+			ws := s.WriteStats()
+			b.ReportMetric(float64(ws.Writes)/float64(ws.Commits), "writes/commit")
+			b.ReportMetric(float64(ws.Merged)/float64(ws.Writes), "merged/write")
 		})
 	}
 }

@@ -11,7 +11,61 @@ import (
 
 	"github.com/mlrun/mlrun/store"
 	"github.com/mlrun/mlrun/store/sqlite"
+	"github.com/mlrun/mlrun/store/sqlstore"
 )
+
+// queued runs writes while another process holds the database's write
+// lock, so that they are one group commit: the leader's write waits in
+// BEGIN and the others queue behind it; then the lock is let go. The
+// writes are the named ones and n more made by nth (named "good0"…). It
+// returns each write's result by name, and the change in the store's
+// write counts.
+func queued(t *testing.T, s *sqlite.Store, path string, leader func() error, named map[string]func() error, n int, nth func(int) func() error) (map[string]error, sqlstore.WriteStats) {
+	t.Helper()
+	ctx := context.Background()
+	other, err := sql.Open("sqlite3", "file:"+path+"?_txlock=immediate")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	lock, err := other.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lock.Rollback()
+	if _, err := lock.ExecContext(ctx, `UPDATE experiments SET last_update_time = last_update_time WHERE experiment_id = 0`); err != nil {
+		t.Fatal(err)
+	}
+	before := s.WriteStats()
+	type result struct {
+		name string
+		err  error
+	}
+	results := make(chan result, 1+len(named)+n)
+	write := func(name string, fn func() error) {
+		go func() { results <- result{name, fn()} }()
+	}
+	write("leader", leader)
+	waitFor(t, "the leader", func() bool { return s.WriteStats().Pending == 1 })
+	for i := 0; i < n; i++ {
+		write(fmt.Sprint("good", i), nth(i))
+	}
+	for name, fn := range named {
+		write(name, fn)
+	}
+	total := 1 + len(named) + n
+	waitFor(t, "the writes to queue", func() bool { return s.WriteStats().Pending == int64(total) })
+	if err := lock.Rollback(); err != nil {
+		t.Fatal(err)
+	}
+	errs := map[string]error{}
+	for i := 0; i < total; i++ {
+		r := <-results
+		errs[r.name] = r.err
+	}
+	after := s.WriteStats()
+	return errs, sqlstore.WriteStats{Writes: after.Writes - before.Writes, Commits: after.Commits - before.Commits, Merged: after.Merged - before.Merged}
+}
 
 // waitFor polls cond until it holds; 10 s without it fails the test.
 func waitFor(t *testing.T, what string, cond func() bool) {
@@ -62,60 +116,28 @@ func TestGroupCommitBadWriteFailsAlone(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	// Another process holds the write lock: the next write (the leader)
-	// waits in BEGIN, and the writes after it queue behind it.
-	other, err := sql.Open("sqlite3", "file:"+path+"?_txlock=immediate")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer other.Close()
-	lock, err := other.BeginTx(ctx, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer lock.Rollback()
-	if _, err := lock.ExecContext(ctx, `UPDATE experiments SET last_update_time = last_update_time WHERE experiment_id = 0`); err != nil {
-		t.Fatal(err)
-	}
-
-	before := s.WriteStats()
-	type result struct {
-		name string
-		err  error
-	}
-	results := make(chan result, good+4)
-	write := func(name string, fn func() error) {
-		go func() { results <- result{name, fn()} }()
-	}
-	write("leader", func() error { return s.SetTag(ctx, runs[0], store.Tag{Key: "first", Value: "yes"}) })
-	waitFor(t, "the leader", func() bool { return s.WriteStats().Pending == 1 })
-	for i := 0; i < good; i++ {
-		write(fmt.Sprint("good", i), func() error {
+	errs, d := queued(t, s, path, func() error { return s.SetTag(ctx, runs[0], store.Tag{Key: "first", Value: "yes"}) }, map[string]func() error{
+		"changed-param": func() error {
+			// Its metrics are written before the param is found changed.
+			return s.LogBatch(ctx, fixed, []store.Metric{{Key: "lost", Value: 1, Timestamp: 1}}, []store.Param{{Key: "alpha", Value: "2"}}, nil)
+		},
+		"unknown-run": func() error {
+			return s.LogBatch(ctx, "0123456789abcdef0123456789abcdef", []store.Metric{{Key: "m", Value: 1, Timestamp: 1}}, nil, nil)
+		},
+		"deleted-run": func() error { return s.LogParam(ctx, deleted, store.Param{Key: "b", Value: "1"}) },
+	}, good, func(i int) func() error {
+		return func() error {
 			return s.LogBatch(ctx, runs[i], []store.Metric{{Key: "m", Value: float64(i), Timestamp: 1, Step: int64(i)}},
 				[]store.Param{{Key: "p", Value: fmt.Sprint(i)}}, []store.Tag{{Key: "t", Value: "v"}})
-		})
-	}
-	write("changed-param", func() error {
-		// Its metrics are written before the param is found changed.
-		return s.LogBatch(ctx, fixed, []store.Metric{{Key: "lost", Value: 1, Timestamp: 1}}, []store.Param{{Key: "alpha", Value: "2"}}, nil)
+		}
 	})
-	write("unknown-run", func() error {
-		return s.LogBatch(ctx, "0123456789abcdef0123456789abcdef", []store.Metric{{Key: "m", Value: 1, Timestamp: 1}}, nil, nil)
-	})
-	write("deleted-run", func() error { return s.LogParam(ctx, deleted, store.Param{Key: "b", Value: "1"}) })
-	waitFor(t, "the writes to queue", func() bool { return s.WriteStats().Pending == 1+good+3 })
-	if err := lock.Rollback(); err != nil {
-		t.Fatal(err)
+	if d.Commits != 2 {
+		t.Errorf("%d writes took %d commits, want 2 (the leader alone, then one group)", d.Writes, d.Commits)
 	}
-
-	errs := map[string]error{}
-	for i := 0; i < 1+good+3; i++ {
-		r := <-results
-		errs[r.name] = r.err
-	}
-	after := s.WriteStats()
-	if n := after.Commits - before.Commits; n != 2 {
-		t.Errorf("%d writes took %d commits, want 2 (the leader alone, then one group)", after.Writes-before.Writes, n)
+	// The changed param is found only by trying: the merged writes were
+	// rolled back and each ran alone.
+	if d.Merged != 0 {
+		t.Errorf("%d writes committed merged, want none (a changed param among them)", d.Merged)
 	}
 	for name, err := range errs {
 		switch name {
@@ -156,5 +178,118 @@ func TestGroupCommitBadWriteFailsAlone(t *testing.T) {
 	h, _, err := s.GetMetricHistory(ctx, fixed, "lost", 0, "")
 	if err != nil || len(h) != 0 {
 		t.Errorf("the failed batch left history %v (%v)", h, err)
+	}
+}
+
+// TestGroupCommitMergesWrites: creates and log-batches that queue together
+// are committed merged (one multi-row statement per table for them all),
+// and each gets what it would have alone: a created run is the one GetRun
+// reads back; a batch's params, metrics (the latest by step), tags (a
+// runName tag renames the run) are there. Writes among them that their
+// checks refuse (a deleted or unknown experiment, an unknown run) fail
+// with their own error kinds, and the rest are merged all the same.
+func TestGroupCommitMergesWrites(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "mlflow.db")
+	s, err := sqlite.Open(ctx, path, sqlite.Options{ArtifactRoot: filepath.Join(dir, "mlruns")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	exp, err := s.CreateExperiment(ctx, "merged", "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gone, err := s.CreateExperiment(ctx, "gone", "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DeleteExperiment(ctx, gone); err != nil {
+		t.Fatal(err)
+	}
+	const n = 6
+	runs := make([]string, n)
+	for i := range runs {
+		r, err := s.CreateRun(ctx, store.CreateRun{ExperimentID: exp, Tags: []store.Tag{{Key: "t", Value: "old"}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		runs[i] = r.Info.RunID
+	}
+	created := make([]*store.Run, n)
+	errs, d := queued(t, s, path, func() error { return s.SetTag(ctx, runs[0], store.Tag{Key: "first", Value: "yes"}) }, map[string]func() error{
+		"deleted-experiment": func() error { _, err := s.CreateRun(ctx, store.CreateRun{ExperimentID: gone}); return err },
+		"unknown-experiment": func() error { _, err := s.CreateRun(ctx, store.CreateRun{ExperimentID: "987654"}); return err },
+		"unknown-run": func() error {
+			return s.LogBatch(ctx, "0123456789abcdef0123456789abcdef", nil, []store.Param{{Key: "a", Value: "1"}}, nil)
+		},
+	}, 2*n, func(i int) func() error {
+		if i < n {
+			return func() error {
+				r, err := s.CreateRun(ctx, store.CreateRun{ExperimentID: exp, RunName: fmt.Sprint("c", i), UserID: "alice",
+					Tags: []store.Tag{{Key: "k", Value: "1"}, {Key: "k", Value: fmt.Sprint(i)}, {Key: "mlflow.user", Value: "alice"}}})
+				created[i] = r
+				return err
+			}
+		}
+		i -= n
+		return func() error {
+			tags := []store.Tag{{Key: "t", Value: fmt.Sprint("new", i)}}
+			if i == 0 {
+				tags = append(tags, store.Tag{Key: "mlflow.runName", Value: "renamed"})
+			}
+			return s.LogBatch(ctx, runs[i],
+				[]store.Metric{{Key: "m", Value: 2, Timestamp: 5, Step: 2}, {Key: "m", Value: 1, Timestamp: 9, Step: 1}, {Key: "m", Value: 2, Timestamp: 5, Step: 2}},
+				[]store.Param{{Key: "p", Value: fmt.Sprint(i)}, {Key: "q", Value: "x"}}, tags)
+		}
+	})
+	if d.Commits != 2 || d.Merged != 2*n {
+		t.Errorf("%d writes: %d commits, %d merged; want 2 commits (the leader alone, then one group), %d merged", d.Writes, d.Commits, d.Merged, 2*n)
+	}
+	for name, err := range errs {
+		var want error
+		switch name {
+		case "deleted-experiment":
+			want = store.ErrInvalidArgument
+		case "unknown-experiment", "unknown-run":
+			want = store.ErrNotFound
+		}
+		if (want == nil && err != nil) || (want != nil && !errors.Is(err, want)) {
+			t.Errorf("%s: got %v, want %v", name, err, want)
+		}
+	}
+	for i, c := range created {
+		got, err := s.GetRun(ctx, c.Info.RunID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Info != c.Info || fmt.Sprint(got.Tags) != fmt.Sprint(c.Tags) || c.Info.ExperimentID != exp || c.Info.RunName != fmt.Sprint("c", i) {
+			t.Errorf("created %+v %v, read back %+v %v", c.Info, c.Tags, got.Info, got.Tags)
+		}
+		if v, _ := got.Tag("k"); v != fmt.Sprint(i) || len(got.Tags) != 3 {
+			t.Errorf("created run %d has tags %v, want k=%d (its last), mlflow.user, mlflow.runName", i, got.Tags, i)
+		}
+	}
+	for i, id := range runs {
+		got, err := s.GetRun(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got.Metrics) != 1 || got.Metrics[0].Step != 2 || got.Metrics[0].Value != 2 {
+			t.Errorf("run %d: latest metrics %v, want m=2 at step 2", i, got.Metrics)
+		}
+		if fmt.Sprint(got.Params) != fmt.Sprint([]store.Param{{Key: "p", Value: fmt.Sprint(i)}, {Key: "q", Value: "x"}}) {
+			t.Errorf("run %d: params %v", i, got.Params)
+		}
+		if v, _ := got.Tag("t"); v != fmt.Sprint("new", i) {
+			t.Errorf("run %d: tag t = %q", i, v)
+		}
+		if h, _, err := s.GetMetricHistory(ctx, id, "m", 0, ""); err != nil || len(h) != 2 {
+			t.Errorf("run %d: history %v (%v), want its 2 points", i, h, err)
+		}
+	}
+	if r, _ := s.GetRun(ctx, runs[0]); r.Info.RunName != "renamed" {
+		t.Errorf("a merged mlflow.runName tag left the run named %q", r.Info.RunName)
 	}
 }

@@ -17,6 +17,8 @@ const maxGroup = 128
 // moment and runs them in one transaction, each under a savepoint of its
 // own: one that fails is rolled back to its savepoint alone and gets its
 // error; the others commit. Every caller is answered after the commit.
+// Writes that insert run data (CreateRun, LogBatch) are first run merged,
+// a few statements for all of them (see merge).
 // The leader then hands the lead to the first write that arrived
 // meanwhile, which takes the next group.
 //
@@ -35,6 +37,7 @@ type group struct {
 type job struct {
 	ctx context.Context // the caller's, without its cancellation
 	fn  txFunc
+	op  any // a write the group may merge (see merge), or nil
 	err error
 	// next says what the waiting caller does: true, it is done (err is
 	// its result); false, it leads the next group.
@@ -42,11 +45,11 @@ type job struct {
 }
 
 // do runs fn in the next group commit and returns its result.
-func (g *group) do(ctx context.Context, fn txFunc) error {
+func (g *group) do(ctx context.Context, op any, fn txFunc) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	j := &job{ctx: context.WithoutCancel(ctx), fn: fn, next: make(chan bool, 1)}
+	j := &job{ctx: context.WithoutCancel(ctx), fn: fn, op: op, next: make(chan bool, 1)}
 	g.mu.Lock()
 	g.queue = append(g.queue, j)
 	lead := !g.leading
@@ -109,7 +112,12 @@ func (g *group) tryGroup(batch []*job) error {
 		_, err := tx.ExecContext(ctx, q)
 		return err
 	}
-	for _, j := range batch {
+	alone, err := g.s.merge(ctx, tx, batch)
+	if err != nil {
+		tx.Rollback()
+		return err
+	}
+	for _, j := range alone {
 		if err := exec(`SAVEPOINT mlrun_write`); err != nil {
 			tx.Rollback()
 			return err
@@ -129,6 +137,7 @@ func (g *group) tryGroup(batch []*job) error {
 	if err := tx.Commit(); err != nil {
 		return err
 	}
+	g.s.merged.Add(int64(len(batch) - len(alone)))
 	g.s.commits.Add(1)
 	g.s.d.Committed()
 	return nil

@@ -70,7 +70,11 @@ func (s *Store) LogBatch(ctx context.Context, runID string, metrics []store.Metr
 		}
 		tags[i] = t
 	}
-	return wrap("log batch", s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	var op any
+	if !hasModelMetrics(metrics) {
+		op = &batchOp{runID: runID, params: params, pts: pts, tags: tags}
+	}
+	return wrap("log batch", s.txOp(ctx, op, func(ctx context.Context, tx *sql.Tx) error {
 		if err := checkActive(ctx, tx, runID); err != nil {
 			return err
 		}
@@ -85,6 +89,16 @@ func (s *Store) LogBatch(ctx context.Context, runID string, metrics []store.Metr
 		}
 		return upsertTags(ctx, tx, runID, tags)
 	}))
+}
+
+// hasModelMetrics reports whether any of metrics is a logged model's.
+func hasModelMetrics(metrics []store.Metric) bool {
+	for _, m := range metrics {
+		if m.ModelID != "" {
+			return true
+		}
+	}
+	return false
 }
 
 func logParams(ctx context.Context, tx *sql.Tx, runID string, params []store.Param) error {

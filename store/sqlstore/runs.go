@@ -80,6 +80,13 @@ func mustBeActive(runID, stage string) error {
 	return nil
 }
 
+// insertRun and runValues insert a new run: id, name, user, start time,
+// artifact URI, experiment.
+const (
+	insertRun = `INSERT INTO runs (run_uuid, name, source_type, source_name, entry_point_name, user_id, status, start_time, end_time, source_version, lifecycle_stage, artifact_uri, experiment_id, deleted_time) VALUES `
+	runValues = `(?, ?, 'UNKNOWN', '', '', ?, 'RUNNING', ?, NULL, '', 'active', ?, ?, NULL)`
+)
+
 // CreateRun implements store.Store.
 func (s *Store) CreateRun(ctx context.Context, req store.CreateRun) (*store.Run, error) {
 	expID := req.ExperimentID
@@ -117,7 +124,8 @@ func (s *Store) CreateRun(ctx context.Context, req store.CreateRun) (*store.Run,
 	runID := newID()
 	run := &store.Run{Info: store.RunInfo{RunID: runID, RunName: name, UserID: req.UserID, Status: store.RunStatus("RUNNING"),
 		StartTime: start, LifecycleStage: store.LifecycleActive}}
-	err := s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	op := &createOp{run: run, expID: expID, tags: tags}
+	err := s.txOp(ctx, op, func(ctx context.Context, tx *sql.Tx) error {
 		e, _, err := experimentRow(ctx, tx, expID)
 		if err != nil {
 			return err
@@ -126,9 +134,7 @@ func (s *Store) CreateRun(ctx context.Context, req store.CreateRun) (*store.Run,
 			return store.Invalidf("The experiment %s must be in the 'active' state. Current state is %s.", expID, e.LifecycleStage)
 		}
 		run.Info.ExperimentID, run.Info.ArtifactURI = e.ID, joinURI(e.ArtifactLocation, runID+"/artifacts")
-		_, err = tx.ExecContext(ctx, `INSERT INTO runs (run_uuid, name, source_type, source_name, entry_point_name, user_id, status, start_time, end_time, source_version, lifecycle_stage, artifact_uri, experiment_id, deleted_time)
-			VALUES (?, ?, 'UNKNOWN', '', '', ?, 'RUNNING', ?, NULL, '', 'active', ?, ?, NULL)`,
-			runID, name, req.UserID, start, run.Info.ArtifactURI, e.ID)
+		_, err = tx.ExecContext(ctx, insertRun+runValues, runID, name, req.UserID, start, run.Info.ArtifactURI, e.ID)
 		if err != nil {
 			return err
 		}

@@ -79,21 +79,22 @@ type Store struct {
 	assessments, associations bool
 	// group, when not nil, runs write transactions (GroupCommit).
 	group *group
-	// writes, commits and pending count for WriteStats.
-	writes, commits, pending atomic.Int64
+	// writes, commits, merged and pending count for WriteStats.
+	writes, commits, merged, pending atomic.Int64
 }
 
 // WriteStats counts a store's write transactions since it was opened.
 type WriteStats struct {
 	// Writes is how many write calls were made, Commits how many
 	// transactions committed them (fewer when writes were grouped);
-	// Pending is how many write calls are in progress now.
-	Writes, Commits, Pending int64
+	// Merged is how many writes were committed merged with others (see
+	// merge); Pending is how many write calls are in progress now.
+	Writes, Commits, Merged, Pending int64
 }
 
 // WriteStats returns the store's write counts.
 func (s *Store) WriteStats() WriteStats {
-	return WriteStats{Writes: s.writes.Load(), Commits: s.commits.Load(), Pending: s.pending.Load()}
+	return WriteStats{Writes: s.writes.Load(), Commits: s.commits.Load(), Merged: s.merged.Load(), Pending: s.pending.Load()}
 }
 
 var _ store.Store = (*Store)(nil)
@@ -201,11 +202,18 @@ type txFunc func(ctx context.Context, tx *sql.Tx) error
 // Retries back off exponentially, with jitter so that contenders spread
 // out, up to 100 ms apart. tx returns once fn's work is committed.
 func (s *Store) tx(ctx context.Context, fn txFunc) error {
+	return s.txOp(ctx, nil, fn)
+}
+
+// txOp is tx for a write that a group commit may merge with others of
+// its kind (op: a *createOp or *batchOp; see merge); fn is the write
+// alone, as for tx.
+func (s *Store) txOp(ctx context.Context, op any, fn txFunc) error {
 	s.writes.Add(1)
 	s.pending.Add(1)
 	defer s.pending.Add(-1)
 	if s.group != nil {
-		return s.group.do(ctx, fn)
+		return s.group.do(ctx, op, fn)
 	}
 	for attempt := 0; ; attempt++ {
 		err := s.tryTx(ctx, fn)
