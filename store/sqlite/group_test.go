@@ -14,6 +14,23 @@ import (
 	"github.com/mlrun/mlrun/store/sqlstore"
 )
 
+// groupStore opens a new database for a group commit test, with a new
+// experiment named name.
+func groupStore(t *testing.T, name string) (s *sqlite.Store, path, exp string) {
+	t.Helper()
+	dir := t.TempDir()
+	path = filepath.Join(dir, "mlflow.db")
+	s, err := sqlite.Open(context.Background(), path, sqlite.Options{ArtifactRoot: filepath.Join(dir, "mlruns")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	if exp, err = s.CreateExperiment(context.Background(), name, "", nil); err != nil {
+		t.Fatal(err)
+	}
+	return s, path, exp
+}
+
 // queued runs writes while another process holds the database's write
 // lock, so that they are one group commit: the leader's write waits in
 // BEGIN and the others queue behind it; then the lock is let go. The
@@ -85,17 +102,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 // every good one is committed.
 func TestGroupCommitBadWriteFailsAlone(t *testing.T) {
 	ctx := context.Background()
-	dir := t.TempDir()
-	path := filepath.Join(dir, "mlflow.db")
-	s, err := sqlite.Open(ctx, path, sqlite.Options{ArtifactRoot: filepath.Join(dir, "mlruns")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	exp, err := s.CreateExperiment(ctx, "group", "", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, path, exp := groupStore(t, "group")
 	newRun := func() string {
 		r, err := s.CreateRun(ctx, store.CreateRun{ExperimentID: exp})
 		if err != nil {
@@ -190,17 +197,7 @@ func TestGroupCommitBadWriteFailsAlone(t *testing.T) {
 // with their own error kinds, and the rest are merged all the same.
 func TestGroupCommitMergesWrites(t *testing.T) {
 	ctx := context.Background()
-	dir := t.TempDir()
-	path := filepath.Join(dir, "mlflow.db")
-	s, err := sqlite.Open(ctx, path, sqlite.Options{ArtifactRoot: filepath.Join(dir, "mlruns")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	exp, err := s.CreateExperiment(ctx, "merged", "", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, path, exp := groupStore(t, "merged")
 	gone, err := s.CreateExperiment(ctx, "gone", "", nil)
 	if err != nil {
 		t.Fatal(err)
