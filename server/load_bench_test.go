@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -13,6 +14,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/google/uuid"
 
 	"github.com/mlrun/mlrun/internal/load"
 	"github.com/mlrun/mlrun/internal/testutil"
@@ -170,6 +173,97 @@ func BenchmarkRawMetricInsert(b *testing.B) {
 		rows += perTx
 	}
 	b.ReportMetric(float64(rows)/b.Elapsed().Seconds(), "rows/s")
+}
+
+// BenchmarkRawSmallWrites is the ceiling for create-run and log-param-10
+// on SQLite: one connection doing just the rows the load's requests make,
+// in transactions of 10 requests (the group size 20 clients give), each
+// table's rows of a transaction in one multi-row insert (as merged writes
+// do), on the schema and settings mlrun's server has (WAL,
+// synchronous=FULL, mlrun's indexes), with no HTTP, no JSON, no checks.
+// create-run: a run and its mlflow.runName tag; log-param-10: ten new
+// params of one of 20 runs, keyed as the load keys them (q<n>_<j>).
+//
+//	go test -run '^$' -bench 'RawSmallWrites|ServerLoad/(noop|sqlite)/(create-run|log-param-10)$' -benchtime 3s ./server/
+func BenchmarkRawSmallWrites(b *testing.B) {
+	const perTx = 10
+	for _, w := range []struct {
+		name string
+		rows func(req int, runs []string) (table, tuple string, args []any)
+	}{
+		{"create-run", nil},
+		{"log-param-10", func(req int, runs []string) (string, string, []any) {
+			var args []any
+			for j := 0; j < 10; j++ {
+				args = append(args, fmt.Sprint("q", req/len(runs), "_", j), "v", runs[req%len(runs)])
+			}
+			return `INSERT INTO params ("key", value, run_uuid) VALUES `, "(?, ?, ?)", args
+		}},
+	} {
+		b.Run(w.name, func(b *testing.B) {
+			ctx := context.Background()
+			path := filepath.Join(b.TempDir(), "raw.db")
+			st, err := sqlite.Open(ctx, path, sqlite.Options{ArtifactRoot: b.TempDir()})
+			if err != nil {
+				b.Fatal(err)
+			}
+			runs := make([]string, 20)
+			for i := range runs {
+				r, err := st.CreateRun(ctx, store.CreateRun{})
+				if err != nil {
+					b.Fatal(err)
+				}
+				runs[i] = r.Info.RunID
+			}
+			st.Close()
+			db, err := sql.Open("sqlite3", "file:"+path+"?_journal_mode=WAL&_sync=FULL&_foreign_keys=1&_txlock=immediate&_stmt_cache_size=128")
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer db.Close()
+			db.SetMaxOpenConns(1)
+			req := 0
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				tx, err := db.BeginTx(ctx, nil)
+				if err != nil {
+					b.Fatal(err)
+				}
+				var q string
+				var args []any
+				if w.rows == nil { // create-run
+					var tags []any
+					for k := 0; k < perTx; k++ {
+						u := uuid.Must(uuid.NewV7())
+						id := hex.EncodeToString(u[:])
+						args = append(args, id, "name", "", time.Now().UnixMilli(), "mlflow-artifacts:/0/"+id+"/artifacts", 0)
+						tags = append(tags, "mlflow.runName", "name", id)
+					}
+					if _, err := tx.ExecContext(ctx, `INSERT INTO runs (run_uuid, name, source_type, source_name, entry_point_name, user_id, status, start_time, end_time, source_version, lifecycle_stage, artifact_uri, experiment_id, deleted_time) VALUES `+
+						strings.TrimSuffix(strings.Repeat(`(?, ?, 'UNKNOWN', '', '', ?, 'RUNNING', ?, NULL, '', 'active', ?, ?, NULL), `, perTx), ", "), args...); err != nil {
+						b.Fatal(err)
+					}
+					q, args = `INSERT INTO tags ("key", value, run_uuid) VALUES `+strings.TrimSuffix(strings.Repeat("(?, ?, ?), ", perTx), ", "), tags
+				} else {
+					var head, tuple string
+					for k := 0; k < perTx; k++ {
+						var a []any
+						head, tuple, a = w.rows(req+k, runs)
+						args = append(args, a...)
+					}
+					q = head + strings.TrimSuffix(strings.Repeat(tuple+", ", len(args)/3), ", ")
+				}
+				if _, err := tx.ExecContext(ctx, q, args...); err != nil {
+					b.Fatal(err)
+				}
+				if err := tx.Commit(); err != nil {
+					b.Fatal(err)
+				}
+				req += perTx
+			}
+			b.ReportMetric(float64(b.N*perTx)/b.Elapsed().Seconds(), "req/s")
+		})
+	}
 }
 
 // BenchmarkServerLargeReads: through HTTP, one client at a time, a
