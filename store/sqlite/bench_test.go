@@ -219,6 +219,13 @@ func BenchmarkParallelWrites(b *testing.B) {
 			}
 			return s.LogBatch(ctx, run, nil, ps, nil)
 		}},
+		{"log-batch-500", func(ctx context.Context, s *sqlite.Store, run string, i int) error {
+			ms := make([]store.Metric, 500)
+			for j := range ms {
+				ms[j] = store.Metric{Key: fmt.Sprint("m", j%10), Value: float64(j), Timestamp: int64(i), Step: int64(i*500 + j)}
+			}
+			return s.LogBatch(ctx, run, ms, nil, nil)
+		}},
 		{"log-batch-10", func(ctx context.Context, s *sqlite.Store, run string, i int) error {
 			ms := make([]store.Metric, 10)
 			for j := range ms {

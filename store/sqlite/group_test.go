@@ -194,7 +194,8 @@ func TestGroupCommitBadWriteFailsAlone(t *testing.T) {
 // reads back; a batch's params, metrics (the latest by step), tags (a
 // runName tag renames the run) are there. Writes among them that their
 // checks refuse (a deleted or unknown experiment, an unknown run) fail
-// with their own error kinds, and the rest are merged all the same.
+// with their own error kinds, and the rest are merged all the same. A
+// batch of many rows is committed in the group but not merged.
 func TestGroupCommitMergesWrites(t *testing.T) {
 	ctx := context.Background()
 	s, path, exp := groupStore(t, "merged")
@@ -214,6 +215,17 @@ func TestGroupCommitMergesWrites(t *testing.T) {
 		}
 		runs[i] = r.Info.RunID
 	}
+	// A batch of many rows is not merged (its rows, not its statements,
+	// are its cost), but is committed in the group all the same.
+	lr, err := s.CreateRun(ctx, store.CreateRun{ExperimentID: exp})
+	if err != nil {
+		t.Fatal(err)
+	}
+	large := lr.Info.RunID
+	largeBatch := make([]store.Metric, 200)
+	for i := range largeBatch {
+		largeBatch[i] = store.Metric{Key: "big", Value: float64(i), Timestamp: 1, Step: int64(i)}
+	}
 	created := make([]*store.Run, n)
 	errs, d := queued(t, s, path, func() error { return s.SetTag(ctx, runs[0], store.Tag{Key: "first", Value: "yes"}) }, map[string]func() error{
 		"deleted-experiment": func() error { _, err := s.CreateRun(ctx, store.CreateRun{ExperimentID: gone}); return err },
@@ -221,6 +233,7 @@ func TestGroupCommitMergesWrites(t *testing.T) {
 		"unknown-run": func() error {
 			return s.LogBatch(ctx, "0123456789abcdef0123456789abcdef", nil, []store.Param{{Key: "a", Value: "1"}}, nil)
 		},
+		"large": func() error { return s.LogBatch(ctx, large, largeBatch, nil, nil) },
 	}, 2*n, func(i int) func() error {
 		if i < n {
 			return func() error {
@@ -241,7 +254,7 @@ func TestGroupCommitMergesWrites(t *testing.T) {
 				[]store.Param{{Key: "p", Value: fmt.Sprint(i)}, {Key: "q", Value: "x"}}, tags)
 		}
 	})
-	if d.Commits != 2 || d.Merged != 2*n {
+	if d.Commits != 2 || d.Merged != 2*n { // not the large batch
 		t.Errorf("%d writes: %d commits, %d merged; want 2 commits (the leader alone, then one group), %d merged", d.Writes, d.Commits, d.Merged, 2*n)
 	}
 	for name, err := range errs {
@@ -285,6 +298,9 @@ func TestGroupCommitMergesWrites(t *testing.T) {
 		if h, _, err := s.GetMetricHistory(ctx, id, "m", 0, ""); err != nil || len(h) != 2 {
 			t.Errorf("run %d: history %v (%v), want its 2 points", i, h, err)
 		}
+	}
+	if h, _, err := s.GetMetricHistory(ctx, large, "big", 0, ""); err != nil || len(h) != len(largeBatch) {
+		t.Errorf("the large batch: %d points (%v), want %d", len(h), err, len(largeBatch))
 	}
 	if r, _ := s.GetRun(ctx, runs[0]); r.Info.RunName != "renamed" {
 		t.Errorf("a merged mlflow.runName tag left the run named %q", r.Info.RunName)

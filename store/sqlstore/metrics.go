@@ -71,7 +71,7 @@ func (s *Store) LogBatch(ctx context.Context, runID string, metrics []store.Metr
 		tags[i] = t
 	}
 	var op any
-	if !hasModelMetrics(metrics) {
+	if len(metrics)+len(params)+len(tags) <= mergeRows && !hasModelMetrics(metrics) {
 		op = &batchOp{runID: runID, params: params, pts: pts, tags: tags}
 	}
 	return wrap("log batch", s.txOp(ctx, op, func(ctx context.Context, tx *sql.Tx) error {
