@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/mlrun/mlrun/internal/testutil"
 	"github.com/mlrun/mlrun/internal/wire"
 	"github.com/mlrun/mlrun/store"
 )
@@ -77,7 +78,15 @@ func TestMetricHistoryStreamed(t *testing.T) {
 // empty result is {}; a bad filter is MLflow's INVALID_PARAMETER_VALUE
 // with 400, before anything is streamed.
 func TestSearchRunsStreamed(t *testing.T) {
-	srv := newServer(t)
+	// SQLite loads a page's data 250 runs at a time, PostgreSQL at once.
+	t.Run("sqlite", func(t *testing.T) { testSearchRunsStreamed(t, newServer(t)) })
+	t.Run("postgres", func(t *testing.T) {
+		s := testutil.StartPostgresServer(t, false)
+		testSearchRunsStreamed(t, &testServer{url: s.URL, store: s.Store})
+	})
+}
+
+func testSearchRunsStreamed(t *testing.T, srv *testServer) {
 	ctx := context.Background()
 	exp, err := srv.store.CreateExperiment(ctx, "streamed", "", nil)
 	if err != nil {

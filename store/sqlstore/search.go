@@ -56,22 +56,21 @@ func (s *Store) SearchRuns(ctx context.Context, q store.SearchRuns) ([]*store.Ru
 
 var _ store.RunsStreamer = (*Store)(nil)
 
-// streamChunk is how many runs StreamSearchRuns loads the data of at a
-// time: a few queries per chunk (tags, params, metrics, inputs), never
-// one per run, and a chunk's data is all that is held. With 100, a page
-// of 500 took 7 % longer than in one go; with 250, as long.
-const streamChunk = 250
-
 // StreamSearchRuns implements store.RunsStreamer: the page's run infos
-// are read first (they are small), then their data streamChunk runs at a
-// time, each run handed to fn as soon as its chunk is loaded.
+// are read first (they are small), then their data Config.StreamChunk
+// runs at a time (the whole page's at once when it is 0), each run
+// handed to fn once its chunk is loaded.
 func (s *Store) StreamSearchRuns(ctx context.Context, q store.SearchRuns, fn func(*store.Run) error) (string, error) {
 	infos, next, err := s.searchInfos(ctx, q)
 	if err != nil {
 		return "", err
 	}
-	for start := 0; start < len(infos); start += streamChunk {
-		runs, err := s.loadRunData(ctx, infos[start:min(start+streamChunk, len(infos))])
+	chunk := s.streamChunk
+	if chunk <= 0 {
+		chunk = max(len(infos), 1)
+	}
+	for start := 0; start < len(infos); start += chunk {
+		runs, err := s.loadRunData(ctx, infos[start:min(start+chunk, len(infos))])
 		if err != nil {
 			return "", fmt.Errorf("search runs: %w", err)
 		}

@@ -59,6 +59,10 @@ type Config struct {
 	// are run together in the next one (see group). For a database with
 	// one writer (SQLite), where a commit's cost is per transaction.
 	GroupCommit bool
+	// StreamChunk is how many runs' data StreamSearchRuns loads at a
+	// time; 0 loads a page's at once. Each load is a few queries: worth
+	// splitting where a query costs no round trip (SQLite in process).
+	StreamChunk int
 }
 
 // Store is the tracking and registry store on MLflow's SQL schema.
@@ -79,6 +83,8 @@ type Store struct {
 	assessments, associations bool
 	// group, when not nil, runs write transactions (GroupCommit).
 	group *group
+	// streamChunk is Config.StreamChunk.
+	streamChunk int
 	// writes, commits, merged and pending count for WriteStats.
 	writes, commits, merged, pending atomic.Int64
 }
@@ -102,7 +108,7 @@ var _ store.Store = (*Store)(nil)
 // New returns the store of an open database whose schema is in place,
 // noting which of MLflow 3's tables and columns it has.
 func New(ctx context.Context, cfg Config) (*Store, error) {
-	s := &Store{w: cfg.W, r: cfg.R, d: cfg.Dialect, artifactRoot: cfg.ArtifactRoot, revision: cfg.Revision}
+	s := &Store{w: cfg.W, r: cfg.R, d: cfg.Dialect, artifactRoot: cfg.ArtifactRoot, revision: cfg.Revision, streamChunk: cfg.StreamChunk}
 	if cfg.GroupCommit {
 		s.group = &group{s: s}
 	}
