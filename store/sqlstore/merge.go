@@ -26,8 +26,8 @@ import (
 // ones first is an order they could have had.
 
 // createOp is a CreateRun that a group may merge: run (its id, name,
-// user and start time set) and tags; the merge fills in the rest of run
-// as the write alone would.
+// user, start time and tags set) and the tags to write; the merge fills
+// in the experiment and artifact URI as the write alone would.
 type createOp struct {
 	run   *store.Run
 	expID string
@@ -209,11 +209,6 @@ func writeMerged(ctx context.Context, tx *sql.Tx, merged []*job) (bool, error) {
 	}
 	if err := tags.write(ctx, tx, true); err != nil {
 		return false, err
-	}
-	for _, j := range merged {
-		if op, ok := j.op.(*createOp); ok {
-			op.run.Tags = newTags.of(op.run.Info.RunID)
-		}
 	}
 	return true, nil
 }

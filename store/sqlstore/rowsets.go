@@ -105,13 +105,14 @@ func (ts *tagSet) add(run string, tags []store.Tag) {
 	}
 }
 
-// of returns run's tags as the set leaves them, by key.
-func (ts *tagSet) of(run string) []store.Tag {
-	var out []store.Tag
-	for _, k := range ts.order {
-		if k[0] == run {
-			out = append(out, store.Tag{Key: k[1], Value: ts.last[k]})
-		}
+// settled returns tags as setting them one after the other leaves them:
+// a key given twice keeps its last value; by key.
+func settled(tags []store.Tag) []store.Tag {
+	var ts tagSet
+	ts.add("", tags)
+	out := make([]store.Tag, len(ts.order))
+	for i, k := range ts.order {
+		out[i] = store.Tag{Key: k[1], Value: ts.last[k]}
 	}
 	slices.SortFunc(out, func(a, b store.Tag) int { return strings.Compare(a.Key, b.Key) })
 	return out

@@ -122,8 +122,10 @@ func (s *Store) CreateRun(ctx context.Context, req store.CreateRun) (*store.Run,
 		start = nowMillis()
 	}
 	runID := newID()
+	// What GetRun will read back: a new run has its tags and nothing else
+	// (its experiment and artifact URI are set by the write).
 	run := &store.Run{Info: store.RunInfo{RunID: runID, RunName: name, UserID: req.UserID, Status: store.RunStatus("RUNNING"),
-		StartTime: start, LifecycleStage: store.LifecycleActive}}
+		StartTime: start, LifecycleStage: store.LifecycleActive}, Tags: settled(tags)}
 	op := &createOp{run: run, expID: expID, tags: tags}
 	err := s.txOp(ctx, op, func(ctx context.Context, tx *sql.Tx) error {
 		e, _, err := experimentRow(ctx, tx, expID)
@@ -138,13 +140,11 @@ func (s *Store) CreateRun(ctx context.Context, req store.CreateRun) (*store.Run,
 		if err != nil {
 			return err
 		}
-		run.Tags, err = putTags(ctx, tx, runID, tags)
-		return err
+		return putTags(ctx, tx, runID, tags)
 	})
 	if err != nil {
 		return nil, wrap("create run", err)
 	}
-	// What GetRun would read back: a new run has its tags and nothing else.
 	return run, nil
 }
 
@@ -155,12 +155,12 @@ func upsertTags(ctx context.Context, tx *sql.Tx, runID string, tags []store.Tag)
 	return ts.write(ctx, tx, true)
 }
 
-// putTags writes a new run's tags and returns them as they are now set,
-// by key (a key given twice keeps its last value).
-func putTags(ctx context.Context, tx *sql.Tx, runID string, tags []store.Tag) ([]store.Tag, error) {
+// putTags writes a new run's tags (a key given twice keeps its last
+// value).
+func putTags(ctx context.Context, tx *sql.Tx, runID string, tags []store.Tag) error {
 	var ts tagSet
 	ts.add(runID, tags)
-	return ts.of(runID), ts.write(ctx, tx, false)
+	return ts.write(ctx, tx, false)
 }
 
 // GetRun implements store.Store.
