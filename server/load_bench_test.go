@@ -125,22 +125,8 @@ func startNoop(b *testing.B) string {
 //	go test -run '^$' -bench 'ServerLoad/sqlite/log-batch-500|RawMetricInsert' -benchtime 3s ./server/
 func BenchmarkRawMetricInsert(b *testing.B) {
 	ctx := context.Background()
-	path := filepath.Join(b.TempDir(), "raw.db")
-	st, err := sqlite.Open(ctx, path, sqlite.Options{ArtifactRoot: b.TempDir()})
-	if err != nil {
-		b.Fatal(err)
-	}
-	run, err := st.CreateRun(ctx, store.CreateRun{})
-	st.Close()
-	if err != nil {
-		b.Fatal(err)
-	}
-	db, err := sql.Open("sqlite3", "file:"+path+"?_journal_mode=WAL&_sync=FULL&_foreign_keys=1&_txlock=immediate")
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer db.Close()
-	db.SetMaxOpenConns(1)
+	db, runs := rawDB(b, 1)
+	runID := runs[0]
 	const perTx = 10000
 	rows := 0
 	b.ResetTimer()
@@ -155,7 +141,7 @@ func BenchmarkRawMetricInsert(b *testing.B) {
 		}
 		for j := 0; j < perTx; j++ {
 			step := i*perTx + j
-			if _, err := ins.ExecContext(ctx, fmt.Sprint("m", j%10), float64(j), int64(i), run.Info.RunID, step); err != nil {
+			if _, err := ins.ExecContext(ctx, fmt.Sprint("m", j%10), float64(j), int64(i), runID, step); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -163,7 +149,7 @@ func BenchmarkRawMetricInsert(b *testing.B) {
 		for k := 0; k < 10; k++ {
 			if _, err := tx.ExecContext(ctx, `INSERT INTO latest_metrics ("key", value, timestamp, step, is_nan, run_uuid) VALUES (?, ?, ?, ?, 0, ?)
 				ON CONFLICT ("key", run_uuid) DO UPDATE SET value = excluded.value, timestamp = excluded.timestamp, step = excluded.step`,
-				fmt.Sprint("m", k), 1.0, int64(i), i*perTx+perTx-10+k, run.Info.RunID); err != nil {
+				fmt.Sprint("m", k), 1.0, int64(i), i*perTx+perTx-10+k, runID); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -187,83 +173,89 @@ func BenchmarkRawMetricInsert(b *testing.B) {
 //	go test -run '^$' -bench 'RawSmallWrites|ServerLoad/(noop|sqlite)/(create-run|log-param-10)$' -benchtime 3s ./server/
 func BenchmarkRawSmallWrites(b *testing.B) {
 	const perTx = 10
+	// Each writes the rows of perTx requests, from request req on.
 	for _, w := range []struct {
-		name string
-		rows func(req int, runs []string) (table, tuple string, args []any)
+		name  string
+		write func(ctx context.Context, tx *sql.Tx, req int, runs []string) error
 	}{
-		{"create-run", nil},
-		{"log-param-10", func(req int, runs []string) (string, string, []any) {
-			var args []any
-			for j := 0; j < 10; j++ {
-				args = append(args, fmt.Sprint("q", req/len(runs), "_", j), "v", runs[req%len(runs)])
+		{"create-run", func(ctx context.Context, tx *sql.Tx, _ int, _ []string) error {
+			var args, tags []any
+			for k := 0; k < perTx; k++ {
+				u := uuid.Must(uuid.NewV7())
+				id := hex.EncodeToString(u[:])
+				args = append(args, id, "name", "", time.Now().UnixMilli(), "mlflow-artifacts:/0/"+id+"/artifacts", 0)
+				tags = append(tags, "mlflow.runName", "name", id)
 			}
-			return `INSERT INTO params ("key", value, run_uuid) VALUES `, "(?, ?, ?)", args
+			if _, err := tx.ExecContext(ctx, `INSERT INTO runs (run_uuid, name, source_type, source_name, entry_point_name, user_id, status, start_time, end_time, source_version, lifecycle_stage, artifact_uri, experiment_id, deleted_time) VALUES `+
+				rowsSQL(`(?, ?, 'UNKNOWN', '', '', ?, 'RUNNING', ?, NULL, '', 'active', ?, ?, NULL)`, perTx), args...); err != nil {
+				return err
+			}
+			_, err := tx.ExecContext(ctx, `INSERT INTO tags ("key", value, run_uuid) VALUES `+rowsSQL("(?, ?, ?)", perTx), tags...)
+			return err
+		}},
+		{"log-param-10", func(ctx context.Context, tx *sql.Tx, req int, runs []string) error {
+			var args []any
+			for k := req; k < req+perTx; k++ {
+				for j := 0; j < 10; j++ {
+					args = append(args, fmt.Sprint("q", k/len(runs), "_", j), "v", runs[k%len(runs)])
+				}
+			}
+			_, err := tx.ExecContext(ctx, `INSERT INTO params ("key", value, run_uuid) VALUES `+rowsSQL("(?, ?, ?)", 10*perTx), args...)
+			return err
 		}},
 	} {
 		b.Run(w.name, func(b *testing.B) {
 			ctx := context.Background()
-			path := filepath.Join(b.TempDir(), "raw.db")
-			st, err := sqlite.Open(ctx, path, sqlite.Options{ArtifactRoot: b.TempDir()})
-			if err != nil {
-				b.Fatal(err)
-			}
-			runs := make([]string, 20)
-			for i := range runs {
-				r, err := st.CreateRun(ctx, store.CreateRun{})
-				if err != nil {
-					b.Fatal(err)
-				}
-				runs[i] = r.Info.RunID
-			}
-			st.Close()
-			db, err := sql.Open("sqlite3", "file:"+path+"?_journal_mode=WAL&_sync=FULL&_foreign_keys=1&_txlock=immediate&_stmt_cache_size=128")
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer db.Close()
-			db.SetMaxOpenConns(1)
-			req := 0
+			db, runs := rawDB(b, 20)
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
 				tx, err := db.BeginTx(ctx, nil)
 				if err != nil {
 					b.Fatal(err)
 				}
-				var q string
-				var args []any
-				if w.rows == nil { // create-run
-					var tags []any
-					for k := 0; k < perTx; k++ {
-						u := uuid.Must(uuid.NewV7())
-						id := hex.EncodeToString(u[:])
-						args = append(args, id, "name", "", time.Now().UnixMilli(), "mlflow-artifacts:/0/"+id+"/artifacts", 0)
-						tags = append(tags, "mlflow.runName", "name", id)
-					}
-					if _, err := tx.ExecContext(ctx, `INSERT INTO runs (run_uuid, name, source_type, source_name, entry_point_name, user_id, status, start_time, end_time, source_version, lifecycle_stage, artifact_uri, experiment_id, deleted_time) VALUES `+
-						strings.TrimSuffix(strings.Repeat(`(?, ?, 'UNKNOWN', '', '', ?, 'RUNNING', ?, NULL, '', 'active', ?, ?, NULL), `, perTx), ", "), args...); err != nil {
-						b.Fatal(err)
-					}
-					q, args = `INSERT INTO tags ("key", value, run_uuid) VALUES `+strings.TrimSuffix(strings.Repeat("(?, ?, ?), ", perTx), ", "), tags
-				} else {
-					var head, tuple string
-					for k := 0; k < perTx; k++ {
-						var a []any
-						head, tuple, a = w.rows(req+k, runs)
-						args = append(args, a...)
-					}
-					q = head + strings.TrimSuffix(strings.Repeat(tuple+", ", len(args)/3), ", ")
-				}
-				if _, err := tx.ExecContext(ctx, q, args...); err != nil {
+				if err := w.write(ctx, tx, i*perTx, runs); err != nil {
 					b.Fatal(err)
 				}
 				if err := tx.Commit(); err != nil {
 					b.Fatal(err)
 				}
-				req += perTx
 			}
 			b.ReportMetric(float64(b.N*perTx)/b.Elapsed().Seconds(), "req/s")
 		})
 	}
+}
+
+// rawDB makes a database with mlrun's schema and n runs (through the
+// store), and opens it as the raw benchmarks use it: one connection,
+// WAL, synchronous=FULL, foreign keys on, as mlrun's server writes.
+func rawDB(b *testing.B, n int) (*sql.DB, []string) {
+	ctx := context.Background()
+	path := filepath.Join(b.TempDir(), "raw.db")
+	st, err := sqlite.Open(ctx, path, sqlite.Options{ArtifactRoot: b.TempDir()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	runs := make([]string, n)
+	for i := range runs {
+		r, err := st.CreateRun(ctx, store.CreateRun{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		runs[i] = r.Info.RunID
+	}
+	st.Close()
+	db, err := sql.Open("sqlite3", "file:"+path+"?_journal_mode=WAL&_sync=FULL&_foreign_keys=1&_txlock=immediate&_stmt_cache_size=128")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { db.Close() })
+	db.SetMaxOpenConns(1)
+	return db, runs
+}
+
+// rowsSQL is n copies of tuple, comma separated.
+func rowsSQL(tuple string, n int) string {
+	return strings.TrimSuffix(strings.Repeat(tuple+", ", n), ", ")
 }
 
 // BenchmarkServerLargeReads: through HTTP, one client at a time, a
