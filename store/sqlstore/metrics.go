@@ -184,8 +184,9 @@ func (s *Store) StreamMetricHistory(ctx context.Context, runID, key string, fn f
 	return s.history(ctx, runID, key, 0, 0, fn)
 }
 
-// historyQuery selects a metric's points in order.
-const historyQuery = `SELECT value, timestamp, step, is_nan FROM metrics WHERE run_uuid = ? AND "key" = ? ORDER BY timestamp, step, value`
+// historyQuery selects a metric's points in order: value (NULL for a
+// NaN; the column itself is NOT NULL), timestamp, step.
+const historyQuery = `SELECT CASE WHEN is_nan THEN NULL ELSE value END, timestamp, step FROM metrics WHERE run_uuid = ? AND "key" = ? ORDER BY timestamp, step, value`
 
 // history calls fn with the points of a run's metric in order, from
 // offset on, at most limit of them (0: all). The index
@@ -205,14 +206,27 @@ func (s *Store) history(ctx context.Context, runID, key string, limit, offset in
 		return fmt.Errorf("get metric history: %w", err)
 	}
 	defer rows.Close()
+	// Scanned into interfaces and converted here: database/sql converts
+	// into *int64 and *float64 by reflection, a fifth of a long history's
+	// time.
+	var v, ts, step any
 	for rows.Next() {
-		m := store.Metric{Key: key}
-		var isNaN bool
-		if err := rows.Scan(&m.Value, &m.Timestamp, &m.Step, &isNaN); err != nil {
+		if err := rows.Scan(&v, &ts, &step); err != nil {
 			return fmt.Errorf("get metric history: %w", err)
 		}
-		if isNaN {
-			m.Value = nan()
+		m := store.Metric{Key: key, Value: nan()}
+		var err error
+		if v != nil {
+			m.Value, err = asFloat(v)
+		}
+		if err == nil {
+			m.Timestamp, err = asInt(ts)
+		}
+		if err == nil {
+			m.Step, err = asInt(step)
+		}
+		if err != nil {
+			return fmt.Errorf("get metric history: %w", err)
 		}
 		if err := fn(m); err != nil {
 			return err
@@ -361,4 +375,24 @@ func (s *Store) logModelMetrics(ctx context.Context, tx *sql.Tx, runID string, m
 		}
 	}
 	return nil
+}
+
+// asFloat returns a REAL column's value as the driver gave it (a float64,
+// or an int64 where the database kept a whole number as an integer).
+func asFloat(v any) (float64, error) {
+	switch v := v.(type) {
+	case float64:
+		return v, nil
+	case int64:
+		return float64(v), nil
+	}
+	return 0, fmt.Errorf("a number column holds %T", v)
+}
+
+// asInt returns an integer column's value as the driver gave it.
+func asInt(v any) (int64, error) {
+	if n, ok := v.(int64); ok {
+		return n, nil
+	}
+	return 0, fmt.Errorf("an integer column holds %T", v)
 }

@@ -439,6 +439,13 @@ func testMetrics(t *testing.T, s store.Store) {
 	if len(h) != 1 || !math.IsNaN(h[0].Value) {
 		t.Fatalf("nan history = %+v", h)
 	}
+	for key, sign := range map[string]int{"pinf": 1, "ninf": -1} {
+		h, _, err = s.GetMetricHistory(ctx(), id, key, 0, "")
+		ok(t, err)
+		if len(h) != 1 || !math.IsInf(h[0].Value, sign) || h[0].Timestamp != 1 {
+			t.Fatalf("%s history = %+v", key, h)
+		}
+	}
 	h, _, err = s.GetMetricHistory(ctx(), id, "never", 0, "")
 	ok(t, err)
 	if len(h) != 0 {
