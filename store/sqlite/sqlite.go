@@ -77,6 +77,10 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		v.Set("_sync", "FULL")
 		v.Set("_txlock", txlock)
 		v.Set("_stmt_cache_size", "128")
+		// database/sql hands a connection to one goroutine at a time, so
+		// SQLite's own per-connection mutex (taken on every step and
+		// column read) guards nothing: multi-thread mode, not serialized.
+		v.Set("_mutex", "no")
 		// Page caches of 64 MiB for the writer (a large batch touches
 		// pages of several indexes; SQLite's default is 2 MiB) and 16 MiB
 		// for each reader, allocated as pages are read.
