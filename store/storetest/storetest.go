@@ -754,8 +754,9 @@ func testSearchRunsPaging(t *testing.T, s store.Store) {
 	want := map[string]bool{}
 	for i := 0; i < 40; i++ {
 		r := must[*store.Run](t)(s.CreateRun(ctx(), store.CreateRun{ExperimentID: exp, StartTime: int64(1000 + i%7)}))
-		// Some runs lack the metric or have NaN: ordered by it, they come
-		// last, in pages of their own and pages shared with the others.
+		// Some runs lack the metric (or the param) or have NaN: ordered by
+		// it, they come last, in pages of their own and pages shared with
+		// the others.
 		switch v := float64(i % 5); i % 6 {
 		case 0:
 		case 1:
@@ -763,9 +764,12 @@ func testSearchRunsPaging(t *testing.T, s store.Store) {
 		default:
 			ok(t, s.LogMetric(ctx(), r.Info.RunID, store.Metric{Key: "m", Value: v, Timestamp: 1}))
 		}
+		if i%4 != 0 {
+			ok(t, s.LogParam(ctx(), r.Info.RunID, store.Param{Key: "p", Value: fmt.Sprint(i % 3)}))
+		}
 		want[r.Info.RunID] = true
 	}
-	for _, order := range [][]string{nil, {"metrics.m DESC"}, {"metrics.m ASC", "start_time ASC"}, {"start_time ASC"}} {
+	for _, order := range [][]string{nil, {"metrics.m DESC"}, {"metrics.m ASC", "start_time ASC"}, {"start_time ASC"}, {"params.p DESC"}, {"params.p", "start_time ASC"}} {
 		seen := map[string]int{}
 		tok := ""
 		for page := 0; ; page++ {
@@ -778,6 +782,7 @@ func testSearchRunsPaging(t *testing.T, s store.Store) {
 			for _, st := range []int64{999, 2000} {
 				nr := must[*store.Run](t)(s.CreateRun(ctx(), store.CreateRun{ExperimentID: exp, StartTime: st}))
 				ok(t, s.LogMetric(ctx(), nr.Info.RunID, store.Metric{Key: "m", Value: float64(page), Timestamp: 1}))
+				ok(t, s.LogParam(ctx(), nr.Info.RunID, store.Param{Key: "p", Value: fmt.Sprint(page % 3)}))
 			}
 			if next == "" {
 				break
