@@ -256,11 +256,7 @@ func (rs runsStream) stream(w http.ResponseWriter, r *http.Request) {
 	defer rs.time("SearchRuns", time.Now())
 	a := arrayStream{w: w, open: `{"runs":[`}
 	next, err := rs.rs.StreamSearchRuns(r.Context(), rs.q, func(run *store.Run) error {
-		b, err := json.Marshal(wire.FromRun(run))
-		if err != nil {
-			return err
-		}
-		return a.add(func(buf []byte) []byte { return append(buf, b...) })
+		return a.add(func(buf []byte) []byte { return wire.AppendRun(buf, run) })
 	})
 	var tail []byte
 	if next != "" {
