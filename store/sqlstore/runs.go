@@ -5,7 +5,9 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/mlrun/mlrun/store"
 )
@@ -193,7 +195,7 @@ func (s *Store) loadRunData(ctx context.Context, infos []*store.RunInfo) ([]*sto
 	for start := 0; start < len(ids); start += 500 {
 		chunk := ids[start:min(start+500, len(ids))]
 		in := "(" + placeholders(len(chunk)) + ")"
-		rows, err := s.r.QueryContext(ctx, `SELECT run_uuid, "key", value FROM tags WHERE run_uuid IN `+in+` ORDER BY "key"`, chunk...)
+		rows, err := s.r.QueryContext(ctx, `SELECT run_uuid, "key", value FROM tags WHERE run_uuid IN `+in, chunk...)
 		if err != nil {
 			return nil, fmt.Errorf("load tags: %w", err)
 		}
@@ -209,7 +211,7 @@ func (s *Store) loadRunData(ctx context.Context, infos []*store.RunInfo) ([]*sto
 			byID[id].Tags = append(byID[id].Tags, t)
 		}
 		rows.Close()
-		rows, err = s.r.QueryContext(ctx, `SELECT run_uuid, "key", value FROM params WHERE run_uuid IN `+in+` ORDER BY "key"`, chunk...)
+		rows, err = s.r.QueryContext(ctx, `SELECT run_uuid, "key", value FROM params WHERE run_uuid IN `+in, chunk...)
 		if err != nil {
 			return nil, fmt.Errorf("load params: %w", err)
 		}
@@ -223,22 +225,29 @@ func (s *Store) loadRunData(ctx context.Context, infos []*store.RunInfo) ([]*sto
 			byID[id].Params = append(byID[id].Params, p)
 		}
 		rows.Close()
-		rows, err = s.r.QueryContext(ctx, `SELECT run_uuid, "key", value, timestamp, step, is_nan FROM latest_metrics WHERE run_uuid IN `+in+` ORDER BY "key"`, chunk...)
+		// As in history: NaN as a NULL value, numbers scanned into
+		// interfaces.
+		rows, err = s.r.QueryContext(ctx, `SELECT run_uuid, "key", CASE WHEN is_nan THEN NULL ELSE value END, timestamp, step FROM latest_metrics WHERE run_uuid IN `+in, chunk...)
 		if err != nil {
 			return nil, fmt.Errorf("load metrics: %w", err)
 		}
+		var v, ts, step any
 		for rows.Next() {
 			var id string
-			var m store.Metric
-			var ts sql.NullInt64
-			var isNaN bool
-			if err := rows.Scan(&id, &m.Key, &m.Value, &ts, &m.Step, &isNaN); err != nil {
-				rows.Close()
-				return nil, err
+			m := store.Metric{Value: nan()}
+			err := rows.Scan(&id, &m.Key, &v, &ts, &step)
+			if err == nil && v != nil {
+				m.Value, err = asFloat(v)
 			}
-			m.Timestamp = ts.Int64
-			if isNaN {
-				m.Value = nan()
+			if err == nil && ts != nil { // NULL in databases MLflow wrote
+				m.Timestamp, err = asInt(ts)
+			}
+			if err == nil {
+				m.Step, err = asInt(step)
+			}
+			if err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("load metrics: %w", err)
 			}
 			byID[id].Metrics = append(byID[id].Metrics, m)
 		}
@@ -252,7 +261,13 @@ func (s *Store) loadRunData(ctx context.Context, infos []*store.RunInfo) ([]*sto
 			}
 		}
 	}
+	// Each run's data in key order (bytewise, on every database), sorted
+	// here rather than by the database: a run has a few keys each, a
+	// page thousands.
 	for _, r := range out {
+		slices.SortFunc(r.Tags, func(a, b store.Tag) int { return strings.Compare(a.Key, b.Key) })
+		slices.SortFunc(r.Params, func(a, b store.Param) int { return strings.Compare(a.Key, b.Key) })
+		slices.SortFunc(r.Metrics, func(a, b store.Metric) int { return strings.Compare(a.Key, b.Key) })
 		if r.Info.RunName == "" {
 			r.Info.RunName, _ = r.Tag(tagRunName)
 		}

@@ -42,6 +42,7 @@ func Run(t *testing.T, open Opener) {
 		{"MetricHistoryPaging", testMetricHistoryPaging},
 		{"Tags", testTags},
 		{"LogBatchAtomic", testLogBatchAtomic},
+		{"RunDataInKeyOrder", testRunDataInKeyOrder},
 		{"LogBatchLimits", testLogBatchLimits},
 		{"Validation", testValidation},
 		{"LogInputs", testLogInputs},
@@ -495,6 +496,50 @@ func testTags(t *testing.T, s store.Store) {
 		t.Fatal("tag k still set after delete")
 	}
 	wantKind(t, s.DeleteTag(ctx(), r.Info.RunID, "k"), store.ErrNotFound)
+}
+
+// testRunDataInKeyOrder: a run's metrics, params and tags come in
+// bytewise key order (whatever the database's collation), from GetRun and
+// from SearchRuns.
+func testRunDataInKeyOrder(t *testing.T, s store.Store) {
+	exp := newExp(t, s, "key-order")
+	r := newRun(t, s, exp)
+	keys := []string{"b", "B", "a", "_z", "A1", "é", "a.b", "a_b"}
+	want := []string{"A1", "B", "_z", "a", "a.b", "a_b", "b", "é"}
+	var ms []store.Metric
+	var ps []store.Param
+	var ts []store.Tag
+	for i, k := range keys {
+		ms = append(ms, store.Metric{Key: k, Value: float64(i), Timestamp: 1})
+		ps = append(ps, store.Param{Key: k, Value: "v"})
+		ts = append(ts, store.Tag{Key: k, Value: "v"})
+	}
+	ok(t, s.LogBatch(ctx(), r.Info.RunID, ms, ps, ts))
+	runs, _, err := s.SearchRuns(ctx(), store.SearchRuns{ExperimentIDs: []string{exp}})
+	ok(t, err)
+	if len(runs) != 1 {
+		t.Fatalf("%d runs", len(runs))
+	}
+	for _, got := range []*store.Run{must[*store.Run](t)(s.GetRun(ctx(), r.Info.RunID)), runs[0]} {
+		var mk, pk, tk []string
+		for _, m := range got.Metrics {
+			mk = append(mk, m.Key)
+		}
+		for _, p := range got.Params {
+			pk = append(pk, p.Key)
+		}
+		for _, tag := range got.Tags {
+			if slices.Contains(keys, tag.Key) {
+				tk = append(tk, tag.Key)
+			}
+		}
+		if !slices.Equal(mk, want) || !slices.Equal(pk, want) || !slices.Equal(tk, want) {
+			t.Fatalf("keys: metrics %q, params %q, tags %q; want %q", mk, pk, tk, want)
+		}
+		if !slices.IsSortedFunc(got.Tags, func(a, b store.Tag) int { return strings.Compare(a.Key, b.Key) }) {
+			t.Fatalf("tags out of order: %+v", got.Tags)
+		}
+	}
 }
 
 func testLogBatchAtomic(t *testing.T, s store.Store) {
