@@ -15,7 +15,7 @@ func AppendRun(dst []byte, r *store.Run) []byte {
 	dst = append(dst, `{"info":`...)
 	dst = appendRunInfo(dst, &r.Info)
 	dst = append(dst, `,"data":{`...)
-	sep := false
+	data := len(dst)
 	if len(r.Metrics) > 0 {
 		dst = append(dst, `"metrics":[`...)
 		for i := range r.Metrics {
@@ -25,35 +25,9 @@ func AppendRun(dst []byte, r *store.Run) []byte {
 			dst = appendMetric(dst, &r.Metrics[i])
 		}
 		dst = append(dst, ']')
-		sep = true
 	}
-	if len(r.Params) > 0 {
-		if sep {
-			dst = append(dst, ',')
-		}
-		dst = append(dst, `"params":[`...)
-		for i, p := range r.Params {
-			if i > 0 {
-				dst = append(dst, ',')
-			}
-			dst = appendKeyValue(dst, p.Key, p.Value)
-		}
-		dst = append(dst, ']')
-		sep = true
-	}
-	if len(r.Tags) > 0 {
-		if sep {
-			dst = append(dst, ',')
-		}
-		dst = append(dst, `"tags":[`...)
-		for i, t := range r.Tags {
-			if i > 0 {
-				dst = append(dst, ',')
-			}
-			dst = appendKeyValue(dst, t.Key, t.Value)
-		}
-		dst = append(dst, ']')
-	}
+	dst = appendKeyValues(dst, data, `"params":[`, r.Params, func(p store.Param) (string, string) { return p.Key, p.Value })
+	dst = appendKeyValues(dst, data, `"tags":[`, r.Tags, func(t store.Tag) (string, string) { return t.Key, t.Value })
 	dst = append(dst, `},"inputs":`...)
 	if len(r.Inputs) == 0 && len(r.ModelInputs) == 0 {
 		dst = append(dst, `{}`...)
@@ -75,20 +49,11 @@ func appendRunInfo(dst []byte, ri *store.RunInfo) []byte {
 	dst = AppendString(dst, ri.RunID)
 	dst = append(dst, `,"run_uuid":`...)
 	dst = AppendString(dst, ri.RunID)
-	if ri.RunName != "" {
-		dst = append(dst, `,"run_name":`...)
-		dst = AppendString(dst, ri.RunName)
-	}
+	dst = appendOmitEmpty(dst, `,"run_name":`, ri.RunName)
 	dst = append(dst, `,"experiment_id":`...)
 	dst = AppendString(dst, ri.ExperimentID)
-	if ri.UserID != "" {
-		dst = append(dst, `,"user_id":`...)
-		dst = AppendString(dst, ri.UserID)
-	}
-	if ri.Status != "" {
-		dst = append(dst, `,"status":`...)
-		dst = AppendString(dst, string(ri.Status))
-	}
+	dst = appendOmitEmpty(dst, `,"user_id":`, ri.UserID)
+	dst = appendOmitEmpty(dst, `,"status":`, string(ri.Status))
 	if ri.StartTime != 0 {
 		dst = append(dst, `,"start_time":`...)
 		dst = strconv.AppendInt(dst, ri.StartTime, 10)
@@ -97,14 +62,8 @@ func appendRunInfo(dst []byte, ri *store.RunInfo) []byte {
 		dst = append(dst, `,"end_time":`...)
 		dst = strconv.AppendInt(dst, *ri.EndTime, 10)
 	}
-	if ri.ArtifactURI != "" {
-		dst = append(dst, `,"artifact_uri":`...)
-		dst = AppendString(dst, ri.ArtifactURI)
-	}
-	if ri.LifecycleStage != "" {
-		dst = append(dst, `,"lifecycle_stage":`...)
-		dst = AppendString(dst, ri.LifecycleStage)
-	}
+	dst = appendOmitEmpty(dst, `,"artifact_uri":`, ri.ArtifactURI)
+	dst = appendOmitEmpty(dst, `,"lifecycle_stage":`, ri.LifecycleStage)
 	return append(dst, '}')
 }
 
@@ -118,16 +77,42 @@ func appendMetric(dst []byte, m *store.Metric) []byte {
 	dst = strconv.AppendInt(dst, m.Timestamp, 10)
 	dst = append(dst, `,"step":`...)
 	dst = strconv.AppendInt(dst, m.Step, 10)
-	for _, f := range [...]struct{ name, v string }{
-		{`,"run_id":`, m.RunID}, {`,"dataset_name":`, m.DatasetName},
-		{`,"dataset_digest":`, m.DatasetDigest}, {`,"model_id":`, m.ModelID},
-	} {
-		if f.v != "" {
-			dst = append(dst, f.name...)
-			dst = AppendString(dst, f.v)
-		}
-	}
+	dst = appendOmitEmpty(dst, `,"run_id":`, m.RunID)
+	dst = appendOmitEmpty(dst, `,"dataset_name":`, m.DatasetName)
+	dst = appendOmitEmpty(dst, `,"dataset_digest":`, m.DatasetDigest)
+	dst = appendOmitEmpty(dst, `,"model_id":`, m.ModelID)
 	return append(dst, '}')
+}
+
+// appendOmitEmpty appends a string field tagged omitempty (name is
+// `,"field":`), nothing when v is empty.
+func appendOmitEmpty(dst []byte, name, v string) []byte {
+	if v == "" {
+		return dst
+	}
+	dst = append(dst, name...)
+	return AppendString(dst, v)
+}
+
+// appendKeyValues appends a non-empty list of params or tags as
+// RunData's field encodes it (open: `"params":[`), after a comma when
+// the object has a field since its start at dst[from].
+func appendKeyValues[T any](dst []byte, from int, open string, items []T, kv func(T) (string, string)) []byte {
+	if len(items) == 0 {
+		return dst
+	}
+	if len(dst) > from {
+		dst = append(dst, ',')
+	}
+	dst = append(dst, open...)
+	for i, it := range items {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		k, v := kv(it)
+		dst = appendKeyValue(dst, k, v)
+	}
+	return append(dst, ']')
 }
 
 // appendKeyValue appends a param or tag as KeyValue encodes it.
