@@ -120,8 +120,9 @@ func require(pairs ...string) error {
 	return nil
 }
 
-// streamer is a response that writes itself as it is produced (a long
-// history); handle calls stream instead of encoding it.
+// streamer is a response that writes itself: as it is produced (a long
+// history, a search page), or without encoding/json (a run); handle
+// calls stream instead of encoding it.
 type streamer interface {
 	stream(w http.ResponseWriter, r *http.Request)
 }
