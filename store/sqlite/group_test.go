@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"runtime"
 	"testing"
 	"time"
 
@@ -304,5 +305,34 @@ func TestGroupCommitMergesWrites(t *testing.T) {
 	}
 	if r, _ := s.GetRun(ctx, runs[0]); r.Info.RunName != "renamed" {
 		t.Errorf("a merged mlflow.runName tag left the run named %q", r.Info.RunName)
+	}
+}
+
+// TestGroupLeaderAloneWaitsForRunnableWrites: a write that finds the
+// writer free and nothing else queued lets runnable goroutines go first,
+// so a write on its way (here: a goroutine started just before, with one
+// processor, that has not run yet) joins its group: one commit for both,
+// not one each.
+func TestGroupLeaderAloneWaitsForRunnableWrites(t *testing.T) {
+	s, _, exp := groupStore(t, "alone")
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	ctx := context.Background()
+	for round := range 20 {
+		before := s.WriteStats()
+		errc := make(chan error, 1)
+		go func() {
+			_, err := s.CreateRun(ctx, store.CreateRun{ExperimentID: exp})
+			errc <- err
+		}()
+		if _, err := s.CreateRun(ctx, store.CreateRun{ExperimentID: exp}); err != nil {
+			t.Fatal(err)
+		}
+		if err := <-errc; err != nil {
+			t.Fatal(err)
+		}
+		after := s.WriteStats()
+		if c, w := after.Commits-before.Commits, after.Writes-before.Writes; c != 1 || w != 2 {
+			t.Fatalf("round %d: %d writes in %d commits, want 2 in 1", round, w, c)
+		}
 	}
 }
