@@ -209,22 +209,12 @@ func (s *Store) history(ctx context.Context, runID, key string, limit, offset in
 	// Scanned into interfaces and converted here: database/sql converts
 	// into *int64 and *float64 by reflection, a fifth of a long history's
 	// time.
-	var v, ts, step any
+	var p scannedPoint
 	for rows.Next() {
-		if err := rows.Scan(&v, &ts, &step); err != nil {
+		if err := rows.Scan(&p.value, &p.timestamp, &p.step); err != nil {
 			return fmt.Errorf("get metric history: %w", err)
 		}
-		m := store.Metric{Key: key, Value: nan()}
-		var err error
-		if v != nil {
-			m.Value, err = asFloat(v)
-		}
-		if err == nil {
-			m.Timestamp, err = asInt(ts)
-		}
-		if err == nil {
-			m.Step, err = asInt(step)
-		}
+		m, err := p.metric(key)
 		if err != nil {
 			return fmt.Errorf("get metric history: %w", err)
 		}
@@ -377,22 +367,33 @@ func (s *Store) logModelMetrics(ctx context.Context, tx *sql.Tx, runID string, m
 	return nil
 }
 
-// asFloat returns a REAL column's value as the driver gave it (a float64,
-// or an int64 where the database kept a whole number as an integer).
-func asFloat(v any) (float64, error) {
-	switch v := v.(type) {
-	case float64:
-		return v, nil
-	case int64:
-		return float64(v), nil
-	}
-	return 0, fmt.Errorf("a number column holds %T", v)
-}
+// scannedPoint is a metric point as scanned: its value (nil for a NaN),
+// timestamp (nil in some databases MLflow wrote: 0) and step, as the
+// driver gave them.
+type scannedPoint struct{ value, timestamp, step any }
 
-// asInt returns an integer column's value as the driver gave it.
-func asInt(v any) (int64, error) {
-	if n, ok := v.(int64); ok {
-		return n, nil
+// metric returns the point's metric, of key.
+func (p scannedPoint) metric(key string) (store.Metric, error) {
+	m := store.Metric{Key: key, Value: nan()}
+	var err error
+	switch v := p.value.(type) {
+	case nil:
+	case float64:
+		m.Value = v
+	case int64: // a whole number the database kept as an integer
+		m.Value = float64(v)
+	default:
+		err = fmt.Errorf("a metric value is a %T", v)
 	}
-	return 0, fmt.Errorf("an integer column holds %T", v)
+	if ts, ok := p.timestamp.(int64); ok {
+		m.Timestamp = ts
+	} else if p.timestamp != nil {
+		err = fmt.Errorf("a metric timestamp is a %T", p.timestamp)
+	}
+	if step, ok := p.step.(int64); ok {
+		m.Step = step
+	} else {
+		err = fmt.Errorf("a metric step is a %T", p.step)
+	}
+	return m, err
 }

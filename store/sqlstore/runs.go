@@ -231,20 +231,14 @@ func (s *Store) loadRunData(ctx context.Context, infos []*store.RunInfo) ([]*sto
 		if err != nil {
 			return nil, fmt.Errorf("load metrics: %w", err)
 		}
-		var v, ts, step any
+		var p scannedPoint
 		for rows.Next() {
-			var id string
-			m := store.Metric{Value: nan()}
-			err := rows.Scan(&id, &m.Key, &v, &ts, &step)
-			if err == nil && v != nil {
-				m.Value, err = asFloat(v)
+			var id, key string
+			if err := rows.Scan(&id, &key, &p.value, &p.timestamp, &p.step); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("load metrics: %w", err)
 			}
-			if err == nil && ts != nil { // NULL in databases MLflow wrote
-				m.Timestamp, err = asInt(ts)
-			}
-			if err == nil {
-				m.Step, err = asInt(step)
-			}
+			m, err := p.metric(key)
 			if err != nil {
 				rows.Close()
 				return nil, fmt.Errorf("load metrics: %w", err)
