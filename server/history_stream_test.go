@@ -151,4 +151,31 @@ func testSearchRunsStreamed(t *testing.T, srv *testServer) {
 	if code != 400 || !strings.Contains(body, `"error_code":"INVALID_PARAMETER_VALUE"`) {
 		t.Fatalf("bad filter: %d %s", code, body)
 	}
+	// runs/get (written by wire.AppendRun too) is RunResponse's JSON, byte
+	// for byte, for a run with every part: NaN, HTML characters, inputs.
+	for _, r := range page.Runs[:3] {
+		run, err := srv.store.GetRun(ctx, r.Info.RunID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantRun, _ := json.Marshal(wire.RunResponse{Run: wire.FromRun(run)})
+		code, got := srv.do(t, "GET", "/api/2.0/mlflow/runs/get?run_id="+run.Info.RunID, "", nil)
+		if code != 200 || string(got) != string(wantRun) {
+			t.Fatalf("runs/get: %d\n got %s\nwant %s", code, got, wantRun)
+		}
+	}
+	var withInputs string
+	for _, r := range page.Runs {
+		if r.Inputs != nil && len(r.Inputs.DatasetInputs) > 0 {
+			withInputs = r.Info.RunID
+		}
+	}
+	run, err := srv.store.GetRun(ctx, withInputs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantRun, _ := json.Marshal(wire.RunResponse{Run: wire.FromRun(run)})
+	if code, got := srv.do(t, "GET", "/api/2.0/mlflow/runs/get?run_id="+withInputs, "", nil); code != 200 || string(got) != string(wantRun) || !strings.Contains(string(got), `"dataset_inputs"`) {
+		t.Fatalf("runs/get of a run with inputs: %d\n got %s\nwant %s", code, got, wantRun)
+	}
 }
