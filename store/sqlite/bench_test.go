@@ -2,7 +2,6 @@ package sqlite_test
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"path/filepath"
 	"testing"
@@ -162,16 +161,8 @@ func seedExperiment(b *testing.B, s *sqlite.Store, n int) string {
 	if err != nil {
 		b.Fatal(err)
 	}
-	db, err := sql.Open("sqlite3", "file:"+s.Path()+"?_txlock=immediate&_busy_timeout=30000")
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer db.Close()
-	tx, err := db.BeginTx(ctx, nil)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer tx.Rollback()
+	tx, done := beginOnFile(b, s.Path())
+	defer done()
 	exec := func(q string, args ...any) {
 		if _, err := tx.ExecContext(ctx, q, args...); err != nil {
 			b.Fatal(err)

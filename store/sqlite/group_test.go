@@ -32,6 +32,25 @@ func groupStore(t *testing.T, name string) (s *sqlite.Store, path, exp string) {
 	return s, path, exp
 }
 
+// beginOnFile begins a write transaction (BEGIN IMMEDIATE) on the
+// database file at path through a connection of its own, as another
+// process would; done rolls back what was not committed and closes it.
+func beginOnFile(tb testing.TB, path string) (tx *sql.Tx, done func()) {
+	tb.Helper()
+	db, err := sql.Open("sqlite3", "file:"+path+"?_txlock=immediate&_busy_timeout=30000")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if tx, err = db.BeginTx(context.Background(), nil); err != nil {
+		db.Close()
+		tb.Fatal(err)
+	}
+	return tx, func() {
+		tx.Rollback()
+		db.Close()
+	}
+}
+
 // queued runs writes while another process holds the database's write
 // lock, so that they are one group commit: the leader's write waits in
 // BEGIN and the others queue behind it; then the lock is let go. The
@@ -41,16 +60,8 @@ func groupStore(t *testing.T, name string) (s *sqlite.Store, path, exp string) {
 func queued(t *testing.T, s *sqlite.Store, path string, leader func() error, named map[string]func() error, n int, nth func(int) func() error) (map[string]error, sqlstore.WriteStats) {
 	t.Helper()
 	ctx := context.Background()
-	other, err := sql.Open("sqlite3", "file:"+path+"?_txlock=immediate")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer other.Close()
-	lock, err := other.BeginTx(ctx, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer lock.Rollback()
+	lock, done := beginOnFile(t, path)
+	defer done()
 	if _, err := lock.ExecContext(ctx, `UPDATE experiments SET last_update_time = last_update_time WHERE experiment_id = 0`); err != nil {
 		t.Fatal(err)
 	}
