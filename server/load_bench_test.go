@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -27,11 +28,12 @@ import (
 // BenchmarkServerLoad runs the load workloads (internal/load) through
 // real HTTP with 20 concurrent clients: on one server over SQLite, one
 // over PostgreSQL, and two servers sharing one PostgreSQL database
-// (clients alternate). Each reports requests per second; an error fails
-// it. "noop" is the ceiling for small requests on this machine: a
-// handler on the same HTTP stack (net/http, loopback, the same client)
-// that decodes each request's JSON and answers a fixed body, driven with
-// the small write workloads.
+// (clients alternate). Each reports requests per second and the median
+// and 99th-percentile time of a request; an error fails it. "noop" is
+// the ceiling for small requests on this machine: a handler on the same
+// HTTP stack (net/http, loopback, the same client) that decodes each
+// request's JSON and answers a fixed body, driven with the small write
+// workloads.
 //
 //	go test -run '^$' -bench ServerLoad -benchtime 3s ./server/
 func BenchmarkServerLoad(b *testing.B) {
@@ -73,6 +75,7 @@ func BenchmarkServerLoad(b *testing.B) {
 					// b.N rounds of 200 ms each.
 					var ok int64
 					var elapsed time.Duration
+					var lat load.Latencies
 					for i := 0; i < b.N; i++ {
 						r, err := load.Drive(ctx, urls, 20, 200*time.Millisecond, env, w)
 						if err != nil || r.FirstError != nil {
@@ -80,8 +83,12 @@ func BenchmarkServerLoad(b *testing.B) {
 						}
 						ok += r.Requests - r.Errors
 						elapsed += r.Elapsed
+						lat = append(lat, r.Latencies...)
 					}
+					slices.Sort(lat)
 					b.ReportMetric(float64(ok)/elapsed.Seconds(), "req/s")
+					b.ReportMetric(lat.Percentile(0.5).Seconds()*1000, "p50-ms")
+					b.ReportMetric(lat.Percentile(0.99).Seconds()*1000, "p99-ms")
 					if w.Name == "log-batch-500" {
 						b.ReportMetric(500*float64(ok)/elapsed.Seconds(), "rows/s")
 					}

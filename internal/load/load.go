@@ -12,7 +12,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -185,10 +187,26 @@ type Result struct {
 	Requests, Errors int64
 	Elapsed          time.Duration
 	FirstError       error
+	// Latencies are how long each request that succeeded took, from
+	// sending it to reading its whole answer, shortest first.
+	Latencies Latencies
 }
 
 // PerSecond is the requests per second that succeeded.
 func (r Result) PerSecond() float64 { return float64(r.Requests-r.Errors) / r.Elapsed.Seconds() }
+
+// Latencies are request times, shortest first.
+type Latencies []time.Duration
+
+// Percentile is the time within which the fraction q (0 < q <= 1) of the
+// requests were answered: the nearest-rank percentile, 0 of none.
+func (l Latencies) Percentile(q float64) time.Duration {
+	if len(l) == 0 {
+		return 0
+	}
+	rank := int(math.Ceil(q * float64(len(l))))
+	return l[min(max(rank, 1), len(l))-1]
+}
 
 // Drive runs w with `clients` concurrent clients for d, each on its own
 // run in experiment env.WriteExperimentID, clients spread over urls.
@@ -208,6 +226,7 @@ func Drive(ctx context.Context, urls []string, clients int, d time.Duration, env
 	}
 	var reqs, errs atomic.Int64
 	var first atomic.Value
+	lat := make([]Latencies, clients)
 	deadline := time.Now().Add(d)
 	start := time.Now()
 	var wg sync.WaitGroup
@@ -217,15 +236,19 @@ func Drive(ctx context.Context, urls []string, clients int, d time.Duration, env
 			defer wg.Done()
 			for n := 0; time.Now().Before(deadline) && ctx.Err() == nil; n++ {
 				reqs.Add(1)
+				t := time.Now()
 				if err := w.Op(ctx, cs[i], env, runs[i], n); err != nil {
 					errs.Add(1)
 					first.CompareAndSwap(nil, err)
+					continue
 				}
+				lat[i] = append(lat[i], time.Since(t))
 			}
 		}(i)
 	}
 	wg.Wait()
-	res := Result{Requests: reqs.Load(), Errors: errs.Load(), Elapsed: time.Since(start)}
+	res := Result{Requests: reqs.Load(), Errors: errs.Load(), Elapsed: time.Since(start), Latencies: slices.Concat(lat...)}
+	slices.Sort(res.Latencies)
 	if e, ok := first.Load().(error); ok {
 		res.FirstError = e
 	}

@@ -1,6 +1,7 @@
 // Command loadgen drives any MLflow-compatible tracking server (mlrun
 // server, MLflow's, another) with the load workloads of internal/load
-// and prints requests per second and errors for each:
+// and prints, for each, the requests per second that succeeded, the
+// median and 99th-percentile time of a request, and the errors:
 //
 //	go run ./internal/loadgen -url http://127.0.0.1:5000 -c 20 -d 5s
 //
@@ -41,7 +42,7 @@ func main() {
 		fmt.Fprintln(os.Stderr, "loadgen: setup:", err)
 		os.Exit(1)
 	}
-	fmt.Printf("%-18s %10s %8s\n", "workload", "req/s", "errors")
+	fmt.Printf("%-18s %10s %8s %8s %8s\n", "workload", "req/s", "p50-ms", "p99-ms", "errors")
 	failed := false
 	for _, w := range load.Workloads {
 		if *only != "" && !strings.Contains(","+*only+",", ","+w.Name+",") {
@@ -52,7 +53,7 @@ func main() {
 			fmt.Fprintln(os.Stderr, "loadgen:", w.Name+":", err)
 			os.Exit(1)
 		}
-		fmt.Printf("%-18s %10.1f %8d\n", w.Name, r.PerSecond(), r.Errors)
+		fmt.Printf("%-18s %10.1f %8.2f %8.2f %8d\n", w.Name, r.PerSecond(), ms(r.Latencies.Percentile(0.5)), ms(r.Latencies.Percentile(0.99)), r.Errors)
 		if r.FirstError != nil {
 			failed = true
 			fmt.Fprintf(os.Stderr, "loadgen: %s: first error: %v\n", w.Name, r.FirstError)
@@ -62,3 +63,6 @@ func main() {
 		os.Exit(1)
 	}
 }
+
+// ms is d in milliseconds.
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }

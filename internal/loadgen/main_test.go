@@ -2,6 +2,8 @@ package main
 
 import (
 	"os/exec"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -9,7 +11,8 @@ import (
 )
 
 // TestLoadgen drives a real mlrun server with two workloads for a short
-// while: it exits 0, prints a rate for each and counts no error.
+// while: it exits 0, prints for each a rate, a median and a 99th
+// percentile (not below the median), and counts no error.
 func TestLoadgen(t *testing.T) {
 	srv := testutil.StartServer(t, false)
 	out, err := exec.Command("go", "run", ".", "-url", srv.URL, "-c", "3", "-d", "300ms", "-w", "create-run,log-batch-10").CombinedOutput()
@@ -20,10 +23,18 @@ func TestLoadgen(t *testing.T) {
 	if len(lines) != 3 || !strings.HasPrefix(lines[1], "create-run") || !strings.HasPrefix(lines[2], "log-batch-10") {
 		t.Fatalf("output:\n%s", out)
 	}
+	if f := strings.Fields(lines[0]); !slices.Equal(f, []string{"workload", "req/s", "p50-ms", "p99-ms", "errors"}) {
+		t.Fatalf("header %q", lines[0])
+	}
 	for _, l := range lines[1:] {
 		f := strings.Fields(l)
-		if len(f) != 3 || f[2] != "0" || f[1] == "0.0" {
+		if len(f) != 5 || f[4] != "0" || f[1] == "0.0" {
 			t.Fatalf("workload line %q: want a rate and no errors", l)
+		}
+		p50, err1 := strconv.ParseFloat(f[2], 64)
+		p99, err2 := strconv.ParseFloat(f[3], 64)
+		if err1 != nil || err2 != nil || p50 <= 0 || p99 < p50 {
+			t.Fatalf("workload line %q: want 0 < p50 <= p99", l)
 		}
 	}
 }

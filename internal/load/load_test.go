@@ -1,0 +1,61 @@
+package load_test
+
+import (
+	"context"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/mlrun/mlrun/internal/load"
+	"github.com/mlrun/mlrun/internal/testutil"
+)
+
+func TestPercentile(t *testing.T) {
+	var l load.Latencies
+	if got := l.Percentile(0.99); got != 0 {
+		t.Fatalf("no requests: %v, want 0", got)
+	}
+	for i := 1; i <= 200; i++ {
+		l = append(l, time.Duration(i)*time.Millisecond)
+	}
+	for _, c := range []struct {
+		q    float64
+		want time.Duration
+	}{{0.5, 100 * time.Millisecond}, {0.99, 198 * time.Millisecond}, {1, 200 * time.Millisecond}, {0.001, time.Millisecond}, {0, time.Millisecond}} {
+		if got := l.Percentile(c.q); got != c.want {
+			t.Errorf("Percentile(%v) = %v, want %v", c.q, got, c.want)
+		}
+	}
+	one := load.Latencies{7 * time.Millisecond}
+	if got := one.Percentile(0.5); got != 7*time.Millisecond {
+		t.Errorf("one request: %v", got)
+	}
+}
+
+// TestDriveTimesEachRequest drives a real server: every request that
+// succeeded has its time, shortest first, none longer than the run.
+func TestDriveTimesEachRequest(t *testing.T) {
+	srv := testutil.StartServer(t, false)
+	ctx := context.Background()
+	c, err := load.NewClient(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	exp, err := c.CreateExperiment(ctx, "writes", "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := load.Drive(ctx, []string{srv.URL}, 3, 200*time.Millisecond, load.Env{WriteExperimentID: exp}, load.Workloads[0])
+	if err != nil || r.FirstError != nil {
+		t.Fatalf("drive: %v %v", err, r.FirstError)
+	}
+	if r.Requests == 0 || int64(len(r.Latencies)) != r.Requests-r.Errors {
+		t.Fatalf("%d requests, %d errors, %d times", r.Requests, r.Errors, len(r.Latencies))
+	}
+	if !slices.IsSorted(r.Latencies) || r.Latencies[0] <= 0 || r.Latencies[len(r.Latencies)-1] > r.Elapsed {
+		t.Fatalf("times not sorted or out of range: first %v, last %v, elapsed %v", r.Latencies[0], r.Latencies[len(r.Latencies)-1], r.Elapsed)
+	}
+	if p50, p99 := r.Latencies.Percentile(0.5), r.Latencies.Percentile(0.99); p50 <= 0 || p99 < p50 {
+		t.Fatalf("p50 %v, p99 %v", p50, p99)
+	}
+}
