@@ -29,6 +29,17 @@ func main() {
 	d := flag.Duration("d", 5*time.Second, "how long each workload runs")
 	only := flag.String("w", "", "run only these workloads (comma-separated names)")
 	flag.Parse()
+	workloads, err := selected(*only)
+	if err == nil && *clients < 1 {
+		err = fmt.Errorf("-c %d: want at least one client", *clients)
+	}
+	if err == nil && *d <= 0 {
+		err = fmt.Errorf("-d %v: want a positive duration", *d)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "loadgen:", err)
+		os.Exit(2)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	list := strings.Split(*urls, ",")
@@ -44,10 +55,7 @@ func main() {
 	}
 	fmt.Printf("%-18s %10s %8s %8s %8s\n", "workload", "req/s", "p50-ms", "p99-ms", "errors")
 	failed := false
-	for _, w := range load.Workloads {
-		if *only != "" && !strings.Contains(","+*only+",", ","+w.Name+",") {
-			continue
-		}
+	for _, w := range workloads {
 		r, err := load.Drive(ctx, list, *clients, *d, env, w)
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "loadgen:", w.Name+":", err)
@@ -62,6 +70,35 @@ func main() {
 	if failed {
 		os.Exit(1)
 	}
+}
+
+// selected returns the workloads named in only (comma-separated), in
+// their usual order; all of them when only is empty.
+func selected(only string) ([]load.Workload, error) {
+	if only == "" {
+		return load.Workloads, nil
+	}
+	byName := map[string]load.Workload{}
+	var known []string
+	for _, w := range load.Workloads {
+		byName[w.Name] = w
+		known = append(known, w.Name)
+	}
+	want := map[string]bool{}
+	for _, n := range strings.Split(only, ",") {
+		n = strings.TrimSpace(n)
+		if _, ok := byName[n]; !ok {
+			return nil, fmt.Errorf("-w: no workload %q (there are %s)", n, strings.Join(known, ", "))
+		}
+		want[n] = true
+	}
+	var ws []load.Workload
+	for _, w := range load.Workloads {
+		if want[w.Name] {
+			ws = append(ws, w)
+		}
+	}
+	return ws, nil
 }
 
 // ms is d in milliseconds.

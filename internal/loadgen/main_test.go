@@ -1,7 +1,9 @@
 package main
 
 import (
+	"errors"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -35,6 +37,34 @@ func TestLoadgen(t *testing.T) {
 		p99, err2 := strconv.ParseFloat(f[3], 64)
 		if err1 != nil || err2 != nil || p50 <= 0 || p99 < p50 {
 			t.Fatalf("workload line %q: want 0 < p50 <= p99", l)
+		}
+	}
+}
+
+// TestLoadgenBadFlags: an unknown workload, no clients or no time is
+// refused with exit code 2 and a line naming it, before anything is sent
+// to the server (here there is none).
+func TestLoadgenBadFlags(t *testing.T) {
+	bin := filepath.Join(t.TempDir(), "loadgen")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"-w", "create-run,nope"}, `-w: no workload "nope" (there are create-run, log-batch-10,`},
+		{[]string{"-w", ","}, `-w: no workload ""`},
+		{[]string{"-c", "0"}, "-c 0: want at least one client"},
+		{[]string{"-d", "0s"}, "-d 0s: want a positive duration"},
+	} {
+		out, err := exec.Command(bin, append([]string{"-url", "http://127.0.0.1:1"}, c.args...)...).CombinedOutput()
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) || ee.ExitCode() != 2 {
+			t.Errorf("%v: %v, want exit code 2\n%s", c.args, err, out)
+		}
+		if !strings.Contains(string(out), "loadgen: "+c.want) || strings.Contains(string(out), "connect") {
+			t.Errorf("%v: output\n%s\nwant %q and no connection", c.args, out, c.want)
 		}
 	}
 }
