@@ -1,6 +1,9 @@
 package sqlstore
 
 import (
+	"context"
+	"database/sql"
+
 	"github.com/mlrun/mlrun/store"
 	"github.com/mlrun/mlrun/store/search"
 )
@@ -29,3 +32,13 @@ func (s *Store) SearchQuery(q store.SearchRuns) ([]string, [][]any, error) {
 
 // HistoryQuery is the query of a metric's history.
 const HistoryQuery = historyQuery
+
+// SetMergeHook makes every merge of a group's writes call f first; nil
+// takes it away.
+func SetMergeHook(f func()) { testHookMerge = f }
+
+// Write runs fn as one write transaction of the store, in its next group
+// commit when it has them.
+func (s *Store) Write(ctx context.Context, fn func(context.Context, *sql.Tx) error) error {
+	return s.txOp(ctx, nil, fn)
+}

@@ -128,12 +128,21 @@ func (g *group) commit(batch []*job) {
 // tryGroup runs batch in one transaction, each job under a savepoint.
 // An error is the transaction's own: then nothing of it is committed and
 // the jobs' results mean nothing.
-func (g *group) tryGroup(batch []*job) error {
+func (g *group) tryGroup(batch []*job) (err error) {
 	ctx := context.Background()
 	tx, err := g.s.w.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
+	// A panic here, outside the jobs' own work (which run recovers), is
+	// the transaction's failure: it is rolled back, so the one writer
+	// connection is not left inside it, and each job runs alone.
+	defer func() {
+		if p := recover(); p != nil {
+			tx.Rollback()
+			err = fmt.Errorf("internal error: %v", p)
+		}
+	}()
 	exec := func(q string) error {
 		_, err := tx.ExecContext(ctx, q)
 		return err

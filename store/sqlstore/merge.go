@@ -49,6 +49,10 @@ type batchOp struct {
 // (four alternating runs of ServerLoad/sqlite/log-batch-500).
 const mergeRows = 100
 
+// testHookMerge, set by tests, is called by every merge of two writes or
+// more before it touches the database.
+var testHookMerge func()
+
 // merge runs batch's mergeable writes as one, in tx, and returns the
 // writes left to run alone. An error is the transaction's.
 func (s *Store) merge(ctx context.Context, tx *sql.Tx, batch []*job) ([]*job, error) {
@@ -62,6 +66,9 @@ func (s *Store) merge(ctx context.Context, tx *sql.Tx, batch []*job) ([]*job, er
 	}
 	if len(merged) < 2 {
 		return batch, nil
+	}
+	if testHookMerge != nil {
+		testHookMerge()
 	}
 	merged, refused, err := checkMerged(ctx, tx, merged)
 	if err != nil || len(merged) < 2 {
