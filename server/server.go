@@ -2,10 +2,12 @@ package server
 
 import (
 	"crypto/subtle"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -295,6 +297,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	r.Body = &stallReader{ReadCloser: r.Body, rc: sw.rc, stall: s.opts.StallTimeout}
 	sw.rc.SetWriteDeadline(time.Now().Add(s.opts.StallTimeout))
 	logged := r
+	defer s.recoverPanic(sw, logged, start)
 	if s.opts.StaticPrefix != "" {
 		var ok bool
 		if r, ok = s.unprefix(sw, r); !ok {
@@ -318,6 +321,30 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.logRequest(logged, sw, start)
+}
+
+// recoverPanic, deferred by ServeHTTP, answers a request whose handler
+// panicked (a bug): MLflow's INTERNAL_ERROR when nothing of the answer
+// was sent, else the connection is cut so that the client cannot take
+// part of an answer for the whole. The panic is logged as one record,
+// its stack among its attributes.
+func (s *Server) recoverPanic(sw *statusWriter, r *http.Request, start time.Time) {
+	p := recover()
+	if p == nil {
+		return
+	}
+	if p == http.ErrAbortHandler {
+		panic(p)
+	}
+	s.opts.Logger.Error("panic", "method", r.Method, "path", r.URL.Path, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+	if sw.wrote {
+		panic(http.ErrAbortHandler)
+	}
+	writeJSON(sw, http.StatusInternalServerError, wire.ErrorBody{ErrorCode: codeInternal, Message: "internal error: see the server log"})
+	if s.opts.Metrics != nil {
+		s.opts.Metrics.observe(r, routeLabel(r), sw.status, time.Since(start))
+	}
+	s.logRequest(r, sw, start)
 }
 
 // logRequest writes a request's log line (its path as the client sent it).
@@ -364,6 +391,7 @@ func (s *Server) unprefix(w http.ResponseWriter, r *http.Request) (*http.Request
 type statusWriter struct {
 	http.ResponseWriter
 	status int
+	wrote  bool // the status line was sent
 	n      int64
 	rc     *http.ResponseController
 	stall  time.Duration
@@ -371,6 +399,7 @@ type statusWriter struct {
 
 func (w *statusWriter) WriteHeader(code int) {
 	w.status = code
+	w.wrote = true
 	w.ResponseWriter.WriteHeader(code)
 }
 
@@ -379,6 +408,7 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 	// download does not hold the goroutine forever, a slow one still
 	// gets the whole file. (Recorders in tests do not support it.)
 	w.rc.SetWriteDeadline(time.Now().Add(w.stall))
+	w.wrote = true
 	n, err := w.ResponseWriter.Write(b)
 	w.n += int64(n)
 	return n, err
