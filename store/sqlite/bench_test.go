@@ -2,6 +2,7 @@ package sqlite_test
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"path/filepath"
 	"testing"
@@ -9,6 +10,7 @@ import (
 	"github.com/mlrun/mlrun/internal/testutil"
 	"github.com/mlrun/mlrun/store"
 	"github.com/mlrun/mlrun/store/sqlite"
+	"github.com/mlrun/mlrun/store/storetest"
 )
 
 func benchStore(b *testing.B) *sqlite.Store {
@@ -112,81 +114,21 @@ func BenchmarkGetHistory100k(b *testing.B) {
 	}
 }
 
-// BenchmarkSearchRunsBySize is the experiment-size curve: experiments of
-// 1,000, 10,000 and 100,000 runs (3 params, 3 metrics, 2 tags each,
-// written in one transaction through SQL), searched for a page of 1,000
-// runs with all their data: in the default order, and filtered and
-// ordered by a metric, and by a param.
+// BenchmarkSearchRunsBySize is the experiment-size curve on SQLite
+// (storetest.SearchRunsBySize): a page of 1,000 runs with all their data
+// from experiments of 1,000, 10,000 and 100,000 runs.
 //
 //	go test -run '^$' -bench SearchRunsBySize -benchtime 5x ./store/sqlite/
 func BenchmarkSearchRunsBySize(b *testing.B) {
-	for _, n := range []int{1000, 10000, 100000} {
-		b.Run(fmt.Sprintf("runs=%d", n), func(b *testing.B) {
-			s := benchStore(b)
-			ctx := context.Background()
-			exp := seedExperiment(b, s, n)
-			for _, q := range []struct {
-				name   string
-				filter string
-				order  []string
-			}{
-				{"default-order", "", nil},
-				{"metric-filter-order", "metrics.rmse < 0.9", []string{"metrics.rmse DESC"}},
-				{"param-filter-order", "params.alpha != '3'", []string{"params.model ASC"}},
-			} {
-				b.Run(q.name, func(b *testing.B) {
-					sq := store.SearchRuns{ExperimentIDs: []string{exp}, Filter: q.filter, OrderBy: q.order, MaxResults: 1000}
-					for i := 0; i < b.N; i++ {
-						runs, _, err := s.SearchRuns(ctx, sq)
-						if err != nil {
-							b.Fatal(err)
-						}
-						if len(runs) == 0 || len(runs) > 1000 || (n > 1000 && len(runs) != 1000) || len(runs[0].Params) != 3 || len(runs[0].Metrics) != 3 {
-							b.Fatalf("%d runs", len(runs))
-						}
-					}
-				})
-			}
-		})
-	}
-}
-
-// seedExperiment writes an experiment of n runs, each with params alpha
-// (i%10), l1, model, metrics rmse, r2, mae and two tags, in one
-// transaction on the store's file, and returns its id.
-func seedExperiment(b *testing.B, s *sqlite.Store, n int) string {
-	b.Helper()
-	ctx := context.Background()
-	exp, err := s.CreateExperiment(ctx, "bench", "", nil)
-	if err != nil {
-		b.Fatal(err)
-	}
-	tx, done := beginOnFile(b, s.Path())
-	defer done()
-	exec := func(q string, args ...any) {
-		if _, err := tx.ExecContext(ctx, q, args...); err != nil {
+	storetest.SearchRunsBySize(b, func(b *testing.B) (store.Store, *sql.DB) {
+		s := benchStore(b)
+		db, err := sql.Open("sqlite3", "file:"+s.Path()+"?_txlock=immediate&_busy_timeout=30000")
+		if err != nil {
 			b.Fatal(err)
 		}
-	}
-	for i := 0; i < n; i++ {
-		id := fmt.Sprintf("%032x", i+1)
-		exec(`INSERT INTO runs (run_uuid, name, source_type, source_name, entry_point_name, user_id, status, start_time, source_version, lifecycle_stage, artifact_uri, experiment_id)
-			VALUES (?, ?, 'UNKNOWN', '', '', 'bench', 'FINISHED', ?, '', 'active', ?, ?)`, id, fmt.Sprint("run-", i), 1000+i, "mlruns/"+id, exp)
-		exec(`INSERT INTO tags ("key", value, run_uuid) VALUES ('mlflow.runName', ?, ?), ('team', 'ml', ?)`, fmt.Sprint("run-", i), id, id)
-		exec(`INSERT INTO params ("key", value, run_uuid) VALUES ('alpha', ?, ?), ('l1', '0.1', ?), ('model', ?, ?)`, fmt.Sprint(i%10), id, id, fmt.Sprint("m", i%100), id)
-		rmse := float64(i%977) / 977
-		for _, m := range []struct {
-			k string
-			v float64
-		}{{"rmse", rmse}, {"r2", 0.5}, {"mae", 0.1}} {
-			exec(`INSERT INTO metrics ("key", value, timestamp, run_uuid, step, is_nan) VALUES (?, ?, 1, ?, 0, 0)`, m.k, m.v, id)
-			exec(`INSERT INTO latest_metrics ("key", value, timestamp, step, is_nan, run_uuid) VALUES (?, ?, 1, 0, 0, ?)`, m.k, m.v, id)
-		}
-	}
-	if err := tx.Commit(); err != nil {
-		b.Fatal(err)
-	}
-	return exp
+		b.Cleanup(func() { db.Close() })
+		return s, db
+	}, "")
 }
 
 // BenchmarkParallelWrites is the store's side of the server's small-write
