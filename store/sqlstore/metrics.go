@@ -185,8 +185,11 @@ func (s *Store) StreamMetricHistory(ctx context.Context, runID, key string, fn f
 }
 
 // historyQuery selects a metric's points in order: value (NULL for a
-// NaN; the column itself is NOT NULL), timestamp, step.
-const historyQuery = `SELECT CASE WHEN is_nan THEN NULL ELSE value END, timestamp, step FROM metrics WHERE run_uuid = ? AND "key" = ? ORDER BY timestamp, step, value`
+// NaN; the column itself is NOT NULL), timestamp, step. The value is
+// selected under another name, so that ORDER BY's value is the column
+// (MLflow's order, mlrun_metrics_history's) on PostgreSQL too, which
+// would otherwise take the CASE (named after its ELSE column) and sort.
+const historyQuery = `SELECT CASE WHEN is_nan THEN NULL ELSE value END AS v, timestamp, step FROM metrics WHERE run_uuid = ? AND "key" = ? ORDER BY timestamp, step, value`
 
 // history calls fn with the points of a run's metric in order, from
 // offset on, at most limit of them (0: all). The index

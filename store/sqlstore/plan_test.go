@@ -7,7 +7,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/mlrun/mlrun/internal/testutil"
 	"github.com/mlrun/mlrun/store"
+	"github.com/mlrun/mlrun/store/postgres"
 	"github.com/mlrun/mlrun/store/sqlite"
 	"github.com/mlrun/mlrun/store/sqlstore"
 )
@@ -80,6 +82,80 @@ func TestQueriesReadIndexes(t *testing.T) {
 	}
 	p = plan(t, db, sqlstore.HistoryQuery, "r", "loss")
 	if !strings.Contains(p, "mlrun_metrics_history") || strings.Contains(p, "TEMP B-TREE") {
+		t.Errorf("history plan:\n%s\nwant a range of mlrun_metrics_history and no sort", p)
+	}
+}
+
+// TestPostgresQueriesReadIndexes: on PostgreSQL too, a runs search in the
+// default order reads its page off mlrun_runs_experiment_order (declared
+// start_time DESC NULLS LAST, as the search orders) with no sort of the
+// experiment's runs; ordered by a metric, the runs with it come off
+// mlrun_latest_metrics_order; a history is one range of
+// mlrun_metrics_history. (Sequential scans are priced out, so that the
+// plan is the one a large table gets.)
+func TestPostgresQueriesReadIndexes(t *testing.T) {
+	ctx := context.Background()
+	uri := testutil.Postgres(t)
+	st, err := postgres.Open(ctx, uri, postgres.Options{ArtifactRoot: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	exp, err := st.CreateExperiment(ctx, "plans", "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := postgres.OpenDB(uri)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	for _, q := range []string{`SET enable_seqscan = off`, `SET enable_bitmapscan = off`} {
+		if _, err := conn.ExecContext(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pgPlan := func(query string, args ...any) string {
+		t.Helper()
+		rows, err := conn.QueryContext(ctx, "EXPLAIN "+query, args...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		var lines []string
+		for rows.Next() {
+			var l string
+			if err := rows.Scan(&l); err != nil {
+				t.Fatal(err)
+			}
+			lines = append(lines, l)
+		}
+		return strings.Join(lines, "\n")
+	}
+
+	queries, args, err := st.SearchQuery(store.SearchRuns{ExperimentIDs: []string{exp}})
+	if err != nil || len(queries) != 1 {
+		t.Fatalf("%d queries, %v", len(queries), err)
+	}
+	if p := pgPlan(queries[0], args[0]...); !strings.Contains(p, "mlrun_runs_experiment_order") || strings.Contains(p, "Sort") {
+		t.Errorf("default-order search plan:\n%s\nwant a read of mlrun_runs_experiment_order and no sort", p)
+	}
+	queries, args, err = st.SearchQuery(store.SearchRuns{ExperimentIDs: []string{exp}, Filter: "metrics.rmse < 0.9", OrderBy: []string{"metrics.rmse DESC"}})
+	if err != nil || len(queries) != 2 {
+		t.Fatalf("%d queries, %v", len(queries), err)
+	}
+	if p := pgPlan(queries[0], args[0]...); !strings.Contains(p, "mlrun_latest_metrics_order") {
+		t.Errorf("metric-order search plan:\n%s\nwant a read of mlrun_latest_metrics_order", p)
+	}
+	if p := pgPlan(queries[1], args[1]...); !strings.Contains(p, "mlrun_runs_experiment_order") || strings.Contains(p, "Sort") {
+		t.Errorf("metric-order search plan, runs without the metric:\n%s\nwant a read of mlrun_runs_experiment_order and no sort", p)
+	}
+	if p := pgPlan(sqlstore.HistoryQuery, "r", "loss"); !strings.Contains(p, "mlrun_metrics_history") || strings.Contains(p, "Sort") {
 		t.Errorf("history plan:\n%s\nwant a range of mlrun_metrics_history and no sort", p)
 	}
 }

@@ -23,10 +23,11 @@ type sortKey struct {
 }
 
 // orderTerm renders ORDER BY for the sort key selected as col, NULLs
-// last. "col IS NULL" first would do in every case, but it keeps the
-// database from reading the order off an index, so it is left out where
-// the database's own NULL order already puts them last: SQLite's NULLs
-// sort low (last in DESC), PostgreSQL's high (last in ASC).
+// last: plain where the database's own NULL order already puts them last
+// (SQLite's NULLs sort low, last in DESC; PostgreSQL's high, last in
+// ASC), else with NULLS LAST, which PostgreSQL reads off an index
+// declared so (mlrun_runs_experiment_order's start_time DESC NULLS LAST)
+// where "col IS NULL, col" would make it sort the experiment's runs.
 func (k sortKey) orderTerm(col string, nullsLow bool) string {
 	dir := "ASC"
 	if k.desc {
@@ -35,7 +36,7 @@ func (k sortKey) orderTerm(col string, nullsLow bool) string {
 	if k.notNull || k.desc == nullsLow {
 		return col + " " + dir
 	}
-	return col + " IS NULL, " + col + " " + dir
+	return col + " " + dir + " NULLS LAST"
 }
 
 // SearchRuns implements store.Store. Pages are cut by keyset: the token
