@@ -1,18 +1,17 @@
 package server_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"io"
 	"log/slog"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/mlrun/mlrun/internal/testutil"
 	"github.com/mlrun/mlrun/internal/wire"
+	"github.com/mlrun/mlrun/runner/runnertest"
 	"github.com/mlrun/mlrun/server"
 	"github.com/mlrun/mlrun/store"
 )
@@ -33,31 +32,13 @@ func (panicking) StreamMetricHistory(_ context.Context, _, key string, fn func(s
 	panic("boom in the history")
 }
 
-// syncBuffer is a log destination the test reads while the server writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // TestHandlerPanic: a handler that panics before answering gets MLflow's
 // INTERNAL_ERROR (500, no detail); one that panics mid-answer has its
 // connection cut, so the client sees a broken answer, not a short one.
 // Each panic is one log record with its stack; the server goes on.
 func TestHandlerPanic(t *testing.T) {
 	st, _ := testutil.SQLiteStore(t)
-	var log syncBuffer
+	var log runnertest.Buffer
 	srv := testutil.StartServerOn(t, panicking{st}, t.TempDir(), false, func(o *server.Options) {
 		o.Logger = slog.New(slog.NewTextHandler(&log, nil))
 	})

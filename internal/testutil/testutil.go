@@ -2,6 +2,7 @@ package testutil
 
 import (
 	"context"
+	"database/sql"
 	"io"
 	"log/slog"
 	"net/http"
@@ -31,6 +32,25 @@ func SQLiteStore(tb testing.TB) (*sqlite.Store, string) {
 	}
 	tb.Cleanup(func() { st.Close() })
 	return st, root
+}
+
+// PostgresStore opens a store on a new database of the test PostgreSQL
+// server (Postgres), and a connection pool to that database taking '?'
+// placeholders (postgres.OpenDB); both are closed by tb.Cleanup.
+func PostgresStore(tb testing.TB) (*postgres.Store, *sql.DB) {
+	tb.Helper()
+	uri := Postgres(tb)
+	st, err := postgres.Open(context.Background(), uri, postgres.Options{ArtifactRoot: tb.TempDir()})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { st.Close() })
+	db, err := postgres.OpenDB(uri)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { db.Close() })
+	return st, db
 }
 
 // FullStore is a tracking store with everything SQL stores have: the

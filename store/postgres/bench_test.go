@@ -1,13 +1,11 @@
 package postgres_test
 
 import (
-	"context"
 	"database/sql"
 	"testing"
 
 	"github.com/mlrun/mlrun/internal/testutil"
 	"github.com/mlrun/mlrun/store"
-	"github.com/mlrun/mlrun/store/postgres"
 	"github.com/mlrun/mlrun/store/storetest"
 )
 
@@ -20,17 +18,6 @@ import (
 //	go test -run '^$' -bench SearchRunsBySize -benchtime 5x ./store/postgres/
 func BenchmarkSearchRunsBySize(b *testing.B) {
 	storetest.SearchRunsBySize(b, func(b *testing.B) (store.Store, *sql.DB) {
-		uri := testutil.Postgres(b)
-		s, err := postgres.Open(context.Background(), uri, postgres.Options{ArtifactRoot: b.TempDir()})
-		if err != nil {
-			b.Fatal(err)
-		}
-		b.Cleanup(func() { s.Close() })
-		db, err := postgres.OpenDB(uri)
-		if err != nil {
-			b.Fatal(err)
-		}
-		b.Cleanup(func() { db.Close() })
-		return s, db
+		return testutil.PostgresStore(b)
 	}, "ANALYZE")
 }

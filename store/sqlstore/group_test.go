@@ -3,13 +3,11 @@ package sqlstore_test
 import (
 	"context"
 	"database/sql"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/mlrun/mlrun/internal/testutil"
 	"github.com/mlrun/mlrun/store"
-	"github.com/mlrun/mlrun/store/postgres"
 	"github.com/mlrun/mlrun/store/sqlite"
 	"github.com/mlrun/mlrun/store/sqlstore"
 )
@@ -20,12 +18,7 @@ import (
 // the writer takes the next write as before.
 func TestGroupPanicRunsEachAlone(t *testing.T) {
 	ctx := context.Background()
-	dir := t.TempDir()
-	st, err := sqlite.Open(ctx, filepath.Join(dir, "mlflow.db"), sqlite.Options{ArtifactRoot: dir})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st, _ := testutil.SQLiteStore(t)
 	exp, err := st.CreateExperiment(ctx, "panics", "", nil)
 	if err != nil {
 		t.Fatal(err)
@@ -99,26 +92,11 @@ func TestWritePanicIsAnError(t *testing.T) {
 	ctx := context.Background()
 	open := map[string]func(t *testing.T) (*sqlstore.Store, func() int){
 		"sqlite": func(t *testing.T) (*sqlstore.Store, func() int) {
-			dir := t.TempDir()
-			st, err := sqlite.Open(ctx, filepath.Join(dir, "mlflow.db"), sqlite.Options{ArtifactRoot: dir})
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { st.Close() })
+			st, _ := testutil.SQLiteStore(t)
 			return st.Store, func() int { return 0 }
 		},
 		"postgres": func(t *testing.T) (*sqlstore.Store, func() int) {
-			uri := testutil.Postgres(t)
-			st, err := postgres.Open(ctx, uri, postgres.Options{ArtifactRoot: t.TempDir()})
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { st.Close() })
-			db, err := postgres.OpenDB(uri)
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { db.Close() })
+			st, db := testutil.PostgresStore(t)
 			return st.Store, func() int {
 				var n int
 				if err := db.QueryRow(`SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND state LIKE 'idle in transaction%'`).Scan(&n); err != nil {

@@ -9,7 +9,6 @@ import (
 
 	"github.com/mlrun/mlrun/internal/testutil"
 	"github.com/mlrun/mlrun/store"
-	"github.com/mlrun/mlrun/store/postgres"
 	"github.com/mlrun/mlrun/store/sqlite"
 	"github.com/mlrun/mlrun/store/sqlstore"
 )
@@ -95,21 +94,11 @@ func TestQueriesReadIndexes(t *testing.T) {
 // plan is the one a large table gets.)
 func TestPostgresQueriesReadIndexes(t *testing.T) {
 	ctx := context.Background()
-	uri := testutil.Postgres(t)
-	st, err := postgres.Open(ctx, uri, postgres.Options{ArtifactRoot: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st, db := testutil.PostgresStore(t)
 	exp, err := st.CreateExperiment(ctx, "plans", "", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	db, err := postgres.OpenDB(uri)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
 	conn, err := db.Conn(ctx)
 	if err != nil {
 		t.Fatal(err)
