@@ -63,7 +63,7 @@ func BenchmarkServerLoad(b *testing.B) {
 			}
 			env := load.Env{WriteExperimentID: "1"}
 			if setup.name != "noop" {
-				if env, err = load.Setup(ctx, c); err != nil {
+				if env, err = load.Setup(ctx, c, true); err != nil {
 					b.Fatal(err)
 				}
 			}

@@ -33,19 +33,24 @@ type Env struct {
 	WriteExperimentID string
 }
 
-// Setup creates an experiment of 500 runs, a run with a 5,000-point
-// history and an experiment for the write workloads through the API.
-func Setup(ctx context.Context, c *rest.Store) (Env, error) {
+// Setup creates, through the API, an experiment for the write workloads
+// and, when reads, what the read workloads read: an experiment of 500
+// runs and a run with a 5,000-point history.
+func Setup(ctx context.Context, c *rest.Store, reads bool) (Env, error) {
 	var env Env
 	stamp := time.Now().UnixNano()
+	var err error
+	if env.WriteExperimentID, err = c.CreateExperiment(ctx, fmt.Sprintf("load-writes-%d", stamp), "", nil); err != nil {
+		return env, fmt.Errorf("create the experiment: %w", err)
+	}
+	if !reads {
+		return env, nil
+	}
 	id, err := c.CreateExperiment(ctx, fmt.Sprintf("load-%d", stamp), "", nil)
 	if err != nil {
 		return env, fmt.Errorf("create the experiment: %w", err)
 	}
 	env.ExperimentID = id
-	if env.WriteExperimentID, err = c.CreateExperiment(ctx, fmt.Sprintf("load-writes-%d", stamp), "", nil); err != nil {
-		return env, fmt.Errorf("create the experiment: %w", err)
-	}
 	for i := 0; i < 500; i++ {
 		r, err := c.CreateRun(ctx, store.CreateRun{ExperimentID: id, StartTime: int64(i)})
 		if err != nil {
@@ -75,10 +80,12 @@ func Setup(ctx context.Context, c *rest.Store) (Env, error) {
 }
 
 // Workload is one kind of request; Op makes the i-th request of a client
-// whose own run is run.
+// whose own run is run. Reads says it reads what Setup makes when asked
+// for reads.
 type Workload struct {
-	Name string
-	Op   func(ctx context.Context, c *Client, env Env, run string, i int) error
+	Name  string
+	Op    func(ctx context.Context, c *Client, env Env, run string, i int) error
+	Reads bool
 }
 
 // Client is one load client: MLflow's REST API through store/rest for
@@ -148,23 +155,23 @@ var Workloads = []Workload{
 	{"create-run", func(ctx context.Context, c *Client, env Env, _ string, _ int) error {
 		_, err := c.CreateRun(ctx, store.CreateRun{ExperimentID: env.WriteExperimentID})
 		return err
-	}},
+	}, false},
 	{"log-batch-10", func(ctx context.Context, c *Client, _ Env, run string, i int) error {
 		return c.LogBatch(ctx, run, Metrics(i, 10), nil, nil)
-	}},
+	}, false},
 	{"log-batch-500", func(ctx context.Context, c *Client, _ Env, run string, i int) error {
 		return c.LogBatch(ctx, run, Metrics(i, 500), nil, nil)
-	}},
+	}, false},
 	{"log-param", func(ctx context.Context, c *Client, _ Env, run string, i int) error {
 		return c.LogParam(ctx, run, store.Param{Key: fmt.Sprint("p", i), Value: "v"})
-	}},
+	}, false},
 	{"log-param-10", func(ctx context.Context, c *Client, _ Env, run string, i int) error {
 		ps := make([]store.Param, 10)
 		for j := range ps {
 			ps[j] = store.Param{Key: fmt.Sprint("q", i, "_", j), Value: "v"}
 		}
 		return c.LogBatch(ctx, run, nil, ps, nil)
-	}},
+	}, false},
 	{"search-runs-500", func(ctx context.Context, c *Client, env Env, _ string, _ int) error {
 		n, err := c.count(ctx, http.MethodPost, "/api/2.0/mlflow/runs/search",
 			map[string]any{"experiment_ids": []string{env.ExperimentID}, "max_results": 1000}, `"run_uuid"`)
@@ -172,14 +179,14 @@ var Workloads = []Workload{
 			err = fmt.Errorf("%d runs", n)
 		}
 		return err
-	}},
+	}, true},
 	{"get-history-5000", func(ctx context.Context, c *Client, env Env, _ string, _ int) error {
 		n, err := c.count(ctx, http.MethodGet, "/api/2.0/mlflow/metrics/get-history?run_id="+env.HistoryRunID+"&metric_key=loss", nil, `"step"`)
 		if err == nil && n != 5000 {
 			err = fmt.Errorf("%d points", n)
 		}
 		return err
-	}},
+	}, true},
 }
 
 // Result is how a workload went.

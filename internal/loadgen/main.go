@@ -6,8 +6,9 @@
 //	go run ./internal/loadgen -url http://127.0.0.1:5000 -c 20 -d 5s
 //
 // Several -url values spread the clients over servers that share a
-// database. It writes an experiment of 500 runs and many more runs into
-// the server: point it at a throwaway database.
+// database. It writes runs into the server (and, for the read workloads,
+// an experiment of 500 runs and a 5,000-point history): point it at a
+// throwaway database.
 package main
 
 import (
@@ -48,7 +49,11 @@ func main() {
 		fmt.Fprintln(os.Stderr, "loadgen:", err)
 		os.Exit(1)
 	}
-	env, err := load.Setup(ctx, c)
+	reads := false
+	for _, w := range workloads {
+		reads = reads || w.Reads
+	}
+	env, err := load.Setup(ctx, c, reads)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "loadgen: setup:", err)
 		os.Exit(1)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"os/exec"
 	"path/filepath"
@@ -10,11 +11,14 @@ import (
 	"testing"
 
 	"github.com/mlrun/mlrun/internal/testutil"
+	"github.com/mlrun/mlrun/store"
 )
 
-// TestLoadgen drives a real mlrun server with two workloads for a short
-// while: it exits 0, prints for each a rate, a median and a 99th
-// percentile (not below the median), and counts no error.
+// TestLoadgen drives a real mlrun server with two write workloads for a
+// short while: it exits 0, prints for each a rate, a median and a 99th
+// percentile (not below the median), and counts no error; it made only
+// the experiment its writes go to (the read workloads' 500 runs are not
+// written when no read workload runs).
 func TestLoadgen(t *testing.T) {
 	srv := testutil.StartServer(t, false)
 	out, err := exec.Command("go", "run", ".", "-url", srv.URL, "-c", "3", "-d", "300ms", "-w", "create-run,log-batch-10").CombinedOutput()
@@ -38,6 +42,17 @@ func TestLoadgen(t *testing.T) {
 		if err1 != nil || err2 != nil || p50 <= 0 || p99 < p50 {
 			t.Fatalf("workload line %q: want 0 < p50 <= p99", l)
 		}
+	}
+	exps, _, err := srv.Store.SearchExperiments(context.Background(), store.SearchExperiments{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range exps {
+		names = append(names, e.Name)
+	}
+	if len(names) != 2 || !slices.ContainsFunc(names, func(n string) bool { return strings.HasPrefix(n, "load-writes-") }) {
+		t.Fatalf("experiments %q, want Default and the writes' one", names)
 	}
 }
 
