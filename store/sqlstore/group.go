@@ -128,46 +128,23 @@ func (g *group) commit(batch []*job) {
 // tryGroup runs batch in one transaction, each job under a savepoint.
 // An error is the transaction's own: then nothing of it is committed and
 // the jobs' results mean nothing.
-func (g *group) tryGroup(batch []*job) (err error) {
+func (g *group) tryGroup(batch []*job) error {
 	ctx := context.Background()
 	tx, err := g.s.w.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
-	// A panic here, outside the jobs' own work (which run recovers), is
-	// the transaction's failure: it is rolled back, so the one writer
-	// connection is not left inside it, and each job runs alone.
-	defer func() {
-		if p := recover(); p != nil {
-			tx.Rollback()
-			err = fmt.Errorf("internal error: %v", p)
-		}
-	}()
-	exec := func(q string) error {
-		_, err := tx.ExecContext(ctx, q)
+	// A panic before the commit, outside the jobs' own work (which run
+	// recovers), is the transaction's failure: it is rolled back, so the
+	// one writer connection is not left inside it, and each job runs
+	// alone.
+	var alone []*job
+	if err := guard(func() (err error) {
+		alone, err = g.runAll(ctx, tx, batch)
 		return err
-	}
-	alone, err := g.s.merge(ctx, tx, batch)
-	if err != nil {
+	}); err != nil {
 		tx.Rollback()
 		return err
-	}
-	for _, j := range alone {
-		if err := exec(`SAVEPOINT mlrun_write`); err != nil {
-			tx.Rollback()
-			return err
-		}
-		if j.err = j.run(j.ctx, tx); j.err != nil {
-			// Fails when the error ended the transaction.
-			if err := exec(`ROLLBACK TO mlrun_write`); err != nil {
-				tx.Rollback()
-				return err
-			}
-		}
-		if err := exec(`RELEASE mlrun_write`); err != nil {
-			tx.Rollback()
-			return err
-		}
 	}
 	if err := tx.Commit(); err != nil {
 		return err
@@ -178,13 +155,46 @@ func (g *group) tryGroup(batch []*job) (err error) {
 	return nil
 }
 
+// runAll runs batch's writes in tx: the mergeable ones merged, the others
+// (returned) each under a savepoint. An error is the transaction's.
+func (g *group) runAll(ctx context.Context, tx *sql.Tx, batch []*job) ([]*job, error) {
+	exec := func(q string) error {
+		_, err := tx.ExecContext(ctx, q)
+		return err
+	}
+	alone, err := g.s.merge(ctx, tx, batch)
+	if err != nil {
+		return nil, err
+	}
+	for _, j := range alone {
+		if err := exec(`SAVEPOINT mlrun_write`); err != nil {
+			return nil, err
+		}
+		if j.err = j.run(j.ctx, tx); j.err != nil {
+			// Fails when the error ended the transaction.
+			if err := exec(`ROLLBACK TO mlrun_write`); err != nil {
+				return nil, err
+			}
+		}
+		if err := exec(`RELEASE mlrun_write`); err != nil {
+			return nil, err
+		}
+	}
+	return alone, nil
+}
+
 // run runs the job's work in tx; a panic is its error, not the group's
 // end (the leader answers the others).
-func (j *job) run(ctx context.Context, tx *sql.Tx) (err error) {
+func (j *job) run(ctx context.Context, tx *sql.Tx) error {
+	return guard(func() error { return j.fn(ctx, tx) })
+}
+
+// guard runs fn; a panic in it is its error ("internal error: …").
+func guard(fn func() error) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			err = fmt.Errorf("internal error: %v", p)
 		}
 	}()
-	return j.fn(ctx, tx)
+	return fn()
 }

@@ -238,18 +238,12 @@ func (s *Store) txOp(ctx context.Context, op any, fn txFunc) error {
 // tryTx runs fn in a transaction of its own and commits it. A panic in fn
 // is its error ("internal error: …"), after the transaction is rolled
 // back: no connection is left inside it, holding its locks.
-func (s *Store) tryTx(ctx context.Context, fn txFunc) (err error) {
+func (s *Store) tryTx(ctx context.Context, fn txFunc) error {
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
-	defer func() {
-		if p := recover(); p != nil {
-			tx.Rollback()
-			err = fmt.Errorf("internal error: %v", p)
-		}
-	}()
-	if err := fn(ctx, tx); err != nil {
+	if err := guard(func() error { return fn(ctx, tx) }); err != nil {
 		tx.Rollback()
 		return err
 	}
