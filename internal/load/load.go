@@ -152,41 +152,41 @@ func Metrics(i, n int) []store.Metric {
 
 // Workloads are the load workloads, in the order they are run.
 var Workloads = []Workload{
-	{"create-run", func(ctx context.Context, c *Client, env Env, _ string, _ int) error {
+	{Name: "create-run", Op: func(ctx context.Context, c *Client, env Env, _ string, _ int) error {
 		_, err := c.CreateRun(ctx, store.CreateRun{ExperimentID: env.WriteExperimentID})
 		return err
-	}, false},
-	{"log-batch-10", func(ctx context.Context, c *Client, _ Env, run string, i int) error {
+	}},
+	{Name: "log-batch-10", Op: func(ctx context.Context, c *Client, _ Env, run string, i int) error {
 		return c.LogBatch(ctx, run, Metrics(i, 10), nil, nil)
-	}, false},
-	{"log-batch-500", func(ctx context.Context, c *Client, _ Env, run string, i int) error {
+	}},
+	{Name: "log-batch-500", Op: func(ctx context.Context, c *Client, _ Env, run string, i int) error {
 		return c.LogBatch(ctx, run, Metrics(i, 500), nil, nil)
-	}, false},
-	{"log-param", func(ctx context.Context, c *Client, _ Env, run string, i int) error {
+	}},
+	{Name: "log-param", Op: func(ctx context.Context, c *Client, _ Env, run string, i int) error {
 		return c.LogParam(ctx, run, store.Param{Key: fmt.Sprint("p", i), Value: "v"})
-	}, false},
-	{"log-param-10", func(ctx context.Context, c *Client, _ Env, run string, i int) error {
+	}},
+	{Name: "log-param-10", Op: func(ctx context.Context, c *Client, _ Env, run string, i int) error {
 		ps := make([]store.Param, 10)
 		for j := range ps {
 			ps[j] = store.Param{Key: fmt.Sprint("q", i, "_", j), Value: "v"}
 		}
 		return c.LogBatch(ctx, run, nil, ps, nil)
-	}, false},
-	{"search-runs-500", func(ctx context.Context, c *Client, env Env, _ string, _ int) error {
+	}},
+	{Name: "search-runs-500", Op: func(ctx context.Context, c *Client, env Env, _ string, _ int) error {
 		n, err := c.count(ctx, http.MethodPost, "/api/2.0/mlflow/runs/search",
 			map[string]any{"experiment_ids": []string{env.ExperimentID}, "max_results": 1000}, `"run_uuid"`)
 		if err == nil && n != 500 {
 			err = fmt.Errorf("%d runs", n)
 		}
 		return err
-	}, true},
-	{"get-history-5000", func(ctx context.Context, c *Client, env Env, _ string, _ int) error {
+	}, Reads: true},
+	{Name: "get-history-5000", Op: func(ctx context.Context, c *Client, env Env, _ string, _ int) error {
 		n, err := c.count(ctx, http.MethodGet, "/api/2.0/mlflow/metrics/get-history?run_id="+env.HistoryRunID+"&metric_key=loss", nil, `"step"`)
 		if err == nil && n != 5000 {
 			err = fmt.Errorf("%d points", n)
 		}
 		return err
-	}, true},
+	}, Reads: true},
 }
 
 // Result is how a workload went.
