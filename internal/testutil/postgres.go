@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -58,7 +59,8 @@ func startCluster(t testing.TB) (string, error) {
 	if bin == "" {
 		return "", fmt.Errorf("no PostgreSQL found (%s)", PostgresInstall)
 	}
-	dir, err := os.MkdirTemp("", "mlrun-pg-")
+	sweepClusters(os.TempDir(), time.Now())
+	dir, err := os.MkdirTemp("", clusterPrefix)
 	if err != nil {
 		return "", err
 	}
@@ -111,6 +113,39 @@ func startCluster(t testing.TB) (string, error) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+}
+
+// clusterPrefix starts the name of a throwaway cluster's folder.
+const clusterPrefix = "mlrun-pg-"
+
+// sweepClusters removes the folders of earlier test binaries' clusters
+// under root, left behind because a test binary has no hook that runs
+// when it exits (each is 50-550 MB; a few days of test runs filled a
+// disk). A folder goes when its server is gone: the process named in
+// data/postmaster.pid no longer exists, or there is no such file and the
+// folder is older than a minute (one made now may be in initdb).
+func sweepClusters(root string, now time.Time) {
+	dirs, _ := filepath.Glob(filepath.Join(root, clusterPrefix+"*"))
+	for _, dir := range dirs {
+		if clusterGone(dir, now) {
+			os.RemoveAll(dir)
+		}
+	}
+}
+
+// clusterGone says whether dir's cluster has no server running.
+func clusterGone(dir string, now time.Time) bool {
+	b, err := os.ReadFile(filepath.Join(dir, "data", "postmaster.pid"))
+	if err != nil {
+		fi, err := os.Stat(dir)
+		return err == nil && now.Sub(fi.ModTime()) > time.Minute
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	pid, err := strconv.Atoi(strings.TrimSpace(line))
+	if err != nil || pid <= 0 {
+		return false
+	}
+	return syscall.Kill(pid, 0) == syscall.ESRCH
 }
 
 // Postgres returns the URI (postgresql://…) of a new, empty database on a
