@@ -121,7 +121,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	if err == nil {
 		// A streamed search page's data is loaded 250 runs at a time:
 		// as fast as one load here, where a query is no round trip.
-		s.Store, err = sqlstore.New(ctx, sqlstore.Config{W: w, R: r, ArtifactRoot: root, Revision: rev, Dialect: dialect{s}, GroupCommit: true, StreamChunk: 250})
+		s.Store, err = sqlstore.New(ctx, sqlstore.Config{W: w, R: r, ArtifactRoot: root, Revision: rev, Dialect: dialect{s}, GroupCommit: 1, StreamChunk: 250})
 	}
 	if err != nil {
 		s.Close()

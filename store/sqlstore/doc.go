@@ -9,8 +9,9 @@
 // write transaction may be retried. store/sqlite and store/postgres open
 // their database, create or check its schema, and hand New the pools and
 // their Dialect. Each Store call is all or nothing: its own transaction,
-// or, with Config.GroupCommit (SQLite's single writer), a savepoint in a
-// transaction shared with the writes waiting beside it (group.go); a
-// transaction a Dialect says may be retried (a PostgreSQL serialization
-// failure) runs again from the start.
+// or, with Config.GroupCommit (one group at a time on SQLite's single
+// writer, two on PostgreSQL), a savepoint in a transaction shared with
+// the writes waiting beside it (group.go); a transaction a Dialect says
+// may be retried (a PostgreSQL serialization failure) runs again from
+// the start, a group's as each of its writes alone.
 package sqlstore

@@ -11,27 +11,36 @@ import (
 // maxGroup bounds how many write transactions one group commit carries.
 const maxGroup = 128
 
-// group is a group commit. With one writer, a write request spends most
-// of its time waiting for the others' commits, and each commit costs the
-// same whatever it carries (a WAL append, an fsync). So the writer that
-// finds the way free (the leader) takes every write waiting at that
-// moment and runs them in one transaction, each under a savepoint of its
-// own: one that fails is rolled back to its savepoint alone and gets its
-// error; the others commit. Every caller is answered after the commit.
-// Writes that insert run data (CreateRun, LogBatch) are first run merged,
-// a few statements for all of them (see merge).
-// The leader then hands the lead to the first write that arrived
-// meanwhile, which takes the next group, and yields to it.
+// group is a group commit. A write request spends most of its time
+// waiting for the others' commits, and each commit costs the same
+// whatever it carries (a WAL append and an fsync on SQLite, a round trip
+// and a WAL flush on PostgreSQL). So a writer that finds a way free (a
+// leader) takes every write waiting at that moment and runs them in one
+// transaction, each under a savepoint of its own: one that fails is
+// rolled back to its savepoint alone and gets its error; the others
+// commit. Every caller is answered after the commit. Writes that insert
+// run data (CreateRun, LogBatch) are first run merged, a few statements
+// for all of them (see merge). The leader then hands the lead to the
+// first write that arrived meanwhile, which takes the next group, and
+// yields to it.
+//
+// At most maxLeaders groups run at once: one where the database has one
+// writer (SQLite); a few where writers run in parallel (PostgreSQL), so
+// that large writes, which gain little from sharing a commit, still use
+// every core the database has.
 //
 // When the transaction itself fails (its commit, a savepoint, an error
 // that ends the transaction: SQLite rolls back on a full disk or an I/O
-// error), each of the group's writes runs again alone, in a transaction of
-// its own, and gets its own result.
+// error; a write's failure the dialect says may be retried: a PostgreSQL
+// serialization failure dooms the whole transaction), each of the
+// group's writes runs again alone, in a transaction of its own (retried
+// as the dialect says), and gets its own result.
 type group struct {
-	s       *Store
-	mu      sync.Mutex
-	queue   []*job // waiting, in arrival order
-	leading bool   // a leader runs a group
+	s          *Store
+	maxLeaders int // groups that may run at once
+	mu         sync.Mutex
+	queue      []*job // waiting, in arrival order
+	leaders    int    // groups running now
 }
 
 // job is one write transaction waiting in a group.
@@ -52,20 +61,23 @@ func (g *group) do(ctx context.Context, op any, fn txFunc) error {
 	}
 	j := &job{ctx: context.WithoutCancel(ctx), fn: fn, op: op, next: make(chan bool, 1)}
 	g.mu.Lock()
-	g.queue = append(g.queue, j)
-	lead := !g.leading
-	g.leading = true
+	lead := g.leaders < g.maxLeaders
+	if lead {
+		g.leaders++
+	} else {
+		g.queue = append(g.queue, j)
+	}
 	g.mu.Unlock()
 	if !lead {
 		if done := <-j.next; done {
 			return j.err
 		}
 	}
-	g.lead()
+	g.lead(j)
 	return j.err
 }
 
-// yieldsAlone is how many times a leader that finds only its own write
+// yieldsAlone is how many times a leader that finds no other write
 // waiting lets the other runnable goroutines go first. Under load, the
 // lead often passes to a write that arrived alone during the last
 // commit, while other requests are still being read and decoded: 36 %
@@ -74,12 +86,15 @@ func (g *group) do(ctx context.Context, op any, fn txFunc) error {
 // group (14 % alone); with nothing else to run a yield returns at once.
 const yieldsAlone = 2
 
-// lead runs the waiting writes (the leader's own first) as one group,
-// answers them, and passes the lead on.
-func (g *group) lead() {
+// lead runs own (a leader's write is never in the queue) and the writes
+// waiting as one group, answers them, and passes the lead on: to the
+// first write that arrived meanwhile, taken off the queue, or back to the
+// group when none did. Every queued write leaves the queue once, under
+// mu: in a group (its answer is true) or with the lead (false).
+func (g *group) lead(own *job) {
 	for range yieldsAlone {
 		g.mu.Lock()
-		alone := len(g.queue) == 1
+		alone := len(g.queue) == 0
 		g.mu.Unlock()
 		if !alone {
 			break
@@ -87,9 +102,10 @@ func (g *group) lead() {
 		runtime.Gosched()
 	}
 	g.mu.Lock()
-	n := min(len(g.queue), maxGroup)
-	batch := make([]*job, n)
-	copy(batch, g.queue)
+	n := min(len(g.queue), maxGroup-1)
+	batch := make([]*job, 1, n+1)
+	batch[0] = own
+	batch = append(batch, g.queue[:n]...)
 	g.queue = append(g.queue[:0], g.queue[n:]...)
 	g.mu.Unlock()
 
@@ -100,9 +116,11 @@ func (g *group) lead() {
 	g.mu.Lock()
 	passed := len(g.queue) > 0
 	if passed {
-		g.queue[0].next <- false
+		next := g.queue[0]
+		g.queue = append(g.queue[:0], g.queue[1:]...)
+		next.next <- false
 	} else {
-		g.leading = false
+		g.leaders--
 	}
 	g.mu.Unlock()
 	if passed {
@@ -121,7 +139,7 @@ func (g *group) commit(batch []*job) {
 		}
 	}
 	for _, j := range batch {
-		j.err = g.s.tryTx(j.ctx, j.run)
+		j.err = g.s.alone(j.ctx, j.run)
 	}
 }
 
@@ -171,6 +189,9 @@ func (g *group) runAll(ctx context.Context, tx *sql.Tx, batch []*job) ([]*job, e
 			return nil, err
 		}
 		if j.err = j.run(j.ctx, tx); j.err != nil {
+			if g.s.d.Retry(j.err) {
+				return nil, j.err // the transaction is doomed: all alone
+			}
 			// Fails when the error ended the transaction.
 			if err := exec(`ROLLBACK TO mlrun_write`); err != nil {
 				return nil, err

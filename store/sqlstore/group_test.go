@@ -3,12 +3,17 @@ package sqlstore_test
 import (
 	"context"
 	"database/sql"
+	"errors"
+	"fmt"
+	"slices"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
+
 	"github.com/mlrun/mlrun/internal/testutil"
 	"github.com/mlrun/mlrun/store"
-	"github.com/mlrun/mlrun/store/sqlite"
 	"github.com/mlrun/mlrun/store/sqlstore"
 )
 
@@ -75,7 +80,7 @@ func TestGroupPanicRunsEachAlone(t *testing.T) {
 }
 
 // waitPending waits until n writes are in progress; 10 s without fails.
-func waitPending(t *testing.T, st *sqlite.Store, n int64) {
+func waitPending(t *testing.T, st interface{ WriteStats() sqlstore.WriteStats }, n int64) {
 	t.Helper()
 	for deadline := time.Now().Add(10 * time.Second); st.WriteStats().Pending != n; time.Sleep(time.Millisecond) {
 		if time.Now().After(deadline) {
@@ -133,5 +138,201 @@ func TestWritePanicIsAnError(t *testing.T) {
 				t.Fatalf("a write after the panic: %v", err)
 			}
 		})
+	}
+}
+
+// holdLeaders starts n writes that each hold a group commit's transaction
+// open until release is called, and returns once all n are inside their
+// transactions at once (10 s without fails the test).
+func holdLeaders(t *testing.T, st *sqlstore.Store, n int) (release func()) {
+	t.Helper()
+	started, hold := make(chan struct{}, n), make(chan struct{})
+	done := make(chan error, n)
+	for range n {
+		go func() {
+			done <- st.Write(context.Background(), func(context.Context, *sql.Tx) error {
+				started <- struct{}{}
+				<-hold
+				return nil
+			})
+		}()
+	}
+	for i := range n {
+		select {
+		case <-started:
+		case <-time.After(10 * time.Second):
+			close(hold)
+			t.Fatalf("%d of %d writes inside a transaction at once, want all: fewer group commits run in parallel", i, n)
+		}
+	}
+	return func() {
+		close(hold)
+		for range n {
+			if err := <-done; err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+}
+
+// TestPostgresGroupCommits: on PostgreSQL two group commits run at once,
+// and the writes that queue meanwhile are committed together, each all
+// or nothing. The bad ones among them (a changed param after good
+// metrics in the same batch, an unknown run, a deleted run) fail with
+// their own error kinds and leave nothing, through PostgreSQL's
+// savepoints (where any error aborts the transaction); the good ones are
+// committed in one transaction. A write that fails as PostgreSQL fails a
+// transaction that lost to another (a serialization failure) dooms its
+// group: every write of it runs again alone and is committed once.
+func TestPostgresGroupCommits(t *testing.T) {
+	ctx := context.Background()
+	pg, _ := testutil.PostgresStore(t)
+	st := pg.Store
+	exp, err := st.CreateExperiment(ctx, "groups", "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	newRun := func() string {
+		r, err := st.CreateRun(ctx, store.CreateRun{ExperimentID: exp})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r.Info.RunID
+	}
+	const good = 6
+	runs := make([]string, good)
+	for i := range runs {
+		runs[i] = newRun()
+	}
+	fixed, deleted := newRun(), newRun()
+	if err := st.LogParam(ctx, fixed, store.Param{Key: "alpha", Value: "1"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.DeleteRun(ctx, deleted); err != nil {
+		t.Fatal(err)
+	}
+	// queue runs the writes while two others hold both group commits, so
+	// that they wait together, and returns their results by name and how
+	// many commits there were.
+	queue := func(writes map[string]func() error) (map[string]error, int64) {
+		t.Helper()
+		release := holdLeaders(t, st, 2)
+		before := st.WriteStats()
+		type result struct {
+			name string
+			err  error
+		}
+		results := make(chan result, len(writes))
+		for name, w := range writes {
+			go func() { results <- result{name, w()} }()
+		}
+		waitPending(t, st, 2+int64(len(writes)))
+		release()
+		errs := map[string]error{}
+		for range writes {
+			r := <-results
+			errs[r.name] = r.err
+		}
+		return errs, st.WriteStats().Commits - before.Commits
+	}
+
+	writes := map[string]func() error{
+		"changed-param": func() error {
+			return st.LogBatch(ctx, fixed, []store.Metric{{Key: "lost", Value: 1, Timestamp: 1}}, []store.Param{{Key: "alpha", Value: "2"}}, nil)
+		},
+		"unknown-run": func() error {
+			return st.LogBatch(ctx, "0123456789abcdef0123456789abcdef", []store.Metric{{Key: "m", Value: 1, Timestamp: 1}}, nil, nil)
+		},
+		"deleted-run": func() error { return st.LogParam(ctx, deleted, store.Param{Key: "b", Value: "1"}) },
+		"create": func() error {
+			_, err := st.CreateRun(ctx, store.CreateRun{ExperimentID: exp, RunName: "grouped"})
+			return err
+		},
+	}
+	for i, id := range runs {
+		writes[fmt.Sprint("good", i)] = func() error {
+			return st.LogBatch(ctx, id, []store.Metric{{Key: "m", Value: float64(i), Timestamp: 1, Step: int64(i)}},
+				[]store.Param{{Key: "p", Value: fmt.Sprint(i)}}, []store.Tag{{Key: "t", Value: "v"}})
+		}
+	}
+	errs, commits := queue(writes)
+	if commits != 3 {
+		t.Errorf("%d commits, want 3 (the two held, then one group of the %d queued)", commits, len(writes))
+	}
+	for name, err := range errs {
+		switch name {
+		case "changed-param", "deleted-run":
+			if !errors.Is(err, store.ErrInvalidArgument) {
+				t.Errorf("%s: got %v, want an invalid-parameter error", name, err)
+			}
+		case "unknown-run":
+			if !errors.Is(err, store.ErrNotFound) {
+				t.Errorf("%s: got %v, want not found", name, err)
+			}
+		default:
+			if err != nil {
+				t.Errorf("%s: %v", name, err)
+			}
+		}
+	}
+	for i, id := range runs {
+		r, err := st.GetRun(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(r.Metrics) != 1 || r.Metrics[0].Value != float64(i) || len(r.Params) != 1 {
+			t.Errorf("run %d: metrics %v params %v, want its batch", i, r.Metrics, r.Params)
+		}
+	}
+	if h, _, err := st.GetMetricHistory(ctx, fixed, "lost", 0, ""); err != nil || len(h) != 0 {
+		t.Errorf("the failed batch left history %v (%v)", h, err)
+	}
+	if found, _, err := st.SearchRuns(ctx, store.SearchRuns{ExperimentIDs: []string{exp}, Filter: "attributes.run_name = 'grouped'"}); err != nil || len(found) != 1 {
+		t.Errorf("the grouped create: %d runs (%v), want 1", len(found), err)
+	}
+
+	// A serialization failure: the group runs again, each write alone.
+	var tries atomic.Int32
+	writes = map[string]func() error{
+		"loses-once": func() error {
+			return st.Write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+				if tries.Add(1) == 1 {
+					return &pgconn.PgError{Code: "40001", Message: "could not serialize access due to read/write dependencies among transactions"}
+				}
+				_, err := tx.ExecContext(ctx, `INSERT INTO tags (key, value, run_uuid) VALUES ('retried', 'yes', ?)`, runs[0])
+				return err
+			})
+		},
+	}
+	for i, id := range runs {
+		writes[fmt.Sprint("good", i)] = func() error { return st.LogParam(ctx, id, store.Param{Key: "q", Value: fmt.Sprint(i)}) }
+	}
+	errs, commits = queue(writes)
+	for name, err := range errs {
+		if err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+	if n := tries.Load(); n != 2 {
+		t.Errorf("the losing write ran %d times, want 2 (in the group, then alone)", n)
+	}
+	if want := int64(2 + len(writes)); commits != want {
+		t.Errorf("%d commits, want %d (the two held, then each queued write alone)", commits, want)
+	}
+	for i, id := range runs {
+		r, err := st.GetRun(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p := r.Params; len(p) != 2 || p[1].Key != "q" || p[1].Value != fmt.Sprint(i) {
+			t.Errorf("run %d: params %v, want p and q=%d", i, p, i)
+		}
+	}
+	r, err := st.GetRun(ctx, runs[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.ContainsFunc(r.Tags, func(tg store.Tag) bool { return tg.Key == "retried" }) {
+		t.Errorf("the retried write's tag is missing: %v", r.Tags)
 	}
 }

@@ -43,6 +43,13 @@ type batchOp struct {
 	tags   []store.Tag
 }
 
+// largeWrite is a write of more than mergeRows rows: its time goes to its
+// rows, not to its commit, so it gains little from a group commit. Where
+// writers run in parallel (GroupCommit > 1) it runs alone, beside the
+// groups, so that large batches still use every core the database has;
+// with one writer it joins a group (it would wait for the commits anyway).
+type largeWrite struct{}
+
 // mergeRows is the most rows (metrics, params and tags) a LogBatch may
 // have to be merged. Merging saves statements, and a batch of many rows
 // spends its time on the rows: log-batch-500 was 12 % slower merged
@@ -71,6 +78,9 @@ func (s *Store) merge(ctx context.Context, tx *sql.Tx, batch []*job) ([]*job, er
 		testHookMerge()
 	}
 	merged, refused, err := checkMerged(ctx, tx, merged)
+	if err != nil && s.d.Retry(err) {
+		return nil, err // the transaction is doomed
+	}
 	if err != nil || len(merged) < 2 {
 		return batch, nil // each alone says what it is
 	}
@@ -79,6 +89,9 @@ func (s *Store) merge(ctx context.Context, tx *sql.Tx, batch []*job) ([]*job, er
 		return nil, err
 	}
 	if ok, err := writeMerged(ctx, tx, merged); !ok || err != nil {
+		if err != nil && s.d.Retry(err) {
+			return nil, err
+		}
 		if _, err := tx.ExecContext(ctx, `ROLLBACK TO mlrun_merged`); err != nil {
 			return nil, err
 		}

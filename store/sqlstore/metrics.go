@@ -71,7 +71,10 @@ func (s *Store) LogBatch(ctx context.Context, runID string, metrics []store.Metr
 		tags[i] = t
 	}
 	var op any
-	if len(metrics)+len(params)+len(tags) <= mergeRows && !hasModelMetrics(metrics) {
+	switch {
+	case len(metrics)+len(params)+len(tags) > mergeRows:
+		op = largeWrite{}
+	case !hasModelMetrics(metrics):
 		op = &batchOp{runID: runID, params: params, pts: pts, tags: tags}
 	}
 	return wrap("log batch", s.txOp(ctx, op, func(ctx context.Context, tx *sql.Tx) error {

@@ -55,10 +55,13 @@ type Config struct {
 	// Revision is the database's alembic revision.
 	Revision string
 	Dialect  Dialect
-	// GroupCommit: write transactions that wait while another commits
-	// are run together in the next one (see group). For a database with
-	// one writer (SQLite), where a commit's cost is per transaction.
-	GroupCommit bool
+	// GroupCommit is how many group commits may run at once; 0 runs each
+	// write transaction alone. Write transactions that wait while the
+	// group commits are running are run together in the next one (see
+	// group): a commit, a round trip and a statement cost per
+	// transaction, not per row. 1 for a database with one writer
+	// (SQLite); more where writers run in parallel (PostgreSQL).
+	GroupCommit int
 	// StreamChunk is how many runs' data StreamSearchRuns loads at a
 	// time; 0 loads a page's at once. Each load is a few queries: worth
 	// splitting where a query costs no round trip (SQLite in process).
@@ -109,8 +112,8 @@ var _ store.Store = (*Store)(nil)
 // noting which of MLflow 3's tables and columns it has.
 func New(ctx context.Context, cfg Config) (*Store, error) {
 	s := &Store{w: cfg.W, r: cfg.R, d: cfg.Dialect, artifactRoot: cfg.ArtifactRoot, revision: cfg.Revision, streamChunk: cfg.StreamChunk}
-	if cfg.GroupCommit {
-		s.group = &group{s: s}
+	if cfg.GroupCommit > 0 {
+		s.group = &group{s: s, maxLeaders: cfg.GroupCommit}
 	}
 	has := func(table string) ([]string, error) { return s.d.Columns(ctx, s.r, table) }
 	n := 0
@@ -212,15 +215,27 @@ func (s *Store) tx(ctx context.Context, fn txFunc) error {
 }
 
 // txOp is tx for a write that a group commit may merge with others of
-// its kind (op: a *createOp or *batchOp; see merge); fn is the write
-// alone, as for tx.
+// its kind (op: a *createOp or *batchOp; see merge), or a largeWrite;
+// fn is the write alone, as for tx.
 func (s *Store) txOp(ctx context.Context, op any, fn txFunc) error {
 	s.writes.Add(1)
 	s.pending.Add(1)
 	defer s.pending.Add(-1)
+	if _, large := op.(largeWrite); large {
+		op = nil
+		if s.group != nil && s.group.maxLeaders > 1 {
+			return s.alone(ctx, fn)
+		}
+	}
 	if s.group != nil {
 		return s.group.do(ctx, op, fn)
 	}
+	return s.alone(ctx, fn)
+}
+
+// alone runs fn in a transaction of its own, again while the dialect says
+// its failure may be retried.
+func (s *Store) alone(ctx context.Context, fn txFunc) error {
 	for attempt := 0; ; attempt++ {
 		err := s.tryTx(ctx, fn)
 		if err == nil || attempt == maxRetries || !s.d.Retry(err) || ctx.Err() != nil {
