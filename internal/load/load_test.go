@@ -8,6 +8,7 @@ import (
 
 	"github.com/mlrun/mlrun/internal/load"
 	"github.com/mlrun/mlrun/internal/testutil"
+	"github.com/mlrun/mlrun/store"
 )
 
 func TestPercentile(t *testing.T) {
@@ -57,5 +58,46 @@ func TestDriveTimesEachRequest(t *testing.T) {
 	}
 	if p50, p99 := r.Latencies.Percentile(0.5), r.Latencies.Percentile(0.99); p50 <= 0 || p99 < p50 {
 		t.Fatalf("p50 %v, p99 %v", p50, p99)
+	}
+}
+
+// TestReadWorkloadsCheckAnswers: against a real server set up by Setup,
+// the read workloads find their 500 runs and 5,000 points; an answer
+// with one run or one point more is an error naming the count.
+func TestReadWorkloadsCheckAnswers(t *testing.T) {
+	srv := testutil.StartServer(t, false)
+	ctx := context.Background()
+	c, err := load.NewClient(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	env, err := load.Setup(ctx, c.Store, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reads := map[string]load.Workload{}
+	for _, w := range load.Workloads {
+		if w.Reads {
+			reads[w.Name] = w
+		}
+	}
+	if len(reads) != 2 {
+		t.Fatalf("read workloads %v, want search-runs-500 and get-history-5000", reads)
+	}
+	for name, w := range reads {
+		if err := w.Op(ctx, c, env, "", 0); err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+	if _, err := c.CreateRun(ctx, store.CreateRun{ExperimentID: env.ExperimentID}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.LogMetric(ctx, env.HistoryRunID, store.Metric{Key: "loss", Value: 1, Timestamp: 1, Step: 5000}); err != nil {
+		t.Fatal(err)
+	}
+	for name, want := range map[string]string{"search-runs-500": "501 runs", "get-history-5000": "5001 points"} {
+		if err := reads[name].Op(ctx, c, env, "", 0); err == nil || err.Error() != want {
+			t.Errorf("%s after one more: %v, want %q", name, err, want)
+		}
 	}
 }
