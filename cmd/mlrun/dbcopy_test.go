@@ -98,6 +98,20 @@ func TestDBCopyRoundTrip(t *testing.T) {
 			if !strings.Contains(out, "Copied ") || !strings.Contains(out, "runs ") {
 				t.Fatalf("db copy to PostgreSQL: %s", out)
 			}
+			// The copy analyzed what it wrote: PostgreSQL's planner knows
+			// how many runs there are (-1 before a table's first ANALYZE).
+			db, err := sql.Open("pgx", pg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer db.Close()
+			var runs, reltuples float64
+			if err := db.QueryRow(`SELECT (SELECT count(*) FROM runs), reltuples FROM pg_class WHERE relname = 'runs'`).Scan(&runs, &reltuples); err != nil {
+				t.Fatal(err)
+			}
+			if runs == 0 || reltuples != runs {
+				t.Errorf("after the copy pg_class says %v runs, the table has %v: not analyzed", reltuples, runs)
+			}
 			if cur := mustRun(t, "db", "current", pg); !strings.HasPrefix(cur, "bf29a5ff90ea") {
 				t.Fatalf("db current on PostgreSQL: %s", cur)
 			}
