@@ -84,10 +84,8 @@ func BenchmarkServerLoad(b *testing.B) {
 					// The write workloads just added some 100,000 rows
 					// that PostgreSQL has no statistics of yet; a server's
 					// autovacuum analyzes them within a minute or so, and
-					// until then the planner may read whole tables for a
-					// page's data (search-runs-500 after the writes: 47-53
-					// req/s without this, 58-60 with, 76 with no writes
-					// before; 2 alternating rounds).
+					// until then the planner guesses (see db copy's
+					// AfterCopy in store/postgres).
 					if _, err := db.ExecContext(ctx, `ANALYZE`); err != nil {
 						b.Fatal(err)
 					}

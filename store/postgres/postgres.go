@@ -253,6 +253,22 @@ func (dialect) AfterCopy(ctx context.Context, tx *sql.Tx) error {
 	return err
 }
 
+// InIDs passes the ids as one array behind a subquery, so that the
+// planner estimates the test without looking at its elements. Given as a
+// list (IN ($1, …)) or a bound array, each element is estimated against
+// the column's most common values, a list decompressed each time: where
+// some runs have many rows (a table's run ids then have such a list), 500
+// run ids took 6-7 ms to plan and 2 ms to read, and a search page runs
+// five such queries; this way 0.1 ms to plan and 2-4 ms to read (one
+// scan of the column's index either way).
+func (dialect) InIDs(ids []any) (string, []any) {
+	s := make([]string, len(ids))
+	for i, id := range ids {
+		s[i], _ = id.(string)
+	}
+	return ` = ANY((SELECT ?::text[])::text[])`, []any{s}
+}
+
 // TryExclusive runs fn only when no other process (another server on the
 // same database) is running something under the same name: it holds a
 // PostgreSQL session advisory lock on one connection meanwhile. It

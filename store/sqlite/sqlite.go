@@ -182,6 +182,8 @@ func (d dialect) NullsLow() bool { return true }
 
 func (d dialect) AfterCopy(context.Context, *sql.Tx) error { return nil }
 
+func (d dialect) InIDs(ids []any) (string, []any) { return sqlstore.InList(ids) }
+
 // init creates the schema of a new database (at revision, "" for
 // HeadRevision), or checks an existing one's revision, and makes sure the
 // Default experiment exists. It returns the database's revision.

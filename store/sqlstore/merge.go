@@ -77,7 +77,7 @@ func (s *Store) merge(ctx context.Context, tx *sql.Tx, batch []*job) ([]*job, er
 	if testHookMerge != nil {
 		testHookMerge()
 	}
-	merged, refused, err := checkMerged(ctx, tx, merged)
+	merged, refused, err := s.checkMerged(ctx, tx, merged)
 	if err != nil && s.d.Retry(err) {
 		return nil, err // the transaction is doomed
 	}
@@ -106,7 +106,7 @@ func (s *Store) merge(ctx context.Context, tx *sql.Tx, batch []*job) ([]*job, er
 // checkMerged reads the experiments of the merged creates and the runs of
 // the merged batches in one query each, fills in the creates' runs, and
 // splits off the writes whose check fails.
-func checkMerged(ctx context.Context, tx *sql.Tx, merged []*job) (ok, refused []*job, err error) {
+func (s *Store) checkMerged(ctx context.Context, tx *sql.Tx, merged []*job) (ok, refused []*job, err error) {
 	type exp struct{ loc, stage string }
 	exps := map[int64]*exp{}
 	runs := map[string]string{} // run id → lifecycle stage
@@ -148,7 +148,8 @@ func checkMerged(ctx context.Context, tx *sql.Tx, merged []*job) (ok, refused []
 		}
 	}
 	if len(runArgs) > 0 {
-		rows, err := tx.QueryContext(ctx, `SELECT run_uuid, lifecycle_stage FROM runs WHERE run_uuid IN (`+placeholders(len(runArgs))+`)`, runArgs...)
+		in, inArgs := s.d.InIDs(runArgs)
+		rows, err := tx.QueryContext(ctx, `SELECT run_uuid, lifecycle_stage FROM runs WHERE run_uuid`+in, inArgs...)
 		if err != nil {
 			return nil, nil, err
 		}

@@ -194,8 +194,8 @@ func (s *Store) loadRunData(ctx context.Context, infos []*store.RunInfo) ([]*sto
 	}
 	for start := 0; start < len(ids); start += 500 {
 		chunk := ids[start:min(start+500, len(ids))]
-		in := "(" + placeholders(len(chunk)) + ")"
-		rows, err := s.r.QueryContext(ctx, `SELECT run_uuid, "key", value FROM tags WHERE run_uuid IN `+in, chunk...)
+		in, inArgs := s.d.InIDs(chunk)
+		rows, err := s.r.QueryContext(ctx, `SELECT run_uuid, "key", value FROM tags WHERE run_uuid`+in, inArgs...)
 		if err != nil {
 			return nil, fmt.Errorf("load tags: %w", err)
 		}
@@ -211,7 +211,7 @@ func (s *Store) loadRunData(ctx context.Context, infos []*store.RunInfo) ([]*sto
 			byID[id].Tags = append(byID[id].Tags, t)
 		}
 		rows.Close()
-		rows, err = s.r.QueryContext(ctx, `SELECT run_uuid, "key", value FROM params WHERE run_uuid IN `+in, chunk...)
+		rows, err = s.r.QueryContext(ctx, `SELECT run_uuid, "key", value FROM params WHERE run_uuid`+in, inArgs...)
 		if err != nil {
 			return nil, fmt.Errorf("load params: %w", err)
 		}
@@ -227,7 +227,7 @@ func (s *Store) loadRunData(ctx context.Context, infos []*store.RunInfo) ([]*sto
 		rows.Close()
 		// As in history: NaN as a NULL value, numbers scanned into
 		// interfaces.
-		rows, err = s.r.QueryContext(ctx, `SELECT run_uuid, "key", CASE WHEN is_nan THEN NULL ELSE value END, timestamp, step FROM latest_metrics WHERE run_uuid IN `+in, chunk...)
+		rows, err = s.r.QueryContext(ctx, `SELECT run_uuid, "key", CASE WHEN is_nan THEN NULL ELSE value END, timestamp, step FROM latest_metrics WHERE run_uuid`+in, inArgs...)
 		if err != nil {
 			return nil, fmt.Errorf("load metrics: %w", err)
 		}
@@ -246,11 +246,11 @@ func (s *Store) loadRunData(ctx context.Context, infos []*store.RunInfo) ([]*sto
 			byID[id].Metrics = append(byID[id].Metrics, m)
 		}
 		rows.Close()
-		if err := s.loadInputs(ctx, chunk, in, byID); err != nil {
+		if err := s.loadInputs(ctx, in, inArgs, byID); err != nil {
 			return nil, err
 		}
 		if s.loggedModels {
-			if err := s.loadOutputs(ctx, chunk, in, byID); err != nil {
+			if err := s.loadOutputs(ctx, in, inArgs, byID); err != nil {
 				return nil, err
 			}
 		}
@@ -269,10 +269,12 @@ func (s *Store) loadRunData(ctx context.Context, infos []*store.RunInfo) ([]*sto
 	return out, nil
 }
 
-func (s *Store) loadInputs(ctx context.Context, ids []any, in string, byID map[string]*store.Run) error {
+// loadInputs reads the datasets of the runs whose ids are in (InIDs:
+// the test and its arguments).
+func (s *Store) loadInputs(ctx context.Context, in string, inArgs []any, byID map[string]*store.Run) error {
 	rows, err := s.r.QueryContext(ctx, `SELECT i.destination_id, i.input_uuid, d.name, d.digest, d.dataset_source_type, d.dataset_source, d.dataset_schema, d.dataset_profile
 		FROM inputs i JOIN datasets d ON d.dataset_uuid = i.source_id
-		WHERE i.destination_type = 'RUN' AND i.source_type = 'DATASET' AND i.destination_id IN `+in+` ORDER BY d.name, d.digest`, ids...)
+		WHERE i.destination_type = 'RUN' AND i.source_type = 'DATASET' AND i.destination_id`+in+` ORDER BY d.name, d.digest`, inArgs...)
 	if err != nil {
 		return fmt.Errorf("load inputs: %w", err)
 	}
@@ -402,10 +404,10 @@ func (s *Store) LogMetric(ctx context.Context, runID string, m store.Metric) err
 }
 
 // loadOutputs reads the logged models runs produced and used (MLflow 3
-// databases).
-func (s *Store) loadOutputs(ctx context.Context, ids []any, in string, byID map[string]*store.Run) error {
+// databases), of the runs whose ids are in (InIDs).
+func (s *Store) loadOutputs(ctx context.Context, in string, inArgs []any, byID map[string]*store.Run) error {
 	rows, err := s.r.QueryContext(ctx, `SELECT source_id, destination_id, step FROM inputs
-		WHERE source_type = 'RUN_OUTPUT' AND destination_type = 'MODEL_OUTPUT' AND source_id IN `+in+` ORDER BY step, destination_id`, ids...)
+		WHERE source_type = 'RUN_OUTPUT' AND destination_type = 'MODEL_OUTPUT' AND source_id`+in+` ORDER BY step, destination_id`, inArgs...)
 	if err != nil {
 		return fmt.Errorf("load outputs: %w", err)
 	}
@@ -423,7 +425,7 @@ func (s *Store) loadOutputs(ctx context.Context, ids []any, in string, byID map[
 	}
 	rows.Close()
 	rows, err = s.r.QueryContext(ctx, `SELECT source_id, destination_id FROM inputs
-		WHERE source_type = 'RUN_INPUT' AND destination_type = 'MODEL_INPUT' AND source_id IN `+in+` ORDER BY destination_id`, ids...)
+		WHERE source_type = 'RUN_INPUT' AND destination_type = 'MODEL_INPUT' AND source_id`+in+` ORDER BY destination_id`, inArgs...)
 	if err != nil {
 		return fmt.Errorf("load model inputs: %w", err)
 	}

@@ -43,6 +43,16 @@ type Dialect interface {
 	// AfterCopy runs at the end of Copy's transaction into this database
 	// (PostgreSQL moves the experiments sequence past the copied ids).
 	AfterCopy(ctx context.Context, tx *sql.Tx) error
+	// InIDs renders a test that a text column is one of ids (strings):
+	// what follows the column, and its arguments. A list on SQLite
+	// (" IN (?, …)"); PostgreSQL takes one array its planner does not
+	// look into.
+	InIDs(ids []any) (string, []any)
+}
+
+// InList is InIDs as a list: " IN (?, …)" and the ids.
+func InList(ids []any) (string, []any) {
+	return " IN (" + placeholders(len(ids)) + ")", ids
 }
 
 // Config is what New needs.
