@@ -26,8 +26,9 @@ const maxGroup = 128
 //
 // At most maxLeaders groups run at once: one where the database has one
 // writer (SQLite); a few where writers run in parallel (PostgreSQL), so
-// that large writes, which gain little from sharing a commit, still use
-// every core the database has.
+// that the database works on one group while another waits for its
+// commit's round trip. (A large write, which gains little from sharing
+// a commit, runs there beside the groups: see largeWrite.)
 //
 // When the transaction itself fails (its commit, a savepoint, an error
 // that ends the transaction: SQLite rolls back on a full disk or an I/O
