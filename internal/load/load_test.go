@@ -36,12 +36,8 @@ func TestPercentile(t *testing.T) {
 // TestDriveTimesEachRequest drives a real server: every request that
 // succeeded has its time, shortest first, none longer than the run.
 func TestDriveTimesEachRequest(t *testing.T) {
-	srv := testutil.StartServer(t, false)
+	srv, c := serve(t)
 	ctx := context.Background()
-	c, err := load.NewClient(srv.URL)
-	if err != nil {
-		t.Fatal(err)
-	}
 	exp, err := c.CreateExperiment(ctx, "writes", "", nil)
 	if err != nil {
 		t.Fatal(err)
@@ -65,12 +61,8 @@ func TestDriveTimesEachRequest(t *testing.T) {
 // the read workloads find their 500 runs and 5,000 points; an answer
 // with one run or one point more is an error naming the count.
 func TestReadWorkloadsCheckAnswers(t *testing.T) {
-	srv := testutil.StartServer(t, false)
+	_, c := serve(t)
 	ctx := context.Background()
-	c, err := load.NewClient(srv.URL)
-	if err != nil {
-		t.Fatal(err)
-	}
 	env, err := load.Setup(ctx, c.Store, true)
 	if err != nil {
 		t.Fatal(err)
@@ -100,4 +92,15 @@ func TestReadWorkloadsCheckAnswers(t *testing.T) {
 			t.Errorf("%s after one more: %v, want %q", name, err, want)
 		}
 	}
+}
+
+// serve starts a real server and returns it with a load client of it.
+func serve(t *testing.T) (*testutil.Server, *load.Client) {
+	t.Helper()
+	srv := testutil.StartServer(t, false)
+	c, err := load.NewClient(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return srv, c
 }

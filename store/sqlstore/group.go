@@ -55,10 +55,17 @@ type job struct {
 	next chan bool
 }
 
-// do runs fn in the next group commit and returns its result.
+// do runs fn in the next group commit and returns its result; a
+// largeWrite runs alone where several groups may run (see largeWrite).
 func (g *group) do(ctx context.Context, op any, fn txFunc) error {
 	if err := ctx.Err(); err != nil {
 		return err
+	}
+	if _, large := op.(largeWrite); large {
+		if g.maxLeaders > 1 {
+			return g.s.alone(ctx, fn)
+		}
+		op = nil // joins a group, not merged
 	}
 	j := &job{ctx: context.WithoutCancel(ctx), fn: fn, op: op, next: make(chan bool, 1)}
 	g.mu.Lock()

@@ -231,12 +231,6 @@ func (s *Store) txOp(ctx context.Context, op any, fn txFunc) error {
 	s.writes.Add(1)
 	s.pending.Add(1)
 	defer s.pending.Add(-1)
-	if _, large := op.(largeWrite); large {
-		op = nil
-		if s.group != nil && s.group.maxLeaders > 1 {
-			return s.alone(ctx, fn)
-		}
-	}
 	if s.group != nil {
 		return s.group.do(ctx, op, fn)
 	}
