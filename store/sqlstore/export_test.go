@@ -37,6 +37,10 @@ const HistoryQuery = historyQuery
 // takes it away.
 func SetMergeHook(f func()) { testHookMerge = f }
 
+// SetCommitHook makes every group commit call f just before its
+// transaction commits; nil takes it away.
+func SetCommitHook(f func()) { testHookCommit = f }
+
 // Write runs fn as one write transaction of the store, in its next group
 // commit when it has them.
 func (s *Store) Write(ctx context.Context, fn func(context.Context, *sql.Tx) error) error {

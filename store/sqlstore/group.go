@@ -63,7 +63,7 @@ func (g *group) do(ctx context.Context, op any, fn txFunc) error {
 	}
 	if _, large := op.(largeWrite); large {
 		if g.maxLeaders > 1 {
-			return g.s.alone(ctx, fn)
+			return g.s.alone(ctx, false, fn)
 		}
 		op = nil // joins a group, not merged
 	}
@@ -147,15 +147,36 @@ func (g *group) commit(batch []*job) {
 		}
 	}
 	for _, j := range batch {
-		j.err = g.s.alone(j.ctx, j.run)
+		j.err = g.s.alone(j.ctx, j.bounded(), j.run)
 	}
 }
+
+// bounded reports whether j is a write a group may merge, of at most
+// mergeRows rows (see Dialect.BeginWrite).
+func (j *job) bounded() bool {
+	switch j.op.(type) {
+	case *createOp, *batchOp:
+		return true
+	}
+	return false
+}
+
+// testHookCommit, set by tests, is called by every group commit just
+// before its transaction commits.
+var testHookCommit func()
 
 // tryGroup runs batch in one transaction, each job under a savepoint.
 // An error is the transaction's own: then nothing of it is committed and
 // the jobs' results mean nothing.
 func (g *group) tryGroup(batch []*job) error {
 	ctx := context.Background()
+	bounded := true
+	for _, j := range batch {
+		bounded = bounded && j.bounded()
+	}
+	if err := g.s.d.BeginWrite(ctx, bounded); err != nil {
+		return err
+	}
 	tx, err := g.s.w.BeginTx(ctx, nil)
 	if err != nil {
 		return err
@@ -171,6 +192,9 @@ func (g *group) tryGroup(batch []*job) error {
 	}); err != nil {
 		tx.Rollback()
 		return err
+	}
+	if testHookCommit != nil {
+		testHookCommit()
 	}
 	if err := tx.Commit(); err != nil {
 		return err

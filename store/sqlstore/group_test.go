@@ -5,7 +5,9 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"os"
 	"slices"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -334,5 +336,104 @@ func TestPostgresGroupCommits(t *testing.T) {
 	}
 	if !slices.ContainsFunc(r.Tags, func(tg store.Tag) bool { return tg.Key == "retried" }) {
 		t.Errorf("the retried write's tag is missing: %v", r.Tags)
+	}
+}
+
+// TestGroupUndoInMemory: on SQLite a group commit of merged run data
+// keeps its savepoints' undo (the sub-journal) in memory, while a group
+// holding any other write keeps it in a temporary file, whose size is
+// then on disk. Seen in the process's open files at the commit: SQLite's
+// temporary files are unlinked ("/var/tmp/#… (deleted)"). The group's params
+// go between params logged before it, so that its undo must hold pages
+// that were there before it: more than the 64 KiB SQLite keeps in
+// memory anyway (the group with another write checks that it is).
+func TestGroupUndoInMemory(t *testing.T) {
+	if _, err := os.Stat("/proc/self/fd"); err != nil {
+		t.Skip("needs /proc/self/fd (Linux) to see SQLite's temporary files")
+	}
+	ctx := context.Background()
+	st, _ := testutil.SQLiteStore(t)
+	exp, err := st.CreateExperiment(ctx, "undo", "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	params := func(odd, from int) []store.Param {
+		ps := make([]store.Param, 100)
+		for i := range ps {
+			ps[i] = store.Param{Key: fmt.Sprintf("k%05d", 2*(from+i)+odd), Value: "v"}
+		}
+		return ps
+	}
+	runs := make([]string, 10)
+	for i := range runs {
+		r, err := st.CreateRun(ctx, store.CreateRun{ExperimentID: exp})
+		if err != nil {
+			t.Fatal(err)
+		}
+		runs[i] = r.Info.RunID
+		for from := 0; from < 1000; from += 100 {
+			if err := st.LogBatch(ctx, runs[i], nil, params(0, from), nil); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	var tempFiles []int
+	sqlstore.SetCommitHook(func() {
+		fds, err := os.ReadDir("/proc/self/fd")
+		if err != nil {
+			t.Error(err)
+		}
+		n := 0
+		for _, fd := range fds {
+			if l, _ := os.Readlink("/proc/self/fd/" + fd.Name()); strings.HasSuffix(l, " (deleted)") {
+				n++
+			}
+		}
+		tempFiles = append(tempFiles, n)
+	})
+	defer sqlstore.SetCommitHook(nil)
+
+	// group commits the ten runs' batches (at from) and, with other, one
+	// more write that is not run data, in one group; it returns the
+	// temporary files open at its commit.
+	group := func(from int, other bool) int {
+		t.Helper()
+		tempFiles = nil
+		release := holdLeaders(t, st.Store, 1)
+		errs := make(chan error, len(runs)+1)
+		for _, run := range runs {
+			go func() { errs <- st.LogBatch(ctx, run, nil, params(1, from), nil) }()
+		}
+		n := len(runs)
+		if other {
+			n++
+			go func() { errs <- st.Write(ctx, func(context.Context, *sql.Tx) error { return nil }) }()
+		}
+		waitPending(t, st, int64(1+n))
+		release()
+		for range n {
+			if err := <-errs; err != nil {
+				t.Fatal(err)
+			}
+		}
+		if len(tempFiles) != 1 {
+			t.Fatalf("%d group commits, want the queued writes' one", len(tempFiles))
+		}
+		return tempFiles[0]
+	}
+	if n := group(0, false); n != 0 {
+		t.Errorf("%d temporary files open at the commit of merged batches, want none (the undo in memory)", n)
+	}
+	if n := group(100, true); n == 0 {
+		t.Errorf("no temporary file open at the commit of a group with another write, want its undo in one")
+	}
+	if n := group(200, false); n != 0 {
+		t.Errorf("%d temporary files open at the commit of merged batches after another group, want none", n)
+	}
+	for _, run := range runs {
+		r, err := st.GetRun(ctx, run)
+		if err != nil || len(r.Params) != 1300 {
+			t.Fatalf("run %s has %d params (%v), want 1,300", run, len(r.Params), err)
+		}
 	}
 }
