@@ -23,6 +23,7 @@ import (
 	"github.com/mlrun/mlrun/store/postgres"
 	"github.com/mlrun/mlrun/store/rest"
 	"github.com/mlrun/mlrun/store/sqlite"
+	"github.com/mlrun/mlrun/store/sqlstore"
 )
 
 // BenchmarkServerLoad runs the load workloads (internal/load) through
@@ -37,33 +38,36 @@ import (
 //
 //	go test -run '^$' -bench ServerLoad -benchtime 3s ./server/
 func BenchmarkServerLoad(b *testing.B) {
-	// start serves a setup and returns its URLs and, on PostgreSQL, the
-	// database.
+	// start serves a setup and returns its URLs, its stores (none for
+	// the no-op) and, on PostgreSQL, the database.
 	setups := []struct {
 		name  string
-		start func(b *testing.B) ([]string, *sql.DB)
+		start func(b *testing.B) ([]string, []testutil.FullStore, *sql.DB)
 	}{
-		{"noop", func(b *testing.B) ([]string, *sql.DB) { return []string{startNoop(b)}, nil }},
-		{"sqlite", func(b *testing.B) ([]string, *sql.DB) { return []string{testutil.StartServer(b, false).URL}, nil }},
-		{"postgres-1", func(b *testing.B) ([]string, *sql.DB) {
-			srv := testutil.StartPostgresServer(b, false)
-			return []string{srv.URL}, srv.Store.(*postgres.Store).DB()
+		{"noop", func(b *testing.B) ([]string, []testutil.FullStore, *sql.DB) { return []string{startNoop(b)}, nil, nil }},
+		{"sqlite", func(b *testing.B) ([]string, []testutil.FullStore, *sql.DB) {
+			srv := testutil.StartServer(b, false)
+			return []string{srv.URL}, []testutil.FullStore{srv.Store}, nil
 		}},
-		{"postgres-2", func(b *testing.B) ([]string, *sql.DB) {
+		{"postgres-1", func(b *testing.B) ([]string, []testutil.FullStore, *sql.DB) {
+			srv := testutil.StartPostgresServer(b, false)
+			return []string{srv.URL}, []testutil.FullStore{srv.Store}, srv.Store.(*postgres.Store).DB()
+		}},
+		{"postgres-2", func(b *testing.B) ([]string, []testutil.FullStore, *sql.DB) {
 			uri := testutil.Postgres(b)
 			var urls []string
-			var db *sql.DB
+			var sts []testutil.FullStore
 			for i := 0; i < 2; i++ {
 				st := openPostgres(b, uri)
 				urls = append(urls, testutil.StartServerOn(b, st, b.TempDir(), false).URL)
-				db = st.(*postgres.Store).DB()
+				sts = append(sts, st)
 			}
-			return urls, db
+			return urls, sts, sts[0].(*postgres.Store).DB()
 		}},
 	}
 	for _, setup := range setups {
 		b.Run(setup.name, func(b *testing.B) {
-			urls, db := setup.start(b)
+			urls, stores, db := setup.start(b)
 			ctx := context.Background()
 			c, err := rest.Open(urls[0], rest.Options{})
 			if err != nil {
@@ -96,9 +100,19 @@ func BenchmarkServerLoad(b *testing.B) {
 					// get-history, 50-180 ms a request, five tails a
 					// second cost 0-18 % of its rate, 3 alternating
 					// rounds.)
+					before := writeStats(stores)
 					r, err := load.Drive(ctx, urls, 20, time.Duration(b.N)*200*time.Millisecond, env, w)
 					if err != nil || r.FirstError != nil {
 						b.Fatalf("%v %v", err, r.FirstError)
+					}
+					if after := writeStats(stores); !w.Reads && after.Commits > before.Commits {
+						// The writers' busy share (over 100 where
+						// transactions run in parallel: PostgreSQL's two
+						// groups, two servers) and the commit's part in it.
+						tx := after.TxTime - before.TxTime
+						b.ReportMetric(100*tx.Seconds()/r.Elapsed.Seconds(), "writer-busy-%")
+						b.ReportMetric(100*(after.CommitTime-before.CommitTime).Seconds()/r.Elapsed.Seconds(), "commit-busy-%")
+						b.ReportMetric(float64(after.Writes-before.Writes)/float64(after.Commits-before.Commits), "writes/commit")
 					}
 					ok, elapsed, lat := r.Requests-r.Errors, r.Elapsed, r.Latencies
 					b.ReportMetric(float64(ok)/elapsed.Seconds(), "req/s")
@@ -111,6 +125,19 @@ func BenchmarkServerLoad(b *testing.B) {
 			}
 		})
 	}
+}
+
+// writeStats sums the write stats of stores.
+func writeStats(stores []testutil.FullStore) sqlstore.WriteStats {
+	var sum sqlstore.WriteStats
+	for _, st := range stores {
+		s := st.(interface{ WriteStats() sqlstore.WriteStats }).WriteStats()
+		sum.Writes += s.Writes
+		sum.Commits += s.Commits
+		sum.TxTime += s.TxTime
+		sum.CommitTime += s.CommitTime
+	}
+	return sum
 }
 
 // noopWorkloads are the workloads a no-op handler can answer.

@@ -108,9 +108,11 @@ func (m *Metrics) watchOpenRuns(st store.Store) {
 }
 
 // watchWrites adds the counters mlrun_store_writes_total,
-// mlrun_store_commits_total and mlrun_store_merged_writes_total when st
-// counts its write transactions (the SQL stores): on SQLite, writes per
-// commit is how much group commit saves.
+// mlrun_store_commits_total, mlrun_store_merged_writes_total,
+// mlrun_store_write_seconds_total and mlrun_store_commit_seconds_total
+// when st counts its write transactions (the SQL stores): on SQLite,
+// writes per commit is how much group commit saves, and the rate of the
+// write seconds how busy the one writer is.
 func (m *Metrics) watchWrites(st store.Store) {
 	wc, ok := st.(interface{ WriteStats() sqlstore.WriteStats })
 	if !ok {
@@ -127,7 +129,15 @@ func (m *Metrics) watchWrites(st store.Store) {
 		prometheus.NewCounterFunc(prometheus.CounterOpts{
 			Name: "mlrun_store_merged_writes_total",
 			Help: "Writes committed merged with others of their group commit: a few statements for them all.",
-		}, func() float64 { return float64(wc.WriteStats().Merged) }))
+		}, func() float64 { return float64(wc.WriteStats().Merged) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "mlrun_store_write_seconds_total",
+			Help: "Time spent in the store's write transactions, from BEGIN to the end of COMMIT, summed: on SQLite, whose one writer runs one at a time, its rate is the share of time the writer is busy (near 1, writes queue).",
+		}, func() float64 { return wc.WriteStats().TxTime.Seconds() }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "mlrun_store_commit_seconds_total",
+			Help: "Of the write transactions' time, the time spent committing (SQLite: writing the changed pages to the WAL and syncing it).",
+		}, func() float64 { return wc.WriteStats().CommitTime.Seconds() }))
 }
 
 // countOpenRuns pages through the active experiments and their RUNNING

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http/httptest"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -65,10 +66,18 @@ func TestPrometheusMetrics(t *testing.T) {
 		"mlrun_open_runs 2\n",
 		`mlrun_store_call_duration_seconds_count{op="GetExperiment"} 1`,
 		`mlrun_store_call_duration_seconds_count{op="SearchRuns"} 1`,
+		// Three creates and an update, committed one by one.
+		"mlrun_store_writes_total 4\n",
+		"mlrun_store_commits_total 4\n",
 	} {
 		if !strings.Contains(text, want) {
 			t.Errorf("/metrics lacks %s", want)
 		}
+	}
+	// The writes took time, and their commits part of it.
+	write, commit := metricValue(t, text, "mlrun_store_write_seconds_total"), metricValue(t, text, "mlrun_store_commit_seconds_total")
+	if !(write > 0 && commit > 0 && commit < write) {
+		t.Errorf("mlrun_store_write_seconds_total %g, mlrun_store_commit_seconds_total %g: want both above 0, the commits' less", write, commit)
 	}
 	if strings.Contains(text, `route="/health"`) || strings.Contains(text, "m-first") {
 		t.Errorf("/metrics has /health or a run id:\n%s", text)
@@ -79,4 +88,21 @@ func TestPrometheusMetrics(t *testing.T) {
 	if status, _ := (&testServer{url: plain.URL}).do(t, "GET", "/metrics", "", nil); status != 404 {
 		t.Fatalf("/metrics without --expose-prometheus: %d", status)
 	}
+}
+
+// metricValue is the value of the series named name (without labels) in
+// a Prometheus text exposition; a missing or malformed one fails the test.
+func metricValue(t *testing.T, text, name string) float64 {
+	t.Helper()
+	for _, line := range strings.Split(text, "\n") {
+		if v, ok := strings.CutPrefix(line, name+" "); ok {
+			f, err := strconv.ParseFloat(v, 64)
+			if err != nil {
+				t.Fatalf("%s: %v", line, err)
+			}
+			return f
+		}
+	}
+	t.Fatalf("/metrics lacks %s", name)
+	return 0
 }

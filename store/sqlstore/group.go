@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"runtime"
 	"sync"
+	"time"
 )
 
 // maxGroup bounds how many write transactions one group commit carries.
@@ -174,6 +175,7 @@ func (g *group) tryGroup(batch []*job) error {
 	for _, j := range batch {
 		bounded = bounded && j.bounded()
 	}
+	defer since(&g.s.txTime, time.Now())
 	if err := g.s.d.BeginWrite(ctx, bounded); err != nil {
 		return err
 	}
@@ -196,7 +198,10 @@ func (g *group) tryGroup(batch []*job) error {
 	if testHookCommit != nil {
 		testHookCommit()
 	}
-	if err := tx.Commit(); err != nil {
+	commit := time.Now()
+	err = tx.Commit()
+	since(&g.s.commitTime, commit)
+	if err != nil {
 		return err
 	}
 	g.s.merged.Add(int64(len(batch) - len(alone)))

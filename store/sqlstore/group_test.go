@@ -437,3 +437,43 @@ func TestGroupUndoInMemory(t *testing.T) {
 		}
 	}
 }
+
+// TestGroupCommitIsTimed: a group commit's time counts in WriteStats,
+// from its BEGIN to the end of its COMMIT, and its COMMIT's as part of
+// it (what mlrun_store_write_seconds_total and
+// mlrun_store_commit_seconds_total report).
+func TestGroupCommitIsTimed(t *testing.T) {
+	ctx := context.Background()
+	st, _ := testutil.SQLiteStore(t)
+	exp, err := st.CreateExperiment(ctx, "timed", "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var before sqlstore.WriteStats
+	sqlstore.SetCommitHook(func() { before = st.WriteStats() })
+	defer sqlstore.SetCommitHook(nil)
+	release := holdLeaders(t, st.Store, 1)
+	const n = 4
+	errs := make(chan error, n)
+	for range n {
+		go func() {
+			_, err := st.CreateRun(ctx, store.CreateRun{ExperimentID: exp})
+			errs <- err
+		}()
+	}
+	waitPending(t, st, 1+n)
+	release()
+	for range n {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	after := st.WriteStats()
+	if after.Commits-before.Commits != 1 {
+		t.Fatalf("%d commits after the group's hook, want its own", after.Commits-before.Commits)
+	}
+	tx, commit := after.TxTime-before.TxTime, after.CommitTime-before.CommitTime
+	if !(commit > 0 && commit < tx) {
+		t.Errorf("the group took %v, %v of it committing: want both above 0, the commit less", tx, commit)
+	}
+}

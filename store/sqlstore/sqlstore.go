@@ -105,8 +105,9 @@ type Store struct {
 	group *group
 	// streamChunk is Config.StreamChunk.
 	streamChunk int
-	// writes, commits, merged and pending count for WriteStats.
-	writes, commits, merged, pending atomic.Int64
+	// writes, commits, merged and pending count for WriteStats; txTime
+	// and commitTime sum durations (ns).
+	writes, commits, merged, pending, txTime, commitTime atomic.Int64
 }
 
 // WriteStats counts a store's write transactions since it was opened.
@@ -116,12 +117,24 @@ type WriteStats struct {
 	// Merged is how many writes were committed merged with others (see
 	// merge); Pending is how many write calls are in progress now.
 	Writes, Commits, Merged, Pending int64
+	// TxTime is the time spent in write transactions, from BEGIN to the
+	// end of COMMIT (or the rollback), summed over them: where one
+	// transaction runs at a time (SQLite's one writer), its rate is the
+	// share of the time the writer is busy, and near 1 writes queue.
+	// CommitTime is the part spent in COMMIT: on SQLite writing the
+	// changed pages to the WAL and syncing it, on PostgreSQL a round trip
+	// and its WAL flush.
+	TxTime, CommitTime time.Duration
 }
 
-// WriteStats returns the store's write counts.
+// WriteStats returns the store's write counts and times.
 func (s *Store) WriteStats() WriteStats {
-	return WriteStats{Writes: s.writes.Load(), Commits: s.commits.Load(), Merged: s.merged.Load(), Pending: s.pending.Load()}
+	return WriteStats{Writes: s.writes.Load(), Commits: s.commits.Load(), Merged: s.merged.Load(), Pending: s.pending.Load(),
+		TxTime: time.Duration(s.txTime.Load()), CommitTime: time.Duration(s.commitTime.Load())}
 }
+
+// since adds the time since start to d (txTime or commitTime).
+func since(d *atomic.Int64, start time.Time) { d.Add(int64(time.Since(start))) }
 
 var _ store.Store = (*Store)(nil)
 
@@ -266,6 +279,7 @@ func (s *Store) alone(ctx context.Context, bounded bool, fn txFunc) error {
 // back: no connection is left inside it, holding its locks. bounded is as
 // for Dialect.BeginWrite.
 func (s *Store) tryTx(ctx context.Context, bounded bool, fn txFunc) error {
+	defer since(&s.txTime, time.Now())
 	if err := s.d.BeginWrite(ctx, bounded); err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
@@ -277,7 +291,10 @@ func (s *Store) tryTx(ctx context.Context, bounded bool, fn txFunc) error {
 		tx.Rollback()
 		return err
 	}
-	if err := tx.Commit(); err != nil {
+	commit := time.Now()
+	err = tx.Commit()
+	since(&s.commitTime, commit)
+	if err != nil {
 		return fmt.Errorf("commit: %w", err)
 	}
 	s.commits.Add(1)
