@@ -6,10 +6,10 @@ import (
 	"log/slog"
 	"net/http/httptest"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/mlrun/mlrun/internal/testutil"
 	"github.com/mlrun/mlrun/server"
 	"github.com/mlrun/mlrun/store"
 	"github.com/mlrun/mlrun/store/sqlite"
@@ -75,7 +75,7 @@ func TestPrometheusMetrics(t *testing.T) {
 		}
 	}
 	// The writes took time, and their commits part of it.
-	write, commit := metricValue(t, text, "mlrun_store_write_seconds_total"), metricValue(t, text, "mlrun_store_commit_seconds_total")
+	write, commit := testutil.MetricValue(t, strings.NewReader(text), "mlrun_store_write_seconds_total"), testutil.MetricValue(t, strings.NewReader(text), "mlrun_store_commit_seconds_total")
 	if !(write > 0 && commit > 0 && commit < write) {
 		t.Errorf("mlrun_store_write_seconds_total %g, mlrun_store_commit_seconds_total %g: want both above 0, the commits' less", write, commit)
 	}
@@ -88,21 +88,4 @@ func TestPrometheusMetrics(t *testing.T) {
 	if status, _ := (&testServer{url: plain.URL}).do(t, "GET", "/metrics", "", nil); status != 404 {
 		t.Fatalf("/metrics without --expose-prometheus: %d", status)
 	}
-}
-
-// metricValue is the value of the series named name (without labels) in
-// a Prometheus text exposition; a missing or malformed one fails the test.
-func metricValue(t *testing.T, text, name string) float64 {
-	t.Helper()
-	for _, line := range strings.Split(text, "\n") {
-		if v, ok := strings.CutPrefix(line, name+" "); ok {
-			f, err := strconv.ParseFloat(v, 64)
-			if err != nil {
-				t.Fatalf("%s: %v", line, err)
-			}
-			return f
-		}
-	}
-	t.Fatalf("/metrics lacks %s", name)
-	return 0
 }

@@ -1,19 +1,16 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"database/sql"
 	"fmt"
-	"net/http"
 	"path/filepath"
-	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/mlrun/mlrun/internal/testutil"
 	"github.com/mlrun/mlrun/store"
 	"github.com/mlrun/mlrun/store/rest"
 )
@@ -71,13 +68,13 @@ func TestServerCrashDuringGroupCommits(t *testing.T) {
 	}
 	waitFor(t, 60*time.Second, "300 acknowledged batches", func() bool { return total.Load() >= 300 })
 	// The writes were committed in groups: fewer commits than writes.
-	writes, commits := scrape(t, base, "mlrun_store_writes_total"), scrape(t, base, "mlrun_store_commits_total")
+	writes, commits := testutil.Scrape(t, base, "mlrun_store_writes_total"), testutil.Scrape(t, base, "mlrun_store_commits_total")
 	if commits <= 0 || commits >= writes {
 		t.Errorf("%v writes in %v commits: not grouped", writes, commits)
 	}
 	// And the batches of a group were written merged: the kill lands
 	// among merged writes.
-	if merged := scrape(t, base, "mlrun_store_merged_writes_total"); merged <= 0 {
+	if merged := testutil.Scrape(t, base, "mlrun_store_merged_writes_total"); merged <= 0 {
 		t.Errorf("%v writes, none merged", writes)
 	}
 	if err := srv.Process.Kill(); err != nil {
@@ -130,26 +127,4 @@ func TestServerCrashDuringGroupCommits(t *testing.T) {
 		}
 	}
 	t.Logf("%d batches acknowledged before kill -9; %v writes in %v commits", total.Load(), writes, commits)
-}
-
-// scrape returns the value of an unlabelled metric on base's /metrics.
-func scrape(t *testing.T, base, name string) float64 {
-	t.Helper()
-	resp, err := http.Get(base + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	sc := bufio.NewScanner(resp.Body)
-	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), name+" "); ok {
-			f, err := strconv.ParseFloat(v, 64)
-			if err != nil {
-				t.Fatalf("%s: %v", name, err)
-			}
-			return f
-		}
-	}
-	t.Fatalf("/metrics has no %s", name)
-	return 0
 }

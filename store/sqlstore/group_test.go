@@ -16,6 +16,7 @@ import (
 
 	"github.com/mlrun/mlrun/internal/testutil"
 	"github.com/mlrun/mlrun/store"
+	"github.com/mlrun/mlrun/store/sqlite"
 	"github.com/mlrun/mlrun/store/sqlstore"
 )
 
@@ -25,11 +26,7 @@ import (
 // the writer takes the next write as before.
 func TestGroupPanicRunsEachAlone(t *testing.T) {
 	ctx := context.Background()
-	st, _ := testutil.SQLiteStore(t)
-	exp, err := st.CreateExperiment(ctx, "panics", "", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	st, exp := sqliteExperiment(t, "panics")
 	sqlstore.SetMergeHook(func() { panic("merge hook") })
 	defer sqlstore.SetMergeHook(nil)
 
@@ -79,6 +76,18 @@ func TestGroupPanicRunsEachAlone(t *testing.T) {
 	if err := st.SetTag(ctx, runs[0].Info.RunID, store.Tag{Key: "after", Value: "yes"}); err != nil {
 		t.Fatalf("a write after the panic: %v", err)
 	}
+}
+
+// sqliteExperiment opens a new SQLite store with an experiment named
+// name.
+func sqliteExperiment(t *testing.T, name string) (*sqlite.Store, string) {
+	t.Helper()
+	st, _ := testutil.SQLiteStore(t)
+	exp, err := st.CreateExperiment(context.Background(), name, "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st, exp
 }
 
 // waitPending waits until n writes are in progress; 10 s without fails.
@@ -352,11 +361,7 @@ func TestGroupUndoInMemory(t *testing.T) {
 		t.Skip("needs /proc/self/fd (Linux) to see SQLite's temporary files")
 	}
 	ctx := context.Background()
-	st, _ := testutil.SQLiteStore(t)
-	exp, err := st.CreateExperiment(ctx, "undo", "", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	st, exp := sqliteExperiment(t, "undo")
 	params := func(odd, from int) []store.Param {
 		ps := make([]store.Param, 100)
 		for i := range ps {
@@ -444,11 +449,7 @@ func TestGroupUndoInMemory(t *testing.T) {
 // mlrun_store_commit_seconds_total report).
 func TestGroupCommitIsTimed(t *testing.T) {
 	ctx := context.Background()
-	st, _ := testutil.SQLiteStore(t)
-	exp, err := st.CreateExperiment(ctx, "timed", "", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	st, exp := sqliteExperiment(t, "timed")
 	var before sqlstore.WriteStats
 	sqlstore.SetCommitHook(func() { before = st.WriteStats() })
 	defer sqlstore.SetCommitHook(nil)
