@@ -253,6 +253,10 @@ func (dialect) AfterCopy(ctx context.Context, tx *sql.Tx) error {
 	return err
 }
 
+// BeginWrite does nothing: PostgreSQL keeps a subtransaction's undo in
+// its own WAL and buffers.
+func (dialect) BeginWrite(context.Context, bool) error { return nil }
+
 // InIDs passes the ids as one array behind a subquery, so that the
 // planner estimates the test without looking at its elements. Given as a
 // list (IN ($1, …)) or a bound array, each element is estimated against
@@ -261,10 +265,6 @@ func (dialect) AfterCopy(ctx context.Context, tx *sql.Tx) error {
 // run ids took 6-7 ms to plan and 2 ms to read, and a search page runs
 // five such queries; this way 0.1 ms to plan and 2-4 ms to read (one
 // scan of the column's index either way).
-// BeginWrite does nothing: PostgreSQL keeps a subtransaction's undo in
-// its own WAL and buffers.
-func (dialect) BeginWrite(context.Context, bool) error { return nil }
-
 func (dialect) InIDs(ids []any) (string, []any) {
 	s := make([]string, len(ids))
 	for i, id := range ids {
