@@ -193,8 +193,9 @@ func (d dialect) InIDs(ids []any) (string, []any) { return sqlstore.InList(ids) 
 // memory up to 64 KiB, then in a temporary file, two writes a page. A
 // group commit of log-param-10's writes wrote some 34 pages there
 // (strace: 68 writes a group to that file, beside 100 to the WAL); in
-// memory they cost a copy each: log-param-10 and log-batch-10 +4 %
-// (8 alternating rounds). Any other transaction (a hard delete, an
+// memory they cost a copy each: log-param-10 +4 % and +7 %, log-batch-10
+// +4 % and +17 % (two sittings, 8 and 4 alternating rounds). Any other
+// transaction (a hard delete, an
 // import: its undo may be as large as what it changes) keeps the
 // temporary file, so that the undo's size is on disk, not in the
 // server's memory. SQLite reads the setting as each write transaction
