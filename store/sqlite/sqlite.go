@@ -195,11 +195,11 @@ func (d dialect) InIDs(ids []any) (string, []any) { return sqlstore.InList(ids) 
 // (strace: 68 writes a group to that file, beside 100 to the WAL); in
 // memory they cost a copy each: log-param-10 +4 % and +7 %, log-batch-10
 // +4 % and +17 % (two sittings, 8 and 4 alternating rounds). Any other
-// transaction (a hard delete, an
-// import: its undo may be as large as what it changes) keeps the
-// temporary file, so that the undo's size is on disk, not in the
-// server's memory. SQLite reads the setting as each write transaction
-// begins; the PRAGMA runs only when the kind of transaction changes.
+// transaction (a hard delete, an import: its undo may be as large as
+// what it changes) keeps the temporary file, so that the undo's size is
+// on disk, not in the server's memory. SQLite reads the setting as each
+// write transaction begins; the PRAGMA runs only when the kind of
+// transaction changes.
 func (d dialect) BeginWrite(ctx context.Context, bounded bool) error {
 	s := d.s
 	s.tempMu.Lock()
