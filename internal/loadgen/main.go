@@ -5,6 +5,12 @@
 //
 //	go run ./internal/loadgen -url http://127.0.0.1:5000 -c 20 -d 5s
 //
+// Against mlrun servers that expose their metrics (--expose-prometheus),
+// it also prints, for the write workloads, how busy the servers' store
+// writers were (writer-%: the share of the time inside write
+// transactions, summed over the servers) and how much of that time went
+// to COMMIT (commit-%): a writer near 100 % is where the writes queue.
+//
 // Several -url values spread the clients over servers that share a
 // database. It writes runs into the server (and, for the read workloads,
 // an experiment of 500 runs and a 5,000-point history): point it at a
@@ -12,11 +18,14 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"flag"
 	"fmt"
+	"net/http"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"time"
 
@@ -58,15 +67,31 @@ func main() {
 		fmt.Fprintln(os.Stderr, "loadgen: setup:", err)
 		os.Exit(1)
 	}
-	fmt.Printf("%-18s %10s %8s %8s %8s\n", "workload", "req/s", "p50-ms", "p99-ms", "errors")
+	_, timed := writerSeconds(ctx, list)
+	header := fmt.Sprintf("%-18s %10s %8s %8s %8s", "workload", "req/s", "p50-ms", "p99-ms", "errors")
+	if timed {
+		header += fmt.Sprintf(" %8s %8s", "writer-%", "commit-%")
+	}
+	fmt.Println(header)
 	failed := false
 	for _, w := range workloads {
+		before, _ := writerSeconds(ctx, list)
 		r, err := load.Drive(ctx, list, *clients, *d, env, w)
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "loadgen:", w.Name+":", err)
 			os.Exit(1)
 		}
-		fmt.Printf("%-18s %10.1f %8.2f %8.2f %8d\n", w.Name, r.PerSecond(), ms(r.Latencies.Percentile(0.5)), ms(r.Latencies.Percentile(0.99)), r.Errors)
+		line := fmt.Sprintf("%-18s %10.1f %8.2f %8.2f %8d", w.Name, r.PerSecond(), ms(r.Latencies.Percentile(0.5)), ms(r.Latencies.Percentile(0.99)), r.Errors)
+		if timed {
+			after, ok := writerSeconds(ctx, list)
+			if ok && !w.Reads {
+				s := r.Elapsed.Seconds() / 100
+				line += fmt.Sprintf(" %8.1f %8.1f", (after[0]-before[0])/s, (after[1]-before[1])/s)
+			} else {
+				line += fmt.Sprintf(" %8s %8s", "-", "-")
+			}
+		}
+		fmt.Println(line)
 		if r.FirstError != nil {
 			failed = true
 			fmt.Fprintf(os.Stderr, "loadgen: %s: first error: %v\n", w.Name, r.FirstError)
@@ -104,6 +129,43 @@ func selected(only string) ([]load.Workload, error) {
 		}
 	}
 	return ws, nil
+}
+
+// writerSeconds sums, over the servers at urls, the seconds their store
+// writers spent in write transactions and in COMMIT, read off their
+// /metrics (mlrun_store_write_seconds_total,
+// mlrun_store_commit_seconds_total); false when a server does not
+// expose them.
+func writerSeconds(ctx context.Context, urls []string) ([2]float64, bool) {
+	var sum [2]float64
+	names := []string{"mlrun_store_write_seconds_total ", "mlrun_store_commit_seconds_total "}
+	for _, u := range urls {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimRight(u, "/")+"/metrics", nil)
+		if err != nil {
+			return sum, false
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return sum, false
+		}
+		found := 0
+		sc := bufio.NewScanner(resp.Body)
+		for sc.Scan() {
+			for i, name := range names {
+				if v, ok := strings.CutPrefix(sc.Text(), name); ok {
+					if f, err := strconv.ParseFloat(v, 64); err == nil {
+						sum[i] += f
+						found++
+					}
+				}
+			}
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || found != len(names) {
+			return sum, false
+		}
+	}
+	return sum, true
 }
 
 // ms is d in milliseconds.

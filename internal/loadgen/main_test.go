@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/mlrun/mlrun/internal/testutil"
+	"github.com/mlrun/mlrun/server"
 	"github.com/mlrun/mlrun/store"
 )
 
@@ -81,5 +82,37 @@ func TestLoadgenBadFlags(t *testing.T) {
 		if !strings.Contains(string(out), "loadgen: "+c.want) || strings.Contains(string(out), "connect") {
 			t.Errorf("%v: output\n%s\nwant %q and no connection", c.args, out, c.want)
 		}
+	}
+}
+
+// TestLoadgenWriterBusy: against an mlrun server that exposes its
+// metrics, loadgen also prints how busy the store's writer was and how
+// much of it went to COMMIT, for the write workloads ("-" for a read
+// workload); TestLoadgen checks a server without metrics keeps the five
+// columns.
+func TestLoadgenWriterBusy(t *testing.T) {
+	srv := testutil.StartServer(t, false, func(o *server.Options) { o.Metrics = server.NewMetrics() })
+	out, err := exec.Command("go", "run", ".", "-url", srv.URL, "-c", "3", "-d", "300ms", "-w", "create-run,search-runs-500").CombinedOutput()
+	if err != nil {
+		t.Fatalf("loadgen: %v\n%s", err, out)
+	}
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	if len(lines) != 3 {
+		t.Fatalf("output:\n%s", out)
+	}
+	if f := strings.Fields(lines[0]); !slices.Equal(f, []string{"workload", "req/s", "p50-ms", "p99-ms", "errors", "writer-%", "commit-%"}) {
+		t.Fatalf("header %q", lines[0])
+	}
+	f := strings.Fields(lines[1])
+	if len(f) != 7 || f[0] != "create-run" {
+		t.Fatalf("create-run line %q", lines[1])
+	}
+	busy, err1 := strconv.ParseFloat(f[5], 64)
+	commit, err2 := strconv.ParseFloat(f[6], 64)
+	if err1 != nil || err2 != nil || !(busy > 0 && commit > 0 && commit < busy) {
+		t.Fatalf("create-run line %q: want 0 < commit-%% < writer-%%", lines[1])
+	}
+	if f := strings.Fields(lines[2]); len(f) != 7 || f[0] != "search-runs-500" || f[5] != "-" || f[6] != "-" {
+		t.Fatalf("search-runs-500 line %q: want - - for a read workload", lines[2])
 	}
 }
