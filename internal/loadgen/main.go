@@ -18,14 +18,11 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"flag"
 	"fmt"
-	"net/http"
 	"os"
 	"os/signal"
-	"strconv"
 	"strings"
 	"time"
 
@@ -133,36 +130,17 @@ func selected(only string) ([]load.Workload, error) {
 
 // writerSeconds sums, over the servers at urls, the seconds their store
 // writers spent in write transactions and in COMMIT, read off their
-// /metrics (mlrun_store_write_seconds_total,
-// mlrun_store_commit_seconds_total); false when a server does not
-// expose them.
+// /metrics; false when a server does not expose them.
 func writerSeconds(ctx context.Context, urls []string) ([2]float64, bool) {
 	var sum [2]float64
-	names := []string{"mlrun_store_write_seconds_total ", "mlrun_store_commit_seconds_total "}
+	names := []string{"mlrun_store_write_seconds_total", "mlrun_store_commit_seconds_total"}
 	for _, u := range urls {
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimRight(u, "/")+"/metrics", nil)
-		if err != nil {
+		m, err := load.Scrape(ctx, u, names...)
+		if err != nil || len(m) != len(names) {
 			return sum, false
 		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			return sum, false
-		}
-		found := 0
-		sc := bufio.NewScanner(resp.Body)
-		for sc.Scan() {
-			for i, name := range names {
-				if v, ok := strings.CutPrefix(sc.Text(), name); ok {
-					if f, err := strconv.ParseFloat(v, 64); err == nil {
-						sum[i] += f
-						found++
-					}
-				}
-			}
-		}
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK || found != len(names) {
-			return sum, false
+		for i, name := range names {
+			sum[i] += m[name]
 		}
 	}
 	return sum, true
