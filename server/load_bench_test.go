@@ -141,7 +141,7 @@ func writeStats(stores []testutil.FullStore) sqlstore.WriteStats {
 }
 
 // noopWorkloads are the workloads a no-op handler can answer.
-var noopWorkloads = map[string]bool{"create-run": true, "log-batch-10": true, "log-param": true, "log-param-10": true}
+var noopWorkloads = map[string]bool{"create-run": true, "log-batch-10": true, "log-param": true, "log-param-10": true, "log-param-10-again": true}
 
 // startNoop serves, on a loopback port, a handler that decodes the JSON
 // of every request and answers runs/create with a fixed run and anything

@@ -94,6 +94,39 @@ func TestReadWorkloadsCheckAnswers(t *testing.T) {
 	}
 }
 
+// TestLogParamsAgain: log-param-10-again logs the same ten params each
+// time: the first request adds them, the next ones are accepted and
+// change nothing.
+func TestLogParamsAgain(t *testing.T) {
+	_, c := serve(t)
+	ctx := context.Background()
+	var again load.Workload
+	for _, w := range load.Workloads {
+		if w.Name == "log-param-10-again" {
+			again = w
+		}
+	}
+	if again.Op == nil {
+		t.Fatal("no workload log-param-10-again")
+	}
+	r, err := c.CreateRun(ctx, store.CreateRun{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 {
+		if err := again.Op(ctx, c, load.Env{}, r.Info.RunID, i); err != nil {
+			t.Fatalf("request %d: %v", i, err)
+		}
+	}
+	got, err := c.GetRun(ctx, r.Info.RunID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Params) != 10 {
+		t.Fatalf("%d params after three requests, want the same 10: %v", len(got.Params), got.Params)
+	}
+}
+
 // serve starts a real server and returns it with a load client of it.
 func serve(t *testing.T) (*testutil.Server, *load.Client) {
 	t.Helper()
