@@ -172,11 +172,10 @@ var Workloads = []Workload{
 		}
 		return c.LogBatch(ctx, run, nil, ps, nil)
 	}},
-	// The same ten params logged again into the client's run: MLflow
-	// accepts a param logged again with its value and changes nothing
-	// (a client retrying, a script run twice). The issue that asked for
-	// these workloads measured log-param-10 at 2.55× create-run, which
-	// only a write that changes nothing can be.
+	// The same ten params logged again into the client's run (a client
+	// retrying, a script run twice): MLflow accepts a param logged again
+	// with its value, and nothing changes. After its first request, a
+	// write that commits nothing: on SQLite no WAL frame and no flush.
 	{Name: "log-param-10-again", Op: func(ctx context.Context, c *Client, _ Env, run string, _ int) error {
 		ps := make([]store.Param, 10)
 		for j := range ps {
