@@ -319,6 +319,50 @@ func TestGroupCommitMergesWrites(t *testing.T) {
 	}
 }
 
+// TestGroupCommitMergesParamsLoggedAgain: batches that log params again
+// with the values they have (as a retried request does), beside new ones,
+// are merged in their group like any other: each succeeds and its run
+// has its params once. (A changed value in a group makes each write run
+// alone: TestGroupCommitBadWriteFailsAlone.)
+func TestGroupCommitMergesParamsLoggedAgain(t *testing.T) {
+	ctx := context.Background()
+	s, path, exp := groupStore(t, "again")
+	const n = 6
+	runs := make([]string, n)
+	for i := range runs {
+		r, err := s.CreateRun(ctx, store.CreateRun{ExperimentID: exp})
+		if err != nil {
+			t.Fatal(err)
+		}
+		runs[i] = r.Info.RunID
+		if err := s.LogBatch(ctx, runs[i], nil, []store.Param{{Key: "p", Value: fmt.Sprint(i)}, {Key: "q", Value: "x"}}, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	errs, d := queued(t, s, path, func() error { return s.SetTag(ctx, runs[0], store.Tag{Key: "first", Value: "yes"}) }, nil, n, func(i int) func() error {
+		return func() error {
+			return s.LogBatch(ctx, runs[i], nil, []store.Param{{Key: "p", Value: fmt.Sprint(i)}, {Key: "new", Value: fmt.Sprint("n", i)}, {Key: "q", Value: "x"}}, nil)
+		}
+	})
+	if d.Commits != 2 || d.Merged != n {
+		t.Errorf("%d writes: %d commits, %d merged; want 2 commits (the leader alone, then one group), %d merged", d.Writes, d.Commits, d.Merged, n)
+	}
+	for name, err := range errs {
+		if err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+	for i, id := range runs {
+		got, err := s.GetRun(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := []store.Param{{Key: "new", Value: fmt.Sprint("n", i)}, {Key: "p", Value: fmt.Sprint(i)}, {Key: "q", Value: "x"}}; fmt.Sprint(got.Params) != fmt.Sprint(want) {
+			t.Errorf("run %d: params %v, want %v", i, got.Params, want)
+		}
+	}
+}
+
 // TestGroupLeaderAloneWaitsForRunnableWrites: a write that finds the
 // writer free and nothing else queued lets runnable goroutines go first,
 // so a write on its way (here: a goroutine started just before, with one

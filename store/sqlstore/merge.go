@@ -188,7 +188,7 @@ func (s *Store) checkMerged(ctx context.Context, tx *sql.Tx, merged []*job) (ok,
 }
 
 // writeMerged writes the merged writes' rows, a multi-row statement per
-// table; false when a param was there already.
+// table; false when a param was there already with another value.
 func writeMerged(ctx context.Context, tx *sql.Tx, merged []*job) (bool, error) {
 	var (
 		runArgs, paramArgs []any
@@ -221,8 +221,23 @@ func writeMerged(ctx context.Context, tx *sql.Tx, merged []*job) (bool, error) {
 		}
 	}
 	if len(paramArgs) > 0 {
-		if allNew, err := insertParams(ctx, tx, paramArgs); !allNew || err != nil {
+		allNew, err := insertParams(ctx, tx, paramArgs)
+		if err != nil {
 			return false, err
+		}
+		if !allNew {
+			// Some were there: fine if each has the value given (logged
+			// again, as a retried request does), else each write runs
+			// alone and the one changing a value is refused.
+			have, err := storedParams(ctx, tx, paramArgs)
+			if err != nil {
+				return false, err
+			}
+			for i := 0; i < len(paramArgs); i += 3 {
+				if have[[2]string{paramArgs[i+2].(string), paramArgs[i].(string)}] != paramArgs[i+1].(string) {
+					return false, nil
+				}
+			}
 		}
 	}
 	if err := insertMetrics(ctx, tx, pts); err != nil {

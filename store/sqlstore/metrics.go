@@ -120,33 +120,48 @@ func logParams(ctx context.Context, tx *sql.Tx, runID string, params []store.Par
 	if allNew, err := insertParams(ctx, tx, args); allNew || err != nil {
 		return err
 	}
-	keys := make([]any, 0, len(params)+1)
-	keys = append(keys, runID)
-	for _, p := range params {
-		keys = append(keys, p.Key)
-	}
-	rows, err := tx.QueryContext(ctx, `SELECT "key", value FROM params WHERE run_uuid = ? AND "key" IN (`+placeholders(len(params))+`)`, keys...)
+	have, err := storedParams(ctx, tx, args)
 	if err != nil {
 		return err
 	}
-	defer rows.Close()
-	have := map[string]string{}
-	for rows.Next() {
-		var k, v string
-		if err := rows.Scan(&k, &v); err != nil {
-			return err
-		}
-		have[k] = v
-	}
-	if err := rows.Err(); err != nil {
-		return err
-	}
 	for _, p := range params {
-		if v := have[p.Key]; v != p.Value {
+		if v := have[[2]string{runID, p.Key}]; v != p.Value {
 			return store.Invalidf("Changing param values is not allowed. Param with key='%s' was already logged with value='%s' for run ID='%s'. Attempted logging new value '%s'.", p.Key, v, runID, p.Value)
 		}
 	}
 	return nil
+}
+
+// storedParams reads the values stored for the params in args, (key,
+// value, run) triples, by (run, key): in one query of the runs' and the
+// keys' rows (a few more than asked for when several runs are given).
+func storedParams(ctx context.Context, tx *sql.Tx, args []any) (map[[2]string]string, error) {
+	var runs, keys []any
+	seenRun, seenKey := map[any]bool{}, map[any]bool{}
+	for i := 0; i < len(args); i += 3 {
+		if k := args[i]; !seenKey[k] {
+			seenKey[k] = true
+			keys = append(keys, k)
+		}
+		if r := args[i+2]; !seenRun[r] {
+			seenRun[r] = true
+			runs = append(runs, r)
+		}
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT run_uuid, "key", value FROM params WHERE run_uuid IN (`+placeholders(len(runs))+`) AND "key" IN (`+placeholders(len(keys))+`)`, append(runs, keys...)...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	have := map[[2]string]string{}
+	for rows.Next() {
+		var run, k, v string
+		if err := rows.Scan(&run, &k, &v); err != nil {
+			return nil, err
+		}
+		have[[2]string{run, k}] = v
+	}
+	return have, rows.Err()
 }
 
 func logMetrics(ctx context.Context, tx *sql.Tx, runID string, pts []point) error {
