@@ -46,3 +46,10 @@ func SetCommitHook(f func()) { testHookCommit = f }
 func (s *Store) Write(ctx context.Context, fn func(context.Context, *sql.Tx) error) error {
 	return s.txOp(ctx, nil, fn)
 }
+
+// Queued is how many writes wait in the store's group commit queue.
+func (s *Store) Queued() int {
+	s.group.mu.Lock()
+	defer s.group.mu.Unlock()
+	return len(s.group.queue)
+}

@@ -154,33 +154,49 @@ func TestWritePanicIsAnError(t *testing.T) {
 
 // holdLeaders starts n writes that each hold a group commit's transaction
 // open until release is called, and returns once all n are inside their
-// transactions at once (10 s without fails the test).
+// transactions at once (10 s without fails the test). release lets them
+// commit one at a time, each once the writes queued meanwhile have left
+// the queue (in the next group, whose leader the committed write chose):
+// released together, two leaders finishing at once may each pass the
+// lead on and split the queued writes in two groups.
 func holdLeaders(t *testing.T, st *sqlstore.Store, n int) (release func()) {
 	t.Helper()
-	started, hold := make(chan struct{}, n), make(chan struct{})
-	done := make(chan error, n)
-	for range n {
+	started, done := make(chan struct{}, n), make(chan error, n)
+	hold := make([]chan struct{}, n)
+	for i := range hold {
+		hold[i] = make(chan struct{})
 		go func() {
 			done <- st.Write(context.Background(), func(context.Context, *sql.Tx) error {
 				started <- struct{}{}
-				<-hold
+				<-hold[i]
 				return nil
 			})
 		}()
+	}
+	closeAll := func() {
+		for _, h := range hold {
+			close(h)
+		}
 	}
 	for i := range n {
 		select {
 		case <-started:
 		case <-time.After(10 * time.Second):
-			close(hold)
+			closeAll()
 			t.Fatalf("%d of %d writes inside a transaction at once, want all: fewer group commits run in parallel", i, n)
 		}
 	}
 	return func() {
-		close(hold)
-		for range n {
+		t.Helper()
+		for _, h := range hold {
+			close(h)
 			if err := <-done; err != nil {
 				t.Fatal(err)
+			}
+			for deadline := time.Now().Add(10 * time.Second); st.Queued() > 0; time.Sleep(time.Millisecond) {
+				if time.Now().After(deadline) {
+					t.Fatalf("%d writes still queued 10 s after a group committed", st.Queued())
+				}
 			}
 		}
 	}
