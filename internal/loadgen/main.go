@@ -9,7 +9,9 @@
 // it also prints, for the write workloads, how busy the servers' store
 // writers were (writer-%: the share of the time inside write
 // transactions, summed over the servers) and how much of that time went
-// to COMMIT (commit-%): a writer near 100 % is where the writes queue.
+// to COMMIT (commit-%): a writer near 100 % is where the writes queue;
+// and how many writes a commit carried (writes/commit: the group commit's
+// size).
 //
 // Several -url values spread the clients over servers that share a
 // database. It writes runs into the server (and, for the read workloads,
@@ -64,15 +66,15 @@ func main() {
 		fmt.Fprintln(os.Stderr, "loadgen: setup:", err)
 		os.Exit(1)
 	}
-	_, timed := writerSeconds(ctx, list)
+	_, timed := writerStats(ctx, list)
 	header := fmt.Sprintf("%-18s %10s %8s %8s %8s", "workload", "req/s", "p50-ms", "p99-ms", "errors")
 	if timed {
-		header += fmt.Sprintf(" %8s %8s", "writer-%", "commit-%")
+		header += fmt.Sprintf(" %8s %8s %13s", "writer-%", "commit-%", "writes/commit")
 	}
 	fmt.Println(header)
 	failed := false
 	for _, w := range workloads {
-		before, _ := writerSeconds(ctx, list)
+		before, _ := writerStats(ctx, list)
 		r, err := load.Drive(ctx, list, *clients, *d, env, w)
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "loadgen:", w.Name+":", err)
@@ -80,12 +82,19 @@ func main() {
 		}
 		line := fmt.Sprintf("%-18s %10.1f %8.2f %8.2f %8d", w.Name, r.PerSecond(), ms(r.Latencies.Percentile(0.5)), ms(r.Latencies.Percentile(0.99)), r.Errors)
 		if timed {
-			after, ok := writerSeconds(ctx, list)
+			after, ok := writerStats(ctx, list)
 			if ok && !w.Reads {
 				s := r.Elapsed.Seconds() / 100
 				line += fmt.Sprintf(" %8.1f %8.1f", (after[0]-before[0])/s, (after[1]-before[1])/s)
+				// A workload that changes nothing (log-param-10-again
+				// after its first requests) commits nothing.
+				if commits := after[3] - before[3]; commits > 0 {
+					line += fmt.Sprintf(" %13.2f", (after[2]-before[2])/commits)
+				} else {
+					line += fmt.Sprintf(" %13s", "-")
+				}
 			} else {
-				line += fmt.Sprintf(" %8s %8s", "-", "-")
+				line += fmt.Sprintf(" %8s %8s %13s", "-", "-", "-")
 			}
 		}
 		fmt.Println(line)
@@ -128,12 +137,13 @@ func selected(only string) ([]load.Workload, error) {
 	return ws, nil
 }
 
-// writerSeconds sums, over the servers at urls, the seconds their store
-// writers spent in write transactions and in COMMIT, read off their
-// /metrics; false when a server does not expose them.
-func writerSeconds(ctx context.Context, urls []string) ([2]float64, bool) {
-	var sum [2]float64
-	names := []string{"mlrun_store_write_seconds_total", "mlrun_store_commit_seconds_total"}
+// writerStats sums, over the servers at urls, the seconds their store
+// writers spent in write transactions and in COMMIT, their writes and
+// their commits, read off their /metrics; false when a server does not
+// expose them.
+func writerStats(ctx context.Context, urls []string) ([4]float64, bool) {
+	var sum [4]float64
+	names := []string{"mlrun_store_write_seconds_total", "mlrun_store_commit_seconds_total", "mlrun_store_writes_total", "mlrun_store_commits_total"}
 	for _, u := range urls {
 		m, err := load.Scrape(ctx, u, names...)
 		if err != nil || len(m) != len(names) {
