@@ -1,0 +1,23 @@
+package sqlite
+
+import "golang.org/x/sys/unix"
+
+// FlushReads is how many reads the store's flushReader has made, -1
+// when it has none.
+func (s *Store) FlushReads() int64 {
+	if s.flush == nil {
+		return -1
+	}
+	return s.flush.reads.Load()
+}
+
+// FlushReadsHelp measures, as auto does, whether reads make flushes
+// faster in dir's filesystem (not cached).
+func FlushReadsHelp(dir string) (bool, error) {
+	fd, buf, err := blockFile(dir, unix.O_DIRECT)
+	if err != nil {
+		return false, err
+	}
+	defer unix.Close(fd)
+	return measureHelps(dir, fd, buf), nil
+}

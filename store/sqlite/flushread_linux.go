@@ -1,0 +1,187 @@
+package sqlite
+
+import (
+	"fmt"
+	"os"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// flushReader reads one block from the disk now and then while writes
+// come, bypassing the page cache, so that the disk has served a read in
+// the last few milliseconds when a write transaction's COMMIT flushes.
+// On the VMs mlrun is measured on, a flush with no read in the last
+// ~10 ms takes 3-8 times as long as one with a read (see DESIGN.md,
+// "Durable when answered"). The read is of an unnamed file in the
+// database's folder (O_TMPFILE: nothing is left behind, and SQLite's file
+// locks, which closing another descriptor of the database would drop,
+// are not touched), made by a goroutine of its own so the writer never
+// waits for it.
+type flushReader struct {
+	fd    int
+	buf   []byte // one aligned block
+	kick  chan struct{}
+	done  chan struct{}
+	reads atomic.Int64
+	last  atomic.Int64 // when the last read was asked for, Unix ns
+	once  sync.Once
+}
+
+// readEvery is how often, at most, a read is made while writes come:
+// one read keeps flushes fast for about 10 ms.
+const readEvery = 3 * time.Millisecond
+
+// readBeforeFlushEnv chooses: auto (the default: on where a calibration
+// at the first open on a filesystem measures it to help), on, or off.
+const readBeforeFlushEnv = "MLRUN_SQLITE_READ_BEFORE_FLUSH"
+
+// helps caches auto's calibration by filesystem (device number).
+var helps sync.Map
+
+// openFlushReader returns the flushReader for the database folder dir,
+// or nil where it is off, not needed, or not possible (a filesystem
+// without O_TMPFILE or direct reads: tmpfs, some network filesystems).
+// Only a bad value of the environment variable is an error.
+func openFlushReader(dir string) (*flushReader, error) {
+	mode := os.Getenv(readBeforeFlushEnv)
+	switch mode {
+	case "", "auto", "on":
+	case "off":
+		return nil, nil
+	default:
+		return nil, fmt.Errorf("%s=%q: want auto, on or off", readBeforeFlushEnv, mode)
+	}
+	fd, buf, err := blockFile(dir, unix.O_DIRECT)
+	if err != nil {
+		return nil, nil
+	}
+	if mode != "on" && !helpsOn(dir, fd, buf) {
+		unix.Close(fd)
+		return nil, nil
+	}
+	f := &flushReader{fd: fd, buf: buf, kick: make(chan struct{}, 1), done: make(chan struct{})}
+	go f.loop()
+	return f, nil
+}
+
+// blockFile makes an unnamed file of one written block in dir (flags
+// added to its open) and an aligned block-sized buffer.
+func blockFile(dir string, flags int) (int, []byte, error) {
+	fd, err := unix.Open(dir, unix.O_TMPFILE|unix.O_RDWR|unix.O_CLOEXEC|flags, 0o600)
+	if err != nil {
+		return -1, nil, err
+	}
+	raw := make([]byte, 2*blockSize)
+	off := blockSize - int(uintptr(unsafe.Pointer(&raw[0]))%blockSize)
+	buf := raw[off : off+blockSize]
+	// Written and flushed, so that a direct read goes to the disk (ext4
+	// answers a read of an unwritten extent with zeros, no I/O).
+	if _, err := unix.Pwrite(fd, buf, 0); err != nil {
+		unix.Close(fd)
+		return -1, nil, err
+	}
+	if err := unix.Fsync(fd); err != nil {
+		unix.Close(fd)
+		return -1, nil, err
+	}
+	if _, err := unix.Pread(fd, buf, 0); err != nil {
+		unix.Close(fd)
+		return -1, nil, err
+	}
+	return fd, buf, nil
+}
+
+const blockSize = 4096
+
+// Kick asks for a read unless one was asked for in the last readEvery.
+func (f *flushReader) Kick() {
+	if f == nil {
+		return
+	}
+	now := time.Now().UnixNano()
+	if last := f.last.Load(); now-last < int64(readEvery) || !f.last.CompareAndSwap(last, now) {
+		return
+	}
+	select {
+	case f.kick <- struct{}{}:
+	default:
+	}
+}
+
+func (f *flushReader) loop() {
+	defer close(f.done)
+	for range f.kick {
+		if _, err := unix.Pread(f.fd, f.buf, 0); err == nil {
+			f.reads.Add(1)
+		}
+	}
+}
+
+// Close stops the reader, once the writer has stopped kicking it; again,
+// it does nothing.
+func (f *flushReader) Close() {
+	if f == nil {
+		return
+	}
+	f.once.Do(func() {
+		close(f.kick)
+		<-f.done
+		unix.Close(f.fd)
+	})
+}
+
+// helpsOn reports whether reads make flushes faster on dir's
+// filesystem, measuring once per filesystem (fd and buf are a direct
+// block file there): after 30 ms without reads, rounds of a one-block
+// write and its flush 300 µs later; then the same with a read of fd
+// before each flush. On when the median flush with reads takes under
+// half the median without. About 50 ms. (Another process's reads
+// during the first rounds make them fast too: then it stays off.)
+func helpsOn(dir string, fd int, buf []byte) bool {
+	var st unix.Stat_t
+	if err := unix.Stat(dir, &st); err != nil {
+		return false
+	}
+	if v, ok := helps.Load(st.Dev); ok {
+		return v.(bool)
+	}
+	on := measureHelps(dir, fd, buf)
+	helps.Store(st.Dev, on)
+	return on
+}
+
+// measureHelps is helpsOn's measurement.
+func measureHelps(dir string, fd int, buf []byte) bool {
+	wfd, wbuf, err := blockFile(dir, 0)
+	if err != nil {
+		return false
+	}
+	defer unix.Close(wfd)
+	time.Sleep(30 * time.Millisecond)
+	const rounds = 10
+	var flushes [2][]time.Duration // without reads, with
+	for i := 0; i < 2*rounds; i++ {
+		if _, err := unix.Pwrite(wfd, wbuf, 0); err != nil {
+			return false
+		}
+		time.Sleep(300 * time.Microsecond)
+		withRead := i / rounds
+		if withRead == 1 {
+			unix.Pread(fd, buf, 0)
+		}
+		t := time.Now()
+		if err := unix.Fsync(wfd); err != nil {
+			return false
+		}
+		flushes[withRead] = append(flushes[withRead], time.Since(t))
+	}
+	for _, d := range flushes {
+		slices.Sort(d)
+	}
+	return flushes[1][rounds/2] < flushes[0][rounds/2]/2
+}
