@@ -174,12 +174,13 @@ func startNoop(b *testing.B) string {
 //	go test -run '^$' -bench 'ServerLoad/sqlite/log-batch-500|RawMetricInsert' -benchtime 3s ./server/
 func BenchmarkRawMetricInsert(b *testing.B) {
 	ctx := context.Background()
-	db, runs := rawDB(b, 1)
+	db, runs, kick := rawDB(b, 1)
 	runID := runs[0]
 	const perTx = 10000
 	rows := 0
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
+		kick()
 		tx, err := db.BeginTx(ctx, nil)
 		if err != nil {
 			b.Fatal(err)
@@ -255,9 +256,10 @@ func BenchmarkRawSmallWrites(b *testing.B) {
 	} {
 		b.Run(w.name, func(b *testing.B) {
 			ctx := context.Background()
-			db, runs := rawDB(b, 20)
+			db, runs, kick := rawDB(b, 20)
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
+				kick()
 				tx, err := db.BeginTx(ctx, nil)
 				if err != nil {
 					b.Fatal(err)
@@ -276,8 +278,10 @@ func BenchmarkRawSmallWrites(b *testing.B) {
 
 // rawDB makes a database with mlrun's schema and n runs (through the
 // store), and opens it as the raw benchmarks use it: one connection,
-// WAL, synchronous=FULL, foreign keys on, as mlrun's server writes.
-func rawDB(b *testing.B, n int) (*sql.DB, []string) {
+// WAL, synchronous=FULL, foreign keys on, as mlrun's server writes. Like
+// the store, the benchmark calls kick as each transaction begins (the
+// read before the flush, sqlite.FlushReader).
+func rawDB(b *testing.B, n int) (*sql.DB, []string, func()) {
 	ctx := context.Background()
 	path := filepath.Join(b.TempDir(), "raw.db")
 	st, err := sqlite.Open(ctx, path, sqlite.Options{ArtifactRoot: b.TempDir()})
@@ -299,7 +303,12 @@ func rawDB(b *testing.B, n int) (*sql.DB, []string) {
 	}
 	b.Cleanup(func() { db.Close() })
 	db.SetMaxOpenConns(1)
-	return db, runs
+	fr, err := sqlite.OpenFlushReader(filepath.Dir(path))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(fr.Close)
+	return db, runs, fr.Kick
 }
 
 // rowsSQL is n copies of tuple, comma separated.

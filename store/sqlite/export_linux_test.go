@@ -2,7 +2,7 @@ package sqlite
 
 import "golang.org/x/sys/unix"
 
-// FlushReads is how many reads the store's flushReader has made, -1
+// FlushReads is how many reads the store's FlushReader has made, -1
 // when it has none.
 func (s *Store) FlushReads() int64 {
 	if s.flush == nil {

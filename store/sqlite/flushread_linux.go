@@ -12,17 +12,18 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// flushReader reads one block from the disk now and then while writes
+// FlushReader reads one block from the disk now and then while writes
 // come, bypassing the page cache, so that the disk has served a read in
 // the last few milliseconds when a write transaction's COMMIT flushes.
 // On the VMs mlrun is measured on, a flush with no read in the last
-// ~10 ms takes 3-8 times as long as one with a read (see DESIGN.md,
-// "Durable when answered"). The read is of an unnamed file in the
+// ~10 ms takes 3-8 times as long as one with a read (see DESIGN.md, "A
+// read before the flush"). The read is of an unnamed file in the
 // database's folder (O_TMPFILE: nothing is left behind, and SQLite's file
 // locks, which closing another descriptor of the database would drop,
 // are not touched), made by a goroutine of its own so the writer never
-// waits for it.
-type flushReader struct {
+// waits for it. The store has one; a writer of its own (the raw-insert
+// benchmarks) may open another.
+type FlushReader struct {
 	fd    int
 	buf   []byte // one aligned block
 	kick  chan struct{}
@@ -43,11 +44,13 @@ const readBeforeFlushEnv = "MLRUN_SQLITE_READ_BEFORE_FLUSH"
 // helps caches auto's calibration by filesystem (device number).
 var helps sync.Map
 
-// openFlushReader returns the flushReader for the database folder dir,
+// OpenFlushReader returns the FlushReader for the database folder dir,
 // or nil where it is off, not needed, or not possible (a filesystem
-// without O_TMPFILE or direct reads: tmpfs, some network filesystems).
-// Only a bad value of the environment variable is an error.
-func openFlushReader(dir string) (*flushReader, error) {
+// without O_TMPFILE or direct reads: tmpfs, some network filesystems):
+// MLRUN_SQLITE_READ_BEFORE_FLUSH decides, auto (the default) measuring
+// once per filesystem. Only a bad value of that variable is an error.
+// Its methods do nothing on nil.
+func OpenFlushReader(dir string) (*FlushReader, error) {
 	mode := os.Getenv(readBeforeFlushEnv)
 	switch mode {
 	case "", "auto", "on":
@@ -64,7 +67,7 @@ func openFlushReader(dir string) (*flushReader, error) {
 		unix.Close(fd)
 		return nil, nil
 	}
-	f := &flushReader{fd: fd, buf: buf, kick: make(chan struct{}, 1), done: make(chan struct{})}
+	f := &FlushReader{fd: fd, buf: buf, kick: make(chan struct{}, 1), done: make(chan struct{})}
 	go f.loop()
 	return f, nil
 }
@@ -98,8 +101,9 @@ func blockFile(dir string, flags int) (int, []byte, error) {
 
 const blockSize = 4096
 
-// Kick asks for a read unless one was asked for in the last readEvery.
-func (f *flushReader) Kick() {
+// Kick asks for a read unless one was asked for in the last readEvery:
+// call it as each write transaction begins.
+func (f *FlushReader) Kick() {
 	if f == nil {
 		return
 	}
@@ -113,7 +117,7 @@ func (f *flushReader) Kick() {
 	}
 }
 
-func (f *flushReader) loop() {
+func (f *FlushReader) loop() {
 	defer close(f.done)
 	for range f.kick {
 		if _, err := unix.Pread(f.fd, f.buf, 0); err == nil {
@@ -124,7 +128,7 @@ func (f *flushReader) loop() {
 
 // Close stops the reader, once the writer has stopped kicking it; again,
 // it does nothing.
-func (f *flushReader) Close() {
+func (f *FlushReader) Close() {
 	if f == nil {
 		return
 	}

@@ -8,9 +8,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-	"unsafe"
-
-	"golang.org/x/sys/unix"
 
 	"github.com/mlrun/mlrun/store"
 	"github.com/mlrun/mlrun/store/sqlite"
@@ -102,10 +99,11 @@ func TestReadBeforeFlush(t *testing.T) {
 }
 
 // BenchmarkFlushAfterPause is what reads before flushes are for: a
-// one-block write flushed 300 µs after the previous flush, with no
-// reads from the disk, and with a direct (uncached) read of another
-// file every 3 ms, as the SQLite store makes them. It reports the
-// flush's median time, and whether auto turns the reads on here (1).
+// one-block write flushed 300 µs after the previous flush, without
+// reads from the disk, and with the store's FlushReader kicked before
+// each flush (a direct read of its own file at most every 3 ms). It
+// reports the flush's median time, and whether auto turns the reads on
+// here (1).
 //
 //	go test -run '^$' -bench FlushAfterPause ./store/sqlite/
 func BenchmarkFlushAfterPause(b *testing.B) {
@@ -117,42 +115,30 @@ func BenchmarkFlushAfterPause(b *testing.B) {
 	for _, reads := range []bool{false, true} {
 		name := "no-reads"
 		if reads {
-			name = "reads-every-3ms"
+			name = "flush-reader"
 		}
 		b.Run(name, func(b *testing.B) {
+			var fr *sqlite.FlushReader
+			if reads {
+				b.Setenv("MLRUN_SQLITE_READ_BEFORE_FLUSH", "on")
+				if fr, err = sqlite.OpenFlushReader(dir); err != nil || fr == nil {
+					b.Fatalf("no FlushReader: %v", err)
+				}
+				defer fr.Close()
+			}
 			w, err := os.Create(filepath.Join(dir, "w"))
 			if err != nil {
 				b.Fatal(err)
 			}
 			defer w.Close()
-			r, err := os.OpenFile(filepath.Join(dir, "r"), os.O_RDWR|os.O_CREATE, 0o600)
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer r.Close()
-			block := make([]byte, 2*4096)
-			if _, err := r.Write(block); err != nil || r.Sync() != nil {
-				b.Fatal(err)
-			}
-			rfd, err := unix.Open(r.Name(), unix.O_RDONLY|unix.O_DIRECT, 0)
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer unix.Close(rfd)
-			aligned := block[4096-int(uintptr(unsafe.Pointer(&block[0]))%4096):][:4096]
+			block := make([]byte, 4096)
 			flushes := make([]time.Duration, 0, b.N)
-			var lastRead time.Time
 			for i := 0; i < b.N; i++ {
-				if _, err := w.WriteAt(block[:4096], 0); err != nil {
+				if _, err := w.WriteAt(block, 0); err != nil {
 					b.Fatal(err)
 				}
 				time.Sleep(300 * time.Microsecond)
-				if reads && time.Since(lastRead) >= 3*time.Millisecond {
-					if _, err := unix.Pread(rfd, aligned, 0); err != nil {
-						b.Fatal(err)
-					}
-					lastRead = time.Now()
-				}
+				fr.Kick()
 				t := time.Now()
 				if err := w.Sync(); err != nil {
 					b.Fatal(err)

@@ -54,7 +54,7 @@ type Store struct {
 	tempMu  sync.Mutex
 	tempMem bool // the writer keeps its temporary files in memory
 
-	flush *flushReader // nil where reads before flushes are off
+	flush *FlushReader // nil where reads before flushes are off
 }
 
 var _ store.Store = (*Store)(nil)
@@ -96,7 +96,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		}
 		return "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + v.Encode()
 	}
-	flush, err := openFlushReader(filepath.Dir(path))
+	flush, err := OpenFlushReader(filepath.Dir(path))
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
@@ -210,7 +210,7 @@ func (d dialect) InIDs(ids []any) (string, []any) { return sqlstore.InList(ids) 
 // on disk, not in the server's memory. SQLite reads the setting as each
 // write transaction begins; the PRAGMA runs only when the kind of
 // transaction changes. It also asks for the read that makes the
-// transaction's COMMIT flush faster (flushReader).
+// transaction's COMMIT flush faster (FlushReader).
 func (d dialect) BeginWrite(ctx context.Context, bounded bool) error {
 	s := d.s
 	s.flush.Kick()
