@@ -31,25 +31,37 @@ type FlushReader struct {
 	reads atomic.Int64
 	last  atomic.Int64 // when the last read was asked for, Unix ns
 	once  sync.Once
+	// measure is the folder to measure in before the first read (auto,
+	// on a filesystem not measured yet); off is set when that finds
+	// reads do not help, and Kick then does nothing.
+	measure string
+	off     atomic.Bool
 }
 
 // readEvery is how often, at most, a read is made while writes come:
 // one read keeps flushes fast for about 10 ms.
 const readEvery = 3 * time.Millisecond
 
-// readBeforeFlushEnv chooses: auto (the default: on where a calibration
-// at the first open on a filesystem measures it to help), on, or off.
+// readBeforeFlushEnv chooses: auto (the default: on where a measurement
+// at the first write on a filesystem finds it helps), on, or off.
 const readBeforeFlushEnv = "MLRUN_SQLITE_READ_BEFORE_FLUSH"
 
-// helps caches auto's calibration by filesystem (device number).
-var helps sync.Map
+// helps caches auto's measurement by filesystem (device number);
+// measuring is one at a time (another process's reads would spoil it,
+// and so would this one's).
+var (
+	helps     sync.Map
+	measuring sync.Mutex
+)
 
 // OpenFlushReader returns the FlushReader for the database folder dir,
 // or nil where it is off, not needed, or not possible (a filesystem
 // without O_TMPFILE or direct reads: tmpfs, some network filesystems):
 // MLRUN_SQLITE_READ_BEFORE_FLUSH decides, auto (the default) measuring
-// once per filesystem. Only a bad value of that variable is an error.
-// Its methods do nothing on nil.
+// once per filesystem, in the reader's goroutine at the first Kick, so
+// that opening a database costs no time and a process that never writes
+// measures nothing. Only a bad value of that variable is an error. Its
+// methods do nothing on nil.
 func OpenFlushReader(dir string) (*FlushReader, error) {
 	mode := os.Getenv(readBeforeFlushEnv)
 	switch mode {
@@ -63,11 +75,17 @@ func OpenFlushReader(dir string) (*FlushReader, error) {
 	if err != nil {
 		return nil, nil
 	}
-	if mode != "on" && !helpsOn(dir, fd, buf) {
-		unix.Close(fd)
-		return nil, nil
-	}
 	f := &FlushReader{fd: fd, buf: buf, kick: make(chan struct{}, 1), done: make(chan struct{})}
+	if mode != "on" {
+		on, known := measured(dir)
+		if known && !on {
+			unix.Close(fd)
+			return nil, nil
+		}
+		if !known {
+			f.measure = dir
+		}
+	}
 	go f.loop()
 	return f, nil
 }
@@ -107,6 +125,9 @@ func (f *FlushReader) Kick() {
 	if f == nil {
 		return
 	}
+	if f.off.Load() {
+		return
+	}
 	now := time.Now().UnixNano()
 	if last := f.last.Load(); now-last < int64(readEvery) || !f.last.CompareAndSwap(last, now) {
 		return
@@ -120,6 +141,14 @@ func (f *FlushReader) Kick() {
 func (f *FlushReader) loop() {
 	defer close(f.done)
 	for range f.kick {
+		if f.measure != "" {
+			on := helpsOn(f.measure, f.fd, f.buf)
+			f.measure = ""
+			f.off.Store(!on)
+		}
+		if f.off.Load() {
+			continue
+		}
 		if _, err := unix.Pread(f.fd, f.buf, 0); err == nil {
 			f.reads.Add(1)
 		}
@@ -147,16 +176,31 @@ func (f *FlushReader) Close() {
 // half the median without. About 50 ms. (Another process's reads
 // during the first rounds make them fast too: then it stays off.)
 func helpsOn(dir string, fd int, buf []byte) bool {
+	measuring.Lock()
+	defer measuring.Unlock()
+	if on, known := measured(dir); known {
+		return on
+	}
 	var st unix.Stat_t
 	if err := unix.Stat(dir, &st); err != nil {
 		return false
 	}
-	if v, ok := helps.Load(st.Dev); ok {
-		return v.(bool)
-	}
 	on := measureHelps(dir, fd, buf)
 	helps.Store(st.Dev, on)
 	return on
+}
+
+// measured returns what helpsOn found for dir's filesystem, if it has.
+func measured(dir string) (on, known bool) {
+	var st unix.Stat_t
+	if err := unix.Stat(dir, &st); err != nil {
+		return false, true
+	}
+	v, ok := helps.Load(st.Dev)
+	if !ok {
+		return false, false
+	}
+	return v.(bool), true
 }
 
 // measureHelps is helpsOn's measurement.

@@ -16,7 +16,8 @@ import (
 // TestReadBeforeFlush: with MLRUN_SQLITE_READ_BEFORE_FLUSH=on, writes
 // spread over time make reads (at most one per few milliseconds), the
 // writes land, and the reads' file leaves nothing in the database's
-// folder, open or not, once the store is closed; off makes none; another value is an error that names it, and
+// folder, open or not, once the store is closed; auto measures whether
+// they help at the first write, not at open; off makes none; another value is an error that names it, and
 // no database is made.
 func TestReadBeforeFlush(t *testing.T) {
 	ctx := context.Background()
@@ -84,6 +85,31 @@ func TestReadBeforeFlush(t *testing.T) {
 		if n := s.FlushReads(); n != -1 {
 			t.Errorf("off: a reader that made %d reads", n)
 		}
+	})
+	t.Run("auto measures at the first write", func(t *testing.T) {
+		t.Setenv("MLRUN_SQLITE_READ_BEFORE_FLUSH", "auto")
+		sqlite.ForgetFlushReads()
+		dir := t.TempDir()
+		s, err := sqlite.Open(ctx, filepath.Join(dir, "m.db"), sqlite.Options{ArtifactRoot: t.TempDir()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		if _, known := sqlite.FlushReadsMeasured(dir); known {
+			t.Fatal("measured at open, before any write")
+		}
+		if _, err := s.CreateRun(ctx, store.CreateRun{}); err != nil {
+			t.Fatal(err)
+		}
+		// Close waits for the reader's goroutine, which measures first.
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+		on, known := sqlite.FlushReadsMeasured(dir)
+		if !known {
+			t.Fatal("not measured after a write")
+		}
+		t.Logf("reads before flushes help here: %v", on)
 	})
 	t.Run("bad value", func(t *testing.T) {
 		t.Setenv("MLRUN_SQLITE_READ_BEFORE_FLUSH", "yes")
