@@ -19,7 +19,8 @@ func FlushReadsHelp(dir string) (bool, error) {
 		return false, err
 	}
 	defer unix.Close(fd)
-	return measureHelps(dir, fd, buf), nil
+	on, _ := measureHelps(dir, fd, buf)
+	return on, nil
 }
 
 // FlushReadsMeasured is what auto has found for dir's filesystem, if it
@@ -27,3 +28,6 @@ func FlushReadsHelp(dir string) (bool, error) {
 var FlushReadsMeasured = measured
 
 func ForgetFlushReads() { helps.Clear() }
+
+// FlushMeasurements is how many measurements auto has made.
+func FlushMeasurements() int64 { return measurements.Load() }

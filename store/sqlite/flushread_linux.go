@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"os"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -31,12 +33,32 @@ type FlushReader struct {
 	reads atomic.Int64
 	last  atomic.Int64 // when the last read was asked for, Unix ns
 	once  sync.Once
-	// measure is the folder to measure in before the first read (auto,
-	// on a filesystem not measured yet); off is set when that finds
-	// reads do not help, and Kick then does nothing.
+	// Auto, on a filesystem not measured yet: measure is the folder to
+	// measure in, off is set until a measurement finds that reads help
+	// (Kick then only asks for the next measurement, at retryAt, Unix
+	// ns, 0 for none), tries counts the measurements.
 	measure string
 	off     atomic.Bool
+	retryAt atomic.Int64
+	tries   int
+	unsure  int
 }
+
+// Measurements that find reads do not help are tried again, after
+// measureAgain times their count, up to measureTries in all: under load
+// the writer's own flushes, close together, are sometimes fast during a
+// measurement without reads, and so make it say no (1 in 8 measurements
+// of a server under create-run's load; 5 in a row, 1 in 30,000).
+const (
+	measureAgain = time.Second
+	measureTries = 5
+	// A measurement during which another process read from the disk is
+	// tried again a second later, up to measureUnsure times.
+	measureUnsure = 30
+)
+
+// measurements counts the measurements made, for tests.
+var measurements atomic.Int64
 
 // readEvery is how often, at most, a read is made while writes come:
 // one read keeps flushes fast for about 10 ms.
@@ -84,6 +106,8 @@ func OpenFlushReader(dir string) (*FlushReader, error) {
 		}
 		if !known {
 			f.measure = dir
+			f.off.Store(true)
+			f.retryAt.Store(1) // at the first write
 		}
 	}
 	go f.loop()
@@ -119,19 +143,27 @@ func blockFile(dir string, flags int) (int, []byte, error) {
 
 const blockSize = 4096
 
-// Kick asks for a read unless one was asked for in the last readEvery:
-// call it as each write transaction begins.
+// Kick asks for a read unless one was asked for in the last readEvery
+// (while auto has not found reads to help: for the next measurement,
+// when it is due): call it as each write transaction begins.
 func (f *FlushReader) Kick() {
 	if f == nil {
 		return
 	}
+	now := time.Now().UnixNano()
 	if f.off.Load() {
+		if at := f.retryAt.Load(); at != 0 && now >= at && f.retryAt.CompareAndSwap(at, 0) {
+			f.send()
+		}
 		return
 	}
-	now := time.Now().UnixNano()
 	if last := f.last.Load(); now-last < int64(readEvery) || !f.last.CompareAndSwap(last, now) {
 		return
 	}
+	f.send()
+}
+
+func (f *FlushReader) send() {
 	select {
 	case f.kick <- struct{}{}:
 	default:
@@ -141,18 +173,44 @@ func (f *FlushReader) Kick() {
 func (f *FlushReader) loop() {
 	defer close(f.done)
 	for range f.kick {
-		if f.measure != "" {
-			on := helpsOn(f.measure, f.fd, f.buf)
-			f.measure = ""
-			f.off.Store(!on)
-		}
 		if f.off.Load() {
+			f.measureOnce()
 			continue
 		}
 		if _, err := unix.Pread(f.fd, f.buf, 0); err == nil {
 			f.reads.Add(1)
 		}
 	}
+}
+
+// measureOnce measures whether reads help (auto): on if they do, else
+// off until the next try, or for good after measureTries.
+func (f *FlushReader) measureOnce() {
+	if f.measure == "" {
+		return
+	}
+	on, sure := helpsOn(f.measure, f.fd, f.buf)
+	if on {
+		f.measure = ""
+		f.off.Store(false)
+		return
+	}
+	if !sure && f.unsure < measureUnsure {
+		// Another process read from the disk meanwhile: again soon.
+		f.unsure++
+		f.retryAt.Store(time.Now().Add(time.Second).UnixNano())
+		return
+	}
+	f.tries++
+	if f.tries < measureTries {
+		f.retryAt.Store(time.Now().Add(time.Duration(f.tries) * measureAgain).UnixNano())
+		return
+	}
+	var st unix.Stat_t
+	if unix.Stat(f.measure, &st) == nil {
+		helps.Store(st.Dev, false)
+	}
+	f.measure = ""
 }
 
 // Close stops the reader, once the writer has stopped kicking it; again,
@@ -169,25 +227,24 @@ func (f *FlushReader) Close() {
 }
 
 // helpsOn reports whether reads make flushes faster on dir's
-// filesystem, measuring once per filesystem (fd and buf are a direct
-// block file there): after 30 ms without reads, rounds of a one-block
-// write and its flush 300 µs later; then the same with a read of fd
-// before each flush. On when the median flush with reads takes under
-// half the median without. About 50 ms. (Another process's reads
-// during the first rounds make them fast too: then it stays off.)
-func helpsOn(dir string, fd int, buf []byte) bool {
+// filesystem (fd and buf are a direct block file there), from what is
+// known of it or by measuring (measureHelps); only a yes is kept, since
+// another process's reads can make a measurement say no.
+func helpsOn(dir string, fd int, buf []byte) (on, sure bool) {
 	measuring.Lock()
 	defer measuring.Unlock()
 	if on, known := measured(dir); known {
-		return on
+		return on, true
 	}
 	var st unix.Stat_t
 	if err := unix.Stat(dir, &st); err != nil {
-		return false
+		return false, true
 	}
-	on := measureHelps(dir, fd, buf)
-	helps.Store(st.Dev, on)
-	return on
+	on, sure = measureHelps(dir, fd, buf)
+	if on {
+		helps.Store(st.Dev, true)
+	}
+	return on, sure
 }
 
 // measured returns what helpsOn found for dir's filesystem, if it has.
@@ -203,33 +260,65 @@ func measured(dir string) (on, known bool) {
 	return v.(bool), true
 }
 
-// measureHelps is helpsOn's measurement.
-func measureHelps(dir string, fd int, buf []byte) bool {
+// measureHelps measures whether reads make flushes faster: after 30 ms
+// without reads, rounds of a one-block write and its flush 300 µs later;
+// then the same with a read of fd before each flush. Yes when the median
+// flush with reads takes under half the median without. About 50 ms.
+// Not sure when the disk served reads (another process's) during the
+// first part, where the kernel counts them (/sys/dev/block/…/stat).
+func measureHelps(dir string, fd int, buf []byte) (yes, sure bool) {
+	measurements.Add(1)
 	wfd, wbuf, err := blockFile(dir, 0)
 	if err != nil {
-		return false
+		return false, true
 	}
 	defer unix.Close(wfd)
+	reads0, counted := diskReads(dir)
 	time.Sleep(30 * time.Millisecond)
 	const rounds = 10
 	var flushes [2][]time.Duration // without reads, with
 	for i := 0; i < 2*rounds; i++ {
 		if _, err := unix.Pwrite(wfd, wbuf, 0); err != nil {
-			return false
+			return false, true
 		}
 		time.Sleep(300 * time.Microsecond)
 		withRead := i / rounds
 		if withRead == 1 {
+			if i == rounds && counted {
+				if reads, ok := diskReads(dir); !ok || reads != reads0 {
+					return false, false
+				}
+			}
 			unix.Pread(fd, buf, 0)
 		}
 		t := time.Now()
 		if err := unix.Fsync(wfd); err != nil {
-			return false
+			return false, true
 		}
 		flushes[withRead] = append(flushes[withRead], time.Since(t))
 	}
 	for _, d := range flushes {
 		slices.Sort(d)
 	}
-	return flushes[1][rounds/2] < flushes[0][rounds/2]/2
+	return flushes[1][rounds/2] < flushes[0][rounds/2]/2, true
+}
+
+// diskReads is how many reads the disk holding dir has served, as the
+// kernel counts them, if it does.
+func diskReads(dir string) (int64, bool) {
+	var st unix.Stat_t
+	if err := unix.Stat(dir, &st); err != nil {
+		return 0, false
+	}
+	dev := uint64(st.Dev)
+	b, err := os.ReadFile(fmt.Sprintf("/sys/dev/block/%d:%d/stat", unix.Major(dev), unix.Minor(dev)))
+	if err != nil {
+		return 0, false
+	}
+	f := strings.Fields(string(b))
+	if len(f) == 0 {
+		return 0, false
+	}
+	n, err := strconv.ParseInt(f[0], 10, 64)
+	return n, err == nil
 }

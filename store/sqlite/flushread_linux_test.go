@@ -89,26 +89,30 @@ func TestReadBeforeFlush(t *testing.T) {
 	t.Run("auto measures at the first write", func(t *testing.T) {
 		t.Setenv("MLRUN_SQLITE_READ_BEFORE_FLUSH", "auto")
 		sqlite.ForgetFlushReads()
+		before := sqlite.FlushMeasurements()
 		dir := t.TempDir()
 		s, err := sqlite.Open(ctx, filepath.Join(dir, "m.db"), sqlite.Options{ArtifactRoot: t.TempDir()})
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer s.Close()
-		if _, known := sqlite.FlushReadsMeasured(dir); known {
-			t.Fatal("measured at open, before any write")
+		if n := sqlite.FlushMeasurements() - before; n != 0 {
+			t.Fatalf("%d measurements at open, before any write", n)
 		}
-		if _, err := s.CreateRun(ctx, store.CreateRun{}); err != nil {
-			t.Fatal(err)
+		for i := 0; i < 3; i++ {
+			if _, err := s.CreateRun(ctx, store.CreateRun{}); err != nil {
+				t.Fatal(err)
+			}
 		}
-		// Close waits for the reader's goroutine, which measures first.
+		// Close waits for the reader's goroutine, which measures at the
+		// first write (and, if it found no help, not again for 10 s).
 		if err := s.Close(); err != nil {
 			t.Fatal(err)
 		}
-		on, known := sqlite.FlushReadsMeasured(dir)
-		if !known {
-			t.Fatal("not measured after a write")
+		if n := sqlite.FlushMeasurements() - before; n != 1 {
+			t.Fatalf("%d measurements after three writes, want 1", n)
 		}
+		on, _ := sqlite.FlushReadsMeasured(dir)
 		t.Logf("reads before flushes help here: %v", on)
 	})
 	t.Run("bad value", func(t *testing.T) {
