@@ -36,7 +36,8 @@ type FlushReader struct {
 	// Auto, on a filesystem not measured yet: measure is the folder to
 	// measure in, off is set until a measurement finds that reads help
 	// (Kick then only asks for the next measurement, at retryAt, Unix
-	// ns, 0 for none), tries counts the measurements.
+	// ns, 0 for none); tries counts the measurements that said no,
+	// unsure those spoilt by another process's reads.
 	measure string
 	off     atomic.Bool
 	retryAt atomic.Int64
