@@ -207,9 +207,8 @@ func (f *FlushReader) measureOnce() {
 		f.retryAt.Store(time.Now().Add(time.Duration(f.tries) * measureAgain).UnixNano())
 		return
 	}
-	var st unix.Stat_t
-	if unix.Stat(f.measure, &st) == nil {
-		helps.Store(st.Dev, false)
+	if dev, ok := deviceOf(f.measure); ok {
+		helps.Store(dev, false)
 	}
 	f.measure = ""
 }
@@ -234,31 +233,40 @@ func (f *FlushReader) Close() {
 func helpsOn(dir string, fd int, buf []byte) (on, sure bool) {
 	measuring.Lock()
 	defer measuring.Unlock()
-	if on, known := measured(dir); known {
-		return on, true
-	}
-	var st unix.Stat_t
-	if err := unix.Stat(dir, &st); err != nil {
+	dev, ok := deviceOf(dir)
+	if !ok {
 		return false, true
+	}
+	if v, known := helps.Load(dev); known {
+		return v.(bool), true
 	}
 	on, sure = measureHelps(dir, fd, buf)
 	if on {
-		helps.Store(st.Dev, true)
+		helps.Store(dev, true)
 	}
 	return on, sure
 }
 
 // measured returns what helpsOn found for dir's filesystem, if it has.
 func measured(dir string) (on, known bool) {
-	var st unix.Stat_t
-	if err := unix.Stat(dir, &st); err != nil {
+	dev, ok := deviceOf(dir)
+	if !ok {
 		return false, true
 	}
-	v, ok := helps.Load(st.Dev)
+	v, ok := helps.Load(dev)
 	if !ok {
 		return false, false
 	}
 	return v.(bool), true
+}
+
+// deviceOf is the device number of the filesystem holding dir.
+func deviceOf(dir string) (uint64, bool) {
+	var st unix.Stat_t
+	if err := unix.Stat(dir, &st); err != nil {
+		return 0, false
+	}
+	return uint64(st.Dev), true
 }
 
 // measureHelps measures whether reads make flushes faster: after 30 ms
@@ -307,11 +315,10 @@ func measureHelps(dir string, fd int, buf []byte) (yes, sure bool) {
 // diskReads is how many reads the disk holding dir has served, as the
 // kernel counts them, if it does.
 func diskReads(dir string) (int64, bool) {
-	var st unix.Stat_t
-	if err := unix.Stat(dir, &st); err != nil {
+	dev, ok := deviceOf(dir)
+	if !ok {
 		return 0, false
 	}
-	dev := uint64(st.Dev)
 	b, err := os.ReadFile(fmt.Sprintf("/sys/dev/block/%d:%d/stat", unix.Major(dev), unix.Minor(dev)))
 	if err != nil {
 		return 0, false
