@@ -29,6 +29,7 @@ type FlushReader struct {
 	fd    int
 	buf   []byte // one aligned block
 	kick  chan struct{}
+	quit  chan struct{} // closed by Close (kick never is: a Kick may come after)
 	done  chan struct{}
 	reads atomic.Int64
 	last  atomic.Int64 // when the last read was asked for, Unix ns
@@ -98,7 +99,7 @@ func OpenFlushReader(dir string) (*FlushReader, error) {
 	if err != nil {
 		return nil, nil
 	}
-	f := &FlushReader{fd: fd, buf: buf, kick: make(chan struct{}, 1), done: make(chan struct{})}
+	f := &FlushReader{fd: fd, buf: buf, kick: make(chan struct{}, 1), quit: make(chan struct{}), done: make(chan struct{})}
 	if mode != "on" {
 		on, known := measured(dir)
 		if known && !on {
@@ -173,7 +174,12 @@ func (f *FlushReader) send() {
 
 func (f *FlushReader) loop() {
 	defer close(f.done)
-	for range f.kick {
+	for {
+		select {
+		case <-f.kick:
+		case <-f.quit:
+			return
+		}
 		if f.off.Load() {
 			f.measureOnce()
 			continue
@@ -220,7 +226,7 @@ func (f *FlushReader) Close() {
 		return
 	}
 	f.once.Do(func() {
-		close(f.kick)
+		close(f.quit)
 		<-f.done
 		unix.Close(f.fd)
 	})

@@ -53,6 +53,12 @@ func TestReadBeforeFlush(t *testing.T) {
 			t.Fatal(err)
 		}
 		s.Close() // a second Close is harmless
+		// A write after Close (a request still in flight) is an error,
+		// not a panic of the reader's.
+		time.Sleep(4 * time.Millisecond) // past readEvery: it would read
+		if _, err := s.CreateRun(ctx, store.CreateRun{}); err == nil || !strings.Contains(err.Error(), "database is closed") {
+			t.Errorf("a write after Close: %v, want the closed database's error", err)
+		}
 		fds, err := os.ReadDir("/proc/self/fd")
 		if err != nil {
 			t.Fatal(err)
