@@ -132,7 +132,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	if err == nil {
 		// A streamed search page's data is loaded 250 runs at a time:
 		// as fast as one load here, where a query is no round trip.
-		s.Store, err = sqlstore.New(ctx, sqlstore.Config{W: w, R: r, ArtifactRoot: root, Revision: rev, Dialect: dialect{s}, GroupCommit: 1, StreamChunk: 250})
+		s.Store, err = sqlstore.New(ctx, sqlstore.Config{W: w, R: r, ArtifactRoot: root, Revision: rev, Dialect: dialect{s}, GroupCommit: 1, WriterThread: true, StreamChunk: 250})
 	}
 	if err != nil {
 		s.Close()
@@ -155,6 +155,9 @@ func (s *Store) Close() error {
 		s.ckTimer.Stop()
 	}
 	s.ckMu.Unlock()
+	if s.Store != nil {
+		s.Store.Close()
+	}
 	err := errors.Join(s.r.Close(), s.w.Close())
 	s.flush.Close()
 	return err

@@ -43,6 +43,10 @@ type group struct {
 	mu         sync.Mutex
 	queue      []*job // waiting, in arrival order
 	leaders    int    // groups running now
+	// writer, when not nil, takes and commits the groups on an OS
+	// thread of its own (Config.WriterThread); else the leaders do.
+	writer *writer
+	closed bool // the writer has stopped
 }
 
 // job is one write transaction waiting in a group.
@@ -69,6 +73,9 @@ func (g *group) do(ctx context.Context, op any, fn txFunc) error {
 		op = nil // joins a group, not merged
 	}
 	j := &job{ctx: context.WithoutCancel(ctx), fn: fn, op: op, next: make(chan bool, 1)}
+	if g.writer != nil && g.writer.queue(j) {
+		return j.err
+	}
 	g.mu.Lock()
 	lead := g.leaders < g.maxLeaders
 	if lead {

@@ -79,6 +79,10 @@ type Config struct {
 	// transaction, not per row. 1 for a database with one writer
 	// (SQLite); more where writers run in parallel (PostgreSQL).
 	GroupCommit int
+	// WriterThread has the group commits taken and run by one goroutine
+	// on an OS thread of its own (see writer), where GroupCommit is 1;
+	// Close stops it.
+	WriterThread bool
 	// StreamChunk is how many runs' data StreamSearchRuns loads at a
 	// time; 0 loads a page's at once. Each load is a few queries: worth
 	// splitting where a query costs no round trip (SQLite in process).
@@ -144,6 +148,9 @@ func New(ctx context.Context, cfg Config) (*Store, error) {
 	s := &Store{w: cfg.W, r: cfg.R, d: cfg.Dialect, artifactRoot: cfg.ArtifactRoot, revision: cfg.Revision, streamChunk: cfg.StreamChunk}
 	if cfg.GroupCommit > 0 {
 		s.group = &group{s: s, maxLeaders: cfg.GroupCommit}
+		if cfg.WriterThread && cfg.GroupCommit == 1 {
+			s.group.writer = newWriter(s.group)
+		}
 	}
 	has := func(table string) ([]string, error) { return s.d.Columns(ctx, s.r, table) }
 	n := 0
@@ -179,8 +186,14 @@ func (s *Store) Revision() string { return s.revision }
 // ArtifactRoot returns the root of new experiments' artifact locations.
 func (s *Store) ArtifactRoot() string { return s.artifactRoot }
 
-// Close does nothing: the databases are their opener's to close.
-func (s *Store) Close() error { return nil }
+// Close stops the writer (Config.WriterThread); the databases are their
+// opener's to close, after.
+func (s *Store) Close() error {
+	if s.group != nil && s.group.writer != nil {
+		s.group.writer.close()
+	}
+	return nil
+}
 
 // NormalizeRoot returns an artifact root as new experiments get it: a
 // URI as it is (a file:// one without trailing slashes), a local path
