@@ -25,6 +25,11 @@ const maxGroup = 128
 // first write that arrived meanwhile, which takes the next group, and
 // yields to it.
 //
+// Where the database has one writer (SQLite), a goroutine of the
+// store's on an OS thread of its own takes the groups instead of the
+// requests' goroutines (see writer); after the store closes, the leaders
+// do again.
+//
 // At most maxLeaders groups run at once: one where the database has one
 // writer (SQLite); a few where writers run in parallel (PostgreSQL), so
 // that the database works on one group while another waits for its

@@ -14,10 +14,10 @@ import (
 // a core. A thread that runs only the transactions, and sleeps in every
 // fsync and when no write waits, is woken ahead of them: under
 // log-param-10 (20 clients, 2 cores; /proc/…/task/…/schedstat) the
-// writer's work waited 0.13 ms for a core per ms it ran, instead of 0.7
-// (store/sqlite/DESIGN.md has the rates). A goroutine of its own not
-// locked to its thread served no more than the leaders did: it is the
-// thread that matters.
+// writer's thread waited 0.13-0.16 ms for a core per ms it ran, the
+// leaders' threads about 0.7 (store/sqlite/DESIGN.md has the rates). A
+// goroutine of its own not locked to its thread served no more than the
+// leaders did: it is the thread that matters.
 //
 // Writes queue in the group (do) and wake the writer, which takes every
 // write waiting (up to maxGroup) as one group, answers them after the
