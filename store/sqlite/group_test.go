@@ -364,7 +364,8 @@ func TestGroupCommitMergesParamsLoggedAgain(t *testing.T) {
 }
 
 // TestGroupLeaderAloneWaitsForRunnableWrites: a write that finds the
-// writer free and nothing else queued lets runnable goroutines go first,
+// writer free and nothing else queued (on SQLite, the writer goroutine
+// that finds one write alone) lets runnable goroutines go first,
 // so a write on its way (here: a goroutine started just before, with one
 // processor, that has not run yet) joins its group: one commit for both,
 // not one each.
