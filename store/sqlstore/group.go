@@ -113,23 +113,8 @@ const yieldsAlone = 2
 // group when none did. Every queued write leaves the queue once, under
 // mu: in a group (its answer is true) or with the lead (false).
 func (g *group) lead(own *job) {
-	for range yieldsAlone {
-		g.mu.Lock()
-		alone := len(g.queue) == 0
-		g.mu.Unlock()
-		if !alone {
-			break
-		}
-		runtime.Gosched()
-	}
-	g.mu.Lock()
-	n := min(len(g.queue), maxGroup-1)
-	batch := make([]*job, 1, n+1)
-	batch[0] = own
-	batch = append(batch, g.queue[:n]...)
-	g.queue = append(g.queue[:0], g.queue[n:]...)
-	g.mu.Unlock()
-
+	g.yieldWhileQueued(0)
+	batch := g.take([]*job{own}, maxGroup-1)
 	g.commit(batch)
 	for _, j := range batch[1:] {
 		j.next <- true
@@ -150,6 +135,31 @@ func (g *group) lead(own *job) {
 		// log-batch-10 +12-15 %, the others +4-5 %, 3 alternating rounds).
 		runtime.Gosched()
 	}
+}
+
+// yieldWhileQueued lets the other runnable goroutines go first while
+// the queue holds n writes, yieldsAlone times at most.
+func (g *group) yieldWhileQueued(n int) {
+	for range yieldsAlone {
+		g.mu.Lock()
+		alone := len(g.queue) == n
+		g.mu.Unlock()
+		if !alone {
+			return
+		}
+		runtime.Gosched()
+	}
+}
+
+// take appends up to n of the writes waiting to batch, taking them off
+// the queue.
+func (g *group) take(batch []*job, n int) []*job {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	n = min(len(g.queue), n)
+	batch = append(batch, g.queue[:n]...)
+	g.queue = append(g.queue[:0], g.queue[n:]...)
+	return batch
 }
 
 // commit runs batch in one transaction, or each alone when that fails.

@@ -88,22 +88,9 @@ func (w *writer) loop() {
 // requests being decoded join it.
 func (w *writer) commitWaiting() bool {
 	g := w.g
-	for range yieldsAlone {
-		g.mu.Lock()
-		alone := len(g.queue) == 1
-		g.mu.Unlock()
-		if !alone {
-			break
-		}
-		runtime.Gosched()
-	}
-	g.mu.Lock()
-	n := min(len(g.queue), maxGroup)
-	batch := make([]*job, n)
-	copy(batch, g.queue)
-	g.queue = append(g.queue[:0], g.queue[n:]...)
-	g.mu.Unlock()
-	if n == 0 {
+	g.yieldWhileQueued(1)
+	batch := g.take(nil, maxGroup)
+	if len(batch) == 0 {
 		return false
 	}
 	g.commit(batch)
