@@ -212,3 +212,48 @@ func TestInIDsHidesTheIDsFromThePlanner(t *testing.T) {
 		t.Errorf("%d tags of %d runs, want %d of %d (ten and the run name each)", n, runs, 11*len(ids), len(ids))
 	}
 }
+
+// TestParamsLoggedAgainNeedNoWrite: on PostgreSQL too, params logged
+// again with their values are answered by a read (the statement of
+// sqlstore's logged.go runs here), and a changed value or a deleted run
+// still goes to the write and gets its error.
+func TestParamsLoggedAgainNeedNoWrite(t *testing.T) {
+	ctx := context.Background()
+	s := open(t)
+	writes := func() int64 { return s.(interface{ WriteStats() sqlstore.WriteStats }).WriteStats().Writes }
+	exp, err := s.CreateExperiment(ctx, "again", "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := s.CreateRun(ctx, store.CreateRun{ExperimentID: exp})
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := r.Info.RunID
+	ps := []store.Param{{Key: "lr", Value: "0.1"}, {Key: "depth", Value: "3"}}
+	if err := s.LogBatch(ctx, run, nil, ps, nil); err != nil {
+		t.Fatal(err)
+	}
+	before := writes()
+	if err := s.LogBatch(ctx, run, nil, ps, nil); err != nil {
+		t.Fatal(err)
+	}
+	if n := writes() - before; n != 0 {
+		t.Errorf("logged again: %d writes, want none", n)
+	}
+	err = s.LogBatch(ctx, run, nil, []store.Param{{Key: "lr", Value: "0.2"}}, nil)
+	if !errors.Is(err, store.ErrInvalidArgument) || !strings.Contains(err.Error(), "Changing param values is not allowed") {
+		t.Errorf("a changed value: %v", err)
+	}
+	if err := s.DeleteRun(ctx, run); err != nil {
+		t.Fatal(err)
+	}
+	before = writes()
+	err = s.LogBatch(ctx, run, nil, ps, nil)
+	if !errors.Is(err, store.ErrInvalidArgument) || !strings.Contains(err.Error(), "must be in the 'active' state") {
+		t.Errorf("to a deleted run: %v", err)
+	}
+	if n := writes() - before; n != 1 {
+		t.Errorf("to a deleted run: %d writes, want 1", n)
+	}
+}

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"path/filepath"
 	"runtime"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -391,4 +393,96 @@ func TestGroupLeaderAloneWaitsForRunnableWrites(t *testing.T) {
 			t.Fatalf("round %d: %d writes in %d commits, want 2 in 1", round, w, c)
 		}
 	}
+}
+
+// TestParamsLoggedAgainNeedNoWrite: a params-only batch of params the
+// store has committed, with their values, is answered by a read, with no
+// write transaction; whatever else (a changed value, a new param, a
+// metric, a deleted run, params another process wrote, a run another
+// process removed) goes on to the write and gets its answer there.
+func TestParamsLoggedAgainNeedNoWrite(t *testing.T) {
+	ctx := context.Background()
+	s, path, exp := groupStore(t, "again")
+	newRun := func(s *sqlite.Store) string {
+		r, err := s.CreateRun(ctx, store.CreateRun{ExperimentID: exp})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r.Info.RunID
+	}
+	var ps []store.Param
+	for i := range 10 {
+		ps = append(ps, store.Param{Key: fmt.Sprint("p", i), Value: fmt.Sprint("v", i)})
+	}
+	// logs checks what a batch returns (nil, or an error of kind and
+	// with text) and how many writes it made.
+	logs := func(what, run string, ms []store.Metric, batch []store.Param, writes int64, kind error, text string) {
+		t.Helper()
+		before := s.WriteStats().Writes
+		err := s.LogBatch(ctx, run, ms, batch, nil)
+		switch {
+		case kind == nil && err != nil:
+			t.Errorf("%s: %v", what, err)
+		case kind != nil && (!errors.Is(err, kind) || !strings.Contains(fmt.Sprint(err), text)):
+			t.Errorf("%s: error %v, want %v with %q", what, err, kind, text)
+		}
+		if got := s.WriteStats().Writes - before; got != writes {
+			t.Errorf("%s: %d writes, want %d", what, got, writes)
+		}
+	}
+	run := newRun(s)
+	logs("first", run, nil, ps, 1, nil, "")
+	logs("again", run, nil, ps, 0, nil, "")
+	logs("some of them again", run, nil, ps[3:5], 0, nil, "")
+	if err := s.LogParam(ctx, run, ps[7]); err != nil {
+		t.Fatal(err)
+	}
+	logs("a changed value", run, nil, []store.Param{ps[0], {Key: "p1", Value: "other"}}, 1, store.ErrInvalidArgument, "Changing param values is not allowed")
+	logs("a new one beside them", run, nil, []store.Param{ps[0], {Key: "new", Value: "n"}}, 1, nil, "")
+	logs("with a metric", run, []store.Metric{{Key: "m", Value: 1, Timestamp: 1}}, ps[:1], 1, nil, "")
+	if got, err := s.GetRun(ctx, run); err != nil || len(got.Params) != 11 || !slices.Contains(got.Params, ps[1]) {
+		t.Fatalf("params %v (%v), want the ten and new, p1 unchanged", got.Params, err)
+	}
+	if err := s.DeleteRun(ctx, run); err != nil {
+		t.Fatal(err)
+	}
+	logs("to a deleted run", run, nil, ps, 1, store.ErrInvalidArgument, "must be in the 'active' state")
+	if err := s.RestoreRun(ctx, run); err != nil {
+		t.Fatal(err)
+	}
+	logs("restored", run, nil, ps, 0, nil, "")
+
+	// Another process's store on the file: its params are news to this
+	// one, until it has written (here: found) them itself.
+	other, err := sqlite.Open(ctx, path, sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	theirs := newRun(other)
+	if err := other.LogBatch(ctx, theirs, nil, ps, nil); err != nil {
+		t.Fatal(err)
+	}
+	logs("written by another process", theirs, nil, ps, 1, nil, "")
+	logs("then again", theirs, nil, ps, 0, nil, "")
+	// Behind the store's back, a value changes (a hand edit), then the
+	// run goes (another process's gc): what this store remembers is no
+	// answer; the read sees each, and the write says what it is.
+	onFile := func(qs ...string) {
+		t.Helper()
+		tx, done := beginOnFile(t, path)
+		defer done()
+		for _, q := range qs {
+			if _, err := tx.ExecContext(ctx, q, theirs); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := tx.Commit(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	onFile(`UPDATE params SET value = 'edited' WHERE run_uuid = ? AND "key" = 'p2'`)
+	logs("a value edited", theirs, nil, ps, 1, store.ErrInvalidArgument, "Changing param values is not allowed")
+	onFile(`DELETE FROM params WHERE run_uuid = ?`, `DELETE FROM tags WHERE run_uuid = ?`, `DELETE FROM runs WHERE run_uuid = ?`)
+	logs("to a run removed", theirs, nil, ps, 1, store.ErrNotFound, "not found")
 }

@@ -70,6 +70,9 @@ func (s *Store) LogBatch(ctx context.Context, runID string, metrics []store.Metr
 		}
 		tags[i] = t
 	}
+	if len(metrics) == 0 && len(tags) == 0 && s.logged.all(runID, params) && paramsStored(ctx, s.r, runID, params) {
+		return nil // logged again with their values: nothing to write (see logged.go)
+	}
 	var op any
 	switch {
 	case len(metrics)+len(params)+len(tags) > mergeRows:
@@ -77,7 +80,7 @@ func (s *Store) LogBatch(ctx context.Context, runID string, metrics []store.Metr
 	case !hasModelMetrics(metrics):
 		op = &batchOp{runID: runID, params: params, pts: pts, tags: tags}
 	}
-	return wrap("log batch", s.txOp(ctx, op, func(ctx context.Context, tx *sql.Tx) error {
+	err := s.txOp(ctx, op, func(ctx context.Context, tx *sql.Tx) error {
 		if err := checkActive(ctx, tx, runID); err != nil {
 			return err
 		}
@@ -91,7 +94,11 @@ func (s *Store) LogBatch(ctx context.Context, runID string, metrics []store.Metr
 			return err
 		}
 		return upsertTags(ctx, tx, runID, tags)
-	}))
+	})
+	if err == nil && len(params) > 0 {
+		s.logged.add(runID, params)
+	}
+	return wrap("log batch", err)
 }
 
 // hasModelMetrics reports whether any of metrics is a logged model's.

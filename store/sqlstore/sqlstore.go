@@ -109,6 +109,8 @@ type Store struct {
 	group *group
 	// streamChunk is Config.StreamChunk.
 	streamChunk int
+	// logged is the params this store has committed (see logged.go).
+	logged loggedParams
 	// writes, commits, merged and pending count for WriteStats; txTime
 	// and commitTime sum durations (ns).
 	writes, commits, merged, pending, txTime, commitTime atomic.Int64

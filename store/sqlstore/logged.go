@@ -1,0 +1,110 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"hash/maphash"
+	"sync"
+
+	"github.com/mlrun/mlrun/store"
+)
+
+// Params logged again. MLflow accepts a param logged again with the value
+// it has (a retried request, a script run again, a resumed run), and
+// nothing changes. Such a batch needs no write transaction: when every
+// param of a params-only batch is one this store has written (or seen
+// written) with that value, LogBatch first reads, in one statement on a
+// reader, whether the run is active and holds each of them with that
+// value, and if so answers at once. The read decides, not the memory of
+// what was written: a param written elsewhere, a run deleted or gone, a
+// changed value all go on to the write, which answers as it always has.
+// On SQLite this keeps such batches off the one writer.
+
+// maxLoggedParams bounds loggedParams: past it the set starts again
+// (about 3 MiB at its fullest).
+const maxLoggedParams = 1 << 16
+
+// loggedParams is a set of (run, key, value) hashes: params committed
+// with that value. A hash found is a hint that the read is worth making;
+// a collision costs a read.
+type loggedParams struct {
+	mu   sync.Mutex
+	seed maphash.Seed
+	set  map[uint64]struct{}
+}
+
+func (l *loggedParams) hash(runID string, p store.Param) uint64 {
+	var h maphash.Hash
+	h.SetSeed(l.seed)
+	h.WriteString(runID)
+	h.WriteByte(0)
+	h.WriteString(p.Key)
+	h.WriteByte(0)
+	h.WriteString(p.Value)
+	return h.Sum64()
+}
+
+// add records params as committed to run runID.
+func (l *loggedParams) add(runID string, params []store.Param) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.set == nil || len(l.set)+len(params) > maxLoggedParams {
+		if l.set == nil {
+			l.seed = maphash.MakeSeed()
+		}
+		l.set = make(map[uint64]struct{}, len(params))
+	}
+	for _, p := range params {
+		l.set[l.hash(runID, p)] = struct{}{}
+	}
+}
+
+// all reports whether every one of params (at least one) was added for
+// run runID.
+func (l *loggedParams) all(runID string, params []store.Param) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.set == nil || len(params) == 0 {
+		return false
+	}
+	for _, p := range params {
+		if _, ok := l.set[l.hash(runID, p)]; !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// paramsStored reports whether run runID is active and holds every one of
+// params (distinct keys) with its value, read in one statement on q: one
+// snapshot. Anything else, an error included, is false: the write decides.
+func paramsStored(ctx context.Context, q querier, runID string, params []store.Param) bool {
+	args := make([]any, 0, len(params)+1)
+	for _, p := range params {
+		args = append(args, p.Key)
+	}
+	args = append(args, runID)
+	rows, err := q.QueryContext(ctx, `SELECT r.lifecycle_stage, p."key", p.value FROM runs r
+		LEFT JOIN params p ON p.run_uuid = r.run_uuid AND p."key" IN (`+placeholders(len(params))+`)
+		WHERE r.run_uuid = ?`, args...)
+	if err != nil {
+		return false
+	}
+	defer rows.Close()
+	want := make(map[string]string, len(params))
+	for _, p := range params {
+		want[p.Key] = p.Value
+	}
+	same := 0
+	for rows.Next() {
+		var stage string
+		var k, v sql.NullString
+		if err := rows.Scan(&stage, &k, &v); err != nil || stage != store.LifecycleActive {
+			return false
+		}
+		if w, ok := want[k.String]; k.Valid && v.Valid && ok && v.String == w {
+			same++
+		}
+	}
+	return rows.Err() == nil && same == len(params)
+}
