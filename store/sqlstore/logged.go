@@ -2,8 +2,8 @@ package sqlstore
 
 import (
 	"context"
-	"database/sql"
 	"hash/maphash"
+	"strings"
 	"sync"
 
 	"github.com/mlrun/mlrun/store"
@@ -76,35 +76,24 @@ func (l *loggedParams) all(runID string, params []store.Param) bool {
 }
 
 // paramsStored reports whether run runID is active and holds every one of
-// params (distinct keys) with its value, read in one statement on q: one
-// snapshot. Anything else, an error included, is false: the write decides.
+// params (distinct keys) with its value: one statement on q (one
+// snapshot) answering one row, the run's stage and how many of params it
+// holds with their values. Anything else, an error included, is false:
+// the write decides.
 func paramsStored(ctx context.Context, q querier, runID string, params []store.Param) bool {
-	args := make([]any, 0, len(params)+1)
+	args := make([]any, 0, 3*len(params)+1)
+	for _, p := range params {
+		args = append(args, p.Key, p.Value)
+	}
 	for _, p := range params {
 		args = append(args, p.Key)
 	}
 	args = append(args, runID)
-	rows, err := q.QueryContext(ctx, `SELECT r.lifecycle_stage, p."key", p.value FROM runs r
-		LEFT JOIN params p ON p.run_uuid = r.run_uuid AND p."key" IN (`+placeholders(len(params))+`)
-		WHERE r.run_uuid = ?`, args...)
-	if err != nil {
-		return false
-	}
-	defer rows.Close()
-	want := make(map[string]string, len(params))
-	for _, p := range params {
-		want[p.Key] = p.Value
-	}
-	same := 0
-	for rows.Next() {
-		var stage string
-		var k, v sql.NullString
-		if err := rows.Scan(&stage, &k, &v); err != nil || stage != store.LifecycleActive {
-			return false
-		}
-		if w, ok := want[k.String]; k.Valid && v.Valid && ok && v.String == w {
-			same++
-		}
-	}
-	return rows.Err() == nil && same == len(params)
+	var stage string
+	var same int
+	err := q.QueryRowContext(ctx, `SELECT r.lifecycle_stage, (SELECT count(CASE WHEN p.value = CASE p."key"`+
+		strings.Repeat(" WHEN ? THEN ?", len(params))+` END THEN 1 END)
+		FROM params p WHERE p.run_uuid = r.run_uuid AND p."key" IN (`+placeholders(len(params))+`))
+		FROM runs r WHERE r.run_uuid = ?`, args...).Scan(&stage, &same)
+	return err == nil && stage == store.LifecycleActive && same == len(params)
 }
