@@ -21,7 +21,7 @@ import (
 // On SQLite this keeps such batches off the one writer.
 
 // maxLoggedParams bounds loggedParams: past it the set starts again
-// (about 3 MiB at its fullest).
+// (2.3 MiB at its fullest).
 const maxLoggedParams = 1 << 16
 
 // loggedParams is a set of (run, key, value) hashes: params committed
