@@ -109,7 +109,8 @@ func (m *Metrics) watchOpenRuns(st store.Store) {
 
 // watchWrites adds the counters mlrun_store_writes_total,
 // mlrun_store_commits_total, mlrun_store_merged_writes_total,
-// mlrun_store_write_seconds_total and mlrun_store_commit_seconds_total
+// mlrun_store_unchanged_writes_total, mlrun_store_write_seconds_total
+// and mlrun_store_commit_seconds_total
 // when st counts its write transactions (the SQL stores): on SQLite,
 // writes per commit is how much group commit saves, and the rate of the
 // write seconds how busy the one writer is.
@@ -120,8 +121,12 @@ func (m *Metrics) watchWrites(st store.Store) {
 	}
 	m.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
 		Name: "mlrun_store_writes_total",
-		Help: "Write calls made to the tracking store.",
+		Help: "Write calls made to the tracking store that went to a write transaction.",
 	}, func() float64 { return float64(wc.WriteStats().Writes) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "mlrun_store_unchanged_writes_total",
+			Help: "Write calls that a read answered, having nothing to write: params logged again with the values they have.",
+		}, func() float64 { return float64(wc.WriteStats().Unchanged) }),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{
 			Name: "mlrun_store_commits_total",
 			Help: "Transactions that committed the store's writes (fewer than the writes when they were committed in groups).",

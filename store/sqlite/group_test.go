@@ -415,10 +415,11 @@ func TestParamsLoggedAgainNeedNoWrite(t *testing.T) {
 		ps = append(ps, store.Param{Key: fmt.Sprint("p", i), Value: fmt.Sprint("v", i)})
 	}
 	// logs checks what a batch returns (nil, or an error of kind and
-	// with text) and how many writes it made.
+	// with text) and whether it was a write (writes 1) or answered by a
+	// read (writes 0, counted as unchanged).
 	logs := func(what, run string, ms []store.Metric, batch []store.Param, writes int64, kind error, text string) {
 		t.Helper()
-		before := s.WriteStats().Writes
+		before := s.WriteStats()
 		err := s.LogBatch(ctx, run, ms, batch, nil)
 		switch {
 		case kind == nil && err != nil:
@@ -426,8 +427,12 @@ func TestParamsLoggedAgainNeedNoWrite(t *testing.T) {
 		case kind != nil && (!errors.Is(err, kind) || !strings.Contains(fmt.Sprint(err), text)):
 			t.Errorf("%s: error %v, want %v with %q", what, err, kind, text)
 		}
-		if got := s.WriteStats().Writes - before; got != writes {
+		after := s.WriteStats()
+		if got := after.Writes - before.Writes; got != writes {
 			t.Errorf("%s: %d writes, want %d", what, got, writes)
+		}
+		if got := after.Unchanged - before.Unchanged; got != 1-writes {
+			t.Errorf("%s: %d unchanged, want %d", what, got, 1-writes)
 		}
 	}
 	run := newRun(s)

@@ -111,18 +111,21 @@ type Store struct {
 	streamChunk int
 	// logged is the params this store has committed (see logged.go).
 	logged loggedParams
-	// writes, commits, merged and pending count for WriteStats; txTime
-	// and commitTime sum durations (ns).
-	writes, commits, merged, pending, txTime, commitTime atomic.Int64
+	// writes, commits, merged, pending and unchanged count for
+	// WriteStats; txTime and commitTime sum durations (ns).
+	writes, commits, merged, pending, unchanged, txTime, commitTime atomic.Int64
 }
 
 // WriteStats counts a store's write transactions since it was opened.
 type WriteStats struct {
-	// Writes is how many write calls were made, Commits how many
-	// transactions committed them (fewer when writes were grouped);
-	// Merged is how many writes were committed merged with others (see
-	// merge); Pending is how many write calls are in progress now.
-	Writes, Commits, Merged, Pending int64
+	// Writes is how many write calls went to a write transaction,
+	// Commits how many transactions committed them (fewer when writes
+	// were grouped); Merged is how many writes were committed merged with
+	// others (see merge); Pending is how many write calls are in
+	// progress now. Unchanged is how many write calls a read answered
+	// instead, as there was nothing to write (params logged again with
+	// their values: logged.go); they are not among Writes.
+	Writes, Commits, Merged, Pending, Unchanged int64
 	// TxTime is the time spent in write transactions, from BEGIN to the
 	// end of COMMIT (or the rollback), summed over them: where one
 	// transaction runs at a time (SQLite's one writer), its rate is the
@@ -136,7 +139,7 @@ type WriteStats struct {
 // WriteStats returns the store's write counts and times.
 func (s *Store) WriteStats() WriteStats {
 	return WriteStats{Writes: s.writes.Load(), Commits: s.commits.Load(), Merged: s.merged.Load(), Pending: s.pending.Load(),
-		TxTime: time.Duration(s.txTime.Load()), CommitTime: time.Duration(s.commitTime.Load())}
+		Unchanged: s.unchanged.Load(), TxTime: time.Duration(s.txTime.Load()), CommitTime: time.Duration(s.commitTime.Load())}
 }
 
 // since adds the time since start to d (txTime or commitTime).
