@@ -75,6 +75,18 @@ func (l *loggedParams) all(runID string, params []store.Param) bool {
 	return true
 }
 
+// loggedAgain reports whether params (of a params-only batch) are all
+// logged already, with these values, to active run runID: when this store
+// has committed each of them and the read says so. It counts such a batch
+// as unchanged.
+func (s *Store) loggedAgain(ctx context.Context, runID string, params []store.Param) bool {
+	if !s.logged.all(runID, params) || !paramsStored(ctx, s.r, runID, params) {
+		return false
+	}
+	s.unchanged.Add(1)
+	return true
+}
+
 // paramsStored reports whether run runID is active and holds every one of
 // params (distinct keys) with its value: one statement on q (one
 // snapshot) answering one row, the run's stage and how many of params it

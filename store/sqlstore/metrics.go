@@ -70,9 +70,8 @@ func (s *Store) LogBatch(ctx context.Context, runID string, metrics []store.Metr
 		}
 		tags[i] = t
 	}
-	if len(metrics) == 0 && len(tags) == 0 && s.logged.all(runID, params) && paramsStored(ctx, s.r, runID, params) {
-		s.unchanged.Add(1)
-		return nil // logged again with their values: nothing to write (see logged.go)
+	if len(metrics) == 0 && len(tags) == 0 && s.loggedAgain(ctx, runID, params) {
+		return nil // nothing to write (see logged.go)
 	}
 	var op any
 	switch {
