@@ -11,11 +11,15 @@ import (
 
 // pcacheDB is one connection to a new WAL database in t.TempDir() with
 // the writer's page cache, and a table shaped like params; sync is its
-// synchronous setting.
-func pcacheDB(t testing.TB, sync string) (*sql.DB, context.Context) {
+// synchronous setting, vfs its VFS ("" for SQLite's default).
+func pcacheDB(t testing.TB, sync, vfs string) (*sql.DB, context.Context) {
 	t.Helper()
 	ctx := context.Background()
-	db, err := sql.Open("sqlite3", "file:"+filepath.Join(t.TempDir(), "p.db")+"?_journal_mode=WAL&_cache_size=-65536&_sync="+sync)
+	dsn := "file:" + filepath.Join(t.TempDir(), "p.db") + "?_journal_mode=WAL&_cache_size=-65536&_sync=" + sync
+	if vfs != "" {
+		dsn += "&vfs=" + vfs
+	}
+	db, err := sql.Open("sqlite3", dsn)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -76,7 +80,7 @@ func TestPageCacheSkipsEmptyTruncations(t *testing.T) {
 	if !pcacheInstalled {
 		t.Fatal("the page cache wrapper is not installed (SQLite was initialized before this package's init)")
 	}
-	db, ctx := pcacheDB(t, "FULL")
+	db, ctx := pcacheDB(t, "FULL", "")
 	logParams(t, ctx, db, 0, 20) // the first pages
 	before := readPcacheCounts()
 	const commits = 2000
@@ -127,7 +131,7 @@ func BenchmarkCommitAfterSplits(b *testing.B) {
 		skip bool
 	}{{"sqlite-alone", false}, {"skip-empty", true}} {
 		b.Run(bc.name, func(b *testing.B) {
-			db, ctx := pcacheDB(b, "OFF")
+			db, ctx := pcacheDB(b, "OFF", "")
 			tx, err := db.BeginTx(ctx, nil)
 			if err != nil {
 				b.Fatal(err)

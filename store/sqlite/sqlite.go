@@ -86,6 +86,10 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		// SQLite's own per-connection mutex (taken on every step and
 		// column read) guards nothing: multi-thread mode, not serialized.
 		v.Set("_mutex", "no")
+		// WAL writes gathered into one a commit (walbuf.go).
+		if walbufVFS != "" {
+			v.Set("vfs", walbufVFS)
+		}
 		// Page caches of 64 MiB for the writer (a large batch touches
 		// pages of several indexes; SQLite's default is 2 MiB) and 16 MiB
 		// for each reader, allocated as pages are read.

@@ -1,0 +1,223 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/mlrun/mlrun/store"
+)
+
+// crashCopy copies the database file and its WAL, as the kernel has them
+// now, into a new folder, without the WAL index (-shm): what a process
+// killed at this moment leaves, which SQLite recovers from the WAL's
+// frames and checksums alone. It returns a connection to the copy.
+func crashCopy(t *testing.T, path string) *sql.DB {
+	t.Helper()
+	dir := t.TempDir()
+	for _, suffix := range []string{"", "-wal"} {
+		b, err := os.ReadFile(path + suffix)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "copy.db"+suffix), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	db, err := sql.Open("sqlite3", "file:"+filepath.Join(dir, "copy.db")+"?_journal_mode=WAL")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+// checkRows checks that db is sound and its table t holds n rows whose
+// values sum to sum.
+func checkRows(t *testing.T, ctx context.Context, what string, db *sql.DB, n, sum int) {
+	t.Helper()
+	var ok string
+	if err := db.QueryRowContext(ctx, `PRAGMA integrity_check`).Scan(&ok); err != nil || ok != "ok" {
+		t.Fatalf("%s: integrity_check %q, %v", what, ok, err)
+	}
+	var rows, total int
+	if err := db.QueryRowContext(ctx, `SELECT count(*), coalesce(sum(v), 0) FROM t`).Scan(&rows, &total); err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
+	if rows != n || total != sum {
+		t.Fatalf("%s: %d rows summing to %d, want %d summing to %d", what, rows, total, n, sum)
+	}
+}
+
+// TestWALBufferCommitsWhole: through the WAL-gathering VFS, with either
+// sync setting, every commit's frames are in the file when the commit
+// returns: another connection reads them, and a copy of the files as a
+// killed process would leave them recovers every committed row. The
+// transactions are of one page, of several, of more than the buffer
+// holds, and one that spills pages into the WAL before its commit and
+// then changes them again (SQLite then rewrites frames in place, reads
+// them back and rewrites their checksums).
+func TestWALBufferCommitsWhole(t *testing.T) {
+	if walbufVFS == "" {
+		t.Fatal("the WAL-gathering VFS is not registered")
+	}
+	for _, sync := range []string{"FULL", "NORMAL"} {
+		t.Run(sync, func(t *testing.T) {
+			ctx := context.Background()
+			path := filepath.Join(t.TempDir(), "w.db")
+			w, err := sql.Open("sqlite3", "file:"+path+"?_journal_mode=WAL&_sync="+sync+"&vfs="+walbufVFS)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer w.Close()
+			w.SetMaxOpenConns(1)
+			other, err := sql.Open("sqlite3", "file:"+path+"?_journal_mode=WAL")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer other.Close()
+			if _, err := w.ExecContext(ctx, `CREATE TABLE t (id INTEGER PRIMARY KEY, v INTEGER, pad TEXT)`); err != nil {
+				t.Fatal(err)
+			}
+			n, sum := 0, 0
+			check := func(what string) {
+				t.Helper()
+				checkRows(t, ctx, what+": another connection", other, n, sum)
+				checkRows(t, ctx, what+": the files after a kill", crashCopy(t, path), n, sum)
+			}
+			insert := func(what string, rows, padding int) {
+				t.Helper()
+				tx, err := w.BeginTx(ctx, nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer tx.Rollback()
+				for range rows {
+					n++
+					sum += n
+					if _, err := tx.ExecContext(ctx, `INSERT INTO t VALUES (?, ?, printf('%.*c', ?, 'x'))`, n, n, padding); err != nil {
+						t.Fatal(err)
+					}
+				}
+				if err := tx.Commit(); err != nil {
+					t.Fatal(err)
+				}
+				check(what)
+			}
+			insert("one row", 1, 10)
+			insert("a few pages", 100, 100)
+			before := readWalbufCounts()
+			insert("past the buffer", 2000, 300)
+			after := readWalbufCounts()
+			// Some 150 frames of two writes each, out in 64 KiB parts.
+			if writes, flushes := after.writes-before.writes, after.flushes-before.flushes; writes < 300 || flushes == 0 || writes < 8*flushes {
+				t.Errorf("a transaction of 2,000 rows: %d WAL writes, written out in %d", writes, flushes)
+			}
+			for i := range 20 {
+				insert(fmt.Sprint("small commit ", i), 3, 10)
+			}
+
+			// A page cache of 10 pages: the transaction's pages go to
+			// the WAL before its commit, and the update changes them
+			// again.
+			if _, err := w.ExecContext(ctx, `PRAGMA cache_size = 10`); err != nil {
+				t.Fatal(err)
+			}
+			tx, err := w.BeginTx(ctx, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			first := n + 1
+			for range 1000 {
+				n++
+				sum += n
+				if _, err := tx.ExecContext(ctx, `INSERT INTO t VALUES (?, ?, printf('%.*c', 300, 'y'))`, n, n); err != nil {
+					t.Fatal(err)
+				}
+			}
+			// The first rows' pages went to the WAL long ago; the last
+			// ones' (but the ten in the cache) just now, still in the
+			// buffer: reading them back must find what was written.
+			res, err := tx.ExecContext(ctx, `UPDATE t SET v = v + 1 WHERE id BETWEEN ? AND ? OR id > ?`, first, first+99, n-400)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if k, _ := res.RowsAffected(); k != 500 {
+				t.Fatalf("%d rows updated", k)
+			}
+			sum += 500
+			var inTx int
+			if err := tx.QueryRowContext(ctx, `SELECT sum(v) FROM t`).Scan(&inTx); err != nil || inTx != sum {
+				t.Fatalf("the transaction reads a sum of %d (%v), want %d", inTx, err, sum)
+			}
+			if err := tx.Commit(); err != nil {
+				t.Fatal(err)
+			}
+			check("spilled and changed again")
+			if _, err := w.ExecContext(ctx, `PRAGMA cache_size = -2000`); err != nil {
+				t.Fatal(err)
+			}
+			insert("after the spill", 5, 10)
+		})
+	}
+}
+
+// TestStoreWritesThroughWALBuffer: the store's writes go through the
+// WAL-gathering VFS.
+func TestStoreWritesThroughWALBuffer(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	s, err := Open(ctx, filepath.Join(dir, "mlflow.db"), Options{ArtifactRoot: filepath.Join(dir, "mlruns")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	r, err := s.CreateRun(ctx, store.CreateRun{ExperimentID: "0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := readWalbufCounts()
+	ps := make([]store.Param, 100)
+	for i := range ps {
+		ps[i] = store.Param{Key: fmt.Sprint("p", i), Value: fmt.Sprintf("%0500d", i)}
+	}
+	if err := s.LogBatch(ctx, r.Info.RunID, nil, ps, nil); err != nil {
+		t.Fatal(err)
+	}
+	after := readWalbufCounts()
+	if writes, flushes := after.writes-before.writes, after.flushes-before.flushes; writes < 20 || flushes == 0 || writes < 4*flushes {
+		t.Errorf("a log-batch of 100 params: %d WAL writes through the VFS, %d written out", writes, flushes)
+	}
+}
+
+// BenchmarkWALWrites: group commits of nine requests of ten params each
+// (a group of log-param-10's, 20 clients), through SQLite's default VFS
+// (two writes a WAL frame) against the WAL-gathering one. Without fsync
+// (synchronous=OFF), so that the disk's time does not hide the CPU's.
+func BenchmarkWALWrites(b *testing.B) {
+	for _, bc := range []struct{ name, vfs string }{{"sqlite-vfs", ""}, {"walbuf", walbufVFS}} {
+		b.Run(bc.name, func(b *testing.B) {
+			db, ctx := pcacheDB(b, "OFF", bc.vfs)
+			logParams(b, ctx, db, 0, 2000)
+			i := 2000
+			for b.Loop() {
+				tx, err := db.BeginTx(ctx, nil)
+				if err != nil {
+					b.Fatal(err)
+				}
+				for range 9 {
+					if _, err := tx.ExecContext(ctx, paramsInsert(i)); err != nil {
+						b.Fatal(err)
+					}
+					i++
+				}
+				if err := tx.Commit(); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
