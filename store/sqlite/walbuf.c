@@ -69,7 +69,6 @@ extern int sqlite3_vfs_register(sqlite3_vfs *, int makeDflt);
 extern int sqlite3_initialize(void);
 
 #define SQLITE_OK 0
-#define SQLITE_NOMEM 7
 #define SQLITE_OPEN_WAL 0x00080000
 
 // The buffer's size. The unix VFS writes at most 128 KiB - 1 bytes in one
