@@ -57,6 +57,24 @@ func paramsInsert(i int) string {
 	return q.String()
 }
 
+// commitGroup commits requests i to i+8's params in one transaction, as
+// a group commit of nine log-param-10 requests.
+func commitGroup(b *testing.B, ctx context.Context, db *sql.DB, i int) {
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer tx.Rollback()
+	for j := range 9 {
+		if _, err := tx.ExecContext(ctx, paramsInsert(i+j)); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		b.Fatal(err)
+	}
+}
+
 // checkParams checks that the database is sound and holds the rows
 // logParams wrote for [0, n).
 func checkParams(t *testing.T, ctx context.Context, db *sql.DB, n int) {
@@ -156,19 +174,8 @@ func BenchmarkCommitAfterSplits(b *testing.B) {
 			before := readPcacheCounts()
 			i := 20000
 			for b.Loop() {
-				tx, err := db.BeginTx(ctx, nil)
-				if err != nil {
-					b.Fatal(err)
-				}
-				for range 9 {
-					if _, err := tx.ExecContext(ctx, paramsInsert(i)); err != nil {
-						b.Fatal(err)
-					}
-					i++
-				}
-				if err := tx.Commit(); err != nil {
-					b.Fatal(err)
-				}
+				commitGroup(b, ctx, db, i)
+				i += 9
 			}
 			after := readPcacheCounts()
 			b.ReportMetric(float64(after.passed-before.passed)/float64(b.N), "truncations/op")

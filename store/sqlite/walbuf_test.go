@@ -204,19 +204,8 @@ func BenchmarkWALWrites(b *testing.B) {
 			logParams(b, ctx, db, 0, 2000)
 			i := 2000
 			for b.Loop() {
-				tx, err := db.BeginTx(ctx, nil)
-				if err != nil {
-					b.Fatal(err)
-				}
-				for range 9 {
-					if _, err := tx.ExecContext(ctx, paramsInsert(i)); err != nil {
-						b.Fatal(err)
-					}
-					i++
-				}
-				if err := tx.Commit(); err != nil {
-					b.Fatal(err)
-				}
+				commitGroup(b, ctx, db, i)
+				i += 9
 			}
 		})
 	}
