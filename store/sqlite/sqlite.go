@@ -51,9 +51,6 @@ type Store struct {
 	ckTimer *time.Timer // checkpoints the WAL once writes pause
 	closed  bool
 
-	tempMu  sync.Mutex
-	tempMem bool // the writer keeps its temporary files in memory
-
 	flush *FlushReader // nil where reads before flushes are off
 }
 
@@ -86,9 +83,10 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		// SQLite's own per-connection mutex (taken on every step and
 		// column read) guards nothing: multi-thread mode, not serialized.
 		v.Set("_mutex", "no")
-		// WAL writes gathered into one a commit (walbuf.go).
-		if walbufVFS != "" {
-			v.Set("vfs", walbufVFS)
+		// WAL writes gathered into one a commit, sub-journals spilled
+		// in parts (vfs.go).
+		if vfsName != "" {
+			v.Set("vfs", vfsName)
 		}
 		// Page caches of 64 MiB for the writer (a large batch touches
 		// pages of several indexes; SQLite's default is 2 MiB) and 16 MiB
@@ -204,36 +202,11 @@ func (d dialect) AfterCopy(context.Context, *sql.Tx) error { return nil }
 
 func (d dialect) InIDs(ids []any) (string, []any) { return sqlstore.InList(ids) }
 
-// BeginWrite keeps a bounded write transaction's sub-journal in memory.
-// A savepoint's undo, the sub-journal, holds the first copy of each page
-// its statements change that was there before it; SQLite keeps it in
-// memory up to 64 KiB, then in a temporary file, two writes a page. A
-// group commit of log-param-10's writes wrote some 34 pages there
-// (strace: 68 writes a group to that file, beside 100 to the WAL); in
-// memory they cost a copy each: log-param-10 +4 % and +7 %, log-batch-10
-// +4 % and +17 % (two sittings, 8 and 4 alternating rounds). Any other
-// transaction (a hard delete, an import: its undo may be as large as
-// what it changes) keeps the temporary file, so that the undo's size is
-// on disk, not in the server's memory. SQLite reads the setting as each
-// write transaction begins; the PRAGMA runs only when the kind of
-// transaction changes. It also asks for the read that makes the
-// transaction's COMMIT flush faster (FlushReader).
+// BeginWrite asks for the read that makes the transaction's COMMIT flush
+// faster (FlushReader). (A transaction's undo needs no setting: SQLite
+// keeps it in memory up to 8 MiB, then in a temporary file; see vfs.go.)
 func (d dialect) BeginWrite(ctx context.Context, bounded bool) error {
-	s := d.s
-	s.flush.Kick()
-	s.tempMu.Lock()
-	defer s.tempMu.Unlock()
-	if s.tempMem == bounded {
-		return nil
-	}
-	mode := "DEFAULT"
-	if bounded {
-		mode = "MEMORY"
-	}
-	if _, err := s.w.ExecContext(ctx, `PRAGMA temp_store = `+mode); err != nil {
-		return fmt.Errorf("temp_store: %w", err)
-	}
-	s.tempMem = bounded
+	d.s.flush.Kick()
 	return nil
 }
 

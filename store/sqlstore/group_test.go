@@ -365,14 +365,16 @@ func TestPostgresGroupCommits(t *testing.T) {
 	}
 }
 
-// TestGroupUndoInMemory: on SQLite a group commit of merged run data
-// keeps its savepoints' undo (the sub-journal) in memory, while a group
-// holding any other write keeps it in a temporary file, whose size is
-// then on disk. Seen in the process's open files at the commit: SQLite's
-// temporary files are unlinked ("/var/tmp/#… (deleted)"). The group's params
-// go between params logged before it, so that its undo must hold pages
-// that were there before it: more than the 64 KiB SQLite keeps in
-// memory anyway (the group with another write checks that it is).
+// TestGroupUndoInMemory: on SQLite a group commit keeps its savepoints'
+// undo (the sub-journal) in memory, whatever its writes, up to 8 MiB,
+// and in a temporary file past that. Seen in the process's open files at
+// the commit: SQLite's temporary files are unlinked ("/var/tmp/#…
+// (deleted)"). The group's params go between params logged before it,
+// so that its undo must hold pages that were there before it: more than
+// the 64 KiB SQLite keeps in memory by default. An undo of 12 MB (an
+// update of every row of a table of that size, under a savepoint) goes
+// to the file, written in parts: the unix VFS writes at most 128 KiB a
+// call, and SQLite writes the undo it kept in memory in one.
 func TestGroupUndoInMemory(t *testing.T) {
 	if _, err := os.Stat("/proc/self/fd"); err != nil {
 		t.Skip("needs /proc/self/fd (Linux) to see SQLite's temporary files")
@@ -399,6 +401,24 @@ func TestGroupUndoInMemory(t *testing.T) {
 			}
 		}
 	}
+	const padRows = 12000 // of 1 kB: 12 MB of pages before the update
+	if err := st.Write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `CREATE TABLE test_pad (id INTEGER PRIMARY KEY, x TEXT NOT NULL);
+			WITH RECURSIVE i(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM i WHERE n < ?)
+			INSERT INTO test_pad SELECT n, printf('%.*c', 1000, 'a') FROM i`, padRows)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	noop := func(context.Context, *sql.Tx) error { return nil }
+	largeUndo := func(ctx context.Context, tx *sql.Tx) error {
+		for _, q := range []string{`SAVEPOINT pad`, `UPDATE test_pad SET x = printf('%.*c', 1000, 'b')`, `RELEASE pad`} {
+			if _, err := tx.ExecContext(ctx, q); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
 	var tempFiles []int
 	dbDir := filepath.Dir(st.Path()) + string(filepath.Separator)
 	sqlstore.SetCommitHook(func() {
@@ -422,7 +442,7 @@ func TestGroupUndoInMemory(t *testing.T) {
 	// group commits the ten runs' batches (at from) and, with other, one
 	// more write that is not run data, in one group; it returns the
 	// temporary files open at its commit.
-	group := func(from int, other bool) int {
+	group := func(from int, other func(context.Context, *sql.Tx) error) int {
 		t.Helper()
 		tempFiles = nil
 		release := holdLeaders(t, st.Store, 1)
@@ -431,9 +451,9 @@ func TestGroupUndoInMemory(t *testing.T) {
 			go func() { errs <- st.LogBatch(ctx, run, nil, params(1, from), nil) }()
 		}
 		n := len(runs)
-		if other {
+		if other != nil {
 			n++
-			go func() { errs <- st.Write(ctx, func(context.Context, *sql.Tx) error { return nil }) }()
+			go func() { errs <- st.Write(ctx, other) }()
 		}
 		waitPending(t, st, int64(1+n))
 		release()
@@ -447,20 +467,29 @@ func TestGroupUndoInMemory(t *testing.T) {
 		}
 		return tempFiles[0]
 	}
-	if n := group(0, false); n != 0 {
+	if n := group(0, nil); n != 0 {
 		t.Errorf("%d temporary files open at the commit of merged batches, want none (the undo in memory)", n)
 	}
-	if n := group(100, true); n == 0 {
-		t.Errorf("no temporary file open at the commit of a group with another write, want its undo in one")
+	if n := group(100, noop); n != 0 {
+		t.Errorf("%d temporary files open at the commit of a group with another write, want none (the undo in memory)", n)
 	}
-	if n := group(200, false); n != 0 {
-		t.Errorf("%d temporary files open at the commit of merged batches after another group, want none", n)
+	if n := group(200, largeUndo); n == 0 {
+		t.Errorf("no temporary file open at the commit of a group with an undo of 12 MB, want it there")
+	}
+	if n := group(300, nil); n != 0 {
+		t.Errorf("%d temporary files open at the commit of merged batches after a large undo, want none", n)
 	}
 	for _, run := range runs {
 		r, err := st.GetRun(ctx, run)
-		if err != nil || len(r.Params) != 1300 {
-			t.Fatalf("run %s has %d params (%v), want 1,300", run, len(r.Params), err)
+		if err != nil || len(r.Params) != 1400 {
+			t.Fatalf("run %s has %d params (%v), want 1,400", run, len(r.Params), err)
 		}
+	}
+	var updated int
+	if err := st.Write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		return tx.QueryRowContext(ctx, `SELECT count(*) FROM test_pad WHERE x = printf('%.*c', 1000, 'b')`).Scan(&updated)
+	}); err != nil || updated != padRows {
+		t.Fatalf("%d rows of the large update (%v), want %d", updated, err, padRows)
 	}
 }
 

@@ -52,7 +52,7 @@ func checkRows(t *testing.T, ctx context.Context, what string, db *sql.DB, n, su
 	}
 }
 
-// TestWALBufferCommitsWhole: through the WAL-gathering VFS, with either
+// TestWALBufferCommitsWhole: through the store's VFS, with either
 // sync setting, every commit's frames are in the file when the commit
 // returns: another connection reads them, and a copy of the files as a
 // killed process would leave them recovers every committed row. The
@@ -61,14 +61,14 @@ func checkRows(t *testing.T, ctx context.Context, what string, db *sql.DB, n, su
 // then changes them again (SQLite then rewrites frames in place, reads
 // them back and rewrites their checksums).
 func TestWALBufferCommitsWhole(t *testing.T) {
-	if walbufVFS == "" {
-		t.Fatal("the WAL-gathering VFS is not registered")
+	if vfsName == "" {
+		t.Fatal("the store's VFS is not registered")
 	}
 	for _, sync := range []string{"FULL", "NORMAL"} {
 		t.Run(sync, func(t *testing.T) {
 			ctx := context.Background()
 			path := filepath.Join(t.TempDir(), "w.db")
-			w, err := sql.Open("sqlite3", "file:"+path+"?_journal_mode=WAL&_sync="+sync+"&vfs="+walbufVFS)
+			w, err := sql.Open("sqlite3", "file:"+path+"?_journal_mode=WAL&_sync="+sync+"&vfs="+vfsName)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -109,9 +109,9 @@ func TestWALBufferCommitsWhole(t *testing.T) {
 			}
 			insert("one row", 1, 10)
 			insert("a few pages", 100, 100)
-			before := readWalbufCounts()
+			before := readVFSCounts()
 			insert("past the buffer", 2000, 300)
-			after := readWalbufCounts()
+			after := readVFSCounts()
 			// Some 150 frames of two writes each, out in 64 KiB parts.
 			if writes, flushes := after.writes-before.writes, after.flushes-before.flushes; writes < 300 || flushes == 0 || writes < 8*flushes {
 				t.Errorf("a transaction of 2,000 rows: %d WAL writes, written out in %d", writes, flushes)
@@ -165,8 +165,58 @@ func TestWALBufferCommitsWhole(t *testing.T) {
 	}
 }
 
+// TestLargeUndoRollsBack: an undo past the 8 MiB SQLite keeps in memory
+// goes to a temporary file, written in parts, and a rollback to the
+// savepoint reads it back: every row as it was.
+func TestLargeUndoRollsBack(t *testing.T) {
+	if stmtSpill != 8<<20 {
+		t.Fatalf("SQLite keeps %d bytes of a statement journal in memory, want 8 MiB (it was initialized before this package)", stmtSpill)
+	}
+	ctx := context.Background()
+	db, err := sql.Open("sqlite3", "file:"+filepath.Join(t.TempDir(), "u.db")+"?_journal_mode=WAL&_sync=FULL&vfs="+vfsName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	db.SetMaxOpenConns(1)
+	const rows = 12000 // of 1 kB
+	if _, err := db.ExecContext(ctx, `CREATE TABLE t (id INTEGER PRIMARY KEY, x TEXT NOT NULL);
+		WITH RECURSIVE i(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM i WHERE n < ?)
+		INSERT INTO t SELECT n, printf('%.*c', 1000, 'a') FROM i`, rows); err != nil {
+		t.Fatal(err)
+	}
+	before := readVFSCounts()
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback()
+	for _, q := range []string{`SAVEPOINT s`, `UPDATE t SET x = printf('%.*c', 1000, 'b')`, `ROLLBACK TO s`, `RELEASE s`, `UPDATE t SET x = 'c' WHERE id = 1`} {
+		if _, err := tx.ExecContext(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if split := readVFSCounts().split - before.split; split == 0 {
+		t.Error("no sub-journal write was split: the undo stayed in memory, and the test tests nothing")
+	}
+	var ok string
+	if err := db.QueryRowContext(ctx, `PRAGMA integrity_check`).Scan(&ok); err != nil || ok != "ok" {
+		t.Fatalf("integrity_check %q, %v", ok, err)
+	}
+	var as, cs int
+	if err := db.QueryRowContext(ctx, `SELECT count(*) FILTER (WHERE x = printf('%.*c', 1000, 'a')), count(*) FILTER (WHERE x = 'c') FROM t`).Scan(&as, &cs); err != nil {
+		t.Fatal(err)
+	}
+	if as != rows-1 || cs != 1 {
+		t.Fatalf("%d rows as they were and %d changed after the savepoint, want %d and 1", as, cs, rows-1)
+	}
+}
+
 // TestStoreWritesThroughWALBuffer: the store's writes go through the
-// WAL-gathering VFS.
+// store's VFS.
 func TestStoreWritesThroughWALBuffer(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
@@ -179,7 +229,7 @@ func TestStoreWritesThroughWALBuffer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	before := readWalbufCounts()
+	before := readVFSCounts()
 	ps := make([]store.Param, 100)
 	for i := range ps {
 		ps[i] = store.Param{Key: fmt.Sprint("p", i), Value: fmt.Sprintf("%0500d", i)}
@@ -187,7 +237,7 @@ func TestStoreWritesThroughWALBuffer(t *testing.T) {
 	if err := s.LogBatch(ctx, r.Info.RunID, nil, ps, nil); err != nil {
 		t.Fatal(err)
 	}
-	after := readWalbufCounts()
+	after := readVFSCounts()
 	if writes, flushes := after.writes-before.writes, after.flushes-before.flushes; writes < 20 || flushes == 0 || writes < 4*flushes {
 		t.Errorf("a log-batch of 100 params: %d WAL writes through the VFS, %d written out", writes, flushes)
 	}
@@ -195,10 +245,10 @@ func TestStoreWritesThroughWALBuffer(t *testing.T) {
 
 // BenchmarkWALWrites: group commits of nine requests of ten params each
 // (a group of log-param-10's, 20 clients), through SQLite's default VFS
-// (two writes a WAL frame) against the WAL-gathering one. Without fsync
+// (two writes a WAL frame) against the store's, which gathers them. Without fsync
 // (synchronous=OFF), so that the disk's time does not hide the CPU's.
 func BenchmarkWALWrites(b *testing.B) {
-	for _, bc := range []struct{ name, vfs string }{{"sqlite-vfs", ""}, {"walbuf", walbufVFS}} {
+	for _, bc := range []struct{ name, vfs string }{{"sqlite-vfs", ""}, {"gathered", vfsName}} {
 		b.Run(bc.name, func(b *testing.B) {
 			db, ctx := pcacheDB(b, "OFF", bc.vfs)
 			logParams(b, ctx, db, 0, 2000)

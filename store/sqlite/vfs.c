@@ -1,11 +1,11 @@
 // A VFS over SQLite's default one that gathers a transaction's writes to
-// its WAL file into one buffer and writes them out at its commit. See
-// walbuf.go.
+// its WAL file into one buffer and writes them out at its commit, and
+// writes a statement journal's spill in parts. See vfs.go.
 
 #include <stdlib.h>
 #include <string.h>
 
-#include "walbuf.h"
+#include "vfs.h"
 
 // The sqlite3_vfs and sqlite3_io_methods ABIs (version 3), as sqlite3.h
 // declares them. mattn/go-sqlite3 does not put its header on other
@@ -67,33 +67,43 @@ struct sqlite3_vfs {
 extern sqlite3_vfs *sqlite3_vfs_find(const char *zVfsName);
 extern int sqlite3_vfs_register(sqlite3_vfs *, int makeDflt);
 extern int sqlite3_initialize(void);
+extern int sqlite3_config(int, ...);
 
 #define SQLITE_OK 0
 #define SQLITE_OPEN_WAL 0x00080000
+#define SQLITE_OPEN_SUBJOURNAL 0x00002000
+#define SQLITE_CONFIG_STMTJRNL_SPILL 26
 
-// The buffer's size. The unix VFS writes at most 128 KiB - 1 bytes in one
-// call (seekAndWriteFd masks the length with 0x1ffff), so a larger buffer
-// would need writes in parts; 64 KiB is 16 frames of 4 KiB pages, and
-// already a sixteenth of the calls.
+// How much of a statement journal (a savepoint's undo) SQLite keeps in
+// memory, in one piece, before it moves it to a temporary file (its
+// default: 64 KiB). See vfs.go.
+#define STMT_SPILL (8 << 20)
+
+// The buffer's size, and the largest write passed on. The unix VFS
+// writes at most 128 KiB - 1 bytes in one call (seekAndWriteFd masks the
+// length with 0x1ffff), so a larger write must go in parts; 64 KiB is 16
+// frames of 4 KiB pages, and already a sixteenth of the calls.
 #define WALBUF_CAP (1 << 16)
 
 // A WAL frame's header; its bytes 4-7 are non-zero in a commit frame's.
 #define FRAME_HDRSIZE 24
 
-typedef struct walbuf_file {
+typedef struct wrapped_file {
 	sqlite3_file base;
+	int gather;         // a WAL file's writes are gathered; a sub-journal's only split
 	sqlite3_file *real; // the default VFS's file, after this struct
 	sqlite3_int64 off;  // the file offset of buf[0]
 	int n;              // bytes in buf
 	int flush_next;     // write out after the next write: the commit frame's page
 	char *buf;          // WALBUF_CAP bytes, allocated at the first write
-} walbuf_file;
+} wrapped_file;
 
 static sqlite3_vfs vfs;
 static sqlite3_vfs *base;
-static volatile long nwrites, nflushes, nthrough;
+static volatile long nwrites, nflushes, nthrough, nsplit;
+static int spill_set;
 
-static int wb_flush(walbuf_file *p) {
+static int wb_flush(wrapped_file *p) {
 	if (p->n == 0) {
 		return SQLITE_OK;
 	}
@@ -104,7 +114,7 @@ static int wb_flush(walbuf_file *p) {
 }
 
 static int wb_close(sqlite3_file *f) {
-	walbuf_file *p = (walbuf_file *)f;
+	wrapped_file *p = (wrapped_file *)f;
 	int rc = wb_flush(p);
 	int rc2 = p->real->pMethods->xClose(p->real);
 	free(p->buf);
@@ -113,7 +123,7 @@ static int wb_close(sqlite3_file *f) {
 }
 
 static int wb_read(sqlite3_file *f, void *b, int amt, sqlite3_int64 off) {
-	walbuf_file *p = (walbuf_file *)f;
+	wrapped_file *p = (wrapped_file *)f;
 	int rc = wb_flush(p);
 	if (rc != SQLITE_OK) {
 		return rc;
@@ -134,9 +144,24 @@ static int is_commit_header(const unsigned char *b, int amt) {
 // nothing buffered (SQLite rewriting checksums in place, which writes no
 // page after it, or a transaction's only frame) is written at once.
 static int wb_write(sqlite3_file *f, const void *b, int amt, sqlite3_int64 off) {
-	walbuf_file *p = (walbuf_file *)f;
-	__atomic_add_fetch(&nwrites, 1, __ATOMIC_RELAXED);
+	wrapped_file *p = (wrapped_file *)f;
 	int rc;
+	if (!p->gather) {
+		// A sub-journal's spill: SQLite writes what it kept in memory
+		// in one call.
+		if (amt > WALBUF_CAP) {
+			__atomic_add_fetch(&nsplit, 1, __ATOMIC_RELAXED);
+		}
+		for (int done = 0; done < amt; done += WALBUF_CAP) {
+			int k = amt - done < WALBUF_CAP ? amt - done : WALBUF_CAP;
+			rc = p->real->pMethods->xWrite(p->real, (const char *)b + done, k, off + done);
+			if (rc != SQLITE_OK) {
+				return rc;
+			}
+		}
+		return SQLITE_OK;
+	}
+	__atomic_add_fetch(&nwrites, 1, __ATOMIC_RELAXED);
 	if (p->n > 0 && (off != p->off + p->n || p->n + amt > WALBUF_CAP)) {
 		if ((rc = wb_flush(p)) != SQLITE_OK) {
 			return rc;
@@ -165,7 +190,7 @@ static int wb_write(sqlite3_file *f, const void *b, int amt, sqlite3_int64 off) 
 }
 
 static int wb_truncate(sqlite3_file *f, sqlite3_int64 size) {
-	walbuf_file *p = (walbuf_file *)f;
+	wrapped_file *p = (wrapped_file *)f;
 	int rc = wb_flush(p);
 	if (rc != SQLITE_OK) {
 		return rc;
@@ -174,7 +199,7 @@ static int wb_truncate(sqlite3_file *f, sqlite3_int64 size) {
 }
 
 static int wb_sync(sqlite3_file *f, int flags) {
-	walbuf_file *p = (walbuf_file *)f;
+	wrapped_file *p = (wrapped_file *)f;
 	int rc = wb_flush(p);
 	if (rc != SQLITE_OK) {
 		return rc;
@@ -183,7 +208,7 @@ static int wb_sync(sqlite3_file *f, int flags) {
 }
 
 static int wb_filesize(sqlite3_file *f, sqlite3_int64 *size) {
-	walbuf_file *p = (walbuf_file *)f;
+	wrapped_file *p = (wrapped_file *)f;
 	int rc = wb_flush(p);
 	if (rc != SQLITE_OK) {
 		return rc;
@@ -192,22 +217,22 @@ static int wb_filesize(sqlite3_file *f, sqlite3_int64 *size) {
 }
 
 static int wb_lock(sqlite3_file *f, int l) {
-	walbuf_file *p = (walbuf_file *)f;
+	wrapped_file *p = (wrapped_file *)f;
 	return p->real->pMethods->xLock(p->real, l);
 }
 
 static int wb_unlock(sqlite3_file *f, int l) {
-	walbuf_file *p = (walbuf_file *)f;
+	wrapped_file *p = (wrapped_file *)f;
 	return p->real->pMethods->xUnlock(p->real, l);
 }
 
 static int wb_reserved(sqlite3_file *f, int *out) {
-	walbuf_file *p = (walbuf_file *)f;
+	wrapped_file *p = (wrapped_file *)f;
 	return p->real->pMethods->xCheckReservedLock(p->real, out);
 }
 
 static int wb_fcntl(sqlite3_file *f, int op, void *arg) {
-	walbuf_file *p = (walbuf_file *)f;
+	wrapped_file *p = (wrapped_file *)f;
 	int rc = wb_flush(p);
 	if (rc != SQLITE_OK) {
 		return rc;
@@ -216,37 +241,37 @@ static int wb_fcntl(sqlite3_file *f, int op, void *arg) {
 }
 
 static int wb_sectorsize(sqlite3_file *f) {
-	walbuf_file *p = (walbuf_file *)f;
+	wrapped_file *p = (wrapped_file *)f;
 	return p->real->pMethods->xSectorSize(p->real);
 }
 
 static int wb_devchar(sqlite3_file *f) {
-	walbuf_file *p = (walbuf_file *)f;
+	wrapped_file *p = (wrapped_file *)f;
 	return p->real->pMethods->xDeviceCharacteristics(p->real);
 }
 
 static int wb_shmmap(sqlite3_file *f, int pg, int sz, int ext, void volatile **pp) {
-	walbuf_file *p = (walbuf_file *)f;
+	wrapped_file *p = (wrapped_file *)f;
 	return p->real->pMethods->xShmMap(p->real, pg, sz, ext, pp);
 }
 
 static int wb_shmlock(sqlite3_file *f, int off, int n, int flags) {
-	walbuf_file *p = (walbuf_file *)f;
+	wrapped_file *p = (wrapped_file *)f;
 	return p->real->pMethods->xShmLock(p->real, off, n, flags);
 }
 
 static void wb_shmbarrier(sqlite3_file *f) {
-	walbuf_file *p = (walbuf_file *)f;
+	wrapped_file *p = (wrapped_file *)f;
 	p->real->pMethods->xShmBarrier(p->real);
 }
 
 static int wb_shmunmap(sqlite3_file *f, int del) {
-	walbuf_file *p = (walbuf_file *)f;
+	wrapped_file *p = (wrapped_file *)f;
 	return p->real->pMethods->xShmUnmap(p->real, del);
 }
 
 static int wb_fetch(sqlite3_file *f, sqlite3_int64 off, int amt, void **pp) {
-	walbuf_file *p = (walbuf_file *)f;
+	wrapped_file *p = (wrapped_file *)f;
 	int rc = wb_flush(p);
 	if (rc != SQLITE_OK) {
 		*pp = NULL;
@@ -256,7 +281,7 @@ static int wb_fetch(sqlite3_file *f, sqlite3_int64 off, int amt, void **pp) {
 }
 
 static int wb_unfetch(sqlite3_file *f, sqlite3_int64 off, void *ptr) {
-	walbuf_file *p = (walbuf_file *)f;
+	wrapped_file *p = (wrapped_file *)f;
 	return p->real->pMethods->xUnfetch(p->real, off, ptr);
 }
 
@@ -268,12 +293,12 @@ static const sqlite3_io_methods wb_methods = {
 
 static int wb_open(sqlite3_vfs *v, const char *name, sqlite3_file *f, int flags, int *out) {
 	(void)v;
-	if ((flags & SQLITE_OPEN_WAL) == 0) {
-		// Not a WAL file: the default VFS's own file, in place (this
-		// VFS's szOsFile is larger than the default's).
+	if ((flags & (SQLITE_OPEN_WAL | SQLITE_OPEN_SUBJOURNAL)) == 0) {
+		// Neither a WAL nor a sub-journal: the default VFS's own file,
+		// in place (this VFS's szOsFile is larger than the default's).
 		return base->xOpen(base, name, f, flags, out);
 	}
-	walbuf_file *p = (walbuf_file *)f;
+	wrapped_file *p = (wrapped_file *)f;
 	memset(p, 0, sizeof(*p));
 	p->real = (sqlite3_file *)(p + 1);
 	int rc = base->xOpen(base, name, p->real, flags, out);
@@ -282,10 +307,13 @@ static int wb_open(sqlite3_vfs *v, const char *name, sqlite3_file *f, int flags,
 		return rc;
 	}
 	p->base.pMethods = &wb_methods;
+	p->gather = (flags & SQLITE_OPEN_WAL) != 0;
 	return SQLITE_OK;
 }
 
-int mlrun_walbuf_register(void) {
+int mlrun_vfs_register(void) {
+	// Before SQLite initializes, or not at all (then SQLite's 64 KiB).
+	spill_set = sqlite3_config(SQLITE_CONFIG_STMTJRNL_SPILL, STMT_SPILL) == SQLITE_OK;
 	int rc = sqlite3_initialize();
 	if (rc != SQLITE_OK) {
 		return rc;
@@ -296,14 +324,19 @@ int mlrun_walbuf_register(void) {
 	}
 	vfs = *base;
 	vfs.pNext = NULL;
-	vfs.zName = "mlrun-walbuf";
-	vfs.szOsFile = (int)sizeof(walbuf_file) + base->szOsFile;
+	vfs.zName = "mlrun";
+	vfs.szOsFile = (int)sizeof(wrapped_file) + base->szOsFile;
 	vfs.xOpen = wb_open;
 	return sqlite3_vfs_register(&vfs, 0);
 }
 
-void mlrun_walbuf_counts(long *writes, long *flushes, long *through) {
+void mlrun_vfs_counts(long *writes, long *flushes, long *through, long *split) {
 	*writes = __atomic_load_n(&nwrites, __ATOMIC_RELAXED);
 	*flushes = __atomic_load_n(&nflushes, __ATOMIC_RELAXED);
 	*through = __atomic_load_n(&nthrough, __ATOMIC_RELAXED);
+	*split = __atomic_load_n(&nsplit, __ATOMIC_RELAXED);
+}
+
+int mlrun_vfs_stmt_spill(void) {
+	return spill_set ? STMT_SPILL : 0;
 }
