@@ -253,9 +253,8 @@ func (dialect) AfterCopy(ctx context.Context, tx *sql.Tx) error {
 	return err
 }
 
-// BeginWrite does nothing: PostgreSQL keeps a subtransaction's undo in
-// its own WAL and buffers.
-func (dialect) BeginWrite(context.Context, bool) error { return nil }
+// BeginWrite does nothing on PostgreSQL.
+func (dialect) BeginWrite(context.Context) error { return nil }
 
 // InIDs passes the ids as one array behind a subquery, so that the
 // planner estimates the test without looking at its elements. Given as a

@@ -205,7 +205,7 @@ func (d dialect) InIDs(ids []any) (string, []any) { return sqlstore.InList(ids) 
 // BeginWrite asks for the read that makes the transaction's COMMIT flush
 // faster (FlushReader). (A transaction's undo needs no setting: SQLite
 // keeps it in memory up to 8 MiB, then in a temporary file; see vfs.go.)
-func (d dialect) BeginWrite(ctx context.Context, bounded bool) error {
+func (d dialect) BeginWrite(context.Context) error {
 	d.s.flush.Kick()
 	return nil
 }

@@ -73,7 +73,7 @@ func (g *group) do(ctx context.Context, op any, fn txFunc) error {
 	}
 	if _, large := op.(largeWrite); large {
 		if g.maxLeaders > 1 {
-			return g.s.alone(ctx, false, fn)
+			return g.s.alone(ctx, fn)
 		}
 		op = nil // joins a group, not merged
 	}
@@ -170,18 +170,8 @@ func (g *group) commit(batch []*job) {
 		}
 	}
 	for _, j := range batch {
-		j.err = g.s.alone(j.ctx, j.bounded(), j.run)
+		j.err = g.s.alone(j.ctx, j.run)
 	}
-}
-
-// bounded reports whether j is a write a group may merge, of at most
-// mergeRows rows (see Dialect.BeginWrite).
-func (j *job) bounded() bool {
-	switch j.op.(type) {
-	case *createOp, *batchOp:
-		return true
-	}
-	return false
 }
 
 // testHookCommit, set by tests, is called by every group commit just
@@ -193,12 +183,8 @@ var testHookCommit func()
 // the jobs' results mean nothing.
 func (g *group) tryGroup(batch []*job) error {
 	ctx := context.Background()
-	bounded := true
-	for _, j := range batch {
-		bounded = bounded && j.bounded()
-	}
 	defer since(&g.s.txTime, time.Now())
-	if err := g.s.d.BeginWrite(ctx, bounded); err != nil {
+	if err := g.s.d.BeginWrite(ctx); err != nil {
 		return err
 	}
 	tx, err := g.s.w.BeginTx(ctx, nil)

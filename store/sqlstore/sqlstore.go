@@ -49,12 +49,7 @@ type Dialect interface {
 	// look into.
 	InIDs(ids []any) (string, []any)
 	// BeginWrite is called before each write transaction begins.
-	// bounded says the transaction holds only writes of run data that
-	// a group may merge (CreateRun, a LogBatch of at most mergeRows
-	// rows), so that what its savepoints must be able to undo is small:
-	// SQLite keeps that undo in memory then, in a temporary file
-	// otherwise (see store/sqlite).
-	BeginWrite(ctx context.Context, bounded bool) error
+	BeginWrite(ctx context.Context) error
 }
 
 // InList is InIDs as a list: " IN (?, …)" and the ids.
@@ -272,14 +267,14 @@ func (s *Store) txOp(ctx context.Context, op any, fn txFunc) error {
 	if s.group != nil {
 		return s.group.do(ctx, op, fn)
 	}
-	return s.alone(ctx, false, fn)
+	return s.alone(ctx, fn)
 }
 
 // alone runs fn in a transaction of its own, again while the dialect says
-// its failure may be retried; bounded is as for Dialect.BeginWrite.
-func (s *Store) alone(ctx context.Context, bounded bool, fn txFunc) error {
+// its failure may be retried.
+func (s *Store) alone(ctx context.Context, fn txFunc) error {
 	for attempt := 0; ; attempt++ {
-		err := s.tryTx(ctx, bounded, fn)
+		err := s.tryTx(ctx, fn)
 		if err == nil || attempt == maxRetries || !s.d.Retry(err) || ctx.Err() != nil {
 			return err
 		}
@@ -294,11 +289,10 @@ func (s *Store) alone(ctx context.Context, bounded bool, fn txFunc) error {
 
 // tryTx runs fn in a transaction of its own and commits it. A panic in fn
 // is its error ("internal error: …"), after the transaction is rolled
-// back: no connection is left inside it, holding its locks. bounded is as
-// for Dialect.BeginWrite.
-func (s *Store) tryTx(ctx context.Context, bounded bool, fn txFunc) error {
+// back: no connection is left inside it, holding its locks.
+func (s *Store) tryTx(ctx context.Context, fn txFunc) error {
 	defer since(&s.txTime, time.Now())
-	if err := s.d.BeginWrite(ctx, bounded); err != nil {
+	if err := s.d.BeginWrite(ctx); err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
 	tx, err := s.w.BeginTx(ctx, nil)
