@@ -51,12 +51,16 @@ func readPids(t *testing.T, pidFile string) []int {
 
 // TestKill9LeavesNoDescendant: kill -9 of the real binary takes the
 // step's whole tree with it, a grandchild that left the process group
-// with setsid included (Pdeathsig alone reaches only the direct child).
+// with setsid included (Pdeathsig alone reaches only the direct child),
+// and leaves no file in the temporary folder (the step's log is
+// unlinked as soon as it is made).
 func TestKill9LeavesNoDescendant(t *testing.T) {
 	bin := buildMlrun(t)
 	proj, pidFile := spawnProject(t)
 	cmd := exec.Command(bin, "run", proj, "--tracking-uri", "sqlite:///"+filepath.Join(t.TempDir(), "m.db"))
 	cmd.Dir = t.TempDir()
+	tmp := t.TempDir()
+	cmd.Env = append(os.Environ(), "TMPDIR="+tmp)
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -72,6 +76,13 @@ func TestKill9LeavesNoDescendant(t *testing.T) {
 	waitFor(t, 10*time.Second, "a descendant of the step outlived kill -9 of mlrun", func() bool {
 		return !testutil.Alive(pids[0]) && !testutil.Alive(pids[1])
 	})
+	left, err := os.ReadDir(tmp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range left {
+		t.Errorf("kill -9 of mlrun left %s in the temporary folder", e.Name())
+	}
 }
 
 // TestStepEndLeavesNoDescendant: when the step exits, what it left

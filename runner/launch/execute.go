@@ -203,8 +203,12 @@ func Execute(ctx context.Context, req Request) (*Outcome, error) {
 	if err != nil {
 		return out, fmt.Errorf("step log: %w", err)
 	}
-	defer os.Remove(logFile.Name())
 	defer logFile.Close()
+	// Unlinked at once: the step writes it, and keepLog reads it, through
+	// the open file, so a mlrun killed with -9 leaves nothing behind.
+	if os.Remove(logFile.Name()) != nil {
+		defer os.Remove(logFile.Name())
+	}
 	job.RunID, job.ExperimentID = run.Info.RunID, run.Info.ExperimentID
 	job.Env = stepEnv(trackingURI, token, run.Info.RunID, run.Info.ExperimentID)
 	job.Stdout, job.Stderr = io.MultiWriter(req.Stdout, logFile), io.MultiWriter(req.Stderr, logFile)
