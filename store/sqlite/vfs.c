@@ -100,7 +100,7 @@ typedef struct wrapped_file {
 
 static sqlite3_vfs vfs;
 static sqlite3_vfs *base;
-static volatile long nwrites, nflushes, nthrough, nsplit;
+static volatile long nwrites, nflushes, nsplit;
 static int spill_set;
 
 static int wb_flush(wrapped_file *p) {
@@ -172,7 +172,6 @@ static int wb_write(sqlite3_file *f, const void *b, int amt, sqlite3_int64 off) 
 		p->buf = malloc(WALBUF_CAP);
 	}
 	if (amt > WALBUF_CAP || p->buf == NULL || (commit && p->n == 0)) {
-		__atomic_add_fetch(&nthrough, 1, __ATOMIC_RELAXED);
 		rc = p->real->pMethods->xWrite(p->real, b, amt, off);
 	} else {
 		if (p->n == 0) {
@@ -330,10 +329,9 @@ int mlrun_vfs_register(void) {
 	return sqlite3_vfs_register(&vfs, 0);
 }
 
-void mlrun_vfs_counts(long *writes, long *flushes, long *through, long *split) {
+void mlrun_vfs_counts(long *writes, long *flushes, long *split) {
 	*writes = __atomic_load_n(&nwrites, __ATOMIC_RELAXED);
 	*flushes = __atomic_load_n(&nflushes, __ATOMIC_RELAXED);
-	*through = __atomic_load_n(&nthrough, __ATOMIC_RELAXED);
 	*split = __atomic_load_n(&nsplit, __ATOMIC_RELAXED);
 }
 

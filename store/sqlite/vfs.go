@@ -64,13 +64,11 @@ func registerVFS() string {
 }
 
 // vfsCounts are what vfs.c has seen in this process: the writes to WAL
-// files, the buffers it wrote out, the writes it passed on as they came
-// (commit headers with nothing before them, writes larger than the
-// buffer), and the sub-journal writes it split.
-type vfsCounts struct{ writes, flushes, through, split int64 }
+// files, the buffers it wrote out, and the sub-journal writes it split.
+type vfsCounts struct{ writes, flushes, split int64 }
 
 func readVFSCounts() vfsCounts {
-	var w, f, th, sp C.long
-	C.mlrun_vfs_counts(&w, &f, &th, &sp)
-	return vfsCounts{int64(w), int64(f), int64(th), int64(sp)}
+	var w, f, sp C.long
+	C.mlrun_vfs_counts(&w, &f, &sp)
+	return vfsCounts{int64(w), int64(f), int64(sp)}
 }
