@@ -5,6 +5,7 @@ import (
 	"hash/maphash"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/mlrun/mlrun/store"
 )
@@ -20,19 +21,30 @@ import (
 // changed value all go on to the write, which answers as it always has.
 // On SQLite this keeps such batches off the one writer.
 
-// maxLoggedParams bounds loggedParams: past it the set starts again
-// (2.3 MiB at its fullest).
-const maxLoggedParams = 1 << 16
+// loggedBits is log2 of the size of loggedParams' table: 65,536 hashes,
+// 512 KiB.
+const loggedBits = 16
 
-// loggedParams is a set of (run, key, value) hashes: params committed
-// with that value. A hash found is a hint that the read is worth making;
-// a collision costs a read.
+// loggedParams remembers (run, key, value) hashes of params committed
+// with that value, in a table of 1<<loggedBits hashes where each hash has
+// one place and the last one there stays: a hash found is a hint that
+// the read is worth making (a collision costs a read), a hash pushed out
+// only means the write answers, as it would have. No lock, no
+// allocation after the first.
 type loggedParams struct {
-	mu   sync.Mutex
-	seed maphash.Seed
-	set  map[uint64]struct{}
+	once  sync.Once
+	seed  maphash.Seed
+	slots []atomic.Uint64
 }
 
+func (l *loggedParams) init() {
+	l.once.Do(func() {
+		l.seed = maphash.MakeSeed()
+		l.slots = make([]atomic.Uint64, 1<<loggedBits)
+	})
+}
+
+// hash is p's hash in run runID, never 0 (an empty place).
 func (l *loggedParams) hash(runID string, p store.Param) uint64 {
 	var h maphash.Hash
 	h.SetSeed(l.seed)
@@ -41,34 +53,28 @@ func (l *loggedParams) hash(runID string, p store.Param) uint64 {
 	h.WriteString(p.Key)
 	h.WriteByte(0)
 	h.WriteString(p.Value)
-	return h.Sum64()
+	return h.Sum64() | 1
 }
 
 // add records params as committed to run runID.
 func (l *loggedParams) add(runID string, params []store.Param) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.set == nil || len(l.set)+len(params) > maxLoggedParams {
-		if l.set == nil {
-			l.seed = maphash.MakeSeed()
-		}
-		l.set = make(map[uint64]struct{}, len(params))
-	}
+	l.init()
 	for _, p := range params {
-		l.set[l.hash(runID, p)] = struct{}{}
+		h := l.hash(runID, p)
+		l.slots[h>>(64-loggedBits)].Store(h)
 	}
 }
 
 // all reports whether every one of params (at least one) was added for
-// run runID.
+// run runID and is still remembered.
 func (l *loggedParams) all(runID string, params []store.Param) bool {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.set == nil || len(params) == 0 {
+	l.init()
+	if len(params) == 0 {
 		return false
 	}
 	for _, p := range params {
-		if _, ok := l.set[l.hash(runID, p)]; !ok {
+		h := l.hash(runID, p)
+		if l.slots[h>>(64-loggedBits)].Load() != h {
 			return false
 		}
 	}
