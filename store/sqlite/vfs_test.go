@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"maps"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"testing"
@@ -161,6 +163,117 @@ func TestWALBufferCommitsWhole(t *testing.T) {
 				t.Fatal(err)
 			}
 			insert("after the spill", 5, 10)
+		})
+	}
+}
+
+// TestWALBufferRandomTransactions: through the store's VFS, with either
+// sync setting, a run of random transactions (inserts, updates and
+// deletes of random sizes; some rolled back whole, some with a savepoint
+// rolled back; some with a page cache of ten pages, so that pages go to
+// the WAL before the commit and are read back) leaves, after each one,
+// what a model of it says: in another connection, and in a copy of the
+// files as a killed process would leave them.
+func TestWALBufferRandomTransactions(t *testing.T) {
+	for _, sync := range []string{"FULL", "NORMAL"} {
+		t.Run(sync, func(t *testing.T) {
+			ctx := context.Background()
+			path := filepath.Join(t.TempDir(), "r.db")
+			w, err := sql.Open("sqlite3", "file:"+path+"?_journal_mode=WAL&_sync="+sync+"&vfs="+vfsName)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer w.Close()
+			w.SetMaxOpenConns(1)
+			other, err := sql.Open("sqlite3", "file:"+path+"?_journal_mode=WAL")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer other.Close()
+			if _, err := w.ExecContext(ctx, `CREATE TABLE t (id INTEGER PRIMARY KEY, v INTEGER, pad TEXT)`); err != nil {
+				t.Fatal(err)
+			}
+			rng := rand.New(rand.NewPCG(1, uint64(len(sync))))
+			model := map[int]int{} // id → v
+			next := 1
+			exec := func(tx *sql.Tx, q string, args ...any) {
+				t.Helper()
+				if _, err := tx.ExecContext(ctx, q, args...); err != nil {
+					t.Fatalf("%s: %v", q, err)
+				}
+			}
+			// change makes one random change in tx and in m.
+			change := func(tx *sql.Tx, m map[int]int) {
+				switch k := rng.IntN(10); {
+				case k < 6 || len(m) == 0:
+					rows, pad := 1+rng.IntN(1500), 10+rng.IntN(400)
+					for range rows {
+						exec(tx, `INSERT INTO t VALUES (?, ?, printf('%.*c', ?, 'x'))`, next, next, pad)
+						m[next] = next
+						next++
+					}
+				case k < 8: // often the last rows, whose pages may be in the buffer
+					a := 1 + rng.IntN(next)
+					if rng.IntN(2) == 0 {
+						a = max(1, next-rng.IntN(800))
+					}
+					b := a + rng.IntN(600)
+					exec(tx, `UPDATE t SET v = v + 1, pad = pad || 'y' WHERE id BETWEEN ? AND ?`, a, b)
+					for id := a; id <= b; id++ {
+						if v, ok := m[id]; ok {
+							m[id] = v + 1
+						}
+					}
+				default:
+					a := 1 + rng.IntN(next)
+					b := a + rng.IntN(300)
+					exec(tx, `DELETE FROM t WHERE id BETWEEN ? AND ?`, a, b)
+					for id := a; id <= b; id++ {
+						delete(m, id)
+					}
+				}
+			}
+			for i := range 60 {
+				cache := "-2000"
+				if rng.IntN(3) == 0 {
+					cache = "10"
+				}
+				if _, err := w.ExecContext(ctx, `PRAGMA cache_size = `+cache); err != nil {
+					t.Fatal(err)
+				}
+				tx, err := w.BeginTx(ctx, nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				m := maps.Clone(model)
+				for range 1 + rng.IntN(3) {
+					change(tx, m)
+				}
+				if rng.IntN(4) == 0 { // a savepoint's changes undone
+					exec(tx, `SAVEPOINT s`)
+					change(tx, maps.Clone(m))
+					exec(tx, `ROLLBACK TO s`)
+					exec(tx, `RELEASE s`)
+				}
+				what := fmt.Sprint("transaction ", i, " (committed)")
+				if rng.IntN(4) == 0 {
+					if err := tx.Rollback(); err != nil {
+						t.Fatal(err)
+					}
+					what = fmt.Sprint("transaction ", i, " (rolled back)")
+				} else {
+					if err := tx.Commit(); err != nil {
+						t.Fatal(err)
+					}
+					model = m
+				}
+				sum := 0
+				for _, v := range model {
+					sum += v
+				}
+				checkRows(t, ctx, what+": another connection", other, len(model), sum)
+				checkRows(t, ctx, what+": the files after a kill", crashCopy(t, path), len(model), sum)
+			}
 		})
 	}
 }
