@@ -54,6 +54,29 @@ func checkRows(t *testing.T, ctx context.Context, what string, db *sql.DB, n, su
 	}
 }
 
+// walPair makes a database in t.TempDir() with table t (id, v, pad): its
+// path, one connection through the store's VFS with synchronous=sync,
+// and another connection through SQLite's own.
+func walPair(t *testing.T, sync string) (path string, w, other *sql.DB) {
+	t.Helper()
+	path = filepath.Join(t.TempDir(), "w.db")
+	w, err := sql.Open("sqlite3", "file:"+path+"?_journal_mode=WAL&_sync="+sync+"&vfs="+vfsName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { w.Close() })
+	w.SetMaxOpenConns(1)
+	other, err = sql.Open("sqlite3", "file:"+path+"?_journal_mode=WAL")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { other.Close() })
+	if _, err := w.Exec(`CREATE TABLE t (id INTEGER PRIMARY KEY, v INTEGER, pad TEXT)`); err != nil {
+		t.Fatal(err)
+	}
+	return path, w, other
+}
+
 // TestWALBufferCommitsWhole: through the store's VFS, with either
 // sync setting, every commit's frames are in the file when the commit
 // returns: another connection reads them, and a copy of the files as a
@@ -69,21 +92,7 @@ func TestWALBufferCommitsWhole(t *testing.T) {
 	for _, sync := range []string{"FULL", "NORMAL"} {
 		t.Run(sync, func(t *testing.T) {
 			ctx := context.Background()
-			path := filepath.Join(t.TempDir(), "w.db")
-			w, err := sql.Open("sqlite3", "file:"+path+"?_journal_mode=WAL&_sync="+sync+"&vfs="+vfsName)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer w.Close()
-			w.SetMaxOpenConns(1)
-			other, err := sql.Open("sqlite3", "file:"+path+"?_journal_mode=WAL")
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer other.Close()
-			if _, err := w.ExecContext(ctx, `CREATE TABLE t (id INTEGER PRIMARY KEY, v INTEGER, pad TEXT)`); err != nil {
-				t.Fatal(err)
-			}
+			path, w, other := walPair(t, sync)
 			n, sum := 0, 0
 			check := func(what string) {
 				t.Helper()
@@ -178,21 +187,7 @@ func TestWALBufferRandomTransactions(t *testing.T) {
 	for _, sync := range []string{"FULL", "NORMAL"} {
 		t.Run(sync, func(t *testing.T) {
 			ctx := context.Background()
-			path := filepath.Join(t.TempDir(), "r.db")
-			w, err := sql.Open("sqlite3", "file:"+path+"?_journal_mode=WAL&_sync="+sync+"&vfs="+vfsName)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer w.Close()
-			w.SetMaxOpenConns(1)
-			other, err := sql.Open("sqlite3", "file:"+path+"?_journal_mode=WAL")
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer other.Close()
-			if _, err := w.ExecContext(ctx, `CREATE TABLE t (id INTEGER PRIMARY KEY, v INTEGER, pad TEXT)`); err != nil {
-				t.Fatal(err)
-			}
+			path, w, other := walPair(t, sync)
 			rng := rand.New(rand.NewPCG(1, uint64(len(sync))))
 			model := map[int]int{} // id → v
 			next := 1
