@@ -113,6 +113,16 @@ static int wb_flush(wrapped_file *p) {
 	return rc;
 }
 
+// WRITE_OUT_OR_RETURN writes out p's buffer before the default VFS's
+// method runs, and returns from the caller if that write fails.
+#define WRITE_OUT_OR_RETURN(p) \
+	do { \
+		int rc_ = wb_flush(p); \
+		if (rc_ != SQLITE_OK) { \
+			return rc_; \
+		} \
+	} while (0)
+
 static int wb_close(sqlite3_file *f) {
 	wrapped_file *p = (wrapped_file *)f;
 	int rc = wb_flush(p);
@@ -124,10 +134,7 @@ static int wb_close(sqlite3_file *f) {
 
 static int wb_read(sqlite3_file *f, void *b, int amt, sqlite3_int64 off) {
 	wrapped_file *p = (wrapped_file *)f;
-	int rc = wb_flush(p);
-	if (rc != SQLITE_OK) {
-		return rc;
-	}
+	WRITE_OUT_OR_RETURN(p);
 	return p->real->pMethods->xRead(p->real, b, amt, off);
 }
 
@@ -190,28 +197,19 @@ static int wb_write(sqlite3_file *f, const void *b, int amt, sqlite3_int64 off) 
 
 static int wb_truncate(sqlite3_file *f, sqlite3_int64 size) {
 	wrapped_file *p = (wrapped_file *)f;
-	int rc = wb_flush(p);
-	if (rc != SQLITE_OK) {
-		return rc;
-	}
+	WRITE_OUT_OR_RETURN(p);
 	return p->real->pMethods->xTruncate(p->real, size);
 }
 
 static int wb_sync(sqlite3_file *f, int flags) {
 	wrapped_file *p = (wrapped_file *)f;
-	int rc = wb_flush(p);
-	if (rc != SQLITE_OK) {
-		return rc;
-	}
+	WRITE_OUT_OR_RETURN(p);
 	return p->real->pMethods->xSync(p->real, flags);
 }
 
 static int wb_filesize(sqlite3_file *f, sqlite3_int64 *size) {
 	wrapped_file *p = (wrapped_file *)f;
-	int rc = wb_flush(p);
-	if (rc != SQLITE_OK) {
-		return rc;
-	}
+	WRITE_OUT_OR_RETURN(p);
 	return p->real->pMethods->xFileSize(p->real, size);
 }
 
@@ -232,10 +230,7 @@ static int wb_reserved(sqlite3_file *f, int *out) {
 
 static int wb_fcntl(sqlite3_file *f, int op, void *arg) {
 	wrapped_file *p = (wrapped_file *)f;
-	int rc = wb_flush(p);
-	if (rc != SQLITE_OK) {
-		return rc;
-	}
+	WRITE_OUT_OR_RETURN(p);
 	return p->real->pMethods->xFileControl(p->real, op, arg);
 }
 
