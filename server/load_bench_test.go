@@ -112,7 +112,12 @@ func BenchmarkServerLoad(b *testing.B) {
 						tx := after.TxTime - before.TxTime
 						b.ReportMetric(100*tx.Seconds()/r.Elapsed.Seconds(), "writer-busy-%")
 						b.ReportMetric(100*(after.CommitTime-before.CommitTime).Seconds()/r.Elapsed.Seconds(), "commit-busy-%")
-						b.ReportMetric(float64(after.Writes-before.Writes)/float64(after.Commits-before.Commits), "writes/commit")
+						writes := float64(after.Writes - before.Writes)
+						b.ReportMetric(writes/float64(after.Commits-before.Commits), "writes/commit")
+						// Where else a write's time went: waiting for a
+						// group to take it, and, once answered, for a CPU.
+						b.ReportMetric((after.QueueTime-before.QueueTime).Seconds()*1e6/writes, "queue-µs")
+						b.ReportMetric((after.ResumeTime-before.ResumeTime).Seconds()*1e6/writes, "resume-µs")
 					}
 					ok, elapsed, lat := r.Requests-r.Errors, r.Elapsed, r.Latencies
 					b.ReportMetric(float64(ok)/elapsed.Seconds(), "req/s")
@@ -136,6 +141,8 @@ func writeStats(stores []testutil.FullStore) sqlstore.WriteStats {
 		sum.Commits += s.Commits
 		sum.TxTime += s.TxTime
 		sum.CommitTime += s.CommitTime
+		sum.QueueTime += s.QueueTime
+		sum.ResumeTime += s.ResumeTime
 	}
 	return sum
 }

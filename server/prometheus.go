@@ -109,11 +109,13 @@ func (m *Metrics) watchOpenRuns(st store.Store) {
 
 // watchWrites adds the counters mlrun_store_writes_total,
 // mlrun_store_commits_total, mlrun_store_merged_writes_total,
-// mlrun_store_unchanged_writes_total, mlrun_store_write_seconds_total
-// and mlrun_store_commit_seconds_total
+// mlrun_store_unchanged_writes_total, mlrun_store_write_seconds_total,
+// mlrun_store_commit_seconds_total, mlrun_store_write_queue_seconds_total
+// and mlrun_store_write_resume_seconds_total
 // when st counts its write transactions (the SQL stores): on SQLite,
-// writes per commit is how much group commit saves, and the rate of the
-// write seconds how busy the one writer is.
+// writes per commit is how much group commit saves, the rate of the
+// write seconds how busy the one writer is, and the queue and resume
+// seconds per write where else a write's time goes.
 func (m *Metrics) watchWrites(st store.Store) {
 	wc, ok := st.(interface{ WriteStats() sqlstore.WriteStats })
 	if !ok {
@@ -142,7 +144,15 @@ func (m *Metrics) watchWrites(st store.Store) {
 		prometheus.NewCounterFunc(prometheus.CounterOpts{
 			Name: "mlrun_store_commit_seconds_total",
 			Help: "Of the write transactions' time, the time spent committing (SQLite: writing the changed pages to the WAL and syncing it).",
-		}, func() float64 { return wc.WriteStats().CommitTime.Seconds() }))
+		}, func() float64 { return wc.WriteStats().CommitTime.Seconds() }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "mlrun_store_write_queue_seconds_total",
+			Help: "Time write calls waited in the queue for a group commit to take them, summed over them: per write, how long writes wait for the writer.",
+		}, func() float64 { return wc.WriteStats().QueueTime.Seconds() }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "mlrun_store_write_resume_seconds_total",
+			Help: "Time from a group's commit to its write calls' requests running again, summed over the writes another goroutine answered (on SQLite, all): the wait for a CPU of requests whose answers are ready.",
+		}, func() float64 { return wc.WriteStats().ResumeTime.Seconds() }))
 }
 
 // countOpenRuns pages through the active experiments and their RUNNING

@@ -88,6 +88,12 @@ func TestPrometheusMetrics(t *testing.T) {
 	if !(write > 0 && commit > 0 && commit < write) {
 		t.Errorf("mlrun_store_write_seconds_total %g, mlrun_store_commit_seconds_total %g: want both above 0, the commits' less", write, commit)
 	}
+	// Each waited for the writer thread to take it, and then to run
+	// again once answered.
+	queue, resume := testutil.MetricValue(t, strings.NewReader(text), "mlrun_store_write_queue_seconds_total"), testutil.MetricValue(t, strings.NewReader(text), "mlrun_store_write_resume_seconds_total")
+	if !(queue > 0 && resume > 0) {
+		t.Errorf("mlrun_store_write_queue_seconds_total %g, mlrun_store_write_resume_seconds_total %g: want both above 0", queue, resume)
+	}
 	if strings.Contains(text, `route="/health"`) || strings.Contains(text, "m-first") {
 		t.Errorf("/metrics has /health or a run id:\n%s", text)
 	}

@@ -10,8 +10,10 @@
 // writers were (writer-%: the share of the time inside write
 // transactions, summed over the servers) and how much of that time went
 // to COMMIT (commit-%): a writer near 100 % is where the writes queue;
-// and how many writes a commit carried (writes/commit: the group commit's
-// size).
+// how many writes a commit carried (writes/commit: the group commit's
+// size); and, per write, how long it waited in the queue for a group
+// (queue-ms) and, once its group had committed, for its request to run
+// again (resume-ms: the wait for a CPU).
 //
 // Several -url values spread the clients over servers that share a
 // database. It writes runs into the server (and, for the read workloads,
@@ -69,7 +71,7 @@ func main() {
 	_, timed := writerStats(ctx, list)
 	header := fmt.Sprintf("%-18s %10s %8s %8s %8s", "workload", "req/s", "p50-ms", "p99-ms", "errors")
 	if timed {
-		header += fmt.Sprintf(" %8s %8s %13s", "writer-%", "commit-%", "writes/commit")
+		header += fmt.Sprintf(" %8s %8s %13s %8s %9s", "writer-%", "commit-%", "writes/commit", "queue-ms", "resume-ms")
 	}
 	fmt.Println(header)
 	failed := false
@@ -89,12 +91,13 @@ func main() {
 				// A workload that changes nothing (log-param-10-again
 				// after its first requests) commits nothing.
 				if commits := after[3] - before[3]; commits > 0 {
-					line += fmt.Sprintf(" %13.2f", (after[2]-before[2])/commits)
+					writes := after[2] - before[2]
+					line += fmt.Sprintf(" %13.2f %8.3f %9.3f", writes/commits, 1000*(after[4]-before[4])/writes, 1000*(after[5]-before[5])/writes)
 				} else {
-					line += fmt.Sprintf(" %13s", "-")
+					line += fmt.Sprintf(" %13s %8s %9s", "-", "-", "-")
 				}
 			} else {
-				line += fmt.Sprintf(" %8s %8s %13s", "-", "-", "-")
+				line += fmt.Sprintf(" %8s %8s %13s %8s %9s", "-", "-", "-", "-", "-")
 			}
 		}
 		fmt.Println(line)
@@ -139,11 +142,13 @@ func selected(only string) ([]load.Workload, error) {
 
 // writerStats sums, over the servers at urls, the seconds their store
 // writers spent in write transactions and in COMMIT, their writes and
-// their commits, read off their /metrics; false when a server does not
-// expose them.
-func writerStats(ctx context.Context, urls []string) ([4]float64, bool) {
-	var sum [4]float64
-	names := []string{"mlrun_store_write_seconds_total", "mlrun_store_commit_seconds_total", "mlrun_store_writes_total", "mlrun_store_commits_total"}
+// their commits, and the seconds their writes waited in the queue and,
+// once answered, to run again, read off their /metrics; false when a
+// server does not expose them.
+func writerStats(ctx context.Context, urls []string) ([6]float64, bool) {
+	var sum [6]float64
+	names := []string{"mlrun_store_write_seconds_total", "mlrun_store_commit_seconds_total", "mlrun_store_writes_total", "mlrun_store_commits_total",
+		"mlrun_store_write_queue_seconds_total", "mlrun_store_write_resume_seconds_total"}
 	for _, u := range urls {
 		m, err := load.Scrape(ctx, u, names...)
 		if err != nil || len(m) != len(names) {

@@ -87,9 +87,10 @@ func TestLoadgenBadFlags(t *testing.T) {
 
 // TestLoadgenWriterBusy: against an mlrun server that exposes its
 // metrics, loadgen also prints how busy the store's writer was, how
-// much of it went to COMMIT and how many writes a commit carried, for the
-// write workloads ("-" for a read workload); TestLoadgen checks a server
-// without metrics keeps the five columns.
+// much of it went to COMMIT, how many writes a commit carried, and how
+// long a write waited in the queue and to run again once answered, for
+// the write workloads ("-" for a read workload); TestLoadgen checks a
+// server without metrics keeps the five columns.
 func TestLoadgenWriterBusy(t *testing.T) {
 	srv := testutil.StartServer(t, false, func(o *server.Options) { o.Metrics = server.NewMetrics() })
 	out, err := exec.Command("go", "run", ".", "-url", srv.URL, "-c", "3", "-d", "300ms", "-w", "create-run,search-runs-500").CombinedOutput()
@@ -100,11 +101,11 @@ func TestLoadgenWriterBusy(t *testing.T) {
 	if len(lines) != 3 {
 		t.Fatalf("output:\n%s", out)
 	}
-	if f := strings.Fields(lines[0]); !slices.Equal(f, []string{"workload", "req/s", "p50-ms", "p99-ms", "errors", "writer-%", "commit-%", "writes/commit"}) {
+	if f := strings.Fields(lines[0]); !slices.Equal(f, []string{"workload", "req/s", "p50-ms", "p99-ms", "errors", "writer-%", "commit-%", "writes/commit", "queue-ms", "resume-ms"}) {
 		t.Fatalf("header %q", lines[0])
 	}
 	f := strings.Fields(lines[1])
-	if len(f) != 8 || f[0] != "create-run" {
+	if len(f) != 10 || f[0] != "create-run" {
 		t.Fatalf("create-run line %q", lines[1])
 	}
 	busy, err1 := strconv.ParseFloat(f[5], 64)
@@ -116,7 +117,14 @@ func TestLoadgenWriterBusy(t *testing.T) {
 	if perCommit, err := strconv.ParseFloat(f[7], 64); err != nil || perCommit < 1 {
 		t.Fatalf("create-run line %q: want writes/commit >= 1", lines[1])
 	}
-	if f := strings.Fields(lines[2]); len(f) != 8 || f[0] != "search-runs-500" || f[5] != "-" || f[6] != "-" || f[7] != "-" {
-		t.Fatalf("search-runs-500 line %q: want - - - for a read workload", lines[2])
+	// Every create-run waited for the writer thread to take it and, once
+	// answered, to run again.
+	queue, err1 := strconv.ParseFloat(f[8], 64)
+	resume, err2 := strconv.ParseFloat(f[9], 64)
+	if err1 != nil || err2 != nil || !(queue > 0 && resume > 0) {
+		t.Fatalf("create-run line %q: want queue-ms and resume-ms above 0", lines[1])
+	}
+	if f := strings.Fields(lines[2]); len(f) != 10 || f[0] != "search-runs-500" || !slices.Equal(f[5:], []string{"-", "-", "-", "-", "-"}) {
+		t.Fatalf("search-runs-500 line %q: want - - - - - for a read workload", lines[2])
 	}
 }

@@ -63,6 +63,10 @@ type job struct {
 	// next says what the waiting caller does: true, it is done (err is
 	// its result); false, it leads the next group.
 	next chan bool
+	// queued is when the job was queued; answered, when its group had
+	// committed and the answers began (WriteStats' QueueTime and
+	// ResumeTime).
+	queued, answered time.Time
 }
 
 // do runs fn in the next group commit and returns its result; a
@@ -77,8 +81,9 @@ func (g *group) do(ctx context.Context, op any, fn txFunc) error {
 		}
 		op = nil // joins a group, not merged
 	}
-	j := &job{ctx: context.WithoutCancel(ctx), fn: fn, op: op, next: make(chan bool, 1)}
+	j := &job{ctx: context.WithoutCancel(ctx), fn: fn, op: op, next: make(chan bool, 1), queued: time.Now()}
 	if g.writer != nil && g.writer.queue(j) {
+		g.resumed(j)
 		return j.err
 	}
 	g.mu.Lock()
@@ -91,6 +96,7 @@ func (g *group) do(ctx context.Context, op any, fn txFunc) error {
 	g.mu.Unlock()
 	if !lead {
 		if done := <-j.next; done {
+			g.resumed(j)
 			return j.err
 		}
 	}
@@ -116,14 +122,13 @@ func (g *group) lead(own *job) {
 	g.yieldWhileQueued(0)
 	batch := g.take([]*job{own}, maxGroup-1)
 	g.commit(batch)
-	for _, j := range batch[1:] {
-		j.next <- true
-	}
+	g.answer(batch[1:])
 	g.mu.Lock()
 	passed := len(g.queue) > 0
 	if passed {
 		next := g.queue[0]
 		g.queue = append(g.queue[:0], g.queue[1:]...)
+		g.dequeued(next, time.Now())
 		next.next <- false
 	} else {
 		g.leaders--
@@ -157,10 +162,31 @@ func (g *group) take(batch []*job, n int) []*job {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	n = min(len(g.queue), n)
+	if n > 0 {
+		now := time.Now()
+		for _, j := range g.queue[:n] {
+			g.dequeued(j, now)
+		}
+	}
 	batch = append(batch, g.queue[:n]...)
 	g.queue = append(g.queue[:0], g.queue[n:]...)
 	return batch
 }
+
+// dequeued counts the time j waited in the queue, which it left at now.
+func (g *group) dequeued(j *job, now time.Time) { g.s.queueTime.Add(int64(now.Sub(j.queued))) }
+
+// answer tells the callers of batch, committed, that they are done.
+func (g *group) answer(batch []*job) {
+	now := time.Now()
+	for _, j := range batch {
+		j.answered = now
+		j.next <- true
+	}
+}
+
+// resumed counts the time since j was answered: its caller runs again.
+func (g *group) resumed(j *job) { since(&g.s.resumeTime, j.answered) }
 
 // commit runs batch in one transaction, or each alone when that fails.
 func (g *group) commit(batch []*job) {

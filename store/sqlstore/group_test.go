@@ -528,3 +528,58 @@ func TestGroupCommitIsTimed(t *testing.T) {
 		t.Errorf("the group took %v, %v of it committing: want both above 0, the commit less", tx, commit)
 	}
 }
+
+// TestWriteWaitsAreTimed: the time writes wait in the queue for a group,
+// and the time from their group's commit to their callers running again,
+// count in WriteStats (mlrun_store_write_queue_seconds_total and
+// mlrun_store_write_resume_seconds_total): on SQLite, whose writer
+// thread answers every write, and on PostgreSQL, whose leaders answer
+// the others of their groups.
+func TestWriteWaitsAreTimed(t *testing.T) {
+	ctx := context.Background()
+	for name, open := range map[string]func(t *testing.T) (*sqlstore.Store, int){
+		"sqlite": func(t *testing.T) (*sqlstore.Store, int) {
+			st, _ := testutil.SQLiteStore(t)
+			return st.Store, 1
+		},
+		"postgres": func(t *testing.T) (*sqlstore.Store, int) {
+			pg, _ := testutil.PostgresStore(t)
+			return pg.Store, 2
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			st, leaders := open(t)
+			exp, err := st.CreateExperiment(ctx, "waits", "", nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			before := st.WriteStats()
+			release := holdLeaders(t, st, leaders)
+			const n, hold = 4, 50 * time.Millisecond
+			errs := make(chan error, n)
+			for range n {
+				go func() {
+					_, err := st.CreateRun(ctx, store.CreateRun{ExperimentID: exp})
+					errs <- err
+				}()
+			}
+			waitPending(t, st, int64(leaders+n))
+			time.Sleep(hold)
+			release()
+			for range n {
+				if err := <-errs; err != nil {
+					t.Fatal(err)
+				}
+			}
+			after := st.WriteStats()
+			// Each create waited in the queue while the leaders were
+			// held, at least hold after all had queued.
+			if queued := after.QueueTime - before.QueueTime; queued < n*hold {
+				t.Errorf("the writes waited %v in the queue, want at least %v", queued, n*hold)
+			}
+			if resumed := after.ResumeTime - before.ResumeTime; resumed <= 0 {
+				t.Errorf("resume time %v after %d writes answered by another goroutine, want above 0", resumed, n)
+			}
+		})
+	}
+}

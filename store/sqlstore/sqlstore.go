@@ -107,8 +107,10 @@ type Store struct {
 	// logged is the params this store has committed (see logged.go).
 	logged loggedParams
 	// writes, commits, merged, pending and unchanged count for
-	// WriteStats; txTime and commitTime sum durations (ns).
-	writes, commits, merged, pending, unchanged, txTime, commitTime atomic.Int64
+	// WriteStats; txTime, commitTime, queueTime and resumeTime sum
+	// durations (ns).
+	writes, commits, merged, pending, unchanged atomic.Int64
+	txTime, commitTime, queueTime, resumeTime   atomic.Int64
 }
 
 // WriteStats counts a store's write transactions since it was opened.
@@ -129,15 +131,24 @@ type WriteStats struct {
 	// changed pages to the WAL and syncing it, on PostgreSQL a round trip
 	// and its WAL flush.
 	TxTime, CommitTime time.Duration
+	// QueueTime is the time group-committed writes waited in the queue
+	// for a group to take them, summed over them: how long writes wait
+	// for the writer. ResumeTime is, for the writes another goroutine
+	// committed and answered (SQLite's writer thread answers every
+	// write; a leader, the others of its group), the time from their
+	// group's commit to the caller running again: the wait for a CPU
+	// of a request whose answer is ready.
+	QueueTime, ResumeTime time.Duration
 }
 
 // WriteStats returns the store's write counts and times.
 func (s *Store) WriteStats() WriteStats {
 	return WriteStats{Writes: s.writes.Load(), Commits: s.commits.Load(), Merged: s.merged.Load(), Pending: s.pending.Load(),
-		Unchanged: s.unchanged.Load(), TxTime: time.Duration(s.txTime.Load()), CommitTime: time.Duration(s.commitTime.Load())}
+		Unchanged: s.unchanged.Load(), TxTime: time.Duration(s.txTime.Load()), CommitTime: time.Duration(s.commitTime.Load()),
+		QueueTime: time.Duration(s.queueTime.Load()), ResumeTime: time.Duration(s.resumeTime.Load())}
 }
 
-// since adds the time since start to d (txTime or commitTime).
+// since adds the time since start to d (one of the summed times).
 func since(d *atomic.Int64, start time.Time) { d.Add(int64(time.Since(start))) }
 
 var _ store.Store = (*Store)(nil)

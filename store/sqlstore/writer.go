@@ -96,9 +96,7 @@ func (w *writer) commitWaiting() bool {
 		return false
 	}
 	g.commit(batch)
-	for _, j := range batch {
-		j.next <- true
-	}
+	g.answer(batch)
 	return true
 }
 
