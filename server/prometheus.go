@@ -121,38 +121,30 @@ func (m *Metrics) watchWrites(st store.Store) {
 	if !ok {
 		return
 	}
-	m.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
-		Name: "mlrun_store_writes_total",
-		Help: "Write calls made to the tracking store that went to a write transaction.",
-	}, func() float64 { return float64(wc.WriteStats().Writes) }),
-		prometheus.NewCounterFunc(prometheus.CounterOpts{
-			Name: "mlrun_store_unchanged_writes_total",
-			Help: "Write calls that a read answered, having nothing to write: params logged again with the values they have.",
-		}, func() float64 { return float64(wc.WriteStats().Unchanged) }),
-		prometheus.NewCounterFunc(prometheus.CounterOpts{
-			Name: "mlrun_store_commits_total",
-			Help: "Transactions that committed the store's writes (fewer than the writes when they were committed in groups).",
-		}, func() float64 { return float64(wc.WriteStats().Commits) }),
-		prometheus.NewCounterFunc(prometheus.CounterOpts{
-			Name: "mlrun_store_merged_writes_total",
-			Help: "Writes committed merged with others of their group commit: a few statements for them all.",
-		}, func() float64 { return float64(wc.WriteStats().Merged) }),
-		prometheus.NewCounterFunc(prometheus.CounterOpts{
-			Name: "mlrun_store_write_seconds_total",
-			Help: "Time spent in the store's write transactions, from BEGIN to the end of COMMIT, summed: on SQLite, whose one writer runs one at a time, its rate is the share of time the writer is busy (near 1, writes queue).",
-		}, func() float64 { return wc.WriteStats().TxTime.Seconds() }),
-		prometheus.NewCounterFunc(prometheus.CounterOpts{
-			Name: "mlrun_store_commit_seconds_total",
-			Help: "Of the write transactions' time, the time spent committing (SQLite: writing the changed pages to the WAL and syncing it).",
-		}, func() float64 { return wc.WriteStats().CommitTime.Seconds() }),
-		prometheus.NewCounterFunc(prometheus.CounterOpts{
-			Name: "mlrun_store_write_queue_seconds_total",
-			Help: "Time write calls waited in the queue for a group commit to take them, summed over them: per write, how long writes wait for the writer.",
-		}, func() float64 { return wc.WriteStats().QueueTime.Seconds() }),
-		prometheus.NewCounterFunc(prometheus.CounterOpts{
-			Name: "mlrun_store_write_resume_seconds_total",
-			Help: "Time from a group's commit to its write calls' requests running again, summed over the writes another goroutine answered (on SQLite, all): the wait for a CPU of requests whose answers are ready.",
-		}, func() float64 { return wc.WriteStats().ResumeTime.Seconds() }))
+	for _, c := range []struct {
+		name, help string
+		value      func(sqlstore.WriteStats) float64
+	}{
+		{"mlrun_store_writes_total", "Write calls made to the tracking store that went to a write transaction.",
+			func(s sqlstore.WriteStats) float64 { return float64(s.Writes) }},
+		{"mlrun_store_unchanged_writes_total", "Write calls that a read answered, having nothing to write: params logged again with the values they have.",
+			func(s sqlstore.WriteStats) float64 { return float64(s.Unchanged) }},
+		{"mlrun_store_commits_total", "Transactions that committed the store's writes (fewer than the writes when they were committed in groups).",
+			func(s sqlstore.WriteStats) float64 { return float64(s.Commits) }},
+		{"mlrun_store_merged_writes_total", "Writes committed merged with others of their group commit: a few statements for them all.",
+			func(s sqlstore.WriteStats) float64 { return float64(s.Merged) }},
+		{"mlrun_store_write_seconds_total", "Time spent in the store's write transactions, from BEGIN to the end of COMMIT, summed: on SQLite, whose one writer runs one at a time, its rate is the share of time the writer is busy (near 1, writes queue).",
+			func(s sqlstore.WriteStats) float64 { return s.TxTime.Seconds() }},
+		{"mlrun_store_commit_seconds_total", "Of the write transactions' time, the time spent committing (SQLite: writing the changed pages to the WAL and syncing it).",
+			func(s sqlstore.WriteStats) float64 { return s.CommitTime.Seconds() }},
+		{"mlrun_store_write_queue_seconds_total", "Time write calls waited in the queue for a group commit to take them, summed over them: per write, how long writes wait for the writer.",
+			func(s sqlstore.WriteStats) float64 { return s.QueueTime.Seconds() }},
+		{"mlrun_store_write_resume_seconds_total", "Time from a group's commit to its write calls' requests running again, summed over the writes another goroutine answered (on SQLite, all): the wait for a CPU of requests whose answers are ready.",
+			func(s sqlstore.WriteStats) float64 { return s.ResumeTime.Seconds() }},
+	} {
+		m.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: c.name, Help: c.help},
+			func() float64 { return c.value(wc.WriteStats()) }))
+	}
 }
 
 // countOpenRuns pages through the active experiments and their RUNNING
