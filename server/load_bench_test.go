@@ -10,8 +10,10 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -34,7 +36,10 @@ import (
 // the ceiling for small requests on this machine: a handler on the same
 // HTTP stack (net/http, loopback, the same client) that decodes each
 // request's JSON and answers a fixed body, driven with the small write
-// workloads.
+// workloads. "noop-flush" is the ceiling for durable ones: the same
+// handler, each request answered only after a group commit that does
+// nothing but what durability costs at least, one 4 KiB write to a file
+// in the test's folder and its fsync, for every request waiting.
 //
 //	go test -run '^$' -bench ServerLoad -benchtime 3s ./server/
 func BenchmarkServerLoad(b *testing.B) {
@@ -44,7 +49,12 @@ func BenchmarkServerLoad(b *testing.B) {
 		name  string
 		start func(b *testing.B) ([]string, []testutil.FullStore, *sql.DB)
 	}{
-		{"noop", func(b *testing.B) ([]string, []testutil.FullStore, *sql.DB) { return []string{startNoop(b)}, nil, nil }},
+		{"noop", func(b *testing.B) ([]string, []testutil.FullStore, *sql.DB) {
+			return []string{startNoop(b, nil)}, nil, nil
+		}},
+		{"noop-flush", func(b *testing.B) ([]string, []testutil.FullStore, *sql.DB) {
+			return []string{startNoop(b, flushGroups(b))}, nil, nil
+		}},
 		{"sqlite", func(b *testing.B) ([]string, []testutil.FullStore, *sql.DB) {
 			srv := testutil.StartServer(b, false)
 			return []string{srv.URL}, []testutil.FullStore{srv.Store}, nil
@@ -74,13 +84,14 @@ func BenchmarkServerLoad(b *testing.B) {
 				b.Fatal(err)
 			}
 			env := load.Env{WriteExperimentID: "1"}
-			if setup.name != "noop" {
+			noop := strings.HasPrefix(setup.name, "noop")
+			if !noop {
 				if env, err = load.Setup(ctx, c, true); err != nil {
 					b.Fatal(err)
 				}
 			}
 			for _, w := range load.Workloads {
-				if setup.name == "noop" && !noopWorkloads[w.Name] {
+				if noop && !noopWorkloads[w.Name] {
 					continue
 				}
 				if w.Reads && db != nil {
@@ -151,15 +162,21 @@ func writeStats(stores []testutil.FullStore) sqlstore.WriteStats {
 var noopWorkloads = map[string]bool{"create-run": true, "log-batch-10": true, "log-param": true, "log-param-10": true, "log-param-10-again": true}
 
 // startNoop serves, on a loopback port, a handler that decodes the JSON
-// of every request and answers runs/create with a fixed run and anything
-// else with {}.
-func startNoop(b *testing.B) string {
+// of every request, calls wait (when not nil; its error is a 500), and
+// answers runs/create with a fixed run and anything else with {}.
+func startNoop(b *testing.B, wait func() error) string {
 	run := []byte(`{"run":{"info":{"run_id":"0123456789abcdef0123456789abcdef","run_uuid":"0123456789abcdef0123456789abcdef","experiment_id":"1","status":"RUNNING","start_time":1,"lifecycle_stage":"active","artifact_uri":"mlflow-artifacts:/1/0123456789abcdef0123456789abcdef/artifacts"},"data":{}}}`)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var body map[string]any
 		if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
 			http.Error(w, err.Error(), http.StatusBadRequest)
 			return
+		}
+		if wait != nil {
+			if err := wait(); err != nil {
+				http.Error(w, err.Error(), http.StatusInternalServerError)
+				return
+			}
 		}
 		w.Header().Set("Content-Type", "application/json")
 		if strings.HasSuffix(r.URL.Path, "/runs/create") {
@@ -170,6 +187,73 @@ func startNoop(b *testing.B) string {
 	}))
 	b.Cleanup(srv.Close)
 	return srv.URL
+}
+
+// flushGroups returns a wait that returns once a group commit of
+// nothing has flushed: a goroutine takes every wait pending, writes 4 KiB
+// to a file of the benchmark's and fsyncs it (what SQLite does to a WAL
+// at each commit, without the pages; with the store's read before the
+// flush where that helps, see sqlite.FlushReader), then answers them,
+// and takes the next group.
+func flushGroups(b *testing.B) func() error {
+	dir := b.TempDir()
+	f, err := os.Create(filepath.Join(dir, "flush"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	fr, err := sqlite.OpenFlushReader(dir)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { fr.Close() })
+	var (
+		mu      sync.Mutex
+		waiting []chan error
+		wake    = make(chan struct{}, 1)
+		done    = make(chan struct{})
+	)
+	b.Cleanup(func() { close(done); f.Close() })
+	go func() {
+		page := make([]byte, 4096)
+		for off := int64(0); ; off = (off + 4096) % (1 << 20) {
+			select {
+			case <-wake:
+			case <-done:
+				return
+			}
+			mu.Lock()
+			group := waiting
+			waiting = nil
+			mu.Unlock()
+			if len(group) == 0 {
+				continue
+			}
+			fr.Kick()
+			_, err := f.WriteAt(page, off)
+			if err == nil {
+				err = f.Sync()
+			}
+			for _, c := range group {
+				c <- err
+			}
+			// More may have come meanwhile, with the wake taken.
+			select {
+			case wake <- struct{}{}:
+			default:
+			}
+		}
+	}()
+	return func() error {
+		c := make(chan error, 1)
+		mu.Lock()
+		waiting = append(waiting, c)
+		mu.Unlock()
+		select {
+		case wake <- struct{}{}:
+		default:
+		}
+		return <-c
+	}
 }
 
 // BenchmarkRawMetricInsert is the ceiling for log-batch-500 on SQLite: one
