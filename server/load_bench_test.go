@@ -5,21 +5,19 @@ import (
 	"context"
 	"database/sql"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
 
 	"github.com/mlrun/mlrun/internal/load"
+	"github.com/mlrun/mlrun/internal/load/noop"
 	"github.com/mlrun/mlrun/internal/testutil"
 	"github.com/mlrun/mlrun/store"
 	"github.com/mlrun/mlrun/store/postgres"
@@ -39,7 +37,8 @@ import (
 // workloads. "noop-flush" is the ceiling for durable ones: the same
 // handler, each request answered only after a group commit that does
 // nothing but what durability costs at least, one 4 KiB write to a file
-// in the test's folder and its fsync, for every request waiting.
+// in the test's folder and its fsync, for every request waiting (see
+// internal/load/noop).
 //
 //	go test -run '^$' -bench ServerLoad -benchtime 3s ./server/
 func BenchmarkServerLoad(b *testing.B) {
@@ -53,7 +52,7 @@ func BenchmarkServerLoad(b *testing.B) {
 			return []string{startNoop(b, nil)}, nil, nil
 		}},
 		{"noop-flush", func(b *testing.B) ([]string, []testutil.FullStore, *sql.DB) {
-			return []string{startNoop(b, flushGroups(b))}, nil, nil
+			return []string{startNoopFlush(b)}, nil, nil
 		}},
 		{"sqlite", func(b *testing.B) ([]string, []testutil.FullStore, *sql.DB) {
 			srv := testutil.StartServer(b, false)
@@ -84,14 +83,14 @@ func BenchmarkServerLoad(b *testing.B) {
 				b.Fatal(err)
 			}
 			env := load.Env{WriteExperimentID: "1"}
-			noop := strings.HasPrefix(setup.name, "noop")
-			if !noop {
+			isNoop := strings.HasPrefix(setup.name, "noop")
+			if !isNoop {
 				if env, err = load.Setup(ctx, c, true); err != nil {
 					b.Fatal(err)
 				}
 			}
 			for _, w := range load.Workloads {
-				if noop && !noopWorkloads[w.Name] {
+				if isNoop && !noop.Workloads[w.Name] {
 					continue
 				}
 				if w.Reads && db != nil {
@@ -158,102 +157,22 @@ func writeStats(stores []testutil.FullStore) sqlstore.WriteStats {
 	return sum
 }
 
-// noopWorkloads are the workloads a no-op handler can answer.
-var noopWorkloads = map[string]bool{"create-run": true, "log-batch-10": true, "log-param": true, "log-param-10": true, "log-param-10-again": true}
-
-// startNoop serves, on a loopback port, a handler that decodes the JSON
-// of every request, calls wait (when not nil; its error is a 500), and
-// answers runs/create with a fixed run and anything else with {}.
+// startNoop serves noop.Handler(wait) on a loopback port.
 func startNoop(b *testing.B, wait func() error) string {
-	run := []byte(`{"run":{"info":{"run_id":"0123456789abcdef0123456789abcdef","run_uuid":"0123456789abcdef0123456789abcdef","experiment_id":"1","status":"RUNNING","start_time":1,"lifecycle_stage":"active","artifact_uri":"mlflow-artifacts:/1/0123456789abcdef0123456789abcdef/artifacts"},"data":{}}}`)
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var body map[string]any
-		if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
-			http.Error(w, err.Error(), http.StatusBadRequest)
-			return
-		}
-		if wait != nil {
-			if err := wait(); err != nil {
-				http.Error(w, err.Error(), http.StatusInternalServerError)
-				return
-			}
-		}
-		w.Header().Set("Content-Type", "application/json")
-		if strings.HasSuffix(r.URL.Path, "/runs/create") {
-			w.Write(run)
-			return
-		}
-		w.Write([]byte("{}"))
-	}))
+	srv := httptest.NewServer(noop.Handler(wait))
 	b.Cleanup(srv.Close)
 	return srv.URL
 }
 
-// flushGroups returns a wait that returns once a group commit of
-// nothing has flushed: a goroutine takes every wait pending, writes 4 KiB
-// to a file of the benchmark's and fsyncs it (what SQLite does to a WAL
-// at each commit, without the pages; with the store's read before the
-// flush where that helps, see sqlite.FlushReader), then answers them,
-// and takes the next group.
-func flushGroups(b *testing.B) func() error {
-	dir := b.TempDir()
-	f, err := os.Create(filepath.Join(dir, "flush"))
+// startNoopFlush serves noop.Handler with a noop.Flusher's Wait.
+func startNoopFlush(b *testing.B) string {
+	fl, err := noop.NewFlusher(b.TempDir())
 	if err != nil {
 		b.Fatal(err)
 	}
-	fr, err := sqlite.OpenFlushReader(dir)
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { fr.Close() })
-	var (
-		mu      sync.Mutex
-		waiting []chan error
-		wake    = make(chan struct{}, 1)
-		done    = make(chan struct{})
-	)
-	b.Cleanup(func() { close(done); f.Close() })
-	go func() {
-		page := make([]byte, 4096)
-		for off := int64(0); ; off = (off + 4096) % (1 << 20) {
-			select {
-			case <-wake:
-			case <-done:
-				return
-			}
-			mu.Lock()
-			group := waiting
-			waiting = nil
-			mu.Unlock()
-			if len(group) == 0 {
-				continue
-			}
-			fr.Kick()
-			_, err := f.WriteAt(page, off)
-			if err == nil {
-				err = f.Sync()
-			}
-			for _, c := range group {
-				c <- err
-			}
-			// More may have come meanwhile, with the wake taken.
-			select {
-			case wake <- struct{}{}:
-			default:
-			}
-		}
-	}()
-	return func() error {
-		c := make(chan error, 1)
-		mu.Lock()
-		waiting = append(waiting, c)
-		mu.Unlock()
-		select {
-		case wake <- struct{}{}:
-		default:
-		}
-		return <-c
-	}
+	url := startNoop(b, fl.Wait)
+	b.Cleanup(func() { fl.Close() }) // before the server's: its requests end
+	return url
 }
 
 // BenchmarkRawMetricInsert is the ceiling for log-batch-500 on SQLite: one
