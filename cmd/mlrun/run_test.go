@@ -73,15 +73,12 @@ func TestRunSecondSIGINTKillsAtOnce(t *testing.T) {
 func interrupt(t *testing.T, cmd *exec.Cmd, limit time.Duration, out fmt.Stringer) {
 	t.Helper()
 	cmd.Process.Signal(syscall.SIGINT)
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	select {
-	case err := <-done:
-		if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 130 {
-			t.Fatalf("exit: %v\n%s", err, out)
-		}
-	case <-time.After(limit):
+	exited, err := testutil.WaitExit(cmd, limit)
+	if !exited {
 		t.Fatalf("%s did not end within %s of Ctrl-C:\n%s", strings.Join(cmd.Args, " "), limit, out)
+	}
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 130 {
+		t.Fatalf("exit: %v\n%s", err, out)
 	}
 }
 

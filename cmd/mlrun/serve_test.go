@@ -159,15 +159,10 @@ func TestModelsServeBinary(t *testing.T) {
 		t.Fatalf("/invocations: %d %s, want %s", resp.StatusCode, got, want)
 	}
 	cmd.Process.Signal(syscall.SIGTERM)
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("after SIGTERM: %v", err)
-		}
-	case <-time.After(20 * time.Second):
+	if exited, err := testutil.WaitExit(cmd, 20*time.Second); !exited {
 		t.Fatal("models serve did not stop on SIGTERM")
+	} else if err != nil {
+		t.Fatalf("after SIGTERM: %v", err)
 	}
 }
 

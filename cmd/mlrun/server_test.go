@@ -89,15 +89,10 @@ func TestServerBinary(t *testing.T) {
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("after SIGTERM the server exited with %v", err)
-		}
-	case <-time.After(20 * time.Second):
+	if exited, err := testutil.WaitExit(cmd, 20*time.Second); !exited {
 		t.Fatal("server did not stop on SIGTERM")
+	} else if err != nil {
+		t.Fatalf("after SIGTERM the server exited with %v", err)
 	}
 	var log []string
 	for l := range lines {

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/mlrun/mlrun/internal/testutil"
 )
 
 // TestNoopServer: the command serves the no-op handler with a flush on
@@ -50,15 +52,10 @@ func TestNoopServer(t *testing.T) {
 		t.Fatalf("no flush file while serving: %v", err)
 	}
 	cmd.Process.Signal(os.Interrupt)
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("after an interrupt: %v", err)
-		}
-	case <-time.After(10 * time.Second):
+	if exited, err := testutil.WaitExit(cmd, 10*time.Second); !exited {
 		t.Fatal("still running 10 s after an interrupt")
+	} else if err != nil {
+		t.Fatalf("after an interrupt: %v", err)
 	}
 	if _, err := os.Stat(filepath.Join(dir, "noop-flush")); !os.IsNotExist(err) {
 		t.Fatalf("the flush file after exit: %v, want it removed", err)
