@@ -110,7 +110,7 @@ func BenchmarkServerLoad(b *testing.B) {
 					// get-history, 50-180 ms a request, five tails a
 					// second cost 0-18 % of its rate, 3 alternating
 					// rounds.)
-					before := writeStats(stores)
+					before, pagesBefore := writeStats(stores), walPages(stores)
 					r, err := load.Drive(ctx, urls, 20, time.Duration(b.N)*200*time.Millisecond, env, w)
 					if err != nil || r.FirstError != nil {
 						b.Fatalf("%v %v", err, r.FirstError)
@@ -128,6 +128,10 @@ func BenchmarkServerLoad(b *testing.B) {
 						// group to take it, and, once answered, for a CPU.
 						b.ReportMetric((after.QueueTime-before.QueueTime).Seconds()*1e6/writes, "queue-µs")
 						b.ReportMetric((after.ResumeTime-before.ResumeTime).Seconds()*1e6/writes, "resume-µs")
+						// SQLite: what a commit cost the disk.
+						if pagesBefore >= 0 {
+							b.ReportMetric(float64(walPages(stores)-pagesBefore)/float64(after.Commits-before.Commits), "wal-pages/commit")
+						}
 					}
 					ok, elapsed, lat := r.Requests-r.Errors, r.Elapsed, r.Latencies
 					b.ReportMetric(float64(ok)/elapsed.Seconds(), "req/s")
@@ -155,6 +159,19 @@ func writeStats(stores []testutil.FullStore) sqlstore.WriteStats {
 		sum.ResumeTime += s.ResumeTime
 	}
 	return sum
+}
+
+// walPages is how many pages the process's SQLite stores have written
+// to their WAL files, -1 when stores are not SQLite's.
+func walPages(stores []testutil.FullStore) int64 {
+	if len(stores) == 0 {
+		return -1
+	}
+	wp, ok := stores[0].(interface{ WALPages() int64 })
+	if !ok {
+		return -1
+	}
+	return wp.WALPages() // the process's count: once, not per store
 }
 
 // startNoop serves noop.Handler(wait) on a loopback port.

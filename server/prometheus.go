@@ -115,7 +115,9 @@ func (m *Metrics) watchOpenRuns(st store.Store) {
 // when st counts its write transactions (the SQL stores): on SQLite,
 // writes per commit is how much group commit saves, the rate of the
 // write seconds how busy the one writer is, and the queue and resume
-// seconds per write where else a write's time goes.
+// seconds per write where else a write's time goes. On SQLite it adds
+// mlrun_sqlite_wal_pages_total too: pages per commit, what the commits
+// cost the disk.
 func (m *Metrics) watchWrites(st store.Store) {
 	wc, ok := st.(interface{ WriteStats() sqlstore.WriteStats })
 	if !ok {
@@ -144,6 +146,11 @@ func (m *Metrics) watchWrites(st store.Store) {
 	} {
 		m.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: c.name, Help: c.help},
 			func() float64 { return c.value(wc.WriteStats()) }))
+	}
+	if wp, ok := st.(interface{ WALPages() int64 }); ok {
+		m.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "mlrun_sqlite_wal_pages_total",
+			Help: "Pages the SQLite store's commits wrote to its WAL (each page a commit changed, once): per commit, what a group of writes costs the disk."},
+			func() float64 { return float64(wp.WALPages()) }))
 	}
 }
 

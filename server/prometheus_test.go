@@ -94,6 +94,11 @@ func TestPrometheusMetrics(t *testing.T) {
 	if !(queue > 0 && resume > 0) {
 		t.Errorf("mlrun_store_write_queue_seconds_total %g, mlrun_store_write_resume_seconds_total %g: want both above 0", queue, resume)
 	}
+	// The pages the commits wrote to the WAL: this process's count, one
+	// page at least for each of the five commits.
+	if pages := testutil.MetricValue(t, strings.NewReader(text), "mlrun_sqlite_wal_pages_total"); pages != float64(st.WALPages()) || pages < 5 {
+		t.Errorf("mlrun_sqlite_wal_pages_total %g, the store's WALPages %d: want the same, 5 or more", pages, st.WALPages())
+	}
 	if strings.Contains(text, `route="/health"`) || strings.Contains(text, "m-first") {
 		t.Errorf("/metrics has /health or a run id:\n%s", text)
 	}

@@ -13,7 +13,9 @@
 // how many writes a commit carried (writes/commit: the group commit's
 // size); and, per write, how long it waited in the queue for a group
 // (queue-ms) and, once its group had committed, for its request to run
-// again (resume-ms: the wait for a CPU).
+// again (resume-ms: the wait for a CPU); and, for SQLite stores, how
+// many pages a commit wrote to the WAL (pages/commit: what a group of
+// writes costs the disk; "-" on PostgreSQL).
 //
 // Several -url values spread the clients over servers that share a
 // database. It writes runs into the server (and, for the read workloads,
@@ -25,6 +27,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"math"
 	"os"
 	"os/signal"
 	"strings"
@@ -71,7 +74,7 @@ func main() {
 	_, timed := writerStats(ctx, list)
 	header := fmt.Sprintf("%-18s %10s %8s %8s %8s", "workload", "req/s", "p50-ms", "p99-ms", "errors")
 	if timed {
-		header += fmt.Sprintf(" %8s %8s %13s %8s %9s", "writer-%", "commit-%", "writes/commit", "queue-ms", "resume-ms")
+		header += fmt.Sprintf(" %8s %8s %13s %8s %9s %12s", "writer-%", "commit-%", "writes/commit", "queue-ms", "resume-ms", "pages/commit")
 	}
 	fmt.Println(header)
 	failed := false
@@ -93,11 +96,16 @@ func main() {
 				if commits := after[3] - before[3]; commits > 0 {
 					writes := after[2] - before[2]
 					line += fmt.Sprintf(" %13.2f %8.3f %9.3f", writes/commits, 1000*(after[4]-before[4])/writes, 1000*(after[5]-before[5])/writes)
+					if pages := (after[6] - before[6]) / commits; !math.IsNaN(pages) {
+						line += fmt.Sprintf(" %12.1f", pages)
+					} else {
+						line += fmt.Sprintf(" %12s", "-")
+					}
 				} else {
-					line += fmt.Sprintf(" %13s %8s %9s", "-", "-", "-")
+					line += fmt.Sprintf(" %13s %8s %9s %12s", "-", "-", "-", "-")
 				}
 			} else {
-				line += fmt.Sprintf(" %8s %8s %13s %8s %9s", "-", "-", "-", "-", "-")
+				line += fmt.Sprintf(" %8s %8s %13s %8s %9s %12s", "-", "-", "-", "-", "-", "-")
 			}
 		}
 		fmt.Println(line)
@@ -142,20 +150,29 @@ func selected(only string) ([]load.Workload, error) {
 
 // writerStats sums, over the servers at urls, the seconds their store
 // writers spent in write transactions and in COMMIT, their writes and
-// their commits, and the seconds their writes waited in the queue and,
-// once answered, to run again, read off their /metrics; false when a
-// server does not expose them.
-func writerStats(ctx context.Context, urls []string) ([6]float64, bool) {
-	var sum [6]float64
+// their commits, the seconds their writes waited in the queue and, once
+// answered, to run again, and the pages their SQLite stores wrote to
+// the WAL (NaN when a server has no such count), read off their
+// /metrics; false when a server does not expose the others.
+func writerStats(ctx context.Context, urls []string) ([7]float64, bool) {
+	var sum [7]float64
 	names := []string{"mlrun_store_write_seconds_total", "mlrun_store_commit_seconds_total", "mlrun_store_writes_total", "mlrun_store_commits_total",
-		"mlrun_store_write_queue_seconds_total", "mlrun_store_write_resume_seconds_total"}
+		"mlrun_store_write_queue_seconds_total", "mlrun_store_write_resume_seconds_total", "mlrun_sqlite_wal_pages_total"}
 	for _, u := range urls {
 		m, err := load.Scrape(ctx, u, names...)
-		if err != nil || len(m) != len(names) {
+		if err != nil {
 			return sum, false
 		}
 		for i, name := range names {
-			sum[i] += m[name]
+			v, ok := m[name]
+			switch {
+			case ok:
+				sum[i] += v
+			case i == len(names)-1:
+				sum[i] = math.NaN()
+			default:
+				return sum, false
+			}
 		}
 	}
 	return sum, true

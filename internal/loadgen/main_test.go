@@ -88,7 +88,8 @@ func TestLoadgenBadFlags(t *testing.T) {
 // TestLoadgenWriterBusy: against an mlrun server that exposes its
 // metrics, loadgen also prints how busy the store's writer was, how
 // much of it went to COMMIT, how many writes a commit carried, and how
-// long a write waited in the queue and to run again once answered, for
+// long a write waited in the queue and to run again once answered, and
+// how many pages a commit wrote to the WAL (its store is SQLite's), for
 // the write workloads ("-" for a read workload); TestLoadgen checks a
 // server without metrics keeps the five columns.
 func TestLoadgenWriterBusy(t *testing.T) {
@@ -101,11 +102,11 @@ func TestLoadgenWriterBusy(t *testing.T) {
 	if len(lines) != 3 {
 		t.Fatalf("output:\n%s", out)
 	}
-	if f := strings.Fields(lines[0]); !slices.Equal(f, []string{"workload", "req/s", "p50-ms", "p99-ms", "errors", "writer-%", "commit-%", "writes/commit", "queue-ms", "resume-ms"}) {
+	if f := strings.Fields(lines[0]); !slices.Equal(f, []string{"workload", "req/s", "p50-ms", "p99-ms", "errors", "writer-%", "commit-%", "writes/commit", "queue-ms", "resume-ms", "pages/commit"}) {
 		t.Fatalf("header %q", lines[0])
 	}
 	f := strings.Fields(lines[1])
-	if len(f) != 10 || f[0] != "create-run" {
+	if len(f) != 11 || f[0] != "create-run" {
 		t.Fatalf("create-run line %q", lines[1])
 	}
 	busy, err1 := strconv.ParseFloat(f[5], 64)
@@ -124,7 +125,12 @@ func TestLoadgenWriterBusy(t *testing.T) {
 	if err1 != nil || err2 != nil || !(queue > 0 && resume > 0) {
 		t.Fatalf("create-run line %q: want queue-ms and resume-ms above 0", lines[1])
 	}
-	if f := strings.Fields(lines[2]); len(f) != 10 || f[0] != "search-runs-500" || !slices.Equal(f[5:], []string{"-", "-", "-", "-", "-"}) {
-		t.Fatalf("search-runs-500 line %q: want - - - - - for a read workload", lines[2])
+	// A new run changes a page of the runs table, and of each of its
+	// indexes, at least.
+	if pages, err := strconv.ParseFloat(f[10], 64); err != nil || pages < 4 {
+		t.Fatalf("create-run line %q: want 4 pages/commit or more", lines[1])
+	}
+	if f := strings.Fields(lines[2]); len(f) != 11 || f[0] != "search-runs-500" || !slices.Equal(f[5:], []string{"-", "-", "-", "-", "-", "-"}) {
+		t.Fatalf("search-runs-500 line %q: want - - - - - - for a read workload", lines[2])
 	}
 }

@@ -100,7 +100,7 @@ typedef struct wrapped_file {
 
 static sqlite3_vfs vfs;
 static sqlite3_vfs *base;
-static volatile long nwrites, nflushes, nsplit;
+static volatile long nwrites, nflushes, nsplit, npages;
 static int spill_set;
 
 static int wb_flush(wrapped_file *p) {
@@ -169,6 +169,11 @@ static int wb_write(sqlite3_file *f, const void *b, int amt, sqlite3_int64 off) 
 		return SQLITE_OK;
 	}
 	__atomic_add_fetch(&nwrites, 1, __ATOMIC_RELAXED);
+	// A frame's page (its header, and the file's, are shorter than the
+	// smallest page).
+	if (amt >= 512) {
+		__atomic_add_fetch(&npages, 1, __ATOMIC_RELAXED);
+	}
 	if (p->n > 0 && (off != p->off + p->n || p->n + amt > WALBUF_CAP)) {
 		if ((rc = wb_flush(p)) != SQLITE_OK) {
 			return rc;
@@ -324,10 +329,11 @@ int mlrun_vfs_register(void) {
 	return sqlite3_vfs_register(&vfs, 0);
 }
 
-void mlrun_vfs_counts(long *writes, long *flushes, long *split) {
+void mlrun_vfs_counts(long *writes, long *flushes, long *split, long *pages) {
 	*writes = __atomic_load_n(&nwrites, __ATOMIC_RELAXED);
 	*flushes = __atomic_load_n(&nflushes, __ATOMIC_RELAXED);
 	*split = __atomic_load_n(&nsplit, __ATOMIC_RELAXED);
+	*pages = __atomic_load_n(&npages, __ATOMIC_RELAXED);
 }
 
 int mlrun_vfs_stmt_spill(void) {

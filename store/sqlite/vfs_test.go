@@ -351,6 +351,66 @@ func TestStoreWritesThroughWALBuffer(t *testing.T) {
 	}
 }
 
+// TestWALPagesCounted: WALPages counts every page the store's commits
+// append to the WAL, as the WAL file's growth shows: a new run, and ten
+// params into it, each one commit of a few pages.
+func TestWALPagesCounted(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "mlflow.db")
+	s, err := Open(ctx, path, Options{ArtifactRoot: filepath.Join(dir, "mlruns")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	// An empty WAL, so that its frames are the next commits'.
+	if _, err := s.w.ExecContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`); err != nil {
+		t.Fatal(err)
+	}
+	frames := func() int64 {
+		t.Helper()
+		fi, err := os.Stat(path + "-wal")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fi.Size() == 0 {
+			return 0
+		}
+		// The WAL's 32-byte header, then frames of a 24-byte header and
+		// a 4 KiB page.
+		return (fi.Size() - 32) / (24 + 4096)
+	}
+	var runID string
+	for _, w := range []struct {
+		what  string
+		write func() error
+	}{
+		{"a new run", func() error {
+			r, err := s.CreateRun(ctx, store.CreateRun{ExperimentID: "0"})
+			if err == nil {
+				runID = r.Info.RunID
+			}
+			return err
+		}},
+		{"ten params", func() error {
+			ps := make([]store.Param, 10)
+			for i := range ps {
+				ps[i] = store.Param{Key: fmt.Sprint("p", i), Value: "v"}
+			}
+			return s.LogBatch(ctx, runID, nil, ps, nil)
+		}},
+	} {
+		f0, p0 := frames(), s.WALPages()
+		if err := w.write(); err != nil {
+			t.Fatalf("%s: %v", w.what, err)
+		}
+		f, p := frames()-f0, s.WALPages()-p0
+		if f == 0 || p != f {
+			t.Errorf("%s: WALPages counted %d pages, the WAL grew by %d frames", w.what, p, f)
+		}
+	}
+}
+
 // BenchmarkWALWrites: group commits of nine requests of ten params each
 // (a group of log-param-10's, 20 clients), through SQLite's default VFS
 // (two writes a WAL frame) against the store's, which gathers them. Without fsync
