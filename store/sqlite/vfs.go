@@ -78,7 +78,8 @@ func readVFSCounts() vfsCounts {
 // WALPages is how many pages the SQLite stores of this process have
 // written to their WAL files. A commit writes each page it changed once
 // (a b-tree's leaf, and its parent and siblings when the leaf split or
-// was rebalanced), so per commit it is what a group of writes costs the
+// was rebalanced; a page again only when a transaction outgrew the page
+// cache), so per commit it is what a group of writes costs the
 // disk: on the machine of DESIGN.md, 15 pages for ten create-runs, 43
 // for ten log-param-10s into ten runs. The count is the process's, not
 // s's: a server's, with its one store, is that store's.
