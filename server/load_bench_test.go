@@ -38,10 +38,16 @@ import (
 // handler, each request answered only after a group commit that does
 // nothing but what durability costs at least, one 4 KiB write to a file
 // in the test's folder and its fsync, for every request waiting (see
-// internal/load/noop).
+// internal/load/noop). A store's small writes also report their rate
+// as a share of each of those two, measured earlier in the same run
+// (%-of-noop, %-of-noop-flush: #15's yardstick), when they were:
 //
+//	go test -run '^$' -bench 'ServerLoad/(noop|noop-flush|sqlite)/(create-run|log-param-10)$' -benchtime 3s ./server/
 //	go test -run '^$' -bench ServerLoad -benchtime 3s ./server/
 func BenchmarkServerLoad(b *testing.B) {
+	// ceilings holds the last req/s of "noop" and "noop-flush" by
+	// workload, for the stores' shares of them.
+	ceilings := map[string]map[string]float64{"noop": {}, "noop-flush": {}}
 	// start serves a setup and returns its URLs, its stores (none for
 	// the no-op) and, on PostgreSQL, the database.
 	setups := []struct {
@@ -134,7 +140,17 @@ func BenchmarkServerLoad(b *testing.B) {
 						}
 					}
 					ok, elapsed, lat := r.Requests-r.Errors, r.Elapsed, r.Latencies
-					b.ReportMetric(float64(ok)/elapsed.Seconds(), "req/s")
+					rate := float64(ok) / elapsed.Seconds()
+					b.ReportMetric(rate, "req/s")
+					if c, ok := ceilings[setup.name]; ok {
+						c[w.Name] = rate
+					} else {
+						for _, name := range []string{"noop", "noop-flush"} {
+							if ceiling := ceilings[name][w.Name]; ceiling > 0 {
+								b.ReportMetric(100*rate/ceiling, "%-of-"+name)
+							}
+						}
+					}
 					b.ReportMetric(lat.Percentile(0.5).Seconds()*1000, "p50-ms")
 					b.ReportMetric(lat.Percentile(0.99).Seconds()*1000, "p99-ms")
 					if w.Name == "log-batch-500" {
