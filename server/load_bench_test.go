@@ -142,7 +142,7 @@ func BenchmarkServerLoad(b *testing.B) {
 					ok, elapsed, lat := r.Requests-r.Errors, r.Elapsed, r.Latencies
 					rate := float64(ok) / elapsed.Seconds()
 					b.ReportMetric(rate, "req/s")
-					if c, ok := ceilings[setup.name]; ok {
+					if c, isCeiling := ceilings[setup.name]; isCeiling {
 						c[w.Name] = rate
 					} else {
 						for _, name := range []string{"noop", "noop-flush"} {
