@@ -29,7 +29,8 @@ import (
 // BenchmarkServerLoad runs the load workloads (internal/load) through
 // real HTTP with 20 concurrent clients: on one server over SQLite, one
 // over PostgreSQL, and two servers sharing one PostgreSQL database
-// (clients alternate). Each reports requests per second and the median
+// (clients alternate; PostgreSQL with its durable defaults,
+// testutil.DurablePostgres). Each reports requests per second and the median
 // and 99th-percentile time of a request; an error fails it. "noop" is
 // the ceiling for small requests on this machine: a handler on the same
 // HTTP stack (net/http, loopback, the same client) that decodes each
@@ -64,12 +65,14 @@ func BenchmarkServerLoad(b *testing.B) {
 			srv := testutil.StartServer(b, false)
 			return []string{srv.URL}, []testutil.FullStore{srv.Store}, nil
 		}},
+		// PostgreSQL as deployed: each commit answered once flushed (the
+		// tests' cluster flushes nothing).
 		{"postgres-1", func(b *testing.B) ([]string, []testutil.FullStore, *sql.DB) {
-			srv := testutil.StartPostgresServer(b, false)
-			return []string{srv.URL}, []testutil.FullStore{srv.Store}, srv.Store.(*postgres.Store).DB()
+			st := openPostgres(b, testutil.DurablePostgres(b))
+			return []string{testutil.StartServerOn(b, st, b.TempDir(), false).URL}, []testutil.FullStore{st}, st.(*postgres.Store).DB()
 		}},
 		{"postgres-2", func(b *testing.B) ([]string, []testutil.FullStore, *sql.DB) {
-			uri := testutil.Postgres(b)
+			uri := testutil.DurablePostgres(b)
 			var urls []string
 			var sts []testutil.FullStore
 			for i := 0; i < 2; i++ {

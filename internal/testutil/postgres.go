@@ -23,11 +23,25 @@ import (
 // PostgresInstall is what a developer installs for the PostgreSQL tests.
 const PostgresInstall = "apt-get install postgresql"
 
+// cluster is a throwaway PostgreSQL server, started once for the test
+// binary when a test first asks for a database on it.
+type cluster struct {
+	settings []string // postgres -c settings besides the common ones
+	once     sync.Once
+	url      string // postgresql://…/postgres of the cluster, "" if none
+	err      error
+}
+
 var (
-	pgOnce sync.Once
-	pgURL  string // postgresql://…/postgres of the cluster, "" if none
-	pgErr  error
-	pgSeq  atomic.Int64
+	// fast is the tests' cluster: nothing is flushed to disk (fsync,
+	// synchronous_commit and full_page_writes off), so tests do not wait
+	// for the disk; a crash of the machine would lose it, which for a
+	// throwaway cluster does not matter.
+	fast = &cluster{settings: []string{"fsync=off", "synchronous_commit=off", "full_page_writes=off"}}
+	// durable keeps PostgreSQL's defaults: a commit is answered once its
+	// WAL is flushed, as in a deployment. For benchmarks of writes.
+	durable = &cluster{}
+	pgSeq   atomic.Int64
 )
 
 // pgBin finds Debian's PostgreSQL programs (initdb, postgres).
@@ -51,10 +65,10 @@ func fileExists(p string) bool { _, err := os.Stat(p); return err == nil }
 
 // startCluster makes a throwaway cluster (initdb, trust on loopback, C
 // locale) in a temporary folder and starts postgres on a free loopback
-// port, as the postgres user when the tests run as root (PostgreSQL
-// refuses root). The server dies with the test binary (parent-death
-// signal), so nothing is left running.
-func startCluster(t testing.TB) (string, error) {
+// port with settings, as the postgres user when the tests run as root
+// (PostgreSQL refuses root). The server dies with the test binary
+// (parent-death signal), so nothing is left running.
+func startCluster(t testing.TB, settings []string) (string, error) {
 	bin := pgBin()
 	if bin == "" {
 		return "", fmt.Errorf("no PostgreSQL found (%s)", PostgresInstall)
@@ -84,9 +98,12 @@ func startCluster(t testing.TB) (string, error) {
 		return "", fmt.Errorf("initdb: %v\n%s", err, out)
 	}
 	port := FreePort(t)
-	srv := exec.Command(filepath.Join(bin, "postgres"), "-D", data, "-p", strconv.Itoa(port), "-c", "listen_addresses=127.0.0.1",
-		"-c", "unix_socket_directories="+dir, "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
-		"-c", "max_connections=200")
+	args := []string{"-D", data, "-p", strconv.Itoa(port), "-c", "listen_addresses=127.0.0.1",
+		"-c", "unix_socket_directories=" + dir, "-c", "max_connections=200"}
+	for _, setting := range settings {
+		args = append(args, "-c", setting)
+	}
+	srv := exec.Command(filepath.Join(bin, "postgres"), args...)
 	srv.SysProcAttr = &syscall.SysProcAttr{Credential: cred, Pdeathsig: syscall.SIGQUIT}
 	logf, _ := os.Create(filepath.Join(dir, "postgres.log"))
 	srv.Stdout, srv.Stderr = logf, logf
@@ -149,19 +166,33 @@ func clusterGone(dir string, now time.Time) bool {
 }
 
 // Postgres returns the URI (postgresql://…) of a new, empty database on a
-// real PostgreSQL server started once for the test binary. Under CI a
-// missing PostgreSQL fails the test; locally it is skipped with what to
-// install.
+// real PostgreSQL server started once for the test binary, which flushes
+// nothing to disk. Under CI a missing PostgreSQL fails the test; locally
+// it is skipped with what to install.
 func Postgres(t testing.TB) string {
 	t.Helper()
-	pgOnce.Do(func() { pgURL, pgErr = startCluster(t) })
-	if pgErr != nil {
+	return fast.database(t)
+}
+
+// DurablePostgres is Postgres on a server of its own with PostgreSQL's
+// durable defaults (each commit answered once its WAL is flushed): for
+// benchmarks of writes, whose numbers must be what a deployment gets.
+func DurablePostgres(t testing.TB) string {
+	t.Helper()
+	return durable.database(t)
+}
+
+// database starts c if it is not running and makes a new database on it.
+func (c *cluster) database(t testing.TB) string {
+	t.Helper()
+	c.once.Do(func() { c.url, c.err = startCluster(t, c.settings) })
+	if c.err != nil {
 		if os.Getenv("CI") != "" {
-			t.Fatalf("PostgreSQL under CI (.ci/run should install it): %v", pgErr)
+			t.Fatalf("PostgreSQL under CI (.ci/run should install it): %v", c.err)
 		}
-		t.Skipf("PostgreSQL not available: %v", pgErr)
+		t.Skipf("PostgreSQL not available: %v", c.err)
 	}
-	db, err := sql.Open("pgx", pgURL)
+	db, err := sql.Open("pgx", c.url)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -171,12 +202,12 @@ func Postgres(t testing.TB) string {
 		t.Fatalf("create database %s: %v", name, err)
 	}
 	t.Cleanup(func() {
-		db, err := sql.Open("pgx", pgURL)
+		db, err := sql.Open("pgx", c.url)
 		if err == nil {
 			db.Exec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)")
 			db.Close()
 		}
 	})
-	u := pgURL[:len(pgURL)-len("postgres?sslmode=disable")]
+	u := c.url[:len(c.url)-len("postgres?sslmode=disable")]
 	return u + name + "?sslmode=disable"
 }

@@ -1,6 +1,7 @@
 package testutil
 
 import (
+	"database/sql"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -47,6 +48,38 @@ func TestSweepClusters(t *testing.T) {
 		_, err := os.Stat(dir)
 		if kept := err == nil; kept != want {
 			t.Errorf("%s: kept %v, want %v (%v)", filepath.Base(dir), kept, want, err)
+		}
+	}
+}
+
+// TestDurablePostgres: the benchmarks' cluster flushes each commit (as a
+// deployment does); the tests' flushes nothing. Both serve a new database.
+func TestDurablePostgres(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		uri  func(testing.TB) string
+		want string
+	}{
+		{"Postgres", Postgres, "off"},
+		{"DurablePostgres", DurablePostgres, "on"},
+	} {
+		db, err := sql.Open("pgx", c.uri(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		for _, setting := range []string{"fsync", "synchronous_commit", "full_page_writes"} {
+			var v string
+			if err := db.QueryRow("SHOW " + setting).Scan(&v); err != nil {
+				t.Fatalf("%s: SHOW %s: %v", c.name, setting, err)
+			}
+			if v != c.want {
+				t.Errorf("%s: %s = %s, want %s", c.name, setting, v, c.want)
+			}
+		}
+		var tables int
+		if err := db.QueryRow(`SELECT count(*) FROM pg_tables WHERE schemaname = 'public'`).Scan(&tables); err != nil || tables != 0 {
+			t.Errorf("%s: %d tables (%v), want a new, empty database", c.name, tables, err)
 		}
 	}
 }
