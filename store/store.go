@@ -288,8 +288,8 @@ func AppendModelHistory(old, modelJSON string) (string, error) {
 	return string(b), nil
 }
 
-// Collector is an optional Store capability: removing deleted runs and
-// experiments for good, as `mlflow gc` does (`mlrun gc`).
+// Collector is an optional Store capability: removing deleted runs,
+// logged models and experiments for good, as `mlflow gc` does (`mlrun gc`).
 type Collector interface {
 	// DeletedRuns returns the ids of the runs in the deleted lifecycle
 	// stage, deleted at least olderThan ago (0: all of them).
@@ -301,4 +301,26 @@ type Collector interface {
 	// tags, datasets and traces; one that is not deleted is
 	// INVALID_PARAMETER_VALUE.
 	HardDeleteExperiment(ctx context.Context, id string) error
+	// DeletedLoggedModels returns every logged model (MLflow 3) in the
+	// deleted lifecycle stage, oldest deletion first; none on a database
+	// without MLflow 3's tables.
+	DeletedLoggedModels(ctx context.Context) ([]DeletedLoggedModel, error)
+	// HardDeleteLoggedModel removes a deleted logged model with its tags,
+	// params, metrics and its links to runs. One that is not deleted, or
+	// that a model version is registered from, is INVALID_PARAMETER_VALUE;
+	// one that does not exist is RESOURCE_DOES_NOT_EXIST.
+	HardDeleteLoggedModel(ctx context.Context, id string) error
+}
+
+// DeletedLoggedModel is a logged model in the deleted lifecycle stage, as
+// `mlrun gc` sees it.
+type DeletedLoggedModel struct {
+	ModelID     string
+	ArtifactURI string
+	// Deleted is when it was deleted (its last update), in ms since the epoch.
+	Deleted int64
+	// Versions are the model versions registered from it ("name" version
+	// "n"), whose files are its artifacts: while one exists the model
+	// stays.
+	Versions []string
 }

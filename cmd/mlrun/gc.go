@@ -24,12 +24,13 @@ import (
 func gcCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "gc",
-		Usage: "permanently delete runs (and experiments) in the deleted lifecycle stage, with their artifacts, as mlflow gc",
+		Usage: "permanently delete runs, logged models and experiments in the deleted lifecycle stage, with their artifacts, as mlflow gc",
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "backend-store-uri", Aliases: []string{"tracking-uri"}, EnvVars: []string{"MLFLOW_TRACKING_URI"}, Value: DefaultTrackingURI, Usage: "sqlite:///path.db"},
+			&cli.StringFlag{Name: "backend-store-uri", Aliases: []string{"tracking-uri"}, EnvVars: []string{"MLFLOW_TRACKING_URI"}, Value: DefaultTrackingURI, Usage: "sqlite:///path.db or postgresql://user:pass@host:port/db"},
 			&cli.StringFlag{Name: "older-than", Usage: "only what was deleted at least this long ago, as #d#h#m#s (e.g. 1d2h, 1.5d)"},
 			&cli.StringFlag{Name: "run-ids", Usage: "comma-separated runs to delete (default: every deleted run)"},
 			&cli.StringFlag{Name: "experiment-ids", Usage: "comma-separated experiments to delete with their runs (default: every deleted experiment)"},
+			&cli.StringFlag{Name: "logged-model-ids", Usage: "comma-separated logged models to delete (default: every deleted logged model that no model version is registered from)"},
 			&cli.StringFlag{Name: "artifacts-destination", Usage: "the folder or s3://bucket/prefix behind mlflow-artifacts:/ URIs (the server's --artifacts-destination), so proxied artifacts are deleted too"},
 		},
 		Action: func(c *cli.Context) error {
@@ -43,7 +44,9 @@ func gcCommand() *cli.Command {
 			}
 			defer st.Close()
 			g := gc{st: st, out: c.App.Writer, artifacts: c.String("artifacts-destination")}
-			return g.run(c.Context, olderThan, c.IsSet("older-than"), splitIDs(c.String("run-ids")), splitIDs(c.String("experiment-ids")))
+			return g.run(c.Context, olderThan, c.IsSet("older-than"), targets{
+				runs: splitIDs(c.String("run-ids")), models: splitIDs(c.String("logged-model-ids")), experiments: splitIDs(c.String("experiment-ids")),
+			})
 		},
 	}
 }
@@ -54,14 +57,20 @@ type gc struct {
 	artifacts string
 }
 
+// targets are the ids named on the command line; none named means every
+// deleted one.
+type targets struct{ runs, models, experiments []string }
+
 // run does what mlflow gc does: the named (or all deleted) runs, checked
-// to be deleted and old enough, lose their artifacts and rows; then the
-// named (or all deleted) experiments go with their remaining runs.
-func (g gc) run(ctx context.Context, olderThan time.Duration, aged bool, runIDs, expIDs []string) error {
+// to be deleted and old enough, lose their artifacts and rows; so do the
+// named (or all deleted) logged models; then the named (or all deleted)
+// experiments go with their remaining runs.
+func (g gc) run(ctx context.Context, olderThan time.Duration, aged bool, ids targets) error {
 	col, ok := g.st.(store.Collector)
 	if !ok {
-		return errors.New("gc works on a database (sqlite:///path.db): this tracking URI cannot delete runs for good")
+		return errors.New("gc works on a database (sqlite:///path.db or postgresql://…): this tracking URI cannot delete runs for good")
 	}
+	runIDs, expIDs := ids.runs, ids.experiments
 	old, err := col.DeletedRuns(ctx, olderThan)
 	if err != nil {
 		return err
@@ -134,12 +143,23 @@ func (g gc) run(ctx context.Context, olderThan time.Duration, aged bool, runIDs,
 		}
 		runs = append(runs, r.Info)
 	}
+	models, err := g.loggedModels(ctx, col, ids.models, aged, cutoff, olderThan)
+	if err != nil {
+		return err
+	}
 	for _, ri := range runs {
-		g.deleteArtifacts(ctx, ri)
+		g.deleteArtifacts(ctx, "run", ri.RunID, ri.ArtifactURI)
 		if err := col.HardDeleteRun(ctx, ri.RunID); err != nil {
 			return err
 		}
 		fmt.Fprintf(g.out, "Run with ID %s has been permanently deleted.\n", ri.RunID)
+	}
+	for _, m := range models {
+		g.deleteArtifacts(ctx, "logged model", m.ModelID, m.ArtifactURI)
+		if err := col.HardDeleteLoggedModel(ctx, m.ModelID); err != nil {
+			return err
+		}
+		fmt.Fprintf(g.out, "Logged model with ID %s has been permanently deleted.\n", m.ModelID)
 	}
 	for _, id := range expIDs {
 		if err := col.HardDeleteExperiment(ctx, id); err != nil {
@@ -150,21 +170,73 @@ func (g gc) run(ctx context.Context, olderThan time.Duration, aged bool, runIDs,
 	return nil
 }
 
-// deleteArtifacts removes a run's artifact folder: a local path, an S3
-// prefix, or mlflow-artifacts:/ under --artifacts-destination (a folder or
-// S3). Anything else is left, with a warning, as mlflow gc does. A folder
-// that does not name the run (MLflow's <root>/<experiment>/<run>/artifacts)
-// is never removed: a damaged artifact_uri must not take a whole root with it.
-func (g gc) deleteArtifacts(ctx context.Context, ri store.RunInfo) {
-	if bucket, key, ok, err := g.s3Artifacts(ri.ArtifactURI); ok || err != nil {
-		if err == nil && !slices.Contains(strings.Split(key, "/"), ri.RunID) {
-			err = fmt.Errorf("s3://%s/%s does not name run %s", bucket, key, ri.RunID)
+// loggedModels returns the logged models to delete: the named ones, each
+// checked to be deleted, old enough and not holding a model version's
+// files; or every deleted one old enough, but for those holding a model
+// version's files, which stay with a line saying so. MLflow deletes those
+// too, and the registered version loses its files.
+func (g gc) loggedModels(ctx context.Context, col store.Collector, named []string, aged bool, cutoff int64, olderThan time.Duration) ([]store.DeletedLoggedModel, error) {
+	deleted, err := col.DeletedLoggedModels(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var models []store.DeletedLoggedModel
+	if len(named) == 0 {
+		for _, m := range deleted {
+			switch {
+			case aged && m.Deleted > cutoff:
+			case len(m.Versions) > 0:
+				fmt.Fprintf(g.out, "Logged model %s left in place: registered model %s keeps its files there.\n", m.ModelID, strings.Join(m.Versions, ", "))
+			default:
+				models = append(models, m)
+			}
+		}
+		return models, nil
+	}
+	byID := make(map[string]store.DeletedLoggedModel, len(deleted))
+	for _, m := range deleted {
+		byID[m.ModelID] = m
+	}
+	slices.Sort(named)
+	for _, id := range slices.Compact(named) {
+		m, ok := byID[id]
+		switch {
+		case !ok:
+			lm, isLM := g.st.(store.LoggedModels)
+			if !isLM {
+				return nil, store.NotFoundf("Logged model with ID '%s' not found.", id)
+			}
+			if _, err := lm.GetLoggedModel(ctx, id); err != nil {
+				return nil, err
+			}
+			return nil, store.Invalidf("Logged model %s is not in `deleted` lifecycle stage. Only logged models in `deleted` lifecycle stage can be deleted.", id)
+		case aged && m.Deleted > cutoff:
+			return nil, store.Invalidf("Logged model %s is not older than the required age. Only logged models older than %s can be deleted.", id, olderThan)
+		case len(m.Versions) > 0:
+			return nil, store.Invalidf("Logged model %s holds the files of registered model %s: delete that version first.", id, strings.Join(m.Versions, ", "))
+		}
+		models = append(models, m)
+	}
+	return models, nil
+}
+
+// deleteArtifacts removes the artifact folder of a run or a logged model
+// (what, named id): a local path, an S3 prefix, or mlflow-artifacts:/ under
+// --artifacts-destination (a folder or S3). Anything else is left, with a
+// warning, as mlflow gc does. A folder that does not name its owner
+// (MLflow's <root>/<experiment>/<run>/artifacts and
+// <root>/<experiment>/models/<model>/artifacts) is never removed: a
+// damaged artifact URI must not take a whole root with it.
+func (g gc) deleteArtifacts(ctx context.Context, what, id, uri string) {
+	if bucket, key, ok, err := g.s3Artifacts(uri); ok || err != nil {
+		if err == nil && !slices.Contains(strings.Split(key, "/"), id) {
+			err = fmt.Errorf("s3://%s/%s does not name %s %s", bucket, key, what, id)
 		}
 		if err != nil {
-			fmt.Fprintf(g.out, "Artifacts of run %s left in place: %v\n", ri.RunID, err)
+			fmt.Fprintf(g.out, "Artifacts of %s %s left in place: %v\n", what, id, err)
 			return
 		}
-		if path.Base(key) == "artifacts" && path.Base(path.Dir(key)) == ri.RunID {
+		if path.Base(key) == "artifacts" && path.Base(path.Dir(key)) == id {
 			key = path.Dir(key)
 		}
 		repo, err := s3.Open(bucket, "")
@@ -172,28 +244,28 @@ func (g gc) deleteArtifacts(ctx context.Context, ri store.RunInfo) {
 			err = repo.Delete(ctx, key)
 		}
 		if err != nil && !errors.Is(err, artifact.ErrNotFound) {
-			fmt.Fprintf(g.out, "Artifacts of run %s not deleted: %v\n", ri.RunID, err)
+			fmt.Fprintf(g.out, "Artifacts of %s %s not deleted: %v\n", what, id, err)
 		}
 		return
 	}
-	dir, err := g.localArtifacts(ri.ArtifactURI)
-	if err == nil && !slices.Contains(strings.Split(filepath.ToSlash(dir), "/"), ri.RunID) {
-		err = fmt.Errorf("%s does not name run %s", dir, ri.RunID)
+	dir, err := g.localArtifacts(uri)
+	if err == nil && !slices.Contains(strings.Split(filepath.ToSlash(dir), "/"), id) {
+		err = fmt.Errorf("%s does not name %s %s", dir, what, id)
 	}
 	if err != nil {
-		fmt.Fprintf(g.out, "Artifacts of run %s left in place: %v\n", ri.RunID, err)
+		fmt.Fprintf(g.out, "Artifacts of %s %s left in place: %v\n", what, id, err)
 		return
 	}
-	// The run's own folder holds artifacts/ and nothing else of others.
-	if filepath.Base(dir) == "artifacts" && filepath.Base(filepath.Dir(dir)) == ri.RunID {
+	// The owner's own folder holds artifacts/ and nothing else of others.
+	if filepath.Base(dir) == "artifacts" && filepath.Base(filepath.Dir(dir)) == id {
 		dir = filepath.Dir(dir)
 	}
 	if err := os.RemoveAll(dir); err != nil {
-		fmt.Fprintf(g.out, "Artifacts of run %s not deleted: %v\n", ri.RunID, err)
+		fmt.Fprintf(g.out, "Artifacts of %s %s not deleted: %v\n", what, id, err)
 	}
 }
 
-// s3Artifacts returns the bucket and key of a run's artifacts in S3 (an
+// s3Artifacts returns the bucket and key of artifacts in S3 (an
 // s3:// URI, or mlflow-artifacts:/ with an S3 --artifacts-destination);
 // ok is false for artifacts elsewhere.
 func (g gc) s3Artifacts(uri string) (bucket, key string, ok bool, err error) {

@@ -5,11 +5,13 @@ import (
 	"database/sql"
 	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/mlrun/mlrun/internal/testutil"
+	"github.com/mlrun/mlrun/registry"
 	"github.com/mlrun/mlrun/store"
 	"github.com/mlrun/mlrun/store/sqlite"
 )
@@ -225,5 +227,134 @@ func TestGCS3Artifacts(t *testing.T) {
 		if exists := err == nil; exists != want {
 			t.Errorf("s3 %s: exists %v, want %v", key, exists, want)
 		}
+	}
+}
+
+// TestGCLoggedModels runs `mlrun gc` on a copy of the database MLflow 3.6
+// wrote (and its artifacts), in SQLite and copied into PostgreSQL: a
+// deleted logged model goes with its rows and artifact folder; one a
+// registered version keeps its files in stays until that version is
+// deleted; the refusals change nothing.
+func TestGCLoggedModels(t *testing.T) {
+	const (
+		v1Model = "m-bd2ded587a44407892455c38615f9805" // m version 1, active
+		v2Model = "m-9e24c3ed6f294f13a0b8a2bb7a42de1c" // m version 2
+	)
+	for _, backend := range []string{"sqlite", "postgres"} {
+		t.Run(backend, func(t *testing.T) {
+			ctx := context.Background()
+			dir := t.TempDir()
+			b, err := os.ReadFile("../../../shared/testdata/mlflow-3.6/mlflow.db")
+			if err != nil {
+				t.Fatalf("the MLflow 3.6 fixture is missing: %v", err)
+			}
+			must(t, os.WriteFile(filepath.Join(dir, "mlflow.db"), b, 0o644))
+			art := filepath.Join(dir, "mlartifacts")
+			if out, err := exec.Command("cp", "-r", "../../../shared/testdata/mlflow-3.6/mlartifacts", art).CombinedOutput(); err != nil {
+				t.Fatalf("copy artifacts: %v %s", err, out)
+			}
+			uri, driver := "sqlite:///"+filepath.Join(dir, "mlflow.db"), "sqlite3"
+			if backend == "postgres" {
+				uri, driver = testutil.Postgres(t), "pgx"
+				mustRun(t, "db", "copy", "sqlite:///"+filepath.Join(dir, "mlflow.db"), uri)
+			}
+			st, err := openStore(ctx, uri, "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			lm := st.(store.LoggedModels)
+			extra, err := lm.CreateLoggedModel(ctx, store.LoggedModel{ExperimentID: "1", Name: "extra", SourceRunID: "f1346045419f4ab790e0776d3edb60c3",
+				Params: []store.Param{{Key: "C", Value: "0.5"}}, Tags: []store.Tag{{Key: "note", Value: "unused"}}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := "mlflow-artifacts:/1/models/" + extra.ModelID + "/artifacts"; extra.ArtifactURI != want {
+				t.Fatalf("artifact location %s, want %s", extra.ArtifactURI, want)
+			}
+			extraDir := filepath.Join(art, "1", "models", extra.ModelID)
+			must(t, os.MkdirAll(filepath.Join(extraDir, "artifacts"), 0o755))
+			must(t, os.WriteFile(filepath.Join(extraDir, "artifacts", "MLmodel"), []byte("flavors: {}\n"), 0o644))
+			must(t, lm.DeleteLoggedModel(ctx, extra.ModelID))
+			must(t, lm.DeleteLoggedModel(ctx, v2Model))
+			st.Close()
+
+			db, err := sql.Open(driver, strings.TrimPrefix(uri, "sqlite:///"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer db.Close()
+			rowsOf := func(id string) int {
+				n := 0
+				for _, table := range []string{"logged_models", "logged_model_params", "logged_model_tags", "logged_model_metrics"} {
+					var c int
+					if err := db.QueryRow(`SELECT count(*) FROM ` + table + ` WHERE model_id = '` + id + `'`).Scan(&c); err != nil {
+						t.Fatal(err)
+					}
+					n += c
+				}
+				return n
+			}
+			has := func(id string) bool {
+				_, err := os.Stat(filepath.Join(art, "1", "models", id, "artifacts", "MLmodel"))
+				return err == nil
+			}
+			v1Rows, v2Rows := rowsOf(v1Model), rowsOf(v2Model)
+			if v1Rows < 2 || v2Rows < 2 || rowsOf(extra.ModelID) != 3 || !has(v1Model) || !has(v2Model) || !has(extra.ModelID) {
+				t.Fatalf("before gc: rows %d %d %d", v1Rows, v2Rows, rowsOf(extra.ModelID))
+			}
+
+			gc := func(args ...string) (string, error) {
+				return mlrun(t, append([]string{"gc", "--backend-store-uri", uri, "--artifacts-destination", art}, args...)...)
+			}
+			for _, tc := range []struct{ args, want string }{
+				{"--logged-model-ids " + v1Model, "is not in `deleted` lifecycle stage"},
+				{"--logged-model-ids " + v2Model, `holds the files of registered model "m" version 2: delete that version first`},
+				{"--logged-model-ids m-0123456789abcdef0123456789abcdef", "Logged model with ID 'm-0123456789abcdef0123456789abcdef' not found."},
+				{"--logged-model-ids " + extra.ModelID + " --older-than 1d", "is not older than the required age"},
+			} {
+				if out, err := gc(strings.Fields(tc.args)...); err == nil || !strings.Contains(err.Error(), tc.want) {
+					t.Fatalf("gc %s: %v %s, want %q", tc.args, err, out, tc.want)
+				}
+			}
+			if rowsOf(extra.ModelID) != 3 || !has(extra.ModelID) {
+				t.Fatal("a refused gc deleted something")
+			}
+
+			out, err := gc()
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, want := range []string{
+				"Logged model with ID " + extra.ModelID + " has been permanently deleted.",
+				"Logged model " + v2Model + ` left in place: registered model "m" version 2 keeps its files there.`,
+			} {
+				if !strings.Contains(out, want) {
+					t.Errorf("gc output lacks %q:\n%s", want, out)
+				}
+			}
+			if _, err := os.Stat(extraDir); !os.IsNotExist(err) {
+				t.Errorf("the collected model's folder: %v", err)
+			}
+			if n := rowsOf(extra.ModelID); n != 0 {
+				t.Errorf("the collected model has %d rows left", n)
+			}
+			if rowsOf(v1Model) != v1Rows || rowsOf(v2Model) != v2Rows || !has(v1Model) || !has(v2Model) {
+				t.Fatal("gc touched a model it must keep")
+			}
+
+			// Once version 2 is deleted, its logged model can go too.
+			st, err = openStore(ctx, uri, "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			must(t, st.(registry.Store).DeleteModelVersion(ctx, "m", "2"))
+			st.Close()
+			if out := mustRun(t, "gc", "--backend-store-uri", uri, "--artifacts-destination", art, "--logged-model-ids", v2Model); !strings.Contains(out, "Logged model with ID "+v2Model+" has been permanently deleted.") {
+				t.Fatalf("gc of the unregistered model: %s", out)
+			}
+			if rowsOf(v2Model) != 0 || has(v2Model) || rowsOf(v1Model) != v1Rows || !has(v1Model) {
+				t.Fatalf("after collecting %s: its rows %d, files %v; %s rows %d, files %v", v2Model, rowsOf(v2Model), has(v2Model), v1Model, rowsOf(v1Model), has(v1Model))
+			}
+		})
 	}
 }

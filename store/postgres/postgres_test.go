@@ -31,6 +31,10 @@ func TestConformance(t *testing.T) {
 	storetest.Run(t, open)
 }
 
+func TestCollectorConformance(t *testing.T) {
+	storetest.RunCollector(t, open)
+}
+
 func TestRegistryConformance(t *testing.T) {
 	registrytest.Run(t, func(t *testing.T) registrytest.Stores {
 		s := open(t)

@@ -26,6 +26,10 @@ func TestConformance(t *testing.T) {
 	storetest.Run(t, open)
 }
 
+func TestCollectorConformance(t *testing.T) {
+	storetest.RunCollector(t, open)
+}
+
 // TestOpenNewFileConcurrently: processes (here, stores) opening the same
 // new file at once all succeed; one creates the schema.
 func TestOpenNewFileConcurrently(t *testing.T) {

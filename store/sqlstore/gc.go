@@ -3,9 +3,12 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
+	"strings"
 	"time"
 
+	"github.com/mlrun/mlrun/registry"
 	"github.com/mlrun/mlrun/store"
 )
 
@@ -108,4 +111,103 @@ func (s *Store) deleteRuns(ctx context.Context, tx *sql.Tx, where string, arg an
 	}
 	_, err = tx.ExecContext(ctx, `DELETE FROM runs WHERE `+where, arg)
 	return err
+}
+
+// DeletedLoggedModels implements store.Collector: with the live model
+// versions registered from each (source models:/<id>, or files at or
+// below its artifact location).
+func (s *Store) DeletedLoggedModels(ctx context.Context) ([]store.DeletedLoggedModel, error) {
+	if !s.loggedModels {
+		return nil, nil
+	}
+	rows, err := s.r.QueryContext(ctx, `SELECT model_id, artifact_location, last_updated_timestamp_ms FROM logged_models
+		WHERE lifecycle_stage = 'deleted' ORDER BY last_updated_timestamp_ms, model_id`)
+	if err != nil {
+		return nil, fmt.Errorf("deleted logged models: %w", err)
+	}
+	var models []store.DeletedLoggedModel
+	for rows.Next() {
+		var m store.DeletedLoggedModel
+		var loc sql.NullString
+		var updated sql.NullInt64
+		if err := rows.Scan(&m.ModelID, &loc, &updated); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("deleted logged models: %w", err)
+		}
+		m.ArtifactURI, m.Deleted = loc.String, updated.Int64
+		models = append(models, m)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("deleted logged models: %w", err)
+	}
+	for i := range models {
+		if models[i].Versions, err = versionsFrom(ctx, s.r, models[i].ModelID, models[i].ArtifactURI); err != nil {
+			return nil, err
+		}
+	}
+	return models, nil
+}
+
+// versionsFrom returns the live model versions registered from a logged
+// model: MLflow 3 registers them with source models:/<id> and the model's
+// artifact location as their storage location.
+func versionsFrom(ctx context.Context, q querier, id, loc string) ([]string, error) {
+	rows, err := q.QueryContext(ctx, `SELECT name, version FROM model_versions
+		WHERE current_stage != ? AND (source = ? OR (CAST(? AS TEXT) != '' AND (storage_location = CAST(? AS TEXT)
+			OR substr(storage_location, 1, length(CAST(? AS TEXT)) + 1) = CAST(? AS TEXT) || '/')))
+		ORDER BY name, version`, registry.StageDeleted, "models:/"+id, loc, loc, loc, loc)
+	if err != nil {
+		return nil, fmt.Errorf("model versions of logged model %s: %w", id, err)
+	}
+	defer rows.Close()
+	var vs []string
+	for rows.Next() {
+		var name string
+		var v int64
+		if err := rows.Scan(&name, &v); err != nil {
+			return nil, err
+		}
+		vs = append(vs, fmt.Sprintf("%q version %d", name, v))
+	}
+	return vs, rows.Err()
+}
+
+// HardDeleteLoggedModel implements store.Collector.
+func (s *Store) HardDeleteLoggedModel(ctx context.Context, id string) error {
+	if err := s.requireLoggedModels(); err != nil {
+		return err
+	}
+	return wrap("hard delete logged model", s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		var lc, loc sql.NullString
+		err := tx.QueryRowContext(ctx, `SELECT lifecycle_stage, artifact_location FROM logged_models WHERE model_id = ?`, id).Scan(&lc, &loc)
+		if errors.Is(err, sql.ErrNoRows) {
+			return modelNotFoundErr(id)
+		}
+		if err != nil {
+			return err
+		}
+		if lc.String != store.LifecycleDeleted {
+			return store.Invalidf("Logged model %s is not in `deleted` lifecycle stage. Only logged models in `deleted` lifecycle stage can be deleted.", id)
+		}
+		vs, err := versionsFrom(ctx, tx, id, loc.String)
+		if err != nil {
+			return err
+		}
+		if len(vs) > 0 {
+			return store.Invalidf("Logged model %s holds the files of registered model %s: delete that version first.", id, strings.Join(vs, ", "))
+		}
+		for _, q := range []string{
+			`DELETE FROM logged_model_metrics WHERE model_id = ?`,
+			`DELETE FROM logged_model_params WHERE model_id = ?`,
+			`DELETE FROM logged_model_tags WHERE model_id = ?`,
+			`DELETE FROM inputs WHERE destination_type IN ('MODEL_INPUT', 'MODEL_OUTPUT') AND destination_id = ?`,
+			`DELETE FROM logged_models WHERE model_id = ?`,
+		} {
+			if _, err := tx.ExecContext(ctx, q, id); err != nil {
+				return err
+			}
+		}
+		return nil
+	}))
 }
