@@ -89,6 +89,11 @@ type Options struct {
 	// stay where they are. A bare GET / redirects to the prefix, so the
 	// links MLflow's clients print (http://host/#/experiments/…) still land.
 	StaticPrefix string
+	// Guard is MLflow's security middleware (Host validation, cross-site
+	// writes refused, CORS and security headers: see Security), applied
+	// before anything else; nil means none (a run's loopback server,
+	// whose one credential a browser cannot forge).
+	Guard *Guard
 }
 
 // Server is the tracking server's HTTP handler.
@@ -203,7 +208,11 @@ func (s *Server) routes() {
 	s.route("GET /get-artifact", s.getRunArtifact)
 	s.route("GET /model-versions/get-artifact", s.getVersionArtifact)
 	s.route("GET /ajax-api/2.0/mlflow/get-trace-artifact", s.getTraceArtifact)
-	s.ui = ui.New(ui.Options{Store: s.raw, Registry: s.opts.Registry, RunArtifacts: s.runRepo, Logger: s.opts.Logger, Prefix: s.opts.StaticPrefix,
+	frame := ""
+	if s.opts.Guard != nil {
+		frame = s.opts.Guard.uiFrame
+	}
+	s.ui = ui.New(ui.Options{Store: s.raw, Registry: s.opts.Registry, RunArtifacts: s.runRepo, Logger: s.opts.Logger, Prefix: s.opts.StaticPrefix, FrameOptions: frame,
 		Allowed: func(r *http.Request, model bool, id string) bool {
 			return s.canRead(r.Context(), target{model: model, id: id})
 		}})
@@ -298,6 +307,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	sw.rc.SetWriteDeadline(time.Now().Add(s.opts.StallTimeout))
 	logged := r
 	defer s.recoverPanic(sw, logged, start)
+	if s.opts.Guard != nil && !s.opts.Guard.admit(sw, r, s.opts.StaticPrefix) {
+		// Refused, or a CORS preflight answered.
+		s.logRequest(logged, sw, start)
+		return
+	}
 	if s.opts.StaticPrefix != "" {
 		var ok bool
 		if r, ok = s.unprefix(sw, r); !ok {
@@ -305,13 +319,14 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	if s.opts.Token != "" && !s.tokenOK(r) {
+	switch {
+	case s.opts.Token != "" && !s.tokenOK(r):
 		sw.Header().Set("WWW-Authenticate", `Bearer realm="mlrun"`)
 		writeJSON(sw, http.StatusUnauthorized, wire.ErrorBody{ErrorCode: "UNAUTHENTICATED",
 			Message: "this server accepts only its run's token: send it as 'Authorization: Bearer <MLFLOW_TRACKING_TOKEN>'"})
-	} else if s.opts.Auth != nil {
+	case s.opts.Auth != nil:
 		s.serveAuth(sw, r)
-	} else {
+	default:
 		s.dispatch(sw, r)
 	}
 	if s.opts.Metrics != nil {

@@ -44,6 +44,10 @@ type Options struct {
 	// routes stay unprefixed (the server strips it); every link, form,
 	// redirect and script URL it writes carries it.
 	Prefix string
+	// FrameOptions is the pages' X-Frame-Options (mlflow server
+	// --x-frame-options): "" means DENY, NONE leaves it out so that pages
+	// of other sites may embed the UI.
+	FrameOptions string
 }
 
 // Handler serves the UI.
@@ -108,7 +112,13 @@ func (h *Handler) allowed(r *http.Request, model bool, id string) bool {
 // ServeHTTP implements http.Handler.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("X-Content-Type-Options", "nosniff")
-	w.Header().Set("X-Frame-Options", "DENY")
+	switch h.opts.FrameOptions {
+	case "":
+		w.Header().Set("X-Frame-Options", "DENY")
+	case "NONE":
+	default:
+		w.Header().Set("X-Frame-Options", h.opts.FrameOptions)
+	}
 	w.Header().Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self'")
 	h.mux.ServeHTTP(w, r)
 }

@@ -31,7 +31,7 @@ func gcCommand() *cli.Command {
 			&cli.StringFlag{Name: "run-ids", Usage: "comma-separated runs to delete (default: every deleted run)"},
 			&cli.StringFlag{Name: "experiment-ids", Usage: "comma-separated experiments to delete with their runs (default: every deleted experiment)"},
 			&cli.StringFlag{Name: "logged-model-ids", Usage: "comma-separated logged models to delete (default: every deleted logged model that no model version is registered from)"},
-			&cli.StringFlag{Name: "artifacts-destination", Usage: "the folder or s3://bucket/prefix behind mlflow-artifacts:/ URIs (the server's --artifacts-destination), so proxied artifacts are deleted too"},
+			&cli.StringFlag{Name: "artifacts-destination", EnvVars: []string{"MLFLOW_ARTIFACTS_DESTINATION"}, Usage: "the folder or s3://bucket/prefix behind mlflow-artifacts:/ URIs (the server's --artifacts-destination), so proxied artifacts are deleted too"},
 		},
 		Action: func(c *cli.Context) error {
 			olderThan, err := parseAge(c.String("older-than"))
@@ -45,7 +45,7 @@ func gcCommand() *cli.Command {
 			defer st.Close()
 			g := gc{st: st, out: c.App.Writer, artifacts: c.String("artifacts-destination")}
 			return g.run(c.Context, olderThan, c.IsSet("older-than"), targets{
-				runs: splitIDs(c.String("run-ids")), models: splitIDs(c.String("logged-model-ids")), experiments: splitIDs(c.String("experiment-ids")),
+				runs: splitList(c.String("run-ids")), models: splitList(c.String("logged-model-ids")), experiments: splitList(c.String("experiment-ids")),
 			})
 		},
 	}
@@ -328,7 +328,8 @@ func parseAge(s string) (time.Duration, error) {
 	return d, nil
 }
 
-func splitIDs(s string) []string {
+// splitList splits a comma-separated flag value, dropping empty items.
+func splitList(s string) []string {
 	var ids []string
 	for _, id := range strings.Split(s, ",") {
 		if id = strings.TrimSpace(id); id != "" {

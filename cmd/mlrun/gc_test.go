@@ -349,7 +349,9 @@ func TestGCLoggedModels(t *testing.T) {
 			}
 			must(t, st.(registry.Store).DeleteModelVersion(ctx, "m", "2"))
 			st.Close()
-			if out := mustRun(t, "gc", "--backend-store-uri", uri, "--artifacts-destination", art, "--logged-model-ids", v2Model); !strings.Contains(out, "Logged model with ID "+v2Model+" has been permanently deleted.") {
+			// The destination from mlflow gc's variable this time.
+			t.Setenv("MLFLOW_ARTIFACTS_DESTINATION", art)
+			if out := mustRun(t, "gc", "--backend-store-uri", uri, "--logged-model-ids", v2Model); !strings.Contains(out, "Logged model with ID "+v2Model+" has been permanently deleted.") {
 				t.Fatalf("gc of the unregistered model: %s", out)
 			}
 			if rowsOf(v2Model) != 0 || has(v2Model) || rowsOf(v1Model) != v1Rows || !has(v1Model) {

@@ -33,27 +33,31 @@ func serverCommand() *cli.Command {
 		Name:  "server",
 		Usage: "run the tracking server (MLflow's REST API)",
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "backend-store-uri", Value: DefaultTrackingURI, Usage: "where runs are stored: sqlite:///path.db"},
-			&cli.StringFlag{Name: "registry-store-uri", EnvVars: []string{"MLFLOW_REGISTRY_URI"}, Usage: "model registry store (default: the backend store)"},
-			&cli.StringFlag{Name: "default-artifact-root", Usage: "artifact root of new experiments (default: mlflow-artifacts:/ when serving artifacts, else ./mlruns)"},
-			&cli.BoolFlag{Name: "serve-artifacts", Value: true, Usage: "serve artifacts through the proxy (/api/2.0/mlflow-artifacts)"},
+			&cli.StringFlag{Name: "backend-store-uri", EnvVars: []string{"MLFLOW_BACKEND_STORE_URI"}, Value: DefaultTrackingURI, Usage: "where runs are stored: sqlite:///path.db or postgresql://user:pass@host:port/db"},
+			&cli.StringFlag{Name: "registry-store-uri", EnvVars: []string{"MLFLOW_REGISTRY_STORE_URI", "MLFLOW_REGISTRY_URI"}, Usage: "model registry store (default: the backend store)"},
+			&cli.StringFlag{Name: "default-artifact-root", EnvVars: []string{"MLFLOW_DEFAULT_ARTIFACT_ROOT"}, Usage: "artifact root of new experiments (default: mlflow-artifacts:/ when serving artifacts, else ./mlruns)"},
+			&cli.BoolFlag{Name: "serve-artifacts", EnvVars: []string{"MLFLOW_SERVE_ARTIFACTS"}, Value: true, Usage: "serve artifacts through the proxy (/api/2.0/mlflow-artifacts)"},
 			&cli.BoolFlag{Name: "no-serve-artifacts", Usage: "do not serve artifacts"},
-			&cli.StringFlag{Name: "artifacts-destination", Value: "./mlartifacts", Usage: "where proxied artifacts are stored: a local folder or s3://bucket/prefix"},
+			&cli.StringFlag{Name: "artifacts-destination", EnvVars: []string{"MLFLOW_ARTIFACTS_DESTINATION"}, Value: "./mlartifacts", Usage: "where proxied artifacts are stored: a local folder or s3://bucket/prefix"},
 			&cli.StringSliceFlag{Name: "allowed-artifact-roots", Usage: "more local folders or s3://bucket/prefix locations whose run artifacts the server may read and write (comma-separated or repeated); runs stored elsewhere get 403"},
 			&cli.Int64Flag{Name: "max-upload-size", Value: server.DefaultUploadLimit, Usage: "largest artifact upload the proxy takes, in bytes"},
-			&cli.BoolFlag{Name: "artifacts-only", Usage: "serve only the artifact proxy (and /health, /version): no tracking, no database opened (but with --app-name, for permissions)"},
-			&cli.StringFlag{Name: "expose-prometheus", Usage: "serve Prometheus metrics on /metrics (the folder MLflow needs for its workers is taken and not used: one process keeps them in memory)"},
+			&cli.BoolFlag{Name: "artifacts-only", EnvVars: []string{"MLFLOW_ARTIFACTS_ONLY"}, Usage: "serve only the artifact proxy (and /health, /version): no tracking, no database opened (but with --app-name, for permissions)"},
+			&cli.StringFlag{Name: "expose-prometheus", EnvVars: []string{"MLFLOW_EXPOSE_PROMETHEUS"}, Usage: "serve Prometheus metrics on /metrics (the folder MLflow needs for its workers is taken and not used: one process keeps them in memory)"},
 			&cli.StringFlag{Name: "app-name", Usage: "basic-auth: MLflow's basic-auth app (users and permissions; config from MLFLOW_AUTH_CONFIG_PATH)"},
-			&cli.StringFlag{Name: "host", Aliases: []string{"h"}, Value: "127.0.0.1", Usage: "address to listen on"},
-			&cli.StringFlag{Name: "static-prefix", Usage: "serve the UI, /ajax-api and the helper routes (/health, /version, /get-artifact) under this path, e.g. /mlflow; /api stays at the root, as in MLflow"},
+			&cli.StringFlag{Name: "host", Aliases: []string{"h"}, EnvVars: []string{"MLFLOW_HOST"}, Value: "127.0.0.1", Usage: "address to listen on"},
+			&cli.StringFlag{Name: "allowed-hosts", EnvVars: []string{"MLFLOW_SERVER_ALLOWED_HOSTS"}, Usage: "comma-separated Host headers served (patterns with * and ?; '*' every one) against DNS rebinding (default: localhost and private addresses)"},
+			&cli.StringFlag{Name: "cors-allowed-origins", EnvVars: []string{"MLFLOW_SERVER_CORS_ALLOWED_ORIGINS"}, Usage: "comma-separated origins of web pages (e.g. https://app.example.com, patterns with *; '*' all) that may change data and read answers, besides localhost's and the server's own"},
+			&cli.StringFlag{Name: "x-frame-options", EnvVars: []string{"MLFLOW_SERVER_X_FRAME_OPTIONS"}, Usage: "X-Frame-Options of every answer: SAMEORIGIN (default; DENY for the UI's pages), DENY or NONE (pages of other sites may embed the UI)"},
+			&cli.BoolFlag{Name: "disable-security-middleware", EnvVars: []string{"MLFLOW_SERVER_DISABLE_SECURITY_MIDDLEWARE"}, Usage: "DANGEROUS: no Host validation, cross-site writes allowed, no security headers"},
+			&cli.StringFlag{Name: "static-prefix", EnvVars: []string{"MLFLOW_STATIC_PREFIX"}, Usage: "serve the UI, /ajax-api and the helper routes (/health, /version, /get-artifact) under this path, e.g. /mlflow; /api stays at the root, as in MLflow"},
 			// mlflow server's flags that mean nothing for one Go process:
 			// taken, and said so in one line.
-			&cli.StringFlag{Name: "workers", Aliases: []string{"w"}, Usage: "ignored (mlflow's worker count; mlrun serves every request concurrently)"},
-			&cli.StringFlag{Name: "gunicorn-opts", Usage: "ignored (mlflow's gunicorn options)"},
-			&cli.StringFlag{Name: "uvicorn-opts", Usage: "ignored (mlflow's uvicorn options)"},
+			&cli.StringFlag{Name: "workers", Aliases: []string{"w"}, EnvVars: []string{"MLFLOW_WORKERS"}, Usage: "ignored (mlflow's worker count; mlrun serves every request concurrently)"},
+			&cli.StringFlag{Name: "gunicorn-opts", EnvVars: []string{"MLFLOW_GUNICORN_OPTS"}, Usage: "ignored (mlflow's gunicorn options)"},
+			&cli.StringFlag{Name: "uvicorn-opts", EnvVars: []string{"MLFLOW_UVICORN_OPTS"}, Usage: "ignored (mlflow's uvicorn options)"},
 			&cli.StringFlag{Name: "waitress-opts", Usage: "ignored (mlflow's waitress options)"},
 			&cli.BoolFlag{Name: "dev", Usage: "ignored (mlflow's debug reloader)"},
-			&cli.IntFlag{Name: "port", Aliases: []string{"p"}, Value: 5000, Usage: "port to listen on"},
+			&cli.IntFlag{Name: "port", Aliases: []string{"p"}, EnvVars: []string{"MLFLOW_PORT"}, Value: 5000, Usage: "port to listen on"},
 		},
 		Action: runServer,
 	}
@@ -162,6 +166,11 @@ func runServer(c *cli.Context) error {
 	default:
 		return fmt.Errorf("--app-name %s: the only app is basic-auth", app)
 	}
+	g, err := guard(c)
+	if err != nil {
+		return err
+	}
+	opts.Guard = g
 	addr := net.JoinHostPort(c.String("host"), strconv.Itoa(c.Int("port")))
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
@@ -278,4 +287,28 @@ func openAuth(ctx context.Context, log *slog.Logger) (*server.AuthOptions, error
 	}
 	log.Info("basic-auth on", "auth_db", postgres.Redact(cfg.DatabaseURI), "default_permission", cfg.DefaultPermission)
 	return &server.AuthOptions{Store: st, DefaultPermission: cfg.DefaultPermission}, nil
+}
+
+// guard makes MLflow's security middleware of the server's flags, and
+// says in one line what it lets through when that may surprise.
+func guard(c *cli.Context) (*server.Guard, error) {
+	if c.Bool("disable-security-middleware") {
+		fmt.Fprintln(c.App.ErrWriter, "mlrun: WARNING: the security middleware is disabled: web pages on other sites can change this server's data through a browser that reaches it")
+		return nil, nil
+	}
+	sec := server.Security{AllowedOrigins: splitList(c.String("cors-allowed-origins"))}
+	if c.IsSet("x-frame-options") {
+		sec.FrameOptions = c.String("x-frame-options")
+	}
+	if c.IsSet("allowed-hosts") {
+		sec.AllowedHosts = splitList(c.String("allowed-hosts"))
+	}
+	g, err := server.NewGuard(sec)
+	if err != nil {
+		return nil, fmt.Errorf("--x-frame-options/--allowed-hosts/--cors-allowed-origins: %w", err)
+	}
+	if ip := net.ParseIP(c.String("host")); sec.AllowedHosts == nil && (ip == nil || !ip.IsLoopback()) {
+		fmt.Fprintln(c.App.ErrWriter, "mlrun: serving requests addressed to localhost and private addresses only (DNS rebinding protection, as mlflow server's); to reach this server by another name or address, give --allowed-hosts")
+	}
+	return g, nil
 }

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"database/sql"
 	"errors"
 	"io"
 	"net"
@@ -233,9 +234,17 @@ func TestServerArtifactsOnly(t *testing.T) {
 // of the test.
 func startMlrunServer(t *testing.T, bin, dir string, args ...string) (*exec.Cmd, string, *bytes.Buffer) {
 	t.Helper()
+	return startMlrunServerEnv(t, bin, dir, nil, args...)
+}
+
+// startMlrunServerEnv is startMlrunServer with env added to the process's
+// environment.
+func startMlrunServerEnv(t *testing.T, bin, dir string, env []string, args ...string) (*exec.Cmd, string, *bytes.Buffer) {
+	t.Helper()
 	port := testutil.FreePort(t)
 	cmd := exec.Command(bin, append([]string{"server", "-p", itoa(port)}, args...)...)
 	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), env...)
 	stderr := &bytes.Buffer{}
 	cmd.Stderr = stderr
 	if err := cmd.Start(); err != nil {
@@ -257,4 +266,81 @@ func startMlrunServer(t *testing.T, bin, dir string, args ...string) (*exec.Cmd,
 		return err == nil && resp.StatusCode == 200
 	})
 	return cmd, base, stderr
+}
+
+// TestServerSecurityFromMLflowEnv: `mlrun server` configured as mlflow
+// server is in a container, by MLflow's environment variables alone
+// (backend store, artifact destination, allowed hosts, CORS origins,
+// X-Frame-Options): the listed Host is served and no other, a listed
+// origin may write and another may not, and nothing is written for a
+// refused request; a bad X-Frame-Options is one line and exit 1; by
+// default a server on a non-loopback address says which names it serves.
+func TestServerSecurityFromMLflowEnv(t *testing.T) {
+	bin := buildMlrun(t)
+	dir := t.TempDir()
+	_, base, _ := startMlrunServerEnv(t, bin, dir, []string{
+		"MLFLOW_BACKEND_STORE_URI=sqlite:///" + filepath.Join(dir, "env.db"),
+		"MLFLOW_ARTIFACTS_DESTINATION=" + filepath.Join(dir, "env-art"),
+		"MLFLOW_SERVER_ALLOWED_HOSTS=mlflow.test:*, 127.0.0.2:*",
+		"MLFLOW_SERVER_CORS_ALLOWED_ORIGINS=https://app.test",
+		"MLFLOW_SERVER_X_FRAME_OPTIONS=DENY",
+	})
+	host := "mlflow.test:" + base[strings.LastIndex(base, ":")+1:]
+	call := func(host, origin, name string) (int, http.Header) {
+		req, _ := http.NewRequest("POST", base+"/api/2.0/mlflow/experiments/create", strings.NewReader(`{"name":"`+name+`"}`))
+		req.Host = host
+		req.Header.Set("Content-Type", "application/json")
+		if origin != "" {
+			req.Header.Set("Origin", origin)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode, resp.Header
+	}
+	if code, h := call(host, "", "plain"); code != 200 || h.Get("X-Frame-Options") != "DENY" || h.Get("X-Content-Type-Options") != "nosniff" {
+		t.Fatalf("a listed Host: %d %v", code, h)
+	}
+	if code, _ := call(strings.TrimPrefix(base, "http://"), "", "by-address"); code != 403 {
+		t.Errorf("a Host not listed (the list replaces the defaults): %d", code)
+	}
+	if code, h := call(host, "https://app.test", "from-app"); code != 200 || h.Get("Access-Control-Allow-Origin") != "https://app.test" {
+		t.Errorf("a listed origin: %d %v", code, h)
+	}
+	if code, _ := call(host, "https://attacker.test", "from-attacker"); code != 403 {
+		t.Errorf("another site's page: %d", code)
+	}
+	db, err := sql.Open("sqlite3", filepath.Join(dir, "env.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var names []string
+	rows, err := db.Query(`SELECT name FROM experiments WHERE name != 'Default' ORDER BY name`)
+	if err != nil {
+		t.Fatalf("the database of MLFLOW_BACKEND_STORE_URI: %v", err)
+	}
+	for rows.Next() {
+		var n string
+		rows.Scan(&n)
+		names = append(names, n)
+	}
+	rows.Close()
+	if strings.Join(names, ",") != "from-app,plain" {
+		t.Errorf("experiments written: %v, want from-app and plain", names)
+	}
+
+	out, err := exec.Command(bin, "server", "--x-frame-options", "ALLOWALL", "--backend-store-uri", "sqlite:///"+filepath.Join(dir, "bad.db")).CombinedOutput()
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() == 0 || !strings.Contains(string(out), `X-Frame-Options "ALLOWALL": use SAMEORIGIN, DENY or NONE`) || strings.Count(strings.TrimSpace(string(out)), "\n") != 0 {
+		t.Errorf("a bad --x-frame-options: %v %q", err, out)
+	}
+
+	cmd, _, stderr := startMlrunServer(t, bin, t.TempDir(), "--host", "0.0.0.0", "--backend-store-uri", "sqlite:///"+filepath.Join(t.TempDir(), "m.db"))
+	cmd.Process.Signal(syscall.SIGTERM)
+	cmd.Wait()
+	if !strings.Contains(stderr.String(), "serving requests addressed to localhost and private addresses only") {
+		t.Errorf("--host 0.0.0.0 without --allowed-hosts says nothing:\n%s", stderr.String())
+	}
 }
