@@ -186,8 +186,8 @@ func (g *Guard) originOK(origin, host string) bool {
 
 // admit applies the guard to a request, whose path may start with the
 // server's static prefix: false when it has been answered (403, or a
-// preflight's 204).
-func (g *Guard) admit(w http.ResponseWriter, r *http.Request, prefix string) bool {
+// preflight's 204), with why when it was refused.
+func (g *Guard) admit(w http.ResponseWriter, r *http.Request, prefix string) (ok bool, refused string) {
 	h := w.Header()
 	h.Set("X-Content-Type-Options", "nosniff")
 	if g.frame != "NONE" {
@@ -198,28 +198,28 @@ func (g *Guard) admit(w http.ResponseWriter, r *http.Request, prefix string) boo
 	default:
 		if !g.hostOK(r.Host) {
 			refuse(w, invalidHostMsg)
-			return false
+			return false, "its Host is not among the allowed hosts (--allowed-hosts)"
 		}
 	}
 	origin := r.Header.Get("Origin")
 	if origin == "" {
-		return true
+		return true, ""
 	}
 	h.Add("Vary", "Origin")
-	ok := g.originOK(origin, r.Host)
+	allowed := g.originOK(origin, r.Host)
 	preflight := r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != ""
 	switch {
-	case !ok && (preflight || stateChanging(r.Method)):
+	case !allowed && (preflight || stateChanging(r.Method)):
 		refuse(w, corsBlockedMsg)
-		return false
-	case !ok:
-		return true // served, but not readable by the page
+		return false, "its Origin is not among the allowed origins (--cors-allowed-origins)"
+	case !allowed:
+		return true, "" // served, but not readable by the page
 	}
 	h.Set("Access-Control-Allow-Origin", origin)
 	h.Set("Access-Control-Allow-Credentials", "true")
 	if !preflight {
 		h.Set("Access-Control-Expose-Headers", "*")
-		return true
+		return true, ""
 	}
 	h.Set("Access-Control-Allow-Methods", "GET, POST, PUT, DELETE, OPTIONS, PATCH")
 	if asked := r.Header.Get("Access-Control-Request-Headers"); asked != "" {
@@ -227,7 +227,7 @@ func (g *Guard) admit(w http.ResponseWriter, r *http.Request, prefix string) boo
 	}
 	h.Set("Access-Control-Max-Age", "600")
 	w.WriteHeader(http.StatusNoContent)
-	return false
+	return false, ""
 }
 
 func stateChanging(method string) bool {

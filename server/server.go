@@ -307,10 +307,15 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	sw.rc.SetWriteDeadline(time.Now().Add(s.opts.StallTimeout))
 	logged := r
 	defer s.recoverPanic(sw, logged, start)
-	if s.opts.Guard != nil && !s.opts.Guard.admit(sw, r, s.opts.StaticPrefix) {
-		// Refused, or a CORS preflight answered.
-		s.logRequest(logged, sw, start)
-		return
+	if s.opts.Guard != nil {
+		if ok, why := s.opts.Guard.admit(sw, r, s.opts.StaticPrefix); !ok {
+			// Refused, or a CORS preflight answered.
+			if why != "" {
+				s.opts.Logger.Warn("request refused: "+why, "method", r.Method, "path", r.URL.Path, "host", r.Host, "origin", r.Header.Get("Origin"))
+			}
+			s.logRequest(logged, sw, start)
+			return
+		}
 	}
 	if s.opts.StaticPrefix != "" {
 		var ok bool

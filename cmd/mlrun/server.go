@@ -307,7 +307,8 @@ func guard(c *cli.Context) (*server.Guard, error) {
 	if err != nil {
 		return nil, fmt.Errorf("--x-frame-options/--allowed-hosts/--cors-allowed-origins: %w", err)
 	}
-	if ip := net.ParseIP(c.String("host")); sec.AllowedHosts == nil && (ip == nil || !ip.IsLoopback()) {
+	host := c.String("host")
+	if ip := net.ParseIP(host); sec.AllowedHosts == nil && host != "localhost" && (ip == nil || !ip.IsLoopback()) {
 		fmt.Fprintln(c.App.ErrWriter, "mlrun: serving requests addressed to localhost and private addresses only (DNS rebinding protection, as mlflow server's); to reach this server by another name or address, give --allowed-hosts")
 	}
 	return g, nil

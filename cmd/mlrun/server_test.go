@@ -273,12 +273,13 @@ func startMlrunServerEnv(t *testing.T, bin, dir string, env []string, args ...st
 // (backend store, artifact destination, allowed hosts, CORS origins,
 // X-Frame-Options): the listed Host is served and no other, a listed
 // origin may write and another may not, and nothing is written for a
-// refused request; a bad X-Frame-Options is one line and exit 1; by
-// default a server on a non-loopback address says which names it serves.
+// refused request, and the log says why; a bad X-Frame-Options is one
+// line and exit 1; by default a server on a non-loopback address says
+// which names it serves.
 func TestServerSecurityFromMLflowEnv(t *testing.T) {
 	bin := buildMlrun(t)
 	dir := t.TempDir()
-	_, base, _ := startMlrunServerEnv(t, bin, dir, []string{
+	srv, base, srvLog := startMlrunServerEnv(t, bin, dir, []string{
 		"MLFLOW_BACKEND_STORE_URI=sqlite:///" + filepath.Join(dir, "env.db"),
 		"MLFLOW_ARTIFACTS_DESTINATION=" + filepath.Join(dir, "env-art"),
 		"MLFLOW_SERVER_ALLOWED_HOSTS=mlflow.test:*, 127.0.0.2:*",
@@ -311,6 +312,13 @@ func TestServerSecurityFromMLflowEnv(t *testing.T) {
 	}
 	if code, _ := call(host, "https://attacker.test", "from-attacker"); code != 403 {
 		t.Errorf("another site's page: %d", code)
+	}
+	srv.Process.Signal(syscall.SIGTERM)
+	srv.Wait() // its log is complete
+	for _, want := range []string{"request refused: its Host is not among the allowed hosts (--allowed-hosts)", "host=127.0.0.1:", "request refused: its Origin is not among the allowed origins", "origin=https://attacker.test"} {
+		if !strings.Contains(srvLog.String(), want) {
+			t.Errorf("the server's log lacks %q:\n%s", want, srvLog.String())
+		}
 	}
 	db, err := sql.Open("sqlite3", filepath.Join(dir, "env.db"))
 	if err != nil {
