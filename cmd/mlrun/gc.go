@@ -17,8 +17,10 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/mlrun/mlrun/artifact"
+	"github.com/mlrun/mlrun/artifact/proxied"
 	"github.com/mlrun/mlrun/artifact/s3"
 	"github.com/mlrun/mlrun/store"
+	"github.com/mlrun/mlrun/store/rest"
 )
 
 func gcCommand() *cli.Command {
@@ -26,7 +28,8 @@ func gcCommand() *cli.Command {
 		Name:  "gc",
 		Usage: "permanently delete runs, logged models and experiments in the deleted lifecycle stage, with their artifacts, as mlflow gc",
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "backend-store-uri", Aliases: []string{"tracking-uri"}, EnvVars: []string{"MLFLOW_TRACKING_URI"}, Value: DefaultTrackingURI, Usage: "sqlite:///path.db or postgresql://user:pass@host:port/db"},
+			&cli.StringFlag{Name: "backend-store-uri", Usage: "the database: sqlite:///path.db or postgresql://user:pass@host:port/db (default: a database --tracking-uri names, else " + DefaultTrackingURI + ")"},
+			&cli.StringFlag{Name: "tracking-uri", EnvVars: []string{"MLFLOW_TRACKING_URI"}, Usage: "a tracking server (http://host:port), through whose artifact proxy mlflow-artifacts:/ artifacts are deleted when --artifacts-destination is not given, as mlflow gc does; or the database, as --backend-store-uri"},
 			&cli.StringFlag{Name: "older-than", Usage: "only what was deleted at least this long ago, as #d#h#m#s (e.g. 1d2h, 1.5d)"},
 			&cli.StringFlag{Name: "run-ids", Usage: "comma-separated runs to delete (default: every deleted run)"},
 			&cli.StringFlag{Name: "experiment-ids", Usage: "comma-separated experiments to delete with their runs (default: every deleted experiment)"},
@@ -38,12 +41,28 @@ func gcCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			st, err := openExistingStore(c.Context, c.String("backend-store-uri"))
+			backend, tracking := c.String("backend-store-uri"), c.String("tracking-uri")
+			server := isHTTP(tracking)
+			switch {
+			case backend != "":
+			case server:
+				return fmt.Errorf("gc works on a database: give --backend-store-uri (the tracking URI %s is a server, through which gc deletes proxied artifacts)", tracking)
+			case tracking != "":
+				backend = tracking
+			default:
+				backend = DefaultTrackingURI
+			}
+			st, err := openExistingStore(c.Context, backend)
 			if err != nil {
 				return err
 			}
 			defer st.Close()
 			g := gc{st: st, out: c.App.Writer, artifacts: c.String("artifacts-destination")}
+			if server {
+				if g.server, err = rest.New(tracking, rest.OptionsFromEnv()); err != nil {
+					return err
+				}
+			}
 			return g.run(c.Context, olderThan, c.IsSet("older-than"), targets{
 				runs: splitList(c.String("run-ids")), models: splitList(c.String("logged-model-ids")), experiments: splitList(c.String("experiment-ids")),
 			})
@@ -55,6 +74,10 @@ type gc struct {
 	st        store.Store
 	out       io.Writer
 	artifacts string
+	// server is the tracking server whose artifact proxy holds
+	// mlflow-artifacts:/ artifacts, when --artifacts-destination is not
+	// given (nil: none).
+	server proxied.Doer
 }
 
 // targets are the ids named on the command line; none named means every
@@ -248,6 +271,19 @@ func (g gc) deleteArtifacts(ctx context.Context, what, id, uri string) {
 		}
 		return
 	}
+	if key, ok := g.proxiedArtifacts(uri); ok {
+		if !slices.Contains(strings.Split(key, "/"), id) {
+			fmt.Fprintf(g.out, "Artifacts of %s %s left in place: %s does not name %s %s\n", what, id, uri, what, id)
+			return
+		}
+		if path.Base(key) == "artifacts" && path.Base(path.Dir(key)) == id {
+			key = path.Dir(key)
+		}
+		if err := proxied.New(g.server, "").Delete(ctx, key); err != nil && !errors.Is(err, artifact.ErrNotFound) {
+			fmt.Fprintf(g.out, "Artifacts of %s %s not deleted: %v\n", what, id, err)
+		}
+		return
+	}
 	dir, err := g.localArtifacts(uri)
 	if err == nil && !slices.Contains(strings.Split(filepath.ToSlash(dir), "/"), id) {
 		err = fmt.Errorf("%s does not name %s %s", dir, what, id)
@@ -286,6 +322,20 @@ func (g gc) s3Artifacts(uri string) (bucket, key string, ok bool, err error) {
 	return "", "", false, nil
 }
 
+// proxiedArtifacts returns the path of mlflow-artifacts:/ artifacts in
+// the tracking server's proxy, when gc deletes them through it (no
+// --artifacts-destination, a --tracking-uri server).
+func (g gc) proxiedArtifacts(uri string) (string, bool) {
+	if g.server == nil || g.artifacts != "" {
+		return "", false
+	}
+	loc, err := artifact.ParseURI(uri)
+	if err != nil || loc.Kind != artifact.Proxy {
+		return "", false
+	}
+	return strings.Trim(loc.Path, "/"), true
+}
+
 func (g gc) localArtifacts(uri string) (string, error) {
 	loc, err := artifact.ParseURI(uri)
 	if err != nil {
@@ -296,7 +346,7 @@ func (g gc) localArtifacts(uri string) (string, error) {
 		return loc.Path, nil
 	case artifact.Proxy:
 		if g.artifacts == "" {
-			return "", fmt.Errorf("%s is served by a tracking server: give --artifacts-destination to delete it", uri)
+			return "", fmt.Errorf("%s is served by a tracking server: give its --artifacts-destination, or the server as --tracking-uri, to delete it", uri)
 		}
 		return filepath.Join(g.artifacts, filepath.FromSlash(loc.Path)), nil
 	}

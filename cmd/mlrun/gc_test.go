@@ -360,3 +360,45 @@ func TestGCLoggedModels(t *testing.T) {
 		})
 	}
 }
+
+// TestGCThroughTrackingServer: as mlflow gc's documentation has it, with
+// MLFLOW_TRACKING_URI naming the tracking server (and the database given
+// as --backend-store-uri), the proxied artifacts of a collected run are
+// deleted through the server's artifact proxy; its other runs' stay. The
+// server alone, without the database, is one line naming the flag.
+func TestGCThroughTrackingServer(t *testing.T) {
+	ctx := context.Background()
+	srv := testutil.StartServer(t, true)
+	put := func() *store.Run {
+		r, err := srv.Store.CreateRun(ctx, store.CreateRun{ExperimentID: "0"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		rel, ok := strings.CutPrefix(r.Info.ArtifactURI, "mlflow-artifacts:/")
+		if !ok {
+			t.Fatalf("artifact URI %s", r.Info.ArtifactURI)
+		}
+		dir := filepath.Join(srv.Artifacts, filepath.FromSlash(rel), "model")
+		must(t, os.MkdirAll(dir, 0o755))
+		must(t, os.WriteFile(filepath.Join(dir, "model.pkl"), []byte("weights"), 0o644))
+		return r
+	}
+	gone, kept := put(), put()
+	must(t, srv.Store.DeleteRun(ctx, gone.Info.RunID))
+	folder := func(r *store.Run) string { return filepath.Join(srv.Artifacts, r.Info.ExperimentID, r.Info.RunID) }
+
+	t.Setenv("MLFLOW_TRACKING_URI", srv.URL)
+	if out, err := mlrun(t, "gc"); err == nil || !strings.Contains(err.Error(), "gc works on a database: give --backend-store-uri (the tracking URI "+srv.URL+" is a server") {
+		t.Fatalf("gc with only a server: %v %s", err, out)
+	}
+	out := mustRun(t, "gc", "--backend-store-uri", "sqlite:///"+filepath.Join(srv.Dir, "mlflow.db"))
+	if !strings.Contains(out, "Run with ID "+gone.Info.RunID+" has been permanently deleted.") || strings.Contains(out, "left in place") || strings.Contains(out, "not deleted") {
+		t.Fatalf("gc:\n%s", out)
+	}
+	if _, err := os.Stat(folder(gone)); !os.IsNotExist(err) {
+		t.Errorf("the collected run's proxied artifacts: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(folder(kept), "artifacts", "model", "model.pkl")); err != nil {
+		t.Errorf("another run's artifacts: %v", err)
+	}
+}

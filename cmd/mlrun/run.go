@@ -234,7 +234,7 @@ func launchRequest(c *cli.Context, st store.Store, uri string, params []project.
 // server's page, or the mlrun server command that serves a local store.
 func viewHint(trackingURI, expID, runID string) string {
 	page := "/#/experiments/" + expID + "/runs/" + runID
-	if strings.HasPrefix(trackingURI, "http://") || strings.HasPrefix(trackingURI, "https://") {
+	if isHTTP(trackingURI) {
 		return "=== View run at " + strings.TrimSuffix(project.Redact(trackingURI), "/") + page + " ==="
 	}
 	// A relative sqlite path is made absolute, so the command works from

@@ -104,6 +104,11 @@ func artifactRepo(st store.Store, artifactURI string) (artifact.Repository, erro
 	return r.Resolve(artifactURI)
 }
 
+// isHTTP reports whether uri names a tracking server (http:// or https://).
+func isHTTP(uri string) bool {
+	return strings.HasPrefix(uri, "http://") || strings.HasPrefix(uri, "https://")
+}
+
 // isPostgres reports whether uri names a PostgreSQL database, as MLflow
 // (SQLAlchemy) writes it: postgresql://, postgres://, postgresql+driver://.
 func isPostgres(uri string) bool {

@@ -26,7 +26,7 @@ type authClient struct {
 
 func newAuthClient(c *cli.Context) (*authClient, error) {
 	uri := c.String("tracking-uri")
-	if !strings.HasPrefix(uri, "http://") && !strings.HasPrefix(uri, "https://") {
+	if !isHTTP(uri) {
 		return nil, fmt.Errorf("users and permissions live on a tracking server: set --tracking-uri or MLFLOW_TRACKING_URI to http(s)://host:port of an 'mlrun server --app-name basic-auth'")
 	}
 	rc, err := rest.New(uri, rest.OptionsFromEnv())
