@@ -101,6 +101,14 @@ var authRules = map[string]rule{
 	"POST /model-versions/set-tag":                {need: needUpdate, loc: byModel},
 	"DELETE /model-versions/delete-tag":           {need: needDelete, loc: byModel},
 
+	// Webhooks carry every model's events to any URL: administrators only.
+	"POST /webhooks":                   {need: needAdmin},
+	"GET /webhooks":                    {need: needAdmin},
+	"GET /webhooks/{webhook_id}":       {need: needAdmin},
+	"PATCH /webhooks/{webhook_id}":     {need: needAdmin},
+	"DELETE /webhooks/{webhook_id}":    {need: needAdmin},
+	"POST /webhooks/{webhook_id}/test": {need: needAdmin},
+
 	// Users and permissions (only under /api/2.0/mlflow).
 	"POST /users/create":                           {need: needAdmin},
 	"GET /users/get":                               {need: needSelf},

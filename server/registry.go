@@ -6,6 +6,7 @@ import (
 	"github.com/mlrun/mlrun/artifact"
 	"github.com/mlrun/mlrun/internal/wire"
 	"github.com/mlrun/mlrun/registry"
+	"github.com/mlrun/mlrun/registry/webhook"
 	"github.com/mlrun/mlrun/store"
 )
 
@@ -64,6 +65,9 @@ func (s *Server) createModel(w http.ResponseWriter, r *http.Request) {
 		m, err := reg.CreateRegisteredModel(r.Context(), req.Name, wire.ToTags(req.Tags), deref(req.Description))
 		if err != nil {
 			return nil, err
+		}
+		if !hasPromptTag(m.Tags) {
+			s.deliver(r.Context(), registry.RegisteredModelCreated, webhook.RegisteredModelCreated{Name: m.Name, Tags: tagMap(m.Tags), Description: webhook.Optional(deref(req.Description))})
 		}
 		return wire.RegisteredModelResponse{RegisteredModel: wire.FromRegisteredModel(m)}, nil
 	})
@@ -160,7 +164,13 @@ func (s *Server) setAlias(w http.ResponseWriter, r *http.Request) {
 		if err := require("alias", req.Alias, "version", string(req.Version)); err != nil {
 			return nil, err
 		}
-		return nil, reg.SetAlias(r.Context(), req.Name, req.Alias, string(req.Version))
+		if err := reg.SetAlias(r.Context(), req.Name, req.Alias, string(req.Version)); err != nil {
+			return nil, err
+		}
+		if !s.isPrompt(r.Context(), req.Name) {
+			s.deliver(r.Context(), registry.ModelVersionAliasCreated, webhook.ModelVersionAliasCreated{Name: req.Name, Alias: req.Alias, Version: string(req.Version)})
+		}
+		return nil, nil
 	})
 }
 
@@ -169,7 +179,13 @@ func (s *Server) deleteAlias(w http.ResponseWriter, r *http.Request) {
 		if err := require("alias", req.Alias); err != nil {
 			return nil, err
 		}
-		return nil, reg.DeleteAlias(r.Context(), req.Name, req.Alias)
+		if err := reg.DeleteAlias(r.Context(), req.Name, req.Alias); err != nil {
+			return nil, err
+		}
+		if !s.isPrompt(r.Context(), req.Name) {
+			s.deliver(r.Context(), registry.ModelVersionAliasDeleted, webhook.ModelVersionAliasDeleted{Name: req.Name, Alias: req.Alias})
+		}
+		return nil, nil
 	})
 }
 
@@ -262,6 +278,10 @@ func (s *Server) createVersion(w http.ResponseWriter, r *http.Request) {
 		if err != nil {
 			return nil, err
 		}
+		if tags := wire.ToTags(req.Tags); !hasPromptTag(tags) {
+			s.deliver(r.Context(), registry.ModelVersionCreated, webhook.ModelVersionCreated{Name: req.Name, Version: v.Version, Source: req.Source,
+				RunID: webhook.Optional(req.RunID), Tags: tagMap(tags), Description: webhook.Optional(deref(req.Description))})
+		}
 		return wire.ModelVersionResponse{ModelVersion: wire.FromModelVersion(v)}, nil
 	})
 }
@@ -298,7 +318,13 @@ func (s *Server) setVersionTag(w http.ResponseWriter, r *http.Request) {
 		if err := require("key", req.Key); err != nil {
 			return nil, err
 		}
-		return nil, reg.SetModelVersionTag(r.Context(), req.Name, string(req.Version), store.Tag{Key: req.Key, Value: req.Value})
+		if err := reg.SetModelVersionTag(r.Context(), req.Name, string(req.Version), store.Tag{Key: req.Key, Value: req.Value}); err != nil {
+			return nil, err
+		}
+		if !s.isPrompt(r.Context(), req.Name) {
+			s.deliver(r.Context(), registry.ModelVersionTagSet, webhook.ModelVersionTagSet{Name: req.Name, Version: string(req.Version), Key: req.Key, Value: req.Value})
+		}
+		return nil, nil
 	})
 }
 
@@ -307,7 +333,13 @@ func (s *Server) deleteVersionTag(w http.ResponseWriter, r *http.Request) {
 		if err := require("key", req.Key); err != nil {
 			return nil, err
 		}
-		return nil, reg.DeleteModelVersionTag(r.Context(), req.Name, string(req.Version), req.Key)
+		if err := reg.DeleteModelVersionTag(r.Context(), req.Name, string(req.Version), req.Key); err != nil {
+			return nil, err
+		}
+		if !s.isPrompt(r.Context(), req.Name) {
+			s.deliver(r.Context(), registry.ModelVersionTagDeleted, webhook.ModelVersionTagDeleted{Name: req.Name, Version: string(req.Version), Key: req.Key})
+		}
+		return nil, nil
 	})
 }
 
@@ -378,4 +410,13 @@ func (s *Server) getVersionArtifact(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	serveFile(w, r, repo, rel)
+}
+
+// tagMap is tags as the webhooks' payloads give them.
+func tagMap(tags []store.Tag) map[string]string {
+	m := make(map[string]string, len(tags))
+	for _, t := range tags {
+		m[t.Key] = t.Value
+	}
+	return m
 }

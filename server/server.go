@@ -15,6 +15,7 @@ import (
 	"github.com/mlrun/mlrun/artifact/local"
 	"github.com/mlrun/mlrun/internal/wire"
 	"github.com/mlrun/mlrun/registry"
+	"github.com/mlrun/mlrun/registry/webhook"
 	"github.com/mlrun/mlrun/store"
 	"github.com/mlrun/mlrun/ui"
 )
@@ -94,6 +95,10 @@ type Options struct {
 	// before anything else; nil means none (a run's loopback server,
 	// whose one credential a browser cannot forge).
 	Guard *Guard
+	// Webhooks delivers the registry's events to the webhooks its registry
+	// keeps (registry.Webhooks); nil means none are delivered (the
+	// webhook API still keeps them, and a test delivery is still sent).
+	Webhooks *webhook.Deliverer
 }
 
 // Server is the tracking server's HTTP handler.
@@ -185,6 +190,7 @@ func (s *Server) routes() {
 	for _, prefix := range []string{"/api/2.0/mlflow", "/ajax-api/2.0/mlflow"} {
 		s.loggedModelRoutes(prefix)
 		s.traceRoutes(prefix)
+		s.webhookRoutes(prefix)
 	}
 	for _, prefix := range []string{"/api/3.0/mlflow", "/ajax-api/3.0/mlflow"} {
 		s.traceV3Routes(prefix)

@@ -22,6 +22,7 @@ import (
 	"github.com/mlrun/mlrun/auth/sqlauth"
 	authsqlite "github.com/mlrun/mlrun/auth/sqlite"
 	"github.com/mlrun/mlrun/registry"
+	"github.com/mlrun/mlrun/registry/webhook"
 	"github.com/mlrun/mlrun/runner/launch"
 	"github.com/mlrun/mlrun/server"
 	"github.com/mlrun/mlrun/store"
@@ -171,6 +172,15 @@ func runServer(c *cli.Context) error {
 		return err
 	}
 	opts.Guard = g
+	if !artifactsOnly {
+		wo, err := webhook.OptionsFromEnv()
+		if err != nil {
+			return err
+		}
+		wo.Logger = opts.Logger
+		opts.Webhooks = webhook.New(wo)
+		defer opts.Webhooks.Close() // after the server: deliveries queued are sent
+	}
 	addr := net.JoinHostPort(c.String("host"), strconv.Itoa(c.Int("port")))
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {

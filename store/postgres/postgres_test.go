@@ -42,6 +42,13 @@ func TestRegistryConformance(t *testing.T) {
 	})
 }
 
+func TestWebhooks(t *testing.T) {
+	registrytest.RunWebhooks(t, func(t *testing.T) registrytest.Stores {
+		s := open(t)
+		return registrytest.Stores{Tracking: s, Registry: s.(registrytest.Registry)}
+	})
+}
+
 // TestTryExclusive: two stores (two servers) on one database: while one
 // runs under a name, the other's TryExclusive does not run; afterwards it
 // does.

@@ -12,3 +12,10 @@ func TestRegistryConformance(t *testing.T) {
 		return registrytest.Stores{Tracking: s, Registry: s.(registrytest.Registry)}
 	})
 }
+
+func TestWebhooks(t *testing.T) {
+	registrytest.RunWebhooks(t, func(t *testing.T) registrytest.Stores {
+		s := open(t)
+		return registrytest.Stores{Tracking: s, Registry: s.(registrytest.Registry)}
+	})
+}

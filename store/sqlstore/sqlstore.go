@@ -100,6 +100,9 @@ type Store struct {
 	// assessments: the database has MLflow 3's assessments table;
 	// associations its entity_associations table.
 	assessments, associations bool
+	// webhooks: the database has MLflow 3's webhooks tables (revision
+	// 1a0cddfcaa16 on).
+	webhooks bool
 	// group, when not nil, runs write transactions (GroupCommit).
 	group *group
 	// streamChunk is Config.StreamChunk.
@@ -188,6 +191,10 @@ func New(ctx context.Context, cfg Config) (*Store, error) {
 		return nil, err
 	}
 	s.associations = len(cols) > 0
+	if cols, err = has("webhook_events"); err != nil {
+		return nil, err
+	}
+	s.webhooks = len(cols) > 0
 	return s, nil
 }
 
