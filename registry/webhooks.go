@@ -80,7 +80,7 @@ func ParseEvent(entity, action string) (Event, error) {
 		slices.Sort(names)
 		return Event{}, store.Invalidf("Invalid webhook entity '%s'. Valid entities are: %s", entity, strings.Join(names, ", "))
 	case !slices.Contains(actions, e.Action):
-		return Event{}, store.Invalidf("Invalid action '%s' for entity '%s'. Valid actions are: %s", action, e.Entity, strings.Join(actions, ", "))
+		return Event{}, store.Invalidf("Invalid action '%s' for entity '%s'. Valid actions are: %s", e.Action, e.Entity, strings.Join(actions, ", "))
 	}
 	return e, nil
 }
