@@ -2,7 +2,6 @@ package registry
 
 import (
 	"context"
-	"fmt"
 	"slices"
 	"strings"
 
@@ -143,9 +142,4 @@ func CheckWebhook(w *Webhook) error {
 // WebhookNotFound is the error of an unknown webhook id.
 func WebhookNotFound(id string) error {
 	return store.NotFoundf("Webhook with ID '%s' not found.", id)
-}
-
-// String shows a webhook without its secret.
-func (w Webhook) String() string {
-	return fmt.Sprintf("webhook %s (%s) -> %s %v %s", w.ID, w.Name, w.URL, w.Events, w.Status)
 }

@@ -367,3 +367,26 @@ func TestAuthHolesClosed(t *testing.T) {
 		t.Errorf("UI models as NO_PERMISSIONS: %d, %s listed", st, f.model)
 	}
 }
+
+// TestAuthWebhooksAdminOnly: a webhook sends every model's events to any
+// URL, so only an administrator may create, list, read, change, delete or
+// test one.
+func TestAuthWebhooksAdminOnly(t *testing.T) {
+	as := newAuthServer(t, auth.Manage)
+	const p = "/api/2.0/mlflow"
+	hook := map[string]any{"name": "ci", "url": "https://hooks.example.com/x", "events": []any{map[string]any{"entity": "MODEL_VERSION", "action": "CREATED"}}}
+	for _, c := range []struct {
+		method, path string
+		body         any
+	}{
+		{"POST", p + "/webhooks", hook}, {"GET", p + "/webhooks", nil}, {"GET", p + "/webhooks/x", nil},
+		{"PATCH", p + "/webhooks/x", map[string]any{"name": "y"}}, {"DELETE", p + "/webhooks/x", nil}, {"POST", p + "/webhooks/x/test", map[string]any{}},
+	} {
+		if st, body, _ := as.call(t, "manage", c.method, c.path, c.body); st != 403 || body != "Permission denied" {
+			t.Errorf("%s %s as a non-admin with MANAGE by default: %d %s, want 403", c.method, c.path, st, body)
+		}
+	}
+	if st, body, _ := as.call(t, "admin", "POST", p+"/webhooks", hook); st != 200 || !strings.Contains(body, `"webhook_id"`) {
+		t.Errorf("create as admin: %d %s", st, body)
+	}
+}
