@@ -103,13 +103,7 @@ func (as *authServer) call(t *testing.T, user, method, path string, body any) (i
 	if user != "" {
 		req.SetBasicAuth(user, password(user))
 	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b), resp.Header
+	return send(t, req)
 }
 
 // fixture is one experiment with a run, a registered model with a version

@@ -2,7 +2,6 @@ package server_test
 
 import (
 	"context"
-	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -34,13 +33,7 @@ func guarded(t *testing.T, sec server.Security) (*testutil.Server, func(method, 
 		for i := 0; i+1 < len(extra); i += 2 {
 			req.Header.Set(extra[i], extra[i+1])
 		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, string(b), resp.Header
+		return send(t, req)
 	}
 }
 

@@ -41,6 +41,13 @@ func (ts *testServer) do(t *testing.T, method, path, contentType string, body []
 	if contentType != "" {
 		req.Header.Set("Content-Type", contentType)
 	}
+	status, b, _ := send(t, req)
+	return status, []byte(b)
+}
+
+// send sends req and returns the answer's status, body and header.
+func send(t *testing.T, req *http.Request) (int, string, http.Header) {
+	t.Helper()
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -50,7 +57,7 @@ func (ts *testServer) do(t *testing.T, method, path, contentType string, body []
 	if err != nil {
 		t.Fatal(err)
 	}
-	return resp.StatusCode, b
+	return resp.StatusCode, string(b), resp.Header
 }
 
 func (ts *testServer) post(t *testing.T, path string, v any) (int, map[string]any) {

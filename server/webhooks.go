@@ -15,18 +15,15 @@ import (
 
 // webhookRoutes registers MLflow 3's webhook endpoints.
 func (s *Server) webhookRoutes(prefix string) {
-	for _, r := range []struct {
-		pattern string
-		h       http.HandlerFunc
-	}{
-		{"POST " + prefix + "/webhooks", s.createWebhook},
-		{"GET " + prefix + "/webhooks", s.listWebhooks},
-		{"GET " + prefix + "/webhooks/{webhook_id}", s.getWebhook},
-		{"PATCH " + prefix + "/webhooks/{webhook_id}", s.updateWebhook},
-		{"DELETE " + prefix + "/webhooks/{webhook_id}", s.deleteWebhook},
-		{"POST " + prefix + "/webhooks/{webhook_id}/test", s.testWebhook},
+	for pattern, h := range map[string]http.HandlerFunc{
+		"POST " + prefix + "/webhooks":                   s.createWebhook,
+		"GET " + prefix + "/webhooks":                    s.listWebhooks,
+		"GET " + prefix + "/webhooks/{webhook_id}":       s.getWebhook,
+		"PATCH " + prefix + "/webhooks/{webhook_id}":     s.updateWebhook,
+		"DELETE " + prefix + "/webhooks/{webhook_id}":    s.deleteWebhook,
+		"POST " + prefix + "/webhooks/{webhook_id}/test": s.testWebhook,
 	} {
-		s.route(r.pattern, s.limitBody(r.h))
+		s.route(pattern, s.limitBody(h))
 	}
 }
 

@@ -95,17 +95,12 @@ func callJSON(t *testing.T, method, url, body string) (int, map[string]any) {
 	if body != "" {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
+	status, b, _ := send(t, req)
 	var m map[string]any
-	b, _ := io.ReadAll(resp.Body)
-	if err := json.Unmarshal(b, &m); err != nil {
-		t.Fatalf("%s %s: %d %s", method, url, resp.StatusCode, b)
+	if err := json.Unmarshal([]byte(b), &m); err != nil {
+		t.Fatalf("%s %s: %d %s", method, url, status, b)
 	}
-	return resp.StatusCode, m
+	return status, m
 }
 
 // TestWebhooksDeliverRegistryEvents: a webhook made through MLflow's REST
