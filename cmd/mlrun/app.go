@@ -24,6 +24,7 @@ func newApp() *cli.App {
 			experimentsCommand(),
 			runsCommand(),
 			logCommand(),
+			artifactsCommand(),
 			runCommand(),
 			tuneCommand(),
 			modelsCommand(),

@@ -114,17 +114,7 @@ func logCommand() *cli.Command {
 						if !info.IsDir() {
 							return uploadFile(c, repo, src, path.Join(base, filepath.Base(src)))
 						}
-						dirName := filepath.Base(filepath.Clean(src))
-						return filepath.WalkDir(src, func(p string, d os.DirEntry, err error) error {
-							if err != nil || d.IsDir() {
-								return err
-							}
-							rel, err := filepath.Rel(src, p)
-							if err != nil {
-								return err
-							}
-							return uploadFile(c, repo, p, path.Join(base, dirName, filepath.ToSlash(rel)))
-						})
+						return uploadTree(c, repo, src, path.Join(base, filepath.Base(filepath.Clean(src))))
 					})
 				},
 			},

@@ -31,8 +31,9 @@ import (
 
 func serverCommand() *cli.Command {
 	return &cli.Command{
-		Name:  "server",
-		Usage: "run the tracking server (MLflow's REST API)",
+		Name:    "server",
+		Aliases: []string{"ui"}, // mlflow ui is mlflow server
+		Usage:   "run the tracking server (MLflow's REST API)",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "backend-store-uri", EnvVars: []string{"MLFLOW_BACKEND_STORE_URI"}, Value: DefaultTrackingURI, Usage: "where runs are stored: sqlite:///path.db or postgresql://user:pass@host:port/db"},
 			&cli.StringFlag{Name: "registry-store-uri", EnvVars: []string{"MLFLOW_REGISTRY_STORE_URI", "MLFLOW_REGISTRY_URI"}, Usage: "model registry store (default: the backend store)"},
