@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -138,6 +140,44 @@ func experimentsCommand() *cli.Command {
 							return err
 						}
 						fmt.Fprintf(c.App.Writer, "Experiment with id %s renamed to '%s'\n", id, name)
+						return nil
+					})
+				},
+			},
+			{
+				Name:  "csv",
+				Usage: "write an experiment's runs as CSV (mlflow experiments csv): to --filename, or standard output",
+				Flags: []cli.Flag{trackingFlag, idFlag, &cli.StringFlag{Name: "filename", Aliases: []string{"o"}, Usage: "the CSV file to write"}},
+				Action: func(c *cli.Context) error {
+					id := firstOf(c.String("experiment-id"), c.Args().Get(0))
+					if id == "" {
+						return fmt.Errorf("experiments csv: give --experiment-id ID")
+					}
+					return withStore(c, func(st store.Store) error {
+						if _, err := st.GetExperiment(c.Context, id); err != nil {
+							return err
+						}
+						name := c.String("filename")
+						if name == "" {
+							return writeRunsCSV(c.Context, st, id, c.App.Writer)
+						}
+						// Written beside, then renamed: a failed export leaves no half file.
+						tmp, err := os.CreateTemp(filepath.Dir(name), ".mlrun-csv-*")
+						if err != nil {
+							return fmt.Errorf("experiments csv: %w", err)
+						}
+						defer os.Remove(tmp.Name())
+						if err := writeRunsCSV(c.Context, st, id, tmp); err != nil {
+							tmp.Close()
+							return err
+						}
+						if err := tmp.Close(); err != nil {
+							return err
+						}
+						if err := os.Rename(tmp.Name(), name); err != nil {
+							return fmt.Errorf("experiments csv: %w", err)
+						}
+						fmt.Fprintf(c.App.Writer, "Experiment with ID %s has been exported as a CSV to file: %s.\n", id, name)
 						return nil
 					})
 				},
