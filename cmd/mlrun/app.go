@@ -30,6 +30,7 @@ func newApp() *cli.App {
 			modelsCommand(),
 			dbCommand(),
 			gcCommand(),
+			doctorCommand(),
 			usersCommand(),
 			permissionsCommand(),
 			flavorServeCommand(),
