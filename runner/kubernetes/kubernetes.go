@@ -186,7 +186,7 @@ func (b *Backend) checkTracking(job *runner.Job) error {
 	}
 	if job.LoopbackOnly {
 		return fmt.Errorf("%w: the kubernetes backend needs a tracking server the pods can reach, and this run's store (%s) is only served on this machine's loopback: "+
-			"start `mlrun server --backend-store-uri %s --host 0.0.0.0` where the cluster can reach it and run with --tracking-uri http://<its address>:5000 (or set KUBE_MLFLOW_TRACKING_URI)",
+			"start `mlrun server --backend-store-uri %s --host 0.0.0.0` where the cluster can reach it (with --allowed-hosts '<its name>:*' unless the pods use a private address) and run with --tracking-uri http://<its address>:5000 (or set KUBE_MLFLOW_TRACKING_URI)",
 			runner.ErrInvalid, job.TrackingURI, job.TrackingURI)
 	}
 	u, err := url.Parse(job.TrackingURI)
