@@ -62,7 +62,7 @@ const (
 
 // Guard is a Security made ready to serve (Options.Guard).
 type Guard struct {
-	hosts, origins []*regexp.Regexp
+	hosts, origins []matcher
 	anyHost        bool
 	anyOrigin      bool
 	frame          string // the header of every answer
@@ -95,24 +95,48 @@ func NewGuard(s Security) (*Guard, error) {
 	return g, nil
 }
 
-// compilePatterns turns fnmatch patterns (compared without regard to
-// case: host names and schemes are) into anchored expressions; any is
-// true when one of them is "*".
-func compilePatterns(patterns []string) (res []*regexp.Regexp, any bool, err error) {
+// matcher is one compiled pattern: an exact name, a prefix (a pattern
+// whose only wildcard is a final *, as all of the defaults), or a
+// regular expression; lit is lower-case, as the names it is matched to.
+type matcher struct {
+	lit    string
+	prefix bool
+	re     *regexp.Regexp
+}
+
+func (m matcher) match(lower string) bool {
+	switch {
+	case m.re != nil:
+		return m.re.MatchString(lower)
+	case m.prefix:
+		return strings.HasPrefix(lower, m.lit)
+	}
+	return lower == m.lit
+}
+
+// compilePatterns compiles fnmatch patterns, compared without regard to
+// case (host names and schemes are); any is true when one is "*".
+func compilePatterns(patterns []string) (res []matcher, any bool, err error) {
 	for _, p := range patterns {
-		p = strings.TrimSpace(p)
-		switch p {
-		case "":
+		p = strings.ToLower(strings.TrimSpace(p))
+		switch {
+		case p == "":
 			continue
-		case "*":
+		case p == "*":
 			any = true
 			continue
+		case !strings.ContainsAny(p, "*?["):
+			res = append(res, matcher{lit: p})
+			continue
+		case strings.IndexAny(p, "*?[") == len(p)-1 && p[len(p)-1] == '*':
+			res = append(res, matcher{lit: p[:len(p)-1], prefix: true})
+			continue
 		}
-		re, err := regexp.Compile("(?i)^" + fnmatchExpr(p) + "$")
+		re, err := regexp.Compile("^" + fnmatchExpr(p) + "$")
 		if err != nil {
 			return nil, false, fmt.Errorf("pattern %q: %w", p, err)
 		}
-		res = append(res, re)
+		res = append(res, matcher{re: re})
 	}
 	return res, any, nil
 }
@@ -157,8 +181,9 @@ func fnmatchExpr(p string) string {
 	return b.String()
 }
 
-func matchAny(res []*regexp.Regexp, s string) bool {
-	return slices.ContainsFunc(res, func(re *regexp.Regexp) bool { return re.MatchString(s) })
+func matchAny(ms []matcher, s string) bool {
+	lower := strings.ToLower(s)
+	return slices.ContainsFunc(ms, func(m matcher) bool { return m.match(lower) })
 }
 
 // hostOK reports whether the Host header is served.
