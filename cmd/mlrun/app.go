@@ -29,6 +29,7 @@ func newApp() *cli.App {
 			tuneCommand(),
 			modelsCommand(),
 			dbCommand(),
+			migrateFileStoreCommand(),
 			gcCommand(),
 			doctorCommand(),
 			usersCommand(),

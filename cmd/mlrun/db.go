@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
+	"strings"
 
 	"github.com/urfave/cli/v2"
 
@@ -27,30 +29,58 @@ func dbCommand() *cli.Command {
 				&cli.StringFlag{Name: "target", Aliases: []string{"tracking-uri"}, EnvVars: []string{"MLFLOW_TRACKING_URI"}, Value: DefaultTrackingURI, Usage: "sqlite:///path.db"},
 			},
 			Action: func(c *cli.Context) error {
-				src := firstOf(c.String("source"), c.Args().First(), "mlruns")
-				snap, err := file.Read(src)
-				if err != nil {
-					return err
-				}
-				st, err := openStore(c.Context, c.String("target"), "")
-				if err != nil {
-					return err
-				}
-				defer st.Close()
-				db, ok := st.(importer)
-				if !ok {
-					return errors.New("import-filestore writes into a sqlite:/// database")
-				}
-				stats, err := db.Import(c.Context, snap)
-				if err != nil {
-					return err
-				}
-				fmt.Fprintf(c.App.Writer, "Imported %d experiments, %d runs (%d metric points), %d models (%d versions) from %s into %s\n",
-					stats.Experiments, stats.Runs, stats.Points, stats.Models, stats.Versions, src, db.Path())
-				return nil
+				return importFileStore(c, firstOf(c.String("source"), c.Args().First(), "mlruns"), c.String("target"))
 			},
 		}},
 	}
+}
+
+// migrateFileStoreCommand is mlflow migrate-filestore (MLflow 3.7): the
+// same import, under MLflow's name and flags; --source may be the file
+// store or the folder holding its mlruns/.
+func migrateFileStoreCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "migrate-filestore",
+		Usage: "copy an MLflow file store into a SQLite database, as mlflow migrate-filestore (mlrun db import-filestore)",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "source", Required: true, Usage: "the file store (mlruns/), or the folder that holds it"},
+			&cli.StringFlag{Name: "target", Required: true, Usage: "sqlite:///path.db"},
+		},
+		Action: func(c *cli.Context) error {
+			if !strings.HasPrefix(c.String("target"), "sqlite:///") {
+				return errors.New("--target: must be a SQLite URI starting with 'sqlite:///'")
+			}
+			src := c.String("source")
+			if info, err := os.Stat(filepath.Join(src, "mlruns")); err == nil && info.IsDir() {
+				src = filepath.Join(src, "mlruns")
+			}
+			return importFileStore(c, src, c.String("target"))
+		},
+	}
+}
+
+// importFileStore copies the file store at src into the database target.
+func importFileStore(c *cli.Context, src, target string) error {
+	snap, err := file.Read(src)
+	if err != nil {
+		return err
+	}
+	st, err := openStore(c.Context, target, "")
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	db, ok := st.(importer)
+	if !ok {
+		return errors.New("import-filestore writes into a sqlite:/// database")
+	}
+	stats, err := db.Import(c.Context, snap)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(c.App.Writer, "Imported %d experiments, %d runs (%d metric points), %d models (%d versions) from %s into %s\n",
+		stats.Experiments, stats.Runs, stats.Points, stats.Models, stats.Versions, src, db.Path())
+	return nil
 }
 
 // importer is a store that takes an MLflow file store's contents (SQLite).

@@ -156,6 +156,17 @@ func TestImportFileStore(t *testing.T) {
 	if _, err := mlrun(t, "runs", "list", "--tracking-uri", root); err == nil || !strings.Contains(err.Error(), "import-filestore") {
 		t.Fatalf("file store URI: %v", err)
 	}
+	// MLflow 3.7's name and flags; --source may be the folder holding mlruns/.
+	db2 := "sqlite:///" + filepath.Join(t.TempDir(), "m2.db")
+	if out := mustRun(t, "migrate-filestore", "--source", filepath.Dir(root), "--target", db2); !strings.Contains(out, "Imported 1 experiments, 1 runs (4 metric points), 1 models (1 versions) from "+root) {
+		t.Fatalf("migrate-filestore: %s", out)
+	}
+	if out := squash(mustRun(t, "runs", "get", "9399d0b10cd649a8b2cc8fd4b1e0ffcf", "--tracking-uri", db2)); !strings.Contains(out, "run_name fs-run") {
+		t.Fatalf("migrated run: %s", out)
+	}
+	if _, err := mlrun(t, "migrate-filestore", "--source", root, "--target", "postgresql://x@y/z"); err == nil || !strings.Contains(err.Error(), "must be a SQLite URI starting with 'sqlite:///'") {
+		t.Fatalf("a non-SQLite target: %v", err)
+	}
 }
 
 // TestSingleFileModel: a version whose source is one file (the wine
