@@ -78,6 +78,7 @@ func modelsCommand() *cli.Command {
 			serveCommand(),
 			predictCommand(),
 			buildDockerCommand(),
+			generateDockerfileCommand(),
 			{
 				Name: "register", Usage: "register a run's model (runs:/<run_id>/<path>) or a path as a new version",
 				ArgsUsage: "SOURCE",

@@ -104,6 +104,66 @@ func predictCommand() *cli.Command {
 	}
 }
 
+// generateDockerfileCommand is mlflow models generate-dockerfile: what
+// build-docker sends the daemon, written into a folder to build elsewhere.
+func generateDockerfileCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "generate-dockerfile",
+		Usage: "write the Dockerfile, mlrun and the model into a folder, from which `docker build` makes build-docker's image",
+		Flags: modelURIFlags(
+			&cli.StringFlag{Name: "output-directory", Aliases: []string{"d"}, Value: "mlflow-dockerfile", Usage: "a new (or empty) folder"},
+			&cli.StringFlag{Name: "mlrun-binary", Usage: "the statically linked mlrun to put in it (default: this one)"},
+			&cli.StringFlag{Name: "base-image", Usage: "FROM this image, which has Python and the model's requirements (needed for models served by Python)"},
+			&cli.StringFlag{Name: "base-python", Usage: "the Python of --base-image that serves the model (default: python3 on its PATH)"},
+		),
+		Action: func(c *cli.Context) error {
+			bin, err := imageBinary(c)
+			if err != nil {
+				return err
+			}
+			return loadModel(c, true, func(dir string, m *serve.Model) error {
+				if err := imageServable(c, m); err != nil {
+					return err
+				}
+				out := c.String("output-directory")
+				if err := image.WriteContext(out, dir, bin, image.Options{Base: c.String("base-image"), Python: c.String("base-python")}); err != nil {
+					return err
+				}
+				fmt.Fprintf(c.App.ErrWriter, "Wrote the build context of %s into %s: docker build -t NAME %s\n", c.String("model-uri"), out, out)
+				return nil
+			})
+		},
+	}
+}
+
+// imageBinary is the static mlrun an image gets: --mlrun-binary, else
+// this one.
+func imageBinary(c *cli.Context) (string, error) {
+	bin := c.String("mlrun-binary")
+	if bin == "" {
+		self, err := os.Executable()
+		if err != nil {
+			return "", err
+		}
+		bin = self
+	}
+	if err := image.CheckStatic(bin); err != nil {
+		return "", fmt.Errorf("the image runs mlrun itself FROM scratch, so it needs a statically linked mlrun: %w; build one with CGO_ENABLED=1 go build -tags 'osusergo netgo sqlite_omit_load_extension' -ldflags '-s -w -extldflags -static' ./cmd/mlrun and pass it with --mlrun-binary", err)
+	}
+	return bin, nil
+}
+
+// imageServable says why a model cannot be served from an image, if so.
+func imageServable(c *cli.Context, m *serve.Model) error {
+	if m.Runtime == "python" && c.String("base-image") == "" {
+		return fmt.Errorf("mlrun serves %s models with a Python worker, and an image FROM scratch has no Python: give --base-image, an image with Python and the model's requirements (its requirements.txt installed), e.g. one built FROM python:3.11-slim", m.Flavor)
+	}
+	if m.Runtime == "plugin" {
+		return fmt.Errorf("the %s flavor is served by a plugin executable, which the image does not hold: only built-in flavors go into an image", m.Flavor)
+	}
+	return nil
+}
+
 func buildDockerCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "build-docker",
@@ -115,24 +175,14 @@ func buildDockerCommand() *cli.Command {
 			&cli.StringFlag{Name: "base-python", Usage: "the Python of --base-image that serves the model (default: python3 on its PATH)"},
 		),
 		Action: func(c *cli.Context) error {
-			bin := c.String("mlrun-binary")
-			if bin == "" {
-				self, err := os.Executable()
-				if err != nil {
-					return err
-				}
-				bin = self
-			}
-			if err := image.CheckStatic(bin); err != nil {
-				return fmt.Errorf("the image runs mlrun itself FROM scratch, so it needs a statically linked mlrun: %w; build one with CGO_ENABLED=1 go build -tags 'osusergo netgo sqlite_omit_load_extension' -ldflags '-s -w -extldflags -static' ./cmd/mlrun and pass it with --mlrun-binary", err)
+			bin, err := imageBinary(c)
+			if err != nil {
+				return err
 			}
 			return loadModel(c, true, func(dir string, m *serve.Model) error {
 				base := c.String("base-image")
-				if m.Runtime == "python" && base == "" {
-					return fmt.Errorf("mlrun serves %s models with a Python worker, and an image FROM scratch has no Python: give --base-image, an image with Python and the model's requirements (its requirements.txt installed), e.g. one built FROM python:3.11-slim", m.Flavor)
-				}
-				if m.Runtime == "plugin" {
-					return fmt.Errorf("the %s flavor is served by a plugin executable, which the image does not hold: only built-in flavors go into an image", m.Flavor)
+				if err := imageServable(c, m); err != nil {
+					return err
 				}
 				cli, err := dockerclient.NewClientWithOpts(dockerclient.FromEnv, dockerclient.WithAPIVersionNegotiation())
 				if err != nil {

@@ -1,11 +1,14 @@
 package main
 
 import (
+	"archive/tar"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/http"
 	"os"
 	"os/exec"
@@ -15,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	dockerbuild "github.com/docker/docker/api/types/build"
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/image"
 	dockerclient "github.com/docker/docker/client"
@@ -203,6 +207,48 @@ func TestModelsBuildDocker(t *testing.T) {
 	if want := testutil.PredictionsBody(fx.MLflow.Predictions[:5]); resp.StatusCode != 200 || string(got) != want {
 		t.Fatalf("/invocations in the container: %d %s, want %s", resp.StatusCode, got, want)
 	}
+
+	// generate-dockerfile writes the same build context into a folder;
+	// the daemon builds it into an image that serves the model too.
+	ctxDir := filepath.Join(dir, "mlflow-dockerfile")
+	if out, err := exec.Command(static, "models", "generate-dockerfile", "-m", model, "-d", ctxDir).CombinedOutput(); err != nil {
+		t.Fatalf("generate-dockerfile: %v\n%s", err, out)
+	}
+	df, _ := os.ReadFile(filepath.Join(ctxDir, "Dockerfile"))
+	bin, _ := os.ReadFile(filepath.Join(ctxDir, "mlrun"))
+	orig, _ := os.ReadFile(static)
+	if !strings.HasPrefix(string(df), "FROM scratch") || !bytes.Equal(bin, orig) {
+		t.Fatalf("the folder's Dockerfile %q, mlrun %d bytes (want %d)", df, len(bin), len(orig))
+	}
+	if _, err := os.Stat(filepath.Join(ctxDir, "model", "model.xgb")); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command(static, "models", "generate-dockerfile", "-m", model, "-d", ctxDir).CombinedOutput(); err == nil || !strings.Contains(string(out), "is not empty") {
+		t.Fatalf("generate-dockerfile into a full folder: %v %s", err, out)
+	}
+	tag2 := tag + "-gen"
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	filepath.WalkDir(ctxDir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		info, _ := d.Info()
+		rel, _ := filepath.Rel(ctxDir, p)
+		tw.WriteHeader(&tar.Header{Name: filepath.ToSlash(rel), Mode: int64(info.Mode().Perm()), Size: info.Size(), Typeflag: tar.TypeReg})
+		b, _ := os.ReadFile(p)
+		tw.Write(b)
+		return nil
+	})
+	tw.Close()
+	built, err := cli.ImageBuild(context.Background(), &buf, dockerbuild.ImageBuildOptions{Tags: []string{tag2}, Remove: true, Version: dockerbuild.BuilderV1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, built.Body)
+	built.Body.Close()
+	t.Cleanup(func() { cli.ImageRemove(context.Background(), tag2, image.RemoveOptions{Force: true}) })
+	serveContainer(t, cli, tag2) // answers /ping
 }
 
 // staticMlrun builds a statically linked mlrun (what build-docker puts in

@@ -124,18 +124,63 @@ func Build(ctx context.Context, cli *client.Client, modelDir, binary, tag string
 	return sc.Err()
 }
 
-// writeContext writes the build context: the Dockerfile, mlrun and the
-// model folder's regular files (symlinks are refused: nothing outside the
-// folder goes into the image).
+// writeContext writes the build context as a tar stream (Build).
 func writeContext(w io.Writer, modelDir, binary, dockerfile string) error {
 	tw := tar.NewWriter(w)
-	add := func(name string, mode int64, r io.Reader, size int64) error {
+	err := contextFiles(modelDir, binary, dockerfile, func(name string, mode int64, r io.Reader, size int64) error {
 		if err := tw.WriteHeader(&tar.Header{Name: name, Mode: mode, Size: size, Typeflag: tar.TypeReg}); err != nil {
 			return err
 		}
 		_, err := io.Copy(tw, r)
 		return err
+	})
+	if err != nil {
+		return err
 	}
+	return tw.Close()
+}
+
+// WriteContext writes the build context of a model's image into dir, a
+// new or empty folder (mlflow models generate-dockerfile): the
+// Dockerfile, mlrun and model/, from which `docker build` makes the image
+// Build makes. Nothing is written outside dir.
+func WriteContext(dir, modelDir, binary string, o Options) error {
+	if err := CheckStatic(binary); err != nil {
+		return err
+	}
+	if entries, err := os.ReadDir(dir); err == nil && len(entries) > 0 {
+		return fmt.Errorf("%s is not empty: give a new folder", dir)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return err
+	}
+	defer root.Close()
+	return contextFiles(modelDir, binary, dockerfile(o), func(name string, mode int64, r io.Reader, _ int64) error {
+		if d := filepath.Dir(name); d != "." {
+			if err := root.MkdirAll(d, 0o755); err != nil {
+				return err
+			}
+		}
+		f, err := root.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, os.FileMode(mode))
+		if err != nil {
+			return err
+		}
+		if _, err := io.Copy(f, r); err != nil {
+			f.Close()
+			return err
+		}
+		return f.Close()
+	})
+}
+
+// contextFiles hands add each file of the build context: the Dockerfile,
+// mlrun and the model folder's regular files (symlinks are refused:
+// nothing outside the folder goes into the image).
+func contextFiles(modelDir, binary, dockerfile string, add func(name string, mode int64, r io.Reader, size int64) error) error {
 	if err := add("Dockerfile", 0o644, bytes.NewReader([]byte(dockerfile)), int64(len(dockerfile))); err != nil {
 		return err
 	}
@@ -154,7 +199,7 @@ func writeContext(w io.Writer, modelDir, binary, dockerfile string) error {
 	if err := file("mlrun", binary, 0o755); err != nil {
 		return err
 	}
-	err := filepath.WalkDir(modelDir, func(p string, d fs.DirEntry, err error) error {
+	return filepath.WalkDir(modelDir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
@@ -167,8 +212,4 @@ func writeContext(w io.Writer, modelDir, binary, dockerfile string) error {
 		}
 		return file("model/"+filepath.ToSlash(rel), p, 0o644)
 	})
-	if err != nil {
-		return err
-	}
-	return tw.Close()
 }
