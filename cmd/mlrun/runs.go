@@ -1,7 +1,9 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
+	"math"
 	"strings"
 
 	"github.com/urfave/cli/v2"
@@ -15,7 +17,6 @@ func runsCommand() *cli.Command {
 	idFlag := &cli.StringFlag{Name: "run-id", Usage: "the run's id"}
 	get := &cli.Command{
 		Name:      "get",
-		Aliases:   []string{"describe"},
 		Usage:     "show one run: info, params, latest metrics, tags",
 		ArgsUsage: "[RUN_ID]",
 		Flags:     []cli.Flag{trackingFlag, jsonFlag, idFlag},
@@ -93,6 +94,30 @@ func runsCommand() *cli.Command {
 				},
 			},
 			get,
+			{
+				Name:      "describe",
+				Usage:     "print one run as JSON, as mlflow runs describe (info, and data's metrics, params and tags by key)",
+				ArgsUsage: "[RUN_ID]",
+				Flags:     []cli.Flag{trackingFlag, idFlag},
+				Action: func(c *cli.Context) error {
+					id := firstOf(c.String("run-id"), c.Args().First())
+					if id == "" {
+						return fmt.Errorf("runs describe: give --run-id ID")
+					}
+					return withStore(c, func(st store.Store) error {
+						r, err := st.GetRun(c.Context, id)
+						if err != nil {
+							return err
+						}
+						b, err := json.MarshalIndent(describeRun(r), "", "    ")
+						if err != nil {
+							return err
+						}
+						fmt.Fprintln(c.App.Writer, string(b))
+						return nil
+					})
+				},
+			},
 			lifecycleCommand("delete", "delete a run (restorable)", idFlag, func(st store.Store, c *cli.Context, id string) error {
 				return st.DeleteRun(c.Context, id)
 			}),
@@ -136,4 +161,40 @@ func clip(s string) string {
 		return "-"
 	}
 	return s
+}
+
+// describeRun is a run as mlflow runs describe prints it (Run.to_dictionary):
+// info with MLflow's RunInfo fields, data's metrics (latest values), params
+// and tags as objects by key. NaN and infinite metrics, which JSON cannot
+// hold, are the strings MLflow's REST API uses ("NaN", "Infinity").
+func describeRun(r *store.Run) map[string]any {
+	i := r.Info
+	var end any
+	if i.EndTime != nil {
+		end = *i.EndTime
+	}
+	metrics, params, tags := map[string]any{}, map[string]string{}, map[string]string{}
+	for _, m := range r.Metrics {
+		switch {
+		case math.IsNaN(m.Value):
+			metrics[m.Key] = "NaN"
+		case math.IsInf(m.Value, 1):
+			metrics[m.Key] = "Infinity"
+		case math.IsInf(m.Value, -1):
+			metrics[m.Key] = "-Infinity"
+		default:
+			metrics[m.Key] = m.Value
+		}
+	}
+	for _, p := range r.Params {
+		params[p.Key] = p.Value
+	}
+	for _, t := range r.Tags {
+		tags[t.Key] = t.Value
+	}
+	return map[string]any{
+		"info": map[string]any{"artifact_uri": i.ArtifactURI, "end_time": end, "experiment_id": i.ExperimentID, "lifecycle_stage": i.LifecycleStage,
+			"run_id": i.RunID, "run_name": i.RunName, "run_uuid": i.RunID, "start_time": i.StartTime, "status": string(i.Status), "user_id": i.UserID},
+		"data": map[string]any{"metrics": metrics, "params": params, "tags": tags},
+	}
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/csv"
+	"encoding/json"
 	"math"
 	"os"
 	"path/filepath"
@@ -85,5 +86,43 @@ func TestExperimentsCSV(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, "none.csv")); !os.IsNotExist(err) {
 		t.Fatal("a failed export wrote a file")
+	}
+}
+
+// TestRunsDescribe: `mlrun runs describe` prints the run as mlflow runs
+// describe does (Run.to_dictionary as JSON): info, and metrics, params and
+// tags by key; a NaN metric is "NaN"; an unknown run is an error.
+func TestRunsDescribe(t *testing.T) {
+	ctx := context.Background()
+	uri := trackingURIs(t)["sqlite"]
+	st, err := openStore(ctx, uri, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, _ := st.CreateRun(ctx, store.CreateRun{ExperimentID: "0", RunName: "d", StartTime: 1700000000000})
+	must(t, st.LogBatch(ctx, r.Info.RunID, []store.Metric{{Key: "rmse", Value: 0.25, Timestamp: 1}, {Key: "odd", Value: math.NaN(), Timestamp: 1}},
+		[]store.Param{{Key: "alpha", Value: "0.5"}}, []store.Tag{{Key: "team", Value: "ml"}}))
+	st.Close()
+	out := mustRun(t, "runs", "describe", "--run-id", r.Info.RunID, "--tracking-uri", uri)
+	var got struct {
+		Info map[string]any
+		Data struct {
+			Metrics map[string]any
+			Params  map[string]string
+			Tags    map[string]string
+		}
+	}
+	if err := json.Unmarshal([]byte(out), &got); err != nil {
+		t.Fatalf("not JSON: %v\n%s", err, out)
+	}
+	if got.Info["run_id"] != r.Info.RunID || got.Info["run_uuid"] != r.Info.RunID || got.Info["run_name"] != "d" || got.Info["status"] != "RUNNING" ||
+		got.Info["start_time"] != float64(1700000000000) || got.Info["end_time"] != nil || got.Info["lifecycle_stage"] != "active" {
+		t.Errorf("info: %v", got.Info)
+	}
+	if got.Data.Metrics["rmse"] != 0.25 || got.Data.Metrics["odd"] != "NaN" || got.Data.Params["alpha"] != "0.5" || got.Data.Tags["team"] != "ml" || got.Data.Tags["mlflow.runName"] != "d" {
+		t.Errorf("data: %+v", got.Data)
+	}
+	if _, err := mlrun(t, "runs", "describe", "--run-id", "0123456789abcdef0123456789abcdef", "--tracking-uri", uri); err == nil || !strings.Contains(err.Error(), "not found") {
+		t.Errorf("an unknown run: %v", err)
 	}
 }
