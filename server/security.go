@@ -3,6 +3,7 @@ package server
 import (
 	"fmt"
 	"net/http"
+	"os"
 	"net/url"
 	"regexp"
 	"slices"
@@ -34,7 +35,8 @@ type Security struct {
 	// with * and ? (Python's fnmatch, as MLflow's), "*" for every one; nil
 	// means MLflow's default: localhost, 127.0.0.1, [::1] and 0.0.0.0
 	// with any port, and the private addresses (10.*, 172.16-31.*,
-	// 192.168.*, fc00:*, fd00:*).
+	// 192.168.*, fc00:*, fd00:*), and beyond MLflow's, the machine's own
+	// name (os.Hostname) with any port.
 	AllowedHosts []string
 	// AllowedOrigins are the origins (scheme://host[:port], patterns as
 	// above, "*" for all) beyond localhost's that may write and read.
@@ -84,6 +86,11 @@ func NewGuard(s Security) (*Guard, error) {
 	hosts := s.AllowedHosts
 	if hosts == nil {
 		hosts = DefaultAllowedHosts()
+		// The machine's own name too: it names this machine to whoever
+		// uses it, and no attacker's page can be served under it.
+		if name, err := os.Hostname(); err == nil && name != "" {
+			hosts = append(hosts, name, name+":*")
+		}
 	}
 	var err error
 	if g.hosts, g.anyHost, err = compilePatterns(hosts); err != nil {

@@ -3,6 +3,7 @@ package server_test
 import (
 	"context"
 	"net/http"
+	"os"
 	"strings"
 	"testing"
 
@@ -56,6 +57,11 @@ func TestGuardHosts(t *testing.T) {
 		}
 		if want == 403 && (body != "Invalid Host header - possible DNS rebinding attack detected" || h.Get("Content-Type") != "text/plain") {
 			t.Errorf("Host %s refused with %q (%s)", host, body, h.Get("Content-Type"))
+		}
+	}
+	if name, err := os.Hostname(); err == nil && name != "" {
+		if code, body, _ := call("GET", search, name+":5000", "", ""); code != 200 {
+			t.Errorf("the machine's own name %s: %d %s", name, code, body)
 		}
 	}
 	for _, path := range []string{"/health", "/version"} {
