@@ -3,8 +3,8 @@ package server
 import (
 	"fmt"
 	"net/http"
-	"os"
 	"net/url"
+	"os"
 	"regexp"
 	"slices"
 	"strings"
