@@ -34,23 +34,12 @@ func uploadFile(c *cli.Context, repo artifact.Repository, src, dst string) error
 func artifactsCommand() *cli.Command {
 	runFlag := &cli.StringFlag{Name: "run-id", Aliases: []string{"r"}, Usage: "the run"}
 	pathFlag := &cli.StringFlag{Name: "artifact-path", Aliases: []string{"a"}, Usage: "a folder (or file) inside the run's artifacts"}
-	// runRepo opens the store and the repository of the run's artifacts.
 	runRepo := func(c *cli.Context, fn func(artifact.Repository) error) error {
 		id := c.String("run-id")
 		if id == "" {
 			return errors.New("--run-id is required")
 		}
-		return withStore(c, func(st store.Store) error {
-			r, err := st.GetRun(c.Context, id)
-			if err != nil {
-				return err
-			}
-			repo, err := artifactRepo(st, r.Info.ArtifactURI)
-			if err != nil {
-				return err
-			}
-			return fn(repo)
-		})
+		return withRunArtifacts(c, id, fn)
 	}
 	return &cli.Command{
 		Name:  "artifacts",
@@ -212,4 +201,20 @@ func fileInfosJSON(files []artifact.FileInfo) string {
 		parts = append(parts, string(b))
 	}
 	return "[" + strings.Join(parts, ", ") + "]"
+}
+
+// withRunArtifacts opens the store and runs fn on the repository of the
+// run's artifacts.
+func withRunArtifacts(c *cli.Context, runID string, fn func(artifact.Repository) error) error {
+	return withStore(c, func(st store.Store) error {
+		r, err := st.GetRun(c.Context, runID)
+		if err != nil {
+			return err
+		}
+		repo, err := artifactRepo(st, r.Info.ArtifactURI)
+		if err != nil {
+			return err
+		}
+		return fn(repo)
+	})
 }

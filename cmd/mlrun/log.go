@@ -10,6 +10,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/mlrun/mlrun/artifact"
 	"github.com/mlrun/mlrun/store"
 )
 
@@ -96,15 +97,7 @@ func logCommand() *cli.Command {
 					if err != nil {
 						return err
 					}
-					return withStore(c, func(st store.Store) error {
-						r, err := st.GetRun(c.Context, id)
-						if err != nil {
-							return err
-						}
-						repo, err := artifactRepo(st, r.Info.ArtifactURI)
-						if err != nil {
-							return err
-						}
+					return withRunArtifacts(c, id, func(repo artifact.Repository) error {
 						src := c.Args().First()
 						base := c.String("artifact-path")
 						info, err := os.Stat(src)

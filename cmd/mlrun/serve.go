@@ -110,21 +110,9 @@ func generateDockerfileCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "generate-dockerfile",
 		Usage: "write the Dockerfile, mlrun and the model into a folder, from which `docker build` makes build-docker's image",
-		Flags: modelURIFlags(
-			&cli.StringFlag{Name: "output-directory", Aliases: []string{"d"}, Value: "mlflow-dockerfile", Usage: "a new (or empty) folder"},
-			&cli.StringFlag{Name: "mlrun-binary", Usage: "the statically linked mlrun to put in it (default: this one)"},
-			&cli.StringFlag{Name: "base-image", Usage: "FROM this image, which has Python and the model's requirements (needed for models served by Python)"},
-			&cli.StringFlag{Name: "base-python", Usage: "the Python of --base-image that serves the model (default: python3 on its PATH)"},
-		),
+		Flags: imageFlags(&cli.StringFlag{Name: "output-directory", Aliases: []string{"d"}, Value: "mlflow-dockerfile", Usage: "a new (or empty) folder"}),
 		Action: func(c *cli.Context) error {
-			bin, err := imageBinary(c)
-			if err != nil {
-				return err
-			}
-			return loadModel(c, true, func(dir string, m *serve.Model) error {
-				if err := imageServable(c, m); err != nil {
-					return err
-				}
+			return withImageModel(c, func(dir, bin string, _ *serve.Model) error {
 				out := c.String("output-directory")
 				if err := image.WriteContext(out, dir, bin, image.Options{Base: c.String("base-image"), Python: c.String("base-python")}); err != nil {
 					return err
@@ -134,6 +122,31 @@ func generateDockerfileCommand() *cli.Command {
 			})
 		},
 	}
+}
+
+// imageFlags are the flags of the commands that make a model's image:
+// the model's, extra, and what the image is built of.
+func imageFlags(extra ...cli.Flag) []cli.Flag {
+	return modelURIFlags(append(extra,
+		&cli.StringFlag{Name: "mlrun-binary", Usage: "the statically linked mlrun to put in the image (default: this one)"},
+		&cli.StringFlag{Name: "base-image", Usage: "build FROM this image, which has Python and the model's requirements (needed for models served by Python: sklearn…)"},
+		&cli.StringFlag{Name: "base-python", Usage: "the Python of --base-image that serves the model (default: python3 on its PATH)"},
+	)...)
+}
+
+// withImageModel runs fn with the model's folder, the static mlrun for
+// its image and the model, once both are known to make an image.
+func withImageModel(c *cli.Context, fn func(dir, bin string, m *serve.Model) error) error {
+	bin, err := imageBinary(c)
+	if err != nil {
+		return err
+	}
+	return loadModel(c, true, func(dir string, m *serve.Model) error {
+		if err := imageServable(c, m); err != nil {
+			return err
+		}
+		return fn(dir, bin, m)
+	})
 }
 
 // imageBinary is the static mlrun an image gets: --mlrun-binary, else
@@ -168,22 +181,10 @@ func buildDockerCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "build-docker",
 		Usage: "build a Docker image that serves a model on port 8080 (mlrun alone, FROM scratch; or FROM --base-image for models that need Python)",
-		Flags: modelURIFlags(
-			&cli.StringFlag{Name: "name", Aliases: []string{"n"}, Value: "mlflow-pyfunc-servable", Usage: "the image's name (and tag)"},
-			&cli.StringFlag{Name: "mlrun-binary", Usage: "the statically linked mlrun to put in the image (default: this one)"},
-			&cli.StringFlag{Name: "base-image", Usage: "build FROM this image, which has Python and the model's requirements (needed for models served by Python: sklearn…)"},
-			&cli.StringFlag{Name: "base-python", Usage: "the Python of --base-image that serves the model (default: python3 on its PATH)"},
-		),
+		Flags: imageFlags(&cli.StringFlag{Name: "name", Aliases: []string{"n"}, Value: "mlflow-pyfunc-servable", Usage: "the image's name (and tag)"}),
 		Action: func(c *cli.Context) error {
-			bin, err := imageBinary(c)
-			if err != nil {
-				return err
-			}
-			return loadModel(c, true, func(dir string, m *serve.Model) error {
+			return withImageModel(c, func(dir, bin string, m *serve.Model) error {
 				base := c.String("base-image")
-				if err := imageServable(c, m); err != nil {
-					return err
-				}
 				cli, err := dockerclient.NewClientWithOpts(dockerclient.FromEnv, dockerclient.WithAPIVersionNegotiation())
 				if err != nil {
 					return err
