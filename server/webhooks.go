@@ -241,10 +241,9 @@ func (s *Server) deleteWebhook(w http.ResponseWriter, r *http.Request) {
 }
 
 // testWebhook sends the example payload of the event asked (else the
-// webhook's first) to the webhook now, secret and all, and reports the
-// answer. A webhook keeps no secret the API returns, so the store is
-// asked for the active ones of that event; a disabled webhook is tested
-// with its secret too.
+// webhook's first) to the webhook now, signed with its secret (which the
+// store gives only through WebhookSecret), and reports the answer; a
+// disabled webhook is tested too.
 func (s *Server) testWebhook(w http.ResponseWriter, r *http.Request) {
 	s.webhookCall(w, r, func(wh registry.Webhooks, req *webhookRequest) (any, error) {
 		hook, err := wh.GetWebhook(r.Context(), r.PathValue("webhook_id"))
