@@ -52,11 +52,16 @@ func experimentsCommand() *cli.Command {
 				Flags: []cli.Flag{trackingFlag, jsonFlag,
 					&cli.StringFlag{Name: "view", Aliases: []string{"v"}, Value: "active_only", Usage: "active_only, deleted_only or all"},
 					&cli.StringFlag{Name: "filter", Usage: "MLflow filter, e.g. \"name LIKE 'prod-%'\""},
+					&cli.IntFlag{Name: "max-results", Usage: "at most this many (default: all), as mlflow experiments search"},
 				},
 				Action: func(c *cli.Context) error {
 					vt, err := store.ParseViewType(strings.ToUpper(c.String("view")))
 					if err != nil {
 						return err
+					}
+					limit := c.Int("max-results")
+					if limit < 0 {
+						return fmt.Errorf("--max-results %d: want a non-negative number", limit)
 					}
 					return withStore(c, func(st store.Store) error {
 						var all []*store.Experiment
@@ -67,10 +72,13 @@ func experimentsCommand() *cli.Command {
 								return err
 							}
 							all = append(all, es...)
-							if next == "" {
+							if next == "" || (limit > 0 && len(all) >= limit) {
 								break
 							}
 							tok = next
+						}
+						if limit > 0 && len(all) > limit {
+							all = all[:limit]
 						}
 						if c.Bool("json") {
 							out := make([]wire.Experiment, len(all))
@@ -91,7 +99,8 @@ func experimentsCommand() *cli.Command {
 				Name:      "get",
 				Usage:     "show one experiment",
 				ArgsUsage: "[ID]",
-				Flags:     []cli.Flag{trackingFlag, jsonFlag, idFlag, &cli.StringFlag{Name: "experiment-name", Aliases: []string{"n"}}},
+				Flags: []cli.Flag{trackingFlag, jsonFlag, idFlag, &cli.StringFlag{Name: "experiment-name", Aliases: []string{"n"}},
+					&cli.StringFlag{Name: "output", Usage: "table or json (--json), as mlflow experiments get"}},
 				Action: func(c *cli.Context) error {
 					return withStore(c, func(st store.Store) error {
 						var e *store.Experiment
@@ -106,7 +115,12 @@ func experimentsCommand() *cli.Command {
 						if err != nil {
 							return err
 						}
-						if c.Bool("json") {
+						switch c.String("output") {
+						case "", "table", "json":
+						default:
+							return fmt.Errorf("--output %s: want table or json", c.String("output"))
+						}
+						if c.Bool("json") || c.String("output") == "json" {
 							return printJSON(c.App.Writer, map[string]any{"experiment": wire.FromExperiment(e)})
 						}
 						tw := table(c.App.Writer)

@@ -90,6 +90,17 @@ func TestExperimentsAndRuns(t *testing.T) {
 			if out := mustRun(t, "experiments", "list"); !strings.Contains(out, "cli-exp") || !strings.Contains(out, "Default") {
 				t.Fatalf("list: %s", out)
 			}
+			// mlflow experiments search --max-results, mlflow experiments get --output json.
+			var some struct{ Experiments []map[string]any }
+			if err := json.Unmarshal([]byte(mustRun(t, "experiments", "search", "--max-results", "1", "--json")), &some); err != nil || len(some.Experiments) != 1 {
+				t.Fatalf("search --max-results 1: %v %v", err, some)
+			}
+			if out := mustRun(t, "experiments", "get", "-x", "1", "--output", "json"); !strings.Contains(out, `"experiment_id": "1"`) {
+				t.Fatalf("get --output json: %s", out)
+			}
+			if _, err := mlrun(t, "experiments", "get", "-x", "1", "--output", "yaml"); err == nil || !strings.Contains(err.Error(), "want table or json") {
+				t.Fatalf("get --output yaml: %v", err)
+			}
 			mustRun(t, "experiments", "rename", "--experiment-id", "1", "--new-name", "renamed")
 			out = mustRun(t, "experiments", "get", "--experiment-name", "renamed", "--json")
 			var got struct {
