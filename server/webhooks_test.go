@@ -28,12 +28,13 @@ type received struct {
 }
 
 // receiver is a webhook endpoint on loopback that records what it gets
-// and answers with the statuses queued (then 200).
+// and answers 200, but 503 to the first delivery whose body holds
+// failOnce (when set).
 type receiver struct {
 	*httptest.Server
 	mu       sync.Mutex
 	got      []received
-	statuses []int
+	failOnce string
 	arrived  chan struct{}
 }
 
@@ -44,8 +45,8 @@ func newReceiver(t *testing.T) *receiver {
 		rc.mu.Lock()
 		rc.got = append(rc.got, received{r.Header.Clone(), b})
 		status := 200
-		if len(rc.statuses) > 0 {
-			status, rc.statuses = rc.statuses[0], rc.statuses[1:]
+		if rc.failOnce != "" && strings.Contains(string(b), rc.failOnce) {
+			status, rc.failOnce = 503, ""
 		}
 		rc.mu.Unlock()
 		w.WriteHeader(status)
@@ -134,7 +135,11 @@ func TestWebhooksDeliverRegistryEvents(t *testing.T) {
 		t.Fatalf("the stored secret: %q %v", stored, err)
 	}
 
-	rc.statuses = []int{503} // the first delivery is retried
+	// Deliveries run in parallel: the 503 goes to model_version.created's,
+	// whichever arrives first.
+	rc.mu.Lock()
+	rc.failOnce = `"entity":"model_version","action":"created"`
+	rc.mu.Unlock()
 	for _, c := range []struct{ method, path, body string }{
 		{"POST", "/registered-models/create", `{"name":"wine"}`},
 		{"POST", "/model-versions/create", `{"name":"wine","source":"s3://bucket/wine/model","run_id":"","description":"first"}`},
