@@ -22,8 +22,8 @@ import (
 	"github.com/mlrun/mlrun/store/sqlite"
 )
 
-// apiCalls is every JSON endpoint of the tracking and registry API, as
-// "METHOD path below /api/2.0/mlflow".
+// apiCalls is every JSON endpoint of the tracking and registry API (and
+// its webhooks'), as "METHOD path below /api/2.0/mlflow".
 var apiCalls = strings.Fields(`
 POST:experiments/create GET:experiments/get GET:experiments/get-by-name POST:experiments/search
 GET:experiments/search GET:experiments/list POST:experiments/update POST:experiments/delete
@@ -38,6 +38,7 @@ DELETE:registered-models/delete-tag POST:registered-models/alias DELETE:register
 GET:registered-models/alias POST:model-versions/create GET:model-versions/get PATCH:model-versions/update
 DELETE:model-versions/delete GET:model-versions/search POST:model-versions/transition-stage
 GET:model-versions/get-download-uri POST:model-versions/set-tag DELETE:model-versions/delete-tag
+POST:webhooks GET:webhooks GET:webhooks/x PATCH:webhooks/x DELETE:webhooks/x POST:webhooks/x/test
 `)
 
 // FuzzAPI sends arbitrary bodies and query strings to every endpoint of a
@@ -51,7 +52,10 @@ func FuzzAPI(f *testing.F) {
 		`{"run_id": "0123456789abcdef0123456789abcdef", "key": "m", "value": "NaN", "timestamp": 1}`,
 		`{"run_id": "x", "metrics": [{"key": "", "value": 1, "timestamp": "t"}]}`, `{"name": "m", "version": "v"}`,
 		`{"name": "m", "version": 99999999999999999999}`, `{"name": "` + strings.Repeat("n", 600) + `"}`,
-		`{"name": "a\u0000b"}`, `{"start_time": -9223372036854775808}`, `{"stage": "Nowhere"}`}
+		`{"name": "a\u0000b"}`, `{"start_time": -9223372036854775808}`, `{"stage": "Nowhere"}`,
+		`{"name": "n", "url": "https://hooks.example.com/x", "events": [{"entity": "MODEL_VERSION", "action": "CREATED"}], "secret": "s"}`,
+		`{"name": "n", "url": "https://hooks.example.com/x", "events": [{"entity": 99, "action": -1}], "status": 7}`,
+		`{"events": [{"entity": {}, "action": []}], "event": {"entity": null}}`}
 	for i := range apiCalls {
 		for _, b := range bodies {
 			f.Add(uint8(i), []byte(b), "")
