@@ -157,14 +157,14 @@ func downloadTo(c *cli.Context, st store.Store, loc, target string) error {
 		return err
 	}
 	_, statErr := os.Stat(target)
-	n, err := artifact.Download(c.Context, repo, "", target)
-	if err == nil && n > 0 {
+	n, folderErr := artifact.Download(c.Context, repo, "", target)
+	if folderErr == nil && n > 0 {
 		return nil
 	}
 	if os.IsNotExist(statErr) {
 		os.Remove(target) // an empty folder made for nothing
 	}
-	_, err = downloadURI(c, st, loc, filepath.Dir(target))
+	_, err = downloadFile(c, st, loc, filepath.Dir(target), folderErr)
 	return err
 }
 

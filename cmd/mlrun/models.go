@@ -372,6 +372,13 @@ func downloadFolderOrFile(c *cli.Context, st store.Store, uri, dst string) (int,
 	if folderErr == nil && n > 0 {
 		return n, nil
 	}
+	return downloadFile(c, st, uri, dst, folderErr)
+}
+
+// downloadFile copies the one file at uri into the folder dst; folderErr
+// is why uri did not download as a folder, the error to give when it is
+// no file either.
+func downloadFile(c *cli.Context, st store.Store, uri, dst string, folderErr error) (int, error) {
 	// Not a folder (a local file makes the folder listing fail): one file.
 	parent, name := path.Split(strings.TrimRight(uri, "/"))
 	prepo, err := artifactRepo(st, strings.TrimRight(parent, "/"))

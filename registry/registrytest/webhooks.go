@@ -146,7 +146,5 @@ func webhookNames(hooks []*registry.Webhook) []string {
 	return names
 }
 
-func errorsIsInvalid(err error) bool { return err != nil && isKind(err, store.ErrInvalidArgument) }
-func isNotFound(err error) bool      { return err != nil && isKind(err, store.ErrNotFound) }
-
-func isKind(err, kind error) bool { return errors.Is(err, kind) }
+func errorsIsInvalid(err error) bool { return errors.Is(err, store.ErrInvalidArgument) }
+func isNotFound(err error) bool      { return errors.Is(err, store.ErrNotFound) }

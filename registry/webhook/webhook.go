@@ -15,7 +15,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/hmac"
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
@@ -33,6 +32,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/google/uuid"
 
 	"github.com/mlrun/mlrun/registry"
 	"github.com/mlrun/mlrun/store"
@@ -322,7 +323,7 @@ func (d *Deliverer) send(ctx context.Context, w *registry.Webhook, event registr
 	if err != nil {
 		return answer{}, err
 	}
-	id := newUUID()
+	id := uuid.NewString()
 	wait := d.opts.Backoff
 	for attempt := 0; ; attempt++ {
 		ts := strconv.FormatInt(time.Now().Unix(), 10)
@@ -376,12 +377,4 @@ func Sign(secret, deliveryID, timestamp string, body []byte) string {
 	fmt.Fprintf(mac, "%s.%s.", deliveryID, timestamp)
 	mac.Write(body)
 	return "v1," + base64.StdEncoding.EncodeToString(mac.Sum(nil))
-}
-
-func newUUID() string {
-	b := make([]byte, 16)
-	rand.Read(b)
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:])
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 
@@ -84,20 +85,11 @@ func insertWebhookEvents(ctx context.Context, tx *sql.Tx, id string, events []re
 func dedupEvents(events []registry.Event) []registry.Event {
 	var out []registry.Event
 	for _, e := range events {
-		if !containsEvent(out, e) {
+		if !slices.Contains(out, e) {
 			out = append(out, e)
 		}
 	}
 	return out
-}
-
-func containsEvent(events []registry.Event, e registry.Event) bool {
-	for _, x := range events {
-		if x == e {
-			return true
-		}
-	}
-	return false
 }
 
 // sealSecret encrypts a secret for the secret column ("" stays NULL).
