@@ -77,6 +77,13 @@ var authRules = map[string]rule{
 	"PATCH /traces/{request_id}/tags":  {need: needUpdate, loc: byTrace},
 	"DELETE /traces/{request_id}/tags": {need: needUpdate, loc: byTrace},
 
+	// Scorers inherit from their experiment.
+	"POST /scorers/register": {need: needUpdate, loc: byExperimentID},
+	"GET /scorers/list":      {need: needRead, loc: byExperimentID},
+	"GET /scorers/versions":  {need: needRead, loc: byExperimentID},
+	"GET /scorers/get":       {need: needRead, loc: byExperimentID},
+	"DELETE /scorers/delete": {need: needDelete, loc: byExperimentID},
+
 	// The registry; versions, tags and aliases inherit from the model.
 	"POST /registered-models/create":              {need: needAuthenticated, after: grantModelCreator},
 	"GET /registered-models/get":                  {need: needRead, loc: byModel},
@@ -167,6 +174,12 @@ func init() {
 		authRules["GET "+p+"/traces/{trace_id}/assessments/{assessment_id}"] = rule{need: needRead, loc: byTrace}
 		authRules["PATCH "+p+"/traces/{trace_id}/assessments/{assessment_id}"] = rule{need: needUpdate, loc: byTrace}
 		authRules["DELETE "+p+"/traces/{trace_id}/assessments/{assessment_id}"] = rule{need: needDelete, loc: byTrace}
+		// Scorers inherit from their experiment.
+		authRules["POST "+p+"/scorers/register"] = rule{need: needUpdate, loc: byExperimentID}
+		authRules["GET "+p+"/scorers/list"] = rule{need: needRead, loc: byExperimentID}
+		authRules["GET "+p+"/scorers/versions"] = rule{need: needRead, loc: byExperimentID}
+		authRules["GET "+p+"/scorers/get"] = rule{need: needRead, loc: byExperimentID}
+		authRules["DELETE "+p+"/scorers/delete"] = rule{need: needDelete, loc: byExperimentID}
 	}
 }
 

@@ -206,6 +206,11 @@ func (f fixture) request(key, user string) (method, path string, body any) {
 		path = strings.NewReplacer("{trace_id}", f.trace, "{assessment_id}", f.assessment).Replace(pattern)
 		loc := map[string]any{"type": "MLFLOW_EXPERIMENT", "mlflow_experiment": map[string]any{"experiment_id": f.exp}}
 		switch {
+		case strings.Contains(path, "/scorers/"):
+			if method == "GET" {
+				return method, path + "?" + url.Values{"experiment_id": {f.exp}, "name": {"s"}}.Encode(), nil
+			}
+			return method, path, map[string]any{"experiment_id": f.exp, "name": "s", "serialized_scorer": `{"name": "s"}`}
 		case method == "GET":
 			return method, path, nil
 		case strings.HasSuffix(path, "/traces"):

@@ -23,7 +23,8 @@ import (
 )
 
 // apiCalls is every JSON endpoint of the tracking and registry API (and
-// its webhooks'), as "METHOD path below /api/2.0/mlflow".
+// its webhooks' and scorers'), as "METHOD:path below /api/2.0/mlflow", or
+// "METHOD:/full/path" for MLflow 3's /api/3.0 endpoints.
 var apiCalls = strings.Fields(`
 POST:experiments/create GET:experiments/get GET:experiments/get-by-name POST:experiments/search
 GET:experiments/search GET:experiments/list POST:experiments/update POST:experiments/delete
@@ -39,6 +40,8 @@ GET:registered-models/alias POST:model-versions/create GET:model-versions/get PA
 DELETE:model-versions/delete GET:model-versions/search POST:model-versions/transition-stage
 GET:model-versions/get-download-uri POST:model-versions/set-tag DELETE:model-versions/delete-tag
 POST:webhooks GET:webhooks GET:webhooks/x PATCH:webhooks/x DELETE:webhooks/x POST:webhooks/x/test
+POST:/api/3.0/mlflow/scorers/register GET:/api/3.0/mlflow/scorers/list GET:/api/3.0/mlflow/scorers/versions
+GET:/api/3.0/mlflow/scorers/get DELETE:/api/3.0/mlflow/scorers/delete
 `)
 
 // FuzzAPI sends arbitrary bodies and query strings to every endpoint of a
@@ -55,12 +58,15 @@ func FuzzAPI(f *testing.F) {
 		`{"name": "a\u0000b"}`, `{"start_time": -9223372036854775808}`, `{"stage": "Nowhere"}`,
 		`{"name": "n", "url": "https://hooks.example.com/x", "events": [{"entity": "MODEL_VERSION", "action": "CREATED"}], "secret": "s"}`,
 		`{"name": "n", "url": "https://hooks.example.com/x", "events": [{"entity": 99, "action": -1}], "status": 7}`,
-		`{"events": [{"entity": {}, "action": []}], "event": {"entity": null}}`}
+		`{"events": [{"entity": {}, "action": []}], "event": {"entity": null}}`,
+		`{"experiment_id": "0", "name": "s", "serialized_scorer": "{}"}`, `{"experiment_id": "0", "name": "s", "version": -1}`,
+		`{"experiment_id": 0, "name": "s", "serialized_scorer": 7, "version": "1"}`}
 	for i := range apiCalls {
 		for _, b := range bodies {
 			f.Add(uint8(i), []byte(b), "")
 		}
 		f.Add(uint8(i), []byte(nil), "run_id=x&name=%zz&max_results=-5&experiment_ids=a")
+		f.Add(uint8(i), []byte(nil), "experiment_id=0&name=s&version=0")
 	}
 	dir := f.TempDir()
 	st, err := sqlite.Open(context.Background(), filepath.Join(dir, "mlflow.db"), sqlite.Options{ArtifactRoot: filepath.Join(dir, "mlruns")})
@@ -73,6 +79,9 @@ func FuzzAPI(f *testing.F) {
 	f.Fuzz(func(t *testing.T, which uint8, body []byte, query string) {
 		method, path, _ := strings.Cut(apiCalls[int(which)%len(apiCalls)], ":")
 		target := "/api/2.0/mlflow/" + path
+		if strings.HasPrefix(path, "/") {
+			target = path
+		}
 		req := httptest.NewRequest(method, target, bytes.NewReader(body))
 		req.URL.RawQuery = query
 		req.Header.Set("Content-Type", "application/json")

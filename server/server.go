@@ -195,6 +195,7 @@ func (s *Server) routes() {
 	for _, prefix := range []string{"/api/3.0/mlflow", "/ajax-api/3.0/mlflow"} {
 		s.traceV3Routes(prefix)
 		s.assessmentRoutes(prefix)
+		s.scorerRoutes(prefix)
 	}
 	s.route("GET /health", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")

@@ -257,6 +257,38 @@ type Assessments interface {
 	TraceAssessments(ctx context.Context, traceID string) ([]*Assessment, error)
 }
 
+// Scorer is one version of a scorer registered in an experiment (MLflow
+// 3's GenAI scorers and LLM judges): SerializedScorer is the client's JSON,
+// kept as given; versions count from 1 per (experiment, name).
+type Scorer struct {
+	ExperimentID     string
+	Name             string
+	Version          int
+	SerializedScorer string
+	CreationTime     int64 // ms; 0 when the database did not record it
+	ID               string
+}
+
+// Scorers is an optional Store capability (MLflow 3's scorers and
+// scorer_versions tables). Each call needs the experiment to exist and be
+// active (else RESOURCE_DOES_NOT_EXIST or INVALID_PARAMETER_VALUE, as in
+// MLflow); an unknown name or version is RESOURCE_DOES_NOT_EXIST.
+type Scorers interface {
+	// RegisterScorer stores serialized as the next version of the
+	// experiment's scorer name (creating the scorer at version 1).
+	RegisterScorer(ctx context.Context, experimentID, name, serialized string) (*Scorer, error)
+	// ListScorers returns the latest version of each scorer of the
+	// experiment, by name.
+	ListScorers(ctx context.Context, experimentID string) ([]*Scorer, error)
+	// ListScorerVersions returns every version of one scorer, oldest first.
+	ListScorerVersions(ctx context.Context, experimentID, name string) ([]*Scorer, error)
+	// GetScorer returns one version, or the latest when version is 0.
+	GetScorer(ctx context.Context, experimentID, name string, version int) (*Scorer, error)
+	// DeleteScorer deletes one version, or the whole scorer when version
+	// is 0.
+	DeleteScorer(ctx context.Context, experimentID, name string, version int) error
+}
+
 // Local is an optional Store capability: a database this process opens
 // itself (not a server's), with the root of new experiments' artifacts.
 // The runner serves such a store on loopback for a step.

@@ -25,6 +25,7 @@ func newApp() *cli.App {
 			runsCommand(),
 			logCommand(),
 			artifactsCommand(),
+			scorersCommand(),
 			runCommand(),
 			tuneCommand(),
 			modelsCommand(),

@@ -77,7 +77,13 @@ func queued(t *testing.T, s *sqlite.Store, path string, leader func() error, nam
 		go func() { results <- result{name, fn()} }()
 	}
 	write("leader", leader)
-	waitFor(t, "the leader", func() bool { return s.WriteStats().Pending == 1 })
+	// The writer has taken the leader off the queue (its wait is counted
+	// then) and waits in BEGIN: the writes that queue now are the next
+	// group, however late the writer thread got to run.
+	waitFor(t, "the writer to take the leader", func() bool {
+		st := s.WriteStats()
+		return st.Pending == 1 && st.QueueTime > before.QueueTime
+	})
 	for i := 0; i < n; i++ {
 		write(fmt.Sprint("good", i), nth(i))
 	}

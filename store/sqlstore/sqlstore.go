@@ -103,6 +103,9 @@ type Store struct {
 	// webhooks: the database has MLflow 3's webhooks tables (revision
 	// 1a0cddfcaa16 on).
 	webhooks bool
+	// scorers: the database has MLflow 3's scorers tables (revision
+	// 534353b11cbc on); scorerTimes: scorer_versions has creation_time.
+	scorers, scorerTimes bool
 	// group, when not nil, runs write transactions (GroupCommit).
 	group *group
 	// streamChunk is Config.StreamChunk.
@@ -195,6 +198,10 @@ func New(ctx context.Context, cfg Config) (*Store, error) {
 		return nil, err
 	}
 	s.webhooks = len(cols) > 0
+	if cols, err = has("scorer_versions"); err != nil {
+		return nil, err
+	}
+	s.scorers, s.scorerTimes = len(cols) > 0, slices.Contains(cols, "creation_time")
 	return s, nil
 }
 

@@ -54,6 +54,7 @@ func Run(t *testing.T, open Opener) {
 		{"ConcurrentLogModel", testConcurrentLogModel},
 		{"LoggedModelSearchAndMetrics", testLoggedModelSearch},
 		{"Traces", testTraces},
+		{"Scorers", testScorers},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -1214,3 +1215,91 @@ func testTraces(t *testing.T, s store.Store) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// testScorers: MLflow 3's registered scorers, versioned per (experiment,
+// name): register, list the latest of each, list and get versions,
+// delete one version or all, and the errors of each.
+func testScorers(t *testing.T, s store.Store) {
+	sc, isScorers := s.(store.Scorers)
+	if !isScorers {
+		t.Fatal("the store does not keep scorers")
+	}
+	exp := newExp(t, s, "scorers")
+	reg := func(name, serialized string) *store.Scorer {
+		t.Helper()
+		v, err := sc.RegisterScorer(ctx(), exp, name, serialized)
+		ok(t, err)
+		return v
+	}
+	rel1 := reg("relevance", `{"name": "relevance", "v": 1}`)
+	rel2 := reg("relevance", `{"name": "relevance", "v": 2, "note": "naïve ✓"}`)
+	safe := reg("safety", `{"name": "safety"}`)
+	if rel1.Version != 1 || rel2.Version != 2 || safe.Version != 1 || rel1.ID == "" || rel1.ID != rel2.ID || rel1.ID == safe.ID ||
+		rel2.ExperimentID != exp || rel2.Name != "relevance" || rel2.CreationTime < rel1.CreationTime || rel1.CreationTime <= 0 {
+		t.Fatalf("registered %+v, %+v, %+v", rel1, rel2, safe)
+	}
+	versions := func(list []*store.Scorer, err error) string {
+		t.Helper()
+		ok(t, err)
+		var out []string
+		for _, v := range list {
+			out = append(out, fmt.Sprintf("%s@%d:%s", v.Name, v.Version, v.SerializedScorer))
+		}
+		return strings.Join(out, " ")
+	}
+	if got, want := versions(sc.ListScorers(ctx(), exp)), `relevance@2:{"name": "relevance", "v": 2, "note": "naïve ✓"} safety@1:{"name": "safety"}`; got != want {
+		t.Errorf("ListScorers = %s, want %s", got, want)
+	}
+	if got, want := versions(sc.ListScorerVersions(ctx(), exp, "relevance")), `relevance@1:{"name": "relevance", "v": 1} relevance@2:{"name": "relevance", "v": 2, "note": "naïve ✓"}`; got != want {
+		t.Errorf("ListScorerVersions = %s, want %s", got, want)
+	}
+	latest := must[*store.Scorer](t)(sc.GetScorer(ctx(), exp, "relevance", 0))
+	first := must[*store.Scorer](t)(sc.GetScorer(ctx(), exp, "relevance", 1))
+	if latest.Version != 2 || latest.ID != rel1.ID || latest.CreationTime != rel2.CreationTime || first.SerializedScorer != rel1.SerializedScorer {
+		t.Errorf("GetScorer: latest %+v, version 1 %+v", latest, first)
+	}
+	_, err := sc.GetScorer(ctx(), exp, "relevance", 9)
+	wantKind(t, err, store.ErrNotFound)
+	_, err = sc.GetScorer(ctx(), exp, "nope", 0)
+	wantKind(t, err, store.ErrNotFound)
+	_, err = sc.ListScorers(ctx(), "987654")
+	wantKind(t, err, store.ErrNotFound)
+	_, err = sc.RegisterScorer(ctx(), "987654", "x", "{}")
+	wantKind(t, err, store.ErrNotFound)
+	_, err = sc.ListScorerVersions(ctx(), exp, "nope")
+	wantKind(t, err, store.ErrNotFound)
+
+	// Deleting a version keeps the others; the next version still counts
+	// on from the highest left.
+	ok(t, sc.DeleteScorer(ctx(), exp, "relevance", 1))
+	wantKind(t, sc.DeleteScorer(ctx(), exp, "relevance", 1), store.ErrNotFound)
+	if got := reg("relevance", `{"v": 3}`); got.Version != 3 || got.ID != rel1.ID {
+		t.Errorf("registered after deleting version 1: %+v", got)
+	}
+	if got, want := versions(sc.ListScorerVersions(ctx(), exp, "relevance")), `relevance@2:{"name": "relevance", "v": 2, "note": "naïve ✓"} relevance@3:{"v": 3}`; got != want {
+		t.Errorf("after deleting version 1, versions = %s, want %s", got, want)
+	}
+	// Deleting the scorer deletes every version; registering the name
+	// again starts over at 1 under a new id.
+	ok(t, sc.DeleteScorer(ctx(), exp, "relevance", 0))
+	wantKind(t, sc.DeleteScorer(ctx(), exp, "relevance", 0), store.ErrNotFound)
+	if got, want := versions(sc.ListScorers(ctx(), exp)), `safety@1:{"name": "safety"}`; got != want {
+		t.Errorf("after deleting relevance, ListScorers = %s, want %s", got, want)
+	}
+	if again := reg("relevance", "{}"); again.Version != 1 || again.ID == rel1.ID {
+		t.Errorf("registered again after delete: %+v", again)
+	}
+	// Another experiment's scorer of the same name is another scorer.
+	other := newExp(t, s, "scorers-other")
+	if o := must[*store.Scorer](t)(sc.RegisterScorer(ctx(), other, "safety", "{}")); o.Version != 1 || o.ID == safe.ID {
+		t.Errorf("same name in another experiment: %+v", o)
+	}
+	_, err = sc.RegisterScorer(ctx(), exp, "", "{}")
+	wantKind(t, err, store.ErrInvalidArgument)
+	// A deleted experiment's scorers can be neither registered nor read.
+	ok(t, s.DeleteExperiment(ctx(), exp))
+	_, err = sc.RegisterScorer(ctx(), exp, "safety", "{}")
+	wantKind(t, err, store.ErrInvalidArgument)
+	_, err = sc.ListScorers(ctx(), exp)
+	wantKind(t, err, store.ErrInvalidArgument)
+}
