@@ -14,6 +14,31 @@ import (
 // against the stores open returns (the stores on a database).
 func RunCollector(t *testing.T, open Opener) {
 	t.Run("HardDeleteLoggedModel", func(t *testing.T) { testHardDeleteLoggedModel(t, open(t)) })
+	t.Run("HardDeleteExperimentWithScorers", func(t *testing.T) { testHardDeleteExperimentWithScorers(t, open(t)) })
+}
+
+// testHardDeleteExperimentWithScorers: a deleted experiment's registered
+// scorers go with it (MLflow's scorer_versions rows too: the database
+// checks their foreign keys at commit), and another experiment's stay.
+func testHardDeleteExperimentWithScorers(t *testing.T, s store.Store) {
+	col, isCol := s.(store.Collector)
+	sc, isScorers := s.(store.Scorers)
+	if !isCol || !isScorers {
+		t.Fatalf("the store lacks gc (%v) or scorers (%v)", isCol, isScorers)
+	}
+	gone, kept := newExp(t, s, "gc-scorers"), newExp(t, s, "gc-scorers-kept")
+	for _, exp := range []string{gone, kept} {
+		for range 2 {
+			must[*store.Scorer](t)(sc.RegisterScorer(ctx(), exp, "judge", `{"name": "judge"}`))
+		}
+	}
+	ok(t, s.DeleteExperiment(ctx(), gone))
+	ok(t, col.HardDeleteExperiment(ctx(), gone))
+	_, err := sc.ListScorers(ctx(), gone)
+	wantKind(t, err, store.ErrNotFound)
+	if vs := must[[]*store.Scorer](t)(sc.ListScorerVersions(ctx(), kept, "judge")); len(vs) != 2 {
+		t.Errorf("the other experiment's scorer has %d versions, want 2", len(vs))
+	}
 }
 
 // testHardDeleteLoggedModel: a deleted logged model goes with its tags,
