@@ -289,6 +289,75 @@ type Scorers interface {
 	DeleteScorer(ctx context.Context, experimentID, name string, version int) error
 }
 
+// EvaluationDataset is an MLflow 3 GenAI evaluation dataset: records of
+// inputs and expectations, linked to experiments. Schema and Profile are
+// JSON text the store keeps up to date as records arrive; Digest changes
+// with every change of the records.
+type EvaluationDataset struct {
+	ID, Name                    string
+	Tags                        []Tag
+	Schema, Profile, Digest     string
+	CreatedTime, LastUpdateTime int64
+	CreatedBy, LastUpdatedBy    string
+	// ExperimentIDs is filled where MLflow's answers carry it (create,
+	// add and remove experiments); DatasetExperimentIDs lists them.
+	ExperimentIDs []string
+}
+
+// DatasetRecord is one record of an evaluation dataset. Inputs, Outputs,
+// Expectations, Tags and Source are JSON text ("" for none); Source is
+// {"source_type": …, "source_data": {…}}.
+type DatasetRecord struct {
+	ID, DatasetID                       string
+	Inputs, Outputs, Expectations, Tags string
+	Source, SourceID, SourceType        string
+	CreatedTime, LastUpdateTime         int64
+	CreatedBy, LastUpdatedBy            string
+}
+
+// SearchEvaluationDatasets is a search of evaluation datasets: those
+// linked to any of ExperimentIDs (all when none), matching Filter
+// (attributes name, digest, created_by, last_updated_by, created_time,
+// last_update_time, and tags.<key>), in OrderBy's order (created_time
+// DESC by default).
+type SearchEvaluationDatasets struct {
+	ExperimentIDs []string
+	Filter        string
+	OrderBy       []string
+	MaxResults    int // default 1000
+	PageToken     string
+}
+
+// EvaluationDatasets is an optional Store capability: MLflow 3's
+// evaluation datasets (tables evaluation_datasets, evaluation_dataset_tags,
+// evaluation_dataset_records, and entity_associations for the links to
+// experiments). An unknown dataset is RESOURCE_DOES_NOT_EXIST, except
+// where MLflow lets the call pass (delete, tag delete).
+type EvaluationDatasets interface {
+	CreateEvaluationDataset(ctx context.Context, name string, tags []Tag, experimentIDs []string) (*EvaluationDataset, error)
+	GetEvaluationDataset(ctx context.Context, id string) (*EvaluationDataset, error)
+	// DeleteEvaluationDataset deletes a dataset with its records, tags
+	// and links; an unknown one is no error, as in MLflow.
+	DeleteEvaluationDataset(ctx context.Context, id string) error
+	SearchEvaluationDatasets(ctx context.Context, q SearchEvaluationDatasets) ([]*EvaluationDataset, string, error)
+	// SetEvaluationDatasetTags upserts tags (tags with no value are left
+	// alone, as MLflow skips None).
+	SetEvaluationDatasetTags(ctx context.Context, id string, tags []Tag) error
+	DeleteEvaluationDatasetTag(ctx context.Context, id, key string) error
+	// UpsertDatasetRecords adds records (JSON objects with inputs and
+	// optionally outputs, expectations, tags, source): a record whose
+	// inputs a record of the dataset already has is merged into it (its
+	// outputs replaced, its expectations and tags updated).
+	UpsertDatasetRecords(ctx context.Context, id string, records []json.RawMessage) (inserted, updated int, err error)
+	// DatasetRecords pages through a dataset's records, oldest first
+	// (maxResults 0: 1000).
+	DatasetRecords(ctx context.Context, id string, maxResults int, pageToken string) ([]*DatasetRecord, string, error)
+	DeleteDatasetRecords(ctx context.Context, id string, recordIDs []string) (int, error)
+	DatasetExperimentIDs(ctx context.Context, id string) ([]string, error)
+	AddDatasetToExperiments(ctx context.Context, id string, experimentIDs []string) (*EvaluationDataset, error)
+	RemoveDatasetFromExperiments(ctx context.Context, id string, experimentIDs []string) (*EvaluationDataset, error)
+}
+
 // Local is an optional Store capability: a database this process opens
 // itself (not a server's), with the root of new experiments' artifacts.
 // The runner serves such a store on loopback for a step.

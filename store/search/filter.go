@@ -83,6 +83,23 @@ var Experiments = &Grammar{
 	entityList: "('attribute', 'tag', 'tags')",
 }
 
+// EvaluationDatasets is the grammar of SearchEvaluationDatasets (MLflow
+// 3's GenAI evaluation datasets): attributes and tags.
+var EvaluationDatasets = &Grammar{
+	what:     "evaluation datasets",
+	entities: map[string]string{"attribute": Attribute, "attributes": Attribute, "tag": Tag, "tags": Tag},
+	attrs: map[string]string{
+		"name": "name", "digest": "digest", "created_by": "created_by", "last_updated_by": "last_updated_by",
+		"created_time": "created_time", "last_update_time": "last_update_time",
+	},
+	orderAttrs: map[string]string{
+		"name": "name", "dataset_id": "dataset_id", "created_time": "created_time", "last_update_time": "last_update_time",
+	},
+	numAttrs:   map[string]bool{"created_time": true, "last_update_time": true},
+	inAttrs:    map[string]bool{},
+	entityList: "('attribute', 'tag', 'tags')",
+}
+
 // LoggedModels is the grammar of SearchLoggedModels (MLflow 3's
 // SearchLoggedModelsUtils): attributes, metrics, params and tags.
 var LoggedModels = &Grammar{

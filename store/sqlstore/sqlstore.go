@@ -106,6 +106,10 @@ type Store struct {
 	// scorers: the database has MLflow 3's scorers tables (revision
 	// 534353b11cbc on); scorerTimes: scorer_versions has creation_time.
 	scorers, scorerTimes bool
+	// evalDatasets: the database has MLflow 3's evaluation dataset tables
+	// (revision 71994744cf8e on); recordOutputs: their records have the
+	// outputs column (3da73c924c2f on).
+	evalDatasets, recordOutputs bool
 	// group, when not nil, runs write transactions (GroupCommit).
 	group *group
 	// streamChunk is Config.StreamChunk.
@@ -202,6 +206,10 @@ func New(ctx context.Context, cfg Config) (*Store, error) {
 		return nil, err
 	}
 	s.scorers, s.scorerTimes = len(cols) > 0, slices.Contains(cols, "creation_time")
+	if cols, err = has("evaluation_dataset_records"); err != nil {
+		return nil, err
+	}
+	s.evalDatasets, s.recordOutputs = len(cols) > 0, slices.Contains(cols, "outputs")
 	return s, nil
 }
 

@@ -55,6 +55,7 @@ func Run(t *testing.T, open Opener) {
 		{"LoggedModelSearchAndMetrics", testLoggedModelSearch},
 		{"Traces", testTraces},
 		{"Scorers", testScorers},
+		{"EvaluationDatasets", testEvaluationDatasets},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -1302,4 +1303,158 @@ func testScorers(t *testing.T, s store.Store) {
 	wantKind(t, err, store.ErrInvalidArgument)
 	_, err = sc.ListScorers(ctx(), exp)
 	wantKind(t, err, store.ErrInvalidArgument)
+}
+
+// testEvaluationDatasets: MLflow 3's GenAI evaluation datasets: create
+// linked to experiments, upsert records (deduplicated by their inputs,
+// merged), page through them, search, tags, links, record deletion and
+// deletion, each mistake with its kind of error and nothing half-done.
+func testEvaluationDatasets(t *testing.T, s store.Store) {
+	ds, isDS := s.(store.EvaluationDatasets)
+	if !isDS {
+		t.Fatal("the store does not keep evaluation datasets")
+	}
+	exp1, exp2 := newExp(t, s, "eval-1"), newExp(t, s, "eval-2")
+	qa := must[*store.EvaluationDataset](t)(ds.CreateEvaluationDataset(ctx(), "qa", []store.Tag{{Key: "team", Value: "ds"}, {Key: "mlflow.user", Value: "alice"}}, []string{exp1}))
+	if !strings.HasPrefix(qa.ID, "d-") || qa.Name != "qa" || len(qa.Digest) != 8 || qa.CreatedBy != "alice" || qa.CreatedTime == 0 ||
+		fmt.Sprint(qa.Tags) != "[{mlflow.user alice} {team ds}]" || fmt.Sprint(qa.ExperimentIDs) != "["+exp1+"]" || qa.Schema != "" || qa.Profile != "" {
+		t.Fatalf("created %+v", qa)
+	}
+	_, err := ds.CreateEvaluationDataset(ctx(), "x", nil, []string{"987654"})
+	wantKind(t, err, store.ErrNotFound)
+	_, err = ds.CreateEvaluationDataset(ctx(), "", nil, nil)
+	wantKind(t, err, store.ErrInvalidArgument)
+
+	raw := func(ss ...string) []json.RawMessage {
+		out := make([]json.RawMessage, len(ss))
+		for i, v := range ss {
+			out[i] = json.RawMessage(v)
+		}
+		return out
+	}
+	ins, upd, err := ds.UpsertDatasetRecords(ctx(), qa.ID, raw(
+		`{"inputs": {"q": "a", "n": 1}, "expectations": {"answer": "A"}, "tags": {"mlflow.user": "bob"}}`,
+		`{"inputs": {"q": "b"}, "outputs": "text", "source": {"source_type": "TRACE", "source_data": {"trace_id": "tr-1"}}}`,
+		`{"inputs": {"n": 1, "q": "a"}, "expectations": {"score": 0.5}, "outputs": {"reply": "A!"}}`))
+	if err != nil || ins != 2 || upd != 1 {
+		t.Fatalf("upsert: %d inserted, %d updated, %v; want 2, 1", ins, upd, err)
+	}
+	recs, next := must2[[]*store.DatasetRecord, string](t)(ds.DatasetRecords(ctx(), qa.ID, 0, ""))
+	if len(recs) != 2 || next != "" {
+		t.Fatalf("records: %d, token %q", len(recs), next)
+	}
+	byQ := map[string]*store.DatasetRecord{}
+	for _, r := range recs {
+		var in struct{ Q string }
+		json.Unmarshal([]byte(r.Inputs), &in)
+		byQ[in.Q] = r
+	}
+	a, b := byQ["a"], byQ["b"]
+	if a == nil || b == nil || !strings.HasPrefix(a.ID, "dr-") || a.Expectations != `{"answer":"A","score":0.5}` || a.Outputs != `{"reply":"A!"}` ||
+		a.Tags != `{"mlflow.user":"bob"}` || a.CreatedBy != "bob" || a.Inputs != `{"q":"a","n":1}` {
+		t.Fatalf("record a: %+v", a)
+	}
+	if b.Outputs != `"text"` || b.SourceType != "TRACE" || b.SourceID != "tr-1" || b.Source != `{"source_type":"TRACE","source_data":{"trace_id":"tr-1"}}` || b.Tags != "{}" || b.Expectations != "" {
+		t.Fatalf("record b: %+v", b)
+	}
+	got := must[*store.EvaluationDataset](t)(ds.GetEvaluationDataset(ctx(), qa.ID))
+	if got.Profile != `{"num_records": 2}` || got.Digest == qa.Digest || got.LastUpdatedBy != "bob" || got.LastUpdateTime < qa.LastUpdateTime ||
+		got.Schema != `{"inputs":{"q":"string","n":"integer"},"outputs":"string","expectations":{"answer":"string","score":"float"},"version":"1.0"}` {
+		t.Fatalf("dataset after upsert: %+v", got)
+	}
+	// A bad record fails the whole upsert; nothing of it is kept.
+	_, _, err = ds.UpsertDatasetRecords(ctx(), qa.ID, raw(`{"inputs": {"q": "c"}}`, `{"inputs": [1]}`))
+	wantKind(t, err, store.ErrInvalidArgument)
+	_, _, err = ds.UpsertDatasetRecords(ctx(), qa.ID, raw(`{"inputs": {"q": "c"}, "source": {"source_type": "ROBOT"}}`))
+	wantKind(t, err, store.ErrInvalidArgument)
+	_, _, err = ds.UpsertDatasetRecords(ctx(), "d-nope", raw(`{"inputs": {"q": "c"}}`))
+	wantKind(t, err, store.ErrNotFound)
+	first, next := must2[[]*store.DatasetRecord, string](t)(ds.DatasetRecords(ctx(), qa.ID, 1, ""))
+	second, last := must2[[]*store.DatasetRecord, string](t)(ds.DatasetRecords(ctx(), qa.ID, 1, next))
+	if len(first) != 1 || next == "" || len(second) != 1 || last != "" || first[0].ID == second[0].ID {
+		t.Fatalf("record pages: %v %q, %v %q", first, next, second, last)
+	}
+
+	other := must[*store.EvaluationDataset](t)(ds.CreateEvaluationDataset(ctx(), "other", []store.Tag{{Key: "team", Value: "ml"}}, []string{exp2}))
+	names := func(q store.SearchEvaluationDatasets) string {
+		t.Helper()
+		list, _, err := ds.SearchEvaluationDatasets(ctx(), q)
+		ok(t, err)
+		var out []string
+		for _, d := range list {
+			out = append(out, d.Name)
+		}
+		return strings.Join(out, " ")
+	}
+	for _, tc := range []struct {
+		q    store.SearchEvaluationDatasets
+		want string
+	}{
+		{store.SearchEvaluationDatasets{OrderBy: []string{"name ASC"}}, "other qa"},
+		{store.SearchEvaluationDatasets{OrderBy: []string{"name DESC"}}, "qa other"},
+		{store.SearchEvaluationDatasets{ExperimentIDs: []string{exp1}}, "qa"},
+		{store.SearchEvaluationDatasets{ExperimentIDs: []string{exp1, exp2}, OrderBy: []string{"name"}}, "other qa"},
+		{store.SearchEvaluationDatasets{Filter: "name = 'other'"}, "other"},
+		{store.SearchEvaluationDatasets{Filter: "tags.team = 'ds'"}, "qa"},
+		{store.SearchEvaluationDatasets{Filter: "name LIKE '%a' AND created_time > 0"}, "qa"},
+	} {
+		if got := names(tc.q); got != tc.want {
+			t.Errorf("search %+v: %q, want %q", tc.q, got, tc.want)
+		}
+	}
+	page1, tok, err := ds.SearchEvaluationDatasets(ctx(), store.SearchEvaluationDatasets{MaxResults: 1, OrderBy: []string{"name"}})
+	ok(t, err)
+	page2, tok2, err := ds.SearchEvaluationDatasets(ctx(), store.SearchEvaluationDatasets{MaxResults: 1, OrderBy: []string{"name"}, PageToken: tok})
+	ok(t, err)
+	if len(page1) != 1 || page1[0].Name != "other" || tok == "" || len(page2) != 1 || page2[0].Name != "qa" || tok2 != "" || fmt.Sprint(page2[0].Tags) != "[{mlflow.user alice} {team ds}]" {
+		t.Errorf("search pages: %v %q, %v %q", page1, tok, page2, tok2)
+	}
+	_, _, err = ds.SearchEvaluationDatasets(ctx(), store.SearchEvaluationDatasets{Filter: "params.x = '1'"})
+	wantKind(t, err, store.ErrInvalidArgument)
+
+	ok(t, ds.SetEvaluationDatasetTags(ctx(), other.ID, []store.Tag{{Key: "team", Value: "ml2"}, {Key: "new", Value: "x"}}))
+	wantKind(t, ds.SetEvaluationDatasetTags(ctx(), "d-nope", []store.Tag{{Key: "a", Value: "b"}}), store.ErrNotFound)
+	ok(t, ds.DeleteEvaluationDatasetTag(ctx(), other.ID, "new"))
+	ok(t, ds.DeleteEvaluationDatasetTag(ctx(), other.ID, "never-there"))
+	if got := must[*store.EvaluationDataset](t)(ds.GetEvaluationDataset(ctx(), other.ID)); fmt.Sprint(got.Tags) != "[{team ml2}]" {
+		t.Errorf("tags after set and delete: %v", got.Tags)
+	}
+
+	linked := must[*store.EvaluationDataset](t)(ds.AddDatasetToExperiments(ctx(), qa.ID, []string{exp2, exp1}))
+	if fmt.Sprint(linked.ExperimentIDs) != fmt.Sprint([]string{exp1, exp2}) {
+		t.Errorf("after adding %s: %v", exp2, linked.ExperimentIDs)
+	}
+	_, err = ds.AddDatasetToExperiments(ctx(), qa.ID, []string{"987654"})
+	wantKind(t, err, store.ErrNotFound)
+	_, err = ds.AddDatasetToExperiments(ctx(), "d-nope", []string{exp1})
+	wantKind(t, err, store.ErrNotFound)
+	must[*store.EvaluationDataset](t)(ds.RemoveDatasetFromExperiments(ctx(), qa.ID, []string{exp1, "987654"}))
+	if ids := must[[]string](t)(ds.DatasetExperimentIDs(ctx(), qa.ID)); fmt.Sprint(ids) != "["+exp2+"]" {
+		t.Errorf("after removing %s: %v", exp1, ids)
+	}
+
+	n, err := ds.DeleteDatasetRecords(ctx(), qa.ID, []string{a.ID, "dr-nope"})
+	if err != nil || n != 1 {
+		t.Fatalf("delete records: %d, %v", n, err)
+	}
+	if got := must[*store.EvaluationDataset](t)(ds.GetEvaluationDataset(ctx(), qa.ID)); got.Profile != `{"num_records": 1}` {
+		t.Errorf("profile after deleting a record: %s", got.Profile)
+	}
+	ok(t, ds.DeleteEvaluationDataset(ctx(), qa.ID))
+	ok(t, ds.DeleteEvaluationDataset(ctx(), qa.ID))
+	_, err = ds.GetEvaluationDataset(ctx(), qa.ID)
+	wantKind(t, err, store.ErrNotFound)
+	_, _, err = ds.DatasetRecords(ctx(), qa.ID, 0, "")
+	wantKind(t, err, store.ErrNotFound)
+	if got := names(store.SearchEvaluationDatasets{ExperimentIDs: []string{exp2}}); got != "other" {
+		t.Errorf("after deleting qa, %s's datasets: %q", exp2, got)
+	}
+}
+
+func must2[A, B any](t *testing.T) func(a A, b B, err error) (A, B) {
+	return func(a A, b B, err error) (A, B) {
+		t.Helper()
+		ok(t, err)
+		return a, b
+	}
 }
