@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/mlrun/mlrun/auth"
+	"github.com/mlrun/mlrun/store"
 )
 
 // authRules gives every route the server registers the permission it
@@ -180,7 +181,93 @@ func init() {
 		authRules["GET "+p+"/scorers/versions"] = rule{need: needRead, loc: byExperimentID}
 		authRules["GET "+p+"/scorers/get"] = rule{need: needRead, loc: byExperimentID}
 		authRules["DELETE "+p+"/scorers/delete"] = rule{need: needDelete, loc: byExperimentID}
+		// Evaluation datasets inherit from every experiment they are
+		// linked to (the default permission when none): READ on each to
+		// see one, EDIT on each to change it or its records, MANAGE on
+		// each to delete it; linking needs EDIT on the experiments too.
+		d := p + "/datasets/{dataset_id}"
+		authRules["POST "+p+"/datasets/create"] = rule{need: needUpdate, loc: byExperimentIDs}
+		authRules["POST "+p+"/datasets/search"] = rule{filter: searchFilterBy("datasets", 1000, readableDataset)}
+		authRules["GET "+p+"/datasets/search"] = rule{filter: searchFilterBy("datasets", 1000, readableDataset)}
+		authRules["GET "+d] = rule{need: needRead, loc: byDataset}
+		authRules["DELETE "+d] = rule{need: needDelete, loc: byDataset}
+		authRules["PATCH "+d+"/tags"] = rule{need: needUpdate, loc: byDataset}
+		authRules["DELETE "+d+"/tags/{key}"] = rule{need: needUpdate, loc: byDataset}
+		authRules["POST "+d+"/records"] = rule{need: needUpdate, loc: byDataset}
+		authRules["GET "+d+"/records"] = rule{need: needRead, loc: byDataset}
+		authRules["DELETE "+d+"/records"] = rule{need: needUpdate, loc: byDataset}
+		authRules["GET "+d+"/experiment-ids"] = rule{need: needRead, loc: byDataset}
+		authRules["POST "+d+"/add-experiments"] = rule{need: needUpdate, loc: byDatasetAndExperiments}
+		authRules["POST "+d+"/remove-experiments"] = rule{need: needUpdate, loc: byDatasetAndExperiments}
 	}
+}
+
+// byExperimentIDs locates every experiment of a request's experiment_ids
+// (none: the request is not about any, and passes).
+func byExperimentIDs(_ *Server, _ *http.Request, in map[string]any) ([]target, error) {
+	var out []target
+	for _, id := range stringsParam(in, "experiment_ids") {
+		out = append(out, target{id: id})
+	}
+	return out, nil
+}
+
+// datasetTargets are the experiments a dataset is linked to, or the
+// default permission's target when it is linked to none.
+func (s *Server) datasetTargets(r *http.Request, id string) ([]target, error) {
+	ds, ok := s.raw.(store.EvaluationDatasets)
+	if !ok {
+		return nil, &apiError{codeNotImplemented, "this tracking store does not keep evaluation datasets"}
+	}
+	ids, err := ds.DatasetExperimentIDs(r.Context(), id)
+	if err != nil {
+		return nil, err
+	}
+	out := []target{{}}
+	if len(ids) > 0 {
+		out = out[:0]
+	}
+	for _, e := range ids {
+		out = append(out, target{id: e})
+	}
+	return out, nil
+}
+
+// byDataset locates the dataset of the path (or, for MLflow's client's
+// placeholder path, of the body).
+func byDataset(s *Server, r *http.Request, in map[string]any) ([]target, error) {
+	id := r.PathValue("dataset_id")
+	if body, _ := in["dataset_id"].(string); body != "" && (id == "" || strings.HasPrefix(id, "{")) {
+		id = body
+	}
+	return s.datasetTargets(r, id)
+}
+
+// byDatasetAndExperiments is byDataset and the experiments the request
+// links the dataset to or unlinks it from.
+func byDatasetAndExperiments(s *Server, r *http.Request, in map[string]any) ([]target, error) {
+	out, err := byDataset(s, r, in)
+	if err != nil {
+		return nil, err
+	}
+	more, _ := byExperimentIDs(s, r, in)
+	return append(out, more...), nil
+}
+
+// readableDataset: a user sees a dataset in a search when they may read
+// every experiment it is linked to.
+func readableDataset(s *Server, r *http.Request, u *auth.User, m map[string]any) bool {
+	id, _ := m["dataset_id"].(string)
+	targets, err := s.datasetTargets(r, id)
+	if err != nil {
+		return false
+	}
+	for _, t := range targets {
+		if !s.permission(u, t).CanRead() {
+			return false
+		}
+	}
+	return true
 }
 
 // byTraceV3Body locates StartTraceV3's experiment in its body.
@@ -354,6 +441,14 @@ func copyResponse(w http.ResponseWriter, rec *httptest.ResponseRecorder) {
 // one, and holds at most max_results; its token continues right after the
 // last item looked at.
 func searchFilter(listKey string, def int, item func(map[string]any) target) filterFunc {
+	return searchFilterBy(listKey, def, func(s *Server, _ *http.Request, u *auth.User, m map[string]any) bool {
+		return s.permission(u, item(m)).CanRead()
+	})
+}
+
+// searchFilterBy is searchFilter with its own test of an item: readable
+// says whether the user may see it.
+func searchFilterBy(listKey string, def int, readable func(s *Server, r *http.Request, u *auth.User, m map[string]any) bool) filterFunc {
 	return func(s *Server, w http.ResponseWriter, r *http.Request, u *auth.User, next http.Handler) {
 		in, err := requestParams(r)
 		if err != nil {
@@ -387,7 +482,7 @@ func searchFilter(listKey string, def int, item func(map[string]any) target) fil
 			json.Unmarshal(page[listKey], &items)
 			for _, raw := range items {
 				var m map[string]any
-				if json.Unmarshal(raw, &m) == nil && s.permission(u, item(m)).CanRead() {
+				if json.Unmarshal(raw, &m) == nil && readable(s, r, u, m) {
 					kept = append(kept, raw)
 				}
 			}

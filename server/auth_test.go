@@ -113,6 +113,7 @@ type fixture struct {
 	victim                                string // a user for admins to change
 	trace                                 string // a trace in exp
 	assessment                            string // an assessment of the trace
+	dataset                               string // an evaluation dataset linked to exp
 }
 
 func (as *authServer) fixture(t testing.TB, n int, withVictim bool) fixture {
@@ -149,6 +150,11 @@ func (as *authServer) fixture(t testing.TB, n int, withVictim bool) fixture {
 		t.Fatal(err)
 	}
 	f.assessment = asm.ID
+	d, err := as.store.CreateEvaluationDataset(ctx, "eval", nil, []string{f.exp})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.dataset = d.ID
 	f.victim = fmt.Sprintf("victim-%d", n)
 	if withVictim {
 		if _, err := as.auth.CreateUser(ctx, f.victim, "x", false); err != nil {
@@ -203,9 +209,15 @@ func (f fixture) request(key, user string) (method, path string, body any) {
 		params["username"] = f.victim + "-new-" + user
 	}
 	if strings.Contains(pattern, "/3.0/mlflow/") {
-		path = strings.NewReplacer("{trace_id}", f.trace, "{assessment_id}", f.assessment).Replace(pattern)
+		path = strings.NewReplacer("{trace_id}", f.trace, "{assessment_id}", f.assessment, "{dataset_id}", f.dataset, "{key}", "k").Replace(pattern)
 		loc := map[string]any{"type": "MLFLOW_EXPERIMENT", "mlflow_experiment": map[string]any{"experiment_id": f.exp}}
 		switch {
+		case strings.Contains(path, "/datasets/"):
+			if method == "GET" {
+				return method, path + "?" + url.Values{"experiment_ids": {f.exp}}.Encode(), nil
+			}
+			return method, path, map[string]any{"name": "d", "experiment_ids": []string{f.exp}, "tags": `{"a": "b"}`,
+				"records": `[{"inputs": {"q": 1}}]`, "dataset_record_ids": []string{"dr-x"}}
 		case strings.Contains(path, "/scorers/"):
 			if method == "GET" {
 				return method, path + "?" + url.Values{"experiment_id": {f.exp}, "name": {"s"}}.Encode(), nil

@@ -42,6 +42,11 @@ GET:model-versions/get-download-uri POST:model-versions/set-tag DELETE:model-ver
 POST:webhooks GET:webhooks GET:webhooks/x PATCH:webhooks/x DELETE:webhooks/x POST:webhooks/x/test
 POST:/api/3.0/mlflow/scorers/register GET:/api/3.0/mlflow/scorers/list GET:/api/3.0/mlflow/scorers/versions
 GET:/api/3.0/mlflow/scorers/get DELETE:/api/3.0/mlflow/scorers/delete
+POST:/api/3.0/mlflow/datasets/create GET:/api/3.0/mlflow/datasets/d-x DELETE:/api/3.0/mlflow/datasets/d-x
+POST:/api/3.0/mlflow/datasets/search PATCH:/api/3.0/mlflow/datasets/d-x/tags DELETE:/api/3.0/mlflow/datasets/d-x/tags/k
+POST:/api/3.0/mlflow/datasets/d-x/records GET:/api/3.0/mlflow/datasets/d-x/records DELETE:/api/3.0/mlflow/datasets/d-x/records
+GET:/api/3.0/mlflow/datasets/d-x/experiment-ids POST:/api/3.0/mlflow/datasets/d-x/add-experiments
+POST:/api/3.0/mlflow/datasets/%7Bdataset_id%7D/remove-experiments
 `)
 
 // FuzzAPI sends arbitrary bodies and query strings to every endpoint of a
@@ -60,7 +65,11 @@ func FuzzAPI(f *testing.F) {
 		`{"name": "n", "url": "https://hooks.example.com/x", "events": [{"entity": 99, "action": -1}], "status": 7}`,
 		`{"events": [{"entity": {}, "action": []}], "event": {"entity": null}}`,
 		`{"experiment_id": "0", "name": "s", "serialized_scorer": "{}"}`, `{"experiment_id": "0", "name": "s", "version": -1}`,
-		`{"experiment_id": 0, "name": "s", "serialized_scorer": 7, "version": "1"}`}
+		`{"experiment_id": 0, "name": "s", "serialized_scorer": 7, "version": "1"}`,
+		`{"name": "d", "experiment_ids": ["0"], "tags": "{\"a\": 1, \"b\": null}"}`, `{"tags": "[1]"}`, `{"tags": "{"}`,
+		`{"records": "[{\"inputs\": {\"q\": 1.5e300}, \"outputs\": [1], \"expectations\": {\"e\": {}}, \"source\": {\"source_type\": \"TRACE\"}}]"}`,
+		`{"records": "[{\"inputs\": \"x\"}, null, 7]"}`, `{"records": "not json"}`, `{"dataset_id": "d-x", "experiment_ids": ["0", "nope"]}`,
+		`{"filter_string": "tags.a = 'b' AND created_time > 'x'", "order_by": ["name DESC", "bogus"]}`, `{"page_token": "bm90IGEgdG9rZW4="}`}
 	for i := range apiCalls {
 		for _, b := range bodies {
 			f.Add(uint8(i), []byte(b), "")

@@ -196,6 +196,7 @@ func (s *Server) routes() {
 		s.traceV3Routes(prefix)
 		s.assessmentRoutes(prefix)
 		s.scorerRoutes(prefix)
+		s.datasetRoutes(prefix)
 	}
 	s.route("GET /health", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")

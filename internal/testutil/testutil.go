@@ -54,13 +54,15 @@ func PostgresStore(tb testing.TB) (*postgres.Store, *sql.DB) {
 }
 
 // FullStore is a tracking store with everything SQL stores have: the
-// registry, MLflow 3's logged models, traces and assessments (SQLite's and
-// PostgreSQL's).
+// registry, MLflow 3's logged models, traces, assessments, scorers and
+// evaluation datasets (SQLite's and PostgreSQL's).
 type FullStore interface {
 	store.Store
 	store.LoggedModels
 	store.Traces
 	store.Assessments
+	store.Scorers
+	store.EvaluationDatasets
 	registry.Store
 }
 
