@@ -26,6 +26,7 @@ func newApp() *cli.App {
 			logCommand(),
 			artifactsCommand(),
 			scorersCommand(),
+			datasetsCommand(),
 			runCommand(),
 			tuneCommand(),
 			modelsCommand(),

@@ -13,8 +13,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/google/uuid"
-
 	"github.com/mlrun/mlrun/internal/pyjson"
 	"github.com/mlrun/mlrun/store"
 	"github.com/mlrun/mlrun/store/search"
@@ -122,7 +120,7 @@ func checkExperiments(ctx context.Context, q querier, ids []string) error {
 func (s *Store) linkExperiments(ctx context.Context, tx *sql.Tx, id string, experimentIDs []string, now int64) error {
 	for _, exp := range experimentIDs {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO entity_associations (association_id, source_type, source_id, destination_type, destination_id, created_time)
-			VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`, "a-"+strings.ReplaceAll(uuid.NewString(), "-", ""), assocDataset, id, assocExperiment, strings.TrimSpace(exp), now); err != nil {
+			VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`, "a-"+newID(), assocDataset, id, assocExperiment, strings.TrimSpace(exp), now); err != nil {
 			return err
 		}
 	}
@@ -162,7 +160,7 @@ func (s *Store) CreateEvaluationDataset(ctx context.Context, name string, tags [
 		if err := checkExperiments(ctx, tx, experimentIDs); err != nil {
 			return err
 		}
-		id, now := "d-"+strings.ReplaceAll(uuid.NewString(), "-", ""), nowMillis()
+		id, now := "d-"+newID(), nowMillis()
 		var user any
 		for _, t := range tags {
 			if t.Key == tagUser {
@@ -550,7 +548,9 @@ func (s *Store) insertRecord(ctx context.Context, tx *sql.Tx, id string, r *data
 	if r.newExpectations != nil {
 		expectations = string(r.newExpectations)
 	}
-	args := []any{"dr-" + strings.ReplaceAll(uuid.NewString(), "-", ""), id, r.inputs, expectations, tags, objText(r.source),
+	// Time-ordered ids (newID): records added together keep their order,
+	// as the records are listed by (created_time, dataset_record_id).
+	args := []any{"dr-" + newID(), id, r.inputs, expectations, tags, objText(r.source),
 		nullIfEmpty(r.sourceID), nullIfEmpty(r.srcType), now, now, nullIfEmpty(r.user), nullIfEmpty(r.user), r.hash}
 	if s.recordOutputs {
 		cols, args = cols+`, outputs`, append(args, wrapOutputs(outputs))

@@ -1375,6 +1375,23 @@ func testEvaluationDatasets(t *testing.T, s store.Store) {
 		t.Fatalf("record pages: %v %q, %v %q", first, next, second, last)
 	}
 
+	// Records added together are listed in the order they were given
+	// (MLflow lists by creation time, then by its random ids).
+	ordered := must[*store.EvaluationDataset](t)(ds.CreateEvaluationDataset(ctx(), "ordered", nil, nil))
+	var batch []string
+	for i := range 20 {
+		batch = append(batch, fmt.Sprintf(`{"inputs": {"i": %d}}`, i))
+	}
+	_, _, err = ds.UpsertDatasetRecords(ctx(), ordered.ID, raw(batch...))
+	ok(t, err)
+	inOrder, _ := must2[[]*store.DatasetRecord, string](t)(ds.DatasetRecords(ctx(), ordered.ID, 0, ""))
+	for i, r := range inOrder {
+		if want := fmt.Sprintf(`{"i":%d}`, i); r.Inputs != want {
+			t.Fatalf("record %d of a batch is %s, want %s", i, r.Inputs, want)
+		}
+	}
+	ok(t, ds.DeleteEvaluationDataset(ctx(), ordered.ID))
+
 	other := must[*store.EvaluationDataset](t)(ds.CreateEvaluationDataset(ctx(), "other", []store.Tag{{Key: "team", Value: "ml"}}, []string{exp2}))
 	names := func(q store.SearchEvaluationDatasets) string {
 		t.Helper()

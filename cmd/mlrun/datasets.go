@@ -1,0 +1,246 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/mlrun/mlrun/internal/wire"
+	"github.com/mlrun/mlrun/store"
+)
+
+// datasetsCommand is mlflow datasets: MLflow 3's GenAI evaluation
+// datasets, with mlrun's own create, records, merge and delete.
+func datasetsCommand() *cli.Command {
+	expFlag := &cli.StringFlag{Name: "experiment-id", Aliases: []string{"x"}, EnvVars: []string{"MLFLOW_EXPERIMENT_ID"},
+		Usage: "the experiment (also MLFLOW_EXPERIMENT_ID)"}
+	idFlag := &cli.StringFlag{Name: "dataset-id", Aliases: []string{"d"}, Usage: "the dataset (d-…)"}
+	withDatasets := func(c *cli.Context, need map[string]string, fn func(store.EvaluationDatasets) error) error {
+		for flag, what := range need {
+			if c.String(flag) == "" {
+				return fmt.Errorf("datasets %s: give --%s %s", c.Command.Name, flag, what)
+			}
+		}
+		return withStore(c, func(st store.Store) error {
+			ds, ok := st.(store.EvaluationDatasets)
+			if !ok {
+				return fmt.Errorf("datasets %s: this tracking store does not keep evaluation datasets", c.Command.Name)
+			}
+			return fn(ds)
+		})
+	}
+	return &cli.Command{
+		Name:  "datasets",
+		Usage: "list, create, fill and delete GenAI evaluation datasets (mlflow datasets)",
+		Subcommands: []*cli.Command{
+			{
+				Name:  "list",
+				Usage: "list the evaluation datasets of an experiment, newest first",
+				Flags: []cli.Flag{trackingFlag, expFlag,
+					&cli.StringFlag{Name: "filter-string", Usage: "e.g. \"name LIKE 'qa_%'\" or \"tags.team = 'ds'\""},
+					&cli.IntFlag{Name: "max-results", Value: 50, Usage: "at most this many"},
+					&cli.StringFlag{Name: "order-by", Usage: "comma-separated, e.g. 'last_update_time DESC'"},
+					&cli.StringFlag{Name: "page-token", Usage: "the next page of an earlier listing"},
+					&cli.StringFlag{Name: "output", Value: "table", Usage: "table or json (mlflow datasets list's)"},
+				},
+				Action: func(c *cli.Context) error {
+					if o := c.String("output"); o != "table" && o != "json" {
+						return fmt.Errorf("--output %s: want table or json", o)
+					}
+					return withDatasets(c, map[string]string{"experiment-id": "ID (or set MLFLOW_EXPERIMENT_ID)"}, func(ds store.EvaluationDatasets) error {
+						var order []string
+						for _, o := range strings.Split(c.String("order-by"), ",") {
+							if o = strings.TrimSpace(o); o != "" {
+								order = append(order, o)
+							}
+						}
+						list, next, err := ds.SearchEvaluationDatasets(c.Context, store.SearchEvaluationDatasets{ExperimentIDs: []string{c.String("experiment-id")},
+							Filter: c.String("filter-string"), MaxResults: c.Int("max-results"), OrderBy: order, PageToken: c.String("page-token")})
+						if err != nil {
+							return err
+						}
+						if c.String("output") == "json" {
+							type row struct {
+								DatasetID      string            `json:"dataset_id"`
+								Name           string            `json:"name"`
+								Digest         string            `json:"digest"`
+								CreatedTime    int64             `json:"created_time"`
+								LastUpdateTime int64             `json:"last_update_time"`
+								CreatedBy      *string           `json:"created_by"`
+								LastUpdatedBy  *string           `json:"last_updated_by"`
+								Tags           map[string]string `json:"tags"`
+							}
+							rows := []row{}
+							for _, d := range list {
+								r := row{DatasetID: d.ID, Name: d.Name, Digest: d.Digest, CreatedTime: d.CreatedTime, LastUpdateTime: d.LastUpdateTime, Tags: map[string]string{}}
+								if d.CreatedBy != "" {
+									r.CreatedBy = &d.CreatedBy
+								}
+								if d.LastUpdatedBy != "" {
+									r.LastUpdatedBy = &d.LastUpdatedBy
+								}
+								for _, t := range d.Tags {
+									r.Tags[t.Key] = t.Value
+								}
+								rows = append(rows, r)
+							}
+							var token *string
+							if next != "" {
+								token = &next
+							}
+							return printJSON(c.App.Writer, map[string]any{"datasets": rows, "next_page_token": token})
+						}
+						tw := table(c.App.Writer, "DATASET ID", "NAME", "CREATED", "LAST UPDATED", "CREATED BY")
+						for _, d := range list {
+							fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", d.ID, d.Name, fmtTime(d.CreatedTime), fmtTime(d.LastUpdateTime), d.CreatedBy)
+						}
+						if err := tw.Flush(); err != nil {
+							return err
+						}
+						if next != "" {
+							fmt.Fprintf(c.App.Writer, "\nNext page token: %s\n", next)
+						}
+						return nil
+					})
+				},
+			},
+			{
+				Name:  "create",
+				Usage: "create an evaluation dataset linked to experiments and print its id",
+				Flags: []cli.Flag{trackingFlag, &cli.StringFlag{Name: "name", Aliases: []string{"n"}, Usage: "its name"},
+					&cli.StringSliceFlag{Name: "experiment-id", Aliases: []string{"x"}, EnvVars: []string{"MLFLOW_EXPERIMENT_ID"}, Usage: "an experiment to link it to (repeatable)"},
+					&cli.StringSliceFlag{Name: "tag", Usage: "KEY=VALUE (repeatable)"}},
+				Action: func(c *cli.Context) error {
+					var tags []store.Tag
+					for _, kv := range c.StringSlice("tag") {
+						k, v, ok := strings.Cut(kv, "=")
+						if !ok {
+							return fmt.Errorf("--tag %q: want KEY=VALUE", kv)
+						}
+						tags = append(tags, store.Tag{Key: k, Value: v})
+					}
+					return withDatasets(c, map[string]string{"name": "NAME"}, func(ds store.EvaluationDatasets) error {
+						d, err := ds.CreateEvaluationDataset(c.Context, c.String("name"), tags, c.StringSlice("experiment-id"))
+						if err != nil {
+							return err
+						}
+						fmt.Fprintf(c.App.Writer, "Created evaluation dataset '%s' with id %s\n", d.Name, d.ID)
+						return nil
+					})
+				},
+			},
+			{
+				Name:  "records",
+				Usage: "print a dataset's records, one JSON object a line (as MLflow's DatasetRecord.to_dict)",
+				Flags: []cli.Flag{trackingFlag, idFlag},
+				Action: func(c *cli.Context) error {
+					return withDatasets(c, map[string]string{"dataset-id": "ID"}, func(ds store.EvaluationDatasets) error {
+						tok := ""
+						for {
+							recs, next, err := ds.DatasetRecords(c.Context, c.String("dataset-id"), 1000, tok)
+							if err != nil {
+								return err
+							}
+							for _, r := range recs {
+								fmt.Fprintf(c.App.Writer, "%s\n", wire.DatasetRecordJSON(nil, r))
+							}
+							if tok = next; tok == "" {
+								return nil
+							}
+						}
+					})
+				},
+			},
+			{
+				Name:      "merge",
+				Usage:     "merge records into a dataset (as merge_records): FILE (or - for standard input) is a JSON list or one JSON record a line, each with inputs and optionally outputs, expectations, tags, source",
+				ArgsUsage: "FILE",
+				Flags:     []cli.Flag{trackingFlag, idFlag},
+				Action: func(c *cli.Context) error {
+					if c.NArg() != 1 {
+						return fmt.Errorf("datasets merge: give the records' FILE (or - for standard input)")
+					}
+					var in io.Reader = c.App.Reader
+					if f := c.Args().First(); f != "-" {
+						file, err := os.Open(f)
+						if err != nil {
+							return fmt.Errorf("datasets merge: %w", err)
+						}
+						defer file.Close()
+						in = file
+					}
+					records, err := readRecords(in)
+					if err != nil {
+						return fmt.Errorf("datasets merge: %s: %w", c.Args().First(), err)
+					}
+					return withDatasets(c, map[string]string{"dataset-id": "ID"}, func(ds store.EvaluationDatasets) error {
+						ins, upd, err := ds.UpsertDatasetRecords(c.Context, c.String("dataset-id"), records)
+						if err != nil {
+							return err
+						}
+						fmt.Fprintf(c.App.Writer, "Merged %d records into %s: %d new, %d updated\n", len(records), c.String("dataset-id"), ins, upd)
+						return nil
+					})
+				},
+			},
+			{
+				Name:  "delete",
+				Usage: "delete a dataset with its records",
+				Flags: []cli.Flag{trackingFlag, idFlag},
+				Action: func(c *cli.Context) error {
+					return withDatasets(c, map[string]string{"dataset-id": "ID"}, func(ds store.EvaluationDatasets) error {
+						if _, err := ds.GetEvaluationDataset(c.Context, c.String("dataset-id")); err != nil {
+							return err
+						}
+						if err := ds.DeleteEvaluationDataset(c.Context, c.String("dataset-id")); err != nil {
+							return err
+						}
+						fmt.Fprintf(c.App.Writer, "Deleted evaluation dataset %s\n", c.String("dataset-id"))
+						return nil
+					})
+				},
+			},
+		},
+	}
+}
+
+// readRecords reads records given as one JSON list, or as JSON Lines.
+func readRecords(r io.Reader) ([]json.RawMessage, error) {
+	b, err := io.ReadAll(r)
+	if err != nil {
+		return nil, err
+	}
+	if t := bytes.TrimSpace(b); len(t) > 0 && t[0] == '[' {
+		var list []json.RawMessage
+		if err := json.Unmarshal(t, &list); err != nil {
+			return nil, fmt.Errorf("not a JSON list of records: %w", err)
+		}
+		return list, nil
+	}
+	var out []json.RawMessage
+	sc := bufio.NewScanner(bytes.NewReader(b))
+	sc.Buffer(make([]byte, 1<<20), 64<<20)
+	for n := 1; sc.Scan(); n++ {
+		line := bytes.TrimSpace(sc.Bytes())
+		if len(line) == 0 {
+			continue
+		}
+		if !json.Valid(line) {
+			return nil, fmt.Errorf("line %d is not JSON", n)
+		}
+		out = append(out, append(json.RawMessage(nil), line...))
+	}
+	if err := sc.Err(); err != nil {
+		return nil, err
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("no records")
+	}
+	return out, nil
+}
