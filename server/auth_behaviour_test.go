@@ -390,3 +390,94 @@ func TestAuthWebhooksAdminOnly(t *testing.T) {
 		t.Errorf("create as admin: %d %s", st, body)
 	}
 }
+
+// TestAuthEvaluationDatasets: a dataset inherits from every experiment it
+// is linked to: a user who may read one of its experiments but not
+// another neither sees it in a search (paged or not) nor reads it; EDIT
+// on each is needed to merge records, and linking it to an experiment
+// needs EDIT there too; one linked to no experiment follows the default
+// permission.
+func TestAuthEvaluationDatasets(t *testing.T) {
+	as := newAuthServer(t, auth.Read)
+	ctx := context.Background()
+	const p = "/api/3.0/mlflow/datasets"
+	open, _ := as.store.CreateExperiment(ctx, "open", "", nil)
+	closed, _ := as.store.CreateExperiment(ctx, "closed", "", nil)
+	mine, _ := as.store.CreateExperiment(ctx, "mine", "", nil)
+	as.auth.SetExperimentPermission(ctx, closed, "read", auth.NoPermissions)
+	as.auth.SetExperimentPermission(ctx, mine, "read", auth.Edit)
+	visible := map[string]bool{}
+	var both, editable string
+	for i := range 6 {
+		exps := []string{open}
+		if i%2 == 1 {
+			exps = append(exps, closed)
+		}
+		d, err := as.store.CreateEvaluationDataset(ctx, fmt.Sprintf("d%d", i), nil, exps)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i%2 == 1 {
+			both = d.ID
+		} else {
+			visible[d.ID] = true
+		}
+	}
+	orphan, _ := as.store.CreateEvaluationDataset(ctx, "orphan", nil, nil)
+	visible[orphan.ID] = true
+	d, _ := as.store.CreateEvaluationDataset(ctx, "editable", nil, []string{mine})
+	editable = d.ID
+	visible[editable] = true
+
+	for _, max := range []int{1, 2, 100} {
+		got := map[string]bool{}
+		token := ""
+		for {
+			st, body, _ := as.call(t, "read", "POST", p+"/search", map[string]any{"max_results": max, "page_token": token})
+			var out struct {
+				Datasets []struct {
+					ID string `json:"dataset_id"`
+				} `json:"datasets"`
+				Token string `json:"next_page_token"`
+			}
+			if st != 200 || json.Unmarshal([]byte(body), &out) != nil || len(out.Datasets) > max {
+				t.Fatalf("search (max %d): %d %s", max, st, body)
+			}
+			for _, d := range out.Datasets {
+				if !visible[d.ID] || got[d.ID] {
+					t.Fatalf("search (max %d) shows %s (visible %v, seen %v)", max, d.ID, visible[d.ID], got[d.ID])
+				}
+				got[d.ID] = true
+			}
+			if token = out.Token; token == "" {
+				break
+			}
+		}
+		if len(got) != len(visible) {
+			t.Fatalf("search (max %d): %d datasets seen, want %d", max, len(got), len(visible))
+		}
+	}
+	for _, tc := range []struct {
+		method, path string
+		body         any
+		want         int
+	}{
+		{"GET", p + "/" + both, nil, 403},
+		{"GET", p + "/" + both + "/records", nil, 403},
+		{"GET", p + "/" + orphan.ID, nil, 200},
+		{"POST", p + "/" + orphan.ID + "/records", map[string]any{"records": `[{"inputs": {"q": 1}}]`}, 403},
+		{"POST", p + "/" + editable + "/records", map[string]any{"records": `[{"inputs": {"q": 1}}]`}, 200},
+		{"POST", p + "/" + editable + "/add-experiments", map[string]any{"experiment_ids": []string{open}}, 403},
+		{"DELETE", p + "/" + editable, nil, 403},
+		{"POST", p + "/create", map[string]any{"name": "x", "experiment_ids": []string{open}}, 403},
+		{"POST", p + "/create", map[string]any{"name": "x", "experiment_ids": []string{mine}}, 200},
+	} {
+		st, body, _ := as.call(t, "read", tc.method, tc.path, tc.body)
+		if st != tc.want {
+			t.Errorf("%s %s as read: %d %s, want %d", tc.method, tc.path, st, body, tc.want)
+		}
+	}
+	if st, body, _ := as.call(t, "admin", "GET", p+"/"+both, nil); st != 200 {
+		t.Errorf("admin reading %s: %d %s", both, st, body)
+	}
+}

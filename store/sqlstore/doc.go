@@ -1,7 +1,7 @@
 // Package sqlstore is the tracking and registry store on MLflow's SQL
 // schema for any database/sql database: experiments, runs, metrics,
-// search, the model registry, logged models, traces, assessments, gc and
-// the file-store import, in SQL that SQLite and PostgreSQL both take
+// search, the model registry, logged models, traces, assessments, MLflow
+// 3's scorers and evaluation datasets, gc and the file-store import, in SQL that SQLite and PostgreSQL both take
 // ('?' placeholders, ON CONFLICT upserts, RETURNING, boolean literals).
 //
 // What differs between databases is a Dialect: how to list a table's
