@@ -258,10 +258,17 @@ func FromAssessment(a *store.Assessment) Assessment {
 	return w
 }
 
-// ToAssessment reads an assessment of a trace.
+// ToAssessment reads an assessment of a trace (its times too, when they
+// are protobuf JSON times).
 func (w Assessment) ToAssessment(traceID string) store.Assessment {
 	a := store.Assessment{ID: w.AssessmentID, TraceID: traceID, Name: w.AssessmentName, SpanID: w.SpanID,
 		Rationale: w.Rationale, Overrides: w.Overrides, Valid: w.Valid == nil || *w.Valid, RunID: w.RunID}
+	if t, err := time.Parse(time.RFC3339Nano, w.CreateTime); err == nil {
+		a.CreatedMs = t.UnixMilli()
+	}
+	if t, err := time.Parse(time.RFC3339Nano, w.LastUpdateTime); err == nil {
+		a.UpdatedMs = t.UnixMilli()
+	}
 	if w.Source != nil {
 		a.SourceType, a.SourceID = w.Source.SourceType, w.Source.SourceID
 	}

@@ -56,6 +56,7 @@ func Run(t *testing.T, open Opener) {
 		{"Traces", testTraces},
 		{"Scorers", testScorers},
 		{"EvaluationDatasets", testEvaluationDatasets},
+		{"Assessments", testAssessments},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -1473,5 +1474,50 @@ func must2[A, B any](t *testing.T) func(a A, b B, err error) (A, B) {
 		t.Helper()
 		ok(t, err)
 		return a, b
+	}
+}
+
+// testAssessments: MLflow 3's feedback and expectations on a trace:
+// created, read, listed with the trace, updated by mask, deleted, and
+// each mistake with its kind of error.
+func testAssessments(t *testing.T, s store.Store) {
+	ts, isTraces := s.(store.Traces)
+	as, isAssessments := s.(store.Assessments)
+	if !isTraces || !isAssessments {
+		t.Fatalf("the store lacks traces (%v) or assessments (%v)", isTraces, isAssessments)
+	}
+	exp := newExp(t, s, "assessments")
+	tr := must[*store.TraceInfo](t)(ts.StartTrace(ctx(), exp, 1000, nil, nil))
+	fb := must[*store.Assessment](t)(as.CreateAssessment(ctx(), store.Assessment{TraceID: tr.RequestID, Name: "relevance", Type: "feedback",
+		Value: "0.9", SourceType: "HUMAN", SourceID: "alice", Rationale: "on topic", Valid: true, Metadata: `{"round":"1"}`}))
+	ex := must[*store.Assessment](t)(as.CreateAssessment(ctx(), store.Assessment{TraceID: tr.RequestID, Name: "answer", Type: "expectation",
+		Value: `"Paris"`, SourceType: "HUMAN", Valid: true}))
+	if fb.ID == "" || fb.Type != "feedback" || fb.Value != "0.9" || fb.SourceID != "alice" || fb.CreatedMs == 0 || !fb.Valid || ex.Type != "expectation" {
+		t.Fatalf("created %+v and %+v", fb, ex)
+	}
+	got := must[*store.Assessment](t)(as.GetAssessment(ctx(), tr.RequestID, fb.ID))
+	if got.Name != "relevance" || got.Rationale != "on topic" || got.Metadata != `{"round":"1"}` || got.CreatedMs != fb.CreatedMs {
+		t.Errorf("got %+v", got)
+	}
+	list := must[[]*store.Assessment](t)(as.TraceAssessments(ctx(), tr.RequestID))
+	if len(list) != 2 || list[0].ID != fb.ID || list[1].ID != ex.ID {
+		t.Errorf("the trace's assessments: %v", list)
+	}
+	up := must[*store.Assessment](t)(as.UpdateAssessment(ctx(), store.Assessment{TraceID: tr.RequestID, ID: fb.ID, Rationale: "off topic", Type: "feedback", Value: "0.1"},
+		[]string{"rationale", "feedback"}))
+	if up.Rationale != "off topic" || up.Value != "0.1" || up.Name != "relevance" {
+		t.Errorf("updated %+v", up)
+	}
+	_, err := as.UpdateAssessment(ctx(), store.Assessment{TraceID: tr.RequestID, ID: fb.ID}, []string{"bogus"})
+	wantKind(t, err, store.ErrInvalidArgument)
+	_, err = as.CreateAssessment(ctx(), store.Assessment{TraceID: tr.RequestID, Type: "feedback", Value: "1", SourceType: "HUMAN"})
+	wantKind(t, err, store.ErrInvalidArgument)
+	_, err = as.CreateAssessment(ctx(), store.Assessment{TraceID: "tr-0123456789abcdef0123456789abcdef", Name: "x", Type: "feedback", Value: "1", SourceType: "HUMAN"})
+	wantKind(t, err, store.ErrNotFound)
+	ok(t, as.DeleteAssessment(ctx(), tr.RequestID, fb.ID))
+	_, err = as.GetAssessment(ctx(), tr.RequestID, fb.ID)
+	wantKind(t, err, store.ErrNotFound)
+	if list := must[[]*store.Assessment](t)(as.TraceAssessments(ctx(), tr.RequestID)); len(list) != 1 || list[0].ID != ex.ID {
+		t.Errorf("after the delete: %v", list)
 	}
 }
