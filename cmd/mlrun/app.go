@@ -27,6 +27,7 @@ func newApp() *cli.App {
 			artifactsCommand(),
 			scorersCommand(),
 			datasetsCommand(),
+			tracesCommand(),
 			runCommand(),
 			tuneCommand(),
 			modelsCommand(),

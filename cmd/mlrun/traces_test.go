@@ -1,0 +1,167 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/mlrun/mlrun/store"
+)
+
+// TestTracesCommands: `mlrun traces` on a local database, a server and
+// PostgreSQL: search (table and JSON with spans), get (info, assessments
+// and the spans the client uploaded), tags, feedback and expectations
+// logged, read, updated and deleted, traces deleted; mistakes are one
+// line.
+func TestTracesCommands(t *testing.T) {
+	for name, uri := range trackingURIs(t) {
+		t.Run(name, func(t *testing.T) {
+			t.Setenv("MLFLOW_TRACKING_URI", uri)
+			ctx := context.Background()
+			st, err := openStore(ctx, uri, "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			exp, err := st.CreateExperiment(ctx, "agent", "", nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ts := st.(store.Traces)
+			start := func(ms int64, name string) *store.TraceInfo {
+				tr, err := ts.StartTrace(ctx, exp, ms, nil, []store.Tag{{Key: "mlflow.traceName", Value: name}})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if _, err := ts.EndTrace(ctx, tr.RequestID, ms+250, "OK", nil, nil); err != nil {
+					t.Fatal(err)
+				}
+				return tr
+			}
+			old, recent := start(1_000, "old"), start(2_000, "recent")
+			var loc string
+			for _, tg := range recent.Tags {
+				if tg.Key == store.TagTraceArtifactLocation {
+					loc = tg.Value
+				}
+			}
+			repo, err := artifactRepo(st, loc)
+			if err != nil {
+				t.Fatal(err)
+			}
+			spans := `{"spans": [{"name": "predict", "span_id": "s1", "attributes": {"mlflow.spanType": "\"CHAIN\""}}], "request": "hi"}`
+			if err := repo.Put(ctx, "traces.json", strings.NewReader(spans)); err != nil {
+				t.Fatal(err)
+			}
+			st.Close()
+
+			t.Setenv("MLFLOW_EXPERIMENT_ID", exp)
+			out := mustRun(t, "traces", "search", "--order-by", "timestamp_ms DESC")
+			if i, j := strings.Index(out, recent.RequestID), strings.Index(out, old.RequestID); i < 0 || j < i || !strings.Contains(out, "OK") {
+				t.Errorf("search table:\n%s", out)
+			}
+			var found struct {
+				Traces []struct {
+					Info struct {
+						TraceID string `json:"trace_id"`
+					} `json:"info"`
+					Data json.RawMessage `json:"data"`
+				} `json:"traces"`
+				NextPageToken *string `json:"next_page_token"`
+			}
+			out = mustRun(t, "traces", "search", "--output", "json", "--filter-string", "timestamp_ms > 1500")
+			if err := json.Unmarshal([]byte(out), &found); err != nil || len(found.Traces) != 1 || found.Traces[0].Info.TraceID != recent.RequestID ||
+				!strings.Contains(string(found.Traces[0].Data), `"predict"`) || found.NextPageToken != nil {
+				t.Fatalf("search json: %v\n%s", err, out)
+			}
+			if out := mustRun(t, "traces", "search", "--max-results", "1", "--order-by", "timestamp_ms DESC"); !strings.Contains(out, "Next page token:") {
+				t.Errorf("a first page of 1:\n%s", out)
+			}
+
+			mustRun(t, "traces", "set-tag", "--trace-id", recent.RequestID, "--key", "env", "--value", "prod")
+			out = mustRun(t, "traces", "log-feedback", "--trace-id", recent.RequestID, "--name", "relevance", "--value", "0.9",
+				"--source-type", "LLM_JUDGE", "--source-id", "judge-1", "--rationale", "on topic")
+			fb := regexp.MustCompile(`Assessment ID: (\S+)`).FindStringSubmatch(out)
+			if fb == nil || !strings.Contains(out, "Logged feedback 'relevance' to trace "+recent.RequestID) {
+				t.Fatalf("log-feedback: %s", out)
+			}
+			mustRun(t, "traces", "log-expectation", "--trace-id", recent.RequestID, "--name", "answer", "--value", "Paris")
+			mustRun(t, "traces", "update-assessment", "--trace-id", recent.RequestID, "--assessment-id", fb[1], "--value", `{"score": 0.5}`, "--rationale", "revised")
+
+			var got struct {
+				Info struct {
+					Tags        map[string]string `json:"tags"`
+					Assessments []struct {
+						Name     string `json:"assessment_name"`
+						Feedback *struct {
+							Value json.RawMessage `json:"value"`
+						} `json:"feedback"`
+						Expectation *struct {
+							Value json.RawMessage `json:"value"`
+						} `json:"expectation"`
+						Rationale string `json:"rationale"`
+						Source    struct {
+							Type string `json:"source_type"`
+							ID   string `json:"source_id"`
+						} `json:"source"`
+					} `json:"assessments"`
+				} `json:"info"`
+				Data struct {
+					Spans []struct {
+						Name string `json:"name"`
+					} `json:"spans"`
+				} `json:"data"`
+			}
+			out = mustRun(t, "traces", "get", "--trace-id", recent.RequestID)
+			if err := json.Unmarshal([]byte(out), &got); err != nil || got.Info.Tags["env"] != "prod" || len(got.Info.Assessments) != 2 || len(got.Data.Spans) != 1 {
+				t.Fatalf("get: %v\n%s", err, out)
+			}
+			f, e := got.Info.Assessments[0], got.Info.Assessments[1]
+			compact := func(raw json.RawMessage) string {
+				var b bytes.Buffer
+				json.Compact(&b, raw)
+				return b.String()
+			}
+			if f.Feedback == nil || compact(f.Feedback.Value) != `{"score":0.5}` || f.Rationale != "revised" || f.Source.Type != "LLM_JUDGE" || f.Source.ID != "judge-1" ||
+				e.Expectation == nil || compact(e.Expectation.Value) != `"Paris"` || e.Source.Type != "HUMAN" {
+				t.Errorf("assessments: %s", out)
+			}
+			if out := mustRun(t, "traces", "get-assessment", "--trace-id", recent.RequestID, "--assessment-id", fb[1]); !strings.Contains(out, `"assessment_name": "relevance"`) {
+				t.Errorf("get-assessment:\n%s", out)
+			}
+			mustRun(t, "traces", "delete-assessment", "--trace-id", recent.RequestID, "--assessment-id", fb[1])
+			mustRun(t, "traces", "delete-tag", "--trace-id", recent.RequestID, "--key", "env")
+
+			for _, tc := range []struct {
+				args []string
+				want string
+			}{
+				{[]string{"traces", "get-assessment", "--trace-id", recent.RequestID, "--assessment-id", fb[1]}, "not found"},
+				{[]string{"traces", "get", "--trace-id", "tr-0123456789abcdef0123456789abcdef"}, "tr-0123456789abcdef0123456789abcdef"},
+				{[]string{"traces", "get"}, "traces get: give --trace-id"},
+				{[]string{"traces", "log-feedback", "--trace-id", recent.RequestID, "--name", "x", "--source-type", "ROBOT"}, "--source-type ROBOT"},
+				{[]string{"traces", "log-feedback", "--trace-id", recent.RequestID, "--name", "x", "--metadata", "[1]"}, "--metadata"},
+				{[]string{"traces", "log-expectation", "--trace-id", recent.RequestID, "--name", "x"}, "give --value"},
+				{[]string{"traces", "delete"}, "give --trace-ids or --max-timestamp-millis"},
+				{[]string{"traces", "delete", "--trace-ids", old.RequestID, "--max-timestamp-millis", "5"}, "not both"},
+				{[]string{"traces", "search", "--filter-string", "bogus.x = 1"}, "bogus"},
+			} {
+				out, err := mlrun(t, tc.args...)
+				if err == nil || !strings.Contains(err.Error(), tc.want) || strings.Contains(err.Error(), "\n") {
+					t.Errorf("mlrun %s: %v (%s), want one line with %q", strings.Join(tc.args, " "), err, out, tc.want)
+				}
+			}
+			if out := mustRun(t, "traces", "delete", "--max-timestamp-millis", "1500"); !strings.Contains(out, "Deleted 1 trace(s) from experiment "+exp) {
+				t.Errorf("delete by time: %s", out)
+			}
+			if out := mustRun(t, "traces", "delete", "--trace-ids", recent.RequestID+","+old.RequestID); !strings.Contains(out, "Deleted 1 trace(s)") {
+				t.Errorf("delete by id: %s", out)
+			}
+			if out := mustRun(t, "traces", "search"); strings.Contains(out, "tr-") {
+				t.Errorf("search after deleting all:\n%s", out)
+			}
+		})
+	}
+}
