@@ -1,23 +1,14 @@
 package server_test
 
 import (
-	"context"
 	"crypto/sha256"
 	"database/sql"
 	"encoding/hex"
 	"encoding/json"
-	"io"
-	"log/slog"
-	"net/http/httptest"
 	"net/url"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
-
-	"github.com/mlrun/mlrun/server"
-	"github.com/mlrun/mlrun/store/sqlite"
 )
 
 // TestEvaluationDatasetsOnMLflow36Database: MLflow 3's evaluation
@@ -29,19 +20,7 @@ import (
 // input hash Python computes (so MLflow and mlrun merge the same
 // records), and bad requests get MLflow's error codes.
 func TestEvaluationDatasetsOnMLflow36Database(t *testing.T) {
-	b, err := os.ReadFile("../../shared/testdata/mlflow-3.6/mlflow.db")
-	if err != nil {
-		t.Fatalf("the MLflow 3.6 fixture is missing: %v", err)
-	}
-	path := filepath.Join(t.TempDir(), "mlflow.db")
-	os.WriteFile(path, b, 0o644)
-	st, err := sqlite.Open(context.Background(), path, sqlite.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	srv := httptest.NewServer(server.New(st, server.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}))
-	defer srv.Close()
+	srvURL, path := mlflow36Server(t)
 	const api = "/api/3.0/mlflow/datasets"
 	call := func(method, path, body string) (int, map[string]any) {
 		t.Helper()
@@ -49,7 +28,7 @@ func TestEvaluationDatasetsOnMLflow36Database(t *testing.T) {
 		if body != "" {
 			ct = "application/json"
 		}
-		status, out := (&testServer{url: srv.URL}).do(t, method, api+path, ct, []byte(body))
+		status, out := (&testServer{url: srvURL}).do(t, method, api+path, ct, []byte(body))
 		var m map[string]any
 		if err := json.Unmarshal(out, &m); err != nil {
 			t.Fatalf("%s %s: %d %s", method, path, status, out)

@@ -38,6 +38,27 @@ func copyTree(t *testing.T, src, dst string) {
 	}
 }
 
+// mlflow36Server serves a copy of the database MLflow 3.6 wrote (in a
+// test folder) and returns its URL and the copy's path.
+func mlflow36Server(t *testing.T) (url, path string) {
+	t.Helper()
+	b, err := os.ReadFile("../../shared/testdata/mlflow-3.6/mlflow.db")
+	if err != nil {
+		t.Fatalf("the MLflow 3.6 fixture is missing: %v", err)
+	}
+	path = filepath.Join(t.TempDir(), "mlflow.db")
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	st, err := sqlite.Open(context.Background(), path, sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(server.New(st, server.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}))
+	t.Cleanup(func() { srv.Close(); st.Close() })
+	return srv.URL, path
+}
+
 // TestServesMLflow36Database serves a copy of the database and artifacts
 // MLflow 3.6 wrote: runs with their model inputs and outputs, logged
 // models with their metrics, the searches MLflow 3's client sends by

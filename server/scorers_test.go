@@ -1,20 +1,11 @@
 package server_test
 
 import (
-	"context"
 	"database/sql"
 	"encoding/json"
-	"io"
-	"log/slog"
-	"net/http/httptest"
 	"net/url"
-	"os"
-	"path/filepath"
 	"regexp"
 	"testing"
-
-	"github.com/mlrun/mlrun/server"
-	"github.com/mlrun/mlrun/store/sqlite"
 )
 
 // TestScorersOnMLflow36Database: MLflow 3's scorer endpoints, called as
@@ -25,23 +16,11 @@ import (
 // MLflow's own scorers and scorer_versions tables, and bad requests get
 // MLflow's error codes.
 func TestScorersOnMLflow36Database(t *testing.T) {
-	b, err := os.ReadFile("../../shared/testdata/mlflow-3.6/mlflow.db")
-	if err != nil {
-		t.Fatalf("the MLflow 3.6 fixture is missing: %v", err)
-	}
-	path := filepath.Join(t.TempDir(), "mlflow.db")
-	os.WriteFile(path, b, 0o644)
-	st, err := sqlite.Open(context.Background(), path, sqlite.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	srv := httptest.NewServer(server.New(st, server.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}))
-	defer srv.Close()
+	srvURL, path := mlflow36Server(t)
 	const api = "/api/3.0/mlflow/scorers/"
 	call := func(method, ep string, q url.Values, body string) (int, string) {
 		t.Helper()
-		status, out := (&testServer{url: srv.URL}).do(t, method, api+ep+"?"+q.Encode(), map[bool]string{true: "application/json"}[body != ""], []byte(body))
+		status, out := (&testServer{url: srvURL}).do(t, method, api+ep+"?"+q.Encode(), map[bool]string{true: "application/json"}[body != ""], []byte(body))
 		return status, string(out)
 	}
 	serialized := `{"name": "relevance", "aggregations": [], "mlflow_version": "3.6.0", "serialization_version": 1, "call_source": "@scorer\ndef relevance(outputs):\n    return len(outputs) > 5\n"}`

@@ -117,13 +117,9 @@ func datasetsCommand() *cli.Command {
 					&cli.StringSliceFlag{Name: "experiment-id", Aliases: []string{"x"}, EnvVars: []string{"MLFLOW_EXPERIMENT_ID"}, Usage: "an experiment to link it to (repeatable)"},
 					&cli.StringSliceFlag{Name: "tag", Usage: "KEY=VALUE (repeatable)"}},
 				Action: func(c *cli.Context) error {
-					var tags []store.Tag
-					for _, kv := range c.StringSlice("tag") {
-						k, v, ok := strings.Cut(kv, "=")
-						if !ok {
-							return fmt.Errorf("--tag %q: want KEY=VALUE", kv)
-						}
-						tags = append(tags, store.Tag{Key: k, Value: v})
+					tags, err := tagFlags(c)
+					if err != nil {
+						return err
 					}
 					return withDatasets(c, map[string]string{"name": "NAME"}, func(ds store.EvaluationDatasets) error {
 						d, err := ds.CreateEvaluationDataset(c.Context, c.String("name"), tags, c.StringSlice("experiment-id"))
@@ -243,4 +239,17 @@ func readRecords(r io.Reader) ([]json.RawMessage, error) {
 		return nil, fmt.Errorf("no records")
 	}
 	return out, nil
+}
+
+// tagFlags reads the repeatable --tag KEY=VALUE flag.
+func tagFlags(c *cli.Context) ([]store.Tag, error) {
+	var tags []store.Tag
+	for _, kv := range c.StringSlice("tag") {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok {
+			return nil, fmt.Errorf("--tag %q: want KEY=VALUE", kv)
+		}
+		tags = append(tags, store.Tag{Key: k, Value: v})
+	}
+	return tags, nil
 }

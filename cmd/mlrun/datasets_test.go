@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -19,15 +18,7 @@ func TestDatasetsCommands(t *testing.T) {
 	for name, uri := range trackingURIs(t) {
 		t.Run(name, func(t *testing.T) {
 			t.Setenv("MLFLOW_TRACKING_URI", uri)
-			st, err := openStore(context.Background(), uri, "")
-			if err != nil {
-				t.Fatal(err)
-			}
-			exp, err := st.CreateExperiment(context.Background(), "genai", "", nil)
-			st.Close()
-			if err != nil {
-				t.Fatal(err)
-			}
+			exp := newExperiment(t, uri, "genai")
 			out := mustRun(t, "datasets", "create", "-n", "qa", "-x", exp, "--tag", "team=ds")
 			id := regexp.MustCompile(`with id (d-[0-9a-f]+)`).FindStringSubmatch(out)
 			if id == nil {

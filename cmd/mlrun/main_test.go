@@ -39,6 +39,22 @@ func mustRun(t *testing.T, args ...string) string {
 	return out
 }
 
+// newExperiment creates an experiment in the store at uri and returns
+// its id.
+func newExperiment(t *testing.T, uri, name string) string {
+	t.Helper()
+	st, err := openStore(context.Background(), uri, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	id, err := st.CreateExperiment(context.Background(), name, "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
 // trackingURIs returns a local SQLite URI and the URI of an in-process
 // mlrun server over another SQLite file, so each test runs on both.
 func trackingURIs(t *testing.T) map[string]string {

@@ -119,13 +119,9 @@ func modelsCommand() *cli.Command {
 								return fmt.Errorf("source %s does not exist: nothing was logged there (check the run's artifacts with 'mlrun runs get')", a[0])
 							}
 						}
-						var tags []store.Tag
-						for _, kv := range c.StringSlice("tag") {
-							k, v, ok := strings.Cut(kv, "=")
-							if !ok {
-								return fmt.Errorf("--tag %q: want KEY=VALUE", kv)
-							}
-							tags = append(tags, store.Tag{Key: k, Value: v})
+						tags, err := tagFlags(c)
+						if err != nil {
+							return err
 						}
 						name := c.String("name")
 						if _, err := reg.CreateRegisteredModel(c.Context, name, nil, ""); err != nil && !errors.Is(err, store.ErrAlreadyExists) {

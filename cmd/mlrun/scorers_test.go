@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -18,15 +17,7 @@ func TestScorersCommands(t *testing.T) {
 	for name, uri := range trackingURIs(t) {
 		t.Run(name, func(t *testing.T) {
 			t.Setenv("MLFLOW_TRACKING_URI", uri)
-			st, err := openStore(context.Background(), uri, "")
-			if err != nil {
-				t.Fatal(err)
-			}
-			exp, err := st.CreateExperiment(context.Background(), "judges", "", nil)
-			st.Close()
-			if err != nil {
-				t.Fatal(err)
-			}
+			exp := newExperiment(t, uri, "judges")
 			dir := t.TempDir()
 			v1, v2 := filepath.Join(dir, "v1.json"), filepath.Join(dir, "v2.json")
 			must(t, os.WriteFile(v1, []byte(`{"name": "quality", "instructions_judge_pydantic_data": {"instructions": "Is {{ outputs }} polite?"}}`), 0o644))

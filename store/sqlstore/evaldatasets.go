@@ -255,33 +255,9 @@ func (s *Store) SearchEvaluationDatasets(ctx context.Context, q store.SearchEval
 		where = append(where, `EXISTS (SELECT 1 FROM entity_associations a WHERE a.source_type = ? AND a.source_id = d.dataset_id AND a.destination_type = ? AND a.destination_id`+cond+`)`)
 		args = append(append(args, assocDataset, assocExperiment), ids...)
 	}
-	for _, c := range clauses {
-		if c.Entity == search.Tag {
-			cond, a := compare("t.value", c)
-			where = append(where, `EXISTS (SELECT 1 FROM evaluation_dataset_tags t WHERE t.dataset_id = d.dataset_id AND t."key" = ? AND `+cond+`)`)
-			args = append(append(args, c.Key), a...)
-			continue
-		}
-		cond, a := compare("d."+c.Key, c)
-		where = append(where, cond)
-		args = append(args, a...)
-	}
-	var orderSQL []string
-	hasID := false
-	for _, f := range order {
-		dir := "ASC"
-		if f.Desc {
-			dir = "DESC"
-		}
-		hasID = hasID || f.Key == "dataset_id"
-		orderSQL = append(orderSQL, fmt.Sprintf("d.%s IS NULL, d.%s %s", f.Key, f.Key, dir))
-	}
-	if len(order) == 0 {
-		orderSQL = []string{"d.created_time DESC"}
-	}
-	if !hasID {
-		orderSQL = append(orderSQL, "d.dataset_id DESC")
-	}
+	w, a := attrTagWhere(clauses, "d", "dataset_id", "evaluation_dataset_tags")
+	where, args = append(where, w...), append(args, a...)
+	orderSQL := attrOrder(order, "d", "dataset_id", "d.created_time DESC", "d.dataset_id DESC")
 	rows, err := s.r.QueryContext(ctx, `SELECT `+prefixCols("d.", datasetCols)+` FROM evaluation_datasets d WHERE `+strings.Join(where, " AND ")+
 		` ORDER BY `+strings.Join(orderSQL, ", ")+` LIMIT ? OFFSET ?`, append(args, max+1, tok.Offset)...)
 	if err != nil {

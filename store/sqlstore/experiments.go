@@ -252,36 +252,9 @@ func (s *Store) SearchExperiments(ctx context.Context, q store.SearchExperiments
 		where = []string{lifecycleCond("e.lifecycle_stage", q.ViewType)}
 		args  []any
 	)
-	for _, c := range clauses {
-		var col string
-		switch {
-		case c.Entity == search.Tag:
-			cond, a := compare("t.value", c)
-			where = append(where, `EXISTS (SELECT 1 FROM experiment_tags t WHERE t.experiment_id = e.experiment_id AND t."key" = ? AND `+cond+`)`)
-			args = append(append(args, c.Key), a...)
-			continue
-		default:
-			col = "e." + c.Key
-		}
-		cond, a := compare(col, c)
-		where = append(where, cond)
-		args = append(args, a...)
-	}
-	var orderSQL []string
-	hasID := false
-	for _, f := range order {
-		dir := "ASC"
-		if f.Desc {
-			dir = "DESC"
-		}
-		hasID = hasID || f.Key == "experiment_id"
-		orderSQL = append(orderSQL, fmt.Sprintf("e.%s IS NULL, e.%s %s", f.Key, f.Key, dir))
-	}
-	if len(order) == 0 {
-		orderSQL = []string{"e.creation_time DESC", "e.experiment_id ASC"}
-	} else if !hasID {
-		orderSQL = append(orderSQL, "e.experiment_id DESC")
-	}
+	w, a := attrTagWhere(clauses, "e", "experiment_id", "experiment_tags")
+	where, args = append(where, w...), append(args, a...)
+	orderSQL := attrOrder(order, "e", "experiment_id", "e.creation_time DESC", "e.experiment_id ASC")
 	query := `SELECT ` + prefixCols("e.", experimentCols) + ` FROM experiments e WHERE ` + strings.Join(where, " AND ") +
 		` ORDER BY ` + strings.Join(orderSQL, ", ") + ` LIMIT ? OFFSET ?`
 	args = append(args, max+1, tok.Offset)
@@ -329,6 +302,45 @@ func lifecycleCond(col string, v store.ViewType) string {
 		return "1=1"
 	}
 	return "(" + col + " = 'active' OR " + col + " IS NULL)"
+}
+
+// attrTagWhere renders the attribute and tag clauses of a search of the
+// table aliased alias, keyed by idCol: an attribute compares its column,
+// a tag needs a row of tagTable (keyed by the same idCol) that matches.
+func attrTagWhere(clauses []search.Clause, alias, idCol, tagTable string) (where []string, args []any) {
+	for _, c := range clauses {
+		if c.Entity == search.Tag {
+			cond, a := compare("t.value", c)
+			where = append(where, `EXISTS (SELECT 1 FROM `+tagTable+` t WHERE t.`+idCol+` = `+alias+`.`+idCol+` AND t."key" = ? AND `+cond+`)`)
+			args = append(append(args, c.Key), a...)
+			continue
+		}
+		cond, a := compare(alias+"."+c.Key, c)
+		where, args = append(where, cond), append(args, a...)
+	}
+	return where, args
+}
+
+// attrOrder renders order_by fields on alias's columns (NULLs last), then
+// idCol descending unless ordered by it; with no fields, def.
+func attrOrder(order []search.OrderField, alias, idCol string, def ...string) []string {
+	if len(order) == 0 {
+		return def
+	}
+	var out []string
+	hasID := false
+	for _, f := range order {
+		dir := "ASC"
+		if f.Desc {
+			dir = "DESC"
+		}
+		hasID = hasID || f.Key == idCol
+		out = append(out, fmt.Sprintf("%s.%s IS NULL, %s.%s %s", alias, f.Key, alias, f.Key, dir))
+	}
+	if !hasID {
+		out = append(out, alias+"."+idCol+" DESC")
+	}
+	return out
 }
 
 // compare renders a clause's comparison on col.

@@ -34,14 +34,19 @@ func scorerExperiment(ctx context.Context, q querier, id string) (int64, error) 
 	return n, nil
 }
 
-// scorerID returns the id of an experiment's scorer ("" when there is none).
-func scorerID(ctx context.Context, q querier, exp int64, name string) (string, error) {
-	var id string
-	err := q.QueryRowContext(ctx, `SELECT scorer_id FROM scorers WHERE experiment_id = ? AND scorer_name = ?`, exp, name).Scan(&id)
-	if errors.Is(err, sql.ErrNoRows) {
-		return "", nil
+// scorerID returns the key of an experiment that exists and is active
+// and the id of its scorer name ("" when there is none).
+func scorerID(ctx context.Context, q querier, experimentID, name string) (int64, string, error) {
+	exp, err := scorerExperiment(ctx, q, experimentID)
+	if err != nil {
+		return 0, "", err
 	}
-	return id, err
+	var id string
+	err = q.QueryRowContext(ctx, `SELECT scorer_id FROM scorers WHERE experiment_id = ? AND scorer_name = ?`, exp, name).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return exp, "", nil
+	}
+	return exp, id, err
 }
 
 func scorerNotFound(experimentID, name string, version int) error {
@@ -95,11 +100,7 @@ func (s *Store) RegisterScorer(ctx context.Context, experimentID, name, serializ
 	}
 	var out *store.Scorer
 	err := s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		exp, err := scorerExperiment(ctx, tx, experimentID)
-		if err != nil {
-			return err
-		}
-		id, err := scorerID(ctx, tx, exp, name)
+		exp, id, err := scorerID(ctx, tx, experimentID, name)
 		if err != nil {
 			return err
 		}
@@ -194,11 +195,7 @@ func (s *Store) DeleteScorer(ctx context.Context, experimentID, name string, ver
 		return err
 	}
 	return wrap("delete scorer", s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		exp, err := scorerExperiment(ctx, tx, experimentID)
-		if err != nil {
-			return err
-		}
-		id, err := scorerID(ctx, tx, exp, name)
+		_, id, err := scorerID(ctx, tx, experimentID, name)
 		if err != nil {
 			return err
 		}
