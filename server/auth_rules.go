@@ -59,14 +59,16 @@ var authRules = map[string]rule{
 	"GET /model-versions/get-artifact":       {need: needRead, loc: byModel},
 
 	// MLflow 3 logged models inherit from their experiment.
-	"POST /logged-models":                   {need: needUpdate, loc: byExperimentID},
-	"POST /logged-models/search":            {filter: narrowExperiments("experiment_ids")},
-	"GET /logged-models/{id}":               {need: needRead, loc: byLoggedModel},
-	"PATCH /logged-models/{id}":             {need: needUpdate, loc: byLoggedModel},
-	"DELETE /logged-models/{id}":            {need: needDelete, loc: byLoggedModel},
-	"PATCH /logged-models/{id}/tags":        {need: needUpdate, loc: byLoggedModel},
-	"DELETE /logged-models/{id}/tags/{key}": {need: needUpdate, loc: byLoggedModel},
-	"POST /logged-models/{id}/params":       {need: needUpdate, loc: byLoggedModel},
+	"POST /logged-models":                           {need: needUpdate, loc: byExperimentID},
+	"POST /logged-models/search":                    {filter: narrowExperiments("experiment_ids")},
+	"GET /logged-models/{id}":                       {need: needRead, loc: byLoggedModel},
+	"PATCH /logged-models/{id}":                     {need: needUpdate, loc: byLoggedModel},
+	"DELETE /logged-models/{id}":                    {need: needDelete, loc: byLoggedModel},
+	"PATCH /logged-models/{id}/tags":                {need: needUpdate, loc: byLoggedModel},
+	"DELETE /logged-models/{id}/tags/{key}":         {need: needUpdate, loc: byLoggedModel},
+	"POST /logged-models/{id}/params":               {need: needUpdate, loc: byLoggedModel},
+	"GET /logged-models/{id}/artifacts/directories": {need: needRead, loc: byLoggedModel},
+	"GET /logged-models/{id}/artifacts/files":       {need: needRead, loc: byLoggedModel},
 
 	// Traces inherit from their experiment.
 	"POST /traces":                     {need: needUpdate, loc: byExperimentID},

@@ -2,6 +2,7 @@ package server
 
 import (
 	"fmt"
+	"github.com/mlrun/mlrun/artifact"
 	"net/http"
 
 	"github.com/mlrun/mlrun/internal/wire"
@@ -25,10 +26,75 @@ func (s *Server) loggedModelRoutes(prefix string) {
 		{"PATCH " + prefix + "/logged-models/{id}/tags", s.setLoggedModelTags},
 		{"DELETE " + prefix + "/logged-models/{id}/tags/{key}", s.deleteLoggedModelTag},
 		{"POST " + prefix + "/logged-models/{id}/params", s.logLoggedModelParams},
+		{"GET " + prefix + "/logged-models/{id}/artifacts/directories", s.listLoggedModelArtifacts},
+		{"GET " + prefix + "/logged-models/{id}/artifacts/files", s.getLoggedModelArtifact},
 		{"POST " + prefix + "/runs/outputs", s.logOutputs},
 	} {
 		s.route(r.pattern, s.limitBody(r.h))
 	}
+}
+
+// loggedModelRepo is the repository of a logged model's files (its
+// artifact location), and the location.
+func (s *Server) loggedModelRepo(r *http.Request) (artifact.Repository, string, error) {
+	lm, err := s.lm()
+	if err != nil {
+		return nil, "", err
+	}
+	m, err := lm.GetLoggedModel(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return nil, "", err
+	}
+	repo, err := s.runRepo(m.ArtifactURI)
+	return repo, m.ArtifactURI, err
+}
+
+// listLoggedModelArtifacts is MLflow 3's ListLoggedModelArtifacts: the
+// files of a logged model below artifact_directory_path, paths relative
+// to the model's root.
+func (s *Server) listLoggedModelArtifacts(w http.ResponseWriter, r *http.Request) {
+	handle(w, r, func(req *struct {
+		Dir string `json:"artifact_directory_path"`
+	}) (any, error) {
+		rel, err := artifact.CleanPath(req.Dir)
+		if err != nil {
+			return nil, err
+		}
+		repo, root, err := s.loggedModelRepo(r)
+		if err != nil {
+			return nil, err
+		}
+		files, err := repo.List(r.Context(), rel)
+		if err != nil {
+			return nil, err
+		}
+		resp := wire.ListArtifactsResponse{RootURI: root}
+		for _, f := range files {
+			resp.Files = append(resp.Files, fileInfo(f.Path, f))
+		}
+		return resp, nil
+	})
+}
+
+// getLoggedModelArtifact is MLflow 3's GET …/logged-models/{id}/artifacts/
+// files?artifact_file_path=…: one file of a logged model, streamed.
+func (s *Server) getLoggedModelArtifact(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query().Get("artifact_file_path")
+	if q == "" {
+		writeError(w, r, &apiError{"BAD_REQUEST", `Request must include the "artifact_file_path" query parameter.`})
+		return
+	}
+	rel, err := artifact.CleanPath(q)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	repo, _, err := s.loggedModelRepo(r)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	serveFile(w, r, repo, rel)
 }
 
 func (s *Server) lm() (store.LoggedModels, error) {

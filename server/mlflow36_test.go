@@ -126,6 +126,28 @@ func TestServesMLflow36Database(t *testing.T) {
 	if status, _ := ts.do(t, "GET", "/model-versions/get-artifact?name=m&version=1&path=../../../../etc/passwd", "", nil); status != 400 {
 		t.Fatalf("model-versions/get-artifact with '..': %d", status)
 	}
+	// A logged model's files: MLflow 3's ListLoggedModelArtifacts and the
+	// UI's artifacts/files, through the proxy's destination.
+	lmFiles, _ := json.Marshal(get(api + "/logged-models/" + model1 + "/artifacts/directories")["files"])
+	if !strings.Contains(string(lmFiles), `"is_dir":false,"path":"MLmodel"`) || !strings.Contains(string(lmFiles), `"path":"model.pkl"`) {
+		t.Fatalf("the logged model's files: %s", lmFiles)
+	}
+	if root := get(api + "/logged-models/" + model1 + "/artifacts/directories")["root_uri"]; root != "mlflow-artifacts:/1/models/"+model1+"/artifacts" {
+		t.Fatalf("the logged model's root: %v", root)
+	}
+	if status, body := ts.do(t, "GET", "/ajax-api/2.0/mlflow/logged-models/"+model1+"/artifacts/files?artifact_file_path=MLmodel", "", nil); status != 200 || !strings.Contains(string(body), "flavors") {
+		t.Fatalf("logged-models/…/artifacts/files: %d %s", status, body)
+	}
+	for path, want := range map[string]int{
+		"/ajax-api/2.0/mlflow/logged-models/" + model1 + "/artifacts/files?artifact_file_path=../../../../mlflow.db": 400,
+		"/ajax-api/2.0/mlflow/logged-models/" + model1 + "/artifacts/files":                                          400,
+		api + "/logged-models/" + model1 + "/artifacts/directories?artifact_directory_path=../..":                    400,
+		api + "/logged-models/m-0123456789abcdef0123456789abcdef/artifacts/directories":                              404,
+	} {
+		if status, body := ts.do(t, "GET", path, "", nil); status != want {
+			t.Errorf("GET %s: %d %s, want %d", path, status, body, want)
+		}
+	}
 	alias := get(api + "/registered-models/alias?name=m&alias=challenger")["model_version"].(map[string]any)
 	if alias["version"] != "2" {
 		t.Fatalf("challenger: %v", alias)
