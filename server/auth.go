@@ -480,12 +480,13 @@ func byLoggedModel(s *Server, r *http.Request, _ map[string]any) ([]target, erro
 	return []target{{id: m.ExperimentID}}, nil
 }
 
-func byTrace(s *Server, r *http.Request, _ map[string]any) ([]target, error) {
+func byTrace(s *Server, r *http.Request, in map[string]any) ([]target, error) {
 	ts, err := s.traces()
 	if err != nil {
 		return nil, err
 	}
-	id := firstNonEmpty(r.PathValue("request_id"), r.PathValue("trace_id"), r.PathValue("id"), r.URL.Query().Get("request_id"))
+	body, _ := in["trace_id"].(string)
+	id := firstNonEmpty(r.PathValue("request_id"), r.PathValue("trace_id"), r.PathValue("id"), r.URL.Query().Get("request_id"), body)
 	t, err := ts.GetTraceInfo(r.Context(), id)
 	if err != nil {
 		return nil, err

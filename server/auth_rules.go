@@ -77,6 +77,7 @@ var authRules = map[string]rule{
 	"GET /traces":                      {filter: narrowExperiments("experiment_ids")},
 	"POST /traces/delete-traces":       {need: needDelete, loc: byExperimentID},
 	"POST /traces/link-to-run":         {need: needUpdate, loc: byRun},
+	"POST /traces/link-prompts":        {need: needUpdate, loc: byTrace},
 	"PATCH /traces/{request_id}/tags":  {need: needUpdate, loc: byTrace},
 	"DELETE /traces/{request_id}/tags": {need: needUpdate, loc: byTrace},
 
@@ -171,6 +172,8 @@ func init() {
 	for _, p := range []string{"/api/3.0/mlflow", "/ajax-api/3.0/mlflow"} {
 		authRules["POST "+p+"/traces"] = rule{need: needUpdate, loc: byTraceV3Body}
 		authRules["GET "+p+"/traces/{trace_id}"] = rule{need: needRead, loc: byTrace}
+		authRules["PATCH "+p+"/traces/{trace_id}/tags"] = rule{need: needUpdate, loc: byTrace}
+		authRules["DELETE "+p+"/traces/{trace_id}/tags"] = rule{need: needUpdate, loc: byTrace}
 		authRules["POST "+p+"/traces/search"] = rule{filter: narrowLocations}
 		authRules["POST "+p+"/traces/delete-traces"] = rule{need: needDelete, loc: byExperimentID}
 		authRules["POST "+p+"/traces/{trace_id}/assessments"] = rule{need: needUpdate, loc: byTrace}

@@ -201,7 +201,8 @@ func (f fixture) request(key, user string) (method, path string, body any) {
 	params := map[string]any{"experiment_id": f.exp, "experiment_name": f.expName, "run_id": f.run, "run_uuid": f.run,
 		"name": f.model, "new_name": f.model + "-renamed", "username": user, "version": "1", "key": "k", "value": "v",
 		"permission": "READ", "path": f.exp + "/" + f.run + "/artifacts", "metric_key": "m", "max_results": 10,
-		"experiment_ids": []string{f.exp}, "run_ids": []string{f.run}, "runs": f.run, "password": password(user), "alias": "a", "request_id": f.trace}
+		"experiment_ids": []string{f.exp}, "run_ids": []string{f.run}, "runs": f.run, "password": password(user), "alias": "a", "request_id": f.trace,
+		"trace_id": f.trace, "prompt_versions": []map[string]string{{"name": "p", "version": "1"}}}
 	switch {
 	case strings.Contains(key, "/users/delete"), strings.Contains(key, "/users/update-admin"):
 		params["username"], params["is_admin"] = f.victim, false

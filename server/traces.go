@@ -24,6 +24,7 @@ func (s *Server) traceRoutes(prefix string) {
 		"PATCH " + prefix + "/traces/{request_id}/tags":  s.setTraceTag,
 		"DELETE " + prefix + "/traces/{request_id}/tags": s.deleteTraceTag,
 		"POST " + prefix + "/traces/link-to-run":         s.linkTracesToRun,
+		"POST " + prefix + "/traces/link-prompts":        s.linkPromptsToTrace,
 	} {
 		s.route(pattern, s.limitBody(h))
 	}
@@ -72,13 +73,34 @@ func (s *Server) getTraceInfo(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) setTraceTag(w http.ResponseWriter, r *http.Request) {
 	s.traceCall(w, r, func(ts store.Traces, req *wire.TraceRequest) (*store.TraceInfo, error) {
-		return nil, ts.SetTraceTag(r.Context(), r.PathValue("request_id"), req.Key, req.Value)
+		return nil, ts.SetTraceTag(r.Context(), traceIDOf(r), req.Key, req.Value)
 	})
 }
 
 func (s *Server) deleteTraceTag(w http.ResponseWriter, r *http.Request) {
 	s.traceCall(w, r, func(ts store.Traces, req *wire.TraceRequest) (*store.TraceInfo, error) {
-		return nil, ts.DeleteTraceTag(r.Context(), r.PathValue("request_id"), req.Key)
+		return nil, ts.DeleteTraceTag(r.Context(), traceIDOf(r), req.Key)
+	})
+}
+
+// traceIDOf is the trace a path names: MLflow 2.x's {request_id}, or 3's
+// {trace_id}.
+func traceIDOf(r *http.Request) string {
+	return firstNonEmpty(r.PathValue("request_id"), r.PathValue("trace_id"))
+}
+
+// linkPromptsToTrace is MLflow 3's POST …/traces/link-prompts: the prompt
+// versions a trace used, kept in its mlflow.linkedPrompts tag.
+func (s *Server) linkPromptsToTrace(w http.ResponseWriter, r *http.Request) {
+	handle(w, r, func(req *wire.LinkPromptsRequest) (any, error) {
+		ts, err := s.traces()
+		if err != nil {
+			return nil, err
+		}
+		if err := require("trace_id", req.TraceID); err != nil {
+			return nil, err
+		}
+		return empty{}, ts.LinkPromptsToTrace(r.Context(), req.TraceID, req.PromptVersions)
 	})
 }
 
@@ -135,10 +157,12 @@ func (s *Server) deleteTraces(w http.ResponseWriter, r *http.Request) {
 // /version stays below 3.4 so it sends no OTLP spans.
 func (s *Server) traceV3Routes(prefix string) {
 	for pattern, h := range map[string]http.HandlerFunc{
-		"POST " + prefix + "/traces":               s.startTraceV3,
-		"GET " + prefix + "/traces/{trace_id}":     s.getTraceInfoV3,
-		"POST " + prefix + "/traces/search":        s.searchTracesV3,
-		"POST " + prefix + "/traces/delete-traces": s.deleteTraces,
+		"POST " + prefix + "/traces":                   s.startTraceV3,
+		"GET " + prefix + "/traces/{trace_id}":         s.getTraceInfoV3,
+		"POST " + prefix + "/traces/search":            s.searchTracesV3,
+		"POST " + prefix + "/traces/delete-traces":     s.deleteTraces,
+		"PATCH " + prefix + "/traces/{trace_id}/tags":  s.setTraceTag,
+		"DELETE " + prefix + "/traces/{trace_id}/tags": s.deleteTraceTag,
 	} {
 		s.route(pattern, s.limitBody(h))
 	}

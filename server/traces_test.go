@@ -1,9 +1,12 @@
 package server_test
 
 import (
+	"context"
 	"encoding/json"
 	"strings"
 	"testing"
+
+	"github.com/mlrun/mlrun/internal/testutil"
 )
 
 // TestTraceEndpoints: MLflow 2.x's trace endpoints over HTTP: the
@@ -198,5 +201,44 @@ func TestAssessments(t *testing.T) {
 	}
 	if status, _ := ts.do(t, "GET", v3+"/traces/tr-1/assessments/"+id, "", nil); status != 404 {
 		t.Fatalf("get after delete: %d", status)
+	}
+}
+
+// TestTraceTagsV3AndLinkedPrompts: MLflow 3's client sets and deletes a
+// trace's tags at /api/3.0/mlflow/traces/{trace_id}/tags, and links the
+// prompt versions a trace used with traces/link-prompts (its
+// mlflow.linkedPrompts tag).
+func TestTraceTagsV3AndLinkedPrompts(t *testing.T) {
+	srv := testutil.StartServer(t, true)
+	ctx := context.Background()
+	exp, _ := srv.Store.CreateExperiment(ctx, "v3-tags", "", nil)
+	tr, err := srv.Store.StartTrace(ctx, exp, 1, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v3 := srv.URL + "/api/3.0/mlflow/traces/" + tr.RequestID + "/tags"
+	if status, m := callJSON(t, "PATCH", v3, `{"key": "env", "value": "prod"}`); status != 200 || len(m) != 0 {
+		t.Fatalf("set tag: %d %v", status, m)
+	}
+	if status, m := callJSON(t, "POST", srv.URL+"/api/2.0/mlflow/traces/link-prompts",
+		`{"trace_id": "`+tr.RequestID+`", "prompt_versions": [{"name": "qa", "version": "2"}]}`); status != 200 {
+		t.Fatalf("link prompts: %d %v", status, m)
+	}
+	got, _ := srv.Store.GetTraceInfo(ctx, tr.RequestID)
+	tags := map[string]string{}
+	for _, tg := range got.Tags {
+		tags[tg.Key] = tg.Value
+	}
+	if tags["env"] != "prod" || tags["mlflow.linkedPrompts"] != `[{"name":"qa","version":"2"}]` {
+		t.Fatalf("tags: %v", tags)
+	}
+	if status, m := callJSON(t, "DELETE", v3, `{"key": "env"}`); status != 200 {
+		t.Fatalf("delete tag: %d %v", status, m)
+	}
+	if status, m := callJSON(t, "DELETE", v3, `{"key": "env"}`); status != 404 || m["error_code"] != "RESOURCE_DOES_NOT_EXIST" {
+		t.Fatalf("delete the tag again: %d %v", status, m)
+	}
+	if status, m := callJSON(t, "POST", srv.URL+"/api/2.0/mlflow/traces/link-prompts", `{"prompt_versions": []}`); status != 400 || m["error_code"] != "INVALID_PARAMETER_VALUE" {
+		t.Fatalf("link prompts without a trace: %d %v", status, m)
 	}
 }

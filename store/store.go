@@ -230,7 +230,19 @@ type Traces interface {
 	// LinkTracesToRun associates up to 100 traces with a run (MLflow 3's
 	// entity_associations); a run_id search then finds them too.
 	LinkTracesToRun(ctx context.Context, traceIDs []string, runID string) error
+	// LinkPromptsToTrace records prompt versions a trace used, in its tag
+	// mlflow.linkedPrompts (a JSON list of {"name", "version"}), each once.
+	LinkPromptsToTrace(ctx context.Context, traceID string, prompts []PromptVersionRef) error
 }
+
+// PromptVersionRef names a version of a prompt of the registry.
+type PromptVersionRef struct {
+	Name    string `json:"name"`
+	Version string `json:"version"`
+}
+
+// TagLinkedPrompts is the trace tag listing the prompt versions it used.
+const TagLinkedPrompts = "mlflow.linkedPrompts"
 
 // Assessment is MLflow 3's judgement of a trace: a feedback (a value, or
 // an error) or an expectation. Value, Error and Metadata are JSON text.

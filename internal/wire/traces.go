@@ -292,3 +292,9 @@ func (w Assessment) ToAssessment(traceID string) store.Assessment {
 	}
 	return a
 }
+
+// LinkPromptsRequest is LinkPromptsToTrace's request.
+type LinkPromptsRequest struct {
+	TraceID        string                   `json:"trace_id"`
+	PromptVersions []store.PromptVersionRef `json:"prompt_versions"`
+}

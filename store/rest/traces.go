@@ -95,3 +95,9 @@ func (s *Store) PutTrace(ctx context.Context, t store.TraceInfo) (*store.TraceIn
 func (s *Store) LinkTracesToRun(ctx context.Context, traceIDs []string, runID string) error {
 	return s.post(ctx, "/traces/link-to-run", wire.TraceRequest{TraceIDs: traceIDs, RunID: runID}, nil)
 }
+
+// LinkPromptsToTrace implements store.Traces (MLflow 3's
+// traces/link-prompts).
+func (s *Store) LinkPromptsToTrace(ctx context.Context, traceID string, prompts []store.PromptVersionRef) error {
+	return s.post(ctx, "/traces/link-prompts", wire.LinkPromptsRequest{TraceID: traceID, PromptVersions: prompts}, nil)
+}

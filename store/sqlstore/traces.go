@@ -3,8 +3,10 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -513,5 +515,42 @@ func (s *Store) LinkTracesToRun(ctx context.Context, traceIDs []string, runID st
 			}
 		}
 		return nil
+	}))
+}
+
+// LinkPromptsToTrace implements store.Traces as MLflow's client updates
+// the tag: the versions not listed yet are appended, in one transaction.
+func (s *Store) LinkPromptsToTrace(ctx context.Context, traceID string, prompts []store.PromptVersionRef) error {
+	for _, p := range prompts {
+		if p.Name == "" || p.Version == "" {
+			return store.Invalidf("Each prompt version to link needs a name and a version.")
+		}
+	}
+	return wrap("link prompts to trace", s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		if _, err := s.traceInfo(ctx, tx, traceID); err != nil {
+			return err
+		}
+		var cur sql.NullString
+		err := tx.QueryRowContext(ctx, `SELECT value FROM trace_tags WHERE request_id = ? AND "key" = ?`, traceID, store.TagLinkedPrompts).Scan(&cur)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+		var linked []store.PromptVersionRef
+		if cur.String != "" {
+			if err := json.Unmarshal([]byte(cur.String), &linked); err != nil {
+				return store.Invalidf("Invalid format for '%s' tag: %s", store.TagLinkedPrompts, cur.String)
+			}
+		}
+		added := false
+		for _, p := range prompts {
+			if !slices.Contains(linked, p) {
+				linked, added = append(linked, p), true
+			}
+		}
+		if !added {
+			return nil
+		}
+		b, _ := json.Marshal(linked)
+		return upsertTraceKV(ctx, tx, "trace_tags", traceID, []store.Tag{{Key: store.TagLinkedPrompts, Value: string(b)}})
 	}))
 }

@@ -54,6 +54,7 @@ func Run(t *testing.T, open Opener) {
 		{"ConcurrentLogModel", testConcurrentLogModel},
 		{"LoggedModelSearchAndMetrics", testLoggedModelSearch},
 		{"Traces", testTraces},
+		{"LinkPromptsToTrace", testLinkPrompts},
 		{"Scorers", testScorers},
 		{"EvaluationDatasets", testEvaluationDatasets},
 		{"Assessments", testAssessments},
@@ -1520,4 +1521,29 @@ func testAssessments(t *testing.T, s store.Store) {
 	if list := must[[]*store.Assessment](t)(as.TraceAssessments(ctx(), tr.RequestID)); len(list) != 1 || list[0].ID != ex.ID {
 		t.Errorf("after the delete: %v", list)
 	}
+}
+
+// testLinkPrompts: the prompt versions a trace used are listed once each
+// in its mlflow.linkedPrompts tag, in the order they were first linked.
+func testLinkPrompts(t *testing.T, s store.Store) {
+	ts, isTraces := s.(store.Traces)
+	if !isTraces {
+		t.Fatal("the store does not keep traces")
+	}
+	exp := newExp(t, s, "linked-prompts")
+	tr := must[*store.TraceInfo](t)(ts.StartTrace(ctx(), exp, 1, nil, nil))
+	ok(t, ts.LinkPromptsToTrace(ctx(), tr.RequestID, []store.PromptVersionRef{{Name: "qa", Version: "1"}}))
+	ok(t, ts.LinkPromptsToTrace(ctx(), tr.RequestID, []store.PromptVersionRef{{Name: "qa", Version: "1"}, {Name: "system", Version: "3"}}))
+	got := must[*store.TraceInfo](t)(ts.GetTraceInfo(ctx(), tr.RequestID))
+	var linked string
+	for _, tg := range got.Tags {
+		if tg.Key == store.TagLinkedPrompts {
+			linked = tg.Value
+		}
+	}
+	if linked != `[{"name":"qa","version":"1"},{"name":"system","version":"3"}]` {
+		t.Errorf("%s = %s", store.TagLinkedPrompts, linked)
+	}
+	wantKind(t, ts.LinkPromptsToTrace(ctx(), "tr-0123456789abcdef0123456789abcdef", []store.PromptVersionRef{{Name: "qa", Version: "1"}}), store.ErrNotFound)
+	wantKind(t, ts.LinkPromptsToTrace(ctx(), tr.RequestID, []store.PromptVersionRef{{Name: "qa"}}), store.ErrInvalidArgument)
 }
