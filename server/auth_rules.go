@@ -164,6 +164,9 @@ var authRules = map[string]rule{
 	"UI GET /traces/{id}":                     {need: needRead, loc: byTrace},
 	"GET /get-trace-artifact":                 {need: needRead, loc: byTrace},
 	"UI GET /models/{name}":                   {need: needRead, loc: byPathValue("name")},
+	"UI GET /experiments/{id}/datasets":       {need: needRead, loc: byPathValue("id")},
+	"UI GET /experiments/{id}/scorers":        {need: needRead, loc: byPathValue("id")},
+	"UI GET /datasets/{dataset_id}":           {need: needRead, loc: byDataset},
 }
 
 func init() {

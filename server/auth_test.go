@@ -184,6 +184,8 @@ func (f fixture) request(key, user string) (method, path string, body any) {
 			repl = strings.NewReplacer("{id}", f.trace)
 		case strings.HasPrefix(pattern, "/models/"):
 			repl = strings.NewReplacer("{name}", url.PathEscape(f.model))
+		case strings.HasPrefix(pattern, "/datasets/"):
+			repl = strings.NewReplacer("{dataset_id}", f.dataset)
 		default:
 			repl = strings.NewReplacer("{id}", f.exp, "{action}", "delete", "{$}", "")
 		}

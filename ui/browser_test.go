@@ -35,6 +35,7 @@ type seeded struct {
 	exp             string
 	runA, runB, kid string
 	xssExp, xssRun  string
+	xssDataset      string // an evaluation dataset of xssExp
 }
 
 // seed fills a server with experiments, runs (params, a metric history,
@@ -112,6 +113,22 @@ func seed(t *testing.T, prefix ...string) *seeded {
 	}
 	st.SetAlias(ctx, "wine-model", "champion", v.Version)
 	st.TransitionStage(ctx, "wine-model", v.Version, "Production", false)
+	// MLflow 3's GenAI side: an evaluation dataset with records, a scorer.
+	quoted, _ := json.Marshal(xss)
+	d, err := st.CreateEvaluationDataset(ctx, "qa "+xss, []store.Tag{{Key: "team", Value: xss}}, []string{s.xssExp})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.xssDataset = d.ID
+	if _, _, err := st.UpsertDatasetRecords(ctx, d.ID, []json.RawMessage{
+		json.RawMessage(`{"inputs": {"question": ` + string(quoted) + `}, "expectations": {"answer": "Paris"}, "outputs": "Paris!"}`),
+		json.RawMessage(`{"inputs": {"question": "2+2?"}, "source": {"source_type": "TRACE", "source_data": {"trace_id": "tr-1"}}}`),
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.RegisterScorer(ctx, s.xssExp, "judge "+xss, `{"instructions": `+string(quoted)+`}`); err != nil {
+		t.Fatal(err)
+	}
 	return s
 }
 
@@ -424,6 +441,7 @@ func TestLoggedValuesAreEscaped(t *testing.T) {
 	for _, p := range []string{
 		"/experiments", "/experiments/" + s.xssExp, "/experiments/" + s.exp, "/runs/" + s.xssRun, "/runs/" + s.runA + "?file=notes.txt",
 		"/compare?runs=" + s.runA + "," + s.xssRun, "/charts?runs=" + s.xssRun, "/models", "/models/wine-model",
+		"/experiments/" + s.xssExp + "/datasets", "/datasets/" + s.xssDataset, "/experiments/" + s.xssExp + "/scorers",
 	} {
 		resp, err := http.Get(s.srv.URL + p)
 		if err != nil {
@@ -440,6 +458,52 @@ func TestLoggedValuesAreEscaped(t *testing.T) {
 		if !bytes.Contains(b, []byte(`&lt;script&gt;alert(&#34;xss&#34;)&lt;/script&gt;`)) && !bytes.Contains(b, []byte(`&lt;script&gt;`)) {
 			t.Errorf("%s does not show the logged value at all", p)
 		}
+	}
+}
+
+// TestGenAIPages: an experiment's evaluation datasets, a dataset with its
+// records (a trace's source linked to the trace), and the experiment's
+// scorers, each reached from the experiment's page.
+func TestGenAIPages(t *testing.T) {
+	s := seed(t)
+	page := func(p string) string {
+		t.Helper()
+		resp, err := http.Get(s.srv.URL + p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != 200 {
+			t.Fatalf("%s: %d %s", p, resp.StatusCode, b)
+		}
+		return string(b)
+	}
+	if runs := page("/experiments/" + s.xssExp); !strings.Contains(runs, `href="/experiments/`+s.xssExp+`/datasets"`) || !strings.Contains(runs, `href="/experiments/`+s.xssExp+`/scorers"`) {
+		t.Errorf("the experiment's page links neither its datasets nor its scorers")
+	}
+	if list := page("/experiments/" + s.xssExp + "/datasets"); !strings.Contains(list, `href="/datasets/`+s.xssDataset+`"`) || !strings.Contains(list, `{&#34;num_records&#34;: 2}`) {
+		t.Errorf("datasets page:\n%s", list)
+	}
+	if empty := page("/experiments/" + s.exp + "/datasets"); !strings.Contains(empty, "No evaluation datasets.") {
+		t.Errorf("an experiment without datasets:\n%s", empty)
+	}
+	d := page("/datasets/" + s.xssDataset)
+	for _, want := range []string{`&#34;answer&#34;: &#34;Paris&#34;`, `&#34;Paris!&#34;`, `<a href="/traces/tr-1">tr-1</a>`, `href="/experiments/` + s.xssExp + `/datasets"`} {
+		if !strings.Contains(d, want) {
+			t.Errorf("dataset page lacks %s:\n%s", want, d)
+		}
+	}
+	if sc := page("/experiments/" + s.xssExp + "/scorers"); !strings.Contains(sc, "&lt;script&gt;") || !strings.Contains(sc, "<td>1</td><td>1</td>") {
+		t.Errorf("scorers page:\n%s", sc)
+	}
+	resp, err := http.Get(s.srv.URL + "/datasets/d-nope")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 404 {
+		t.Errorf("an unknown dataset's page: %d", resp.StatusCode)
 	}
 }
 
