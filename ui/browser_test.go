@@ -420,6 +420,17 @@ func pagesInChromium(t *testing.T, prefix string) {
 		b.do(chromedp.Sleep(500 * time.Millisecond))
 	}
 
+	// MLflow 3's GenAI pages, reached by their links (under the prefix).
+	b.do(chromedp.Navigate(base+"/experiments/"+s.xssExp), chromedp.Click(css("#datasets-link")), chromedp.WaitVisible(css("#datasets")))
+	has(t, "datasets", b.text("#datasets"), "qa "+xss, s.xssDataset)
+	shot(t, ctx, "08-datasets")
+	b.do(chromedp.Click(css(`#datasets tbody a`)), chromedp.WaitVisible(css("#records")))
+	has(t, "dataset", b.text("#records"), "Paris!", "tr-1", "TRACE")
+	shot(t, ctx, "09-dataset")
+	b.do(chromedp.Navigate(base+"/experiments/"+s.xssExp), chromedp.Click(css("#scorers-link")), chromedp.WaitVisible(css("#scorers")))
+	has(t, "scorers", b.text("#scorers"), "judge "+xss)
+	shot(t, ctx, "10-scorers")
+
 	// Create an experiment through the form (POST with the CSRF token).
 	b.do(chromedp.Navigate(base+"/experiments"), chromedp.SetValue(css(`input[name="name"]`), "made-in-ui"),
 		chromedp.Submit(css(`input[name="name"]`)))
@@ -428,7 +439,8 @@ func pagesInChromium(t *testing.T, prefix string) {
 		t.Fatalf("create through the UI: %v", err)
 	}
 	// The injected scripts never ran.
-	b.do(chromedp.Navigate(base+"/experiments/"+s.xssExp), chromedp.Navigate(base+"/runs/"+s.xssRun), chromedp.Navigate(base+"/models/wine-model"))
+	b.do(chromedp.Navigate(base+"/experiments/"+s.xssExp), chromedp.Navigate(base+"/runs/"+s.xssRun), chromedp.Navigate(base+"/models/wine-model"),
+		chromedp.Navigate(base+"/datasets/"+s.xssDataset), chromedp.Navigate(base+"/experiments/"+s.xssExp+"/scorers"))
 	if dialog.Load() {
 		t.Fatal("an injected script ran in the browser")
 	}
