@@ -1,7 +1,9 @@
 package main
 
 import (
+	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -9,6 +11,8 @@ import (
 	"testing"
 
 	"github.com/mlrun/mlrun/internal/testutil"
+	"github.com/mlrun/mlrun/store"
+	"github.com/mlrun/mlrun/store/sqlite"
 )
 
 // tableRows returns every row of every table of a SQLite database (but
@@ -78,10 +82,39 @@ func tableRows(t *testing.T, path string, cols map[string][]string) (map[string]
 	return out, names
 }
 
+// addGenAIRows adds to a database MLflow 3's GenAI rows its fixture
+// lacks: scorer versions, and an evaluation dataset with tags, records
+// (JSON columns) and a link to an experiment.
+func addGenAIRows(t *testing.T, path string) {
+	t.Helper()
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, path, sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	for _, v := range []string{`{"v": 1}`, `{"v": 2, "note": "naïve ✓"}`} {
+		if _, err := st.RegisterScorer(ctx, "1", "judge", v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	d, err := st.CreateEvaluationDataset(ctx, "qa", []store.Tag{{Key: "team", Value: "ds"}}, []string{"1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := st.UpsertDatasetRecords(ctx, d.ID, []json.RawMessage{
+		json.RawMessage(`{"inputs": {"q": "é?", "n": [1, 2.5]}, "expectations": {"a": null}, "outputs": {"x": true}, "tags": {"mlflow.user": "u"}}`),
+		json.RawMessage(`{"inputs": {"q": 2}, "source": {"source_type": "TRACE", "source_data": {"trace_id": "tr-9"}}}`),
+	}); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // TestDBCopyRoundTrip: the databases MLflow 2.17.2 and MLflow 3.6 wrote
 // (copies) go to PostgreSQL with `mlrun db copy` and back into a new
 // SQLite file; every row of every table comes back the same (ids, times,
-// registry, logged models, traces). A non-empty destination is refused
+// registry, logged models, traces, and MLflow 3's scorers and evaluation
+// datasets added to the 3.6 copy). A non-empty destination is refused
 // and left as it was.
 func TestDBCopyRoundTrip(t *testing.T) {
 	for _, fixture := range []string{"mlflow-2.17.2", "mlflow-3.6"} {
@@ -92,6 +125,9 @@ func TestDBCopyRoundTrip(t *testing.T) {
 				t.Fatalf("the %s fixture is missing: %v", fixture, err)
 			}
 			os.WriteFile(src, b, 0o644)
+			if fixture == "mlflow-3.6" {
+				addGenAIRows(t, src)
+			}
 			want, cols := tableRows(t, src, nil)
 			pg := testutil.Postgres(t)
 			out := mustRun(t, "db", "copy", "sqlite:///"+src, pg)
