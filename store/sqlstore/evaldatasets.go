@@ -207,17 +207,12 @@ func (s *Store) DeleteEvaluationDataset(ctx context.Context, id string) error {
 		return err
 	}
 	return wrap("delete evaluation dataset", s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		for _, q := range []string{
-			`DELETE FROM entity_associations WHERE (source_type = ? AND source_id = ?) OR (destination_type = ? AND destination_id = ?)`,
-			`DELETE FROM evaluation_dataset_records WHERE dataset_id = ?`,
-			`DELETE FROM evaluation_dataset_tags WHERE dataset_id = ?`,
-			`DELETE FROM evaluation_datasets WHERE dataset_id = ?`,
-		} {
-			args := []any{id}
-			if strings.Contains(q, "entity_associations") {
-				args = []any{assocDataset, id, assocDataset, id}
-			}
-			if _, err := tx.ExecContext(ctx, q, args...); err != nil {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM entity_associations WHERE (source_type = ? AND source_id = ?) OR (destination_type = ? AND destination_id = ?)`,
+			assocDataset, id, assocDataset, id); err != nil {
+			return err
+		}
+		for _, table := range []string{"evaluation_dataset_records", "evaluation_dataset_tags", "evaluation_datasets"} {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM `+table+` WHERE dataset_id = ?`, id); err != nil {
 				return err
 			}
 		}
@@ -443,11 +438,11 @@ func (s *Store) UpsertDatasetRecords(ctx context.Context, id string, records []j
 				updatedBy = r.user
 			}
 			var (
-				recID                      string
-				outputs, expectations, tgs sql.NullString
+				recID             string
+				expectations, tgs sql.NullString
 			)
-			err := tx.QueryRowContext(ctx, `SELECT dataset_record_id, `+s.recordOutputsCol()+`, expectations, tags FROM evaluation_dataset_records WHERE dataset_id = ? AND input_hash = ?`,
-				id, r.hash).Scan(&recID, &outputs, &expectations, &tgs)
+			err := tx.QueryRowContext(ctx, `SELECT dataset_record_id, expectations, tags FROM evaluation_dataset_records WHERE dataset_id = ? AND input_hash = ?`,
+				id, r.hash).Scan(&recID, &expectations, &tgs)
 			switch {
 			case errors.Is(err, sql.ErrNoRows):
 				if err := s.insertRecord(ctx, tx, id, r, now); err != nil {
@@ -558,7 +553,9 @@ func (s *Store) datasetChanged(ctx context.Context, tx *sql.Tx, d *store.Evaluat
 
 // updateSchema adds the fields of records to a dataset's schema (MLflow's
 // {"inputs": {field: type}, "outputs": …, "expectations": …, "version":
-// "1.0"}), keeping what it had; "" when there is nothing to say.
+// "1.0"}), keeping what it had; "" when there is nothing to say. Outputs
+// that are not an object are described by their type alone, as MLflow
+// does, when the schema has no outputs yet.
 func updateSchema(old string, in []*datasetRecordIn) (string, error) {
 	if len(in) == 0 && old == "" {
 		return "", nil
@@ -571,13 +568,12 @@ func updateSchema(old string, in []*datasetRecordIn) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("the dataset's schema is not a JSON object: %w", err)
 	}
-	learn := func(section string, fields *pyjson.Object) error {
+	// learn adds fields' types to a section; a section that is not an
+	// object (outputs described by a type) is left as it is.
+	learn := func(section string, fields *pyjson.Object) {
 		known, err := pyjson.ParseObject(schema.Get(section))
 		if err != nil {
-			known, _ = pyjson.ParseObject(nil) // a non-dict outputs type: MLflow keeps it
-			if section == "outputs" {
-				return nil
-			}
+			return
 		}
 		for _, k := range fields.Keys() {
 			if !known.Has(k) {
@@ -585,26 +581,19 @@ func updateSchema(old string, in []*datasetRecordIn) (string, error) {
 			}
 		}
 		schema.Set(section, known.Bytes())
-		return nil
 	}
 	for _, r := range in {
 		inputs, _ := pyjson.ParseObject([]byte(r.inputs))
-		if err := learn("inputs", inputs); err != nil {
-			return "", err
-		}
+		learn("inputs", inputs)
 		if r.outputs != nil && !bytes.Equal(r.outputs, []byte("null")) {
 			if o, err := pyjson.ParseObject(r.outputs); err == nil {
-				if err := learn("outputs", o); err != nil {
-					return "", err
-				}
+				learn("outputs", o)
 			} else if cur := bytes.TrimSpace(schema.Get("outputs")); len(cur) == 0 || bytes.Equal(cur, []byte("{}")) || bytes.Equal(cur, []byte(`""`)) {
 				schema.Set("outputs", typeName(r.outputs))
 			}
 		}
 		if r.expectations != nil {
-			if err := learn("expectations", r.expectations); err != nil {
-				return "", err
-			}
+			learn("expectations", r.expectations)
 		}
 	}
 	return string(schema.Bytes()), nil
