@@ -82,6 +82,13 @@ func (s *Store) HardDeleteExperiment(ctx context.Context, id string) error {
 				return fmt.Errorf("%s: %w", t, err)
 			}
 		}
+		if s.associations {
+			// Evaluation datasets stay (they may belong to other experiments
+			// too), but no longer name this one.
+			if _, err := tx.ExecContext(ctx, `DELETE FROM entity_associations WHERE destination_type = ? AND destination_id = ?`, assocExperiment, e.ID); err != nil {
+				return err
+			}
+		}
 		_, err = tx.ExecContext(ctx, `DELETE FROM experiments WHERE experiment_id = ?`, e.ID)
 		return err
 	}))

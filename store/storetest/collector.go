@@ -19,7 +19,9 @@ func RunCollector(t *testing.T, open Opener) {
 
 // testHardDeleteExperimentWithScorers: a deleted experiment's registered
 // scorers go with it (MLflow's scorer_versions rows too: the database
-// checks their foreign keys at commit), and another experiment's stay.
+// checks their foreign keys at commit), and another experiment's stay; an
+// evaluation dataset it shared with another experiment stays, linked to
+// that one only.
 func testHardDeleteExperimentWithScorers(t *testing.T, s store.Store) {
 	col, isCol := s.(store.Collector)
 	sc, isScorers := s.(store.Scorers)
@@ -32,12 +34,18 @@ func testHardDeleteExperimentWithScorers(t *testing.T, s store.Store) {
 			must[*store.Scorer](t)(sc.RegisterScorer(ctx(), exp, "judge", `{"name": "judge"}`))
 		}
 	}
+	ds := s.(store.EvaluationDatasets)
+	shared := must[*store.EvaluationDataset](t)(ds.CreateEvaluationDataset(ctx(), "shared", nil, []string{gone, kept}))
 	ok(t, s.DeleteExperiment(ctx(), gone))
 	ok(t, col.HardDeleteExperiment(ctx(), gone))
 	_, err := sc.ListScorers(ctx(), gone)
 	wantKind(t, err, store.ErrNotFound)
 	if vs := must[[]*store.Scorer](t)(sc.ListScorerVersions(ctx(), kept, "judge")); len(vs) != 2 {
 		t.Errorf("the other experiment's scorer has %d versions, want 2", len(vs))
+	}
+	// A dataset linked to it stays, linked to the others only.
+	if ids := must[[]string](t)(ds.DatasetExperimentIDs(ctx(), shared.ID)); len(ids) != 1 || ids[0] != kept {
+		t.Errorf("the shared dataset's experiments after the hard delete: %v, want [%s]", ids, kept)
 	}
 }
 
