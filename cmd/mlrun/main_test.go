@@ -15,6 +15,7 @@ import (
 	"github.com/mlrun/mlrun/internal/testutil"
 	"github.com/mlrun/mlrun/runner"
 	"github.com/mlrun/mlrun/store"
+	"github.com/mlrun/mlrun/store/postgres"
 	"github.com/mlrun/mlrun/store/sqlite"
 	"github.com/urfave/cli/v2"
 )
@@ -39,8 +40,21 @@ func mustRun(t *testing.T, args ...string) string {
 	return out
 }
 
+// postgresURI is a new PostgreSQL database whose Default experiment keeps
+// its artifacts in dir (not in the package's ./mlruns).
+func postgresURI(t *testing.T, dir string) string {
+	uri := testutil.Postgres(t)
+	st, err := postgres.Open(context.Background(), uri, postgres.Options{ArtifactRoot: filepath.Join(dir, "pg-mlruns")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	return uri
+}
+
 // newExperiment creates an experiment in the store at uri and returns
-// its id.
+// its id; its artifacts go to the test's folder (a server's, to the
+// server's destination).
 func newExperiment(t *testing.T, uri, name string) string {
 	t.Helper()
 	st, err := openStore(context.Background(), uri, "")
@@ -48,11 +62,21 @@ func newExperiment(t *testing.T, uri, name string) string {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	id, err := st.CreateExperiment(context.Background(), name, "", nil)
+	id, err := st.CreateExperiment(context.Background(), name, testArtifactLocation(t, uri), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return id
+}
+
+// testArtifactLocation is where a test's new experiment keeps its
+// artifacts: a folder of the test for a database ("" for a server, which
+// decides), so no test writes into the package's folder.
+func testArtifactLocation(t *testing.T, uri string) string {
+	if isHTTP(uri) {
+		return ""
+	}
+	return filepath.Join(t.TempDir(), "artifacts")
 }
 
 // trackingURIs returns a local SQLite URI and the URI of an in-process
@@ -70,7 +94,7 @@ func trackingURIs(t *testing.T) map[string]string {
 	return map[string]string{
 		"sqlite":   local,
 		"http":     testutil.StartServer(t, true).URL,
-		"postgres": testutil.Postgres(t),
+		"postgres": postgresURI(t, dir),
 	}
 }
 

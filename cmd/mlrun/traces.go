@@ -79,6 +79,7 @@ func tracesCommand() *cli.Command {
 					&cli.StringFlag{Name: "run-id", Usage: "only the run's traces"},
 					&cli.BoolFlag{Name: "include-spans", Value: true, Usage: "with --output json, each trace's spans too (--include-spans=false: info only)"},
 					&cli.StringFlag{Name: "output", Value: "table", Usage: "table or json"},
+					extractFlag,
 				},
 				Action: func(c *cli.Context) error {
 					if o := c.String("output"); o != "table" && o != "json" {
@@ -104,14 +105,25 @@ func tracesCommand() *cli.Command {
 						if err != nil {
 							return err
 						}
-						if c.String("output") == "json" {
-							traces := []map[string]any{}
-							for _, t := range list {
-								d, err := traceDict(c, st, as, t, c.Bool("include-spans"))
+						fields := c.String("extract-fields")
+						if c.String("output") == "json" || fields != "" {
+							traces := []any{}
+							for i, t := range list {
+								spans := fields == "" && c.Bool("include-spans") || strings.Contains(fields, "data")
+								d, err := traceDict(c, st, as, t, spans)
 								if err != nil {
 									return err
 								}
-								traces = append(traces, d)
+								var v any = d
+								if fields != "" && c.String("output") == "json" {
+									if v, err = selectTraceFields(d, fields, i == 0); err != nil {
+										return err
+									}
+								}
+								traces = append(traces, v)
+							}
+							if c.String("output") == "table" {
+								return fieldTable(c, traces, fields)
 							}
 							var token any
 							if next != "" {
@@ -138,7 +150,7 @@ func tracesCommand() *cli.Command {
 			{
 				Name:  "get",
 				Usage: "print a trace as JSON: its info, assessments and spans",
-				Flags: []cli.Flag{trackingFlag, traceFlag},
+				Flags: []cli.Flag{trackingFlag, traceFlag, extractFlag},
 				Action: func(c *cli.Context) error {
 					return withTraces(c, []string{"trace-id"}, func(st store.Store, ts store.Traces, as store.Assessments) error {
 						t, err := ts.GetTraceInfo(c.Context, c.String("trace-id"))
@@ -148,6 +160,13 @@ func tracesCommand() *cli.Command {
 						d, err := traceDict(c, st, as, t, true)
 						if err != nil {
 							return err
+						}
+						if f := c.String("extract-fields"); f != "" {
+							v, err := selectTraceFields(d, f, true)
+							if err != nil {
+								return err
+							}
+							return printJSON(c.App.Writer, v)
 						}
 						return printJSON(c.App.Writer, d)
 					})
@@ -300,6 +319,41 @@ func tracesCommand() *cli.Command {
 			},
 		},
 	}
+}
+
+// extractFlag is --extract-fields of traces search and get.
+var extractFlag = &cli.StringFlag{Name: "extract-fields", Usage: "only these fields, comma-separated dot paths: info.trace_id, info.assessments.*, data.spans.*.name, info.tags.`mlflow.traceName`"}
+
+// selectTraceFields is a trace's dict cut down to fields.
+func selectTraceFields(d map[string]any, fields string, check bool) (any, error) {
+	v, err := toGeneric(d)
+	if err != nil {
+		return nil, err
+	}
+	return selectFields(v, fields, check)
+}
+
+// fieldTable prints one column per field, a row per trace.
+func fieldTable(c *cli.Context, traces []any, fields string) error {
+	cols := fieldList(fields)
+	tw := table(c.App.Writer, cols...)
+	for i, t := range traces {
+		v, err := toGeneric(t)
+		if err != nil {
+			return err
+		}
+		if i == 0 {
+			if _, err := selectFields(v, fields, true); err != nil {
+				return err
+			}
+		}
+		cells := make([]string, len(cols))
+		for j, f := range cols {
+			cells[j] = preview(cellText(extractField(v, splitField(f))))
+		}
+		fmt.Fprintln(tw, strings.Join(cells, "\t"))
+	}
+	return tw.Flush()
 }
 
 // assessmentFrom is the feedback or expectation log-feedback and

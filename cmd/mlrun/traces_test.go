@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"regexp"
 	"strings"
 	"testing"
@@ -25,7 +26,7 @@ func TestTracesCommands(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			exp, err := st.CreateExperiment(ctx, "agent", "", nil)
+			exp, err := st.CreateExperiment(ctx, "agent", testArtifactLocation(t, uri), nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -80,6 +81,30 @@ func TestTracesCommands(t *testing.T) {
 				t.Errorf("a first page of 1:\n%s", out)
 			}
 
+			// --extract-fields, as mlflow traces takes it.
+			out = mustRun(t, "traces", "search", "--output", "json", "--order-by", "timestamp_ms DESC", "--extract-fields", "info.trace_id,info.tags.`mlflow.traceName`")
+			var picked struct {
+				Traces []map[string]map[string]any `json:"traces"`
+			}
+			if err := json.Unmarshal([]byte(out), &picked); err != nil || len(picked.Traces) != 2 || len(picked.Traces[0]) != 1 || len(picked.Traces[0]["info"]) != 2 ||
+				picked.Traces[0]["info"]["trace_id"] != recent.RequestID || fmt.Sprint(picked.Traces[0]["info"]["tags"]) != "map[mlflow.traceName:recent]" {
+				t.Errorf("search --extract-fields: %v\n%s", err, out)
+			}
+			out = mustRun(t, "traces", "search", "--order-by", "timestamp_ms DESC", "--extract-fields", "info.trace_id,data.spans.*.name")
+			var lines []string // the table, without the note (on stderr) that the old trace has no spans
+			for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
+				if !strings.Contains(l, "no spans") {
+					lines = append(lines, l)
+				}
+			}
+			if len(lines) != 3 || !strings.HasPrefix(lines[0], "info.trace_id") || !strings.Contains(lines[0], "data.spans.*.name") ||
+				!strings.Contains(lines[1], recent.RequestID) || !strings.Contains(lines[1], "predict") || !strings.Contains(out, "trace "+old.RequestID+": no spans") {
+				t.Errorf("search table of fields:\n%s", out)
+			}
+			if _, err := mlrun(t, "traces", "search", "--extract-fields", "info.bogus"); err == nil || !strings.Contains(err.Error(), "no field info.bogus") || !strings.Contains(err.Error(), "info.trace_id") {
+				t.Errorf("an unknown field: %v", err)
+			}
+
 			mustRun(t, "traces", "set-tag", "--trace-id", recent.RequestID, "--key", "env", "--value", "prod")
 			out = mustRun(t, "traces", "log-feedback", "--trace-id", recent.RequestID, "--name", "relevance", "--value", "0.9",
 				"--source-type", "LLM_JUDGE", "--source-id", "judge-1", "--rationale", "on topic")
@@ -127,6 +152,10 @@ func TestTracesCommands(t *testing.T) {
 			if f.Feedback == nil || compact(f.Feedback.Value) != `{"score":0.5}` || f.Rationale != "revised" || f.Source.Type != "LLM_JUDGE" || f.Source.ID != "judge-1" ||
 				e.Expectation == nil || compact(e.Expectation.Value) != `"Paris"` || e.Source.Type != "HUMAN" {
 				t.Errorf("assessments: %s", out)
+			}
+			if out := mustRun(t, "traces", "get", "--trace-id", recent.RequestID, "--extract-fields", "info.assessments.*.assessment_name"); strings.Join(strings.Fields(out), "") !=
+				`{"info":{"assessments":[{"assessment_name":"relevance"},{"assessment_name":"answer"}]}}` {
+				t.Errorf("get --extract-fields:\n%s", out)
 			}
 			if out := mustRun(t, "traces", "get-assessment", "--trace-id", recent.RequestID, "--assessment-id", fb[1]); !strings.Contains(out, `"assessment_name": "relevance"`) {
 				t.Errorf("get-assessment:\n%s", out)
