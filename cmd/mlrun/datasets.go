@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -186,6 +187,54 @@ func datasetsCommand() *cli.Command {
 				},
 			},
 			{
+				Name:  "add-traces",
+				Usage: "add traces to a dataset as records (mlflow datasets add-traces): the root span's inputs and outputs, the trace's expectations; a trace added again is merged",
+				Flags: []cli.Flag{trackingFlag, idFlag, &cli.StringFlag{Name: "trace-ids", Usage: "comma-separated"},
+					&cli.StringFlag{Name: "output", Value: "table", Usage: "table or json"}},
+				Action: func(c *cli.Context) error {
+					var ids []string
+					for _, id := range strings.Split(c.String("trace-ids"), ",") {
+						if id = strings.TrimSpace(id); id != "" {
+							ids = append(ids, id)
+						}
+					}
+					if len(ids) == 0 {
+						return fmt.Errorf("datasets add-traces: give --trace-ids with at least one trace id")
+					}
+					if o := c.String("output"); o != "table" && o != "json" {
+						return fmt.Errorf("--output %s: want table or json", o)
+					}
+					return withDatasets(c, map[string]string{"dataset-id": "ID"}, func(ds store.EvaluationDatasets) error {
+						st := ds.(store.Store)
+						ts, ok := st.(store.Traces)
+						if !ok {
+							return fmt.Errorf("datasets add-traces: this tracking store does not keep traces")
+						}
+						as, _ := st.(store.Assessments)
+						var records []json.RawMessage
+						for _, id := range ids {
+							rec, err := traceRecord(c, st, ts, as, id)
+							if err != nil {
+								return fmt.Errorf("datasets add-traces: trace %s: %w", id, err)
+							}
+							records = append(records, rec)
+						}
+						if _, _, err := ds.UpsertDatasetRecords(c.Context, c.String("dataset-id"), records); err != nil {
+							return err
+						}
+						d, err := ds.GetEvaluationDataset(c.Context, c.String("dataset-id"))
+						if err != nil {
+							return err
+						}
+						if c.String("output") == "json" {
+							return printJSON(c.App.Writer, map[string]any{"dataset_id": d.ID, "name": d.Name, "digest": d.Digest, "added_trace_ids": ids})
+						}
+						fmt.Fprintf(c.App.Writer, "Added %d trace(s) to dataset %s (%s).\nDigest: %s\n", len(ids), d.ID, d.Name, d.Digest)
+						return nil
+					})
+				},
+			},
+			{
 				Name:  "delete",
 				Usage: "delete a dataset with its records",
 				Flags: []cli.Flag{trackingFlag, idFlag},
@@ -252,4 +301,85 @@ func tagFlags(c *cli.Context) ([]store.Tag, error) {
 		tags = append(tags, store.Tag{Key: k, Value: v})
 	}
 	return tags, nil
+}
+
+// traceRecord is a trace as MLflow's merge_records turns it into a
+// record: its root span's inputs and outputs, its expectations (name →
+// value), and a TRACE source naming it (and its session).
+func traceRecord(c *cli.Context, st store.Store, ts store.Traces, as store.Assessments, id string) (json.RawMessage, error) {
+	t, err := ts.GetTraceInfo(c.Context, id)
+	if err != nil {
+		return nil, err
+	}
+	data, err := traceData(c, st, t)
+	if err != nil {
+		return nil, fmt.Errorf("its spans: %w", err)
+	}
+	var doc struct {
+		Spans []map[string]json.RawMessage `json:"spans"`
+	}
+	if err := json.Unmarshal(data, &doc); err != nil {
+		return nil, fmt.Errorf("its traces.json: %w", err)
+	}
+	inputs, outputs := json.RawMessage("{}"), json.RawMessage(nil)
+	for _, sp := range doc.Spans {
+		if !isRootSpan(sp) {
+			continue
+		}
+		var attrs map[string]json.RawMessage
+		json.Unmarshal(sp["attributes"], &attrs)
+		if v := spanAttr(attrs["mlflow.spanInputs"]); v != nil {
+			inputs = v
+		}
+		outputs = spanAttr(attrs["mlflow.spanOutputs"])
+		break
+	}
+	expectations := map[string]json.RawMessage{}
+	if as != nil {
+		list, err := as.TraceAssessments(c.Context, t.RequestID)
+		if err != nil && !errors.Is(err, store.ErrUnsupported) {
+			return nil, err
+		}
+		for _, a := range list {
+			if a.Type == "expectation" {
+				expectations[a.Name] = json.RawMessage(a.Value)
+			}
+		}
+	}
+	source := map[string]string{"trace_id": t.RequestID}
+	for _, m := range t.RequestMetadata {
+		if m.Key == "mlflow.trace.session" {
+			source["session_id"] = m.Value
+		}
+	}
+	rec := map[string]any{"inputs": inputs, "expectations": expectations,
+		"source": map[string]any{"source_type": "TRACE", "source_data": source}}
+	if outputs != nil {
+		rec["outputs"] = outputs
+	}
+	return json.Marshal(rec)
+}
+
+// isRootSpan reports whether a span of traces.json has no parent (MLflow
+// 3's parent_span_id, 2.x's parent_id).
+func isRootSpan(sp map[string]json.RawMessage) bool {
+	for _, k := range []string{"parent_span_id", "parent_id"} {
+		if v, ok := sp[k]; ok && string(v) != "null" && string(v) != `""` {
+			return false
+		}
+	}
+	return true
+}
+
+// spanAttr is an attribute's value: MLflow stores each as JSON text in a
+// string; nil when absent.
+func spanAttr(raw json.RawMessage) json.RawMessage {
+	if raw == nil || string(raw) == "null" {
+		return nil
+	}
+	var s string
+	if json.Unmarshal(raw, &s) == nil && json.Valid([]byte(s)) {
+		return json.RawMessage(s)
+	}
+	return raw
 }

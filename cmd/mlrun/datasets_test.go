@@ -1,12 +1,15 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/mlrun/mlrun/store"
 )
 
 // TestDatasetsCommands: `mlrun datasets` on a local database, a server
@@ -81,6 +84,46 @@ func TestDatasetsCommands(t *testing.T) {
 			if n := len(strings.Split(strings.TrimSpace(mustRun(t, "datasets", "records", "-d", id[1])), "\n")); n != 3 {
 				t.Errorf("records after the refused merge: %d, want 3", n)
 			}
+			// add-traces: a trace's root span and expectations become a record.
+			st, err := openStore(context.Background(), uri, "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx := context.Background()
+			tr, err := st.(store.Traces).StartTrace(ctx, exp, 5, []store.Tag{{Key: "mlflow.trace.session", Value: "s-1"}}, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			repo, err := artifactRepo(st, tr.Tags[len(tr.Tags)-1].Value)
+			if err != nil {
+				t.Fatal(err)
+			}
+			spans := `{"spans": [{"name": "child", "parent_span_id": "AAAAAAAAAAE=", "attributes": {"mlflow.spanInputs": "{\"x\": 1}"}},` +
+				`{"name": "agent", "parent_span_id": null, "attributes": {"mlflow.spanInputs": "{\"q\": \"traced?\"}", "mlflow.spanOutputs": "\"yes\""}}]}`
+			must(t, repo.Put(ctx, "traces.json", strings.NewReader(spans)))
+			if _, err := st.(store.Assessments).CreateAssessment(ctx, store.Assessment{TraceID: tr.RequestID, Name: "answer", Type: "expectation",
+				Value: `"yes"`, SourceType: "HUMAN", Valid: true}); err != nil {
+				t.Fatal(err)
+			}
+			st.Close()
+			if out := mustRun(t, "datasets", "add-traces", "-d", id[1], "--trace-ids", tr.RequestID); !strings.Contains(out, "Added 1 trace(s) to dataset "+id[1]+" (qa).") {
+				t.Errorf("add-traces: %s", out)
+			}
+			mustRun(t, "datasets", "add-traces", "-d", id[1], "--trace-ids", tr.RequestID, "--output", "json")
+			var traced []string
+			for _, l := range strings.Split(mustRun(t, "datasets", "records", "-d", id[1]), "\n") {
+				if strings.Contains(l, tr.RequestID) {
+					traced = append(traced, l)
+				}
+			}
+			if len(traced) != 1 || !strings.Contains(traced[0], `"inputs":{"q":"traced?"}`) || !strings.Contains(traced[0], `"outputs":"yes"`) ||
+				!strings.Contains(traced[0], `"expectations":{"answer":"yes"}`) || !strings.Contains(traced[0], `"source_type":"TRACE"`) || !strings.Contains(traced[0], `"session_id":"s-1"`) {
+				t.Errorf("the trace's record (added twice, merged): %v", traced)
+			}
+			if _, err := mlrun(t, "datasets", "add-traces", "-d", id[1], "--trace-ids", "tr-0123456789abcdef0123456789abcdef"); err == nil || !strings.Contains(err.Error(), "trace tr-0123456789abcdef0123456789abcdef") {
+				t.Errorf("add-traces of an unknown trace: %v", err)
+			}
+
 			mustRun(t, "datasets", "delete", "-d", id[1])
 			if out := mustRun(t, "datasets", "list"); strings.Contains(out, id[1]) {
 				t.Errorf("list after delete:\n%s", out)
