@@ -16,9 +16,8 @@ func (h *Handler) datasets(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, http.StatusNotFound, "this tracking store keeps no evaluation datasets")
 		return
 	}
-	exp, err := h.opts.Store.GetExperiment(r.Context(), r.PathValue("id"))
-	if err != nil {
-		h.fail(w, r, http.StatusNotFound, err.Error())
+	exp, ok := h.experimentOf(w, r)
+	if !ok {
 		return
 	}
 	filter := r.URL.Query().Get("filter")
@@ -72,9 +71,8 @@ func (h *Handler) scorers(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, http.StatusNotFound, "this tracking store keeps no scorers")
 		return
 	}
-	exp, err := h.opts.Store.GetExperiment(r.Context(), r.PathValue("id"))
-	if err != nil {
-		h.fail(w, r, http.StatusNotFound, err.Error())
+	exp, ok := h.experimentOf(w, r)
+	if !ok {
 		return
 	}
 	list, err := sc.ListScorers(r.Context(), exp.ID)

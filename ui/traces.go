@@ -12,6 +12,17 @@ import (
 	"github.com/mlrun/mlrun/store"
 )
 
+// experimentOf is the experiment a page's path names ({id}); false, the
+// page answered with a 404, when there is none.
+func (h *Handler) experimentOf(w http.ResponseWriter, r *http.Request) (*store.Experiment, bool) {
+	exp, err := h.opts.Store.GetExperiment(r.Context(), r.PathValue("id"))
+	if err != nil {
+		h.fail(w, r, http.StatusNotFound, err.Error())
+		return nil, false
+	}
+	return exp, true
+}
+
 // traces lists an experiment's traces, newest first.
 func (h *Handler) traces(w http.ResponseWriter, r *http.Request) {
 	ts, ok := h.opts.Store.(store.Traces)
@@ -19,9 +30,8 @@ func (h *Handler) traces(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, http.StatusNotFound, "this tracking store keeps no traces")
 		return
 	}
-	exp, err := h.opts.Store.GetExperiment(r.Context(), r.PathValue("id"))
-	if err != nil {
-		h.fail(w, r, http.StatusNotFound, err.Error())
+	exp, ok := h.experimentOf(w, r)
+	if !ok {
 		return
 	}
 	filter := r.URL.Query().Get("filter")
