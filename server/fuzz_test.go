@@ -112,15 +112,15 @@ func FuzzAPI(f *testing.F) {
 }
 
 // FuzzArtifactPaths sends any request path, through Go's own HTTP request
-// parser, to the artifact proxy and the run-scoped artifact endpoints of a
-// real server whose artifact root has symlinks pointing out of it: nothing
-// outside the root is ever created, changed or deleted, and the answer is
-// never a 5xx.
+// parser, to the artifact proxy and the run-scoped and logged-model
+// artifact endpoints of a real server whose artifact root has symlinks
+// pointing out of it: nothing outside the root is ever created, changed,
+// deleted or read, and the answer is never a 5xx.
 func FuzzArtifactPaths(f *testing.F) {
 	for _, p := range []string{"/a/b.txt", "/../outside/secret", "/%2e%2e/outside/secret", "/a%2f..%2f..%2foutside%2fsecret",
 		"/%252e%252e/outside/secret", "/..%5coutside%5csecret", "//etc/passwd", "/link/secret", "/link/new", "/filelink",
 		"/a%00b", "/./../x", "/a/b/../../../x", "?path=..", "?path=link", "/%c0%ae%c0%ae/outside", "/..;/outside/secret"} {
-		for _, m := range []uint8{0, 1, 2, 3, 7} {
+		for _, m := range []uint8{0, 1, 2, 3, 7, 11, 15} {
 			f.Add(m, p)
 		}
 	}
@@ -132,7 +132,10 @@ func FuzzArtifactPaths(f *testing.F) {
 		}
 	}
 	secret := filepath.Join(outside, "secret")
-	if err := os.WriteFile(secret, []byte("secret"), 0o644); err != nil {
+	// Its content is a token no path or message holds: an answer that
+	// carries it read the file outside the root.
+	const token = "TOPSECRET-9f2c41"
+	if err := os.WriteFile(secret, []byte(token), 0o644); err != nil {
 		f.Fatal(err)
 	}
 	st, err := sqlite.Open(context.Background(), filepath.Join(dir, "mlflow.db"), sqlite.Options{ArtifactRoot: "mlflow-artifacts:/"})
@@ -141,6 +144,10 @@ func FuzzArtifactPaths(f *testing.F) {
 	}
 	f.Cleanup(func() { st.Close() })
 	run, err := st.CreateRun(context.Background(), store.CreateRun{})
+	if err != nil {
+		f.Fatal(err)
+	}
+	model, err := st.CreateLoggedModel(context.Background(), store.LoggedModel{ExperimentID: "0", Name: "m"})
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -165,10 +172,17 @@ func FuzzArtifactPaths(f *testing.F) {
 		os.Symlink(secret, filepath.Join(root, "filelink"))
 		method := []string{"GET", "PUT", "DELETE", "GET"}[which%4]
 		target := "/api/2.0/mlflow-artifacts/artifacts" + path
-		if which%4 == 3 { // the run-scoped download and listing
-			target = "/get-artifact?run_id=" + run.Info.RunID + "&path=" + strings.TrimLeft(path, "/?")
-			if which%8 == 7 {
-				target = "/api/2.0/mlflow/artifacts/list?run_id=" + run.Info.RunID + "&path=" + strings.TrimLeft(path, "/?")
+		if which%4 == 3 { // the run-scoped and logged-model download and listing
+			rel := strings.TrimLeft(path, "/?")
+			switch which % 16 {
+			case 3:
+				target = "/get-artifact?run_id=" + run.Info.RunID + "&path=" + rel
+			case 7:
+				target = "/api/2.0/mlflow/artifacts/list?run_id=" + run.Info.RunID + "&path=" + rel
+			case 11:
+				target = "/ajax-api/2.0/mlflow/logged-models/" + model.ModelID + "/artifacts/files?artifact_file_path=" + rel
+			default:
+				target = "/api/2.0/mlflow/logged-models/" + model.ModelID + "/artifacts/directories?artifact_directory_path=" + rel
 			}
 		}
 		req, err := http.ReadRequest(bufio.NewReader(strings.NewReader(method + " " + target + " HTTP/1.1\r\nHost: mlrun\r\nContent-Length: 5\r\n\r\npwned")))
@@ -179,6 +193,9 @@ func FuzzArtifactPaths(f *testing.F) {
 		h.ServeHTTP(rec, req)
 		if rec.Code >= 500 {
 			t.Fatalf("%s %q: %d %s", method, target, rec.Code, rec.Body)
+		}
+		if strings.Contains(rec.Body.String(), token) {
+			t.Fatalf("%s %q (%d) read the file outside the artifact root", method, target, rec.Code)
 		}
 		if got := outsideNames(); got != want {
 			t.Fatalf("%s %q (%d) changed what is outside the artifact root: %s, was %s", method, target, rec.Code, got, want)
