@@ -198,6 +198,60 @@ func ValidateModelTag(t store.Tag) error {
 	return nil
 }
 
+// IsPromptVersion reports whether a version's tags make it a prompt's
+// (MLflow's client tags each prompt version mlflow.prompt.is_prompt).
+func IsPromptVersion(tags []store.Tag) bool {
+	for _, t := range tags {
+		if t.Key == PromptTag {
+			return true
+		}
+	}
+	return false
+}
+
+// ValidatePromptSource checks a prompt version's source as MLflow does:
+// its client sends a placeholder ("dummy-source"), never read; a local
+// path (file:, or absolute) is refused, and so is a path with '..' (MLflow
+// lets a relative one through).
+func ValidatePromptSource(source string) error {
+	if source == "" {
+		return store.Invalidf("Missing value for required parameter 'source'.")
+	}
+	if strings.HasPrefix(strings.ToLower(source), "file:") || strings.HasPrefix(source, "/") || strings.HasPrefix(source, "\\") {
+		return store.Invalidf("Invalid prompt source: '%s'. Local source paths are not allowed for prompts.", source)
+	}
+	if why := traversal(source); why != "" {
+		return store.Invalidf("Invalid prompt source: '%s'. %s", source, why)
+	}
+	return nil
+}
+
+// traversal says why a source is unsafe ("" when it is not): a '..'
+// segment or a NUL, looking again after each of up to three rounds of
+// percent-decoding.
+func traversal(source string) string {
+	s := source
+	for i := 0; i < 3; i++ {
+		for _, seg := range strings.FieldsFunc(s, func(r rune) bool { return r == '/' || r == '\\' }) {
+			if seg == ".." {
+				return "It must not contain path traversal ('..')."
+			}
+		}
+		if strings.ContainsRune(s, 0) {
+			return "It must not contain NUL."
+		}
+		d, err := unescape(s)
+		if err != nil {
+			return "It has bad percent-encoding."
+		}
+		if d == s {
+			return ""
+		}
+		s = d
+	}
+	return ""
+}
+
 // ValidateSource checks a version's source: models:/ and runs:/ URIs, or
 // an artifact URI that artifact.ParseURI accepts (no fragment, params or
 // query, no path traversal after repeated URL-decoding, no NUL, a scheme
@@ -214,24 +268,8 @@ func ValidateSource(source string) error {
 		if strings.ContainsAny(source, "#?;\x00") {
 			return bad("It must not have a fragment, params or a query.")
 		}
-		s := source
-		for i := 0; i < 3; i++ {
-			for _, seg := range strings.FieldsFunc(s, func(r rune) bool { return r == '/' || r == '\\' }) {
-				if seg == ".." {
-					return bad("It must not contain path traversal ('..').")
-				}
-			}
-			d, err := unescape(s)
-			if err != nil {
-				return bad("It has bad percent-encoding.")
-			}
-			if strings.ContainsRune(d, 0) {
-				return bad("It must not contain NUL.")
-			}
-			if d == s {
-				return nil
-			}
-			s = d
+		if why := traversal(source); why != "" {
+			return bad(why)
 		}
 		return nil
 	}

@@ -182,7 +182,7 @@ func (f fixture) request(key, user string) (method, path string, body any) {
 			repl = strings.NewReplacer("{id}", f.run)
 		case strings.HasPrefix(pattern, "/traces/"):
 			repl = strings.NewReplacer("{id}", f.trace)
-		case strings.HasPrefix(pattern, "/models/"):
+		case strings.HasPrefix(pattern, "/models/"), strings.HasPrefix(pattern, "/prompts/"):
 			repl = strings.NewReplacer("{name}", url.PathEscape(f.model))
 		case strings.HasPrefix(pattern, "/datasets/"):
 			repl = strings.NewReplacer("{dataset_id}", f.dataset)

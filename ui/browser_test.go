@@ -23,6 +23,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/mlrun/mlrun/internal/testutil"
+	"github.com/mlrun/mlrun/registry"
 	"github.com/mlrun/mlrun/server"
 	"github.com/mlrun/mlrun/store"
 )
@@ -129,6 +130,17 @@ func seed(t *testing.T, prefix ...string) *seeded {
 	if _, err := st.RegisterScorer(ctx, s.xssExp, "judge "+xss, `{"instructions": `+string(quoted)+`}`); err != nil {
 		t.Fatal(err)
 	}
+	// A prompt of MLflow 3's prompt registry: a model with the prompt tag,
+	// a version's template in its mlflow.prompt.text tag.
+	promptTags := []store.Tag{{Key: "mlflow.prompt.is_prompt", Value: "true"}}
+	if _, err := st.CreateRegisteredModel(ctx, "qa-prompt", promptTags, "desc "+xss); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.CreateModelVersion(ctx, registry.CreateVersion{Name: "qa-prompt", Source: "dummy-source", Description: "first " + xss,
+		Tags: append(promptTags, store.Tag{Key: "mlflow.prompt.text", Value: "Answer {{question}} " + xss}, store.Tag{Key: "lang", Value: "en"})}); err != nil {
+		t.Fatal(err)
+	}
+	st.SetAlias(ctx, "qa-prompt", "production", "1")
 	return s
 }
 
@@ -430,6 +442,11 @@ func pagesInChromium(t *testing.T, prefix string) {
 	b.do(chromedp.Navigate(base+"/experiments/"+s.xssExp), chromedp.Click(css("#scorers-link")), chromedp.WaitVisible(css("#scorers")))
 	has(t, "scorers", b.text("#scorers"), "judge "+xss)
 	shot(t, ctx, "10-scorers")
+	b.do(chromedp.Click(css("#prompts-link")), chromedp.WaitVisible(css("#prompts")))
+	has(t, "prompts", b.text("#prompts"), "qa-prompt", "@production")
+	b.do(chromedp.Click(css(`#prompts tbody a`)), chromedp.WaitVisible(css("#prompt-versions")))
+	has(t, "prompt", b.text("#prompt-versions"), "Answer {{question}} "+xss, "lang=en")
+	shot(t, ctx, "11-prompt")
 
 	// Create an experiment through the form (POST with the CSRF token).
 	b.do(chromedp.Navigate(base+"/experiments"), chromedp.SetValue(css(`input[name="name"]`), "made-in-ui"),
@@ -440,7 +457,7 @@ func pagesInChromium(t *testing.T, prefix string) {
 	}
 	// The injected scripts never ran.
 	b.do(chromedp.Navigate(base+"/experiments/"+s.xssExp), chromedp.Navigate(base+"/runs/"+s.xssRun), chromedp.Navigate(base+"/models/wine-model"),
-		chromedp.Navigate(base+"/datasets/"+s.xssDataset), chromedp.Navigate(base+"/experiments/"+s.xssExp+"/scorers"))
+		chromedp.Navigate(base+"/datasets/"+s.xssDataset), chromedp.Navigate(base+"/experiments/"+s.xssExp+"/scorers"), chromedp.Navigate(base+"/prompts/qa-prompt"))
 	if dialog.Load() {
 		t.Fatal("an injected script ran in the browser")
 	}
@@ -454,6 +471,7 @@ func TestLoggedValuesAreEscaped(t *testing.T) {
 		"/experiments", "/experiments/" + s.xssExp, "/experiments/" + s.exp, "/runs/" + s.xssRun, "/runs/" + s.runA + "?file=notes.txt",
 		"/compare?runs=" + s.runA + "," + s.xssRun, "/charts?runs=" + s.xssRun, "/models", "/models/wine-model",
 		"/experiments/" + s.xssExp + "/datasets", "/datasets/" + s.xssDataset, "/experiments/" + s.xssExp + "/scorers",
+		"/prompts", "/prompts/qa-prompt",
 	} {
 		resp, err := http.Get(s.srv.URL + p)
 		if err != nil {
@@ -475,7 +493,8 @@ func TestLoggedValuesAreEscaped(t *testing.T) {
 
 // TestGenAIPages: an experiment's evaluation datasets, a dataset with its
 // records (a trace's source linked to the trace), and the experiment's
-// scorers, each reached from the experiment's page.
+// scorers, each reached from the experiment's page; the prompt registry's
+// prompts, apart from the models, with their templates.
 func TestGenAIPages(t *testing.T) {
 	s := seed(t)
 	page := func(p string) string {
@@ -508,6 +527,26 @@ func TestGenAIPages(t *testing.T) {
 	}
 	if sc := page("/experiments/" + s.xssExp + "/scorers"); !strings.Contains(sc, "&lt;script&gt;") || !strings.Contains(sc, "<td>1</td><td>1</td>") {
 		t.Errorf("scorers page:\n%s", sc)
+	}
+	// Prompts: listed apart from the models, a version's template shown.
+	if list := page("/prompts"); !strings.Contains(list, `href="/prompts/qa-prompt"`) || !strings.Contains(list, "@production → v1") || strings.Contains(list, "wine-model") {
+		t.Errorf("prompts page:\n%s", list)
+	}
+	if models := page("/models"); strings.Contains(models, "qa-prompt") {
+		t.Errorf("the models page lists the prompt")
+	}
+	if p := page("/prompts/qa-prompt"); !strings.Contains(p, "Answer {{question}} &lt;script&gt;") || !strings.Contains(p, "lang=en") || strings.Contains(p, "mlflow.prompt.is_prompt=") {
+		t.Errorf("prompt page:\n%s", p)
+	}
+	for _, bad := range []string{"/prompts/wine-model", "/prompts/nope"} {
+		resp, err := http.Get(s.srv.URL + bad)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 404 {
+			t.Errorf("%s: %d, want 404", bad, resp.StatusCode)
+		}
 	}
 	resp, err := http.Get(s.srv.URL + "/datasets/d-nope")
 	if err != nil {

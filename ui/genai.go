@@ -3,8 +3,12 @@ package ui
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"net/http"
+	"slices"
+	"strings"
 
+	"github.com/mlrun/mlrun/registry"
 	"github.com/mlrun/mlrun/store"
 )
 
@@ -94,4 +98,76 @@ func indent(text string) string {
 		return text
 	}
 	return b.String()
+}
+
+// Prompts are registered models tagged mlflow.prompt.is_prompt (MLflow 3's
+// prompt registry); a version's template is its mlflow.prompt.text tag.
+const (
+	promptFilter  = "tags.`mlflow.prompt.is_prompt` = 'true'"
+	promptTextTag = "mlflow.prompt.text"
+)
+
+// prompts lists the registry's prompts (the models page leaves them out,
+// as MLflow 3's does).
+func (h *Handler) prompts(w http.ResponseWriter, r *http.Request) {
+	if h.opts.Registry == nil {
+		h.fail(w, r, http.StatusNotFound, "this server has no model registry")
+		return
+	}
+	filter := promptFilter
+	if q := r.URL.Query().Get("filter"); q != "" {
+		filter += " AND " + q
+	}
+	ms, _, err := h.opts.Registry.SearchRegisteredModels(r.Context(), registry.SearchModels{MaxResults: 1000, Filter: filter})
+	ms = slices.DeleteFunc(ms, func(m *registry.RegisteredModel) bool { return !h.allowed(r, true, m.Name) })
+	h.render(w, r, "prompts", "Prompts", map[string]any{"Prompts": ms, "Error": errText(err), "Filter": r.URL.Query().Get("filter")})
+}
+
+// promptVersion is a prompt's version as its page shows it.
+type promptVersion struct {
+	*registry.ModelVersion
+	Template string
+	Tags     []store.Tag // without the template and MLflow's markers
+}
+
+// prompt shows a prompt's versions, each with its template.
+func (h *Handler) prompt(w http.ResponseWriter, r *http.Request) {
+	if h.opts.Registry == nil {
+		h.fail(w, r, http.StatusNotFound, "this server has no model registry")
+		return
+	}
+	m, err := h.opts.Registry.GetRegisteredModel(r.Context(), r.PathValue("name"))
+	if err == nil && !isPrompt(m.Tags) {
+		err = fmt.Errorf("%s is a registered model, not a prompt", m.Name)
+	}
+	if err != nil {
+		h.fail(w, r, http.StatusNotFound, err.Error())
+		return
+	}
+	vs, _, err := h.opts.Registry.SearchModelVersions(r.Context(), registry.SearchVersions{
+		Filter: "name = '" + strings.ReplaceAll(m.Name, "'", "''") + "' AND " + promptFilter, OrderBy: []string{"version_number DESC"}, MaxResults: 1000,
+	})
+	rows := make([]promptVersion, len(vs))
+	for i, v := range vs {
+		rows[i].ModelVersion = v
+		for _, t := range v.Tags {
+			switch {
+			case t.Key == promptTextTag:
+				rows[i].Template = indent(t.Value)
+			case strings.HasPrefix(t.Key, "mlflow.prompt.") || strings.HasPrefix(t.Key, "_mlflow"):
+			default:
+				rows[i].Tags = append(rows[i].Tags, t)
+			}
+		}
+	}
+	h.render(w, r, "prompt", m.Name, map[string]any{"Prompt": m, "Versions": rows, "Error": errText(err)})
+}
+
+func isPrompt(tags []store.Tag) bool {
+	for _, t := range tags {
+		if t.Key == "mlflow.prompt.is_prompt" && strings.EqualFold(t.Value, "true") {
+			return true
+		}
+	}
+	return false
 }

@@ -37,6 +37,7 @@ func Run(t *testing.T, open Opener) {
 		{"SearchModels", testSearchModels},
 		{"SearchVersions", testSearchVersions},
 		{"Sources", testSources},
+		{"PromptSources", testPromptSources},
 		{"LoggedModelVersions", testLoggedModelVersions},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open(t)) })
@@ -410,6 +411,28 @@ func testSources(t *testing.T, s Stores) {
 	}
 	_, err = s.Registry.CreateModelVersion(bg, registry.CreateVersion{Name: "src", Source: "s3://bucket/models/m1"})
 	ok(t, err)
+}
+
+// testPromptSources: a prompt's version (tagged mlflow.prompt.is_prompt,
+// as MLflow's client tags it) takes the placeholder source MLflow's
+// register_prompt sends, never a local path or one with '..'; a model's
+// version still may not use that placeholder.
+func testPromptSources(t *testing.T, s Stores) {
+	prompt := []store.Tag{{Key: registry.PromptTag, Value: "true"}, {Key: "mlflow.prompt.text", Value: "Hello {{name}}"}}
+	_, err := s.Registry.CreateRegisteredModel(bg, "greeting", prompt[:1], "")
+	ok(t, err)
+	v, err := s.Registry.CreateModelVersion(bg, registry.CreateVersion{Name: "greeting", Source: "dummy-source", Tags: prompt})
+	ok(t, err)
+	if v.Version != "1" || v.Source != "dummy-source" {
+		t.Fatalf("prompt version %+v", v)
+	}
+	for _, bad := range []string{"file:///etc/passwd", "/etc/passwd", "prompts/../../etc", "%2e%2e/x", "a/%252e%252e/b", ""} {
+		_, err := s.Registry.CreateModelVersion(bg, registry.CreateVersion{Name: "greeting", Source: bad, Tags: prompt})
+		kind(t, err, store.ErrInvalidArgument)
+	}
+	model(t, s, "not-a-prompt")
+	_, err = s.Registry.CreateModelVersion(bg, registry.CreateVersion{Name: "not-a-prompt", Source: "dummy-source"})
+	kind(t, err, store.ErrInvalidArgument)
 }
 
 // Registry is registry.Store, named here so tests can assert a store is one.

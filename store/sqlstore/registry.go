@@ -395,7 +395,12 @@ func (s *Store) CreateModelVersion(ctx context.Context, req registry.CreateVersi
 	if err := registry.ValidateModelName(req.Name); err != nil {
 		return nil, err
 	}
-	if err := registry.ValidateSource(req.Source); err != nil {
+	prompt := registry.IsPromptVersion(req.Tags)
+	if prompt {
+		if err := registry.ValidatePromptSource(req.Source); err != nil {
+			return nil, err
+		}
+	} else if err := registry.ValidateSource(req.Source); err != nil {
 		return nil, err
 	}
 	for _, t := range req.Tags {
@@ -408,8 +413,10 @@ func (s *Store) CreateModelVersion(ctx context.Context, req registry.CreateVersi
 		if err := s.modelExists(ctx, tx, req.Name); err != nil {
 			return err
 		}
-		if err := s.checkLocalSource(ctx, tx, req.Source, req.RunID); err != nil {
-			return err
+		if !prompt {
+			if err := s.checkLocalSource(ctx, tx, req.Source, req.RunID); err != nil {
+				return err
+			}
 		}
 		var max sql.NullInt64
 		if err := tx.QueryRowContext(ctx, `SELECT max(version) FROM model_versions WHERE name = ?`, req.Name).Scan(&max); err != nil {
