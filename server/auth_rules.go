@@ -78,6 +78,7 @@ var authRules = map[string]rule{
 	"POST /traces/delete-traces":       {need: needDelete, loc: byExperimentID},
 	"POST /traces/link-to-run":         {need: needUpdate, loc: byRun},
 	"POST /traces/link-prompts":        {need: needUpdate, loc: byTrace},
+	"POST /v1/traces":                  {need: needUpdate, loc: byOTLPExperiment},
 	"PATCH /traces/{request_id}/tags":  {need: needUpdate, loc: byTrace},
 	"DELETE /traces/{request_id}/tags": {need: needUpdate, loc: byTrace},
 
@@ -210,6 +211,16 @@ func init() {
 		authRules["POST "+d+"/add-experiments"] = rule{need: needUpdate, loc: byDatasetAndExperiments}
 		authRules["POST "+d+"/remove-experiments"] = rule{need: needUpdate, loc: byDatasetAndExperiments}
 	}
+}
+
+// byOTLPExperiment locates the experiment an OTLP export names in its
+// header.
+func byOTLPExperiment(_ *Server, r *http.Request, _ map[string]any) ([]target, error) {
+	id := r.Header.Get(OTLPExperimentHeader)
+	if id == "" {
+		return nil, invalidParam("Missing required header: " + OTLPExperimentHeader)
+	}
+	return []target{{id: id}}, nil
 }
 
 // byExperimentIDs locates every experiment of a request's experiment_ids

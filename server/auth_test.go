@@ -82,8 +82,11 @@ func (as *authServer) call(t *testing.T, user, method, path string, body any) (i
 	t.Helper()
 	var rd io.Reader
 	ct := ""
+	var otlpExp string
 	switch b := body.(type) {
 	case nil:
+	case otlpBody: // an OTLP export: JSON, its experiment in the header
+		rd, ct, otlpExp = strings.NewReader(`{"resourceSpans": []}`), "application/json", string(b)
 	case string:
 		rd, ct = strings.NewReader(b), "application/x-www-form-urlencoded"
 	default:
@@ -100,11 +103,17 @@ func (as *authServer) call(t *testing.T, user, method, path string, body any) (i
 	if strings.HasPrefix(ct, "application/x-www") {
 		req.AddCookie(&http.Cookie{Name: "mlrun_csrf", Value: csrf})
 	}
+	if otlpExp != "" {
+		req.Header.Set(server.OTLPExperimentHeader, otlpExp)
+	}
 	if user != "" {
 		req.SetBasicAuth(user, password(user))
 	}
 	return send(t, req)
 }
+
+// otlpBody is the experiment of an empty OTLP export to send.
+type otlpBody string
 
 // fixture is one experiment with a run, a registered model with a version
 // and a logged model, each role holding its permission on both.
@@ -194,6 +203,9 @@ func (f fixture) request(key, user string) (method, path string, body any) {
 		repl = strings.NewReplacer("{path...}", "create/"+f.exp+"/"+f.run+"/artifacts/f.txt")
 	}
 	path = repl.Replace(pattern)
+	if path == "/v1/traces" {
+		return method, path, otlpBody(f.exp)
+	}
 	if !strings.HasPrefix(key, "UI ") && !strings.Contains(path, "/3.0/mlflow/") && !strings.HasPrefix(path, "/api/2.0/mlflow-artifacts") && path != "/get-artifact" && path != "/model-versions/get-artifact" && path != "/health" && path != "/version" && path != "/signup" {
 		path = "/api/2.0/mlflow" + path
 		if path == "/api/2.0/mlflow/upload-artifact" || path == "/api/2.0/mlflow/metrics/get-history-bulk" || path == "/api/2.0/mlflow/experiments/search-datasets" || path == "/api/2.0/mlflow/get-trace-artifact" {

@@ -229,6 +229,7 @@ func (s *Server) routes() {
 		s.authRoutes()
 	}
 	s.route("POST /ajax-api/2.0/mlflow/upload-artifact", s.uploadRunArtifact)
+	s.route("POST /v1/traces", s.otlpTraces)
 }
 
 // route registers a handler on the mux and remembers its pattern.
@@ -382,14 +383,14 @@ func (s *Server) logRequest(r *http.Request, sw *statusWriter, start time.Time) 
 }
 
 // unprefix maps a request under --static-prefix to the route it names:
-// the REST API (/api/...) and /metrics as they are, a path below the
+// the REST API (/api/...), /metrics and OTLP's /v1/traces as they are, a path below the
 // prefix with the prefix cut, a bare GET / to a redirect to the prefix.
 // Anything else (the UI or /ajax-api without the prefix, /api below it)
 // is not served: 404, as MLflow's routes do not exist there. It returns
 // false when it has answered.
 func (s *Server) unprefix(w http.ResponseWriter, r *http.Request) (*http.Request, bool) {
 	p, path := s.opts.StaticPrefix, r.URL.Path
-	if strings.HasPrefix(path, "/api/") || (path == "/metrics" && s.opts.Metrics != nil) {
+	if strings.HasPrefix(path, "/api/") || (path == "/metrics" && s.opts.Metrics != nil) || path == "/v1/traces" {
 		return r, true
 	}
 	if path == "/" && (r.Method == http.MethodGet || r.Method == http.MethodHead) {

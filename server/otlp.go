@@ -1,0 +1,357 @@
+package server
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"mime"
+	"net/http"
+	"sort"
+	"strconv"
+	"sync"
+
+	commonv1 "go.opentelemetry.io/proto/otlp/common/v1"
+	tracev1 "go.opentelemetry.io/proto/otlp/trace/v1"
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/encoding/protowire"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/mlrun/mlrun/artifact"
+	"github.com/mlrun/mlrun/store"
+)
+
+// OTLPExperimentHeader names the experiment OTLP spans go to (MLflow's
+// x-mlflow-experiment-id).
+const OTLPExperimentHeader = "X-Mlflow-Experiment-Id"
+
+// otlpLimit is the largest OTLP request body taken.
+const otlpLimit = 64 << 20
+
+// otlpTraces is POST /v1/traces, MLflow 3's OpenTelemetry collector
+// endpoint: an OTLP/HTTP export (protobuf, or OTLP's JSON) of spans from
+// any OpenTelemetry SDK, into the experiment its X-Mlflow-Experiment-Id
+// header names. Each trace becomes an MLflow trace (id "tr-" and the
+// trace id in hex) whose spans are kept, in MLflow's span layout, in the
+// trace's traces.json artifact, as MLflow's own client writes it: the
+// API, the UI and the commands read them there. Spans of one trace sent
+// in several exports are merged (by span id); the trace's times, state,
+// name and previews follow its root span.
+func (s *Server) otlpTraces(w http.ResponseWriter, r *http.Request) {
+	exp := r.Header.Get(OTLPExperimentHeader)
+	if exp == "" {
+		writeError(w, r, invalidParam("Missing required header: "+OTLPExperimentHeader))
+		return
+	}
+	ts, err := s.traces()
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	if _, err := s.store.GetExperiment(r.Context(), exp); err != nil {
+		writeError(w, r, err)
+		return
+	}
+	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, otlpLimit))
+	if err != nil {
+		writeError(w, r, invalidParam("could not read the OTLP request: "+err.Error()))
+		return
+	}
+	var rs []*tracev1.ResourceSpans
+	switch mt {
+	case "application/x-protobuf", "application/protobuf":
+		rs, err = decodeOTLPProto(body)
+	case "application/json":
+		rs, err = decodeOTLPJSON(body)
+	default:
+		writeError(w, r, invalidParam(fmt.Sprintf("OTLP content type must be application/x-protobuf or application/json, got '%s'", mt)))
+		return
+	}
+	if err != nil {
+		writeError(w, r, invalidParam("malformed OTLP trace export: "+err.Error()))
+		return
+	}
+	byTrace := map[string][]map[string]any{}
+	var order []string
+	for _, res := range rs {
+		for _, ss := range res.GetScopeSpans() {
+			for _, sp := range ss.GetSpans() {
+				if len(sp.GetTraceId()) != 16 || len(sp.GetSpanId()) != 8 {
+					writeError(w, r, invalidParam("an OTLP span needs a 16-byte trace_id and an 8-byte span_id"))
+					return
+				}
+				id := "tr-" + hex.EncodeToString(sp.GetTraceId())
+				if _, seen := byTrace[id]; !seen {
+					order = append(order, id)
+				}
+				byTrace[id] = append(byTrace[id], mlflowSpan(sp))
+			}
+		}
+	}
+	for _, id := range order {
+		if err := s.mergeOTLPTrace(r, ts, exp, id, byTrace[id]); err != nil {
+			writeError(w, r, err)
+			return
+		}
+	}
+	if mt == "application/json" {
+		w.Header().Set("Content-Type", "application/json")
+		w.Write([]byte("{}"))
+		return
+	}
+	w.Header().Set("Content-Type", "application/x-protobuf")
+	w.WriteHeader(http.StatusOK) // an empty ExportTraceServiceResponse
+}
+
+// decodeOTLPProto reads ExportTraceServiceRequest's one field, repeated
+// ResourceSpans resource_spans = 1, from its protobuf bytes.
+func decodeOTLPProto(b []byte) ([]*tracev1.ResourceSpans, error) {
+	var out []*tracev1.ResourceSpans
+	for len(b) > 0 {
+		num, typ, n := protowire.ConsumeTag(b)
+		if n < 0 {
+			return nil, protowire.ParseError(n)
+		}
+		b = b[n:]
+		if num != 1 || typ != protowire.BytesType {
+			n = protowire.ConsumeFieldValue(num, typ, b)
+			if n < 0 {
+				return nil, protowire.ParseError(n)
+			}
+			b = b[n:]
+			continue
+		}
+		v, n := protowire.ConsumeBytes(b)
+		if n < 0 {
+			return nil, protowire.ParseError(n)
+		}
+		b = b[n:]
+		rs := &tracev1.ResourceSpans{}
+		if err := proto.Unmarshal(v, rs); err != nil {
+			return nil, err
+		}
+		out = append(out, rs)
+	}
+	return out, nil
+}
+
+// decodeOTLPJSON reads OTLP's JSON encoding of an export.
+func decodeOTLPJSON(b []byte) ([]*tracev1.ResourceSpans, error) {
+	var req struct {
+		ResourceSpans []json.RawMessage `json:"resourceSpans"`
+	}
+	if err := json.Unmarshal(b, &req); err != nil {
+		return nil, err
+	}
+	out := make([]*tracev1.ResourceSpans, len(req.ResourceSpans))
+	for i, raw := range req.ResourceSpans {
+		out[i] = &tracev1.ResourceSpans{}
+		if err := protojson.Unmarshal(raw, out[i]); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// mlflowSpan is an OTLP span in the layout of MLflow 3's Span.to_dict:
+// ids in base64, times in nanoseconds, status as STATUS_CODE_…, and
+// attributes whose string values are kept as written (MLflow's SDK
+// writes JSON text there) and others as their JSON values.
+func mlflowSpan(sp *tracev1.Span) map[string]any {
+	enc := base64.StdEncoding.EncodeToString
+	var parent any
+	if p := sp.GetParentSpanId(); len(p) > 0 {
+		parent = enc(p)
+	}
+	var end any
+	if e := sp.GetEndTimeUnixNano(); e > 0 {
+		end = e
+	}
+	events := []any{}
+	for _, ev := range sp.GetEvents() {
+		events = append(events, map[string]any{"name": ev.GetName(), "timestamp": ev.GetTimeUnixNano(), "attributes": otlpAttrs(ev.GetAttributes())})
+	}
+	code := sp.GetStatus().GetCode().String() // STATUS_CODE_UNSET, _OK, _ERROR
+	return map[string]any{
+		"trace_id": enc(sp.GetTraceId()), "span_id": enc(sp.GetSpanId()), "parent_span_id": parent, "name": sp.GetName(),
+		"start_time_unix_nano": sp.GetStartTimeUnixNano(), "end_time_unix_nano": end, "events": events,
+		"status": map[string]any{"code": code, "message": sp.GetStatus().GetMessage()}, "attributes": otlpAttrs(sp.GetAttributes()),
+	}
+}
+
+func otlpAttrs(kvs []*commonv1.KeyValue) map[string]any {
+	out := map[string]any{}
+	for _, kv := range kvs {
+		out[kv.GetKey()] = otlpValue(kv.GetValue())
+	}
+	return out
+}
+
+// otlpValue is an OTLP AnyValue as a JSON value.
+func otlpValue(v *commonv1.AnyValue) any {
+	switch x := v.GetValue().(type) {
+	case *commonv1.AnyValue_StringValue:
+		return x.StringValue
+	case *commonv1.AnyValue_BoolValue:
+		return x.BoolValue
+	case *commonv1.AnyValue_IntValue:
+		return x.IntValue
+	case *commonv1.AnyValue_DoubleValue:
+		if math.IsNaN(x.DoubleValue) || math.IsInf(x.DoubleValue, 0) {
+			return strconv.FormatFloat(x.DoubleValue, 'g', -1, 64)
+		}
+		return x.DoubleValue
+	case *commonv1.AnyValue_ArrayValue:
+		out := []any{}
+		for _, e := range x.ArrayValue.GetValues() {
+			out = append(out, otlpValue(e))
+		}
+		return out
+	case *commonv1.AnyValue_KvlistValue:
+		return otlpAttrs(x.KvlistValue.GetValues())
+	case *commonv1.AnyValue_BytesValue:
+		return base64.StdEncoding.EncodeToString(x.BytesValue)
+	}
+	return nil
+}
+
+// otlpLocks serializes the merges of one trace's spans in this process
+// (exports of one trace may arrive at once).
+var otlpLocks sync.Map // trace id → *sync.Mutex
+
+// mergeOTLPTrace adds spans to a trace (made when new), rewrites its
+// traces.json with them, and brings its record up to date.
+func (s *Server) mergeOTLPTrace(r *http.Request, ts store.Traces, exp, id string, spans []map[string]any) error {
+	mu, _ := otlpLocks.LoadOrStore(id, &sync.Mutex{})
+	mu.(*sync.Mutex).Lock()
+	defer mu.(*sync.Mutex).Unlock()
+	ctx := r.Context()
+	t, err := ts.GetTraceInfo(ctx, id)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		if t, err = ts.PutTrace(ctx, store.TraceInfo{RequestID: id, ExperimentID: exp, Status: "IN_PROGRESS",
+			RequestMetadata: []store.Tag{{Key: "mlflow.trace_schema.version", Value: "3"}}}); err != nil {
+			return err
+		}
+	case err != nil:
+		return err
+	case t.ExperimentID != exp:
+		return store.Invalidf("Trace %s belongs to experiment %s, not %s.", id, t.ExperimentID, exp)
+	}
+	loc := ""
+	for _, tg := range t.Tags {
+		if tg.Key == store.TagTraceArtifactLocation {
+			loc = tg.Value
+		}
+	}
+	repo, err := s.runRepo(loc)
+	if err != nil {
+		return err
+	}
+	doc := map[string]any{}
+	if rc, _, err := repo.Open(ctx, "traces.json"); err == nil {
+		err = json.NewDecoder(io.LimitReader(rc, 256<<20)).Decode(&doc)
+		rc.Close()
+		if err != nil {
+			return fmt.Errorf("trace %s: its traces.json is not JSON: %w", id, err)
+		}
+	} else if !errors.Is(err, artifact.ErrNotFound) {
+		return err
+	}
+	all, _ := doc["spans"].([]any)
+	at := map[string]int{}
+	for i, sp := range all {
+		if m, ok := sp.(map[string]any); ok {
+			if sid, ok := m["span_id"].(string); ok {
+				at[sid] = i
+			}
+		}
+	}
+	for _, sp := range spans {
+		if i, ok := at[sp["span_id"].(string)]; ok {
+			all[i] = sp
+		} else {
+			at[sp["span_id"].(string)] = len(all)
+			all = append(all, sp)
+		}
+	}
+	doc["spans"] = all
+	b, err := json.Marshal(doc)
+	if err != nil {
+		return err
+	}
+	if err := repo.Put(ctx, "traces.json", bytes.NewReader(b)); err != nil {
+		return err
+	}
+	_, err = ts.PutTrace(ctx, traceFromSpans(t, all))
+	return err
+}
+
+// traceFromSpans is a trace's record as its spans say: start, duration,
+// state and name from its root span (IN_PROGRESS until the root span has
+// ended), the previews from the root's inputs and outputs.
+func traceFromSpans(t *store.TraceInfo, spans []any) store.TraceInfo {
+	out := store.TraceInfo{RequestID: t.RequestID, ExperimentID: t.ExperimentID, Status: "IN_PROGRESS", ClientRequestID: t.ClientRequestID}
+	var starts []float64
+	for _, sp := range spans {
+		m, _ := sp.(map[string]any)
+		start := num(m["start_time_unix_nano"])
+		if start > 0 {
+			starts = append(starts, start)
+		}
+		if m["parent_span_id"] != nil && m["parent_span_id"] != "" {
+			continue
+		}
+		out.TimestampMs = int64(start / 1e6)
+		if end := num(m["end_time_unix_nano"]); end > 0 {
+			out.ExecutionTimeMs = int64((end - start) / 1e6)
+			out.Status = "OK"
+			if st, _ := m["status"].(map[string]any); st != nil && st["code"] == "STATUS_CODE_ERROR" {
+				out.Status = "ERROR"
+			}
+		}
+		name, _ := m["name"].(string)
+		out.Tags = append(out.Tags, store.Tag{Key: "mlflow.traceName", Value: name})
+		attrs, _ := m["attributes"].(map[string]any)
+		out.RequestPreview, out.ResponsePreview = previewOf(attrs["mlflow.spanInputs"]), previewOf(attrs["mlflow.spanOutputs"])
+	}
+	if out.TimestampMs == 0 && len(starts) > 0 {
+		sort.Float64s(starts)
+		out.TimestampMs = int64(starts[0] / 1e6)
+	}
+	return out
+}
+
+func num(v any) float64 {
+	switch x := v.(type) {
+	case float64:
+		return x
+	case uint64:
+		return float64(x)
+	case int64:
+		return float64(x)
+	}
+	return 0
+}
+
+// previewOf is a root span's inputs or outputs as a trace preview: the
+// text as written, at most 1,000 characters (MLflow's limit).
+func previewOf(v any) string {
+	s, ok := v.(string)
+	if !ok {
+		if v == nil {
+			return ""
+		}
+		b, _ := json.Marshal(v)
+		s = string(b)
+	}
+	if r := []rune(s); len(r) > 1000 {
+		s = string(r[:1000])
+	}
+	return s
+}
