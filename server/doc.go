@@ -1,8 +1,8 @@
 // Package server is mlrun's tracking server: MLflow's REST API under
 // /api/2.0/mlflow/ and /ajax-api/2.0/mlflow/ (MLflow 3's traces,
 // assessments, scorers and evaluation datasets under /api/3.0/mlflow/),
-// the artifact proxy under /api/2.0/mlflow-artifacts/, /health and
-// /version. It speaks MLflow's
+// the artifact proxy under /api/2.0/mlflow-artifacts/, OpenTelemetry's
+// OTLP/HTTP trace export at /v1/traces, /health and /version. It speaks MLflow's
 // JSON conventions (see internal/wire) so MLflow's own clients work
 // against it unchanged.
 //
