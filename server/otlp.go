@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"io"
 	"math"
 	"mime"
@@ -220,16 +221,19 @@ func otlpValue(v *commonv1.AnyValue) any {
 	return nil
 }
 
-// otlpLocks serializes the merges of one trace's spans in this process
-// (exports of one trace may arrive at once).
-var otlpLocks sync.Map // trace id → *sync.Mutex
+// otlpLocks serialize the merges of one trace's spans in this process
+// (exports of one trace may arrive at once): a trace takes the lock its
+// id hashes to, so the locks stay few however many traces come.
+var otlpLocks [64]sync.Mutex
 
 // mergeOTLPTrace adds spans to a trace (made when new), rewrites its
 // traces.json with them, and brings its record up to date.
 func (s *Server) mergeOTLPTrace(r *http.Request, ts store.Traces, exp, id string, spans []map[string]any) error {
-	mu, _ := otlpLocks.LoadOrStore(id, &sync.Mutex{})
-	mu.(*sync.Mutex).Lock()
-	defer mu.(*sync.Mutex).Unlock()
+	h := fnv.New32a()
+	h.Write([]byte(id))
+	mu := &otlpLocks[h.Sum32()%uint32(len(otlpLocks))]
+	mu.Lock()
+	defer mu.Unlock()
 	ctx := r.Context()
 	t, err := ts.GetTraceInfo(ctx, id)
 	switch {
