@@ -109,7 +109,7 @@ func tracesCommand() *cli.Command {
 						if c.String("output") == "json" || fields != "" {
 							traces := []any{}
 							for i, t := range list {
-								spans := fields == "" && c.Bool("include-spans") || strings.Contains(fields, "data")
+								spans := fields == "" && c.Bool("include-spans") || fields != "" && !infoOnly(fields)
 								d, err := traceDict(c, st, as, t, spans)
 								if err != nil {
 									return err
@@ -323,6 +323,16 @@ func tracesCommand() *cli.Command {
 
 // extractFlag is --extract-fields of traces search and get.
 var extractFlag = &cli.StringFlag{Name: "extract-fields", Usage: "only these fields, comma-separated dot paths: info.trace_id, info.assessments.*, data.spans.*.name, info.tags.`mlflow.traceName`"}
+
+// infoOnly reports whether every field is below info (no spans needed).
+func infoOnly(fields string) bool {
+	for _, f := range fieldList(fields) {
+		if !strings.HasPrefix(f, "info.") && f != "info" {
+			return false
+		}
+	}
+	return true
+}
 
 // selectTraceFields is a trace's dict cut down to fields.
 func selectTraceFields(d map[string]any, fields string, check bool) (any, error) {
