@@ -15,9 +15,8 @@ import (
 // datasets is an experiment's evaluation datasets (MLflow 3's GenAI
 // evaluation datasets linked to it).
 func (h *Handler) datasets(w http.ResponseWriter, r *http.Request) {
-	ds, ok := h.opts.Store.(store.EvaluationDatasets)
+	ds, ok := storeAs[store.EvaluationDatasets](h, w, r, "evaluation datasets")
 	if !ok {
-		h.fail(w, r, http.StatusNotFound, "this tracking store keeps no evaluation datasets")
 		return
 	}
 	exp, ok := h.experimentOf(w, r)
@@ -38,9 +37,8 @@ type recordRow struct {
 
 // dataset is one evaluation dataset with a page of its records.
 func (h *Handler) dataset(w http.ResponseWriter, r *http.Request) {
-	ds, ok := h.opts.Store.(store.EvaluationDatasets)
+	ds, ok := storeAs[store.EvaluationDatasets](h, w, r, "evaluation datasets")
 	if !ok {
-		h.fail(w, r, http.StatusNotFound, "this tracking store keeps no evaluation datasets")
 		return
 	}
 	d, err := ds.GetEvaluationDataset(r.Context(), r.PathValue("dataset_id"))
@@ -70,9 +68,8 @@ type scorerRow struct {
 
 // scorers is an experiment's registered scorers and LLM judges.
 func (h *Handler) scorers(w http.ResponseWriter, r *http.Request) {
-	sc, ok := h.opts.Store.(store.Scorers)
+	sc, ok := storeAs[store.Scorers](h, w, r, "scorers")
 	if !ok {
-		h.fail(w, r, http.StatusNotFound, "this tracking store keeps no scorers")
 		return
 	}
 	exp, ok := h.experimentOf(w, r)

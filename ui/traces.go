@@ -12,6 +12,16 @@ import (
 	"github.com/mlrun/mlrun/store"
 )
 
+// storeAs is the tracking store as one of its optional capabilities; false,
+// the page answered with a 404 naming what, when it lacks it.
+func storeAs[T any](h *Handler, w http.ResponseWriter, r *http.Request, what string) (T, bool) {
+	v, ok := h.opts.Store.(T)
+	if !ok {
+		h.fail(w, r, http.StatusNotFound, "this tracking store keeps no "+what)
+	}
+	return v, ok
+}
+
 // experimentOf is the experiment a page's path names ({id}); false, the
 // page answered with a 404, when there is none.
 func (h *Handler) experimentOf(w http.ResponseWriter, r *http.Request) (*store.Experiment, bool) {
@@ -25,9 +35,8 @@ func (h *Handler) experimentOf(w http.ResponseWriter, r *http.Request) (*store.E
 
 // traces lists an experiment's traces, newest first.
 func (h *Handler) traces(w http.ResponseWriter, r *http.Request) {
-	ts, ok := h.opts.Store.(store.Traces)
+	ts, ok := storeAs[store.Traces](h, w, r, "traces")
 	if !ok {
-		h.fail(w, r, http.StatusNotFound, "this tracking store keeps no traces")
 		return
 	}
 	exp, ok := h.experimentOf(w, r)
@@ -167,9 +176,8 @@ func (s traceSpan) endNs() int64 {
 // trace shows one trace: its info and its spans as a tree, read from the
 // traces.json the client uploaded.
 func (h *Handler) trace(w http.ResponseWriter, r *http.Request) {
-	ts, ok := h.opts.Store.(store.Traces)
+	ts, ok := storeAs[store.Traces](h, w, r, "traces")
 	if !ok {
-		h.fail(w, r, http.StatusNotFound, "this tracking store keeps no traces")
 		return
 	}
 	t, err := ts.GetTraceInfo(r.Context(), r.PathValue("id"))
