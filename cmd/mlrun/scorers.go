@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"regexp"
+	"strings"
 
 	"github.com/urfave/cli/v2"
 
@@ -152,6 +154,26 @@ func scorersCommand() *cli.Command {
 				},
 			},
 			{
+				Name:  "register-llm-judge",
+				Usage: "register an LLM judge made of instructions, as mlflow scorers register-llm-judge (make_judge)",
+				Flags: []cli.Flag{trackingFlag, expFlag, nameFlag,
+					&cli.StringFlag{Name: "instructions", Aliases: []string{"i"}, Usage: "what to judge, with {{ inputs }}, {{ outputs }}, {{ expectations }} or {{ trace }}"},
+					&cli.StringFlag{Name: "model", Aliases: []string{"m"}, Usage: "the judge's model, e.g. openai:/gpt-4 (default: MLflow's)"}},
+				Action: func(c *cli.Context) error {
+					serialized, err := llmJudge(c.String("name"), c.String("instructions"), c.String("model"))
+					if err != nil {
+						return fmt.Errorf("scorers register-llm-judge: %w", err)
+					}
+					return withScorers(c, true, func(sc store.Scorers, exp, name string) error {
+						if _, err := sc.RegisterScorer(c.Context, exp, name, serialized); err != nil {
+							return err
+						}
+						fmt.Fprintf(c.App.Writer, "Successfully created and registered judge scorer '%s' in experiment %s\n", name, exp)
+						return nil
+					})
+				},
+			},
+			{
 				Name:  "delete",
 				Usage: "delete one version of a scorer (--version), or the scorer with every version",
 				Flags: []cli.Flag{trackingFlag, expFlag, nameFlag, versionFlag},
@@ -172,3 +194,47 @@ func scorersCommand() *cli.Command {
 		},
 	}
 }
+
+// judgeVariables are the template variables an LLM judge's instructions
+// may use (MLflow's make_judge).
+var judgeVariables = map[string]bool{"inputs": true, "outputs": true, "expectations": true, "trace": true}
+
+var templateVar = regexp.MustCompile(`\{\{\s*(\w+)\s*\}\}`)
+
+// llmJudge is an LLM judge serialized as MLflow's InstructionsJudge
+// serializes itself (a SerializedScorer with instructions_judge_pydantic_
+// data), so MLflow's client loads it as the judge make_judge makes; the
+// instructions must use at least one of the judge's template variables,
+// and no other.
+func llmJudge(name, instructions, model string) (string, error) {
+	switch {
+	case name == "":
+		return "", fmt.Errorf("give --name NAME")
+	case strings.TrimSpace(instructions) == "":
+		return "", fmt.Errorf("give --instructions")
+	}
+	found := false
+	for _, m := range templateVar.FindAllStringSubmatch(instructions, -1) {
+		if !judgeVariables[m[1]] {
+			return "", fmt.Errorf("the instructions use {{ %s }}: a judge's instructions may use only {{ inputs }}, {{ outputs }}, {{ expectations }} and {{ trace }}", m[1])
+		}
+		found = true
+	}
+	if !found {
+		return "", fmt.Errorf("the instructions must contain at least one of {{ inputs }}, {{ outputs }}, {{ expectations }}, {{ trace }}")
+	}
+	var m any
+	if model != "" {
+		m = model
+	}
+	b, err := json.Marshal(map[string]any{
+		"name": name, "aggregations": nil, "mlflow_version": mlflowJudgeVersion, "serialization_version": 1,
+		"builtin_scorer_class": nil, "builtin_scorer_pydantic_data": nil, "call_source": nil, "call_signature": nil, "original_func_name": nil,
+		"instructions_judge_pydantic_data": map[string]any{"instructions": instructions, "model": m},
+	})
+	return string(b), err
+}
+
+// mlflowJudgeVersion is the MLflow release whose judge serialization
+// llmJudge writes (the schema mlrun's databases are at).
+const mlflowJudgeVersion = "3.6.0"

@@ -53,6 +53,29 @@ func TestScorersCommands(t *testing.T) {
 				t.Errorf("get --json:\n%s", out)
 			}
 
+			// mlflow scorers register-llm-judge: make_judge's serialization.
+			if out := mustRun(t, "scorers", "register-llm-judge", "-n", "polite", "-i", "Is {{ outputs }} polite given {{inputs}}?", "-m", "openai:/gpt-4"); !strings.Contains(out, "Successfully created and registered judge scorer 'polite' in experiment "+exp) {
+				t.Errorf("register-llm-judge: %s", out)
+			}
+			var judge struct {
+				Name                 string         `json:"name"`
+				SerializationVersion int            `json:"serialization_version"`
+				Data                 map[string]any `json:"instructions_judge_pydantic_data"`
+				CallSource           *string        `json:"call_source"`
+			}
+			if out := mustRun(t, "scorers", "get", "-n", "polite"); json.Unmarshal([]byte(out), &judge) != nil || judge.Name != "polite" || judge.SerializationVersion != 1 ||
+				judge.Data["instructions"] != "Is {{ outputs }} polite given {{inputs}}?" || judge.Data["model"] != "openai:/gpt-4" || judge.CallSource != nil {
+				t.Errorf("the judge as stored:\n%s", out)
+			}
+			for args, want := range map[string]string{
+				"Be polite":                             "at least one of {{ inputs }}",
+				"Check {{ outputs }} and {{ context }}": "{{ context }}",
+			} {
+				if _, err := mlrun(t, "scorers", "register-llm-judge", "-n", "bad", "-i", args); err == nil || !strings.Contains(err.Error(), want) {
+					t.Errorf("register-llm-judge -i %q: %v, want %q", args, err, want)
+				}
+			}
+
 			mustRun(t, "scorers", "delete", "-n", "quality", "--version", "1")
 			if out := mustRun(t, "scorers", "versions", "-n", "quality", "--json"); strings.Contains(out, `"scorer_version": 1,`) || !strings.Contains(out, `"scorer_version": 2,`) {
 				t.Errorf("versions after deleting version 1:\n%s", out)
