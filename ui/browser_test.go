@@ -528,6 +528,20 @@ func TestGenAIPages(t *testing.T) {
 	if sc := page("/experiments/" + s.xssExp + "/scorers"); !strings.Contains(sc, "&lt;script&gt;") || !strings.Contains(sc, "<td>1</td><td>1</td>") {
 		t.Errorf("scorers page:\n%s", sc)
 	}
+	// A trace's page shows its feedback and expectations.
+	tr, err := s.srv.Store.StartTrace(context.Background(), s.xssExp, 1, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.srv.Store.CreateAssessment(context.Background(), store.Assessment{TraceID: tr.RequestID, Name: "relevance", Type: "feedback",
+		Value: "0.9", SourceType: "LLM_JUDGE", SourceID: "judge-1", Rationale: "because " + xss, Valid: true}); err != nil {
+		t.Fatal(err)
+	}
+	if tp := page("/traces/" + tr.RequestID); !strings.Contains(tp, "<td>relevance</td><td>feedback</td><td><code>0.9</code></td>") ||
+		!strings.Contains(tp, "because &lt;script&gt;") || !strings.Contains(tp, "LLM_JUDGE (judge-1)") {
+		t.Errorf("trace page's assessments:\n%s", tp)
+	}
+
 	// Prompts: listed apart from the models, a version's template shown.
 	if list := page("/prompts"); !strings.Contains(list, `href="/prompts/qa-prompt"`) || !strings.Contains(list, "@production → v1") || strings.Contains(list, "wine-model") {
 		t.Errorf("prompts page:\n%s", list)

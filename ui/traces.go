@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"sort"
@@ -209,6 +210,13 @@ func (h *Handler) trace(w http.ResponseWriter, r *http.Request) {
 		} else {
 			data["Spans"] = spanTree(doc.Spans)
 		}
+	}
+	if as, ok := h.opts.Store.(store.Assessments); ok {
+		list, err := as.TraceAssessments(r.Context(), t.RequestID)
+		if err != nil && !errors.Is(err, store.ErrUnsupported) {
+			data["AssessmentsError"] = err.Error()
+		}
+		data["Assessments"] = list
 	}
 	h.render(w, r, "trace", "Trace "+t.RequestID, data)
 }
