@@ -58,6 +58,7 @@ func Run(t *testing.T, open Opener) {
 		{"Scorers", testScorers},
 		{"EvaluationDatasets", testEvaluationDatasets},
 		{"Assessments", testAssessments},
+		{"ConcurrentGenAIWrites", testConcurrentGenAIWrites},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -1546,4 +1547,56 @@ func testLinkPrompts(t *testing.T, s store.Store) {
 	}
 	wantKind(t, ts.LinkPromptsToTrace(ctx(), "tr-0123456789abcdef0123456789abcdef", []store.PromptVersionRef{{Name: "qa", Version: "1"}}), store.ErrNotFound)
 	wantKind(t, ts.LinkPromptsToTrace(ctx(), tr.RequestID, []store.PromptVersionRef{{Name: "qa"}}), store.ErrInvalidArgument)
+}
+
+// testConcurrentGenAIWrites: registrations of one scorer name and merges
+// of the same record, all at once, lose nothing and fail none (on
+// PostgreSQL they race for the same unique keys and are retried): every
+// version number once, one record holding every expectation.
+func testConcurrentGenAIWrites(t *testing.T, s store.Store) {
+	sc, isScorers := s.(store.Scorers)
+	ds, isDS := s.(store.EvaluationDatasets)
+	if !isScorers || !isDS {
+		t.Fatalf("the store lacks scorers (%v) or evaluation datasets (%v)", isScorers, isDS)
+	}
+	exp := newExp(t, s, "genai-race")
+	d := must[*store.EvaluationDataset](t)(ds.CreateEvaluationDataset(ctx(), "race", nil, []string{exp}))
+	const n = 8
+	var wg sync.WaitGroup
+	errs := make(chan error, 2*n)
+	for i := range n {
+		wg.Add(2)
+		go func() {
+			defer wg.Done()
+			_, err := sc.RegisterScorer(ctx(), exp, "judge", fmt.Sprintf(`{"i": %d}`, i))
+			errs <- err
+		}()
+		go func() {
+			defer wg.Done()
+			_, _, err := ds.UpsertDatasetRecords(ctx(), d.ID, []json.RawMessage{json.RawMessage(fmt.Sprintf(`{"inputs": {"q": "same"}, "expectations": {"e%d": %d}}`, i, i))})
+			errs <- err
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		ok(t, err)
+	}
+	vs := must[[]*store.Scorer](t)(sc.ListScorerVersions(ctx(), exp, "judge"))
+	for i, v := range vs {
+		if v.Version != i+1 {
+			t.Fatalf("versions after %d concurrent registrations: %v", n, vs)
+		}
+	}
+	if len(vs) != n {
+		t.Fatalf("%d versions after %d concurrent registrations", len(vs), n)
+	}
+	recs, _ := must2[[]*store.DatasetRecord, string](t)(ds.DatasetRecords(ctx(), d.ID, 0, ""))
+	if len(recs) != 1 {
+		t.Fatalf("%d records after %d concurrent merges of the same inputs, want 1", len(recs), n)
+	}
+	var exps map[string]int
+	if err := json.Unmarshal([]byte(recs[0].Expectations), &exps); err != nil || len(exps) != n {
+		t.Fatalf("the merged record's expectations: %s (%v), want %d", recs[0].Expectations, err, n)
+	}
 }
