@@ -175,7 +175,7 @@ func mlflowSpan(sp *tracev1.Span) map[string]any {
 	}
 	events := []any{}
 	for _, ev := range sp.GetEvents() {
-		events = append(events, map[string]any{"name": ev.GetName(), "timestamp": ev.GetTimeUnixNano(), "attributes": otlpAttrs(ev.GetAttributes())})
+		events = append(events, map[string]any{"name": ev.GetName(), "time_unix_nano": ev.GetTimeUnixNano(), "attributes": otlpAttrs(ev.GetAttributes())})
 	}
 	code := sp.GetStatus().GetCode().String() // STATUS_CODE_UNSET, _OK, _ERROR
 	return map[string]any{

@@ -59,7 +59,8 @@ func TestOTLPTraces(t *testing.T) {
 	}
 	child := &tracev1.Span{TraceId: traceID, SpanId: []byte{0, 0, 0, 0, 0, 0, 0, 2}, ParentSpanId: []byte{0, 0, 0, 0, 0, 0, 0, 1}, Name: "retrieve",
 		StartTimeUnixNano: 1_700_000_000_100_000_000, EndTimeUnixNano: 1_700_000_000_300_000_000,
-		Attributes: []*commonv1.KeyValue{str("mlflow.spanType", `"RETRIEVER"`), {Key: "k", Value: &commonv1.AnyValue{Value: &commonv1.AnyValue_IntValue{IntValue: 3}}}}}
+		Attributes: []*commonv1.KeyValue{str("mlflow.spanType", `"RETRIEVER"`), {Key: "k", Value: &commonv1.AnyValue{Value: &commonv1.AnyValue_IntValue{IntValue: 3}}}},
+		Events: []*tracev1.Span_Event{{Name: "exception", TimeUnixNano: 1_700_000_000_200_000_000, Attributes: []*commonv1.KeyValue{str("exception.type", "ValueError")}}}}
 	if status, body := post(otlpExport(t, child), "application/x-protobuf", exp); status != 200 {
 		t.Fatalf("export of the child: %d %s", status, body)
 	}
@@ -90,11 +91,14 @@ func TestOTLPTraces(t *testing.T) {
 			ParentSpanID *string           `json:"parent_span_id"`
 			Status       map[string]string `json:"status"`
 			Attributes   map[string]any    `json:"attributes"`
+			Events       []map[string]any  `json:"events"`
 		} `json:"spans"`
 	}
 	if status != 200 || json.Unmarshal([]byte(body), &doc) != nil || len(doc.Spans) != 2 || doc.Spans[0].Name != "retrieve" || doc.Spans[1].Name != "agent" ||
 		doc.Spans[1].ParentSpanID != nil || *doc.Spans[0].ParentSpanID != "AAAAAAAAAAE=" || doc.Spans[1].Status["code"] != "STATUS_CODE_OK" ||
-		doc.Spans[0].Attributes["mlflow.spanType"] != `"RETRIEVER"` || doc.Spans[0].Attributes["k"] != 3.0 {
+		doc.Spans[0].Attributes["mlflow.spanType"] != `"RETRIEVER"` || doc.Spans[0].Attributes["k"] != 3.0 ||
+		// An event as MLflow 3's Span.from_dict reads it: time_unix_nano.
+		len(doc.Spans[0].Events) != 1 || doc.Spans[0].Events[0]["time_unix_nano"] != 1.7000000002e18 || doc.Spans[0].Events[0]["name"] != "exception" {
 		t.Fatalf("traces.json: %d %s", status, body)
 	}
 	// Sent again, a span replaces itself.
