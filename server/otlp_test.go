@@ -60,7 +60,7 @@ func TestOTLPTraces(t *testing.T) {
 	child := &tracev1.Span{TraceId: traceID, SpanId: []byte{0, 0, 0, 0, 0, 0, 0, 2}, ParentSpanId: []byte{0, 0, 0, 0, 0, 0, 0, 1}, Name: "retrieve",
 		StartTimeUnixNano: 1_700_000_000_100_000_000, EndTimeUnixNano: 1_700_000_000_300_000_000,
 		Attributes: []*commonv1.KeyValue{str("mlflow.spanType", `"RETRIEVER"`), {Key: "k", Value: &commonv1.AnyValue{Value: &commonv1.AnyValue_IntValue{IntValue: 3}}}},
-		Events: []*tracev1.Span_Event{{Name: "exception", TimeUnixNano: 1_700_000_000_200_000_000, Attributes: []*commonv1.KeyValue{str("exception.type", "ValueError")}}}}
+		Events:     []*tracev1.Span_Event{{Name: "exception", TimeUnixNano: 1_700_000_000_200_000_000, Attributes: []*commonv1.KeyValue{str("exception.type", "ValueError")}}}}
 	if status, body := post(otlpExport(t, child), "application/x-protobuf", exp); status != 200 {
 		t.Fatalf("export of the child: %d %s", status, body)
 	}
