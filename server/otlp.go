@@ -2,27 +2,24 @@ package server
 
 import (
 	"bytes"
-	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"hash/fnv"
 	"io"
-	"math"
 	"mime"
 	"net/http"
 	"sort"
-	"strconv"
 	"sync"
 
-	commonv1 "go.opentelemetry.io/proto/otlp/common/v1"
 	tracev1 "go.opentelemetry.io/proto/otlp/trace/v1"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/mlrun/mlrun/artifact"
+	"github.com/mlrun/mlrun/internal/spans"
 	"github.com/mlrun/mlrun/store"
 )
 
@@ -90,7 +87,7 @@ func (s *Server) otlpTraces(w http.ResponseWriter, r *http.Request) {
 				if _, seen := byTrace[id]; !seen {
 					order = append(order, id)
 				}
-				byTrace[id] = append(byTrace[id], mlflowSpan(sp))
+				byTrace[id] = append(byTrace[id], spans.FromOTLP(sp).Dict())
 			}
 		}
 	}
@@ -157,68 +154,6 @@ func decodeOTLPJSON(b []byte) ([]*tracev1.ResourceSpans, error) {
 		}
 	}
 	return out, nil
-}
-
-// mlflowSpan is an OTLP span in the layout of MLflow 3's Span.to_dict:
-// ids in base64, times in nanoseconds, status as STATUS_CODE_…, and
-// attributes whose string values are kept as written (MLflow's SDK
-// writes JSON text there) and others as their JSON values.
-func mlflowSpan(sp *tracev1.Span) map[string]any {
-	enc := base64.StdEncoding.EncodeToString
-	var parent any
-	if p := sp.GetParentSpanId(); len(p) > 0 {
-		parent = enc(p)
-	}
-	var end any
-	if e := sp.GetEndTimeUnixNano(); e > 0 {
-		end = e
-	}
-	events := []any{}
-	for _, ev := range sp.GetEvents() {
-		events = append(events, map[string]any{"name": ev.GetName(), "time_unix_nano": ev.GetTimeUnixNano(), "attributes": otlpAttrs(ev.GetAttributes())})
-	}
-	code := sp.GetStatus().GetCode().String() // STATUS_CODE_UNSET, _OK, _ERROR
-	return map[string]any{
-		"trace_id": enc(sp.GetTraceId()), "span_id": enc(sp.GetSpanId()), "parent_span_id": parent, "name": sp.GetName(),
-		"start_time_unix_nano": sp.GetStartTimeUnixNano(), "end_time_unix_nano": end, "events": events,
-		"status": map[string]any{"code": code, "message": sp.GetStatus().GetMessage()}, "attributes": otlpAttrs(sp.GetAttributes()),
-	}
-}
-
-func otlpAttrs(kvs []*commonv1.KeyValue) map[string]any {
-	out := map[string]any{}
-	for _, kv := range kvs {
-		out[kv.GetKey()] = otlpValue(kv.GetValue())
-	}
-	return out
-}
-
-// otlpValue is an OTLP AnyValue as a JSON value.
-func otlpValue(v *commonv1.AnyValue) any {
-	switch x := v.GetValue().(type) {
-	case *commonv1.AnyValue_StringValue:
-		return x.StringValue
-	case *commonv1.AnyValue_BoolValue:
-		return x.BoolValue
-	case *commonv1.AnyValue_IntValue:
-		return x.IntValue
-	case *commonv1.AnyValue_DoubleValue:
-		if math.IsNaN(x.DoubleValue) || math.IsInf(x.DoubleValue, 0) {
-			return strconv.FormatFloat(x.DoubleValue, 'g', -1, 64)
-		}
-		return x.DoubleValue
-	case *commonv1.AnyValue_ArrayValue:
-		out := []any{}
-		for _, e := range x.ArrayValue.GetValues() {
-			out = append(out, otlpValue(e))
-		}
-		return out
-	case *commonv1.AnyValue_KvlistValue:
-		return otlpAttrs(x.KvlistValue.GetValues())
-	case *commonv1.AnyValue_BytesValue:
-		return base64.StdEncoding.EncodeToString(x.BytesValue)
-	}
-	return nil
 }
 
 // otlpLocks serialize the merges of one trace's spans in this process
