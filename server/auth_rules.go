@@ -3,6 +3,7 @@ package server
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -178,6 +179,8 @@ func init() {
 	for _, p := range []string{"/api/3.0/mlflow", "/ajax-api/3.0/mlflow"} {
 		authRules["POST "+p+"/traces"] = rule{need: needUpdate, loc: byTraceV3Body}
 		authRules["GET "+p+"/traces/{trace_id}"] = rule{need: needRead, loc: byTrace}
+		authRules["GET "+p+"/traces/get"] = rule{need: needRead, loc: byTrace}
+		authRules["GET "+p+"/traces/batchGet"] = rule{need: needRead, loc: byTraceIDs}
 		authRules["PATCH "+p+"/traces/{trace_id}/tags"] = rule{need: needUpdate, loc: byTrace}
 		authRules["DELETE "+p+"/traces/{trace_id}/tags"] = rule{need: needUpdate, loc: byTrace}
 		authRules["POST "+p+"/traces/search"] = rule{filter: narrowLocations}
@@ -302,6 +305,34 @@ func byTraceV3Body(_ *Server, _ *http.Request, in map[string]any) ([]target, err
 		return nil, missingParam("trace.trace_info.trace_location.mlflow_experiment.experiment_id")
 	}
 	return []target{{id: id}}, nil
+}
+
+// byTraceIDs is every experiment of the known traces trace_ids names
+// (BatchGetTraces): the user must be able to read them all.
+func byTraceIDs(s *Server, r *http.Request, in map[string]any) ([]target, error) {
+	ts, err := s.traces()
+	if err != nil {
+		return nil, err
+	}
+	var ids []string
+	switch v := in["trace_ids"].(type) {
+	case string:
+		ids = []string{v}
+	case []string:
+		ids = v
+	}
+	var out []target
+	for _, id := range ids[:min(len(ids), maxBatchTraces)] {
+		t, err := ts.GetTraceInfo(r.Context(), id)
+		if errors.Is(err, store.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, target{id: t.ExperimentID})
+	}
+	return out, nil
 }
 
 // narrowLocations drops the experiments the user may not read from

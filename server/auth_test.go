@@ -238,6 +238,10 @@ func (f fixture) request(key, user string) (method, path string, body any) {
 				return method, path + "?" + url.Values{"experiment_id": {f.exp}, "name": {"s"}}.Encode(), nil
 			}
 			return method, path, map[string]any{"experiment_id": f.exp, "name": "s", "serialized_scorer": `{"name": "s"}`}
+		case strings.HasSuffix(path, "/traces/get"):
+			return method, path + "?" + url.Values{"trace_id": {f.trace}, "allow_partial": {"true"}}.Encode(), nil
+		case strings.HasSuffix(path, "/traces/batchGet"):
+			return method, path + "?" + url.Values{"trace_ids": {f.trace, "tr-unknown"}}.Encode(), nil
 		case method == "GET":
 			return method, path, nil
 		case strings.HasSuffix(path, "/traces"):

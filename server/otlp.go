@@ -2,6 +2,10 @@ package server
 
 import (
 	"bytes"
+	"compress/flate"
+	"compress/gzip"
+	"compress/zlib"
+	"context"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -11,15 +15,15 @@ import (
 	"mime"
 	"net/http"
 	"sort"
+	"strings"
 	"sync"
 
 	tracev1 "go.opentelemetry.io/proto/otlp/trace/v1"
 	"google.golang.org/protobuf/encoding/protojson"
-	"google.golang.org/protobuf/encoding/protowire"
-	"google.golang.org/protobuf/proto"
 
 	"github.com/mlrun/mlrun/artifact"
 	"github.com/mlrun/mlrun/internal/spans"
+	"github.com/mlrun/mlrun/internal/tracedata"
 	"github.com/mlrun/mlrun/store"
 )
 
@@ -60,10 +64,14 @@ func (s *Server) otlpTraces(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, invalidParam("could not read the OTLP request: "+err.Error()))
 		return
 	}
+	if body, err = otlpDecompress(body, r.Header.Get("Content-Encoding")); err != nil {
+		writeError(w, r, invalidParam(err.Error()))
+		return
+	}
 	var rs []*tracev1.ResourceSpans
 	switch mt {
 	case "application/x-protobuf", "application/protobuf":
-		rs, err = decodeOTLPProto(body)
+		rs, err = spans.DecodeExport(body)
 	case "application/json":
 		rs, err = decodeOTLPJSON(body)
 	default:
@@ -106,34 +114,35 @@ func (s *Server) otlpTraces(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusOK) // an empty ExportTraceServiceResponse
 }
 
-// decodeOTLPProto reads ExportTraceServiceRequest's one field, repeated
-// ResourceSpans resource_spans = 1, from its protobuf bytes.
-func decodeOTLPProto(b []byte) ([]*tracev1.ResourceSpans, error) {
-	var out []*tracev1.ResourceSpans
-	for len(b) > 0 {
-		num, typ, n := protowire.ConsumeTag(b)
-		if n < 0 {
-			return nil, protowire.ParseError(n)
+// otlpDecompress undoes the request's Content-Encoding (OTLP exporters
+// may gzip; MLflow also takes deflate, zlib-wrapped or raw), reading at
+// most otlpLimit bytes of the result.
+func otlpDecompress(body []byte, encoding string) ([]byte, error) {
+	var rd io.Reader
+	switch strings.ToLower(strings.TrimSpace(encoding)) {
+	case "", "identity":
+		return body, nil
+	case "gzip":
+		zr, err := gzip.NewReader(bytes.NewReader(body))
+		if err != nil {
+			return nil, fmt.Errorf("failed to decompress gzip payload: %v", err)
 		}
-		b = b[n:]
-		if num != 1 || typ != protowire.BytesType {
-			n = protowire.ConsumeFieldValue(num, typ, b)
-			if n < 0 {
-				return nil, protowire.ParseError(n)
-			}
-			b = b[n:]
-			continue
+		rd = zr
+	case "deflate":
+		if zr, err := zlib.NewReader(bytes.NewReader(body)); err == nil {
+			rd = zr
+		} else {
+			rd = flate.NewReader(bytes.NewReader(body))
 		}
-		v, n := protowire.ConsumeBytes(b)
-		if n < 0 {
-			return nil, protowire.ParseError(n)
-		}
-		b = b[n:]
-		rs := &tracev1.ResourceSpans{}
-		if err := proto.Unmarshal(v, rs); err != nil {
-			return nil, err
-		}
-		out = append(out, rs)
+	default:
+		return nil, fmt.Errorf("unsupported Content-Encoding: %s", encoding)
+	}
+	out, err := io.ReadAll(io.LimitReader(rd, otlpLimit+1))
+	if err != nil {
+		return nil, fmt.Errorf("failed to decompress %s payload: %v", encoding, err)
+	}
+	if len(out) > otlpLimit {
+		return nil, fmt.Errorf("the decompressed OTLP request is larger than %d bytes", otlpLimit)
 	}
 	return out, nil
 }
@@ -182,6 +191,9 @@ func (s *Server) mergeOTLPTrace(r *http.Request, ts store.Traces, exp, id string
 	case t.ExperimentID != exp:
 		return store.Invalidf("Trace %s belongs to experiment %s, not %s.", id, t.ExperimentID, exp)
 	}
+	if tracedata.InTrackingStore(t) {
+		return s.logOTLPSpans(ctx, ts, t, spans)
+	}
 	loc := ""
 	for _, tg := range t.Tags {
 		if tg.Key == store.TagTraceArtifactLocation {
@@ -194,13 +206,15 @@ func (s *Server) mergeOTLPTrace(r *http.Request, ts store.Traces, exp, id string
 	}
 	doc := map[string]any{}
 	if rc, _, err := repo.Open(ctx, "traces.json"); err == nil {
-		err = json.NewDecoder(io.LimitReader(rc, 256<<20)).Decode(&doc)
+		err = json.NewDecoder(io.LimitReader(rc, tracedata.MaxSize)).Decode(&doc)
 		rc.Close()
 		if err != nil {
 			return fmt.Errorf("trace %s: its traces.json is not JSON: %w", id, err)
 		}
 	} else if !errors.Is(err, artifact.ErrNotFound) {
 		return err
+	} else if err := s.logOTLPSpans(ctx, ts, t, spans); !errors.Is(err, store.ErrUnsupported) {
+		return err // kept by the tracking store, or failed
 	}
 	all, _ := doc["spans"].([]any)
 	at := map[string]int{}
@@ -226,6 +240,40 @@ func (s *Server) mergeOTLPTrace(r *http.Request, ts store.Traces, exp, id string
 	}
 	if err := repo.Put(ctx, "traces.json", bytes.NewReader(b)); err != nil {
 		return err
+	}
+	_, err = ts.PutTrace(ctx, traceFromSpans(t, all))
+	return err
+}
+
+// logOTLPSpans keeps a trace's spans in the tracking store, as MLflow
+// 3.4+ servers do (its spans table; the trace is tagged
+// spansLocation=TRACKING_STORE), and brings its record up to date with
+// all its spans; store.ErrUnsupported when the store keeps none (a
+// database before MLflow 3's spans table).
+func (s *Server) logOTLPSpans(ctx context.Context, ts store.Traces, t *store.TraceInfo, sps []map[string]any) error {
+	sl, isLogger := s.store.(store.SpanLogger)
+	sr, isReader := s.store.(store.TraceSpans)
+	if !isLogger || !isReader {
+		return store.ErrUnsupported
+	}
+	raws := make([]json.RawMessage, len(sps))
+	for i, sp := range sps {
+		raws[i], _ = json.Marshal(sp)
+	}
+	if err := sl.LogSpans(ctx, t.RequestID, raws); err != nil {
+		return err
+	}
+	kept, err := sr.TraceSpans(ctx, []string{t.RequestID})
+	if err != nil {
+		return err
+	}
+	all := make([]any, 0, len(kept[t.RequestID]))
+	for _, raw := range kept[t.RequestID] {
+		var m map[string]any
+		if err := json.Unmarshal(raw, &m); err != nil {
+			return fmt.Errorf("trace %s: a stored span is not JSON: %w", t.RequestID, err)
+		}
+		all = append(all, m)
 	}
 	_, err = ts.PutTrace(ctx, traceFromSpans(t, all))
 	return err

@@ -2,10 +2,17 @@ package server_test
 
 import (
 	"bytes"
+	"compress/gzip"
+	"compress/zlib"
 	"context"
+	"database/sql"
 	"encoding/hex"
 	"encoding/json"
+	"io"
+	"io/fs"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -15,8 +22,11 @@ import (
 	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/mlrun/mlrun/internal/spans"
 	"github.com/mlrun/mlrun/internal/testutil"
+	"github.com/mlrun/mlrun/internal/tracedata"
 	"github.com/mlrun/mlrun/server"
+	"github.com/mlrun/mlrun/store"
 )
 
 // otlpExport is an ExportTraceServiceRequest of spans, in protobuf: its
@@ -94,12 +104,45 @@ func TestOTLPTraces(t *testing.T) {
 			Events       []map[string]any  `json:"events"`
 		} `json:"spans"`
 	}
-	if status != 200 || json.Unmarshal([]byte(body), &doc) != nil || len(doc.Spans) != 2 || doc.Spans[0].Name != "retrieve" || doc.Spans[1].Name != "agent" ||
-		doc.Spans[1].ParentSpanID != nil || *doc.Spans[0].ParentSpanID != "AAAAAAAAAAE=" || doc.Spans[1].Status["code"] != "STATUS_CODE_OK" ||
-		doc.Spans[0].Attributes["mlflow.spanType"] != `"RETRIEVER"` || doc.Spans[0].Attributes["k"] != 3.0 ||
+	// Spans in the order they started, the root first.
+	if status != 200 || json.Unmarshal([]byte(body), &doc) != nil || len(doc.Spans) != 2 || doc.Spans[1].Name != "retrieve" || doc.Spans[0].Name != "agent" ||
+		doc.Spans[0].ParentSpanID != nil || *doc.Spans[1].ParentSpanID != "AAAAAAAAAAE=" || doc.Spans[0].Status["code"] != "STATUS_CODE_OK" ||
+		doc.Spans[1].Attributes["mlflow.spanType"] != `"RETRIEVER"` || doc.Spans[1].Attributes["k"] != 3.0 ||
 		// An event as MLflow 3's Span.from_dict reads it: time_unix_nano.
-		len(doc.Spans[0].Events) != 1 || doc.Spans[0].Events[0]["time_unix_nano"] != 1.7000000002e18 || doc.Spans[0].Events[0]["name"] != "exception" {
-		t.Fatalf("traces.json: %d %s", status, body)
+		len(doc.Spans[1].Events) != 1 || doc.Spans[1].Events[0]["time_unix_nano"] != 1.7000000002e18 || doc.Spans[1].Events[0]["name"] != "exception" {
+		t.Fatalf("the trace's data: %d %s", status, body)
+	}
+	// As an MLflow 3.4+ server keeps them: in the spans table, in its
+	// columns, the trace tagged TRACKING_STORE (and no traces.json).
+	got, _ := srv.Store.GetTraceInfo(ctx, id)
+	if !tracedata.InTrackingStore(got) {
+		t.Fatalf("the trace's tags: %v", got.Tags)
+	}
+	db, err := sql.Open("sqlite3", "file:"+filepath.Join(srv.Dir, "mlflow.db")+"?mode=ro")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	r, err := db.QueryContext(ctx, `SELECT span_id || ' ' || COALESCE(parent_span_id, '-') || ' ' || name || ' ' || COALESCE(type, '-') || ' ' || status || ' ' || duration_ns
+		FROM spans WHERE trace_id = ? ORDER BY span_id`, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rows []string
+	for r.Next() {
+		var row string
+		r.Scan(&row)
+		rows = append(rows, row)
+	}
+	r.Close()
+	filepath.WalkDir(srv.Dir, func(p string, _ fs.DirEntry, _ error) error {
+		if filepath.Base(p) == "traces.json" {
+			t.Errorf("spans kept by the tracking store were also written to %s", p)
+		}
+		return nil
+	})
+	if strings.Join(rows, "; ") != "0000000000000001 - agent - OK 500000000; 0000000000000002 0000000000000001 retrieve RETRIEVER UNSET 200000000" {
+		t.Fatalf("spans rows: %q", rows)
 	}
 	// Sent again, a span replaces itself.
 	post(otlpExport(t, child), "application/x-protobuf", exp)
@@ -120,6 +163,64 @@ func TestOTLPTraces(t *testing.T) {
 	}
 	if got, err := srv.Store.GetTraceInfo(ctx, "tr-11111111111111111111111111111111"); err != nil || got.Status != "ERROR" || got.ExecutionTimeMs != 2 {
 		t.Fatalf("the JSON export's trace: %+v %v", got, err)
+	}
+
+	// gzip and deflate, as OTLP exporters (and MLflow) take them.
+	for i, enc := range []string{"gzip", "deflate"} {
+		id := bytes.Repeat([]byte{byte(0x21 + i)}, 16)
+		var zbuf bytes.Buffer
+		var zw io.WriteCloser = gzip.NewWriter(&zbuf)
+		if enc == "deflate" {
+			zw = zlib.NewWriter(&zbuf)
+		}
+		zw.Write(otlpExport(t, &tracev1.Span{TraceId: id, SpanId: []byte{1, 2, 3, 4, 5, 6, 7, 8}, Name: enc, StartTimeUnixNano: 1, EndTimeUnixNano: 2}))
+		zw.Close()
+		req, _ := http.NewRequest("POST", srv.URL+"/v1/traces", &zbuf)
+		req.Header.Set("Content-Type", "application/x-protobuf")
+		req.Header.Set("Content-Encoding", enc)
+		req.Header.Set(server.OTLPExperimentHeader, exp)
+		if status, body, _ := send(t, req); status != 200 {
+			t.Fatalf("a %s export: %d %s", enc, status, body)
+		}
+		if got, err := srv.Store.GetTraceInfo(ctx, "tr-"+hex.EncodeToString(id)); err != nil || got.Status != "OK" {
+			t.Fatalf("the %s export's trace: %+v %v", enc, got, err)
+		}
+	}
+	req, _ = http.NewRequest("POST", srv.URL+"/v1/traces", bytes.NewReader(otlpExport(t, root)))
+	req.Header.Set("Content-Type", "application/x-protobuf")
+	req.Header.Set("Content-Encoding", "br")
+	req.Header.Set(server.OTLPExperimentHeader, exp)
+	if status, body, _ := send(t, req); status != 400 || !strings.Contains(body, "unsupported Content-Encoding: br") {
+		t.Fatalf("a br export: %d %s", status, body)
+	}
+	req.Header.Set("Content-Encoding", "gzip")
+	req.Body = io.NopCloser(bytes.NewReader([]byte("not gzip")))
+	if status, body, _ := send(t, req); status != 400 || !strings.Contains(body, "failed to decompress gzip") {
+		t.Fatalf("a broken gzip export: %d %s", status, body)
+	}
+
+	// A trace whose spans are already in its traces.json (sent before the
+	// tracking store kept spans) keeps gathering them there.
+	legacy := bytes.Repeat([]byte{0x33}, 16)
+	lt, err := srv.Store.PutTrace(ctx, store.TraceInfo{RequestID: "tr-" + hex.EncodeToString(legacy), ExperimentID: exp, TimestampMs: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, _ := json.Marshal(map[string]any{"spans": []any{spans.FromOTLP(&tracev1.Span{TraceId: legacy, SpanId: []byte{9, 9, 9, 9, 9, 9, 9, 9}, Name: "old", StartTimeUnixNano: 1}).Dict()}})
+	loc := ""
+	for _, tg := range lt.Tags {
+		if tg.Key == store.TagTraceArtifactLocation {
+			loc = strings.TrimPrefix(tg.Value, "mlflow-artifacts:/")
+		}
+	}
+	os.MkdirAll(filepath.Join(srv.Artifacts, loc), 0o755)
+	if err := os.WriteFile(filepath.Join(srv.Artifacts, loc, "traces.json"), first, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	post(otlpExport(t, &tracev1.Span{TraceId: legacy, SpanId: []byte{1, 1, 1, 1, 1, 1, 1, 1}, Name: "new", StartTimeUnixNano: 2, EndTimeUnixNano: 3}), "application/x-protobuf", exp)
+	onDisk, _ := os.ReadFile(filepath.Join(srv.Artifacts, loc, "traces.json"))
+	if lt, _ = srv.Store.GetTraceInfo(ctx, lt.RequestID); tracedata.InTrackingStore(lt) || !strings.Contains(string(onDisk), `"name":"old"`) || !strings.Contains(string(onDisk), `"name":"new"`) {
+		t.Fatalf("a trace with a traces.json: tags %v, traces.json %s", lt.Tags, onDisk)
 	}
 
 	exp2, _ := srv.Store.CreateExperiment(ctx, "otel-2", "", nil)

@@ -3,11 +3,13 @@ package server
 import (
 	"encoding/json"
 	"errors"
-	"io"
+	"fmt"
 	"net/http"
 	"strings"
+	"time"
 
-	"github.com/mlrun/mlrun/artifact"
+	"github.com/mlrun/mlrun/internal/spans"
+	"github.com/mlrun/mlrun/internal/tracedata"
 	"github.com/mlrun/mlrun/internal/wire"
 	"github.com/mlrun/mlrun/store"
 )
@@ -149,12 +151,10 @@ func (s *Server) deleteTraces(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
-// traceV3Routes registers MLflow 3's trace endpoints that its client
-// needs without span storage: StartTraceV3 (the whole trace, sent at its
-// end), GetTraceInfoV3, SearchTracesV3 and DeleteTracesV3. mlrun never
-// tags a trace mlflow.trace.spansLocation=TRACKING_STORE, so the client
-// uploads the spans as traces.json through the artifact proxy, and
-// /version stays below 3.4 so it sends no OTLP spans.
+// traceV3Routes registers MLflow 3's trace endpoints: StartTraceV3 (the
+// whole trace, sent at its end), GetTraceInfoV3, SearchTracesV3,
+// DeleteTracesV3, the tag endpoints, and GetTrace and BatchGetTraces
+// (the trace with its spans, from the tracking store or traces.json).
 func (s *Server) traceV3Routes(prefix string) {
 	for pattern, h := range map[string]http.HandlerFunc{
 		"POST " + prefix + "/traces":                   s.startTraceV3,
@@ -163,6 +163,8 @@ func (s *Server) traceV3Routes(prefix string) {
 		"POST " + prefix + "/traces/delete-traces":     s.deleteTraces,
 		"PATCH " + prefix + "/traces/{trace_id}/tags":  s.setTraceTag,
 		"DELETE " + prefix + "/traces/{trace_id}/tags": s.deleteTraceTag,
+		"GET " + prefix + "/traces/get":                s.getTrace,
+		"GET " + prefix + "/traces/batchGet":           s.batchGetTraces,
 	} {
 		s.route(pattern, s.limitBody(h))
 	}
@@ -243,6 +245,19 @@ func (s *Server) searchTracesV3(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
+// traceDataError gives tracedata's errors MLflow's codes: data missing
+// 404 NOT_FOUND, data that is not MLflow's (or no location) 500
+// INVALID_STATE.
+func traceDataError(err error) error {
+	switch {
+	case errors.Is(err, tracedata.ErrNotFound):
+		return &apiError{codeNotFound, strings.Replace(err.Error(), tracedata.ErrNotFound.Error(), "Trace data not found", 1)}
+	case errors.Is(err, tracedata.ErrInvalid):
+		return &apiError{codeInvalidState, err.Error()}
+	}
+	return err
+}
+
 // getTraceArtifact is the UI helper GET /ajax-api/2.0/mlflow/
 // get-trace-artifact?request_id=: the trace's traces.json, re-encoded.
 func (s *Server) getTraceArtifact(w http.ResponseWriter, r *http.Request) {
@@ -261,32 +276,13 @@ func (s *Server) getTraceArtifact(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
-	loc := ""
-	for _, tg := range t.Tags {
-		if tg.Key == store.TagTraceArtifactLocation {
-			loc = tg.Value
-		}
-	}
-	if loc == "" {
-		writeError(w, r, &apiError{codeInvalidState, "Trace " + id + " has no " + store.TagTraceArtifactLocation + " tag"})
-		return
-	}
-	repo, err := s.runRepo(loc)
+	data, err := tracedata.Read(r.Context(), s.store, t, s.runRepo)
 	if err != nil {
-		writeError(w, r, err)
+		writeError(w, r, traceDataError(err))
 		return
 	}
-	rc, _, err := repo.Open(r.Context(), "traces.json")
-	if err != nil {
-		if errors.Is(err, artifact.ErrNotFound) {
-			err = &apiError{codeNotFound, "Trace data not found for path=" + loc + "/traces.json"}
-		}
-		writeError(w, r, err)
-		return
-	}
-	defer rc.Close()
 	var doc any
-	if err := json.NewDecoder(io.LimitReader(rc, 256<<20)).Decode(&doc); err != nil {
+	if err := json.Unmarshal(data, &doc); err != nil {
 		writeError(w, r, &apiError{codeInvalidState, "Trace data of " + id + " is not valid JSON"})
 		return
 	}
@@ -377,3 +373,130 @@ func (s *Server) linkTracesToRun(w http.ResponseWriter, r *http.Request) {
 		return empty{}, ts.LinkTracesToRun(r.Context(), req.TraceIDs, req.RunID)
 	})
 }
+
+// spanWaitLimit is how long GetTrace without allow_partial waits for a
+// trace's spans to all be there (MLflow's store retries about 3 s).
+const spanWaitLimit = 3 * time.Second
+
+// traceWithSpans is a trace in MLflow 3's Trace message: its info and its
+// spans as OpenTelemetry spans in MLflow's JSON. complete is false when
+// the trace's metadata counts more spans than it has. Its errors are
+// tracedata's (traceDataError gives them their codes).
+func (s *Server) traceWithSpans(r *http.Request, t *store.TraceInfo) (tr wire.TraceV3, complete bool, err error) {
+	data, err := tracedata.Read(r.Context(), s.store, t, s.runRepo)
+	if err != nil {
+		return tr, false, err
+	}
+	raws, err := tracedata.Spans(data)
+	if err != nil {
+		return tr, false, err
+	}
+	tr.TraceInfo = wire.FromTraceInfoV3(t)
+	tr.Spans = []json.RawMessage{}
+	for i, raw := range raws {
+		sp, err := spans.Parse(raw)
+		if err != nil {
+			return tr, false, fmt.Errorf("%w: span %d of trace %s: %v", tracedata.ErrInvalid, i, t.RequestID, err)
+		}
+		b, err := spans.ProtoJSON(sp.Proto())
+		if err != nil {
+			return tr, false, err
+		}
+		tr.Spans = append(tr.Spans, b)
+	}
+	return tr, len(tr.Spans) >= expectedSpans(t), nil
+}
+
+// expectedSpans is the span count a trace's metadata
+// mlflow.trace.sizeStats gives (MLflow's client writes it), or 0.
+func expectedSpans(t *store.TraceInfo) int {
+	for _, m := range t.RequestMetadata {
+		if m.Key == "mlflow.trace.sizeStats" {
+			var stats struct {
+				NumSpans int `json:"num_spans"`
+			}
+			json.Unmarshal([]byte(m.Value), &stats)
+			return stats.NumSpans
+		}
+	}
+	return 0
+}
+
+// getTrace is MLflow 3's GET …/traces/get?trace_id=&allow_partial=: the
+// trace with its spans. Without allow_partial a trace whose spans are not
+// all there yet (in the tracking store, spans arrive as they end) is
+// waited for up to spanWaitLimit, then 404.
+func (s *Server) getTrace(w http.ResponseWriter, r *http.Request) {
+	handle(w, r, func(req *wire.GetTrace) (any, error) {
+		if err := require("trace_id", req.TraceID); err != nil {
+			return nil, err
+		}
+		ts, err := s.traces()
+		if err != nil {
+			return nil, err
+		}
+		deadline := time.Now().Add(spanWaitLimit)
+		for {
+			t, err := ts.GetTraceInfo(r.Context(), req.TraceID)
+			if err != nil {
+				return nil, err
+			}
+			tr, complete, err := s.traceWithSpans(r, t)
+			if err != nil {
+				return nil, traceDataError(err)
+			}
+			if complete || bool(req.AllowPartial) {
+				return wire.TraceV3Message{Trace: tr}, nil
+			}
+			if !tracedata.InTrackingStore(t) || time.Now().After(deadline) {
+				return nil, &apiError{codeNotFound, fmt.Sprintf("Trace with ID '%s' is not fully exported yet: %d of its %d spans are stored; ask with allow_partial=true for what is there.", req.TraceID, len(tr.Spans), expectedSpans(t))}
+			}
+			select {
+			case <-r.Context().Done():
+				return nil, r.Context().Err()
+			case <-time.After(100 * time.Millisecond):
+			}
+		}
+	})
+}
+
+// batchGetTraces is MLflow 3's GET …/traces/batchGet?trace_ids=…: each
+// known trace whose spans are all there and readable, with them; others
+// are left out, as MLflow leaves out traces not complete.
+func (s *Server) batchGetTraces(w http.ResponseWriter, r *http.Request) {
+	handle(w, r, func(req *wire.BatchGetTraces) (any, error) {
+		if len(req.TraceIDs) == 0 {
+			return nil, invalidParam("Missing value for required parameter 'trace_ids'.")
+		}
+		if len(req.TraceIDs) > maxBatchTraces {
+			return nil, invalidParam(fmt.Sprintf("At most %d trace_ids may be asked for at once, got %d.", maxBatchTraces, len(req.TraceIDs)))
+		}
+		ts, err := s.traces()
+		if err != nil {
+			return nil, err
+		}
+		var resp wire.BatchGetTracesResponse
+		for _, id := range req.TraceIDs {
+			t, err := ts.GetTraceInfo(r.Context(), id)
+			if errors.Is(err, store.ErrNotFound) {
+				continue
+			}
+			if err != nil {
+				return nil, err
+			}
+			tr, complete, err := s.traceWithSpans(r, t)
+			if errors.Is(err, tracedata.ErrNotFound) || errors.Is(err, tracedata.ErrInvalid) || (err == nil && !complete) {
+				continue
+			}
+			if err != nil {
+				return nil, err
+			}
+			resp.Traces = append(resp.Traces, tr)
+		}
+		return resp, nil
+	})
+}
+
+// maxBatchTraces bounds one BatchGetTraces (MLflow's client asks for 10
+// at a time).
+const maxBatchTraces = 100

@@ -235,6 +235,32 @@ type Traces interface {
 	LinkPromptsToTrace(ctx context.Context, traceID string, prompts []PromptVersionRef) error
 }
 
+// TagTraceSpansLocation is the tag MLflow 3.4+ servers set on a trace
+// to say where its spans are: SpansInTrackingStore when the tracking
+// store's spans table keeps them (TraceSpans), else in traces.json.
+const TagTraceSpansLocation = "mlflow.trace.spansLocation"
+
+// SpansInTrackingStore is TagTraceSpansLocation's value for spans kept
+// by the tracking store.
+const SpansInTrackingStore = "TRACKING_STORE"
+
+// TraceSpans is an optional Store capability: the spans MLflow 3.4+
+// keeps in the tracking store (its spans table) rather than in
+// traces.json, each the JSON of MLflow's Span.to_dict.
+type TraceSpans interface {
+	// TraceSpans returns the spans kept for each of the traces, in the
+	// order they started; a trace with none is absent from the map.
+	TraceSpans(ctx context.Context, traceIDs []string) (map[string][]json.RawMessage, error)
+}
+
+// SpanLogger is an optional Store capability: LogSpans keeps spans of an
+// existing trace in the tracking store (a span logged again replaces
+// itself) and tags the trace TagTraceSpansLocation=SpansInTrackingStore,
+// as MLflow 3.4+'s log_spans does.
+type SpanLogger interface {
+	LogSpans(ctx context.Context, traceID string, spans []json.RawMessage) error
+}
+
 // PromptVersionRef names a version of a prompt of the registry.
 type PromptVersionRef struct {
 	Name    string `json:"name"`

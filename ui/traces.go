@@ -5,11 +5,11 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"io"
 	"net/http"
 	"sort"
 	"strings"
 
+	"github.com/mlrun/mlrun/internal/tracedata"
 	"github.com/mlrun/mlrun/store"
 )
 
@@ -175,7 +175,7 @@ func (s traceSpan) endNs() int64 {
 }
 
 // trace shows one trace: its info and its spans as a tree, read from the
-// traces.json the client uploaded.
+// tracking store or the traces.json the client uploaded (tracedata).
 func (h *Handler) trace(w http.ResponseWriter, r *http.Request) {
 	ts, ok := storeAs[store.Traces](h, w, r, "traces")
 	if !ok {
@@ -187,26 +187,14 @@ func (h *Handler) trace(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	data := map[string]any{"Trace": t}
-	loc := ""
-	for _, tg := range t.Tags {
-		if tg.Key == store.TagTraceArtifactLocation {
-			loc = tg.Value
-		}
-	}
-	if loc == "" || h.opts.RunArtifacts == nil {
-		data["SpansError"] = "this trace has no data location"
-	} else if repo, err := h.opts.RunArtifacts(loc); err != nil {
-		data["SpansError"] = err.Error()
-	} else if rc, _, err := repo.Open(r.Context(), "traces.json"); err != nil {
-		data["SpansError"] = "no span data (traces.json): " + err.Error()
+	if raw, err := tracedata.Read(r.Context(), h.opts.Store, t, h.opts.RunArtifacts); err != nil {
+		data["SpansError"] = "no span data: " + err.Error()
 	} else {
 		var doc struct {
 			Spans []traceSpan `json:"spans"`
 		}
-		err := json.NewDecoder(io.LimitReader(rc, 64<<20)).Decode(&doc)
-		rc.Close()
-		if err != nil {
-			data["SpansError"] = "traces.json is not MLflow's trace data: " + err.Error()
+		if err := json.Unmarshal(raw, &doc); err != nil {
+			data["SpansError"] = "the trace's data is not MLflow's: " + err.Error()
 		} else {
 			data["Spans"] = spanTree(doc.Spans)
 		}

@@ -4,11 +4,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"strings"
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/mlrun/mlrun/artifact"
+	"github.com/mlrun/mlrun/internal/tracedata"
 	"github.com/mlrun/mlrun/internal/wire"
 	"github.com/mlrun/mlrun/store"
 )
@@ -450,32 +451,8 @@ func traceDict(c *cli.Context, st store.Store, as store.Assessments, t *store.Tr
 	return out, nil
 }
 
-// traceData reads a trace's traces.json at its artifact location.
+// traceData reads a trace's spans where they are kept: the tracking
+// store, or its traces.json (tracedata).
 func traceData(c *cli.Context, st store.Store, t *store.TraceInfo) (json.RawMessage, error) {
-	loc := ""
-	for _, tg := range t.Tags {
-		if tg.Key == store.TagTraceArtifactLocation {
-			loc = tg.Value
-		}
-	}
-	if loc == "" {
-		return nil, fmt.Errorf("the trace has no %s tag", store.TagTraceArtifactLocation)
-	}
-	repo, err := artifactRepo(st, loc)
-	if err != nil {
-		return nil, err
-	}
-	rc, _, err := repo.Open(c.Context, "traces.json")
-	if err != nil {
-		return nil, err
-	}
-	defer rc.Close()
-	b, err := io.ReadAll(io.LimitReader(rc, 256<<20))
-	if err != nil {
-		return nil, err
-	}
-	if !json.Valid(b) {
-		return nil, fmt.Errorf("%s/traces.json is not JSON", loc)
-	}
-	return b, nil
+	return tracedata.Read(c.Context, st, t, func(loc string) (artifact.Repository, error) { return artifactRepo(st, loc) })
 }

@@ -18,6 +18,8 @@ import (
 	commonv1 "go.opentelemetry.io/proto/otlp/common/v1"
 	tracev1 "go.opentelemetry.io/proto/otlp/trace/v1"
 	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/encoding/protowire"
+	"google.golang.org/protobuf/proto"
 )
 
 // Span is one span, whatever layout it was read from.
@@ -288,6 +290,61 @@ func anyValue(v *commonv1.AnyValue) any {
 		return base64.StdEncoding.EncodeToString(x.BytesValue)
 	}
 	return nil
+}
+
+// OTLP is the span as MLflow's SDK exports it over OTLP: attributes as
+// the dict keeps them (JSON text as a string), sorted by key.
+func (s *Span) OTLP() *tracev1.Span {
+	sp := s.Proto()
+	sp.Attributes = nil
+	for _, k := range sortedKeys(s.Attributes) {
+		sp.Attributes = append(sp.Attributes, &commonv1.KeyValue{Key: k, Value: protoValue(s.Attributes[k])})
+	}
+	return sp
+}
+
+// EncodeExport is OTLP's ExportTraceServiceRequest carrying the spans, in
+// protobuf.
+func EncodeExport(sps ...*tracev1.Span) ([]byte, error) {
+	rs, err := proto.Marshal(&tracev1.ResourceSpans{ScopeSpans: []*tracev1.ScopeSpans{{Spans: sps}}})
+	if err != nil {
+		return nil, err
+	}
+	return protowire.AppendBytes(protowire.AppendTag(nil, 1, protowire.BytesType), rs), nil
+}
+
+// DecodeExport reads ExportTraceServiceRequest's one field, repeated
+// ResourceSpans resource_spans = 1, from its protobuf bytes (the
+// collector package's generated type is not imported: it pulls in a
+// grpc-gateway whose genproto clashes with this module's).
+func DecodeExport(b []byte) ([]*tracev1.ResourceSpans, error) {
+	var out []*tracev1.ResourceSpans
+	for len(b) > 0 {
+		num, typ, n := protowire.ConsumeTag(b)
+		if n < 0 {
+			return nil, protowire.ParseError(n)
+		}
+		b = b[n:]
+		if num != 1 || typ != protowire.BytesType {
+			n = protowire.ConsumeFieldValue(num, typ, b)
+			if n < 0 {
+				return nil, protowire.ParseError(n)
+			}
+			b = b[n:]
+			continue
+		}
+		v, n := protowire.ConsumeBytes(b)
+		if n < 0 {
+			return nil, protowire.ParseError(n)
+		}
+		b = b[n:]
+		rs := &tracev1.ResourceSpans{}
+		if err := proto.Unmarshal(v, rs); err != nil {
+			return nil, err
+		}
+		out = append(out, rs)
+	}
+	return out, nil
 }
 
 // Proto is the span as MLflow 3's Span.to_otel_proto makes it for

@@ -96,10 +96,27 @@ type TraceInfoV3 struct {
 	Assessments       []Assessment      `json:"assessments,omitempty"`
 }
 
-// TraceV3 is {trace_info} (spans are not served: they are the client's
-// traces.json artifact).
+// TraceV3 is MLflow 3's Trace: {trace_info}, and with GetTrace and
+// BatchGetTraces its spans (OpenTelemetry's Span in protobuf's JSON).
 type TraceV3 struct {
-	TraceInfo TraceInfoV3 `json:"trace_info"`
+	TraceInfo TraceInfoV3       `json:"trace_info"`
+	Spans     []json.RawMessage `json:"spans,omitempty"`
+}
+
+// GetTrace is GetTrace's request (GET …/traces/get).
+type GetTrace struct {
+	TraceID      string `json:"trace_id"`
+	AllowPartial Bool   `json:"allow_partial"`
+}
+
+// BatchGetTraces is BatchGetTraces' request (GET …/traces/batchGet).
+type BatchGetTraces struct {
+	TraceIDs []string `json:"trace_ids"`
+}
+
+// BatchGetTracesResponse is BatchGetTraces' response.
+type BatchGetTracesResponse struct {
+	Traces []TraceV3 `json:"traces,omitempty"`
 }
 
 // TraceV3Message is {trace}: StartTraceV3's request and response, and

@@ -1,10 +1,19 @@
 package rest
 
 import (
+	"bytes"
 	"context"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 
+	tracev1 "go.opentelemetry.io/proto/otlp/trace/v1"
+
+	"github.com/mlrun/mlrun/internal/spans"
 	"github.com/mlrun/mlrun/internal/wire"
 	"github.com/mlrun/mlrun/store"
 )
@@ -100,4 +109,82 @@ func (s *Store) LinkTracesToRun(ctx context.Context, traceIDs []string, runID st
 // traces/link-prompts).
 func (s *Store) LinkPromptsToTrace(ctx context.Context, traceID string, prompts []store.PromptVersionRef) error {
 	return s.post(ctx, "/traces/link-prompts", wire.LinkPromptsRequest{TraceID: traceID, PromptVersions: prompts}, nil)
+}
+
+var (
+	_ store.TraceSpans = (*Store)(nil)
+	_ store.SpanLogger = (*Store)(nil)
+)
+
+// TraceSpans implements store.TraceSpans with MLflow 3's BatchGetTraces
+// (ten traces a call, as MLflow's client asks): the OpenTelemetry spans
+// it answers with, back in MLflow's span dicts. A trace the server leaves
+// out (unknown, or its spans not all there) is absent.
+func (s *Store) TraceSpans(ctx context.Context, traceIDs []string) (map[string][]json.RawMessage, error) {
+	out := map[string][]json.RawMessage{}
+	for len(traceIDs) > 0 {
+		chunk := traceIDs[:min(len(traceIDs), 10)]
+		traceIDs = traceIDs[len(chunk):]
+		var resp wire.BatchGetTracesResponse
+		if err := s.callPath(ctx, http.MethodGet, "/api/3.0/mlflow/traces/batchGet", wire.BatchGetTraces{TraceIDs: chunk}, &resp); err != nil {
+			return nil, err
+		}
+		for _, t := range resp.Traces {
+			list := []json.RawMessage{}
+			for i, raw := range t.Spans {
+				sp, err := spans.ParseProtoJSON(raw)
+				if err != nil {
+					return nil, fmt.Errorf("span %d of trace %s from the server: %w", i, t.TraceInfo.TraceID, err)
+				}
+				b, _ := json.Marshal(spans.FromTraceProto(sp).Dict())
+				list = append(list, b)
+			}
+			out[t.TraceInfo.TraceID] = list
+		}
+	}
+	return out, nil
+}
+
+// LogSpans implements store.SpanLogger as MLflow 3's REST store logs
+// spans: an OTLP export (protobuf) to the server's /v1/traces, into the
+// trace's experiment. The server names a trace after its spans' trace id
+// (tr- and the id in hex), so spans of another trace are refused.
+func (s *Store) LogSpans(ctx context.Context, traceID string, raws []json.RawMessage) error {
+	var sps []*tracev1.Span
+	for i, raw := range raws {
+		sp, err := spans.Parse(raw)
+		if err != nil {
+			return store.Invalidf("span %d of trace %s: %v", i, traceID, err)
+		}
+		sps = append(sps, sp.OTLP())
+	}
+	t, err := s.GetTraceInfo(ctx, traceID)
+	if err != nil {
+		return err
+	}
+	for i, sp := range sps {
+		if id := "tr-" + hex.EncodeToString(sp.GetTraceId()); id != traceID {
+			return store.Invalidf("span %d belongs to trace %s, not %s: a tracking server files spans under their own trace id", i, id, traceID)
+		}
+	}
+	body, err := spans.EncodeExport(sps...)
+	if err != nil {
+		return err
+	}
+	resp, err := s.Do(ctx, http.MethodPost, "/v1/traces", bytes.NewReader(body), http.Header{
+		"Content-Type": {"application/x-protobuf"}, "X-Mlflow-Experiment-Id": {t.ExperimentID}})
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode == http.StatusOK {
+		return nil
+	}
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if resp.StatusCode == http.StatusNotFound || resp.StatusCode == http.StatusNotImplemented {
+		if err := ResponseError(resp.StatusCode, b); !errors.Is(err, store.ErrNotFound) {
+			return store.Errorf(store.ErrUnsupported, "the tracking server takes no spans (/v1/traces answered %d): an MLflow server older than 3.4, or not run with uvicorn", resp.StatusCode)
+		}
+	}
+	return ResponseError(resp.StatusCode, b)
 }

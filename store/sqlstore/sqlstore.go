@@ -100,6 +100,8 @@ type Store struct {
 	// assessments: the database has MLflow 3's assessments table;
 	// associations its entity_associations table.
 	assessments, associations bool
+	// spans: the database has MLflow 3's spans table.
+	spans bool
 	// webhooks: the database has MLflow 3's webhooks tables (revision
 	// 1a0cddfcaa16 on).
 	webhooks bool
@@ -198,6 +200,10 @@ func New(ctx context.Context, cfg Config) (*Store, error) {
 		return nil, err
 	}
 	s.associations = len(cols) > 0
+	if cols, err = has("spans"); err != nil {
+		return nil, err
+	}
+	s.spans = len(cols) > 0
 	if cols, err = has("webhook_events"); err != nil {
 		return nil, err
 	}

@@ -59,6 +59,7 @@ func Run(t *testing.T, open Opener) {
 		{"EvaluationDatasets", testEvaluationDatasets},
 		{"Assessments", testAssessments},
 		{"ConcurrentGenAIWrites", testConcurrentGenAIWrites},
+		{"TraceSpans", testTraceSpans},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -1599,4 +1600,82 @@ func testConcurrentGenAIWrites(t *testing.T, s store.Store) {
 	if err := json.Unmarshal([]byte(recs[0].Expectations), &exps); err != nil || len(exps) != n {
 		t.Fatalf("the merged record's expectations: %s (%v), want %d", recs[0].Expectations, err, n)
 	}
+}
+
+// spanJSON is a span in MLflow 3.6's Span.to_dict layout: trace
+// 0af7651916cd43dd8448eb211c80319c, span id n, parent p (0: none).
+func spanJSON(name string, n, p byte, start int64) json.RawMessage {
+	parent := "null"
+	if p != 0 {
+		parent = fmt.Sprintf(`"AAAAAAAAAA%s="`, string("AEIMQUYc"[p]))
+	}
+	return json.RawMessage(fmt.Sprintf(`{"trace_id": "CvdlGRbNQ92ESOshHIAxnA==", "span_id": "AAAAAAAAAA%s=", "parent_span_id": %s, "name": %q,
+		"start_time_unix_nano": %d, "end_time_unix_nano": %d, "events": [], "status": {"code": "STATUS_CODE_OK", "message": ""},
+		"attributes": {"mlflow.traceRequestId": "\"tr-0af7651916cd43dd8448eb211c80319c\"", "mlflow.spanType": "\"CHAIN\""}}`,
+		string("AEIMQUYc"[n]), parent, name, start, start+100))
+}
+
+// testTraceSpans: spans kept by the tracking store (MLflow 3.4+'s spans
+// table) read back in start order, whatever order they were logged in;
+// logged again they replace themselves; the trace is tagged
+// TRACKING_STORE; a bad span or an unknown trace writes nothing; deleting
+// the trace deletes its spans.
+func testTraceSpans(t *testing.T, s store.Store) {
+	ts, isTraces := s.(store.Traces)
+	sr, isReader := s.(store.TraceSpans)
+	sl, isLogger := s.(store.SpanLogger)
+	if !isTraces || !isReader || !isLogger {
+		t.Fatal("the store does not keep spans")
+	}
+	exp := newExp(t, s, "spans")
+	id := "tr-0af7651916cd43dd8448eb211c80319c"
+	must[*store.TraceInfo](t)(ts.PutTrace(ctx(), store.TraceInfo{RequestID: id, ExperimentID: exp, TimestampMs: 1_700_000_000_000, Status: "OK"}))
+	names := func() []string {
+		t.Helper()
+		got := must[map[string][]json.RawMessage](t)(sr.TraceSpans(ctx(), []string{id, "tr-00000000000000000000000000000000"}))
+		if _, has := got["tr-00000000000000000000000000000000"]; has || len(got) > 1 {
+			t.Fatalf("spans of traces that have none: %v", got)
+		}
+		var out []string
+		for _, raw := range got[id] {
+			var d struct {
+				Name string `json:"name"`
+			}
+			if err := json.Unmarshal(raw, &d); err != nil {
+				t.Fatalf("a span is not JSON: %s", raw)
+			}
+			out = append(out, d.Name)
+		}
+		return out
+	}
+	ok(t, sl.LogSpans(ctx(), id, []json.RawMessage{spanJSON("retrieve", 2, 1, 1_700_000_000_100_000_000), spanJSON("agent", 1, 0, 1_700_000_000_000_000_000)}))
+	if got := names(); !slices.Equal(got, []string{"agent", "retrieve"}) {
+		t.Fatalf("spans in start order: %v", got)
+	}
+	info := must[*store.TraceInfo](t)(ts.GetTraceInfo(ctx(), id))
+	if tagValue(info.Tags, store.TagTraceSpansLocation) != store.SpansInTrackingStore {
+		t.Errorf("trace tags: %v", info.Tags)
+	}
+	ok(t, sl.LogSpans(ctx(), id, []json.RawMessage{spanJSON("rerank", 2, 1, 1_700_000_000_100_000_000)}))
+	if got := names(); !slices.Equal(got, []string{"agent", "rerank"}) {
+		t.Fatalf("after logging span 2 again: %v", got)
+	}
+	wantKind(t, sl.LogSpans(ctx(), id, []json.RawMessage{spanJSON("third", 3, 1, 1_700_000_000_200_000_000), json.RawMessage(`{"span_id": "bad"}`)}), store.ErrInvalidArgument)
+	wantKind(t, sl.LogSpans(ctx(), "tr-ffffffffffffffffffffffffffffffff", []json.RawMessage{spanJSON("x", 1, 0, 1)}), store.ErrNotFound)
+	if got := names(); !slices.Equal(got, []string{"agent", "rerank"}) {
+		t.Fatalf("refused calls wrote spans: %v", got)
+	}
+	must[int](t)(ts.DeleteTraces(ctx(), store.DeleteTraces{ExperimentID: exp, RequestIDs: []string{id}}))
+	if got := must[map[string][]json.RawMessage](t)(sr.TraceSpans(ctx(), []string{id})); len(got) != 0 {
+		t.Fatalf("spans of a deleted trace: %v", got)
+	}
+}
+
+func tagValue(tags []store.Tag, key string) string {
+	for _, tg := range tags {
+		if tg.Key == key {
+			return tg.Value
+		}
+	}
+	return ""
 }

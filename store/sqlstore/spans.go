@@ -1,0 +1,103 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+
+	"github.com/mlrun/mlrun/internal/spans"
+	"github.com/mlrun/mlrun/store"
+)
+
+var (
+	_ store.TraceSpans = (*Store)(nil)
+	_ store.SpanLogger = (*Store)(nil)
+)
+
+// TraceSpans implements store.TraceSpans from MLflow 3's spans table (a
+// database without it keeps none).
+func (s *Store) TraceSpans(ctx context.Context, traceIDs []string) (map[string][]json.RawMessage, error) {
+	out := map[string][]json.RawMessage{}
+	if !s.spans {
+		return out, nil
+	}
+	for len(traceIDs) > 0 {
+		chunk := traceIDs[:min(len(traceIDs), 500)]
+		traceIDs = traceIDs[len(chunk):]
+		args := make([]any, len(chunk))
+		for i, id := range chunk {
+			args[i] = id
+		}
+		rows, err := s.r.QueryContext(ctx, `SELECT trace_id, content FROM spans WHERE trace_id IN (`+placeholders(len(chunk))+`)
+			ORDER BY trace_id, start_time_unix_nano, span_id`, args...)
+		if err != nil {
+			return nil, wrap("read spans", err)
+		}
+		for rows.Next() {
+			var id, content string
+			if err := rows.Scan(&id, &content); err != nil {
+				rows.Close()
+				return nil, wrap("read spans", err)
+			}
+			out[id] = append(out[id], json.RawMessage(content))
+		}
+		if err := rows.Close(); err != nil {
+			return nil, wrap("read spans", err)
+		}
+	}
+	return out, nil
+}
+
+// LogSpans implements store.SpanLogger: each span (any of MLflow's
+// layouts) goes in a row as MLflow 3's log_spans writes it (ids in hex,
+// the decoded span type, OK/ERROR/UNSET, the span dict in 3.6's layout
+// as content), all in one transaction, and the trace is tagged
+// spansLocation=TRACKING_STORE. A span that cannot be read refuses the
+// call before anything is written.
+func (s *Store) LogSpans(ctx context.Context, traceID string, raws []json.RawMessage) error {
+	if !s.spans {
+		return store.Errorf(store.ErrUnsupported, "spans in the tracking store need MLflow 3's spans table, and this database is at MLflow revision %s: upgrade it with 'mlrun db upgrade'", s.revision)
+	}
+	type row struct {
+		sp      *spans.Span
+		content string
+	}
+	rows := make([]row, 0, len(raws))
+	for i, raw := range raws {
+		sp, err := spans.Parse(raw)
+		if err != nil {
+			return store.Invalidf("span %d of trace %s: %v", i, traceID, err)
+		}
+		b, _ := json.Marshal(sp.Dict())
+		rows = append(rows, row{sp, string(b)})
+	}
+	return wrap("log spans", s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		var exp int64
+		err := tx.QueryRowContext(ctx, `SELECT experiment_id FROM trace_info WHERE request_id = ?`, traceID).Scan(&exp)
+		if errors.Is(err, sql.ErrNoRows) {
+			return store.NotFoundf("Trace with ID '%s' not found.", traceID)
+		}
+		if err != nil {
+			return err
+		}
+		for _, r := range rows {
+			var parent, end any
+			if len(r.sp.ParentID) > 0 {
+				parent = hex.EncodeToString(r.sp.ParentID)
+			}
+			if r.sp.EndNs > 0 {
+				end = r.sp.EndNs
+			}
+			if _, err := tx.ExecContext(ctx, `INSERT INTO spans (trace_id, experiment_id, span_id, parent_span_id, name, type, status, start_time_unix_nano, end_time_unix_nano, content)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+				ON CONFLICT (trace_id, span_id) DO UPDATE SET parent_span_id = excluded.parent_span_id, name = excluded.name, type = excluded.type,
+				status = excluded.status, start_time_unix_nano = excluded.start_time_unix_nano, end_time_unix_nano = excluded.end_time_unix_nano, content = excluded.content`,
+				traceID, exp, hex.EncodeToString(r.sp.SpanID), parent, r.sp.Name, nullIfEmpty(r.sp.Type()), r.sp.Status, r.sp.StartNs, end, r.content); err != nil {
+				return err
+			}
+		}
+		return upsertTraceKV(ctx, tx, "trace_tags", traceID, []store.Tag{{Key: store.TagTraceSpansLocation, Value: store.SpansInTrackingStore}})
+	}))
+}
