@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -41,6 +42,12 @@ func copyTree(t *testing.T, src, dst string) {
 // mlflow36Server serves a copy of the database MLflow 3.6 wrote (in a
 // test folder) and returns its URL and the copy's path.
 func mlflow36Server(t *testing.T) (url, path string) {
+	return mlflow36ServerWith(t, nil)
+}
+
+// mlflow36ServerWith is mlflow36Server with prepare run on the copy, as
+// plain SQL, before mlrun opens it.
+func mlflow36ServerWith(t *testing.T, prepare func(db *sql.DB)) (url, path string) {
 	t.Helper()
 	b, err := os.ReadFile("../../shared/testdata/mlflow-3.6/mlflow.db")
 	if err != nil {
@@ -49,6 +56,14 @@ func mlflow36Server(t *testing.T) (url, path string) {
 	path = filepath.Join(t.TempDir(), "mlflow.db")
 	if err := os.WriteFile(path, b, 0o644); err != nil {
 		t.Fatal(err)
+	}
+	if prepare != nil {
+		db, err := sql.Open("sqlite3", path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		prepare(db)
+		db.Close()
 	}
 	st, err := sqlite.Open(context.Background(), path, sqlite.Options{})
 	if err != nil {

@@ -56,7 +56,25 @@ func TestTracesCommands(t *testing.T) {
 			if err := repo.Put(ctx, "traces.json", strings.NewReader(spans)); err != nil {
 				t.Fatal(err)
 			}
+			// A trace whose spans the tracking store keeps (MLflow 3.4+'s
+			// spans table; through a server, sent by OTLP).
+			expKept, err := st.CreateExperiment(ctx, "agent-kept", testArtifactLocation(t, uri), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			kept := "tr-0af7651916cd43dd8448eb211c80319c"
+			if _, err := ts.PutTrace(ctx, store.TraceInfo{RequestID: kept, ExperimentID: expKept, TimestampMs: 1, Status: "OK"}); err != nil {
+				t.Fatal(err)
+			}
+			if err := st.(store.SpanLogger).LogSpans(ctx, kept, []json.RawMessage{json.RawMessage(`{"trace_id": "CvdlGRbNQ92ESOshHIAxnA==", "span_id": "AAAAAAAAAAE=",
+				"parent_span_id": null, "name": "kept-in-store", "start_time_unix_nano": 1000000, "end_time_unix_nano": 2000000, "events": [],
+				"status": {"code": "STATUS_CODE_OK", "message": ""}, "attributes": {"mlflow.spanType": "\"AGENT\""}}`)}); err != nil {
+				t.Fatal(err)
+			}
 			st.Close()
+			if out := mustRun(t, "traces", "get", "--trace-id", kept); !strings.Contains(out, `"name": "kept-in-store"`) {
+				t.Fatalf("get of a trace whose spans the store keeps:\n%s", out)
+			}
 
 			t.Setenv("MLFLOW_EXPERIMENT_ID", exp)
 			out := mustRun(t, "traces", "search", "--order-by", "timestamp_ms DESC")
