@@ -95,7 +95,9 @@ func (s *Server) otlpTraces(w http.ResponseWriter, r *http.Request) {
 				if _, seen := byTrace[id]; !seen {
 					order = append(order, id)
 				}
-				byTrace[id] = append(byTrace[id], spans.FromOTLP(sp).Dict())
+				mspan := spans.FromOTLP(sp)
+				mspan.EnsureTraceRequestID(id)
+				byTrace[id] = append(byTrace[id], mspan.Dict())
 			}
 		}
 	}

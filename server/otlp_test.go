@@ -108,6 +108,8 @@ func TestOTLPTraces(t *testing.T) {
 	if status != 200 || json.Unmarshal([]byte(body), &doc) != nil || len(doc.Spans) != 2 || doc.Spans[1].Name != "retrieve" || doc.Spans[0].Name != "agent" ||
 		doc.Spans[0].ParentSpanID != nil || *doc.Spans[1].ParentSpanID != "AAAAAAAAAAE=" || doc.Spans[0].Status["code"] != "STATUS_CODE_OK" ||
 		doc.Spans[1].Attributes["mlflow.spanType"] != `"RETRIEVER"` || doc.Spans[1].Attributes["k"] != 3.0 ||
+		// MLflow's Span.from_dict refuses a span without its trace's id.
+		doc.Spans[0].Attributes["mlflow.traceRequestId"] != `"`+id+`"` ||
 		// An event as MLflow 3's Span.from_dict reads it: time_unix_nano.
 		len(doc.Spans[1].Events) != 1 || doc.Spans[1].Events[0]["time_unix_nano"] != 1.7000000002e18 || doc.Spans[1].Events[0]["name"] != "exception" {
 		t.Fatalf("the trace's data: %d %s", status, body)

@@ -47,6 +47,24 @@ type Event struct {
 // AttrSpanType is the attribute holding a span's type (LLM, TOOL, …).
 const AttrSpanType = "mlflow.spanType"
 
+// AttrTraceRequestID is the attribute naming the MLflow trace a span
+// belongs to; MLflow's Span.from_dict refuses a span without it.
+const AttrTraceRequestID = "mlflow.traceRequestId"
+
+// EnsureTraceRequestID gives the span the attribute AttrTraceRequestID
+// (JSON text of the trace id) unless it has one, as MLflow's OTLP
+// ingest does for spans from other SDKs.
+func (s *Span) EnsureTraceRequestID(traceID string) {
+	if _, ok := s.Attributes[AttrTraceRequestID]; ok {
+		return
+	}
+	if s.Attributes == nil {
+		s.Attributes = map[string]any{}
+	}
+	b, _ := json.Marshal(traceID)
+	s.Attributes[AttrTraceRequestID] = string(b)
+}
+
 // dict holds every key of the three layouts.
 type dict struct {
 	Name string `json:"name"`
