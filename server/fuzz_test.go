@@ -47,6 +47,10 @@ POST:/api/3.0/mlflow/datasets/search PATCH:/api/3.0/mlflow/datasets/d-x/tags DEL
 POST:/api/3.0/mlflow/datasets/d-x/records GET:/api/3.0/mlflow/datasets/d-x/records DELETE:/api/3.0/mlflow/datasets/d-x/records
 GET:/api/3.0/mlflow/datasets/d-x/experiment-ids POST:/api/3.0/mlflow/datasets/d-x/add-experiments
 POST:/api/3.0/mlflow/datasets/%7Bdataset_id%7D/remove-experiments
+POST:traces GET:traces PATCH:traces/tr-0af7651916cd43dd8448eb211c80319c GET:traces/tr-0af7651916cd43dd8448eb211c80319c/info
+POST:traces/delete-traces POST:traces/link-to-run POST:traces/link-prompts
+POST:/api/3.0/mlflow/traces GET:/api/3.0/mlflow/traces/tr-0af7651916cd43dd8448eb211c80319c POST:/api/3.0/mlflow/traces/search
+GET:/api/3.0/mlflow/traces/get GET:/api/3.0/mlflow/traces/batchGet
 `)
 
 // FuzzAPI sends arbitrary bodies and query strings to every endpoint of a
@@ -76,6 +80,8 @@ func FuzzAPI(f *testing.F) {
 		}
 		f.Add(uint8(i), []byte(nil), "run_id=x&name=%zz&max_results=-5&experiment_ids=a")
 		f.Add(uint8(i), []byte(nil), "experiment_id=0&name=s&version=0")
+		f.Add(uint8(i), []byte(nil), "trace_id=tr-0af7651916cd43dd8448eb211c80319c&allow_partial=1")
+		f.Add(uint8(i), []byte(nil), "trace_ids=tr-0af7651916cd43dd8448eb211c80319c&trace_ids=&trace_ids=%00")
 	}
 	dir := f.TempDir()
 	st, err := sqlite.Open(context.Background(), filepath.Join(dir, "mlflow.db"), sqlite.Options{ArtifactRoot: filepath.Join(dir, "mlruns")})
@@ -83,6 +89,16 @@ func FuzzAPI(f *testing.F) {
 		f.Fatal(err)
 	}
 	f.Cleanup(func() { st.Close() })
+	// A trace with a span in the tracking store, for the trace endpoints
+	// to convert.
+	if _, err := st.PutTrace(context.Background(), store.TraceInfo{RequestID: "tr-0af7651916cd43dd8448eb211c80319c", ExperimentID: "0", TimestampMs: 1, Status: "OK"}); err != nil {
+		f.Fatal(err)
+	}
+	if err := st.LogSpans(context.Background(), "tr-0af7651916cd43dd8448eb211c80319c", []json.RawMessage{json.RawMessage(`{"trace_id": "CvdlGRbNQ92ESOshHIAxnA==",
+		"span_id": "AAAAAAAAAAE=", "parent_span_id": null, "name": "root", "start_time_unix_nano": 1, "end_time_unix_nano": 2, "events": [],
+		"status": {"code": "STATUS_CODE_OK", "message": ""}, "attributes": {"mlflow.spanInputs": "{\"q\": [1, 2.5, null, true]}", "plain": "not json", "n": 7}}`)}); err != nil {
+		f.Fatal(err)
+	}
 	h := server.New(st, server.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 
 	f.Fuzz(func(t *testing.T, which uint8, body []byte, query string) {
