@@ -152,8 +152,10 @@ func TestOTLPTraces(t *testing.T) {
 		t.Fatalf("after sending the child again: %s", body)
 	}
 	// The UI shows the tree.
-	if _, page, _ := send(t, mustRequest(t, "GET", srv.URL+"/traces/"+id)); !strings.Contains(page, "agent") || !strings.Contains(page, "↳ retrieve") {
-		t.Fatalf("the trace's page lacks its spans:\n%s", page)
+	if _, page, _ := send(t, mustRequest(t, "GET", srv.URL+"/traces/"+id)); !strings.Contains(page, "agent") || !strings.Contains(page, "↳ retrieve") ||
+		// The child's other attributes and its event.
+		!strings.Contains(page, "<th>k</th><td><code>3</code></td>") || !strings.Contains(page, "<b>exception</b>") || !strings.Contains(page, "<th>exception.type</th><td><code>ValueError</code></td>") {
+		t.Fatalf("the trace's page lacks its spans, their attributes or events:\n%s", page)
 	}
 
 	// OTLP's JSON encoding.

@@ -143,11 +143,17 @@ func TestTraceDataAndUI(t *testing.T) {
 	// MLflow 3's layout: ids in base64, *_unix_nano, status objects.
 	v3 := `{"spans": [
 	 {"trace_id": "AAAAAAAAAAAAAAAAAAAAAQ==", "span_id": "AAAAAAAAAAE=", "parent_span_id": null, "name": "root3", "start_time_unix_nano": 1000000, "end_time_unix_nano": 3000000, "status": {"code": "STATUS_CODE_OK"}, "attributes": {}},
-	 {"trace_id": "AAAAAAAAAAAAAAAAAAAAAQ==", "span_id": "AAAAAAAAAAI=", "parent_span_id": "AAAAAAAAAAE=", "name": "child3", "start_time_unix_nano": 1500000, "end_time_unix_nano": 2000000, "status": {"code": "STATUS_CODE_ERROR"}, "attributes": {}}
+	 {"trace_id": "AAAAAAAAAAAAAAAAAAAAAQ==", "span_id": "AAAAAAAAAAI=", "parent_span_id": "AAAAAAAAAAE=", "name": "child3", "start_time_unix_nano": 1500000, "end_time_unix_nano": 2000000, "status": {"code": "STATUS_CODE_ERROR", "message": "ValueError: bad"}, "attributes": {}},
+	 {"trace_id": "AAAAAAAAAAAAAAAAAAAAAQ==", "span_id": "not-an-id", "name": "broken"},
+	 {"trace_id": "tr-00000000000000000000000000000001", "otel_trace_id": "00000000000000000000000000000001", "span_id": "0000000000000003", "parent_span_id": "0000000000000002", "name": "grandchild37", "start_time_unix_nano": 1600000, "end_time_unix_nano": null, "status": {"code": "UNSET"}, "attributes": {}}
 	]}`
 	ts.do(t, "PUT", "/api/2.0/mlflow-artifacts/artifacts/0/traces/"+id+"/artifacts/traces.json", "", []byte(v3))
 	status, body = ts.do(t, "GET", "/traces/"+id, "", nil)
-	if status != 200 || !strings.Contains(string(body), "↳ child3") || !strings.Contains(string(body), "ERROR") {
+	// MLflow 3.7's layout (hex ids) too; a span that cannot be read is
+	// named, the others shown.
+	if status != 200 || !strings.Contains(string(body), "↳ child3") || !strings.Contains(string(body), "ERROR") || !strings.Contains(string(body), "ValueError: bad") ||
+		!strings.Contains(string(body), "span depth2") || !strings.Contains(string(body), "↳ grandchild37") || !strings.Contains(string(body), "running") ||
+		!strings.Contains(string(body), "1 of the trace&#39;s spans could not be read: span 2:") {
 		t.Fatalf("UI trace page, MLflow 3 layout: %d\n%s", status, body)
 	}
 }

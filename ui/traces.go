@@ -1,14 +1,15 @@
 package ui
 
 import (
-	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
+	"slices"
 	"sort"
 	"strings"
 
+	"github.com/mlrun/mlrun/internal/spans"
 	"github.com/mlrun/mlrun/internal/tracedata"
 	"github.com/mlrun/mlrun/store"
 )
@@ -51,63 +52,27 @@ func (h *Handler) traces(w http.ResponseWriter, r *http.Request) {
 
 // spanRow is one span of a trace's tree, in depth-first order.
 type spanRow struct {
-	Name, Type, Status string
-	DurationMs         float64
-	Depth              int
-	Inputs, Outputs    string
+	Name, Type, Status, StatusMessage string
+	DurationMs                        float64
+	Running                           bool
+	Depth                             int
+	Inputs, Outputs                   string
+	// Attributes are the others, as text; Events the span's events.
+	Attributes []attrRow
+	Events     []eventRow
 }
 
-// traceSpan is a span of traces.json in either MLflow layout: 2.x's
-// (context.span_id, parent_id, start_time/end_time in ns, status_code) or
-// 3.x's (span_id/parent_span_id in base64, *_unix_nano, status.code).
-type traceSpan struct {
-	Name    string `json:"name"`
-	Context struct {
-		SpanID string `json:"span_id"`
-	} `json:"context"`
-	ParentID     *string               `json:"parent_id"`
-	Start        int64                 `json:"start_time"`
-	End          int64                 `json:"end_time"`
-	StatusCode   string                `json:"status_code"`
-	SpanID       string                `json:"span_id"`
-	ParentSpanID *string               `json:"parent_span_id"`
-	StartNano    json.Number           `json:"start_time_unix_nano"`
-	EndNano      json.Number           `json:"end_time_unix_nano"`
-	Status       struct{ Code string } `json:"status"`
-	Attributes   map[string]any        `json:"attributes"`
+type attrRow struct{ Key, Value string }
+
+type eventRow struct {
+	Name       string
+	TimeMs     int64
+	Attributes []attrRow
 }
 
-func (s traceSpan) id() string {
-	if s.Context.SpanID != "" {
-		return strings.TrimPrefix(s.Context.SpanID, "0x")
-	}
-	return b64hex(s.SpanID)
-}
-
-func (s traceSpan) parent() string {
-	switch {
-	case s.ParentID != nil:
-		return strings.TrimPrefix(*s.ParentID, "0x")
-	case s.ParentSpanID != nil:
-		return b64hex(*s.ParentSpanID)
-	}
-	return ""
-}
-
-func b64hex(s string) string {
-	b, err := base64.StdEncoding.DecodeString(s)
-	if err != nil {
-		return s
-	}
-	return hex.EncodeToString(b)
-}
-
-// attr is an attribute's text: MLflow stores values as JSON text.
-func (s traceSpan) attr(k string) string {
-	v, ok := s.Attributes[k]
-	if !ok {
-		return ""
-	}
+// attrText is an attribute's text: MLflow stores values as JSON text, a
+// string shown without its quotes.
+func attrText(v any) string {
 	str, isStr := v.(string)
 	if !isStr {
 		b, _ := json.Marshal(v)
@@ -122,15 +87,39 @@ func (s traceSpan) attr(k string) string {
 	return str
 }
 
-// spanTree orders spans parent before children, siblings by start.
-func spanTree(spans []traceSpan) []spanRow {
-	children := map[string][]traceSpan{}
-	ids := map[string]bool{}
-	for _, s := range spans {
-		ids[s.id()] = true
+// attrRows lists attributes by key, leaving out those in skip.
+func attrRows(attrs map[string]any, skip ...string) []attrRow {
+	var out []attrRow
+	for k, v := range attrs {
+		if !slices.Contains(skip, k) {
+			out = append(out, attrRow{k, attrText(v)})
+		}
 	}
-	for _, s := range spans {
-		p := s.parent()
+	sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })
+	return out
+}
+
+// spanTree reads a trace's span dicts (any of MLflow's layouts) and
+// orders them parent before children, siblings by start; spans that
+// cannot be read are left out and said in the error.
+func spanTree(raws []json.RawMessage) ([]spanRow, error) {
+	var all []*spans.Span
+	var bad []string
+	for i, raw := range raws {
+		sp, err := spans.Parse(raw)
+		if err != nil {
+			bad = append(bad, fmt.Sprintf("span %d: %v", i, err))
+			continue
+		}
+		all = append(all, sp)
+	}
+	ids := map[string]bool{}
+	for _, s := range all {
+		ids[string(s.SpanID)] = true
+	}
+	children := map[string][]*spans.Span{}
+	for _, s := range all {
+		p := string(s.ParentID)
 		if !ids[p] {
 			p = "" // a root, or an orphan shown at the top
 		}
@@ -140,38 +129,35 @@ func spanTree(spans []traceSpan) []spanRow {
 	var walk func(parent string, depth int)
 	walk = func(parent string, depth int) {
 		kids := children[parent]
-		sort.SliceStable(kids, func(i, j int) bool { return kids[i].startNs() < kids[j].startNs() })
+		sort.SliceStable(kids, func(i, j int) bool { return kids[i].StartNs < kids[j].StartNs })
 		for _, s := range kids {
-			status := s.StatusCode
-			if status == "" {
-				status = strings.TrimPrefix(s.Status.Code, "STATUS_CODE_")
+			row := spanRow{Name: s.Name, Type: s.Type(), Status: s.Status, StatusMessage: s.StatusMessage, Depth: depth,
+				Running: s.EndNs == 0, Inputs: attrText(s.Attributes["mlflow.spanInputs"]), Outputs: attrText(s.Attributes["mlflow.spanOutputs"]),
+				Attributes: attrRows(s.Attributes, "mlflow.spanInputs", "mlflow.spanOutputs", spans.AttrSpanType, spans.AttrTraceRequestID)}
+			if _, ok := s.Attributes["mlflow.spanInputs"]; !ok {
+				row.Inputs = ""
 			}
-			out = append(out, spanRow{Name: s.Name, Type: s.attr("mlflow.spanType"), Status: status, Depth: depth,
-				DurationMs: float64(s.endNs()-s.startNs()) / 1e6, Inputs: s.attr("mlflow.spanInputs"), Outputs: s.attr("mlflow.spanOutputs")})
+			if _, ok := s.Attributes["mlflow.spanOutputs"]; !ok {
+				row.Outputs = ""
+			}
+			if !row.Running {
+				row.DurationMs = float64(s.EndNs-s.StartNs) / 1e6
+			}
+			for _, e := range s.Events {
+				row.Events = append(row.Events, eventRow{Name: e.Name, TimeMs: e.TimeNs / 1e6, Attributes: attrRows(e.Attributes)})
+			}
+			out = append(out, row)
 			if len(out) > 10000 {
 				return
 			}
-			walk(s.id(), depth+1)
+			walk(string(s.SpanID), depth+1)
 		}
 	}
 	walk("", 0)
-	return out
-}
-
-func (s traceSpan) startNs() int64 {
-	if s.Start != 0 {
-		return s.Start
+	if len(bad) > 0 {
+		return out, fmt.Errorf("%d of the trace's spans could not be read: %s", len(bad), strings.Join(bad, "; "))
 	}
-	n, _ := s.StartNano.Int64()
-	return n
-}
-
-func (s traceSpan) endNs() int64 {
-	if s.End != 0 {
-		return s.End
-	}
-	n, _ := s.EndNano.Int64()
-	return n
+	return out, nil
 }
 
 // trace shows one trace: its info and its spans as a tree, read from the
@@ -190,13 +176,12 @@ func (h *Handler) trace(w http.ResponseWriter, r *http.Request) {
 	if raw, err := tracedata.Read(r.Context(), h.opts.Store, t, h.opts.RunArtifacts); err != nil {
 		data["SpansError"] = "no span data: " + err.Error()
 	} else {
-		var doc struct {
-			Spans []traceSpan `json:"spans"`
+		list, err := tracedata.Spans(raw)
+		if err == nil {
+			data["Spans"], err = spanTree(list)
 		}
-		if err := json.Unmarshal(raw, &doc); err != nil {
-			data["SpansError"] = "the trace's data is not MLflow's: " + err.Error()
-		} else {
-			data["Spans"] = spanTree(doc.Spans)
+		if err != nil {
+			data["SpansError"] = err.Error()
 		}
 	}
 	if as, ok := h.opts.Store.(store.Assessments); ok {
