@@ -3,12 +3,14 @@ package server_test
 import (
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/mlrun/mlrun/internal/spans"
+	"github.com/mlrun/mlrun/store"
 	"github.com/mlrun/mlrun/store/rest"
 )
 
@@ -132,5 +134,16 @@ func TestSpansOfAnMLflow36Server(t *testing.T) {
 	var outputs []map[string]any
 	if err := json.Unmarshal([]byte(sp.Attributes["mlflow.spanOutputs"].(string)), &outputs); err != nil || outputs[0]["page_content"] != "because" {
 		t.Fatalf("the child's outputs through REST: %v %v", sp.Attributes["mlflow.spanOutputs"], err)
+	}
+
+	// Through a server, spans are filed under their own trace id: spans of
+	// another trace are refused before anything is sent.
+	other := json.RawMessage(`{"trace_id": "EREREREREREREREREREREQ==", "span_id": "AAAAAAAAAAk=", "parent_span_id": null, "name": "x",
+		"start_time_unix_nano": 1, "end_time_unix_nano": 2, "status": {"code": "STATUS_CODE_OK"}, "attributes": {}}`)
+	if err := rs.LogSpans(t.Context(), doneTrace, []json.RawMessage{other}); !errors.Is(err, store.ErrInvalidArgument) || !strings.Contains(err.Error(), "belongs to trace "+runningTrace) {
+		t.Fatalf("spans of another trace through REST: %v", err)
+	}
+	if got, _ := rs.TraceSpans(t.Context(), []string{doneTrace}); len(got[doneTrace]) != 2 {
+		t.Fatalf("a refused LogSpans changed the trace: %v", got)
 	}
 }
