@@ -14,7 +14,6 @@ import (
 	"io"
 	"mime"
 	"net/http"
-	"sort"
 	"strings"
 	"sync"
 
@@ -174,7 +173,7 @@ var otlpLocks [64]sync.Mutex
 
 // mergeOTLPTrace adds spans to a trace (made when new), rewrites its
 // traces.json with them, and brings its record up to date.
-func (s *Server) mergeOTLPTrace(r *http.Request, ts store.Traces, exp, id string, spans []map[string]any) error {
+func (s *Server) mergeOTLPTrace(r *http.Request, ts store.Traces, exp, id string, batch []map[string]any) error {
 	h := fnv.New32a()
 	h.Write([]byte(id))
 	mu := &otlpLocks[h.Sum32()%uint32(len(otlpLocks))]
@@ -194,7 +193,7 @@ func (s *Server) mergeOTLPTrace(r *http.Request, ts store.Traces, exp, id string
 		return store.Invalidf("Trace %s belongs to experiment %s, not %s.", id, t.ExperimentID, exp)
 	}
 	if tracedata.InTrackingStore(t) {
-		return s.logOTLPSpans(ctx, ts, t, spans)
+		return s.logOTLPSpans(ctx, t, batch)
 	}
 	loc := ""
 	for _, tg := range t.Tags {
@@ -215,7 +214,7 @@ func (s *Server) mergeOTLPTrace(r *http.Request, ts store.Traces, exp, id string
 		}
 	} else if !errors.Is(err, artifact.ErrNotFound) {
 		return err
-	} else if err := s.logOTLPSpans(ctx, ts, t, spans); !errors.Is(err, store.ErrUnsupported) {
+	} else if err := s.logOTLPSpans(ctx, t, batch); !errors.Is(err, store.ErrUnsupported) {
 		return err // kept by the tracking store, or failed
 	}
 	all, _ := doc["spans"].([]any)
@@ -227,7 +226,7 @@ func (s *Server) mergeOTLPTrace(r *http.Request, ts store.Traces, exp, id string
 			}
 		}
 	}
-	for _, sp := range spans {
+	for _, sp := range batch {
 		if i, ok := at[sp["span_id"].(string)]; ok {
 			all[i] = sp
 		} else {
@@ -243,104 +242,30 @@ func (s *Server) mergeOTLPTrace(r *http.Request, ts store.Traces, exp, id string
 	if err := repo.Put(ctx, "traces.json", bytes.NewReader(b)); err != nil {
 		return err
 	}
-	_, err = ts.PutTrace(ctx, traceFromSpans(t, all))
+	list := make([]*spans.Span, 0, len(all))
+	for _, sp := range all {
+		b, _ := json.Marshal(sp)
+		if parsed, err := spans.Parse(b); err == nil {
+			list = append(list, parsed)
+		}
+	}
+	_, err = ts.PutTrace(ctx, spans.Summarize(list).Apply(t))
 	return err
 }
 
 // logOTLPSpans keeps a trace's spans in the tracking store, as MLflow
 // 3.4+ servers do (its spans table; the trace is tagged
-// spansLocation=TRACKING_STORE), and brings its record up to date with
-// all its spans; store.ErrUnsupported when the store keeps none (a
-// database before MLflow 3's spans table).
-func (s *Server) logOTLPSpans(ctx context.Context, ts store.Traces, t *store.TraceInfo, sps []map[string]any) error {
+// spansLocation=TRACKING_STORE and its record follows its spans);
+// store.ErrUnsupported when the store keeps none (a database before
+// MLflow 3's spans table).
+func (s *Server) logOTLPSpans(ctx context.Context, t *store.TraceInfo, sps []map[string]any) error {
 	sl, isLogger := s.store.(store.SpanLogger)
-	sr, isReader := s.store.(store.TraceSpans)
-	if !isLogger || !isReader {
+	if !isLogger {
 		return store.ErrUnsupported
 	}
 	raws := make([]json.RawMessage, len(sps))
 	for i, sp := range sps {
 		raws[i], _ = json.Marshal(sp)
 	}
-	if err := sl.LogSpans(ctx, t.RequestID, raws); err != nil {
-		return err
-	}
-	kept, err := sr.TraceSpans(ctx, []string{t.RequestID})
-	if err != nil {
-		return err
-	}
-	all := make([]any, 0, len(kept[t.RequestID]))
-	for _, raw := range kept[t.RequestID] {
-		var m map[string]any
-		if err := json.Unmarshal(raw, &m); err != nil {
-			return fmt.Errorf("trace %s: a stored span is not JSON: %w", t.RequestID, err)
-		}
-		all = append(all, m)
-	}
-	_, err = ts.PutTrace(ctx, traceFromSpans(t, all))
-	return err
-}
-
-// traceFromSpans is a trace's record as its spans say: start, duration,
-// state and name from its root span (IN_PROGRESS until the root span has
-// ended), the previews from the root's inputs and outputs.
-func traceFromSpans(t *store.TraceInfo, spans []any) store.TraceInfo {
-	out := store.TraceInfo{RequestID: t.RequestID, ExperimentID: t.ExperimentID, Status: "IN_PROGRESS", ClientRequestID: t.ClientRequestID}
-	var starts []float64
-	for _, sp := range spans {
-		m, _ := sp.(map[string]any)
-		start := num(m["start_time_unix_nano"])
-		if start > 0 {
-			starts = append(starts, start)
-		}
-		if m["parent_span_id"] != nil && m["parent_span_id"] != "" {
-			continue
-		}
-		out.TimestampMs = int64(start / 1e6)
-		if end := num(m["end_time_unix_nano"]); end > 0 {
-			out.ExecutionTimeMs = int64((end - start) / 1e6)
-			out.Status = "OK"
-			if st, _ := m["status"].(map[string]any); st != nil && st["code"] == "STATUS_CODE_ERROR" {
-				out.Status = "ERROR"
-			}
-		}
-		name, _ := m["name"].(string)
-		out.Tags = append(out.Tags, store.Tag{Key: "mlflow.traceName", Value: name})
-		attrs, _ := m["attributes"].(map[string]any)
-		out.RequestPreview, out.ResponsePreview = previewOf(attrs["mlflow.spanInputs"]), previewOf(attrs["mlflow.spanOutputs"])
-	}
-	if out.TimestampMs == 0 && len(starts) > 0 {
-		sort.Float64s(starts)
-		out.TimestampMs = int64(starts[0] / 1e6)
-	}
-	return out
-}
-
-func num(v any) float64 {
-	switch x := v.(type) {
-	case float64:
-		return x
-	case uint64:
-		return float64(x)
-	case int64:
-		return float64(x)
-	}
-	return 0
-}
-
-// previewOf is a root span's inputs or outputs as a trace preview: the
-// text as written, at most 1,000 characters (MLflow's limit).
-func previewOf(v any) string {
-	s, ok := v.(string)
-	if !ok {
-		if v == nil {
-			return ""
-		}
-		b, _ := json.Marshal(v)
-		s = string(b)
-	}
-	if r := []rune(s); len(r) > 1000 {
-		s = string(r[:1000])
-	}
-	return s
+	return sl.LogSpans(ctx, t.RequestID, raws)
 }

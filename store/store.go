@@ -255,8 +255,9 @@ type TraceSpans interface {
 
 // SpanLogger is an optional Store capability: LogSpans keeps spans of an
 // existing trace in the tracking store (a span logged again replaces
-// itself) and tags the trace TagTraceSpansLocation=SpansInTrackingStore,
-// as MLflow 3.4+'s log_spans does.
+// itself), tags the trace TagTraceSpansLocation=SpansInTrackingStore and
+// brings its record up to date with all its spans (times, state, name,
+// previews, token usage), as MLflow 3.4+'s log_spans does.
 type SpanLogger interface {
 	LogSpans(ctx context.Context, traceID string, spans []json.RawMessage) error
 }

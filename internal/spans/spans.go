@@ -20,6 +20,8 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
+
+	"github.com/mlrun/mlrun/store"
 )
 
 // Span is one span, whatever layout it was read from.
@@ -486,4 +488,160 @@ func ParseProtoJSON(raw []byte) (*tracev1.Span, error) {
 		return nil, fmt.Errorf("a span is not OpenTelemetry's span JSON: %w", err)
 	}
 	return sp, nil
+}
+
+// Attribute and metadata keys of token usage: a span's
+// mlflow.chat.tokenUsage ({"input_tokens", "output_tokens",
+// "total_tokens"}) and their sum over a trace, in its metadata.
+const (
+	AttrChatUsage      = "mlflow.chat.tokenUsage"
+	MetadataTokenUsage = "mlflow.trace.tokenUsage"
+)
+
+// Record is what a trace's spans say of its record, as MLflow 3.4+'s
+// span ingest derives it: the start of the earliest span, the time to the
+// end of the latest once the root span has ended, the state of the root
+// (IN_PROGRESS until it has ended; ERROR, else OK), the root's name and
+// its inputs and outputs as previews, and the token usage of the spans
+// summed as MLflow's aggregate_usage_from_spans sums it.
+type Record struct {
+	HasRoot, RootEnded              bool
+	StartMs, DurationMs             int64
+	State, Name                     string
+	RequestPreview, ResponsePreview string
+	// TokenUsage is the summed usage as Python's json.dumps writes it,
+	// "" when no span carries any.
+	TokenUsage string
+}
+
+// Summarize derives a trace's record from its spans.
+func Summarize(list []*Span) Record {
+	r := Record{State: "IN_PROGRESS"}
+	if len(list) == 0 {
+		return r
+	}
+	byID := map[string]bool{}
+	minStart, maxEnd := list[0].StartNs, int64(0)
+	for _, s := range list {
+		byID[string(s.SpanID)] = true
+		minStart = min(minStart, s.StartNs)
+		maxEnd = max(maxEnd, s.EndNs)
+	}
+	r.StartMs = minStart / 1e6
+	children := map[string][]*Span{}
+	var roots []*Span
+	for _, s := range list {
+		if len(s.ParentID) == 0 || !byID[string(s.ParentID)] {
+			roots = append(roots, s)
+		} else {
+			children[string(s.ParentID)] = append(children[string(s.ParentID)], s)
+		}
+		if len(s.ParentID) == 0 && !r.HasRoot {
+			r.HasRoot, r.Name = true, s.Name
+			r.RequestPreview, r.ResponsePreview = preview(s.Attributes["mlflow.spanInputs"]), preview(s.Attributes["mlflow.spanOutputs"])
+			if s.EndNs > 0 {
+				r.RootEnded = true
+				r.State = "OK"
+				if s.Status == "ERROR" {
+					r.State = "ERROR"
+				}
+			}
+		}
+	}
+	if r.RootEnded {
+		r.DurationMs = (maxEnd - minStart) / 1e6
+	}
+	var in, out, total int64
+	found := false
+	var walk func(s *Span, ancestorHas bool)
+	walk = func(s *Span, ancestorHas bool) {
+		u, has := usage(s.Attributes[AttrChatUsage])
+		if has && !ancestorHas {
+			in, out, total = in+u["input_tokens"], out+u["output_tokens"], total+u["total_tokens"]
+			found = true
+		}
+		for _, c := range children[string(s.SpanID)] {
+			walk(c, ancestorHas || has)
+		}
+	}
+	for _, s := range roots {
+		walk(s, false)
+	}
+	if found {
+		r.TokenUsage = fmt.Sprintf(`{"input_tokens": %d, "output_tokens": %d, "total_tokens": %d}`, in, out, total)
+	}
+	return r
+}
+
+// usage reads a span's token usage attribute (JSON text of an object).
+func usage(v any) (map[string]int64, bool) {
+	str, ok := v.(string)
+	if !ok {
+		if v == nil {
+			return nil, false
+		}
+		b, _ := json.Marshal(v)
+		str = string(b)
+	}
+	var m map[string]float64
+	if json.Unmarshal([]byte(str), &m) != nil || m == nil {
+		return nil, false
+	}
+	out := map[string]int64{}
+	for k, n := range m {
+		out[k] = int64(n)
+	}
+	return out, true
+}
+
+// preview is a root span's inputs or outputs as a trace preview: the text
+// as written, at most 1,000 characters (MLflow's limit).
+func preview(v any) string {
+	s, ok := v.(string)
+	if !ok {
+		if v == nil {
+			return ""
+		}
+		b, _ := json.Marshal(v)
+		s = string(b)
+	}
+	if r := []rune(s); len(r) > 1000 {
+		s = string(r[:1000])
+	}
+	return s
+}
+
+// Apply is the trace's record t brought up to date with r, for
+// store.Traces' PutTrace: times and state follow the spans, except that
+// a trace whose client already ended it (OK or ERROR) keeps its times
+// and state until its root span arrives; previews and the trace's name
+// are filled only where missing; the token usage is the spans' sum.
+func (r Record) Apply(t *store.TraceInfo) store.TraceInfo {
+	out := store.TraceInfo{RequestID: t.RequestID, ExperimentID: t.ExperimentID, ClientRequestID: t.ClientRequestID,
+		TimestampMs: t.TimestampMs, ExecutionTimeMs: t.ExecutionTimeMs, Status: t.Status,
+		RequestPreview: t.RequestPreview, ResponsePreview: t.ResponsePreview}
+	ended := t.Status == "OK" || t.Status == "ERROR"
+	if r.RootEnded || !ended {
+		out.TimestampMs, out.Status = r.StartMs, r.State
+		if r.RootEnded {
+			out.ExecutionTimeMs = r.DurationMs
+		}
+	}
+	if out.RequestPreview == "" {
+		out.RequestPreview = r.RequestPreview
+	}
+	if out.ResponsePreview == "" {
+		out.ResponsePreview = r.ResponsePreview
+	}
+	named := false
+	for _, tg := range t.Tags {
+		named = named || tg.Key == "mlflow.traceName"
+	}
+	if r.HasRoot && !named {
+		out.Tags = append(out.Tags, store.Tag{Key: "mlflow.traceName", Value: r.Name})
+	}
+	if r.TokenUsage != "" {
+		out.RequestMetadata = append(out.RequestMetadata, store.Tag{Key: MetadataTokenUsage, Value: r.TokenUsage})
+	}
+	return out
 }

@@ -3,11 +3,14 @@ package spans
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
 
 	tracev1 "go.opentelemetry.io/proto/otlp/trace/v1"
+
+	"github.com/mlrun/mlrun/store"
 )
 
 // The same child span in the layouts MLflow has written: 2.x's traces.json
@@ -122,5 +125,58 @@ func TestFromOTLP(t *testing.T) {
 	if d["status"].(map[string]any)["code"] != "STATUS_CODE_ERROR" || d["parent_span_id"] != nil || d["end_time_unix_nano"] != nil ||
 		d["attributes"].(map[string]any)["s"] != "text" || d["attributes"].(map[string]any)["i"] != int64(7) {
 		t.Fatalf("%v", d)
+	}
+}
+
+func span(id, parent byte, name string, start, end int64, status string, attrs map[string]any) *Span {
+	s := &Span{TraceID: make([]byte, 16), SpanID: []byte{0, 0, 0, 0, 0, 0, 0, id}, Name: name, StartNs: start, EndNs: end, Status: status, Attributes: attrs}
+	if parent != 0 {
+		s.ParentID = []byte{0, 0, 0, 0, 0, 0, 0, parent}
+	}
+	return s
+}
+
+// A trace's record from its spans, as MLflow's ingest derives it; token
+// usage summed as aggregate_usage_from_spans sums it: a span's usage
+// counts unless an ancestor has usage of its own (it already includes its
+// children's).
+func TestSummarize(t *testing.T) {
+	u := func(in, out int) map[string]any {
+		return map[string]any{AttrChatUsage: fmt.Sprintf(`{"input_tokens": %d, "output_tokens": %d, "total_tokens": %d}`, in, out, in+out)}
+	}
+	root := span(1, 0, "agent", 1_000_000_000, 1_900_000_000, "ERROR", map[string]any{"mlflow.spanInputs": `{"q": "why?"}`, "mlflow.spanOutputs": `"because"`})
+	llm := span(2, 1, "llm", 1_100_000_000, 1_500_000_000, "OK", u(10, 5))
+	inner := span(3, 2, "inner", 1_200_000_000, 1_300_000_000, "OK", u(7, 7)) // inside llm: not counted again
+	tool := span(4, 1, "tool", 1_600_000_000, 2_000_000_000, "OK", u(1, 1))
+	early := span(5, 1, "early", 900_000_000, 950_000_000, "OK", nil)
+
+	r := Summarize([]*Span{llm, inner, tool})
+	if r.HasRoot || r.State != "IN_PROGRESS" || r.StartMs != 1100 || r.TokenUsage != `{"input_tokens": 11, "output_tokens": 6, "total_tokens": 17}` {
+		t.Fatalf("without the root: %+v", r)
+	}
+	r = Summarize([]*Span{tool, inner, llm, root, early})
+	if !r.RootEnded || r.State != "ERROR" || r.Name != "agent" || r.StartMs != 900 || r.DurationMs != 1100 ||
+		r.RequestPreview != `{"q": "why?"}` || r.ResponsePreview != `"because"` || r.TokenUsage != `{"input_tokens": 11, "output_tokens": 6, "total_tokens": 17}` {
+		t.Fatalf("with the root: %+v", r)
+	}
+	if r := Summarize([]*Span{span(1, 0, "x", 5, 0, "UNSET", nil)}); r.State != "IN_PROGRESS" || r.TokenUsage != "" || r.RootEnded {
+		t.Fatalf("a running root, no usage: %+v", r)
+	}
+
+	// A trace its client already ended keeps its times and state until the
+	// root arrives; previews and name fill only what is missing.
+	client := &store.TraceInfo{RequestID: "tr-1", ExperimentID: "1", TimestampMs: 5, ExecutionTimeMs: 7, Status: "OK", RequestPreview: "mine",
+		Tags: []store.Tag{{Key: "mlflow.traceName", Value: "named"}}}
+	got := Summarize([]*Span{llm}).Apply(client)
+	if got.Status != "OK" || got.TimestampMs != 5 || got.ExecutionTimeMs != 7 || len(got.Tags) != 0 || got.RequestMetadata[0].Value != `{"input_tokens": 10, "output_tokens": 5, "total_tokens": 15}` {
+		t.Fatalf("child spans of an ended trace: %+v", got)
+	}
+	got = Summarize([]*Span{llm, root}).Apply(client)
+	if got.Status != "ERROR" || got.TimestampMs != 1000 || got.ExecutionTimeMs != 900 || got.RequestPreview != "mine" || got.ResponsePreview != `"because"` || len(got.Tags) != 0 {
+		t.Fatalf("with its root: %+v", got)
+	}
+	got = Summarize([]*Span{llm}).Apply(&store.TraceInfo{RequestID: "tr-2", Status: "IN_PROGRESS"})
+	if got.Status != "IN_PROGRESS" || got.TimestampMs != 1100 {
+		t.Fatalf("a trace made by span ingest: %+v", got)
 	}
 }

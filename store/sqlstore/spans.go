@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 
 	"github.com/mlrun/mlrun/internal/spans"
 	"github.com/mlrun/mlrun/store"
@@ -53,9 +54,10 @@ func (s *Store) TraceSpans(ctx context.Context, traceIDs []string) (map[string][
 // LogSpans implements store.SpanLogger: each span (any of MLflow's
 // layouts) goes in a row as MLflow 3's log_spans writes it (ids in hex,
 // the decoded span type, OK/ERROR/UNSET, the span dict in 3.6's layout
-// as content), all in one transaction, and the trace is tagged
-// spansLocation=TRACKING_STORE. A span that cannot be read refuses the
-// call before anything is written.
+// as content), all in one transaction; the trace is tagged
+// spansLocation=TRACKING_STORE and its record follows all its spans
+// (spans.Summarize: times, state, name, previews, token usage). A span
+// that cannot be read refuses the call before anything is written.
 func (s *Store) LogSpans(ctx context.Context, traceID string, raws []json.RawMessage) error {
 	if !s.spans {
 		return store.Errorf(store.ErrUnsupported, "spans in the tracking store need MLflow 3's spans table, and this database is at MLflow revision %s: upgrade it with 'mlrun db upgrade'", s.revision)
@@ -98,6 +100,43 @@ func (s *Store) LogSpans(ctx context.Context, traceID string, raws []json.RawMes
 				return err
 			}
 		}
-		return upsertTraceKV(ctx, tx, "trace_tags", traceID, []store.Tag{{Key: store.TagTraceSpansLocation, Value: store.SpansInTrackingStore}})
+		if err := upsertTraceKV(ctx, tx, "trace_tags", traceID, []store.Tag{{Key: store.TagTraceSpansLocation, Value: store.SpansInTrackingStore}}); err != nil {
+			return err
+		}
+		// The trace's record, from all its spans, in this transaction (on
+		// PostgreSQL, serializable: servers logging spans of one trace at
+		// once do not lose each other's).
+		all, err := s.spansOf(ctx, tx, traceID)
+		if err != nil {
+			return err
+		}
+		t, err := s.traceInfo(ctx, tx, traceID)
+		if err != nil {
+			return err
+		}
+		_, err = s.putTrace(ctx, tx, spans.Summarize(all).Apply(t))
+		return err
 	}))
+}
+
+// spansOf reads the spans kept for a trace.
+func (s *Store) spansOf(ctx context.Context, q querier, traceID string) ([]*spans.Span, error) {
+	rows, err := q.QueryContext(ctx, `SELECT content FROM spans WHERE trace_id = ?`, traceID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []*spans.Span
+	for rows.Next() {
+		var content string
+		if err := rows.Scan(&content); err != nil {
+			return nil, err
+		}
+		sp, err := spans.Parse([]byte(content))
+		if err != nil {
+			return nil, fmt.Errorf("a span kept for trace %s: %w", traceID, err)
+		}
+		out = append(out, sp)
+	}
+	return out, rows.Err()
 }

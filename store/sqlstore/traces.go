@@ -439,54 +439,60 @@ func (s *Store) PutTrace(ctx context.Context, t store.TraceInfo) (*store.TraceIn
 	}
 	var out *store.TraceInfo
 	err := s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		e, err := s.getExperiment(ctx, tx, t.ExperimentID)
-		if err != nil {
-			return err
-		}
-		if e.LifecycleStage != store.LifecycleActive {
-			return store.Invalidf("The experiment %s must be in the 'active' state. Current state is %s.", e.ID, e.LifecycleStage)
-		}
-		status := traceStatus(t.Status)
-		res, err := tx.ExecContext(ctx, `UPDATE trace_info SET experiment_id = ?, timestamp_ms = ?, execution_time_ms = ?, status = ? WHERE request_id = ?`,
-			e.ID, t.TimestampMs, t.ExecutionTimeMs, status, t.RequestID)
-		if err != nil {
-			return err
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO trace_info (request_id, experiment_id, timestamp_ms, execution_time_ms, status) VALUES (?, ?, ?, ?, ?)`,
-				t.RequestID, e.ID, t.TimestampMs, t.ExecutionTimeMs, status); err != nil {
-				return err
-			}
-		}
-		if s.tracesV3 {
-			if _, err := tx.ExecContext(ctx, `UPDATE trace_info SET client_request_id = ?, request_preview = ?, response_preview = ? WHERE request_id = ?`,
-				nullIfEmpty(t.ClientRequestID), nullIfEmpty(t.RequestPreview), nullIfEmpty(t.ResponsePreview), t.RequestID); err != nil {
-				return err
-			}
-		}
-		if err := upsertTraceKV(ctx, tx, "trace_request_metadata", t.RequestID, t.RequestMetadata); err != nil {
-			return err
-		}
-		var tags []store.Tag
-		for _, tg := range t.Tags {
-			if tg.Key != store.TagTraceArtifactLocation {
-				tags = append(tags, tg)
-			}
-		}
-		var has int
-		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM trace_tags WHERE request_id = ? AND "key" = ?`, t.RequestID, store.TagTraceArtifactLocation).Scan(&has); err != nil {
-			return err
-		}
-		if has == 0 {
-			tags = append(tags, store.Tag{Key: store.TagTraceArtifactLocation, Value: joinURI(e.ArtifactLocation, "traces/"+t.RequestID+"/artifacts")})
-		}
-		if err := upsertTraceKV(ctx, tx, "trace_tags", t.RequestID, tags); err != nil {
-			return err
-		}
-		out, err = s.traceInfo(ctx, tx, t.RequestID)
+		var err error
+		out, err = s.putTrace(ctx, tx, t)
 		return err
 	})
 	return out, wrap("put trace", err)
+}
+
+// putTrace is PutTrace in a transaction.
+func (s *Store) putTrace(ctx context.Context, tx *sql.Tx, t store.TraceInfo) (*store.TraceInfo, error) {
+	e, err := s.getExperiment(ctx, tx, t.ExperimentID)
+	if err != nil {
+		return nil, err
+	}
+	if e.LifecycleStage != store.LifecycleActive {
+		return nil, store.Invalidf("The experiment %s must be in the 'active' state. Current state is %s.", e.ID, e.LifecycleStage)
+	}
+	status := traceStatus(t.Status)
+	res, err := tx.ExecContext(ctx, `UPDATE trace_info SET experiment_id = ?, timestamp_ms = ?, execution_time_ms = ?, status = ? WHERE request_id = ?`,
+		e.ID, t.TimestampMs, t.ExecutionTimeMs, status, t.RequestID)
+	if err != nil {
+		return nil, err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO trace_info (request_id, experiment_id, timestamp_ms, execution_time_ms, status) VALUES (?, ?, ?, ?, ?)`,
+			t.RequestID, e.ID, t.TimestampMs, t.ExecutionTimeMs, status); err != nil {
+			return nil, err
+		}
+	}
+	if s.tracesV3 {
+		if _, err := tx.ExecContext(ctx, `UPDATE trace_info SET client_request_id = ?, request_preview = ?, response_preview = ? WHERE request_id = ?`,
+			nullIfEmpty(t.ClientRequestID), nullIfEmpty(t.RequestPreview), nullIfEmpty(t.ResponsePreview), t.RequestID); err != nil {
+			return nil, err
+		}
+	}
+	if err := upsertTraceKV(ctx, tx, "trace_request_metadata", t.RequestID, t.RequestMetadata); err != nil {
+		return nil, err
+	}
+	var tags []store.Tag
+	for _, tg := range t.Tags {
+		if tg.Key != store.TagTraceArtifactLocation {
+			tags = append(tags, tg)
+		}
+	}
+	var has int
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM trace_tags WHERE request_id = ? AND "key" = ?`, t.RequestID, store.TagTraceArtifactLocation).Scan(&has); err != nil {
+		return nil, err
+	}
+	if has == 0 {
+		tags = append(tags, store.Tag{Key: store.TagTraceArtifactLocation, Value: joinURI(e.ArtifactLocation, "traces/"+t.RequestID+"/artifacts")})
+	}
+	if err := upsertTraceKV(ctx, tx, "trace_tags", t.RequestID, tags); err != nil {
+		return nil, err
+	}
+	return s.traceInfo(ctx, tx, t.RequestID)
 }
 
 // LinkTracesToRun implements store.Traces: rows (trace → run) in MLflow

@@ -1656,6 +1656,22 @@ func testTraceSpans(t *testing.T, s store.Store) {
 	if tagValue(info.Tags, store.TagTraceSpansLocation) != store.SpansInTrackingStore {
 		t.Errorf("trace tags: %v", info.Tags)
 	}
+	// The record follows the spans: start of the earliest, to the end of
+	// the latest (the child, 100 ms in), the root's state and name.
+	if info.TimestampMs != 1_700_000_000_000 || info.ExecutionTimeMs != 100 || info.Status != "OK" || tagValue(info.Tags, "mlflow.traceName") != "agent" {
+		t.Errorf("the trace's record after its spans: %+v", info)
+	}
+	// Token usage of the spans, summed into the trace's metadata.
+	tool := strings.Replace(string(spanJSON("tool", 3, 1, 1_700_000_000_200_000_000)), `"attributes": {`,
+		`"attributes": {"mlflow.chat.tokenUsage": "{\"input_tokens\": 12, \"output_tokens\": 3, \"total_tokens\": 15}", `, 1)
+	ok(t, sl.LogSpans(ctx(), id, []json.RawMessage{json.RawMessage(tool)}))
+	info = must[*store.TraceInfo](t)(ts.GetTraceInfo(ctx(), id))
+	if tagValue(info.RequestMetadata, "mlflow.trace.tokenUsage") != `{"input_tokens": 12, "output_tokens": 3, "total_tokens": 15}` || info.ExecutionTimeMs != 200 {
+		t.Errorf("the trace's record after a span with token usage: %+v", info)
+	}
+	must[int](t)(ts.DeleteTraces(ctx(), store.DeleteTraces{ExperimentID: exp, RequestIDs: []string{id}}))
+	must[*store.TraceInfo](t)(ts.PutTrace(ctx(), store.TraceInfo{RequestID: id, ExperimentID: exp, TimestampMs: 1_700_000_000_000, Status: "OK"}))
+	ok(t, sl.LogSpans(ctx(), id, []json.RawMessage{spanJSON("retrieve", 2, 1, 1_700_000_000_100_000_000), spanJSON("agent", 1, 0, 1_700_000_000_000_000_000)}))
 	ok(t, sl.LogSpans(ctx(), id, []json.RawMessage{spanJSON("rerank", 2, 1, 1_700_000_000_100_000_000)}))
 	if got := names(); !slices.Equal(got, []string{"agent", "rerank"}) {
 		t.Fatalf("after logging span 2 again: %v", got)
