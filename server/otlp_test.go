@@ -69,7 +69,8 @@ func TestOTLPTraces(t *testing.T) {
 	}
 	child := &tracev1.Span{TraceId: traceID, SpanId: []byte{0, 0, 0, 0, 0, 0, 0, 2}, ParentSpanId: []byte{0, 0, 0, 0, 0, 0, 0, 1}, Name: "retrieve",
 		StartTimeUnixNano: 1_700_000_000_100_000_000, EndTimeUnixNano: 1_700_000_000_300_000_000,
-		Attributes: []*commonv1.KeyValue{str("mlflow.spanType", `"RETRIEVER"`), {Key: "k", Value: &commonv1.AnyValue{Value: &commonv1.AnyValue_IntValue{IntValue: 3}}}},
+		Attributes: []*commonv1.KeyValue{str("mlflow.spanType", `"RETRIEVER"`), {Key: "k", Value: &commonv1.AnyValue{Value: &commonv1.AnyValue_IntValue{IntValue: 3}}},
+			str("mlflow.chat.tokenUsage", `{"input_tokens": 30, "output_tokens": 12, "total_tokens": 42}`)},
 		Events:     []*tracev1.Span_Event{{Name: "exception", TimeUnixNano: 1_700_000_000_200_000_000, Attributes: []*commonv1.KeyValue{str("exception.type", "ValueError")}}}}
 	if status, body := post(otlpExport(t, child), "application/x-protobuf", exp); status != 200 {
 		t.Fatalf("export of the child: %d %s", status, body)
@@ -150,6 +151,12 @@ func TestOTLPTraces(t *testing.T) {
 	post(otlpExport(t, child), "application/x-protobuf", exp)
 	if _, body, _ := send(t, mustRequest(t, "GET", srv.URL+"/ajax-api/2.0/mlflow/get-trace-artifact?request_id="+id)); strings.Count(body, `"name":"retrieve"`) != 1 {
 		t.Fatalf("after sending the child again: %s", body)
+	}
+	// The experiment's traces page: the token usage summed from the spans,
+	// and the request preview.
+	if _, page, _ := send(t, mustRequest(t, "GET", srv.URL+"/experiments/"+exp+"/traces")); !strings.Contains(page, `<td class="tokens">42 (30 in, 12 out)</td>`) ||
+		!strings.Contains(page, "<code>{&#34;question&#34;: &#34;why?&#34;}</code>") {
+		t.Fatalf("the traces page lacks the token usage or the preview:\n%s", page)
 	}
 	// The UI shows the tree.
 	if _, page, _ := send(t, mustRequest(t, "GET", srv.URL+"/traces/"+id)); !strings.Contains(page, "agent") || !strings.Contains(page, "↳ retrieve") ||

@@ -5,6 +5,7 @@ import (
 	"crypto/subtle"
 	"embed"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"html/template"
 	"io/fs"
@@ -209,7 +210,28 @@ var funcs = template.FuncMap{
 	},
 	"join":  strings.Join,
 	"inc":   func(n int) int { return n + 1 },
-	"lower": strings.ToLower,
+	"lower":  strings.ToLower,
+	"tokens": tokens,
+}
+
+// tokens is a trace's token usage from its metadata
+// mlflow.trace.tokenUsage: "total (input in, output out)", or "".
+func tokens(metadata []store.Tag) string {
+	for _, m := range metadata {
+		if m.Key != "mlflow.trace.tokenUsage" {
+			continue
+		}
+		var u struct {
+			In    int64 `json:"input_tokens"`
+			Out   int64 `json:"output_tokens"`
+			Total int64 `json:"total_tokens"`
+		}
+		if json.Unmarshal([]byte(m.Value), &u) != nil {
+			return m.Value
+		}
+		return fmt.Sprintf("%d (%d in, %d out)", u.Total, u.In, u.Out)
+	}
+	return ""
 }
 
 func errText(err error) string {
