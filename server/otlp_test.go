@@ -71,7 +71,7 @@ func TestOTLPTraces(t *testing.T) {
 		StartTimeUnixNano: 1_700_000_000_100_000_000, EndTimeUnixNano: 1_700_000_000_300_000_000,
 		Attributes: []*commonv1.KeyValue{str("mlflow.spanType", `"RETRIEVER"`), {Key: "k", Value: &commonv1.AnyValue{Value: &commonv1.AnyValue_IntValue{IntValue: 3}}},
 			str("mlflow.chat.tokenUsage", `{"input_tokens": 30, "output_tokens": 12, "total_tokens": 42}`)},
-		Events:     []*tracev1.Span_Event{{Name: "exception", TimeUnixNano: 1_700_000_000_200_000_000, Attributes: []*commonv1.KeyValue{str("exception.type", "ValueError")}}}}
+		Events: []*tracev1.Span_Event{{Name: "exception", TimeUnixNano: 1_700_000_000_200_000_000, Attributes: []*commonv1.KeyValue{str("exception.type", "ValueError")}}}}
 	if status, body := post(otlpExport(t, child), "application/x-protobuf", exp); status != 200 {
 		t.Fatalf("export of the child: %d %s", status, body)
 	}

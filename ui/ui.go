@@ -208,8 +208,8 @@ var funcs = template.FuncMap{
 		}
 		return template.URL(v.Encode())
 	},
-	"join":  strings.Join,
-	"inc":   func(n int) int { return n + 1 },
+	"join":   strings.Join,
+	"inc":    func(n int) int { return n + 1 },
 	"lower":  strings.ToLower,
 	"tokens": tokens,
 }
