@@ -256,6 +256,14 @@ func (dialect) AfterCopy(ctx context.Context, tx *sql.Tx) error {
 // BeginWrite does nothing on PostgreSQL.
 func (dialect) BeginWrite(context.Context) error { return nil }
 
+// Regexp is PostgreSQL's POSIX match.
+func (dialect) Regexp(col string) string { return col + " ~ ?" }
+
+// JSONAttr reads the span dict as jsonb.
+func (dialect) JSONAttr(col string) string {
+	return "jsonb_extract_path_text(" + col + "::jsonb, 'attributes', ?)"
+}
+
 // InIDs passes the ids as one array behind a subquery, so that the
 // planner estimates the test without looking at its elements. Given as a
 // list (IN ($1, …)) or a bound array, each element is estimated against

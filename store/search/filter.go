@@ -16,6 +16,11 @@ const (
 	Attribute = "attribute"
 	Dataset   = "dataset"
 	Metadata  = "metadata" // a trace's request metadata
+	// MLflow 3's trace filters: a span of the trace (key name, type,
+	// status, content or attributes.<key>), an assessment by name.
+	Span        = "span"
+	Feedback    = "feedback"
+	Expectation = "expectation"
 )
 
 // Clause is one comparison of a filter.
@@ -41,9 +46,14 @@ type Grammar struct {
 	// orderAttrs, when set, are the attributes order_by takes (else attrs).
 	orderAttrs map[string]string
 	entityList string
-	// noLike refuses LIKE and ILIKE (traces); eqOnly lists string
+	// noLike refuses LIKE and ILIKE; eqOnly lists string
 	// attributes that take only = and != (no IN).
 	noLike bool
+	// ops, when set, gives the comparators a clause takes (MLflow 3's
+	// trace grammar, which also takes RLIKE) in place of the rules
+	// above; keys checks entity keys.
+	ops  func(c *Clause) []string
+	keys func(c *Clause) error
 }
 
 // Runs is the grammar of SearchRuns.
@@ -120,23 +130,70 @@ var LoggedModels = &Grammar{
 	entityList: "['metric', 'parameter', 'tag', 'attribute']",
 }
 
-// Traces is the grammar of SearchTraces (MLflow 2.x): attributes, tags
-// and request metadata; tag and metadata clauses take = and != only.
+// Traces is the grammar of trace searches, MLflow 3.6's (SearchTraces and
+// SearchTracesV3 alike): attributes (trace. prefix too), tags, request
+// metadata, spans (span.name, .type, .status, .content,
+// .attributes.<key>), assessments (feedback.<name>,
+// expectation.<name>), the full text of the spans (text), and the prompt
+// versions the trace used (prompt = 'name/version'). Strings take LIKE,
+// ILIKE and RLIKE (a regular expression, unanchored) where MLflow takes
+// them.
 var Traces = &Grammar{
 	what: "traces",
 	entities: map[string]string{
 		"attribute": Attribute, "attributes": Attribute, "trace": Attribute,
 		"tag": Tag, "tags": Tag,
 		"request_metadata": Metadata, "metadata": Metadata,
+		"span": Span, "spans": Span,
+		"feedback": Feedback, "expectation": Expectation,
 	},
 	attrs: map[string]string{
-		"request_id": "request_id", "status": "status", "timestamp_ms": "timestamp_ms", "timestamp": "timestamp_ms",
-		"execution_time_ms": "execution_time_ms", "execution_time": "execution_time_ms", "name": "name", "run_id": "run_id",
+		"request_id": "request_id", "trace_id": "request_id", "status": "status", "state": "status",
+		"timestamp_ms": "timestamp_ms", "timestamp": "timestamp_ms",
+		"execution_time_ms": "execution_time_ms", "execution_time": "execution_time_ms",
+		"end_time_ms": "end_time_ms", "end_time": "end_time_ms",
+		"name": "name", "run_id": "run_id", "client_request_id": "client_request_id",
+		"text": "text", "prompt": "prompt",
 	},
-	numAttrs:   map[string]bool{"timestamp_ms": true, "execution_time_ms": true},
+	numAttrs:   map[string]bool{"timestamp_ms": true, "execution_time_ms": true, "end_time_ms": true},
 	inAttrs:    map[string]bool{"request_id": true, "status": true},
-	entityList: "['attribute', 'tag', 'request_metadata']",
-	noLike:     true,
+	entityList: "['attribute', 'trace', 'tag', 'metadata', 'span', 'feedback', 'expectation']",
+	ops: func(c *Clause) []string {
+		patterns := []string{"=", "!=", "LIKE", "ILIKE", "RLIKE"}
+		switch c.Entity {
+		case Span:
+			switch {
+			case c.Key == "content" || strings.HasPrefix(c.Key, "attributes."):
+				return []string{"LIKE", "ILIKE", "RLIKE"}
+			}
+			return patterns
+		case Tag, Metadata, Feedback, Expectation:
+			return patterns
+		}
+		switch c.Key {
+		case "name", "client_request_id":
+			return patterns
+		case "text":
+			return []string{"LIKE", "ILIKE"}
+		case "prompt", "run_id":
+			return []string{"="}
+		case "request_id", "status":
+			return []string{"=", "!=", "IN", "NOT IN"}
+		}
+		return []string{"=", "!=", ">", ">=", "<", "<="}
+	},
+	keys: func(c *Clause) error {
+		if c.Entity != Span {
+			return nil
+		}
+		switch {
+		case c.Key == "name" || c.Key == "type" || c.Key == "status" || c.Key == "content":
+			return nil
+		case strings.HasPrefix(c.Key, "attributes.") && len(c.Key) > len("attributes."):
+			return nil
+		}
+		return store.Invalidf("Invalid span key '%s' specified. Valid keys are ['name', 'type', 'status', 'content', 'attributes.<key>']", c.Key)
+	},
 }
 
 var datasetKeys = map[string]bool{"name": true, "digest": true, "context": true}
@@ -261,12 +318,18 @@ func (p *parser) clause() (Clause, error) {
 			return c, store.Invalidf("Invalid dataset key '%s' specified. Valid keys are '['name', 'digest', 'context']'", key)
 		}
 	}
+	if p.g.keys != nil {
+		if err := p.g.keys(&c); err != nil {
+			return c, err
+		}
+	}
 
 	op := p.next()
 	switch {
 	case op.kind == tokOp:
 		c.Op = op.text
-	case op.kind == tokIdent && (strings.EqualFold(op.text, "like") || strings.EqualFold(op.text, "ilike") || strings.EqualFold(op.text, "in")):
+	case op.kind == tokIdent && (strings.EqualFold(op.text, "like") || strings.EqualFold(op.text, "ilike") || strings.EqualFold(op.text, "in") ||
+		(p.g.ops != nil && strings.EqualFold(op.text, "rlike"))):
 		c.Op = strings.ToUpper(op.text)
 	case op.kind == tokIdent && strings.EqualFold(op.text, "not"):
 		in := p.next()
@@ -312,6 +375,15 @@ func (p *parser) clause() (Clause, error) {
 func (p *parser) checkOp(c *Clause) error {
 	numeric := c.Entity == Metric || (c.Entity == Attribute && p.g.numAttrs[c.Key])
 	c.Numeric = numeric
+	if p.g.ops != nil {
+		ops := p.g.ops(c)
+		for _, op := range ops {
+			if op == c.Op {
+				return nil
+			}
+		}
+		return store.Invalidf("Invalid comparator '%s' not one of '[%s]' for %s '%s'", c.Op, strings.Join(quoteAll(ops), ", "), c.Entity, c.Key)
+	}
 	switch c.Op {
 	case "=", "!=":
 		return nil

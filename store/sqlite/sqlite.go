@@ -102,14 +102,14 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
-	w, err := sql.Open("sqlite3", dsn("immediate"))
+	w, err := sql.Open(driverName, dsn("immediate"))
 	if err != nil {
 		flush.Close()
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
 	w.SetMaxOpenConns(1)
 	w.SetConnMaxIdleTime(0)
-	r, err := sql.Open("sqlite3", dsn("deferred"))
+	r, err := sql.Open(driverName, dsn("deferred"))
 	if err != nil {
 		w.Close()
 		flush.Close()
@@ -201,6 +201,15 @@ func (d dialect) NullsLow() bool { return true }
 func (d dialect) AfterCopy(context.Context, *sql.Tx) error { return nil }
 
 func (d dialect) InIDs(ids []any) (string, []any) { return sqlstore.InList(ids) }
+
+// Regexp is SQLite's REGEXP operator, which calls the regexp function
+// this package's driver registers on each connection (Go's syntax).
+func (d dialect) Regexp(col string) string { return col + " REGEXP ?" }
+
+// JSONAttr is SQLite's json_extract of attributes."<key>".
+func (d dialect) JSONAttr(col string) string {
+	return "json_extract(" + col + ", '$.attributes.' || json_quote(?))"
+}
 
 // BeginWrite asks for the read that makes the transaction's COMMIT flush
 // faster (FlushReader). (A transaction's undo needs no setting: SQLite

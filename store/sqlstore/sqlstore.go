@@ -50,6 +50,12 @@ type Dialect interface {
 	InIDs(ids []any) (string, []any)
 	// BeginWrite is called before each write transaction begins.
 	BeginWrite(ctx context.Context) error
+	// Regexp renders a test that col matches a regular expression (one
+	// argument; unanchored, as MLflow's RLIKE).
+	Regexp(col string) string
+	// JSONAttr renders the text of attributes.<key> in a column holding a
+	// span dict (one argument: the key), NULL when absent.
+	JSONAttr(col string) string
 }
 
 // InList is InIDs as a list: " IN (?, …)" and the ids.

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -253,41 +254,101 @@ func traceKV(table string) string {
 	return `(SELECT kv.value FROM ` + table + ` kv WHERE kv.request_id = t.request_id AND kv."key" = ?)`
 }
 
-// traceClause renders one filter clause over trace_info t. A tag or
-// metadata clause matches only traces that have the key, != included.
-func traceClause(c search.Clause, linkedRuns bool) (string, []any) {
-	cmp := func(col string, v any) (string, []any) {
-		if c.Op == "IN" || c.Op == "NOT IN" {
+// traceClause renders one filter clause over trace_info t (MLflow 3.6's
+// trace grammar). A tag or metadata clause matches only traces that have
+// the key, != included; a span, feedback or expectation clause matches a
+// trace that has one such that matches (feedback and expectations by
+// name, valid ones only, a string value compared without its quotes);
+// text matches the content of any of its spans.
+func (s *Store) traceClause(c search.Clause) (string, []any, error) {
+	cmp := func(col string, v any) (string, []any, error) {
+		switch c.Op {
+		case "IN", "NOT IN":
 			var args []any
 			for _, x := range c.List {
 				args = append(args, x)
 			}
-			return col + " " + c.Op + " (" + placeholders(len(args)) + ")", args
+			return col + " " + c.Op + " (" + placeholders(len(args)) + ")", args, nil
+		case "ILIKE":
+			return "lower(" + col + ") LIKE lower(?)", []any{c.Str}, nil
+		case "RLIKE":
+			if _, err := regexp.Compile(c.Str); err != nil {
+				return "", nil, store.Invalidf("Invalid regular expression '%s' for RLIKE: %v", c.Str, err)
+			}
+			return s.d.Regexp(col), []any{c.Str}, nil
 		}
-		return col + " " + c.Op + " ?", []any{v}
+		return col + " " + c.Op + " ?", []any{v}, nil
+	}
+	keyed := func(key any, col string) (string, []any, error) {
+		q, a, err := cmp(col, c.Str)
+		return q, append([]any{key}, a...), err
 	}
 	switch c.Entity {
 	case search.Tag:
-		q, a := cmp(traceKV("trace_tags"), c.Str)
-		return q, append([]any{c.Key}, a...)
+		return keyed(c.Key, traceKV("trace_tags"))
 	case search.Metadata:
-		q, a := cmp(traceKV("trace_request_metadata"), c.Str)
-		return q, append([]any{c.Key}, a...)
+		return keyed(c.Key, traceKV("trace_request_metadata"))
+	case search.Span:
+		if !s.spans {
+			return "0=1", nil, nil
+		}
+		var q string
+		var a []any
+		var err error
+		switch {
+		case strings.HasPrefix(c.Key, "attributes."):
+			q, a, err = cmp(s.d.JSONAttr("sp.content"), c.Str)
+			a = append([]any{strings.TrimPrefix(c.Key, "attributes.")}, a...)
+		default: // name, type, status, content
+			q, a, err = cmp("sp."+c.Key, c.Str)
+		}
+		return `EXISTS (SELECT 1 FROM spans sp WHERE sp.trace_id = t.request_id AND ` + q + `)`, a, err
+	case search.Feedback, search.Expectation:
+		if !s.assessments {
+			return "0=1", nil, nil
+		}
+		q, a, err := cmp(`(CASE WHEN a.value LIKE '"%' THEN substr(a.value, 2, length(a.value) - 2) ELSE a.value END)`, c.Str)
+		return `EXISTS (SELECT 1 FROM assessments a WHERE a.trace_id = t.request_id AND a.assessment_type = ? AND a.name = ? AND a.valid = ? AND ` + q + `)`,
+			append([]any{c.Entity, c.Key, true}, a...), err
 	}
 	switch c.Key {
 	case "name":
-		q, a := cmp(traceKV("trace_tags"), c.Str)
-		return q, append([]any{"mlflow.traceName"}, a...)
+		return keyed("mlflow.traceName", traceKV("trace_tags"))
 	case "run_id":
-		q, a := cmp(traceKV("trace_request_metadata"), c.Str)
-		a = append([]any{"mlflow.sourceRun"}, a...)
-		if c.Op == "=" && linkedRuns {
+		q, a, err := keyed("mlflow.sourceRun", traceKV("trace_request_metadata"))
+		if c.Op == "=" && s.associations {
 			// A trace linked to the run (traces/link-to-run) matches too.
-			return `(` + q + ` OR EXISTS (SELECT 1 FROM entity_associations ea WHERE ea.source_type = 'trace' AND ea.source_id = t.request_id AND ea.destination_type = 'run' AND ea.destination_id = ?))`, append(a, c.Str)
+			return `(` + q + ` OR EXISTS (SELECT 1 FROM entity_associations ea WHERE ea.source_type = 'trace' AND ea.source_id = t.request_id AND ea.destination_type = 'run' AND ea.destination_id = ?))`, append(a, c.Str), err
 		}
-		return q, a
+		return q, a, err
 	case "timestamp_ms", "execution_time_ms":
 		return cmp("t."+c.Key, int64(c.Num))
+	case "end_time_ms":
+		return cmp("(t.timestamp_ms + t.execution_time_ms)", int64(c.Num))
+	case "client_request_id":
+		if !s.tracesV3 {
+			return "0=1", nil, nil
+		}
+		return cmp("t.client_request_id", c.Str)
+	case "text":
+		if !s.spans {
+			return "0=1", nil, nil
+		}
+		q, a, err := cmp("sp.content", c.Str)
+		return `EXISTS (SELECT 1 FROM spans sp WHERE sp.trace_id = t.request_id AND ` + q + `)`, a, err
+	case "prompt":
+		name, version, ok := strings.Cut(c.Str, "/")
+		if !ok || name == "" || version == "" {
+			return "", nil, store.Invalidf("Invalid prompt filter value '%s': expected 'name/version'", c.Str)
+		}
+		// The tag mlflow.linkedPrompts, as mlrun writes it and as Python's
+		// json.dumps does.
+		esc := func(v string) string { return strings.NewReplacer(`\`, `\\`, "%", `\%`, "_", `\_`).Replace(v) }
+		n, _ := json.Marshal(name)
+		v, _ := json.Marshal(version)
+		return `(` + traceKV("trace_tags") + ` LIKE ? ESCAPE '\' OR ` + traceKV("trace_tags") + ` LIKE ? ESCAPE '\')`,
+			[]any{store.TagLinkedPrompts, "%" + esc(`{"name":`+string(n)+`,"version":`+string(v)+`}`) + "%",
+				store.TagLinkedPrompts, "%" + esc(`{"name": `+string(n)+`, "version": `+string(v)+`}`) + "%"}, nil
 	}
 	return cmp("t."+c.Key, c.Str)
 }
@@ -391,7 +452,10 @@ func (s *Store) SearchTraces(ctx context.Context, q store.SearchTraces) ([]*stor
 			return nil, "", store.Invalidf("Two clauses on '%s' in one trace filter are not supported", c.Key)
 		}
 		seen[k] = true
-		cond, a := traceClause(c, s.associations)
+		cond, a, err := s.traceClause(c)
+		if err != nil {
+			return nil, "", err
+		}
 		where = append(where, cond)
 		args = append(args, a...)
 	}

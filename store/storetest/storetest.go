@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -60,6 +61,7 @@ func Run(t *testing.T, open Opener) {
 		{"Assessments", testAssessments},
 		{"ConcurrentGenAIWrites", testConcurrentGenAIWrites},
 		{"TraceSpans", testTraceSpans},
+		{"TraceSearchMLflow3", testTraceSearch3},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -1142,7 +1144,7 @@ func testTraces(t *testing.T, s store.Store) {
 			t.Errorf("filter %q: %s, want %s", filter, got, want)
 		}
 	}
-	for _, bad := range []string{"tags.team LIKE 'm%'", "name IN ('chain')", "nope = 'x'", "timestamp_ms = 'x'", "status = 'OK' OR status = 'ERROR'"} {
+	for _, bad := range []string{"tags.team > 'm'", "name IN ('chain')", "nope = 'x'", "timestamp_ms = 'x'", "status = 'OK' OR status = 'ERROR'"} {
 		_, _, err := ts.SearchTraces(ctx(), store.SearchTraces{ExperimentIDs: []string{exp}, Filter: bad})
 		wantKind(t, err, store.ErrInvalidArgument)
 	}
@@ -1694,4 +1696,109 @@ func tagValue(tags []store.Tag, key string) string {
 		}
 	}
 	return ""
+}
+
+// spanOf is a span dict (MLflow 3.6's layout) of the trace whose OTel id
+// is 16 bytes of b: span n, parent p (0: a root), from start to end
+// (ms), with status and attributes (values as JSON text).
+func spanOf(b byte, n, p byte, name string, startMs, endMs int64, status string, attrs map[string]string) json.RawMessage {
+	id := func(x byte, size int) string {
+		raw := make([]byte, size)
+		raw[size-1] = x
+		return `"` + base64.StdEncoding.EncodeToString(raw) + `"`
+	}
+	parent := "null"
+	if p != 0 {
+		parent = id(p, 8)
+	}
+	tid := make([]byte, 16)
+	for i := range tid {
+		tid[i] = b
+	}
+	a, _ := json.Marshal(attrs)
+	return json.RawMessage(fmt.Sprintf(`{"trace_id": "%s", "span_id": %s, "parent_span_id": %s, "name": %q, "start_time_unix_nano": %d,
+		"end_time_unix_nano": %d, "events": [], "status": {"code": "STATUS_CODE_%s", "message": ""}, "attributes": %s}`,
+		base64.StdEncoding.EncodeToString(tid), id(n, 8), parent, name, startMs*1_000_000, endMs*1_000_000, status, a))
+}
+
+// testTraceSearch3: MLflow 3.6's trace filters — LIKE, ILIKE and RLIKE on
+// tags, metadata and names; spans by name, type, status, content and
+// attribute; feedback and expectations by name and value; the full text;
+// client_request_id, end_time_ms and linked prompts — and what they
+// refuse.
+func testTraceSearch3(t *testing.T, s store.Store) {
+	ts, isTraces := s.(store.Traces)
+	sl, isLogger := s.(store.SpanLogger)
+	as, isAssessments := s.(store.Assessments)
+	if !isTraces || !isLogger || !isAssessments {
+		t.Fatal("the store does not keep traces with spans and assessments")
+	}
+	exp := newExp(t, s, "search-3")
+	put := func(b byte, tags, metadata []store.Tag, client string) string {
+		t.Helper()
+		id := "tr-" + strings.Repeat(fmt.Sprintf("%02x", b), 16)
+		must[*store.TraceInfo](t)(ts.PutTrace(ctx(), store.TraceInfo{RequestID: id, ExperimentID: exp, TimestampMs: int64(b) * 1000, ExecutionTimeMs: 1000,
+			Status: "OK", Tags: tags, RequestMetadata: metadata, ClientRequestID: client}))
+		return id
+	}
+	a := put(0xaa, []store.Tag{{Key: "env", Value: "prod-eu"}}, []store.Tag{{Key: "user", Value: "alice"}}, "req-1")
+	ok(t, sl.LogSpans(ctx(), a, []json.RawMessage{
+		spanOf(0xaa, 1, 0, "agent", 10_000, 11_000, "OK", map[string]string{"mlflow.spanType": `"AGENT"`, "mlflow.spanInputs": `{"q": "tell me a story"}`}),
+		spanOf(0xaa, 2, 1, "llm_call", 10_100, 10_900, "OK", map[string]string{"mlflow.spanType": `"LLM"`, "model": `"gpt-4o"`})}))
+	b := put(0xbb, []store.Tag{{Key: "env", Value: "staging"}}, []store.Tag{{Key: "user", Value: "bob"}}, "req-2")
+	ok(t, sl.LogSpans(ctx(), b, []json.RawMessage{spanOf(0xbb, 1, 0, "retriever", 20_000, 25_000, "ERROR", map[string]string{"mlflow.spanType": `"RETRIEVER"`})}))
+	ok(t, ts.LinkPromptsToTrace(ctx(), b, []store.PromptVersionRef{{Name: "qa", Version: "1"}}))
+	c := put(0x3c, []store.Tag{{Key: "env", Value: "prod-us"}}, nil, "")
+	for _, x := range []store.Assessment{
+		{TraceID: a, Name: "rating", Type: "feedback", Value: `"positive"`, SourceType: "HUMAN", SourceID: "u", Valid: true},
+		{TraceID: a, Name: "label", Type: "expectation", Value: `"success"`, SourceType: "HUMAN", SourceID: "u", Valid: true},
+		{TraceID: b, Name: "rating", Type: "feedback", Value: `"negative"`, SourceType: "HUMAN", SourceID: "u", Valid: true},
+		{TraceID: b, Name: "score", Type: "feedback", Value: `0.9`, SourceType: "LLM_JUDGE", SourceID: "j", Valid: true},
+	} {
+		must[*store.Assessment](t)(as.CreateAssessment(ctx(), x))
+	}
+	names := map[string]string{a: "a", b: "b", c: "c"}
+	for filter, want := range map[string]string{
+		"tag.env LIKE 'prod%'":                 "a,c",
+		"tag.env ILIKE 'PROD-EU'":              "a",
+		"tag.env RLIKE '^prod-(eu|us)$'":       "a,c",
+		"metadata.user RLIKE 'ali'":            "a",
+		"trace.name RLIKE '^ag'":               "a",
+		"trace.name ILIKE 'RETRIEV%'":          "b",
+		"span.type = 'LLM'":                    "a",
+		"span.name LIKE '%call%'":              "a",
+		"span.status = 'ERROR'":                "b",
+		"span.attributes.model LIKE '%gpt-4%'": "a",
+		"span.content ILIKE '%STORY%'":         "a",
+		"trace.text LIKE '%tell me a story%'":  "a",
+		"feedback.rating = 'positive'":         "a",
+		"feedback.rating != 'positive'":        "b",
+		"feedback.score = '0.9'":               "b",
+		"expectation.label ILIKE '%SUCC%'":     "a",
+		"trace.client_request_id = 'req-1'":    "a",
+		"trace.client_request_id LIKE 'req-%'": "a,b",
+		"prompt = 'qa/1'":                      "b",
+		"prompt = 'qa/2'":                      "",
+		"trace.end_time_ms > 20000":            "b,c",
+		"trace.status = 'OK' AND tag.env LIKE 'prod%' AND span.type = 'AGENT'": "a",
+	} {
+		out, _, err := ts.SearchTraces(ctx(), store.SearchTraces{ExperimentIDs: []string{exp}, Filter: filter, OrderBy: []string{"timestamp_ms ASC"}})
+		if err != nil {
+			t.Errorf("filter %q: %v", filter, err)
+			continue
+		}
+		var got []string
+		for _, tr := range out {
+			got = append(got, names[tr.RequestID])
+		}
+		sort.Strings(got)
+		if strings.Join(got, ",") != want {
+			t.Errorf("filter %q: %s, want %s", filter, strings.Join(got, ","), want)
+		}
+	}
+	for _, bad := range []string{"span.bogus = 'x'", "span.content = 'x'", "tag.env RLIKE '('", "prompt = 'noversion'", "prompt LIKE 'qa%'",
+		"trace.text = 'x'", "trace.end_time_ms LIKE '1%'", "feedback.rating > 'a'"} {
+		_, _, err := ts.SearchTraces(ctx(), store.SearchTraces{ExperimentIDs: []string{exp}, Filter: bad})
+		wantKind(t, err, store.ErrInvalidArgument)
+	}
 }
