@@ -378,7 +378,7 @@ func traceOrder(fields []string) (string, []any, error) {
 			expr = traceKV("trace_request_metadata")
 			args = append(args, f[strings.IndexByte(f, '.')+1:])
 		default:
-			key := strings.TrimPrefix(strings.TrimPrefix(f, "attributes."), "attribute.")
+			key := strings.TrimPrefix(strings.TrimPrefix(strings.TrimPrefix(f, "attributes."), "attribute."), "trace.")
 			switch key {
 			case "timestamp", "timestamp_ms":
 				expr, key = "t.timestamp_ms", "timestamp_ms"

@@ -1782,7 +1782,7 @@ func testTraceSearch3(t *testing.T, s store.Store) {
 		"trace.end_time_ms > 20000":            "b,c",
 		"trace.status = 'OK' AND tag.env LIKE 'prod%' AND span.type = 'AGENT'": "a",
 	} {
-		out, _, err := ts.SearchTraces(ctx(), store.SearchTraces{ExperimentIDs: []string{exp}, Filter: filter, OrderBy: []string{"timestamp_ms ASC"}})
+		out, _, err := ts.SearchTraces(ctx(), store.SearchTraces{ExperimentIDs: []string{exp}, Filter: filter, OrderBy: []string{"trace.timestamp_ms ASC"}})
 		if err != nil {
 			t.Errorf("filter %q: %v", filter, err)
 			continue
