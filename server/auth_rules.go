@@ -181,6 +181,7 @@ func init() {
 		authRules["GET "+p+"/traces/{trace_id}"] = rule{need: needRead, loc: byTrace}
 		authRules["GET "+p+"/traces/get"] = rule{need: needRead, loc: byTrace}
 		authRules["GET "+p+"/traces/batchGet"] = rule{need: needRead, loc: byTraceIDs}
+		authRules["POST "+p+"/traces/calculate-filter-correlation"] = rule{filter: narrowExperiments("experiment_ids")}
 		authRules["PATCH "+p+"/traces/{trace_id}/tags"] = rule{need: needUpdate, loc: byTrace}
 		authRules["DELETE "+p+"/traces/{trace_id}/tags"] = rule{need: needUpdate, loc: byTrace}
 		authRules["POST "+p+"/traces/search"] = rule{filter: narrowLocations}

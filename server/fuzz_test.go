@@ -50,7 +50,7 @@ POST:/api/3.0/mlflow/datasets/%7Bdataset_id%7D/remove-experiments
 POST:traces GET:traces PATCH:traces/tr-0af7651916cd43dd8448eb211c80319c GET:traces/tr-0af7651916cd43dd8448eb211c80319c/info
 POST:traces/delete-traces POST:traces/link-to-run POST:traces/link-prompts
 POST:/api/3.0/mlflow/traces GET:/api/3.0/mlflow/traces/tr-0af7651916cd43dd8448eb211c80319c POST:/api/3.0/mlflow/traces/search
-GET:/api/3.0/mlflow/traces/get GET:/api/3.0/mlflow/traces/batchGet
+GET:/api/3.0/mlflow/traces/get GET:/api/3.0/mlflow/traces/batchGet POST:/api/3.0/mlflow/traces/calculate-filter-correlation
 `)
 
 // FuzzAPI sends arbitrary bodies and query strings to every endpoint of a
@@ -73,7 +73,8 @@ func FuzzAPI(f *testing.F) {
 		`{"name": "d", "experiment_ids": ["0"], "tags": "{\"a\": 1, \"b\": null}"}`, `{"tags": "[1]"}`, `{"tags": "{"}`,
 		`{"records": "[{\"inputs\": {\"q\": 1.5e300}, \"outputs\": [1], \"expectations\": {\"e\": {}}, \"source\": {\"source_type\": \"TRACE\"}}]"}`,
 		`{"records": "[{\"inputs\": \"x\"}, null, 7]"}`, `{"records": "not json"}`, `{"dataset_id": "d-x", "experiment_ids": ["0", "nope"]}`,
-		`{"filter_string": "tags.a = 'b' AND created_time > 'x'", "order_by": ["name DESC", "bogus"]}`, `{"page_token": "bm90IGEgdG9rZW4="}`}
+		`{"filter_string": "tags.a = 'b' AND created_time > 'x'", "order_by": ["name DESC", "bogus"]}`,
+		`{"experiment_ids": ["0"], "filter_string1": "span.type RLIKE '('", "filter_string2": "feedback.x = 'y'", "base_filter": "trace.text LIKE '%a%'"}`, `{"page_token": "bm90IGEgdG9rZW4="}`}
 	for i := range apiCalls {
 		for _, b := range bodies {
 			f.Add(uint8(i), []byte(b), "")

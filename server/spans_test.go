@@ -4,12 +4,14 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
+	"math"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/mlrun/mlrun/internal/spans"
+	"github.com/mlrun/mlrun/internal/testutil"
 	"github.com/mlrun/mlrun/store"
 	"github.com/mlrun/mlrun/store/rest"
 )
@@ -145,5 +147,53 @@ func TestSpansOfAnMLflow36Server(t *testing.T) {
 	}
 	if got, _ := rs.TraceSpans(t.Context(), []string{doneTrace}); len(got[doneTrace]) != 2 {
 		t.Fatalf("a refused LogSpans changed the trace: %v", got)
+	}
+}
+
+// TestTraceFilterCorrelation: MLflow 3's CalculateTraceFilterCorrelation
+// on a real server: the four counts within the base filter, the NPMI
+// scores (the values MLflow's formula gives), scores left out where
+// undefined, and refusals.
+func TestTraceFilterCorrelation(t *testing.T) {
+	srv := testutil.StartServer(t, true)
+	ctx := t.Context()
+	exp, _ := srv.Store.CreateExperiment(ctx, "correlation", "", nil)
+	// 10 production traces: 4 tagged a, 5 tagged b, 3 of them both; 2
+	// development traces tagged both, outside the base filter.
+	for i := range 12 {
+		tags := []store.Tag{{Key: "env", Value: "prod"}}
+		if i >= 10 {
+			tags = []store.Tag{{Key: "env", Value: "dev"}, {Key: "a", Value: "1"}, {Key: "b", Value: "1"}}
+		}
+		if i < 4 {
+			tags = append(tags, store.Tag{Key: "a", Value: "1"})
+		}
+		if i >= 1 && i < 6 {
+			tags = append(tags, store.Tag{Key: "b", Value: "1"})
+		}
+		if _, err := srv.Store.StartTrace(ctx, exp, int64(i), nil, tags); err != nil {
+			t.Fatal(err)
+		}
+	}
+	post := func(body string) (int, map[string]any) {
+		return callJSON(t, "POST", srv.URL+"/api/3.0/mlflow/traces/calculate-filter-correlation", body)
+	}
+	status, m := post(`{"experiment_ids": ["` + exp + `"], "filter_string1": "tag.a = '1'", "filter_string2": "tag.b = '1'", "base_filter": "tag.env = 'prod'"}`)
+	if status != 200 || m["total_count"] != 10.0 || m["filter1_count"] != 4.0 || m["filter2_count"] != 5.0 || m["joint_count"] != 3.0 ||
+		math.Abs(m["npmi"].(float64)-0.33677264689975395) > 1e-12 || math.Abs(m["npmi_smoothed"].(float64)-0.2730787340224989) > 1e-12 {
+		t.Fatalf("correlation: %d %v", status, m)
+	}
+	status, m = post(`{"experiment_ids": ["` + exp + `"], "filter_string1": "tag.a = '1'", "filter_string2": "tag.nope = 'x'"}`)
+	if _, has := m["npmi"]; status != 200 || has || m["total_count"] != 12.0 || m["filter2_count"] != 0.0 {
+		t.Fatalf("a filter matching nothing: %d %v", status, m)
+	}
+	for body, want := range map[string]string{
+		`{"filter_string1": "tag.a = '1'", "filter_string2": "tag.b = '1'"}`:                          "experiment_ids",
+		`{"experiment_ids": ["` + exp + `"], "filter_string2": "tag.b = '1'"}`:                        "filter_string1",
+		`{"experiment_ids": ["` + exp + `"], "filter_string1": "tag.a >", "filter_string2": "x = 1"}`: "Invalid comparator",
+	} {
+		if status, m := post(body); status != 400 || m["error_code"] != "INVALID_PARAMETER_VALUE" || !strings.Contains(m["message"].(string), want) {
+			t.Errorf("%s: %d %v, want 400 naming %s", body, status, m, want)
+		}
 	}
 }

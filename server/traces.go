@@ -4,10 +4,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"strings"
 	"time"
 
+	"github.com/mlrun/mlrun/internal/npmi"
 	"github.com/mlrun/mlrun/internal/spans"
 	"github.com/mlrun/mlrun/internal/tracedata"
 	"github.com/mlrun/mlrun/internal/wire"
@@ -157,14 +159,15 @@ func (s *Server) deleteTraces(w http.ResponseWriter, r *http.Request) {
 // (the trace with its spans, from the tracking store or traces.json).
 func (s *Server) traceV3Routes(prefix string) {
 	for pattern, h := range map[string]http.HandlerFunc{
-		"POST " + prefix + "/traces":                   s.startTraceV3,
-		"GET " + prefix + "/traces/{trace_id}":         s.getTraceInfoV3,
-		"POST " + prefix + "/traces/search":            s.searchTracesV3,
-		"POST " + prefix + "/traces/delete-traces":     s.deleteTraces,
-		"PATCH " + prefix + "/traces/{trace_id}/tags":  s.setTraceTag,
-		"DELETE " + prefix + "/traces/{trace_id}/tags": s.deleteTraceTag,
-		"GET " + prefix + "/traces/get":                s.getTrace,
-		"GET " + prefix + "/traces/batchGet":           s.batchGetTraces,
+		"POST " + prefix + "/traces":                              s.startTraceV3,
+		"GET " + prefix + "/traces/{trace_id}":                    s.getTraceInfoV3,
+		"POST " + prefix + "/traces/search":                       s.searchTracesV3,
+		"POST " + prefix + "/traces/delete-traces":                s.deleteTraces,
+		"PATCH " + prefix + "/traces/{trace_id}/tags":             s.setTraceTag,
+		"DELETE " + prefix + "/traces/{trace_id}/tags":            s.deleteTraceTag,
+		"GET " + prefix + "/traces/get":                           s.getTrace,
+		"GET " + prefix + "/traces/batchGet":                      s.batchGetTraces,
+		"POST " + prefix + "/traces/calculate-filter-correlation": s.traceFilterCorrelation,
 	} {
 		s.route(pattern, s.limitBody(h))
 	}
@@ -500,3 +503,44 @@ func (s *Server) batchGetTraces(w http.ResponseWriter, r *http.Request) {
 // maxBatchTraces bounds one BatchGetTraces (MLflow's client asks for 10
 // at a time).
 const maxBatchTraces = 100
+
+// traceFilterCorrelation is MLflow 3's POST
+// …/traces/calculate-filter-correlation: how two filters co-occur among
+// an experiment's traces (those matching base_filter, if given), as NPMI
+// (internal/npmi) with the four counts; the scores are left out where
+// undefined (a filter matching nothing).
+func (s *Server) traceFilterCorrelation(w http.ResponseWriter, r *http.Request) {
+	handle(w, r, func(req *wire.TraceFilterCorrelation) (any, error) {
+		if len(req.ExperimentIDs) == 0 {
+			return nil, invalidParam("Missing value for required parameter 'experiment_ids'.")
+		}
+		if err := require("filter_string1", req.FilterString1); err != nil {
+			return nil, err
+		}
+		if err := require("filter_string2", req.FilterString2); err != nil {
+			return nil, err
+		}
+		tc, ok := s.store.(store.TraceCounter)
+		if !ok {
+			return nil, &apiError{codeNotImplemented, "The Correlations API needs a SQL tracking store."}
+		}
+		var counts [4]int64
+		for i, filters := range [][]string{{req.BaseFilter}, {req.BaseFilter, req.FilterString1}, {req.BaseFilter, req.FilterString2},
+			{req.BaseFilter, req.FilterString1, req.FilterString2}} {
+			n, err := tc.CountTraces(r.Context(), req.ExperimentIDs, filters...)
+			if err != nil {
+				return nil, err
+			}
+			counts[i] = n
+		}
+		resp := wire.TraceFilterCorrelationResponse{TotalCount: counts[0], Filter1Count: counts[1], Filter2Count: counts[2], JointCount: counts[3]}
+		score, smoothed := npmi.Scores(counts[3], counts[1], counts[2], counts[0])
+		if !math.IsNaN(score) {
+			resp.NPMI = &score
+		}
+		if !math.IsNaN(smoothed) {
+			resp.NPMISmoothed = &smoothed
+		}
+		return resp, nil
+	})
+}

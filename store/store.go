@@ -253,6 +253,13 @@ type TraceSpans interface {
 	TraceSpans(ctx context.Context, traceIDs []string) (map[string][]json.RawMessage, error)
 }
 
+// TraceCounter is an optional Store capability: how many traces of the
+// experiments match every filter (each in the trace search grammar), for
+// MLflow 3's CalculateTraceFilterCorrelation.
+type TraceCounter interface {
+	CountTraces(ctx context.Context, experimentIDs []string, filters ...string) (int64, error)
+}
+
 // SpanLogger is an optional Store capability: LogSpans keeps spans of an
 // existing trace in the tracking store (a span logged again replaces
 // itself), tags the trace TagTraceSpansLocation=SpansInTrackingStore and

@@ -315,3 +315,22 @@ type LinkPromptsRequest struct {
 	TraceID        string                   `json:"trace_id"`
 	PromptVersions []store.PromptVersionRef `json:"prompt_versions"`
 }
+
+// TraceFilterCorrelation is CalculateTraceFilterCorrelation's request.
+type TraceFilterCorrelation struct {
+	ExperimentIDs []string `json:"experiment_ids"`
+	FilterString1 string   `json:"filter_string1"`
+	FilterString2 string   `json:"filter_string2"`
+	BaseFilter    string   `json:"base_filter,omitempty"`
+}
+
+// TraceFilterCorrelationResponse is its response: the NPMI scores (absent
+// when undefined) and the counts they come from.
+type TraceFilterCorrelationResponse struct {
+	NPMI         *float64 `json:"npmi,omitempty"`
+	NPMISmoothed *float64 `json:"npmi_smoothed,omitempty"`
+	Filter1Count int64    `json:"filter1_count"`
+	Filter2Count int64    `json:"filter2_count"`
+	JointCount   int64    `json:"joint_count"`
+	TotalCount   int64    `json:"total_count"`
+}

@@ -353,6 +353,57 @@ func (s *Store) traceClause(c search.Clause) (string, []any, error) {
 	return cmp("t."+c.Key, c.Str)
 }
 
+// traceWhere renders the conditions on trace_info t of a search: in one
+// of the experiments, and matching every filter (each parsed on its own);
+// nil when no experiment id is valid.
+func (s *Store) traceWhere(experimentIDs []string, filters ...string) ([]string, []any, error) {
+	var exps []any
+	for _, id := range experimentIDs {
+		if n, err := parseExperimentID(id); err == nil {
+			exps = append(exps, n)
+		}
+	}
+	if len(exps) == 0 {
+		return nil, nil, nil
+	}
+	where := []string{`t.experiment_id IN (` + placeholders(len(exps)) + `)`}
+	args := exps
+	for _, filter := range filters {
+		clauses, err := search.Traces.Parse(filter)
+		if err != nil {
+			return nil, nil, err
+		}
+		seen := map[string]bool{}
+		for _, c := range clauses {
+			k := c.Entity + "." + c.Key
+			if seen[k] {
+				return nil, nil, store.Invalidf("Two clauses on '%s' in one trace filter are not supported", c.Key)
+			}
+			seen[k] = true
+			cond, a, err := s.traceClause(c)
+			if err != nil {
+				return nil, nil, err
+			}
+			where = append(where, cond)
+			args = append(args, a...)
+		}
+	}
+	return where, args, nil
+}
+
+var _ store.TraceCounter = (*Store)(nil)
+
+// CountTraces implements store.TraceCounter.
+func (s *Store) CountTraces(ctx context.Context, experimentIDs []string, filters ...string) (int64, error) {
+	where, args, err := s.traceWhere(experimentIDs, filters...)
+	if err != nil || where == nil {
+		return 0, err
+	}
+	var n int64
+	err = s.r.QueryRowContext(ctx, `SELECT count(*) FROM trace_info t WHERE `+strings.Join(where, " AND "), args...).Scan(&n)
+	return n, wrap("count traces", err)
+}
+
 // traceOrder renders order_by: attributes, experiment_id, name, run_id,
 // tag.<k>, metadata.<k>; then timestamp_ms DESC and request_id.
 func traceOrder(fields []string) (string, []any, error) {
@@ -430,34 +481,9 @@ func (s *Store) SearchTraces(ctx context.Context, q store.SearchTraces) ([]*stor
 	if err != nil {
 		return nil, "", err
 	}
-	clauses, err := search.Traces.Parse(q.Filter)
-	if err != nil {
+	where, args, err := s.traceWhere(q.ExperimentIDs, q.Filter)
+	if err != nil || where == nil {
 		return nil, "", err
-	}
-	var exps []any
-	for _, id := range q.ExperimentIDs {
-		if n, err := parseExperimentID(id); err == nil {
-			exps = append(exps, n)
-		}
-	}
-	if len(exps) == 0 {
-		return nil, "", nil
-	}
-	where := []string{`t.experiment_id IN (` + placeholders(len(exps)) + `)`}
-	args := exps
-	seen := map[string]bool{}
-	for _, c := range clauses {
-		k := c.Entity + "." + c.Key
-		if seen[k] {
-			return nil, "", store.Invalidf("Two clauses on '%s' in one trace filter are not supported", c.Key)
-		}
-		seen[k] = true
-		cond, a, err := s.traceClause(c)
-		if err != nil {
-			return nil, "", err
-		}
-		where = append(where, cond)
-		args = append(args, a...)
 	}
 	order, oargs, err := traceOrder(q.OrderBy)
 	if err != nil {
