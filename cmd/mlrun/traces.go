@@ -73,7 +73,7 @@ func tracesCommand() *cli.Command {
 				Name:  "search",
 				Usage: "search an experiment's traces",
 				Flags: []cli.Flag{trackingFlag, expFlag,
-					&cli.StringFlag{Name: "filter-string", Usage: "e.g. \"status = 'OK' AND timestamp_ms > 1700000000000\", \"tags.env = 'prod'\""},
+					&cli.StringFlag{Name: "filter-string", Usage: "MLflow 3's trace filters, e.g. \"status = 'OK' AND timestamp_ms > 1700000000000\", \"tag.env LIKE 'prod%'\", \"span.type = 'LLM'\", \"feedback.rating = 'positive'\""},
 					&cli.IntFlag{Name: "max-results", Value: 100, Usage: "at most this many"},
 					&cli.StringFlag{Name: "order-by", Usage: "comma-separated, e.g. 'timestamp_ms DESC'"},
 					&cli.StringFlag{Name: "page-token", Usage: "the next page of an earlier search"},
