@@ -175,8 +175,10 @@ var Traces = &Grammar{
 			return patterns
 		case "text":
 			return []string{"LIKE", "ILIKE"}
-		case "prompt", "run_id":
+		case "prompt":
 			return []string{"="}
+		case "run_id":
+			return []string{"=", "!="} // MLflow 3 documents =; 2.x took != too
 		case "request_id", "status":
 			return []string{"=", "!=", "IN", "NOT IN"}
 		}

@@ -1137,6 +1137,7 @@ func testTraces(t *testing.T, s store.Store) {
 		"tags.team = 'ml'":                   "a",
 		"tags.team != 'ml'":                  "c",
 		"run_id = 'r2'":                      "b",
+		"run_id != 'r2'":                     "a",
 		"metadata.mlflow.sourceRun != 'r1'":  "b",
 		"request_id = '" + b.RequestID + "'": "b",
 	} {
