@@ -127,12 +127,12 @@ func Parse(raw []byte) (*Span, error) {
 		if err == nil && d.ParentSpanID != nil && *d.ParentSpanID != "" {
 			s.ParentID, err = hexID(*d.ParentSpanID, 8)
 		}
-	default: // 3.0–3.6: base64 ids
-		if s.TraceID, err = b64ID(d.TraceID, 16); err == nil {
-			s.SpanID, err = b64ID(d.SpanID, 8)
+	default: // 3.0–3.6: base64 ids (hex, or the MLflow trace id, taken too)
+		if s.TraceID, err = anyID(d.TraceID, 16); err == nil {
+			s.SpanID, err = anyID(d.SpanID, 8)
 		}
 		if err == nil && d.ParentSpanID != nil && *d.ParentSpanID != "" {
-			s.ParentID, err = b64ID(*d.ParentSpanID, 8)
+			s.ParentID, err = anyID(*d.ParentSpanID, 8)
 		}
 	}
 	if err != nil {
@@ -208,6 +208,21 @@ func hexID(s string, n int) ([]byte, error) {
 		b = append(make([]byte, n-len(b)), b...)
 	}
 	return b, nil
+}
+
+// anyID reads an id of n bytes in base64 or, failing that, in hex (with
+// MLflow's "tr-" trace id prefix or 2.x's "0x"): layouts have varied.
+func anyID(s string, n int) ([]byte, error) {
+	if b, err := b64ID(s, n); err == nil {
+		return b, nil
+	}
+	h := strings.TrimPrefix(s, "tr-")
+	if len(strings.TrimPrefix(h, "0x")) == 2*n {
+		if b, err := hexID(h, n); err == nil {
+			return b, nil
+		}
+	}
+	return nil, fmt.Errorf("span id %q is not %d bytes in base64 or hex", s, n)
 }
 
 func b64ID(s string, n int) ([]byte, error) {
