@@ -17,7 +17,8 @@ import (
 )
 
 // traceRoutes registers MLflow 2.x's trace endpoints (the spans are the
-// traces.json artifact the client uploads through the proxy).
+// traces.json artifact the client uploads through the proxy, or kept by
+// the tracking store: internal/tracedata).
 func (s *Server) traceRoutes(prefix string) {
 	for pattern, h := range map[string]http.HandlerFunc{
 		"POST " + prefix + "/traces":                     s.startTrace,
@@ -262,7 +263,8 @@ func traceDataError(err error) error {
 }
 
 // getTraceArtifact is the UI helper GET /ajax-api/2.0/mlflow/
-// get-trace-artifact?request_id=: the trace's traces.json, re-encoded.
+// get-trace-artifact?request_id=: the trace's data as traces.json holds
+// it, from the tracking store or the file, re-encoded.
 func (s *Server) getTraceArtifact(w http.ResponseWriter, r *http.Request) {
 	id := r.URL.Query().Get("request_id")
 	if id == "" {

@@ -178,8 +178,10 @@ type LoggedModels interface {
 	LogModelInputs(ctx context.Context, runID string, modelIDs []string) error
 }
 
-// TraceInfo is a trace's record (MLflow 2.x's TraceInfo): spans live in
-// the traces.json artifact at the tag mlflow.artifactLocation.
+// TraceInfo is a trace's record (MLflow 2.x's TraceInfo): its spans are
+// kept by the tracking store (TraceSpans) when tagged
+// TagTraceSpansLocation=SpansInTrackingStore, else in the traces.json
+// artifact at the tag mlflow.artifactLocation.
 type TraceInfo struct {
 	RequestID       string
 	ExperimentID    string

@@ -516,7 +516,8 @@ func (s *Store) SearchTraces(ctx context.Context, q store.SearchTraces) ([]*stor
 // PutTrace implements store.Traces (MLflow 3's StartTraceV3): an upsert
 // under the client's trace id in an active experiment; the server's
 // mlflow.artifactLocation tag is added once and never taken from the
-// client. Spans are not stored here: the client uploads traces.json.
+// client. Spans are not taken here: the client uploads traces.json, or
+// sends them by OTLP (LogSpans).
 func (s *Store) PutTrace(ctx context.Context, t store.TraceInfo) (*store.TraceInfo, error) {
 	if t.RequestID == "" {
 		return nil, store.Invalidf("Missing value for required parameter 'trace_id'.")
