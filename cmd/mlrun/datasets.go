@@ -319,7 +319,7 @@ func traceRecord(c *cli.Context, st store.Store, ts store.Traces, as store.Asses
 		Spans []map[string]json.RawMessage `json:"spans"`
 	}
 	if err := json.Unmarshal(data, &doc); err != nil {
-		return nil, fmt.Errorf("its traces.json: %w", err)
+		return nil, fmt.Errorf("its span data: %w", err)
 	}
 	inputs, outputs := json.RawMessage("{}"), json.RawMessage(nil)
 	for _, sp := range doc.Spans {
@@ -360,7 +360,7 @@ func traceRecord(c *cli.Context, st store.Store, ts store.Traces, as store.Asses
 	return json.Marshal(rec)
 }
 
-// isRootSpan reports whether a span of traces.json has no parent (MLflow
+// isRootSpan reports whether a span dict has no parent (MLflow
 // 3's parent_span_id, 2.x's parent_id).
 func isRootSpan(sp map[string]json.RawMessage) bool {
 	for _, k := range []string{"parent_span_id", "parent_id"} {

@@ -424,9 +424,8 @@ func preview(s string) string {
 }
 
 // traceDict is a trace as MLflow's Trace.to_dict writes it: {"info": the
-// TraceInfo with its assessments, "data": the spans the client uploaded
-// (traces.json)}. Spans that cannot be read are said on standard error
-// and left out.
+// TraceInfo with its assessments, "data": its spans (traceData)}. Spans
+// that cannot be read are said on standard error and left out.
 func traceDict(c *cli.Context, st store.Store, as store.Assessments, t *store.TraceInfo, withSpans bool) (map[string]any, error) {
 	info := wire.FromTraceInfoV3(t)
 	if as != nil {
