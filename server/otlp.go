@@ -259,7 +259,7 @@ func (s *Server) mergeOTLPTrace(r *http.Request, ts store.Traces, exp, id string
 // store.ErrUnsupported when the store keeps none (a database before
 // MLflow 3's spans table).
 func (s *Server) logOTLPSpans(ctx context.Context, t *store.TraceInfo, sps []map[string]any) error {
-	sl, isLogger := s.store.(store.SpanLogger)
+	sl, isLogger := s.raw.(store.SpanLogger)
 	if !isLogger {
 		return store.ErrUnsupported
 	}

@@ -1,13 +1,18 @@
 package server_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/hex"
 	"io"
 	"log/slog"
+	"net/http"
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	tracev1 "go.opentelemetry.io/proto/otlp/trace/v1"
 
 	"github.com/mlrun/mlrun/internal/testutil"
 	"github.com/mlrun/mlrun/server"
@@ -107,5 +112,44 @@ func TestPrometheusMetrics(t *testing.T) {
 	defer plain.Close()
 	if status, _ := (&testServer{url: plain.URL}).do(t, "GET", "/metrics", "", nil); status != 404 {
 		t.Fatalf("/metrics without --expose-prometheus: %d", status)
+	}
+}
+
+// TestTraceCapabilitiesBehindMetrics: with Options.Metrics the store's
+// calls are timed through a wrapper, and the trace capabilities are still
+// found behind it: OTLP spans go to the spans table (not a traces.json),
+// GetTrace reads them there, and the filter correlation counts traces.
+func TestTraceCapabilitiesBehindMetrics(t *testing.T) {
+	ctx := context.Background()
+	root := t.TempDir()
+	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "m.db"), sqlite.Options{ArtifactRoot: root})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	srv := httptest.NewServer(server.New(st, server.Options{Metrics: server.NewMetrics(), ArtifactRoots: []string{root}, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}))
+	defer srv.Close()
+	ts := &testServer{url: srv.URL}
+	traceID := bytes.Repeat([]byte{0x5a}, 16)
+	req, _ := http.NewRequest("POST", srv.URL+"/v1/traces", bytes.NewReader(otlpExport(t, &tracev1.Span{TraceId: traceID, SpanId: []byte{1, 2, 3, 4, 5, 6, 7, 8},
+		Name: "root", StartTimeUnixNano: 1_000_000, EndTimeUnixNano: 3_000_000})))
+	req.Header.Set("Content-Type", "application/x-protobuf")
+	req.Header.Set(server.OTLPExperimentHeader, "0")
+	if status, body, _ := send(t, req); status != 200 {
+		t.Fatalf("OTLP export: %d %s", status, body)
+	}
+	id := "tr-" + hex.EncodeToString(traceID)
+	kept, err := st.TraceSpans(ctx, []string{id})
+	if err != nil || len(kept[id]) != 1 {
+		t.Fatalf("spans in the tracking store: %v %v", kept, err)
+	}
+	status, m := ts.get(t, "/api/3.0/mlflow/traces/get?trace_id="+id)
+	if sps, _ := m["trace"].(map[string]any)["spans"].([]any); status != 200 || len(sps) != 1 {
+		t.Fatalf("GetTrace: %d %v", status, m)
+	}
+	status, m = ts.post(t, "/api/3.0/mlflow/traces/calculate-filter-correlation", map[string]any{"experiment_ids": []string{"0"},
+		"filter_string1": "trace.status = 'OK'", "filter_string2": "span.name = 'root'"})
+	if status != 200 || m["total_count"] != 1.0 || m["filter2_count"] != 1.0 || m["joint_count"] != 1.0 {
+		t.Fatalf("calculate-filter-correlation: %d %v", status, m)
 	}
 }

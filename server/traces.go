@@ -281,7 +281,7 @@ func (s *Server) getTraceArtifact(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
-	data, err := tracedata.Read(r.Context(), s.store, t, s.runRepo)
+	data, err := tracedata.Read(r.Context(), s.raw, t, s.runRepo)
 	if err != nil {
 		writeError(w, r, traceDataError(err))
 		return
@@ -388,7 +388,7 @@ const spanWaitLimit = 3 * time.Second
 // the trace's metadata counts more spans than it has. Its errors are
 // tracedata's (traceDataError gives them their codes).
 func (s *Server) traceWithSpans(r *http.Request, t *store.TraceInfo) (tr wire.TraceV3, complete bool, err error) {
-	data, err := tracedata.Read(r.Context(), s.store, t, s.runRepo)
+	data, err := tracedata.Read(r.Context(), s.raw, t, s.runRepo)
 	if err != nil {
 		return tr, false, err
 	}
@@ -522,7 +522,7 @@ func (s *Server) traceFilterCorrelation(w http.ResponseWriter, r *http.Request) 
 		if err := require("filter_string2", req.FilterString2); err != nil {
 			return nil, err
 		}
-		tc, ok := s.store.(store.TraceCounter)
+		tc, ok := s.raw.(store.TraceCounter)
 		if !ok {
 			return nil, &apiError{codeNotImplemented, "The Correlations API needs a SQL tracking store."}
 		}
