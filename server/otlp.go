@@ -36,12 +36,14 @@ const otlpLimit = 64 << 20
 // otlpTraces is POST /v1/traces, MLflow 3's OpenTelemetry collector
 // endpoint: an OTLP/HTTP export (protobuf, or OTLP's JSON) of spans from
 // any OpenTelemetry SDK, into the experiment its X-Mlflow-Experiment-Id
-// header names. Each trace becomes an MLflow trace (id "tr-" and the
-// trace id in hex) whose spans are kept, in MLflow's span layout, in the
-// trace's traces.json artifact, as MLflow's own client writes it: the
-// API, the UI and the commands read them there. Spans of one trace sent
-// in several exports are merged (by span id); the trace's times, state,
-// name and previews follow its root span.
+// header names; MLflow 3.4+'s client sends its spans here too. Each trace
+// becomes an MLflow trace (id "tr-" and the trace id in hex) whose spans
+// are kept, in MLflow's span layout, where MLflow 3.4+'s server keeps
+// them: the tracking store's spans table, or, for a trace that already
+// has a traces.json or a database without that table, its traces.json
+// (mergeOTLPTrace). Spans of one trace sent in several exports are merged
+// (by span id); the trace's times, state, name and previews follow its
+// root span.
 func (s *Server) otlpTraces(w http.ResponseWriter, r *http.Request) {
 	exp := r.Header.Get(OTLPExperimentHeader)
 	if exp == "" {
@@ -171,8 +173,9 @@ func decodeOTLPJSON(b []byte) ([]*tracev1.ResourceSpans, error) {
 // id hashes to, so the locks stay few however many traces come.
 var otlpLocks [64]sync.Mutex
 
-// mergeOTLPTrace adds spans to a trace (made when new), rewrites its
-// traces.json with them, and brings its record up to date.
+// mergeOTLPTrace adds spans to a trace (made when new): to the tracking
+// store when it keeps them and the trace has no traces.json, else into
+// its traces.json; either way the trace's record follows its spans.
 func (s *Server) mergeOTLPTrace(r *http.Request, ts store.Traces, exp, id string, batch []map[string]any) error {
 	h := fnv.New32a()
 	h.Write([]byte(id))

@@ -22,7 +22,7 @@ import (
 
 // Version is what /version answers: the MLflow release whose API mlrun
 // speaks. MLflow clients compare it when choosing features.
-const Version = "2.17.2"
+const Version = "3.6.0"
 
 // DefaultBodyLimit caps request bodies on the JSON API (MLflow documents
 // 1 MB for log-batch; this leaves room for large dataset schemas).

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -183,6 +184,14 @@ func (s *Server) startTraceV3(w http.ResponseWriter, r *http.Request) {
 		in, err := req.Trace.TraceInfo.ToTraceInfo()
 		if err != nil {
 			return nil, err
+		}
+		if sl, ok := s.raw.(store.SpanLogger); ok && sl.KeepsSpans() {
+			// As MLflow 3.4+'s SQL store: the trace's spans are (or will
+			// be) sent to /v1/traces and kept here, so its client uploads
+			// no traces.json (MLflow 3.0-3.3's, which send none, upload
+			// it anyway; readers fall back to it).
+			in.Tags = append(slices.DeleteFunc(in.Tags, func(tg store.Tag) bool { return tg.Key == store.TagTraceSpansLocation }),
+				store.Tag{Key: store.TagTraceSpansLocation, Value: store.SpansInTrackingStore})
 		}
 		t, err := ts.PutTrace(r.Context(), *in)
 		if err != nil {

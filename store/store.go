@@ -267,8 +267,16 @@ type TraceCounter interface {
 // itself), tags the trace TagTraceSpansLocation=SpansInTrackingStore and
 // brings its record up to date with all its spans (times, state, name,
 // previews, token usage), as MLflow 3.4+'s log_spans does.
+//
+// KeepsSpans reports whether the store itself keeps the spans it is
+// given (false for a database before MLflow 3's spans table, and for a
+// remote server, which tags its own traces): a trace started through
+// MLflow 3's API on such a store is tagged
+// TagTraceSpansLocation=SpansInTrackingStore, as MLflow 3.4+'s SQL store
+// tags it, so its client sends its spans rather than a traces.json.
 type SpanLogger interface {
 	LogSpans(ctx context.Context, traceID string, spans []json.RawMessage) error
+	KeepsSpans() bool
 }
 
 // PromptVersionRef names a version of a prompt of the registry.

@@ -308,7 +308,7 @@ func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
 // --version/-v (a git version) is untouched.
 func TestVersion(t *testing.T) {
 	out := mustRun(t, "--version")
-	if !strings.HasPrefix(out, "mlrun, version ") || !strings.Contains(out, "(speaks MLflow 2.17.2)") {
+	if !strings.HasPrefix(out, "mlrun, version ") || !strings.Contains(out, "(speaks MLflow 3.6.0)") {
 		t.Fatalf("--version: %q", out)
 	}
 	if _, err := mlrun(t, "run", t.TempDir(), "-v", "nope", "--tracking-uri", "sqlite:///"+filepath.Join(t.TempDir(), "x.db")); err == nil || strings.Contains(err.Error(), "mlrun, version") {

@@ -40,15 +40,28 @@ func InTrackingStore(t *store.TraceInfo) bool {
 
 // Read returns the trace's data as MLflow's traces.json holds it
 // ({"spans": [span dicts]}, 2.x's also with "request" and "response"):
-// made of the tracking store's spans, or traces.json as it is.
+// made of the tracking store's spans, or traces.json as it is. A trace
+// the tracking store claims but keeps no span of is read from its
+// traces.json when it has one (an MLflow 3.0-3.3 client uploads it to a
+// server that tagged the trace), else has no spans.
 func Read(ctx context.Context, st store.Store, t *store.TraceInfo, open OpenRepo) (json.RawMessage, error) {
 	if sr, ok := st.(store.TraceSpans); ok && InTrackingStore(t) {
 		m, err := sr.TraceSpans(ctx, []string{t.RequestID})
 		if err != nil {
 			return nil, fmt.Errorf("spans of trace %s: %w", t.RequestID, err)
 		}
+		if len(m[t.RequestID]) == 0 {
+			if b, err := readArtifact(ctx, t, open); err == nil {
+				return b, nil
+			}
+		}
 		return json.Marshal(map[string]any{"spans": nonNil(m[t.RequestID])})
 	}
+	return readArtifact(ctx, t, open)
+}
+
+// readArtifact reads the trace's traces.json.
+func readArtifact(ctx context.Context, t *store.TraceInfo, open OpenRepo) (json.RawMessage, error) {
 	loc := tag(t, store.TagTraceArtifactLocation)
 	if loc == "" {
 		return nil, fmt.Errorf("%w: trace %s has no %s tag", ErrInvalid, t.RequestID, store.TagTraceArtifactLocation)

@@ -145,6 +145,11 @@ func (s *Store) TraceSpans(ctx context.Context, traceIDs []string) (map[string][
 	return out, nil
 }
 
+// KeepsSpans implements store.SpanLogger: false, since the tracking
+// server decides where the spans it is sent are kept, and tags its traces
+// so itself.
+func (s *Store) KeepsSpans() bool { return false }
+
 // LogSpans implements store.SpanLogger as MLflow 3's REST store logs
 // spans: an OTLP export (protobuf) to the server's /v1/traces, into the
 // trace's experiment. The server names a trace after its spans' trace id

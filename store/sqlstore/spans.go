@@ -51,6 +51,10 @@ func (s *Store) TraceSpans(ctx context.Context, traceIDs []string) (map[string][
 	return out, nil
 }
 
+// KeepsSpans implements store.SpanLogger: the database has MLflow 3's
+// spans table.
+func (s *Store) KeepsSpans() bool { return s.spans }
+
 // LogSpans implements store.SpanLogger: each span (any of MLflow's
 // layouts) goes in a row as MLflow 3's log_spans writes it (ids in hex,
 // the decoded span type, OK/ERROR/UNSET, the span dict in 3.6's layout
