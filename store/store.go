@@ -265,8 +265,9 @@ type TraceCounter interface {
 // SpanLogger is an optional Store capability: LogSpans keeps spans of an
 // existing trace in the tracking store (a span logged again replaces
 // itself), tags the trace TagTraceSpansLocation=SpansInTrackingStore and
-// brings its record up to date with all its spans (times, state, name,
-// previews, token usage), as MLflow 3.4+'s log_spans does.
+// brings its record up to date with its spans (the earliest start while
+// the root span is missing; then times, state, name, previews and token
+// usage from all of them), as MLflow 3.4+'s log_spans does.
 //
 // KeepsSpans reports whether the store itself keeps the spans it is
 // given (false for a database before MLflow 3's spans table, and for a

@@ -3,9 +3,13 @@ package sqlite_test
 import (
 	"context"
 	"database/sql"
+	"encoding/base64"
+	"encoding/binary"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"sync/atomic"
 	"testing"
 
@@ -284,4 +288,48 @@ func seedRuns(b *testing.B, db *sql.DB, n int, paramsOf func(i int) []store.Para
 		b.Fatal(err)
 	}
 	return ids
+}
+
+// BenchmarkLogSpansOneByOne: a trace's spans logged one call each, as
+// MLflow 3.4+'s client sends them (a span to /v1/traces as it ends), each
+// span with inputs and outputs of about 1 KB; spans/s over the whole
+// trace. Every call also brings the trace's record up to date.
+func BenchmarkLogSpansOneByOne(b *testing.B) {
+	for _, n := range []int{100, 1000} {
+		b.Run(fmt.Sprint("spans=", n), func(b *testing.B) {
+			s := benchStore(b)
+			ctx := context.Background()
+			exp, err := s.CreateExperiment(ctx, "spans", "", nil)
+			if err != nil {
+				b.Fatal(err)
+			}
+			payload := strings.Repeat("x", 500)
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				tid := make([]byte, 16)
+				binary.BigEndian.PutUint64(tid[8:], uint64(i+1))
+				id := "tr-" + hex.EncodeToString(tid)
+				if _, err := s.PutTrace(ctx, store.TraceInfo{RequestID: id, ExperimentID: exp, Status: "IN_PROGRESS"}); err != nil {
+					b.Fatal(err)
+				}
+				for j := n; j >= 1; j-- { // children end first, the root (1) last
+					sid := make([]byte, 8)
+					binary.BigEndian.PutUint64(sid, uint64(j))
+					parent := "null"
+					if j > 1 {
+						parent = `"` + base64.StdEncoding.EncodeToString([]byte{0, 0, 0, 0, 0, 0, 0, 1}) + `"`
+					}
+					sp := fmt.Sprintf(`{"trace_id": %q, "span_id": %q, "parent_span_id": %s, "name": "step-%d", "start_time_unix_nano": %d, "end_time_unix_nano": %d,
+						"events": [], "status": {"code": "STATUS_CODE_OK", "message": ""}, "attributes": {"mlflow.traceRequestId": "\"%s\"", "mlflow.spanType": "\"LLM\"",
+						"mlflow.spanInputs": "{\"prompt\": \"%s\"}", "mlflow.spanOutputs": "\"%s\"",
+						"mlflow.chat.tokenUsage": "{\"input_tokens\": 10, \"output_tokens\": 5, \"total_tokens\": 15}"}}`,
+						base64.StdEncoding.EncodeToString(tid), base64.StdEncoding.EncodeToString(sid), parent, j, 1_700_000_000_000_000_000+j*1000, 1_700_000_001_000_000_000-j*1000, id, payload, payload)
+					if err := s.LogSpans(ctx, id, []json.RawMessage{json.RawMessage(sp)}); err != nil {
+						b.Fatal(err)
+					}
+				}
+			}
+			b.ReportMetric(float64(b.N*n)/b.Elapsed().Seconds(), "spans/s")
+		})
+	}
 }

@@ -59,8 +59,9 @@ func (s *Store) KeepsSpans() bool { return s.spans }
 // layouts) goes in a row as MLflow 3's log_spans writes it (ids in hex,
 // the decoded span type, OK/ERROR/UNSET, the span dict in 3.6's layout
 // as content), all in one transaction; the trace is tagged
-// spansLocation=TRACKING_STORE and its record follows all its spans
-// (spans.Summarize: times, state, name, previews, token usage). A span
+// spansLocation=TRACKING_STORE and its record follows its spans
+// (spansRecord: the start until the root is there, then spans.Summarize
+// of all: times, state, name, previews, token usage). A span
 // that cannot be read refuses the call before anything is written.
 func (s *Store) LogSpans(ctx context.Context, traceID string, raws []json.RawMessage) error {
 	if !s.spans {
@@ -110,7 +111,7 @@ func (s *Store) LogSpans(ctx context.Context, traceID string, raws []json.RawMes
 		// The trace's record, from all its spans, in this transaction (on
 		// PostgreSQL, serializable: servers logging spans of one trace at
 		// once do not lose each other's).
-		all, err := s.spansOf(ctx, tx, traceID)
+		rec, err := s.spansRecord(ctx, tx, traceID)
 		if err != nil {
 			return err
 		}
@@ -118,9 +119,32 @@ func (s *Store) LogSpans(ctx context.Context, traceID string, raws []json.RawMes
 		if err != nil {
 			return err
 		}
-		_, err = s.putTrace(ctx, tx, spans.Summarize(all).Apply(t))
+		_, err = s.putTrace(ctx, tx, rec.Apply(t))
 		return err
 	}))
+}
+
+// spansRecord is what the spans kept for a trace say of its record
+// (spans.Summarize). Until the root span is there, that is only the
+// earliest start, read from the spans table's column: MLflow 3.4+'s
+// client sends each span as it ends, the root last, so LogSpans runs once
+// a span, and summarizing every span each time made a trace of n spans
+// cost n² span reads (1,000 spans: 12 s). Once the root is there, every
+// span is read and summarized, token usage included.
+func (s *Store) spansRecord(ctx context.Context, q querier, traceID string) (spans.Record, error) {
+	var roots int
+	var start sql.NullInt64
+	if err := q.QueryRowContext(ctx, `SELECT COUNT(CASE WHEN parent_span_id IS NULL THEN 1 END), MIN(start_time_unix_nano) FROM spans WHERE trace_id = ?`, traceID).Scan(&roots, &start); err != nil {
+		return spans.Record{}, err
+	}
+	if roots == 0 {
+		return spans.Record{State: "IN_PROGRESS", StartMs: start.Int64 / 1e6}, nil
+	}
+	all, err := s.spansOf(ctx, q, traceID)
+	if err != nil {
+		return spans.Record{}, err
+	}
+	return spans.Summarize(all), nil
 }
 
 // spansOf reads the spans kept for a trace.

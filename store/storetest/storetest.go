@@ -1674,6 +1674,23 @@ func testTraceSpans(t *testing.T, s store.Store) {
 	if tagValue(info.RequestMetadata, "mlflow.trace.tokenUsage") != `{"input_tokens": 12, "output_tokens": 3, "total_tokens": 15}` || info.ExecutionTimeMs != 200 {
 		t.Errorf("the trace's record after a span with token usage: %+v", info)
 	}
+	// Spans one call each, children first, as MLflow's client sends them:
+	// until the root is there they move only the start; the root brings
+	// the state, name and the token usage of all.
+	must[int](t)(ts.DeleteTraces(ctx(), store.DeleteTraces{ExperimentID: exp, RequestIDs: []string{id}}))
+	must[*store.TraceInfo](t)(ts.PutTrace(ctx(), store.TraceInfo{RequestID: id, ExperimentID: exp, Status: "IN_PROGRESS"}))
+	ok(t, sl.LogSpans(ctx(), id, []json.RawMessage{json.RawMessage(tool)}))
+	ok(t, sl.LogSpans(ctx(), id, []json.RawMessage{spanJSON("retrieve", 2, 1, 1_700_000_000_100_000_000)}))
+	info = must[*store.TraceInfo](t)(ts.GetTraceInfo(ctx(), id))
+	if info.Status != "IN_PROGRESS" || info.TimestampMs != 1_700_000_000_100 || tagValue(info.Tags, "mlflow.traceName") != "" {
+		t.Errorf("the trace's record before its root span: %+v", info)
+	}
+	ok(t, sl.LogSpans(ctx(), id, []json.RawMessage{spanJSON("agent", 1, 0, 1_700_000_000_000_000_000)}))
+	info = must[*store.TraceInfo](t)(ts.GetTraceInfo(ctx(), id))
+	if info.Status != "OK" || info.TimestampMs != 1_700_000_000_000 || info.ExecutionTimeMs != 200 || tagValue(info.Tags, "mlflow.traceName") != "agent" ||
+		tagValue(info.RequestMetadata, "mlflow.trace.tokenUsage") != `{"input_tokens": 12, "output_tokens": 3, "total_tokens": 15}` {
+		t.Errorf("the trace's record after its root span: %+v", info)
+	}
 	must[int](t)(ts.DeleteTraces(ctx(), store.DeleteTraces{ExperimentID: exp, RequestIDs: []string{id}}))
 	must[*store.TraceInfo](t)(ts.PutTrace(ctx(), store.TraceInfo{RequestID: id, ExperimentID: exp, TimestampMs: 1_700_000_000_000, Status: "OK"}))
 	ok(t, sl.LogSpans(ctx(), id, []json.RawMessage{spanJSON("retrieve", 2, 1, 1_700_000_000_100_000_000), spanJSON("agent", 1, 0, 1_700_000_000_000_000_000)}))
