@@ -48,13 +48,27 @@ func (c mlflowClient36) sendsSpans() bool {
 }
 
 // span is one span of trace tid as MLflow's Span.to_otel_proto makes it:
-// attributes as JSON text, the trace's id among them.
+// the attributes decoded from the JSON text the span keeps (_SpanAttributesRegistry.get)
+// into OpenTelemetry values (_set_otel_proto_anyvalue): strings plain, a
+// dict a key-value list; the trace's id among them; an LLM span's token
+// usage.
 func (c mlflowClient36) span(tid []byte, id, parent byte, name string) *tracev1.Span {
+	kv := func(k string, v *commonv1.AnyValue) *commonv1.KeyValue { return &commonv1.KeyValue{Key: k, Value: v} }
+	plain := func(s string) *commonv1.AnyValue { return &commonv1.AnyValue{Value: &commonv1.AnyValue_StringValue{StringValue: s}} }
+	num := func(n int64) *commonv1.AnyValue { return &commonv1.AnyValue{Value: &commonv1.AnyValue_IntValue{IntValue: n}} }
+	dict := func(kvs ...*commonv1.KeyValue) *commonv1.AnyValue {
+		return &commonv1.AnyValue{Value: &commonv1.AnyValue_KvlistValue{KvlistValue: &commonv1.KeyValueList{Values: kvs}}}
+	}
+	typ := "CHAIN"
+	attrs := []*commonv1.KeyValue{kv("mlflow.traceRequestId", plain("tr-"+hex.EncodeToString(tid))),
+		kv("mlflow.spanInputs", dict(kv("q", plain(name)))), kv("mlflow.spanOutputs", plain("done"))}
+	if parent != 0 {
+		typ = "LLM"
+		attrs = append(attrs, kv("mlflow.chat.tokenUsage", dict(kv("input_tokens", num(30)), kv("output_tokens", num(12)), kv("total_tokens", num(42)))))
+	}
 	sp := &tracev1.Span{TraceId: tid, SpanId: []byte{0, 0, 0, 0, 0, 0, 0, id}, Name: name,
 		StartTimeUnixNano: 1_700_000_000_000_000_000 + uint64(id-1)*1_000_000, EndTimeUnixNano: 1_700_000_000_400_000_000 - uint64(id-1)*1_000_000,
-		Status: &tracev1.Status{Code: tracev1.Status_STATUS_CODE_OK},
-		Attributes: []*commonv1.KeyValue{str("mlflow.traceRequestId", `"tr-`+hex.EncodeToString(tid)+`"`), str("mlflow.spanType", `"CHAIN"`),
-			str("mlflow.spanInputs", `{"q": "`+name+`"}`), str("mlflow.spanOutputs", `"done"`)}}
+		Status: &tracev1.Status{Code: tracev1.Status_STATUS_CODE_OK}, Attributes: append(attrs, kv("mlflow.spanType", plain(typ)))}
 	if parent != 0 {
 		sp.ParentSpanId = []byte{0, 0, 0, 0, 0, 0, 0, parent}
 	}
@@ -176,18 +190,23 @@ func TestMLflow36ClientTraces(t *testing.T) {
 	if status, names := c.getTrace(bID, false); status != 200 || strings.Join(names, ",") != "agent,retrieve" {
 		t.Fatalf("GetTrace of a trace whose spans came last: %d %v", status, names)
 	}
-	// The client's record stands: its state, time and preview.
+	// The client's record stands: its state, time and preview; the
+	// spans' token usage is summed into it.
 	_, m := callJSON(t, "GET", srv.URL+"/api/3.0/mlflow/traces/"+bID, "")
 	info := m["trace"].(map[string]any)["trace_info"].(map[string]any)
-	if info["state"] != "OK" || info["request_time"] != "2023-11-14T22:13:20Z" || info["request_preview"] != `{"q": "agent"}` {
+	if info["state"] != "OK" || info["request_time"] != "2023-11-14T22:13:20Z" || info["request_preview"] != `{"q": "agent"}` ||
+		info["trace_metadata"].(map[string]any)["mlflow.trace.tokenUsage"] != `{"input_tokens": 30, "output_tokens": 12, "total_tokens": 42}` {
 		t.Fatalf("the trace's record after its spans: %v", info)
 	}
-	// mlflow.search_traces: SearchTracesV3 (span filters see the spans),
-	// then BatchGetTraces.
-	body, _ := json.Marshal(map[string]any{"locations": []any{map[string]any{"type": "MLFLOW_EXPERIMENT", "mlflow_experiment": map[string]any{"experiment_id": exp}}},
-		"filter": "span.name = 'retrieve'"})
-	if status, m := callJSON(t, "POST", srv.URL+"/api/3.0/mlflow/traces/search", string(body)); status != 200 || len(m["traces"].([]any)) != 2 {
-		t.Fatalf("search by span name: %d %v", status, m)
+	// mlflow.search_traces: SearchTracesV3 (span filters see the spans,
+	// their type read from the plain value the client sent), then
+	// BatchGetTraces.
+	for _, filter := range []string{"span.name = 'retrieve'", "span.type = 'LLM'"} {
+		body, _ := json.Marshal(map[string]any{"locations": []any{map[string]any{"type": "MLFLOW_EXPERIMENT", "mlflow_experiment": map[string]any{"experiment_id": exp}}},
+			"filter": filter})
+		if status, m := callJSON(t, "POST", srv.URL+"/api/3.0/mlflow/traces/search", string(body)); status != 200 || len(m["traces"].([]any)) != 2 {
+			t.Fatalf("search %s: %d %v", filter, status, m)
+		}
 	}
 	if status, m := callJSON(t, "GET", srv.URL+"/api/3.0/mlflow/traces/batchGet?trace_ids="+aID+"&trace_ids="+bID, ""); status != 200 || len(m["traces"].([]any)) != 2 {
 		t.Fatalf("BatchGetTraces: %d %v", status, m)
