@@ -54,8 +54,12 @@ func (c mlflowClient36) sendsSpans() bool {
 // usage.
 func (c mlflowClient36) span(tid []byte, id, parent byte, name string) *tracev1.Span {
 	kv := func(k string, v *commonv1.AnyValue) *commonv1.KeyValue { return &commonv1.KeyValue{Key: k, Value: v} }
-	plain := func(s string) *commonv1.AnyValue { return &commonv1.AnyValue{Value: &commonv1.AnyValue_StringValue{StringValue: s}} }
-	num := func(n int64) *commonv1.AnyValue { return &commonv1.AnyValue{Value: &commonv1.AnyValue_IntValue{IntValue: n}} }
+	plain := func(s string) *commonv1.AnyValue {
+		return &commonv1.AnyValue{Value: &commonv1.AnyValue_StringValue{StringValue: s}}
+	}
+	num := func(n int64) *commonv1.AnyValue {
+		return &commonv1.AnyValue{Value: &commonv1.AnyValue_IntValue{IntValue: n}}
+	}
 	dict := func(kvs ...*commonv1.KeyValue) *commonv1.AnyValue {
 		return &commonv1.AnyValue{Value: &commonv1.AnyValue_KvlistValue{KvlistValue: &commonv1.KeyValueList{Values: kvs}}}
 	}
