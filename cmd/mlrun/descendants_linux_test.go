@@ -88,6 +88,7 @@ func TestKill9LeavesNoDescendant(t *testing.T) {
 // TestStepEndLeavesNoDescendant: when the step exits, what it left
 // behind, in its process group or not, is killed with it.
 func TestStepEndLeavesNoDescendant(t *testing.T) {
+	t.Chdir(t.TempDir()) // the new database's default artifact root, ./mlruns, lands in the test's folder
 	proj, pidFile := spawnProject(t)
 	mustRun(t, "run", proj, "-e", "quick", "--tracking-uri", "sqlite:///"+filepath.Join(t.TempDir(), "m.db"))
 	pids := readPids(t, pidFile)

@@ -201,7 +201,9 @@ func TestRunKilledMlrunIsReaped(t *testing.T) {
 	})
 	cmd.Process.Kill()
 	cmd.Wait()
-	out, err := exec.Command(bin, "run", proj, "-e", "quick", "--tracking-uri", uri).CombinedOutput()
+	second := exec.Command(bin, "run", proj, "-e", "quick", "--tracking-uri", uri)
+	second.Dir = dir
+	out, err := second.CombinedOutput()
 	if err != nil || !strings.Contains(string(out), "ended 1 run(s) left RUNNING") {
 		t.Fatalf("second run: %v\n%s", err, out)
 	}

@@ -60,8 +60,13 @@ func TestTune(t *testing.T) {
 	spaceFile := filepath.Join(dir, "space.yaml")
 	// x far from 1 makes the loss pass 40: those trials fail.
 	os.WriteFile(spaceFile, []byte("x: uniform(-9, 9)\ny: uniform(-5, 5)\n"), 0o644)
+	example, err := filepath.Abs(filepath.Join("..", "..", "examples", "tune"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	tune := func(args ...string) (string, error) {
-		cmd := exec.Command(bin, append([]string{"tune", "../../examples/tune", "--tracking-uri", "sqlite:///" + db}, args...)...)
+		cmd := exec.Command(bin, append([]string{"tune", example, "--tracking-uri", "sqlite:///" + db}, args...)...)
+		cmd.Dir = dir // the new database's default artifact root, ./mlruns, lands in the test's folder
 		out, err := cmd.CombinedOutput()
 		return string(out), err
 	}
@@ -283,6 +288,7 @@ func TestTuneCtrlC(t *testing.T) {
 	os.MkdirAll(proj, 0o755)
 	os.WriteFile(filepath.Join(proj, "MLproject"), []byte("name: slow\nentry_points:\n  main:\n    parameters:\n      s: {type: float, default: 1}\n    command: \"sleep 60\"\n"), 0o644)
 	cmd := exec.Command(bin, "tune", proj, "-S", "s=uniform(0, 1)", "--metric", "m", "--max-trials", "6", "--parallel", "2", "--tracking-uri", "sqlite:///"+db)
+	cmd.Dir = dir
 	var out strings.Builder
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {
@@ -340,8 +346,10 @@ func BenchmarkTuneOverhead(b *testing.B) {
 			for i := 0; i < b.N; i++ {
 				db := filepath.Join(b.TempDir(), "m.db")
 				start := time.Now()
-				out, err := exec.Command(bin, "tune", proj, "-S", "x=uniform(0, 1)", "--metric", "m", "--max-trials", fmt.Sprint(trials),
-					"--parallel", par, "--tracking-uri", "sqlite:///"+db).CombinedOutput()
+				cmd := exec.Command(bin, "tune", proj, "-S", "x=uniform(0, 1)", "--metric", "m", "--max-trials", fmt.Sprint(trials),
+					"--parallel", par, "--tracking-uri", "sqlite:///"+db)
+				cmd.Dir = dir
+				out, err := cmd.CombinedOutput()
 				if err != nil {
 					b.Fatalf("%v\n%s", err, out)
 				}
