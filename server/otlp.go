@@ -184,18 +184,23 @@ func (s *Server) mergeOTLPTrace(r *http.Request, ts store.Traces, exp, id string
 	defer mu.Unlock()
 	ctx := r.Context()
 	t, err := ts.GetTraceInfo(ctx, id)
+	created := false
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		if t, err = ts.PutTrace(ctx, store.TraceInfo{RequestID: id, ExperimentID: exp, Status: "IN_PROGRESS",
 			RequestMetadata: []store.Tag{{Key: "mlflow.trace_schema.version", Value: "3"}}}); err != nil {
 			return err
 		}
+		created = true
 	case err != nil:
 		return err
 	case t.ExperimentID != exp:
 		return store.Invalidf("Trace %s belongs to experiment %s, not %s.", id, t.ExperimentID, exp)
 	}
-	if tracedata.InTrackingStore(t) {
+	// A new trace has no traces.json to look for (nor needs the
+	// artifact store at all) when the tracking store keeps its spans.
+	sl, keeps := s.raw.(store.SpanLogger)
+	if tracedata.InTrackingStore(t) || created && keeps && sl.KeepsSpans() {
 		return s.logOTLPSpans(ctx, t, batch)
 	}
 	loc := ""

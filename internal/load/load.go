@@ -1,8 +1,10 @@
 // Package load is a set of load workloads for any MLflow-compatible
 // tracking server (MLflow's REST API through store/rest): create-run,
 // log-batch of 10 and 500 metrics, log-param, a log-batch of 10 new
-// params, the same 10 params logged again, search-runs returning 500
-// runs with their data, get-history of 5,000 points. internal/loadgen
+// params, the same 10 params logged again, a trace's spans sent one
+// request each to /v1/traces as MLflow 3.4+'s client sends them,
+// search-runs returning 500 runs with their data, get-history of 5,000
+// points. internal/loadgen
 // drives them from the command line, server's BenchmarkServerLoad from
 // go test.
 package load
@@ -10,6 +12,8 @@ package load
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -21,6 +25,10 @@ import (
 	"sync/atomic"
 	"time"
 
+	commonv1 "go.opentelemetry.io/proto/otlp/common/v1"
+	tracev1 "go.opentelemetry.io/proto/otlp/trace/v1"
+
+	"github.com/mlrun/mlrun/internal/spans"
 	"github.com/mlrun/mlrun/store"
 	"github.com/mlrun/mlrun/store/rest"
 )
@@ -183,6 +191,9 @@ var Workloads = []Workload{
 		}
 		return c.LogBatch(ctx, run, nil, ps, nil)
 	}},
+	{Name: "log-span", Op: func(ctx context.Context, c *Client, env Env, run string, i int) error {
+		return c.logSpan(ctx, env.WriteExperimentID, run, i)
+	}},
 	{Name: "search-runs-500", Op: func(ctx context.Context, c *Client, env Env, _ string, _ int) error {
 		b, err := c.read(ctx, http.MethodPost, "/api/2.0/mlflow/runs/search",
 			map[string]any{"experiment_ids": []string{env.ExperimentID}, "max_results": 1000})
@@ -278,4 +289,52 @@ func Drive(ctx context.Context, urls []string, clients int, d time.Duration, env
 		res.FirstError = e
 	}
 	return res, nil
+}
+
+// SpansPerTrace is how many spans the log-span workload sends of each
+// trace: the children first, one request each, the root last.
+const SpansPerTrace = 100
+
+// logSpan sends the i-th span of a client's log-span workload to
+// /v1/traces, as MLflow 3.4+'s client sends a span when it ends (OTLP
+// protobuf into the experiment its header names): the traces are the
+// client's run id with a counter, each of SpansPerTrace spans, an LLM
+// call's inputs, outputs and token usage on each, children first and
+// the root last.
+func (c *Client) logSpan(ctx context.Context, exp, run string, i int) error {
+	tid, err := hex.DecodeString(fmt.Sprintf("%.24s%08x", run, i/SpansPerTrace))
+	if err != nil || len(tid) != 16 {
+		return fmt.Errorf("log-span needs a run id of 24 hex digits or more, got %q", run)
+	}
+	n := uint64(SpansPerTrace - i%SpansPerTrace) // SpansPerTrace … 2, then the root, 1
+	id := func(x uint64) []byte { return binary.BigEndian.AppendUint64(nil, x) }
+	start := uint64(time.Now().UnixNano())
+	sp := &tracev1.Span{TraceId: tid, SpanId: id(n), Name: fmt.Sprint("llm-", n), StartTimeUnixNano: start - 2_000_000, EndTimeUnixNano: start,
+		Status: &tracev1.Status{Code: tracev1.Status_STATUS_CODE_OK},
+		Attributes: []*commonv1.KeyValue{attr("mlflow.traceRequestId", "tr-"+hex.EncodeToString(tid)), attr("mlflow.spanType", "LLM"),
+			attr("mlflow.spanInputs", `{"messages": [{"role": "user", "content": "What is the capital of France? Answer in one word."}]}`),
+			attr("mlflow.spanOutputs", `{"choices": [{"message": {"role": "assistant", "content": "Paris"}}]}`),
+			attr("mlflow.chat.tokenUsage", `{"input_tokens": 14, "output_tokens": 1, "total_tokens": 15}`)}}
+	if n > 1 {
+		sp.ParentSpanId = id(1)
+	}
+	body, err := spans.EncodeExport(sp)
+	if err != nil {
+		return err
+	}
+	resp, err := c.Do(ctx, http.MethodPost, "/v1/traces", bytes.NewReader(body), http.Header{
+		"Content-Type": {"application/x-protobuf"}, "X-Mlflow-Experiment-Id": {exp}})
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("POST /v1/traces: %d %.200s", resp.StatusCode, b)
+	}
+	return nil
+}
+
+func attr(k, v string) *commonv1.KeyValue {
+	return &commonv1.KeyValue{Key: k, Value: &commonv1.AnyValue{Value: &commonv1.AnyValue_StringValue{StringValue: v}}}
 }

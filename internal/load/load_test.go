@@ -3,6 +3,7 @@ package load_test
 import (
 	"context"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -136,4 +137,66 @@ func serve(t *testing.T) (*testutil.Server, *load.Client) {
 		t.Fatal(err)
 	}
 	return srv, c
+}
+
+// TestLogSpanWorkload: log-span sends a trace's spans one request each,
+// children first and the root last, to a real server's /v1/traces, which
+// needs no artifact store for them: after two traces' worth the server
+// has both traces, complete (OK, their name from the root), each with
+// SpansPerTrace spans in its tracking store and their token usage
+// summed; a third trace is under way.
+func TestLogSpanWorkload(t *testing.T) {
+	srv, c := serve(t)
+	ctx := context.Background()
+	var w load.Workload
+	for _, x := range load.Workloads {
+		if x.Name == "log-span" {
+			w = x
+		}
+	}
+	if w.Op == nil {
+		t.Fatal("no workload log-span")
+	}
+	exp, err := srv.Store.CreateExperiment(ctx, "spans", "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := "0123456789abcdef0123456789abcdef"
+	for i := range 2*load.SpansPerTrace + 1 {
+		if err := w.Op(ctx, c, load.Env{WriteExperimentID: exp}, run, i); err != nil {
+			t.Fatalf("request %d: %v", i, err)
+		}
+	}
+	ids := []string{"tr-0123456789abcdef0123456700000000", "tr-0123456789abcdef0123456700000001", "tr-0123456789abcdef0123456700000002"}
+	kept, err := srv.Store.(store.TraceSpans).TraceSpans(ctx, ids)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, id := range ids {
+		info, err := srv.Store.GetTraceInfo(ctx, id)
+		if err != nil {
+			t.Fatalf("trace %s: %v", id, err)
+		}
+		usage := ""
+		for _, m := range info.RequestMetadata {
+			if m.Key == "mlflow.trace.tokenUsage" {
+				usage = m.Value
+			}
+		}
+		switch i {
+		case 2: // one child so far
+			if info.Status != "IN_PROGRESS" || len(kept[id]) != 1 {
+				t.Errorf("trace %s under way: %s, %d spans", id, info.Status, len(kept[id]))
+			}
+		default:
+			// The root carries usage of its own, so its children's are not
+			// added (MLflow's rule): 15 tokens.
+			if info.Status != "OK" || len(kept[id]) != load.SpansPerTrace || usage != `{"input_tokens": 14, "output_tokens": 1, "total_tokens": 15}` {
+				t.Errorf("trace %s: %s, %d spans, usage %s", id, info.Status, len(kept[id]), usage)
+			}
+		}
+	}
+	if err := w.Op(ctx, c, load.Env{WriteExperimentID: exp}, "run-1", 0); err == nil || !strings.Contains(err.Error(), "24 hex digits") {
+		t.Fatalf("a run id that is not hex: %v", err)
+	}
 }
