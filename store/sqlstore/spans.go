@@ -5,8 +5,9 @@ import (
 	"database/sql"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
+	"slices"
+	"strconv"
 
 	"github.com/mlrun/mlrun/internal/spans"
 	"github.com/mlrun/mlrun/store"
@@ -81,11 +82,11 @@ func (s *Store) LogSpans(ctx context.Context, traceID string, raws []json.RawMes
 		rows = append(rows, row{sp, string(b)})
 	}
 	return wrap("log spans", s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		var exp int64
-		err := tx.QueryRowContext(ctx, `SELECT experiment_id FROM trace_info WHERE request_id = ?`, traceID).Scan(&exp)
-		if errors.Is(err, sql.ErrNoRows) {
-			return store.NotFoundf("Trace with ID '%s' not found.", traceID)
+		t, err := s.traceInfo(ctx, tx, traceID)
+		if err != nil {
+			return err
 		}
+		exp, err := strconv.ParseInt(t.ExperimentID, 10, 64)
 		if err != nil {
 			return err
 		}
@@ -105,23 +106,43 @@ func (s *Store) LogSpans(ctx context.Context, traceID string, raws []json.RawMes
 				return err
 			}
 		}
-		if err := upsertTraceKV(ctx, tx, "trace_tags", traceID, []store.Tag{{Key: store.TagTraceSpansLocation, Value: store.SpansInTrackingStore}}); err != nil {
-			return err
+		if !slices.Contains(t.Tags, store.Tag{Key: store.TagTraceSpansLocation, Value: store.SpansInTrackingStore}) {
+			if err := upsertTraceKV(ctx, tx, "trace_tags", traceID, []store.Tag{{Key: store.TagTraceSpansLocation, Value: store.SpansInTrackingStore}}); err != nil {
+				return err
+			}
 		}
 		// The trace's record, from all its spans, in this transaction (on
 		// PostgreSQL, serializable: servers logging spans of one trace at
-		// once do not lose each other's).
+		// once do not lose each other's); written when they change it.
 		rec, err := s.spansRecord(ctx, tx, traceID)
 		if err != nil {
 			return err
 		}
-		t, err := s.traceInfo(ctx, tx, traceID)
-		if err != nil {
-			return err
+		if next := rec.Apply(t); changes(t, next) {
+			_, err = s.putTrace(ctx, tx, next)
 		}
-		_, err = s.putTrace(ctx, tx, rec.Apply(t))
 		return err
 	}))
+}
+
+// changes reports whether writing next (a record Apply made of t) would
+// change the trace's record t.
+func changes(t *store.TraceInfo, next store.TraceInfo) bool {
+	if next.TimestampMs != t.TimestampMs || next.ExecutionTimeMs != t.ExecutionTimeMs || next.Status != t.Status ||
+		next.RequestPreview != t.RequestPreview || next.ResponsePreview != t.ResponsePreview {
+		return true
+	}
+	for _, tg := range next.Tags {
+		if i := slices.IndexFunc(t.Tags, func(x store.Tag) bool { return x.Key == tg.Key }); i < 0 || t.Tags[i].Value != tg.Value {
+			return true
+		}
+	}
+	for _, m := range next.RequestMetadata {
+		if i := slices.IndexFunc(t.RequestMetadata, func(x store.Tag) bool { return x.Key == m.Key }); i < 0 || t.RequestMetadata[i].Value != m.Value {
+			return true
+		}
+	}
+	return false
 }
 
 // spansRecord is what the spans kept for a trace say of its record
