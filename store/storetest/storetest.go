@@ -1605,6 +1605,39 @@ func testConcurrentGenAIWrites(t *testing.T, s store.Store) {
 	if err := json.Unmarshal([]byte(recs[0].Expectations), &exps); err != nil || len(exps) != n {
 		t.Fatalf("the merged record's expectations: %s (%v), want %d", recs[0].Expectations, err, n)
 	}
+
+	// Spans of one trace logged at once, as the export queue of MLflow's
+	// client sends them (several workers): every span kept, and the
+	// record, once the root is there, counts them all.
+	ts, isTraces := s.(store.Traces)
+	sl, isLogger := s.(store.SpanLogger)
+	sr, isReader := s.(store.TraceSpans)
+	if !isTraces || !isLogger || !isReader {
+		t.Fatal("the store does not keep spans")
+	}
+	id := "tr-" + strings.Repeat("7e", 16)
+	must[*store.TraceInfo](t)(ts.PutTrace(ctx(), store.TraceInfo{RequestID: id, ExperimentID: exp, Status: "IN_PROGRESS"}))
+	spanErrs := make(chan error, n)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			spanErrs <- sl.LogSpans(ctx(), id, []json.RawMessage{spanOf(0x7e, byte(2+i), 1, fmt.Sprint("llm-", i), int64(10+i), int64(20+i), "OK",
+				map[string]string{"mlflow.chat.tokenUsage": `{"input_tokens": 10, "output_tokens": 5, "total_tokens": 15}`})})
+		}()
+	}
+	wg.Wait()
+	close(spanErrs)
+	for err := range spanErrs {
+		ok(t, err)
+	}
+	ok(t, sl.LogSpans(ctx(), id, []json.RawMessage{spanOf(0x7e, 1, 0, "agent", 0, 100, "OK", nil)}))
+	kept := must[map[string][]json.RawMessage](t)(sr.TraceSpans(ctx(), []string{id}))
+	info := must[*store.TraceInfo](t)(ts.GetTraceInfo(ctx(), id))
+	if len(kept[id]) != n+1 || info.Status != "OK" || info.ExecutionTimeMs != 100 ||
+		tagValue(info.RequestMetadata, "mlflow.trace.tokenUsage") != fmt.Sprintf(`{"input_tokens": %d, "output_tokens": %d, "total_tokens": %d}`, 10*n, 5*n, 15*n) {
+		t.Fatalf("after %d spans logged at once and the root: %d spans kept, record %+v", n, len(kept[id]), info)
+	}
 }
 
 // spanJSON is a span in MLflow 3.6's Span.to_dict layout: trace
