@@ -79,15 +79,26 @@ func (c mlflowClient36) span(tid []byte, id, parent byte, name string) *tracev1.
 	return sp
 }
 
-// logSpans is the exporter's log_spans: one span batch to /v1/traces.
-func (c mlflowClient36) logSpans(sps ...*tracev1.Span) {
+// logSpans is the exporter's log_spans: one span batch to /v1/traces,
+// with the headers MLflow's client sends; false when the server answers
+// as MLflow's does for a store that keeps no spans (a 501 saying "REST
+// OTLP span logging is not supported"), after which the exporter sends
+// no more spans.
+func (c mlflowClient36) logSpans(sps ...*tracev1.Span) bool {
 	c.t.Helper()
 	req, _ := http.NewRequest("POST", c.url+"/v1/traces", bytes.NewReader(otlpExport(c.t, sps...)))
 	req.Header.Set("Content-Type", "application/x-protobuf")
 	req.Header.Set(server.OTLPExperimentHeader, c.exp)
-	if status, body, _ := send(c.t, req); status != 200 {
+	req.Header.Set("User-Agent", "mlflow-python-client/3.6.0")
+	req.Header.Set("X-MLflow-Client-Version", "3.6.0")
+	status, body, _ := send(c.t, req)
+	if status == 501 && strings.Contains(body, "REST OTLP span logging is not supported") {
+		return false
+	}
+	if status != 200 {
 		c.t.Fatalf("log_spans: %d %s", status, body)
 	}
+	return true
 }
 
 // startTrace is StartTraceV3 as the client sends it when the root span
@@ -243,8 +254,21 @@ func TestMLflow36ClientTraces(t *testing.T) {
 	c2 := mlflowClient36{t: t, url: old2.URL, exp: "0"}
 	d := bytes.Repeat([]byte{0xd4}, 16)
 	dID := "tr-" + hex.EncodeToString(d)
-	if c2.sendsSpans() {
-		c2.logSpans(c2.span(d, 1, 0, "agent"))
+	// The client is told, as MLflow's server tells it, that spans are not
+	// taken here, and stops sending them; a plain OpenTelemetry SDK's
+	// export is still gathered into the trace's traces.json.
+	if !c2.sendsSpans() || c2.logSpans(c2.span(d, 1, 0, "agent")) {
+		t.Fatal("MLflow's client was not told that a database without the spans table takes no spans")
+	}
+	other := bytes.Repeat([]byte{0xe5}, 16)
+	req, _ = http.NewRequest("POST", old2.URL+"/v1/traces", bytes.NewReader(otlpExport(t, c2.span(other, 1, 0, "otel"))))
+	req.Header.Set("Content-Type", "application/x-protobuf")
+	req.Header.Set(server.OTLPExperimentHeader, "0")
+	if status, body, _ := send(t, req); status != 200 {
+		t.Fatalf("a plain OpenTelemetry export on a database without the spans table: %d %s", status, body)
+	}
+	if status, names := c2.getTrace("tr-"+hex.EncodeToString(other), false); status != 200 || strings.Join(names, ",") != "otel" {
+		t.Fatalf("that export's trace: %d %v", status, names)
 	}
 	tags = c2.startTrace(dID, 1)
 	if !uploadsTraceData(tags) {

@@ -59,6 +59,13 @@ func (s *Server) otlpTraces(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
+	if !s.keepsSpans() && fromMLflowClient(r) {
+		// As MLflow's server answers for a store without span logging:
+		// its client stops sending spans and uploads traces.json itself
+		// (the spans gathered here would be replaced by it anyway).
+		writeError(w, r, &apiError{codeNotImplemented, "REST OTLP span logging is not supported by this tracking store: its database is at MLflow 2.17.2's schema, without MLflow 3's spans table ('mlrun db upgrade' adds it)"})
+		return
+	}
 	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, otlpLimit))
 	if err != nil {
@@ -199,8 +206,7 @@ func (s *Server) mergeOTLPTrace(r *http.Request, ts store.Traces, exp, id string
 	}
 	// A new trace has no traces.json to look for (nor needs the
 	// artifact store at all) when the tracking store keeps its spans.
-	sl, keeps := s.raw.(store.SpanLogger)
-	if tracedata.InTrackingStore(t) || created && keeps && sl.KeepsSpans() {
+	if tracedata.InTrackingStore(t) || created && s.keepsSpans() {
 		return s.logOTLPSpans(ctx, t, batch)
 	}
 	loc := ""
@@ -276,4 +282,18 @@ func (s *Server) logOTLPSpans(ctx context.Context, t *store.TraceInfo, sps []map
 		raws[i], _ = json.Marshal(sp)
 	}
 	return sl.LogSpans(ctx, t.RequestID, raws)
+}
+
+// keepsSpans reports whether the tracking store keeps spans itself
+// (store.SpanLogger's KeepsSpans).
+func (s *Server) keepsSpans() bool {
+	sl, ok := s.raw.(store.SpanLogger)
+	return ok && sl.KeepsSpans()
+}
+
+// fromMLflowClient reports whether r comes from MLflow's Python client,
+// which names itself in the User-Agent and X-MLflow-Client-Version
+// headers.
+func fromMLflowClient(r *http.Request) bool {
+	return r.Header.Get("X-Mlflow-Client-Version") != "" || strings.HasPrefix(r.UserAgent(), "mlflow-python-client/")
 }

@@ -185,7 +185,7 @@ func (s *Server) startTraceV3(w http.ResponseWriter, r *http.Request) {
 		if err != nil {
 			return nil, err
 		}
-		if sl, ok := s.raw.(store.SpanLogger); ok && sl.KeepsSpans() {
+		if s.keepsSpans() {
 			// As MLflow 3.4+'s SQL store: the trace's spans are (or will
 			// be) sent to /v1/traces and kept here, so its client uploads
 			// no traces.json (MLflow 3.0-3.3's, which send none, upload
