@@ -259,6 +259,9 @@ func (dialect) BeginWrite(context.Context) error { return nil }
 // Regexp is PostgreSQL's POSIX match.
 func (dialect) Regexp(col string) string { return col + " ~ ?" }
 
+// ForUpdate is PostgreSQL's row lock.
+func (dialect) ForUpdate() string { return " FOR UPDATE" }
+
 // JSONAttr reads the span dict as jsonb.
 func (dialect) JSONAttr(col string) string {
 	return "jsonb_extract_path_text(" + col + "::jsonb, 'attributes', ?)"

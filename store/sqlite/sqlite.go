@@ -206,6 +206,9 @@ func (d dialect) InIDs(ids []any) (string, []any) { return sqlstore.InList(ids) 
 // this package's driver registers on each connection (Go's syntax).
 func (d dialect) Regexp(col string) string { return col + " REGEXP ?" }
 
+// ForUpdate is nothing: SQLite's one writer holds the whole database.
+func (d dialect) ForUpdate() string { return "" }
+
 // JSONAttr is SQLite's json_extract of attributes."<key>".
 func (d dialect) JSONAttr(col string) string {
 	return "json_extract(" + col + ", '$.attributes.' || json_quote(?))"

@@ -54,7 +54,7 @@ func Copy(ctx context.Context, src, dst *Store) (CopyStats, error) {
 		return nil, err
 	}
 	defer stx.Rollback()
-	err = dst.tryTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err = dst.tryTx(ctx, nil, func(ctx context.Context, tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM experiment_tags WHERE experiment_id = 0`); err != nil {
 			return err
 		}

@@ -81,6 +81,12 @@ func (g *group) do(ctx context.Context, op any, fn txFunc) error {
 		}
 		op = nil // joins a group, not merged
 	}
+	if _, locked := op.(lockedWrite); locked {
+		if g.maxLeaders > 1 {
+			return g.s.aloneAt(ctx, &sql.TxOptions{Isolation: sql.LevelReadCommitted}, fn)
+		}
+		op = nil
+	}
 	j := &job{ctx: context.WithoutCancel(ctx), fn: fn, op: op, next: make(chan bool, 1), queued: time.Now()}
 	if g.writer != nil && g.writer.queue(j) {
 		g.resumed(j)

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -81,7 +82,17 @@ func (s *Store) LogSpans(ctx context.Context, traceID string, raws []json.RawMes
 		b, _ := json.Marshal(sp.Dict())
 		rows = append(rows, row{sp, string(b)})
 	}
-	return wrap("log spans", s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	return wrap("log spans", s.txOp(ctx, lockedWrite{}, func(ctx context.Context, tx *sql.Tx) error {
+		// The trace's row, locked: span writes of one trace take turns,
+		// each reading what the one before committed (lockedWrite).
+		var locked string
+		err := tx.QueryRowContext(ctx, `SELECT request_id FROM trace_info WHERE request_id = ?`+s.d.ForUpdate(), traceID).Scan(&locked)
+		if errors.Is(err, sql.ErrNoRows) {
+			return store.NotFoundf("Trace with ID '%s' not found.", traceID)
+		}
+		if err != nil {
+			return err
+		}
 		t, err := s.traceInfo(ctx, tx, traceID)
 		if err != nil {
 			return err
@@ -111,8 +122,8 @@ func (s *Store) LogSpans(ctx context.Context, traceID string, raws []json.RawMes
 				return err
 			}
 		}
-		// The trace's record, from all its spans, in this transaction (on
-		// PostgreSQL, serializable: servers logging spans of one trace at
+		// The trace's record, from all its spans, in this transaction
+		// (holding the trace's row: servers logging spans of one trace at
 		// once do not lose each other's); written when they change it.
 		rec, err := s.spansRecord(ctx, tx, traceID)
 		if err != nil {

@@ -56,6 +56,10 @@ type Dialect interface {
 	// JSONAttr renders the text of attributes.<key> in a column holding a
 	// span dict (one argument: the key), NULL when absent.
 	JSONAttr(col string) string
+	// ForUpdate is the clause that ends a SELECT to lock the rows it
+	// reads until the transaction ends (PostgreSQL's FOR UPDATE; nothing
+	// on SQLite, whose one writer holds the whole database).
+	ForUpdate() string
 }
 
 // InList is InIDs as a list: " IN (?, …)" and the ids.
@@ -318,8 +322,14 @@ func (s *Store) txOp(ctx context.Context, op any, fn txFunc) error {
 // alone runs fn in a transaction of its own, again while the dialect says
 // its failure may be retried.
 func (s *Store) alone(ctx context.Context, fn txFunc) error {
+	return s.aloneAt(ctx, nil, fn)
+}
+
+// aloneAt is alone in transactions begun with opts (nil: the database's
+// default isolation).
+func (s *Store) aloneAt(ctx context.Context, opts *sql.TxOptions, fn txFunc) error {
 	for attempt := 0; ; attempt++ {
-		err := s.tryTx(ctx, fn)
+		err := s.tryTx(ctx, opts, fn)
 		if err == nil || attempt == maxRetries || !s.d.Retry(err) || ctx.Err() != nil {
 			return err
 		}
@@ -335,12 +345,12 @@ func (s *Store) alone(ctx context.Context, fn txFunc) error {
 // tryTx runs fn in a transaction of its own and commits it. A panic in fn
 // is its error ("internal error: …"), after the transaction is rolled
 // back: no connection is left inside it, holding its locks.
-func (s *Store) tryTx(ctx context.Context, fn txFunc) error {
+func (s *Store) tryTx(ctx context.Context, opts *sql.TxOptions, fn txFunc) error {
 	defer since(&s.txTime, time.Now())
 	if err := s.d.BeginWrite(ctx); err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
-	tx, err := s.w.BeginTx(ctx, nil)
+	tx, err := s.w.BeginTx(ctx, opts)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
