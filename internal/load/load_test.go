@@ -101,15 +101,7 @@ func TestReadWorkloadsCheckAnswers(t *testing.T) {
 func TestLogParamsAgain(t *testing.T) {
 	_, c := serve(t)
 	ctx := context.Background()
-	var again load.Workload
-	for _, w := range load.Workloads {
-		if w.Name == "log-param-10-again" {
-			again = w
-		}
-	}
-	if again.Op == nil {
-		t.Fatal("no workload log-param-10-again")
-	}
+	again := workload(t, "log-param-10-again")
 	r, err := c.CreateRun(ctx, store.CreateRun{})
 	if err != nil {
 		t.Fatal(err)
@@ -126,6 +118,16 @@ func TestLogParamsAgain(t *testing.T) {
 	if len(got.Params) != 10 {
 		t.Fatalf("%d params after three requests, want the same 10: %v", len(got.Params), got.Params)
 	}
+}
+
+// workload is the load workload named name.
+func workload(t *testing.T, name string) load.Workload {
+	t.Helper()
+	i := slices.IndexFunc(load.Workloads, func(w load.Workload) bool { return w.Name == name })
+	if i < 0 {
+		t.Fatalf("no workload %s", name)
+	}
+	return load.Workloads[i]
 }
 
 // serve starts a real server and returns it with a load client of it.
@@ -148,15 +150,7 @@ func serve(t *testing.T) (*testutil.Server, *load.Client) {
 func TestLogSpanWorkload(t *testing.T) {
 	srv, c := serve(t)
 	ctx := context.Background()
-	var w load.Workload
-	for _, x := range load.Workloads {
-		if x.Name == "log-span" {
-			w = x
-		}
-	}
-	if w.Op == nil {
-		t.Fatal("no workload log-span")
-	}
+	w := workload(t, "log-span")
 	exp, err := srv.Store.CreateExperiment(ctx, "spans", "", nil)
 	if err != nil {
 		t.Fatal(err)
