@@ -105,8 +105,9 @@ func (e oneLine) Unwrap() error { return e.err }
 
 // OpenDB returns a connection pool to a postgresql:// URI that takes the
 // shared SQL as it is ('?' placeholders) and runs every transaction
-// SERIALIZABLE: concurrent writers (other servers) are correct or fail
-// with a serialization error, which the stores retry (Retryable).
+// SERIALIZABLE unless it asks otherwise: concurrent writers (other
+// servers) are correct or fail with a serialization error, which the
+// stores retry (Retryable).
 func OpenDB(uri string) (*sql.DB, error) {
 	cfg, err := pgx.ParseConfig(dsn(uri))
 	if err != nil {

@@ -13,7 +13,8 @@
 // writer, two on PostgreSQL), a savepoint in a transaction shared with
 // the writes waiting beside it (group.go); a transaction a Dialect says
 // may be retried (a PostgreSQL serialization failure) runs again from
-// the start, a group's as each of its writes alone. A batch of params the
+// the start, a group's as each of its writes alone. Span ingest keeps a
+// trace's record right with a row lock instead (lockedWrite). A batch of params the
 // store has written, logged again with their values, is answered by a
 // read instead (logged.go).
 package sqlstore

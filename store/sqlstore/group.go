@@ -70,7 +70,8 @@ type job struct {
 }
 
 // do runs fn in the next group commit and returns its result; a
-// largeWrite runs alone where several groups may run (see largeWrite).
+// largeWrite, or a lockedWrite at READ COMMITTED, runs alone where
+// several groups may run (see each).
 func (g *group) do(ctx context.Context, op any, fn txFunc) error {
 	if err := ctx.Err(); err != nil {
 		return err

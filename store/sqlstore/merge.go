@@ -56,9 +56,9 @@ type largeWrite struct{}
 // (PostgreSQL) it runs alone at READ COMMITTED, so that writes of other
 // objects never fail it: serializable isolation's predicate locks cover
 // index pages, and span writes of different traces, each reading its
-// trace's spans and inserting one, failed each other (log-span, 20
-// clients: two of three groups) and ran again one by one. With one
-// writer it joins a group.
+// trace's spans and inserting one, failed each other and ran again one
+// by one (log-span, 20 clients: 1.2-1.5 writes a group commit, against
+// 5-6 for other writes). With one writer it joins a group.
 type lockedWrite struct{}
 
 // mergeRows is the most rows (metrics, params and tags) a LogBatch may
