@@ -106,7 +106,10 @@ func (c mlflowClient36) logSpans(sps ...*tracev1.Span) bool {
 // them); it returns the trace's tags as the server answers them.
 func (c mlflowClient36) startTrace(id string, numSpans int) map[string]any {
 	c.t.Helper()
-	meta := map[string]string{"mlflow.trace_schema.version": "3", "mlflow.user": "alice"}
+	// The session and user as mlflow.update_current_trace(metadata=…) sets
+	// them: one chat session per trace id's last byte.
+	meta := map[string]string{"mlflow.trace_schema.version": "3", "mlflow.user": "alice",
+		"mlflow.trace.session": "chat-" + id[len(id)-2:], "mlflow.trace.user": "bob"}
 	if numSpans > 0 {
 		meta["mlflow.trace.sizeStats"] = `{"total_size_bytes": 900, "num_spans": ` + strconv.Itoa(numSpans) + `, "max": 500, "p25": 400, "p50": 450, "p75": 500}`
 	}
@@ -225,6 +228,16 @@ func TestMLflow36ClientTraces(t *testing.T) {
 	}
 	if status, m := callJSON(t, "GET", srv.URL+"/api/3.0/mlflow/traces/batchGet?trace_ids="+aID+"&trace_ids="+bID, ""); status != 200 || len(m["traces"].([]any)) != 2 {
 		t.Fatalf("BatchGetTraces: %d %v", status, m)
+	}
+	// The UI's traces page shows each trace's session and user, the
+	// session a link to its session's traces.
+	_, page, _ := send(t, mustRequest(t, "GET", srv.URL+"/experiments/"+exp+"/traces"))
+	link := "?filter=metadata.%60mlflow.trace.session%60+%3D+%27chat-b2%27"
+	if !strings.Contains(page, `<td class="session"><a href="`+strings.ReplaceAll(link, "+", "&#43;")+`">chat-b2</a></td>`) || !strings.Contains(page, `<td class="user">bob</td>`) {
+		t.Fatalf("the traces page lacks the sessions and users:\n%s", page)
+	}
+	if _, page, _ = send(t, mustRequest(t, "GET", srv.URL+"/experiments/"+exp+"/traces"+link)); !strings.Contains(page, bID) || strings.Contains(page, aID) {
+		t.Fatalf("the session's traces:\n%s", page)
 	}
 
 	// An MLflow 3.0-3.3 client: no spans sent, traces.json uploaded anyway.

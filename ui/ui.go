@@ -212,6 +212,28 @@ var funcs = template.FuncMap{
 	"inc":    func(n int) int { return n + 1 },
 	"lower":  strings.ToLower,
 	"tokens": tokens,
+	"meta":   metadataValue,
+	"sessionFilter": func(session string) string {
+		if strings.ContainsAny(session, `'\`) {
+			return ""
+		}
+		return "metadata.`" + metaSession + "` = '" + session + "'"
+	},
+}
+
+// metaSession is the trace metadata MLflow 3 keeps the application's
+// session id in (TraceMetadataKey.TRACE_SESSION; the user's is
+// mlflow.trace.user).
+const metaSession = "mlflow.trace.session"
+
+// metadataValue is the value of a trace's metadata key, or "".
+func metadataValue(metadata []store.Tag, key string) string {
+	for _, m := range metadata {
+		if m.Key == key {
+			return m.Value
+		}
+	}
+	return ""
 }
 
 // tokens is a trace's token usage from its metadata
