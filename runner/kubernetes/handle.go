@@ -27,6 +27,17 @@ const (
 	pollMax   = 2 * time.Second
 )
 
+// A look at the pods that takes longer than callTimeout is given up and
+// tried again; a log stream that brings nothing for streamIdle is opened
+// again from where it stopped (a quiet step costs a request that often):
+// once, in CI, a step's whole output never reached the runner within two
+// minutes though the pod had run it in its first seconds, the follow
+// stuck on a request that neither answered nor failed.
+const (
+	callTimeout = 15 * time.Second
+	streamIdle  = 15 * time.Second
+)
+
 // handle follows one Job: its pod's log, its conditions, its end.
 type handle struct {
 	cs              kubernetes.Interface
@@ -83,28 +94,21 @@ func (h *handle) mainState(pod *corev1.Pod) (corev1.ContainerState, bool) {
 // started. Kubernetes keeps one log per container: stdout and stderr
 // arrive interleaved, on w. A stream that ends while the container still
 // runs (the container ended, or the connection broke: an API server
-// restart) is opened again from where it stopped — the lines carry the
-// kubelet's timestamps, and those already copied are skipped — until a
-// stream opened after the container ended has been read to its end.
+// restart), or brings nothing for streamIdle, is opened again from where
+// it stopped — the lines carry the kubelet's timestamps, and those
+// already copied are skipped — until a stream opened after the container
+// ended has been read to its end.
 func (h *handle) follow(ctx context.Context, w io.Writer) {
 	var cur logCursor
 	for ctx.Err() == nil {
-		pods, err := h.pods(ctx)
+		lctx, cancel := context.WithTimeout(ctx, callTimeout)
+		pods, err := h.pods(lctx)
+		cancel()
 		if err == nil && len(pods) > 0 {
 			pod := pods[len(pods)-1]
 			if st, ok := h.mainState(&pod); ok && (st.Running != nil || st.Terminated != nil) {
-				opts := &corev1.PodLogOptions{Container: h.container, Follow: true, Timestamps: true}
-				if !cur.last.IsZero() {
-					since := metav1.NewTime(cur.last)
-					opts.SinceTime = &since
-				}
-				rc, err := h.cs.CoreV1().Pods(h.ns).GetLogs(pod.Name, opts).Stream(ctx)
-				if err == nil {
-					err = cur.copy(w, rc)
-					rc.Close()
-					if err == nil && st.Terminated != nil {
-						return
-					}
+				if h.stream(ctx, w, &cur, pod.Name) == nil && st.Terminated != nil {
+					return
 				}
 			}
 		}
@@ -113,6 +117,41 @@ func (h *handle) follow(ctx context.Context, w io.Writer) {
 		case <-time.After(pollEvery):
 		}
 	}
+}
+
+// stream copies one log stream of the step's container in pod to w from
+// cur on, until it ends, fails, or brings nothing for streamIdle (then
+// it is closed and the error says so).
+func (h *handle) stream(ctx context.Context, w io.Writer, cur *logCursor, pod string) error {
+	opts := &corev1.PodLogOptions{Container: h.container, Follow: true, Timestamps: true}
+	if !cur.last.IsZero() {
+		since := metav1.NewTime(cur.last)
+		opts.SinceTime = &since
+	}
+	sctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	idle := time.AfterFunc(streamIdle, cancel)
+	defer idle.Stop()
+	rc, err := h.cs.CoreV1().Pods(h.ns).GetLogs(pod, opts).Stream(sctx)
+	if err != nil {
+		return err
+	}
+	defer rc.Close()
+	return cur.copy(w, activity{rc, func() { idle.Reset(streamIdle) }})
+}
+
+// activity is a reader that calls seen each time data arrives.
+type activity struct {
+	r    io.Reader
+	seen func()
+}
+
+func (a activity) Read(p []byte) (int, error) {
+	n, err := a.r.Read(p)
+	if n > 0 {
+		a.seen()
+	}
+	return n, err
 }
 
 // logCursor is how far a container's log has been copied: the timestamp
@@ -131,6 +170,9 @@ func (c *logCursor) copy(w io.Writer, r io.Reader) error {
 	skip := c.seen // lines stamped c.last this stream repeats
 	for {
 		line, err := br.ReadString('\n')
+		if err != nil && !errors.Is(err, io.EOF) {
+			return err // a line cut short comes whole from the next stream
+		}
 		if line != "" {
 			text := line
 			if stamp, rest, ok := strings.Cut(line, " "); ok {
