@@ -2,6 +2,7 @@ package registry
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"regexp"
 	"strconv"
@@ -100,12 +101,17 @@ func atoi(s string) int64 {
 	return n
 }
 
+// Exists reports whether an artifact location holds anything: a file,
+// or a folder with files in it. Resolve asks it before it follows a
+// runs:/ URI to a logged model.
+type Exists func(ctx context.Context, uri string) (bool, error)
+
 // Resolve returns the artifact location a URI names: models:/<model_id>
 // through the logged model, other models:/ URIs through the registry,
-// runs:/<run_id>/<path> through the run's artifact URI; anything else is
-// returned as is. A version whose source is itself
-// a runs:/ or models:/ URI is followed.
-func Resolve(ctx context.Context, tracking store.Store, reg Store, uri string) (string, error) {
+// runs:/<run_id>/<path> as ResolveRunsURI does; anything else is returned
+// as is. A version whose source is itself a runs:/ or models:/ URI is
+// followed.
+func Resolve(ctx context.Context, tracking store.Store, reg Store, uri string, exists Exists) (string, error) {
 	for i := 0; i < 5; i++ {
 		switch {
 		case LoggedModelID(uri) != "":
@@ -130,23 +136,102 @@ func Resolve(ctx context.Context, tracking store.Store, reg Store, uri string) (
 				return "", err
 			}
 		case strings.HasPrefix(uri, "runs:/"):
-			runID, rel, err := ParseRunsURI(uri)
+			loc, _, err := ResolveRunsURI(ctx, tracking, uri, exists)
 			if err != nil {
 				return "", err
 			}
-			r, err := tracking.GetRun(ctx, runID)
-			if err != nil {
-				return "", err
-			}
-			uri = strings.TrimRight(r.Info.ArtifactURI, "/")
-			if rel != "" {
-				uri += "/" + rel
-			}
+			uri = loc
 		default:
 			return uri, nil
 		}
 	}
 	return "", fmt.Errorf("%w: %s: too many levels of models:/ and runs:/ indirection", store.ErrInvalidArgument, uri)
+}
+
+// ResolveRunsURI returns where runs:/<run_id>/<name>[/<rest>] leads, as
+// MLflow 3 follows it (its RunsArtifactRepository and register_model):
+// the run's own artifacts at that path when they hold anything there;
+// otherwise, when the run logged an MLflow 3 model called <name> (its
+// files kept apart from the run's, as MLflow 3's log_model keeps them),
+// that model's files at <rest>, and the model. When the run logged
+// several under one name, the one at the largest step is taken.
+// exists nil takes the model, when there is one, without looking at the
+// run's files; an exists that cannot tell does the same.
+func ResolveRunsURI(ctx context.Context, tracking store.Store, uri string, exists Exists) (string, *store.LoggedModel, error) {
+	runID, rel, err := ParseRunsURI(uri)
+	if err != nil {
+		return "", nil, err
+	}
+	r, err := tracking.GetRun(ctx, runID)
+	if err != nil {
+		return "", nil, err
+	}
+	loc := strings.TrimRight(r.Info.ArtifactURI, "/")
+	if rel == "" {
+		return loc, nil, nil
+	}
+	loc += "/" + rel
+	name, rest, _ := strings.Cut(rel, "/")
+	m, err := RunLoggedModel(ctx, tracking, r, name)
+	if err != nil || m == nil {
+		return loc, nil, err
+	}
+	if exists != nil {
+		if has, err := exists(ctx, loc); err == nil && has {
+			return loc, nil, nil
+		}
+	}
+	mloc := strings.TrimRight(m.ArtifactURI, "/")
+	if rest != "" {
+		mloc += "/" + rest
+	}
+	return mloc, m, nil
+}
+
+// RunLoggedModel returns the MLflow 3 logged model the run r logged under
+// name (at the largest step of the run's outputs when there are several,
+// the newest of those), or nil when there is none or the tracking store
+// keeps no logged models.
+func RunLoggedModel(ctx context.Context, tracking store.Store, r *store.Run, name string) (*store.LoggedModel, error) {
+	lm, ok := tracking.(store.LoggedModels)
+	if !ok {
+		return nil, nil
+	}
+	step := func(id string) (int64, bool) {
+		for _, o := range r.Outputs {
+			if o.ModelID == id {
+				return o.Step, true
+			}
+		}
+		return 0, false
+	}
+	var best *store.LoggedModel
+	var bestStep int64
+	q := store.SearchLoggedModels{ExperimentIDs: []string{r.Info.ExperimentID}, Filter: "source_run_id = '" + r.Info.RunID + "'", MaxResults: 100}
+	for {
+		ms, next, err := lm.SearchLoggedModels(ctx, q)
+		if errors.Is(err, store.ErrUnsupported) {
+			return nil, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("the logged models of run %s: %w", r.Info.RunID, err)
+		}
+		// Newest first (the search's default order): a later one
+		// replaces the best only at a larger step.
+		for _, m := range ms {
+			if m.Name != name || m.SourceRunID != r.Info.RunID {
+				continue
+			}
+			s, _ := step(m.ModelID)
+			if best == nil || s > bestStep {
+				best, bestStep = m, s
+			}
+		}
+		if next == "" {
+			return best, nil
+		}
+		q.PageToken = next
+	}
 }
 
 // LoggedModelID returns the id of an MLflow 3 logged-model URI,

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -28,6 +29,17 @@ const (
 // the proxied destination; local paths only under the server's roots.
 func (s *Server) runRepo(uri string) (artifact.Repository, error) {
 	return s.resolver.Resolve(uri)
+}
+
+// holdsFiles is registry.Exists over the server's artifact roots: whether
+// the folder at uri holds anything.
+func (s *Server) holdsFiles(ctx context.Context, uri string) (bool, error) {
+	repo, err := s.runRepo(uri)
+	if err != nil {
+		return false, err
+	}
+	files, err := repo.List(ctx, "")
+	return len(files) > 0, err
 }
 
 // newResolver is the server's artifact resolver.

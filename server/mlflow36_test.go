@@ -138,6 +138,15 @@ func TestServesMLflow36Database(t *testing.T) {
 	if status, body := ts.do(t, "GET", "/model-versions/get-artifact?name=m&version=1&path=MLmodel", "", nil); status != 200 || !strings.Contains(string(body), "flavors") {
 		t.Fatalf("model-versions/get-artifact: %d %s", status, body)
 	}
+	// A version registered from runs:/<run>/model, which MLflow 3's run
+	// keeps as a logged model, not in its own artifacts: its files are
+	// the model's (registry.ResolveRunsURI).
+	if status, m := ts.post(t, api+"/model-versions/create", map[string]any{"name": "m", "source": "runs:/" + train1 + "/model", "run_id": train1}); status != 200 {
+		t.Fatalf("a version from runs:/…/model: %d %v", status, m)
+	}
+	if status, body := ts.do(t, "GET", "/model-versions/get-artifact?name=m&version=3&path=MLmodel", "", nil); status != 200 || !strings.Contains(string(body), "model_id: "+model1) {
+		t.Fatalf("model-versions/get-artifact of a runs:/ version: %d %s", status, body)
+	}
 	if status, _ := ts.do(t, "GET", "/model-versions/get-artifact?name=m&version=1&path=../../../../etc/passwd", "", nil); status != 400 {
 		t.Fatalf("model-versions/get-artifact with '..': %d", status)
 	}

@@ -399,7 +399,7 @@ func (s *Server) getVersionArtifact(w http.ResponseWriter, r *http.Request) {
 	}
 	uri, err := reg.GetDownloadURI(r.Context(), name, version)
 	if err == nil {
-		uri, err = registry.Resolve(r.Context(), s.raw, reg, uri)
+		uri, err = registry.Resolve(r.Context(), s.raw, reg, uri, s.holdsFiles)
 	}
 	var repo artifact.Repository
 	if err == nil {

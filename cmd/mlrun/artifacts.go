@@ -111,27 +111,31 @@ func artifactsCommand() *cli.Command {
 						// Where MLflow puts them: the run's artifacts in dst,
 						// --artifact-path P at dst/P, --artifact-uri's last
 						// name inside dst.
+						// A run's path is a runs:/ URI, so that MLflow 3's
+						// logged models are found by their names too.
 						target := dst
 						if uri == "" {
-							r, err := st.GetRun(c.Context, id)
+							p, err := artifact.CleanPath(c.String("artifact-path"))
 							if err != nil {
 								return err
 							}
-							uri = strings.TrimRight(r.Info.ArtifactURI, "/")
-							if p, err := artifact.CleanPath(c.String("artifact-path")); err != nil {
-								return err
-							} else if p != "" {
-								uri += "/" + p
+							uri = "runs:/" + id + "/" + p
+							if p != "" {
 								target = filepath.Join(dst, filepath.FromSlash(p))
 							}
 						}
 						reg, _ := st.(registry.Store)
-						loc, err := registry.Resolve(c.Context, st, reg, uri)
+						loc, err := registry.Resolve(c.Context, st, reg, uri, artifactsOf(st))
 						if err != nil {
 							return err
 						}
 						if c.String("artifact-uri") != "" {
-							target = filepath.Join(dst, path.Base(strings.TrimRight(loc, "/")))
+							// The name asked for, not a logged model's folder.
+							name := loc
+							if _, rel, err := registry.ParseRunsURI(uri); err == nil && rel != "" {
+								name = rel
+							}
+							target = filepath.Join(dst, path.Base(strings.TrimRight(name, "/")))
 						}
 						if err := downloadTo(c, st, loc, target); err != nil {
 							return fmt.Errorf("download %s: %w", loc, err)

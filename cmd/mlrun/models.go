@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -94,7 +95,7 @@ func modelsCommand() *cli.Command {
 						return err
 					}
 					return withRegistry(c, func(st store.Store, reg registry.Store) error {
-						source, runID := a[0], c.String("run-id")
+						source, runID, modelID := a[0], c.String("run-id"), ""
 						if strings.HasPrefix(source, "runs:/") {
 							id, _, err := registry.ParseRunsURI(source)
 							if err != nil {
@@ -103,8 +104,17 @@ func modelsCommand() *cli.Command {
 							if runID == "" {
 								runID = id
 							}
-							if source, err = registry.Resolve(c.Context, st, reg, source); err != nil {
+							// The run's files, or (MLflow 3) the model the
+							// run logged under that name: then the version's
+							// source is the model, as MLflow 3 registers it.
+							loc, m, err := registry.ResolveRunsURI(c.Context, st, source, artifactsOf(st))
+							if err != nil {
 								return err
+							}
+							source = loc
+							if m != nil {
+								fmt.Fprintf(c.App.ErrWriter, "Run %s has no artifacts at %s: registering its logged model models:/%s\n", id, strings.TrimPrefix(a[0], "runs:/"+id+"/"), m.ModelID)
+								source, modelID = "models:/"+m.ModelID, m.ModelID
 							}
 						} else if !strings.Contains(source, ":/") {
 							if source, err = filepath.Abs(source); err != nil {
@@ -130,7 +140,7 @@ func modelsCommand() *cli.Command {
 							fmt.Fprintf(c.App.ErrWriter, "Successfully registered model '%s'.\n", name)
 						}
 						runLink := ""
-						v, err := reg.CreateModelVersion(c.Context, registry.CreateVersion{Name: name, Source: source, RunID: runID, RunLink: runLink, Description: c.String("description"), Tags: tags})
+						v, err := reg.CreateModelVersion(c.Context, registry.CreateVersion{Name: name, Source: source, ModelID: modelID, RunID: runID, RunLink: runLink, Description: c.String("description"), Tags: tags})
 						if err != nil {
 							return err
 						}
@@ -327,7 +337,7 @@ func modelsCommand() *cli.Command {
 						return err
 					}
 					return withRegistry(c, func(st store.Store, reg registry.Store) error {
-						loc, err := registry.Resolve(c.Context, st, reg, a[0])
+						loc, err := registry.Resolve(c.Context, st, reg, a[0], artifactsOf(st))
 						if err != nil {
 							return err
 						}
@@ -404,16 +414,34 @@ func downloadFile(c *cli.Context, st store.Store, uri, dst string, folderErr err
 }
 
 // artifactExists reports whether uri names a folder with files or a file;
-// a location mlrun cannot read yet (s3://) is taken on trust.
+// a location whose store cannot tell is taken on trust, with a line
+// saying so.
 func artifactExists(c *cli.Context, st store.Store, uri string) (bool, error) {
+	ok, err := artifactHas(c.Context, st, uri)
+	if errors.Is(err, errCannotTell) {
+		// The store could not say (S3 out of reach, no credentials): MLflow
+		// does not check such a source at all, so it is taken as given.
+		fmt.Fprintf(c.App.ErrWriter, "mlrun: could not check that %s exists (%v); registering it as given\n", uri, err)
+		return true, nil
+	}
+	return ok, err
+}
+
+// errCannotTell is artifactHas's answer when the artifact store could
+// not say whether a location holds anything.
+var errCannotTell = errors.New("cannot tell")
+
+// artifactHas reports whether uri holds a file or a folder with files
+// (registry.Exists), or errCannotTell.
+func artifactHas(ctx context.Context, st store.Store, uri string) (bool, error) {
 	repo, err := artifactRepo(st, uri)
 	if errors.Is(err, artifact.ErrUnsupported) {
-		return true, nil
+		return false, fmt.Errorf("%w: %v", errCannotTell, err)
 	}
 	if err != nil {
 		return false, err
 	}
-	files, listErr := repo.List(c.Context, "")
+	files, listErr := repo.List(ctx, "")
 	if listErr == nil && len(files) > 0 {
 		return true, nil
 	}
@@ -422,7 +450,7 @@ func artifactExists(c *cli.Context, st store.Store, uri string) (bool, error) {
 	if err != nil {
 		return false, nil
 	}
-	rc, _, err := prepo.Open(c.Context, name)
+	rc, _, err := prepo.Open(ctx, name)
 	switch {
 	case err == nil:
 		rc.Close()
@@ -430,8 +458,10 @@ func artifactExists(c *cli.Context, st store.Store, uri string) (bool, error) {
 	case listErr == nil && (errors.Is(err, artifact.ErrNotFound) || errors.Is(err, artifact.ErrInvalidPath)):
 		return false, nil
 	}
-	// The store could not say (S3 out of reach, no credentials): MLflow
-	// does not check such a source at all, so it is taken as given.
-	fmt.Fprintf(c.App.ErrWriter, "mlrun: could not check that %s exists (%v); registering it as given\n", uri, errors.Join(listErr, err))
-	return true, nil
+	return false, fmt.Errorf("%w: %v", errCannotTell, errors.Join(listErr, err))
+}
+
+// artifactsOf is registry.Exists over st's artifact stores.
+func artifactsOf(st store.Store) registry.Exists {
+	return func(ctx context.Context, uri string) (bool, error) { return artifactHas(ctx, st, uri) }
 }

@@ -282,7 +282,7 @@ func loadModel(c *cli.Context, inspect bool, fn func(string, *serve.Model) error
 	}
 	defer os.RemoveAll(dir)
 	err = withRegistry(c, func(st store.Store, reg registry.Store) error {
-		loc, err := registry.Resolve(c.Context, st, reg, uri)
+		loc, err := registry.Resolve(c.Context, st, reg, uri, artifactsOf(st))
 		if err != nil {
 			return err
 		}
