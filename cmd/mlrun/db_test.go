@@ -161,7 +161,7 @@ func TestRunsURIReachesLoggedModel(t *testing.T) {
 	}
 
 	// A run that has files at the name too: they win (MLflow 2's layout,
-	// and mlrun's own 'models log', which writes both).
+	// and 'models log' on a database at its schema).
 	src := filepath.Join(t.TempDir(), "MLmodel")
 	os.WriteFile(src, []byte("flavors: {}\nrun_copy: true\n"), 0o644)
 	mustRun(t, "artifacts", "log-artifact", "--run-id", train2, "--artifact-path", "model", "--local-file", src)

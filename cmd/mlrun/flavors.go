@@ -145,12 +145,12 @@ func inspectCommand() *cli.Command {
 
 func logModelCommand() *cli.Command {
 	return &cli.Command{
-		Name: "log", Usage: "save a model file as an MLflow model in a run's artifacts, and optionally register it", ArgsUsage: "FILE",
+		Name: "log", Usage: "log a model file into a run as an MLflow model (an MLflow 3 logged model; the run's artifacts on MLflow 2 databases), and optionally register it", ArgsUsage: "FILE",
 		Flags: []cli.Flag{trackingFlag, registryFlag, jsonFlag,
 			&cli.StringFlag{Name: "flavor", Usage: "the flavor (default: detected from the file)"},
 			&cli.StringFlag{Name: "run-id", EnvVars: []string{"MLFLOW_RUN_ID"}, Usage: "the run (default $MLFLOW_RUN_ID; a new run if unset)"},
 			&cli.StringFlag{Name: "experiment-id", EnvVars: []string{"MLFLOW_EXPERIMENT_ID"}, Value: "0", Usage: "experiment of a new run"},
-			&cli.StringFlag{Name: "artifact-path", Value: "model", Usage: "folder inside the run's artifacts"},
+			&cli.StringFlag{Name: "artifact-path", Value: "model", Usage: "the model's name (MLflow 3's log_model name; on MLflow 2 databases, its folder in the run's artifacts)"},
 			&cli.StringFlag{Name: "registered-model-name", Usage: "also register the logged model under this name"},
 			&cli.StringFlag{Name: "python", Value: "python3", Usage: "the Python environment the model comes from: requirements the file does not pin (cloudpickle, onnx…) and python_version are taken from it, as MLflow takes them from the process that logs"},
 		},
@@ -204,37 +204,39 @@ func logModelCommand() *cli.Command {
 				if err != nil {
 					return err
 				}
-				repo, err := artifactRepo(st, run.Info.ArtifactURI)
-				if err != nil {
-					return err
-				}
-				// MLflow's log_model records where the model was logged.
-				if err := stampMLmodel(filepath.Join(dir, "model", "MLmodel"), map[string]any{"run_id": runID, "artifact_path": artPath}); err != nil {
-					return err
-				}
-				for _, f := range saved.Files {
-					if err := uploadFile(c, repo, filepath.Join(dir, "model", f), artPath+"/"+f); err != nil {
+				model := filepath.Join(dir, "model")
+				// MLflow 3's log_model, where the store keeps logged
+				// models; MLflow 2's (the run's artifacts) where not.
+				id, err := logLoggedModel(c, st, run, artPath, model, saved.Files)
+				if errors.Is(err, store.ErrUnsupported) {
+					if err := logRunModel(c, st, run, artPath, model, saved.Files); err != nil {
 						return err
 					}
-				}
-				if err := recordModel(c.Context, st, runID, artPath, filepath.Join(dir, "model", "MLmodel")); err != nil {
+					fmt.Fprintf(c.App.ErrWriter, "Logged %s model as runs:/%s/%s\n", p.Name, runID, artPath)
+				} else if err != nil {
 					return err
-				}
-				fmt.Fprintf(c.App.ErrWriter, "Logged %s model as runs:/%s/%s\n", p.Name, runID, artPath)
-				if id := logLoggedModel(c, st, run, p.Name, artPath, filepath.Join(dir, "model"), saved.Files); id != "" {
-					fmt.Fprintf(c.App.ErrWriter, "Logged model %s (models:/%s)\n", id, id)
+				} else {
+					fmt.Fprintf(c.App.ErrWriter, "Logged %s model %s as models:/%s (runs:/%s/%s)\n", p.Name, id, id, runID, artPath)
 				}
 				if name := c.String("registered-model-name"); name != "" {
 					if _, err := reg.CreateRegisteredModel(c.Context, name, nil, ""); err != nil && !errors.Is(err, store.ErrAlreadyExists) {
 						return err
 					}
-					v, err := reg.CreateModelVersion(c.Context, registry.CreateVersion{Name: name, Source: strings.TrimRight(run.Info.ArtifactURI, "/") + "/" + artPath, RunID: runID})
+					cv := registry.CreateVersion{Name: name, Source: strings.TrimRight(run.Info.ArtifactURI, "/") + "/" + artPath, RunID: runID}
+					if id != "" {
+						cv.Source, cv.ModelID = "models:/"+id, id
+					}
+					v, err := reg.CreateModelVersion(c.Context, cv)
 					if err != nil {
 						return err
 					}
 					fmt.Fprintf(c.App.ErrWriter, "Registered version %s of model '%s'\n", v.Version, name)
 				}
-				fmt.Fprintf(c.App.Writer, "runs:/%s/%s\n", runID, artPath)
+				if id != "" {
+					fmt.Fprintf(c.App.Writer, "models:/%s\n", id)
+				} else {
+					fmt.Fprintf(c.App.Writer, "runs:/%s/%s\n", runID, artPath)
+				}
 				return nil
 			})
 		},
@@ -309,31 +311,64 @@ func recordModel(ctx context.Context, st store.Store, runID, artPath, mlmodelPat
 	return st.LogModel(ctx, runID, string(js))
 }
 
-// logLoggedModel also records the model as an MLflow 3 logged model when
-// the store keeps them: files in the logged model's own artifact folder,
-// status READY, and the link from the run (runs/outputs). It returns the
-// model id, or "" when the store has no logged models (MLflow 2 clients
-// and databases need only the run's log-model history).
-func logLoggedModel(c *cli.Context, st store.Store, run *store.Run, flavorName, name, dir string, files []string) string {
+// logRunModel logs the saved model in dir into the run's artifacts at
+// artPath and records it in the run's mlflow.log-model.history, as
+// MLflow 2's log_model does.
+func logRunModel(c *cli.Context, st store.Store, run *store.Run, artPath, dir string, files []string) error {
+	repo, err := artifactRepo(st, run.Info.ArtifactURI)
+	if err != nil {
+		return err
+	}
+	if err := stampMLmodel(filepath.Join(dir, "MLmodel"), map[string]any{"run_id": run.Info.RunID, "artifact_path": artPath}); err != nil {
+		return err
+	}
+	for _, f := range files {
+		if err := uploadFile(c, repo, filepath.Join(dir, f), artPath+"/"+f); err != nil {
+			return err
+		}
+	}
+	return recordModel(c.Context, st, run.Info.RunID, artPath, filepath.Join(dir, "MLmodel"))
+}
+
+// logLoggedModel logs the saved model in dir as MLflow 3's log_model
+// does and returns its id: a logged model named name, made by the run
+// (with the run's params and its user and source tags), its files in
+// the model's own artifact folder (MLmodel naming the model, the run and
+// that folder), linked as the run's output, the run's step-0 metrics
+// linked to it, then READY; or UPLOAD_FAILED and the error. It returns
+// store.ErrUnsupported when the store keeps no logged models (MLflow 2
+// databases and servers).
+func logLoggedModel(c *cli.Context, st store.Store, run *store.Run, name, dir string, files []string) (string, error) {
 	lm, ok := st.(store.LoggedModels)
 	if !ok {
-		return ""
+		return "", store.ErrUnsupported
 	}
-	warn := func(err error) string {
-		if !errors.Is(err, store.ErrUnsupported) {
-			fmt.Fprintf(c.App.ErrWriter, "mlrun: the MLflow 3 logged-model record was not written: %v\n", err)
+	var tags []store.Tag
+	for _, k := range []string{"mlflow.user", "mlflow.source.name", "mlflow.source.type"} {
+		if v, ok := run.Tag(k); ok {
+			tags = append(tags, store.Tag{Key: k, Value: v})
 		}
-		return ""
 	}
-	m, err := lm.CreateLoggedModel(c.Context, store.LoggedModel{ExperimentID: run.Info.ExperimentID, Name: name, ModelType: flavorName, SourceRunID: run.Info.RunID})
+	m, err := lm.CreateLoggedModel(c.Context, store.LoggedModel{ExperimentID: run.Info.ExperimentID, Name: name, SourceRunID: run.Info.RunID,
+		Params: run.Params, Tags: tags})
 	if err != nil {
-		return warn(err)
+		return "", err
 	}
-	repo, err := artifactRepo(st, m.ArtifactURI)
+	err = lm.LogOutputs(c.Context, run.Info.RunID, []store.ModelOutput{{ModelID: m.ModelID}})
 	if err == nil {
-		for _, f := range files {
-			if err = uploadFile(c, repo, filepath.Join(dir, f), f); err != nil {
-				break
+		err = linkStepMetrics(c.Context, st, run, m.ModelID, 0)
+	}
+	if err == nil {
+		err = stampMLmodel(filepath.Join(dir, "MLmodel"), map[string]any{"run_id": run.Info.RunID, "artifact_path": m.ArtifactURI,
+			"model_uuid": m.ModelID, "model_id": m.ModelID})
+	}
+	if err == nil {
+		var repo artifact.Repository
+		if repo, err = artifactRepo(st, m.ArtifactURI); err == nil {
+			for _, f := range files {
+				if err = uploadFile(c, repo, filepath.Join(dir, f), f); err != nil {
+					break
+				}
 			}
 		}
 	}
@@ -344,11 +379,42 @@ func logLoggedModel(c *cli.Context, st store.Store, run *store.Run, flavorName, 
 	if _, ferr := lm.FinalizeLoggedModel(c.Context, m.ModelID, status); ferr != nil && err == nil {
 		err = ferr
 	}
-	if err == nil {
-		err = lm.LogOutputs(c.Context, run.Info.RunID, []store.ModelOutput{{ModelID: m.ModelID}})
-	}
 	if err != nil {
-		return warn(err)
+		return "", fmt.Errorf("logged model %s: %w", m.ModelID, err)
 	}
-	return m.ModelID
+	return m.ModelID, nil
+}
+
+// linkStepMetrics logs the run's metrics at step again with the logged
+// model's id, as MLflow 3's log_model does for the step it logs the
+// model at, so the model shows them.
+func linkStepMetrics(ctx context.Context, st store.Store, run *store.Run, modelID string, step int64) error {
+	var link []store.Metric
+	for _, latest := range run.Metrics {
+		tok := ""
+		for {
+			hist, next, err := st.GetMetricHistory(ctx, run.Info.RunID, latest.Key, 0, tok)
+			if err != nil {
+				return err
+			}
+			for _, m := range hist {
+				if m.Step == step && m.ModelID == "" {
+					m.ModelID = modelID
+					link = append(link, m)
+				}
+			}
+			if next == "" {
+				break
+			}
+			tok = next
+		}
+	}
+	for len(link) > 0 { // MLflow's batch takes 1,000 metrics at most
+		n := min(len(link), 1000)
+		if err := st.LogBatch(ctx, run.Info.RunID, link[:n], nil, nil); err != nil {
+			return err
+		}
+		link = link[n:]
+	}
+	return nil
 }

@@ -3,9 +3,11 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -53,34 +55,51 @@ func TestModelsInspectAndLog(t *testing.T) {
 			t.Setenv("MLFLOW_RUN_ID", "")
 			t.Chdir(t.TempDir())
 			out := mustRun(t, "models", "log", testdata.Path("xgboost/binary.json"), "--registered-model-name", "booster")
+			// MLflow 3.6's log_model: a logged model, its URI printed.
 			lines := strings.Split(strings.TrimSpace(out), "\n")
 			ref := lines[len(lines)-1]
-			if !strings.HasPrefix(ref, "runs:/") || !strings.HasSuffix(ref, "/model") {
+			modelID, ok := strings.CutPrefix(ref, "models:/m-")
+			if !ok {
 				t.Fatalf("log: %q", out)
 			}
-			runID := strings.Split(strings.TrimPrefix(ref, "runs:/"), "/")[0]
+			modelID = "m-" + modelID
 			st, err := openStore(context.Background(), uri, "")
 			if err != nil {
 				t.Fatal(err)
 			}
 			defer st.Close()
+			lm, err := st.(store.LoggedModels).GetLoggedModel(context.Background(), modelID)
+			if err != nil || lm.Name != "model" || lm.Status != "LOGGED_MODEL_READY" || lm.SourceRunID == "" {
+				t.Fatalf("the logged model: %+v %v", lm, err)
+			}
+			if tag := tagValue(lm.Tags, "mlflow.modelVersions"); !strings.Contains(tag, `"name":"booster","version":1`) {
+				t.Fatalf("the logged model's mlflow.modelVersions: %q", tag)
+			}
+			runID := lm.SourceRunID
 			r, err := st.GetRun(context.Background(), runID)
 			if err != nil {
 				t.Fatal(err)
 			}
-			hist, _ := r.Tag("mlflow.log-model.history")
-			var models []map[string]any
-			if err := json.Unmarshal([]byte(hist), &models); err != nil || len(models) != 1 || models[0]["artifact_path"] != "model" || models[0]["flavors"] == nil {
-				t.Fatalf("log-model history %q: %v", hist, err)
+			if len(r.Outputs) != 1 || r.Outputs[0].ModelID != modelID {
+				t.Fatalf("the run's outputs: %+v", r.Outputs)
+			}
+			// As MLflow 3 keeps it: with the model, not in the run's files,
+			// and no MLflow 2 log-model history.
+			if hist, ok := r.Tag("mlflow.log-model.history"); ok {
+				t.Fatalf("log-model history %q", hist)
 			}
 			if r.Info.Status != store.StatusFinished {
 				t.Fatalf("the run made for the model is %s", r.Info.Status)
+			}
+			if v := mustRun(t, "models", "get", "booster", "1"); !strings.Contains(v, "models:/"+modelID) {
+				t.Fatalf("version 1's source:\n%s", v)
 			}
 			dst := filepath.Join(t.TempDir(), "dl")
 			mustRun(t, "models", "download", "models:/booster/1", "-d", dst)
 			mm, err := os.ReadFile(filepath.Join(dst, "MLmodel"))
 			if err != nil || !strings.Contains(string(mm), "xgb_version: 1.7.4") || !strings.Contains(string(mm), "loader_module: mlflow.xgboost") ||
-				!strings.Contains(string(mm), "run_id: "+runID) || !strings.Contains(string(mm), "artifact_path: model\n") {
+				!strings.Contains(string(mm), "run_id: "+runID) || !strings.Contains(string(mm), "artifact_path: "+lm.ArtifactURI+"\n") ||
+				!strings.Contains(string(mm), "model_id: "+modelID) || !strings.Contains(string(mm), "model_uuid: "+modelID) || !strings.Contains(string(mm), "mlflow_version: 3.6.0") {
 				t.Fatalf("downloaded MLmodel: %v\n%s", err, mm)
 			}
 			if strings.Contains(string(mm), "signature") {
@@ -93,30 +112,113 @@ func TestModelsInspectAndLog(t *testing.T) {
 	}
 }
 
-// TestModelsLogWritesLoggedModelsOnMLflow3Databases: on a database
-// upgraded by MLflow 3, models log also writes the logged-model record.
-func TestModelsLogWritesLoggedModelsOnMLflow3Databases(t *testing.T) {
+// TestModelsLogIntoARun: logging into a run (as a step does, through
+// MLFLOW_RUN_ID) gives the logged model what MLflow 3.6's log_model
+// gives it: the run's params, its user and source tags, and its metrics
+// at step 0 (linked to the model too); the model is reached as
+// runs:/<run>/<name> though the run's own artifacts hold none of it.
+func TestModelsLogIntoARun(t *testing.T) {
 	withFlavors(t)
 	t.Chdir(t.TempDir()) // the Default experiment's artifacts go to ./mlruns
 	path := filepath.Join(t.TempDir(), "m3.db")
 	testutil.NewMLflow3DB(t, path, "")
-	t.Setenv("MLFLOW_TRACKING_URI", "sqlite:///"+path)
-	t.Setenv("MLFLOW_RUN_ID", "")
-	out := mustRun(t, "models", "log", testdata.Path("onnx/linear.onnx"))
-	if !strings.Contains(out, "Logged model m-") {
-		t.Fatalf("no logged-model record: %s", out)
-	}
-	st, err := openStore(context.Background(), "sqlite:///"+path, "")
+	uri := "sqlite:///" + path
+	t.Setenv("MLFLOW_TRACKING_URI", uri)
+	st, err := openStore(context.Background(), uri, "")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	ms, _, err := st.(store.LoggedModels).SearchLoggedModels(context.Background(), store.SearchLoggedModels{ExperimentIDs: []string{"0"}, MaxResults: 10})
-	if err != nil || len(ms) != 1 || ms[0].Status != "LOGGED_MODEL_READY" || ms[0].ModelType != "onnx" {
-		t.Fatalf("logged models: %+v %v", ms, err)
+	ctx := context.Background()
+	r, err := st.CreateRun(ctx, store.CreateRun{ExperimentID: "0", UserID: "ann", StartTime: 1,
+		Tags: []store.Tag{{Key: "mlflow.user", Value: "ann"}, {Key: "mlflow.source.name", Value: "train.py"}, {Key: "mlflow.source.type", Value: "LOCAL"}, {Key: "team", Value: "x"}}})
+	if err != nil {
+		t.Fatal(err)
 	}
-	if _, err := os.Stat(filepath.Join(strings.TrimPrefix(ms[0].ArtifactURI, "file://"), "MLmodel")); err != nil {
-		t.Fatalf("the logged model's files: %v", err)
+	runID := r.Info.RunID
+	if err := st.LogBatch(ctx, runID, []store.Metric{{Key: "rmse", Value: 0.5, Timestamp: 10, Step: 0}, {Key: "rmse", Value: 0.4, Timestamp: 11, Step: 1}, {Key: "r2", Value: 0.9, Timestamp: 12}},
+		[]store.Param{{Key: "alpha", Value: "0.1"}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("MLFLOW_RUN_ID", runID)
+	out := mustRun(t, "models", "log", testdata.Path("onnx/linear.onnx"), "--artifact-path", "net")
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	id := strings.TrimPrefix(lines[len(lines)-1], "models:/")
+	lm, err := st.(store.LoggedModels).GetLoggedModel(ctx, id)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	if lm.Name != "net" || lm.SourceRunID != runID || lm.Status != "LOGGED_MODEL_READY" || lm.ModelType != "" {
+		t.Fatalf("the logged model: %+v", lm)
+	}
+	if len(lm.Params) != 1 || lm.Params[0] != (store.Param{Key: "alpha", Value: "0.1"}) {
+		t.Fatalf("the logged model's params: %+v", lm.Params)
+	}
+	if tagValue(lm.Tags, "mlflow.user") != "ann" || tagValue(lm.Tags, "mlflow.source.name") != "train.py" || tagValue(lm.Tags, "team") != "" {
+		t.Fatalf("the logged model's tags: %+v", lm.Tags)
+	}
+	var linked []string
+	for _, m := range lm.Metrics {
+		linked = append(linked, fmt.Sprintf("%s@%d=%g", m.Key, m.Step, m.Value))
+	}
+	if slices.Sort(linked); strings.Join(linked, " ") != "r2@0=0.9 rmse@0=0.5" {
+		t.Fatalf("the logged model's metrics: %v", linked)
+	}
+	// The same points, linked (MLflow's metrics key has no model id):
+	// the run's history is not doubled.
+	if hist, _, err := st.GetMetricHistory(ctx, runID, "rmse", 0, ""); err != nil || len(hist) != 2 {
+		t.Fatalf("the run's rmse history: %+v %v", hist, err)
+	}
+	if files, err := mlrun(t, "artifacts", "list", "--run-id", runID); err != nil || strings.Contains(files, "net") {
+		t.Fatalf("the run's own artifacts: %v %s", err, files)
+	}
+	dst := t.TempDir()
+	mustRun(t, "models", "download", "runs:/"+runID+"/net", "-d", dst)
+	if mm, err := os.ReadFile(filepath.Join(dst, "MLmodel")); err != nil || !strings.Contains(string(mm), "model_id: "+id) {
+		t.Fatalf("runs:/<run>/net: %v %s", err, mm)
+	}
+}
+
+// TestModelsLogOnMLflow2Database: a database still at MLflow 2.17.2's
+// schema keeps no logged models, so the model goes where MLflow 2's
+// log_model puts it: the run's artifacts, and its log-model history.
+func TestModelsLogOnMLflow2Database(t *testing.T) {
+	withFlavors(t)
+	b, err := os.ReadFile(filepath.Join("..", "..", "..", "shared", "testdata", "mlflow-2.17.2", "mlflow.db"))
+	if err != nil {
+		t.Fatalf("the MLflow 2.17.2 fixture is missing: %v", err)
+	}
+	t.Chdir(t.TempDir())
+	path := filepath.Join(t.TempDir(), "m2.db")
+	os.WriteFile(path, b, 0o644)
+	uri := "sqlite:///" + path
+	t.Setenv("MLFLOW_TRACKING_URI", uri)
+	t.Setenv("MLFLOW_RUN_ID", "")
+	out := mustRun(t, "models", "log", testdata.Path("onnx/linear.onnx"), "--registered-model-name", "net2")
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	ref := lines[len(lines)-1]
+	runID, ok := strings.CutSuffix(strings.TrimPrefix(ref, "runs:/"), "/model")
+	if !ok || !strings.HasPrefix(ref, "runs:/") {
+		t.Fatalf("log: %q", out)
+	}
+	st, err := openStore(context.Background(), uri, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	r, err := st.GetRun(context.Background(), runID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hist, _ := r.Tag("mlflow.log-model.history")
+	var models []map[string]any
+	if err := json.Unmarshal([]byte(hist), &models); err != nil || len(models) != 1 || models[0]["artifact_path"] != "model" || models[0]["flavors"] == nil {
+		t.Fatalf("log-model history %q: %v", hist, err)
+	}
+	dst := t.TempDir()
+	mustRun(t, "models", "download", "models:/net2/1", "-d", dst)
+	if mm, err := os.ReadFile(filepath.Join(dst, "MLmodel")); err != nil || !strings.Contains(string(mm), "artifact_path: model\n") || strings.Contains(string(mm), "model_id") {
+		t.Fatalf("MLmodel: %v %s", err, mm)
 	}
 }
 

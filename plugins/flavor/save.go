@@ -16,8 +16,11 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
-// MLflowVersion is the MLflow release whose model format SaveModel writes.
-const MLflowVersion = "2.17.2"
+// MLflowVersion is the MLflow release whose model format SaveModel writes
+// (MLmodel's mlflow_version, and the mlflow pin of the environment
+// files): the release mlrun's server speaks as. MLflow 2's loaders read
+// the same folder.
+const MLflowVersion = "3.6.0"
 
 // DefaultPython is the python_version written when the file says none.
 const DefaultPython = "3.11.2"
