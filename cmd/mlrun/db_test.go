@@ -120,6 +120,13 @@ func TestRunsURIReachesLoggedModel(t *testing.T) {
 			t.Fatalf("%s: %v %q, want train-1's logged model's MLmodel", file, err, b)
 		}
 	}
+	// What the run used and made, as runs get shows it.
+	got := squash(mustRun(t, "runs", "get", train1))
+	for _, want := range []string{"dataset iris digest 470bc25c, context training", "model input models:/" + model1, "logged model models:/" + model1 + " (step 0)"} {
+		if !strings.Contains(got, want) {
+			t.Fatalf("runs get lacks %q:\n%s", want, got)
+		}
+	}
 	dst := t.TempDir()
 	mustRun(t, "artifacts", "download", "-u", "runs:/"+train1+"/model", "-d", dst)
 	hasModel(filepath.Join(dst, "model", "MLmodel"))

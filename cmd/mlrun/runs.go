@@ -17,7 +17,7 @@ func runsCommand() *cli.Command {
 	idFlag := &cli.StringFlag{Name: "run-id", Usage: "the run's id"}
 	get := &cli.Command{
 		Name:      "get",
-		Usage:     "show one run: info, params, latest metrics, tags",
+		Usage:     "show one run: info, params, latest metrics, tags, datasets and the MLflow 3 logged models it used and produced",
 		ArgsUsage: "[RUN_ID]",
 		Flags:     []cli.Flag{trackingFlag, jsonFlag, idFlag},
 		Action: func(c *cli.Context) error {
@@ -45,6 +45,21 @@ func runsCommand() *cli.Command {
 				}
 				for _, t := range r.Tags {
 					fmt.Fprintf(tw, "tag %s\t%s\n", t.Key, t.Value)
+				}
+				for _, in := range r.Inputs {
+					ctx := ""
+					for _, t := range in.Tags {
+						if t.Key == "mlflow.data.context" {
+							ctx = ", context " + t.Value
+						}
+					}
+					fmt.Fprintf(tw, "dataset %s\tdigest %s%s\n", in.Dataset.Name, in.Dataset.Digest, ctx)
+				}
+				for _, id := range r.ModelInputs {
+					fmt.Fprintf(tw, "model input\tmodels:/%s\n", id)
+				}
+				for _, o := range r.Outputs {
+					fmt.Fprintf(tw, "logged model\tmodels:/%s (step %d)\n", o.ModelID, o.Step)
 				}
 				return tw.Flush()
 			})
