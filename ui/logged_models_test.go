@@ -5,6 +5,7 @@ import (
 	"html"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -16,7 +17,7 @@ import (
 	"github.com/mlrun/mlrun/store"
 )
 
-// TestRunPageListsLoggedModels: MLflow 3's log_model (and mlrun's
+// TestRunPageListsLoggedModels (and the experiment's models page): MLflow 3's log_model (and mlrun's
 // 'models log') keeps a model's files with the logged model, not in the
 // run's artifacts, so a run's page lists the models the run output: each
 // with its id, status and step, its files (links that download them) and
@@ -80,5 +81,32 @@ func TestRunPageListsLoggedModels(t *testing.T) {
 	}
 	if body := get(html.UnescapeString(link[1])); body != "model_id: "+m.ModelID+"\n" {
 		t.Fatalf("the model's MLmodel through the page's link: %q", body)
+	}
+
+	// The experiment's models (MLflow 3's Models tab): linked from the
+	// runs page, each model with its run, latest metrics, params and
+	// versions; searched with MLflow's logged-model filter.
+	if !strings.Contains(get("/experiments/0"), `href="/experiments/0/models" id="models-link"`) {
+		t.Fatal("the experiment's page does not link its models")
+	}
+	st.LogBatch(ctx, r.Info.RunID, []store.Metric{{Key: "acc", Value: 0.5, Timestamp: 1, ModelID: m.ModelID}, {Key: "acc", Value: 0.75, Timestamp: 2, Step: 1, ModelID: m.ModelID}}, nil, nil)
+	st.LogLoggedModelParams(ctx, m.ModelID, []store.Param{{Key: "C", Value: "1.0"}})
+	page = get("/experiments/0/models")
+	for _, want := range []string{"<td>clf</td>", m.ModelID, `href="/runs/` + r.Info.RunID + `"`, "acc=0.75", "C=1.0", `href="/models/iris">iris v1</a>`} {
+		if !strings.Contains(page, want) {
+			t.Fatalf("the experiment's models lack %q:\n%s", want, page)
+		}
+	}
+	if strings.Contains(page, "acc=0.5") {
+		t.Fatalf("an older metric value is shown:\n%s", page)
+	}
+	if page := get("/experiments/0/models?filter=" + url.QueryEscape("metrics.acc > 0.9")); strings.Contains(page, m.ModelID) || !strings.Contains(page, "No logged models.") {
+		t.Fatalf("filtered out, the model is still listed:\n%s", page)
+	}
+	if page := get("/experiments/0/models?filter=" + url.QueryEscape("name = 'clf' AND params.C = '1.0'")); !strings.Contains(page, m.ModelID) {
+		t.Fatalf("filtered in, the model is not listed:\n%s", page)
+	}
+	if page := get("/experiments/0/models?filter=" + url.QueryEscape("colour = 'red'")); !strings.Contains(page, `id="search-error"`) {
+		t.Fatalf("a bad filter shows no error:\n%s", page)
 	}
 }

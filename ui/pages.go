@@ -1,7 +1,6 @@
 package ui
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -312,66 +311,6 @@ func (h *Handler) run(w http.ResponseWriter, r *http.Request) {
 	}
 	data["LoggedModels"] = h.loggedModels(r, run)
 	h.render(w, r, "run", run.Info.RunName, data)
-}
-
-// loggedModelView is what a run's page shows of an MLflow 3 logged model
-// the run produced: MLflow 3's log_model keeps a model's files with the
-// model, not in the run's artifacts.
-type loggedModelView struct {
-	Model    *store.LoggedModel
-	Step     int64
-	Error    string
-	Files    []artifactEntry // the model folder's top level
-	Versions []registry.ModelVersion
-}
-
-// loggedModels are the logged models a run output, with their files and
-// the registered versions each lists in its mlflow.modelVersions tag.
-func (h *Handler) loggedModels(r *http.Request, run *store.Run) []loggedModelView {
-	lm, ok := h.opts.Store.(store.LoggedModels)
-	if !ok {
-		return nil
-	}
-	var out []loggedModelView
-	for _, o := range run.Outputs {
-		m, err := lm.GetLoggedModel(r.Context(), o.ModelID)
-		if err != nil {
-			out = append(out, loggedModelView{Model: &store.LoggedModel{ModelID: o.ModelID}, Step: o.Step, Error: err.Error()})
-			continue
-		}
-		v := loggedModelView{Model: m, Step: o.Step}
-		for _, t := range m.Tags {
-			if t.Key != "mlflow.modelVersions" {
-				continue
-			}
-			var list []struct {
-				Name    string `json:"name"`
-				Version any    `json:"version"`
-			}
-			json.Unmarshal([]byte(t.Value), &list)
-			for _, e := range list {
-				mv := registry.ModelVersion{Name: e.Name, Version: fmt.Sprint(e.Version)}
-				if e.Name != "" && !slices.ContainsFunc(v.Versions, func(x registry.ModelVersion) bool { return x.Name == mv.Name && x.Version == mv.Version }) {
-					v.Versions = append(v.Versions, mv)
-				}
-			}
-		}
-		if h.opts.RunArtifacts != nil {
-			repo, err := h.opts.RunArtifacts(m.ArtifactURI)
-			var files []artifact.FileInfo
-			if err == nil {
-				files, err = repo.List(r.Context(), "")
-			}
-			if err != nil {
-				v.Error = err.Error()
-			}
-			for _, f := range files {
-				v.Files = append(v.Files, artifactEntry{Path: f.Path, Name: path.Base(f.Path), IsDir: f.IsDir, Size: f.Size})
-			}
-		}
-		out = append(out, v)
-	}
-	return out
 }
 
 // tuningView is what the page of a tuning parent (mlrun tune) shows of

@@ -1,0 +1,118 @@
+package ui
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"path"
+	"slices"
+
+	"github.com/mlrun/mlrun/artifact"
+	"github.com/mlrun/mlrun/registry"
+	"github.com/mlrun/mlrun/store"
+)
+
+// loggedModelView is what a run's page shows of an MLflow 3 logged model
+// the run produced: MLflow 3's log_model keeps a model's files with the
+// model, not in the run's artifacts.
+type loggedModelView struct {
+	Model    *store.LoggedModel
+	Step     int64
+	Error    string
+	Files    []artifactEntry // the model folder's top level
+	Versions []registry.ModelVersion
+}
+
+// loggedModels are the logged models a run output, with their files and
+// the registered versions each lists in its mlflow.modelVersions tag.
+func (h *Handler) loggedModels(r *http.Request, run *store.Run) []loggedModelView {
+	lm, ok := h.opts.Store.(store.LoggedModels)
+	if !ok {
+		return nil
+	}
+	var out []loggedModelView
+	for _, o := range run.Outputs {
+		m, err := lm.GetLoggedModel(r.Context(), o.ModelID)
+		if err != nil {
+			out = append(out, loggedModelView{Model: &store.LoggedModel{ModelID: o.ModelID}, Step: o.Step, Error: err.Error()})
+			continue
+		}
+		v := loggedModelView{Model: m, Step: o.Step, Versions: versionsOf(m)}
+		if h.opts.RunArtifacts != nil {
+			repo, err := h.opts.RunArtifacts(m.ArtifactURI)
+			var files []artifact.FileInfo
+			if err == nil {
+				files, err = repo.List(r.Context(), "")
+			}
+			if err != nil {
+				v.Error = err.Error()
+			}
+			for _, f := range files {
+				v.Files = append(v.Files, artifactEntry{Path: f.Path, Name: path.Base(f.Path), IsDir: f.IsDir, Size: f.Size})
+			}
+		}
+		out = append(out, v)
+	}
+	return out
+}
+
+// versionsOf are the registered versions a logged model lists in its
+// mlflow.modelVersions tag (MLflow's client and server each add one, the
+// version once a number and once a string: listed once).
+func versionsOf(m *store.LoggedModel) []registry.ModelVersion {
+	var out []registry.ModelVersion
+	for _, t := range m.Tags {
+		if t.Key != "mlflow.modelVersions" {
+			continue
+		}
+		var list []struct {
+			Name    string `json:"name"`
+			Version any    `json:"version"`
+		}
+		json.Unmarshal([]byte(t.Value), &list)
+		for _, e := range list {
+			mv := registry.ModelVersion{Name: e.Name, Version: fmt.Sprint(e.Version)}
+			if e.Name != "" && !slices.ContainsFunc(out, func(x registry.ModelVersion) bool { return x.Name == mv.Name && x.Version == mv.Version }) {
+				out = append(out, mv)
+			}
+		}
+	}
+	return out
+}
+
+// loggedModelRow is a logged model as an experiment's models page shows
+// it: its latest value of each metric, and its registered versions.
+type loggedModelRow struct {
+	*store.LoggedModel
+	Latest   []store.Metric
+	Versions []registry.ModelVersion
+}
+
+// experimentModels is an experiment's MLflow 3 logged models (MLflow 3's
+// Models tab), searched with MLflow's logged-model filter, 100 a page.
+func (h *Handler) experimentModels(w http.ResponseWriter, r *http.Request) {
+	lm, ok := storeAs[store.LoggedModels](h, w, r, "logged models")
+	if !ok {
+		return
+	}
+	exp, ok := h.experimentOf(w, r)
+	if !ok {
+		return
+	}
+	filter := r.URL.Query().Get("filter")
+	list, next, err := lm.SearchLoggedModels(r.Context(), store.SearchLoggedModels{ExperimentIDs: []string{exp.ID}, Filter: filter,
+		MaxResults: 100, PageToken: r.URL.Query().Get("page")})
+	rows := make([]loggedModelRow, 0, len(list))
+	for _, m := range list {
+		row := loggedModelRow{LoggedModel: m, Versions: versionsOf(m)}
+		for _, mt := range m.Metrics { // oldest first: the last of a key is its latest
+			if i := slices.IndexFunc(row.Latest, func(x store.Metric) bool { return x.Key == mt.Key }); i >= 0 {
+				row.Latest[i] = mt
+			} else {
+				row.Latest = append(row.Latest, mt)
+			}
+		}
+		rows = append(rows, row)
+	}
+	h.render(w, r, "loggedmodels", "Models", map[string]any{"Experiment": exp, "Models": rows, "Next": next, "Filter": filter, "Error": errText(err)})
+}
