@@ -15,11 +15,7 @@ import (
 // datasets is an experiment's evaluation datasets (MLflow 3's GenAI
 // evaluation datasets linked to it).
 func (h *Handler) datasets(w http.ResponseWriter, r *http.Request) {
-	ds, ok := storeAs[store.EvaluationDatasets](h, w, r, "evaluation datasets")
-	if !ok {
-		return
-	}
-	exp, ok := h.experimentOf(w, r)
+	ds, exp, ok := experimentPage[store.EvaluationDatasets](h, w, r, "evaluation datasets")
 	if !ok {
 		return
 	}
@@ -68,11 +64,7 @@ type scorerRow struct {
 
 // scorers is an experiment's registered scorers and LLM judges.
 func (h *Handler) scorers(w http.ResponseWriter, r *http.Request) {
-	sc, ok := storeAs[store.Scorers](h, w, r, "scorers")
-	if !ok {
-		return
-	}
-	exp, ok := h.experimentOf(w, r)
+	sc, exp, ok := experimentPage[store.Scorers](h, w, r, "scorers")
 	if !ok {
 		return
 	}

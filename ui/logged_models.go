@@ -91,11 +91,7 @@ type loggedModelRow struct {
 // experimentModels is an experiment's MLflow 3 logged models (MLflow 3's
 // Models tab), searched with MLflow's logged-model filter, 100 a page.
 func (h *Handler) experimentModels(w http.ResponseWriter, r *http.Request) {
-	lm, ok := storeAs[store.LoggedModels](h, w, r, "logged models")
-	if !ok {
-		return
-	}
-	exp, ok := h.experimentOf(w, r)
+	lm, exp, ok := experimentPage[store.LoggedModels](h, w, r, "logged models")
 	if !ok {
 		return
 	}

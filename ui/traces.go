@@ -24,6 +24,17 @@ func storeAs[T any](h *Handler, w http.ResponseWriter, r *http.Request, what str
 	return v, ok
 }
 
+// experimentPage is storeAs and experimentOf, for a page of an
+// experiment's items kept by a store capability T.
+func experimentPage[T any](h *Handler, w http.ResponseWriter, r *http.Request, what string) (T, *store.Experiment, bool) {
+	v, ok := storeAs[T](h, w, r, what)
+	if !ok {
+		return v, nil, false
+	}
+	exp, ok := h.experimentOf(w, r)
+	return v, exp, ok
+}
+
 // experimentOf is the experiment a page's path names ({id}); false, the
 // page answered with a 404, when there is none.
 func (h *Handler) experimentOf(w http.ResponseWriter, r *http.Request) (*store.Experiment, bool) {
@@ -37,11 +48,7 @@ func (h *Handler) experimentOf(w http.ResponseWriter, r *http.Request) (*store.E
 
 // traces lists an experiment's traces, newest first.
 func (h *Handler) traces(w http.ResponseWriter, r *http.Request) {
-	ts, ok := storeAs[store.Traces](h, w, r, "traces")
-	if !ok {
-		return
-	}
-	exp, ok := h.experimentOf(w, r)
+	ts, exp, ok := experimentPage[store.Traces](h, w, r, "traces")
 	if !ok {
 		return
 	}
