@@ -181,7 +181,9 @@ func TestModelsLogIntoARun(t *testing.T) {
 
 // TestModelsLogOnMLflow2Database: a database still at MLflow 2.17.2's
 // schema keeps no logged models, so the model goes where MLflow 2's
-// log_model puts it: the run's artifacts, and its log-model history.
+// log_model puts it: the run's artifacts, and its log-model history;
+// the same through a server on such a database (its logged-model calls
+// answer 501, as an MLflow 2 server's are missing).
 func TestModelsLogOnMLflow2Database(t *testing.T) {
 	withFlavors(t)
 	b, err := os.ReadFile(filepath.Join("..", "..", "..", "shared", "testdata", "mlflow-2.17.2", "mlflow.db"))
@@ -189,36 +191,43 @@ func TestModelsLogOnMLflow2Database(t *testing.T) {
 		t.Fatalf("the MLflow 2.17.2 fixture is missing: %v", err)
 	}
 	t.Chdir(t.TempDir())
-	path := filepath.Join(t.TempDir(), "m2.db")
-	os.WriteFile(path, b, 0o644)
-	uri := "sqlite:///" + path
-	t.Setenv("MLFLOW_TRACKING_URI", uri)
-	t.Setenv("MLFLOW_RUN_ID", "")
-	out := mustRun(t, "models", "log", testdata.Path("onnx/linear.onnx"), "--registered-model-name", "net2")
-	lines := strings.Split(strings.TrimSpace(out), "\n")
-	ref := lines[len(lines)-1]
-	runID, ok := strings.CutSuffix(strings.TrimPrefix(ref, "runs:/"), "/model")
-	if !ok || !strings.HasPrefix(ref, "runs:/") {
-		t.Fatalf("log: %q", out)
-	}
-	st, err := openStore(context.Background(), uri, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	r, err := st.GetRun(context.Background(), runID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	hist, _ := r.Tag("mlflow.log-model.history")
-	var models []map[string]any
-	if err := json.Unmarshal([]byte(hist), &models); err != nil || len(models) != 1 || models[0]["artifact_path"] != "model" || models[0]["flavors"] == nil {
-		t.Fatalf("log-model history %q: %v", hist, err)
-	}
-	dst := t.TempDir()
-	mustRun(t, "models", "download", "models:/net2/1", "-d", dst)
-	if mm, err := os.ReadFile(filepath.Join(dst, "MLmodel")); err != nil || !strings.Contains(string(mm), "artifact_path: model\n") || strings.Contains(string(mm), "model_id") {
-		t.Fatalf("MLmodel: %v %s", err, mm)
+	for _, via := range []string{"sqlite", "http"} {
+		t.Run(via, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "m2.db")
+			os.WriteFile(path, b, 0o644)
+			st, err := openStore(context.Background(), "sqlite:///"+path, "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer st.Close()
+			uri := "sqlite:///" + path
+			if via == "http" { // the server answers logged-model calls 501 there
+				uri = testutil.StartServerOn(t, st.(testutil.FullStore), t.TempDir(), true).URL
+			}
+			t.Setenv("MLFLOW_TRACKING_URI", uri)
+			t.Setenv("MLFLOW_RUN_ID", "")
+			out := mustRun(t, "models", "log", testdata.Path("onnx/linear.onnx"), "--registered-model-name", "net2")
+			lines := strings.Split(strings.TrimSpace(out), "\n")
+			ref := lines[len(lines)-1]
+			runID, ok := strings.CutSuffix(strings.TrimPrefix(ref, "runs:/"), "/model")
+			if !ok || !strings.HasPrefix(ref, "runs:/") {
+				t.Fatalf("log: %q", out)
+			}
+			r, err := st.GetRun(context.Background(), runID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			hist, _ := r.Tag("mlflow.log-model.history")
+			var models []map[string]any
+			if err := json.Unmarshal([]byte(hist), &models); err != nil || len(models) != 1 || models[0]["artifact_path"] != "model" || models[0]["flavors"] == nil {
+				t.Fatalf("log-model history %q: %v", hist, err)
+			}
+			dst := t.TempDir()
+			mustRun(t, "models", "download", "models:/net2/1", "-d", dst)
+			if mm, err := os.ReadFile(filepath.Join(dst, "MLmodel")); err != nil || !strings.Contains(string(mm), "artifact_path: model\n") || strings.Contains(string(mm), "model_id") {
+				t.Fatalf("MLmodel: %v %s", err, mm)
+			}
+		})
 	}
 }
 
