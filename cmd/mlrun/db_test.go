@@ -160,7 +160,7 @@ func TestRunsURIReachesLoggedModel(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if tag := tagValue(lm.Tags, "mlflow.modelVersions"); !strings.Contains(tag, `{"name":"fromrun","version":1}`) {
+	if tag := tagValue(lm.Tags, "mlflow.modelVersions"); !strings.Contains(tag, `{"name": "fromrun", "version": 1}`) {
 		t.Fatalf("the logged model's mlflow.modelVersions: %q", tag)
 	}
 	if _, err := mlrun(t, "models", "register", "runs:/"+train1+"/nothing", "--name", "fromrun"); err == nil || !strings.Contains(err.Error(), "does not exist") {

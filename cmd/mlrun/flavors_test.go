@@ -72,7 +72,7 @@ func TestModelsInspectAndLog(t *testing.T) {
 			if err != nil || lm.Name != "model" || lm.Status != "LOGGED_MODEL_READY" || lm.SourceRunID == "" {
 				t.Fatalf("the logged model: %+v %v", lm, err)
 			}
-			if tag := tagValue(lm.Tags, "mlflow.modelVersions"); !strings.Contains(tag, `"name":"booster","version":1`) {
+			if tag := tagValue(lm.Tags, "mlflow.modelVersions"); !strings.Contains(tag, `{"name": "booster", "version": 1}`) {
 				t.Fatalf("the logged model's mlflow.modelVersions: %q", tag)
 			}
 			runID := lm.SourceRunID

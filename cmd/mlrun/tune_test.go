@@ -19,7 +19,11 @@ import (
 // parent (no parent tag) and the trials.
 func tuneRuns(t *testing.T, db string) (*store.Run, []*store.Run) {
 	t.Helper()
-	st, err := openStore(context.Background(), "sqlite:///"+db, "")
+	// The tune process runs in db's folder: should this open the new
+	// database first (TestTuneCtrlC polls it while tune makes it), the
+	// Default experiment gets the artifact root tune would give it, not
+	// ./mlruns of the package (a CI run once left cmd/mlrun/mlruns so).
+	st, err := openStore(context.Background(), "sqlite:///"+db, filepath.Join(filepath.Dir(db), "mlruns"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -203,7 +207,11 @@ func TestTune(t *testing.T) {
 	if sel, _ := parent.Tag("mlrun.tune.selected_run_id"); fastest == nil || sel != fastest.Info.RunID {
 		t.Fatalf("selected %q, want the fastest within 50 %% of the best: %v\n%s", sel, fastest, out)
 	}
-	st, err := openStore(context.Background(), "sqlite:///"+db, "")
+	// The tune process runs in db's folder: should this open the new
+	// database first (TestTuneCtrlC polls it while tune makes it), the
+	// Default experiment gets the artifact root tune would give it, not
+	// ./mlruns of the package (a CI run once left cmd/mlrun/mlruns so).
+	st, err := openStore(context.Background(), "sqlite:///"+db, filepath.Join(filepath.Dir(db), "mlruns"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -462,16 +462,28 @@ func testLoggedModelVersions(t *testing.T, s Stores) {
 	if uri != lm.ArtifactURI {
 		t.Fatalf("download URI %s, want the logged model's %s", uri, lm.ArtifactURI)
 	}
-	got, err := lms.GetLoggedModel(bg, lm.ModelID)
-	ok(t, err)
-	var tag string
-	for _, tg := range got.Tags {
-		if tg.Key == "mlflow.modelVersions" {
-			tag = tg.Value
+	tag := func() string {
+		got, err := lms.GetLoggedModel(bg, lm.ModelID)
+		ok(t, err)
+		for _, tg := range got.Tags {
+			if tg.Key == "mlflow.modelVersions" {
+				return tg.Value
+			}
 		}
+		return ""
 	}
-	if tag != `[{"name":"from-logged","version":1}]` {
-		t.Fatalf("mlflow.modelVersions = %q", tag)
+	// As MLflow's store writes it (Python's json.dumps), byte for byte.
+	if got := tag(); got != `[{"name": "from-logged", "version": 1}]` {
+		t.Fatalf("mlflow.modelVersions = %q", got)
+	}
+	// MLflow's client adds its own entry (the version a string); the next
+	// registration appends to both.
+	_, err = lms.SetLoggedModelTags(bg, lm.ModelID, []store.Tag{{Key: "mlflow.modelVersions", Value: `[{"name": "from-logged", "version": 1}, {"name": "from-logged", "version": "1"}]`}})
+	ok(t, err)
+	_, err = s.Registry.CreateModelVersion(bg, registry.CreateVersion{Name: "from-logged", Source: "models:/" + lm.ModelID})
+	ok(t, err)
+	if got := tag(); got != `[{"name": "from-logged", "version": 1}, {"name": "from-logged", "version": "1"}, {"name": "from-logged", "version": 2}]` {
+		t.Fatalf("mlflow.modelVersions after a second registration = %q", got)
 	}
 	_, err = s.Registry.CreateModelVersion(bg, registry.CreateVersion{Name: "from-logged", Source: "models:/m-00000000000000000000000000000000"})
 	kind(t, err, store.ErrNotFound)

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/mlrun/mlrun/artifact"
+	"github.com/mlrun/mlrun/internal/pyjson"
 	"github.com/mlrun/mlrun/registry"
 	"github.com/mlrun/mlrun/store"
 	"github.com/mlrun/mlrun/store/search"
@@ -753,7 +754,8 @@ func (s *Store) SearchModelVersions(ctx context.Context, q registry.SearchVersio
 const TagModelVersions = "mlflow.modelVersions"
 
 // appendModelVersionsTag adds {name, version} to a logged model's
-// mlflow.modelVersions tag (a JSON list), as MLflow 3's store does.
+// mlflow.modelVersions tag (a JSON list, written as Python's json.dumps
+// writes it), as MLflow 3's store does.
 func appendModelVersionsTag(ctx context.Context, tx *sql.Tx, lm *store.LoggedModel, name string, version int64) error {
 	var list []any
 	for _, t := range lm.Tags {
@@ -762,6 +764,9 @@ func appendModelVersionsTag(ctx context.Context, tx *sql.Tx, lm *store.LoggedMod
 		}
 	}
 	b, err := json.Marshal(append(list, map[string]any{"name": name, "version": version}))
+	if err == nil { // as MLflow's json.dumps writes it: [{"name": "m", "version": 1}]
+		b, err = pyjson.SortedDumps(b)
+	}
 	if err != nil {
 		return err
 	}
