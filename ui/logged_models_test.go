@@ -100,6 +100,19 @@ func TestRunPageListsLoggedModels(t *testing.T) {
 	if strings.Contains(page, "acc=0.5") {
 		t.Fatalf("an older metric value is shown:\n%s", page)
 	}
+	// Its traces (MLflow 3 tags a trace with the active model's id).
+	mine, err := st.StartTrace(ctx, "0", 1, []store.Tag{{Key: "mlflow.modelId", Value: m.ModelID}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, _ := st.StartTrace(ctx, "0", 2, nil, nil)
+	tl := regexp.MustCompile(`class="model-traces" href="([^"]*)"`).FindStringSubmatch(page)
+	if tl == nil {
+		t.Fatalf("no link to the model's traces:\n%s", page)
+	}
+	if traces := get(html.UnescapeString(tl[1])); !strings.Contains(traces, mine.RequestID) || strings.Contains(traces, other.RequestID) {
+		t.Fatalf("the model's traces (%s) are not just its own:\n%s", tl[1], traces)
+	}
 	if page := get("/experiments/0/models?filter=" + url.QueryEscape("metrics.acc > 0.9")); strings.Contains(page, m.ModelID) || !strings.Contains(page, "No logged models.") {
 		t.Fatalf("filtered out, the model is still listed:\n%s", page)
 	}
