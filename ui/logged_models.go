@@ -112,3 +112,23 @@ func (h *Handler) experimentModels(w http.ResponseWriter, r *http.Request) {
 	}
 	h.render(w, r, "loggedmodels", "Models", map[string]any{"Experiment": exp, "Models": rows, "Next": next, "Filter": filter, "Error": errText(err)})
 }
+
+// modelExperiments maps the MLflow 3 logged models the versions register
+// to their experiments, for links to them on the experiment's models
+// page; a model the store cannot find is left out.
+func (h *Handler) modelExperiments(r *http.Request, vs []*registry.ModelVersion) map[string]string {
+	lm, ok := h.opts.Store.(store.LoggedModels)
+	if !ok {
+		return nil
+	}
+	out := map[string]string{}
+	for _, v := range vs {
+		if v.ModelID == "" || out[v.ModelID] != "" {
+			continue
+		}
+		if m, err := lm.GetLoggedModel(r.Context(), v.ModelID); err == nil {
+			out[v.ModelID] = m.ExperimentID
+		}
+	}
+	return out
+}

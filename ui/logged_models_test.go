@@ -86,8 +86,17 @@ func TestRunPageListsLoggedModels(t *testing.T) {
 	// The experiment's models (MLflow 3's Models tab): linked from the
 	// runs page, each model with its run, latest metrics, params and
 	// versions; searched with MLflow's logged-model filter.
-	if !strings.Contains(get("/experiments/0"), `href="/experiments/0/models" id="models-link"`) {
+	runs := get("/experiments/0")
+	if !strings.Contains(runs, `href="/experiments/0/models" id="models-link"`) {
 		t.Fatal("the experiment's page does not link its models")
+	}
+	// The runs table: how many models each run logged, linked to them.
+	ml := regexp.MustCompile(`<td class="models"><a href="([^"]*)">1 logged</a>`).FindStringSubmatch(runs)
+	if ml == nil {
+		t.Fatalf("the runs table does not show the run's logged model:\n%s", runs)
+	}
+	if models := get(html.UnescapeString(ml[1])); !strings.Contains(models, m.ModelID) {
+		t.Fatalf("the run's models (%s):\n%s", ml[1], models)
 	}
 	st.LogBatch(ctx, r.Info.RunID, []store.Metric{{Key: "acc", Value: 0.5, Timestamp: 1, ModelID: m.ModelID}, {Key: "acc", Value: 0.75, Timestamp: 2, Step: 1, ModelID: m.ModelID}}, nil, nil)
 	st.LogLoggedModelParams(ctx, m.ModelID, []store.Param{{Key: "C", Value: "1.0"}})
@@ -99,6 +108,14 @@ func TestRunPageListsLoggedModels(t *testing.T) {
 	}
 	if strings.Contains(page, "acc=0.5") {
 		t.Fatalf("an older metric value is shown:\n%s", page)
+	}
+	// The registered model's page links the version to its logged model.
+	vl := regexp.MustCompile(`class="logged-model" href="([^"]*)">models:/` + m.ModelID + `</a>`).FindStringSubmatch(get("/models/iris"))
+	if vl == nil {
+		t.Fatalf("the version does not link its logged model:\n%s", get("/models/iris"))
+	}
+	if models := get(html.UnescapeString(vl[1])); !strings.Contains(models, "<td>clf</td>") {
+		t.Fatalf("the version's logged model (%s):\n%s", vl[1], models)
 	}
 	// Its traces (MLflow 3 tags a trace with the active model's id).
 	mine, err := st.StartTrace(ctx, "0", 1, []store.Tag{{Key: "mlflow.modelId", Value: m.ModelID}}, nil)

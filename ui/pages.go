@@ -535,5 +535,5 @@ func (h *Handler) model(w http.ResponseWriter, r *http.Request) {
 	vs, _, err := h.opts.Registry.SearchModelVersions(r.Context(), registry.SearchVersions{
 		Filter: "name = '" + strings.ReplaceAll(m.Name, "'", "''") + "'", OrderBy: []string{"version_number DESC"}, MaxResults: 1000,
 	})
-	h.render(w, r, "model", m.Name, map[string]any{"Model": m, "Versions": vs, "Error": errText(err)})
+	h.render(w, r, "model", m.Name, map[string]any{"Model": m, "Versions": vs, "Error": errText(err), "LoggedModels": h.modelExperiments(r, vs)})
 }
