@@ -18,6 +18,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/mlrun/mlrun/artifact"
+	"github.com/mlrun/mlrun/internal/inputexample"
 	"github.com/mlrun/mlrun/plugins"
 	"github.com/mlrun/mlrun/plugins/builtin"
 	"github.com/mlrun/mlrun/plugins/flavor"
@@ -152,11 +153,19 @@ func logModelCommand() *cli.Command {
 			&cli.StringFlag{Name: "experiment-id", EnvVars: []string{"MLFLOW_EXPERIMENT_ID"}, Value: "0", Usage: "experiment of a new run"},
 			&cli.StringFlag{Name: "artifact-path", Value: "model", Usage: "the model's name (MLflow 3's log_model name; on MLflow 2 databases, its folder in the run's artifacts)"},
 			&cli.StringFlag{Name: "registered-model-name", Usage: "also register the logged model under this name"},
+			&cli.StringFlag{Name: "input-example", Usage: "a DataFrame the model takes (dataframe_split or dataframe_records JSON, or a CSV with a header): saved with the model as MLflow's log_model saves input_example, and its columns are the signature's inputs when the file states none"},
 			&cli.StringFlag{Name: "python", Value: "python3", Usage: "the Python environment the model comes from: requirements the file does not pin (cloudpickle, onnx…) and python_version are taken from it, as MLflow takes them from the process that logs"},
 		},
 		Action: func(c *cli.Context) error {
 			if c.NArg() != 1 {
 				return errors.New("models log: want one FILE")
+			}
+			var example *inputexample.Example
+			if path := c.String("input-example"); path != "" {
+				var err error
+				if example, err = inputexample.Read(path); err != nil {
+					return err
+				}
 			}
 			p, m, err := inspectModel(c.Context, c.Args().First(), c.String("flavor"))
 			if err != nil {
@@ -182,6 +191,11 @@ func logModelCommand() *cli.Command {
 			saved, err := p.Save(c.Context, req)
 			if err != nil {
 				return err
+			}
+			if example != nil {
+				if err := saveExample(example, req.DestDir, saved); err != nil {
+					return err
+				}
 			}
 			artPath, err := artifact.CleanPath(c.String("artifact-path"))
 			if err != nil || artPath == "" {
@@ -241,6 +255,26 @@ func logModelCommand() *cli.Command {
 			})
 		},
 	}
+}
+
+// saveExample writes the input example into the saved model in dir, as
+// MLflow's log_model writes input_example: its files, the MLmodel's
+// saved_input_example_info, and the example's columns as the signature's
+// inputs when the model file stated no signature.
+func saveExample(e *inputexample.Example, dir string, saved *flavor.SaveResponse) error {
+	files, err := e.Write(dir)
+	if err != nil {
+		return fmt.Errorf("input example: %w", err)
+	}
+	keys := map[string]any{"saved_input_example_info": inputexample.Info()}
+	if saved.Model.SignatureInputs == "" && saved.Model.SignatureOutputs == "" {
+		keys["signature"] = map[string]any{"inputs": e.Schema(), "outputs": nil, "params": nil}
+	}
+	if err := stampMLmodel(filepath.Join(dir, "MLmodel"), keys); err != nil {
+		return err
+	}
+	saved.Files = append(saved.Files, files...)
+	return nil
 }
 
 // stampMLmodel adds keys to a saved MLmodel (run_id, artifact_path: what

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 
+	"gopkg.in/yaml.v3"
+
 	"github.com/mlrun/mlrun/internal/testutil"
 	"github.com/mlrun/mlrun/plugins/builtin/testdata"
 	"github.com/mlrun/mlrun/store"
@@ -314,5 +316,71 @@ func TestModelsLogPinsTheLoggingEnvironment(t *testing.T) {
 	_, _, out = logged("onnx/linear.onnx", "--python", python)
 	if !strings.Contains(out, "onnx, onnxruntime not installed in "+python+": left unpinned") {
 		t.Errorf("no line about the packages not installed:\n%s", out)
+	}
+}
+
+// TestModelsLogInputExample: --input-example saves the example as MLflow's
+// log_model saves input_example (input_example.json, the serving example,
+// saved_input_example_info) and, for a file that states no signature,
+// makes its columns the signature's inputs, which serving then enforces.
+// A bad example is refused before anything is logged.
+func TestModelsLogInputExample(t *testing.T) {
+	withFlavors(t)
+	t.Chdir(t.TempDir())
+	path := filepath.Join(t.TempDir(), "m3.db")
+	testutil.NewMLflow3DB(t, path, "")
+	uri := "sqlite:///" + path
+	t.Setenv("MLFLOW_TRACKING_URI", uri)
+	t.Setenv("MLFLOW_RUN_ID", "")
+	os.WriteFile("ex.json", []byte(`{"dataframe_split": {"columns": ["f0", "f1", "f2", "f3"], "data": [[0.1, 1, 2.5, 3], [0.2, 0, 1.5, 4]]}}`), 0o644)
+	out := mustRun(t, "models", "log", testdata.Path("xgboost/binary.json"), "--input-example", "ex.json")
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	model := lines[len(lines)-1]
+	dl := filepath.Join(t.TempDir(), "dl")
+	mustRun(t, "models", "download", model, "-d", dl)
+	mm, _ := os.ReadFile(filepath.Join(dl, "MLmodel"))
+	var doc struct {
+		Signature struct{ Inputs, Outputs *string } `yaml:"signature"`
+		Info      map[string]string                 `yaml:"saved_input_example_info"`
+	}
+	if err := yaml.Unmarshal(mm, &doc); err != nil || doc.Signature.Inputs == nil || doc.Signature.Outputs != nil ||
+		*doc.Signature.Inputs != `[{"type": "double", "name": "f0", "required": true}, {"type": "long", "name": "f1", "required": true}, {"type": "double", "name": "f2", "required": true}, {"type": "long", "name": "f3", "required": true}]` ||
+		doc.Info["artifact_path"] != "input_example.json" || doc.Info["serving_input_path"] != "serving_input_example.json" || doc.Info["type"] != "dataframe" {
+		t.Fatalf("MLmodel: %v\n%s", err, mm)
+	}
+	if b, _ := os.ReadFile(filepath.Join(dl, "input_example.json")); string(b) != `{"columns": ["f0", "f1", "f2", "f3"], "data": [[0.1, 1, 2.5, 3], [0.2, 0, 1.5, 4]]}` {
+		t.Fatalf("input_example.json: %s", b)
+	}
+	// The serving example scores; a request without f3 is refused by the
+	// schema, as MLflow's scoring server refuses it.
+	pred := mustRun(t, "models", "predict", "-m", model, "-i", filepath.Join(dl, "serving_input_example.json"))
+	if !strings.Contains(pred, `"predictions"`) {
+		t.Fatalf("predict the serving example: %s", pred)
+	}
+	os.WriteFile("bad.json", []byte(`{"dataframe_split": {"columns": ["f0", "f1", "f2"], "data": [[0.1, 1, 2.5]]}}`), 0o644)
+	if _, err := mlrun(t, "models", "predict", "-m", model, "-i", "bad.json"); err == nil || !strings.Contains(err.Error(), "Model is missing inputs ['f3']") {
+		t.Fatalf("a request without f3: %v", err)
+	}
+	// ONNX states its signature (tensors): the example does not replace it.
+	onnxOut := mustRun(t, "models", "log", testdata.Path("onnx/linear.onnx"), "--input-example", "ex.json")
+	lines = strings.Split(strings.TrimSpace(onnxOut), "\n")
+	dl2 := filepath.Join(t.TempDir(), "dl2")
+	mustRun(t, "models", "download", lines[len(lines)-1], "-d", dl2)
+	if mm, _ := os.ReadFile(filepath.Join(dl2, "MLmodel")); !strings.Contains(string(mm), "tensor") || !strings.Contains(string(mm), "saved_input_example_info") {
+		t.Fatalf("ONNX MLmodel:\n%s", mm)
+	}
+
+	st, err := openStore(context.Background(), uri, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	before, _, _ := st.SearchRuns(context.Background(), store.SearchRuns{ExperimentIDs: []string{"0"}})
+	os.WriteFile("mixed.json", []byte(`{"dataframe_records": [{"a": 1}, {"a": "x"}]}`), 0o644)
+	if _, err := mlrun(t, "models", "log", testdata.Path("xgboost/binary.json"), "--input-example", "mixed.json"); err == nil || !strings.Contains(err.Error(), `column "a" mixes kinds of values`) {
+		t.Fatalf("a bad example: %v", err)
+	}
+	if after, _, _ := st.SearchRuns(context.Background(), store.SearchRuns{ExperimentIDs: []string{"0"}}); len(after) != len(before) {
+		t.Fatalf("a refused example left a run: %d runs, were %d", len(after), len(before))
 	}
 }
