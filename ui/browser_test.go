@@ -497,19 +497,7 @@ func TestLoggedValuesAreEscaped(t *testing.T) {
 // prompts, apart from the models, with their templates.
 func TestGenAIPages(t *testing.T) {
 	s := seed(t)
-	page := func(p string) string {
-		t.Helper()
-		resp, err := http.Get(s.srv.URL + p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		if resp.StatusCode != 200 {
-			t.Fatalf("%s: %d %s", p, resp.StatusCode, b)
-		}
-		return string(b)
-	}
+	page := func(p string) string { t.Helper(); return getPage(t, s.srv.URL+p) }
 	if runs := page("/experiments/" + s.xssExp); !strings.Contains(runs, `href="/experiments/`+s.xssExp+`/datasets"`) || !strings.Contains(runs, `href="/experiments/`+s.xssExp+`/scorers"`) {
 		t.Errorf("the experiment's page links neither its datasets nor its scorers")
 	}

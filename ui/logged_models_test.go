@@ -3,8 +3,6 @@ package ui_test
 import (
 	"context"
 	"html"
-	"io"
-	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -50,19 +48,7 @@ func TestRunPageListsLoggedModels(t *testing.T) {
 	if _, err := st.CreateModelVersion(ctx, registry.CreateVersion{Name: "iris", Source: "models:/" + m.ModelID}); err != nil {
 		t.Fatal(err)
 	}
-	get := func(path string) string {
-		t.Helper()
-		resp, err := http.Get(srv.URL + path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		if resp.StatusCode != 200 {
-			t.Fatalf("GET %s: %d %s", path, resp.StatusCode, b)
-		}
-		return string(b)
-	}
+	get := func(path string) string { t.Helper(); return getPage(t, srv.URL+path) }
 	page := get("/runs/" + r.Info.RunID)
 	i := strings.Index(page, `id="logged-models"`)
 	if i < 0 {

@@ -3,8 +3,6 @@ package ui_test
 import (
 	"context"
 	"html"
-	"io"
-	"net/http"
 	"net/url"
 	"regexp"
 	"strings"
@@ -43,19 +41,7 @@ func TestTuningParentPage(t *testing.T) {
 		st.LogMetric(ctx, pid, store.Metric{Key: "best_loss", Value: 0.1, Timestamp: 2, Step: int64(i + 1)})
 	}
 	st.SetTag(ctx, pid, store.Tag{Key: "mlrun.tune.best_run_id", Value: ids["trial-2"]})
-	get := func(path string) string {
-		t.Helper()
-		resp, err := http.Get(srv.URL + path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		if resp.StatusCode != 200 {
-			t.Fatalf("GET %s: %d", path, resp.StatusCode)
-		}
-		return string(b)
-	}
+	get := func(path string) string { t.Helper(); return getPage(t, srv.URL+path) }
 	page := get("/runs/" + pid)
 	if !strings.Contains(page, `id="tuning"`) || !strings.Contains(page, "4 trials, 1 failed") {
 		t.Fatalf("no tuning section:\n%s", page)
