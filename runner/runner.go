@@ -36,7 +36,11 @@ type Job struct {
 	LoopbackOnly bool
 	// ArtifactDir is the run's artifact folder when it is local ("" if
 	// the artifacts live elsewhere), for backends that must mount it.
+	// ModelsDir, likewise, is the folder of the MLflow 3 logged models of
+	// the run's experiment (<experiment location>/models), where MLflow
+	// 3's log_model in the step writes a model's files.
 	ArtifactDir string
+	ModelsDir   string
 	Stdout      io.Writer
 	Stderr      io.Writer
 	// Grace is how long a stopped step gets between SIGTERM and SIGKILL.

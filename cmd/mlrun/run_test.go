@@ -12,7 +12,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mlrun/mlrun/artifact"
 	"github.com/mlrun/mlrun/internal/testutil"
+	"github.com/mlrun/mlrun/plugins/builtin/testdata"
 	"github.com/mlrun/mlrun/store"
 )
 
@@ -263,6 +265,52 @@ func TestDockerEnvRunsInDockerByDefault(t *testing.T) {
 	}
 	if runs, _, _ := st.SearchRuns(context.Background(), store.SearchRuns{ExperimentIDs: []string{"0"}}); len(runs) != 1 {
 		t.Fatalf("a refused run left a run behind: %d runs", len(runs))
+	}
+}
+
+// TestDockerStepLogsAModel: MLflow 3's log_model in a container step
+// writes the model's files to the logged model's location, which is in
+// its experiment's folder, not the run's: mlrun mounts that too, so the
+// files are on the host when the run ends (with the run's folder alone
+// they were written into the container and lost with it). The step here
+// is mlrun's own 'models log' in the image, which logs as MLflow 3's
+// client does: the logged model through the run's tracking server, its
+// files straight to the local path the server gives.
+func TestDockerStepLogsAModel(t *testing.T) {
+	base := testutil.RequireBaseImage(t)
+	dir := t.TempDir()
+	t.Chdir(dir) // the new database's artifact root, ./mlruns, lands in the test's folder
+	proj := filepath.Join(dir, "proj")
+	os.MkdirAll(proj, 0o755)
+	onnx, err := os.ReadFile(testdata.Path("onnx/linear.onnx"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(proj, "linear.onnx"), onnx, 0o644)
+	os.WriteFile(filepath.Join(proj, "MLproject"), []byte("name: dockermodel\ndocker_env:\n  image: "+base+
+		"\nentry_points:\n  main:\n    command: \"mlrun models log linear.onnx --artifact-path net\"\n"), 0o644)
+	uri := "sqlite:///" + filepath.Join(dir, "m.db")
+	mustRun(t, "db", "init", uri)
+	if out, err := mlrun(t, "run", proj, "--tracking-uri", uri); err != nil {
+		t.Fatalf("run: %v\n%s", err, out)
+	}
+	st, err := openStore(context.Background(), uri, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	ms, _, err := st.(store.LoggedModels).SearchLoggedModels(context.Background(), store.SearchLoggedModels{ExperimentIDs: []string{"0"}})
+	if err != nil || len(ms) != 1 || ms[0].Name != "net" || ms[0].Status != "LOGGED_MODEL_READY" {
+		t.Fatalf("logged models: %+v %v", ms, err)
+	}
+	loc, err := artifact.ParseURI(ms[0].ArtifactURI)
+	if err != nil || loc.Kind != artifact.Local {
+		t.Fatalf("the model's location %s: %v", ms[0].ArtifactURI, err)
+	}
+	for _, f := range []string{"MLmodel", "model.onnx"} {
+		if _, err := os.Stat(filepath.Join(loc.Path, f)); err != nil {
+			t.Errorf("the model's %s is not on the host: %v", f, err)
+		}
 	}
 }
 

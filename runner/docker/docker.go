@@ -255,11 +255,17 @@ func (b *Backend) Start(ctx context.Context, job *runner.Job) (runner.Handle, er
 		hc.Binds = append(hc.Binds, job.Dir+":"+CodeDir)
 	}
 	hc.Binds = append(hc.Binds, job.DockerEnv.Volumes...)
-	if job.ArtifactDir != "" {
-		if err := os.MkdirAll(job.ArtifactDir, 0o755); err != nil {
+	// The run's artifacts, and its experiment's logged models (MLflow 3's
+	// log_model writes a model's files there, not into the run's), at
+	// the paths the step's client is given.
+	for _, dir := range []string{job.ArtifactDir, job.ModelsDir} {
+		if dir == "" {
+			continue
+		}
+		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return nil, fmt.Errorf("artifact folder: %w", err)
 		}
-		hc.Binds = append(hc.Binds, job.ArtifactDir+":"+job.ArtifactDir)
+		hc.Binds = append(hc.Binds, dir+":"+dir)
 	}
 	b.run.apply(cfg, hc)
 

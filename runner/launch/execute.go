@@ -215,6 +215,7 @@ func Execute(ctx context.Context, req Request) (*Outcome, error) {
 	if loc, err := artifact.ParseURI(run.Info.ArtifactURI); err == nil && loc.Kind == artifact.Local {
 		job.ArtifactDir = loc.Path
 	}
+	job.ModelsDir = modelsDir(ctx, req.Store, run.Info.ExperimentID)
 	fmt.Fprintf(req.Stderr, "=== Running command '%s' in run with ID '%s' ===\n", rendered.Command, run.Info.RunID)
 	h, err := req.Backend.Start(ctx, job)
 	if err != nil {
@@ -474,6 +475,24 @@ func finish(st store.Store, runID string, status store.RunStatus) {
 	if _, err := st.UpdateRun(ctx, runID, store.UpdateRun{Status: &status, EndTime: &end}); err != nil {
 		fmt.Fprintf(os.Stderr, "mlrun: could not end run %s as %s: %v\n", runID, status, err)
 	}
+}
+
+// modelsDir is the local folder of an experiment's MLflow 3 logged
+// models (the tracking stores put a model's files at <experiment
+// location>/models/<model_id>/artifacts), or "" when the store keeps no
+// logged models or the experiment's artifacts are not local.
+func modelsDir(ctx context.Context, st store.Store, experimentID string) string {
+	if _, ok := st.(store.LoggedModels); !ok {
+		return ""
+	}
+	exp, err := st.GetExperiment(ctx, experimentID)
+	if err != nil {
+		return ""
+	}
+	if loc, err := artifact.ParseURI(exp.ArtifactLocation); err == nil && loc.Kind == artifact.Local {
+		return filepath.Join(loc.Path, "models")
+	}
+	return ""
 }
 
 // keepLog uploads the step's output as the run artifact StepLog.
