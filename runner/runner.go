@@ -36,13 +36,15 @@ type Job struct {
 	LoopbackOnly bool
 	// ArtifactDir is the run's artifact folder when it is local ("" if
 	// the artifacts live elsewhere), for backends that must mount it.
-	// ModelsDir, likewise, is the folder of the MLflow 3 logged models of
-	// the run's experiment (<experiment location>/models), where MLflow
-	// 3's log_model in the step writes a model's files.
-	ArtifactDir string
-	ModelsDir   string
-	Stdout      io.Writer
-	Stderr      io.Writer
+	// ExperimentDirs, likewise, are the local folders of the run's
+	// experiment where MLflow's client in the step writes files beside
+	// the run's: its logged models' (<experiment location>/models, MLflow
+	// 3's log_model) and its traces' (<experiment location>/traces, the
+	// traces.json of MLflow 2.x-3.3 clients).
+	ArtifactDir    string
+	ExperimentDirs []string
+	Stdout         io.Writer
+	Stderr         io.Writer
 	// Grace is how long a stopped step gets between SIGTERM and SIGKILL.
 	Grace time.Duration
 	// KillNow, when closed during the grace period, kills the step at

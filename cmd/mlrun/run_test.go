@@ -269,8 +269,9 @@ func TestDockerEnvRunsInDockerByDefault(t *testing.T) {
 }
 
 // TestDockerStepLogsAModel: MLflow 3's log_model in a container step
-// writes the model's files to the logged model's location, which is in
-// its experiment's folder, not the run's: mlrun mounts that too, so the
+// writes the model's files to the logged model's location, and an MLflow
+// 2.x-3.3 client a trace's traces.json to the trace's, both in the
+// experiment's folder, not the run's: mlrun mounts those too, so the
 // files are on the host when the run ends (with the run's folder alone
 // they were written into the container and lost with it). The step here
 // is mlrun's own 'models log' in the image, which logs as MLflow 3's
@@ -288,7 +289,16 @@ func TestDockerStepLogsAModel(t *testing.T) {
 	}
 	os.WriteFile(filepath.Join(proj, "linear.onnx"), onnx, 0o644)
 	os.WriteFile(filepath.Join(proj, "MLproject"), []byte("name: dockermodel\ndocker_env:\n  image: "+base+
-		"\nentry_points:\n  main:\n    command: \"mlrun models log linear.onnx --artifact-path net\"\n"), 0o644)
+		"\nentry_points:\n  main:\n    command: \"mlrun models log linear.onnx --artifact-path net && sh trace.sh\"\n"), 0o644)
+	// An MLflow 2.x-3.3 client's trace: started through the server, its
+	// traces.json written to the artifact location the server gives.
+	os.WriteFile(filepath.Join(proj, "trace.sh"), []byte(`set -eu
+info=$(wget -qO- --header "Authorization: Bearer $MLFLOW_TRACKING_TOKEN" --header 'Content-Type: application/json' \
+  --post-data '{"experiment_id": "0", "timestamp_ms": 1}' "$MLFLOW_TRACKING_URI/api/2.0/mlflow/traces")
+loc=$(echo "$info" | sed 's/.*"key":"mlflow.artifactLocation","value":"\([^"]*\)".*/\1/')
+mkdir -p "$loc"
+echo '{"spans": []}' > "$loc/traces.json"
+`), 0o644)
 	uri := "sqlite:///" + filepath.Join(dir, "m.db")
 	mustRun(t, "db", "init", uri)
 	if out, err := mlrun(t, "run", proj, "--tracking-uri", uri); err != nil {
@@ -311,6 +321,14 @@ func TestDockerStepLogsAModel(t *testing.T) {
 		if _, err := os.Stat(filepath.Join(loc.Path, f)); err != nil {
 			t.Errorf("the model's %s is not on the host: %v", f, err)
 		}
+	}
+	ts, _, err := st.(store.Traces).SearchTraces(context.Background(), store.SearchTraces{ExperimentIDs: []string{"0"}})
+	if err != nil || len(ts) != 1 {
+		t.Fatalf("traces: %d %v", len(ts), err)
+	}
+	tloc := tagValue(ts[0].Tags, "mlflow.artifactLocation")
+	if b, err := os.ReadFile(filepath.Join(tloc, "traces.json")); err != nil || string(b) != "{\"spans\": []}\n" {
+		t.Errorf("the trace's traces.json is not on the host (%s): %v %q", tloc, err, b)
 	}
 }
 

@@ -255,10 +255,10 @@ func (b *Backend) Start(ctx context.Context, job *runner.Job) (runner.Handle, er
 		hc.Binds = append(hc.Binds, job.Dir+":"+CodeDir)
 	}
 	hc.Binds = append(hc.Binds, job.DockerEnv.Volumes...)
-	// The run's artifacts, and its experiment's logged models (MLflow 3's
-	// log_model writes a model's files there, not into the run's), at
+	// The run's artifacts, and its experiment's logged models and traces
+	// (MLflow's client writes their files there, not into the run's), at
 	// the paths the step's client is given.
-	for _, dir := range []string{job.ArtifactDir, job.ModelsDir} {
+	for _, dir := range append([]string{job.ArtifactDir}, job.ExperimentDirs...) {
 		if dir == "" {
 			continue
 		}

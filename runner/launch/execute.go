@@ -215,7 +215,7 @@ func Execute(ctx context.Context, req Request) (*Outcome, error) {
 	if loc, err := artifact.ParseURI(run.Info.ArtifactURI); err == nil && loc.Kind == artifact.Local {
 		job.ArtifactDir = loc.Path
 	}
-	job.ModelsDir = modelsDir(ctx, req.Store, run.Info.ExperimentID)
+	job.ExperimentDirs = experimentDirs(ctx, req.Store, run.Info.ExperimentID)
 	fmt.Fprintf(req.Stderr, "=== Running command '%s' in run with ID '%s' ===\n", rendered.Command, run.Info.RunID)
 	h, err := req.Backend.Start(ctx, job)
 	if err != nil {
@@ -477,22 +477,21 @@ func finish(st store.Store, runID string, status store.RunStatus) {
 	}
 }
 
-// modelsDir is the local folder of an experiment's MLflow 3 logged
-// models (the tracking stores put a model's files at <experiment
-// location>/models/<model_id>/artifacts), or "" when the store keeps no
-// logged models or the experiment's artifacts are not local.
-func modelsDir(ctx context.Context, st store.Store, experimentID string) string {
-	if _, ok := st.(store.LoggedModels); !ok {
-		return ""
-	}
+// experimentDirs are the local folders of an experiment where the
+// tracking stores put its logged models' files (<experiment
+// location>/models/<model_id>/artifacts) and its traces'
+// (<experiment location>/traces/<trace_id>/artifacts); none when the
+// experiment's artifacts are not local.
+func experimentDirs(ctx context.Context, st store.Store, experimentID string) []string {
 	exp, err := st.GetExperiment(ctx, experimentID)
 	if err != nil {
-		return ""
+		return nil
 	}
-	if loc, err := artifact.ParseURI(exp.ArtifactLocation); err == nil && loc.Kind == artifact.Local {
-		return filepath.Join(loc.Path, "models")
+	loc, err := artifact.ParseURI(exp.ArtifactLocation)
+	if err != nil || loc.Kind != artifact.Local {
+		return nil
 	}
-	return ""
+	return []string{filepath.Join(loc.Path, "models"), filepath.Join(loc.Path, "traces")}
 }
 
 // keepLog uploads the step's output as the run artifact StepLog.
