@@ -23,6 +23,11 @@ type loggedModelView struct {
 	Versions []registry.ModelVersion
 }
 
+// runPageModels is how many of a run's logged models its page shows
+// (each costs a read of the model and a listing of its files): a run that
+// logs a checkpoint a step as a model would make the page slow.
+const runPageModels = 20
+
 // loggedModels are the logged models a run output, with their files and
 // the registered versions each lists in its mlflow.modelVersions tag.
 func (h *Handler) loggedModels(r *http.Request, run *store.Run) []loggedModelView {
@@ -31,7 +36,11 @@ func (h *Handler) loggedModels(r *http.Request, run *store.Run) []loggedModelVie
 		return nil
 	}
 	var out []loggedModelView
-	for _, o := range run.Outputs {
+	outputs := run.Outputs
+	if len(outputs) > runPageModels { // the latest steps; the models page has them all
+		outputs = outputs[len(outputs)-runPageModels:]
+	}
+	for _, o := range outputs {
 		m, err := lm.GetLoggedModel(r.Context(), o.ModelID)
 		if err != nil {
 			out = append(out, loggedModelView{Model: &store.LoggedModel{ModelID: o.ModelID}, Step: o.Step, Error: err.Error()})

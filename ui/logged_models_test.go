@@ -2,6 +2,7 @@ package ui_test
 
 import (
 	"context"
+	"fmt"
 	"html"
 	"net/url"
 	"os"
@@ -124,5 +125,44 @@ func TestRunPageListsLoggedModels(t *testing.T) {
 	}
 	if page := get("/experiments/0/models?filter=" + url.QueryEscape("colour = 'red'")); !strings.Contains(page, `id="search-error"`) {
 		t.Fatalf("a bad filter shows no error:\n%s", page)
+	}
+}
+
+// TestRunPageCapsLoggedModels: a run that logs a model a step (each a
+// read of the model and a listing of its files on the page) shows its
+// latest 20, and links the others on the experiment's models page.
+func TestRunPageCapsLoggedModels(t *testing.T) {
+	srv := testutil.StartServer(t, true)
+	st, ctx := srv.Store, context.Background()
+	r, err := st.CreateRun(ctx, store.CreateRun{ExperimentID: "0", RunName: "checkpoints"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for step := range 23 {
+		m, err := st.CreateLoggedModel(ctx, store.LoggedModel{ExperimentID: "0", Name: fmt.Sprint("ckpt-", step), SourceRunID: r.Info.RunID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := st.LogOutputs(ctx, r.Info.RunID, []store.ModelOutput{{ModelID: m.ModelID, Step: int64(step)}}); err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, m.ModelID)
+	}
+	page := getPage(t, srv.URL+"/runs/"+r.Info.RunID)
+	for i, id := range ids {
+		if shown := strings.Contains(page, id); shown != (i >= 3) {
+			t.Fatalf("model of step %d shown: %v", i, shown)
+		}
+	}
+	more := regexp.MustCompile(`id="more-models"><a href="([^"]*)">3 earlier models</a>`).FindStringSubmatch(page)
+	if more == nil {
+		t.Fatalf("no link to the earlier models:\n%s", page)
+	}
+	all := getPage(t, srv.URL+html.UnescapeString(more[1]))
+	for _, id := range ids {
+		if !strings.Contains(all, id) {
+			t.Fatalf("the run's models page lacks %s", id)
+		}
 	}
 }

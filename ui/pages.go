@@ -309,7 +309,7 @@ func (h *Handler) run(w http.ResponseWriter, r *http.Request) {
 	if t := h.tuning(r, run); t != nil {
 		data["Tuning"] = t
 	}
-	data["LoggedModels"] = h.loggedModels(r, run)
+	data["LoggedModels"], data["MoreModels"] = h.loggedModels(r, run), max(len(run.Outputs)-runPageModels, 0)
 	h.render(w, r, "run", run.Info.RunName, data)
 }
 
