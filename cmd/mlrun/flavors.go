@@ -151,7 +151,7 @@ func logModelCommand() *cli.Command {
 			&cli.StringFlag{Name: "flavor", Usage: "the flavor (default: detected from the file)"},
 			&cli.StringFlag{Name: "run-id", EnvVars: []string{"MLFLOW_RUN_ID"}, Usage: "the run (default $MLFLOW_RUN_ID; a new run if unset)"},
 			&cli.StringFlag{Name: "experiment-id", EnvVars: []string{"MLFLOW_EXPERIMENT_ID"}, Value: "0", Usage: "experiment of a new run"},
-			&cli.StringFlag{Name: "artifact-path", Value: "model", Usage: "the model's name (MLflow 3's log_model name; on MLflow 2 databases, its folder in the run's artifacts)"},
+			&cli.StringFlag{Name: "name", Aliases: []string{"artifact-path"}, Value: "model", Usage: "the model's name, as MLflow 3's log_model(name=…) (--artifact-path, MLflow 2's word: on MLflow 2 databases, its folder in the run's artifacts)"},
 			&cli.StringFlag{Name: "registered-model-name", Usage: "also register the logged model under this name"},
 			&cli.StringFlag{Name: "input-example", Usage: "a DataFrame the model takes (dataframe_split or dataframe_records JSON, or a CSV with a header): saved with the model as MLflow's log_model saves input_example, and its columns are the signature's inputs when the file states none"},
 			&cli.StringFlag{Name: "python", Value: "python3", Usage: "the Python environment the model comes from: requirements the file does not pin (cloudpickle, onnx…) and python_version are taken from it, as MLflow takes them from the process that logs"},
@@ -197,9 +197,9 @@ func logModelCommand() *cli.Command {
 					return err
 				}
 			}
-			artPath, err := artifact.CleanPath(c.String("artifact-path"))
+			artPath, err := artifact.CleanPath(c.String("name"))
 			if err != nil || artPath == "" {
-				return fmt.Errorf("--artifact-path %q: want a relative folder", c.String("artifact-path"))
+				return fmt.Errorf("--name %q: want a name, or a relative folder", c.String("name"))
 			}
 			return withRegistry(c, func(st store.Store, reg registry.Store) error {
 				runID := c.String("run-id")

@@ -143,7 +143,7 @@ func TestModelsLogIntoARun(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Setenv("MLFLOW_RUN_ID", runID)
-	out := mustRun(t, "models", "log", testdata.Path("onnx/linear.onnx"), "--artifact-path", "net")
+	out := mustRun(t, "models", "log", testdata.Path("onnx/linear.onnx"), "--name", "net")
 	lines := strings.Split(strings.TrimSpace(out), "\n")
 	id := strings.TrimPrefix(lines[len(lines)-1], "models:/")
 	lm, err := st.(store.LoggedModels).GetLoggedModel(ctx, id)
