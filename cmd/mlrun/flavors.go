@@ -153,6 +153,7 @@ func logModelCommand() *cli.Command {
 			&cli.StringFlag{Name: "experiment-id", EnvVars: []string{"MLFLOW_EXPERIMENT_ID"}, Value: "0", Usage: "experiment of a new run"},
 			&cli.StringFlag{Name: "name", Aliases: []string{"artifact-path"}, Value: "model", Usage: "the model's name, as MLflow 3's log_model(name=…) (--artifact-path, MLflow 2's word: on MLflow 2 databases, its folder in the run's artifacts)"},
 			&cli.StringFlag{Name: "registered-model-name", Usage: "also register the logged model under this name"},
+			&cli.Int64Flag{Name: "step", Usage: "the step the model is logged at, as MLflow 3's log_model(step=…): the run's output at that step, the run's metrics at that step linked to it"},
 			&cli.StringFlag{Name: "input-example", Usage: "a DataFrame the model takes (dataframe_split or dataframe_records JSON, or a CSV with a header): saved with the model as MLflow's log_model saves input_example, and its columns are the signature's inputs when the file states none"},
 			&cli.StringFlag{Name: "python", Value: "python3", Usage: "the Python environment the model comes from: requirements the file does not pin (cloudpickle, onnx…) and python_version are taken from it, as MLflow takes them from the process that logs"},
 		},
@@ -368,8 +369,8 @@ func logRunModel(c *cli.Context, st store.Store, run *store.Run, artPath, dir st
 // does and returns its id: a logged model named name, made by the run
 // (with the run's params and its user and source tags), its files in
 // the model's own artifact folder (MLmodel naming the model, the run and
-// that folder), linked as the run's output, the run's step-0 metrics
-// linked to it, then READY; or UPLOAD_FAILED and the error. It returns
+// that folder), linked as the run's output at --step, the run's metrics
+// at that step linked to it, then READY; or UPLOAD_FAILED and the error. It returns
 // store.ErrUnsupported when the store keeps no logged models (MLflow 2
 // databases and servers).
 func logLoggedModel(c *cli.Context, st store.Store, run *store.Run, name, dir string, files []string) (string, error) {
@@ -388,9 +389,10 @@ func logLoggedModel(c *cli.Context, st store.Store, run *store.Run, name, dir st
 	if err != nil {
 		return "", err
 	}
-	err = lm.LogOutputs(c.Context, run.Info.RunID, []store.ModelOutput{{ModelID: m.ModelID}})
+	step := c.Int64("step")
+	err = lm.LogOutputs(c.Context, run.Info.RunID, []store.ModelOutput{{ModelID: m.ModelID, Step: step}})
 	if err == nil {
-		err = linkStepMetrics(c.Context, st, run, m.ModelID, 0)
+		err = linkStepMetrics(c.Context, st, run, m.ModelID, step)
 	}
 	if err == nil {
 		err = stampMLmodel(filepath.Join(dir, "MLmodel"), map[string]any{"run_id": run.Info.RunID, "artifact_path": m.ArtifactURI,

@@ -171,6 +171,16 @@ func TestModelsLogIntoARun(t *testing.T) {
 	if hist, _, err := st.GetMetricHistory(ctx, runID, "rmse", 0, ""); err != nil || len(hist) != 2 {
 		t.Fatalf("the run's rmse history: %+v %v", hist, err)
 	}
+	// --step: the run's output at that step, its metrics there linked.
+	out = mustRun(t, "models", "log", testdata.Path("onnx/linear.onnx"), "--name", "net-1", "--step", "1")
+	lines = strings.Split(strings.TrimSpace(out), "\n")
+	at1, err := st.(store.LoggedModels).GetLoggedModel(ctx, strings.TrimPrefix(lines[len(lines)-1], "models:/"))
+	if err != nil || len(at1.Metrics) != 1 || at1.Metrics[0].Key != "rmse" || at1.Metrics[0].Value != 0.4 {
+		t.Fatalf("the model logged at step 1: %+v %v", at1, err)
+	}
+	if r, _ := st.GetRun(ctx, runID); len(r.Outputs) != 2 || r.Outputs[1] != (store.ModelOutput{ModelID: at1.ModelID, Step: 1}) {
+		t.Fatalf("the run's outputs: %+v", r.Outputs)
+	}
 	if files, err := mlrun(t, "artifacts", "list", "--run-id", runID); err != nil || strings.Contains(files, "net") {
 		t.Fatalf("the run's own artifacts: %v %s", err, files)
 	}
