@@ -153,6 +153,9 @@ func logModelCommand() *cli.Command {
 			&cli.StringFlag{Name: "experiment-id", EnvVars: []string{"MLFLOW_EXPERIMENT_ID"}, Value: "0", Usage: "experiment of a new run"},
 			&cli.StringFlag{Name: "name", Aliases: []string{"artifact-path"}, Value: "model", Usage: "the model's name, as MLflow 3's log_model(name=…) (--artifact-path, MLflow 2's word: on MLflow 2 databases, its folder in the run's artifacts)"},
 			&cli.StringFlag{Name: "registered-model-name", Usage: "also register the logged model under this name"},
+			&cli.StringSliceFlag{Name: "tag", Usage: "KEY=VALUE (repeatable): a tag of the logged model and of the registered version, as log_model(tags=…)"},
+			&cli.StringSliceFlag{Name: "param", Usage: "KEY=VALUE (repeatable): a param of the logged model, beside the run's (the run's win), as log_model(params=…)"},
+			&cli.StringFlag{Name: "model-type", Usage: "the logged model's type, as log_model(model_type=…)"},
 			&cli.Int64Flag{Name: "step", Usage: "the step the model is logged at, as MLflow 3's log_model(step=…): the run's output at that step, the run's metrics at that step linked to it"},
 			&cli.StringFlag{Name: "input-example", Usage: "a DataFrame the model takes (dataframe_split or dataframe_records JSON, or a CSV with a header): saved with the model as MLflow's log_model saves input_example, and its columns are the signature's inputs when the file states none"},
 			&cli.StringFlag{Name: "python", Value: "python3", Usage: "the Python environment the model comes from: requirements the file does not pin (cloudpickle, onnx…) and python_version are taken from it, as MLflow takes them from the process that logs"},
@@ -160,6 +163,18 @@ func logModelCommand() *cli.Command {
 		Action: func(c *cli.Context) error {
 			if c.NArg() != 1 {
 				return errors.New("models log: want one FILE")
+			}
+			tags, err := tagFlags(c)
+			if err != nil {
+				return err
+			}
+			var params []store.Param
+			for _, kv := range c.StringSlice("param") {
+				k, v, ok := strings.Cut(kv, "=")
+				if !ok || k == "" {
+					return fmt.Errorf("--param %q: want KEY=VALUE", kv)
+				}
+				params = append(params, store.Param{Key: k, Value: v})
 			}
 			var example *inputexample.Example
 			if path := c.String("input-example"); path != "" {
@@ -222,12 +237,15 @@ func logModelCommand() *cli.Command {
 				model := filepath.Join(dir, "model")
 				// MLflow 3's log_model, where the store keeps logged
 				// models; MLflow 2's (the run's artifacts) where not.
-				id, err := logLoggedModel(c, st, run, artPath, model, saved.Files)
+				id, err := logLoggedModel(c, st, run, loggedModel{name: artPath, tags: tags, params: params}, model, saved.Files)
 				if errors.Is(err, store.ErrUnsupported) {
 					if err := logRunModel(c, st, run, artPath, model, saved.Files); err != nil {
 						return err
 					}
 					fmt.Fprintf(c.App.ErrWriter, "Logged %s model as runs:/%s/%s\n", p.Name, runID, artPath)
+					if len(params) > 0 || c.String("model-type") != "" {
+						fmt.Fprintf(c.App.ErrWriter, "mlrun: --param and --model-type need a store that keeps MLflow 3 logged models: not recorded\n")
+					}
 				} else if err != nil {
 					return err
 				} else {
@@ -237,7 +255,7 @@ func logModelCommand() *cli.Command {
 					if _, err := reg.CreateRegisteredModel(c.Context, name, nil, ""); err != nil && !errors.Is(err, store.ErrAlreadyExists) {
 						return err
 					}
-					cv := registry.CreateVersion{Name: name, Source: strings.TrimRight(run.Info.ArtifactURI, "/") + "/" + artPath, RunID: runID}
+					cv := registry.CreateVersion{Name: name, Source: strings.TrimRight(run.Info.ArtifactURI, "/") + "/" + artPath, RunID: runID, Tags: tags}
 					if id != "" {
 						cv.Source, cv.ModelID = "models:/"+id, id
 					}
@@ -373,19 +391,29 @@ func logRunModel(c *cli.Context, st store.Store, run *store.Run, artPath, dir st
 // at that step linked to it, then READY; or UPLOAD_FAILED and the error. It returns
 // store.ErrUnsupported when the store keeps no logged models (MLflow 2
 // databases and servers).
-func logLoggedModel(c *cli.Context, st store.Store, run *store.Run, name, dir string, files []string) (string, error) {
+func logLoggedModel(c *cli.Context, st store.Store, run *store.Run, spec loggedModel, dir string, files []string) (string, error) {
 	lm, ok := st.(store.LoggedModels)
 	if !ok {
 		return "", store.ErrUnsupported
 	}
+	// The run's user and source tags, then the given ones; the given
+	// params, then the run's (MLflow's merge: the run's win).
 	var tags []store.Tag
 	for _, k := range []string{"mlflow.user", "mlflow.source.name", "mlflow.source.type"} {
 		if v, ok := run.Tag(k); ok {
 			tags = append(tags, store.Tag{Key: k, Value: v})
 		}
 	}
-	m, err := lm.CreateLoggedModel(c.Context, store.LoggedModel{ExperimentID: run.Info.ExperimentID, Name: name, SourceRunID: run.Info.RunID,
-		Params: run.Params, Tags: tags})
+	tags = mergeKV(tags, spec.tags)
+	params := make([]store.Param, 0, len(spec.params)+len(run.Params))
+	for _, p := range spec.params {
+		if !slices.ContainsFunc(run.Params, func(q store.Param) bool { return q.Key == p.Key }) {
+			params = append(params, p)
+		}
+	}
+	params = append(params, run.Params...)
+	m, err := lm.CreateLoggedModel(c.Context, store.LoggedModel{ExperimentID: run.Info.ExperimentID, Name: spec.name, SourceRunID: run.Info.RunID,
+		ModelType: c.String("model-type"), Params: params, Tags: tags})
 	if err != nil {
 		return "", err
 	}
@@ -419,6 +447,25 @@ func logLoggedModel(c *cli.Context, st store.Store, run *store.Run, name, dir st
 		return "", fmt.Errorf("logged model %s: %w", m.ModelID, err)
 	}
 	return m.ModelID, nil
+}
+
+// loggedModel is what logLoggedModel makes of the command's flags.
+type loggedModel struct {
+	name   string
+	tags   []store.Tag
+	params []store.Param
+}
+
+// mergeKV is tags with more's set over them (a key keeps its place).
+func mergeKV(tags, more []store.Tag) []store.Tag {
+	for _, t := range more {
+		if i := slices.IndexFunc(tags, func(x store.Tag) bool { return x.Key == t.Key }); i >= 0 {
+			tags[i] = t
+		} else {
+			tags = append(tags, t)
+		}
+	}
+	return tags
 }
 
 // linkStepMetrics logs the run's metrics at step again with the logged

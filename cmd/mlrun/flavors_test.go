@@ -181,6 +181,28 @@ func TestModelsLogIntoARun(t *testing.T) {
 	if r, _ := st.GetRun(ctx, runID); len(r.Outputs) != 2 || r.Outputs[1] != (store.ModelOutput{ModelID: at1.ModelID, Step: 1}) {
 		t.Fatalf("the run's outputs: %+v", r.Outputs)
 	}
+	// --tag, --param, --model-type, as log_model(tags=, params=,
+	// model_type=): the run's params win; the tags go to the version too.
+	out = mustRun(t, "models", "log", testdata.Path("onnx/linear.onnx"), "--name", "tagged", "--tag", "stage=dev", "--tag", "mlflow.user=bob",
+		"--param", "alpha=9", "--param", "beta=2", "--model-type", "regressor", "--registered-model-name", "reg")
+	lines = strings.Split(strings.TrimSpace(out), "\n")
+	tm, err := st.(store.LoggedModels).GetLoggedModel(ctx, strings.TrimPrefix(lines[len(lines)-1], "models:/"))
+	if err != nil || tm.ModelType != "regressor" || tagValue(tm.Tags, "stage") != "dev" || tagValue(tm.Tags, "mlflow.user") != "bob" || tagValue(tm.Tags, "mlflow.source.name") != "train.py" {
+		t.Fatalf("the tagged model: %+v %v", tm, err)
+	}
+	got := map[string]string{}
+	for _, p := range tm.Params {
+		got[p.Key] = p.Value
+	}
+	if len(got) != 2 || got["alpha"] != "0.1" || got["beta"] != "2" {
+		t.Fatalf("the tagged model's params: %v", got)
+	}
+	if v := squash(mustRun(t, "models", "get", "reg", "1")); !strings.Contains(v, "tag stage dev") {
+		t.Fatalf("the version's tags:\n%s", v)
+	}
+	if _, err := mlrun(t, "models", "log", testdata.Path("onnx/linear.onnx"), "--param", "nokey"); err == nil || !strings.Contains(err.Error(), `--param "nokey": want KEY=VALUE`) {
+		t.Fatalf("a bad --param: %v", err)
+	}
 	if files, err := mlrun(t, "artifacts", "list", "--run-id", runID); err != nil || strings.Contains(files, "net") {
 		t.Fatalf("the run's own artifacts: %v %s", err, files)
 	}
