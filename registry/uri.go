@@ -197,13 +197,13 @@ func RunLoggedModel(ctx context.Context, tracking store.Store, r *store.Run, nam
 	if !ok {
 		return nil, nil
 	}
-	step := func(id string) (int64, bool) {
+	step := func(id string) int64 { // 0 for a model the run did not output
 		for _, o := range r.Outputs {
 			if o.ModelID == id {
-				return o.Step, true
+				return o.Step
 			}
 		}
-		return 0, false
+		return 0
 	}
 	var best *store.LoggedModel
 	var bestStep int64
@@ -222,8 +222,7 @@ func RunLoggedModel(ctx context.Context, tracking store.Store, r *store.Run, nam
 			if m.Name != name || m.SourceRunID != r.Info.RunID {
 				continue
 			}
-			s, _ := step(m.ModelID)
-			if best == nil || s > bestStep {
+			if s := step(m.ModelID); best == nil || s > bestStep {
 				best, bestStep = m, s
 			}
 		}
