@@ -1,6 +1,7 @@
 package store
 
 import (
+	"fmt"
 	"os"
 	"path"
 	"path/filepath"
@@ -252,4 +253,36 @@ func ValidateArtifactLocation(loc string) (string, error) {
 		return l.Path, nil
 	}
 	return loc, nil
+}
+
+// PyRepr is a string as Python's repr writes it, for messages that quote
+// a value as MLflow's do ({name!r}): in single quotes, or double ones
+// when it holds a single quote and no double quote; backslashes, the
+// quote and control characters escaped.
+func PyRepr(s string) string {
+	q := byte('\'')
+	if strings.Contains(s, "'") && !strings.Contains(s, `"`) {
+		q = '"'
+	}
+	var b strings.Builder
+	b.WriteByte(q)
+	for _, r := range s {
+		switch {
+		case r == '\\' || r == rune(q):
+			b.WriteByte('\\')
+			b.WriteRune(r)
+		case r == '\n':
+			b.WriteString(`\n`)
+		case r == '\r':
+			b.WriteString(`\r`)
+		case r == '\t':
+			b.WriteString(`\t`)
+		case r < 0x20 || r == 0x7f:
+			fmt.Fprintf(&b, `\x%02x`, r)
+		default:
+			b.WriteRune(r)
+		}
+	}
+	b.WriteByte(q)
+	return b.String()
 }

@@ -29,3 +29,20 @@ func TestKeyAndRunIDRules(t *testing.T) {
 		t.Fatalf("ValidateRunID(../etc) = %v, want ErrInvalidArgument", err)
 	}
 }
+
+// TestPyRepr: strings quoted as Python's repr quotes them.
+func TestPyRepr(t *testing.T) {
+	for in, want := range map[string]string{
+		"model":      `'model'`,
+		"a/b":        `'a/b'`,
+		"it's":       `"it's"`,
+		`say "it's"`: `'say "it\'s"'`,
+		"a\\b\n":     `'a\\b\n'`,
+		"\x01":       `'\x01'`,
+		"é":          `'é'`,
+	} {
+		if got := PyRepr(in); got != want {
+			t.Errorf("PyRepr(%q) = %s, want %s", in, got, want)
+		}
+	}
+}

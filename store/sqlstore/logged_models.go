@@ -85,6 +85,11 @@ func (s *Store) CreateLoggedModel(ctx context.Context, req store.LoggedModel) (*
 	if err := s.requireLoggedModels(); err != nil {
 		return nil, err
 	}
+	// MLflow's _validate_logged_model_name: the name is a path segment
+	// of runs:/<run_id>/<name> and of the model's URIs.
+	if strings.ContainsAny(req.Name, "/:.") {
+		return nil, store.Invalidf("Invalid model name (%s) provided. Model name must be a non-empty string and cannot contain the following characters: ('/', ':', '.')", store.PyRepr(req.Name))
+	}
 	var m *store.LoggedModel
 	err := s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		e, err := s.getExperiment(ctx, tx, req.ExperimentID)

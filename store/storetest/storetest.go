@@ -982,6 +982,14 @@ func testLoggedModelSearch(t *testing.T, s store.Store) {
 		}
 		return m
 	}
+	// MLflow's rule for names: they are a segment of runs:/<run_id>/<name>.
+	for _, bad := range []string{"a/b", "m:1", "v1.2"} {
+		_, err := lm.CreateLoggedModel(ctx(), store.LoggedModel{ExperimentID: exp, Name: bad})
+		wantKind(t, err, store.ErrInvalidArgument)
+		if want := "Invalid model name ('" + bad + "') provided. Model name must be a non-empty string and cannot contain the following characters: ('/', ':', '.')"; !strings.Contains(err.Error(), want) {
+			t.Fatalf("name %q: %v, want %q", bad, err, want)
+		}
+	}
 	a := mk("alpha", "sklearn", []store.Param{{Key: "p", Value: "1"}}, []store.Tag{{Key: "t", Value: "x"}})
 	b := mk("beta", "xgboost", []store.Param{{Key: "p", Value: "2"}}, nil)
 	mk("gamma", "onnx", nil, []store.Tag{{Key: "t", Value: "y"}})
