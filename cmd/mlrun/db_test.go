@@ -127,6 +127,28 @@ func TestRunsURIReachesLoggedModel(t *testing.T) {
 			t.Fatalf("runs get lacks %q:\n%s", want, got)
 		}
 	}
+	// runs describe: MLflow 3's Run.to_dictionary, inputs and outputs too.
+	var described struct {
+		Inputs struct {
+			ModelInputs   []map[string]string `json:"model_inputs"`
+			DatasetInputs []struct {
+				Dataset map[string]any    `json:"dataset"`
+				Tags    map[string]string `json:"tags"`
+			} `json:"dataset_inputs"`
+		} `json:"inputs"`
+		Outputs struct {
+			ModelOutputs []map[string]any `json:"model_outputs"`
+		} `json:"outputs"`
+	}
+	if err := json.Unmarshal([]byte(mustRun(t, "runs", "describe", train1)), &described); err != nil {
+		t.Fatal(err)
+	}
+	ins, outs := described.Inputs, described.Outputs
+	if len(ins.ModelInputs) != 1 || ins.ModelInputs[0]["model_id"] != model1 || len(ins.DatasetInputs) != 1 ||
+		ins.DatasetInputs[0].Dataset["name"] != "iris" || ins.DatasetInputs[0].Dataset["digest"] != "470bc25c" || ins.DatasetInputs[0].Tags["mlflow.data.context"] != "training" ||
+		len(outs.ModelOutputs) != 1 || outs.ModelOutputs[0]["model_id"] != model1 || outs.ModelOutputs[0]["step"] != float64(0) {
+		t.Fatalf("runs describe: %+v", described)
+	}
 	dst := t.TempDir()
 	mustRun(t, "artifacts", "download", "-u", "runs:/"+train1+"/model", "-d", dst)
 	hasModel(filepath.Join(dst, "model", "MLmodel"))

@@ -111,7 +111,7 @@ func runsCommand() *cli.Command {
 			get,
 			{
 				Name:      "describe",
-				Usage:     "print one run as JSON, as mlflow runs describe (info, and data's metrics, params and tags by key)",
+				Usage:     "print one run as JSON, as mlflow runs describe (info; data's metrics, params and tags by key; inputs and outputs)",
 				ArgsUsage: "[RUN_ID]",
 				Flags:     []cli.Flag{trackingFlag, idFlag},
 				Action: func(c *cli.Context) error {
@@ -180,7 +180,8 @@ func clip(s string) string {
 
 // describeRun is a run as mlflow runs describe prints it (Run.to_dictionary):
 // info with MLflow's RunInfo fields, data's metrics (latest values), params
-// and tags as objects by key. NaN and infinite metrics, which JSON cannot
+// and tags as objects by key, its inputs (datasets, logged models) and
+// outputs (logged models, with their steps). NaN and infinite metrics, which JSON cannot
 // hold, are the strings MLflow's REST API uses ("NaN", "Infinity").
 func describeRun(r *store.Run) map[string]any {
 	i := r.Info
@@ -207,9 +208,38 @@ func describeRun(r *store.Run) map[string]any {
 	for _, t := range r.Tags {
 		tags[t.Key] = t.Value
 	}
+	// MLflow 3's RunInputs and RunOutputs.to_dictionary. (MLflow's own
+	// command fails on a run with model inputs, whose entries it leaves
+	// as objects json cannot write; they are {"model_id": …} here.)
+	datasets, modelIns, modelOuts := []any{}, []any{}, []any{}
+	for _, in := range r.Inputs {
+		d := in.Dataset
+		itags := map[string]string{}
+		for _, t := range in.Tags {
+			itags[t.Key] = t.Value
+		}
+		datasets = append(datasets, map[string]any{"dataset": map[string]any{"name": d.Name, "digest": d.Digest, "source_type": d.SourceType,
+			"source": d.Source, "schema": nilIfEmpty(d.Schema), "profile": nilIfEmpty(d.Profile)}, "tags": itags})
+	}
+	for _, id := range r.ModelInputs {
+		modelIns = append(modelIns, map[string]any{"model_id": id})
+	}
+	for _, o := range r.Outputs {
+		modelOuts = append(modelOuts, map[string]any{"model_id": o.ModelID, "step": o.Step})
+	}
 	return map[string]any{
 		"info": map[string]any{"artifact_uri": i.ArtifactURI, "end_time": end, "experiment_id": i.ExperimentID, "lifecycle_stage": i.LifecycleStage,
 			"run_id": i.RunID, "run_name": i.RunName, "run_uuid": i.RunID, "start_time": i.StartTime, "status": string(i.Status), "user_id": i.UserID},
-		"data": map[string]any{"metrics": metrics, "params": params, "tags": tags},
+		"data":    map[string]any{"metrics": metrics, "params": params, "tags": tags},
+		"inputs":  map[string]any{"model_inputs": modelIns, "dataset_inputs": datasets},
+		"outputs": map[string]any{"model_outputs": modelOuts},
 	}
+}
+
+// nilIfEmpty is s, or nil (JSON null, Python's None) when s is empty.
+func nilIfEmpty(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
 }
