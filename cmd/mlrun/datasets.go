@@ -291,16 +291,19 @@ func readRecords(r io.Reader) ([]json.RawMessage, error) {
 }
 
 // tagFlags reads the repeatable --tag KEY=VALUE flag.
-func tagFlags(c *cli.Context) ([]store.Tag, error) {
-	var tags []store.Tag
-	for _, kv := range c.StringSlice("tag") {
+func tagFlags(c *cli.Context) ([]store.Tag, error) { return keyValues(c, "tag") }
+
+// keyValues reads a repeatable KEY=VALUE flag.
+func keyValues(c *cli.Context, flag string) ([]store.Tag, error) {
+	var kvs []store.Tag
+	for _, kv := range c.StringSlice(flag) {
 		k, v, ok := strings.Cut(kv, "=")
-		if !ok {
-			return nil, fmt.Errorf("--tag %q: want KEY=VALUE", kv)
+		if !ok || k == "" {
+			return nil, fmt.Errorf("--%s %q: want KEY=VALUE", flag, kv)
 		}
-		tags = append(tags, store.Tag{Key: k, Value: v})
+		kvs = append(kvs, store.Tag{Key: k, Value: v})
 	}
-	return tags, nil
+	return kvs, nil
 }
 
 // traceRecord is a trace as MLflow's merge_records turns it into a

@@ -168,13 +168,13 @@ func logModelCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
+			kvs, err := keyValues(c, "param")
+			if err != nil {
+				return err
+			}
 			var params []store.Param
-			for _, kv := range c.StringSlice("param") {
-				k, v, ok := strings.Cut(kv, "=")
-				if !ok || k == "" {
-					return fmt.Errorf("--param %q: want KEY=VALUE", kv)
-				}
-				params = append(params, store.Param{Key: k, Value: v})
+			for _, kv := range kvs {
+				params = append(params, store.Param(kv))
 			}
 			var example *inputexample.Example
 			if path := c.String("input-example"); path != "" {
