@@ -9,7 +9,10 @@ import (
 // permute moves a leaf command's flags before its positional arguments,
 // so `mlrun run examples/wine -P alpha=0.5` parses as MLflow users write
 // it (urfave/cli stops reading flags at the first positional argument).
-// Everything after "--" is left alone.
+// A repeatable flag given by an alias is renamed to its long name, so
+// that `-P a=1 --param-list b=2` collects both, as MLflow's click does
+// (urfave/cli refuses two forms of one flag). Everything after "--" is
+// left alone.
 func permute(app *cli.App, args []string) []string {
 	if len(args) < 2 {
 		return args
@@ -37,10 +40,16 @@ func permute(app *cli.App, args []string) []string {
 		return args
 	}
 	isBool := map[string]bool{"help": true}
+	long := map[string]string{} // a repeatable flag's alias → its name
 	for _, f := range leaf.Flags {
-		if _, ok := f.(*cli.BoolFlag); ok {
+		switch f.(type) {
+		case *cli.BoolFlag:
 			for _, n := range f.Names() {
 				isBool[n] = true
+			}
+		case *cli.StringSliceFlag, *cli.IntSliceFlag, *cli.Int64SliceFlag, *cli.Float64SliceFlag, *cli.UintSliceFlag, *cli.Uint64SliceFlag:
+			for _, n := range f.Names()[1:] {
+				long[n] = f.Names()[0]
 			}
 		}
 	}
@@ -53,8 +62,15 @@ func permute(app *cli.App, args []string) []string {
 			pos = append(pos, rest[j+1:]...)
 			j = len(rest)
 		case strings.HasPrefix(a, "-") && len(a) > 1 && !isNumber(a):
-			flags = append(flags, a)
 			name := strings.TrimLeft(a, "-")
+			n, v, hasValue := strings.Cut(name, "=")
+			if l, ok := long[n]; ok {
+				a = "--" + l
+				if hasValue {
+					a += "=" + v
+				}
+			}
+			flags = append(flags, a)
 			if !strings.Contains(name, "=") && !isBool[name] && j+1 < len(rest) {
 				flags = append(flags, rest[j+1])
 				j++

@@ -260,7 +260,8 @@ func createRunReq(exp string) store.CreateRun { return store.CreateRun{Experimen
 func TestPermute(t *testing.T) {
 	app := newApp()
 	for in, want := range map[string]string{
-		"mlrun run proj -e quick -P a=1":                "mlrun run -e quick -P a=1 -- proj",
+		"mlrun run proj -e quick -P a=1":                "mlrun run -e quick --param-list a=1 -- proj",
+		"mlrun run proj -P=a=1 --param-list b=2 -P c=3": "mlrun run --param-list=a=1 --param-list b=2 --param-list c=3 -- proj",
 		"mlrun log metric rmse -0.5 --step 4":           "mlrun log metric --step 4 -- rmse -0.5",
 		"mlrun run --backend docker proj --build-image": "mlrun run --backend docker --build-image -- proj",
 		"mlrun experiments list":                        "mlrun experiments list",

@@ -109,6 +109,8 @@ func runsCommand() *cli.Command {
 				},
 			},
 			get,
+			runsCreateCommand(),
+			runsLinkTracesCommand(),
 			{
 				Name:      "describe",
 				Usage:     "print one run as JSON, as mlflow runs describe (info; data's metrics, params and tags by key; inputs and outputs)",
