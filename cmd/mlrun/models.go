@@ -328,6 +328,7 @@ func modelsCommand() *cli.Command {
 					})
 				},
 			},
+			updatePipRequirementsCommand(),
 			{
 				Name: "download", Usage: "download a model's files (models:/name/1, models:/name/Production, models:/name@alias, models:/<model_id>, runs:/…)", ArgsUsage: "URI",
 				Flags: flags(&cli.StringFlag{Name: "dst-path", Aliases: []string{"d"}, Value: ".", Usage: "folder to download into"}),

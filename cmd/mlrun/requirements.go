@@ -1,0 +1,171 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+	yaml "go.yaml.in/yaml/v3"
+
+	"github.com/mlrun/mlrun/artifact"
+	"github.com/mlrun/mlrun/artifact/local"
+	"github.com/mlrun/mlrun/internal/pipreq"
+	"github.com/mlrun/mlrun/registry"
+	"github.com/mlrun/mlrun/store"
+)
+
+// updatePipRequirementsCommand is mlflow models update-pip-requirements:
+// requirements added to (or removed from) a model's requirements.txt and
+// the pip section of its conda.yaml, written back where the model is.
+func updatePipRequirementsCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "update-pip-requirements",
+		Usage:     "add or remove pip requirements of a model (its requirements.txt and conda.yaml), as mlflow models update-pip-requirements",
+		ArgsUsage: "add|remove REQUIREMENT...",
+		Flags: []cli.Flag{trackingFlag,
+			&cli.StringFlag{Name: "model-uri", Aliases: []string{"m"}, Required: true, Usage: "the model: a local folder, runs:/<run_id>/<path>, models:/<model_id>, or an artifact URI (not a registered model's models:/name/…)"},
+		},
+		Action: func(c *cli.Context) error {
+			op := c.Args().First()
+			if op != "add" && op != "remove" {
+				return fmt.Errorf("update-pip-requirements: want add or remove, then the requirements (got %q)", op)
+			}
+			reqs, err := pipreq.ParseList(c.Args().Tail())
+			if err != nil {
+				return fmt.Errorf("%w: %v", store.ErrInvalidArgument, err)
+			}
+			if len(reqs) == 0 {
+				return fmt.Errorf("update-pip-requirements %s: give the requirements, e.g. \"pandas==2.2.3\"", op)
+			}
+			uri := c.String("model-uri")
+			if st, err := os.Stat(uri); err == nil && st.IsDir() {
+				return updateRequirements(c.Context, local.New(uri), uri, op, reqs, c.App.ErrWriter)
+			}
+			if strings.HasPrefix(uri, "models:/") && registry.LoggedModelID(uri) == "" {
+				return store.Invalidf("Failed to set requirements on %q. Model URIs with the `models:/` scheme are not supported (the registry's versions are read-only; give the model's runs:/ or models:/<model_id> URI).", uri)
+			}
+			return withStore(c, func(st store.Store) error {
+				loc, err := registry.Resolve(c.Context, st, nil, uri, artifactsOf(st))
+				if err != nil {
+					return err
+				}
+				repo, err := artifactRepo(st, loc)
+				if err != nil {
+					return err
+				}
+				return updateRequirements(c.Context, repo, uri, op, reqs, c.App.ErrWriter)
+			})
+		},
+	}
+}
+
+// updateRequirements rewrites the model's requirements.txt and conda.yaml
+// in repo; each file is read, changed and written whole, and a file that
+// cannot be read stops the command before anything is written.
+func updateRequirements(ctx context.Context, repo artifact.Repository, uri, op string, reqs []pipreq.Requirement, log io.Writer) error {
+	read := func(name string) ([]byte, error) {
+		rc, _, err := repo.Open(ctx, name)
+		if err != nil {
+			return nil, err
+		}
+		defer rc.Close()
+		return io.ReadAll(rc)
+	}
+	change := func(old []string) []string {
+		if op == "add" {
+			return pipreq.Add(old, reqs)
+		}
+		kept, _ := pipreq.Remove(old, reqs)
+		return kept
+	}
+	out := map[string][]byte{}
+	var before, after []string
+	txt, err := read("requirements.txt")
+	switch {
+	case err == nil:
+		before = strings.Split(string(txt), "\n")
+		after = change(before)
+		out["requirements.txt"] = []byte(strings.Join(after, "\n"))
+	case !errors.Is(err, artifact.ErrNotFound):
+		return fmt.Errorf("%s: requirements.txt: %w", uri, err)
+	}
+	conda, err := read("conda.yaml")
+	switch {
+	case err == nil:
+		var env map[string]any
+		if err := yaml.Unmarshal(conda, &env); err != nil || env == nil {
+			return fmt.Errorf("%s: conda.yaml is not a conda environment: %v", uri, err)
+		}
+		deps, _ := env["dependencies"].([]any)
+		var pip []string
+		at := -1
+		for i, d := range deps {
+			if m, ok := d.(map[string]any); ok && m["pip"] != nil {
+				list, _ := m["pip"].([]any)
+				for _, p := range list {
+					pip = append(pip, fmt.Sprint(p))
+				}
+				at = i
+				break
+			}
+		}
+		if txt == nil {
+			before = pip
+		}
+		changed := change(pip)
+		if after == nil {
+			after = changed
+		}
+		section := map[string]any{"pip": changed}
+		if at < 0 {
+			deps = append(deps, section)
+		} else {
+			deps[at] = section
+		}
+		env["dependencies"] = deps
+		var b bytes.Buffer
+		enc := yaml.NewEncoder(&b)
+		enc.SetIndent(2)
+		enc.CompactSeqIndent() // "- item" under its key, as PyYAML writes MLflow's files
+		if err := enc.Encode(env); err != nil {
+			return err
+		}
+		out["conda.yaml"] = b.Bytes()
+	case !errors.Is(err, artifact.ErrNotFound):
+		return fmt.Errorf("%s: conda.yaml: %w", uri, err)
+	}
+	if len(out) == 0 {
+		return fmt.Errorf("%w: %s has neither requirements.txt nor conda.yaml: is it an MLflow model?", store.ErrNotFound, uri)
+	}
+	if op == "remove" {
+		_, missing := pipreq.Remove(before, reqs)
+		for _, m := range missing {
+			fmt.Fprintf(log, "mlrun: %q not found in requirements, ignoring\n", m)
+		}
+	}
+	for _, name := range []string{"conda.yaml", "requirements.txt"} {
+		if b, ok := out[name]; ok {
+			if err := repo.Put(ctx, name, bytes.NewReader(b)); err != nil {
+				return fmt.Errorf("%s: write %s: %w", uri, name, err)
+			}
+		}
+	}
+	fmt.Fprintf(log, "Updated the requirements of %s\nOld requirements:\n  %s\nUpdated requirements:\n  %s\n",
+		uri, strings.Join(nonEmpty(before), "\n  "), strings.Join(after, "\n  "))
+	return nil
+}
+
+func nonEmpty(ss []string) []string {
+	var out []string
+	for _, s := range ss {
+		if strings.TrimSpace(s) != "" {
+			out = append(out, s)
+		}
+	}
+	return out
+}
