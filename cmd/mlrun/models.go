@@ -80,6 +80,7 @@ func modelsCommand() *cli.Command {
 			predictCommand(),
 			buildDockerCommand(),
 			generateDockerfileCommand(),
+			prepareEnvCommand(),
 			{
 				Name: "register", Usage: "register a run's model (runs:/<run_id>/<path>) or a path as a new version",
 				ArgsUsage: "SOURCE",

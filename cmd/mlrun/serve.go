@@ -301,3 +301,33 @@ func loadModel(c *cli.Context, inspect bool, fn func(string, *serve.Model) error
 	defer m.Close()
 	return fn(dir, m)
 }
+
+// prepareEnvCommand is mlflow models prepare-env: the Python environment
+// serve and predict would build for the model (--env-manager), built now
+// and cached, so that they start at once. A model served in Go needs
+// none, and is said to.
+func prepareEnvCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "prepare-env",
+		Usage: "build (and cache) the Python environment serve and predict would use for a model, as mlflow models prepare-env",
+		Flags: modelURIFlags(),
+		Action: func(c *cli.Context) error {
+			return loadModel(c, true, func(dir string, m *serve.Model) error {
+				switch m.Runtime {
+				case "go":
+					fmt.Fprintf(c.App.ErrWriter, "%s (%s) is served in Go: it needs no Python environment\n", c.String("model-uri"), m.Flavor)
+					return nil
+				case "plugin":
+					fmt.Fprintf(c.App.ErrWriter, "%s (%s) is served by its flavor's plugin: it needs no Python environment\n", c.String("model-uri"), m.Flavor)
+					return nil
+				}
+				python, err := modelPython(c)(dir)
+				if err != nil {
+					return fmt.Errorf("%s: the model's Python environment: %w", c.String("model-uri"), err)
+				}
+				fmt.Fprintf(c.App.ErrWriter, "The environment of %s is ready: %s\n", c.String("model-uri"), python)
+				return nil
+			})
+		},
+	}
+}

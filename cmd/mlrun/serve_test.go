@@ -333,9 +333,10 @@ func TestModelsBuildDockerPython(t *testing.T) {
 // its Python from --env-manager: virtualenv builds one from the model's
 // python_env.yaml (here with no dependencies, there being no package
 // index: the worker then lacks numpy, which proves it ran in the new
-// environment) and reuses it the second time; local takes --python (the
-// system's, with scikit-learn, which predicts); conda without conda says
-// what to install.
+// environment) and reuses it the second time; models prepare-env builds
+// it ahead, for predict to find; local takes --python (the system's, with
+// scikit-learn, which predicts); conda without conda says what to
+// install.
 func TestModelsPredictEnvManagers(t *testing.T) {
 	if err := exec.Command("/usr/bin/python3", "-c", "import sklearn, pandas").Run(); err != nil {
 		if os.Getenv("CI") != "" {
@@ -367,10 +368,25 @@ func TestModelsPredictEnvManagers(t *testing.T) {
 			t.Errorf("virtualenv, run %d: built=%v, want %v\n%s", i, built, wantBuild, out)
 		}
 	}
+	// prepare-env builds the environment ahead (in a new cache), and
+	// predict then finds it built; a model served in Go needs none.
+	t.Setenv("MLRUN_ENV_ROOT", t.TempDir())
+	if out := mustRun(t, "models", "prepare-env", "-m", dir); !strings.Contains(out, "creating virtualenv") || !strings.Contains(out, "is ready: ") {
+		t.Fatalf("prepare-env: %s", out)
+	}
+	if out, _ := mlrun(t, "models", "predict", "-m", dir, "-i", in); strings.Contains(out, "creating virtualenv") {
+		t.Fatalf("predict after prepare-env built again:\n%s", out)
+	}
+	if out := mustRun(t, "models", "prepare-env", "-m", "../../../shared/testdata/mlflow-2.17.2/models/xgboost"); !strings.Contains(out, "(xgboost) is served in Go: it needs no Python environment") {
+		t.Fatalf("prepare-env of an xgboost model: %s", out)
+	}
 	// No conda here: the error says what to install.
 	t.Setenv("PATH", filepath.Dir(mustLookPath(t, "python3"))+":/usr/bin:/bin")
 	if _, err := mlrun(t, "models", "predict", "-m", dir, "-i", in, "--env-manager", "conda"); !errors.Is(err, pyenv.ErrUnavailable) || !strings.Contains(err.Error(), "conda or mamba is needed") {
 		t.Errorf("conda: %v", err)
+	}
+	if _, err := mlrun(t, "models", "prepare-env", "-m", dir, "--env-manager", "conda"); !errors.Is(err, pyenv.ErrUnavailable) || !strings.Contains(err.Error(), "conda or mamba is needed") {
+		t.Errorf("prepare-env, conda: %v", err)
 	}
 	out, err := mlrun(t, "models", "predict", "-m", dir, "-i", in, "--env-manager", "local", "--python", "/usr/bin/python3")
 	if err != nil || !strings.HasPrefix(out, `{"predictions": [`) {
