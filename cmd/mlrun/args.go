@@ -11,8 +11,8 @@ import (
 // it (urfave/cli stops reading flags at the first positional argument).
 // A repeatable flag given by an alias is renamed to its long name, so
 // that `-P a=1 --param-list b=2` collects both, as MLflow's click does
-// (urfave/cli refuses two forms of one flag). Everything after "--" is
-// left alone.
+// (urfave/cli refuses two forms of one flag), and click's --no-FLAG of a
+// boolean flag is --FLAG=false. Everything after "--" is left alone.
 func permute(app *cli.App, args []string) []string {
 	if len(args) < 2 {
 		return args
@@ -41,7 +41,11 @@ func permute(app *cli.App, args []string) []string {
 	}
 	isBool := map[string]bool{"help": true}
 	long := map[string]string{} // a repeatable flag's alias → its name
+	known := map[string]bool{}
 	for _, f := range leaf.Flags {
+		for _, n := range f.Names() {
+			known[n] = true
+		}
 		switch f.(type) {
 		case *cli.BoolFlag:
 			for _, n := range f.Names() {
@@ -69,6 +73,9 @@ func permute(app *cli.App, args []string) []string {
 				if hasValue {
 					a += "=" + v
 				}
+			}
+			if off := strings.TrimPrefix(n, "no-"); off != n && !hasValue && !known[n] && isBool[off] {
+				a, name = "--"+off+"=false", off+"=false" // click's --no-FLAG
 			}
 			flags = append(flags, a)
 			if !strings.Contains(name, "=") && !isBool[name] && j+1 < len(rest) {

@@ -150,13 +150,18 @@ func mergePicked(a, b any) any {
 
 // selectFields keeps the fields' paths of v (a list of paths, comma
 // separated). With check, a path without * that v lacks is an error
-// naming the fields v has (mlflow traces checks the first trace so).
-func selectFields(v any, fields string, check bool) (any, error) {
+// naming the fields v has (mlflow traces checks the first trace so):
+// those of the first three levels, or with verbose every one.
+func selectFields(v any, fields string, check, verbose bool) (any, error) {
 	var picked any
 	for _, f := range fieldList(fields) {
 		parts := splitField(f)
 		if check && !strings.Contains(f, "*") && len(extractField(v, parts)) == 0 {
-			return nil, fmt.Errorf("--extract-fields: no field %s in the traces; fields include %s", f, strings.Join(fieldNames(v, "", 2), ", "))
+			depth, more := 2, " (--verbose lists every field)"
+			if verbose {
+				depth, more = 64, ""
+			}
+			return nil, fmt.Errorf("--extract-fields: no field %s in the traces; fields include %s%s", f, strings.Join(fieldNames(v, "", depth), ", "), more)
 		}
 		picked = mergePicked(picked, pickField(v, parts))
 	}

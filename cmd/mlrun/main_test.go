@@ -262,6 +262,9 @@ func TestPermute(t *testing.T) {
 	for in, want := range map[string]string{
 		"mlrun run proj -e quick -P a=1":                "mlrun run -e quick --param-list a=1 -- proj",
 		"mlrun run proj -P=a=1 --param-list b=2 -P c=3": "mlrun run --param-list=a=1 --param-list b=2 --param-list c=3 -- proj",
+		"mlrun traces search -x 1 --no-include-spans":   "mlrun traces search -x 1 --include-spans=false",
+		"mlrun models serve -m m --no-conda":            "mlrun models serve -m m --no-conda",
+		"mlrun run proj --no-such-flag":                 "mlrun run --no-such-flag -- proj",
 		"mlrun log metric rmse -0.5 --step 4":           "mlrun log metric --step 4 -- rmse -0.5",
 		"mlrun run --backend docker proj --build-image": "mlrun run --backend docker --build-image -- proj",
 		"mlrun experiments list":                        "mlrun experiments list",

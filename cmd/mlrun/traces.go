@@ -78,9 +78,10 @@ func tracesCommand() *cli.Command {
 					&cli.StringFlag{Name: "order-by", Usage: "comma-separated, e.g. 'timestamp_ms DESC'"},
 					&cli.StringFlag{Name: "page-token", Usage: "the next page of an earlier search"},
 					&cli.StringFlag{Name: "run-id", Usage: "only the run's traces"},
-					&cli.BoolFlag{Name: "include-spans", Value: true, Usage: "with --output json, each trace's spans too (--include-spans=false: info only)"},
+					&cli.StringFlag{Name: "model-id", Usage: "only the traces of this MLflow 3 logged model (their mlflow.modelId metadata; not with --filter-string)"},
+					&cli.BoolFlag{Name: "include-spans", Value: true, Usage: "with --output json, each trace's spans too (--no-include-spans: info only)"},
 					&cli.StringFlag{Name: "output", Value: "table", Usage: "table or json"},
-					extractFlag,
+					extractFlag, verboseFlag,
 				},
 				Action: func(c *cli.Context) error {
 					if o := c.String("output"); o != "table" && o != "json" {
@@ -88,6 +89,12 @@ func tracesCommand() *cli.Command {
 					}
 					return withTraces(c, []string{"experiment-id"}, func(st store.Store, ts store.Traces, as store.Assessments) error {
 						filter := c.String("filter-string")
+						if model := c.String("model-id"); model != "" {
+							if filter != "" {
+								return store.Invalidf("give --model-id or --filter-string, not both (as MLflow's search_traces)")
+							}
+							filter = fmt.Sprintf("request_metadata.`mlflow.modelId` = '%s'", strings.ReplaceAll(model, "'", ""))
+						}
 						if run := c.String("run-id"); run != "" {
 							clause := fmt.Sprintf("run_id = '%s'", strings.ReplaceAll(run, "'", ""))
 							if filter != "" {
@@ -117,7 +124,7 @@ func tracesCommand() *cli.Command {
 								}
 								var v any = d
 								if fields != "" && c.String("output") == "json" {
-									if v, err = selectTraceFields(d, fields, i == 0); err != nil {
+									if v, err = selectTraceFields(c, d, fields, i == 0); err != nil {
 										return err
 									}
 								}
@@ -151,7 +158,7 @@ func tracesCommand() *cli.Command {
 			{
 				Name:  "get",
 				Usage: "print a trace as JSON: its info, assessments and spans",
-				Flags: []cli.Flag{trackingFlag, traceFlag, extractFlag},
+				Flags: []cli.Flag{trackingFlag, traceFlag, extractFlag, verboseFlag},
 				Action: func(c *cli.Context) error {
 					return withTraces(c, []string{"trace-id"}, func(st store.Store, ts store.Traces, as store.Assessments) error {
 						t, err := ts.GetTraceInfo(c.Context, c.String("trace-id"))
@@ -163,7 +170,7 @@ func tracesCommand() *cli.Command {
 							return err
 						}
 						if f := c.String("extract-fields"); f != "" {
-							v, err := selectTraceFields(d, f, true)
+							v, err := selectTraceFields(c, d, f, true)
 							if err != nil {
 								return err
 							}
@@ -322,8 +329,12 @@ func tracesCommand() *cli.Command {
 	}
 }
 
-// extractFlag is --extract-fields of traces search and get.
-var extractFlag = &cli.StringFlag{Name: "extract-fields", Usage: "only these fields, comma-separated dot paths: info.trace_id, info.assessments.*, data.spans.*.name, info.tags.`mlflow.traceName`"}
+// extractFlag is --extract-fields of traces search and get; verboseFlag
+// lists every field of the trace when one of them is not there.
+var (
+	extractFlag = &cli.StringFlag{Name: "extract-fields", Usage: "only these fields, comma-separated dot paths: info.trace_id, info.assessments.*, data.spans.*.name, info.tags.`mlflow.traceName`"}
+	verboseFlag = &cli.BoolFlag{Name: "verbose", Usage: "when --extract-fields names a field the trace lacks, list all of its fields"}
+)
 
 // infoOnly reports whether every field is below info (no spans needed).
 func infoOnly(fields string) bool {
@@ -336,12 +347,12 @@ func infoOnly(fields string) bool {
 }
 
 // selectTraceFields is a trace's dict cut down to fields.
-func selectTraceFields(d map[string]any, fields string, check bool) (any, error) {
+func selectTraceFields(c *cli.Context, d map[string]any, fields string, check bool) (any, error) {
 	v, err := toGeneric(d)
 	if err != nil {
 		return nil, err
 	}
-	return selectFields(v, fields, check)
+	return selectFields(v, fields, check, c.Bool("verbose"))
 }
 
 // fieldTable prints one column per field, a row per trace.
@@ -354,7 +365,7 @@ func fieldTable(c *cli.Context, traces []any, fields string) error {
 			return err
 		}
 		if i == 0 {
-			if _, err := selectFields(v, fields, true); err != nil {
+			if _, err := selectFields(v, fields, true, c.Bool("verbose")); err != nil {
 				return err
 			}
 		}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"regexp"
 	"strings"
@@ -208,6 +209,76 @@ func TestTracesCommands(t *testing.T) {
 			}
 			if out := mustRun(t, "traces", "search"); strings.Contains(out, "tr-") {
 				t.Errorf("search after deleting all:\n%s", out)
+			}
+		})
+	}
+}
+
+// TestTracesSearchModelIDAndClickForms: traces search --model-id (the
+// traces whose mlflow.modelId metadata names the model, as MLflow's
+// search_traces(model_id=…); not with --filter-string), click's
+// --no-include-spans, and --verbose listing every field of a trace when
+// --extract-fields names one it lacks.
+func TestTracesSearchModelIDAndClickForms(t *testing.T) {
+	for name, uri := range trackingURIs(t) {
+		t.Run(name, func(t *testing.T) {
+			t.Setenv("MLFLOW_TRACKING_URI", uri)
+			ctx := context.Background()
+			st, err := openStore(ctx, uri, "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer st.Close()
+			exp, err := st.CreateExperiment(ctx, "by-model", testArtifactLocation(t, uri), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ts := st.(store.Traces)
+			ofModel, err := ts.StartTrace(ctx, exp, 1_000, []store.Tag{{Key: "mlflow.modelId", Value: "m-0123"}}, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			other, err := ts.StartTrace(ctx, exp, 2_000, nil, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var loc string
+			for _, tg := range ofModel.Tags {
+				if tg.Key == store.TagTraceArtifactLocation {
+					loc = tg.Value
+				}
+			}
+			repo, err := artifactRepo(st, loc)
+			if err != nil {
+				t.Fatal(err)
+			}
+			spans := `{"spans": [{"name": "predict", "span_id": "s1", "attributes": {"mlflow.spanType": "\"CHAIN\""}}]}`
+			if err := repo.Put(ctx, "traces.json", strings.NewReader(spans)); err != nil {
+				t.Fatal(err)
+			}
+
+			out := mustRun(t, "traces", "search", "-x", exp, "--model-id", "m-0123")
+			if !strings.Contains(out, ofModel.RequestID) || strings.Contains(out, other.RequestID) {
+				t.Fatalf("search --model-id:\n%s", out)
+			}
+			if _, err := mlrun(t, "traces", "search", "-x", exp, "--model-id", "m-0123", "--filter-string", "status = 'OK'"); !errors.Is(err, store.ErrInvalidArgument) {
+				t.Fatalf("--model-id with --filter-string: %v", err)
+			}
+
+			withSpans := mustRun(t, "traces", "search", "-x", exp, "--model-id", "m-0123", "--output", "json")
+			without := mustRun(t, "traces", "search", "-x", exp, "--model-id", "m-0123", "--output", "json", "--no-include-spans")
+			if !strings.Contains(withSpans, `"predict"`) || strings.Contains(without, `"predict"`) || !strings.Contains(without, ofModel.RequestID) {
+				t.Fatalf("--no-include-spans:\n%s\nagainst\n%s", without, withSpans)
+			}
+
+			deep := "data.spans.*.attributes.`mlflow.spanType`"
+			_, err = mlrun(t, "traces", "get", "--trace-id", ofModel.RequestID, "--extract-fields", "info.bogus")
+			if err == nil || !strings.Contains(err.Error(), "no field info.bogus") || strings.Contains(err.Error(), deep) || !strings.Contains(err.Error(), "--verbose lists every field") {
+				t.Fatalf("an unknown field: %v", err)
+			}
+			_, err = mlrun(t, "traces", "get", "--trace-id", ofModel.RequestID, "--extract-fields", "info.bogus", "--verbose")
+			if err == nil || !strings.Contains(err.Error(), deep) {
+				t.Fatalf("an unknown field, --verbose: %v", err)
 			}
 		})
 	}
