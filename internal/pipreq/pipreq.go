@@ -129,7 +129,8 @@ func normalizeMarker(s string) (string, error) {
 		switch {
 		case strings.TrimSpace(m) == "":
 			continue
-		case m[0] == '\'':
+		case m[0] == '\'' && !strings.Contains(m, `"`):
+			// (packaging writes 'a"b' as "a"b", which no longer parses.)
 			m = `"` + m[1:len(m)-1] + `"`
 		}
 		toks = append(toks, m)

@@ -135,3 +135,25 @@ func TestParseListNamesEveryBadOne(t *testing.T) {
 		t.Fatalf("name not lowercased: %+v", rs[0])
 	}
 }
+
+// FuzzParse: Parse never panics, and what it writes reads back the same.
+func FuzzParse(f *testing.F) {
+	for in := range cases {
+		f.Add(in)
+	}
+	f.Add("pkg @ file:///tmp/x ; (a == 'b')")
+	f.Fuzz(func(t *testing.T, s string) {
+		r, err := Parse(s)
+		if err != nil {
+			return
+		}
+		out := r.String()
+		again, err := Parse(out)
+		if err != nil {
+			t.Fatalf("Parse(%q) wrote %q, which does not parse: %v", s, out, err)
+		}
+		if again.String() != out {
+			t.Fatalf("Parse(%q) wrote %q, read back as %q", s, out, again.String())
+		}
+	})
+}
