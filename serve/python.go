@@ -31,7 +31,6 @@ type pythonPredictor struct {
 	idle   chan *worker
 	mu     sync.Mutex
 	all    map[*worker]bool
-	closed bool
 	tensor bool   // the signature is a tensor: send a numpy array
 	dtype  string // its numpy dtype
 }

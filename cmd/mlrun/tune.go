@@ -332,7 +332,9 @@ func tuneProject(c *cli.Context) error {
 		running := int(launched.Load()) - done
 		fmt.Fprintf(w, "trial %d/%d %s  [%s]  done %d, running %d, failed %d, best %s%s\n", t.Number, len(history)+c.Int("max-trials"), what, paramText(t.Sample), done, running, failed, bestText, eta)
 	}
-	trials, best, err := tune.Search(c.Context, tune.Options{Space: sp, Algorithm: algo, MaxTrials: c.Int("max-trials"), Parallel: c.Int("parallel"),
+	// Search's error says what status and best say: no trial succeeded
+	// (best is nil), or the search was cancelled (c.Context is done).
+	trials, best, _ := tune.Search(c.Context, tune.Options{Space: sp, Algorithm: algo, MaxTrials: c.Int("max-trials"), Parallel: c.Int("parallel"),
 		Seed: seed, MaxFailures: c.Int("max-failures"), Maximize: maximize, History: history, Done: onDone}, eval)
 	ctx := context.WithoutCancel(c.Context)
 	status := store.StatusFinished

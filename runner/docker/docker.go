@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	cerrdefs "github.com/containerd/errdefs"
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/api/types/image"
@@ -189,7 +190,7 @@ func EnsureImage(ctx context.Context, cli *client.Client, out io.Writer, ref str
 	if err == nil {
 		return info, nil
 	}
-	if !client.IsErrNotFound(err) {
+	if !cerrdefs.IsNotFound(err) {
 		return info, fmt.Errorf("inspect image %s: %w", ref, err)
 	}
 	fmt.Fprintf(out, "mlrun: image %s is not on this machine; pulling it\n", ref)
@@ -390,7 +391,7 @@ func (h *handle) Wait(ctx context.Context) (runner.Result, error) {
 		case <-h.killNow: // a second Ctrl-C: no more grace
 			err = h.cli.ContainerKill(sctx, h.id, "KILL")
 		}
-		if err != nil && !client.IsErrNotFound(err) {
+		if err != nil && !cerrdefs.IsNotFound(err) {
 			return res, fmt.Errorf("stop container: %w", err)
 		}
 		select {

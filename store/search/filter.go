@@ -246,8 +246,6 @@ func (p *parser) next() token {
 	return t
 }
 
-func (p *parser) peek() token { return p.toks[p.i] }
-
 func (p *parser) invalid(t token, what string) error {
 	got := t.text
 	if t.kind == tokEOF {
