@@ -24,8 +24,14 @@ type Webhook struct {
 	LastUpdatedTimestamp int64
 }
 
-// PromptTag marks a registered model that is one of MLflow's prompts.
-const PromptTag = "mlflow.prompt.is_prompt"
+// PromptTag marks a registered model that is one of MLflow's prompts
+// (and a version created as one of a prompt's); PromptTextTag holds a
+// prompt version's template, PromptTypeTag its kind (text or chat).
+const (
+	PromptTag     = "mlflow.prompt.is_prompt"
+	PromptTextTag = "mlflow.prompt.text"
+	PromptTypeTag = "_mlflow_prompt_type"
+)
 
 // Webhook statuses.
 const (
@@ -48,6 +54,14 @@ var (
 	ModelVersionTagDeleted   = Event{"model_version_tag", "deleted"}
 	ModelVersionAliasCreated = Event{"model_version_alias", "created"}
 	ModelVersionAliasDeleted = Event{"model_version_alias", "deleted"}
+	PromptCreated            = Event{"prompt", "created"}
+	PromptVersionCreated     = Event{"prompt_version", "created"}
+	PromptTagSet             = Event{"prompt_tag", "set"}
+	PromptTagDeleted         = Event{"prompt_tag", "deleted"}
+	PromptVersionTagSet      = Event{"prompt_version_tag", "set"}
+	PromptVersionTagDeleted  = Event{"prompt_version_tag", "deleted"}
+	PromptAliasCreated       = Event{"prompt_alias", "created"}
+	PromptAliasDeleted       = Event{"prompt_alias", "deleted"}
 )
 
 // validActions lists, per entity, the actions a webhook may subscribe to

@@ -2,6 +2,7 @@ package server
 
 import (
 	"net/http"
+	"slices"
 
 	"github.com/mlrun/mlrun/artifact"
 	"github.com/mlrun/mlrun/internal/wire"
@@ -66,8 +67,11 @@ func (s *Server) createModel(w http.ResponseWriter, r *http.Request) {
 		if err != nil {
 			return nil, err
 		}
-		if !hasPromptTag(m.Tags) {
-			s.deliver(r.Context(), registry.RegisteredModelCreated, webhook.RegisteredModelCreated{Name: m.Name, Tags: tagMap(m.Tags), Description: webhook.Optional(deref(req.Description))})
+		tags, desc := wire.ToTags(req.Tags), webhook.Optional(deref(req.Description))
+		if promptRequest(tags) {
+			s.deliver(r.Context(), registry.PromptCreated, webhook.RegisteredModelCreated{Name: m.Name, Tags: tagMap(tags, registry.PromptTag, registry.PromptTypeTag), Description: desc})
+		} else {
+			s.deliver(r.Context(), registry.RegisteredModelCreated, webhook.RegisteredModelCreated{Name: m.Name, Tags: tagMap(tags), Description: desc})
 		}
 		return wire.RegisteredModelResponse{RegisteredModel: wire.FromRegisteredModel(m)}, nil
 	})
@@ -146,7 +150,13 @@ func (s *Server) setModelTag(w http.ResponseWriter, r *http.Request) {
 		if err := require("key", req.Key); err != nil {
 			return nil, err
 		}
-		return nil, reg.SetRegisteredModelTag(r.Context(), req.Name, store.Tag{Key: req.Key, Value: req.Value})
+		if err := reg.SetRegisteredModelTag(r.Context(), req.Name, store.Tag{Key: req.Key, Value: req.Value}); err != nil {
+			return nil, err
+		}
+		if s.isPrompt(r.Context(), req.Name) {
+			s.deliver(r.Context(), registry.PromptTagSet, webhook.PromptTagSet{Name: req.Name, Key: req.Key, Value: req.Value})
+		}
+		return nil, nil
 	})
 }
 
@@ -155,7 +165,13 @@ func (s *Server) deleteModelTag(w http.ResponseWriter, r *http.Request) {
 		if err := require("key", req.Key); err != nil {
 			return nil, err
 		}
-		return nil, reg.DeleteRegisteredModelTag(r.Context(), req.Name, req.Key)
+		if err := reg.DeleteRegisteredModelTag(r.Context(), req.Name, req.Key); err != nil {
+			return nil, err
+		}
+		if s.isPrompt(r.Context(), req.Name) {
+			s.deliver(r.Context(), registry.PromptTagDeleted, webhook.PromptTagDeleted{Name: req.Name, Key: req.Key})
+		}
+		return nil, nil
 	})
 }
 
@@ -167,9 +183,11 @@ func (s *Server) setAlias(w http.ResponseWriter, r *http.Request) {
 		if err := reg.SetAlias(r.Context(), req.Name, req.Alias, string(req.Version)); err != nil {
 			return nil, err
 		}
-		if !s.isPrompt(r.Context(), req.Name) {
-			s.deliver(r.Context(), registry.ModelVersionAliasCreated, webhook.ModelVersionAliasCreated{Name: req.Name, Alias: req.Alias, Version: string(req.Version)})
+		event := registry.ModelVersionAliasCreated
+		if s.isPrompt(r.Context(), req.Name) {
+			event = registry.PromptAliasCreated
 		}
+		s.deliver(r.Context(), event, webhook.ModelVersionAliasCreated{Name: req.Name, Alias: req.Alias, Version: string(req.Version)})
 		return nil, nil
 	})
 }
@@ -182,9 +200,11 @@ func (s *Server) deleteAlias(w http.ResponseWriter, r *http.Request) {
 		if err := reg.DeleteAlias(r.Context(), req.Name, req.Alias); err != nil {
 			return nil, err
 		}
-		if !s.isPrompt(r.Context(), req.Name) {
-			s.deliver(r.Context(), registry.ModelVersionAliasDeleted, webhook.ModelVersionAliasDeleted{Name: req.Name, Alias: req.Alias})
+		event := registry.ModelVersionAliasDeleted
+		if s.isPrompt(r.Context(), req.Name) {
+			event = registry.PromptAliasDeleted
 		}
+		s.deliver(r.Context(), event, webhook.ModelVersionAliasDeleted{Name: req.Name, Alias: req.Alias})
 		return nil, nil
 	})
 }
@@ -278,7 +298,17 @@ func (s *Server) createVersion(w http.ResponseWriter, r *http.Request) {
 		if err != nil {
 			return nil, err
 		}
-		if tags := wire.ToTags(req.Tags); !hasPromptTag(tags) {
+		tags := wire.ToTags(req.Tags)
+		if promptRequest(tags) {
+			var template *string
+			for _, t := range tags {
+				if t.Key == registry.PromptTextTag {
+					template = &t.Value
+				}
+			}
+			s.deliver(r.Context(), registry.PromptVersionCreated, webhook.PromptVersionCreated{Name: req.Name, Version: v.Version, Template: template,
+				Tags: tagMap(tags, registry.PromptTextTag, registry.PromptTag, registry.PromptTypeTag), Description: webhook.Optional(deref(req.Description))})
+		} else {
 			s.deliver(r.Context(), registry.ModelVersionCreated, webhook.ModelVersionCreated{Name: req.Name, Version: v.Version, Source: req.Source,
 				RunID: webhook.Optional(req.RunID), Tags: tagMap(tags), Description: webhook.Optional(deref(req.Description))})
 		}
@@ -321,9 +351,11 @@ func (s *Server) setVersionTag(w http.ResponseWriter, r *http.Request) {
 		if err := reg.SetModelVersionTag(r.Context(), req.Name, string(req.Version), store.Tag{Key: req.Key, Value: req.Value}); err != nil {
 			return nil, err
 		}
-		if !s.isPrompt(r.Context(), req.Name) {
-			s.deliver(r.Context(), registry.ModelVersionTagSet, webhook.ModelVersionTagSet{Name: req.Name, Version: string(req.Version), Key: req.Key, Value: req.Value})
+		event := registry.ModelVersionTagSet
+		if s.isPrompt(r.Context(), req.Name) {
+			event = registry.PromptVersionTagSet
 		}
+		s.deliver(r.Context(), event, webhook.ModelVersionTagSet{Name: req.Name, Version: string(req.Version), Key: req.Key, Value: req.Value})
 		return nil, nil
 	})
 }
@@ -336,9 +368,11 @@ func (s *Server) deleteVersionTag(w http.ResponseWriter, r *http.Request) {
 		if err := reg.DeleteModelVersionTag(r.Context(), req.Name, string(req.Version), req.Key); err != nil {
 			return nil, err
 		}
-		if !s.isPrompt(r.Context(), req.Name) {
-			s.deliver(r.Context(), registry.ModelVersionTagDeleted, webhook.ModelVersionTagDeleted{Name: req.Name, Version: string(req.Version), Key: req.Key})
+		event := registry.ModelVersionTagDeleted
+		if s.isPrompt(r.Context(), req.Name) {
+			event = registry.PromptVersionTagDeleted
 		}
+		s.deliver(r.Context(), event, webhook.ModelVersionTagDeleted{Name: req.Name, Version: string(req.Version), Key: req.Key})
 		return nil, nil
 	})
 }
@@ -413,10 +447,25 @@ func (s *Server) getVersionArtifact(w http.ResponseWriter, r *http.Request) {
 }
 
 // tagMap is tags as the webhooks' payloads give them.
-func tagMap(tags []store.Tag) map[string]string {
+// tagMap is tags as a webhook payload holds them, without the omit keys.
+func tagMap(tags []store.Tag, omit ...string) map[string]string {
 	m := make(map[string]string, len(tags))
 	for _, t := range tags {
-		m[t.Key] = t.Value
+		if !slices.Contains(omit, t.Key) {
+			m[t.Key] = t.Value
+		}
 	}
 	return m
+}
+
+// promptRequest reports whether a create request's tags make a prompt
+// (or a prompt's version): MLflow's handlers look for the prompt tag's
+// key, whatever its value.
+func promptRequest(tags []store.Tag) bool {
+	for _, t := range tags {
+		if t.Key == registry.PromptTag {
+			return true
+		}
+	}
+	return false
 }

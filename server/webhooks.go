@@ -292,7 +292,7 @@ func (s *Server) deliver(ctx context.Context, event registry.Event, payload any)
 }
 
 // isPrompt reports whether a registered model is one of MLflow's prompts,
-// whose changes fire no model events.
+// whose changes fire prompt events instead of the registry's.
 func (s *Server) isPrompt(ctx context.Context, name string) bool {
 	if s.opts.Webhooks == nil {
 		return false

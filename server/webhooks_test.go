@@ -106,8 +106,9 @@ func callJSON(t *testing.T, method, url, body string) (int, map[string]any) {
 
 // TestWebhooksDeliverRegistryEvents: a webhook made through MLflow's REST
 // API receives the registry events it subscribed to, signed as MLflow
-// signs them, with MLflow's payloads; not the others, nor a prompt's, nor
-// anything once disabled; a 503 is retried with the same delivery id.
+// signs them, with MLflow's payloads; not the others, nor a prompt's
+// (prompt events, not subscribed), nor anything once disabled; a 503 is
+// retried with the same delivery id.
 func TestWebhooksDeliverRegistryEvents(t *testing.T) {
 	srv, _ := hooksServer(t)
 	rc := newReceiver(t)
@@ -243,6 +244,91 @@ func TestWebhooksDeliverRegistryEvents(t *testing.T) {
 	}
 	if code, resp := callJSON(t, "GET", api+"/webhooks/"+id, ""); code != 404 || resp["error_code"] != "RESOURCE_DOES_NOT_EXIST" {
 		t.Errorf("get after delete: %d %v", code, resp)
+	}
+}
+
+// TestWebhooksDeliverPromptEvents: a prompt's changes (a registered
+// model tagged mlflow.prompt.is_prompt, as MLflow's register_prompt makes
+// it) fire MLflow's prompt events instead of the registry's, with their
+// payloads: the template out of the version's tags, the tags that make it
+// a prompt left out; a model's changes still fire the model's events, and
+// its tags none. The test endpoint sends each prompt event's example.
+func TestWebhooksDeliverPromptEvents(t *testing.T) {
+	srv, _ := hooksServer(t)
+	rc := newReceiver(t)
+	api := srv.URL + "/api/2.0/mlflow"
+	var events []string
+	for _, e := range []string{"PROMPT.CREATED", "PROMPT_VERSION.CREATED", "PROMPT_TAG.SET", "PROMPT_TAG.DELETED", "PROMPT_VERSION_TAG.SET",
+		"PROMPT_VERSION_TAG.DELETED", "PROMPT_ALIAS.CREATED", "PROMPT_ALIAS.DELETED", "MODEL_VERSION.CREATED", "MODEL_VERSION_TAG.SET"} {
+		entity, action, _ := strings.Cut(e, ".")
+		events = append(events, `{"entity":"`+entity+`","action":"`+action+`"}`)
+	}
+	code, resp := callJSON(t, "POST", api+"/webhooks", `{"name":"prompts","url":"`+rc.URL+`/hook","events":[`+strings.Join(events, ",")+`]}`)
+	if code != 200 {
+		t.Fatalf("create webhook: %d %v", code, resp)
+	}
+	id := resp["webhook"].(map[string]any)["webhook_id"].(string)
+	isPrompt := `{"key":"mlflow.prompt.is_prompt","value":"true"}`
+	for _, c := range []struct{ method, path, body string }{
+		{"POST", "/registered-models/create", `{"name":"greet","description":"greets","tags":[` + isPrompt + `,{"key":"team","value":"nlp"}]}`},
+		{"POST", "/model-versions/create", `{"name":"greet","source":"dummy-source","description":"first","tags":[` + isPrompt +
+			`,{"key":"mlflow.prompt.text","value":"Hello {{name}}!"},{"key":"_mlflow_prompt_type","value":"text"},{"key":"lang","value":"en"}]}`},
+		{"POST", "/registered-models/set-tag", `{"name":"greet","key":"owner","value":"ann"}`},
+		{"DELETE", "/registered-models/delete-tag", `{"name":"greet","key":"owner"}`},
+		{"POST", "/model-versions/set-tag", `{"name":"greet","version":"1","key":"reviewed","value":"yes"}`},
+		{"DELETE", "/model-versions/delete-tag", `{"name":"greet","version":"1","key":"reviewed"}`},
+		{"POST", "/registered-models/alias", `{"name":"greet","alias":"production","version":"1"}`},
+		{"DELETE", "/registered-models/alias", `{"name":"greet","alias":"production"}`},
+		{"POST", "/registered-models/create", `{"name":"wine"}`},
+		{"POST", "/registered-models/set-tag", `{"name":"wine","key":"owner","value":"ann"}`},
+		{"POST", "/model-versions/create", `{"name":"wine","source":"s3://bucket/wine/model"}`},
+	} {
+		if code, resp := callJSON(t, c.method, api+c.path, c.body); code != 200 {
+			t.Fatalf("%s %s: %d %v", c.method, c.path, code, resp)
+		}
+	}
+	want := map[string]string{
+		"prompt.created":             `{"description":"greets","name":"greet","tags":{"team":"nlp"}}`,
+		"prompt_version.created":     `{"description":"first","name":"greet","tags":{"lang":"en"},"template":"Hello {{name}}!","version":"1"}`,
+		"prompt_tag.set":             `{"key":"owner","name":"greet","value":"ann"}`,
+		"prompt_tag.deleted":         `{"key":"owner","name":"greet"}`,
+		"prompt_version_tag.set":     `{"key":"reviewed","name":"greet","value":"yes","version":"1"}`,
+		"prompt_version_tag.deleted": `{"key":"reviewed","name":"greet","version":"1"}`,
+		"prompt_alias.created":       `{"alias":"production","name":"greet","version":"1"}`,
+		"prompt_alias.deleted":       `{"alias":"production","name":"greet"}`,
+		"model_version.created":      `{"description":null,"name":"wine","run_id":null,"source":"s3://bucket/wine/model","tags":{},"version":"1"}`,
+	}
+	got := rc.wait(t, len(want))
+	time.Sleep(200 * time.Millisecond)
+	if n := rc.count(); n != len(want) {
+		t.Fatalf("%d deliveries, want %d", n, len(want))
+	}
+	for _, g := range got {
+		var p struct {
+			Entity, Action string
+			Data           map[string]any
+		}
+		if err := json.Unmarshal(g.body, &p); err != nil {
+			t.Fatal(err)
+		}
+		data, _ := json.Marshal(p.Data)
+		kind := p.Entity + "." + p.Action
+		if w, ok := want[kind]; !ok || string(data) != w {
+			t.Errorf("%s's data: %s, want %s", kind, data, w)
+		}
+		delete(want, kind)
+	}
+	if len(want) != 0 {
+		t.Errorf("not delivered: %v", want)
+	}
+
+	code, resp = callJSON(t, "POST", api+"/webhooks/"+id+"/test", `{"event":{"entity":"PROMPT_VERSION","action":"CREATED"}}`)
+	if res, _ := resp["result"].(map[string]any); code != 200 || res["success"] != true {
+		t.Fatalf("test: %d %v", code, resp)
+	}
+	body := string(rc.wait(t, 10)[9].body)
+	if !strings.Contains(body, `"template":"Hello {{name}}!"`) || !strings.Contains(body, `"name":"example_prompt"`) || !strings.Contains(body, `"entity":"prompt_version"`) {
+		t.Errorf("the test delivery of prompt_version.created: %s", body)
 	}
 }
 
