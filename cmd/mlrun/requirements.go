@@ -64,6 +64,10 @@ func updatePipRequirementsCommand() *cli.Command {
 	}
 }
 
+// maxRequirementsFile bounds what is read of requirements.txt and
+// conda.yaml (an MLflow model's are a few hundred bytes).
+const maxRequirementsFile = 16 << 20
+
 // updateRequirements rewrites the model's requirements.txt and conda.yaml
 // in repo; each file is read, changed and written whole, and a file that
 // cannot be read stops the command before anything is written.
@@ -74,7 +78,11 @@ func updateRequirements(ctx context.Context, repo artifact.Repository, uri, op s
 			return nil, err
 		}
 		defer rc.Close()
-		return io.ReadAll(rc)
+		b, err := io.ReadAll(io.LimitReader(rc, maxRequirementsFile+1))
+		if err == nil && len(b) > maxRequirementsFile {
+			err = fmt.Errorf("%w: larger than %d MiB: not a requirements file", store.ErrInvalidArgument, maxRequirementsFile>>20)
+		}
+		return b, err
 	}
 	change := func(old []string) []string {
 		if op == "add" {

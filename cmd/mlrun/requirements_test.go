@@ -96,6 +96,19 @@ name: mlflow-env
 	if _, err := mlrun(t, "models", "update-pip-requirements", "-m", t.TempDir(), "add", "numpy"); !errors.Is(err, store.ErrNotFound) || !strings.Contains(err.Error(), "neither requirements.txt nor conda.yaml") {
 		t.Fatalf("a folder that is no model: %v", err)
 	}
+	// A requirements file past 16 MiB is refused before anything is written.
+	huge := filepath.Join(t.TempDir(), "huge")
+	os.MkdirAll(huge, 0o755)
+	os.WriteFile(filepath.Join(huge, "conda.yaml"), []byte("dependencies: []\n"), 0o644)
+	f, _ := os.Create(filepath.Join(huge, "requirements.txt"))
+	f.Truncate(16<<20 + 1)
+	f.Close()
+	if _, err := mlrun(t, "models", "update-pip-requirements", "-m", huge, "add", "numpy"); !errors.Is(err, store.ErrInvalidArgument) || !strings.Contains(err.Error(), "larger than 16 MiB") {
+		t.Fatalf("a huge requirements.txt: %v", err)
+	}
+	if got := readFile(t, filepath.Join(huge, "conda.yaml")); got != "dependencies: []\n" {
+		t.Fatalf("conda.yaml changed beside a refused requirements.txt: %q", got)
+	}
 }
 
 // TestUpdatePipRequirementsLoggedModel: on a copy of the MLflow 3.6
