@@ -596,7 +596,10 @@ func strconvQuote(s string) string {
 
 // TestMLflowHashRoutes: the links MLflow's client prints (MLflow's UI
 // routes after '#', on the tracking URI: the root, even when the UI is
-// under --static-prefix) land on this UI's pages.
+// under --static-prefix) land on this UI's pages: runs, experiments and
+// their tabs (traces, a trace by MLflow's query or clean URL, logged
+// models and one of them, datasets, judges), registered models, prompts,
+// compared runs.
 func TestMLflowHashRoutes(t *testing.T) {
 	for _, prefix := range []string{"", "/mlflow"} {
 		t.Run("prefix="+prefix, func(t *testing.T) {
@@ -604,9 +607,16 @@ func TestMLflowHashRoutes(t *testing.T) {
 			ctx, _ := browser(t)
 			b := tab{t, ctx}
 			for hash, want := range map[string]string{
-				"/#/experiments/" + s.exp + "/runs/" + s.runA: "/runs/" + s.runA,
-				"/#/experiments/" + s.exp:                     "/experiments/" + s.exp,
-				"/#/models/wine-model/versions/1":             "/models/wine-model",
+				"/#/experiments/" + s.exp + "/runs/" + s.runA:                                            "/runs/" + s.runA,
+				"/#/experiments/" + s.exp:                                                                "/experiments/" + s.exp,
+				"/#/models/wine-model/versions/1":                                                        "/models/wine-model",
+				"/#/experiments/" + s.exp + "/traces":                                                    "/experiments/" + s.exp + "/traces",
+				"/#/experiments/" + s.exp + "/traces?selectedEvaluationId=tr-0123":                       "/traces/tr-0123",
+				"/#/experiments/" + s.exp + "/traces/tr-4567":                                            "/traces/tr-4567",
+				"/#/experiments/" + s.exp + "/models/m-89ab":                                             "/experiments/" + s.exp + "/models?filter=model_id%20%3D%20%27m-89ab%27",
+				"/#/experiments/" + s.exp + "/datasets":                                                  "/experiments/" + s.exp + "/datasets",
+				"/#/experiments/" + s.exp + "/judges":                                                    "/experiments/" + s.exp + "/scorers",
+				"/#/prompts/greeting":                                                                    "/prompts/greeting",
 				"/#/compare-runs?runs=[%22" + s.runA + "%22,%22" + s.runB + "%22]&experiments=[%221%22]": "/compare?runs=" + s.runA + "%2C" + s.runB,
 			} {
 				b.do(chromedp.Navigate(s.srv.URL + hash))

@@ -146,10 +146,28 @@ function mlflowRoute(hash) {
   const q = new URLSearchParams(query || "");
   const enc = encodeURIComponent;
   if (seg[0] === "experiments" && seg[2] === "runs" && seg[3]) return "/runs/" + enc(seg[3]);
-  if (seg[0] === "experiments" && seg[1]) return "/experiments/" + enc(seg[1]);
+  if (seg[0] === "experiments" && seg[1]) {
+    const exp = "/experiments/" + enc(seg[1]);
+    switch (seg[2]) {
+      case "traces": {
+        // A trace: MLflow's drawer (?selectedEvaluationId=, ?selectedTraceId=)
+        // or its clean URL (/traces/<id>).
+        const trace = seg[3] || q.get("selectedEvaluationId") || q.get("selectedTraceId");
+        return trace ? "/traces/" + enc(trace) : exp + "/traces";
+      }
+      case "models":
+        return seg[3] ? exp + "/models?filter=" + enc("model_id = '" + seg[3] + "'") : exp + "/models";
+      case "datasets": return exp + "/datasets";
+      case "scorers": case "judges": return exp + "/scorers";
+      case "prompts": return "/prompts";
+    }
+    return exp;
+  }
   if (seg[0] === "experiments") return "/experiments";
   if (seg[0] === "models" && seg[1]) return "/models/" + enc(seg[1]);
   if (seg[0] === "models") return "/models";
+  if (seg[0] === "prompts" && seg[1]) return "/prompts/" + enc(seg[1]);
+  if (seg[0] === "prompts") return "/prompts";
   if (seg[0] === "compare-runs" || seg[0] === "compare-experiments") {
     let runs = [];
     try { runs = JSON.parse(q.get("runs") || "[]"); } catch (e) { runs = []; }
