@@ -51,6 +51,9 @@ type LoadOptions struct {
 	// Python (Flavor and Runtime set, nothing to predict with): the
 	// model is only inspected, e.g. to build its image.
 	NoWorkers bool
+	// Env is more environment for the Python workers, KEY=VALUE each
+	// (mlflow models predict --env); it wins over mlrun's defaults.
+	Env []string
 }
 
 // Close stops the model's workers, if it has any.
@@ -177,7 +180,7 @@ func (m *Model) startPython(dir, flavor, file, predictFn, serialization string, 
 	if python == "" {
 		python = "python3"
 	}
-	p, err := startPython(python, dir, flavor, file, predictFn, serialization, max(opts.Workers, 1), m.signature)
+	p, err := startPython(python, dir, flavor, file, predictFn, serialization, max(opts.Workers, 1), m.signature, opts.Env)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", dir, err)
 	}

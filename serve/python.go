@@ -31,8 +31,9 @@ type pythonPredictor struct {
 	idle   chan *worker
 	mu     sync.Mutex
 	all    map[*worker]bool
-	tensor bool   // the signature is a tensor: send a numpy array
-	dtype  string // its numpy dtype
+	tensor bool     // the signature is a tensor: send a numpy array
+	dtype  string   // its numpy dtype
+	env    []string // more environment for the workers
 }
 
 type worker struct {
@@ -43,10 +44,10 @@ type worker struct {
 
 // startPython starts n workers of python for the model in dir and waits
 // until each has loaded it (or failed to, whose error is returned).
-func startPython(python, dir, flavor, file, predictFn, serialization string, n int, sig *signature) (*pythonPredictor, error) {
+func startPython(python, dir, flavor, file, predictFn, serialization string, n int, sig *signature, env []string) (*pythonPredictor, error) {
 	p := &pythonPredictor{
 		args: []string{python, "-u", "-c", workerScript, dir, flavor, file, predictFn, serialization},
-		idle: make(chan *worker, n), all: map[*worker]bool{},
+		idle: make(chan *worker, n), all: map[*worker]bool{}, env: env,
 	}
 	if sig != nil && sig.tensor != nil {
 		p.tensor, p.dtype = true, sig.tensorT
@@ -74,6 +75,7 @@ func (p *pythonPredictor) spawn() (*worker, error) {
 			cmd.Env = append(cmd.Env, v+"=1")
 		}
 	}
+	cmd.Env = append(cmd.Env, p.env...) // (the last of a key wins)
 	in, err := cmd.StdinPipe()
 	if err != nil {
 		return nil, err

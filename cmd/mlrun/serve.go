@@ -70,11 +70,15 @@ func predictCommand() *cli.Command {
 			&cli.StringFlag{Name: "input-path", Aliases: []string{"i"}, Usage: "the input: a JSON body of the scoring protocol or a CSV file (default: standard input)"},
 			&cli.StringFlag{Name: "output-path", Aliases: []string{"o"}, Usage: "where to write the predictions (default: standard output)"},
 			&cli.StringFlag{Name: "content-type", Aliases: []string{"t"}, Value: "json", Usage: "json or csv"},
+			&cli.StringSliceFlag{Name: "env", Usage: "an environment variable for the model's Python worker, KEY=VALUE (repeatable)"},
 		),
 		Action: func(c *cli.Context) error {
 			kind := c.String("content-type")
 			if kind != "json" && kind != "csv" {
 				return errors.New("Content type must be one of json or csv.")
+			}
+			if _, err := keyValues(c, "env"); err != nil {
+				return err
 			}
 			var in io.Reader = os.Stdin
 			if p := c.String("input-path"); p != "" {
@@ -265,7 +269,7 @@ func loadModel(c *cli.Context, inspect bool, fn func(string, *serve.Model) error
 			workers = c.Int("workers")
 		}
 		po := pluginOptions()
-		return serve.Load(dir, serve.LoadOptions{PythonFor: modelPython(c), Workers: workers, Plugins: &po, NoWorkers: inspect})
+		return serve.Load(dir, serve.LoadOptions{PythonFor: modelPython(c), Workers: workers, Plugins: &po, NoWorkers: inspect, Env: c.StringSlice("env")})
 	}
 	uri := c.String("model-uri")
 	if st, err := os.Stat(uri); err == nil && st.IsDir() {

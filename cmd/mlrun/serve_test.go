@@ -402,3 +402,38 @@ func mustLookPath(t *testing.T, name string) string {
 	}
 	return p
 }
+
+// TestModelsPredictEnv: models predict --env (MLflow's) sets environment
+// variables of the model's Python worker: here PYTHONPATH, without which
+// the pickled model's class cannot be found, and a variable its predict
+// answers with. A malformed --env is refused before the model is loaded.
+func TestModelsPredictEnv(t *testing.T) {
+	if err := exec.Command("/usr/bin/python3", "-c", "import pandas").Run(); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("/usr/bin/python3 lacks pandas under CI: %v", err)
+		}
+		t.Skip("/usr/bin/python3 lacks pandas: apt-get install python3-pandas")
+	}
+	pkg, dir := t.TempDir(), t.TempDir()
+	os.WriteFile(filepath.Join(pkg, "envmodel.py"), []byte("import os\n\nclass EnvModel:\n    def predict(self, X):\n        return [os.environ.get('MLRUN_TEST_GREETING', 'unset')] * len(X)\n"), 0o644)
+	mk := exec.Command("/usr/bin/python3", "-c", "import sys, pickle; sys.path.insert(0, sys.argv[1]); import envmodel; pickle.dump(envmodel.EnvModel(), open(sys.argv[2], 'wb'))",
+		pkg, filepath.Join(dir, "model.pkl"))
+	if out, err := mk.CombinedOutput(); err != nil {
+		t.Fatalf("pickle the model: %v %s", err, out)
+	}
+	os.WriteFile(filepath.Join(dir, "MLmodel"), []byte("flavors:\n  python_function:\n    loader_module: mlflow.sklearn\n    model_path: model.pkl\n  sklearn:\n    pickled_model: model.pkl\n    serialization_format: pickle\n"), 0o644)
+	in := filepath.Join(t.TempDir(), "in.json")
+	os.WriteFile(in, []byte(`{"dataframe_split": {"columns": ["a"], "data": [[1], [2]]}}`), 0o644)
+	args := []string{"models", "predict", "-m", dir, "-i", in, "--env-manager", "local", "--python", "/usr/bin/python3"}
+
+	if _, err := mlrun(t, args...); err == nil || !strings.Contains(err.Error(), "envmodel") {
+		t.Fatalf("without --env the class should not be found: %v", err)
+	}
+	out := mustRun(t, append(args, "--env", "PYTHONPATH="+pkg, "--env", "MLRUN_TEST_GREETING=hello")...)
+	if strings.TrimSpace(out) != `{"predictions": ["hello", "hello"]}` {
+		t.Fatalf("predict --env: %q", out)
+	}
+	if _, err := mlrun(t, append(args, "--env", "NOEQUALS")...); err == nil || !strings.Contains(err.Error(), `"NOEQUALS": want KEY=VALUE`) {
+		t.Fatalf("a malformed --env: %v", err)
+	}
+}
