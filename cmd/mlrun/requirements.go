@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/urfave/cli/v2"
@@ -105,45 +106,17 @@ func updateRequirements(ctx context.Context, repo artifact.Repository, uri, op s
 	conda, err := read("conda.yaml")
 	switch {
 	case err == nil:
-		var env map[string]any
-		if err := yaml.Unmarshal(conda, &env); err != nil || env == nil {
-			return fmt.Errorf("%s: conda.yaml is not a conda environment: %v", uri, err)
-		}
-		deps, _ := env["dependencies"].([]any)
-		var pip []string
-		at := -1
-		for i, d := range deps {
-			if m, ok := d.(map[string]any); ok && m["pip"] != nil {
-				list, _ := m["pip"].([]any)
-				for _, p := range list {
-					pip = append(pip, fmt.Sprint(p))
-				}
-				at = i
-				break
-			}
+		b, pip, changed, err := rewriteCondaPip(conda, change)
+		if err != nil {
+			return fmt.Errorf("%s: %w", uri, err)
 		}
 		if txt == nil {
 			before = pip
 		}
-		changed := change(pip)
 		if after == nil {
 			after = changed
 		}
-		section := map[string]any{"pip": changed}
-		if at < 0 {
-			deps = append(deps, section)
-		} else {
-			deps[at] = section
-		}
-		env["dependencies"] = deps
-		var b bytes.Buffer
-		enc := yaml.NewEncoder(&b)
-		enc.SetIndent(2)
-		enc.CompactSeqIndent() // "- item" under its key, as PyYAML writes MLflow's files
-		if err := enc.Encode(env); err != nil {
-			return err
-		}
-		out["conda.yaml"] = b.Bytes()
+		out["conda.yaml"] = b
 	case !errors.Is(err, artifact.ErrNotFound):
 		return fmt.Errorf("%s: conda.yaml: %w", uri, err)
 	}
@@ -166,6 +139,119 @@ func updateRequirements(ctx context.Context, repo artifact.Repository, uri, op s
 	fmt.Fprintf(log, "Updated the requirements of %s\nOld requirements:\n  %s\nUpdated requirements:\n  %s\n",
 		uri, strings.Join(nonEmpty(before), "\n  "), strings.Join(after, "\n  "))
 	return nil
+}
+
+// rewriteCondaPip changes the pip section of a conda environment file
+// (adding one when it has none) and writes the file again as PyYAML's
+// yaml.dump writes MLflow's; it returns the file and the section before
+// and after.
+func rewriteCondaPip(conda []byte, change func([]string) []string) (out []byte, before, after []string, err error) {
+	var env map[string]any
+	if err := yaml.Unmarshal(conda, &env); err != nil || env == nil {
+		return nil, nil, nil, fmt.Errorf("%w: conda.yaml is not a conda environment: %v", store.ErrInvalidArgument, err)
+	}
+	deps, _ := env["dependencies"].([]any)
+	at := -1
+	for i, d := range deps {
+		if m, ok := d.(map[string]any); ok && m["pip"] != nil {
+			list, _ := m["pip"].([]any)
+			for _, p := range list {
+				before = append(before, fmt.Sprint(p))
+			}
+			at = i
+			break
+		}
+	}
+	after = change(before)
+	section := map[string]any{"pip": after}
+	if at < 0 {
+		deps = append(deps, section)
+	} else {
+		deps[at] = section
+	}
+	env["dependencies"] = deps
+	var b bytes.Buffer
+	enc := yaml.NewEncoder(&b)
+	enc.SetIndent(2)
+	enc.CompactSeqIndent() // "- item" under its key, as PyYAML writes MLflow's files
+	if err := enc.Encode(env); err != nil {
+		return nil, nil, nil, err
+	}
+	return b.Bytes(), before, after, nil
+}
+
+// overriddenEnvSpec writes, into a new folder, the environment file of
+// the model in dir (python_env.yaml for virtualenv, conda.yaml for
+// conda) with the override requirements in place of the model's own of
+// the same packages (models predict --pip-requirements-override): the
+// virtualenv's requirements gathered into one requirements.txt (its -r
+// files and inline ones, other .txt files such as constraints copied
+// beside it), conda's in its pip section. The spec differs from the
+// model's, so its environment is built and cached apart. cleanup removes
+// the folder.
+func overriddenEnvSpec(dir, manager string, overrides []pipreq.Requirement) (spec string, cleanup func(), err error) {
+	tmp, err := os.MkdirTemp("", "mlrun-env-")
+	if err != nil {
+		return "", nil, err
+	}
+	cleanup = func() { os.RemoveAll(tmp) }
+	fail := func(err error) (string, func(), error) {
+		cleanup()
+		return "", nil, err
+	}
+	add := func(old []string) []string { return pipreq.Add(old, overrides) }
+	if manager == "conda" {
+		b, err := os.ReadFile(filepath.Join(dir, "conda.yaml"))
+		if err != nil {
+			return fail(fmt.Errorf("the model has no conda.yaml for --env-manager conda: %w", err))
+		}
+		out, _, _, err := rewriteCondaPip(b, add)
+		if err != nil {
+			return fail(err)
+		}
+		spec = filepath.Join(tmp, "conda.yaml")
+		return spec, cleanup, os.WriteFile(spec, out, 0o644)
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "python_env.yaml"))
+	if err != nil {
+		return fail(fmt.Errorf("the model has no python_env.yaml for --env-manager virtualenv: %w", err))
+	}
+	var env map[string]any
+	if err := yaml.Unmarshal(b, &env); err != nil || env == nil {
+		return fail(fmt.Errorf("%w: python_env.yaml: %v", store.ErrInvalidArgument, err))
+	}
+	var reqs []string
+	deps, _ := env["dependencies"].([]any)
+	for _, d := range deps {
+		line := strings.TrimSpace(fmt.Sprint(d))
+		if f, ok := strings.CutPrefix(line, "-r "); ok {
+			txt, err := os.ReadFile(filepath.Join(dir, filepath.Clean("/"+strings.TrimSpace(f))))
+			if err != nil {
+				return fail(fmt.Errorf("python_env.yaml's %s: %w", line, err))
+			}
+			reqs = append(reqs, strings.Split(string(txt), "\n")...)
+			continue
+		}
+		reqs = append(reqs, line)
+	}
+	if err := os.WriteFile(filepath.Join(tmp, "requirements.txt"), []byte(strings.Join(add(reqs), "\n")), 0o644); err != nil {
+		return fail(err)
+	}
+	others, _ := filepath.Glob(filepath.Join(dir, "*.txt"))
+	for _, o := range others {
+		if filepath.Base(o) != "requirements.txt" {
+			if b, err := os.ReadFile(o); err == nil {
+				os.WriteFile(filepath.Join(tmp, filepath.Base(o)), b, 0o644)
+			}
+		}
+	}
+	env["dependencies"] = []any{"-r requirements.txt"}
+	out, err := yaml.Marshal(env)
+	if err != nil {
+		return fail(err)
+	}
+	spec = filepath.Join(tmp, "python_env.yaml")
+	return spec, cleanup, os.WriteFile(spec, out, 0o644)
 }
 
 func nonEmpty(ss []string) []string {

@@ -9,12 +9,14 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	dockerclient "github.com/docker/docker/client"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/urfave/cli/v2"
 
+	"github.com/mlrun/mlrun/internal/pipreq"
 	"github.com/mlrun/mlrun/internal/pyenv"
 	"github.com/mlrun/mlrun/registry"
 	"github.com/mlrun/mlrun/serve"
@@ -71,6 +73,7 @@ func predictCommand() *cli.Command {
 			&cli.StringFlag{Name: "output-path", Aliases: []string{"o"}, Usage: "where to write the predictions (default: standard output)"},
 			&cli.StringFlag{Name: "content-type", Aliases: []string{"t"}, Value: "json", Usage: "json or csv"},
 			&cli.StringSliceFlag{Name: "env", Usage: "an environment variable for the model's Python worker, KEY=VALUE (repeatable)"},
+			&cli.StringFlag{Name: "pip-requirements-override", Aliases: []string{"r"}, Usage: "requirements in place of the model's own of the same packages, comma-separated (x==1.0,y>=2): the model's environment with them, built apart (virtualenv or conda)"},
 		),
 		Action: func(c *cli.Context) error {
 			kind := c.String("content-type")
@@ -78,6 +81,9 @@ func predictCommand() *cli.Command {
 				return errors.New("Content type must be one of json or csv.")
 			}
 			if _, err := keyValues(c, "env"); err != nil {
+				return err
+			}
+			if _, err := requirementsOverride(c); err != nil {
 				return err
 			}
 			var in io.Reader = os.Stdin
@@ -213,10 +219,33 @@ func buildDockerCommand() *cli.Command {
 // --env-manager local, python3 (or --python) as it is; virtualenv, a
 // virtualenv built from the model's python_env.yaml (cached as mlrun run
 // caches a project's); conda, the conda environment of its conda.yaml.
+//
+// With --pip-requirements-override (models predict), the environment is
+// the model's with those requirements in place of its own of the same
+// packages, built and cached apart.
 func modelPython(c *cli.Context) func(dir string) (string, error) {
 	return func(dir string) (string, error) {
-		switch em := c.String("env-manager"); {
-		case em == "local" || c.Bool("no-conda"):
+		overrides, err := requirementsOverride(c)
+		if err != nil {
+			return "", err
+		}
+		em := c.String("env-manager")
+		if c.Bool("no-conda") {
+			em = "local"
+		}
+		if len(overrides) > 0 {
+			if em == "local" {
+				return "", fmt.Errorf("%w: --pip-requirements-override needs --env-manager virtualenv or conda (the local environment is used as it is)", store.ErrInvalidArgument)
+			}
+			spec, cleanup, err := overriddenEnvSpec(dir, em, overrides)
+			if err != nil {
+				return "", err
+			}
+			defer cleanup()
+			dir = filepath.Dir(spec)
+		}
+		switch {
+		case em == "local":
 			return c.String("python"), nil
 		case em == "conda":
 			spec := filepath.Join(dir, "conda.yaml")
@@ -334,4 +363,48 @@ func prepareEnvCommand() *cli.Command {
 			})
 		},
 	}
+}
+
+// requirementsOverride reads --pip-requirements-override: requirements,
+// comma-separated (MLflow's form), each checked.
+func requirementsOverride(c *cli.Context) ([]pipreq.Requirement, error) {
+	v := strings.TrimSpace(c.String("pip-requirements-override"))
+	if v == "" {
+		return nil, nil
+	}
+	reqs, err := pipreq.ParseList(splitRequirements(v))
+	if err != nil {
+		return nil, fmt.Errorf("%w: --pip-requirements-override: %v", store.ErrInvalidArgument, err)
+	}
+	return reqs, nil
+}
+
+// splitRequirements splits x==1.0,y>=2,<3 into requirements: a comma
+// starts a new one only outside extras' brackets and when a package name
+// follows it, so that a requirement's own extras ([a,b]) and specifiers
+// (>=2,<3) stay together.
+func splitRequirements(s string) []string {
+	var out []string
+	depth, start := 0, 0
+	flush := func(end int) {
+		p := strings.TrimSpace(s[start:end])
+		if len(out) > 0 && (p == "" || strings.ContainsRune("<>=!~(", rune(p[0]))) {
+			out[len(out)-1] += "," + p
+		} else {
+			out = append(out, p)
+		}
+		start = end + 1
+	}
+	for i, r := range s {
+		switch {
+		case r == '[':
+			depth++
+		case r == ']' && depth > 0:
+			depth--
+		case r == ',' && depth == 0:
+			flush(i)
+		}
+	}
+	flush(len(s))
+	return out
 }
