@@ -43,20 +43,7 @@ func TestTracesCommands(t *testing.T) {
 				return tr
 			}
 			old, recent := start(1_000, "old"), start(2_000, "recent")
-			var loc string
-			for _, tg := range recent.Tags {
-				if tg.Key == store.TagTraceArtifactLocation {
-					loc = tg.Value
-				}
-			}
-			repo, err := artifactRepo(st, loc)
-			if err != nil {
-				t.Fatal(err)
-			}
-			spans := `{"spans": [{"name": "predict", "span_id": "s1", "attributes": {"mlflow.spanType": "\"CHAIN\""}}], "request": "hi"}`
-			if err := repo.Put(ctx, "traces.json", strings.NewReader(spans)); err != nil {
-				t.Fatal(err)
-			}
+			uploadSpans(t, st, recent, `{"spans": [{"name": "predict", "span_id": "s1", "attributes": {"mlflow.spanType": "\"CHAIN\""}}], "request": "hi"}`)
 			// A trace whose spans the tracking store keeps (MLflow 3.4+'s
 			// spans table; through a server, sent by OTLP).
 			expKept, err := st.CreateExperiment(ctx, "agent-kept", testArtifactLocation(t, uri), nil)
@@ -242,20 +229,7 @@ func TestTracesSearchModelIDAndClickForms(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			var loc string
-			for _, tg := range ofModel.Tags {
-				if tg.Key == store.TagTraceArtifactLocation {
-					loc = tg.Value
-				}
-			}
-			repo, err := artifactRepo(st, loc)
-			if err != nil {
-				t.Fatal(err)
-			}
-			spans := `{"spans": [{"name": "predict", "span_id": "s1", "attributes": {"mlflow.spanType": "\"CHAIN\""}}]}`
-			if err := repo.Put(ctx, "traces.json", strings.NewReader(spans)); err != nil {
-				t.Fatal(err)
-			}
+			uploadSpans(t, st, ofModel, `{"spans": [{"name": "predict", "span_id": "s1", "attributes": {"mlflow.spanType": "\"CHAIN\""}}]}`)
 
 			out := mustRun(t, "traces", "search", "-x", exp, "--model-id", "m-0123")
 			if !strings.Contains(out, ofModel.RequestID) || strings.Contains(out, other.RequestID) {
@@ -281,5 +255,24 @@ func TestTracesSearchModelIDAndClickForms(t *testing.T) {
 				t.Fatalf("an unknown field, --verbose: %v", err)
 			}
 		})
+	}
+}
+
+// uploadSpans writes a trace's spans where MLflow's client uploads them:
+// traces.json at the trace's artifact location.
+func uploadSpans(t *testing.T, st store.Store, tr *store.TraceInfo, spans string) {
+	t.Helper()
+	var loc string
+	for _, tg := range tr.Tags {
+		if tg.Key == store.TagTraceArtifactLocation {
+			loc = tg.Value
+		}
+	}
+	repo, err := artifactRepo(st, loc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := repo.Put(context.Background(), "traces.json", strings.NewReader(spans)); err != nil {
+		t.Fatal(err)
 	}
 }
