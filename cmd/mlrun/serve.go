@@ -32,6 +32,7 @@ func modelURIFlags(extra ...cli.Flag) []cli.Flag {
 		&cli.StringFlag{Name: "env-manager", Value: "virtualenv", Usage: "local, virtualenv or conda: the Python environment of a model served by a Python worker (virtualenv: built from the model's python_env.yaml; xgboost and ONNX models are served in Go and need none)"},
 		&cli.BoolFlag{Name: "no-conda", Usage: "mlflow's alias of --env-manager local"},
 		&cli.BoolFlag{Name: "install-mlflow", Usage: "ignored (mlflow's: install MLflow into the model's environment)"},
+		&cli.BoolFlag{Name: "enable-mlserver", Usage: "mlflow's: serve with Seldon's MLServer; refused (mlrun serves MLflow's scoring protocol itself)"},
 		&cli.StringFlag{Name: "python", Value: "python3", Usage: "with --env-manager local: the Python whose environment serves a model that needs Python (sklearn)"},
 		trackingFlag, registryFlag,
 	}, extra...)
@@ -141,6 +142,8 @@ func imageFlags(extra ...cli.Flag) []cli.Flag {
 		&cli.StringFlag{Name: "mlrun-binary", Usage: "the statically linked mlrun to put in the image (default: this one)"},
 		&cli.StringFlag{Name: "base-image", Usage: "build FROM this image, which has Python and the model's requirements (needed for models served by Python: sklearn…)"},
 		&cli.StringFlag{Name: "base-python", Usage: "the Python of --base-image that serves the model (default: python3 on its PATH)"},
+		&cli.BoolFlag{Name: "install-java", Usage: "ignored (mlflow's: Java in the image; mlrun's image needs none)"},
+		&cli.StringFlag{Name: "mlflow-home", Usage: "ignored (mlflow's: a local MLflow source tree for the image)"},
 	)...)
 }
 
@@ -291,6 +294,9 @@ func loadModel(c *cli.Context, inspect bool, fn func(string, *serve.Model) error
 	}
 	if c.Bool("install-mlflow") {
 		fmt.Fprintln(c.App.ErrWriter, "mlrun: --install-mlflow is mlflow's and means nothing here; ignored")
+	}
+	if c.Bool("enable-mlserver") {
+		return fmt.Errorf("%w: --enable-mlserver: mlrun does not serve through Seldon's MLServer; without the flag it serves MLflow's scoring protocol (/invocations) itself", store.ErrUnsupported)
 	}
 	load := func(dir string) (*serve.Model, error) {
 		workers := 1

@@ -211,7 +211,7 @@ func TestModelsBuildDocker(t *testing.T) {
 	// generate-dockerfile writes the same build context into a folder;
 	// the daemon builds it into an image that serves the model too.
 	ctxDir := filepath.Join(dir, "mlflow-dockerfile")
-	if out, err := exec.Command(static, "models", "generate-dockerfile", "-m", model, "-d", ctxDir).CombinedOutput(); err != nil {
+	if out, err := exec.Command(static, "models", "generate-dockerfile", "-m", model, "-d", ctxDir, "--install-java", "--mlflow-home", "/src/mlflow").CombinedOutput(); err != nil {
 		t.Fatalf("generate-dockerfile: %v\n%s", err, out)
 	}
 	df, _ := os.ReadFile(filepath.Join(ctxDir, "Dockerfile"))
@@ -435,5 +435,16 @@ func TestModelsPredictEnv(t *testing.T) {
 	}
 	if _, err := mlrun(t, append(args, "--env", "NOEQUALS")...); err == nil || !strings.Contains(err.Error(), `"NOEQUALS": want KEY=VALUE`) {
 		t.Fatalf("a malformed --env: %v", err)
+	}
+}
+
+// TestEnableMLServerIsRefused: --enable-mlserver (mlflow's, Seldon's
+// MLServer) is refused, saying what mlrun serves instead, not ignored.
+func TestEnableMLServerIsRefused(t *testing.T) {
+	for _, cmd := range []string{"serve", "predict"} {
+		_, err := mlrun(t, "models", cmd, "-m", "../../../shared/testdata/mlflow-2.17.2/models/xgboost", "--enable-mlserver")
+		if !errors.Is(err, store.ErrUnsupported) || !strings.Contains(err.Error(), "MLflow's scoring protocol") {
+			t.Errorf("models %s --enable-mlserver: %v", cmd, err)
+		}
 	}
 }
