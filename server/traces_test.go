@@ -111,8 +111,8 @@ func TestTraceEndpointsV3(t *testing.T) {
 
 // TestTraceDataAndUI: the spans a client uploads as traces.json (MLflow
 // 2.x's layout, then 3.x's) come back from get-trace-artifact and show
-// as a tree, parent before children, on the UI's trace page; the
-// experiment's trace list links it.
+// as a tree, parent before children, each with its bar on the trace's
+// timeline, on the UI's trace page; the experiment's trace list links it.
 func TestTraceDataAndUI(t *testing.T) {
 	ts := newServer(t)
 	const api = "/api/2.0/mlflow"
@@ -141,6 +141,13 @@ func TestTraceDataAndUI(t *testing.T) {
 	ia, it, il := strings.Index(page, ">agent<"), strings.Index(page, "↳ tool"), strings.Index(page, "↳ llm")
 	if status != 200 || ia < 0 || it < ia || il < it || !strings.Contains(page, "span depth2") || !strings.Contains(page, "TOOL") || !strings.Contains(page, "3.0 ms") {
 		t.Fatalf("UI trace page: %d, spans out of order or missing (%d %d %d)\n%s", status, ia, it, il, page)
+	}
+	// Each span's bar on the timeline, from the first start (1 ms) to the
+	// last end (9 ms): agent the whole, tool 2-5 ms, llm 3-4 ms.
+	for _, bar := range []string{`style="margin-left: 0.00%; width: 100.00%"`, `style="margin-left: 12.50%; width: 37.50%"`, `style="margin-left: 25.00%; width: 12.50%"`} {
+		if !strings.Contains(page, bar) {
+			t.Errorf("the trace's timeline lacks %s", bar)
+		}
 	}
 	// MLflow 3's layout: ids in base64, *_unix_nano, status objects.
 	v3 := `{"spans": [

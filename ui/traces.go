@@ -63,7 +63,12 @@ type spanRow struct {
 	DurationMs                        float64
 	Running                           bool
 	Depth                             int
-	Inputs, Outputs                   string
+	// OffsetPct and WidthPct place the span on the trace's timeline: its
+	// start and length as percentages of the time from the first span's
+	// start to the last one's end (a running span reaches the end).
+	OffsetPct, WidthPct float64
+	startNs, endNs      int64
+	Inputs, Outputs     string
 	// Attributes are the others, as text; Events the span's events.
 	Attributes []attrRow
 	Events     []eventRow
@@ -138,7 +143,7 @@ func spanTree(raws []json.RawMessage) ([]spanRow, error) {
 		kids := children[parent]
 		sort.SliceStable(kids, func(i, j int) bool { return kids[i].StartNs < kids[j].StartNs })
 		for _, s := range kids {
-			row := spanRow{Name: s.Name, Type: s.Type(), Status: s.Status, StatusMessage: s.StatusMessage, Depth: depth,
+			row := spanRow{Name: s.Name, Type: s.Type(), Status: s.Status, StatusMessage: s.StatusMessage, Depth: depth, startNs: s.StartNs, endNs: s.EndNs,
 				Running: s.EndNs == 0, Inputs: attrText(s.Attributes["mlflow.spanInputs"]), Outputs: attrText(s.Attributes["mlflow.spanOutputs"]),
 				Attributes: attrRows(s.Attributes, "mlflow.spanInputs", "mlflow.spanOutputs", spans.AttrSpanType, spans.AttrTraceRequestID)}
 			if _, ok := s.Attributes["mlflow.spanInputs"]; !ok {
@@ -161,10 +166,37 @@ func spanTree(raws []json.RawMessage) ([]spanRow, error) {
 		}
 	}
 	walk("", 0)
+	timeline(out)
 	if len(bad) > 0 {
 		return out, fmt.Errorf("%d of the trace's spans could not be read: %s", len(bad), strings.Join(bad, "; "))
 	}
 	return out, nil
+}
+
+// timeline sets each row's place on the trace's timeline (MLflow's trace
+// view draws the same bars): a span too short to see gets a sliver.
+func timeline(rows []spanRow) {
+	if len(rows) == 0 {
+		return
+	}
+	first, last := rows[0].startNs, rows[0].startNs
+	for _, r := range rows {
+		first, last = min(first, r.startNs), max(last, r.startNs, r.endNs)
+	}
+	window := float64(last - first)
+	if window <= 0 {
+		return
+	}
+	for i := range rows {
+		r := &rows[i]
+		end := r.endNs
+		if r.Running || end < r.startNs {
+			end = last
+		}
+		r.OffsetPct = float64(r.startNs-first) / window * 100
+		r.WidthPct = max(float64(end-r.startNs)/window*100, 0.5)
+		r.WidthPct = min(r.WidthPct, 100-r.OffsetPct)
+	}
 }
 
 // trace shows one trace: its info and its spans as a tree, read from the
