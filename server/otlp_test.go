@@ -93,6 +93,11 @@ func TestOTLPTraces(t *testing.T) {
 		info["request_preview"] != `{"question": "why?"}` || info["response_preview"] != `"because"` || info["tags"].(map[string]any)["mlflow.traceName"] != "agent" {
 		t.Fatalf("the trace: %v", m)
 	}
+	// The UI's list shows its request and response previews.
+	if _, page, _ := send(t, mustRequest(t, "GET", srv.URL+"/experiments/"+exp+"/traces")); !strings.Contains(page, `<td class="request"><code>{&#34;question&#34;: &#34;why?&#34;}</code></td>`) ||
+		!strings.Contains(page, `<td class="response"><code>&#34;because&#34;</code></td>`) {
+		t.Errorf("the UI's trace list lacks the previews:\n%s", page)
+	}
 	req, _ := http.NewRequest("GET", srv.URL+"/ajax-api/2.0/mlflow/get-trace-artifact?request_id="+id, nil)
 	status, body, _ := send(t, req)
 	var doc struct {
