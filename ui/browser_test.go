@@ -140,6 +140,10 @@ func seed(t *testing.T, prefix ...string) *seeded {
 		Tags: append(promptTags, store.Tag{Key: "mlflow.prompt.text", Value: "Answer {{question}} " + xss}, store.Tag{Key: "lang", Value: "en"})}); err != nil {
 		t.Fatal(err)
 	}
+	if _, err := st.CreateModelVersion(ctx, registry.CreateVersion{Name: "qa-prompt", Source: "dummy-source", Description: "second",
+		Tags: append(promptTags, store.Tag{Key: "mlflow.prompt.text", Value: "Answer {{question}} " + xss + "\nBe brief."})}); err != nil {
+		t.Fatal(err)
+	}
 	st.SetAlias(ctx, "qa-prompt", "production", "1")
 	return s
 }
@@ -540,7 +544,16 @@ func TestGenAIPages(t *testing.T) {
 	if p := page("/prompts/qa-prompt"); !strings.Contains(p, "Answer {{question}} &lt;script&gt;") || !strings.Contains(p, "lang=en") || strings.Contains(p, "mlflow.prompt.is_prompt=") {
 		t.Errorf("prompt page:\n%s", p)
 	}
-	for _, bad := range []string{"/prompts/wine-model", "/prompts/nope"} {
+	// Two versions compared, as MLflow's prompt page compares them: the
+	// line both have, the one v2 added.
+	if p := page("/prompts/qa-prompt"); !strings.Contains(p, `id="compare"`) || strings.Contains(p, `id="prompt-diff"`) {
+		t.Errorf("prompt page: no compare form, or a diff nobody asked for")
+	}
+	if p := page("/prompts/qa-prompt?from=1&to=2"); !strings.Contains(p, `<span class="same">  Answer {{question}} &lt;script&gt;`) ||
+		!strings.Contains(p, `<span class="add">&#43; Be brief.</span>`) || strings.Contains(p, `class="del"`) || !strings.Contains(p, "v1 → v2") {
+		t.Errorf("prompt comparison:\n%s", p)
+	}
+	for _, bad := range []string{"/prompts/wine-model", "/prompts/nope", "/prompts/qa-prompt?from=1&to=9"} {
 		resp, err := http.Get(s.srv.URL + bad)
 		if err != nil {
 			t.Fatal(err)

@@ -119,7 +119,9 @@ type promptVersion struct {
 	Tags     []store.Tag // without the template and MLflow's markers
 }
 
-// prompt shows a prompt's versions, each with its template.
+// prompt shows a prompt's versions, each with its template, and with
+// ?from=A&to=B the two versions' templates compared line by line (MLflow's
+// prompt page compares versions so).
 func (h *Handler) prompt(w http.ResponseWriter, r *http.Request) {
 	if h.opts.Registry == nil {
 		h.fail(w, r, http.StatusNotFound, "this server has no model registry")
@@ -149,7 +151,29 @@ func (h *Handler) prompt(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
-	h.render(w, r, "prompt", m.Name, map[string]any{"Prompt": m, "Versions": rows, "Error": errText(err)})
+	data := map[string]any{"Prompt": m, "Versions": rows, "Error": errText(err)}
+	// ?from=A&to=B: the two versions' templates compared line by line.
+	if from, to := r.URL.Query().Get("from"), r.URL.Query().Get("to"); from != "" || to != "" {
+		var a, b *promptVersion
+		for i := range rows {
+			switch rows[i].Version {
+			case from:
+				a = &rows[i]
+			case to:
+				b = &rows[i]
+			}
+		}
+		missing := from
+		if a != nil {
+			missing = to
+		}
+		if a == nil || b == nil {
+			h.fail(w, r, http.StatusNotFound, fmt.Sprintf("%s has no version %q to compare", m.Name, missing))
+			return
+		}
+		data["From"], data["To"], data["Diff"] = a.Version, b.Version, lineDiff(a.Template, b.Template)
+	}
+	h.render(w, r, "prompt", m.Name, data)
 }
 
 func isPrompt(tags []store.Tag) bool {
