@@ -114,6 +114,10 @@ func seed(t *testing.T, prefix ...string) *seeded {
 	}
 	st.SetAlias(ctx, "wine-model", "champion", v.Version)
 	st.TransitionStage(ctx, "wine-model", v.Version, "Production", false)
+	rb, _ := st.GetRun(ctx, s.runB)
+	if _, err := st.CreateModelVersion(ctx, registryVersion("wine-model", rb.Info.ArtifactURI+"/model", s.runB)); err != nil {
+		t.Fatal(err)
+	}
 	// MLflow 3's GenAI side: an evaluation dataset with records, a scorer.
 	quoted, _ := json.Marshal(xss)
 	d, err := st.CreateEvaluationDataset(ctx, "qa "+xss, []store.Tag{{Key: "team", Value: xss}}, []string{s.xssExp})
@@ -380,6 +384,11 @@ func pagesInChromium(t *testing.T, prefix string) {
 	shot(t, ctx, "07-model")
 	b.do(chromedp.Click(css(`#versions a[href="`+prefix+`/runs/`+s.runA+`"]`)), chromedp.WaitVisible(css("#run-name")))
 	has(t, "version → run link", b.text("#run-name"), "alpha-run")
+	// The versions' runs compared side by side.
+	b.do(chromedp.Navigate(base+"/models/wine-model"), chromedp.Click(css("#compare-versions")), chromedp.WaitVisible(css("#compare")))
+	if n := b.strings(`[...document.querySelectorAll("#compare thead th a")].map(a => a.textContent)`); strings.Join(n, ",") != "beta-run,alpha-run" {
+		t.Errorf("the versions' comparison shows runs %v, want beta-run (v2) and alpha-run (v1)", n)
+	}
 
 	// Paging: one run a page, every run once.
 	var paged []string

@@ -535,5 +535,17 @@ func (h *Handler) model(w http.ResponseWriter, r *http.Request) {
 	vs, _, err := h.opts.Registry.SearchModelVersions(r.Context(), registry.SearchVersions{
 		Filter: "name = '" + strings.ReplaceAll(m.Name, "'", "''") + "'", OrderBy: []string{"version_number DESC"}, MaxResults: 1000,
 	})
-	h.render(w, r, "model", m.Name, map[string]any{"Model": m, "Versions": vs, "Error": errText(err), "LoggedModels": h.modelExperiments(r, vs)})
+	// The runs that made the latest versions (ten at most), to compare
+	// side by side as MLflow's registry compares versions.
+	var runIDs []string
+	for _, v := range vs {
+		if v.RunID != "" && !slices.Contains(runIDs, v.RunID) && len(runIDs) < 10 {
+			runIDs = append(runIDs, v.RunID)
+		}
+	}
+	compare := ""
+	if len(runIDs) > 1 {
+		compare = strings.Join(runIDs, ",")
+	}
+	h.render(w, r, "model", m.Name, map[string]any{"Model": m, "Versions": vs, "Error": errText(err), "LoggedModels": h.modelExperiments(r, vs), "CompareRuns": compare})
 }
