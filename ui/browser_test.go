@@ -114,6 +114,10 @@ func seed(t *testing.T, prefix ...string) *seeded {
 	}
 	st.SetAlias(ctx, "wine-model", "champion", v.Version)
 	st.TransitionStage(ctx, "wine-model", v.Version, "Production", false)
+	if err := st.LogInputs(ctx, s.runA, []store.DatasetInput{{Dataset: store.Dataset{Name: "wine " + xss, Digest: "5a1f00d", SourceType: "local", Source: "{}", Schema: "{}"},
+		Tags: []store.Tag{{Key: "mlflow.data.context", Value: "training"}}}}); err != nil {
+		t.Fatal(err)
+	}
 	rb, _ := st.GetRun(ctx, s.runB)
 	if _, err := st.CreateModelVersion(ctx, registryVersion("wine-model", rb.Info.ArtifactURI+"/model", s.runB)); err != nil {
 		t.Fatal(err)
@@ -349,7 +353,13 @@ func pagesInChromium(t *testing.T, prefix string) {
 	// A run's page: info, params, metrics, artifacts, previews, the log.
 	b.do(chromedp.Navigate(base + "/runs/" + s.runA + "?file=notes.txt"))
 	has(t, "run", b.text("main"), "alpha-run", "alice", "FINISHED", "rmse", "notes.txt", "plot.png", "model/", "hello from the run", "epoch 2", xss)
+	has(t, "run's datasets", b.text("#datasets"), "wine "+xss, "5a1f00d", "training", "local")
 	shot(t, ctx, "03-run")
+	// Its traces: the experiment's traces page filtered on the run.
+	b.do(chromedp.Click(css("#run-traces")), chromedp.WaitVisible(css("#traces")))
+	if f := b.strings(`[document.querySelector("#filter").value]`); len(f) != 1 || f[0] != "run_id = '"+s.runA+"'" {
+		t.Errorf("the run's traces link filters on %q", f)
+	}
 	b.do(chromedp.Navigate(base+"/runs/"+s.runA+"?file=plot.png"), chromedp.WaitVisible(css("#preview-image")), chromedp.Sleep(300*time.Millisecond))
 	if w := b.int(`document.querySelector("#preview-image").naturalWidth`); w != 40 {
 		t.Fatalf("image preview width %d", w)
