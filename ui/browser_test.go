@@ -83,7 +83,7 @@ func seed(t *testing.T, prefix ...string) *seeded {
 	}
 	s.runA = mk(s.exp, "alpha-run", "0.5", 1700000000000)
 	s.runB = mk(s.exp, "beta-run", "0.9", 1700000100000)
-	s.kid = mk(s.exp, "child-run", "0.5", 1700000050000, store.Tag{Key: "mlflow.parentRunId", Value: s.runA})
+	s.kid = mk(s.exp, "child-run", "0.5", 1700000050000, store.Tag{Key: "mlflow.parentRunId", Value: s.runA}, store.Tag{Key: "mlflow.note.content", Value: "a child " + xss})
 	s.xssRun = mk(s.xssExp, "run "+xss, xss, 1700000200000, store.Tag{Key: "note", Value: xss})
 	st.LogParam(ctx, s.runA, store.Param{Key: "note", Value: xss})
 	// Artifacts: a text file, an image, an MLmodel.
@@ -355,6 +355,12 @@ func pagesInChromium(t *testing.T, prefix string) {
 	has(t, "run", b.text("main"), "alpha-run", "alice", "FINISHED", "rmse", "notes.txt", "plot.png", "model/", "hello from the run", "epoch 2", xss)
 	has(t, "run's datasets", b.text("#datasets"), "wine "+xss, "5a1f00d", "training", "local")
 	shot(t, ctx, "03-run")
+	// A child run: its description, and its parent linked.
+	b.do(chromedp.Navigate(base+"/runs/"+s.kid), chromedp.WaitVisible(css("#parent-run")))
+	has(t, "child run", b.text("#run-description"), "a child "+xss)
+	b.do(chromedp.Click(css("#parent-run")), chromedp.WaitVisible(css("#run-name")))
+	has(t, "child → parent link", b.text("#run-name"), "alpha-run")
+	b.do(chromedp.Navigate(base + "/runs/" + s.runA))
 	// Its traces: the experiment's traces page filtered on the run.
 	b.do(chromedp.Click(css("#run-traces")), chromedp.WaitVisible(css("#traces")))
 	if f := b.strings(`[document.querySelector("#filter").value]`); len(f) != 1 || f[0] != "run_id = '"+s.runA+"'" {

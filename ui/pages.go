@@ -310,6 +310,9 @@ func (h *Handler) run(w http.ResponseWriter, r *http.Request) {
 		data["Tuning"] = t
 	}
 	data["LoggedModels"], data["MoreModels"] = h.loggedModels(r, run), max(len(run.Outputs)-runPageModels, 0)
+	// Its parent, and its description (MLflow's mlflow.note.content).
+	data["Parent"], _ = run.Tag("mlflow.parentRunId")
+	data["Description"], _ = run.Tag("mlflow.note.content")
 	h.render(w, r, "run", run.Info.RunName, data)
 }
 
