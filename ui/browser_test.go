@@ -57,7 +57,7 @@ func seed(t *testing.T, prefix ...string) *seeded {
 	if s.exp, err = st.CreateExperiment(ctx, "wine-quality", "", nil); err != nil {
 		t.Fatal(err)
 	}
-	if s.xssExp, err = st.CreateExperiment(ctx, "exp "+xss, "", nil); err != nil {
+	if s.xssExp, err = st.CreateExperiment(ctx, "exp "+xss, "", []store.Tag{{Key: "mlflow.note.content", Value: "about " + xss}}); err != nil {
 		t.Fatal(err)
 	}
 	mk := func(exp, name string, alpha string, start int64, tags ...store.Tag) string {
@@ -529,6 +529,8 @@ func TestGenAIPages(t *testing.T) {
 	page := func(p string) string { t.Helper(); return getPage(t, s.srv.URL+p) }
 	if runs := page("/experiments/" + s.xssExp); !strings.Contains(runs, `href="/experiments/`+s.xssExp+`/datasets"`) || !strings.Contains(runs, `href="/experiments/`+s.xssExp+`/scorers"`) {
 		t.Errorf("the experiment's page links neither its datasets nor its scorers")
+	} else if !strings.Contains(runs, `<p id="experiment-description" class="description">about &lt;script&gt;`) {
+		t.Errorf("the experiment's page lacks its description (mlflow.note.content)")
 	}
 	if list := page("/experiments/" + s.xssExp + "/datasets"); !strings.Contains(list, `href="/datasets/`+s.xssDataset+`"`) || !strings.Contains(list, `{&#34;num_records&#34;: 2}`) {
 		t.Errorf("datasets page:\n%s", list)

@@ -191,8 +191,14 @@ func (h *Handler) runs(w http.ResponseWriter, r *http.Request) {
 	for _, c := range cols {
 		selected[c.Key] = true
 	}
+	description := ""
+	for _, t := range exp.Tags {
+		if t.Key == "mlflow.note.content" {
+			description = t.Value
+		}
+	}
 	h.render(w, r, "runs", exp.Name, map[string]any{
-		"Experiment": exp, "Rows": rows, "Headers": headers, "All": all, "Selected": selected,
+		"Experiment": exp, "Description": description, "Rows": rows, "Headers": headers, "All": all, "Selected": selected,
 		"Filter": filter, "Order": order, "View": vt.String(), "Next": next, "Page": pageTok, "Error": searchErr,
 		"ColQuery": colQuery(cols), "Size": q.Get("n"),
 	})
