@@ -169,6 +169,7 @@ var authRules = map[string]rule{
 	"UI GET /experiments/{id}/datasets":       {need: needRead, loc: byPathValue("id")},
 	"UI GET /experiments/{id}/scorers":        {need: needRead, loc: byPathValue("id")},
 	"UI GET /experiments/{id}/models":         {need: needRead, loc: byPathValue("id")},
+	"UI GET /logged-models/{id}":              {need: needRead, loc: byLoggedModel},
 	"UI GET /datasets/{dataset_id}":           {need: needRead, loc: byDataset},
 	"UI GET /prompts":                         {need: needAuthenticated},
 	"UI GET /prompts/{name}":                  {need: needRead, loc: byPathValue("name")},

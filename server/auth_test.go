@@ -195,6 +195,8 @@ func (f fixture) request(key, user string) (method, path string, body any) {
 			repl = strings.NewReplacer("{name}", url.PathEscape(f.model))
 		case strings.HasPrefix(pattern, "/datasets/"):
 			repl = strings.NewReplacer("{dataset_id}", f.dataset)
+		case strings.HasPrefix(pattern, "/logged-models/"):
+			repl = strings.NewReplacer("{id}", f.loggedModel)
 		default:
 			repl = strings.NewReplacer("{id}", f.exp, "{action}", "delete", "{$}", "")
 		}

@@ -653,7 +653,7 @@ func TestMLflowHashRoutes(t *testing.T) {
 				"/#/experiments/" + s.exp + "/traces":                                                    "/experiments/" + s.exp + "/traces",
 				"/#/experiments/" + s.exp + "/traces?selectedEvaluationId=tr-0123":                       "/traces/tr-0123",
 				"/#/experiments/" + s.exp + "/traces/tr-4567":                                            "/traces/tr-4567",
-				"/#/experiments/" + s.exp + "/models/m-89ab":                                             "/experiments/" + s.exp + "/models?filter=model_id%20%3D%20%27m-89ab%27",
+				"/#/experiments/" + s.exp + "/models/m-89ab":                                             "/logged-models/m-89ab",
 				"/#/experiments/" + s.exp + "/datasets":                                                  "/experiments/" + s.exp + "/datasets",
 				"/#/experiments/" + s.exp + "/judges":                                                    "/experiments/" + s.exp + "/scorers",
 				"/#/prompts/greeting":                                                                    "/prompts/greeting",

@@ -141,3 +141,41 @@ func (h *Handler) modelExperiments(r *http.Request, vs []*registry.ModelVersion)
 	}
 	return out
 }
+
+// loggedModel shows one MLflow 3 logged model (MLflow 3's logged model
+// page): its info, every metric it was logged with (step, dataset, run),
+// params, tags, its files, the registered versions made from it and a
+// link to the traces tagged with its id.
+func (h *Handler) loggedModel(w http.ResponseWriter, r *http.Request) {
+	lm, ok := storeAs[store.LoggedModels](h, w, r, "logged models")
+	if !ok {
+		return
+	}
+	m, err := lm.GetLoggedModel(r.Context(), r.PathValue("id"))
+	if err != nil {
+		h.fail(w, r, http.StatusNotFound, err.Error())
+		return
+	}
+	exp, _ := h.opts.Store.GetExperiment(r.Context(), m.ExperimentID)
+	v := loggedModelView{Model: m, Versions: versionsOf(m)}
+	if h.opts.RunArtifacts != nil {
+		repo, err := h.opts.RunArtifacts(m.ArtifactURI)
+		var files []artifact.FileInfo
+		if err == nil {
+			files, err = repo.List(r.Context(), "")
+		}
+		if err != nil {
+			v.Error = err.Error()
+		}
+		for _, f := range files {
+			v.Files = append(v.Files, artifactEntry{Path: f.Path, Name: path.Base(f.Path), IsDir: f.IsDir, Size: f.Size})
+		}
+	}
+	var tags []store.Tag
+	for _, t := range m.Tags {
+		if t.Key != "mlflow.modelVersions" {
+			tags = append(tags, t)
+		}
+	}
+	h.render(w, r, "loggedmodel", m.Name, map[string]any{"View": v, "Experiment": exp, "Tags": tags})
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"html"
+	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -88,7 +89,7 @@ func TestRunPageListsLoggedModels(t *testing.T) {
 	st.LogBatch(ctx, r.Info.RunID, []store.Metric{{Key: "acc", Value: 0.5, Timestamp: 1, ModelID: m.ModelID}, {Key: "acc", Value: 0.75, Timestamp: 2, Step: 1, ModelID: m.ModelID}}, nil, nil)
 	st.LogLoggedModelParams(ctx, m.ModelID, []store.Param{{Key: "C", Value: "1.0"}})
 	page = get("/experiments/0/models")
-	for _, want := range []string{"<td>clf</td>", m.ModelID, `href="/runs/` + r.Info.RunID + `"`, "acc=0.75", "C=1.0", `href="/models/iris">iris v1</a>`} {
+	for _, want := range []string{`<a href="/logged-models/` + m.ModelID + `">clf</a>`, m.ModelID, `href="/runs/` + r.Info.RunID + `"`, "acc=0.75", "C=1.0", `href="/models/iris">iris v1</a>`} {
 		if !strings.Contains(page, want) {
 			t.Fatalf("the experiment's models lack %q:\n%s", want, page)
 		}
@@ -101,8 +102,29 @@ func TestRunPageListsLoggedModels(t *testing.T) {
 	if vl == nil {
 		t.Fatalf("the version does not link its logged model:\n%s", get("/models/iris"))
 	}
-	if models := get(html.UnescapeString(vl[1])); !strings.Contains(models, "<td>clf</td>") {
+	if models := get(html.UnescapeString(vl[1])); !strings.Contains(models, `<span id="model-name">clf</span>`) {
 		t.Fatalf("the version's logged model (%s):\n%s", vl[1], models)
+	}
+	// The logged model's own page (MLflow 3's): every metric with its
+	// step and run, params, tags (not the versions list, shown apart),
+	// its files to download, its registered version, its source run.
+	one := get("/logged-models/" + m.ModelID)
+	for _, want := range []string{"LOGGED_MODEL_READY", `id="source-run" href="/runs/` + r.Info.RunID + `"`, "<td>acc</td><td>0.5</td><td>0</td>", "<td>acc</td><td>0.75</td><td>1</td>",
+		"<th>C</th><td>1.0</td>", `href="/models/iris">iris version 1</a>`, `artifact_file_path=MLmodel">MLmodel</a>`, `id="model-traces"`} {
+		if !strings.Contains(one, want) {
+			t.Fatalf("the logged model's page lacks %q:\n%s", want, one)
+		}
+	}
+	if strings.Contains(one, "<th>mlflow.modelVersions</th>") {
+		t.Fatalf("the logged model's page lists the versions tag among its tags")
+	}
+	resp, err := http.Get(srv.URL + "/logged-models/m-00000000000000000000000000000000")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 404 {
+		t.Fatalf("an unknown logged model's page: %d", resp.StatusCode)
 	}
 	// Its traces (MLflow 3 tags a trace with the active model's id).
 	mine, err := st.StartTrace(ctx, "0", 1, []store.Tag{{Key: "mlflow.modelId", Value: m.ModelID}}, nil)

@@ -67,7 +67,7 @@ func New(opts Options) *Handler {
 	h := &Handler{opts: opts, mux: http.NewServeMux(), pages: map[string]*template.Template{}}
 	fm := maps.Clone(funcs)
 	fm["base"] = func() string { return opts.Prefix }
-	for _, p := range []string{"experiments", "runs", "run", "chart", "compare", "models", "model", "error", "traces", "trace", "datasets", "dataset", "scorers", "prompts", "prompt", "loggedmodels"} {
+	for _, p := range []string{"experiments", "runs", "run", "chart", "compare", "models", "model", "error", "traces", "trace", "datasets", "dataset", "scorers", "prompts", "prompt", "loggedmodels", "loggedmodel"} {
 		h.pages[p] = template.Must(template.New("base.html").Funcs(fm).ParseFS(templateFS, "templates/base.html", "templates/"+p+".html"))
 	}
 	static, _ := fs.Sub(staticFS, "static")
@@ -92,6 +92,7 @@ func New(opts Options) *Handler {
 	h.handle("GET /datasets/{dataset_id}", http.HandlerFunc(h.dataset))
 	h.handle("GET /experiments/{id}/scorers", http.HandlerFunc(h.scorers))
 	h.handle("GET /experiments/{id}/models", http.HandlerFunc(h.experimentModels))
+	h.handle("GET /logged-models/{id}", http.HandlerFunc(h.loggedModel))
 	h.handle("GET /prompts", http.HandlerFunc(h.prompts))
 	h.handle("GET /prompts/{name}", http.HandlerFunc(h.prompt))
 	return h

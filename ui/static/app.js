@@ -156,7 +156,7 @@ function mlflowRoute(hash) {
         return trace ? "/traces/" + enc(trace) : exp + "/traces";
       }
       case "models":
-        return seg[3] ? exp + "/models?filter=" + enc("model_id = '" + seg[3] + "'") : exp + "/models";
+        return seg[3] ? "/logged-models/" + enc(seg[3]) : exp + "/models";
       case "datasets": return exp + "/datasets";
       case "scorers": case "judges": return exp + "/scorers";
       case "prompts": return "/prompts";
