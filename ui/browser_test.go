@@ -560,6 +560,9 @@ func TestGenAIPages(t *testing.T) {
 		!strings.Contains(tp, "because &lt;script&gt;") || !strings.Contains(tp, "LLM_JUDGE (judge-1)") {
 		t.Errorf("trace page's assessments:\n%s", tp)
 	}
+	if list := page("/experiments/" + s.xssExp + "/traces"); !strings.Contains(list, `<td class="assessments"><span class="pill">relevance=0.9</span>`) {
+		t.Errorf("the trace list lacks the trace's feedback:\n%s", list)
+	}
 
 	// Prompts: listed apart from the models, a version's template shown.
 	if list := page("/prompts"); !strings.Contains(list, `href="/prompts/qa-prompt"`) || !strings.Contains(list, "@production → v1") || strings.Contains(list, "wine-model") {

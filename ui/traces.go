@@ -54,7 +54,38 @@ func (h *Handler) traces(w http.ResponseWriter, r *http.Request) {
 	}
 	filter := r.URL.Query().Get("filter")
 	list, next, err := ts.SearchTraces(r.Context(), store.SearchTraces{ExperimentIDs: []string{exp.ID}, Filter: filter, MaxResults: 100, PageToken: r.URL.Query().Get("page")})
-	h.render(w, r, "traces", "Traces", map[string]any{"Experiment": exp, "Traces": list, "Next": next, "Filter": filter, "Error": errText(err)})
+	h.render(w, r, "traces", "Traces", map[string]any{"Experiment": exp, "Traces": list, "Next": next, "Filter": filter, "Error": errText(err),
+		"Assessments": h.traceAssessments(r, list)})
+}
+
+// traceAssessments are the valid feedback and expectations of each
+// listed trace, by trace id, as "name=value" (MLflow's trace table shows
+// them as columns); none when the store keeps no assessments.
+func (h *Handler) traceAssessments(r *http.Request, list []*store.TraceInfo) map[string][]string {
+	as, ok := h.opts.Store.(store.Assessments)
+	if !ok {
+		return nil
+	}
+	out := map[string][]string{}
+	for _, t := range list {
+		got, err := as.TraceAssessments(r.Context(), t.RequestID)
+		if err != nil {
+			continue
+		}
+		for _, a := range got {
+			if a.Valid {
+				v := a.Value
+				if a.Error != "" {
+					v = "error"
+				}
+				if r := []rune(v); len(r) > 40 {
+					v = string(r[:39]) + "…"
+				}
+				out[t.RequestID] = append(out[t.RequestID], a.Name+"="+v)
+			}
+		}
+	}
+	return out
 }
 
 // spanRow is one span of a trace's tree, in depth-first order.
