@@ -124,7 +124,9 @@ func TestTraceDataAndUI(t *testing.T) {
 	v2 := `{"spans": [
 	 {"name": "tool", "context": {"span_id": "0x0000000000000002", "trace_id": "0x1"}, "parent_id": "0x0000000000000001", "start_time": 2000000, "end_time": 5000000, "status_code": "OK", "attributes": {"mlflow.spanType": "\"TOOL\"", "mlflow.spanInputs": "{\"q\": 1}"}},
 	 {"name": "agent", "context": {"span_id": "0x0000000000000001", "trace_id": "0x1"}, "parent_id": null, "start_time": 1000000, "end_time": 9000000, "status_code": "OK", "attributes": {"mlflow.spanType": "\"AGENT\""}},
-	 {"name": "llm", "context": {"span_id": "0x0000000000000003", "trace_id": "0x1"}, "parent_id": "0x0000000000000002", "start_time": 3000000, "end_time": 4000000, "status_code": "ERROR", "attributes": {}}
+	 {"name": "llm", "context": {"span_id": "0x0000000000000003", "trace_id": "0x1"}, "parent_id": "0x0000000000000002", "start_time": 3000000, "end_time": 4000000, "status_code": "ERROR",
+	  "attributes": {"mlflow.spanType": "\"CHAT_MODEL\"", "mlflow.spanInputs": "{\"messages\": [{\"role\": \"user\", \"content\": \"Capital of France?\"}]}",
+	   "mlflow.spanOutputs": "{\"choices\": [{\"message\": {\"role\": \"assistant\", \"content\": \"Paris.\"}}]}"}}
 	], "request": null, "response": null}`
 	if status, body := ts.do(t, "PUT", "/api/2.0/mlflow-artifacts/artifacts/0/traces/"+id+"/artifacts/traces.json", "", []byte(v2)); status != 200 {
 		t.Fatalf("upload traces.json: %d %s", status, body)
@@ -141,6 +143,10 @@ func TestTraceDataAndUI(t *testing.T) {
 	ia, it, il := strings.Index(page, ">agent<"), strings.Index(page, "↳ tool"), strings.Index(page, "↳ llm")
 	if status != 200 || ia < 0 || it < ia || il < it || !strings.Contains(page, "span depth2") || !strings.Contains(page, "TOOL") || !strings.Contains(page, "3.0 ms") {
 		t.Fatalf("UI trace page: %d, spans out of order or missing (%d %d %d)\n%s", status, ia, it, il, page)
+	}
+	// A chat model's span shows its conversation.
+	if !strings.Contains(page, `<p class="msg"><b class="role">user</b> Capital of France?</p><p class="msg"><b class="role">assistant</b> Paris.</p>`) {
+		t.Errorf("the chat span's conversation is not shown:\n%s", page)
 	}
 	// Each span's bar on the timeline, from the first start (1 ms) to the
 	// last end (9 ms): agent the whole, tool 2-5 ms, llm 3-4 ms.

@@ -100,6 +100,10 @@ type spanRow struct {
 	OffsetPct, WidthPct float64
 	startNs, endNs      int64
 	Inputs, Outputs     string
+	// Chat is the conversation of a chat model's span (OpenAI's and
+	// MLflow's chat formats: the request's messages, then the reply),
+	// shown as messages beside the raw inputs and outputs.
+	Chat []chatMessage
 	// Attributes are the others, as text; Events the span's events.
 	Attributes []attrRow
 	Events     []eventRow
@@ -186,6 +190,7 @@ func spanTree(raws []json.RawMessage) ([]spanRow, error) {
 			if !row.Running {
 				row.DurationMs = float64(s.EndNs-s.StartNs) / 1e6
 			}
+			row.Chat = chatOf(row.Inputs, row.Outputs)
 			for _, e := range s.Events {
 				row.Events = append(row.Events, eventRow{Name: e.Name, TimeMs: e.TimeNs / 1e6, Attributes: attrRows(e.Attributes)})
 			}
@@ -262,4 +267,66 @@ func (h *Handler) trace(w http.ResponseWriter, r *http.Request) {
 		data["Assessments"] = list
 	}
 	h.render(w, r, "trace", "Trace "+t.RequestID, data)
+}
+
+// chatMessage is one message of a chat span.
+type chatMessage struct{ Role, Content string }
+
+// chatOf reads a chat span's conversation: inputs {"messages": [{role,
+// content}]} and outputs {"choices": [{"message": {...}}]} (OpenAI's
+// chat completion, which MLflow's chat models answer too) or a message
+// itself; content is text or a list of parts whose text is kept. Nil when
+// the inputs hold no messages.
+func chatOf(inputs, outputs string) []chatMessage {
+	type message struct {
+		Role    string `json:"role"`
+		Content any    `json:"content"`
+	}
+	text := func(c any) string {
+		switch c := c.(type) {
+		case string:
+			return c
+		case []any:
+			var parts []string
+			for _, p := range c {
+				if m, ok := p.(map[string]any); ok {
+					if t, ok := m["text"].(string); ok {
+						parts = append(parts, t)
+					}
+				}
+			}
+			return strings.Join(parts, "\n")
+		case nil:
+			return ""
+		}
+		b, _ := json.Marshal(c)
+		return string(b)
+	}
+	var in struct {
+		Messages []message `json:"messages"`
+	}
+	if json.Unmarshal([]byte(inputs), &in) != nil || len(in.Messages) == 0 {
+		return nil
+	}
+	var out []chatMessage
+	for _, m := range in.Messages {
+		out = append(out, chatMessage{m.Role, text(m.Content)})
+	}
+	var reply struct {
+		Choices []struct {
+			Message *message `json:"message"`
+		} `json:"choices"`
+		message
+	}
+	if json.Unmarshal([]byte(outputs), &reply) == nil {
+		for _, c := range reply.Choices {
+			if c.Message != nil {
+				out = append(out, chatMessage{c.Message.Role, text(c.Message.Content)})
+			}
+		}
+		if len(reply.Choices) == 0 && reply.Role != "" {
+			out = append(out, chatMessage{reply.Role, text(reply.Content)})
+		}
+	}
+	return out
 }
