@@ -163,6 +163,7 @@ var authRules = map[string]rule{
 	"UI GET /ui-api/metrics":                  {need: needRead, loc: byRunList},
 	"UI GET /models":                          {need: needAuthenticated},
 	"UI GET /experiments/{id}/traces":         {need: needRead, loc: byPathValue("id")},
+	"UI GET /experiments/{id}/sessions":       {need: needRead, loc: byPathValue("id")},
 	"UI GET /traces/{id}":                     {need: needRead, loc: byTrace},
 	"GET /get-trace-artifact":                 {need: needRead, loc: byTrace},
 	"UI GET /models/{name}":                   {need: needRead, loc: byPathValue("name")},

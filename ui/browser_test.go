@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"html"
 	"image"
 	"image/color"
 	"image/png"
@@ -14,6 +15,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -563,6 +565,25 @@ func TestGenAIPages(t *testing.T) {
 	if list := page("/experiments/" + s.xssExp + "/traces"); !strings.Contains(list, `<td class="assessments"><span class="pill">relevance=0.9</span>`) {
 		t.Errorf("the trace list lacks the trace's feedback:\n%s", list)
 	}
+	// Sessions: the traces sharing an mlflow.trace.session, latest first.
+	var inS1 []string
+	for i, tr := range []struct{ session, user string }{{"s-1", "alice"}, {"s-1", "bob"}, {"s-2", "alice"}} {
+		ti, err := s.srv.Store.StartTrace(context.Background(), s.xssExp, int64(10+10*i), []store.Tag{{Key: "mlflow.trace.session", Value: tr.session}, {Key: "mlflow.trace.user", Value: tr.user}}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tr.session == "s-1" {
+			inS1 = append(inS1, ti.RequestID)
+		}
+	}
+	sessions := page("/experiments/" + s.xssExp + "/sessions")
+	rows := regexp.MustCompile(`(?s)<tr>\s*<td><a href="([^"]*)">(s-\d)</a></td>\s*<td>(\d+)</td><td>0</td><td>[^<]*</td><td>[^<]*</td>\s*<td>([^<]*)</td>`).FindAllStringSubmatch(sessions, -1)
+	if len(rows) != 2 || rows[0][2] != "s-2" || rows[1][2] != "s-1" || rows[1][3] != "2" || rows[1][4] != "alice, bob" {
+		t.Fatalf("sessions page (%v):\n%s", rows, sessions)
+	}
+	if traces := page(html.UnescapeString(rows[1][1])); !strings.Contains(traces, inS1[0]) || !strings.Contains(traces, inS1[1]) || strings.Contains(traces, tr.RequestID) {
+		t.Errorf("the session's traces (%s):\n%s", rows[1][1], traces)
+	}
 
 	// Prompts: listed apart from the models, a version's template shown.
 	if list := page("/prompts"); !strings.Contains(list, `href="/prompts/qa-prompt"`) || !strings.Contains(list, "@production → v1") || strings.Contains(list, "wine-model") {
@@ -658,6 +679,7 @@ func TestMLflowHashRoutes(t *testing.T) {
 				"/#/experiments/" + s.exp + "/traces/tr-4567":                                            "/traces/tr-4567",
 				"/#/experiments/" + s.exp + "/models/m-89ab":                                             "/logged-models/m-89ab",
 				"/#/experiments/" + s.exp + "/datasets":                                                  "/experiments/" + s.exp + "/datasets",
+				"/#/experiments/" + s.exp + "/chat-sessions":                                             "/experiments/" + s.exp + "/sessions",
 				"/#/experiments/" + s.exp + "/judges":                                                    "/experiments/" + s.exp + "/scorers",
 				"/#/prompts/greeting":                                                                    "/prompts/greeting",
 				"/#/compare-runs?runs=[%22" + s.runA + "%22,%22" + s.runB + "%22]&experiments=[%221%22]": "/compare?runs=" + s.runA + "%2C" + s.runB,

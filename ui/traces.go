@@ -58,6 +58,90 @@ func (h *Handler) traces(w http.ResponseWriter, r *http.Request) {
 		"Assessments": h.traceAssessments(r, list)})
 }
 
+// sessionRow is one session of an experiment's traces (MLflow 3's chat
+// sessions: the traces sharing an mlflow.trace.session).
+type sessionRow struct {
+	ID              string
+	Filter          string // the traces page's filter for its traces
+	Traces, Errors  int
+	First, Last     int64 // ms
+	Users           []string
+	ExecutionTimeMs int64
+}
+
+// maxSessionTraces bounds how many of an experiment's traces the
+// sessions page reads (newest first).
+const maxSessionTraces = 5000
+
+// sessions lists an experiment's sessions, the latest active first, each
+// with its traces linked.
+func (h *Handler) sessions(w http.ResponseWriter, r *http.Request) {
+	ts, exp, ok := experimentPage[store.Traces](h, w, r, "traces")
+	if !ok {
+		return
+	}
+	by := map[string]*sessionRow{}
+	read, tok, truncated := 0, "", false
+	var err error
+	for {
+		var list []*store.TraceInfo
+		list, tok, err = ts.SearchTraces(r.Context(), store.SearchTraces{ExperimentIDs: []string{exp.ID}, Filter: "metadata.`" + metaSession + "` LIKE '%'",
+			OrderBy: []string{"timestamp_ms DESC"}, MaxResults: 500, PageToken: tok})
+		if err != nil {
+			break
+		}
+		for _, t := range list {
+			id := ""
+			user := ""
+			for _, m := range t.RequestMetadata {
+				switch m.Key {
+				case metaSession:
+					id = m.Value
+				case "mlflow.trace.user":
+					user = m.Value
+				}
+			}
+			row := by[id]
+			if row == nil {
+				row = &sessionRow{ID: id, First: t.TimestampMs, Last: t.TimestampMs}
+				if !strings.ContainsAny(id, `'\`) {
+					row.Filter = "metadata.`" + metaSession + "` = '" + id + "'"
+				}
+				by[id] = row
+			}
+			row.Traces++
+			row.ExecutionTimeMs += t.ExecutionTimeMs
+			row.First, row.Last = min(row.First, t.TimestampMs), max(row.Last, t.TimestampMs)
+			if t.Status == "ERROR" {
+				row.Errors++
+			}
+			if user != "" && !slices.Contains(row.Users, user) {
+				row.Users = append(row.Users, user)
+			}
+		}
+		read += len(list)
+		if tok == "" {
+			break
+		}
+		if read >= maxSessionTraces {
+			truncated = true
+			break
+		}
+	}
+	rows := make([]*sessionRow, 0, len(by))
+	for _, row := range by {
+		sort.Strings(row.Users)
+		rows = append(rows, row)
+	}
+	sort.Slice(rows, func(i, j int) bool {
+		if rows[i].Last != rows[j].Last {
+			return rows[i].Last > rows[j].Last
+		}
+		return rows[i].ID < rows[j].ID
+	})
+	h.render(w, r, "sessions", "Sessions", map[string]any{"Experiment": exp, "Sessions": rows, "Truncated": truncated, "Read": read, "Error": errText(err)})
+}
+
 // traceAssessments are the valid feedback and expectations of each
 // listed trace, by trace id, as "name=value" (MLflow's trace table shows
 // them as columns); none when the store keeps no assessments.

@@ -67,7 +67,7 @@ func New(opts Options) *Handler {
 	h := &Handler{opts: opts, mux: http.NewServeMux(), pages: map[string]*template.Template{}}
 	fm := maps.Clone(funcs)
 	fm["base"] = func() string { return opts.Prefix }
-	for _, p := range []string{"experiments", "runs", "run", "chart", "compare", "models", "model", "error", "traces", "trace", "datasets", "dataset", "scorers", "prompts", "prompt", "loggedmodels", "loggedmodel"} {
+	for _, p := range []string{"experiments", "runs", "run", "chart", "compare", "models", "model", "error", "traces", "trace", "datasets", "dataset", "scorers", "prompts", "prompt", "loggedmodels", "loggedmodel", "sessions"} {
 		h.pages[p] = template.Must(template.New("base.html").Funcs(fm).ParseFS(templateFS, "templates/base.html", "templates/"+p+".html"))
 	}
 	static, _ := fs.Sub(staticFS, "static")
@@ -87,6 +87,7 @@ func New(opts Options) *Handler {
 	h.handle("GET /models/{name}", http.HandlerFunc(h.model))
 	h.handle("GET /ui-api/metrics", http.HandlerFunc(h.metricsAPI))
 	h.handle("GET /experiments/{id}/traces", http.HandlerFunc(h.traces))
+	h.handle("GET /experiments/{id}/sessions", http.HandlerFunc(h.sessions))
 	h.handle("GET /traces/{id}", http.HandlerFunc(h.trace))
 	h.handle("GET /experiments/{id}/datasets", http.HandlerFunc(h.datasets))
 	h.handle("GET /datasets/{dataset_id}", http.HandlerFunc(h.dataset))

@@ -158,6 +158,7 @@ function mlflowRoute(hash) {
       case "models":
         return seg[3] ? "/logged-models/" + enc(seg[3]) : exp + "/models";
       case "datasets": return exp + "/datasets";
+      case "chat-sessions": return exp + "/sessions";
       case "scorers": case "judges": return exp + "/scorers";
       case "prompts": return "/prompts";
     }
