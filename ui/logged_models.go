@@ -46,23 +46,32 @@ func (h *Handler) loggedModels(r *http.Request, run *store.Run) []loggedModelVie
 			out = append(out, loggedModelView{Model: &store.LoggedModel{ModelID: o.ModelID}, Step: o.Step, Error: err.Error()})
 			continue
 		}
-		v := loggedModelView{Model: m, Step: o.Step, Versions: versionsOf(m)}
-		if h.opts.RunArtifacts != nil {
-			repo, err := h.opts.RunArtifacts(m.ArtifactURI)
-			var files []artifact.FileInfo
-			if err == nil {
-				files, err = repo.List(r.Context(), "")
-			}
-			if err != nil {
-				v.Error = err.Error()
-			}
-			for _, f := range files {
-				v.Files = append(v.Files, artifactEntry{Path: f.Path, Name: path.Base(f.Path), IsDir: f.IsDir, Size: f.Size})
-			}
-		}
+		v := h.modelView(r, m)
+		v.Step = o.Step
 		out = append(out, v)
 	}
 	return out
+}
+
+// modelView is a logged model with its registered versions and the top
+// level of its files (a listing that fails is said in Error).
+func (h *Handler) modelView(r *http.Request, m *store.LoggedModel) loggedModelView {
+	v := loggedModelView{Model: m, Versions: versionsOf(m)}
+	if h.opts.RunArtifacts == nil {
+		return v
+	}
+	repo, err := h.opts.RunArtifacts(m.ArtifactURI)
+	var files []artifact.FileInfo
+	if err == nil {
+		files, err = repo.List(r.Context(), "")
+	}
+	if err != nil {
+		v.Error = err.Error()
+	}
+	for _, f := range files {
+		v.Files = append(v.Files, artifactEntry{Path: f.Path, Name: path.Base(f.Path), IsDir: f.IsDir, Size: f.Size})
+	}
+	return v
 }
 
 // versionsOf are the registered versions a logged model lists in its
@@ -157,20 +166,7 @@ func (h *Handler) loggedModel(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	exp, _ := h.opts.Store.GetExperiment(r.Context(), m.ExperimentID)
-	v := loggedModelView{Model: m, Versions: versionsOf(m)}
-	if h.opts.RunArtifacts != nil {
-		repo, err := h.opts.RunArtifacts(m.ArtifactURI)
-		var files []artifact.FileInfo
-		if err == nil {
-			files, err = repo.List(r.Context(), "")
-		}
-		if err != nil {
-			v.Error = err.Error()
-		}
-		for _, f := range files {
-			v.Files = append(v.Files, artifactEntry{Path: f.Path, Name: path.Base(f.Path), IsDir: f.IsDir, Size: f.Size})
-		}
-	}
+	v := h.modelView(r, m)
 	var tags []store.Tag
 	for _, t := range m.Tags {
 		if t.Key != "mlflow.modelVersions" {
