@@ -139,6 +139,10 @@ func TestRunPageListsLoggedModels(t *testing.T) {
 	if traces := get(html.UnescapeString(tl[1])); !strings.Contains(traces, mine.RequestID) || strings.Contains(traces, other.RequestID) {
 		t.Fatalf("the model's traces (%s) are not just its own:\n%s", tl[1], traces)
 	}
+	// The trace's page links back to its logged model.
+	if tp := get("/traces/" + mine.RequestID); !strings.Contains(tp, `<a class="trace-model" href="/logged-models/`+m.ModelID+`">`) {
+		t.Fatalf("the trace's page does not link its logged model:\n%s", tp)
+	}
 	if page := get("/experiments/0/models?filter=" + url.QueryEscape("metrics.acc > 0.9")); strings.Contains(page, m.ModelID) || !strings.Contains(page, "No logged models.") {
 		t.Fatalf("filtered out, the model is still listed:\n%s", page)
 	}
