@@ -238,6 +238,10 @@ func TestTracesSearchModelIDAndClickForms(t *testing.T) {
 			if _, err := mlrun(t, "traces", "search", "-x", exp, "--model-id", "m-0123", "--filter-string", "status = 'OK'"); !errors.Is(err, store.ErrInvalidArgument) {
 				t.Fatalf("--model-id with --filter-string: %v", err)
 			}
+			// Any value of a metadata key (the UI's sessions page reads so).
+			if out := mustRun(t, "traces", "search", "-x", exp, "--filter-string", "metadata.`mlflow.modelId` LIKE '%'"); !strings.Contains(out, ofModel.RequestID) || strings.Contains(out, other.RequestID) {
+				t.Fatalf("search on any value of a metadata key:\n%s", out)
+			}
 
 			withSpans := mustRun(t, "traces", "search", "-x", exp, "--model-id", "m-0123", "--output", "json")
 			without := mustRun(t, "traces", "search", "-x", exp, "--model-id", "m-0123", "--output", "json", "--no-include-spans")
