@@ -167,11 +167,18 @@ func (h *Handler) loggedModel(w http.ResponseWriter, r *http.Request) {
 	}
 	exp, _ := h.opts.Store.GetExperiment(r.Context(), m.ExperimentID)
 	v := h.modelView(r, m)
+	// Its MLmodel (flavors, signature, input example), as text.
+	mlmodel := ""
+	if h.opts.RunArtifacts != nil {
+		if repo, err := h.opts.RunArtifacts(m.ArtifactURI); err == nil {
+			mlmodel, _ = readText(r, repo, "MLmodel")
+		}
+	}
 	var tags []store.Tag
 	for _, t := range m.Tags {
 		if t.Key != "mlflow.modelVersions" {
 			tags = append(tags, t)
 		}
 	}
-	h.render(w, r, "loggedmodel", m.Name, map[string]any{"View": v, "Experiment": exp, "Tags": tags})
+	h.render(w, r, "loggedmodel", m.Name, map[string]any{"View": v, "Experiment": exp, "Tags": tags, "MLmodel": mlmodel})
 }

@@ -110,7 +110,8 @@ func TestRunPageListsLoggedModels(t *testing.T) {
 	// its files to download, its registered version, its source run.
 	one := get("/logged-models/" + m.ModelID)
 	for _, want := range []string{"LOGGED_MODEL_READY", `id="source-run" href="/runs/` + r.Info.RunID + `"`, "<td>acc</td><td>0.5</td><td>0</td>", "<td>acc</td><td>0.75</td><td>1</td>",
-		"<th>C</th><td>1.0</td>", `href="/models/iris">iris version 1</a>`, `artifact_file_path=MLmodel">MLmodel</a>`, `id="model-traces"`} {
+		"<th>C</th><td>1.0</td>", `href="/models/iris">iris version 1</a>`, `artifact_file_path=MLmodel">MLmodel</a>`, `id="model-traces"`,
+		`<pre class="log" id="mlmodel">model_id: ` + m.ModelID} {
 		if !strings.Contains(one, want) {
 			t.Fatalf("the logged model's page lacks %q:\n%s", want, one)
 		}
