@@ -210,7 +210,10 @@ func overriddenEnvSpec(dir, manager string, overrides []pipreq.Requirement) (spe
 			return fail(err)
 		}
 		spec = filepath.Join(tmp, "conda.yaml")
-		return spec, cleanup, os.WriteFile(spec, out, 0o644)
+		if err := os.WriteFile(spec, out, 0o644); err != nil {
+			return fail(err)
+		}
+		return spec, cleanup, nil
 	}
 	b, err := os.ReadFile(filepath.Join(dir, "python_env.yaml"))
 	if err != nil {
@@ -251,7 +254,10 @@ func overriddenEnvSpec(dir, manager string, overrides []pipreq.Requirement) (spe
 		return fail(err)
 	}
 	spec = filepath.Join(tmp, "python_env.yaml")
-	return spec, cleanup, os.WriteFile(spec, out, 0o644)
+	if err := os.WriteFile(spec, out, 0o644); err != nil {
+		return fail(err)
+	}
+	return spec, cleanup, nil
 }
 
 func nonEmpty(ss []string) []string {
