@@ -220,8 +220,10 @@ func logModelCommand() *cli.Command {
 			return withRegistry(c, func(st store.Store, reg registry.Store) error {
 				runID := c.String("run-id")
 				if runID == "" {
+					// With the runner's tags: killed before it ends the run,
+					// the next mlrun on this host ends it (launch.Reap).
 					r, err := st.CreateRun(c.Context, store.CreateRun{ExperimentID: c.String("experiment-id"), UserID: launch.CurrentUser(),
-						StartTime: time.Now().UnixMilli(), Tags: []store.Tag{{Key: "mlflow.user", Value: launch.CurrentUser()}}})
+						StartTime: time.Now().UnixMilli(), Tags: append([]store.Tag{{Key: "mlflow.user", Value: launch.CurrentUser()}}, launch.RunnerTags()...)})
 					if err != nil {
 						return err
 					}

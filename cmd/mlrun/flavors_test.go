@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -15,6 +16,7 @@ import (
 
 	"github.com/mlrun/mlrun/internal/testutil"
 	"github.com/mlrun/mlrun/plugins/builtin/testdata"
+	"github.com/mlrun/mlrun/runner/launch"
 	"github.com/mlrun/mlrun/store"
 )
 
@@ -92,6 +94,11 @@ func TestModelsInspectAndLog(t *testing.T) {
 			}
 			if r.Info.Status != store.StatusFinished {
 				t.Fatalf("the run made for the model is %s", r.Info.Status)
+			}
+			// It names this process as its driver: killed mid-way, the run
+			// would be ended by the next mlrun (launch.Reap), not left RUNNING.
+			if pid, _ := r.Tag(launch.TagRunnerPID); pid != strconv.Itoa(os.Getpid()) {
+				t.Fatalf("the run made for the model has runner pid %q, want this process's", pid)
 			}
 			if v := mustRun(t, "models", "get", "booster", "1"); !strings.Contains(v, "models:/"+modelID) {
 				t.Fatalf("version 1's source:\n%s", v)

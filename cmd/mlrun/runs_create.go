@@ -114,6 +114,9 @@ func createEndedRun(ctx context.Context, st store.Store, stderr io.Writer, req l
 	if parent != "" {
 		auto = append(auto, store.Tag{Key: launch.TagParentRunID, Value: parent})
 	}
+	// Killed between the create and the end, the run is ended by the next
+	// mlrun on this host (launch.Reap), not left RUNNING.
+	auto = append(auto, launch.RunnerTags()...)
 	// The user's tags win over the automatic ones, as in MLflow's
 	// context registry.
 	all := auto[:0:0]

@@ -4,9 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"os"
+	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/mlrun/mlrun/runner/launch"
 	"github.com/mlrun/mlrun/store"
 )
 
@@ -72,8 +75,8 @@ func TestRunsCreateAndLinkTraces(t *testing.T) {
 					t.Errorf("tag %s = %q, want %q (tags %v)", k, tags[k], want, tags)
 				}
 			}
-			if tags["mlflow.user"] == "" || tags["mlflow.source.name"] == "" {
-				t.Errorf("automatic tags missing: %v", tags)
+			if tags["mlflow.user"] == "" || tags["mlflow.source.name"] == "" || tags[launch.TagRunnerPID] != strconv.Itoa(os.Getpid()) {
+				t.Errorf("automatic tags missing (the runner's too, for launch.Reap): %v", tags)
 			}
 			e, err := st.GetExperimentByName(ctx, "made-on-the-fly")
 			if err != nil || e.ID != child.ExperimentID {

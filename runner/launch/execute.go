@@ -361,7 +361,7 @@ func startRun(ctx context.Context, req Request, expID string, src *project.Sourc
 	} else if manager != EnvLocal {
 		tags = append(tags, store.Tag{Key: TagEnv, Value: manager})
 	}
-	tags = append(tags, runnerTags()...)
+	tags = append(tags, RunnerTags()...)
 	if req.ParentRunID != "" {
 		tags = append(tags, store.Tag{Key: TagParentRunID, Value: req.ParentRunID})
 	}

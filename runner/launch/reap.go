@@ -24,7 +24,10 @@ const (
 	TagRunnerPIDNS = "mlrun.runner.pidns"
 )
 
-func runnerTags() []store.Tag {
+// RunnerTags are the tags that name this process as the one driving a
+// run (for Reap); any command that creates a run and ends it later sets
+// them, so a run it leaves behind when killed is ended by the next mlrun.
+func RunnerTags() []store.Tag {
 	host, _ := os.Hostname()
 	tags := []store.Tag{{Key: TagRunnerHost, Value: host}, {Key: TagRunnerPID, Value: strconv.Itoa(os.Getpid())}}
 	if ns := pidNamespace(); ns != "" {
