@@ -245,6 +245,13 @@ func tuneProject(c *cli.Context) error {
 	var expID, name string
 	if parent != nil {
 		expID, name = parent.Info.ExperimentID, parent.Info.RunName
+		// This process drives the parent now (launch.Reap reads the tags):
+		// named before the run is RUNNING again, so no reaper ends it.
+		for _, t := range launch.RunnerTags() {
+			if err := st.SetTag(c.Context, parent.Info.RunID, t); err != nil {
+				return fmt.Errorf("--resume: %w", err)
+			}
+		}
 		running := store.StatusRunning
 		if _, err := st.UpdateRun(c.Context, parent.Info.RunID, store.UpdateRun{Status: &running}); err != nil {
 			return fmt.Errorf("--resume: %w", err)
@@ -255,10 +262,12 @@ func tuneProject(c *cli.Context) error {
 		}
 		name = firstOf(c.String("run-name"), "tune-"+metric)
 		parent, err = st.CreateRun(c.Context, store.CreateRun{ExperimentID: expID, RunName: name, UserID: launch.CurrentUser(), StartTime: time.Now().UnixMilli(),
-			Tags: []store.Tag{{Key: launch.TagUser, Value: launch.CurrentUser()}, {Key: launch.TagSourceName, Value: c.Args().First()},
+			// Killed outright, the search's parent is ended by the next
+			// mlrun on this host (launch.Reap), as its trials are.
+			Tags: append([]store.Tag{{Key: launch.TagUser, Value: launch.CurrentUser()}, {Key: launch.TagSourceName, Value: c.Args().First()},
 				{Key: launch.TagSourceType, Value: "PROJECT"}, {Key: launch.TagEntryPoint, Value: c.String("entry-point")},
 				{Key: tagTuneAlgo, Value: algo.Name()}, {Key: tagTuneSpace, Value: spaceJSON(raw)}, {Key: tagTuneMetric, Value: metric},
-				{Key: tagTuneMode, Value: mode}, {Key: tagTuneSeed, Value: strconv.FormatUint(seed, 10)}}})
+				{Key: tagTuneMode, Value: mode}, {Key: tagTuneSeed, Value: strconv.FormatUint(seed, 10)}}, launch.RunnerTags()...)})
 		if err != nil {
 			return err
 		}

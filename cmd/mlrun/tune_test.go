@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/mlrun/mlrun/registry"
+	"github.com/mlrun/mlrun/runner/launch"
 	"github.com/mlrun/mlrun/store"
 )
 
@@ -142,6 +143,11 @@ func TestTune(t *testing.T) {
 	parent2, trials2 := tuneRuns(t, db)
 	if parent2.Info.RunID != parent.Info.RunID || parent2.Info.Status != store.StatusFinished || len(trials2) != 16 {
 		t.Fatalf("resumed: parent %s %s, %d trials", parent2.Info.RunID, parent2.Info.Status, len(trials2))
+	}
+	// The parent names the process driving it (launch.Reap ends it if that
+	// process is killed): the first mlrun tune, then the resuming one.
+	if pid1, pid2 := tagValue(parent.Tags, launch.TagRunnerPID), tagValue(parent2.Tags, launch.TagRunnerPID); pid1 == "" || pid2 == "" || pid1 == pid2 {
+		t.Fatalf("the parent's runner pid: %q, then %q after --resume", pid1, pid2)
 	}
 	names := map[string]bool{}
 	for _, r := range trials2 {
