@@ -191,14 +191,8 @@ func (h *Handler) runs(w http.ResponseWriter, r *http.Request) {
 	for _, c := range cols {
 		selected[c.Key] = true
 	}
-	description := ""
-	for _, t := range exp.Tags {
-		if t.Key == "mlflow.note.content" {
-			description = t.Value
-		}
-	}
 	h.render(w, r, "runs", exp.Name, map[string]any{
-		"Experiment": exp, "Description": description, "Rows": rows, "Headers": headers, "All": all, "Selected": selected,
+		"Experiment": exp, "Description": metadataValue(exp.Tags, tagNote), "Rows": rows, "Headers": headers, "All": all, "Selected": selected,
 		"Filter": filter, "Order": order, "View": vt.String(), "Next": next, "Page": pageTok, "Error": searchErr,
 		"ColQuery": colQuery(cols), "Size": q.Get("n"),
 	})
@@ -318,7 +312,7 @@ func (h *Handler) run(w http.ResponseWriter, r *http.Request) {
 	data["LoggedModels"], data["MoreModels"] = h.loggedModels(r, run), max(len(run.Outputs)-runPageModels, 0)
 	// Its parent, and its description (MLflow's mlflow.note.content).
 	data["Parent"], _ = run.Tag("mlflow.parentRunId")
-	data["Description"], _ = run.Tag("mlflow.note.content")
+	data["Description"], _ = run.Tag(tagNote)
 	h.render(w, r, "run", run.Info.RunName, data)
 }
 

@@ -91,22 +91,10 @@ func (h *Handler) sessions(w http.ResponseWriter, r *http.Request) {
 			break
 		}
 		for _, t := range list {
-			id := ""
-			user := ""
-			for _, m := range t.RequestMetadata {
-				switch m.Key {
-				case metaSession:
-					id = m.Value
-				case "mlflow.trace.user":
-					user = m.Value
-				}
-			}
+			id, user := metadataValue(t.RequestMetadata, metaSession), metadataValue(t.RequestMetadata, metaUser)
 			row := by[id]
 			if row == nil {
-				row = &sessionRow{ID: id, First: t.TimestampMs, Last: t.TimestampMs}
-				if !strings.ContainsAny(id, `'\`) {
-					row.Filter = "metadata.`" + metaSession + "` = '" + id + "'"
-				}
+				row = &sessionRow{ID: id, Filter: sessionFilter(id), First: t.TimestampMs, Last: t.TimestampMs}
 				by[id] = row
 			}
 			row.Traces++

@@ -211,25 +211,37 @@ var funcs = template.FuncMap{
 		}
 		return template.URL(v.Encode())
 	},
-	"join":   strings.Join,
-	"inc":    func(n int) int { return n + 1 },
-	"lower":  strings.ToLower,
-	"tokens": tokens,
-	"meta":   metadataValue,
-	"sessionFilter": func(session string) string {
-		if strings.ContainsAny(session, `'\`) {
-			return ""
-		}
-		return "metadata.`" + metaSession + "` = '" + session + "'"
-	},
+	"join":          strings.Join,
+	"inc":           func(n int) int { return n + 1 },
+	"lower":         strings.ToLower,
+	"tokens":        tokens,
+	"meta":          metadataValue,
+	"sessionFilter": sessionFilter,
+}
+
+// sessionFilter is the trace filter for a session's traces, or "" for a
+// session id the filter grammar cannot quote.
+func sessionFilter(session string) string {
+	if strings.ContainsAny(session, `'\`) {
+		return ""
+	}
+	return "metadata.`" + metaSession + "` = '" + session + "'"
 }
 
 // metaSession is the trace metadata MLflow 3 keeps the application's
 // session id in (TraceMetadataKey.TRACE_SESSION; the user's is
 // mlflow.trace.user).
-const metaSession = "mlflow.trace.session"
+const (
+	metaSession = "mlflow.trace.session"
+	metaUser    = "mlflow.trace.user"
+)
 
-// metadataValue is the value of a trace's metadata key, or "".
+// tagNote is the tag holding an experiment's or a run's description
+// (MLflow's mlflow.note.content).
+const tagNote = "mlflow.note.content"
+
+// metadataValue is the value of key in a trace's metadata (or any tag
+// list), or "".
 func metadataValue(metadata []store.Tag, key string) string {
 	for _, m := range metadata {
 		if m.Key == key {
