@@ -125,16 +125,3 @@ func TestModelsPredictRequirementsOverride(t *testing.T) {
 		t.Errorf("conda: %v", err)
 	}
 }
-
-func TestSplitRequirements(t *testing.T) {
-	for in, want := range map[string][]string{
-		"x==1.0":                     {"x==1.0"},
-		"x==1.0,y>=2,<3, z":          {"x==1.0", "y>=2,<3", "z"},
-		"a[b,c]==1,d":                {"a[b,c]==1", "d"},
-		"mlflow>=2.8, !=2.9.0,numpy": {"mlflow>=2.8,!=2.9.0", "numpy"},
-	} {
-		if got := splitRequirements(in); !reflect.DeepEqual(got, want) {
-			t.Errorf("splitRequirements(%q) = %q, want %q", in, got, want)
-		}
-	}
-}

@@ -378,39 +378,9 @@ func requirementsOverride(c *cli.Context) ([]pipreq.Requirement, error) {
 	if v == "" {
 		return nil, nil
 	}
-	reqs, err := pipreq.ParseList(splitRequirements(v))
+	reqs, err := pipreq.ParseList(pipreq.SplitList(v))
 	if err != nil {
 		return nil, fmt.Errorf("%w: --pip-requirements-override: %v", store.ErrInvalidArgument, err)
 	}
 	return reqs, nil
-}
-
-// splitRequirements splits x==1.0,y>=2,<3 into requirements: a comma
-// starts a new one only outside extras' brackets and when a package name
-// follows it, so that a requirement's own extras ([a,b]) and specifiers
-// (>=2,<3) stay together.
-func splitRequirements(s string) []string {
-	var out []string
-	depth, start := 0, 0
-	flush := func(end int) {
-		p := strings.TrimSpace(s[start:end])
-		if len(out) > 0 && (p == "" || strings.ContainsRune("<>=!~(", rune(p[0]))) {
-			out[len(out)-1] += "," + p
-		} else {
-			out = append(out, p)
-		}
-		start = end + 1
-	}
-	for i, r := range s {
-		switch {
-		case r == '[':
-			depth++
-		case r == ']' && depth > 0:
-			depth--
-		case r == ',' && depth == 0:
-			flush(i)
-		}
-	}
-	flush(len(s))
-	return out
 }

@@ -310,3 +310,34 @@ func texts(lines []line) []string {
 	}
 	return out
 }
+
+// SplitList splits a comma-separated list of requirements (MLflow's
+// --pip-requirements-override form), x==1.0,y>=2,<3: a comma
+// starts a new one only outside extras' brackets and when a package name
+// follows it, so that a requirement's own extras ([a,b]) and specifiers
+// (>=2,<3) stay together.
+func SplitList(s string) []string {
+	var out []string
+	depth, start := 0, 0
+	flush := func(end int) {
+		p := strings.TrimSpace(s[start:end])
+		if len(out) > 0 && (p == "" || strings.ContainsRune("<>=!~(", rune(p[0]))) {
+			out[len(out)-1] += "," + p
+		} else {
+			out = append(out, p)
+		}
+		start = end + 1
+	}
+	for i, r := range s {
+		switch {
+		case r == '[':
+			depth++
+		case r == ']' && depth > 0:
+			depth--
+		case r == ',' && depth == 0:
+			flush(i)
+		}
+	}
+	flush(len(s))
+	return out
+}

@@ -157,3 +157,16 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+func TestSplitList(t *testing.T) {
+	for in, want := range map[string][]string{
+		"x==1.0":                     {"x==1.0"},
+		"x==1.0,y>=2,<3, z":          {"x==1.0", "y>=2,<3", "z"},
+		"a[b,c]==1,d":                {"a[b,c]==1", "d"},
+		"mlflow>=2.8, !=2.9.0,numpy": {"mlflow>=2.8,!=2.9.0", "numpy"},
+	} {
+		if got := SplitList(in); !reflect.DeepEqual(got, want) {
+			t.Errorf("SplitList(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
