@@ -199,7 +199,9 @@ func ValidateModelTag(t store.Tag) error {
 }
 
 // IsPromptVersion reports whether a version's tags make it a prompt's
-// (MLflow's client tags each prompt version mlflow.prompt.is_prompt).
+// (MLflow's client tags each prompt version mlflow.prompt.is_prompt), or
+// a create request's tags make a prompt: MLflow's handlers look for the
+// tag's key, whatever its value.
 func IsPromptVersion(tags []store.Tag) bool {
 	for _, t := range tags {
 		if t.Key == PromptTag {

@@ -68,7 +68,7 @@ func (s *Server) createModel(w http.ResponseWriter, r *http.Request) {
 			return nil, err
 		}
 		tags, desc := wire.ToTags(req.Tags), webhook.Optional(deref(req.Description))
-		if promptRequest(tags) {
+		if registry.IsPromptVersion(tags) {
 			s.deliver(r.Context(), registry.PromptCreated, webhook.RegisteredModelCreated{Name: m.Name, Tags: tagMap(tags, registry.PromptTag, registry.PromptTypeTag), Description: desc})
 		} else {
 			s.deliver(r.Context(), registry.RegisteredModelCreated, webhook.RegisteredModelCreated{Name: m.Name, Tags: tagMap(tags), Description: desc})
@@ -299,7 +299,7 @@ func (s *Server) createVersion(w http.ResponseWriter, r *http.Request) {
 			return nil, err
 		}
 		tags := wire.ToTags(req.Tags)
-		if promptRequest(tags) {
+		if registry.IsPromptVersion(tags) {
 			var template *string
 			for _, t := range tags {
 				if t.Key == registry.PromptTextTag {
@@ -456,16 +456,4 @@ func tagMap(tags []store.Tag, omit ...string) map[string]string {
 		}
 	}
 	return m
-}
-
-// promptRequest reports whether a create request's tags make a prompt
-// (or a prompt's version): MLflow's handlers look for the prompt tag's
-// key, whatever its value.
-func promptRequest(tags []store.Tag) bool {
-	for _, t := range tags {
-		if t.Key == registry.PromptTag {
-			return true
-		}
-	}
-	return false
 }
