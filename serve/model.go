@@ -271,8 +271,12 @@ func parseSignature(s string) (*signature, error) {
 func (s *signature) enforce(f *Frame) (*Frame, error) {
 	if s.tensor != nil {
 		if len(s.tensor) == 2 && s.tensor[1] != -1 && f.Width() != s.tensor[1] {
-			return nil, invalidParam("Failed to predict data. \nError: Failed to enforce schema of data with schema '%s'. Error: Shape of input (%d, %d) does not match expected shape (%d, %d).",
-				s.raw, len(f.Rows), f.Width(), s.tensor[0], s.tensor[1])
+			shape := fmt.Sprintf("(%d, %d)", len(f.Rows), f.Width())
+			if len(f.Rows) == 0 && f.Columns == nil {
+				shape = "(0,)" // numpy's shape of an empty list
+			}
+			return nil, invalidParam("Failed to predict data. \nError: Failed to enforce schema of data with schema '%s'. Error: Shape of input %s does not match expected shape (%d, %d).",
+				s.raw, shape, s.tensor[0], s.tensor[1])
 		}
 		return f, nil
 	}

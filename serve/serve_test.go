@@ -435,7 +435,7 @@ func TestPythonWorkerXGBoostAgreesWithGo(t *testing.T) {
 
 // onnxDir writes a model folder for an ONNX fixture, with sig as its
 // signature inputs when not "".
-func onnxDir(t *testing.T, file, sig string) string {
+func onnxDir(t testing.TB, file, sig string) string {
 	t.Helper()
 	dir := t.TempDir()
 	b, err := os.ReadFile(filepath.Join("../plugins/builtin/testdata/onnx", file))
@@ -508,6 +508,19 @@ func TestServesONNXInGo(t *testing.T) {
 		got = append(got, []float64{r["y"]})
 	}
 	close("linear.onnx", got)
+
+	// No rows (a CSV of a header alone) is an empty frame, as onnxruntime
+	// runs a batch of none; gonnx's kernels panicked on it.
+	if code, _, body := post(t, url, "text/csv", "a,b,c,d\n"); code != 200 || body != `{"predictions": []}` {
+		t.Errorf("linear, no rows: %d %s", code, body)
+	}
+	url = start(t, onnxDir(t, "mlp.onnx", `[{"type": "tensor", "tensor-spec": {"dtype": "float32", "shape": [-1, 4]}}]`), serve.Options{})
+	if code, _, body := post(t, url, "text/csv", "a,b,c,d\n"); code != 200 || body != `{"predictions": {"y": []}}` {
+		t.Errorf("mlp, no rows: %d %s", code, body)
+	}
+	if code, _, body := post(t, url, "application/json", `{"inputs": []}`); code != 400 || !strings.Contains(body, "Shape of input (0,) does not match expected shape (-1, 4).") {
+		t.Errorf("mlp, an empty list: %d %s", code, body)
+	}
 }
 
 // TestPythonWorkerReplacedAfterCrash: a worker killed with SIGKILL fails

@@ -92,7 +92,19 @@ func LoadPredictor(path string) (*Predictor, error) {
 
 // Predict runs the model on rows of cols values each (x row after row):
 // its one input as a [rows, cols] tensor of its element type.
+// No rows gives each output empty, as onnxruntime's batch of none does,
+// without running the graph (gonnx's kernels index their first element).
 func (p *Predictor) Predict(x []float64, rows, cols int) (map[string]Output, error) {
+	if rows == 0 {
+		out := map[string]Output{}
+		for _, name := range p.Outputs {
+			out[name] = Output{Shape: []int{0}}
+		}
+		return out, nil
+	}
+	if cols == 0 {
+		return nil, fmt.Errorf("input %s has no columns", p.Input)
+	}
 	var t tensor.Tensor
 	if p.Float64 {
 		t = tensor.New(tensor.WithShape(rows, cols), tensor.WithBacking(append([]float64(nil), x...)))
@@ -103,7 +115,7 @@ func (p *Predictor) Predict(x []float64, rows, cols int) (map[string]Output, err
 		}
 		t = tensor.New(tensor.WithShape(rows, cols), tensor.WithBacking(f))
 	}
-	res, err := p.m.Run(gonnx.Tensors{p.Input: t})
+	res, err := p.run(t)
 	if err != nil {
 		return nil, err
 	}
@@ -135,4 +147,16 @@ func (p *Predictor) Predict(x []float64, rows, cols int) (map[string]Output, err
 		out[name] = o
 	}
 	return out, nil
+}
+
+// run runs the graph on t. gonnx checks shapes in some operators and
+// panics in others' kernels (a tensor library's index out of range);
+// such a panic is this input's error, not the server's end.
+func (p *Predictor) run(t tensor.Tensor) (res gonnx.Tensors, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			res, err = nil, fmt.Errorf("the graph failed on this input: %v", r)
+		}
+	}()
+	return p.m.Run(gonnx.Tensors{p.Input: t})
 }
