@@ -156,6 +156,8 @@ func scalar(n *yaml.Node) Value {
 		if n.Decode(&b) == nil {
 			return Value{Kind: Text, Text: map[bool]string{true: "True", false: "False"}[b]}
 		}
+	case "!!null":
+		return Value{Kind: Text, Text: "None"} // Python's str(None), as hp passes it on
 	}
 	return Value{Kind: Text, Text: n.Value}
 }

@@ -24,7 +24,11 @@ func (s *Space) recover(params map[string]string, prefix string, out *Sample) bo
 			}
 			continue
 		}
-		v, ok := p.Dim.recoverValue(params[p.Name], label, out)
+		text, ok := params[p.Name]
+		if !ok {
+			return false
+		}
+		v, ok := p.Dim.recoverValue(text, label, out)
 		if !ok {
 			return false
 		}
@@ -33,8 +37,12 @@ func (s *Space) recover(params map[string]string, prefix string, out *Sample) bo
 	return true
 }
 
-// recoverChoice finds the option of a choice named name that params took.
+// recoverChoice finds the option of a choice named name that params took:
+// of the options they fit, the one that gives the most of them (an empty
+// branch fits any params, and gives none of them).
 func (d *Dim) recoverChoice(name string, params map[string]string, label string, out *Sample) bool {
+	var best *Sample
+	pick := -1
 	for i, o := range d.Options {
 		try := Sample{Raw: map[string]float64{}}
 		var ok bool
@@ -42,27 +50,29 @@ func (d *Dim) recoverChoice(name string, params map[string]string, label string,
 			ok = o.Branch.recover(params, label+"/", &try)
 		} else {
 			var v Value
-			if v, ok = o.Dim.recoverValue(params[name], fmt.Sprintf("%s/%d", label, i), &try); ok {
-				try.Params = append(try.Params, NamedValue{name, v})
+			if text, given := params[name]; given {
+				if v, ok = o.Dim.recoverValue(text, fmt.Sprintf("%s/%d", label, i), &try); ok {
+					try.Params = append(try.Params, NamedValue{name, v})
+				}
 			}
 		}
-		if ok {
-			out.Raw[label] = float64(i)
-			for k, x := range try.Raw {
-				out.Raw[k] = x
-			}
-			out.Params = append(out.Params, try.Params...)
-			return true
+		if ok && (best == nil || len(try.Params) > len(best.Params)) {
+			best, pick = &try, i
 		}
 	}
-	return false
+	if best == nil {
+		return false
+	}
+	out.Raw[label] = float64(pick)
+	for k, x := range best.Raw {
+		out.Raw[k] = x
+	}
+	out.Params = append(out.Params, best.Params...)
+	return true
 }
 
 // recoverValue reads one non-choice dimension's value from its text.
 func (d *Dim) recoverValue(text string, label string, out *Sample) (Value, bool) {
-	if text == "" {
-		return Value{}, false
-	}
 	switch d.Kind {
 	case Const:
 		return d.Value, d.Value.String() == text

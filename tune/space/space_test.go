@@ -296,4 +296,28 @@ model:
 			t.Errorf("%v recovered", bad)
 		}
 	}
+
+	// Found by FuzzSpace: a choice is recovered as the option that gives
+	// the params (an empty branch fits any, and gave none of them); an
+	// empty constant is a value, a missing one is not; YAML's null is
+	// Python's None, as hp hands it on.
+	s, err = Parse([]byte("m:\n  choice:\n    - {}\n    - {kind: a, c: \"\"}\n    - null\nz: ''\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		params map[string]string
+		pick   float64
+	}{
+		{map[string]string{"m": "None", "z": ""}, 2},
+		{map[string]string{"kind": "a", "c": "", "z": ""}, 1},
+		{map[string]string{"z": ""}, 0},
+	} {
+		if got, ok := s.Recover(tc.params); !ok || got.Raw["m"] != tc.pick || len(got.Params) != len(tc.params) {
+			t.Errorf("%v: recovered %+v (%v), want option %v", tc.params, got, ok, tc.pick)
+		}
+	}
+	if _, ok := s.Recover(map[string]string{"m": "None"}); ok {
+		t.Error("a missing constant was recovered")
+	}
 }
