@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math"
 	"slices"
 	"strconv"
@@ -26,7 +27,7 @@ func SortedDumps(text []byte) ([]byte, error) {
 	if err := d.Decode(&v); err != nil {
 		return nil, err
 	}
-	if d.More() {
+	if _, err := d.Token(); err != io.EOF {
 		return nil, fmt.Errorf("invalid JSON: text after the value")
 	}
 	var b bytes.Buffer
@@ -197,6 +198,9 @@ func ParseObject(text []byte) (*Object, error) {
 	}
 	if _, err := d.Token(); err != nil {
 		return nil, err
+	}
+	if _, err := d.Token(); err != io.EOF {
+		return nil, fmt.Errorf("invalid JSON: text after the object")
 	}
 	return o, nil
 }

@@ -10,6 +10,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math"
 	"sort"
 	"strconv"
@@ -396,7 +397,7 @@ func (s *Span) Proto() *tracev1.Span {
 			var dec any
 			d := json.NewDecoder(strings.NewReader(str))
 			d.UseNumber()
-			if d.Decode(&dec) == nil && !d.More() {
+			if d.Decode(&dec) == nil && isEOF(d) {
 				v = dec
 			}
 		}
@@ -659,4 +660,11 @@ func (r Record) Apply(t *store.TraceInfo) store.TraceInfo {
 		out.RequestMetadata = append(out.RequestMetadata, store.Tag{Key: MetadataTokenUsage, Value: r.TokenUsage})
 	}
 	return out
+}
+
+// isEOF reports whether d has nothing left but white space: Python's
+// json.loads refuses text after the value ("0}"), which d.More accepts.
+func isEOF(d *json.Decoder) bool {
+	_, err := d.Token()
+	return err == io.EOF
 }
