@@ -83,6 +83,7 @@ func TestDictRoundTrip(t *testing.T) {
 func TestProtoJSON(t *testing.T) {
 	s, _ := Parse([]byte(layouts["3.6"]))
 	s.Attributes["plain"] = "not json"
+	s.Attributes["trailing"] = "0}" // not JSON to Python's json.loads either
 	s.Attributes["n"] = json.Number("2.5")
 	b, err := ProtoJSON(s.Proto())
 	if err != nil {
@@ -90,7 +91,8 @@ func TestProtoJSON(t *testing.T) {
 	}
 	for _, want := range []string{`"trace_id":"CvdlGRbNQ92ESOshHIAxnA=="`, `"parent_span_id":"AAAAAAAAAAE="`, `"start_time_unix_nano":1700000000100000000`,
 		`"time_unix_nano":1700000000200000000`, `"code":"STATUS_CODE_OK"`, `{"key":"mlflow.spanType","value":{"string_value":"RETRIEVER"}}`,
-		`{"key":"k","value":{"int_value":3}}`, `{"key":"plain","value":{"string_value":"not json"}}`, `{"key":"n","value":{"double_value":2.5}}`} {
+		`{"key":"k","value":{"int_value":3}}`, `{"key":"plain","value":{"string_value":"not json"}}`, `{"key":"trailing","value":{"string_value":"0}"}}`,
+		`{"key":"n","value":{"double_value":2.5}}`} {
 		if !strings.Contains(string(b), want) {
 			t.Errorf("lacks %s:\n%s", want, b)
 		}
