@@ -41,9 +41,14 @@ func TestSortedDumpsIsPythons(t *testing.T) {
 			t.Errorf("SortedDumps(%s)\n got %s\nwant %s", c, got, out)
 		}
 	}
-	for _, bad := range []string{``, `{`, `{"a": 1} {}`, `[1,]`} {
+	for _, bad := range []string{``, `{`, `{"a": 1} {}`, `[1,]`, `0}`, `"a" "b"`} {
 		if _, err := pyjson.SortedDumps([]byte(bad)); err == nil {
 			t.Errorf("SortedDumps(%q) gave no error", bad)
+		}
+	}
+	for _, bad := range []string{`{"a": 1} x`, `{"a": 1}}`, `{"a": 1} {}`} {
+		if _, err := pyjson.ParseObject([]byte(bad)); err == nil {
+			t.Errorf("ParseObject(%q) gave no error", bad)
 		}
 	}
 }
