@@ -1,7 +1,9 @@
 package project
 
 import (
+	"errors"
 	"fmt"
+	"math/big"
 	"regexp"
 	"strconv"
 	"strings"
@@ -18,7 +20,7 @@ var (
 	yamlBool     = regexp.MustCompile(`^(yes|Yes|YES|no|No|NO|true|True|TRUE|false|False|FALSE|on|On|ON|off|Off|OFF)$`)
 	yamlInt      = regexp.MustCompile(`^[-+]?(0b[0-1_]+|0[0-7_]+|(0|[1-9][0-9_]*)|0x[0-9a-fA-F_]+)$`)
 	yamlInt60    = regexp.MustCompile(`^[-+]?[1-9][0-9_]*(:[0-5]?[0-9])+$`)
-	yamlFloat    = regexp.MustCompile(`^([-+]?([0-9][0-9_]*)\.[0-9_]*([eE][-+][0-9]+)?|\.[0-9_]+([eE][-+][0-9]+)?|[-+]?\.(inf|Inf|INF)|\.(nan|NaN|NAN))$`)
+	yamlFloat    = regexp.MustCompile(`^([-+]?([0-9][0-9_]*)\.[0-9_]*([eE][-+][0-9]+)?|\.[0-9][0-9_]*([eE][-+][0-9]+)?|[-+]?\.(inf|Inf|INF)|\.(nan|NaN|NAN))$`)
 	yamlFloat60  = regexp.MustCompile(`^[-+]?[0-9][0-9_]*(:[0-5]?[0-9])+\.[0-9_]*$`)
 	yamlNull     = regexp.MustCompile(`^(~|null|Null|NULL|)$`)
 	yamlDate     = regexp.MustCompile(`^([0-9]{4})-([0-9]{2})-([0-9]{2})$`)
@@ -42,7 +44,7 @@ func pyScalar(n *yaml.Node) (string, bool) {
 		}
 		return "False", true
 	case yamlInt60.MatchString(v):
-		return strconv.FormatInt(int64(base60(v)), 10), true
+		return base60Int(v).String(), true
 	case yamlFloat60.MatchString(v):
 		return PyFloat(base60(v)), true
 	case yamlDate.MatchString(v):
@@ -62,14 +64,14 @@ func pyScalar(n *yaml.Node) (string, bool) {
 		case len(s) > 1 && s[0] == '0':
 			base, s = 8, s[1:]
 		}
-		i, err := strconv.ParseInt(s, base, 64)
-		if err != nil {
+		i, ok := new(big.Int).SetString(s, base) // Python's ints have no size
+		if !ok {
 			return v, true
 		}
 		if neg {
-			i = -i
+			i.Neg(i)
 		}
-		return strconv.FormatInt(i, 10), true
+		return i.String(), true
 	case yamlFloat.MatchString(v):
 		s := strings.ReplaceAll(v, "_", "")
 		switch strings.ToLower(strings.TrimLeft(s, "+")) {
@@ -81,10 +83,10 @@ func pyScalar(n *yaml.Node) (string, bool) {
 			return "nan", true
 		}
 		f, err := strconv.ParseFloat(s, 64)
-		if err != nil {
+		if err != nil && !errors.Is(err, strconv.ErrRange) {
 			return v, true
 		}
-		return PyFloat(f), true
+		return PyFloat(f), true // out of range: ±inf or 0.0, as Python's float()
 	}
 	return v, true
 }
@@ -92,23 +94,40 @@ func pyScalar(n *yaml.Node) (string, bool) {
 // PyFloat formats f as Python's repr(float) (format.PyFloat).
 var PyFloat = format.PyFloat
 
-// base60 reads PyYAML's sexagesimal numbers: 190:20:30.15 = 190·3600 +
-// 20·60 + 30.15.
+// base60 reads PyYAML's sexagesimal floats as its constructor sums them:
+// the parts from the last, each times its power of 60 (an exact integer,
+// rounded once to a float), so 190:20:30.15 = 30.15 + 20·60 + 190·3600.
 func base60(v string) float64 {
 	v = strings.ReplaceAll(v, "_", "")
-	sign := 1.0
-	switch v[0] {
-	case '-':
-		sign, v = -1, v[1:]
-	case '+':
-		v = v[1:]
+	neg := v[0] == '-'
+	parts := strings.Split(strings.TrimLeft(v, "+-"), ":")
+	out, base, sixty := 0.0, big.NewInt(1), big.NewInt(60)
+	for i := len(parts) - 1; i >= 0; i-- {
+		d, _ := strconv.ParseFloat(parts[i], 64)
+		b, _ := new(big.Float).SetInt(base).Float64()
+		out += d * b
+		base.Mul(base, sixty)
 	}
-	var out float64
-	for _, part := range strings.Split(v, ":") {
-		f, _ := strconv.ParseFloat(part, 64)
-		out = out*60 + f
+	if neg {
+		return -out
 	}
-	return sign * out
+	return out
+}
+
+// base60Int reads a sexagesimal integer exactly, as Python's ints do:
+// 190:20:30 = 190·3600 + 20·60 + 30.
+func base60Int(v string) *big.Int {
+	v = strings.ReplaceAll(v, "_", "")
+	neg := v[0] == '-'
+	out, sixty := new(big.Int), big.NewInt(60)
+	for _, part := range strings.Split(strings.TrimLeft(v, "+-"), ":") {
+		d, _ := new(big.Int).SetString(part, 10)
+		out.Mul(out, sixty).Add(out, d)
+	}
+	if neg {
+		out.Neg(out)
+	}
+	return out
 }
 
 // pyDateTime is Python's str() of the datetime PyYAML builds from a
