@@ -41,6 +41,9 @@ func FuzzPyYAMLScalars(f *testing.F) {
 	if err != nil {
 		f.Fatal("python3 (with python3-yaml) is needed to compare with PyYAML: install them")
 	}
+	if err := exec.Command(py, "-c", "import yaml").Run(); err != nil {
+		f.Fatal("python3-yaml is needed to compare with PyYAML: apt-get install python3-yaml")
+	}
 	cmd := exec.Command(py, "-c", pyYAML)
 	in, _ := cmd.StdinPipe()
 	outPipe, _ := cmd.StdoutPipe()
