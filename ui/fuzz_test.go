@@ -70,7 +70,7 @@ func newUIFixture(tb testing.TB) *uiFixture {
 	const trace = "tr-0af7651916cd43dd8448eb211c80319c"
 	_, err = st.PutTrace(ctx, store.TraceInfo{RequestID: trace, ExperimentID: exp, TimestampMs: 1, ExecutionTimeMs: 5, Status: "OK",
 		RequestMetadata: []store.Tag{{Key: "mlflow.sourceRun", Value: run}, {Key: "mlflow.trace.session", Value: planted}, {Key: "mlflow.trace.user", Value: planted}},
-		Tags: []store.Tag{{Key: "mlflow.traceName", Value: planted}, {Key: "k", Value: planted}}, RequestPreview: planted, ResponsePreview: planted})
+		Tags:            []store.Tag{{Key: "mlflow.traceName", Value: planted}, {Key: "k", Value: planted}}, RequestPreview: planted, ResponsePreview: planted})
 	must(err)
 	attr, _ := json.Marshal(map[string]any{"mlflow.spanInputs": `{"messages": [{"role": "user", "content": "` + strings.ReplaceAll(planted, `"`, `\"`) + `"}]}`,
 		"mlflow.spanOutputs": `"` + strings.ReplaceAll(planted, `"`, `\"`) + `"`, "mlflow.spanType": "CHAT_MODEL", "k": planted})
