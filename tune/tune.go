@@ -94,6 +94,7 @@ func Search(ctx context.Context, o Options, eval Evaluate) ([]Trial, *Trial, err
 	var best *Trial
 	failures := 0
 	for i := range trials {
+		trials[i] = measured(trials[i])
 		best = better(best, &trials[i], o.Maximize)
 		if trials[i].Status == Failed {
 			failures++
@@ -119,10 +120,7 @@ func Search(ctx context.Context, o Options, eval Evaluate) ([]Trial, *Trial, err
 			running++
 			go func() {
 				runID, v, st, err := eval(ctx, n, sample)
-				if st == OK && (math.IsNaN(v) || math.IsInf(v, 0)) {
-					st, err = Failed, fmt.Errorf("the objective is %v", v)
-				}
-				results <- Trial{Number: n, Sample: sample, RunID: runID, Status: st, Value: v, Err: err}
+				results <- measured(Trial{Number: n, Sample: sample, RunID: runID, Status: st, Value: v, Err: err})
 			}()
 		}
 		if running == 0 {
@@ -143,6 +141,15 @@ func Search(ctx context.Context, o Options, eval Evaluate) ([]Trial, *Trial, err
 		return trials, nil, ErrNoTrial
 	}
 	return trials, best, ctx.Err()
+}
+
+// measured is t, failed when its objective is NaN or infinite: no
+// algorithm can rank it, whether it ran now or in a resumed search.
+func measured(t Trial) Trial {
+	if t.Status == OK && (math.IsNaN(t.Value) || math.IsInf(t.Value, 0)) {
+		t.Status, t.Err = Failed, fmt.Errorf("the objective is %v", t.Value)
+	}
+	return t
 }
 
 // better returns the better of the best so far and t.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"math"
+	"math/rand/v2"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -114,5 +115,14 @@ func TestSearchParallelFailuresAndCancel(t *testing.T) {
 	trials, best, _ = Search(context.Background(), Options{Space: s, MaxTrials: 2, Seed: 3, History: trials[:3]}, eval)
 	if len(trials) != 5 || trials[4].Number != 5 || best == nil {
 		t.Fatalf("resumed: %d trials, last %d", len(trials), trials[len(trials)-1].Number)
+	}
+	// A resumed trial whose metric is NaN or infinite (as a run logged it)
+	// is a failure too: never the best, counted against MaxFailures.
+	for _, bad := range []float64{math.NaN(), math.Inf(-1)} {
+		hist := []Trial{{Number: 1, Sample: s.Draw(rand.New(rand.NewPCG(1, 1))), Status: OK, Value: bad}}
+		trials, best, _ = Search(context.Background(), Options{Space: s, MaxTrials: 1, Seed: 3, History: hist, MaxFailures: 1}, eval)
+		if len(trials) != 1 || trials[0].Status != Failed || best != nil {
+			t.Fatalf("resumed with a %v objective: %d trials, first %v, best %+v", bad, len(trials), trials[0].Status, best)
+		}
 	}
 }
