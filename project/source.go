@@ -279,6 +279,13 @@ func gitSource(ctx context.Context, uri, remote, sub string, opts FetchOptions) 
 			s.Close()
 			return nil, invalidf("Could not find subdirectory %s of %s", sub, Redact(remote))
 		}
+		// Through the tree's symlinks, the subdirectory must still be in
+		// the checkout: it is what a container gets mounted.
+		real, err := filepath.EvalSymlinks(s.Dir)
+		if realWork, err2 := filepath.EvalSymlinks(work); err != nil || err2 != nil || !strings.HasPrefix(real+string(os.PathSeparator), realWork+string(os.PathSeparator)) {
+			s.Close()
+			return nil, invalidf("subdirectory %s of %s leads out of the repository through a symlink", sub, Redact(remote))
+		}
 	}
 	return s, nil
 }
@@ -334,19 +341,23 @@ func commitOf(repo *git.Repository, h plumbing.Hash) (*object.Commit, error) {
 }
 
 // export writes the commit's tree into dir (no .git), keeping executable
-// bits and symlinks that stay inside the tree.
+// bits and the symlinks whose target, read as written, stays inside the
+// tree (one through another link may still lead out). Symlinks are made after
+// every file, so that no file is written through one: a crafted tree can
+// hold a symlink and a folder of the same name ("a" -> ../.., and a/x),
+// which would otherwise put a/x outside dir (git refuses to write beyond
+// a symlink for the same reason).
 func export(c *object.Commit, dir string) error {
 	tree, err := c.Tree()
 	if err != nil {
 		return err
 	}
-	return tree.Files().ForEach(func(f *object.File) error {
+	type link struct{ name, target, dst string }
+	var links []link
+	err = tree.Files().ForEach(func(f *object.File) error {
 		dst := filepath.Join(dir, filepath.FromSlash(f.Name))
 		if !strings.HasPrefix(dst, dir+string(os.PathSeparator)) {
 			return fmt.Errorf("path %q leaves the checkout", f.Name)
-		}
-		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-			return err
 		}
 		switch f.Mode {
 		case filemode.Submodule:
@@ -356,10 +367,15 @@ func export(c *object.Commit, dir string) error {
 			if err != nil {
 				return err
 			}
-			if filepath.IsAbs(target) {
+			to := filepath.Join(filepath.Dir(dst), filepath.FromSlash(target))
+			if filepath.IsAbs(target) || !strings.HasPrefix(to, dir+string(os.PathSeparator)) {
 				return nil // a link out of the tree is not recreated
 			}
-			return os.Symlink(target, dst)
+			links = append(links, link{f.Name, target, dst})
+			return nil
+		}
+		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+			return err
 		}
 		perm := os.FileMode(0o644)
 		if f.Mode == filemode.Executable {
@@ -370,7 +386,7 @@ func export(c *object.Commit, dir string) error {
 			return err
 		}
 		defer r.Close()
-		out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, perm)
+		out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, perm)
 		if err != nil {
 			return err
 		}
@@ -380,6 +396,18 @@ func export(c *object.Commit, dir string) error {
 		}
 		return out.Close()
 	})
+	if err != nil {
+		return err
+	}
+	for _, l := range links {
+		if err := os.MkdirAll(filepath.Dir(l.dst), 0o755); err != nil {
+			return err
+		}
+		if err := os.Symlink(l.target, l.dst); err != nil {
+			return fmt.Errorf("symlink %q: %w (the tree has two entries of that name)", l.name, err)
+		}
+	}
+	return nil
 }
 
 // closedEarly reports the error go-git v5 sometimes returns over ssh when

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -310,5 +311,96 @@ func TestSSHHostDoesNotResolve(t *testing.T) {
 		if !strings.Contains(err.Error(), want) || strings.Contains(err.Error(), "credentials") {
 			t.Errorf("%s: %q, want %q", uri, err, want)
 		}
+	}
+}
+
+// craftedRepo makes a repository whose main commit has the tree entries
+// given ("mode path target-or-content", folders made from the paths),
+// written with git's own plumbing, which (unlike a checkout) takes any
+// tree: a symlink and a folder of one name, as an attacker's server
+// would send.
+func craftedRepo(t *testing.T, entries [][3]string) string {
+	t.Helper()
+	dir := t.TempDir()
+	git := func(stdin string, args ...string) string {
+		t.Helper()
+		cmd := exec.Command("git", append([]string{"-C", dir}, args...)...)
+		cmd.Stdin = strings.NewReader(stdin)
+		cmd.Env = append(os.Environ(), "GIT_AUTHOR_NAME=t", "GIT_AUTHOR_EMAIL=t@t", "GIT_COMMITTER_NAME=t", "GIT_COMMITTER_EMAIL=t@t")
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("git %v: %v\n%s", args, err, out)
+		}
+		return strings.TrimSpace(string(out))
+	}
+	git("", "init", "-q", "-b", "main")
+	// tree builds the folder prefix's tree from the entries under it.
+	var tree func(prefix string) string
+	tree = func(prefix string) string {
+		var lines []string
+		subs := map[string]bool{}
+		for _, e := range entries {
+			rest, ok := strings.CutPrefix(e[1], prefix)
+			if !ok {
+				continue
+			}
+			if name, _, isDir := strings.Cut(rest, "/"); isDir {
+				if !subs[name] {
+					subs[name] = true
+					lines = append(lines, "040000 tree "+tree(prefix+name+"/")+"\t"+name)
+				}
+				continue
+			}
+			kind := "blob"
+			lines = append(lines, e[0]+" "+kind+" "+git(e[2], "hash-object", "-w", "--stdin")+"\t"+rest)
+		}
+		return git(strings.Join(lines, "\n")+"\n", "mktree")
+	}
+	commit := git("", "commit-tree", tree(""), "-m", "crafted")
+	git("", "update-ref", "refs/heads/main", commit)
+	return dir
+}
+
+// TestCraftedTreesStayInTheCheckout: a tree whose symlinks lead out of
+// the checkout only through another link (so that, read as written, they
+// stay inside) cannot make the checkout write a file out of it — its
+// symlink and folder of one name are refused — nor make a #subdirectory
+// that is outside it.
+func TestCraftedTreesStayInTheCheckout(t *testing.T) {
+	base := t.TempDir()
+	outside := filepath.Join(base, "q") // where d1/d2/b really leads, from cache/checkout-*/d1/d2
+	if err := os.Mkdir(outside, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	links := [][3]string{
+		{"100644", "MLproject", "name: x\nentry_points:\n  main:\n    command: \"echo hi\"\n"},
+		{"100644", "a/keep", "k\n"}, // before d1: there when d1/d2/b/evil is written
+		{"120000", "d1/d2/ab", "../../a"}, // before b, so that b resolves
+		{"120000", "d1/d2/b", "ab/../../../q"},
+	}
+	ctx := context.Background()
+	opts := project.FetchOptions{CacheDir: filepath.Join(base, "cache")}
+
+	repo := craftedRepo(t, append(links, [3]string{"100644", "d1/d2/b/evil", "pwned\n"}))
+	_, err := project.Fetch(ctx, "file://"+repo, opts)
+	if _, statErr := os.Stat(filepath.Join(outside, "evil")); statErr == nil {
+		t.Fatalf("the checkout wrote %s through a symlink", filepath.Join(outside, "evil"))
+	}
+	if err == nil || !strings.Contains(err.Error(), `symlink "d1/d2/b"`) {
+		t.Fatalf("a symlink and a folder of one name: %v", err)
+	}
+
+	repo = craftedRepo(t, links)
+	src, err := project.Fetch(ctx, "file://"+repo, opts)
+	if err != nil {
+		t.Fatalf("the links alone: %v", err)
+	}
+	if target, err := os.Readlink(filepath.Join(src.Dir, "d1", "d2", "ab")); err != nil || target != "../../a" {
+		t.Fatalf("a link inside the tree is kept: %q %v", target, err)
+	}
+	src.Close()
+	_, err = project.Fetch(ctx, "file://"+repo+"#d1/d2/b", opts)
+	if !errors.Is(err, project.ErrInvalid) || !strings.Contains(err.Error(), "subdirectory d1/d2/b of file://"+repo+" leads out of the repository through a symlink") {
+		t.Fatalf("a subdirectory out of the checkout: %v", err)
 	}
 }
