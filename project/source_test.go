@@ -374,7 +374,7 @@ func TestCraftedTreesStayInTheCheckout(t *testing.T) {
 	}
 	links := [][3]string{
 		{"100644", "MLproject", "name: x\nentry_points:\n  main:\n    command: \"echo hi\"\n"},
-		{"100644", "a/keep", "k\n"}, // before d1: there when d1/d2/b/evil is written
+		{"100644", "a/keep", "k\n"},       // before d1: there when d1/d2/b/evil is written
 		{"120000", "d1/d2/ab", "../../a"}, // before b, so that b resolves
 		{"120000", "d1/d2/b", "ab/../../../q"},
 	}
