@@ -7,8 +7,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/url"
 	"os"
+	"path"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -342,21 +344,25 @@ func commitOf(repo *git.Repository, h plumbing.Hash) (*object.Commit, error) {
 
 // export writes the commit's tree into dir (no .git), keeping executable
 // bits and the symlinks whose target, read as written, stays inside the
-// tree (one through another link may still lead out). Symlinks are made after
-// every file, so that no file is written through one: a crafted tree can
-// hold a symlink and a folder of the same name ("a" -> ../.., and a/x),
-// which would otherwise put a/x outside dir (git refuses to write beyond
-// a symlink for the same reason).
+// tree. Everything is written through an os.Root of dir, which refuses a
+// path that leads out of it through a symlink, and symlinks are made
+// after every file: a crafted tree can hold a symlink and a folder of the
+// same name ("b" -> a/../.., and b/x) to write b/x through the link (git
+// refuses to write beyond a symlink for the same reason).
 func export(c *object.Commit, dir string) error {
 	tree, err := c.Tree()
 	if err != nil {
 		return err
 	}
-	type link struct{ name, target, dst string }
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return err
+	}
+	defer root.Close()
+	type link struct{ name, target string }
 	var links []link
 	err = tree.Files().ForEach(func(f *object.File) error {
-		dst := filepath.Join(dir, filepath.FromSlash(f.Name))
-		if !strings.HasPrefix(dst, dir+string(os.PathSeparator)) {
+		if !filepath.IsLocal(filepath.FromSlash(f.Name)) {
 			return fmt.Errorf("path %q leaves the checkout", f.Name)
 		}
 		switch f.Mode {
@@ -367,14 +373,13 @@ func export(c *object.Commit, dir string) error {
 			if err != nil {
 				return err
 			}
-			to := filepath.Join(filepath.Dir(dst), filepath.FromSlash(target))
-			if filepath.IsAbs(target) || !strings.HasPrefix(to, dir+string(os.PathSeparator)) {
+			if filepath.IsAbs(target) || !filepath.IsLocal(path.Join(path.Dir(f.Name), filepath.ToSlash(target))) {
 				return nil // a link out of the tree is not recreated
 			}
-			links = append(links, link{f.Name, target, dst})
+			links = append(links, link{f.Name, target})
 			return nil
 		}
-		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+		if err := root.MkdirAll(path.Dir(f.Name), 0o755); err != nil {
 			return err
 		}
 		perm := os.FileMode(0o644)
@@ -386,7 +391,7 @@ func export(c *object.Commit, dir string) error {
 			return err
 		}
 		defer r.Close()
-		out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, perm)
+		out, err := root.OpenFile(f.Name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, perm)
 		if err != nil {
 			return err
 		}
@@ -400,11 +405,13 @@ func export(c *object.Commit, dir string) error {
 		return err
 	}
 	for _, l := range links {
-		if err := os.MkdirAll(filepath.Dir(l.dst), 0o755); err != nil {
+		if err := root.MkdirAll(path.Dir(l.name), 0o755); err != nil {
 			return err
 		}
-		if err := os.Symlink(l.target, l.dst); err != nil {
-			return fmt.Errorf("symlink %q: %w (the tree has two entries of that name)", l.name, err)
+		if err := root.Symlink(l.target, l.name); errors.Is(err, fs.ErrExist) {
+			return fmt.Errorf("symlink %q: the tree has two entries of that name", l.name)
+		} else if err != nil {
+			return fmt.Errorf("symlink %q: %w", l.name, err)
 		}
 	}
 	return nil
