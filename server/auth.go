@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -350,29 +351,36 @@ func (s *Server) canRead(ctx context.Context, t target) bool {
 
 type paramsKey struct{}
 
-// requestParams returns a request's parameters: the JSON body's fields
-// (POST, PATCH, DELETE) over the query's, read once and kept in the
-// request, whose body is put back for the handler.
+// requestParams returns a request's parameters as its handler will read
+// them (decode: readsQuery, readsBody, message), so that the permission
+// is checked on what the handler acts on: the query's, then the JSON
+// body's fields over them, read once and kept in the request, whose body
+// is put back for the handler.
 func requestParams(r *http.Request) (map[string]any, error) {
 	if in, ok := r.Context().Value(paramsKey{}).(map[string]any); ok {
 		return in, nil
 	}
 	in := map[string]any{}
-	for k, v := range r.URL.Query() {
-		if len(v) == 1 {
-			in[k] = v[0]
-		} else {
-			in[k] = v
+	if readsQuery(r) {
+		for k, v := range r.URL.Query() {
+			if len(v) == 1 {
+				in[k] = v[0]
+			} else {
+				in[k] = v
+			}
 		}
 	}
-	if r.Method != http.MethodGet && r.Body != nil && strings.HasPrefix(r.Header.Get("Content-Type"), "application/json") {
+	if r.Body != nil && readsBody(r) {
 		b, err := io.ReadAll(io.LimitReader(r.Body, DefaultBodyLimit+1))
 		if err != nil {
 			return nil, invalidParam("could not read the request body: " + err.Error())
 		}
 		r.Body = io.NopCloser(bytes.NewReader(b))
-		var body map[string]any
-		if len(bytes.TrimSpace(b)) > 0 && json.Unmarshal(b, &body) == nil {
+		if msg, err := message(b); err == nil && len(msg) > 0 {
+			body, err := uniqueObject(msg)
+			if err != nil {
+				return nil, err
+			}
 			for k, v := range body {
 				in[k] = v
 			}
@@ -380,6 +388,63 @@ func requestParams(r *http.Request) (map[string]any, error) {
 	}
 	*r = *r.WithContext(context.WithValue(r.Context(), paramsKey{}, in))
 	return in, nil
+}
+
+// uniqueObject reads a JSON object as json.Unmarshal does into a map,
+// but refuses a key that appears twice in any object: a handler's struct
+// keeps the first of two values when the second is null, and merges two
+// objects, where a map keeps the last; the permission check and the
+// handler would read different values. What is not a JSON object is
+// none (the handler says why).
+func uniqueObject(b []byte) (map[string]any, error) {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	v, err := uniqueValue(dec)
+	if err != nil {
+		if _, ok := err.(*apiError); ok {
+			return nil, err
+		}
+		return nil, nil
+	}
+	m, _ := v.(map[string]any)
+	return m, nil
+}
+
+func uniqueValue(dec *json.Decoder) (any, error) {
+	tok, err := dec.Token()
+	if err != nil {
+		return nil, err
+	}
+	switch tok {
+	case json.Delim('{'):
+		m := map[string]any{}
+		for dec.More() {
+			kt, err := dec.Token()
+			if err != nil {
+				return nil, err
+			}
+			k, _ := kt.(string)
+			if _, dup := m[k]; dup {
+				return nil, invalidParam(fmt.Sprintf("Invalid JSON: the key '%s' appears twice in one object", k))
+			}
+			if m[k], err = uniqueValue(dec); err != nil {
+				return nil, err
+			}
+		}
+		_, err := dec.Token()
+		return m, err
+	case json.Delim('['):
+		l := []any{}
+		for dec.More() {
+			v, err := uniqueValue(dec)
+			if err != nil {
+				return nil, err
+			}
+			l = append(l, v)
+		}
+		_, err := dec.Token()
+		return l, err
+	}
+	return tok, nil
 }
 
 // param returns a parameter as a string (numbers as MLflow prints them),

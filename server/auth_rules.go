@@ -430,11 +430,12 @@ func modelItem(item map[string]any) target {
 	return target{model: true, id: name}
 }
 
-// withParams returns a copy of r with parameters changed: in the query of
-// a GET, in the JSON body otherwise.
+// withParams returns a copy of r with parameters changed where its
+// handler reads them: in the query of a GET that has one, in the JSON
+// body otherwise.
 func withParams(r *http.Request, in map[string]any, set map[string]any) *http.Request {
 	r2 := r.Clone(r.Context())
-	if r.Method == http.MethodGet {
+	if r.Method == http.MethodGet && !readsBody(r) {
 		q := r.URL.Query()
 		for k, v := range set {
 			switch v := v.(type) {

@@ -12,26 +12,27 @@ import (
 	"strings"
 )
 
-// decode reads a request message into v: the query string for GET (a
-// repeated field's key may repeat), the JSON body otherwise. Unknown
-// fields are ignored; a body that is a JSON string holding JSON (old
-// clients) is decoded twice; a missing body is {}.
+// decode reads a request message into v as MLflow's handlers read one
+// (_get_request_message): a GET's query string when it has one (a
+// repeated field's key may repeat), else the JSON body; DELETE and PATCH
+// take the JSON body over the same fields in the query; POST and PUT the
+// JSON body alone. Unknown fields are ignored, but a struct field's name
+// must be written as it is (see exactKeys); a body that is a JSON string
+// holding JSON (old clients) is decoded twice; a missing body is {}.
+// The permission check reads the same fields the same way
+// (requestParams): what it checks is what the handler acts on.
 func decode(r *http.Request, v any) error {
-	if r.Method == http.MethodGet || r.Method == http.MethodDelete || r.Method == http.MethodPatch {
-		// GET takes the query; DELETE and PATCH take a JSON body, and for
-		// robustness the same fields as query parameters.
+	switch r.Method {
+	case http.MethodGet, http.MethodDelete, http.MethodPatch:
 		if err := decodeQuery(r, v); err != nil {
 			return err
 		}
-		// Some clients send GET with a JSON body: read it too.
-		if r.ContentLength == 0 {
+		if !readsBody(r) {
 			return nil
 		}
-	} else if r.Method == http.MethodPost || r.Method == http.MethodPut {
-		ct := r.Header.Get("Content-Type")
-		mt, _, _ := mime.ParseMediaType(ct)
-		if mt != "application/json" {
-			return invalidParam(fmt.Sprintf("Bad Request. Content-Type must be one of [application/json], got '%s'", ct))
+	case http.MethodPost, http.MethodPut:
+		if !readsBody(r) {
+			return invalidParam(fmt.Sprintf("Bad Request. Content-Type must be one of [application/json], got '%s'", r.Header.Get("Content-Type")))
 		}
 	}
 	body, err := io.ReadAll(r.Body)
@@ -42,21 +43,51 @@ func decode(r *http.Request, v any) error {
 		}
 		return invalidParam("could not read the request body: " + err.Error())
 	}
-	body = bytes.TrimSpace(body)
-	if len(body) == 0 {
-		return nil
+	if body, err = message(body); err != nil || len(body) == 0 {
+		return err
 	}
-	if body[0] == '"' {
-		var inner string
-		if err := json.Unmarshal(body, &inner); err != nil {
-			return invalidParam("malformed JSON in the request body: " + err.Error())
-		}
-		body = []byte(inner)
+	if err := exactKeys(body, reflect.TypeOf(v)); err != nil {
+		return err
 	}
 	if err := json.Unmarshal(body, v); err != nil {
 		return invalidParam("malformed JSON in the request body: " + jsonErr(err))
 	}
 	return nil
+}
+
+// readsBody reports whether decode reads r's body: a POST's or PUT's of
+// type application/json; a GET's without a query string, as MLflow's
+// handlers do; a DELETE's or PATCH's when it has one.
+func readsBody(r *http.Request) bool {
+	switch r.Method {
+	case http.MethodPost, http.MethodPut:
+		mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+		return mt == "application/json"
+	case http.MethodGet:
+		return len(r.URL.Query()) == 0 && r.ContentLength != 0
+	}
+	return r.ContentLength != 0
+}
+
+// readsQuery reports whether decode reads r's query string: every
+// request's but a POST's or PUT's of JSON (whose handlers take the body
+// alone) and a GET's without one.
+func readsQuery(r *http.Request) bool {
+	return !((r.Method == http.MethodPost || r.Method == http.MethodPut) && readsBody(r))
+}
+
+// message is a request body as a JSON message: trimmed, and a JSON string
+// holding the JSON (what older clients post) unwrapped.
+func message(body []byte) ([]byte, error) {
+	body = bytes.TrimSpace(body)
+	if len(body) > 0 && body[0] == '"' {
+		var inner string
+		if err := json.Unmarshal(body, &inner); err != nil {
+			return nil, invalidParam("malformed JSON in the request body: " + err.Error())
+		}
+		body = bytes.TrimSpace([]byte(inner))
+	}
+	return body, nil
 }
 
 func jsonErr(err error) string {
