@@ -550,8 +550,9 @@ func byTrace(s *Server, r *http.Request, in map[string]any) ([]target, error) {
 	if err != nil {
 		return nil, err
 	}
+	request, _ := in["request_id"].(string) // the query's, where the handler reads it
 	body, _ := in["trace_id"].(string)
-	id := firstNonEmpty(r.PathValue("request_id"), r.PathValue("trace_id"), r.PathValue("id"), r.URL.Query().Get("request_id"), body)
+	id := firstNonEmpty(r.PathValue("request_id"), r.PathValue("trace_id"), r.PathValue("id"), request, body)
 	t, err := ts.GetTraceInfo(r.Context(), id)
 	if err != nil {
 		return nil, err

@@ -2,7 +2,11 @@ package server_test
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"net/http"
+	"net/url"
+	"sort"
 	"strings"
 	"testing"
 
@@ -108,4 +112,147 @@ func TestAuthSeesWhatHandlersDo(t *testing.T) {
 			t.Errorf("%s: %s %s gave their run: %d %.200s", rd.name, rd.method, rd.path, st, body)
 		}
 	}
+}
+
+// TestAuthSmugglingOnEveryRoute walks every route with the request that
+// reaches the user's own experiment (as TestAuthRulesCoverEveryRoute
+// builds it), adding the other experiment's ids where a permission check
+// that read the request otherwise than its handler would miss them: its
+// fields again in upper case, in the query of a body's request, in a
+// JSON body beside a GET's query, in a body that is a JSON string. The
+// other experiment's objects are unchanged after each, and nothing of
+// them comes back.
+func TestAuthSmugglingOnEveryRoute(t *testing.T) {
+	as := newAuthServer(t, auth.NoPermissions)
+	mine, theirs := as.fixture(t, 1, false), as.fixture(t, 2, false)
+	ctx := context.Background()
+	if err := as.auth.SetExperimentPermission(ctx, theirs.exp, "edit", auth.NoPermissions); err != nil {
+		t.Fatal(err)
+	}
+	if err := as.auth.SetModelPermission(ctx, theirs.model, "edit", auth.NoPermissions); err != nil {
+		t.Fatal(err)
+	}
+	const secret = "their-secret-value"
+	name := secret
+	if _, err := as.store.UpdateRun(ctx, theirs.run, store.UpdateRun{RunName: &name}); err != nil {
+		t.Fatal(err)
+	}
+	if err := as.store.SetExperimentTag(ctx, theirs.exp, store.Tag{Key: "s", Value: secret}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := as.store.UpdateRegisteredModel(ctx, theirs.model, secret); err != nil {
+		t.Fatal(err)
+	}
+	// snapshot is everything of theirs that a request could change.
+	snapshot := func() string {
+		var b strings.Builder
+		add := func(v any, err error) { fmt.Fprintf(&b, "%v|", err); j, _ := json.Marshal(v); b.Write(j) }
+		add(as.store.GetExperiment(ctx, theirs.exp))
+		add(as.store.GetRun(ctx, theirs.run))
+		add(as.store.GetRegisteredModel(ctx, theirs.model))
+		add(as.store.GetModelVersion(ctx, theirs.model, "1"))
+		add(as.store.GetLoggedModel(ctx, theirs.loggedModel))
+		add(as.store.GetTraceInfo(ctx, theirs.trace))
+		add(as.store.GetAssessment(ctx, theirs.trace, theirs.assessment))
+		add(as.store.GetEvaluationDataset(ctx, theirs.dataset))
+		runs, _, err := as.store.SearchRuns(ctx, store.SearchRuns{ExperimentIDs: []string{theirs.exp}, MaxResults: 100})
+		add(len(runs), err)
+		return b.String()
+	}
+	before := snapshot()
+	routes := as.srv.Routes()
+	sort.Strings(routes)
+	sent := 0
+	for _, key := range routes {
+		if strings.Contains(key, "/users/") || key == "GET /health" || key == "UI GET /static/" {
+			continue
+		}
+		method, mp, mb := mine.request(key, "edit")
+		_, tp, tb := theirs.request(key, "edit")
+		path, _, _ := strings.Cut(mp, "?")
+		tq := query(tp)
+		var tries []struct{ path, ct, body string }
+		add := func(p, ct, body string) { tries = append(tries, struct{ path, ct, body string }{p, ct, body}) }
+		mineBody, isMap := mb.(map[string]any)
+		theirBody, _ := tb.(map[string]any)
+		switch {
+		case method == "GET":
+			j, _ := json.Marshal(flat(tq))
+			add(mp, "application/json", string(j)) // a body beside the query
+			add(mp, "", string(j))
+		case isMap:
+			both := map[string]any{}
+			for k, v := range mineBody {
+				both[k] = v
+			}
+			for k, v := range theirBody {
+				if fmt.Sprint(v) != fmt.Sprint(mineBody[k]) {
+					both[strings.ToUpper(k)] = v
+				}
+			}
+			j, _ := json.Marshal(both)
+			add(mp, "application/json", string(j)) // the keys again in upper case
+			mj, _ := json.Marshal(mineBody)
+			tj, _ := json.Marshal(theirBody)
+			add(path+"?"+encode(theirBody), "application/json", string(mj)) // theirs in the query
+			wrapped, _ := json.Marshal(string(tj))
+			add(path+"?"+encode(mineBody), "application/json", string(wrapped)) // mine in the query, theirs in a JSON string
+		default:
+			continue
+		}
+		for _, try := range tries {
+			req, _ := http.NewRequest(method, as.url+try.path, strings.NewReader(try.body))
+			if try.ct != "" {
+				req.Header.Set("Content-Type", try.ct)
+			}
+			req.SetBasicAuth("edit", password("edit"))
+			st, body, _ := send(t, req)
+			sent++
+			if strings.Contains(body, secret) {
+				t.Errorf("%s %s (%s): their objects in the answer: %d %.300s", method, try.path, try.body, st, body)
+			}
+			if now := snapshot(); now != before {
+				t.Fatalf("%s %s (%s): changed their objects (%d %.200s):\n%s\n%s", method, try.path, try.body, st, body, before, now)
+			}
+		}
+	}
+	if sent < 150 {
+		t.Fatalf("only %d requests sent", sent)
+	}
+}
+
+// query is a path's query string's values.
+func query(p string) url.Values {
+	_, q, _ := strings.Cut(p, "?")
+	v, _ := url.ParseQuery(q)
+	return v
+}
+
+// flat is a query's values as a JSON message's fields.
+func flat(q url.Values) map[string]any {
+	out := map[string]any{}
+	for k, v := range q {
+		if len(v) == 1 && !strings.HasSuffix(k, "s") {
+			out[k] = v[0]
+		} else {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+// encode is a JSON message's fields as a query string.
+func encode(m map[string]any) string {
+	q := url.Values{}
+	for k, v := range m {
+		switch v := v.(type) {
+		case []string:
+			q[k] = v
+		case string:
+			q.Set(k, v)
+		default:
+			q.Set(k, fmt.Sprint(v))
+		}
+	}
+	return q.Encode()
 }
