@@ -336,7 +336,27 @@ func (s *Server) permission(u *auth.User, t target) auth.Permission {
 	case t.model:
 		return u.Model(t.id, def)
 	}
-	return u.Experiment(t.id, def)
+	return u.Experiment(experimentKey(t.id), def)
+}
+
+// experimentKey is an experiment id as the stores read it: SQLite and
+// PostgreSQL take "02", " 2", "+2" (and PostgreSQL "0x2", "2_0") for
+// the integer they write, so the permission on experiment 2 is what
+// applies to them, not the default one.
+func experimentKey(id string) string {
+	s := strings.TrimSpace(id)
+	digits := strings.TrimLeft(s, "+-")
+	base := 10
+	if len(digits) > 1 && digits[0] == '0' && strings.ContainsRune("xXoObB", rune(digits[1])) {
+		base = 0
+	} else {
+		s = strings.ReplaceAll(s, "_", "")
+	}
+	n, err := strconv.ParseInt(s, base, 64)
+	if err != nil {
+		return id
+	}
+	return strconv.FormatInt(n, 10)
 }
 
 // canRead reports whether the request's user (if any) may read a target;

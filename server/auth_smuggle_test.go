@@ -256,3 +256,26 @@ func encode(m map[string]any) string {
 	}
 	return q.Encode()
 }
+
+// TestAuthExperimentIDForms: the store reads "02", " 2", "+2" and "2 "
+// as experiment 2 (SQLite's and PostgreSQL's integer conversions); the
+// permission on experiment 2 applies to them all, not the default one
+// (READ, MLflow's, here) that an id written otherwise would get.
+func TestAuthExperimentIDForms(t *testing.T) {
+	as := newAuthServer(t, auth.Read)
+	theirs := as.fixture(t, 1, false)
+	ctx := context.Background()
+	if err := as.auth.SetExperimentPermission(ctx, theirs.exp, "edit", auth.NoPermissions); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{theirs.exp, "0" + theirs.exp, " " + theirs.exp, "+" + theirs.exp, theirs.exp + " ", "00" + theirs.exp} {
+		st, body, _ := as.call(t, "edit", "GET", "/api/2.0/mlflow/experiments/get?"+url.Values{"experiment_id": {id}}.Encode(), nil)
+		if st != 403 {
+			t.Errorf("experiment %q: %d %.200s, want 403", id, st, body)
+		}
+		st, body, _ = as.call(t, "edit", "POST", "/api/2.0/mlflow/runs/create", map[string]any{"experiment_id": id})
+		if st != 403 {
+			t.Errorf("a run in experiment %q: %d %.200s, want 403", id, st, body)
+		}
+	}
+}
