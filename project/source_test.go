@@ -351,8 +351,7 @@ func craftedRepo(t *testing.T, entries [][3]string) string {
 				}
 				continue
 			}
-			kind := "blob"
-			lines = append(lines, e[0]+" "+kind+" "+git(e[2], "hash-object", "-w", "--stdin")+"\t"+rest)
+			lines = append(lines, e[0]+" blob "+git(e[2], "hash-object", "-w", "--stdin")+"\t"+rest)
 		}
 		return git(strings.Join(lines, "\n")+"\n", "mktree")
 	}

@@ -1,12 +1,11 @@
 package project
 
 import (
-	"bufio"
 	"encoding/json"
-	"os/exec"
 	"strings"
 	"testing"
 
+	"github.com/mlrun/mlrun/internal/pylines"
 	"gopkg.in/yaml.v3"
 )
 
@@ -37,21 +36,7 @@ func FuzzPyYAMLScalars(f *testing.F) {
 	for _, s := range []string{"1_000.5", "190:20:30.15", "0x1F", "2001-12-14 21:59:43.10 -5", "-.inf", "0b101", "1e3", "+12:00"} {
 		f.Add(s)
 	}
-	py, err := exec.LookPath("python3")
-	if err != nil {
-		f.Fatal("python3 (with python3-yaml) is needed to compare with PyYAML: install them")
-	}
-	if err := exec.Command(py, "-c", "import yaml").Run(); err != nil {
-		f.Fatal("python3-yaml is needed to compare with PyYAML: apt-get install python3-yaml")
-	}
-	cmd := exec.Command(py, "-c", pyYAML)
-	in, _ := cmd.StdinPipe()
-	outPipe, _ := cmd.StdoutPipe()
-	if err := cmd.Start(); err != nil {
-		f.Fatal(err)
-	}
-	f.Cleanup(func() { in.Close(); cmd.Wait() })
-	out := bufio.NewReader(outPipe)
+	py := pylines.Start(f, pyYAML, "apt-get install python3-yaml", "yaml")
 	const alphabet = "0123456789+-.:_ eExXoObBaAfFiInNlLsStTrRuUyYZ"
 	f.Fuzz(func(t *testing.T, raw string) {
 		var b strings.Builder
@@ -68,13 +53,8 @@ func FuzzPyYAMLScalars(f *testing.F) {
 			return
 		}
 		line, _ := json.Marshal(s)
-		in.Write(append(line, '\n'))
-		res, err := out.ReadBytes('\n')
-		if err != nil {
-			t.Fatal(err)
-		}
 		var want *string
-		if err := json.Unmarshal(res, &want); err != nil {
+		if err := json.Unmarshal([]byte(py.Ask(t, string(line))), &want); err != nil {
 			t.Fatal(err)
 		}
 		if want != nil && *want == "!" {

@@ -14,6 +14,35 @@ import (
 	"github.com/mlrun/mlrun/store"
 )
 
+// secret is in the names and texts of the other tenant's objects.
+const secret = "their-secret-value"
+
+// twoTenants is a basic-auth server (default NO_PERMISSIONS) with two
+// fixtures: the user "edit" holds EDIT on mine and nothing on theirs,
+// whose run name, experiment tag and model description are secret.
+func twoTenants(t *testing.T) (as *authServer, mine, theirs fixture) {
+	as = newAuthServer(t, auth.NoPermissions)
+	mine, theirs = as.fixture(t, 1, false), as.fixture(t, 2, false)
+	ctx := context.Background()
+	if err := as.auth.SetExperimentPermission(ctx, theirs.exp, "edit", auth.NoPermissions); err != nil {
+		t.Fatal(err)
+	}
+	if err := as.auth.SetModelPermission(ctx, theirs.model, "edit", auth.NoPermissions); err != nil {
+		t.Fatal(err)
+	}
+	name := secret
+	if _, err := as.store.UpdateRun(ctx, theirs.run, store.UpdateRun{RunName: &name}); err != nil {
+		t.Fatal(err)
+	}
+	if err := as.store.SetExperimentTag(ctx, theirs.exp, store.Tag{Key: "s", Value: secret}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := as.store.UpdateRegisteredModel(ctx, theirs.model, secret); err != nil {
+		t.Fatal(err)
+	}
+	return as, mine, theirs
+}
+
 // TestAuthSeesWhatHandlersDo: a user with EDIT on one experiment (mine)
 // and no permission on another (theirs) cannot reach theirs by naming
 // mine where the permission check looks and theirs where the handler
@@ -24,20 +53,8 @@ import (
 // run_id. Each is refused or acts on mine; theirs is unchanged and
 // nothing of it is returned.
 func TestAuthSeesWhatHandlersDo(t *testing.T) {
-	as := newAuthServer(t, auth.NoPermissions)
-	mine, theirs := as.fixture(t, 1, false), as.fixture(t, 2, false)
+	as, mine, theirs := twoTenants(t)
 	ctx := context.Background()
-	if err := as.auth.SetExperimentPermission(ctx, theirs.exp, "edit", auth.NoPermissions); err != nil {
-		t.Fatal(err)
-	}
-	if err := as.auth.SetModelPermission(ctx, theirs.model, "edit", auth.NoPermissions); err != nil {
-		t.Fatal(err)
-	}
-	const secret = "their-secret-value"
-	secretName := secret
-	if _, err := as.store.UpdateRun(ctx, theirs.run, store.UpdateRun{RunName: &secretName}); err != nil {
-		t.Fatal(err)
-	}
 	raw := func(method, path, ct, body string) (int, string) {
 		t.Helper()
 		req, _ := http.NewRequest(method, as.url+path, strings.NewReader(body))
@@ -92,11 +109,11 @@ func TestAuthSeesWhatHandlersDo(t *testing.T) {
 		t.Errorf("their run was changed: params %v, tags %v", r.Params, r.Tags)
 	}
 	e, _ := as.store.GetExperiment(ctx, theirs.exp)
-	if len(e.Tags) != 0 {
+	if len(e.Tags) != 1 { // twoTenants' secret
 		t.Errorf("their experiment was changed: %v", e.Tags)
 	}
 	rm, _ := as.store.GetRegisteredModel(ctx, theirs.model)
-	if len(rm.Tags) != 0 || rm.Description != "" {
+	if len(rm.Tags) != 0 || rm.Description != secret {
 		t.Errorf("their model was changed: %+v", rm)
 	}
 	reads := []struct{ name, method, path, ct, body string }{
@@ -123,26 +140,8 @@ func TestAuthSeesWhatHandlersDo(t *testing.T) {
 // other experiment's objects are unchanged after each, and nothing of
 // them comes back.
 func TestAuthSmugglingOnEveryRoute(t *testing.T) {
-	as := newAuthServer(t, auth.NoPermissions)
-	mine, theirs := as.fixture(t, 1, false), as.fixture(t, 2, false)
+	as, mine, theirs := twoTenants(t)
 	ctx := context.Background()
-	if err := as.auth.SetExperimentPermission(ctx, theirs.exp, "edit", auth.NoPermissions); err != nil {
-		t.Fatal(err)
-	}
-	if err := as.auth.SetModelPermission(ctx, theirs.model, "edit", auth.NoPermissions); err != nil {
-		t.Fatal(err)
-	}
-	const secret = "their-secret-value"
-	name := secret
-	if _, err := as.store.UpdateRun(ctx, theirs.run, store.UpdateRun{RunName: &name}); err != nil {
-		t.Fatal(err)
-	}
-	if err := as.store.SetExperimentTag(ctx, theirs.exp, store.Tag{Key: "s", Value: secret}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := as.store.UpdateRegisteredModel(ctx, theirs.model, secret); err != nil {
-		t.Fatal(err)
-	}
 	// snapshot is everything of theirs that a request could change.
 	snapshot := func() string {
 		var b strings.Builder

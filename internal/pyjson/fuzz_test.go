@@ -1,12 +1,11 @@
 package pyjson_test
 
 import (
-	"bufio"
 	"encoding/json"
-	"os/exec"
 	"testing"
 
 	"github.com/mlrun/mlrun/internal/pyjson"
+	"github.com/mlrun/mlrun/internal/pylines"
 )
 
 // pyDumps is a python3 process printing json.dumps(json.loads(line),
@@ -31,29 +30,11 @@ func FuzzSortedDumpsIsPythons(f *testing.F) {
 	for _, c := range cases {
 		f.Add(c)
 	}
-	py, err := exec.LookPath("python3")
-	if err != nil {
-		f.Fatal("python3 is needed to check against Python's json module: install python3")
-	}
-	cmd := exec.Command(py, "-c", pyDumps)
-	in, _ := cmd.StdinPipe()
-	outPipe, _ := cmd.StdoutPipe()
-	if err := cmd.Start(); err != nil {
-		f.Fatal(err)
-	}
-	f.Cleanup(func() { in.Close(); cmd.Wait() })
-	out := bufio.NewReader(outPipe)
+	py := pylines.Start(f, pyDumps, "install python3")
 	python := func(t *testing.T, text string) (string, bool) {
 		line, _ := json.Marshal(text)
-		if _, err := in.Write(append(line, '\n')); err != nil {
-			t.Fatal(err)
-		}
-		got, err := out.ReadBytes('\n')
-		if err != nil {
-			t.Fatal(err)
-		}
 		var s string
-		if err := json.Unmarshal(got, &s); err != nil {
+		if err := json.Unmarshal([]byte(py.Ask(t, string(line))), &s); err != nil {
 			t.Fatal(err)
 		}
 		return s, s != "!"

@@ -27,23 +27,31 @@ func FuzzSpace(f *testing.F) {
 		}
 		r := rand.New(rand.NewPCG(seed, 7))
 		for range 5 {
-			smp := s.Draw(r)
-			params := map[string]string{}
-			for _, p := range smp.Params {
-				params[p.Name] = p.Value.String()
-			}
-			got, ok := s.Recover(params)
-			if !ok {
-				t.Fatalf("drawn %v: not recovered from %v", smp.Params, params)
-			}
-			if len(got.Params) != len(smp.Params) {
-				t.Fatalf("drawn %v, recovered %v", smp.Params, got.Params)
-			}
-			for i, p := range got.Params {
-				if p.Name != smp.Params[i].Name || p.Value.String() != smp.Params[i].Value.String() {
-					t.Fatalf("drawn %v, recovered %v", smp.Params, got.Params)
-				}
-			}
+			recovered(t, s, s.Draw(r))
 		}
 	})
+}
+
+// recovered checks that a drawn point is recovered from its parameters'
+// texts (as a resumed search reads them back from the trial runs) to the
+// same parameters, and returns what was recovered.
+func recovered(t *testing.T, s *Space, smp Sample) Sample {
+	t.Helper()
+	params := map[string]string{}
+	for _, p := range smp.Params {
+		params[p.Name] = p.Value.String()
+	}
+	got, ok := s.Recover(params)
+	if !ok {
+		t.Fatalf("drawn %v: not recovered from %v", smp.Params, params)
+	}
+	if len(got.Params) != len(smp.Params) {
+		t.Fatalf("drawn %v, recovered %v", smp.Params, got.Params)
+	}
+	for i, p := range got.Params {
+		if p.Name != smp.Params[i].Name || p.Value.String() != smp.Params[i].Value.String() {
+			t.Fatalf("drawn %v, recovered %v", smp.Params, got.Params)
+		}
+	}
+	return got
 }

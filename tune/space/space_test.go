@@ -269,15 +269,8 @@ model:
 	r := rand.New(rand.NewPCG(5, 6))
 	for i := 0; i < 100; i++ {
 		smp := s.Draw(r)
-		params := map[string]string{}
-		for _, p := range smp.Params {
-			params[p.Name] = p.Value.String()
-		}
-		got, ok := s.Recover(params)
-		if !ok {
-			t.Fatalf("%v not recovered", params)
-		}
-		if len(got.Params) != len(smp.Params) || len(got.Raw) != len(smp.Raw) {
+		got := recovered(t, s, smp)
+		if len(got.Raw) != len(smp.Raw) {
 			t.Fatalf("recovered %+v, drew %+v", got, smp)
 		}
 		for k, v := range smp.Raw {
