@@ -20,7 +20,7 @@ const secret = "their-secret-value"
 // twoTenants is a basic-auth server (default NO_PERMISSIONS) with two
 // fixtures: the user "edit" holds EDIT on mine and nothing on theirs,
 // whose run name, experiment tag and model description are secret.
-func twoTenants(t *testing.T) (as *authServer, mine, theirs fixture) {
+func twoTenants(t testing.TB) (as *authServer, mine, theirs fixture) {
 	as = newAuthServer(t, auth.NoPermissions)
 	mine, theirs = as.fixture(t, 1, false), as.fixture(t, 2, false)
 	ctx := context.Background()
@@ -141,24 +141,7 @@ func TestAuthSeesWhatHandlersDo(t *testing.T) {
 // them comes back.
 func TestAuthSmugglingOnEveryRoute(t *testing.T) {
 	as, mine, theirs := twoTenants(t)
-	ctx := context.Background()
-	// snapshot is everything of theirs that a request could change.
-	snapshot := func() string {
-		var b strings.Builder
-		add := func(v any, err error) { fmt.Fprintf(&b, "%v|", err); j, _ := json.Marshal(v); b.Write(j) }
-		add(as.store.GetExperiment(ctx, theirs.exp))
-		add(as.store.GetRun(ctx, theirs.run))
-		add(as.store.GetRegisteredModel(ctx, theirs.model))
-		add(as.store.GetModelVersion(ctx, theirs.model, "1"))
-		add(as.store.GetLoggedModel(ctx, theirs.loggedModel))
-		add(as.store.GetTraceInfo(ctx, theirs.trace))
-		add(as.store.GetAssessment(ctx, theirs.trace, theirs.assessment))
-		add(as.store.GetEvaluationDataset(ctx, theirs.dataset))
-		runs, _, err := as.store.SearchRuns(ctx, store.SearchRuns{ExperimentIDs: []string{theirs.exp}, MaxResults: 100})
-		add(len(runs), err)
-		return b.String()
-	}
-	before := snapshot()
+	before := as.snapshot(theirs)
 	routes := as.srv.Routes()
 	sort.Strings(routes)
 	sent := 0
@@ -210,7 +193,7 @@ func TestAuthSmugglingOnEveryRoute(t *testing.T) {
 			if strings.Contains(body, secret) {
 				t.Errorf("%s %s (%s): their objects in the answer: %d %.300s", method, try.path, try.body, st, body)
 			}
-			if now := snapshot(); now != before {
+			if now := as.snapshot(theirs); now != before {
 				t.Fatalf("%s %s (%s): changed their objects (%d %.200s):\n%s\n%s", method, try.path, try.body, st, body, before, now)
 			}
 		}
@@ -277,4 +260,73 @@ func TestAuthExperimentIDForms(t *testing.T) {
 			t.Errorf("a run in experiment %q: %d %.200s, want 403", id, st, body)
 		}
 	}
+}
+
+// snapshot is everything of f that a request could change.
+func (as *authServer) snapshot(f fixture) string {
+	ctx := context.Background()
+	var b strings.Builder
+	add := func(v any, err error) { fmt.Fprintf(&b, "%v|", err); j, _ := json.Marshal(v); b.Write(j) }
+	add(as.store.GetExperiment(ctx, f.exp))
+	add(as.store.GetRun(ctx, f.run))
+	add(as.store.GetRegisteredModel(ctx, f.model))
+	add(as.store.GetModelVersion(ctx, f.model, "1"))
+	add(as.store.GetLoggedModel(ctx, f.loggedModel))
+	add(as.store.GetTraceInfo(ctx, f.trace))
+	add(as.store.GetAssessment(ctx, f.trace, f.assessment))
+	add(as.store.GetEvaluationDataset(ctx, f.dataset))
+	runs, _, err := as.store.SearchRuns(ctx, store.SearchRuns{ExperimentIDs: []string{f.exp}, MaxResults: 100})
+	add(len(runs), err)
+	return b.String()
+}
+
+// FuzzAuthSmuggling sends the user "edit" fuzzed requests to every route,
+// ids written as {my_run}, {their_run}, {my_exp}, {their_exp},
+// {my_model}, {their_model}, {their_trace}: the other tenant's objects
+// never change and never come back.
+func FuzzAuthSmuggling(f *testing.F) {
+	for _, seed := range []struct{ route, query, body string }{
+		{"POST /runs/log-parameter", "run_id={my_run}", `{"RUN_ID": "{their_run}", "key": "k", "value": "v"}`},
+		{"POST /runs/set-tag", "", `{"run_id": "{my_run}", "run_uuid": "{their_run}", "key": "k", "value": "v"}`},
+		{"GET /runs/get", "run_id={my_run}", `{"run_id": "{their_run}"}`},
+		{"POST /experiments/set-experiment-tag", "", `"{\"experiment_id\": \"{their_exp}\", \"key\": \"k\", \"value\": \"v\"}"`},
+		{"POST /registered-models/set-tag", "name={my_model}", `{"name": "{their_model}", "key": "k", "value": "v"}`},
+		{"PATCH /registered-models/update", "name={my_model}", `{"name": "{my_model}", "name": null, "description": "x"}`},
+		{"POST /traces/link-prompts", "request_id={their_trace}", `{"trace_id": "{their_trace}", "prompt_versions": [{"name": "p", "version": "1"}]}`},
+		{"POST /runs/search", "", `{"experiment_ids": ["0{their_exp}"], "filter": "attributes.run_name != 'x'"}`},
+	} {
+		for _, ct := range []uint8{0, 1, 2} {
+			f.Add(seed.route, seed.query, seed.body, ct)
+		}
+	}
+	as, mine, theirs := twoTenants(f)
+	ids := strings.NewReplacer("{my_run}", mine.run, "{their_run}", theirs.run, "{my_exp}", mine.exp, "{their_exp}", theirs.exp,
+		"{my_model}", mine.model, "{their_model}", theirs.model, "{their_trace}", theirs.trace)
+	routes := map[string]bool{}
+	for _, r := range as.srv.Routes() {
+		routes[r] = true
+	}
+	before := as.snapshot(theirs)
+	f.Fuzz(func(t *testing.T, route, query, body string, ct uint8) {
+		method, path, ok := strings.Cut(route, " ")
+		if !ok || !routes[route] || strings.Contains(path, "{") || strings.Contains(path, "/users/") {
+			return
+		}
+		if !strings.HasPrefix(path, "/api/") {
+			path = "/api/2.0/mlflow" + path
+		}
+		req, err := http.NewRequest(method, as.url+path+"?"+ids.Replace(query), strings.NewReader(ids.Replace(body)))
+		if err != nil {
+			return
+		}
+		req.Header.Set("Content-Type", []string{"application/json", "", "text/plain", "Application/Json; charset=utf-8"}[ct%4])
+		req.SetBasicAuth("edit", password("edit"))
+		st, got, _ := send(t, req)
+		if strings.Contains(got, secret) {
+			t.Fatalf("%s ?%s %s: their objects in the answer: %d %.300s", route, query, body, st, got)
+		}
+		if now := as.snapshot(theirs); now != before {
+			t.Fatalf("%s ?%s %s: changed their objects (%d %.200s)", route, query, body, st, got)
+		}
+	})
 }
