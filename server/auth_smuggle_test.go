@@ -330,3 +330,22 @@ func FuzzAuthSmuggling(f *testing.F) {
 		}
 	})
 }
+
+// TestAuthTraceIDsOfAnother: a trace started in the user's own experiment
+// under the id of another's trace, or spans exported into it, do not
+// reach the other trace.
+func TestAuthTraceIDsOfAnother(t *testing.T) {
+	as, mine, theirs := twoTenants(t)
+	before := as.snapshot(theirs)
+	loc := map[string]any{"type": "MLFLOW_EXPERIMENT", "mlflow_experiment": map[string]any{"experiment_id": mine.exp}}
+	st, body, _ := as.call(t, "edit", "POST", "/api/3.0/mlflow/traces", map[string]any{"trace": map[string]any{"trace_info": map[string]any{
+		"trace_id": theirs.trace, "trace_location": loc, "request_time": "2026-01-01T00:00:00Z", "execution_duration": "0.250s", "state": "OK",
+		"tags": map[string]string{"k": "v"}, "trace_metadata": map[string]string{"m": "v"}}}})
+	if now := as.snapshot(theirs); now != before {
+		t.Fatalf("StartTraceV3 with their trace's id changed it: %d %s", st, body)
+	}
+	wantError(t, "StartTraceV3 with their trace's id", st, body, 400, "INVALID_PARAMETER_VALUE", "Trace "+theirs.trace+" belongs to experiment "+theirs.exp+", not "+mine.exp+".")
+	if strings.Contains(body, secret) {
+		t.Fatalf("StartTraceV3 with their trace's id: %s", body)
+	}
+}

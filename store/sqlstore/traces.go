@@ -546,9 +546,19 @@ func (s *Store) putTrace(ctx context.Context, tx *sql.Tx, t store.TraceInfo) (*s
 	if e.LifecycleStage != store.LifecycleActive {
 		return nil, store.Invalidf("The experiment %s must be in the 'active' state. Current state is %s.", e.ID, e.LifecycleStage)
 	}
+	// A trace stays in its experiment: MLflow's merge would move it to the
+	// one named now, so that an id alone (EDIT on any experiment) would
+	// reach every trace.
+	var was string
+	switch err := tx.QueryRowContext(ctx, `SELECT experiment_id FROM trace_info WHERE request_id = ?`, t.RequestID).Scan(&was); {
+	case err == nil && was != e.ID:
+		return nil, store.Invalidf("Trace %s belongs to experiment %s, not %s.", t.RequestID, was, e.ID)
+	case err != nil && !errors.Is(err, sql.ErrNoRows):
+		return nil, err
+	}
 	status := traceStatus(t.Status)
-	res, err := tx.ExecContext(ctx, `UPDATE trace_info SET experiment_id = ?, timestamp_ms = ?, execution_time_ms = ?, status = ? WHERE request_id = ?`,
-		e.ID, t.TimestampMs, t.ExecutionTimeMs, status, t.RequestID)
+	res, err := tx.ExecContext(ctx, `UPDATE trace_info SET timestamp_ms = ?, execution_time_ms = ?, status = ? WHERE request_id = ?`,
+		t.TimestampMs, t.ExecutionTimeMs, status, t.RequestID)
 	if err != nil {
 		return nil, err
 	}
