@@ -77,7 +77,7 @@ var authRules = map[string]rule{
 	"GET /traces/{request_id}/info":    {need: needRead, loc: byTrace},
 	"GET /traces":                      {filter: narrowExperiments("experiment_ids")},
 	"POST /traces/delete-traces":       {need: needDelete, loc: byExperimentID},
-	"POST /traces/link-to-run":         {need: needUpdate, loc: byRun},
+	"POST /traces/link-to-run":         {need: needUpdate, loc: byRunAndTraces},
 	"POST /traces/link-prompts":        {need: needUpdate, loc: byTrace},
 	"POST /v1/traces":                  {need: needUpdate, loc: byOTLPExperiment},
 	"PATCH /traces/{request_id}/tags":  {need: needUpdate, loc: byTrace},
@@ -269,6 +269,29 @@ func byDataset(s *Server, r *http.Request, in map[string]any) ([]target, error) 
 		id = body
 	}
 	return s.datasetTargets(r, id)
+}
+
+// byRunAndTraces is the run and every trace the request links to it: a
+// link writes on both (as newer MLflow's validate_can_link_traces_to_run
+// checks; a check of the run alone let EDIT on any run tie another's
+// traces to it).
+func byRunAndTraces(s *Server, r *http.Request, in map[string]any) ([]target, error) {
+	out, err := byRun(s, r, in)
+	if err != nil {
+		return nil, err
+	}
+	ts, err := s.traces()
+	if err != nil {
+		return nil, err
+	}
+	for _, id := range stringsParam(in, "trace_ids") {
+		t, err := ts.GetTraceInfo(r.Context(), id)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, target{id: t.ExperimentID})
+	}
+	return out, nil
 }
 
 // byDatasetAndExperiments is byDataset and the experiments the request

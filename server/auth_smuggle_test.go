@@ -349,3 +349,37 @@ func TestAuthTraceIDsOfAnother(t *testing.T) {
 		t.Fatalf("StartTraceV3 with their trace's id: %s", body)
 	}
 }
+
+// TestAuthObjectsOfAnotherThroughMine: the user's own trace, run or
+// dataset in the path or the checked field does not open another's
+// objects named beside it: their assessment under my trace's path,
+// their traces linked to my run.
+func TestAuthObjectsOfAnotherThroughMine(t *testing.T) {
+	as, mine, theirs := twoTenants(t)
+	before := as.snapshot(theirs)
+	a := "/api/3.0/mlflow/traces/" + mine.trace + "/assessments/" + theirs.assessment
+	for _, c := range []struct {
+		method string
+		body   any
+	}{
+		{"GET", nil},
+		{"PATCH", map[string]any{"assessment": map[string]any{"rationale": "mine now"}, "update_mask": "rationale"}},
+		{"DELETE", nil},
+	} {
+		st, body, _ := as.call(t, "edit", c.method, a, c.body)
+		if st == 200 {
+			t.Errorf("%s their assessment under my trace: %d %.300s", c.method, st, body)
+		}
+	}
+	st, body, _ := as.call(t, "edit", "POST", "/api/2.0/mlflow/traces/link-to-run", map[string]any{"run_id": mine.run, "trace_ids": []string{theirs.trace}})
+	if st == 200 {
+		t.Errorf("their trace linked to my run: %d %s", st, body)
+	}
+	if now := as.snapshot(theirs); now != before {
+		t.Fatalf("their objects changed:\n%s\n%s", before, now)
+	}
+	st, body, _ = as.call(t, "edit", "GET", "/api/2.0/mlflow/traces?"+url.Values{"experiment_ids": {mine.exp}, "filter": {"trace.run_id = '" + mine.run + "'"}}.Encode(), nil)
+	if strings.Contains(body, theirs.trace) {
+		t.Errorf("their trace found through my run: %d %.300s", st, body)
+	}
+}
