@@ -16,6 +16,7 @@ import (
 	"sync"
 
 	"github.com/mlrun/mlrun/auth"
+	"github.com/mlrun/mlrun/registry"
 	"github.com/mlrun/mlrun/store"
 )
 
@@ -286,6 +287,7 @@ type afterFunc func(s *Server, r *http.Request, u *auth.User, in map[string]any,
 type rule struct {
 	need   need
 	loc    locator
+	reads  locator                    // more targets, each needing READ (what a write copies from)
 	dyn    func(r *http.Request) need // overrides need (UI actions)
 	filter filterFunc
 	after  afterFunc
@@ -323,6 +325,17 @@ func (s *Server) allowed(r *http.Request, u *auth.User, rl rule) (bool, error) {
 		ok := map[need]bool{needRead: p.CanRead(), needUpdate: p.CanUpdate(), needDelete: p.CanDelete(), needManage: p.CanManage()}[n]
 		if !ok {
 			return false, nil
+		}
+	}
+	if rl.reads != nil {
+		sources, err := rl.reads(s, r, in)
+		if err != nil {
+			return false, err
+		}
+		for _, t := range sources {
+			if !s.permission(u, t).CanRead() {
+				return false, nil
+			}
 		}
 	}
 	return true, nil
@@ -551,6 +564,95 @@ func byRun(s *Server, r *http.Request, in map[string]any) ([]target, error) {
 func byModel(_ *Server, _ *http.Request, in map[string]any) ([]target, error) {
 	name, err := param(in, "name")
 	return []target{{model: true, id: name}}, err
+}
+
+// loggedModelTarget is the experiment of logged model id.
+func (s *Server) loggedModelTarget(ctx context.Context, id string) (target, error) {
+	lm, err := s.lm()
+	if err != nil {
+		return target{}, err
+	}
+	m, err := lm.GetLoggedModel(ctx, id)
+	if err != nil {
+		return target{}, err
+	}
+	return target{id: m.ExperimentID}, nil
+}
+
+// byRunAndLoggedModels is the run and every logged model the request
+// logs metrics for (a metric's model_id): metrics of my run must not land
+// in another's model.
+func byRunAndLoggedModels(s *Server, r *http.Request, in map[string]any) ([]target, error) {
+	out, err := byRun(s, r, in)
+	if err != nil {
+		return nil, err
+	}
+	ids := []any{in["model_id"]}
+	if metrics, ok := in["metrics"].([]any); ok {
+		for _, m := range metrics {
+			if m, ok := m.(map[string]any); ok {
+				ids = append(ids, m["model_id"])
+			}
+		}
+	}
+	seen := map[string]bool{}
+	for _, v := range ids {
+		id, _ := v.(string)
+		if id == "" || seen[id] {
+			continue
+		}
+		seen[id] = true
+		t, err := s.loggedModelTarget(r.Context(), id)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, t)
+	}
+	return out, nil
+}
+
+// versionSources are what a new model version is made from, each to be
+// readable: its run_id's run, its model_id's logged model, and what its
+// source names (runs:/, models:/<model_id>, models:/<name>/…, an
+// experiment's mlflow-artifacts:/ folder): the version's get-artifact
+// would serve their files. A source that names nothing known grants
+// nothing and needs nothing.
+func versionSources(s *Server, r *http.Request, in map[string]any) ([]target, error) {
+	var out []target
+	ctx := r.Context()
+	add := func(t target, err error) {
+		if err == nil {
+			out = append(out, t)
+		}
+	}
+	if id, _ := in["run_id"].(string); id != "" {
+		add(s.runTarget(ctx, id))
+	}
+	if id, _ := in["model_id"].(string); id != "" {
+		add(s.loggedModelTarget(ctx, id))
+	}
+	src, _ := in["source"].(string)
+	switch {
+	case strings.HasPrefix(src, "runs:/"):
+		if id, _, err := registry.ParseRunsURI(src); err == nil {
+			add(s.runTarget(ctx, id))
+		}
+	case registry.LoggedModelID(src) != "":
+		add(s.loggedModelTarget(ctx, registry.LoggedModelID(src)))
+	case strings.HasPrefix(src, "models:/"):
+		if m, err := registry.ParseModelURI(src); err == nil {
+			out = append(out, target{model: true, id: m.Name})
+		}
+	case strings.HasPrefix(src, "mlflow-artifacts:"):
+		p := strings.TrimLeft(strings.TrimPrefix(src, "mlflow-artifacts:"), "/")
+		if u, err := url.Parse(src); err == nil && u.Host != "" {
+			p = strings.TrimLeft(u.Path, "/")
+		}
+		if exp, _, ok := strings.Cut(p, "/"); ok && exp != "" && strings.Trim(exp, "0123456789") == "" {
+			out = append(out, target{id: exp})
+		}
+	}
+	return out, nil
 }
 
 func byLoggedModel(s *Server, r *http.Request, _ map[string]any) ([]target, error) {

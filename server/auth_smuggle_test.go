@@ -383,3 +383,57 @@ func TestAuthObjectsOfAnotherThroughMine(t *testing.T) {
 		t.Errorf("their trace found through my run: %d %.300s", st, body)
 	}
 }
+
+// TestAuthWritesThroughMyRunOrModel: metrics logged in my run for their
+// logged model, and a version of my model made from their run or logged
+// model (whose files get-artifact would then serve), are refused.
+func TestAuthWritesThroughMyRunOrModel(t *testing.T) {
+	as, mine, theirs := twoTenants(t)
+	before := as.snapshot(theirs)
+	st, body, _ := as.call(t, "edit", "POST", "/api/2.0/mlflow/runs/log-batch", map[string]any{"run_id": mine.run,
+		"metrics": []map[string]any{{"key": "m", "value": 1, "timestamp": 1, "step": 0, "model_id": theirs.loggedModel}}})
+	if st != 403 {
+		t.Errorf("metrics of my run into their logged model: %d %s", st, body)
+	}
+	st, body, _ = as.call(t, "edit", "POST", "/api/2.0/mlflow/runs/log-metric", map[string]any{"run_id": mine.run,
+		"key": "m", "value": 1, "timestamp": 1, "model_id": theirs.loggedModel})
+	if st != 403 {
+		t.Errorf("a metric of my run into their logged model: %d %s", st, body)
+	}
+	for _, src := range []map[string]any{
+		{"source": "runs:/" + theirs.run + "/model"},
+		{"source": "mlflow-artifacts:/" + theirs.exp + "/" + theirs.run + "/artifacts/model", "run_id": theirs.run},
+		{"source": "models:/" + theirs.loggedModel, "model_id": theirs.loggedModel},
+		{"source": "models:/" + theirs.model + "/1"},
+	} {
+		req := map[string]any{"name": mine.model}
+		for k, v := range src {
+			req[k] = v
+		}
+		st, body, _ := as.call(t, "edit", "POST", "/api/2.0/mlflow/model-versions/create", req)
+		if st != 403 {
+			t.Errorf("a version of my model from their %v: %d %s", src, st, body)
+		}
+	}
+	if now := as.snapshot(theirs); now != before {
+		t.Fatalf("their objects changed:\n%s\n%s", before, now)
+	}
+	// The same from my own run and logged model is let through.
+	lm, err := as.store.CreateLoggedModel(context.Background(), store.LoggedModel{ExperimentID: mine.exp, Name: "mine"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, req := range []map[string]any{
+		{"name": mine.model, "source": "runs:/" + mine.run + "/model", "run_id": mine.run},
+		{"name": mine.model, "source": "models:/" + lm.ModelID, "model_id": lm.ModelID},
+		{"name": mine.model, "source": "mlflow-artifacts:/" + mine.exp + "/" + mine.run + "/artifacts/model"},
+	} {
+		if st, body, _ := as.call(t, "edit", "POST", "/api/2.0/mlflow/model-versions/create", req); st != 200 {
+			t.Errorf("a version of my model from my %v: %d %s", req, st, body)
+		}
+	}
+	if st, body, _ := as.call(t, "edit", "POST", "/api/2.0/mlflow/runs/log-batch", map[string]any{"run_id": mine.run,
+		"metrics": []map[string]any{{"key": "m", "value": 1, "timestamp": 1, "step": 0, "model_id": lm.ModelID}}}); st != 200 {
+		t.Errorf("metrics of my run into my logged model: %d %s", st, body)
+	}
+}
