@@ -611,6 +611,25 @@ func byRunAndLoggedModels(s *Server, r *http.Request, in map[string]any) ([]targ
 	return out, nil
 }
 
+// listedModels are the logged models a run's inputs or outputs name
+// (models[].model_id), each to be readable: a run lists another's model
+// only if its user may see it.
+func listedModels(s *Server, r *http.Request, in map[string]any) ([]target, error) {
+	var out []target
+	list, _ := in["models"].([]any)
+	for _, m := range list {
+		m, _ := m.(map[string]any)
+		if id, _ := m["model_id"].(string); id != "" {
+			t, err := s.loggedModelTarget(r.Context(), id)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, t)
+		}
+	}
+	return out, nil
+}
+
 // versionSources are what a new model version is made from, each to be
 // readable: its run_id's run, its model_id's logged model, and what its
 // source names (runs:/, models:/<model_id>, models:/<name>/…, an

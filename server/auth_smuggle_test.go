@@ -400,6 +400,12 @@ func TestAuthWritesThroughMyRunOrModel(t *testing.T) {
 	if st != 403 {
 		t.Errorf("a metric of my run into their logged model: %d %s", st, body)
 	}
+	for _, path := range []string{"/api/2.0/mlflow/runs/outputs", "/api/2.0/mlflow/runs/log-inputs"} {
+		st, body, _ := as.call(t, "edit", "POST", path, map[string]any{"run_id": mine.run, "models": []map[string]any{{"model_id": theirs.loggedModel, "step": 1}}})
+		if st != 403 {
+			t.Errorf("%s: their logged model listed by my run: %d %s", path, st, body)
+		}
+	}
 	for _, src := range []map[string]any{
 		{"source": "runs:/" + theirs.run + "/model"},
 		{"source": "mlflow-artifacts:/" + theirs.exp + "/" + theirs.run + "/artifacts/model", "run_id": theirs.run},
@@ -435,5 +441,22 @@ func TestAuthWritesThroughMyRunOrModel(t *testing.T) {
 	if st, body, _ := as.call(t, "edit", "POST", "/api/2.0/mlflow/runs/log-batch", map[string]any{"run_id": mine.run,
 		"metrics": []map[string]any{{"key": "m", "value": 1, "timestamp": 1, "step": 0, "model_id": lm.ModelID}}}); st != 200 {
 		t.Errorf("metrics of my run into my logged model: %d %s", st, body)
+	}
+}
+
+// TestAuthDeletesScopedToMine: a user who may delete in their own
+// experiment deletes only its traces, whatever ids the request names.
+func TestAuthDeletesScopedToMine(t *testing.T) {
+	as, mine, theirs := twoTenants(t)
+	ctx := context.Background()
+	if err := as.auth.SetExperimentPermission(ctx, theirs.exp, "manage", auth.NoPermissions); err != nil {
+		t.Fatal(err)
+	}
+	before := as.snapshot(theirs)
+	for _, path := range []string{"/api/2.0/mlflow/traces/delete-traces", "/api/3.0/mlflow/traces/delete-traces"} {
+		st, body, _ := as.call(t, "manage", "POST", path, map[string]any{"experiment_id": mine.exp, "request_ids": []string{theirs.trace}, "max_timestamp_millis": 1 << 50})
+		if now := as.snapshot(theirs); now != before {
+			t.Fatalf("%s deleted their trace: %d %s", path, st, body)
+		}
 	}
 }
