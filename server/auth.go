@@ -288,6 +288,7 @@ type rule struct {
 	need   need
 	loc    locator
 	reads  locator                    // more targets, each needing READ (what a write copies from)
+	query  bool                       // the handler reads the query string alone, whatever the method (a raw upload)
 	dyn    func(r *http.Request) need // overrides need (UI actions)
 	filter filterFunc
 	after  afterFunc
@@ -306,6 +307,9 @@ func (s *Server) allowed(r *http.Request, u *auth.User, rl rule) (bool, error) {
 		return false, nil
 	}
 	in, err := requestParams(r)
+	if rl.query {
+		in, err = queryParams(r), nil
+	}
 	if err != nil {
 		return false, err
 	}
@@ -395,13 +399,7 @@ func requestParams(r *http.Request) (map[string]any, error) {
 	}
 	in := map[string]any{}
 	if readsQuery(r) {
-		for k, v := range r.URL.Query() {
-			if len(v) == 1 {
-				in[k] = v[0]
-			} else {
-				in[k] = v
-			}
-		}
+		in = queryParams(r)
 	}
 	if r.Body != nil && readsBody(r) {
 		b, err := io.ReadAll(io.LimitReader(r.Body, DefaultBodyLimit+1))
@@ -421,6 +419,19 @@ func requestParams(r *http.Request) (map[string]any, error) {
 	}
 	*r = *r.WithContext(context.WithValue(r.Context(), paramsKey{}, in))
 	return in, nil
+}
+
+// queryParams are r's query parameters, a repeated one as a list.
+func queryParams(r *http.Request) map[string]any {
+	in := map[string]any{}
+	for k, v := range r.URL.Query() {
+		if len(v) == 1 {
+			in[k] = v[0]
+		} else {
+			in[k] = v
+		}
+	}
+	return in
 }
 
 // uniqueObject reads a JSON object as json.Unmarshal does into a map,

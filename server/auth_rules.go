@@ -56,7 +56,7 @@ var authRules = map[string]rule{
 	"GET /metrics/get-history-bulk-interval": {filter: readableRuns("run_ids")},
 	"GET /artifacts/list":                    {need: needRead, loc: byRun},
 	"GET /get-artifact":                      {need: needRead, loc: byRun},
-	"POST /upload-artifact":                  {need: needUpdate, loc: byRun},
+	"POST /upload-artifact":                  {need: needUpdate, loc: byRun, query: true},
 	"GET /model-versions/get-artifact":       {need: needRead, loc: byModel},
 
 	// MLflow 3 logged models inherit from their experiment.

@@ -460,3 +460,22 @@ func TestAuthDeletesScopedToMine(t *testing.T) {
 		}
 	}
 }
+
+// TestAuthUploadOfJSON: the UI's upload takes its run from the query
+// whatever the file's type; a JSON file's fields are not parameters.
+func TestAuthUploadOfJSON(t *testing.T) {
+	as, mine, theirs := twoTenants(t)
+	up := func(run, body string) (int, string) {
+		req, _ := http.NewRequest("POST", as.url+"/ajax-api/2.0/mlflow/upload-artifact?"+url.Values{"run_uuid": {run}, "path": {"f.json"}}.Encode(), strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		req.SetBasicAuth("edit", password("edit"))
+		st, b, _ := send(t, req)
+		return st, b
+	}
+	if st, body := up(mine.run, `{"run_id": "`+theirs.run+`"}`); st != 200 {
+		t.Errorf("a JSON file into my run: %d %s", st, body)
+	}
+	if st, body := up(theirs.run, `{"run_id": "`+mine.run+`"}`); st != 403 {
+		t.Errorf("a JSON file into their run: %d %s", st, body)
+	}
+}

@@ -260,6 +260,9 @@ func (f fixture) request(key, user string) (method, path string, body any) {
 	if strings.HasPrefix(key, "UI POST") {
 		return method, path, "csrf=" + csrf + "&run=" + f.run + "&name=n"
 	}
+	if strings.HasSuffix(path, "/upload-artifact") { // the raw file; the run in the query
+		return method, path + "?" + url.Values{"run_uuid": {f.run}, "path": {"f.txt"}}.Encode(), "file content"
+	}
 	if method == "GET" || method == "HEAD" {
 		q := url.Values{}
 		for k, v := range params {
