@@ -598,45 +598,50 @@ func byRunAndLoggedModels(s *Server, r *http.Request, in map[string]any) ([]targ
 	if err != nil {
 		return nil, err
 	}
-	ids := []any{in["model_id"]}
-	if metrics, ok := in["metrics"].([]any); ok {
-		for _, m := range metrics {
-			if m, ok := m.(map[string]any); ok {
-				ids = append(ids, m["model_id"])
-			}
-		}
+	ids := modelIDs(in["metrics"])
+	if id, _ := in["model_id"].(string); id != "" {
+		ids = append(ids, id)
 	}
-	seen := map[string]bool{}
-	for _, v := range ids {
-		id, _ := v.(string)
-		if id == "" || seen[id] {
-			continue
-		}
-		seen[id] = true
-		t, err := s.loggedModelTarget(r.Context(), id)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, t)
-	}
-	return out, nil
+	more, err := s.loggedModelTargets(r.Context(), ids)
+	return append(out, more...), err
 }
 
 // listedModels are the logged models a run's inputs or outputs name
 // (models[].model_id), each to be readable: a run lists another's model
 // only if its user may see it.
 func listedModels(s *Server, r *http.Request, in map[string]any) ([]target, error) {
-	var out []target
-	list, _ := in["models"].([]any)
-	for _, m := range list {
-		m, _ := m.(map[string]any)
+	return s.loggedModelTargets(r.Context(), modelIDs(in["models"]))
+}
+
+// modelIDs are the model_id fields of a list of objects (a batch's
+// metrics, a run's inputs or outputs).
+func modelIDs(list any) []string {
+	var ids []string
+	l, _ := list.([]any)
+	for _, item := range l {
+		m, _ := item.(map[string]any)
 		if id, _ := m["model_id"].(string); id != "" {
-			t, err := s.loggedModelTarget(r.Context(), id)
-			if err != nil {
-				return nil, err
-			}
-			out = append(out, t)
+			ids = append(ids, id)
 		}
+	}
+	return ids
+}
+
+// loggedModelTargets are the experiments of the logged models ids names,
+// each looked up once.
+func (s *Server) loggedModelTargets(ctx context.Context, ids []string) ([]target, error) {
+	var out []target
+	seen := map[string]bool{}
+	for _, id := range ids {
+		if seen[id] {
+			continue
+		}
+		seen[id] = true
+		t, err := s.loggedModelTarget(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, t)
 	}
 	return out, nil
 }
