@@ -646,6 +646,17 @@ func (s *Server) loggedModelTargets(ctx context.Context, ids []string) ([]target
 	return out, nil
 }
 
+// sourceRun is the run a new logged model names as its source
+// (source_run_id), to be readable: the model shows it as its own.
+func sourceRun(s *Server, r *http.Request, in map[string]any) ([]target, error) {
+	if id, _ := in["source_run_id"].(string); id != "" {
+		if t, err := s.runTarget(r.Context(), id); err == nil {
+			return []target{t}, nil
+		}
+	}
+	return nil, nil
+}
+
 // versionSources are what a new model version is made from, each to be
 // readable: its run_id's run, its model_id's logged model, and what its
 // source names (runs:/, models:/<model_id>, models:/<name>/…, an

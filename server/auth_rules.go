@@ -60,7 +60,7 @@ var authRules = map[string]rule{
 	"GET /model-versions/get-artifact":       {need: needRead, loc: byModel},
 
 	// MLflow 3 logged models inherit from their experiment.
-	"POST /logged-models":                           {need: needUpdate, loc: byExperimentID},
+	"POST /logged-models":                           {need: needUpdate, loc: byExperimentID, reads: sourceRun},
 	"POST /logged-models/search":                    {filter: narrowExperiments("experiment_ids")},
 	"GET /logged-models/{id}":                       {need: needRead, loc: byLoggedModel},
 	"PATCH /logged-models/{id}":                     {need: needUpdate, loc: byLoggedModel},

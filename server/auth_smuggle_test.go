@@ -400,6 +400,9 @@ func TestAuthWritesThroughMyRunOrModel(t *testing.T) {
 	if st != 403 {
 		t.Errorf("a metric of my run into their logged model: %d %s", st, body)
 	}
+	if st, body, _ := as.call(t, "edit", "POST", "/api/2.0/mlflow/logged-models", map[string]any{"experiment_id": mine.exp, "name": "m", "source_run_id": theirs.run}); st != 403 {
+		t.Errorf("a logged model of mine from their run: %d %s", st, body)
+	}
 	for _, path := range []string{"/api/2.0/mlflow/runs/outputs", "/api/2.0/mlflow/runs/log-inputs"} {
 		st, body, _ := as.call(t, "edit", "POST", path, map[string]any{"run_id": mine.run, "models": []map[string]any{{"model_id": theirs.loggedModel, "step": 1}}})
 		if st != 403 {
@@ -425,7 +428,11 @@ func TestAuthWritesThroughMyRunOrModel(t *testing.T) {
 		t.Fatalf("their objects changed:\n%s\n%s", before, now)
 	}
 	// The same from my own run and logged model is let through.
-	lm, err := as.store.CreateLoggedModel(context.Background(), store.LoggedModel{ExperimentID: mine.exp, Name: "mine"})
+	st, body, _ = as.call(t, "edit", "POST", "/api/2.0/mlflow/logged-models", map[string]any{"experiment_id": mine.exp, "name": "mine", "source_run_id": mine.run})
+	if st != 200 {
+		t.Fatalf("a logged model of mine from my run: %d %s", st, body)
+	}
+	lm, err := as.store.GetLoggedModel(context.Background(), jsonOf(t, body)["model"].(map[string]any)["info"].(map[string]any)["model_id"].(string))
 	if err != nil {
 		t.Fatal(err)
 	}
