@@ -15,6 +15,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/mlrun/mlrun/artifact"
 	"github.com/mlrun/mlrun/auth"
 	"github.com/mlrun/mlrun/registry"
 	"github.com/mlrun/mlrun/store"
@@ -729,8 +730,8 @@ func byTrace(s *Server, r *http.Request, in map[string]any) ([]target, error) {
 }
 
 // byArtifactPath takes the experiment from the proxy path's leading
-// digits when a '/' follows them (MLflow's rule); otherwise the default
-// permission applies.
+// digits when a '/' follows them (MLflow's rule), the path cleaned as
+// the proxy cleans it; otherwise the default permission applies.
 func byArtifactPath(_ *Server, r *http.Request, in map[string]any) ([]target, error) {
 	p := r.URL.Path
 	switch {
@@ -743,6 +744,10 @@ func byArtifactPath(_ *Server, r *http.Request, in map[string]any) ([]target, er
 		}
 	default:
 		p, _ = in["path"].(string)
+	}
+	// As the handler reads it: "./1/x" and "1/./x" are 1/x.
+	if c, err := artifact.CleanPath(p); err == nil {
+		p = c
 	}
 	i := 0
 	for i < len(p) && p[i] >= '0' && p[i] <= '9' {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"sort"
@@ -484,5 +485,47 @@ func TestAuthUploadOfJSON(t *testing.T) {
 	}
 	if st, body := up(theirs.run, `{"run_id": "`+mine.run+`"}`); st != 403 {
 		t.Errorf("a JSON file into their run: %d %s", st, body)
+	}
+}
+
+// TestAuthArtifactPathForms: the proxy's path names its experiment by its
+// leading digits; written another way (a "./" first, an escaped '/', the
+// listing's path parameter) it still gets that experiment's permission,
+// under a default that would let everything else through.
+func TestAuthArtifactPathForms(t *testing.T) {
+	as := newAuthServer(t, auth.Read)
+	theirs := as.fixture(t, 1, false)
+	if err := as.auth.SetExperimentPermission(context.Background(), theirs.exp, "edit", auth.NoPermissions); err != nil {
+		t.Fatal(err)
+	}
+	const content = "their-artifact-content"
+	file := theirs.exp + "/" + theirs.run + "/artifacts/a.txt"
+	if st, body, _ := as.call(t, "admin", "PUT", "/api/2.0/mlflow-artifacts/artifacts/"+file, content); st != 200 {
+		t.Fatalf("upload: %d %s", st, body)
+	}
+	for _, p := range []string{
+		"/api/2.0/mlflow-artifacts/artifacts/" + file,
+		"/api/2.0/mlflow-artifacts/artifacts/./" + file,
+		"/api/2.0/mlflow-artifacts/artifacts/%2E/" + file,
+		"/api/2.0/mlflow-artifacts/artifacts/" + theirs.exp + "%2F" + theirs.run + "/artifacts/a.txt",
+		"/api/2.0/mlflow-artifacts/artifacts//" + file,
+		"/api/2.0/mlflow-artifacts/artifacts/x/../" + file,
+		"/api/2.0/mlflow-artifacts/artifacts/x/%2E%2E/" + file,
+		"/api/2.0/mlflow-artifacts/artifacts?path=./" + theirs.exp + "/" + theirs.run + "/artifacts",
+		"/api/2.0/mlflow-artifacts/artifacts?path=/" + theirs.exp + "/" + theirs.run + "/artifacts",
+		"/api/2.0/mlflow-artifacts/artifacts?path=x/../" + theirs.exp + "/" + theirs.run + "/artifacts",
+	} {
+		req, _ := http.NewRequest("GET", as.url+p, nil)
+		req.SetBasicAuth("edit", password("edit"))
+		client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if strings.Contains(string(b), content) || strings.Contains(string(b), `"path":"a.txt"`) {
+			t.Errorf("GET %s: %d %.200s", p, resp.StatusCode, b)
+		}
 	}
 }
