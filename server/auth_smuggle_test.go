@@ -529,3 +529,29 @@ func TestAuthArtifactPathForms(t *testing.T) {
 		}
 	}
 }
+
+// TestAuthUIPagesShowNothingOfAnother: my objects may name another's (a
+// parent run, a trace's source run, a version's run) in tags a client
+// sets; the UI's pages of mine show nothing of theirs.
+func TestAuthUIPagesShowNothingOfAnother(t *testing.T) {
+	as, mine, theirs := twoTenants(t)
+	call := func(method, path string, body any) string {
+		t.Helper()
+		st, b, _ := as.call(t, "edit", method, path, body)
+		if st != 200 {
+			t.Fatalf("%s %s: %d %s", method, path, st, b)
+		}
+		return b
+	}
+	call("POST", "/api/2.0/mlflow/runs/set-tag", map[string]any{"run_id": mine.run, "key": "mlflow.parentRunId", "value": theirs.run})
+	call("PATCH", "/api/2.0/mlflow/traces/"+mine.trace+"/tags", map[string]any{"key": "mlflow.sourceRun", "value": theirs.run})
+	call("POST", "/api/2.0/mlflow/model-versions/set-tag", map[string]any{"name": mine.model, "version": "1", "key": "mlflow.source.run_id", "value": theirs.run})
+	for _, p := range []string{"/runs/" + mine.run, "/traces/" + mine.trace, "/models/" + url.PathEscape(mine.model), "/experiments/" + mine.exp,
+		"/experiments/" + mine.exp + "/traces", "/logged-models/" + mine.loggedModel, "/experiments", "/models", "/compare?runs=" + mine.run} {
+		st, body, _ := as.call(t, "edit", "GET", p, nil)
+		if strings.Contains(body, secret) {
+			i := strings.Index(body, secret)
+			t.Errorf("GET %s (%d) shows their objects: …%s…", p, st, body[max(0, i-200):min(len(body), i+50)])
+		}
+	}
+}
