@@ -109,13 +109,17 @@ func Load(dir string, opts LoadOptions) (*Model, error) {
 			return nil, err
 		}
 		if opts.PreferPython {
-			return m.startPython(dir, "xgboost", data, "", "", opts)
+			return m.startPython(dir, "xgboost", data, str(xf, "model_class"), "", opts)
 		}
 		bst, err := xgboost.Load(filepath.Join(dir, data))
 		if err != nil {
 			return nil, err
 		}
-		m.Flavor, m.Runtime, m.predictor = "xgboost", "go", &xgbPredictor{bst}
+		est, err := xgboost.NewEstimator(bst, str(xf, "model_class"))
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", dir, err)
+		}
+		m.Flavor, m.Runtime, m.predictor = "xgboost", "go", &xgbPredictor{est}
 		return m, nil
 	}
 	if of, ok := mm.Flavors["onnx"]; ok {
@@ -479,21 +483,24 @@ func notANumber(c any) error {
 }
 
 // xgbPredictor predicts an XGBoost booster in Go, as mlflow.xgboost's
-// pyfunc does (booster.predict(DMatrix(frame))): columns by the booster's
+// pyfunc does: booster.predict(DMatrix(frame)), or the scikit-learn
+// wrapper's predict(frame) when the model was logged as one
+// (xgboost.Estimator says how each differs): columns by the booster's
 // feature names when it has them and the frame is named, else by
 // position; a missing value is NaN.
-type xgbPredictor struct{ m *xgboost.Model }
+type xgbPredictor struct{ e *xgboost.Estimator }
 
 func (p *xgbPredictor) Predict(_ context.Context, f *Frame, _ map[string]any) (any, error) {
-	nf := p.m.NumFeature
+	bst := p.e.Model
+	nf := bst.NumFeature
 	cols := make([]int, nf) // feature j is the frame's column cols[j]
-	if len(p.m.FeatureNames) == nf && f.Columns != nil {
+	if len(bst.FeatureNames) == nf && f.Columns != nil {
 		index := map[string]int{}
 		for i, c := range f.Columns {
 			index[c] = i
 		}
 		var missing []string
-		for j, n := range p.m.FeatureNames {
+		for j, n := range bst.FeatureNames {
 			i, ok := index[n]
 			if !ok {
 				missing = append(missing, n)
@@ -501,7 +508,7 @@ func (p *xgbPredictor) Predict(_ context.Context, f *Frame, _ map[string]any) (a
 			cols[j] = i
 		}
 		if len(missing) > 0 || len(f.Columns) != nf {
-			return nil, badRequest("Encountered an unexpected error while evaluating the model. Verify that the serialized input Dataframe is compatible with the model for inference. Error: feature_names mismatch: %s %s", compact(p.m.FeatureNames), compact(f.Columns))
+			return nil, badRequest("Encountered an unexpected error while evaluating the model. Verify that the serialized input Dataframe is compatible with the model for inference. Error: feature_names mismatch: %s %s", compact(bst.FeatureNames), compact(f.Columns))
 		}
 	} else {
 		if w := f.Width(); w != nf {
@@ -532,15 +539,5 @@ func (p *xgbPredictor) Predict(_ context.Context, f *Frame, _ map[string]any) (a
 			x[r*nf+j] = v
 		}
 	}
-	k := p.m.Outputs()
-	out := make([]float32, len(f.Rows)*k)
-	p.m.Predict(x, out)
-	if k == 1 {
-		return out, nil
-	}
-	rows := make([][]float32, len(f.Rows))
-	for r := range rows {
-		rows[r] = out[r*k : (r+1)*k]
-	}
-	return rows, nil
+	return p.e.Predict(x), nil
 }

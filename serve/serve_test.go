@@ -26,7 +26,8 @@ import (
 
 const testdata = "../plugins/builtin/testdata/xgboost"
 
-// modelDir writes an MLflow model folder for a fixture booster, with a
+// modelDir writes an MLflow model folder for a fixture booster (a path
+// below testdata), logged as a Booster, with a
 // signature of named double columns a..e when signed.
 func modelDir(t *testing.T, booster string, signed bool) string {
 	t.Helper()
@@ -41,10 +42,11 @@ func writeModelDir(t testing.TB, booster string, signed bool) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(dir, booster), b, 0o644); err != nil {
+	name := filepath.Base(booster)
+	if err := os.WriteFile(filepath.Join(dir, name), b, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	mm := "flavors:\n  python_function:\n    data: " + booster + "\n    loader_module: mlflow.xgboost\n  xgboost:\n    data: " + booster + "\n    model_class: xgboost.core.Booster\n    model_format: json\n"
+	mm := "flavors:\n  python_function:\n    data: " + name + "\n    loader_module: mlflow.xgboost\n  xgboost:\n    data: " + name + "\n    model_class: xgboost.core.Booster\n    model_format: json\n"
 	if signed {
 		var cols []string
 		for _, c := range "abcde" {
@@ -430,6 +432,75 @@ func TestPythonWorkerXGBoostAgreesWithGo(t *testing.T) {
 				t.Errorf("row %d class %d: Go %v, xgboost %v", r, k, g, p)
 			}
 		}
+	}
+}
+
+// TestServesXGBoostWrappersAsMLflow: a booster logged as one of XGBoost's
+// scikit-learn wrappers (the flavor's model_class) is served as MLflow
+// serves it, by the Go predictor and by a Python worker alike: a
+// classifier answers class labels, early stopping's best_iteration
+// bounds the rounds, a regressor's own missing value is missing. Each
+// answer equals what XGBoost's wrapper predicts
+// (testdata/make_sklearn_predictions.py).
+func TestServesXGBoostWrappersAsMLflow(t *testing.T) {
+	py := systemPython(t)
+	b, err := os.ReadFile(filepath.Join(testdata, "sklearn", "predictions.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fx struct {
+		Columns []string
+		Rows    [][]*float64
+		Models  map[string]struct {
+			ModelClass  string `json:"model_class"`
+			Predictions []any
+		}
+	}
+	if err := json.Unmarshal(b, &fx); err != nil {
+		t.Fatal(err)
+	}
+	split, _ := json.Marshal(map[string]any{"dataframe_split": map[string]any{"columns": fx.Columns, "data": fx.Rows}})
+	for _, name := range []string{"classifier_es.xgb", "multiclass_es.json", "softmax.json", "regressor_missing_es.ubj", "label_encoder.json", "rf_classifier.json"} {
+		t.Run(name, func(t *testing.T) {
+			want := fx.Models[name]
+			dir := writeModelDir(t, filepath.Join("sklearn", name), false)
+			mm, _ := os.ReadFile(filepath.Join(dir, "MLmodel"))
+			mm = []byte(strings.Replace(string(mm), "model_class: xgboost.core.Booster", "model_class: "+want.ModelClass, 1))
+			if err := os.WriteFile(filepath.Join(dir, "MLmodel"), mm, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			for _, opts := range []serve.LoadOptions{{}, {Python: py, PreferPython: true}} {
+				m, err := serve.Load(dir, opts)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer m.Close()
+				out, err := m.Score(context.Background(), "json", split)
+				if err != nil {
+					t.Fatalf("%s: %v", m.Runtime, err)
+				}
+				var got struct{ Predictions []any }
+				if err := json.Unmarshal(out, &got); err != nil {
+					t.Fatalf("%s: %s: %v", m.Runtime, out, err)
+				}
+				if len(got.Predictions) != len(want.Predictions) {
+					t.Fatalf("%s: %s", m.Runtime, out)
+				}
+				for i, w := range want.Predictions {
+					g := got.Predictions[i]
+					if wf, ok := w.(float64); ok && w != g {
+						if gf, ok := g.(float64); !ok || math.Abs(gf-wf) > 1e-6*math.Abs(wf) {
+							t.Errorf("%s: row %d: %v, XGBoost %v", m.Runtime, i, g, w)
+						}
+					} else if !ok && g != w {
+						t.Errorf("%s: row %d: %v, XGBoost %v", m.Runtime, i, g, w)
+					}
+				}
+				if _, isLabel := want.Predictions[0].(string); isLabel && !strings.HasPrefix(string(out), `{"predictions": ["low", `) {
+					t.Errorf("%s: %s", m.Runtime, out)
+				}
+			}
+		})
 	}
 }
 

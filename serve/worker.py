@@ -2,6 +2,7 @@
 # prediction requests, one JSON line in, one line out, over stdin/stdout.
 # Started by mlrun (serve/python.go) in the model's Python environment:
 #   python3 -u worker.py MODEL_DIR FLAVOR FILE PREDICT_FN SERIALIZATION
+# (for xgboost, PREDICT_FN is the flavor's model_class)
 # It uses mlflow.pyfunc when the environment has MLflow; otherwise it loads
 # the sklearn pickle or the xgboost booster itself. Loading a pickle
 # executes it, as MLflow does.
@@ -43,8 +44,20 @@ def load():
         return "sklearn", lambda data, params: fn(data)
     if flavor == "xgboost":
         import xgboost
-        booster = xgboost.Booster(model_file=path)
-        return "xgboost", lambda data, params: booster.predict(xgboost.DMatrix(data))
+        # PREDICT_FN carries the flavor's model_class: as MLflow, load the
+        # booster into that class (XGBoost's own classes only) and call
+        # its predict.
+        cls = predict_fn or "xgboost.core.Booster"
+        if cls == "xgboost.core.Booster":
+            booster = xgboost.Booster(model_file=path)
+            return "xgboost", lambda data, params: booster.predict(xgboost.DMatrix(data))
+        module, _, name = cls.rpartition(".")
+        if module.split(".")[0] != "xgboost":
+            raise RuntimeError("model_class %r is not one of XGBoost's" % cls)
+        import importlib
+        model = getattr(importlib.import_module(module), name)()
+        model.load_model(path)
+        return "xgboost", lambda data, params: model.predict(data, validate_features=True)
     raise RuntimeError("no Python loader for flavor %r without MLflow installed" % flavor)
 
 

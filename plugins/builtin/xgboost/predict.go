@@ -23,11 +23,18 @@ type Model struct {
 	NumFeature int
 	// FeatureNames are the booster's feature names, when it has them.
 	FeatureNames []string
-	groups       int       // output groups: num_class, or 1
-	base         []float32 // the base margin of each group
-	trees        []tree
-	group        []int     // the output group of each tree
-	weight       []float32 // dart's per-tree weights; nil for gbtree
+	// Attributes are the booster's attributes (Booster.attributes()):
+	// best_iteration after early stopping, and scikit_learn, what
+	// XGBoost's scikit-learn wrapper saved of itself.
+	Attributes map[string]string
+	groups     int       // output groups: num_class, or 1
+	base       []float32 // the base margin of each group
+	trees      []tree
+	group      []int     // the output group of each tree
+	weight     []float32 // dart's per-tree weights; nil for gbtree
+	// rounds[i] is the first tree of boosting round i; rounds[len-1] is
+	// len(trees). A round holds num_parallel_tree trees per output group.
+	rounds []int
 }
 
 // tree is one regression tree in XGBoost's node arrays: node i is a leaf
@@ -145,6 +152,14 @@ func modelFromDoc(doc any) (*Model, error) {
 	default:
 		return nil, fmt.Errorf("booster %q is not one mlrun predicts with (gbtree and dart are)", booster)
 	}
+	if attrs, ok := field(learner, "attributes").(map[string]any); ok {
+		m.Attributes = map[string]string{}
+		for k, v := range attrs {
+			if s, ok := v.(string); ok {
+				m.Attributes[k] = s
+			}
+		}
+	}
 	trees := asSlice(field(model, "trees"))
 	info := asSlice(field(model, "tree_info"))
 	if len(info) != len(trees) || (m.weight != nil && len(m.weight) != len(trees)) {
@@ -162,7 +177,57 @@ func modelFromDoc(doc any) (*Model, error) {
 		m.trees = append(m.trees, tr)
 		m.group = append(m.group, int(g))
 	}
+	if ptr := asSlice(field(model, "iteration_indptr")); len(ptr) > 0 {
+		// XGBoost 2 and later write where each round's trees start.
+		for _, v := range ptr {
+			n, _ := num(v)
+			if n < 0 || int(n) > len(m.trees) || (len(m.rounds) > 0 && int(n) < m.rounds[len(m.rounds)-1]) {
+				return nil, fmt.Errorf("iteration_indptr %v does not fit %d trees", ptr, len(m.trees))
+			}
+			m.rounds = append(m.rounds, int(n))
+		}
+		if m.rounds[0] != 0 || m.rounds[len(m.rounds)-1] != len(m.trees) {
+			return nil, fmt.Errorf("iteration_indptr %v does not fit %d trees", ptr, len(m.trees))
+		}
+		return m, nil
+	}
+	parallel, _ := num(field(model, "gbtree_model_param", "num_parallel_tree"))
+	if err := m.layerRounds(int(parallel)); err != nil {
+		return nil, err
+	}
 	return m, nil
+}
+
+// layerRounds sets the rounds of a booster whose rounds all hold
+// parallel trees (num_parallel_tree, at least 1) per output group.
+func (m *Model) layerRounds(parallel int) error {
+	layer := max(parallel, 1) * m.groups
+	if len(m.trees)%layer != 0 {
+		return fmt.Errorf("%d trees are not whole rounds of %d (num_parallel_tree %d, %d output groups)", len(m.trees), layer, max(parallel, 1), m.groups)
+	}
+	for i := 0; i <= len(m.trees); i += layer {
+		m.rounds = append(m.rounds, i)
+	}
+	return nil
+}
+
+// Rounds is how many boosting rounds the booster holds.
+func (m *Model) Rounds() int { return len(m.rounds) - 1 }
+
+// FirstRounds is the booster cut to its first n rounds, as XGBoost
+// predicts with iteration_range=(0, n); n outside 1..Rounds() keeps
+// every round, as XGBoost's (0, 0) does.
+func (m *Model) FirstRounds(n int) *Model {
+	if n <= 0 || n >= m.Rounds() {
+		return m
+	}
+	c := *m
+	end := m.rounds[n]
+	c.trees, c.group, c.rounds = m.trees[:end], m.group[:end], m.rounds[:n+1]
+	if m.weight != nil {
+		c.weight = m.weight[:end]
+	}
+	return &c
 }
 
 // modelFromLegacy reads XGBoost's legacy binary format (what MLflow 2.x
@@ -187,18 +252,19 @@ func modelFromLegacy(data []byte) (*Model, error) {
 		return b[p-n : p], nil
 	}
 	u32 := func(v []byte, off int) uint32 { return binary.LittleEndian.Uint32(v[off:]) }
-	str := func() (string, error) {
+	strMax := func(limit uint64) (string, error) {
 		h, err := take(8)
 		if err != nil {
 			return "", err
 		}
 		n := binary.LittleEndian.Uint64(h)
-		if n > 1024 {
+		if n > limit {
 			return "", errors.New("bad string length")
 		}
 		v, err := take(int(n))
 		return string(v), err
 	}
+	str := func() (string, error) { return strMax(1024) }
 	hdr, err := take(136)
 	if err != nil {
 		return nil, err
@@ -230,7 +296,7 @@ func modelFromLegacy(data []byte) (*Model, error) {
 	if err != nil {
 		return nil, err
 	}
-	numTrees := int(int32(u32(gp, 0)))
+	numTrees, parallel := int(int32(u32(gp, 0))), int(int32(u32(gp, 4)))
 	if numTrees < 0 || numTrees > 1<<24 || int32(u32(gp, 28)) > 1 {
 		return nil, errors.New("its tree parameters do not parse (or it has vector leaves)")
 	}
@@ -289,6 +355,33 @@ func modelFromLegacy(data []byte) (*Model, error) {
 		}
 		for i := 0; i < numTrees; i++ {
 			m.weight = append(m.weight, math.Float32frombits(u32(w, 4*i)))
+		}
+	}
+	if err := m.layerRounds(parallel); err != nil {
+		return nil, err
+	}
+	// The attributes follow when the header says so (contain_extra_attrs):
+	// u64 count, then (key, value) string pairs.
+	if u32(hdr, 12) != 0 {
+		h, err := take(8)
+		if err != nil {
+			return nil, fmt.Errorf("attributes: %v", err)
+		}
+		n := binary.LittleEndian.Uint64(h)
+		if n > uint64(len(b)) {
+			return nil, errors.New("attributes: bad count")
+		}
+		m.Attributes = map[string]string{}
+		for i := uint64(0); i < n; i++ {
+			k, err := str()
+			if err != nil {
+				return nil, fmt.Errorf("attribute %d: %v", i, err)
+			}
+			v, err := strMax(uint64(len(b)))
+			if err != nil {
+				return nil, fmt.Errorf("attribute %q: %v", k, err)
+			}
+			m.Attributes[k] = v
 		}
 	}
 	return m, nil

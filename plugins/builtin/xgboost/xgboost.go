@@ -56,7 +56,32 @@ func Read(path string) (*Facts, error) {
 		}
 		return fromDoc(path, doc, "ubj")
 	}
-	return readLegacy(path, data)
+	f, err := readLegacy(path, data)
+	if err != nil {
+		return nil, err
+	}
+	// The attributes come after the trees: only a booster that reads
+	// whole tells its scikit-learn wrapper.
+	if m, err := modelFromLegacy(data); err == nil {
+		f.ModelClass = sklearnClass(m.Attributes["scikit_learn"])
+	}
+	return f, nil
+}
+
+// sklearnClass is the model class MLflow records for a booster whose
+// scikit_learn attribute is meta: the wrapper that saved it, by its
+// _estimator_type, or the Booster.
+func sklearnClass(meta string) string {
+	m, _ := SklearnMeta(meta)
+	switch m["_estimator_type"] {
+	case "classifier":
+		return ClassifierClass
+	case "regressor":
+		return RegressorClass
+	case "ranker":
+		return RankerClass
+	}
+	return BoosterClass
 }
 
 // readFile reads an XGBoost model file and tells its format by its
@@ -115,7 +140,7 @@ func fromDoc(path string, doc any, format string) (*Facts, error) {
 	if learner == nil {
 		return nil, flavor.Invalid("%s is JSON, but not an XGBoost model (no 'learner')", path)
 	}
-	f := &Facts{Format: format, ModelClass: "xgboost.core.Booster"}
+	f := &Facts{Format: format, ModelClass: BoosterClass}
 	if v, ok := field(doc, "version").([]any); ok {
 		var parts []string
 		for _, p := range v {
@@ -138,17 +163,7 @@ func fromDoc(path string, doc any, format string) (*Facts, error) {
 		f.NumTrees = int64(len(trees))
 	}
 	if s, ok := field(learner, "attributes", "scikit_learn").(string); ok {
-		var sk map[string]any
-		if json.Unmarshal([]byte(s), &sk) == nil {
-			switch sk["_estimator_type"] {
-			case "classifier":
-				f.ModelClass = "xgboost.sklearn.XGBClassifier"
-			case "regressor":
-				f.ModelClass = "xgboost.sklearn.XGBRegressor"
-			case "ranker":
-				f.ModelClass = "xgboost.sklearn.XGBRanker"
-			}
-		}
+		f.ModelClass = sklearnClass(s)
 	}
 	if f.Objective == "" {
 		return nil, flavor.Invalid("%s: the model names no objective", path)
@@ -164,7 +179,7 @@ func readLegacy(path string, data []byte) (*Facts, error) {
 	if len(b) < 136+8 {
 		return nil, flavor.Invalid("%s is not an XGBoost model (not JSON, not UBJSON, too short for the binary format)", path)
 	}
-	f := &Facts{Format: "xgb", ModelClass: "xgboost.core.Booster"}
+	f := &Facts{Format: "xgb", ModelClass: BoosterClass}
 	base := math.Float32frombits(binary.LittleEndian.Uint32(b[0:]))
 	f.NumFeature = int64(binary.LittleEndian.Uint32(b[4:]))
 	f.NumClass = int64(int32(binary.LittleEndian.Uint32(b[8:])))

@@ -57,8 +57,11 @@ func TestBadInput(t *testing.T) {
 	}
 }
 
+// FuzzUBJSON: whatever the file, Read and Load give a model or an
+// ErrInvalidModel, and a loaded model predicts a row, as a Booster and
+// as each scikit-learn wrapper that takes it, without a panic.
 func FuzzUBJSON(f *testing.F) {
-	for _, n := range []string{"xgboost/binary.ubj", "xgboost/binary.json", "xgboost/binary.xgb"} {
+	for _, n := range []string{"xgboost/binary.ubj", "xgboost/binary.json", "xgboost/binary.xgb", "xgboost/sklearn/classifier_es.xgb", "xgboost/sklearn/rf_multiclass.xgb"} {
 		b, _ := os.ReadFile(testdata.Path(n))
 		f.Add(b)
 	}
@@ -67,6 +70,21 @@ func FuzzUBJSON(f *testing.F) {
 		os.WriteFile(p, data, 0o644)
 		if _, err := xgboost.Read(p); err != nil && !errors.Is(err, flavor.ErrInvalidModel) {
 			t.Fatalf("wrong error kind: %v", err)
+		}
+		m, err := xgboost.Load(p)
+		if err != nil {
+			if !errors.Is(err, flavor.ErrInvalidModel) {
+				t.Fatalf("wrong error kind: %v", err)
+			}
+			return
+		}
+		if m.NumFeature > 1<<12 {
+			return
+		}
+		for _, class := range []string{xgboost.BoosterClass, xgboost.ClassifierClass, xgboost.RegressorClass} {
+			if e, err := xgboost.NewEstimator(m, class); err == nil {
+				e.Predict(make([]float32, max(m.NumFeature, 1)))
+			}
 		}
 	})
 }
