@@ -17,6 +17,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/mlrun/mlrun/internal/format"
+	"github.com/mlrun/mlrun/internal/pyjson"
 	"github.com/mlrun/mlrun/plugins"
 	"github.com/mlrun/mlrun/plugins/builtin/onnx"
 	"github.com/mlrun/mlrun/plugins/builtin/xgboost"
@@ -418,6 +419,35 @@ func encode(buf *bytes.Buffer, v any) error {
 		}
 		buf.WriteByte(']')
 	case [][]float32:
+		buf.WriteByte('[')
+		for i, row := range x {
+			if i > 0 {
+				buf.WriteString(", ")
+			}
+			encode(buf, row)
+		}
+		buf.WriteByte(']')
+	case string:
+		pyjson.WriteString(buf, x)
+	case []int64:
+		buf.WriteByte('[')
+		for i, n := range x {
+			if i > 0 {
+				buf.WriteString(", ")
+			}
+			buf.WriteString(strconv.FormatInt(n, 10))
+		}
+		buf.WriteByte(']')
+	case []float64:
+		buf.WriteByte('[')
+		for i, f := range x {
+			if i > 0 {
+				buf.WriteString(", ")
+			}
+			writeFloat(buf, f)
+		}
+		buf.WriteByte(']')
+	case [][]float64:
 		buf.WriteByte('[')
 		for i, row := range x {
 			if i > 0 {

@@ -44,7 +44,7 @@ func dump(b *bytes.Buffer, v any) error {
 	case bool:
 		b.WriteString(strconv.FormatBool(v))
 	case string:
-		writeString(b, v)
+		WriteString(b, v)
 	case json.Number:
 		s, err := number(v)
 		if err != nil {
@@ -73,7 +73,7 @@ func dump(b *bytes.Buffer, v any) error {
 			if i > 0 {
 				b.WriteString(", ")
 			}
-			writeString(b, k)
+			WriteString(b, k)
 			b.WriteString(": ")
 			if err := dump(b, v[k]); err != nil {
 				return err
@@ -128,10 +128,10 @@ func FloatRepr(f float64) string {
 	return s
 }
 
-// writeString writes s as json.dumps with ensure_ascii=True does: only
+// WriteString writes s as json.dumps with ensure_ascii=True does: only
 // the printable ASCII characters as they are. (A lone surrogate, which
 // Python keeps, reached Go as U+FFFD: such a string hashes differently.)
-func writeString(b *bytes.Buffer, s string) {
+func WriteString(b *bytes.Buffer, s string) {
 	b.WriteByte('"')
 	for _, r := range s {
 		switch r {
