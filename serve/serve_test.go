@@ -524,6 +524,18 @@ func onnxDir(t testing.TB, file, sig string) string {
 		t.Fatal(err)
 	}
 	os.WriteFile(filepath.Join(dir, "model.onnx"), b, 0o644)
+	if sub := filepath.Dir(file); sub != "." {
+		// A folder as mlflow.onnx writes it: model.onnx and the files of
+		// its external data.
+		ents, _ := os.ReadDir(filepath.Join("../plugins/builtin/testdata/onnx", sub))
+		for _, e := range ents {
+			b, err := os.ReadFile(filepath.Join("../plugins/builtin/testdata/onnx", sub, e.Name()))
+			if err != nil {
+				t.Fatal(err)
+			}
+			os.WriteFile(filepath.Join(dir, e.Name()), b, 0o644)
+		}
+	}
 	mm := "flavors:\n  onnx:\n    data: model.onnx\n    onnx_version: 1.12.0\n  python_function:\n    data: model.onnx\n    loader_module: mlflow.onnx\n"
 	if sig != "" {
 		mm += "signature:\n  inputs: '" + sig + "'\n"
@@ -532,7 +544,8 @@ func onnxDir(t testing.TB, file, sig string) string {
 	return dir
 }
 
-// TestServesONNXInGo: ONNX models run in Go answer as mlflow.onnx's
+// TestServesONNXInGo: ONNX models run in Go (one with its weights in an
+// external data file, as mlflow.onnx saves them) answer as mlflow.onnx's
 // pyfunc does — with a tensor signature, {output: nested lists}; a named
 // DataFrame without one, records of each output — with the values numpy
 // computes for the same graphs (make_onnx_predictions.py), to 1e-6.
@@ -570,6 +583,16 @@ func TestServesONNXInGo(t *testing.T) {
 		t.Fatalf("mlp: %d %v %s", code, err, body)
 	}
 	close("mlp.onnx", tensorOut.Predictions["y"])
+	// MLflow's onnx flavor keeps every tensor of 1 KiB or more in a file
+	// beside model.onnx (save_as_external_data): the weights are read
+	// from it (they were zeros).
+	extURL := start(t, onnxDir(t, "external/model.onnx", `[{"type": "tensor", "tensor-spec": {"dtype": "float32", "shape": [-1, 4]}}]`), serve.Options{})
+	code, _, body = post(t, extURL, "application/json", `{"inputs": `+string(rows)+`}`)
+	var extOut struct{ Predictions map[string][][]float64 }
+	if err := json.Unmarshal([]byte(body), &extOut); code != 200 || err != nil {
+		t.Fatalf("external: %d %v %s", code, err, body)
+	}
+	close("external/model.onnx", extOut.Predictions["y"])
 	if code, _, body := post(t, url, "application/json", `{"inputs": [[1, 2, 3]]}`); code != 400 || !strings.Contains(body, "does not match expected shape (-1, 4)") {
 		t.Errorf("mlp, 3 columns: %d %s", code, body)
 	}

@@ -5,11 +5,16 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
+	"os"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
 
+	gonnxpb "github.com/advancedclimatesystems/gonnx/onnx"
 	"google.golang.org/protobuf/encoding/protowire"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/mlrun/mlrun/plugins/flavor"
 )
@@ -297,9 +302,63 @@ func (Flavor) Inspect(ctx context.Context, req *flavor.InspectRequest) (*flavor.
 	return m, nil
 }
 
-// Save implements flavor.Flavor.
+// Save implements flavor.Flavor. A model whose tensors keep their data
+// in files beside it (ONNX's external data) is saved with that data
+// inside model.onnx, so the logged folder holds all of it.
 func (f Flavor) Save(ctx context.Context, req *flavor.SaveRequest) (*flavor.SaveResponse, error) {
+	inlined, err := inlinedCopy(req.Path)
+	if err != nil {
+		return nil, err
+	}
+	if inlined != "" {
+		defer os.RemoveAll(filepath.Dir(inlined))
+		r := *req
+		r.Path = inlined
+		req = &r
+	}
 	return flavor.SaveModel(ctx, saving{f, req.Installed["onnx"]}, req)
+}
+
+// inlinedCopy checks the data of every tensor of the model at path and,
+// when the model has external data, writes a copy
+// of it with that data inline into a new temporary folder, and returns
+// its path ("" when the model has none). Protocol Buffers cap a message
+// at 2 GiB: a larger model is refused.
+func inlinedCopy(path string) (string, error) {
+	b, err := flavor.ReadFile(path)
+	if err != nil {
+		return "", err
+	}
+	mp := &gonnxpb.ModelProto{}
+	if err := proto.Unmarshal(b, mp); err != nil {
+		return "", nil // Inspect says what is wrong with a model that does not parse
+	}
+	external := HasExternalData(mp)
+	// Every tensor's data is checked, as onnx.checker does in MLflow's
+	// save_model: a weight without its data is not logged.
+	if err := InlineExternalData(mp, filepath.Dir(path)); err != nil {
+		return "", flavor.Invalid("%s: %v", path, err)
+	}
+	if !external {
+		return "", nil
+	}
+	if proto.Size(mp) > math.MaxInt32 {
+		return "", flavor.Invalid("%s: with its external data the model is over 2 GiB, more than one ONNX file holds; mlrun logs models with their data inside", path)
+	}
+	out, err := proto.Marshal(mp)
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", path, err)
+	}
+	dir, err := os.MkdirTemp("", "mlrun-onnx-")
+	if err != nil {
+		return "", err
+	}
+	inlined := filepath.Join(dir, "model.onnx")
+	if err := os.WriteFile(inlined, out, 0o600); err != nil {
+		os.RemoveAll(dir)
+		return "", err
+	}
+	return inlined, nil
 }
 
 // saving is the flavor as Save sees it: MLflow writes the onnx package's

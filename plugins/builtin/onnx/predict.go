@@ -3,6 +3,7 @@ package onnx
 import (
 	"errors"
 	"fmt"
+	"path/filepath"
 
 	"github.com/advancedclimatesystems/gonnx"
 	gonnxpb "github.com/advancedclimatesystems/gonnx/onnx"
@@ -35,7 +36,8 @@ type Output struct {
 	Values []float64
 }
 
-// LoadPredictor reads the ONNX file at path for prediction.
+// LoadPredictor reads the ONNX file at path for prediction, with the
+// external data files beside it that its tensors name.
 func LoadPredictor(path string) (*Predictor, error) {
 	b, err := flavor.ReadFile(path)
 	if err != nil {
@@ -44,6 +46,9 @@ func LoadPredictor(path string) (*Predictor, error) {
 	mp, err := gonnx.ModelProtoFromBytes(b)
 	if err != nil || mp.GetGraph() == nil {
 		return nil, flavor.Invalid("%s is not an ONNX model: %v", path, err)
+	}
+	if err := InlineExternalData(mp, filepath.Dir(path)); err != nil {
+		return nil, flavor.Invalid("%s: %v", path, err)
 	}
 	m, err := gonnx.NewModel(mp)
 	if errors.Is(err, ops.ErrUnsupportedOpsetVersion) {

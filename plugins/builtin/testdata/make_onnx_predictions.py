@@ -46,6 +46,30 @@ out["models"]["mlp.onnx"] = {"output": "y", "values": y.astype(np.float64).tolis
 W = np.array([[1.0], [-2.0], [0.5], [3.0]], dtype=np.float32)
 out["models"]["linear.onnx"] = {"output": "y", "values": (rows @ W + np.float32(0.1)).astype(np.float64).tolist()}
 
+# external/model.onnx: saved as mlflow.onnx.save_model saves (onnx.save_model
+# with save_as_external_data=True, its default): W1 (1 KiB) goes to a
+# uuid-named file beside model.onnx, the smaller tensors stay inside.
+from onnx import numpy_helper
+import os
+E1, e1 = rng.randn(4, 64).astype(np.float32), rng.randn(64).astype(np.float32)
+E2, e2 = rng.randn(64, 2).astype(np.float32), rng.randn(2).astype(np.float32)
+graph = helper.make_graph([helper.make_node("Gemm", ["x", "W1", "b1"], ["h"]), helper.make_node("Relu", ["h"], ["r"]),
+                           helper.make_node("Gemm", ["r", "W2", "b2"], ["y"])], "external",
+                          [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 4])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 2])],
+                          initializer=[numpy_helper.from_array(E1, "W1"), numpy_helper.from_array(e1, "b1"),
+                                       numpy_helper.from_array(E2, "W2"), numpy_helper.from_array(e2, "b2")])
+model = helper.make_model(graph, producer_name="mlrun-fixtures", opset_imports=[helper.make_opsetid("", 13)])
+model.ir_version = 8
+onnx.checker.check_model(model)
+os.makedirs("onnx/external", exist_ok=True)
+for f in os.listdir("onnx/external"):
+    os.remove(os.path.join("onnx/external", f))
+onnx.save_model(model, "onnx/external/model.onnx", save_as_external_data=True)
+assert len(os.listdir("onnx/external")) == 2, "W1 was not saved as external data"
+h = np.maximum(rows @ E1 + e1, np.float32(0))
+out["models"]["external/model.onnx"] = {"output": "y", "values": (h @ E2 + e2).astype(np.float32).astype(np.float64).tolist()}
+
 # What the Go runtime refuses: an operator it lacks, another opset.
 save("erf", [helper.make_node("Erf", ["x"], ["y"])], [], [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 4])])
 save("opset15", [helper.make_node("Relu", ["x"], ["y"])], [], [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 4])], opset=15)
