@@ -59,13 +59,32 @@ func TestBadInput(t *testing.T) {
 	}
 }
 
+// FuzzONNX: whatever the file, Read and LoadPredictor give a model or an
+// ErrInvalidModel, never a panic; beside the file lies a copy of the
+// external-data fixture's data file, so that its tensors can point at it.
 func FuzzONNX(f *testing.F) {
-	b, _ := os.ReadFile(testdata.Path("onnx/linear.onnx"))
-	f.Add(b)
-	f.Fuzz(func(t *testing.T, data []byte) {
-		p := t.TempDir() + "/m.onnx"
-		os.WriteFile(p, data, 0o644)
+	for _, name := range []string{"onnx/linear.onnx", "onnx/mlp.onnx", "onnx/external/model.onnx"} {
+		b, _ := os.ReadFile(testdata.Path(name))
+		f.Add(b)
+	}
+	ents, _ := os.ReadDir(testdata.Path("onnx/external"))
+	var dataName string
+	var data []byte
+	for _, e := range ents {
+		if e.Name() != "model.onnx" {
+			dataName = e.Name()
+			data, _ = os.ReadFile(testdata.Path("onnx/external/" + e.Name()))
+		}
+	}
+	f.Fuzz(func(t *testing.T, model []byte) {
+		dir := t.TempDir()
+		p := dir + "/m.onnx"
+		os.WriteFile(p, model, 0o644)
+		os.WriteFile(dir+"/"+dataName, data, 0o644)
 		if _, err := onnx.Read(p); err != nil && !errors.Is(err, flavor.ErrInvalidModel) {
+			t.Fatalf("wrong error kind: %v", err)
+		}
+		if _, err := onnx.LoadPredictor(p); err != nil && !errors.Is(err, flavor.ErrInvalidModel) {
 			t.Fatalf("wrong error kind: %v", err)
 		}
 	})
