@@ -409,64 +409,20 @@ func encode(buf *bytes.Buffer, v any) error {
 		writeFloat(buf, float64(x))
 	case float64:
 		writeFloat(buf, x)
-	case []float32:
-		buf.WriteByte('[')
-		for i, f := range x {
-			if i > 0 {
-				buf.WriteString(", ")
-			}
-			writeFloat(buf, float64(f))
-		}
-		buf.WriteByte(']')
-	case [][]float32:
-		buf.WriteByte('[')
-		for i, row := range x {
-			if i > 0 {
-				buf.WriteString(", ")
-			}
-			encode(buf, row)
-		}
-		buf.WriteByte(']')
 	case string:
 		pyjson.WriteString(buf, x)
+	case []float32:
+		writeList(buf, x, func(f float32) error { writeFloat(buf, float64(f)); return nil })
+	case [][]float32:
+		writeList(buf, x, func(row []float32) error { return encode(buf, row) })
 	case []int64:
-		buf.WriteByte('[')
-		for i, n := range x {
-			if i > 0 {
-				buf.WriteString(", ")
-			}
-			buf.WriteString(strconv.FormatInt(n, 10))
-		}
-		buf.WriteByte(']')
+		writeList(buf, x, func(n int64) error { buf.WriteString(strconv.FormatInt(n, 10)); return nil })
 	case []float64:
-		buf.WriteByte('[')
-		for i, f := range x {
-			if i > 0 {
-				buf.WriteString(", ")
-			}
-			writeFloat(buf, f)
-		}
-		buf.WriteByte(']')
+		writeList(buf, x, func(f float64) error { writeFloat(buf, f); return nil })
 	case [][]float64:
-		buf.WriteByte('[')
-		for i, row := range x {
-			if i > 0 {
-				buf.WriteString(", ")
-			}
-			encode(buf, row)
-		}
-		buf.WriteByte(']')
+		writeList(buf, x, func(row []float64) error { return encode(buf, row) })
 	case []any:
-		buf.WriteByte('[')
-		for i, e := range x {
-			if i > 0 {
-				buf.WriteString(", ")
-			}
-			if err := encode(buf, e); err != nil {
-				return err
-			}
-		}
-		buf.WriteByte(']')
+		return writeList(buf, x, func(e any) error { return encode(buf, e) })
 	default:
 		b, err := json.Marshal(x)
 		if err != nil {
@@ -474,6 +430,22 @@ func encode(buf *bytes.Buffer, v any) error {
 		}
 		buf.Write(b)
 	}
+	return nil
+}
+
+// writeList writes xs as a JSON array with Python's ", " separator,
+// each element by each; it stops at the first error.
+func writeList[T any](buf *bytes.Buffer, xs []T, each func(T) error) error {
+	buf.WriteByte('[')
+	for i, x := range xs {
+		if i > 0 {
+			buf.WriteString(", ")
+		}
+		if err := each(x); err != nil {
+			return err
+		}
+	}
+	buf.WriteByte(']')
 	return nil
 }
 

@@ -34,16 +34,7 @@ func TestPredictMatchesXGBoost(t *testing.T) {
 	if err := json.Unmarshal(b, &facts); err != nil {
 		t.Fatal(err)
 	}
-	var x []float32
-	for _, r := range facts.Rows {
-		for _, v := range r {
-			f := float32(math.NaN())
-			if v != nil {
-				f = float32(*v)
-			}
-			x = append(x, f)
-		}
-	}
+	x := float32Rows(facts.Rows)
 	if len(facts.Models) != 12 {
 		t.Fatalf("%d models in predictions.json", len(facts.Models))
 	}
@@ -87,6 +78,22 @@ func TestPredictMatchesXGBoost(t *testing.T) {
 			t.Logf("%d predictions, largest relative error %.2g", len(flat), worst)
 		})
 	}
+}
+
+// float32Rows flattens the fixture rows as XGBoost reads them: float32,
+// null (a missing value) as NaN.
+func float32Rows(rows [][]*float64) []float32 {
+	var x []float32
+	for _, r := range rows {
+		for _, v := range r {
+			f := float32(math.NaN())
+			if v != nil {
+				f = float32(*v)
+			}
+			x = append(x, f)
+		}
+	}
+	return x
 }
 
 // TestLoadRefusesWhatItCannotPredict: each with a message naming why.

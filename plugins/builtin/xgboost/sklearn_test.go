@@ -45,17 +45,7 @@ func readSklearnFacts(t *testing.T) (*sklearnFacts, []float32) {
 	if err := json.Unmarshal(b, &facts); err != nil {
 		t.Fatal(err)
 	}
-	var x []float32
-	for _, r := range facts.Rows {
-		for _, v := range r {
-			f := float32(math.NaN())
-			if v != nil {
-				f = float32(*v)
-			}
-			x = append(x, f)
-		}
-	}
-	return &facts, x
+	return &facts, float32Rows(facts.Rows)
 }
 
 // TestSklearnWrappersPredictAsMLflow: a booster logged as one of
