@@ -220,7 +220,7 @@ func readRun(dir, expID string) (*Run, error) {
 		return nil, err
 	}
 	for _, p := range params {
-		run.Params = append(run.Params, store.Param{Key: p.Key, Value: p.Value})
+		run.Params = append(run.Params, store.Param(p))
 	}
 	if run.Tags, err = readKV(filepath.Join(dir, "tags")); err != nil {
 		return nil, err

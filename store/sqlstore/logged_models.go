@@ -57,7 +57,7 @@ func (s *Store) getLoggedModel(ctx context.Context, q querier, id string) (*stor
 		return nil, err
 	}
 	for _, p := range ps {
-		m.Params = append(m.Params, store.Param{Key: p.Key, Value: p.Value})
+		m.Params = append(m.Params, store.Param(p))
 	}
 	rows, err := q.QueryContext(ctx, `SELECT metric_name, metric_timestamp_ms, metric_step, metric_value, run_id, coalesce(dataset_name, ''), coalesce(dataset_digest, '')
 		FROM logged_model_metrics WHERE model_id = ? ORDER BY metric_timestamp_ms, metric_step, metric_name`, id)
