@@ -16,8 +16,9 @@ import (
 // Predictor is an ONNX model ready to run in Go, on
 // github.com/advancedclimatesystems/gonnx: a pure-Go runtime (no cgo, no
 // onnxruntime library), which runs opset-13 models made of the operators
-// it implements. A model it cannot run is refused at load, naming the
-// operator or the opset.
+// it implements, and models of opsets 14 to 17 whose nodes mean what
+// they meant in opset 13 (asRuntimeOpset). A model it cannot run is
+// refused at load, naming the operator or the opset.
 type Predictor struct {
 	m *gonnx.Model
 	// Input is the model's one input; Float64 says its element type is
@@ -50,13 +51,16 @@ func LoadPredictor(path string) (*Predictor, error) {
 	if err := InlineExternalData(mp, filepath.Dir(path)); err != nil {
 		return nil, flavor.Invalid("%s: %v", path, err)
 	}
+	if err := asRuntimeOpset(mp); err != nil {
+		return nil, flavor.Invalid("%s: %v", path, err)
+	}
 	m, err := gonnx.NewModel(mp)
 	if errors.Is(err, ops.ErrUnsupportedOpsetVersion) {
 		var opsets []string
 		for _, o := range mp.GetOpsetImport() {
 			opsets = append(opsets, fmt.Sprintf("%s %d", o.GetDomain(), o.GetVersion()))
 		}
-		return nil, flavor.Invalid("%s: opset %v: mlrun's Go ONNX runtime (gonnx) runs opset-13 models", path, opsets)
+		return nil, flavor.Invalid("%s: opset %v: mlrun's Go ONNX runtime (gonnx) runs models of opsets %d to %d", path, opsets, runtimeOpset, newestOpset)
 	}
 	if err != nil {
 		return nil, flavor.Invalid("%s: %v", path, err)

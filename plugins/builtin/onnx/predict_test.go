@@ -9,12 +9,16 @@ import (
 	"strings"
 	"testing"
 
+	gonnxpb "github.com/advancedclimatesystems/gonnx/onnx"
+	"google.golang.org/protobuf/proto"
+
 	"github.com/mlrun/mlrun/plugins/builtin/onnx"
 	"github.com/mlrun/mlrun/plugins/flavor"
 )
 
 // TestPredictorMatchesNumpy: the Go ONNX runtime's outputs for the
-// fixture models (MatMul+Add; Gemm, Relu, Gemm, Sigmoid) equal what numpy
+// fixture models (MatMul+Add; Gemm, Relu, Gemm, Sigmoid, at opset 13 and
+// 17; Relu at opset 15; weights in an external file) equal what numpy
 // computes for the same graphs in float32 (make_onnx_predictions.py), to
 // 1e-6 relative.
 func TestPredictorMatchesNumpy(t *testing.T) {
@@ -67,17 +71,45 @@ func TestPredictorMatchesNumpy(t *testing.T) {
 	}
 }
 
-// TestPredictorRefuses: an operator the runtime lacks and another opset
+// TestPredictorRefuses: an operator the runtime lacks, an opset before
+// 13 and an attribute added after 13 set to what opset 13 could not do
 // are refused at load, naming them; a cut file too.
 func TestPredictorRefuses(t *testing.T) {
 	for file, want := range map[string]string{
 		"erf.onnx":       "operator Erf is not supported",
-		"opset15.onnx":   "runs opset-13 models",
+		"opset12.onnx":   "opset 12: mlrun's Go ONNX runtime (gonnx) runs models of opsets 13 to 17",
+		"allowzero.onnx": "sets Reshape's attribute allowzero (added in opset 14), which mlrun's Go ONNX runtime (gonnx) does not implement",
 		"truncated.onnx": "is not an ONNX model",
 	} {
 		_, err := onnx.LoadPredictor(filepath.Join("../testdata/onnx", file))
 		if !errors.Is(err, flavor.ErrInvalidModel) || !strings.Contains(err.Error(), want) {
 			t.Errorf("%s: %v, want %q", file, err, want)
 		}
+	}
+}
+
+// TestPredictorRefusesOpsetsItHasNoSchemasFor: a model of an opset after
+// the newest whose operator schemas mlrun's table was made from (17) is
+// refused, though its operators may be the same: nothing vouches for them.
+func TestPredictorRefusesOpsetsItHasNoSchemasFor(t *testing.T) {
+	b, err := os.ReadFile("../testdata/onnx/mlp17.onnx")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mp := &gonnxpb.ModelProto{}
+	if err := proto.Unmarshal(b, mp); err != nil {
+		t.Fatal(err)
+	}
+	mp.OpsetImport[0].Version = 18
+	if b, err = proto.Marshal(mp); err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(t.TempDir(), "m.onnx")
+	if err := os.WriteFile(p, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err = onnx.LoadPredictor(p)
+	if !errors.Is(err, flavor.ErrInvalidModel) || !strings.Contains(err.Error(), "opset 18: mlrun's Go ONNX runtime (gonnx) runs models of opsets 13 to 17") {
+		t.Fatalf("err = %v", err)
 	}
 }

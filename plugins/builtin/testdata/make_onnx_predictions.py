@@ -70,9 +70,23 @@ assert len(os.listdir("onnx/external")) == 2, "W1 was not saved as external data
 h = np.maximum(rows @ E1 + e1, np.float32(0))
 out["models"]["external/model.onnx"] = {"output": "y", "values": (h @ E2 + e2).astype(np.float32).astype(np.float64).tolist()}
 
-# What the Go runtime refuses: an operator it lacks, another opset.
-save("erf", [helper.make_node("Erf", ["x"], ["y"])], [], [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 4])])
+# Later opsets run where their operators mean what opset 13 meant
+# (opsets.go, from make_onnx_opsets.py): Relu (14 added input types) at 15,
+# the perceptron at 17.
 save("opset15", [helper.make_node("Relu", ["x"], ["y"])], [], [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 4])], opset=15)
+out["models"]["opset15.onnx"] = {"output": "y", "values": np.maximum(rows, np.float32(0)).astype(np.float64).tolist()}
+save("mlp17", [helper.make_node("Gemm", ["x", "W1", "b1"], ["h"]), helper.make_node("Relu", ["h"], ["r"]),
+               helper.make_node("Gemm", ["r", "W2", "b2"], ["z"]), helper.make_node("Sigmoid", ["z"], ["y"])],
+     [tensor("W1", W1), tensor("b1", b1), tensor("W2", W2), tensor("b2", b2)],
+     [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 2])], opset=17)
+out["models"]["mlp17.onnx"] = out["models"]["mlp.onnx"]
+
+# What the Go runtime refuses: an operator it lacks, an opset before 13,
+# an attribute added after 13 set to what opset 13 could not do.
+save("erf", [helper.make_node("Erf", ["x"], ["y"])], [], [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 4])])
+save("opset12", [helper.make_node("Relu", ["x"], ["y"])], [], [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 4])], opset=12)
+save("allowzero", [helper.make_node("Reshape", ["x", "s"], ["y"], allowzero=1)],
+     [helper.make_tensor("s", TensorProto.INT64, [2], [-1, 2])], [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["M", 2])], opset=14)
 
 with open("onnx/predictions.json", "w") as f:
     json.dump(out, f, indent=1)

@@ -1,0 +1,67 @@
+package onnx
+
+import (
+	"fmt"
+
+	gonnxpb "github.com/advancedclimatesystems/gonnx/onnx"
+)
+
+// runtimeOpset is the one ai.onnx opset gonnx implements.
+const runtimeOpset = 13
+
+// opChange is a version of an operator after opset 13 (opsets.go).
+type opChange struct {
+	since   int64
+	attrs   map[string]any // added attributes and the defaults that keep opset 13's behaviour
+	changed bool           // changed otherwise: opset 13's operator does not run it
+}
+
+// asRuntimeOpset lets the opset-13 runtime run a model of a later opset
+// (up to newestOpset) when each of its nodes means what it meant in
+// opset 13: its operator is unchanged since, or changed only to take
+// more input types, or by attributes the node leaves at the defaults
+// that keep the old behaviour. The model's ai.onnx opset import is then
+// set to 13. A model of an earlier opset, or with a node that changed,
+// is refused by an error naming the opset or the node.
+func asRuntimeOpset(mp *gonnxpb.ModelProto) error {
+	var v int64 = -1
+	for _, o := range mp.GetOpsetImport() {
+		if o.GetDomain() == "" || o.GetDomain() == "ai.onnx" {
+			v = o.GetVersion()
+		}
+	}
+	if v == runtimeOpset || v == -1 {
+		return nil
+	}
+	if v < runtimeOpset || v > newestOpset {
+		return fmt.Errorf("opset %d: mlrun's Go ONNX runtime (gonnx) runs models of opsets %d to %d", v, runtimeOpset, newestOpset)
+	}
+	for _, n := range mp.GetGraph().GetNode() {
+		if n.GetDomain() != "" && n.GetDomain() != "ai.onnx" {
+			continue
+		}
+		for _, c := range opsetChanges[n.GetOpType()] {
+			if c.since > v {
+				break
+			}
+			if c.changed {
+				return fmt.Errorf("opset %d: operator %s changed in opset %d; mlrun's Go ONNX runtime (gonnx) runs it as opset %d defines it", v, n.GetOpType(), c.since, runtimeOpset)
+			}
+			for _, a := range n.GetAttribute() {
+				def, added := c.attrs[a.GetName()]
+				if !added {
+					continue
+				}
+				if d, ok := def.(int64); !ok || a.GetType() != gonnxpb.AttributeProto_INT || a.GetI() != d {
+					return fmt.Errorf("opset %d: node %q sets %s's attribute %s (added in opset %d), which mlrun's Go ONNX runtime (gonnx) does not implement", v, n.GetName(), n.GetOpType(), a.GetName(), c.since)
+				}
+			}
+		}
+	}
+	for _, o := range mp.GetOpsetImport() {
+		if o.GetDomain() == "" || o.GetDomain() == "ai.onnx" {
+			o.Version = runtimeOpset
+		}
+	}
+	return nil
+}
