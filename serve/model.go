@@ -203,7 +203,7 @@ func (m *Model) Score(ctx context.Context, kind string, body []byte) ([]byte, er
 		err    error
 	)
 	if kind == "csv" {
-		f, err = parseCSV(body)
+		f, err = parseCSV(body, m.signature)
 	} else {
 		f, params, err = parseJSON(body)
 	}
@@ -267,6 +267,22 @@ func parseSignature(s string) (*signature, error) {
 		}
 	}
 	return sig, nil
+}
+
+// columnType is the type the signature gives the CSV column j named
+// name, by name when its columns are named, else by position; "" for no
+// signature, a tensor signature or a column it does not name.
+func (s *signature) columnType(j int, name string) string {
+	if s == nil || s.tensor != nil {
+		return ""
+	}
+	for i, c := range s.cols {
+		if (s.named && c.Name == name) || (!s.named && i == j) {
+			t, _ := c.Type.(string)
+			return t
+		}
+	}
+	return ""
 }
 
 // enforce checks and converts a frame as MLflow's _enforce_schema does

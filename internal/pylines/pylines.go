@@ -22,7 +22,18 @@ type Proc struct {
 func Start(tb testing.TB, script, install string, modules ...string) *Proc {
 	tb.Helper()
 	py, err := exec.LookPath("python3")
-	if err == nil && len(modules) > 0 {
+	if err != nil {
+		tb.Fatalf("python3 is needed to compare with Python: %s", install)
+	}
+	return StartWith(tb, py, script, install, modules...)
+}
+
+// StartWith is Start with the interpreter python (e.g. /usr/bin/python3,
+// whose Debian packages a test compares with).
+func StartWith(tb testing.TB, py, script, install string, modules ...string) *Proc {
+	tb.Helper()
+	var err error
+	if len(modules) > 0 {
 		err = exec.Command(py, "-c", "import "+strings.Join(modules, ", ")).Run()
 	}
 	if err != nil {
