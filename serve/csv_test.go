@@ -183,7 +183,9 @@ func TestCSVReadsAsPandas(t *testing.T) {
 	// pandas takes from a longer first row, short rows, long ones.
 	for _, text := range []string{"a\n1,2\n", "a,b\n1,2,3\n4,5\n", "a\n1,2\n3,4,5\n", "a,b\n1,2,3\n4,5,6,7\n",
 		",a\n0,1\n", "a,a,b\n1,2,3\n", "a,,\n1,2,3\n", "a.1,a,a\n1,2,3\n", "a,a,a.1,a\n1,2,3,4\n", "a,b\n1,2\n3,4,5\n",
-		"a\n\n1\n", "a,b\n,\n", " a ,b\n1,2\n", "a,b\n1\n", ",,\n1,2\n", "a\n", ""} {
+		"a\n\n1\n", "a,b\n,\n", " a ,b\n1,2\n", "a,b\n1\n", ",,\n1,2\n", "a\n", "",
+		// Integers past int64's range are text (pandas: object), alone or with a float.
+		"a\n99999999999999999999\n", "a\n99999999999999999999\n1.5\n", "a\n-9223372036854775809\n"} {
 		compareWithPandas(t, py, text, nil)
 	}
 	r := rand.New(rand.NewPCG(5, 6))

@@ -1,14 +1,12 @@
 package serve
 
 import (
-	"bytes"
-	"encoding/csv"
 	"encoding/json"
 	"fmt"
-	"io"
-	"math"
 	"strconv"
 	"strings"
+
+	"github.com/mlrun/mlrun/internal/pandascsv"
 )
 
 // Frame is a request's input as a table: named columns (a DataFrame's)
@@ -409,209 +407,33 @@ func objectKeys(raw []byte) []string {
 }
 
 // parseCSV reads a CSV body (a header line, then rows) into a frame as
-// MLflow's scoring server reads one, with pandas.read_csv (given the
-// signature's column types as dtypes): columns named as pandas names
-// them (pandasHeader); a first row with one field more than the header
-// makes the first field of every row the index, dropped; pandas' NA tokens ("", "NA",
-// "N/A", "null", "NaN", "None", …) are missing (nil); a column whose
-// other cells are all numbers as pandas reads them (ints, floats, inf;
-// space around them allowed) holds float64s; one of True/False only,
-// bools; any other column keeps its cells' text as it is, as does a
-// column the signature types as string (a zip code "007" stays "007").
+// MLflow's scoring server reads one, with pandas.read_csv given the
+// signature's column types as dtypes (internal/pandascsv): a column the
+// signature types as string or binary keeps its text.
 func parseCSV(body []byte, sig *signature) (*Frame, error) {
-	r := csv.NewReader(bytes.NewReader(body))
-	r.FieldsPerRecord = -1
-	header, err := r.Read()
-	if err == io.EOF {
-		return nil, csvError("No columns to parse from file")
-	}
+	cols, n, err := pandascsv.Read(body, func(j int, name string) bool {
+		t := sig.columnType(j, name)
+		return t == "string" || t == "binary"
+	})
 	if err != nil {
 		return nil, csvError(err.Error())
 	}
-	header = pandasHeader(header)
-	f := &Frame{Columns: header}
-	var text [][]string
-	index := false // the first data row has one field more: pandas makes it the index
-	for {
-		rec, err := r.Read()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return nil, csvError(err.Error())
-		}
-		if len(text) == 0 && len(rec) == len(header)+1 {
-			index = true
-		}
-		want := len(header)
-		if index {
-			want++
-		}
-		if len(rec) > want {
-			line, _ := r.FieldPos(0)
-			return nil, csvError(fmt.Sprintf("Error tokenizing data. C error: Expected %d fields in line %d, saw %d\n", want, line, len(rec)))
-		}
-		if index {
-			rec = rec[1:]
-		}
-		text = append(text, rec)
-		f.Rows = append(f.Rows, make([]any, len(header)))
+	f := &Frame{Columns: make([]string, len(cols)), Rows: make([][]any, n)}
+	for r := range f.Rows {
+		f.Rows[r] = make([]any, len(cols))
 	}
-	for j, name := range header {
-		kind := column(text, j)
-		if t := sig.columnType(j, name); t == "string" || t == "binary" {
-			kind = "text" // dtype object: pandas keeps the text
-		}
-		for r, rec := range text {
-			if j >= len(rec) || pandasNA[rec[j]] {
-				continue // nil: missing
+	for j, c := range cols {
+		f.Columns[j] = c.Name
+		for r, v := range c.Cells {
+			if i, ok := v.(int64); ok {
+				v = float64(i)
 			}
-			switch kind {
-			case "number", "int":
-				v, _ := pandasNumber(rec[j])
-				if kind == "int" && v == 0 {
-					v = 0 // int64's zero: "-0" is 0, not -0.0
-				}
-				f.Rows[r][j] = v
-			case "bool":
-				f.Rows[r][j] = pandasBools[rec[j]]
-			default:
-				f.Rows[r][j] = rec[j]
-			}
+			f.Rows[r][j] = v
 		}
 	}
 	return f, nil
 }
 
-// column is what pandas.read_csv makes of column j, by the cells that
-// are not NA: "int" when each is an integer, "number" when each is a
-// number (or there are none), "bool" when each is True or False, else
-// "text".
-func column(text [][]string, j int) string {
-	kind := ""
-	for _, rec := range text {
-		if j >= len(rec) || pandasNA[rec[j]] {
-			continue
-		}
-		cell := "text"
-		if _, ok := pandasNumber(rec[j]); ok {
-			cell = "number"
-			if isInteger(rec[j]) {
-				cell = "int"
-			}
-		} else if _, ok := pandasBools[rec[j]]; ok {
-			cell = "bool"
-		}
-		switch {
-		case kind == "" || kind == cell:
-			kind = cell
-		case kind == "int" && cell == "number" || kind == "number" && cell == "int":
-			kind = "number"
-		default:
-			return "text"
-		}
-	}
-	if kind == "" {
-		return "number"
-	}
-	return kind
-}
-
-// isInteger reports whether a number cell is written as an integer.
-func isInteger(s string) bool {
-	t := strings.TrimLeft(strings.Trim(s, " \t"), "+-")
-	return t != "" && strings.Trim(t, "0123456789") == ""
-}
-
-// pandasHeader names columns as pandas.read_csv does: an empty name at
-// position i is "Unnamed: i"; a name seen before gets ".1", ".2", … (a
-// number another column's name already has is passed over).
-func pandasHeader(names []string) []string {
-	out := make([]string, len(names))
-	taken := map[string]bool{}
-	for i, n := range names {
-		if n == "" {
-			n = fmt.Sprintf("Unnamed: %d", i)
-		}
-		out[i] = n
-		taken[n] = true
-	}
-	counts := map[string]int{}
-	for i, col := range out {
-		old := col
-		cur := counts[col]
-		for cur > 0 {
-			counts[old] = cur + 1
-			col = fmt.Sprintf("%s.%d", old, cur)
-			if taken[col] {
-				cur++
-			} else {
-				cur = counts[col]
-			}
-		}
-		out[i] = col
-		counts[col] = cur + 1
-	}
-	return out
-}
-
-// pandasNA are the cells pandas.read_csv reads as missing by default
-// (pandas 2's list: "None" is new in 2.0).
-var pandasNA = map[string]bool{
-	"": true, "#N/A": true, "#N/A N/A": true, "#NA": true, "-1.#IND": true, "-1.#QNAN": true, "-NaN": true, "-nan": true,
-	"1.#IND": true, "1.#QNAN": true, "<NA>": true, "N/A": true, "NA": true, "NULL": true, "NaN": true, "None": true,
-	"n/a": true, "nan": true, "null": true,
-}
-
-// pandasBools are pandas.read_csv's default true and false values.
-var pandasBools = map[string]bool{"True": true, "TRUE": true, "true": true, "False": false, "FALSE": false, "false": false}
-
-// pandasNumber reads a cell as pandas' C parser reads a number: decimal
-// digits with an optional sign, fraction and exponent, or inf/infinity
-// in any case, with spaces and tabs around; not hex, not "1_000", and
-// not a finite number too large for a float64.
-func pandasNumber(s string) (float64, bool) {
-	t := strings.Trim(s, " \t")
-	body := strings.TrimLeft(t, "+-")
-	if len(t)-len(body) > 1 || body == "" {
-		return 0, false
-	}
-	if l := strings.ToLower(body); l == "inf" || l == "infinity" {
-		if t[0] == '-' {
-			return math.Inf(-1), true
-		}
-		return math.Inf(1), true
-	}
-	digits, dot, exp := 0, false, false
-	for i := 0; i < len(body); i++ {
-		c := body[i]
-		switch {
-		case c >= '0' && c <= '9':
-			digits++
-		case c == '.' && !dot && !exp:
-			dot = true
-		case (c == 'e' || c == 'E') && digits > 0 && !exp:
-			exp = true
-			if i+1 < len(body) && (body[i+1] == '+' || body[i+1] == '-') {
-				i++
-			}
-			if i+1 >= len(body) {
-				return 0, false
-			}
-			digits = 0
-		default:
-			return 0, false
-		}
-	}
-	if digits == 0 {
-		return 0, false
-	}
-	v, err := strconv.ParseFloat(t, 64)
-	if err != nil || math.IsInf(v, 0) {
-		return 0, false
-	}
-	return v, true
-}
 func csvError(msg string) error {
 	return badRequest("Failed to parse input as a Pandas DataFrame. Ensure that the input is a valid CSV-formatted Pandas DataFrame produced using the `pandas.DataFrame.to_csv()` method. Error: '%s'", msg)
 }

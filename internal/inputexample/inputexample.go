@@ -16,16 +16,15 @@ package inputexample
 
 import (
 	"bytes"
-	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 
+	"github.com/mlrun/mlrun/internal/pandascsv"
 	"github.com/mlrun/mlrun/internal/pyjson"
 )
 
@@ -211,43 +210,35 @@ func decodeCell(raw json.RawMessage) (cell, error) {
 	return cell{}, errors.New("a list or an object: only columns of numbers, strings and booleans are taken")
 }
 
+// readCSV reads a CSV example as pandas.read_csv reads the file
+// (internal/pandascsv): each column numbers, booleans or text as pandas
+// decides for the whole column, pandas' NA tokens missing.
 func readCSV(b []byte) ([]string, [][]cell, error) {
-	r := csv.NewReader(bytes.NewReader(b))
-	header, err := r.Read()
-	if err == io.EOF {
-		return nil, nil, errors.New("the CSV file is empty: it needs a header line")
-	}
+	cols, n, err := pandascsv.Read(b, nil)
 	if err != nil {
 		return nil, nil, err
 	}
-	var rows [][]cell
-	for {
-		rec, err := r.Read()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return nil, nil, err
-		}
-		row := make([]cell, len(rec))
-		for i, s := range rec {
-			_, ierr := strconv.ParseInt(s, 10, 64)
-			_, ferr := strconv.ParseFloat(s, 64)
-			switch {
-			case s == "":
-			case ierr == nil:
-				row[i] = cell{integer, s}
-			case ferr == nil:
-				row[i] = cell{float, s}
-			case strings.EqualFold(s, "true") || strings.EqualFold(s, "false"):
-				row[i] = cell{boolean, strings.ToLower(s)}
-			default:
-				row[i] = cell{text, s}
+	names := make([]string, len(cols))
+	rows := make([][]cell, n)
+	for r := range rows {
+		rows[r] = make([]cell, len(cols))
+	}
+	for j, c := range cols {
+		names[j] = c.Name
+		for r, v := range c.Cells {
+			switch v := v.(type) {
+			case int64:
+				rows[r][j] = cell{integer, strconv.FormatInt(v, 10)}
+			case float64:
+				rows[r][j] = cell{float, strconv.FormatFloat(v, 'g', -1, 64)}
+			case bool:
+				rows[r][j] = cell{boolean, strconv.FormatBool(v)}
+			case string:
+				rows[r][j] = cell{text, v}
 			}
 		}
-		rows = append(rows, row)
 	}
-	return header, rows, nil
+	return names, rows, nil
 }
 
 // infer types each column from its values.

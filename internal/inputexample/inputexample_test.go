@@ -70,6 +70,10 @@ func TestTypes(t *testing.T) {
 			"\n" + `{"columns": ["n", "x", "s", "b", "late"], "data": [[1, 2.0, "a\u00e9", true, null], [2, 1.5, "b", false, 3.0]]}`,
 		write("frame.csv", "n,x,s,b\n1,2,a,True\n2,,b,false\n"): `[{"type": "long", "name": "n", "required": true}, {"type": "double", "name": "x", "required": false}, {"type": "string", "name": "s", "required": true}, {"type": "boolean", "name": "b", "required": true}]` +
 			"\n" + `{"columns": ["n", "x", "s", "b"], "data": [[1, 2.0, "a", true], [2, null, "b", false]]}`,
+		// pandas' NA tokens are missing; a column with text is text, "007"
+		// and all; " 2 " is a number; TRUE a boolean.
+		write("pandas.csv", "n,z,b,s\nNA,007,TRUE,1\n2,abc,NA, 2 \n"): `[{"type": "double", "name": "n", "required": false}, {"type": "string", "name": "z", "required": true}, {"type": "boolean", "name": "b", "required": false}, {"type": "long", "name": "s", "required": true}]` +
+			"\n" + `{"columns": ["n", "z", "b", "s"], "data": [[null, "007", true, 1], [2.0, "abc", null, 2]]}`,
 	} {
 		e, err := inputexample.Read(path)
 		if err != nil {
