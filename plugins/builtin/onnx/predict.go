@@ -95,6 +95,16 @@ func LoadPredictor(path string) (*Predictor, error) {
 	}
 	if dims := in.GetType().GetTensorType().GetShape().GetDim(); len(dims) == 2 && dims[1].GetDimParam() == "" && dims[1].GetDimValue() > 0 {
 		p.Width = int(dims[1].GetDimValue())
+		// gonnx checks some attributes only when it runs a node (a
+		// Transpose without perm, a Slice past the end): one batch of
+		// zeros, now, makes such a model a load error, not every request's.
+		batch := 1
+		if n := dims[0].GetDimValue(); dims[0].GetDimParam() == "" && n > 0 && n <= 1024 {
+			batch = int(n)
+		}
+		if _, err := p.Predict(make([]float64, batch*p.Width), batch, p.Width); err != nil {
+			return nil, flavor.Invalid("%s: the model does not run in mlrun's Go ONNX runtime (gonnx): %v", path, err)
+		}
 	}
 	return p, nil
 }

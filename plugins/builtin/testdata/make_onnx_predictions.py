@@ -85,6 +85,13 @@ out["models"]["mlp17.onnx"] = out["models"]["mlp.onnx"]
 # an attribute added after 13 set to what opset 13 could not do.
 save("erf", [helper.make_node("Erf", ["x"], ["y"])], [], [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 4])])
 save("opset12", [helper.make_node("Relu", ["x"], ["y"])], [], [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 4])], opset=12)
+# Nodes gonnx fails only when it runs them: a Transpose without perm (its
+# default, reversed axes), a Slice whose end lies past the axis (as
+# PyTorch writes x[:, -3:]).
+save("transpose_noperm", [helper.make_node("Transpose", ["x"], ["y"])], [], [helper.make_tensor_value_info("y", TensorProto.FLOAT, [4, "N"])])
+save("slice_past_end", [helper.make_node("Slice", ["x", "st", "en", "ax"], ["y"])],
+     [helper.make_tensor("st", TensorProto.INT64, [1], [-3]), helper.make_tensor("en", TensorProto.INT64, [1], [2**63 - 1]),
+      helper.make_tensor("ax", TensorProto.INT64, [1], [1])], [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 3])])
 save("allowzero", [helper.make_node("Reshape", ["x", "s"], ["y"], allowzero=1)],
      [helper.make_tensor("s", TensorProto.INT64, [2], [-1, 2])], [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["M", 2])], opset=14)
 
