@@ -145,7 +145,8 @@ func readExternal(root *os.Root, t *gonnxpb.TensorProto) ([]byte, error) {
 }
 
 // checkData checks that a tensor's data fills its dims: raw_data of
-// dims' product times the element's size, or as many typed values.
+// dims' product times the element's size, or as many typed values,
+// whatever its data type says (gonnx reads the typed values it finds).
 func checkData(t *gonnxpb.TensorProto) error {
 	n := int64(1)
 	for _, d := range t.GetDims() {
@@ -157,16 +158,18 @@ func checkData(t *gonnxpb.TensorProto) error {
 	if t.GetDataLocation() == gonnxpb.TensorProto_EXTERNAL {
 		return fmt.Errorf("tensor %q: its data is still external", t.GetName())
 	}
-	size, fixed := elemSize[t.GetDataType()]
-	var got int64
-	switch {
-	case !fixed:
-		return nil // strings and types gonnx refuses by themselves
-	case len(t.GetRawData()) > 0:
-		if int64(len(t.GetRawData())) != n*int64(size) {
-			return fmt.Errorf("tensor %q: %d bytes of data for dims %v of %d-byte elements", t.GetName(), len(t.GetRawData()), t.GetDims(), size)
+	if raw := t.GetRawData(); len(raw) > 0 {
+		size, fixed := elemSize[t.GetDataType()]
+		if !fixed {
+			return fmt.Errorf("tensor %q: raw data for data type %d", t.GetName(), t.GetDataType())
+		}
+		if int64(len(raw)) != n*int64(size) {
+			return fmt.Errorf("tensor %q: %d bytes of data for dims %v of %d-byte elements", t.GetName(), len(raw), t.GetDims(), size)
 		}
 		return nil
+	}
+	var got int64
+	switch {
 	case len(t.GetFloatData()) > 0:
 		got = int64(len(t.GetFloatData()))
 		if t.GetDataType() == int32(gonnxpb.TensorProto_COMPLEX64) {
@@ -183,6 +186,8 @@ func checkData(t *gonnxpb.TensorProto) error {
 		got = int64(len(t.GetInt32Data()))
 	case len(t.GetUint64Data()) > 0:
 		got = int64(len(t.GetUint64Data()))
+	case len(t.GetStringData()) > 0:
+		got = int64(len(t.GetStringData()))
 	}
 	if got != n {
 		return fmt.Errorf("tensor %q: %d values for dims %v", t.GetName(), got, t.GetDims())

@@ -54,7 +54,7 @@ func LoadPredictor(path string) (*Predictor, error) {
 	if err := asRuntimeOpset(mp); err != nil {
 		return nil, flavor.Invalid("%s: %v", path, err)
 	}
-	m, err := gonnx.NewModel(mp)
+	m, err := newModel(mp)
 	if errors.Is(err, ops.ErrUnsupportedOpsetVersion) {
 		var opsets []string
 		for _, o := range mp.GetOpsetImport() {
@@ -166,6 +166,17 @@ func (p *Predictor) Predict(x []float64, rows, cols int) (map[string]Output, err
 		out[name] = o
 	}
 	return out, nil
+}
+
+// newModel is gonnx.NewModel, whose panics on data it does not expect
+// (the tensor library's sanity checks) are errors.
+func newModel(mp *gonnxpb.ModelProto) (m *gonnx.Model, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			m, err = nil, fmt.Errorf("gonnx cannot read the graph: %v", r)
+		}
+	}()
+	return gonnx.NewModel(mp)
 }
 
 // run runs the graph on t. gonnx checks shapes in some operators and
