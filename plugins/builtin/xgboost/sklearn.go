@@ -6,6 +6,8 @@ import (
 	"math"
 	"strconv"
 	"strings"
+
+	"github.com/mlrun/mlrun/plugins/flavor"
 )
 
 // Model classes MLflow's xgboost flavor records as model_class: the
@@ -52,8 +54,8 @@ type Estimator struct {
 
 // NewEstimator returns how MLflow predicts with m logged as class ("" is
 // the Booster, MLflow's default). A class other than the Booster and
-// XGBoost's scikit-learn wrappers is refused: MLflow would import and run
-// it, mlrun cannot know what its predict does.
+// XGBoost's scikit-learn wrappers is refused (flavor.ErrInvalidModel):
+// MLflow would import and run it, mlrun cannot know what its predict does.
 func NewEstimator(m *Model, class string) (*Estimator, error) {
 	if class == "" {
 		class = BoosterClass
@@ -64,22 +66,19 @@ func NewEstimator(m *Model, class string) (*Estimator, error) {
 	}
 	kind, ok := sklearnClasses[class]
 	if !ok {
-		return nil, fmt.Errorf("model_class %q is not one mlrun predicts with in Go (%s and XGBoost's scikit-learn wrappers are)", class, BoosterClass)
+		return nil, flavor.Invalid("model_class %q is not one mlrun predicts with in Go (%s and XGBoost's scikit-learn wrappers are)", class, BoosterClass)
 	}
 	e.classifier = kind == "classifier"
 	meta, err := SklearnMeta(m.Attributes["scikit_learn"])
 	if err != nil {
-		return nil, err
+		return nil, flavor.Invalid("%v", err)
 	}
 	if meta != nil {
 		if t, ok := meta["_estimator_type"].(string); ok && kind != "" && t != kind {
-			return nil, fmt.Errorf("model_class %s cannot load this booster: XGBoost saved it from a %s", class, t)
+			return nil, flavor.Invalid("model_class %s cannot load this booster: XGBoost saved it from a %s", class, t)
 		}
-		switch v := meta["missing"].(type) {
-		case float64:
-			if !math.IsNaN(v) {
-				e.missing, e.hasMissing = float32(v), true
-			}
+		if v, ok := meta["missing"].(float64); ok && !math.IsNaN(v) {
+			e.missing, e.hasMissing = float32(v), true
 		}
 		if n, ok := meta["n_classes_"].(float64); ok {
 			e.nClasses = int(n)
@@ -94,7 +93,7 @@ func NewEstimator(m *Model, class string) (*Estimator, error) {
 	if best, ok := m.Attributes["best_iteration"]; ok {
 		n, err := strconv.Atoi(best)
 		if err != nil || n < 0 {
-			return nil, fmt.Errorf("best_iteration %q is not a round", best)
+			return nil, flavor.Invalid("best_iteration %q is not a round", best)
 		}
 		e.Model = m.FirstRounds(n + 1)
 	}

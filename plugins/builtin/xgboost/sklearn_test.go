@@ -2,6 +2,7 @@ package xgboost_test
 
 import (
 	"encoding/json"
+	"errors"
 	"math"
 	"os"
 	"path/filepath"
@@ -10,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/mlrun/mlrun/plugins/builtin/xgboost"
+	"github.com/mlrun/mlrun/plugins/flavor"
 )
 
 // sklearnFacts is testdata/xgboost/sklearn/predictions.json: boosters
@@ -133,11 +135,11 @@ func TestEstimatorRefusesWhatMLflowCannotLoad(t *testing.T) {
 		t.Fatal("XGBoost loaded the classifier as a regressor")
 	}
 	_, err = xgboost.NewEstimator(m, facts.Refused.ModelClass)
-	if err == nil || !strings.Contains(err.Error(), "saved it from a classifier") {
+	if !errors.Is(err, flavor.ErrInvalidModel) || !strings.Contains(err.Error(), "saved it from a classifier") {
 		t.Fatalf("err = %v; XGBoost says %q", err, facts.Refused.Error)
 	}
 	_, err = xgboost.NewEstimator(m, "mypackage.MyBooster")
-	if err == nil || !strings.Contains(err.Error(), `model_class "mypackage.MyBooster" is not one mlrun predicts with`) {
+	if !errors.Is(err, flavor.ErrInvalidModel) || !strings.Contains(err.Error(), `model_class "mypackage.MyBooster" is not one mlrun predicts with`) {
 		t.Fatalf("err = %v", err)
 	}
 }
