@@ -31,6 +31,10 @@ boosters = {
     "softmax.ubj": ({"objective": "multi:softmax", "num_class": 3, "max_depth": 3}, np.digitize(y, np.quantile(y, [0.33, 0.66])), 5),
     "poisson.json": ({"objective": "count:poisson", "max_depth": 3}, np.round(np.abs(y)), 8),
     "pairwise.json": ({"objective": "rank:pairwise", "max_depth": 3}, np.digitize(y, np.quantile(y, [0.5, 0.8])), 5),
+    # binary:logitraw adds base_score to the margin as it is (no logit).
+    "logitraw.json": ({"objective": "binary:logitraw", "max_depth": 3}, (y > y.mean()).astype(int), 6),
+    "gamma.ubj": ({"objective": "reg:gamma", "max_depth": 3}, np.abs(y) + 0.1, 6),
+    "tweedie.json": ({"objective": "reg:tweedie", "max_depth": 3}, np.abs(y), 6),
 }
 # The same boosters in XGBoost's legacy binary format (what MLflow 2.17.2
 # logs by default: model_format xgb).

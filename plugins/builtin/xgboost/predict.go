@@ -61,7 +61,7 @@ var objectives = map[string]struct {
 	"reg:absoluteerror":    {"identity", "identity"},
 	"reg:logistic":         {"sigmoid", "logit"},
 	"binary:logistic":      {"sigmoid", "logit"},
-	"binary:logitraw":      {"identity", "logit"},
+	"binary:logitraw":      {"identity", "identity"}, // XGBoost: LogisticRaw::ProbToMargin(b) is b
 	"binary:hinge":         {"hinge", "identity"},
 	"count:poisson":        {"exp", "log"},
 	"reg:gamma":            {"exp", "log"},

@@ -35,7 +35,7 @@ func TestPredictMatchesXGBoost(t *testing.T) {
 		t.Fatal(err)
 	}
 	x := float32Rows(facts.Rows)
-	if len(facts.Models) != 12 {
+	if len(facts.Models) != 15 {
 		t.Fatalf("%d models in predictions.json", len(facts.Models))
 	}
 	for name, want := range facts.Models {
