@@ -18,7 +18,8 @@ import (
 
 // TestPredictorMatchesNumpy: the Go ONNX runtime's outputs for the
 // fixture models (MatMul+Add; Gemm, Relu, Gemm, Sigmoid, at opset 13 and
-// 17; Relu at opset 15; weights in an external file) equal what numpy
+// 17; Relu at opset 15; weights in an external file; skl2onnx's Scaler
+// and LinearRegressor at opsets 17 and ai.onnx.ml 3) equal what numpy
 // computes for the same graphs in float32 (make_onnx_predictions.py), to
 // 1e-6 relative.
 func TestPredictorMatchesNumpy(t *testing.T) {

@@ -81,6 +81,20 @@ save("mlp17", [helper.make_node("Gemm", ["x", "W1", "b1"], ["h"]), helper.make_n
      [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 2])], opset=17)
 out["models"]["mlp17.onnx"] = out["models"]["mlp.onnx"]
 
+# What skl2onnx makes of StandardScaler + LinearRegression today: ai.onnx.ml's
+# Scaler and LinearRegressor, opset imports ai.onnx 17 and ai.onnx.ml 3.
+off, sc = rng.randn(4).astype(np.float32), (rng.rand(4) + 0.5).astype(np.float32)
+coef, ic = rng.randn(4).astype(np.float32), np.float32(0.3)
+graph = helper.make_graph([helper.make_node("Scaler", ["x"], ["s"], domain="ai.onnx.ml", offset=off.tolist(), scale=sc.tolist()),
+                           helper.make_node("LinearRegressor", ["s"], ["y"], domain="ai.onnx.ml", coefficients=coef.tolist(), intercepts=[float(ic)])],
+                          "sklearn17", [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 4])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 1])])
+model = helper.make_model(graph, producer_name="mlrun-fixtures", opset_imports=[helper.make_opsetid("", 17), helper.make_opsetid("ai.onnx.ml", 3)])
+model.ir_version = 8
+onnx.checker.check_model(model)
+onnx.save(model, "onnx/sklearn17.onnx")
+out["models"]["sklearn17.onnx"] = {"output": "y", "values": (((rows - off) * sc) @ coef + ic).reshape(-1, 1).astype(np.float32).astype(np.float64).tolist()}
+
 # What the Go runtime refuses: an operator it lacks, an opset before 13,
 # an attribute added after 13 set to what opset 13 could not do.
 save("erf", [helper.make_node("Erf", ["x"], ["y"])], [], [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 4])])
