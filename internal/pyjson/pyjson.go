@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf16"
+	"unicode/utf8"
 )
 
 // SortedDumps re-encodes JSON text as json.dumps(json.loads(text),
@@ -21,7 +22,7 @@ import (
 // non-ASCII escaped as \uXXXX, integers as written, floats as Python's
 // repr.
 func SortedDumps(text []byte) ([]byte, error) {
-	d := json.NewDecoder(bytes.NewReader(text))
+	d := json.NewDecoder(bytes.NewReader(keepSurrogates(text)))
 	d.UseNumber()
 	var v any
 	if err := d.Decode(&v); err != nil {
@@ -44,7 +45,7 @@ func dump(b *bytes.Buffer, v any) error {
 	case bool:
 		b.WriteString(strconv.FormatBool(v))
 	case string:
-		WriteString(b, v)
+		writeKept(b, v)
 	case json.Number:
 		s, err := number(v)
 		if err != nil {
@@ -67,13 +68,13 @@ func dump(b *bytes.Buffer, v any) error {
 		for k := range v {
 			keys = append(keys, k)
 		}
-		slices.Sort(keys) // byte order of UTF-8 is Python's code point order
+		slices.SortFunc(keys, func(a, b string) int { return slices.Compare(codePoints(a), codePoints(b)) })
 		b.WriteByte('{')
 		for i, k := range keys {
 			if i > 0 {
 				b.WriteString(", ")
 			}
-			WriteString(b, k)
+			writeKept(b, k)
 			b.WriteString(": ")
 			if err := dump(b, v[k]); err != nil {
 				return err
@@ -129,8 +130,7 @@ func FloatRepr(f float64) string {
 }
 
 // WriteString writes s as json.dumps with ensure_ascii=True does: only
-// the printable ASCII characters as they are. (A lone surrogate, which
-// Python keeps, reached Go as U+FFFD: such a string hashes differently.)
+// the printable ASCII characters as they are.
 func WriteString(b *bytes.Buffer, s string) {
 	b.WriteByte('"')
 	for _, r := range s {
@@ -179,7 +179,7 @@ func ParseObject(text []byte) (*Object, error) {
 	if t := bytes.TrimSpace(text); len(t) == 0 || bytes.Equal(t, []byte("null")) {
 		return o, nil
 	}
-	d := json.NewDecoder(bytes.NewReader(text))
+	d := json.NewDecoder(bytes.NewReader(keepSurrogates(text)))
 	if t, err := d.Token(); err != nil || t != json.Delim('{') {
 		return nil, fmt.Errorf("not a JSON object")
 	}
@@ -255,4 +255,117 @@ func Update(dst, src []byte) ([]byte, error) {
 		a.Set(k, b.values[k])
 	}
 	return a.Bytes(), nil
+}
+
+// mark stands, in text keepSurrogates rewrote, for an escape Go's
+// decoder would lose: followed by four hex digits, it is the escape
+// \uXXXX of a lone surrogate (U+D800 to U+DFFF without its pair), which
+// Python keeps and writes back as it is, where encoding/json makes it
+// U+FFFD. The mark itself, U+FDD0 (a noncharacter), is marked so too, so
+// it means nothing else.
+const mark = '\ufdd0'
+
+// keepSurrogates rewrites, inside the JSON strings of text, each lone
+// surrogate escape and each U+FDD0 (raw or escaped) as mark and the
+// code point's four hex digits.
+func keepSurrogates(text []byte) []byte {
+	hex4 := func(i int) (rune, bool) { // the \uXXXX at text[i]
+		if i+6 > len(text) || text[i] != '\\' || text[i+1] != 'u' {
+			return 0, false
+		}
+		n, err := strconv.ParseUint(string(text[i+2:i+6]), 16, 32)
+		return rune(n), err == nil
+	}
+	var out []byte
+	inString := false
+	for i := 0; i < len(text); i++ {
+		c := text[i]
+		if !inString {
+			inString = c == '"'
+			out = append(out, c)
+			continue
+		}
+		switch {
+		case c == '"':
+			inString = false
+		case c == '\\' && i+1 < len(text) && text[i+1] != 'u':
+			out = append(out, c, text[i+1])
+			i++
+			continue
+		case c == '\\':
+			r, ok := hex4(i)
+			if !ok {
+				break
+			}
+			if r >= 0xd800 && r <= 0xdbff {
+				if lo, ok := hex4(i + 6); ok && lo >= 0xdc00 && lo <= 0xdfff {
+					out = append(out, text[i:i+12]...) // a pair: one character
+					i += 11
+					continue
+				}
+			}
+			if (r >= 0xd800 && r <= 0xdfff) || r == mark {
+				out = fmt.Appendf(out, `\ufdd0%04x`, r)
+				i += 5
+				continue
+			}
+		case c == 0xef && bytes.HasPrefix(text[i:], []byte(string(mark))):
+			out = append(out, `\ufdd0fdd0`...)
+			i += len(string(mark)) - 1
+			continue
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
+// unmark reads s's marked code points: each mark and its four hex digits
+// is that code point, which may be a lone surrogate.
+func unmark(s string, fn func(r rune)) {
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == mark && i+size+4 <= len(s) {
+			if n, err := strconv.ParseUint(s[i+size:i+size+4], 16, 32); err == nil {
+				fn(rune(n))
+				i += size + 4
+				continue
+			}
+		}
+		fn(r)
+		i += size
+	}
+}
+
+// codePoints is s as Python's str: its code points, marked ones read.
+func codePoints(s string) []rune {
+	var out []rune
+	unmark(s, func(r rune) { out = append(out, r) })
+	return out
+}
+
+// writeKept is WriteString for a string decoded from keepSurrogates'
+// text: a marked lone surrogate is written as the escape Python writes.
+func writeKept(b *bytes.Buffer, s string) {
+	if !strings.ContainsRune(s, mark) {
+		WriteString(b, s)
+		return
+	}
+	var plain strings.Builder
+	b.WriteByte('"')
+	flush := func() {
+		var q bytes.Buffer
+		WriteString(&q, plain.String())
+		b.Write(q.Bytes()[1 : q.Len()-1])
+		plain.Reset()
+	}
+	unmark(s, func(r rune) {
+		if r >= 0xd800 && r <= 0xdfff || r == mark {
+			flush()
+			fmt.Fprintf(b, `\u%04x`, r)
+			return
+		}
+		plain.WriteRune(r)
+	})
+	flush()
+	b.WriteByte('"')
 }

@@ -18,6 +18,12 @@ var cases = []string{
 	`[{"b": {"d": 1, "c": 2}}, [], {}, ""]`,
 	`"top-level string"`,
 	`{"k": 1.7976931348623157e308, "m": 5e-324, "p": 123456.789, "q": 1234567890123456.7}`,
+	// Lone surrogates, which Python keeps (a truncated emoji), sorted
+	// among keys by code point; pairs; U+FDD0, which SortedDumps uses to
+	// carry them, raw, escaped and followed by hex digits.
+	`{"a": "\ud800", "b": "x\udc00y", "c": "\ud83d\ude00", "d": "\ud800\ud800\udfff", "e": "\uD83D"}`,
+	`{"\udc00": 1, "\ue000": 2, "\ud83d\ude00": 3, "\ud800": 4, "\uffff": 5, "\ufdd0": 6}`,
+	"{\"m\": \"\ufdd0d800 \ufdd0\", \"n\": \"\\ufdd0d800\\uFDD0\\ud800\\\\ud800\"}",
 }
 
 // TestSortedDumpsIsPythons: SortedDumps prints what Python's own
