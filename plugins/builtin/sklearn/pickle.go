@@ -71,7 +71,8 @@ func callable(g *global) bool {
 	m, n := g.module, g.name
 	switch {
 	case strings.HasPrefix(m, "sklearn.") || m == "sklearn":
-		return len(n) > 0 && (n[0] >= 'A' && n[0] <= 'Z' || n[0] == '_' && len(n) > 1 && n[1] >= 'A' && n[1] <= 'Z')
+		return len(n) > 0 && (n[0] >= 'A' && n[0] <= 'Z' || n[0] == '_' && len(n) > 1 && n[1] >= 'A' && n[1] <= 'Z') ||
+			rebuildsClass(g)
 	case m == "builtins" || m == "__builtin__":
 		switch n {
 		case "set", "frozenset", "slice", "bytearray", "complex", "object", "tuple", "list", "dict", "bytes", "int", "float", "str", "bool", "range":
@@ -100,6 +101,17 @@ func callable(g *global) bool {
 		return n == "NumpyArrayWrapper" || n == "NDArrayWrapper"
 	}
 	return false
+}
+
+// rebuildsClass reports whether g is one of scikit-learn's functions that
+// rebuild an instance of the class given as their first argument
+// (class.__new__(class), then its state): Cython's __pyx_unpickle_<Type>
+// for its extension types (HistGradientBoosting's loss objects), and the
+// newObj of its Cython modules (the KD and ball trees and distance
+// metrics of KNeighbors*). The call is safe when the class is; the
+// reader checks it.
+func rebuildsClass(g *global) bool {
+	return strings.HasPrefix(g.module, "sklearn.") && (g.name == "newObj" || strings.HasPrefix(g.name, "__pyx_unpickle_"))
 }
 
 // nameable reports whether a pickle may merely name g (load it as a
@@ -265,8 +277,9 @@ func walk(r *reader) (*result, error) {
 		if !callable(g) {
 			return fmt.Errorf("%w: it would call %s, which is not on the safe list", ErrUnsafe, g)
 		}
-		// copyreg._reconstructor(cls, base, state): the object is cls's.
-		if (g.name == "_reconstructor") && (g.module == "copyreg" || g.module == "copy_reg") {
+		// copyreg._reconstructor(cls, base, state), and scikit-learn's
+		// rebuilders (cls, …): the object is cls's.
+		if (g.name == "_reconstructor") && (g.module == "copyreg" || g.module == "copy_reg") || rebuildsClass(g) {
 			if t, ok := args.(*tuple); ok && len(t.items) > 0 {
 				if cls, ok := t.items[0].(*global); ok {
 					if !callable(cls) {
@@ -275,6 +288,9 @@ func walk(r *reader) (*result, error) {
 					stack = append(stack, &object{class: cls, args: args})
 					return nil
 				}
+			}
+			if rebuildsClass(g) {
+				return fmt.Errorf("%w: it would call %s without a class to rebuild", ErrUnsafe, g)
 			}
 		}
 		stack = append(stack, &object{class: g, args: args})

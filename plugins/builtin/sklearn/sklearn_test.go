@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -68,6 +69,19 @@ func TestRefusesUnsafeAndBadPickles(t *testing.T) {
 	}
 	if _, err := sklearn.Read("/no/such/file.pkl"); !errors.Is(err, flavor.ErrNotFound) {
 		t.Errorf("missing file: %v", err)
+	}
+	// scikit-learn's rebuilders are allowed only on a class that is: here
+	// newObj(1) and __pyx_unpickle_X(posix.system).
+	for _, p := range []struct{ pickle, want string }{
+		{"\x80\x02csklearn.neighbors._kd_tree\nnewObj\nK\x01\x85R.", "without a class to rebuild"},
+		{"\x80\x02csklearn._loss._loss\n__pyx_unpickle_X\ncposix\nsystem\n\x85R.", "would load posix.system"},
+		{"\x80\x02csklearn._loss._loss\n__pyx_unpickle_X\ncbuiltins\nlen\n\x85R.", "would construct builtins.len, which is not on the safe list"},
+	} {
+		f := filepath.Join(t.TempDir(), "m.pkl")
+		os.WriteFile(f, []byte(p.pickle), 0o644)
+		if _, err := sklearn.Read(f); !errors.Is(err, flavor.ErrInvalidModel) || !strings.Contains(err.Error(), p.want) {
+			t.Errorf("%q: %v, want %q", p.pickle, err, p.want)
+		}
 	}
 }
 

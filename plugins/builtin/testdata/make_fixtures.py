@@ -114,6 +114,22 @@ with open("onnx/linear.onnx", "rb") as f:
 with open("onnx/truncated.onnx", "wb") as f:
     f.write(data[: len(data) - 7])
 
+# sklearn estimators whose pickles rebuild Cython objects through
+# scikit-learn's own functions: HistGradientBoosting's loss
+# (__pyx_unpickle_CyHalfBinomialLoss), KNeighbors' KD tree and distance
+# metric (newObj).
+from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.neighbors import KNeighborsClassifier
+hgb = HistGradientBoostingClassifier(max_iter=3, random_state=0).fit(X, yc)
+with open("sklearn/histgb_p5.pkl", "wb") as f:
+    pickle.dump(hgb, f, protocol=5)
+record("sklearn/histgb_p5.pkl", estimator=f"{type(hgb).__module__}.{type(hgb).__qualname__}",
+       sklearn_version=sklearn.__version__, n_features_in=int(hgb.n_features_in_), protocol=5)
+knn = KNeighborsClassifier(n_neighbors=3, algorithm="kd_tree").fit(X, yc)
+joblib.dump(knn, "sklearn/knn_kdtree.joblib", compress=0)
+record("sklearn/knn_kdtree.joblib", estimator=f"{type(knn).__module__}.{type(knn).__qualname__}",
+       sklearn_version=sklearn.__version__, n_features_in=int(knn.n_features_in_), joblib=True)
+
 with open("facts.json", "w") as f:
     json.dump(facts, f, indent=2, sort_keys=True)
 print("wrote", len(facts), "fixtures")
