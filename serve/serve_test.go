@@ -20,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/mlrun/mlrun/internal/format"
+	"github.com/mlrun/mlrun/internal/pylines"
 	"github.com/mlrun/mlrun/internal/testutil"
 	"github.com/mlrun/mlrun/serve"
 )
@@ -336,14 +337,7 @@ func copyDir(t *testing.T, src, dst string) {
 // and is skipped locally, saying what to install.
 func systemPython(t testing.TB) string {
 	t.Helper()
-	const py = "/usr/bin/python3"
-	if err := exec.Command(py, "-c", "import numpy, sklearn, pandas, xgboost").Run(); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("%s lacks numpy, scikit-learn, pandas or xgboost under CI (.ci/run installs them): %v", py, err)
-		}
-		t.Skipf("%s lacks numpy, scikit-learn, pandas or xgboost: apt-get install python3-sklearn python3-pandas python3-xgboost", py)
-	}
-	return py
+	return pylines.Debian(t, "apt-get install python3-sklearn python3-pandas python3-xgboost", "numpy", "sklearn", "pandas", "xgboost")
 }
 
 // TestPythonWorkerServesSklearn: MLflow 2.17.2's own sklearn model

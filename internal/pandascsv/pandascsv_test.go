@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"os"
-	"os/exec"
 	"reflect"
 	"strings"
 	"testing"
@@ -53,17 +51,6 @@ var csvTokens = []string{
 	"NULL", "null", "<NA>", "#N/A", "#NA", "#N/A N/A", "-1.#IND", "1.#QNAN", "", "True", "true", "TRUE",
 	"False", "false", "yes", "0x10", "0x1p4", "1_000", "1,5", "007", "abc", "  ", "1.0e+400", "-1e-400",
 	"9007199254740993", ".", "+-1", "1..2", "\t2\t", "é",
-}
-
-func pythonWithPandas(t testing.TB) string {
-	const py = "/usr/bin/python3"
-	if err := exec.Command(py, "-c", "import pandas").Run(); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("%s lacks pandas under CI (.ci/run installs python3-pandas): %v", py, err)
-		}
-		t.Skipf("%s lacks pandas: apt-get install python3-pandas", py)
-	}
-	return py
 }
 
 // tagged is Read's columns in pandasCSV's tagging, row by row.
@@ -170,7 +157,7 @@ func compareWithPandas(t *testing.T, py *pylines.Proc, text string, textCols []s
 // pandas 1.5 (Debian 12) does not read "None" as missing; pandas 2, which
 // MLflow 3 installs, does, as mlrun does: "None" is left out here.
 func TestReadsAsPandas(t *testing.T) {
-	py := pylines.StartWith(t, pythonWithPandas(t), pandasCSV, "apt-get install python3-pandas", "pandas")
+	py := pylines.StartWith(t, pylines.Debian(t, "apt-get install python3-pandas", "pandas"), pandasCSV, "apt-get install python3-pandas", "pandas")
 	for _, tok := range csvTokens {
 		for _, other := range []string{"", "2", "x", "True"} {
 			compareWithPandas(t, py, csvOf([][]string{{tok}, {other}}), nil)

@@ -6,6 +6,7 @@ package pylines
 import (
 	"bufio"
 	"io"
+	"os"
 	"os/exec"
 	"strings"
 	"testing"
@@ -67,4 +68,20 @@ func (p *Proc) Ask(tb testing.TB, line string) string {
 		tb.Fatalf("the Python script ended: %v", err)
 	}
 	return strings.TrimSuffix(got, "\n")
+}
+
+// Debian returns /usr/bin/python3, the interpreter whose Debian packages
+// (python3-pandas, python3-xgboost, …) tests compare with, once it can
+// import modules. Without them the test fails under CI (.ci/run installs
+// them) and is skipped elsewhere, saying what to install.
+func Debian(tb testing.TB, install string, modules ...string) string {
+	tb.Helper()
+	const py = "/usr/bin/python3"
+	if err := exec.Command(py, "-c", "import "+strings.Join(modules, ", ")).Run(); err != nil {
+		if os.Getenv("CI") != "" {
+			tb.Fatalf("%s lacks %s under CI (.ci/run installs them): %v", py, strings.Join(modules, ", "), err)
+		}
+		tb.Skipf("%s lacks %s: %s", py, strings.Join(modules, ", "), install)
+	}
+	return py
 }
