@@ -20,6 +20,7 @@ import (
 	"github.com/mlrun/mlrun/internal/pyjson"
 	"github.com/mlrun/mlrun/plugins"
 	"github.com/mlrun/mlrun/plugins/builtin/onnx"
+	"github.com/mlrun/mlrun/plugins/builtin/sklearn"
 	"github.com/mlrun/mlrun/plugins/builtin/xgboost"
 	"github.com/mlrun/mlrun/plugins/flavor"
 )
@@ -29,8 +30,11 @@ type Model struct {
 	// Flavor is the flavor that predicts (e.g. "xgboost"), and how:
 	// "go" or "python".
 	Flavor, Runtime string
-	signature       *signature
-	predictor       Predictor
+	// Why says why a model of a flavor Go predicts (sklearn) has a
+	// Python runtime: what Go does not predict in it.
+	Why       string
+	signature *signature
+	predictor Predictor
 }
 
 // LoadOptions say how to load a model a Python worker must serve.
@@ -78,9 +82,10 @@ type mlmodel struct {
 var ErrNoPredictor = errors.New("no predictor")
 
 // Load reads the model folder dir (its MLmodel) and makes its predictor:
-// xgboost boosters and ONNX models are predicted in Go; sklearn models (and xgboost ones
-// with PreferPython) by Python workers, which execute the model's pickle
-// as MLflow does. Close releases the workers.
+// xgboost boosters, ONNX models and the scikit-learn estimators package
+// sklearn predicts are predicted in Go; other sklearn models (and every
+// model with PreferPython) by Python workers, which execute the model's
+// pickle as MLflow does. Close releases the workers.
 func Load(dir string, opts LoadOptions) (*Model, error) {
 	b, err := os.ReadFile(filepath.Join(dir, "MLmodel"))
 	if err != nil {
@@ -140,6 +145,14 @@ func Load(dir string, opts LoadOptions) (*Model, error) {
 		file, err := inside("sklearn", str(sf, "pickled_model"))
 		if err != nil {
 			return nil, err
+		}
+		if !opts.PreferPython {
+			p, err := sklearn.LoadPredictor(filepath.Join(dir, file), str(py, "predict_fn"))
+			if err == nil {
+				m.Flavor, m.Runtime, m.predictor = "sklearn", "go", &sklearnPredictor{p}
+				return m, nil
+			}
+			m.Why = err.Error() // Python serves what Go does not
 		}
 		return m.startPython(dir, "sklearn", file, str(py, "predict_fn"), str(sf, "serialization_format"), opts)
 	}

@@ -19,7 +19,6 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/mlrun/mlrun/internal/format"
 	"github.com/mlrun/mlrun/internal/pylines"
 	"github.com/mlrun/mlrun/internal/testutil"
 	"github.com/mlrun/mlrun/serve"
@@ -288,7 +287,7 @@ func TestLoadRefusals(t *testing.T) {
 	if out, err := exec.Command(systemPython(t), "-m", "venv", "--without-pip", bare).CombinedOutput(); err != nil {
 		t.Fatalf("venv: %v %s", err, out)
 	}
-	if _, err := serve.Load(sk, serve.LoadOptions{Python: filepath.Join(bare, "bin", "python3")}); err == nil || !strings.Contains(err.Error(), "could not load the model") || !strings.Contains(err.Error(), "No module named") {
+	if _, err := serve.Load(sk, serve.LoadOptions{Python: filepath.Join(bare, "bin", "python3"), PreferPython: true}); err == nil || !strings.Contains(err.Error(), "could not load the model") || !strings.Contains(err.Error(), "No module named") {
 		t.Errorf("sklearn without scikit-learn: %v", err)
 	}
 	// A legacy binary booster cut short.
@@ -340,40 +339,48 @@ func systemPython(t testing.TB) string {
 	return pylines.Debian(t, "apt-get install python3-sklearn python3-pandas python3-xgboost", "numpy", "sklearn", "pandas", "xgboost")
 }
 
-// TestPythonWorkerServesSklearn: MLflow 2.17.2's own sklearn model
-// (a cloudpickle'd ElasticNet with a tensor signature) is served by two
-// Python workers: concurrent requests get scikit-learn's own
-// predictions; a wrong width is refused by the signature before Python;
-// an error inside the model is MLflow's generic 400 and the worker lives
-// on.
-func TestPythonWorkerServesSklearn(t *testing.T) {
+// TestServesSklearn: MLflow 2.17.2's own sklearn model (a cloudpickle'd
+// ElasticNet with a tensor signature) is served in Go, and (PreferPython)
+// by two Python workers, alike: concurrent requests get scikit-learn's
+// own predictions, byte for byte; a wrong width is refused by the
+// signature; an error inside the model is MLflow's generic 400 and the
+// server (the worker) lives on.
+func TestServesSklearn(t *testing.T) {
 	py := systemPython(t)
 	dir := t.TempDir()
 	copyDir(t, "../../shared/testdata/mlflow-2.17.2/models/sklearn", dir)
-	m, err := serve.Load(dir, serve.LoadOptions{Python: py, Workers: 2})
-	if err != nil {
-		t.Fatal(err)
+	for _, runtime := range []string{"go", "python"} {
+		t.Run(runtime, func(t *testing.T) {
+			m, err := serve.Load(dir, serve.LoadOptions{Python: py, Workers: 2, PreferPython: runtime == "python"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer m.Close()
+			if m.Flavor != "sklearn" || m.Runtime != runtime {
+				t.Fatalf("flavor %s runtime %s", m.Flavor, m.Runtime)
+			}
+			rel := 0.0 // Python's answers are scikit-learn's, byte for byte
+			if runtime == "go" {
+				rel = 1e-15 // Go sums a dot product in another order than BLAS
+			}
+			servesSklearn(t, m, rel)
+		})
 	}
-	defer m.Close()
-	if m.Flavor != "sklearn" || m.Runtime != "python" {
-		t.Fatalf("flavor %s runtime %s", m.Flavor, m.Runtime)
-	}
+}
+
+func servesSklearn(t *testing.T, m *serve.Model, rel float64) {
 	srv := httptest.NewServer(serve.NewHandler(m, serve.Options{}))
 	defer srv.Close()
 	fx := testutil.ReadSklearnPredictions(t)
 	rows, _ := json.Marshal(fx.Rows)
-	var want []string
-	for _, p := range fx.Predictions {
-		want = append(want, format.PyFloat(p))
-	}
-	wantBody := `{"predictions": [` + strings.Join(want, ", ") + `]}`
+	wantBody := testutil.PredictionsBody(fx.Predictions)
 	var wg sync.WaitGroup
 	errs := make(chan string, 20)
 	for i := 0; i < 20; i++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if code, _, body := post(t, srv.URL, "application/json", `{"inputs": `+string(rows)+`}`); code != 200 || body != wantBody {
+			if code, _, body := post(t, srv.URL, "application/json", `{"inputs": `+string(rows)+`}`); code != 200 || !testutil.MatchesPredictions(body, fx.Predictions, rel) {
 				errs <- fmt.Sprintf("%d %s", code, body)
 			}
 		}()
@@ -389,7 +396,7 @@ func TestPythonWorkerServesSklearn(t *testing.T) {
 	if code, _, body := post(t, srv.URL, "application/json", `{"inputs": [[1, 2, 3, "x"]]}`); code != 400 || !strings.Contains(body, `"error_code":"BAD_REQUEST"`) || !strings.Contains(body, "could not convert string to float") {
 		t.Errorf("model error: %d %s", code, body)
 	}
-	if code, _, body := post(t, srv.URL, "application/json", `{"inputs": `+string(rows)+`}`); code != 200 || body != wantBody {
+	if code, _, body := post(t, srv.URL, "application/json", `{"inputs": `+string(rows)+`}`); code != 200 || !testutil.MatchesPredictions(body, fx.Predictions, rel) {
 		t.Errorf("after an error: %d %s", code, body)
 	}
 }
@@ -628,7 +635,7 @@ func TestPythonWorkerReplacedAfterCrash(t *testing.T) {
 	py := systemPython(t)
 	dir := t.TempDir()
 	copyDir(t, "../../shared/testdata/mlflow-2.17.2/models/sklearn", dir)
-	m, err := serve.Load(dir, serve.LoadOptions{Python: py})
+	m, err := serve.Load(dir, serve.LoadOptions{Python: py, PreferPython: true})
 	if err != nil {
 		t.Fatal(err)
 	}

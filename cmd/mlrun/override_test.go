@@ -83,7 +83,7 @@ func TestModelsPredictRequirementsOverride(t *testing.T) {
 
 	// The model's worker lacks numpy and pandas in either environment, so
 	// predict fails after building it; the environments are what count.
-	if out, _ := predict(); !strings.Contains(out, "creating virtualenv") {
+	if out, _ := predict("--runtime", "python"); !strings.Contains(out, "creating virtualenv") {
 		t.Fatalf("the model's environment was not built:\n%s", out)
 	}
 	if out, _ := predict("-r", "mlrunprobe>=1.5,<3"); !strings.Contains(out, "creating virtualenv") {

@@ -33,6 +33,7 @@ func modelURIFlags(extra ...cli.Flag) []cli.Flag {
 		&cli.BoolFlag{Name: "no-conda", Usage: "mlflow's alias of --env-manager local"},
 		&cli.BoolFlag{Name: "install-mlflow", Usage: "ignored (mlflow's: install MLflow into the model's environment)"},
 		&cli.BoolFlag{Name: "enable-mlserver", Usage: "mlflow's: serve with Seldon's MLServer; refused (mlrun serves MLflow's scoring protocol itself)"},
+		&cli.StringFlag{Name: "runtime", Value: "auto", Usage: "auto: models Go predicts (xgboost, ONNX, the scikit-learn estimators the README lists) in Go, others by a Python worker; python: a Python worker whatever the model, with the model's own libraries, as MLflow; go: refuse a model Go does not predict"},
 		&cli.StringFlag{Name: "python", Value: "python3", Usage: "with --env-manager local: the Python whose environment serves a model that needs Python (sklearn)"},
 		trackingFlag, registryFlag,
 	}, extra...)
@@ -57,6 +58,9 @@ func serveCommand() *cli.Command {
 				}
 				log := slog.New(slog.NewTextHandler(os.Stderr, nil))
 				log.Info("serving model", "model_uri", c.String("model-uri"), "flavor", m.Flavor, "runtime", m.Runtime)
+				if m.Why != "" {
+					log.Info("served by Python, not Go", "why", m.Why)
+				}
 				h := serve.NewHandler(m, serve.Options{Version: server.Version, MaxBody: c.Int64("max-body"), Metrics: prometheus.NewRegistry(),
 					Timeout: time.Duration(c.Int("timeout")) * time.Second})
 				return serveUntilDone(c.Context, ln, h, log)
@@ -125,7 +129,7 @@ func generateDockerfileCommand() *cli.Command {
 		Action: func(c *cli.Context) error {
 			return withImageModel(c, func(dir, bin string, _ *serve.Model) error {
 				out := c.String("output-directory")
-				if err := image.WriteContext(out, dir, bin, image.Options{Base: c.String("base-image"), Python: c.String("base-python")}); err != nil {
+				if err := image.WriteContext(out, dir, bin, image.Options{Base: c.String("base-image"), Python: c.String("base-python"), Runtime: c.String("runtime")}); err != nil {
 					return err
 				}
 				fmt.Fprintf(c.App.ErrWriter, "Wrote the build context of %s into %s: docker build -t NAME %s\n", c.String("model-uri"), out, out)
@@ -203,7 +207,7 @@ func buildDockerCommand() *cli.Command {
 					return err
 				}
 				defer cli.Close()
-				if err := image.Build(c.Context, cli, dir, bin, c.String("name"), image.Options{Base: base, Python: c.String("base-python")}, c.App.ErrWriter); err != nil {
+				if err := image.Build(c.Context, cli, dir, bin, c.String("name"), image.Options{Base: base, Python: c.String("base-python"), Runtime: c.String("runtime")}, c.App.ErrWriter); err != nil {
 					return err
 				}
 				how := "in Go"
@@ -298,13 +302,28 @@ func loadModel(c *cli.Context, inspect bool, fn func(string, *serve.Model) error
 	if c.Bool("enable-mlserver") {
 		return fmt.Errorf("%w: --enable-mlserver: mlrun does not serve through Seldon's MLServer; without the flag it serves MLflow's scoring protocol (/invocations) itself", store.ErrUnsupported)
 	}
+	rt := c.String("runtime")
+	if rt != "auto" && rt != "go" && rt != "python" {
+		return fmt.Errorf("%w: --runtime %s: want auto, go or python", store.ErrInvalidArgument, rt)
+	}
+	// Requirements overrides only mean something to a Python worker.
+	preferPython := rt == "python" || rt == "auto" && strings.TrimSpace(c.String("pip-requirements-override")) != ""
 	load := func(dir string) (*serve.Model, error) {
 		workers := 1
 		if c.IsSet("workers") {
 			workers = c.Int("workers")
 		}
 		po := pluginOptions()
-		return serve.Load(dir, serve.LoadOptions{PythonFor: modelPython(c), Workers: workers, Plugins: &po, NoWorkers: inspect, Env: c.StringSlice("env")})
+		m, err := serve.Load(dir, serve.LoadOptions{PythonFor: modelPython(c), Workers: workers, Plugins: &po, NoWorkers: inspect, Env: c.StringSlice("env"), PreferPython: preferPython})
+		if err == nil && rt == "go" && m.Runtime != "go" {
+			m.Close()
+			why := m.Why
+			if why == "" {
+				why = "mlrun predicts " + m.Flavor + " models with a " + m.Runtime
+			}
+			return nil, fmt.Errorf("%w: --runtime go: %s", store.ErrUnsupported, why)
+		}
+		return m, err
 	}
 	uri := c.String("model-uri")
 	if st, err := os.Stat(uri); err == nil && st.IsDir() {

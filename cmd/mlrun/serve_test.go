@@ -294,39 +294,51 @@ func serveContainer(t *testing.T, cli *dockerclient.Client, tag string) string {
 	return base
 }
 
-// TestModelsBuildDockerPython: an sklearn model, which mlrun serves with
-// a Python worker, is refused FROM scratch with what to do instead, and
-// built FROM --base-image (Python, scikit-learn and pandas in it): a
-// container of it answers /invocations with scikit-learn's own
-// predictions of MLflow 2.17.2's logged ElasticNet.
+// TestModelsBuildDockerPython: MLflow 2.17.2's logged ElasticNet, which
+// mlrun predicts in Go, is built FROM scratch (no Python); with
+// --runtime python it is refused FROM scratch with what to do instead,
+// and built FROM --base-image (Python, scikit-learn and pandas in it).
+// A container of each answers /invocations with scikit-learn's own
+// predictions (the Python one byte for byte).
 func TestModelsBuildDockerPython(t *testing.T) {
 	cli := testutil.RequireDocker(t)
 	pyBase := testutil.RequirePythonBaseImage(t)
 	dir := t.TempDir()
 	static := staticMlrun(t, dir)
 	model := "../../../shared/testdata/mlflow-2.17.2/models/sklearn"
-	tag := fmt.Sprintf("mlrun-test-served-py:%d", time.Now().UnixNano())
+	fx := testutil.ReadSklearnPredictions(t)
+	rows, _ := json.Marshal(fx.Rows)
+	answers := func(tag string, rel float64) {
+		t.Helper()
+		t.Cleanup(func() { cli.ImageRemove(context.Background(), tag, image.RemoveOptions{Force: true}) })
+		base := serveContainer(t, cli, tag)
+		resp, err := http.Post(base+"/invocations", "application/json", strings.NewReader(`{"inputs": `+string(rows)+`}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || !testutil.MatchesPredictions(string(got), fx.Predictions, rel) {
+			t.Fatalf("/invocations in the container %s: %d %s, want %v", tag, resp.StatusCode, got, fx.Predictions)
+		}
+	}
+	tag := fmt.Sprintf("mlrun-test-served-sk:%d", time.Now().UnixNano())
 	out, err := exec.Command(static, "models", "build-docker", "-m", model, "-n", tag).CombinedOutput()
-	if err == nil || !strings.Contains(string(out), "give --base-image, an image with Python and the model's requirements") {
+	if err != nil || !strings.Contains(string(out), "(sklearn, in Go)") {
 		t.Fatalf("sklearn FROM scratch: %v\n%s", err, out)
 	}
-	out, err = exec.Command(static, "models", "build-docker", "-m", model, "-n", tag, "--base-image", pyBase, "--base-python", "/usr/bin/python3").CombinedOutput()
+	answers(tag, 1e-15)
+
+	tag = fmt.Sprintf("mlrun-test-served-py:%d", time.Now().UnixNano())
+	out, err = exec.Command(static, "models", "build-docker", "-m", model, "-n", tag, "--runtime", "python").CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "give --base-image, an image with Python and the model's requirements") {
+		t.Fatalf("sklearn, --runtime python, FROM scratch: %v\n%s", err, out)
+	}
+	out, err = exec.Command(static, "models", "build-docker", "-m", model, "-n", tag, "--runtime", "python", "--base-image", pyBase, "--base-python", "/usr/bin/python3").CombinedOutput()
 	if err != nil || !strings.Contains(string(out), "(sklearn, by the Python of "+pyBase+")") {
 		t.Fatalf("build-docker --base-image: %v\n%s", err, out)
 	}
-	t.Cleanup(func() { cli.ImageRemove(context.Background(), tag, image.RemoveOptions{Force: true}) })
-	base := serveContainer(t, cli, tag)
-	fx := testutil.ReadSklearnPredictions(t)
-	rows, _ := json.Marshal(fx.Rows)
-	resp, err := http.Post(base+"/invocations", "application/json", strings.NewReader(`{"inputs": `+string(rows)+`}`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if want := testutil.PredictionsBody(fx.Predictions); resp.StatusCode != 200 || string(got) != want {
-		t.Fatalf("/invocations in the container: %d %s, want %s", resp.StatusCode, got, want)
-	}
+	answers(tag, 0)
 }
 
 // TestModelsPredictEnvManagers: a model served by a Python worker gets
@@ -360,7 +372,7 @@ func TestModelsPredictEnvManagers(t *testing.T) {
 	os.WriteFile(in, []byte(`{"inputs": [[0.1, 0.2, 0.3, 0.4]]}`), 0o644)
 
 	for i, wantBuild := range []bool{true, false} {
-		out, err := mlrun(t, "models", "predict", "-m", dir, "-i", in)
+		out, err := mlrun(t, "models", "predict", "-m", dir, "-i", in, "--runtime", "python")
 		if err == nil || !strings.Contains(err.Error(), "could not load the model") || !strings.Contains(err.Error(), "No module named") {
 			t.Fatalf("virtualenv, run %d: %v\n%s", i, err, out)
 		}
@@ -371,10 +383,10 @@ func TestModelsPredictEnvManagers(t *testing.T) {
 	// prepare-env builds the environment ahead (in a new cache), and
 	// predict then finds it built; a model served in Go needs none.
 	t.Setenv("MLRUN_ENV_ROOT", t.TempDir())
-	if out := mustRun(t, "models", "prepare-env", "-m", dir); !strings.Contains(out, "creating virtualenv") || !strings.Contains(out, "is ready: ") {
+	if out := mustRun(t, "models", "prepare-env", "-m", dir, "--runtime", "python"); !strings.Contains(out, "creating virtualenv") || !strings.Contains(out, "is ready: ") {
 		t.Fatalf("prepare-env: %s", out)
 	}
-	if out, _ := mlrun(t, "models", "predict", "-m", dir, "-i", in); strings.Contains(out, "creating virtualenv") {
+	if out, _ := mlrun(t, "models", "predict", "-m", dir, "-i", in, "--runtime", "python"); strings.Contains(out, "creating virtualenv") {
 		t.Fatalf("predict after prepare-env built again:\n%s", out)
 	}
 	if out := mustRun(t, "models", "prepare-env", "-m", "../../../shared/testdata/mlflow-2.17.2/models/xgboost"); !strings.Contains(out, "(xgboost) is served in Go: it needs no Python environment") {
@@ -382,15 +394,27 @@ func TestModelsPredictEnvManagers(t *testing.T) {
 	}
 	// No conda here: the error says what to install.
 	t.Setenv("PATH", filepath.Dir(mustLookPath(t, "python3"))+":/usr/bin:/bin")
-	if _, err := mlrun(t, "models", "predict", "-m", dir, "-i", in, "--env-manager", "conda"); !errors.Is(err, pyenv.ErrUnavailable) || !strings.Contains(err.Error(), "conda or mamba is needed") {
+	if _, err := mlrun(t, "models", "predict", "-m", dir, "-i", in, "--env-manager", "conda", "--runtime", "python"); !errors.Is(err, pyenv.ErrUnavailable) || !strings.Contains(err.Error(), "conda or mamba is needed") {
 		t.Errorf("conda: %v", err)
 	}
-	if _, err := mlrun(t, "models", "prepare-env", "-m", dir, "--env-manager", "conda"); !errors.Is(err, pyenv.ErrUnavailable) || !strings.Contains(err.Error(), "conda or mamba is needed") {
+	if _, err := mlrun(t, "models", "prepare-env", "-m", dir, "--env-manager", "conda", "--runtime", "python"); !errors.Is(err, pyenv.ErrUnavailable) || !strings.Contains(err.Error(), "conda or mamba is needed") {
 		t.Errorf("prepare-env, conda: %v", err)
 	}
-	out, err := mlrun(t, "models", "predict", "-m", dir, "-i", in, "--env-manager", "local", "--python", "/usr/bin/python3")
+	out, err := mlrun(t, "models", "predict", "-m", dir, "-i", in, "--env-manager", "local", "--python", "/usr/bin/python3", "--runtime", "python")
 	if err != nil || !strings.HasPrefix(out, `{"predictions": [`) {
 		t.Fatalf("local: %v %s", err, out)
+	}
+	// Without --runtime python, the model MLflow 2.17.2 logged (an
+	// ElasticNet) is predicted in Go, needing no environment, and
+	// answers what scikit-learn answered.
+	if out := mustRun(t, "models", "prepare-env", "-m", dir); !strings.Contains(out, "(sklearn) is served in Go: it needs no Python environment") {
+		t.Fatalf("prepare-env of an sklearn model Go predicts: %s", out)
+	}
+	if goOut := mustRun(t, "models", "predict", "-m", dir, "-i", in); goOut != out {
+		t.Errorf("Go answered %s; scikit-learn %s", goOut, out)
+	}
+	if _, err := mlrun(t, "models", "predict", "-m", dir, "-i", in, "--runtime", "java"); !errors.Is(err, store.ErrInvalidArgument) {
+		t.Errorf("--runtime java: %v", err)
 	}
 }
 

@@ -3,6 +3,7 @@ package testutil
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -104,4 +105,24 @@ func ReadSklearnPredictions(t testing.TB) *SklearnPredictions {
 		t.Fatal(err)
 	}
 	return &s
+}
+
+// MatchesPredictions reports whether body is {"predictions": preds}:
+// written byte for byte as Python writes them when rel is 0, else each
+// number within rel of preds' (relative), as a predictor that sums in
+// another order than numpy's BLAS answers.
+func MatchesPredictions(body string, preds []float64, rel float64) bool {
+	if rel == 0 {
+		return body == PredictionsBody(preds)
+	}
+	var got struct{ Predictions []float64 }
+	if json.Unmarshal([]byte(body), &got) != nil || len(got.Predictions) != len(preds) {
+		return false
+	}
+	for i, p := range preds {
+		if math.Abs(got.Predictions[i]-p) > rel*math.Abs(p) {
+			return false
+		}
+	}
+	return true
 }

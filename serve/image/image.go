@@ -39,6 +39,8 @@ type Options struct {
 	// Python is the interpreter in Base that serves a Python model
 	// (--env-manager local); "" is python3 on the image's PATH.
 	Python string
+	// Runtime is mlrun's --runtime in the image ("" is auto).
+	Runtime string
 }
 
 // dockerfile serves the model with mlrun as the image's entry point.
@@ -51,6 +53,9 @@ func dockerfile(o Options) string {
 			py = "python3"
 		}
 		python = fmt.Sprintf(`, "--env-manager", "local", "--python", %q`, py)
+		if o.Runtime != "" && o.Runtime != "auto" {
+			python += fmt.Sprintf(`, "--runtime", %q`, o.Runtime)
+		}
 	}
 	return "FROM " + from + `
 COPY mlrun /mlrun

@@ -1,0 +1,685 @@
+package sklearn
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"slices"
+	"strings"
+)
+
+// ErrNotInGo marks a model Go does not predict: an estimator, a setting
+// or a predict function outside what this package implements. The model
+// is still a valid one (a Python worker serves it).
+var ErrNotInGo = errors.New("not predicted in Go")
+
+// InputError is scikit-learn's ValueError for an input the model refuses,
+// with scikit-learn's own message.
+type InputError struct{ Msg string }
+
+func (e *InputError) Error() string { return e.Msg }
+
+func inputErr(format string, args ...any) error { return &InputError{fmt.Sprintf(format, args...)} }
+
+// Predictor predicts a pickled scikit-learn model in Go, as the
+// estimator's own predict (or predict_proba) does, reading the fitted
+// state from the pickle without running it.
+type Predictor struct {
+	stages []*stage // the transformers, then the final estimator
+}
+
+// stage is one fitted estimator: how it validates its input, as
+// scikit-learn's _validate_data does, and what it computes.
+type stage struct {
+	class    string   // the class name, for messages
+	nIn      int      // n_features_in_; 0 when the model does not say
+	names    []string // feature_names_in_, nil when fitted without names
+	allowNaN bool
+	float32  bool // the input is cast to float32 first (trees)
+	// transform changes x in place (transformers); predict answers
+	// (final estimators): []float64, [][]float64 or []any.
+	transform func(x *matrix)
+	predict   func(x *matrix) any
+}
+
+// matrix is a row-major float64 matrix.
+type matrix struct {
+	rows, cols int
+	v          []float64
+}
+
+func (m *matrix) row(r int) []float64 { return m.v[r*m.cols : (r+1)*m.cols] }
+
+// LoadPredictor reads the pickle at path (as Read does, refusing what Read
+// refuses) and makes its predictor for predictFn ("predict", or
+// "predict_proba" for a classifier that has one). A model outside what Go
+// predicts is an ErrNotInGo error naming why.
+func LoadPredictor(path, predictFn string) (*Predictor, error) {
+	if _, err := Read(path); err != nil {
+		return nil, err
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	res, err := walk(&reader{r: bufio.NewReaderSize(f, 1<<16)})
+	if err != nil {
+		return nil, err
+	}
+	if predictFn == "" {
+		predictFn = "predict"
+	}
+	p := &Predictor{}
+	if err := p.add(res.top, predictFn, true); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// add appends the stages of the estimator v; final says it is the last.
+func (p *Predictor) add(v any, predictFn string, final bool) error {
+	o, ok := v.(*object)
+	if !ok {
+		return fmt.Errorf("%w: a step is %s", ErrNotInGo, describe(v))
+	}
+	st, ok := o.state.(*dict)
+	if !ok {
+		return fmt.Errorf("%w: %s has no state", ErrNotInGo, o.class)
+	}
+	s := &state{d: st, class: o.class.name}
+	if o.class.name == "Pipeline" && o.class.module == "sklearn.pipeline" {
+		steps, ok := st.get("steps").(*list)
+		if !ok || len(steps.items) == 0 {
+			return fmt.Errorf("%w: a Pipeline without steps", ErrNotInGo)
+		}
+		var ests []any
+		for _, it := range steps.items {
+			t, ok := it.(*tuple)
+			if !ok || len(t.items) != 2 {
+				return fmt.Errorf("%w: a Pipeline step is not a (name, estimator) pair", ErrNotInGo)
+			}
+			if t.items[1] == nil || t.items[1] == "passthrough" {
+				continue
+			}
+			ests = append(ests, t.items[1])
+		}
+		if len(ests) == 0 {
+			return fmt.Errorf("%w: a Pipeline of passthrough steps", ErrNotInGo)
+		}
+		for i, e := range ests {
+			if err := p.add(e, predictFn, final && i == len(ests)-1); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	var (
+		g   *stage
+		err error
+	)
+	if final {
+		g, err = finalStage(o.class, s, predictFn)
+	} else {
+		g, err = transformer(o.class, s)
+	}
+	if err != nil {
+		return err
+	}
+	if s.err != nil {
+		return s.err
+	}
+	p.stages = append(p.stages, g)
+	return nil
+}
+
+// state reads a fitted estimator's attributes; the first problem is kept
+// in err (an ErrNotInGo), and later reads return zero values.
+type state struct {
+	d     *dict
+	class string
+	err   error
+}
+
+func (s *state) fail(format string, args ...any) {
+	if s.err == nil {
+		s.err = fmt.Errorf("%w: %s: %s", ErrNotInGo, s.class, fmt.Sprintf(format, args...))
+	}
+}
+
+func (s *state) has(k string) bool {
+	for _, key := range s.d.keys {
+		if key == k {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *state) array(k string) *array {
+	a, err := readArray(s.d.get(k))
+	if err != nil {
+		s.fail("%s: %v", k, err)
+		return &array{dt: &dtype{kind: 'f', size: 8}}
+	}
+	return a
+}
+
+func (s *state) floats(k string) []float64 {
+	f, err := s.array(k).floats()
+	if err != nil {
+		s.fail("%s: %v", k, err)
+	}
+	return f
+}
+
+// floatsOrScalar reads an array, or a number as one value.
+func (s *state) floatsOrScalar(k string) []float64 {
+	if f, ok := pyNumber(s.d.get(k)); ok {
+		return []float64{f}
+	}
+	return s.floats(k)
+}
+
+func (s *state) bool(k string, def bool) bool {
+	switch v := s.d.get(k).(type) {
+	case bool:
+		return v
+	case nil:
+		return def
+	}
+	s.fail("%s is not a boolean", k)
+	return def
+}
+
+func (s *state) int(k string) int {
+	if v, ok := s.d.get(k).(int64); ok {
+		return int(v)
+	}
+	if f, ok := pyNumber(s.d.get(k)); ok && f == math.Trunc(f) {
+		return int(f)
+	}
+	s.fail("%s is not an integer", k)
+	return 0
+}
+
+func (s *state) str(k string) string {
+	v, _ := s.d.get(k).(string)
+	return v
+}
+
+// base reads what every fitted estimator has: its input width and
+// feature names.
+func (s *state) base() *stage {
+	g := &stage{class: s.class}
+	if s.has("n_features_in_") {
+		g.nIn = s.int("n_features_in_")
+	}
+	if s.has("feature_names_in_") {
+		vals, err := s.array("feature_names_in_").values()
+		if err != nil {
+			s.fail("feature_names_in_: %v", err)
+		}
+		for _, v := range vals {
+			name, ok := v.(string)
+			if !ok {
+				s.fail("feature_names_in_ holds %s", describe(v))
+			}
+			g.names = append(g.names, name)
+		}
+	}
+	return g
+}
+
+// transformer makes the stage of a fitted transformer.
+func transformer(class *global, s *state) (*stage, error) {
+	g := s.base()
+	g.allowNaN = true // the scalers pass NaN through
+	switch class.module + "." + class.name {
+	case "sklearn.preprocessing._data.StandardScaler":
+		var mean, scale []float64
+		if s.bool("with_mean", true) {
+			mean = s.floats("mean_")
+		}
+		if s.bool("with_std", true) {
+			scale = s.floats("scale_")
+		}
+		g.transform = func(x *matrix) {
+			for r := 0; r < x.rows; r++ {
+				row := x.row(r)
+				for j := range row {
+					if mean != nil {
+						row[j] -= mean[j]
+					}
+					if scale != nil {
+						row[j] /= scale[j]
+					}
+				}
+			}
+		}
+		return g, s.widths(g, mean, scale)
+	case "sklearn.preprocessing._data.MinMaxScaler":
+		scale, min := s.floats("scale_"), s.floats("min_")
+		clip := s.bool("clip", false)
+		var lo, hi float64
+		if clip {
+			fr, ok := s.d.get("feature_range").(*tuple)
+			if !ok || len(fr.items) != 2 {
+				s.fail("feature_range is not a pair")
+			} else {
+				lo, _ = pyNumber(fr.items[0])
+				hi, _ = pyNumber(fr.items[1])
+			}
+		}
+		g.transform = func(x *matrix) {
+			for r := 0; r < x.rows; r++ {
+				row := x.row(r)
+				for j := range row {
+					row[j] *= scale[j]
+					row[j] += min[j]
+					if clip { // np.clip: NaN stays NaN
+						row[j] = math.Min(math.Max(row[j], lo), hi)
+					}
+				}
+			}
+		}
+		return g, s.widths(g, scale, min)
+	case "sklearn.preprocessing._data.MaxAbsScaler":
+		scale := s.floats("scale_")
+		g.transform = func(x *matrix) {
+			for r := 0; r < x.rows; r++ {
+				row := x.row(r)
+				for j := range row {
+					row[j] /= scale[j]
+				}
+			}
+		}
+		return g, s.widths(g, scale)
+	case "sklearn.preprocessing._data.RobustScaler":
+		var center, scale []float64
+		if s.bool("with_centering", true) {
+			center = s.floats("center_")
+		}
+		if s.bool("with_scaling", true) {
+			scale = s.floats("scale_")
+		}
+		g.transform = func(x *matrix) {
+			for r := 0; r < x.rows; r++ {
+				row := x.row(r)
+				for j := range row {
+					if center != nil {
+						row[j] -= center[j]
+					}
+					if scale != nil {
+						row[j] /= scale[j]
+					}
+				}
+			}
+		}
+		return g, s.widths(g, center, scale)
+	}
+	return nil, fmt.Errorf("%w: the step %s (a transformer mlrun does not run in Go)", ErrNotInGo, class)
+}
+
+// widths checks that per-feature arrays (nil ones aside) have one value
+// per input feature.
+func (s *state) widths(g *stage, arrays ...[]float64) error {
+	if s.err != nil {
+		return s.err
+	}
+	for _, a := range arrays {
+		if a == nil {
+			continue
+		}
+		if g.nIn == 0 {
+			g.nIn = len(a)
+		}
+		if len(a) != g.nIn {
+			return fmt.Errorf("%w: %s has %d values for %d features", ErrNotInGo, g.class, len(a), g.nIn)
+		}
+	}
+	return nil
+}
+
+// Linear models whose predict is X @ coef_.T + intercept_.
+var linearRegressors = []string{
+	"sklearn.linear_model._base.LinearRegression",
+	"sklearn.linear_model._ridge.Ridge", "sklearn.linear_model._ridge.RidgeCV",
+	"sklearn.linear_model._coordinate_descent.Lasso", "sklearn.linear_model._coordinate_descent.LassoCV",
+	"sklearn.linear_model._coordinate_descent.ElasticNet", "sklearn.linear_model._coordinate_descent.ElasticNetCV",
+	"sklearn.linear_model._bayes.BayesianRidge", "sklearn.linear_model._huber.HuberRegressor",
+}
+
+// Linear classifiers whose predict is classes_[argmax(X @ coef_.T + intercept_)].
+var linearClassifiers = []string{
+	"sklearn.linear_model._logistic.LogisticRegression", "sklearn.linear_model._logistic.LogisticRegressionCV",
+	"sklearn.svm._classes.LinearSVC", "sklearn.linear_model._stochastic_gradient.SGDClassifier",
+	"sklearn.linear_model._perceptron.Perceptron",
+}
+
+// finalStage makes the stage of the final estimator, for predictFn.
+func finalStage(class *global, s *state, predictFn string) (*stage, error) {
+	name := class.module + "." + class.name
+	g := s.base()
+	switch {
+	case slices.Contains(linearRegressors, name):
+		if predictFn != "predict" {
+			break
+		}
+		return linearRegressor(g, s)
+	case slices.Contains(linearClassifiers, name):
+		return linearClassifier(g, s, predictFn)
+	default:
+		if t := treeModel(name); t != "" {
+			return treeStage(g, s, t, predictFn)
+		}
+		return nil, fmt.Errorf("%w: %s (an estimator mlrun does not run in Go)", ErrNotInGo, class)
+	}
+	return nil, fmt.Errorf("%w: %s.%s", ErrNotInGo, class, predictFn)
+}
+
+// linear reads coef_ (k rows of n values) and intercept_ (k values, or
+// one added to every row).
+func linear(g *stage, s *state) (coef [][]float64, icpt []float64, vector bool, err error) {
+	ca := s.array("coef_")
+	c := s.floats("coef_")
+	icpt = s.floatsOrScalar("intercept_")
+	if s.err != nil {
+		return nil, nil, false, s.err
+	}
+	switch len(ca.shape) {
+	case 1:
+		coef, vector = [][]float64{c}, true
+	case 2:
+		for k := 0; k < ca.shape[0]; k++ {
+			coef = append(coef, c[k*ca.shape[1]:(k+1)*ca.shape[1]])
+		}
+	default:
+		return nil, nil, false, fmt.Errorf("%w: %s's coef_ has %d dimensions", ErrNotInGo, g.class, len(ca.shape))
+	}
+	if len(coef) == 0 || len(icpt) != 1 && len(icpt) != len(coef) {
+		return nil, nil, false, fmt.Errorf("%w: %s's coef_ and intercept_ disagree", ErrNotInGo, g.class)
+	}
+	if err := s.widths(g, coef[0]); err != nil {
+		return nil, nil, false, err
+	}
+	return coef, icpt, vector, nil
+}
+
+// scores is X @ coef.T + intercept, a row of len(coef) per sample.
+func scores(x *matrix, coef [][]float64, icpt []float64) []float64 {
+	k := len(coef)
+	out := make([]float64, x.rows*k)
+	for r := 0; r < x.rows; r++ {
+		row := x.row(r)
+		for t, c := range coef {
+			var sum float64
+			for j, w := range c {
+				sum += row[j] * w
+			}
+			if len(icpt) == 1 {
+				sum += icpt[0]
+			} else {
+				sum += icpt[t]
+			}
+			out[r*k+t] = sum
+		}
+	}
+	return out
+}
+
+func linearRegressor(g *stage, s *state) (*stage, error) {
+	coef, icpt, vector, err := linear(g, s)
+	if err != nil {
+		return nil, err
+	}
+	g.predict = func(x *matrix) any {
+		out := scores(x, coef, icpt)
+		if vector {
+			return out
+		}
+		return rows(out, len(coef))
+	}
+	return g, nil
+}
+
+// rows splits a flat row-major slice into rows of k.
+func rows(v []float64, k int) [][]float64 {
+	out := make([][]float64, len(v)/k)
+	for r := range out {
+		out[r] = v[r*k : (r+1)*k]
+	}
+	return out
+}
+
+// classes reads classes_ as the labels predict answers.
+func (s *state) classes() []any {
+	vals, err := s.array("classes_").values()
+	if err != nil {
+		s.fail("classes_: %v", err)
+	}
+	return vals
+}
+
+func linearClassifier(g *stage, s *state, predictFn string) (*stage, error) {
+	coef, icpt, _, err := linear(g, s)
+	if err != nil {
+		return nil, err
+	}
+	classes := s.classes()
+	if s.err != nil {
+		return nil, s.err
+	}
+	k := len(coef)
+	if k == 1 && len(classes) != 2 || k > 1 && len(classes) != k {
+		return nil, fmt.Errorf("%w: %s has %d classes for %d rows of coef_", ErrNotInGo, g.class, len(classes), k)
+	}
+	switch predictFn {
+	case "predict":
+		g.predict = func(x *matrix) any {
+			sc := scores(x, coef, icpt)
+			out := make([]any, x.rows)
+			for r := range out {
+				if k == 1 {
+					out[r] = classes[b2i(sc[r] > 0)]
+				} else {
+					out[r] = classes[argmax(sc[r*k:(r+1)*k])]
+				}
+			}
+			return out
+		}
+		return g, nil
+	case "predict_proba":
+		if g.class != "LogisticRegression" {
+			break
+		}
+		mc := s.str("multi_class")
+		ovr := mc == "ovr" || mc == "warn" || (mc == "auto" || mc == "deprecated" || mc == "") && (len(classes) <= 2 || s.str("solver") == "liblinear")
+		if s.err != nil {
+			return nil, s.err
+		}
+		g.predict = func(x *matrix) any {
+			sc := scores(x, coef, icpt)
+			out := make([][]float64, x.rows)
+			for r := range out {
+				d := sc[r*k : (r+1)*k]
+				switch {
+				case ovr && k == 1:
+					p := expit(d[0])
+					out[r] = []float64{1 - p, p}
+				case ovr:
+					p := make([]float64, k)
+					var sum float64
+					for i, v := range d {
+						p[i] = expit(v)
+						sum += p[i]
+					}
+					for i := range p {
+						p[i] /= sum
+					}
+					out[r] = p
+				case k == 1:
+					out[r] = softmax([]float64{-d[0], d[0]})
+				default:
+					out[r] = softmax(append([]float64(nil), d...))
+				}
+			}
+			return out
+		}
+		return g, nil
+	}
+	return nil, fmt.Errorf("%w: %s.%s", ErrNotInGo, g.class, predictFn)
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// argmax is numpy's: the first of the largest (a NaN wins).
+func argmax(v []float64) int {
+	best := 0
+	for i, x := range v {
+		if math.IsNaN(x) {
+			return i
+		}
+		if x > v[best] {
+			best = i
+		}
+	}
+	return best
+}
+
+// expit is scipy's logistic sigmoid.
+func expit(x float64) float64 {
+	if x < 0 {
+		e := math.Exp(x)
+		return e / (1 + e)
+	}
+	return 1 / (1 + math.Exp(-x))
+}
+
+// softmax is scikit-learn's utils.extmath.softmax, in place: subtract the
+// row's max, exponentiate, divide by the sum.
+func softmax(d []float64) []float64 {
+	m := d[0]
+	for _, v := range d {
+		m = math.Max(m, v)
+	}
+	var sum float64
+	for i := range d {
+		d[i] = math.Exp(d[i] - m)
+		sum += d[i]
+	}
+	for i := range d {
+		d[i] /= sum
+	}
+	return d
+}
+
+// Predict answers rows of x (n rows of the same width, row-major), with
+// names the input's column names when it is a DataFrame with string
+// column names (nil otherwise), as the model's predict does; a refusal
+// is an *InputError with scikit-learn's message.
+func (p *Predictor) Predict(x []float64, n int, names []string) (any, error) {
+	m := &matrix{rows: n, v: append([]float64(nil), x...)}
+	if n > 0 {
+		m.cols = len(x) / n
+	} else if names != nil {
+		m.cols = len(names)
+	}
+	for i, g := range p.stages {
+		if i > 0 {
+			names = nil // a transformer's output is an array
+		}
+		if err := g.validate(m, names); err != nil {
+			return nil, err
+		}
+		if g.transform != nil {
+			g.transform(m)
+			continue
+		}
+		return g.predict(m), nil
+	}
+	return nil, errors.New("a model without a final estimator")
+}
+
+// validate checks x as scikit-learn's _validate_data(X, reset=False)
+// does: feature names, then finite values (after the cast to float32 for
+// trees), then the number of features.
+func (g *stage) validate(x *matrix, names []string) error {
+	if g.names != nil && names != nil && !slices.Equal(g.names, names) {
+		return inputErr("%s", namesMessage(g.names, names))
+	}
+	nan, inf := false, false
+	for i, v := range x.v {
+		if g.float32 {
+			v = float64(float32(v))
+			x.v[i] = v
+		}
+		nan = nan || math.IsNaN(v)
+		inf = inf || math.IsInf(v, 0)
+	}
+	if nan && !g.allowNaN {
+		return inputErr("Input X contains NaN.\n%s does not accept missing values encoded as NaN natively. For supervised learning, you might want to consider sklearn.ensemble.HistGradientBoostingClassifier and Regressor which accept missing values encoded as NaNs natively. Alternatively, it is possible to preprocess the data, for instance by using an imputer transformer in a pipeline or drop samples with missing values. See https://scikit-learn.org/stable/modules/impute.html You can find a list of all estimators that handle NaN values at the following page: https://scikit-learn.org/stable/modules/impute.html#estimators-that-handle-nan-values", g.class)
+	}
+	if inf {
+		t := "float64"
+		if g.float32 {
+			t = "float32"
+		}
+		return inputErr("Input X contains infinity or a value too large for dtype('%s').", t)
+	}
+	if x.rows == 0 {
+		return inputErr("Found array with 0 sample(s) (shape=(0, %d)) while a minimum of 1 is required by %s.", x.cols, g.class)
+	}
+	if g.nIn > 0 && x.cols != g.nIn {
+		return inputErr("X has %d features, but %s is expecting %d features as input.", x.cols, g.class, g.nIn)
+	}
+	return nil
+}
+
+// namesMessage is scikit-learn's message for feature names unlike the
+// fitted ones.
+func namesMessage(fitted, got []string) string {
+	var b strings.Builder
+	b.WriteString("The feature names should match those that were passed during fit.\n")
+	unexpected, missing := minus(got, fitted), minus(fitted, got)
+	list := func(names []string) {
+		for i, n := range names {
+			if i >= 5 {
+				b.WriteString("- ...\n")
+				break
+			}
+			fmt.Fprintf(&b, "- %s\n", n)
+		}
+	}
+	if len(unexpected) > 0 {
+		b.WriteString("Feature names unseen at fit time:\n")
+		list(unexpected)
+	}
+	if len(missing) > 0 {
+		b.WriteString("Feature names seen at fit time, yet now missing:\n")
+		list(missing)
+	}
+	if len(unexpected) == 0 && len(missing) == 0 {
+		b.WriteString("Feature names must be in the same order as they were in fit.\n")
+	}
+	return b.String()
+}
+
+// minus is the sorted set of a's names not in b.
+func minus(a, b []string) []string {
+	var out []string
+	for _, n := range a {
+		if !slices.Contains(b, n) && !slices.Contains(out, n) {
+			out = append(out, n)
+		}
+	}
+	slices.Sort(out)
+	return out
+}

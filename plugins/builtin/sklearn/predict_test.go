@@ -1,0 +1,217 @@
+package sklearn
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"os"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/mlrun/mlrun/internal/pylines"
+)
+
+// TestPredictsAsScikitLearn fits models with Debian's scikit-learn
+// (testdata/predict.py), pickles each with protocols 2, 4 and 5, and
+// compares the Go predictor's answers with scikit-learn's own on random
+// inputs and on inputs scikit-learn refuses: the same labels, the same
+// numbers (to 1e-12 relative: numpy's BLAS may sum a dot product in
+// another order), the same refusals with the same messages.
+func TestPredictsAsScikitLearn(t *testing.T) {
+	py := pylines.Debian(t, "apt-get install python3-sklearn python3-pandas", "sklearn", "pandas")
+	script, err := os.ReadFile("testdata/predict.py")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sk := pylines.StartWith(t, py, string(script), "apt-get install python3-sklearn python3-pandas", "sklearn", "pandas")
+	req, _ := json.Marshal(map[string]string{"fit": t.TempDir()})
+	var files map[string][]string
+	if err := json.Unmarshal([]byte(sk.Ask(t, string(req))), &files); err != nil {
+		t.Fatal(err)
+	}
+	cols := []string{"a", "b", "c", "d", "e"}
+	numpyFitted := map[string]bool{"linreg_noicpt_numpy": true, "elasticnet_numpy": true, "sgd_binary": true,
+		"pipe_robust_maxabs_linreg": true, "tree_reg_numpy": true, "extra_reg": true}
+	grid := func(name string) bool {
+		return slices.Contains([]string{"tree_reg", "tree_cls", "forest_reg", "extra_cls"}, name)
+	}
+	proba := []string{"logreg_binary", "logreg_multi", "logreg_ovr", "logreg_10", "tree_cls", "forest_cls10", "extra_cls", "pipe_std_logreg", "pipe_std_forest"}
+	rnd := rand.New(rand.NewPCG(1, 2))
+	var worst float64
+	names := make([]string, 0, len(files))
+	for name := range files {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	for _, name := range names {
+		if name == "knn" {
+			continue
+		}
+		t.Run(name, func(t *testing.T) {
+			fns := []string{"predict"}
+			if slices.Contains(proba, name) {
+				fns = append(fns, "predict_proba")
+			}
+			// Inputs: random rows like the training data (or the grid's
+			// values and halves, where tree thresholds lie, and values a
+			// hair off them), then what scikit-learn refuses.
+			rows := make([][]float64, 40)
+			for r := range rows {
+				rows[r] = make([]float64, 5)
+				for j := range rows[r] {
+					if grid(name) {
+						v := float64(rnd.IntN(11)) / 2
+						switch rnd.IntN(6) {
+						case 0:
+							v += 1e-9
+						case 1:
+							v -= 1e-9
+						}
+						rows[r][j] = v
+					} else {
+						rows[r][j] = rnd.NormFloat64()*[]float64{1, 10, 0.1, 100, 1}[j] + []float64{0, 5, 0, -50, 2}[j]
+					}
+				}
+			}
+			named := cols
+			if numpyFitted[name] {
+				named = nil
+			}
+			type input struct {
+				what    string
+				columns []string
+				rows    [][]float64
+			}
+			one := func(v float64) [][]float64 { return [][]float64{{1, 2, v, 4, 5}} }
+			inputs := []input{
+				{"random rows", named, rows},
+				{"a NaN", named, one(math.NaN())},
+				{"an infinity", named, one(math.Inf(-1))},
+				{"past float32", named, one(1e39)},
+				{"no rows", cols, [][]float64{}},
+				{"four columns", nil, [][]float64{{1, 2, 3, 4}}},
+				{"names swapped", []string{"b", "a", "c", "d", "e"}, rows[:2]},
+				{"a name changed", []string{"a", "b", "c", "d", "z"}, rows[:2]},
+				{"names missing", []string{"a", "b", "c"}, [][]float64{{1, 2, 3}}},
+				{"names of a numpy fit or none of a frame's", map[bool][]string{true: cols, false: nil}[named == nil], rows[:3]},
+			}
+			for _, file := range files[name] {
+				for _, fn := range fns {
+					p, err := LoadPredictor(file, fn)
+					if err != nil {
+						t.Fatalf("%s %s: %v", file, fn, err)
+					}
+					for _, in := range inputs {
+						want := askSklearn(t, sk, name, fn, in.columns, in.rows)
+						x := make([]float64, 0, len(in.rows)*5)
+						for _, r := range in.rows {
+							x = append(x, r...)
+						}
+						out, err := p.Predict(x, len(in.rows), in.columns)
+						var got any
+						if ie := (*InputError)(nil); errors.As(err, &ie) {
+							got = map[string]any{"err": "ValueError: " + ie.Msg}
+						} else if err != nil {
+							t.Fatalf("%s, %s: %v", fn, in.what, err)
+						} else {
+							b, _ := json.Marshal(out)
+							var v any
+							json.Unmarshal(b, &v)
+							got = map[string]any{"ok": v}
+						}
+						if d, ok := alike(got, want); !ok {
+							t.Errorf("%s %s, %s:\n go: %.400v\n sklearn: %.400v", file[strings.LastIndex(file, "/")+1:], fn, in.what, got, want)
+						} else {
+							worst = max(worst, d)
+						}
+					}
+				}
+			}
+		})
+	}
+	t.Logf("largest relative difference from scikit-learn: %.3g", worst)
+
+	// What Go does not predict is said, for a Python worker to serve.
+	for _, c := range []struct{ name, fn string }{{"knn", "predict"}, {"linearsvc", "predict_proba"}, {"linreg", "predict_proba"}, {"logreg_binary", "predict_log_proba"}} {
+		if _, err := LoadPredictor(files[c.name][2], c.fn); !errors.Is(err, ErrNotInGo) {
+			t.Errorf("%s %s: %v, want ErrNotInGo", c.name, c.fn, err)
+		}
+	}
+}
+
+// askSklearn asks the script for scikit-learn's answer.
+func askSklearn(t *testing.T, sk *pylines.Proc, model, fn string, columns []string, rows [][]float64) any {
+	t.Helper()
+	enc := make([][]any, len(rows))
+	for i, r := range rows {
+		for _, v := range r {
+			if math.IsNaN(v) || math.IsInf(v, 0) {
+				enc[i] = append(enc[i], fmt.Sprint(v))
+			} else {
+				enc[i] = append(enc[i], v)
+			}
+		}
+	}
+	for i := range enc {
+		for j, v := range enc[i] {
+			if s, ok := v.(string); ok {
+				enc[i][j] = strings.NewReplacer("NaN", "nan", "+Inf", "inf", "-Inf", "-inf").Replace(s)
+			}
+		}
+	}
+	req, _ := json.Marshal(map[string]any{"model": model, "fn": fn, "columns": columns, "rows": enc})
+	var v any
+	if err := json.Unmarshal([]byte(sk.Ask(t, string(req))), &v); err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+// alike compares answers: numbers to 1e-12 relative (returning the
+// largest difference), everything else exactly.
+func alike(a, b any) (float64, bool) {
+	switch a := a.(type) {
+	case map[string]any:
+		bm, ok := b.(map[string]any)
+		if !ok || len(a) != len(bm) {
+			return 0, false
+		}
+		worst := 0.0
+		for k, v := range a {
+			d, ok := alike(v, bm[k])
+			if !ok {
+				return 0, false
+			}
+			worst = max(worst, d)
+		}
+		return worst, true
+	case []any:
+		bl, ok := b.([]any)
+		if !ok || len(a) != len(bl) {
+			return 0, false
+		}
+		worst := 0.0
+		for i := range a {
+			d, ok := alike(a[i], bl[i])
+			if !ok {
+				return 0, false
+			}
+			worst = max(worst, d)
+		}
+		return worst, true
+	case float64:
+		bf, ok := b.(float64)
+		if !ok {
+			return 0, false
+		}
+		if a == bf {
+			return 0, true
+		}
+		d := math.Abs(a-bf) / max(math.Abs(a), math.Abs(bf))
+		return d, d <= 1e-12
+	}
+	return 0, a == b
+}

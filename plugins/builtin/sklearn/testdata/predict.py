@@ -1,0 +1,119 @@
+"""The scikit-learn side of predict_test.go: fits models, pickles them,
+and answers predictions, as scikit-learn itself computes them.
+
+Lines in: {"fit": dir} fits every model and pickles each (protocols 2, 4
+and 5) into dir, answering {name: [file, ...]}; {"model": name, "fn":
+"predict", "columns": [...] or null, "rows": [[...]]} answers {"ok":
+result} or {"err": "ValueError: message"}. Numbers may be "nan", "inf",
+"-inf".
+"""
+import json
+import os
+import pickle
+import sys
+import warnings
+
+import numpy as np
+import pandas as pd
+from sklearn.ensemble import (ExtraTreesClassifier, ExtraTreesRegressor,
+                              RandomForestClassifier, RandomForestRegressor)
+from sklearn.linear_model import (BayesianRidge, ElasticNet, HuberRegressor,
+                                  Lasso, LinearRegression, LogisticRegression,
+                                  Perceptron, Ridge, RidgeCV, SGDClassifier)
+from sklearn.neighbors import KNeighborsClassifier
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import (MaxAbsScaler, MinMaxScaler, RobustScaler,
+                                   StandardScaler)
+from sklearn.svm import LinearSVC
+from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
+
+warnings.simplefilter("ignore")
+rng = np.random.RandomState(7)
+N, F = 200, 5
+cols = ["a", "b", "c", "d", "e"]
+X = rng.normal(size=(N, F)) * [1, 10, 0.1, 100, 1] + [0, 5, 0, -50, 2]
+Xdf = pd.DataFrame(X, columns=cols)
+# A grid of small integers: tree thresholds fall on the halves, which the
+# inputs then hit exactly.
+G = rng.randint(0, 5, size=(N, F)).astype(float)
+Gdf = pd.DataFrame(G, columns=cols)
+y = X @ [1.5, -0.2, 3, 0.01, 0] + rng.normal(size=N)
+y2 = np.c_[y, -y + rng.normal(size=N)]
+yb = (y > np.median(y)).astype(int)
+ys = np.array(["cat", "dog", "emu"], dtype=object)[np.digitize(y, np.quantile(y, [0.33, 0.66]))]
+y10 = np.digitize(y, np.quantile(y, np.linspace(0.1, 0.9, 9)))
+yg = G @ [1, -2, 0.5, 0, 3] + rng.normal(size=N)
+ygs = np.array(["lo", "mid", "hi"], dtype=object)[np.digitize(yg, np.quantile(yg, [0.33, 0.66]))]
+
+MODELS = {
+    "linreg": (LinearRegression(), Xdf, y),
+    "linreg_noicpt_numpy": (LinearRegression(fit_intercept=False), X, y),
+    "ridge_2targets": (Ridge(alpha=0.5), Xdf, y2),
+    "ridgecv": (RidgeCV(), Xdf, y),
+    "lasso": (Lasso(alpha=0.05), Xdf, y),
+    "elasticnet_numpy": (ElasticNet(alpha=0.1), X, y),
+    "bayesridge": (BayesianRidge(), Xdf, y),
+    "huber": (HuberRegressor(max_iter=500), Xdf, y),
+    "logreg_binary": (LogisticRegression(max_iter=1000), Xdf, yb),
+    "logreg_multi": (LogisticRegression(max_iter=1000), Xdf, ys),
+    "logreg_ovr": (LogisticRegression(solver="liblinear"), Xdf, ys),
+    "logreg_10": (LogisticRegression(max_iter=2000), Xdf, y10),
+    "linearsvc": (LinearSVC(max_iter=5000), Xdf, ys),
+    "sgd_binary": (SGDClassifier(random_state=0), X, yb),
+    "perceptron": (Perceptron(random_state=0), Xdf, ys),
+    "pipe_std_logreg": (Pipeline([("s", StandardScaler()), ("m", LogisticRegression(max_iter=1000))]), Xdf, ys),
+    "pipe_minmax_clip_ridge": (Pipeline([("s", MinMaxScaler(feature_range=(-1, 2), clip=True)), ("m", Ridge())]), Xdf, y),
+    "pipe_robust_maxabs_linreg": (Pipeline([("r", RobustScaler()), ("p", "passthrough"), ("x", MaxAbsScaler()), ("m", LinearRegression())]), X, y),
+    "pipe_nomean_std": (Pipeline([("s", StandardScaler(with_mean=False)), ("m", Lasso(alpha=0.01))]), Xdf, y),
+    "tree_reg": (DecisionTreeRegressor(random_state=0), Gdf, yg),
+    "tree_cls": (DecisionTreeClassifier(random_state=0, max_depth=6), Gdf, ygs),
+    "tree_reg_numpy": (DecisionTreeRegressor(random_state=0, max_depth=8), X, y),
+    "forest_reg": (RandomForestRegressor(n_estimators=7, random_state=0), Gdf, yg),
+    "forest_cls10": (RandomForestClassifier(n_estimators=9, random_state=0), Xdf, y10),
+    "extra_cls": (ExtraTreesClassifier(n_estimators=5, random_state=0), Gdf, ygs),
+    "extra_reg": (ExtraTreesRegressor(n_estimators=5, random_state=0), X, y),
+    "pipe_std_forest": (Pipeline([("s", StandardScaler()), ("m", RandomForestClassifier(n_estimators=4, random_state=1))]), Xdf, yb),
+    "knn": (KNeighborsClassifier(), Xdf, ys),
+}
+fitted = {}
+
+
+def num(v):
+    return float(v) if isinstance(v, str) else v
+
+
+def jsonable(v):
+    if isinstance(v, np.ndarray):
+        return [jsonable(x) for x in v.tolist()] if v.ndim else jsonable(v.item())
+    if isinstance(v, list):
+        return [jsonable(x) for x in v]
+    if isinstance(v, float) and (v != v or v in (float("inf"), float("-inf"))):
+        return repr(v)
+    return v
+
+
+for line in sys.stdin:
+    req = json.loads(line)
+    if "fit" in req:
+        out = {}
+        for name, (est, Xf, yf) in MODELS.items():
+            est.fit(Xf, yf)
+            fitted[name] = est
+            out[name] = []
+            for proto in (2, 4, 5):
+                path = os.path.join(req["fit"], "%s_p%d.pkl" % (name, proto))
+                with open(path, "wb") as f:
+                    pickle.dump(est, f, protocol=proto)
+                out[name].append(path)
+        print(json.dumps(out), flush=True)
+        continue
+    rows = [[num(v) for v in r] for r in req["rows"]]
+    if req["columns"] is not None:
+        data = pd.DataFrame(rows, columns=req["columns"], dtype=float)
+    else:
+        data = np.array(rows, dtype=float).reshape(len(rows), -1) if rows else np.empty((0, F))
+    try:
+        res = getattr(fitted[req["model"]], req["fn"])(data)
+        print(json.dumps({"ok": jsonable(res)}), flush=True)
+    except Exception as e:  # noqa: BLE001 - the answer is the exception
+        print(json.dumps({"err": "%s: %s" % (type(e).__name__, e)}), flush=True)

@@ -1,0 +1,346 @@
+package sklearn
+
+import (
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+)
+
+// Decision trees and the forests of them, as scikit-learn's Tree.predict
+// walks them: the input cast to float32, a sample going left when its
+// feature is <= the node's threshold, and (models of scikit-learn 1.3 and
+// later, whose nodes record it) a missing value going the side the node
+// learned.
+
+// treeModel names the kind of a tree model class: "tree", "forest", or "".
+func treeModel(name string) string {
+	switch name {
+	case "sklearn.tree._classes.DecisionTreeClassifier", "sklearn.tree._classes.DecisionTreeRegressor",
+		"sklearn.tree._classes.ExtraTreeClassifier", "sklearn.tree._classes.ExtraTreeRegressor":
+		return "tree"
+	case "sklearn.ensemble._forest.RandomForestClassifier", "sklearn.ensemble._forest.RandomForestRegressor",
+		"sklearn.ensemble._forest.ExtraTreesClassifier", "sklearn.ensemble._forest.ExtraTreesRegressor":
+		return "forest"
+	}
+	return ""
+}
+
+// tree is a fitted sklearn.tree._tree.Tree.
+type tree struct {
+	left, right, feature []int
+	threshold            []float64
+	missingLeft          []bool // nil before scikit-learn 1.3
+	value                []float64
+	nOut, width          int // value is node_count × nOut × width
+}
+
+func readTree(v any, nIn int) (*tree, error) {
+	o, ok := v.(*object)
+	if !ok || o.class.module != "sklearn.tree._tree" || o.class.name != "Tree" {
+		return nil, fmt.Errorf("tree_ is %s", describe(v))
+	}
+	st, ok := o.state.(*dict)
+	if !ok {
+		return nil, fmt.Errorf("a Tree without its state")
+	}
+	s := &state{d: st, class: "Tree"}
+	nodes := s.array("nodes")
+	values := s.array("values")
+	if s.err != nil {
+		return nil, s.err
+	}
+	col := func(name string) []float64 {
+		c, err := nodes.column(name)
+		if err != nil {
+			s.fail("%v", err)
+		}
+		return c
+	}
+	ints := func(f []float64) []int {
+		out := make([]int, len(f))
+		for i, x := range f {
+			out[i] = int(x)
+		}
+		return out
+	}
+	t := &tree{left: ints(col("left_child")), right: ints(col("right_child")), feature: ints(col("feature")), threshold: col("threshold")}
+	if _, ok := nodes.dt.fields["missing_go_to_left"]; ok {
+		for _, m := range col("missing_go_to_left") {
+			t.missingLeft = append(t.missingLeft, m != 0)
+		}
+	}
+	var err error
+	if t.value, err = values.floats(); err != nil {
+		return nil, fmt.Errorf("values: %w", err)
+	}
+	if s.err != nil {
+		return nil, s.err
+	}
+	n := len(t.left)
+	if len(values.shape) != 3 || values.shape[0] != n || n == 0 {
+		return nil, fmt.Errorf("a Tree whose values do not match its %d nodes", n)
+	}
+	t.nOut, t.width = values.shape[1], values.shape[2]
+	// Every walk must end at a leaf: children after their parent (as
+	// scikit-learn builds them), features inside the input.
+	for i := range n {
+		if t.left[i] == -1 {
+			continue
+		}
+		if t.left[i] <= i || t.left[i] >= n || t.right[i] <= i || t.right[i] >= n || t.feature[i] < 0 || t.feature[i] >= nIn {
+			return nil, fmt.Errorf("a Tree with a bad node %d", i)
+		}
+	}
+	return t, nil
+}
+
+// leaf is the leaf row x (float32 values, as float64) reaches.
+func (t *tree) leaf(x []float64) int {
+	i := 0
+	for t.left[i] != -1 {
+		v := x[t.feature[i]]
+		switch {
+		case math.IsNaN(v) && t.missingLeft != nil:
+			if t.missingLeft[i] {
+				i = t.left[i]
+			} else {
+				i = t.right[i]
+			}
+		case v <= t.threshold[i]:
+			i = t.left[i]
+		default:
+			i = t.right[i]
+		}
+	}
+	return i
+}
+
+// at is the leaf's values for output o.
+func (t *tree) at(leaf, o int) []float64 {
+	k := (leaf*t.nOut + o) * t.width
+	return t.value[k : k+t.width]
+}
+
+// version reads a "1.4.2" version's major and minor numbers.
+func version(v string) (int, int) {
+	parts := strings.SplitN(v, ".", 3)
+	if len(parts) < 2 {
+		return 0, 0
+	}
+	major, _ := strconv.Atoi(parts[0])
+	minor, _ := strconv.Atoi(strings.TrimRightFunc(parts[1], func(r rune) bool { return r < '0' || r > '9' }))
+	return major, minor
+}
+
+// treeStage makes the stage of a tree or forest model.
+func treeStage(g *stage, s *state, kind, predictFn string) (*stage, error) {
+	g.float32 = true
+	if g.nIn <= 0 {
+		return nil, fmt.Errorf("%w: %s without n_features_in_ (pickled before scikit-learn 1.0)", ErrNotInGo, g.class)
+	}
+	classifier := strings.HasSuffix(g.class, "Classifier")
+	if s.int("n_outputs_") != 1 {
+		return nil, fmt.Errorf("%w: %s with several outputs", ErrNotInGo, g.class)
+	}
+	var trees []*tree
+	if kind == "tree" {
+		t, err := readTree(s.d.get("tree_"), g.nIn)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %s: %v", ErrNotInGo, g.class, err)
+		}
+		trees = append(trees, t)
+	} else {
+		ests, ok := s.d.get("estimators_").(*list)
+		if !ok || len(ests.items) == 0 {
+			return nil, fmt.Errorf("%w: %s without estimators_", ErrNotInGo, g.class)
+		}
+		for i, e := range ests.items {
+			o, ok := e.(*object)
+			var st *dict
+			if ok {
+				st, _ = o.state.(*dict)
+			}
+			if st == nil || treeModel(o.class.module+"."+o.class.name) != "tree" {
+				return nil, fmt.Errorf("%w: %s's estimator %d is %s", ErrNotInGo, g.class, i, describe(e))
+			}
+			t, err := readTree(st.get("tree_"), g.nIn)
+			if err != nil {
+				return nil, fmt.Errorf("%w: %s's estimator %d: %v", ErrNotInGo, g.class, i, err)
+			}
+			trees = append(trees, t)
+		}
+	}
+	for _, t := range trees {
+		if t.nOut != 1 || !classifier && t.width != 1 {
+			return nil, fmt.Errorf("%w: %s with a tree of %d×%d values", ErrNotInGo, g.class, t.nOut, t.width)
+		}
+	}
+	g.allowNaN = treeAllowsNaN(g, s, kind, trees)
+	if s.err != nil {
+		return nil, s.err
+	}
+	if !classifier {
+		if predictFn != "predict" {
+			return nil, fmt.Errorf("%w: %s.%s", ErrNotInGo, g.class, predictFn)
+		}
+		g.predict = func(x *matrix) any {
+			out := make([]float64, x.rows)
+			for r := range out {
+				row := x.row(r)
+				if len(trees) == 1 {
+					out[r] = trees[0].at(trees[0].leaf(row), 0)[0]
+					continue
+				}
+				var sum float64 // y_hat += e.predict(X), tree by tree
+				for _, t := range trees {
+					sum += t.at(t.leaf(row), 0)[0]
+				}
+				out[r] = sum / float64(len(trees))
+			}
+			return out
+		}
+		return g, nil
+	}
+	classes := s.classes()
+	nc := s.int("n_classes_")
+	if s.err != nil {
+		return nil, s.err
+	}
+	if nc != len(classes) || nc == 0 {
+		return nil, fmt.Errorf("%w: %s has %d classes_ for n_classes_ %d", ErrNotInGo, g.class, len(classes), nc)
+	}
+	for _, t := range trees {
+		if t.width < nc {
+			return nil, fmt.Errorf("%w: %s has a tree of %d classes for %d", ErrNotInGo, g.class, t.width, nc)
+		}
+	}
+	// proba is predict_proba's row for x: a tree's leaf values normalized
+	// by their sum; a forest's mean of its trees' rows.
+	proba := func(row []float64) []float64 {
+		var acc []float64
+		for _, t := range trees {
+			p := append([]float64(nil), t.at(t.leaf(row), 0)[:nc]...)
+			norm := npSum(p)
+			if norm == 0 {
+				norm = 1
+			}
+			for i := range p {
+				p[i] /= norm
+			}
+			if len(trees) == 1 {
+				return p
+			}
+			if acc == nil {
+				acc = make([]float64, nc)
+			}
+			for i := range acc {
+				acc[i] += p[i]
+			}
+		}
+		for i := range acc {
+			acc[i] /= float64(len(trees))
+		}
+		return acc
+	}
+	switch predictFn {
+	case "predict":
+		g.predict = func(x *matrix) any {
+			out := make([]any, x.rows)
+			for r := range out {
+				row := x.row(r)
+				if len(trees) == 1 { // argmax of the leaf's raw values
+					out[r] = classes[argmax(trees[0].at(trees[0].leaf(row), 0)[:nc])]
+					continue
+				}
+				out[r] = classes[argmax(proba(row))]
+			}
+			return out
+		}
+	case "predict_proba":
+		g.predict = func(x *matrix) any {
+			out := make([][]float64, x.rows)
+			for r := range out {
+				out[r] = proba(x.row(r))
+			}
+			return out
+		}
+	default:
+		return nil, fmt.Errorf("%w: %s.%s", ErrNotInGo, g.class, predictFn)
+	}
+	return g, nil
+}
+
+// treeAllowsNaN says whether the model's predict takes missing values, as
+// scikit-learn's own tags say (its _support_missing_values): decision
+// trees of 1.3 and later with the best splitter, random forests of 1.4
+// and later, for the criteria that learn a side for them, and no
+// monotonic constraints. Extra trees (which take them from 1.6) are
+// refused them here.
+func treeAllowsNaN(g *stage, s *state, kind string, trees []*tree) bool {
+	for _, t := range trees {
+		if t.missingLeft == nil {
+			return false
+		}
+	}
+	major, minor := version(s.str("_sklearn_version"))
+	if s.d.get("monotonic_cst") != nil || strings.HasPrefix(g.class, "Extra") {
+		return false
+	}
+	switch kind {
+	case "tree":
+		if major == 1 && minor < 3 || s.str("splitter") != "best" {
+			return false
+		}
+	case "forest":
+		if major == 1 && minor < 4 {
+			return false
+		}
+	}
+	if strings.HasSuffix(g.class, "Regressor") {
+		switch s.str("criterion") {
+		case "squared_error", "friedman_mse", "poisson":
+		default:
+			return false
+		}
+	}
+	return major >= 1
+}
+
+// npSum is numpy's sum of a row (add.reduce): the first value, plus the
+// pairwise sum of the rest, eight accumulators at a time.
+func npSum(v []float64) float64 {
+	if len(v) == 0 {
+		return 0
+	}
+	return v[0] + pairwise(v[1:])
+}
+
+func pairwise(a []float64) float64 {
+	n := len(a)
+	switch {
+	case n < 8:
+		res := 0.0
+		for _, x := range a {
+			res += x
+		}
+		return res
+	case n <= 128:
+		var r [8]float64
+		copy(r[:], a[:8])
+		i := 8
+		for ; i < n-n%8; i += 8 {
+			for j := range r {
+				r[j] += a[i+j]
+			}
+		}
+		res := (r[0] + r[1] + (r[2] + r[3])) + (r[4] + r[5] + (r[6] + r[7]))
+		for ; i < n; i++ {
+			res += a[i]
+		}
+		return res
+	}
+	n2 := n / 2
+	n2 -= n2 % 8
+	return pairwise(a[:n2]) + pairwise(a[n2:])
+}
