@@ -6,6 +6,9 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -36,6 +39,48 @@ func BenchmarkInvocations(b *testing.B) {
 		srv := httptest.NewServer(serve.NewHandler(m, serve.Options{}))
 		defer srv.Close()
 		benchInvocations(b, runtime, srv.URL)
+	}
+}
+
+// BenchmarkSklearnInvocations: /invocations of scikit-learn models fitted
+// and pickled here by Debian's scikit-learn on 5 named features — a Pipeline of
+// StandardScaler and LogisticRegression, and a RandomForestClassifier of
+// 100 trees of depth 10 — predicted in Go and by 2 Python workers running
+// scikit-learn itself (as MLflow serves them), as BenchmarkInvocations.
+//
+//	go test -run '^$' -bench SklearnInvocations -benchtime 2000x ./serve/
+func BenchmarkSklearnInvocations(b *testing.B) {
+	py := systemPython(b)
+	dir := b.TempDir()
+	fit := `import pickle, sys, numpy as np, pandas as pd
+from sklearn.ensemble import RandomForestClassifier
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+rng = np.random.RandomState(0)
+X = pd.DataFrame(rng.rand(2000, 5), columns=list("abcde"))
+y = (X.values @ [1, -2, 0.5, 3, 1] + rng.normal(size=2000) > 1.5).astype(int)
+for name, m in [("logreg", make_pipeline(StandardScaler(), LogisticRegression())), ("forest", RandomForestClassifier(n_estimators=100, max_depth=10, random_state=0))]:
+    pickle.dump(m.fit(X, y), open(sys.argv[1] + "/" + name + ".pkl", "wb"), protocol=5)
+`
+	if out, err := exec.Command(py, "-c", fit, dir).CombinedOutput(); err != nil {
+		b.Fatalf("fit: %v %s", err, out)
+	}
+	for _, model := range []string{"logreg", "forest"} {
+		mdir := filepath.Join(dir, model)
+		os.MkdirAll(mdir, 0o755)
+		os.Rename(filepath.Join(dir, model+".pkl"), filepath.Join(mdir, "model.pkl"))
+		os.WriteFile(filepath.Join(mdir, "MLmodel"), []byte("flavors:\n  python_function:\n    loader_module: mlflow.sklearn\n    model_path: model.pkl\n  sklearn:\n    pickled_model: model.pkl\n    serialization_format: cloudpickle\n"), 0o644)
+		for _, runtime := range []string{"go", "python"} {
+			m, err := serve.Load(mdir, serve.LoadOptions{Python: py, Workers: 2, PreferPython: runtime == "python"})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer m.Close()
+			srv := httptest.NewServer(serve.NewHandler(m, serve.Options{}))
+			defer srv.Close()
+			benchInvocations(b, model+"/"+runtime, srv.URL)
+		}
 	}
 }
 

@@ -673,3 +673,61 @@ func TestPythonWorkerReplacedAfterCrash(t *testing.T) {
 		}
 	}
 }
+
+// TestServesSklearnForestLikePython: a RandomForestClassifier with text
+// labels, served in Go and by a Python worker (scikit-learn itself),
+// answers the same bodies byte for byte: labels for predict, class
+// probabilities for predict_proba (the pyfunc's predict_fn), and the same
+// refusal of a NaN, from a frame with or without column names.
+func TestServesSklearnForestLikePython(t *testing.T) {
+	py := systemPython(t)
+	pkl, err := os.ReadFile("../plugins/builtin/testdata/sklearn/forest_p5.pkl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bodies := []string{
+		`{"dataframe_split": {"columns": ["a", "b", "c", "d"], "data": [[0.1, 0.9, 0.3, 0.2], [0.8, 0.1, 0.5, 0.9], [0.5, 0.5, 0.5, 0.5]]}}`,
+		`{"inputs": [[0.1, 0.9, 0.3, 0.2], [0.8, 0.1, 0.5, 0.9]]}`,
+		`{"dataframe_records": [{"a": 0.3, "b": 0.6, "c": 0.2, "d": 0.7}]}`,
+		`{"inputs": [[0.1, 0.9, 0.3, null]]}`,
+		`{"inputs": [[0.1, 0.9, 0.3]]}`,
+	}
+	for _, fn := range []string{"predict", "predict_proba"} {
+		dir := t.TempDir()
+		os.WriteFile(filepath.Join(dir, "model.pkl"), pkl, 0o644)
+		os.WriteFile(filepath.Join(dir, "MLmodel"), []byte("flavors:\n  python_function:\n    loader_module: mlflow.sklearn\n    model_path: model.pkl\n    predict_fn: "+fn+"\n  sklearn:\n    pickled_model: model.pkl\n    serialization_format: pickle\n"), 0o644)
+		var answers [2][]string
+		for i, runtime := range []string{"go", "python"} {
+			m, err := serve.Load(dir, serve.LoadOptions{Python: py, PreferPython: runtime == "python"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer m.Close()
+			if m.Runtime != runtime {
+				t.Fatalf("%s: runtime %s", runtime, m.Runtime)
+			}
+			srv := httptest.NewServer(serve.NewHandler(m, serve.Options{}))
+			defer srv.Close()
+			for _, b := range bodies {
+				code, _, body := post(t, srv.URL, "application/json", b)
+				if i == 0 && strings.Contains(b, "null") && (code != 400 || !strings.Contains(body, "Input X contains NaN")) {
+					t.Errorf("%s: a NaN: %d %s", fn, code, body)
+				}
+				if code == 400 { // the same refusal; Python's carries a stack trace
+					var e struct{ Message string }
+					json.Unmarshal([]byte(body), &e)
+					body = e.Message
+				}
+				answers[i] = append(answers[i], fmt.Sprint(code, " ", body))
+			}
+		}
+		for j := range bodies {
+			if answers[0][j] != answers[1][j] {
+				t.Errorf("%s %s:\n go:     %s\n python: %s", fn, bodies[j], answers[0][j], answers[1][j])
+			}
+		}
+		if !strings.HasPrefix(answers[0][0], `200 {"predictions": [`) {
+			t.Errorf("%s: %s", fn, answers[0][0])
+		}
+	}
+}

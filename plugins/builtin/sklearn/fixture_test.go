@@ -1,10 +1,14 @@
 package sklearn_test
 
 import (
+	"errors"
+	"fmt"
 	"path/filepath"
 	"testing"
 
 	"github.com/mlrun/mlrun/plugins/builtin/sklearn"
+	"github.com/mlrun/mlrun/plugins/builtin/testdata"
+	"github.com/mlrun/mlrun/plugins/flavor"
 )
 
 // TestReadsMLflowSavedModel reads the model.pkl that MLflow 2.17.2's
@@ -16,5 +20,46 @@ func TestReadsMLflowSavedModel(t *testing.T) {
 	}
 	if f.Estimator != "sklearn.linear_model._coordinate_descent.ElasticNet" || f.SklearnVersion != "1.2.1" || f.NFeatures != 4 {
 		t.Fatalf("%+v", f)
+	}
+}
+
+// TestFixturesPredictedInGo: the committed pickles of estimators Go
+// predicts load whatever their protocol (0 writes array bytes as
+// raw-unicode-escape text, 2 as latin-1 text, 4 as bytes, 5 as a
+// buffer) and answer alike; the others are said to be not predicted in
+// Go (a Python worker serves them), and a pickle that would run code is
+// refused as invalid.
+func TestFixturesPredictedInGo(t *testing.T) {
+	row := []float64{0.3, -1.2, 2.5, 0.01}
+	var first string
+	for _, p := range []int{0, 2, 4, 5} {
+		pr, err := sklearn.LoadPredictor(testdata.Path(fmt.Sprintf("sklearn/elasticnet_p%d.pkl", p)), "")
+		if err != nil {
+			t.Fatalf("protocol %d: %v", p, err)
+		}
+		out, err := pr.Predict(row, 1, nil)
+		if err != nil || pr.NumFeatures() != 4 {
+			t.Fatalf("protocol %d: %v %v", p, out, err)
+		}
+		if s := fmt.Sprint(out); first == "" {
+			first = s
+		} else if s != first {
+			t.Errorf("protocol %d answered %s; protocol 0 %s", p, s, first)
+		}
+	}
+	pr, err := sklearn.LoadPredictor(testdata.Path("sklearn/pipeline_p4.pkl"), "predict_proba")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out, err := pr.Predict(row, 1, nil); err != nil || len(out.([][]float64)[0]) != 2 {
+		t.Fatalf("pipeline predict_proba: %v %v", out, err)
+	}
+	for _, name := range []string{"tree.joblib", "histgb_p5.pkl", "knn_kdtree.joblib"} {
+		if _, err := sklearn.LoadPredictor(testdata.Path("sklearn/"+name), "predict"); !errors.Is(err, sklearn.ErrNotInGo) {
+			t.Errorf("%s: %v, want ErrNotInGo", name, err)
+		}
+	}
+	if _, err := sklearn.LoadPredictor(testdata.Path("sklearn/evil_in_estimator.pkl"), "predict"); !errors.Is(err, flavor.ErrInvalidModel) {
+		t.Errorf("evil: %v, want ErrInvalidModel", err)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"math/big"
 	"strconv"
 	"strings"
+	"unicode"
 )
 
 // The pickle reader walks a pickle's opcode stream (protocols 0–5) as a
@@ -438,7 +439,7 @@ func walk(r *reader) (*result, error) {
 			if err != nil {
 				return fail(err)
 			}
-			stack = append(stack, s)
+			stack = append(stack, rawUnicodeEscape(s))
 		case 'T', 'B', 'X', 'U', 'C', 0x8c, 0x8d, 0x8e, 0x96: // sized strings and bytes
 			size := map[byte]int{'T': 4, 'B': 4, 'X': 4, 'U': 1, 'C': 1, 0x8c: 1, 0x8d: 8, 0x8e: 8, 0x96: 8}[op]
 			n, err := r.uint(size)
@@ -681,6 +682,31 @@ func walk(r *reader) (*result, error) {
 			return fail(errors.New("stack too deep"))
 		}
 	}
+}
+
+// rawUnicodeEscape decodes Python's raw-unicode-escape, as protocol 0
+// writes text: each byte is the character of that code (latin-1), but
+// \uXXXX and \UXXXXXXXX, which stand for theirs (the pickler writes every
+// backslash, NUL and newline of the text so).
+func rawUnicodeEscape(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\\' && i+1 < len(s) && (s[i+1] == 'u' || s[i+1] == 'U') {
+			n := 4
+			if s[i+1] == 'U' {
+				n = 8
+			}
+			if i+2+n <= len(s) {
+				if v, err := strconv.ParseUint(s[i+2:i+2+n], 16, 32); err == nil && v <= unicode.MaxRune {
+					b.WriteRune(rune(v))
+					i += 1 + n
+					continue
+				}
+			}
+		}
+		b.WriteRune(rune(s[i]))
+	}
+	return b.String()
 }
 
 func decodeLong(b []byte) *big.Int {

@@ -2,6 +2,7 @@ package sklearn
 
 import (
 	"bufio"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"math"
@@ -162,7 +163,7 @@ func (s *state) array(k string) *array {
 	a, err := readArray(s.d.get(k))
 	if err != nil {
 		s.fail("%s: %v", k, err)
-		return &array{dt: &dtype{kind: 'f', size: 8}}
+		return &array{shape: []int{0}, dt: &dtype{kind: 'f', size: 8, order: binary.LittleEndian}} // empty: reads find nothing
 	}
 	return a
 }
@@ -683,3 +684,7 @@ func minus(a, b []string) []string {
 	slices.Sort(out)
 	return out
 }
+
+// NumFeatures is the number of input columns the model takes (0 when
+// its first estimator does not say).
+func (p *Predictor) NumFeatures() int { return p.stages[0].nIn }

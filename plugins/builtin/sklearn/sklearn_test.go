@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -119,7 +120,7 @@ func TestSaveWritesAnMLflowModel(t *testing.T) {
 }
 
 func FuzzPickle(f *testing.F) {
-	for _, name := range []string{"sklearn/elasticnet_p0.pkl", "sklearn/elasticnet_p2.pkl", "sklearn/elasticnet_p4.pkl", "sklearn/pipeline_p4.pkl", "sklearn/tree.joblib", "sklearn/evil_system.pkl"} {
+	for _, name := range []string{"sklearn/elasticnet_p0.pkl", "sklearn/elasticnet_p2.pkl", "sklearn/elasticnet_p4.pkl", "sklearn/pipeline_p4.pkl", "sklearn/tree.joblib", "sklearn/evil_system.pkl", "sklearn/elasticnet_p5.pkl", "sklearn/forest_p5.pkl", "sklearn/tree_reg_p2.pkl"} {
 		b, err := os.ReadFile(testdata.Path(name))
 		if err != nil {
 			f.Fatal(err)
@@ -132,6 +133,28 @@ func FuzzPickle(f *testing.F) {
 		_, err := sklearn.Read(p)
 		if err != nil && !errors.Is(err, flavor.ErrInvalidModel) {
 			t.Fatalf("error of the wrong kind: %v", err)
+		}
+		if err != nil {
+			return
+		}
+		// What reads may be predicted in Go: a load is a predictor or
+		// ErrNotInGo, and a prediction an answer or an InputError.
+		for _, fn := range []string{"predict", "predict_proba"} {
+			pr, err := sklearn.LoadPredictor(p, fn)
+			if err != nil {
+				if !errors.Is(err, sklearn.ErrNotInGo) {
+					t.Fatalf("%s: error of the wrong kind: %v", fn, err)
+				}
+				continue
+			}
+			n := max(pr.NumFeatures(), 1)
+			for _, x := range [][]float64{make([]float64, n), {0.5}, append(make([]float64, n-1), math.NaN())} {
+				if _, err := pr.Predict(x, 1, nil); err != nil {
+					if ie := (*sklearn.InputError)(nil); !errors.As(err, &ie) {
+						t.Fatalf("%s: error of the wrong kind: %v", fn, err)
+					}
+				}
+			}
 		}
 	})
 }

@@ -130,6 +130,15 @@ joblib.dump(knn, "sklearn/knn_kdtree.joblib", compress=0)
 record("sklearn/knn_kdtree.joblib", estimator=f"{type(knn).__module__}.{type(knn).__qualname__}",
        sklearn_version=sklearn.__version__, n_features_in=int(knn.n_features_in_), joblib=True)
 
+# sklearn models the Go predictor runs, small: seeds of FuzzPickle.
+from sklearn.ensemble import RandomForestClassifier
+from sklearn.tree import DecisionTreeRegressor
+forest = RandomForestClassifier(n_estimators=2, max_depth=3, random_state=0).fit(X, np.array(["no", "yes"], dtype=object)[yc])
+with open("sklearn/forest_p5.pkl", "wb") as f:
+    pickle.dump(forest, f, protocol=5)
+with open("sklearn/tree_reg_p2.pkl", "wb") as f:
+    pickle.dump(DecisionTreeRegressor(max_depth=3, random_state=0).fit(X, y), f, protocol=2)
+
 with open("facts.json", "w") as f:
     json.dump(facts, f, indent=2, sort_keys=True)
 print("wrote", len(facts), "fixtures")
