@@ -180,7 +180,7 @@ func Load(dir string, opts LoadOptions) (*Model, error) {
 			return m, nil
 		}
 	}
-	return nil, fmt.Errorf("%w for %s: its flavors are %s; mlrun serves xgboost and ONNX models in Go, sklearn models with a Python worker, and flavors whose plugin predicts", ErrNoPredictor, dir, strings.Join(names, ", "))
+	return nil, fmt.Errorf("%w for %s: its flavors are %s; mlrun serves xgboost, ONNX and sklearn models (in Go, or sklearn ones with a Python worker), and flavors whose plugin predicts", ErrNoPredictor, dir, strings.Join(names, ", "))
 }
 
 func (m *Model) startPython(dir, flavor, file, predictFn, serialization string, opts LoadOptions) (*Model, error) {

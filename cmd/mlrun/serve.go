@@ -29,7 +29,7 @@ import (
 func modelURIFlags(extra ...cli.Flag) []cli.Flag {
 	return append([]cli.Flag{
 		&cli.StringFlag{Name: "model-uri", Aliases: []string{"m"}, Required: true, Usage: "the model: models:/name/1, models:/name@alias, models:/name/Production, models:/<model_id>, runs:/<run_id>/<path>, or a local folder"},
-		&cli.StringFlag{Name: "env-manager", Value: "virtualenv", Usage: "local, virtualenv or conda: the Python environment of a model served by a Python worker (virtualenv: built from the model's python_env.yaml; xgboost and ONNX models are served in Go and need none)"},
+		&cli.StringFlag{Name: "env-manager", Value: "virtualenv", Usage: "local, virtualenv or conda: the Python environment of a model served by a Python worker (virtualenv: built from the model's python_env.yaml; xgboost, ONNX and most scikit-learn models are served in Go and need none)"},
 		&cli.BoolFlag{Name: "no-conda", Usage: "mlflow's alias of --env-manager local"},
 		&cli.BoolFlag{Name: "install-mlflow", Usage: "ignored (mlflow's: install MLflow into the model's environment)"},
 		&cli.BoolFlag{Name: "enable-mlserver", Usage: "mlflow's: serve with Seldon's MLServer; refused (mlrun serves MLflow's scoring protocol itself)"},
