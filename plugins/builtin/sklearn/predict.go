@@ -493,7 +493,7 @@ func linearClassifier(g *stage, s *state, predictFn string) (*stage, error) {
 		}
 		return g, nil
 	case "predict_proba":
-		if g.class != "LogisticRegression" {
+		if g.class != "LogisticRegression" && g.class != "LogisticRegressionCV" {
 			break
 		}
 		mc := s.str("multi_class")

@@ -38,7 +38,7 @@ func TestPredictsAsScikitLearn(t *testing.T) {
 	grid := func(name string) bool {
 		return slices.Contains([]string{"tree_reg", "tree_cls", "forest_reg", "extra_cls"}, name)
 	}
-	proba := []string{"logreg_binary", "logreg_multi", "logreg_ovr", "logreg_10", "tree_cls", "forest_cls10", "extra_cls", "pipe_std_logreg", "pipe_std_forest"}
+	proba := []string{"logreg_binary", "logreg_multi", "logreg_ovr", "logreg_10", "logregcv", "tree_cls", "forest_cls10", "extra_cls", "pipe_std_logreg", "pipe_std_forest"}
 	rnd := rand.New(rand.NewPCG(1, 2))
 	var worst float64
 	names := make([]string, 0, len(files))

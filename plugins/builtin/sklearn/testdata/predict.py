@@ -19,6 +19,7 @@ from sklearn.ensemble import (ExtraTreesClassifier, ExtraTreesRegressor,
                               RandomForestClassifier, RandomForestRegressor)
 from sklearn.linear_model import (BayesianRidge, ElasticNet, HuberRegressor,
                                   Lasso, LinearRegression, LogisticRegression,
+                                  LogisticRegressionCV,
                                   Perceptron, Ridge, RidgeCV, SGDClassifier)
 from sklearn.neighbors import KNeighborsClassifier
 from sklearn.pipeline import Pipeline
@@ -58,6 +59,7 @@ MODELS = {
     "logreg_multi": (LogisticRegression(max_iter=1000), Xdf, ys),
     "logreg_ovr": (LogisticRegression(solver="liblinear"), Xdf, ys),
     "logreg_10": (LogisticRegression(max_iter=2000), Xdf, y10),
+    "logregcv": (LogisticRegressionCV(Cs=3, cv=3, max_iter=1000), Xdf, ys),
     "linearsvc": (LinearSVC(max_iter=5000), Xdf, ys),
     "sgd_binary": (SGDClassifier(random_state=0), X, yb),
     "perceptron": (Perceptron(random_state=0), Xdf, ys),
