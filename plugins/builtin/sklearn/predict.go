@@ -372,6 +372,8 @@ func finalStage(class *global, s *state, predictFn string) (*stage, error) {
 		return linearRegressor(g, s)
 	case slices.Contains(linearClassifiers, name):
 		return linearClassifier(g, s, predictFn)
+	case name == "sklearn.ensemble._gb.GradientBoostingRegressor" || name == "sklearn.ensemble._gb.GradientBoostingClassifier":
+		return gradientBoosting(g, s, predictFn)
 	default:
 		if t := treeModel(name); t != "" {
 			return treeStage(g, s, t, predictFn)
@@ -418,7 +420,7 @@ func scores(x *matrix, coef [][]float64, icpt []float64) []float64 {
 		for t, c := range coef {
 			var sum float64
 			for j, w := range c {
-				sum += row[j] * w
+				sum += float64(row[j] * w) // rounded before the sum, never fused (as numpy)
 			}
 			if len(icpt) == 1 {
 				sum += icpt[0]

@@ -16,6 +16,8 @@ import warnings
 import numpy as np
 import pandas as pd
 from sklearn.ensemble import (ExtraTreesClassifier, ExtraTreesRegressor,
+                              GradientBoostingClassifier,
+                              GradientBoostingRegressor,
                               RandomForestClassifier, RandomForestRegressor)
 from sklearn.linear_model import (BayesianRidge, ElasticNet, HuberRegressor,
                                   Lasso, LinearRegression, LogisticRegression,
@@ -75,6 +77,12 @@ MODELS = {
     "extra_cls": (ExtraTreesClassifier(n_estimators=5, random_state=0), Gdf, ygs),
     "extra_reg": (ExtraTreesRegressor(n_estimators=5, random_state=0), X, y),
     "pipe_std_forest": (Pipeline([("s", StandardScaler()), ("m", RandomForestClassifier(n_estimators=4, random_state=1))]), Xdf, yb),
+    "gb_reg": (GradientBoostingRegressor(n_estimators=30, random_state=0), Xdf, y),
+    "gb_reg_huber_zero": (GradientBoostingRegressor(loss="huber", init="zero", n_estimators=20, random_state=0), X, y),
+    "gb_reg_stopped": (GradientBoostingRegressor(n_estimators=500, n_iter_no_change=3, random_state=0), Gdf, yg),
+    "gb_binary": (GradientBoostingClassifier(n_estimators=25, random_state=0), Xdf, yb),
+    "gb_multi": (GradientBoostingClassifier(n_estimators=15, max_depth=2, random_state=0), Gdf, ygs),
+    "gb_exponential": (GradientBoostingClassifier(loss="exponential", n_estimators=5, random_state=0), Xdf, yb),
     "knn": (KNeighborsClassifier(), Xdf, ys),
 }
 fitted = {}
