@@ -37,7 +37,7 @@ func TestFixturesPredictedInGo(t *testing.T) {
 		if err != nil {
 			t.Fatalf("protocol %d: %v", p, err)
 		}
-		out, err := pr.Predict(row, 1, nil)
+		out, err := pr.Predict(nil, 4, [][]any{{row[0], row[1], row[2], row[3]}})
 		if err != nil || pr.NumFeatures() != 4 {
 			t.Fatalf("protocol %d: %v %v", p, out, err)
 		}
@@ -51,7 +51,7 @@ func TestFixturesPredictedInGo(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if out, err := pr.Predict(row, 1, nil); err != nil || len(out.([][]float64)[0]) != 2 {
+	if out, err := pr.Predict(nil, 4, [][]any{{row[0], row[1], row[2], row[3]}}); err != nil || len(out.([][]float64)[0]) != 2 {
 		t.Fatalf("pipeline predict_proba: %v %v", out, err)
 	}
 	for _, name := range []string{"tree.joblib", "histgb_p5.pkl", "knn_kdtree.joblib"} {

@@ -39,9 +39,12 @@ type stage struct {
 	names    []string // feature_names_in_, nil when fitted without names
 	allowNaN bool
 	float32  bool // the input is cast to float32 first (trees)
-	// transform changes x in place (transformers); predict answers
+	// transform changes x in place (transformers of numbers); table
+	// transforms a frame, checking it itself (transformers of columns:
+	// ColumnTransformer, OneHotEncoder, SimpleImputer); predict answers
 	// (final estimators): []float64, [][]float64 or []any.
 	transform func(x *matrix)
+	table     func(f *frame) (*frame, error)
 	predict   func(x *matrix) any
 }
 
@@ -584,64 +587,85 @@ func softmax(d []float64) []float64 {
 	return d
 }
 
-// Predict answers rows of x (n rows of the same width, row-major), with
-// names the input's column names when it is a DataFrame with string
-// column names (nil otherwise), as the model's predict does; a refusal
-// is an *InputError with scikit-learn's message.
-func (p *Predictor) Predict(x []float64, n int, names []string) (any, error) {
-	m := &matrix{rows: n, v: append([]float64(nil), x...)}
-	if n > 0 {
-		m.cols = len(x) / n
-	} else if names != nil {
-		m.cols = len(names)
-	}
-	for i, g := range p.stages {
-		if i > 0 {
-			names = nil // a transformer's output is an array
-		}
-		if err := g.validate(m, names); err != nil {
-			return nil, err
-		}
-		if g.transform != nil {
-			g.transform(m)
+var nan = math.NaN()
+
+// Predict answers rows as the model's predict does: names are the
+// columns' names when the input is a DataFrame (nil for an array), width
+// its number of columns, each cell a float64, string, bool or nil
+// (missing). A refusal is an *InputError with scikit-learn's message.
+func (p *Predictor) Predict(names []string, width int, rows [][]any) (any, error) {
+	f := newFrame(names, width, rows)
+	for _, g := range p.stages {
+		if g.table != nil {
+			var err error
+			if f, err = g.table(f); err != nil {
+				return nil, err
+			}
 			continue
 		}
-		return g.predict(m), nil
+		x, err := g.validate(f)
+		if err != nil {
+			return nil, err
+		}
+		if g.transform == nil {
+			return g.predict(x), nil
+		}
+		g.transform(x)
+		f = frameOf(x) // a transformer's output is an array
 	}
 	return nil, errors.New("a model without a final estimator")
 }
 
-// validate checks x as scikit-learn's _validate_data(X, reset=False)
-// does: feature names, then finite values (after the cast to float32 for
-// trees), then the number of features.
-func (g *stage) validate(x *matrix, names []string) error {
-	if g.names != nil && names != nil && !slices.Equal(g.names, names) {
-		return inputErr("%s", namesMessage(g.names, names))
+// validate checks f as scikit-learn's _validate_data(X, reset=False)
+// does, and makes it the numbers the estimator computes with: feature
+// names, the cast to float64 (float32 for trees), finite values, the
+// number of samples and of features.
+func (g *stage) validate(f *frame) (*matrix, error) {
+	if err := g.checkNames(f.names); err != nil {
+		return nil, err
 	}
-	nan, inf := false, false
+	x, err := f.numbers()
+	if err != nil {
+		return nil, err
+	}
+	hasNaN, inf := false, false
 	for i, v := range x.v {
 		if g.float32 {
 			v = float64(float32(v))
 			x.v[i] = v
 		}
-		nan = nan || math.IsNaN(v)
+		hasNaN = hasNaN || math.IsNaN(v)
 		inf = inf || math.IsInf(v, 0)
 	}
-	if nan && !g.allowNaN {
-		return inputErr("Input X contains NaN.\n%s does not accept missing values encoded as NaN natively. For supervised learning, you might want to consider sklearn.ensemble.HistGradientBoostingClassifier and Regressor which accept missing values encoded as NaNs natively. Alternatively, it is possible to preprocess the data, for instance by using an imputer transformer in a pipeline or drop samples with missing values. See https://scikit-learn.org/stable/modules/impute.html You can find a list of all estimators that handle NaN values at the following page: https://scikit-learn.org/stable/modules/impute.html#estimators-that-handle-nan-values", g.class)
+	if hasNaN && !g.allowNaN {
+		return nil, inputErr("Input X contains NaN.\n%s does not accept missing values encoded as NaN natively. For supervised learning, you might want to consider sklearn.ensemble.HistGradientBoostingClassifier and Regressor which accept missing values encoded as NaNs natively. Alternatively, it is possible to preprocess the data, for instance by using an imputer transformer in a pipeline or drop samples with missing values. See https://scikit-learn.org/stable/modules/impute.html You can find a list of all estimators that handle NaN values at the following page: https://scikit-learn.org/stable/modules/impute.html#estimators-that-handle-nan-values", g.class)
 	}
 	if inf {
 		t := "float64"
 		if g.float32 {
 			t = "float32"
 		}
-		return inputErr("Input X contains infinity or a value too large for dtype('%s').", t)
+		return nil, inputErr("Input X contains infinity or a value too large for dtype('%s').", t)
 	}
 	if x.rows == 0 {
-		return inputErr("Found array with 0 sample(s) (shape=(0, %d)) while a minimum of 1 is required by %s.", x.cols, g.class)
+		return nil, inputErr("Found array with 0 sample(s) (shape=(0, %d)) while a minimum of 1 is required by %s.", x.cols, g.class)
 	}
-	if g.nIn > 0 && x.cols != g.nIn {
-		return inputErr("X has %d features, but %s is expecting %d features as input.", x.cols, g.class, g.nIn)
+	return x, g.checkWidth(x.cols)
+}
+
+// checkNames is scikit-learn's _check_feature_names: a DataFrame's
+// names must be the fitted ones, in order.
+func (g *stage) checkNames(names []string) error {
+	if g.names != nil && names != nil && !slices.Equal(g.names, names) {
+		return inputErr("%s", namesMessage(g.names, names))
+	}
+	return nil
+}
+
+// checkWidth is scikit-learn's _check_n_features.
+func (g *stage) checkWidth(n int) error {
+	if g.nIn > 0 && n != g.nIn {
+		return inputErr("X has %d features, but %s is expecting %d features as input.", n, g.class, g.nIn)
 	}
 	return nil
 }

@@ -106,11 +106,7 @@ func TestPredictsAsScikitLearn(t *testing.T) {
 					}
 					for _, in := range inputs {
 						want := askSklearn(t, sk, name, fn, in.columns, in.rows)
-						x := make([]float64, 0, len(in.rows)*5)
-						for _, r := range in.rows {
-							x = append(x, r...)
-						}
-						out, err := p.Predict(x, len(in.rows), in.columns)
+						out, err := p.Predict(in.columns, width(in.columns, in.rows), cells(in.rows))
 						var got any
 						if ie := (*InputError)(nil); errors.As(err, &ie) {
 							got = map[string]any{"err": "ValueError: " + ie.Msg}
@@ -214,4 +210,27 @@ func alike(a, b any) (float64, bool) {
 		return d, d <= 1e-12
 	}
 	return 0, a == b
+}
+
+// cells is rows as the cells of a frame.
+func cells[T any](rows [][]T) [][]any {
+	out := make([][]any, len(rows))
+	for i, r := range rows {
+		for _, v := range r {
+			out[i] = append(out[i], v)
+		}
+	}
+	return out
+}
+
+// width is a frame's width: its names', or its widest row's.
+func width[T any](names []string, rows [][]T) int {
+	if names != nil {
+		return len(names)
+	}
+	w := 0
+	for _, r := range rows {
+		w = max(w, len(r))
+	}
+	return w
 }

@@ -147,9 +147,13 @@ func FuzzPickle(f *testing.F) {
 				}
 				continue
 			}
-			n := max(pr.NumFeatures(), 1)
-			for _, x := range [][]float64{make([]float64, n), {0.5}, append(make([]float64, n-1), math.NaN())} {
-				if _, err := pr.Predict(x, 1, nil); err != nil {
+			n := min(max(pr.NumFeatures(), 1), 1000)
+			row := make([]any, n)
+			for i := range row {
+				row[i] = 0.0
+			}
+			for _, x := range [][]any{row, {0.5}, append(row[:n-1:n-1], math.NaN()), append(row[:n-1:n-1], "x")} {
+				if _, err := pr.Predict(nil, len(x), [][]any{x}); err != nil {
 					if ie := (*sklearn.InputError)(nil); !errors.As(err, &ie) {
 						t.Fatalf("%s: error of the wrong kind: %v", fn, err)
 					}
