@@ -2,7 +2,6 @@ package serve
 
 import (
 	"context"
-	"errors"
 
 	"github.com/mlrun/mlrun/plugins/builtin/sklearn"
 )
@@ -14,9 +13,7 @@ type sklearnPredictor struct{ p *sklearn.Predictor }
 
 func (s *sklearnPredictor) Predict(_ context.Context, f *Frame, _ map[string]any) (any, error) {
 	out, err := s.p.Predict(f.Columns, f.Width(), f.Rows)
-	if ie := (*sklearn.InputError)(nil); errors.As(err, &ie) {
-		return nil, scoringError("ValueError: " + ie.Msg)
-	} else if err != nil {
+	if err != nil { // an *sklearn.InputError reads as Python's exception
 		return nil, scoringError(err.Error())
 	}
 	return out, nil

@@ -29,22 +29,31 @@ func (c column) value(r int) any {
 }
 
 // newFrame makes the frame of rows (each cell a float64, string, bool
-// or nil) as pandas types the columns: numbers (and missing values and
-// booleans, as 1 and 0) make a number column, anything else (text) an
-// object one.
+// or nil) as pandas types the columns.
 func newFrame(names []string, width int, rows [][]any) *frame {
 	f := &frame{names: names, rows: len(rows), cols: make([]column, width)}
 	for j := range f.cols {
-		text := false // any cell but a number, a boolean or None
+		// pandas' dtype of the column: numbers (float64, None as NaN) or
+		// booleans alone, else objects (text, only None, booleans among
+		// numbers or None).
+		var hasNum, hasBool, hasNone, text bool
 		for _, r := range rows {
+			var v any
 			if j < len(r) {
-				switch r[j].(type) {
-				case float64, bool, nil:
-				default:
-					text = true
-				}
+				v = r[j]
+			}
+			switch v.(type) {
+			case float64:
+				hasNum = true
+			case bool:
+				hasBool = true
+			case nil:
+				hasNone = true
+			default:
+				text = true
 			}
 		}
+		text = text || hasBool && (hasNum || hasNone) || hasNone && !hasNum && !hasBool
 		if text {
 			obj := make([]any, len(rows))
 			for i, r := range rows {

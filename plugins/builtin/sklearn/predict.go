@@ -16,19 +16,22 @@ import (
 // is still a valid one (a Python worker serves it).
 var ErrNotInGo = errors.New("not predicted in Go")
 
-// InputError is scikit-learn's ValueError for an input the model refuses,
-// with scikit-learn's own message.
-type InputError struct{ Msg string }
+// InputError is the exception scikit-learn raises for an input the model
+// refuses: its Python type (ValueError, or pandas' KeyError) and message.
+type InputError struct{ Type, Msg string }
 
-func (e *InputError) Error() string { return e.Msg }
+func (e *InputError) Error() string { return e.Type + ": " + e.Msg }
 
-func inputErr(format string, args ...any) error { return &InputError{fmt.Sprintf(format, args...)} }
+func inputErr(format string, args ...any) error {
+	return &InputError{"ValueError", fmt.Sprintf(format, args...)}
+}
 
 // Predictor predicts a pickled scikit-learn model in Go, as the
 // estimator's own predict (or predict_proba) does, reading the fitted
 // state from the pickle without running it.
 type Predictor struct {
-	stages []*stage // the transformers, then the final estimator
+	stages []*stage // the transformers
+	final  *stage   // the estimator that predicts
 }
 
 // stage is one fitted estimator: how it validates its input, as
@@ -77,65 +80,48 @@ func LoadPredictor(path, predictFn string) (*Predictor, error) {
 		predictFn = "predict"
 	}
 	p := &Predictor{}
-	if err := p.add(res.top, predictFn, true); err != nil {
+	if err := p.add(res.top, predictFn); err != nil {
 		return nil, err
 	}
 	return p, nil
 }
 
 // add appends the stages of the estimator v; final says it is the last.
-func (p *Predictor) add(v any, predictFn string, final bool) error {
+func (p *Predictor) add(v any, predictFn string) error {
 	o, ok := v.(*object)
 	if !ok {
-		return fmt.Errorf("%w: a step is %s", ErrNotInGo, describe(v))
+		return fmt.Errorf("%w: the model is %s", ErrNotInGo, describe(v))
 	}
 	st, ok := o.state.(*dict)
 	if !ok {
 		return fmt.Errorf("%w: %s has no state", ErrNotInGo, o.class)
 	}
-	s := &state{d: st, class: o.class.name}
 	if o.class.name == "Pipeline" && o.class.module == "sklearn.pipeline" {
-		steps, ok := st.get("steps").(*list)
-		if !ok || len(steps.items) == 0 {
-			return fmt.Errorf("%w: a Pipeline without steps", ErrNotInGo)
-		}
-		var ests []any
-		for _, it := range steps.items {
-			t, ok := it.(*tuple)
-			if !ok || len(t.items) != 2 {
-				return fmt.Errorf("%w: a Pipeline step is not a (name, estimator) pair", ErrNotInGo)
-			}
-			if t.items[1] == nil || t.items[1] == "passthrough" {
-				continue
-			}
-			ests = append(ests, t.items[1])
+		ests, err := pipelineSteps(st)
+		if err != nil {
+			return err
 		}
 		if len(ests) == 0 {
 			return fmt.Errorf("%w: a Pipeline of passthrough steps", ErrNotInGo)
 		}
-		for i, e := range ests {
-			if err := p.add(e, predictFn, final && i == len(ests)-1); err != nil {
+		for _, e := range ests[:len(ests)-1] {
+			ss, err := transformers(e)
+			if err != nil {
 				return err
 			}
+			p.stages = append(p.stages, ss...)
 		}
-		return nil
+		return p.add(ests[len(ests)-1], predictFn)
 	}
-	var (
-		g   *stage
-		err error
-	)
-	if final {
-		g, err = finalStage(o.class, s, predictFn)
-	} else {
-		g, err = transformer(o.class, s)
-	}
+	s := &state{d: st, class: o.class.name}
+	g, err := finalStage(o.class, s, predictFn)
 	if err != nil {
 		return err
 	}
 	if s.err != nil {
 		return s.err
 	}
-	p.stages = append(p.stages, g)
+	p.final = g
 	return nil
 }
 
@@ -323,6 +309,12 @@ func transformer(class *global, s *state) (*stage, error) {
 			}
 		}
 		return g, s.widths(g, center, scale)
+	case "sklearn.preprocessing._encoders.OneHotEncoder":
+		return oneHotEncoder(g, s)
+	case "sklearn.impute._base.SimpleImputer":
+		return simpleImputer(g, s)
+	case "sklearn.compose._column_transformer.ColumnTransformer":
+		return columnTransformer(s)
 	}
 	return nil, fmt.Errorf("%w: the step %s (a transformer mlrun does not run in Go)", ErrNotInGo, class)
 }
@@ -594,26 +586,15 @@ var nan = math.NaN()
 // its number of columns, each cell a float64, string, bool or nil
 // (missing). A refusal is an *InputError with scikit-learn's message.
 func (p *Predictor) Predict(names []string, width int, rows [][]any) (any, error) {
-	f := newFrame(names, width, rows)
-	for _, g := range p.stages {
-		if g.table != nil {
-			var err error
-			if f, err = g.table(f); err != nil {
-				return nil, err
-			}
-			continue
-		}
-		x, err := g.validate(f)
-		if err != nil {
-			return nil, err
-		}
-		if g.transform == nil {
-			return g.predict(x), nil
-		}
-		g.transform(x)
-		f = frameOf(x) // a transformer's output is an array
+	f, err := run(p.stages, newFrame(names, width, rows))
+	if err != nil {
+		return nil, err
 	}
-	return nil, errors.New("a model without a final estimator")
+	x, err := p.final.validate(f)
+	if err != nil {
+		return nil, err
+	}
+	return p.final.predict(x), nil
 }
 
 // validate checks f as scikit-learn's _validate_data(X, reset=False)
@@ -713,4 +694,9 @@ func minus(a, b []string) []string {
 
 // NumFeatures is the number of input columns the model takes (0 when
 // its first estimator does not say).
-func (p *Predictor) NumFeatures() int { return p.stages[0].nIn }
+func (p *Predictor) NumFeatures() int {
+	if len(p.stages) > 0 {
+		return p.stages[0].nIn
+	}
+	return p.final.nIn
+}

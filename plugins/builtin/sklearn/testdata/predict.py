@@ -23,10 +23,12 @@ from sklearn.linear_model import (BayesianRidge, ElasticNet, HuberRegressor,
                                   Lasso, LinearRegression, LogisticRegression,
                                   LogisticRegressionCV,
                                   Perceptron, Ridge, RidgeCV, SGDClassifier)
+from sklearn.compose import ColumnTransformer
+from sklearn.impute import SimpleImputer
 from sklearn.neighbors import KNeighborsClassifier
 from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import (MaxAbsScaler, MinMaxScaler, RobustScaler,
-                                   StandardScaler)
+from sklearn.preprocessing import (MaxAbsScaler, MinMaxScaler, OneHotEncoder,
+                                   RobustScaler, StandardScaler)
 from sklearn.svm import LinearSVC
 from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 
@@ -47,6 +49,27 @@ ys = np.array(["cat", "dog", "emu"], dtype=object)[np.digitize(y, np.quantile(y,
 y10 = np.digitize(y, np.quantile(y, np.linspace(0.1, 0.9, 9)))
 yg = G @ [1, -2, 0.5, 0, 3] + rng.normal(size=N)
 ygs = np.array(["lo", "mid", "hi"], dtype=object)[np.digitize(yg, np.quantile(yg, [0.33, 0.66]))]
+
+# Mixed data: numbers with NaN, text with None (categories).
+C = pd.DataFrame({
+    "a": np.where(rng.rand(N) < 0.1, np.nan, rng.normal(size=N)),
+    "city": rng.choice(["NY", "SF", "LA", None], size=N),
+    "b": rng.normal(size=N) * 10,
+    "color": rng.choice(["red", "blue"], size=N),
+})
+yc = np.where(C["city"].eq("NY"), "ny", np.where(C["a"].fillna(0) > 0, "pos", "neg"))
+ycr = C["a"].fillna(0) * 2 + C["color"].eq("red") * 3 + rng.normal(size=N)
+Ni = np.c_[rng.normal(size=N), rng.randint(0, 4, size=N).astype(float), np.where(rng.rand(N) < 0.2, np.nan, rng.normal(size=N))]
+Cnan = C.assign(city=[np.nan if v is None else v for v in C["city"]])  # NaN, not None: missing
+num = Pipeline([("imp", SimpleImputer()), ("sc", StandardScaler())])
+cat = Pipeline([("imp", SimpleImputer(strategy="constant", fill_value="missing")), ("oh", OneHotEncoder(handle_unknown="ignore"))])
+
+CATEGORICAL = {
+    "ct_logreg": (Pipeline([("ct", ColumnTransformer([("num", num, ["a", "b"]), ("cat", cat, ["city", "color"])])), ("m", LogisticRegression(max_iter=1000))]), C, yc),
+    "ct_forest_passthrough": (Pipeline([("ct", ColumnTransformer([("oh", OneHotEncoder(drop="first", sparse_output=False), ["color"]), ("drop", "drop", ["city"])], remainder="passthrough")), ("m", RandomForestRegressor(n_estimators=5, random_state=0))]), C.fillna({"a": 0}), ycr),
+    "ct_most_frequent_error": (Pipeline([("ct", ColumnTransformer([("cat", Pipeline([("imp", SimpleImputer(strategy="most_frequent")), ("oh", OneHotEncoder(drop="if_binary"))]), ["color", "city"]), ("num", SimpleImputer(strategy="median"), ["a"])])), ("m", Ridge())]), Cnan, ycr),
+    "ct_numpy_idx": (Pipeline([("ct", ColumnTransformer([("imp", SimpleImputer(strategy="median"), [0, 2]), ("oh", OneHotEncoder(), [1])])), ("m", Ridge())]), Ni, Ni[:, 0] * 2 + Ni[:, 1]),
+}
 
 MODELS = {
     "linreg": (LinearRegression(), Xdf, y),
@@ -85,11 +108,12 @@ MODELS = {
     "gb_exponential": (GradientBoostingClassifier(loss="exponential", n_estimators=5, random_state=0), Xdf, yb),
     "knn": (KNeighborsClassifier(), Xdf, ys),
 }
+MODELS.update(CATEGORICAL)
 fitted = {}
 
 
 def num(v):
-    return float(v) if isinstance(v, str) else v
+    return float(v) if v in ("nan", "inf", "-inf") else v
 
 
 def jsonable(v):
@@ -118,7 +142,9 @@ for line in sys.stdin:
         print(json.dumps(out), flush=True)
         continue
     rows = [[num(v) for v in r] for r in req["rows"]]
-    if req["columns"] is not None:
+    if req.get("raw"):  # cells as they are: pandas types the columns
+        data = pd.DataFrame(rows, columns=req["columns"]) if req["columns"] is not None else np.array(rows)
+    elif req["columns"] is not None:
         data = pd.DataFrame(rows, columns=req["columns"], dtype=float)
     else:
         data = np.array(rows, dtype=float).reshape(len(rows), -1) if rows else np.empty((0, F))

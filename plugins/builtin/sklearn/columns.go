@@ -1,0 +1,524 @@
+package sklearn
+
+import (
+	"cmp"
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/mlrun/mlrun/internal/format"
+)
+
+// The transformers of columns — ColumnTransformer, OneHotEncoder,
+// SimpleImputer — as scikit-learn 1.2 transforms them: they take a frame
+// (text and None included), not numbers.
+
+// run passes f through transformer stages, each given what the previous
+// one made.
+func run(stages []*stage, f *frame) (*frame, error) {
+	for _, g := range stages {
+		if g.table != nil {
+			var err error
+			if f, err = g.table(f); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		x, err := g.validate(f)
+		if err != nil {
+			return nil, err
+		}
+		g.transform(x)
+		f = frameOf(x) // a transformer's output is an array
+	}
+	return f, nil
+}
+
+// transformers makes the stages of a fitted transformer, or of a
+// Pipeline of them.
+func transformers(v any) ([]*stage, error) {
+	if v == "passthrough" || v == nil {
+		return nil, nil
+	}
+	o, ok := v.(*object)
+	if !ok {
+		return nil, fmt.Errorf("%w: a transformer is %s", ErrNotInGo, describe(v))
+	}
+	st, ok := o.state.(*dict)
+	if !ok {
+		return nil, fmt.Errorf("%w: %s has no state", ErrNotInGo, o.class)
+	}
+	if o.class.module == "sklearn.pipeline" && o.class.name == "Pipeline" {
+		steps, err := pipelineSteps(st)
+		if err != nil {
+			return nil, err
+		}
+		var out []*stage
+		for _, e := range steps {
+			ss, err := transformers(e)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, ss...)
+		}
+		return out, nil
+	}
+	s := &state{d: st, class: o.class.name}
+	g, err := transformer(o.class, s)
+	if err != nil {
+		return nil, err
+	}
+	if s.err != nil {
+		return nil, s.err
+	}
+	return []*stage{g}, nil
+}
+
+// pipelineSteps reads a Pipeline's estimators, passthrough steps left
+// out.
+func pipelineSteps(st *dict) ([]any, error) {
+	steps, ok := st.get("steps").(*list)
+	if !ok || len(steps.items) == 0 {
+		return nil, fmt.Errorf("%w: a Pipeline without steps", ErrNotInGo)
+	}
+	var ests []any
+	for _, it := range steps.items {
+		t, ok := it.(*tuple)
+		if !ok || len(t.items) != 2 {
+			return nil, fmt.Errorf("%w: a Pipeline step is not a (name, estimator) pair", ErrNotInGo)
+		}
+		if t.items[1] == nil || t.items[1] == "passthrough" {
+			continue
+		}
+		ests = append(ests, t.items[1])
+	}
+	return ests, nil
+}
+
+// subset is the frame of f's columns idx, their names kept.
+func (f *frame) subset(idx []int) *frame {
+	out := &frame{rows: f.rows, cols: make([]column, len(idx))}
+	if f.names != nil {
+		out.names = make([]string, len(idx))
+	}
+	for i, j := range idx {
+		out.cols[i] = f.cols[j]
+		if f.names != nil {
+			out.names[i] = f.names[j]
+		}
+	}
+	return out
+}
+
+// columnTransformer makes the stage of a fitted ColumnTransformer: each
+// transformer given its columns (by name when it was fitted on a
+// DataFrame and is given one, else by position), the outputs side by
+// side, in order.
+func columnTransformer(s *state) (*stage, error) {
+	g := s.base()
+	byIdx, ok := s.d.get("_transformer_to_input_indices").(*dict)
+	trs, ok2 := s.d.get("transformers_").(*list)
+	if !ok || !ok2 {
+		return nil, fmt.Errorf("%w: a ColumnTransformer without its fitted transformers (before scikit-learn 1.2?)", ErrNotInGo)
+	}
+	type part struct {
+		idx         []int
+		stages      []*stage
+		passthrough bool
+		named       bool // the columns were given by name
+	}
+	var parts []part
+	for _, it := range trs.items {
+		t, ok := it.(*tuple)
+		if !ok || len(t.items) != 3 {
+			return nil, fmt.Errorf("%w: a ColumnTransformer's transformer is not (name, transformer, columns)", ErrNotInGo)
+		}
+		name, _ := t.items[0].(string)
+		if t.items[1] == "drop" {
+			continue
+		}
+		l, ok := byIdx.get(name).(*list)
+		if !ok {
+			return nil, fmt.Errorf("%w: ColumnTransformer: the columns of %q", ErrNotInGo, name)
+		}
+		var idx []int
+		for _, v := range l.items {
+			i, ok := v.(int64)
+			if !ok || i < 0 || g.nIn > 0 && int(i) >= g.nIn || g.names != nil && int(i) >= len(g.names) {
+				return nil, fmt.Errorf("%w: ColumnTransformer: a bad column of %q", ErrNotInGo, name)
+			}
+			idx = append(idx, int(i))
+		}
+		if len(idx) == 0 {
+			continue // an empty selection is skipped
+		}
+		spec, ok := t.items[2].(*list)
+		if !ok {
+			// A scalar selection gives a transformer one dimension.
+			return nil, fmt.Errorf("%w: ColumnTransformer: %q takes a column as a scalar", ErrNotInGo, name)
+		}
+		named := len(spec.items) > 0
+		for _, c := range spec.items {
+			if _, ok := c.(string); !ok {
+				named = false
+			}
+		}
+		stages, err := transformers(t.items[1])
+		if err != nil {
+			return nil, err
+		}
+		parts = append(parts, part{idx: idx, stages: stages, passthrough: t.items[1] == "passthrough", named: named})
+	}
+	if s.err != nil {
+		return nil, s.err
+	}
+	g.table = func(f *frame) (*frame, error) {
+		byName := g.names != nil && f.names != nil
+		if byName {
+			var missing []string
+			for _, p := range parts {
+				if !p.passthrough {
+					continue
+				}
+				for _, i := range p.idx {
+					if !slices.Contains(f.names, g.names[i]) && !slices.Contains(missing, g.names[i]) {
+						missing = append(missing, g.names[i])
+					}
+				}
+			}
+			if len(missing) > 0 {
+				return nil, inputErr("columns are missing: %s", pySet(missing))
+			}
+		} else if err := g.checkWidth(len(f.cols)); err != nil {
+			return nil, err
+		}
+		out := &frame{rows: f.rows}
+		for _, p := range parts {
+			idx := p.idx
+			if byName {
+				idx = make([]int, len(p.idx))
+				var missing []any
+				for k, i := range p.idx {
+					if idx[k] = slices.Index(f.names, g.names[i]); idx[k] < 0 {
+						missing = append(missing, g.names[i])
+					}
+				}
+				if len(missing) > 0 { // pandas' KeyError
+					return nil, &InputError{"KeyError", pyRepr(pyList(missing) + " not in index")}
+				}
+			} else if p.named && f.names == nil {
+				return nil, inputErr("Specifying the columns using strings is only supported for pandas DataFrames")
+			}
+			for _, i := range idx {
+				if i >= len(f.cols) {
+					return nil, inputErr("X has %d features, but ColumnTransformer is expecting %d features as input.", len(f.cols), g.nIn)
+				}
+			}
+			sub, err := run(p.stages, f.subset(idx))
+			if err != nil {
+				return nil, err
+			}
+			out.cols = append(out.cols, sub.cols...)
+		}
+		return out, nil
+	}
+	return g, nil
+}
+
+// pyList writes values as Python writes a list of them.
+func pyList(vals []any) string {
+	q := make([]string, len(vals))
+	for i, v := range vals {
+		q[i] = pyRepr(v)
+	}
+	return "[" + strings.Join(q, ", ") + "]"
+}
+
+// pySet writes names as Python writes a set of them (its order is
+// Python's hash order: here, the names' order).
+func pySet(names []string) string {
+	q := make([]string, len(names))
+	for i, n := range names {
+		q[i] = pyRepr(n)
+	}
+	return "{" + strings.Join(q, ", ") + "}"
+}
+
+// pyRepr is Python's repr of a cell value.
+func pyRepr(v any) string {
+	switch v := v.(type) {
+	case nil:
+		return "None"
+	case string:
+		if strings.Contains(v, "'") && !strings.Contains(v, `"`) {
+			return `"` + v + `"`
+		}
+		return "'" + strings.ReplaceAll(strings.ReplaceAll(v, `\`, `\\`), "'", `\'`) + "'"
+	case bool:
+		if v {
+			return "True"
+		}
+		return "False"
+	case float64:
+		if math.IsNaN(v) {
+			return "nan"
+		}
+		return format.PyFloat(v)
+	}
+	return fmt.Sprint(v)
+}
+
+// catKey is the key of a category value as Python's equality sees it:
+// text by its text, numbers (and booleans: True == 1) by value, None,
+// and NaN (a category of its own in scikit-learn's encoders).
+func catKey(v any) (string, bool) {
+	switch v := v.(type) {
+	case nil:
+		return "None", true
+	case string:
+		return "s" + v, true
+	case float64:
+		if math.IsNaN(v) {
+			return "nan", true
+		}
+		if v == 0 {
+			v = 0 // -0 == 0
+		}
+		return "f" + strconv.FormatFloat(v, 'g', -1, 64), true
+	case int64:
+		return catKey(float64(v))
+	case bool:
+		return catKey(map[bool]float64{false: 0, true: 1}[v])
+	}
+	return "", false
+}
+
+// oneHotEncoder makes the stage of a fitted OneHotEncoder (without
+// infrequent categories): a column of 0s and 1s for each category of
+// each feature, the dropped ones left out; an unknown value is refused
+// or, with handle_unknown="ignore", all zeros.
+func oneHotEncoder(g *stage, s *state) (*stage, error) {
+	if s.bool("_infrequent_enabled", false) {
+		return nil, fmt.Errorf("%w: OneHotEncoder with infrequent categories", ErrNotInGo)
+	}
+	ignore := s.str("handle_unknown") == "ignore" || s.str("handle_unknown") == "infrequent_if_exist"
+	cats, ok := s.d.get("categories_").(*list)
+	if !ok || len(cats.items) == 0 {
+		return nil, fmt.Errorf("%w: OneHotEncoder without categories_", ErrNotInGo)
+	}
+	type feature struct {
+		index   map[string]int
+		numeric bool // the categories are numbers (numpy's repr of unknowns)
+		drop    int  // the dropped category, or -1
+		width   int
+	}
+	feats := make([]feature, len(cats.items))
+	var drops []any
+	switch d := s.d.get("drop_idx_").(type) {
+	case nil:
+	default:
+		a, err := readArray(d)
+		if err != nil {
+			return nil, fmt.Errorf("%w: OneHotEncoder's drop_idx_: %v", ErrNotInGo, err)
+		}
+		if a.objs != nil {
+			drops = a.objs
+		} else if drops, err = a.values(); err != nil {
+			return nil, fmt.Errorf("%w: OneHotEncoder's drop_idx_: %v", ErrNotInGo, err)
+		}
+		if len(drops) != len(feats) {
+			return nil, fmt.Errorf("%w: OneHotEncoder's drop_idx_ has %d values for %d features", ErrNotInGo, len(drops), len(feats))
+		}
+	}
+	for i, c := range cats.items {
+		a, err := readArray(c)
+		if err != nil {
+			return nil, fmt.Errorf("%w: OneHotEncoder's categories_: %v", ErrNotInGo, err)
+		}
+		vals := a.objs
+		if vals == nil {
+			if vals, err = a.values(); err != nil {
+				return nil, fmt.Errorf("%w: OneHotEncoder's categories_: %v", ErrNotInGo, err)
+			}
+		}
+		ft := feature{index: map[string]int{}, numeric: a.objs == nil && a.dt.kind != 'U', drop: -1, width: len(vals)}
+		for k, v := range vals {
+			key, ok := catKey(v)
+			if !ok {
+				return nil, fmt.Errorf("%w: OneHotEncoder: a category is %s", ErrNotInGo, describe(v))
+			}
+			ft.index[key] = k
+		}
+		if drops != nil && drops[i] != nil {
+			d, ok := drops[i].(int64)
+			if !ok || d < 0 || int(d) >= len(vals) {
+				return nil, fmt.Errorf("%w: OneHotEncoder's drop_idx_ %v", ErrNotInGo, drops[i])
+			}
+			ft.drop, ft.width = int(d), len(vals)-1
+		}
+		feats[i] = ft
+	}
+	if g.nIn == 0 {
+		g.nIn = len(feats)
+	}
+	if g.nIn != len(feats) {
+		return nil, fmt.Errorf("%w: OneHotEncoder has categories for %d of %d features", ErrNotInGo, len(feats), g.nIn)
+	}
+	g.table = func(f *frame) (*frame, error) {
+		if err := g.checkNames(f.names); err != nil {
+			return nil, err
+		}
+		if err := g.checkWidth(len(f.cols)); err != nil {
+			return nil, err
+		}
+		out := &frame{rows: f.rows}
+		for i, ft := range feats {
+			codes := make([]int, f.rows)
+			var unknown []any
+			seen := map[string]bool{}
+			for r := range codes {
+				v := f.cols[i].value(r)
+				key, ok := catKey(v)
+				k, known := ft.index[key]
+				if !ok || !known {
+					if !seen[key] {
+						seen[key] = true
+						unknown = append(unknown, v)
+					}
+					k = -1
+				}
+				codes[r] = k
+			}
+			if len(unknown) > 0 && !ignore {
+				return nil, inputErr("Found unknown categories %s in column %d during transform", unknownRepr(unknown, ft.numeric), i)
+			}
+			cols := make([]column, ft.width)
+			for j := range cols {
+				cols[j].num = make([]float64, f.rows)
+			}
+			for r, k := range codes {
+				switch {
+				case k < 0 || k == ft.drop:
+				case ft.drop >= 0 && k > ft.drop:
+					cols[k-1].num[r] = 1
+				default:
+					cols[k].num[r] = 1
+				}
+			}
+			out.cols = append(out.cols, cols...)
+		}
+		return out, nil
+	}
+	return g, nil
+}
+
+// simpleImputer makes the stage of a fitted SimpleImputer (missing values
+// NaN, no indicator): each NaN becomes its column's statistic; fitted on
+// numbers, the columns without one are left out (unless the strategy is
+// constant or keep_empty_features); fitted on objects, None is not
+// missing (as scikit-learn sees it).
+func simpleImputer(g *stage, s *state) (*stage, error) {
+	if mv, ok := s.d.get("missing_values").(float64); !ok || !math.IsNaN(mv) {
+		return nil, fmt.Errorf("%w: SimpleImputer with missing_values other than NaN", ErrNotInGo)
+	}
+	if s.bool("add_indicator", false) {
+		return nil, fmt.Errorf("%w: SimpleImputer with add_indicator", ErrNotInGo)
+	}
+	dt, err := readDtype(s.d.get("_fit_dtype"))
+	if err != nil {
+		return nil, fmt.Errorf("%w: SimpleImputer's _fit_dtype: %v", ErrNotInGo, err)
+	}
+	stats := s.array("statistics_")
+	if s.err != nil {
+		return nil, s.err
+	}
+	strategy := s.str("strategy")
+	keepAll := strategy == "constant" || s.bool("keep_empty_features", false)
+	if g.nIn == 0 {
+		g.nIn = stats.len()
+	}
+	if stats.len() != g.nIn {
+		return nil, fmt.Errorf("%w: SimpleImputer has %d statistics for %d features", ErrNotInGo, stats.len(), g.nIn)
+	}
+	if dt.kind == 'O' {
+		vals := stats.objs
+		if vals == nil {
+			if vals, err = stats.values(); err != nil {
+				return nil, fmt.Errorf("%w: SimpleImputer's statistics_: %v", ErrNotInGo, err)
+			}
+		}
+		g.table = func(f *frame) (*frame, error) {
+			if err := g.checkNames(f.names); err != nil {
+				return nil, err
+			}
+			if err := g.checkWidth(len(f.cols)); err != nil {
+				return nil, err
+			}
+			out := &frame{rows: f.rows, cols: make([]column, len(f.cols))}
+			for j, c := range f.cols {
+				obj := make([]any, f.rows)
+				for r := range obj {
+					obj[r] = c.value(r)
+					if x, ok := obj[r].(float64); ok && math.IsNaN(x) {
+						obj[r] = vals[j]
+					}
+				}
+				out.cols[j].obj = obj
+			}
+			return out, nil
+		}
+		return g, nil
+	}
+	if dt.kind != 'f' && dt.kind != 'i' && dt.kind != 'u' {
+		return nil, fmt.Errorf("%w: SimpleImputer fitted on dtype kind %q", ErrNotInGo, dt.kind)
+	}
+	vals, err := stats.floats()
+	if err != nil {
+		return nil, fmt.Errorf("%w: SimpleImputer's statistics_: %v", ErrNotInGo, err)
+	}
+	g.allowNaN = true
+	g.table = func(f *frame) (*frame, error) {
+		x, err := g.validate(f)
+		if err != nil {
+			if ie, ok := err.(*InputError); ok && strings.HasPrefix(ie.Msg, "could not convert") {
+				return nil, inputErr("Cannot use %s strategy with non-numeric data:\n%s", strategy, ie.Msg)
+			}
+			return nil, err
+		}
+		out := &frame{rows: x.rows}
+		for j, stat := range vals {
+			if math.IsNaN(stat) && !keepAll {
+				continue
+			}
+			num := make([]float64, x.rows)
+			for r := range num {
+				if num[r] = x.v[r*x.cols+j]; math.IsNaN(num[r]) {
+					num[r] = stat
+				}
+			}
+			out.cols = append(out.cols, column{num: num})
+		}
+		return out, nil
+	}
+	return g, nil
+}
+
+// unknownRepr writes unknown categories as scikit-learn's message does:
+// a list, of text in Python's set order (here, as met), or of numbers
+// sorted as numpy sorts them (NaN last).
+func unknownRepr(vals []any, numeric bool) string {
+	if numeric {
+		slices.SortStableFunc(vals, func(a, b any) int {
+			x, _ := pyNumber(a)
+			y, _ := pyNumber(b)
+			switch {
+			case math.IsNaN(x) || math.IsNaN(y):
+				return cmp.Compare(b2i(math.IsNaN(x)), b2i(math.IsNaN(y)))
+			}
+			return cmp.Compare(x, y)
+		})
+	}
+	return pyList(vals)
+}
