@@ -295,119 +295,204 @@ func catKey(v any) (string, bool) {
 	return "", false
 }
 
-// oneHotEncoder makes the stage of a fitted OneHotEncoder (without
-// infrequent categories): a column of 0s and 1s for each category of
-// each feature, the dropped ones left out; an unknown value is refused
-// or, with handle_unknown="ignore", all zeros.
-func oneHotEncoder(g *stage, s *state) (*stage, error) {
+// category is what an encoder learned of one feature: the index of each
+// category value.
+type category struct {
+	index   map[string]int
+	vals    []any
+	numeric bool // the categories are numbers (how unknowns are written)
+}
+
+// categories reads an encoder's categories_ (without infrequent ones).
+func categories(g *stage, s *state) ([]category, error) {
 	if s.bool("_infrequent_enabled", false) {
-		return nil, fmt.Errorf("%w: OneHotEncoder with infrequent categories", ErrNotInGo)
+		return nil, fmt.Errorf("%w: %s with infrequent categories", ErrNotInGo, g.class)
 	}
-	ignore := s.str("handle_unknown") == "ignore" || s.str("handle_unknown") == "infrequent_if_exist"
 	cats, ok := s.d.get("categories_").(*list)
 	if !ok || len(cats.items) == 0 {
-		return nil, fmt.Errorf("%w: OneHotEncoder without categories_", ErrNotInGo)
+		return nil, fmt.Errorf("%w: %s without categories_", ErrNotInGo, g.class)
 	}
-	type feature struct {
-		index   map[string]int
-		numeric bool // the categories are numbers (numpy's repr of unknowns)
-		drop    int  // the dropped category, or -1
-		width   int
-	}
-	feats := make([]feature, len(cats.items))
-	var drops []any
-	switch d := s.d.get("drop_idx_").(type) {
-	case nil:
-	default:
-		a, err := readArray(d)
-		if err != nil {
-			return nil, fmt.Errorf("%w: OneHotEncoder's drop_idx_: %v", ErrNotInGo, err)
-		}
-		if a.objs != nil {
-			drops = a.objs
-		} else if drops, err = a.values(); err != nil {
-			return nil, fmt.Errorf("%w: OneHotEncoder's drop_idx_: %v", ErrNotInGo, err)
-		}
-		if len(drops) != len(feats) {
-			return nil, fmt.Errorf("%w: OneHotEncoder's drop_idx_ has %d values for %d features", ErrNotInGo, len(drops), len(feats))
-		}
-	}
+	out := make([]category, len(cats.items))
 	for i, c := range cats.items {
 		a, err := readArray(c)
 		if err != nil {
-			return nil, fmt.Errorf("%w: OneHotEncoder's categories_: %v", ErrNotInGo, err)
+			return nil, fmt.Errorf("%w: %s's categories_: %v", ErrNotInGo, g.class, err)
 		}
 		vals := a.objs
 		if vals == nil {
 			if vals, err = a.values(); err != nil {
-				return nil, fmt.Errorf("%w: OneHotEncoder's categories_: %v", ErrNotInGo, err)
+				return nil, fmt.Errorf("%w: %s's categories_: %v", ErrNotInGo, g.class, err)
 			}
 		}
-		ft := feature{index: map[string]int{}, numeric: a.objs == nil && a.dt.kind != 'U', drop: -1, width: len(vals)}
+		out[i] = category{index: map[string]int{}, vals: vals, numeric: a.objs == nil && a.dt.kind != 'U'}
 		for k, v := range vals {
 			key, ok := catKey(v)
 			if !ok {
-				return nil, fmt.Errorf("%w: OneHotEncoder: a category is %s", ErrNotInGo, describe(v))
+				return nil, fmt.Errorf("%w: %s: a category is %s", ErrNotInGo, g.class, describe(v))
 			}
-			ft.index[key] = k
+			out[i].index[key] = k
 		}
-		if drops != nil && drops[i] != nil {
-			d, ok := drops[i].(int64)
-			if !ok || d < 0 || int(d) >= len(vals) {
-				return nil, fmt.Errorf("%w: OneHotEncoder's drop_idx_ %v", ErrNotInGo, drops[i])
-			}
-			ft.drop, ft.width = int(d), len(vals)-1
-		}
-		feats[i] = ft
 	}
 	if g.nIn == 0 {
-		g.nIn = len(feats)
+		g.nIn = len(out)
 	}
-	if g.nIn != len(feats) {
-		return nil, fmt.Errorf("%w: OneHotEncoder has categories for %d of %d features", ErrNotInGo, len(feats), g.nIn)
+	if g.nIn != len(out) {
+		return nil, fmt.Errorf("%w: %s has categories for %d of %d features", ErrNotInGo, g.class, len(out), g.nIn)
+	}
+	return out, nil
+}
+
+// encode is an encoder's _transform: the frame checked, then each
+// feature's values as their categories' indices, -1 for an unknown one
+// (refused with scikit-learn's message when refuse is set).
+func encode(g *stage, cats []category, f *frame, refuse bool) ([][]int, error) {
+	if err := g.checkNames(f.names); err != nil {
+		return nil, err
+	}
+	if err := g.checkWidth(len(f.cols)); err != nil {
+		return nil, err
+	}
+	codes := make([][]int, len(cats))
+	for i, c := range cats {
+		codes[i] = make([]int, f.rows)
+		var unknown []any
+		seen := map[string]bool{}
+		for r := range codes[i] {
+			v := f.cols[i].value(r)
+			key, ok := catKey(v)
+			k, known := c.index[key]
+			if !ok || !known {
+				if !seen[key] {
+					seen[key] = true
+					unknown = append(unknown, v)
+				}
+				k = -1
+			}
+			codes[i][r] = k
+		}
+		if len(unknown) > 0 && refuse {
+			return nil, inputErr("Found unknown categories %s in column %d during transform", unknownRepr(unknown, c.numeric), i)
+		}
+	}
+	return codes, nil
+}
+
+// oneHotEncoder makes the stage of a fitted OneHotEncoder: a column of
+// 0s and 1s for each category of each feature, the dropped ones left
+// out; an unknown value is refused or, with handle_unknown="ignore",
+// all zeros.
+func oneHotEncoder(g *stage, s *state) (*stage, error) {
+	ignore := s.str("handle_unknown") == "ignore" || s.str("handle_unknown") == "infrequent_if_exist"
+	cats, err := categories(g, s)
+	if err != nil {
+		return nil, err
+	}
+	drop := make([]int, len(cats)) // the dropped category of each feature, or -1
+	for i := range drop {
+		drop[i] = -1
+	}
+	if d := s.d.get("drop_idx_"); d != nil {
+		a, err := readArray(d)
+		var drops []any
+		if err == nil {
+			if drops = a.objs; drops == nil {
+				drops, err = a.values()
+			}
+		}
+		if err != nil || len(drops) != len(cats) {
+			return nil, fmt.Errorf("%w: OneHotEncoder's drop_idx_ is not one per feature", ErrNotInGo)
+		}
+		for i, v := range drops {
+			if v == nil {
+				continue
+			}
+			k, ok := v.(int64)
+			if !ok || k < 0 || int(k) >= len(cats[i].vals) {
+				return nil, fmt.Errorf("%w: OneHotEncoder's drop_idx_ %v", ErrNotInGo, v)
+			}
+			drop[i] = int(k)
+		}
 	}
 	g.table = func(f *frame) (*frame, error) {
-		if err := g.checkNames(f.names); err != nil {
-			return nil, err
-		}
-		if err := g.checkWidth(len(f.cols)); err != nil {
+		codes, err := encode(g, cats, f, !ignore)
+		if err != nil {
 			return nil, err
 		}
 		out := &frame{rows: f.rows}
-		for i, ft := range feats {
-			codes := make([]int, f.rows)
-			var unknown []any
-			seen := map[string]bool{}
-			for r := range codes {
-				v := f.cols[i].value(r)
-				key, ok := catKey(v)
-				k, known := ft.index[key]
-				if !ok || !known {
-					if !seen[key] {
-						seen[key] = true
-						unknown = append(unknown, v)
-					}
-					k = -1
-				}
-				codes[r] = k
+		for i, c := range cats {
+			width := len(c.vals)
+			if drop[i] >= 0 {
+				width--
 			}
-			if len(unknown) > 0 && !ignore {
-				return nil, inputErr("Found unknown categories %s in column %d during transform", unknownRepr(unknown, ft.numeric), i)
-			}
-			cols := make([]column, ft.width)
+			cols := make([]column, width)
 			for j := range cols {
 				cols[j].num = make([]float64, f.rows)
 			}
-			for r, k := range codes {
+			for r, k := range codes[i] {
 				switch {
-				case k < 0 || k == ft.drop:
-				case ft.drop >= 0 && k > ft.drop:
+				case k < 0 || k == drop[i]:
+				case drop[i] >= 0 && k > drop[i]:
 					cols[k-1].num[r] = 1
 				default:
 					cols[k].num[r] = 1
 				}
 			}
 			out.cols = append(out.cols, cols...)
+		}
+		return out, nil
+	}
+	return g, nil
+}
+
+// ordinalEncoder makes the stage of a fitted OrdinalEncoder: each value
+// its category's index (a missing category's, encoded_missing_value);
+// an unknown one refused, or unknown_value with
+// handle_unknown="use_encoded_value".
+func ordinalEncoder(g *stage, s *state) (*stage, error) {
+	cats, err := categories(g, s)
+	if err != nil {
+		return nil, err
+	}
+	useValue := s.str("handle_unknown") == "use_encoded_value"
+	unknownValue, _ := pyNumber(s.d.get("unknown_value"))
+	missingValue := nan
+	if v, ok := pyNumber(s.d.get("encoded_missing_value")); ok {
+		missingValue = v
+	}
+	missing := map[int]int{} // feature: its missing category
+	if d, ok := s.d.get("_missing_indices").(*dict); ok {
+		for i, k := range d.keys {
+			f, ok1 := k.(int64)
+			c, ok2 := d.vals[i].(int64)
+			if !ok1 || !ok2 || f < 0 || int(f) >= len(cats) {
+				return nil, fmt.Errorf("%w: OrdinalEncoder's _missing_indices", ErrNotInGo)
+			}
+			missing[int(f)] = int(c)
+		}
+	}
+	if s.err != nil {
+		return nil, s.err
+	}
+	g.table = func(f *frame) (*frame, error) {
+		codes, err := encode(g, cats, f, !useValue)
+		if err != nil {
+			return nil, err
+		}
+		out := &frame{rows: f.rows, cols: make([]column, len(cats))}
+		for i := range cats {
+			num := make([]float64, f.rows)
+			m, hasMissing := missing[i]
+			for r, k := range codes[i] {
+				switch {
+				case k < 0:
+					num[r] = unknownValue
+				case hasMissing && k == m:
+					num[r] = missingValue
+				default:
+					num[r] = float64(k)
+				}
+			}
+			out.cols[i].num = num
 		}
 		return out, nil
 	}
@@ -506,10 +591,21 @@ func simpleImputer(g *stage, s *state) (*stage, error) {
 }
 
 // unknownRepr writes unknown categories as scikit-learn's message does:
-// a list, of text in Python's set order (here, as met), or of numbers
-// sorted as numpy sorts them (NaN last).
+// a list, of text in Python's set order (here, as met) then None then
+// NaN, or of numbers sorted as numpy sorts them (NaN last).
 func unknownRepr(vals []any, numeric bool) string {
-	if numeric {
+	if !numeric {
+		missing := func(v any) int { // None after values, NaN last
+			if v == nil {
+				return 1
+			}
+			if f, ok := v.(float64); ok && math.IsNaN(f) {
+				return 2
+			}
+			return 0
+		}
+		slices.SortStableFunc(vals, func(a, b any) int { return cmp.Compare(missing(a), missing(b)) })
+	} else {
 		slices.SortStableFunc(vals, func(a, b any) int {
 			x, _ := pyNumber(a)
 			y, _ := pyNumber(b)

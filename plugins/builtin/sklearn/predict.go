@@ -311,6 +311,8 @@ func transformer(class *global, s *state) (*stage, error) {
 		return g, s.widths(g, center, scale)
 	case "sklearn.preprocessing._encoders.OneHotEncoder":
 		return oneHotEncoder(g, s)
+	case "sklearn.preprocessing._encoders.OrdinalEncoder":
+		return ordinalEncoder(g, s)
 	case "sklearn.impute._base.SimpleImputer":
 		return simpleImputer(g, s)
 	case "sklearn.compose._column_transformer.ColumnTransformer":

@@ -139,7 +139,7 @@ func TestPredictsAsScikitLearn(t *testing.T) {
 			if rnd.IntN(8) == 0 {
 				a = nil
 			}
-			cities := []any{"NY", "SF", "LA", nil}
+			cities := []any{"NY", "SF", "LA", nil, math.NaN()}
 			colors := []any{"red", "blue"}
 			if unknown {
 				cities, colors = append(cities, "Paris"), append(colors, "green")
@@ -164,7 +164,7 @@ func TestPredictsAsScikitLearn(t *testing.T) {
 		columns []string
 		rows    [][]any
 	}
-	for _, name := range []string{"ct_logreg", "ct_forest_passthrough", "ct_most_frequent_error", "ct_numpy_idx"} {
+	for _, name := range []string{"ct_logreg", "ct_forest_passthrough", "ct_most_frequent_error", "ct_ordinal_tree", "ct_ordinal_error", "ct_numpy_idx"} {
 		t.Run(name, func(t *testing.T) {
 			inputs := []rawInput{
 				{"known values", mcols, known},

@@ -28,7 +28,8 @@ from sklearn.impute import SimpleImputer
 from sklearn.neighbors import KNeighborsClassifier
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import (MaxAbsScaler, MinMaxScaler, OneHotEncoder,
-                                   RobustScaler, StandardScaler)
+                                   OrdinalEncoder, RobustScaler,
+                                   StandardScaler)
 from sklearn.svm import LinearSVC
 from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 
@@ -68,6 +69,8 @@ CATEGORICAL = {
     "ct_logreg": (Pipeline([("ct", ColumnTransformer([("num", num, ["a", "b"]), ("cat", cat, ["city", "color"])])), ("m", LogisticRegression(max_iter=1000))]), C, yc),
     "ct_forest_passthrough": (Pipeline([("ct", ColumnTransformer([("oh", OneHotEncoder(drop="first", sparse_output=False), ["color"]), ("drop", "drop", ["city"])], remainder="passthrough")), ("m", RandomForestRegressor(n_estimators=5, random_state=0))]), C.fillna({"a": 0}), ycr),
     "ct_most_frequent_error": (Pipeline([("ct", ColumnTransformer([("cat", Pipeline([("imp", SimpleImputer(strategy="most_frequent")), ("oh", OneHotEncoder(drop="if_binary"))]), ["color", "city"]), ("num", SimpleImputer(strategy="median"), ["a"])])), ("m", Ridge())]), Cnan, ycr),
+    "ct_ordinal_tree": (Pipeline([("ct", ColumnTransformer([("ord", OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=-1, encoded_missing_value=-2), ["city", "color"]), ("num", SimpleImputer(), ["a", "b"])])), ("m", DecisionTreeClassifier(max_depth=5, random_state=0))]), Cnan, yc),
+    "ct_ordinal_error": (Pipeline([("ct", ColumnTransformer([("ord", OrdinalEncoder(), ["color", "city"])], remainder="passthrough")), ("m", RandomForestRegressor(n_estimators=3, random_state=0))]), Cnan.fillna({"a": 0, "city": "NY"}), ycr),
     "ct_numpy_idx": (Pipeline([("ct", ColumnTransformer([("imp", SimpleImputer(strategy="median"), [0, 2]), ("oh", OneHotEncoder(), [1])])), ("m", Ridge())]), Ni, Ni[:, 0] * 2 + Ni[:, 1]),
 }
 
