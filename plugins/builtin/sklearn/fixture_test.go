@@ -54,7 +54,10 @@ func TestFixturesPredictedInGo(t *testing.T) {
 	if out, err := pr.Predict(nil, 4, [][]any{{row[0], row[1], row[2], row[3]}}); err != nil || len(out.([][]float64)[0]) != 2 {
 		t.Fatalf("pipeline predict_proba: %v %v", out, err)
 	}
-	for _, name := range []string{"tree.joblib", "histgb_p5.pkl", "knn_kdtree.joblib"} {
+	if _, err := sklearn.LoadPredictor(testdata.Path("sklearn/histgb_p5.pkl"), "predict_proba"); err != nil {
+		t.Errorf("HistGradientBoostingClassifier: %v", err)
+	}
+	for _, name := range []string{"tree.joblib", "knn_kdtree.joblib"} {
 		if _, err := sklearn.LoadPredictor(testdata.Path("sklearn/"+name), "predict"); !errors.Is(err, sklearn.ErrNotInGo) {
 			t.Errorf("%s: %v, want ErrNotInGo", name, err)
 		}

@@ -41,6 +41,7 @@ type stage struct {
 	nIn      int      // n_features_in_; 0 when the model does not say
 	names    []string // feature_names_in_, nil when fitted without names
 	allowNaN bool
+	allowInf bool // force_all_finite=False: infinities too
 	float32  bool // the input is cast to float32 first (trees)
 	// transform changes x in place (transformers of numbers); table
 	// transforms a frame, checking it itself (transformers of columns:
@@ -371,6 +372,9 @@ func finalStage(class *global, s *state, predictFn string) (*stage, error) {
 		return linearClassifier(g, s, predictFn)
 	case name == "sklearn.ensemble._gb.GradientBoostingRegressor" || name == "sklearn.ensemble._gb.GradientBoostingClassifier":
 		return gradientBoosting(g, s, predictFn)
+	case name == "sklearn.ensemble._hist_gradient_boosting.gradient_boosting.HistGradientBoostingRegressor" ||
+		name == "sklearn.ensemble._hist_gradient_boosting.gradient_boosting.HistGradientBoostingClassifier":
+		return histGradientBoosting(g, s, predictFn)
 	default:
 		if t := treeModel(name); t != "" {
 			return treeStage(g, s, t, predictFn)
@@ -564,17 +568,16 @@ func expit(x float64) float64 {
 }
 
 // softmax is scikit-learn's utils.extmath.softmax, in place: subtract the
-// row's max, exponentiate, divide by the sum.
+// row's max, exponentiate, divide by the row's sum (numpy's).
 func softmax(d []float64) []float64 {
 	m := d[0]
 	for _, v := range d {
 		m = math.Max(m, v)
 	}
-	var sum float64
 	for i := range d {
 		d[i] = math.Exp(d[i] - m)
-		sum += d[i]
 	}
+	sum := npSum(d)
 	for i := range d {
 		d[i] /= sum
 	}
@@ -623,7 +626,7 @@ func (g *stage) validate(f *frame) (*matrix, error) {
 	if hasNaN && !g.allowNaN {
 		return nil, inputErr("Input X contains NaN.\n%s does not accept missing values encoded as NaN natively. For supervised learning, you might want to consider sklearn.ensemble.HistGradientBoostingClassifier and Regressor which accept missing values encoded as NaNs natively. Alternatively, it is possible to preprocess the data, for instance by using an imputer transformer in a pipeline or drop samples with missing values. See https://scikit-learn.org/stable/modules/impute.html You can find a list of all estimators that handle NaN values at the following page: https://scikit-learn.org/stable/modules/impute.html#estimators-that-handle-nan-values", g.class)
 	}
-	if inf {
+	if inf && !g.allowInf {
 		t := "float64"
 		if g.float32 {
 			t = "float32"

@@ -18,6 +18,8 @@ import pandas as pd
 from sklearn.ensemble import (ExtraTreesClassifier, ExtraTreesRegressor,
                               GradientBoostingClassifier,
                               GradientBoostingRegressor,
+                              HistGradientBoostingClassifier,
+                              HistGradientBoostingRegressor,
                               RandomForestClassifier, RandomForestRegressor)
 from sklearn.linear_model import (BayesianRidge, ElasticNet, HuberRegressor,
                                   Lasso, LinearRegression, LogisticRegression,
@@ -109,6 +111,10 @@ MODELS = {
     "gb_binary": (GradientBoostingClassifier(n_estimators=25, random_state=0), Xdf, yb),
     "gb_multi": (GradientBoostingClassifier(n_estimators=15, max_depth=2, random_state=0), Gdf, ygs),
     "gb_exponential": (GradientBoostingClassifier(loss="exponential", n_estimators=5, random_state=0), Xdf, yb),
+    "hgb_reg": (HistGradientBoostingRegressor(max_iter=30, random_state=0), Xdf, y),
+    "hgb_poisson_nan": (HistGradientBoostingRegressor(loss="poisson", max_iter=20, random_state=0), pd.DataFrame(np.where(rng.rand(N, F) < 0.15, np.nan, G), columns=cols), np.exp(G @ [0.1, 0.2, 0, 0.1, 0.3] / 3)),
+    "hgb_binary": (HistGradientBoostingClassifier(max_iter=25, random_state=0), Gdf, ygs == "hi"),
+    "hgb_multi": (HistGradientBoostingClassifier(max_iter=10, random_state=0), Xdf, y10),
     "knn": (KNeighborsClassifier(), Xdf, ys),
 }
 MODELS.update(CATEGORICAL)

@@ -1,0 +1,223 @@
+package sklearn
+
+import (
+	"fmt"
+	"math"
+)
+
+// Histogram gradient boosting (HistGradientBoostingRegressor and
+// Classifier) on numeric features, as scikit-learn predicts it: the
+// baseline, then every iteration's trees added, each walked on the input
+// as float64 — a missing value going the side its node learned — and the
+// sum read through the loss's link.
+
+// hgbTree is a fitted TreePredictor's nodes.
+type hgbTree struct {
+	value, threshold []float64
+	feature          []int
+	left, right      []int
+	leaf, missingL   []bool
+}
+
+func readHGBTree(v any, nIn int) (*hgbTree, error) {
+	o, ok := v.(*object)
+	var st *dict
+	if ok {
+		st, _ = o.state.(*dict)
+	}
+	if st == nil || o.class.name != "TreePredictor" {
+		return nil, fmt.Errorf("a predictor is %s", describe(v))
+	}
+	s := &state{d: st, class: "TreePredictor"}
+	nodes := s.array("nodes")
+	if s.err != nil {
+		return nil, s.err
+	}
+	col := func(name string) []float64 {
+		c, err := nodes.column(name)
+		if err != nil {
+			s.fail("%v", err)
+		}
+		return c
+	}
+	ints := func(f []float64) []int {
+		out := make([]int, len(f))
+		for i, x := range f {
+			out[i] = int(x)
+		}
+		return out
+	}
+	bools := func(f []float64) []bool {
+		out := make([]bool, len(f))
+		for i, x := range f {
+			out[i] = x != 0
+		}
+		return out
+	}
+	t := &hgbTree{value: col("value"), threshold: col("num_threshold"), feature: ints(col("feature_idx")),
+		left: ints(col("left")), right: ints(col("right")), leaf: bools(col("is_leaf")), missingL: bools(col("missing_go_to_left"))}
+	categorical := bools(col("is_categorical"))
+	if s.err != nil {
+		return nil, s.err
+	}
+	n := len(t.value)
+	if n == 0 {
+		return nil, fmt.Errorf("a predictor without nodes")
+	}
+	for i := range n {
+		if t.leaf[i] {
+			continue
+		}
+		if categorical[i] {
+			return nil, fmt.Errorf("a categorical split (node %d)", i)
+		}
+		if t.left[i] <= i || t.left[i] >= n || t.right[i] <= i || t.right[i] >= n || t.feature[i] < 0 || t.feature[i] >= nIn {
+			return nil, fmt.Errorf("a bad node %d", i)
+		}
+	}
+	return t, nil
+}
+
+// at is the value of the leaf row x reaches.
+func (t *hgbTree) at(x []float64) float64 {
+	i := 0
+	for !t.leaf[i] {
+		v := x[t.feature[i]]
+		switch {
+		case math.IsNaN(v):
+			if t.missingL[i] {
+				i = t.left[i]
+			} else {
+				i = t.right[i]
+			}
+		case v <= t.threshold[i]:
+			i = t.left[i]
+		default:
+			i = t.right[i]
+		}
+	}
+	return t.value[i]
+}
+
+func histGradientBoosting(g *stage, s *state, predictFn string) (*stage, error) {
+	g.allowNaN, g.allowInf = true, true // force_all_finite=False
+	if g.nIn <= 0 {
+		return nil, fmt.Errorf("%w: %s without n_features_in_", ErrNotInGo, g.class)
+	}
+	if c := s.d.get("is_categorical_"); c != nil {
+		a, err := readArray(c)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %s's is_categorical_: %v", ErrNotInGo, g.class, err)
+		}
+		flags, _ := a.floats()
+		for _, f := range flags {
+			if f != 0 {
+				return nil, fmt.Errorf("%w: %s with categorical features", ErrNotInGo, g.class)
+			}
+		}
+	}
+	if s.d.get("_preprocessor") != nil {
+		return nil, fmt.Errorf("%w: %s with a preprocessor of categories", ErrNotInGo, g.class)
+	}
+	base := s.floats("_baseline_prediction")
+	loss, _ := s.d.get("_loss").(*object)
+	iters, ok := s.d.get("_predictors").(*list)
+	if s.err != nil {
+		return nil, s.err
+	}
+	if loss == nil || !ok || len(base) == 0 {
+		return nil, fmt.Errorf("%w: %s without its loss, baseline or predictors", ErrNotInGo, g.class)
+	}
+	k := len(base)
+	var trees [][]*hgbTree
+	for i, it := range iters.items {
+		l, ok := it.(*list)
+		if !ok || len(l.items) != k {
+			return nil, fmt.Errorf("%w: %s's iteration %d has not %d predictors", ErrNotInGo, g.class, i, k)
+		}
+		row := make([]*hgbTree, k)
+		for j, p := range l.items {
+			t, err := readHGBTree(p, g.nIn)
+			if err != nil {
+				return nil, fmt.Errorf("%w: %s's iteration %d: %v", ErrNotInGo, g.class, i, err)
+			}
+			row[j] = t
+		}
+		trees = append(trees, row)
+	}
+	raw := func(x *matrix) []float64 {
+		out := make([]float64, x.rows*k)
+		for r := 0; r < x.rows; r++ {
+			copy(out[r*k:(r+1)*k], base)
+		}
+		for _, it := range trees {
+			for j, t := range it {
+				for r := 0; r < x.rows; r++ {
+					out[r*k+j] += t.at(x.row(r))
+				}
+			}
+		}
+		return out
+	}
+	if g.class == "HistGradientBoostingRegressor" {
+		var inverse func(float64) float64
+		switch loss.class.name {
+		case "HalfSquaredError", "AbsoluteError", "PinballLoss":
+		case "HalfPoissonLoss", "HalfGammaLoss":
+			inverse = math.Exp
+		default:
+			return nil, fmt.Errorf("%w: %s with the loss %s", ErrNotInGo, g.class, loss.class.name)
+		}
+		if k != 1 || predictFn != "predict" {
+			return nil, fmt.Errorf("%w: %s.%s", ErrNotInGo, g.class, predictFn)
+		}
+		g.predict = func(x *matrix) any {
+			out := raw(x)
+			if inverse != nil {
+				for i, v := range out {
+					out[i] = inverse(v)
+				}
+			}
+			return out
+		}
+		return g, nil
+	}
+	classes := s.classes()
+	if s.err != nil {
+		return nil, s.err
+	}
+	switch {
+	case loss.class.name == "HalfBinomialLoss" && k == 1 && len(classes) == 2:
+	case loss.class.name == "HalfMultinomialLoss" && k > 1 && len(classes) == k:
+	default:
+		return nil, fmt.Errorf("%w: %s with the loss %s for %d classes", ErrNotInGo, g.class, loss.class.name, len(classes))
+	}
+	proba := func(x *matrix) [][]float64 {
+		rw := raw(x)
+		out := make([][]float64, x.rows)
+		for r := range out {
+			if k == 1 {
+				p := expit(rw[r])
+				out[r] = []float64{1 - p, p}
+			} else {
+				out[r] = softmax(rw[r*k : (r+1)*k])
+			}
+		}
+		return out
+	}
+	switch predictFn {
+	case "predict":
+		g.predict = func(x *matrix) any {
+			out := make([]any, x.rows)
+			for r, p := range proba(x) {
+				out[r] = classes[argmax(p)]
+			}
+			return out
+		}
+	case "predict_proba":
+		g.predict = func(x *matrix) any { return proba(x) }
+	default:
+		return nil, fmt.Errorf("%w: %s.%s", ErrNotInGo, g.class, predictFn)
+	}
+	return g, nil
+}
