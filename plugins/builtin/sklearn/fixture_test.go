@@ -1,6 +1,7 @@
 package sklearn_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -64,5 +65,20 @@ func TestFixturesPredictedInGo(t *testing.T) {
 	}
 	if _, err := sklearn.LoadPredictor(testdata.Path("sklearn/evil_in_estimator.pkl"), "predict"); !errors.Is(err, flavor.ErrInvalidModel) {
 		t.Errorf("evil: %v, want ErrInvalidModel", err)
+	}
+}
+
+// TestInspectSaysWhereServed: inspect tells whether mlrun serves the
+// model in Go, or why a Python worker would.
+func TestInspectSaysWhereServed(t *testing.T) {
+	for name, want := range map[string]string{
+		"elasticnet_p4.pkl": "go",
+		"forest_p5.pkl":     "go",
+		"knn_kdtree.joblib": "python: sklearn.neighbors._classification.KNeighborsClassifier (an estimator mlrun does not run in Go)",
+	} {
+		m, err := sklearn.Flavor{}.Inspect(context.Background(), &flavor.InspectRequest{Path: testdata.Path("sklearn/" + name)})
+		if err != nil || m.Facts["served_in"] != want {
+			t.Errorf("%s: %q %v, want %q", name, m.Facts["served_in"], err, want)
+		}
 	}
 }

@@ -155,6 +155,11 @@ func (Flavor) Inspect(ctx context.Context, req *flavor.InspectRequest) (*flavor.
 	if f.Joblib {
 		m.Facts["joblib"] = "true"
 	}
+	// Whether mlrun serves it in Go, or why a Python worker would.
+	m.Facts["served_in"] = "go"
+	if _, err := LoadPredictor(req.Path, "predict"); err != nil {
+		m.Facts["served_in"] = "python: " + strings.TrimPrefix(err.Error(), ErrNotInGo.Error()+": ")
+	}
 	if f.NFeatures > 0 {
 		// Only a count of features, not their types: no signature (an
 		// inferred tensor one makes MLflow's pyfunc refuse float32 and
