@@ -55,6 +55,12 @@ func TestFixturesPredictedInGo(t *testing.T) {
 	if out, err := pr.Predict(nil, 4, [][]any{{row[0], row[1], row[2], row[3]}}); err != nil || len(out.([][]float64)[0]) != 2 {
 		t.Fatalf("pipeline predict_proba: %v %v", out, err)
 	}
+	// make_fixtures.py: scikit-learn predicted [1] for this row.
+	if ct, err := sklearn.LoadPredictor(testdata.Path("sklearn/column_transformer_p5.pkl"), "predict"); err != nil {
+		t.Errorf("column transformer: %v", err)
+	} else if out, err := ct.Predict([]string{"x", "city", "y"}, 3, [][]any{{0.5, "SF", 0.2}}); err != nil || fmt.Sprint(out) != "[1]" {
+		t.Errorf("column transformer: %v %v, scikit-learn [1]", out, err)
+	}
 	if _, err := sklearn.LoadPredictor(testdata.Path("sklearn/histgb_p5.pkl"), "predict_proba"); err != nil {
 		t.Errorf("HistGradientBoostingClassifier: %v", err)
 	}

@@ -120,7 +120,7 @@ func TestSaveWritesAnMLflowModel(t *testing.T) {
 }
 
 func FuzzPickle(f *testing.F) {
-	for _, name := range []string{"sklearn/elasticnet_p0.pkl", "sklearn/elasticnet_p2.pkl", "sklearn/elasticnet_p4.pkl", "sklearn/pipeline_p4.pkl", "sklearn/tree.joblib", "sklearn/evil_system.pkl", "sklearn/elasticnet_p5.pkl", "sklearn/forest_p5.pkl", "sklearn/tree_reg_p2.pkl"} {
+	for _, name := range []string{"sklearn/elasticnet_p0.pkl", "sklearn/elasticnet_p2.pkl", "sklearn/elasticnet_p4.pkl", "sklearn/pipeline_p4.pkl", "sklearn/tree.joblib", "sklearn/evil_system.pkl", "sklearn/elasticnet_p5.pkl", "sklearn/forest_p5.pkl", "sklearn/tree_reg_p2.pkl", "sklearn/column_transformer_p5.pkl", "sklearn/histgb_p5.pkl"} {
 		b, err := os.ReadFile(testdata.Path(name))
 		if err != nil {
 			f.Fatal(err)
@@ -157,6 +157,12 @@ func FuzzPickle(f *testing.F) {
 					if ie := (*sklearn.InputError)(nil); !errors.As(err, &ie) {
 						t.Fatalf("%s: error of the wrong kind: %v", fn, err)
 					}
+				}
+			}
+			// A frame as column_transformer_p5.pkl takes it.
+			if _, err := pr.Predict([]string{"x", "city", "y"}, 3, [][]any{{0.5, "SF", 0.2}, {nil, nil, math.Inf(1)}}); err != nil {
+				if ie := (*sklearn.InputError)(nil); !errors.As(err, &ie) {
+					t.Fatalf("%s: error of the wrong kind: %v", fn, err)
 				}
 			}
 		}

@@ -139,6 +139,22 @@ with open("sklearn/forest_p5.pkl", "wb") as f:
 with open("sklearn/tree_reg_p2.pkl", "wb") as f:
     pickle.dump(DecisionTreeRegressor(max_depth=3, random_state=0).fit(X, y), f, protocol=2)
 
+# A ColumnTransformer of numbers and categories (text, None) before a
+# classifier: a seed of FuzzPickle.
+import pandas as pd
+from sklearn.compose import ColumnTransformer
+from sklearn.impute import SimpleImputer
+from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder
+frame = pd.DataFrame({"x": X[:, 0], "city": np.array(["NY", "SF", None, "LA"], dtype=object)[np.arange(40) % 4], "y": X[:, 1]})
+ct = Pipeline([("ct", ColumnTransformer([("num", Pipeline([("imp", SimpleImputer()), ("sc", StandardScaler())]), ["x"]),
+                                         ("oh", OneHotEncoder(handle_unknown="ignore", drop="first"), ["city"]),
+                                         ("ord", OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=-1), ["city"])],
+                                        remainder="passthrough")),
+               ("clf", LogisticRegression())]).fit(frame, yc)
+with open("sklearn/column_transformer_p5.pkl", "wb") as f:
+    pickle.dump(ct, f, protocol=5)
+assert list(ct.predict(pd.DataFrame({"x": [0.5], "city": ["SF"], "y": [0.2]}))) == [1]  # fixture_test.go
+
 with open("facts.json", "w") as f:
     json.dump(facts, f, indent=2, sort_keys=True)
 print("wrote", len(facts), "fixtures")
