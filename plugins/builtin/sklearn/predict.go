@@ -1,12 +1,10 @@
 package sklearn
 
 import (
-	"bufio"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"math"
-	"os"
 	"slices"
 	"strings"
 )
@@ -45,7 +43,7 @@ type stage struct {
 	float32  bool // the input is cast to float32 first (trees)
 	// transform changes x in place (transformers of numbers); table
 	// transforms a frame, checking it itself (transformers of columns:
-	// ColumnTransformer, OneHotEncoder, SimpleImputer); predict answers
+	// ColumnTransformer, the encoders, SimpleImputer); predict answers
 	// (final estimators): []float64, [][]float64 or []any.
 	transform func(x *matrix)
 	table     func(f *frame) (*frame, error)
@@ -65,15 +63,7 @@ func (m *matrix) row(r int) []float64 { return m.v[r*m.cols : (r+1)*m.cols] }
 // "predict_proba" for a classifier that has one). A model outside what Go
 // predicts is an ErrNotInGo error naming why.
 func LoadPredictor(path, predictFn string) (*Predictor, error) {
-	if _, err := Read(path); err != nil {
-		return nil, err
-	}
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	res, err := walk(&reader{r: bufio.NewReaderSize(f, 1<<16)})
+	_, res, err := read(path)
 	if err != nil {
 		return nil, err
 	}
@@ -87,7 +77,8 @@ func LoadPredictor(path, predictFn string) (*Predictor, error) {
 	return p, nil
 }
 
-// add appends the stages of the estimator v; final says it is the last.
+// add makes the stages of the model v: a Pipeline's transformers, then
+// its final estimator.
 func (p *Predictor) add(v any, predictFn string) error {
 	o, ok := v.(*object)
 	if !ok {
@@ -224,140 +215,6 @@ func (s *state) base() *stage {
 	return g
 }
 
-// transformer makes the stage of a fitted transformer.
-func transformer(class *global, s *state) (*stage, error) {
-	g := s.base()
-	g.allowNaN = true // the scalers pass NaN through
-	switch class.module + "." + class.name {
-	case "sklearn.preprocessing._data.StandardScaler":
-		var mean, scale []float64
-		if s.bool("with_mean", true) {
-			mean = s.floats("mean_")
-		}
-		if s.bool("with_std", true) {
-			scale = s.floats("scale_")
-		}
-		g.transform = func(x *matrix) {
-			for r := 0; r < x.rows; r++ {
-				row := x.row(r)
-				for j := range row {
-					if mean != nil {
-						row[j] -= mean[j]
-					}
-					if scale != nil {
-						row[j] /= scale[j]
-					}
-				}
-			}
-		}
-		return g, s.widths(g, mean, scale)
-	case "sklearn.preprocessing._data.MinMaxScaler":
-		scale, min := s.floats("scale_"), s.floats("min_")
-		clip := s.bool("clip", false)
-		var lo, hi float64
-		if clip {
-			fr, ok := s.d.get("feature_range").(*tuple)
-			if !ok || len(fr.items) != 2 {
-				s.fail("feature_range is not a pair")
-			} else {
-				lo, _ = pyNumber(fr.items[0])
-				hi, _ = pyNumber(fr.items[1])
-			}
-		}
-		g.transform = func(x *matrix) {
-			for r := 0; r < x.rows; r++ {
-				row := x.row(r)
-				for j := range row {
-					row[j] *= scale[j]
-					row[j] += min[j]
-					if clip { // np.clip: NaN stays NaN
-						row[j] = math.Min(math.Max(row[j], lo), hi)
-					}
-				}
-			}
-		}
-		return g, s.widths(g, scale, min)
-	case "sklearn.preprocessing._data.MaxAbsScaler":
-		scale := s.floats("scale_")
-		g.transform = func(x *matrix) {
-			for r := 0; r < x.rows; r++ {
-				row := x.row(r)
-				for j := range row {
-					row[j] /= scale[j]
-				}
-			}
-		}
-		return g, s.widths(g, scale)
-	case "sklearn.preprocessing._data.RobustScaler":
-		var center, scale []float64
-		if s.bool("with_centering", true) {
-			center = s.floats("center_")
-		}
-		if s.bool("with_scaling", true) {
-			scale = s.floats("scale_")
-		}
-		g.transform = func(x *matrix) {
-			for r := 0; r < x.rows; r++ {
-				row := x.row(r)
-				for j := range row {
-					if center != nil {
-						row[j] -= center[j]
-					}
-					if scale != nil {
-						row[j] /= scale[j]
-					}
-				}
-			}
-		}
-		return g, s.widths(g, center, scale)
-	case "sklearn.preprocessing._encoders.OneHotEncoder":
-		return oneHotEncoder(g, s)
-	case "sklearn.preprocessing._encoders.OrdinalEncoder":
-		return ordinalEncoder(g, s)
-	case "sklearn.impute._base.SimpleImputer":
-		return simpleImputer(g, s)
-	case "sklearn.compose._column_transformer.ColumnTransformer":
-		return columnTransformer(s)
-	}
-	return nil, fmt.Errorf("%w: the step %s (a transformer mlrun does not run in Go)", ErrNotInGo, class)
-}
-
-// widths checks that per-feature arrays (nil ones aside) have one value
-// per input feature.
-func (s *state) widths(g *stage, arrays ...[]float64) error {
-	if s.err != nil {
-		return s.err
-	}
-	for _, a := range arrays {
-		if a == nil {
-			continue
-		}
-		if g.nIn == 0 {
-			g.nIn = len(a)
-		}
-		if len(a) != g.nIn {
-			return fmt.Errorf("%w: %s has %d values for %d features", ErrNotInGo, g.class, len(a), g.nIn)
-		}
-	}
-	return nil
-}
-
-// Linear models whose predict is X @ coef_.T + intercept_.
-var linearRegressors = []string{
-	"sklearn.linear_model._base.LinearRegression",
-	"sklearn.linear_model._ridge.Ridge", "sklearn.linear_model._ridge.RidgeCV",
-	"sklearn.linear_model._coordinate_descent.Lasso", "sklearn.linear_model._coordinate_descent.LassoCV",
-	"sklearn.linear_model._coordinate_descent.ElasticNet", "sklearn.linear_model._coordinate_descent.ElasticNetCV",
-	"sklearn.linear_model._bayes.BayesianRidge", "sklearn.linear_model._huber.HuberRegressor",
-}
-
-// Linear classifiers whose predict is classes_[argmax(X @ coef_.T + intercept_)].
-var linearClassifiers = []string{
-	"sklearn.linear_model._logistic.LogisticRegression", "sklearn.linear_model._logistic.LogisticRegressionCV",
-	"sklearn.svm._classes.LinearSVC", "sklearn.linear_model._stochastic_gradient.SGDClassifier",
-	"sklearn.linear_model._perceptron.Perceptron",
-}
-
 // finalStage makes the stage of the final estimator, for predictFn.
 func finalStage(class *global, s *state, predictFn string) (*stage, error) {
 	name := class.module + "." + class.name
@@ -384,71 +241,6 @@ func finalStage(class *global, s *state, predictFn string) (*stage, error) {
 	return nil, fmt.Errorf("%w: %s.%s", ErrNotInGo, class, predictFn)
 }
 
-// linear reads coef_ (k rows of n values) and intercept_ (k values, or
-// one added to every row).
-func linear(g *stage, s *state) (coef [][]float64, icpt []float64, vector bool, err error) {
-	ca := s.array("coef_")
-	c := s.floats("coef_")
-	icpt = s.floatsOrScalar("intercept_")
-	if s.err != nil {
-		return nil, nil, false, s.err
-	}
-	switch len(ca.shape) {
-	case 1:
-		coef, vector = [][]float64{c}, true
-	case 2:
-		for k := 0; k < ca.shape[0]; k++ {
-			coef = append(coef, c[k*ca.shape[1]:(k+1)*ca.shape[1]])
-		}
-	default:
-		return nil, nil, false, fmt.Errorf("%w: %s's coef_ has %d dimensions", ErrNotInGo, g.class, len(ca.shape))
-	}
-	if len(coef) == 0 || len(icpt) != 1 && len(icpt) != len(coef) {
-		return nil, nil, false, fmt.Errorf("%w: %s's coef_ and intercept_ disagree", ErrNotInGo, g.class)
-	}
-	if err := s.widths(g, coef[0]); err != nil {
-		return nil, nil, false, err
-	}
-	return coef, icpt, vector, nil
-}
-
-// scores is X @ coef.T + intercept, a row of len(coef) per sample.
-func scores(x *matrix, coef [][]float64, icpt []float64) []float64 {
-	k := len(coef)
-	out := make([]float64, x.rows*k)
-	for r := 0; r < x.rows; r++ {
-		row := x.row(r)
-		for t, c := range coef {
-			var sum float64
-			for j, w := range c {
-				sum += float64(row[j] * w) // rounded before the sum, never fused (as numpy)
-			}
-			if len(icpt) == 1 {
-				sum += icpt[0]
-			} else {
-				sum += icpt[t]
-			}
-			out[r*k+t] = sum
-		}
-	}
-	return out
-}
-
-func linearRegressor(g *stage, s *state) (*stage, error) {
-	coef, icpt, vector, err := linear(g, s)
-	if err != nil {
-		return nil, err
-	}
-	g.predict = func(x *matrix) any {
-		out := scores(x, coef, icpt)
-		if vector {
-			return out
-		}
-		return rows(out, len(coef))
-	}
-	return g, nil
-}
-
 // rows splits a flat row-major slice into rows of k.
 func rows(v []float64, k int) [][]float64 {
 	out := make([][]float64, len(v)/k)
@@ -465,76 +257,6 @@ func (s *state) classes() []any {
 		s.fail("classes_: %v", err)
 	}
 	return vals
-}
-
-func linearClassifier(g *stage, s *state, predictFn string) (*stage, error) {
-	coef, icpt, _, err := linear(g, s)
-	if err != nil {
-		return nil, err
-	}
-	classes := s.classes()
-	if s.err != nil {
-		return nil, s.err
-	}
-	k := len(coef)
-	if k == 1 && len(classes) != 2 || k > 1 && len(classes) != k {
-		return nil, fmt.Errorf("%w: %s has %d classes for %d rows of coef_", ErrNotInGo, g.class, len(classes), k)
-	}
-	switch predictFn {
-	case "predict":
-		g.predict = func(x *matrix) any {
-			sc := scores(x, coef, icpt)
-			out := make([]any, x.rows)
-			for r := range out {
-				if k == 1 {
-					out[r] = classes[b2i(sc[r] > 0)]
-				} else {
-					out[r] = classes[argmax(sc[r*k:(r+1)*k])]
-				}
-			}
-			return out
-		}
-		return g, nil
-	case "predict_proba":
-		if g.class != "LogisticRegression" && g.class != "LogisticRegressionCV" {
-			break
-		}
-		mc := s.str("multi_class")
-		ovr := mc == "ovr" || mc == "warn" || (mc == "auto" || mc == "deprecated" || mc == "") && (len(classes) <= 2 || s.str("solver") == "liblinear")
-		if s.err != nil {
-			return nil, s.err
-		}
-		g.predict = func(x *matrix) any {
-			sc := scores(x, coef, icpt)
-			out := make([][]float64, x.rows)
-			for r := range out {
-				d := sc[r*k : (r+1)*k]
-				switch {
-				case ovr && k == 1:
-					p := expit(d[0])
-					out[r] = []float64{1 - p, p}
-				case ovr:
-					p := make([]float64, k)
-					var sum float64
-					for i, v := range d {
-						p[i] = expit(v)
-						sum += p[i]
-					}
-					for i := range p {
-						p[i] /= sum
-					}
-					out[r] = p
-				case k == 1:
-					out[r] = softmax([]float64{-d[0], d[0]})
-				default:
-					out[r] = softmax(append([]float64(nil), d...))
-				}
-			}
-			return out
-		}
-		return g, nil
-	}
-	return nil, fmt.Errorf("%w: %s.%s", ErrNotInGo, g.class, predictFn)
 }
 
 func b2i(b bool) int {

@@ -39,35 +39,41 @@ type Facts struct {
 
 // Read reads the pickle at path.
 func Read(path string) (*Facts, error) {
+	f, _, err := read(path)
+	return f, err
+}
+
+// read reads the pickle at path: its facts, and what the walk found.
+func read(path string) (*Facts, *result, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
-			return nil, fmt.Errorf("%w: %s", flavor.ErrNotFound, path)
+			return nil, nil, fmt.Errorf("%w: %s", flavor.ErrNotFound, path)
 		}
-		return nil, err
+		return nil, nil, err
 	}
 	defer f.Close()
 	if st, err := f.Stat(); err == nil && st.IsDir() {
-		return nil, flavor.Invalid("%s is a folder, not a pickle file", path)
+		return nil, nil, flavor.Invalid("%s is a folder, not a pickle file", path)
 	}
 	br := bufio.NewReaderSize(f, 1<<16)
 	head, _ := br.Peek(2)
 	if len(head) == 0 {
-		return nil, flavor.Invalid("%s is empty", path)
+		return nil, nil, flavor.Invalid("%s is empty", path)
 	}
 	if len(head) == 2 && (head[0] == 'Z' && head[1] == 'F' || head[0] == 0x78 || head[0] == 0x1f && head[1] == 0x8b) {
-		return nil, flavor.Invalid("%s is a compressed joblib file; save it with compress=0 to inspect it", path)
+		return nil, nil, flavor.Invalid("%s is a compressed joblib file; save it with compress=0 to inspect it", path)
 	}
 	res, err := walk(&reader{r: br})
 	if err != nil {
 		if errors.Is(err, ErrUnsafe) {
-			return nil, flavor.Invalid("refusing %s: %v", path, strings.TrimPrefix(err.Error(), ErrUnsafe.Error()+": "))
+			return nil, nil, flavor.Invalid("refusing %s: %v", path, strings.TrimPrefix(err.Error(), ErrUnsafe.Error()+": "))
 		}
-		return nil, flavor.Invalid("%s: %v", path, err)
+		return nil, nil, flavor.Invalid("%s: %v", path, err)
 	}
 	o, ok := res.top.(*object)
 	if !ok || !strings.HasPrefix(o.class.module, "sklearn") {
-		return nil, flavor.Invalid("%s is a pickle, but not of a scikit-learn estimator (its top-level object is %s)", path, describe(res.top))
+		return nil, nil, flavor.Invalid("%s is a pickle, but not of a scikit-learn estimator (its top-level object is %s)", path, describe(res.top))
 	}
 	facts := &Facts{Estimator: o.class.String(), Protocol: res.protocol}
 	for _, g := range res.globals {
@@ -100,9 +106,9 @@ func Read(path string) (*Facts, error) {
 		}
 	}
 	if facts.SklearnVersion == "" {
-		return nil, flavor.Invalid("%s: the estimator %s carries no _sklearn_version (not pickled by scikit-learn)", path, facts.Estimator)
+		return nil, nil, flavor.Invalid("%s: the estimator %s carries no _sklearn_version (not pickled by scikit-learn)", path, facts.Estimator)
 	}
-	return facts, nil
+	return facts, res, nil
 }
 
 func describe(v any) string {

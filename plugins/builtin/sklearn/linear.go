@@ -1,0 +1,157 @@
+package sklearn
+
+import "fmt"
+
+// Linear models: regressors and classifiers whose decision is
+// X @ coef_.T + intercept_.
+
+// Linear models whose predict is X @ coef_.T + intercept_.
+var linearRegressors = []string{
+	"sklearn.linear_model._base.LinearRegression",
+	"sklearn.linear_model._ridge.Ridge", "sklearn.linear_model._ridge.RidgeCV",
+	"sklearn.linear_model._coordinate_descent.Lasso", "sklearn.linear_model._coordinate_descent.LassoCV",
+	"sklearn.linear_model._coordinate_descent.ElasticNet", "sklearn.linear_model._coordinate_descent.ElasticNetCV",
+	"sklearn.linear_model._bayes.BayesianRidge", "sklearn.linear_model._huber.HuberRegressor",
+}
+
+// Linear classifiers whose predict is classes_[argmax(X @ coef_.T + intercept_)].
+var linearClassifiers = []string{
+	"sklearn.linear_model._logistic.LogisticRegression", "sklearn.linear_model._logistic.LogisticRegressionCV",
+	"sklearn.svm._classes.LinearSVC", "sklearn.linear_model._stochastic_gradient.SGDClassifier",
+	"sklearn.linear_model._perceptron.Perceptron",
+}
+
+// linear reads coef_ (k rows of n values) and intercept_ (k values, or
+// one added to every row).
+func linear(g *stage, s *state) (coef [][]float64, icpt []float64, vector bool, err error) {
+	ca := s.array("coef_")
+	c := s.floats("coef_")
+	icpt = s.floatsOrScalar("intercept_")
+	if s.err != nil {
+		return nil, nil, false, s.err
+	}
+	switch len(ca.shape) {
+	case 1:
+		coef, vector = [][]float64{c}, true
+	case 2:
+		for k := 0; k < ca.shape[0]; k++ {
+			coef = append(coef, c[k*ca.shape[1]:(k+1)*ca.shape[1]])
+		}
+	default:
+		return nil, nil, false, fmt.Errorf("%w: %s's coef_ has %d dimensions", ErrNotInGo, g.class, len(ca.shape))
+	}
+	if len(coef) == 0 || len(icpt) != 1 && len(icpt) != len(coef) {
+		return nil, nil, false, fmt.Errorf("%w: %s's coef_ and intercept_ disagree", ErrNotInGo, g.class)
+	}
+	if err := s.widths(g, coef[0]); err != nil {
+		return nil, nil, false, err
+	}
+	return coef, icpt, vector, nil
+}
+
+// scores is X @ coef.T + intercept, a row of len(coef) per sample.
+func scores(x *matrix, coef [][]float64, icpt []float64) []float64 {
+	k := len(coef)
+	out := make([]float64, x.rows*k)
+	for r := 0; r < x.rows; r++ {
+		row := x.row(r)
+		for t, c := range coef {
+			var sum float64
+			for j, w := range c {
+				sum += float64(row[j] * w) // rounded before the sum, never fused (as numpy)
+			}
+			if len(icpt) == 1 {
+				sum += icpt[0]
+			} else {
+				sum += icpt[t]
+			}
+			out[r*k+t] = sum
+		}
+	}
+	return out
+}
+
+func linearRegressor(g *stage, s *state) (*stage, error) {
+	coef, icpt, vector, err := linear(g, s)
+	if err != nil {
+		return nil, err
+	}
+	g.predict = func(x *matrix) any {
+		out := scores(x, coef, icpt)
+		if vector {
+			return out
+		}
+		return rows(out, len(coef))
+	}
+	return g, nil
+}
+
+func linearClassifier(g *stage, s *state, predictFn string) (*stage, error) {
+	coef, icpt, _, err := linear(g, s)
+	if err != nil {
+		return nil, err
+	}
+	classes := s.classes()
+	if s.err != nil {
+		return nil, s.err
+	}
+	k := len(coef)
+	if k == 1 && len(classes) != 2 || k > 1 && len(classes) != k {
+		return nil, fmt.Errorf("%w: %s has %d classes for %d rows of coef_", ErrNotInGo, g.class, len(classes), k)
+	}
+	switch predictFn {
+	case "predict":
+		g.predict = func(x *matrix) any {
+			sc := scores(x, coef, icpt)
+			out := make([]any, x.rows)
+			for r := range out {
+				if k == 1 {
+					out[r] = classes[b2i(sc[r] > 0)]
+				} else {
+					out[r] = classes[argmax(sc[r*k:(r+1)*k])]
+				}
+			}
+			return out
+		}
+		return g, nil
+	case "predict_proba":
+		if g.class != "LogisticRegression" && g.class != "LogisticRegressionCV" {
+			break
+		}
+		mc := s.str("multi_class")
+		ovr := mc == "ovr" || mc == "warn" || (mc == "auto" || mc == "deprecated" || mc == "") && (len(classes) <= 2 || s.str("solver") == "liblinear")
+		if s.err != nil {
+			return nil, s.err
+		}
+		g.predict = func(x *matrix) any {
+			sc := scores(x, coef, icpt)
+			out := make([][]float64, x.rows)
+			for r := range out {
+				d := sc[r*k : (r+1)*k]
+				switch {
+				case ovr && k == 1:
+					p := expit(d[0])
+					out[r] = []float64{1 - p, p}
+				case ovr:
+					p := make([]float64, k)
+					var sum float64
+					for i, v := range d {
+						p[i] = expit(v)
+						sum += p[i]
+					}
+					for i := range p {
+						p[i] /= sum
+					}
+					out[r] = p
+				case k == 1:
+					out[r] = softmax([]float64{-d[0], d[0]})
+				default:
+					out[r] = softmax(append([]float64(nil), d...))
+				}
+			}
+			return out
+		}
+		return g, nil
+	}
+	return nil, fmt.Errorf("%w: %s.%s", ErrNotInGo, g.class, predictFn)
+}
