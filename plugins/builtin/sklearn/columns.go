@@ -205,7 +205,10 @@ func columnTransformer(s *state) (*stage, error) {
 						missing = append(missing, g.names[i])
 					}
 				}
-				if len(missing) > 0 { // pandas' KeyError
+				switch { // pandas' KeyError
+				case len(missing) == len(p.idx):
+					return nil, &InputError{"KeyError", pyRepr("None of [Index(" + pyList(missing) + ", dtype='object')] are in the [columns]")}
+				case len(missing) > 0:
 					return nil, &InputError{"KeyError", pyRepr(pyList(missing) + " not in index")}
 				}
 			} else if p.named && f.names == nil {
