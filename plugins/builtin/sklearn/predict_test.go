@@ -15,18 +15,20 @@ import (
 )
 
 // TestPredictsAsScikitLearn fits models with Debian's scikit-learn
-// (testdata/predict.py), pickles each with protocols 2, 4 and 5, and
+// (testdata/predict.py), pickles each with protocols 2, 4 and 5 and with
+// cloudpickle (as MLflow saves them), and
 // compares the Go predictor's answers with scikit-learn's own on random
 // inputs and on inputs scikit-learn refuses: the same labels, the same
 // numbers (to 1e-12 relative: numpy's BLAS may sum a dot product in
 // another order), the same refusals with the same messages.
 func TestPredictsAsScikitLearn(t *testing.T) {
-	py := pylines.Debian(t, "apt-get install python3-sklearn python3-pandas", "sklearn", "pandas")
+	const install = "apt-get install python3-sklearn python3-pandas python3-cloudpickle"
+	py := pylines.Debian(t, install, "sklearn", "pandas", "cloudpickle")
 	script, err := os.ReadFile("testdata/predict.py")
 	if err != nil {
 		t.Fatal(err)
 	}
-	sk := pylines.StartWith(t, py, string(script), "apt-get install python3-sklearn python3-pandas", "sklearn", "pandas")
+	sk := pylines.StartWith(t, py, string(script), install, "sklearn", "pandas", "cloudpickle")
 	req, _ := json.Marshal(map[string]string{"fit": t.TempDir()})
 	var files map[string][]string
 	if err := json.Unmarshal([]byte(sk.Ask(t, string(req))), &files); err != nil {
@@ -223,7 +225,7 @@ func TestPredictsAsScikitLearn(t *testing.T) {
 
 	// What Go does not predict is said, for a Python worker to serve.
 	for _, c := range []struct{ name, fn string }{{"knn", "predict"}, {"linearsvc", "predict_proba"}, {"linreg", "predict_proba"}, {"logreg_binary", "predict_log_proba"}, {"gb_exponential", "predict"}} {
-		if _, err := LoadPredictor(files[c.name][2], c.fn); !errors.Is(err, ErrNotInGo) {
+		if _, err := LoadPredictor(files[c.name][3], c.fn); !errors.Is(err, ErrNotInGo) {
 			t.Errorf("%s %s: %v, want ErrNotInGo", c.name, c.fn, err)
 		}
 	}

@@ -2,7 +2,7 @@
 and answers predictions, as scikit-learn itself computes them.
 
 Lines in: {"fit": dir} fits every model and pickles each (protocols 2, 4
-and 5) into dir, answering {name: [file, ...]}; {"model": name, "fn":
+and 5, and with cloudpickle as MLflow does) into dir, answering {name: [file, ...]}; {"model": name, "fn":
 "predict", "columns": [...] or null, "rows": [[...]]} answers {"ok":
 result} or {"err": "ValueError: message"}. Numbers may be "nan", "inf",
 "-inf".
@@ -13,6 +13,7 @@ import pickle
 import sys
 import warnings
 
+import cloudpickle
 import numpy as np
 import pandas as pd
 from sklearn.ensemble import (ExtraTreesClassifier, ExtraTreesRegressor,
@@ -148,6 +149,10 @@ for line in sys.stdin:
                 with open(path, "wb") as f:
                     pickle.dump(est, f, protocol=proto)
                 out[name].append(path)
+            path = os.path.join(req["fit"], "%s_cloudpickle.pkl" % name)  # as MLflow saves it
+            with open(path, "wb") as f:
+                cloudpickle.dump(est, f)
+            out[name].append(path)
         print(json.dumps(out), flush=True)
         continue
     rows = [[num(v) for v in r] for r in req["rows"]]
