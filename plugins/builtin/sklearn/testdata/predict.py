@@ -28,6 +28,7 @@ from sklearn.linear_model import (BayesianRidge, ElasticNet, HuberRegressor,
                                   Perceptron, Ridge, RidgeCV, SGDClassifier)
 from sklearn.compose import ColumnTransformer
 from sklearn.impute import SimpleImputer
+from sklearn.naive_bayes import GaussianNB
 from sklearn.neighbors import KNeighborsClassifier
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import (MaxAbsScaler, MinMaxScaler, OneHotEncoder,
@@ -116,6 +117,8 @@ MODELS = {
     "hgb_poisson_nan": (HistGradientBoostingRegressor(loss="poisson", max_iter=20, random_state=0), pd.DataFrame(np.where(rng.rand(N, F) < 0.15, np.nan, G), columns=cols), np.exp(G @ [0.1, 0.2, 0, 0.1, 0.3] / 3)),
     "hgb_binary": (HistGradientBoostingClassifier(max_iter=25, random_state=0), Gdf, ygs == "hi"),
     "hgb_multi": (HistGradientBoostingClassifier(max_iter=10, random_state=0), Xdf, y10),
+    "gnb": (GaussianNB(), Xdf, ys),
+    "gnb_10_numpy": (GaussianNB(var_smoothing=1e-3), X, y10),
     "knn": (KNeighborsClassifier(), Xdf, ys),
 }
 MODELS.update(CATEGORICAL)
