@@ -36,7 +36,7 @@ func TestPredictsAsScikitLearn(t *testing.T) {
 	}
 	cols := []string{"a", "b", "c", "d", "e"}
 	numpyFitted := map[string]bool{"linreg_noicpt_numpy": true, "elasticnet_numpy": true, "sgd_binary": true,
-		"pipe_robust_maxabs_linreg": true, "tree_reg_numpy": true, "extra_reg": true, "gb_reg_huber_zero": true, "gnb_10_numpy": true}
+		"pipe_robust_maxabs_linreg": true, "tree_reg_numpy": true, "extra_reg": true, "gb_reg_huber_zero": true, "gnb_10_numpy": true, "svc_poly_10": true, "nusvr_linear": true}
 	grid := func(name string) bool {
 		return slices.Contains([]string{"tree_reg", "tree_cls", "forest_reg", "extra_cls", "gb_reg_stopped", "gb_multi", "hgb_poisson_nan", "hgb_binary"}, name)
 	}
@@ -224,7 +224,7 @@ func TestPredictsAsScikitLearn(t *testing.T) {
 	}
 
 	// What Go does not predict is said, for a Python worker to serve.
-	for _, c := range []struct{ name, fn string }{{"knn", "predict"}, {"linearsvc", "predict_proba"}, {"linreg", "predict_proba"}, {"logreg_binary", "predict_log_proba"}, {"gb_exponential", "predict"}} {
+	for _, c := range []struct{ name, fn string }{{"knn", "predict"}, {"linearsvc", "predict_proba"}, {"linreg", "predict_proba"}, {"logreg_binary", "predict_log_proba"}, {"gb_exponential", "predict"}, {"svc_rbf", "predict_proba"}} {
 		if _, err := LoadPredictor(files[c.name][3], c.fn); !errors.Is(err, ErrNotInGo) {
 			t.Errorf("%s %s: %v, want ErrNotInGo", c.name, c.fn, err)
 		}

@@ -34,7 +34,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import (MaxAbsScaler, MinMaxScaler, OneHotEncoder,
                                    OrdinalEncoder, RobustScaler,
                                    StandardScaler)
-from sklearn.svm import LinearSVC
+from sklearn.svm import SVC, SVR, LinearSVC, NuSVC, NuSVR, OneClassSVM
 from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 
 warnings.simplefilter("ignore")
@@ -119,6 +119,15 @@ MODELS = {
     "hgb_multi": (HistGradientBoostingClassifier(max_iter=10, random_state=0), Xdf, y10),
     "gnb": (GaussianNB(), Xdf, ys),
     "gnb_10_numpy": (GaussianNB(var_smoothing=1e-3), X, y10),
+    "svc_rbf": (Pipeline([("s", StandardScaler()), ("m", SVC())]), Xdf, ys),
+    "svc_linear_binary": (SVC(kernel="linear"), Xdf, yb),
+    "svc_poly_10": (Pipeline([("s", StandardScaler()), ("m", SVC(kernel="poly", degree=3, coef0=1))]), X, y10),
+    "nusvc_sigmoid": (Pipeline([("s", StandardScaler()), ("m", NuSVC(kernel="sigmoid", nu=0.3))]), Xdf, yb),
+    "svr_rbf": (Pipeline([("s", StandardScaler()), ("m", SVR(C=3))]), Xdf, y),
+    # libsvm's linear kernel is BLAS's dot (FMA here): unscaled features
+    # would make its last digits the test's subject.
+    "nusvr_linear": (Pipeline([("s", StandardScaler()), ("m", NuSVR(kernel="linear"))]), X, y),
+    "oneclass": (Pipeline([("s", StandardScaler()), ("m", OneClassSVM(nu=0.2))]), Xdf, None),
     "knn": (KNeighborsClassifier(), Xdf, ys),
 }
 MODELS.update(CATEGORICAL)

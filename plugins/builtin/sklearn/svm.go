@@ -1,0 +1,180 @@
+package sklearn
+
+import (
+	"fmt"
+	"math"
+)
+
+// Support vector machines (SVC, NuSVC, SVR, NuSVR, OneClassSVM) on dense
+// input, as scikit-learn's libsvm predicts: each support vector's kernel
+// value, the dual coefficients' sums less rho (rho being -_intercept_),
+// and for classifiers the one-against-one votes, the first class with
+// the most winning.
+
+func svmStage(g *stage, s *state, predictFn string) (*stage, error) {
+	if predictFn != "predict" {
+		return nil, fmt.Errorf("%w: %s.%s", ErrNotInGo, g.class, predictFn)
+	}
+	if s.bool("_sparse", false) {
+		return nil, fmt.Errorf("%w: %s fitted on sparse input", ErrNotInGo, g.class)
+	}
+	if s.bool("break_ties", false) {
+		return nil, fmt.Errorf("%w: %s with break_ties", ErrNotInGo, g.class)
+	}
+	kernel := s.str("kernel")
+	switch kernel {
+	case "linear", "poly", "rbf", "sigmoid":
+	default:
+		return nil, fmt.Errorf("%w: %s with the kernel %v", ErrNotInGo, g.class, s.d.get("kernel"))
+	}
+	gamma, ok1 := pyNumber(s.d.get("_gamma"))
+	coef0, ok2 := pyNumber(s.d.get("coef0"))
+	degree := s.int("degree")
+	svA := s.array("support_vectors_")
+	sv := s.floats("support_vectors_")
+	dualA := s.array("_dual_coef_")
+	dual := s.floats("_dual_coef_")
+	icpt := s.floats("_intercept_")
+	nsvKey := "_n_support"
+	if !s.has(nsvKey) {
+		nsvKey = "n_support_"
+	}
+	nsvF := s.floats(nsvKey)
+	if s.err != nil {
+		return nil, s.err
+	}
+	if !ok1 || !ok2 || len(svA.shape) != 2 || len(dualA.shape) != 2 {
+		return nil, fmt.Errorf("%w: %s without its kernel's parameters or support vectors", ErrNotInGo, g.class)
+	}
+	l, n := svA.shape[0], svA.shape[1]
+	if err := s.widths(g, make([]float64, n)); err != nil {
+		return nil, err
+	}
+	if dualA.shape[1] != l {
+		return nil, fmt.Errorf("%w: %s has %d dual coefficients a row for %d support vectors", ErrNotInGo, g.class, dualA.shape[1], l)
+	}
+	// k is the kernel of the input x and support vector i.
+	k := func(x []float64, i int) float64 {
+		y := sv[i*n : (i+1)*n]
+		if kernel == "rbf" {
+			var sum float64
+			for j := range x {
+				d := x[j] - y[j]
+				sum += float64(d * d)
+			}
+			return math.Exp(-gamma * sum)
+		}
+		var dot float64
+		for j := range x {
+			dot += float64(x[j] * y[j])
+		}
+		switch kernel {
+		case "poly":
+			return powi(float64(gamma*dot)+coef0, degree)
+		case "sigmoid":
+			return math.Tanh(float64(gamma*dot) + coef0)
+		}
+		return dot
+	}
+	if g.class == "SVR" || g.class == "NuSVR" || g.class == "OneClassSVM" {
+		if dualA.shape[0] != 1 || len(icpt) != 1 {
+			return nil, fmt.Errorf("%w: %s with %d rows of dual coefficients", ErrNotInGo, g.class, dualA.shape[0])
+		}
+		decision := func(x []float64) float64 {
+			var sum float64
+			for i := range l {
+				sum += float64(dual[i] * k(x, i))
+			}
+			return sum - -icpt[0]
+		}
+		if g.class == "OneClassSVM" {
+			g.predict = func(x *matrix) any {
+				out := make([]int64, x.rows)
+				for r := range out {
+					out[r] = -1
+					if decision(x.row(r)) > 0 {
+						out[r] = 1
+					}
+				}
+				return out
+			}
+			return g, nil
+		}
+		g.predict = func(x *matrix) any {
+			out := make([]float64, x.rows)
+			for r := range out {
+				out[r] = decision(x.row(r))
+			}
+			return out
+		}
+		return g, nil
+	}
+	classes := s.classes()
+	if s.err != nil {
+		return nil, s.err
+	}
+	nc := len(classes)
+	if nc < 2 || len(nsvF) != nc || dualA.shape[0] != nc-1 || len(icpt) != nc*(nc-1)/2 {
+		return nil, fmt.Errorf("%w: %s with %d classes, %d support counts, %d intercepts", ErrNotInGo, g.class, nc, len(nsvF), len(icpt))
+	}
+	start := make([]int, nc+1)
+	for i, c := range nsvF {
+		start[i+1] = start[i] + int(c)
+	}
+	if start[nc] != l {
+		return nil, fmt.Errorf("%w: %s's support counts add to %d, not %d", ErrNotInGo, g.class, start[nc], l)
+	}
+	coef := func(row, i int) float64 { return dual[row*l+i] }
+	g.predict = func(x *matrix) any {
+		out := make([]any, x.rows)
+		kv := make([]float64, l)
+		vote := make([]int, nc)
+		for r := range out {
+			row := x.row(r)
+			for i := range kv {
+				kv[i] = k(row, i)
+			}
+			clear(vote)
+			p := 0
+			for i := 0; i < nc; i++ {
+				for j := i + 1; j < nc; j++ {
+					var sum float64
+					for q := start[i]; q < start[i+1]; q++ {
+						sum += float64(coef(j-1, q) * kv[q])
+					}
+					for q := start[j]; q < start[j+1]; q++ {
+						sum += float64(coef(i, q) * kv[q])
+					}
+					sum -= -icpt[p]
+					if sum > 0 {
+						vote[i]++
+					} else {
+						vote[j]++
+					}
+					p++
+				}
+			}
+			best := 0
+			for i := 1; i < nc; i++ {
+				if vote[i] > vote[best] {
+					best = i
+				}
+			}
+			out[r] = classes[best]
+		}
+		return out
+	}
+	return g, nil
+}
+
+// powi is libsvm's integer power, by squaring.
+func powi(base float64, times int) float64 {
+	tmp, ret := base, 1.0
+	for t := times; t > 0; t /= 2 {
+		if t%2 == 1 {
+			ret *= tmp
+		}
+		tmp = tmp * tmp
+	}
+	return ret
+}
