@@ -119,6 +119,9 @@ func svmStage(g *stage, s *state, predictFn string) (*stage, error) {
 	}
 	start := make([]int, nc+1)
 	for i, c := range nsvF {
+		if c < 0 || c > float64(l) || c != math.Trunc(c) {
+			return nil, fmt.Errorf("%w: %s has %v support vectors for a class", ErrNotInGo, g.class, c)
+		}
 		start[i+1] = start[i] + int(c)
 	}
 	if start[nc] != l {

@@ -155,6 +155,14 @@ with open("sklearn/column_transformer_p5.pkl", "wb") as f:
     pickle.dump(ct, f, protocol=5)
 assert list(ct.predict(pd.DataFrame({"x": [0.5], "city": ["SF"], "y": [0.2]}))) == [1]  # fixture_test.go
 
+# A support vector classifier and a naive Bayes: seeds of FuzzPickle.
+from sklearn.naive_bayes import GaussianNB
+from sklearn.svm import SVC
+with open("sklearn/svc_p4.pkl", "wb") as f:
+    pickle.dump(SVC(kernel="poly", degree=2).fit(X, np.array(["lo", "mid", "hi", "mid"])[np.arange(40) % 4]), f, protocol=4)
+with open("sklearn/gaussian_nb_p5.pkl", "wb") as f:
+    pickle.dump(GaussianNB().fit(X, yc), f, protocol=5)
+
 with open("facts.json", "w") as f:
     json.dump(facts, f, indent=2, sort_keys=True)
 print("wrote", len(facts), "fixtures")
