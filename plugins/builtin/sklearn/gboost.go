@@ -88,15 +88,7 @@ func gradientBoosting(g *stage, s *state, predictFn string) (*stage, error) {
 				continue
 			}
 			// multinomial: exp(raw - logsumexp(raw)), NaN as 0
-			m := d[0]
-			for _, v := range d {
-				m = math.Max(m, v)
-			}
-			e := make([]float64, k)
-			for i, v := range d {
-				e[i] = math.Exp(v - m)
-			}
-			lse := math.Log(npSum(e)) + m
+			lse := logsumexp(d)
 			p := make([]float64, k)
 			for i, v := range d {
 				if p[i] = math.Exp(v - lse); math.IsNaN(p[i]) {
@@ -107,21 +99,7 @@ func gradientBoosting(g *stage, s *state, predictFn string) (*stage, error) {
 		}
 		return out
 	}
-	switch predictFn {
-	case "predict":
-		g.predict = func(x *matrix) any {
-			out := make([]any, x.rows)
-			for r, p := range proba(x) {
-				out[r] = classes[argmax(p)]
-			}
-			return out
-		}
-	case "predict_proba":
-		g.predict = func(x *matrix) any { return proba(x) }
-	default:
-		return nil, fmt.Errorf("%w: %s.%s", ErrNotInGo, g.class, predictFn)
-	}
-	return g, nil
+	return classify(g, predictFn, classes, proba, nil)
 }
 
 // boostingInit is the init estimator's raw prediction, the same for every

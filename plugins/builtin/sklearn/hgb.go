@@ -33,30 +33,10 @@ func readHGBTree(v any, nIn int) (*hgbTree, error) {
 	if s.err != nil {
 		return nil, s.err
 	}
-	col := func(name string) []float64 {
-		c, err := nodes.column(name)
-		if err != nil {
-			s.fail("%v", err)
-		}
-		return c
-	}
-	ints := func(f []float64) []int {
-		out := make([]int, len(f))
-		for i, x := range f {
-			out[i] = int(x)
-		}
-		return out
-	}
-	bools := func(f []float64) []bool {
-		out := make([]bool, len(f))
-		for i, x := range f {
-			out[i] = x != 0
-		}
-		return out
-	}
-	t := &hgbTree{value: col("value"), threshold: col("num_threshold"), feature: ints(col("feature_idx")),
-		left: ints(col("left")), right: ints(col("right")), leaf: bools(col("is_leaf")), missingL: bools(col("missing_go_to_left"))}
-	categorical := bools(col("is_categorical"))
+	f := fields{nodes, s}
+	t := &hgbTree{value: f.floats("value"), threshold: f.floats("num_threshold"), feature: f.ints("feature_idx"),
+		left: f.ints("left"), right: f.ints("right"), leaf: f.bools("is_leaf"), missingL: f.bools("missing_go_to_left")}
+	categorical := f.bools("is_categorical")
 	if s.err != nil {
 		return nil, s.err
 	}
@@ -205,19 +185,5 @@ func histGradientBoosting(g *stage, s *state, predictFn string) (*stage, error) 
 		}
 		return out
 	}
-	switch predictFn {
-	case "predict":
-		g.predict = func(x *matrix) any {
-			out := make([]any, x.rows)
-			for r, p := range proba(x) {
-				out[r] = classes[argmax(p)]
-			}
-			return out
-		}
-	case "predict_proba":
-		g.predict = func(x *matrix) any { return proba(x) }
-	default:
-		return nil, fmt.Errorf("%w: %s.%s", ErrNotInGo, g.class, predictFn)
-	}
-	return g, nil
+	return classify(g, predictFn, classes, proba, nil)
 }

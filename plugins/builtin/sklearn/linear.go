@@ -99,59 +99,49 @@ func linearClassifier(g *stage, s *state, predictFn string) (*stage, error) {
 	if k == 1 && len(classes) != 2 || k > 1 && len(classes) != k {
 		return nil, fmt.Errorf("%w: %s has %d classes for %d rows of coef_", ErrNotInGo, g.class, len(classes), k)
 	}
-	switch predictFn {
-	case "predict":
-		g.predict = func(x *matrix) any {
-			sc := scores(x, coef, icpt)
-			out := make([]any, x.rows)
-			for r := range out {
-				if k == 1 {
-					out[r] = classes[b2i(sc[r] > 0)]
-				} else {
-					out[r] = classes[argmax(sc[r*k:(r+1)*k])]
-				}
+	label := func(x *matrix) []int {
+		sc := scores(x, coef, icpt)
+		out := make([]int, x.rows)
+		for r := range out {
+			if k == 1 {
+				out[r] = b2i(sc[r] > 0)
+			} else {
+				out[r] = argmax(sc[r*k : (r+1)*k])
 			}
-			return out
 		}
-		return g, nil
-	case "predict_proba":
-		if g.class != "LogisticRegression" && g.class != "LogisticRegressionCV" {
-			break
-		}
-		mc := s.str("multi_class")
-		ovr := mc == "ovr" || mc == "warn" || (mc == "auto" || mc == "deprecated" || mc == "") && (len(classes) <= 2 || s.str("solver") == "liblinear")
-		if s.err != nil {
-			return nil, s.err
-		}
-		g.predict = func(x *matrix) any {
-			sc := scores(x, coef, icpt)
-			out := make([][]float64, x.rows)
-			for r := range out {
-				d := sc[r*k : (r+1)*k]
-				switch {
-				case ovr && k == 1:
-					p := expit(d[0])
-					out[r] = []float64{1 - p, p}
-				case ovr:
-					p := make([]float64, k)
-					var sum float64
-					for i, v := range d {
-						p[i] = expit(v)
-						sum += p[i]
-					}
-					for i := range p {
-						p[i] /= sum
-					}
-					out[r] = p
-				case k == 1:
-					out[r] = softmax([]float64{-d[0], d[0]})
-				default:
-					out[r] = softmax(append([]float64(nil), d...))
-				}
-			}
-			return out
-		}
-		return g, nil
+		return out
 	}
-	return nil, fmt.Errorf("%w: %s.%s", ErrNotInGo, g.class, predictFn)
+	if g.class != "LogisticRegression" && g.class != "LogisticRegressionCV" {
+		return classify(g, predictFn, classes, nil, label)
+	}
+	mc := s.str("multi_class")
+	ovr := mc == "ovr" || mc == "warn" || (mc == "auto" || mc == "deprecated" || mc == "") && (len(classes) <= 2 || s.str("solver") == "liblinear")
+	proba := func(x *matrix) [][]float64 {
+		sc := scores(x, coef, icpt)
+		out := make([][]float64, x.rows)
+		for r := range out {
+			d := sc[r*k : (r+1)*k]
+			switch {
+			case ovr && k == 1:
+				p := expit(d[0])
+				out[r] = []float64{1 - p, p}
+			case ovr:
+				p := make([]float64, k)
+				for i, v := range d {
+					p[i] = expit(v)
+				}
+				sum := npSum(p)
+				for i := range p {
+					p[i] /= sum
+				}
+				out[r] = p
+			case k == 1:
+				out[r] = softmax([]float64{-d[0], d[0]})
+			default:
+				out[r] = softmax(append([]float64(nil), d...))
+			}
+		}
+		return out
+	}
+	return classify(g, predictFn, classes, proba, label)
 }

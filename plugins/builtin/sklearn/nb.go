@@ -50,41 +50,24 @@ func gaussianNB(g *stage, s *state, predictFn string) (*stage, error) {
 		}
 		return out
 	}
-	switch predictFn {
-	case "predict":
-		g.predict = func(x *matrix) any {
-			out := make([]any, x.rows)
-			for r := range out {
-				out[r] = classes[argmax(jll(x.row(r)))]
-			}
-			return out
+	label := func(x *matrix) []int {
+		out := make([]int, x.rows)
+		for r := range out {
+			out[r] = argmax(jll(x.row(r)))
 		}
-	case "predict_proba":
-		g.predict = func(x *matrix) any {
-			out := make([][]float64, x.rows)
-			for r := range out {
-				j := jll(x.row(r))
-				m := j[0] // scipy's logsumexp: a finite max subtracted
-				for _, v := range j {
-					m = math.Max(m, v)
-				}
-				if math.IsInf(m, 0) || math.IsNaN(m) {
-					m = 0
-				}
-				e := make([]float64, k)
-				for i, v := range j {
-					e[i] = math.Exp(v - m)
-				}
-				lse := math.Log(npSum(e)) + m
-				for i, v := range j {
-					j[i] = math.Exp(v - lse)
-				}
-				out[r] = j
-			}
-			return out
-		}
-	default:
-		return nil, fmt.Errorf("%w: GaussianNB.%s", ErrNotInGo, predictFn)
+		return out
 	}
-	return g, nil
+	proba := func(x *matrix) [][]float64 {
+		out := make([][]float64, x.rows)
+		for r := range out {
+			j := jll(x.row(r))
+			lse := logsumexp(j)
+			for i, v := range j {
+				j[i] = math.Exp(v - lse)
+			}
+			out[r] = j
+		}
+		return out
+	}
+	return classify(g, predictFn, classes, proba, label)
 }

@@ -149,6 +149,39 @@ func (s *state) array(k string) *array {
 	return a
 }
 
+// fields reads the fields of a structured array (a tree's nodes): as
+// float64s, ints or booleans; a missing field fails s.
+type fields struct {
+	a *array
+	s *state
+}
+
+func (f fields) floats(name string) []float64 {
+	c, err := f.a.column(name)
+	if err != nil {
+		f.s.fail("%v", err)
+	}
+	return c
+}
+
+func (f fields) ints(name string) []int {
+	c := f.floats(name)
+	out := make([]int, len(c))
+	for i, x := range c {
+		out[i] = int(x)
+	}
+	return out
+}
+
+func (f fields) bools(name string) []bool {
+	c := f.floats(name)
+	out := make([]bool, len(c))
+	for i, x := range c {
+		out[i] = x != 0
+	}
+	return out
+}
+
 func (s *state) floats(k string) []float64 {
 	f, err := s.array(k).floats()
 	if err != nil {
@@ -263,6 +296,37 @@ func (s *state) classes() []any {
 	return vals
 }
 
+// classify sets a classifier's answer for predictFn: "predict_proba"
+// its class probabilities (when it has them), "predict" the class of the
+// largest (or of the indices label gives, when the estimator decides
+// otherwise).
+func classify(g *stage, predictFn string, classes []any, proba func(*matrix) [][]float64, label func(*matrix) []int) (*stage, error) {
+	switch predictFn {
+	case "predict":
+		g.predict = func(x *matrix) any {
+			out := make([]any, x.rows)
+			if label != nil {
+				for r, i := range label(x) {
+					out[r] = classes[i]
+				}
+				return out
+			}
+			for r, p := range proba(x) {
+				out[r] = classes[argmax(p)]
+			}
+			return out
+		}
+	case "predict_proba":
+		if proba == nil {
+			return nil, fmt.Errorf("%w: %s.%s", ErrNotInGo, g.class, predictFn)
+		}
+		g.predict = func(x *matrix) any { return proba(x) }
+	default:
+		return nil, fmt.Errorf("%w: %s.%s", ErrNotInGo, g.class, predictFn)
+	}
+	return g, nil
+}
+
 func b2i(b bool) int {
 	if b {
 		return 1
@@ -291,6 +355,23 @@ func expit(x float64) float64 {
 		return e / (1 + e)
 	}
 	return 1 / (1 + math.Exp(-x))
+}
+
+// logsumexp is scipy's: log(sum(exp(v - max))) + max, the max taken as
+// 0 when it is not finite, the sum numpy's.
+func logsumexp(v []float64) float64 {
+	m := v[0]
+	for _, x := range v {
+		m = math.Max(m, x)
+	}
+	if math.IsInf(m, 0) || math.IsNaN(m) {
+		m = 0
+	}
+	e := make([]float64, len(v))
+	for i, x := range v {
+		e[i] = math.Exp(x - m)
+	}
+	return math.Log(npSum(e)) + m
 }
 
 // softmax is scikit-learn's utils.extmath.softmax, in place: subtract the

@@ -108,18 +108,7 @@ func TestPredictsAsScikitLearn(t *testing.T) {
 					}
 					for _, in := range inputs {
 						want := askSklearn(t, sk, name, fn, in.columns, in.rows)
-						out, err := p.Predict(in.columns, width(in.columns, in.rows), cells(in.rows))
-						var got any
-						if ie := (*InputError)(nil); errors.As(err, &ie) {
-							got = map[string]any{"err": ie.Error()}
-						} else if err != nil {
-							t.Fatalf("%s, %s: %v", fn, in.what, err)
-						} else {
-							b, _ := json.Marshal(out)
-							var v any
-							json.Unmarshal(b, &v)
-							got = map[string]any{"ok": v}
-						}
+						got := answer(t, p, in.columns, cells(in.rows))
 						if d, ok := alike(got, want); !ok {
 							t.Errorf("%s %s, %s:\n go: %.400v\n sklearn: %.400v", file[strings.LastIndex(file, "/")+1:], fn, in.what, got, want)
 						} else {
@@ -203,18 +192,7 @@ func TestPredictsAsScikitLearn(t *testing.T) {
 				}
 				for _, in := range inputs {
 					want := askSklearnRaw(t, sk, name, in.columns, in.rows)
-					out, err := p.Predict(in.columns, width(in.columns, in.rows), in.rows)
-					var got any
-					if ie := (*InputError)(nil); errors.As(err, &ie) {
-						got = map[string]any{"err": ie.Error()}
-					} else if err != nil {
-						t.Fatalf("%s: %v", in.what, err)
-					} else {
-						b, _ := json.Marshal(out)
-						var v any
-						json.Unmarshal(b, &v)
-						got = map[string]any{"ok": v}
-					}
+					got := answer(t, p, in.columns, in.rows)
 					if _, ok := alike(got, want); !ok {
 						t.Errorf("%s %s:\n go: %.400v\n sklearn: %.400v", file[strings.LastIndex(file, "/")+1:], in.what, got, want)
 					}
@@ -347,4 +325,20 @@ func askSklearnRaw(t *testing.T, sk *pylines.Proc, model string, columns []strin
 		t.Fatal(err)
 	}
 	return v
+}
+
+// answer is the predictor's answer as the script writes scikit-learn's:
+// {"ok": result} or {"err": "ValueError: message"}.
+func answer(t *testing.T, p *Predictor, columns []string, rows [][]any) any {
+	t.Helper()
+	out, err := p.Predict(columns, width(columns, rows), rows)
+	if ie := (*InputError)(nil); errors.As(err, &ie) {
+		return map[string]any{"err": ie.Error()}
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := json.Marshal(out)
+	var v any
+	json.Unmarshal(b, &v)
+	return map[string]any{"ok": v}
 }

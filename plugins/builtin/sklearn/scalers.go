@@ -14,27 +14,11 @@ func transformer(class *global, s *state) (*stage, error) {
 	g.allowNaN = true // the scalers pass NaN through
 	switch class.module + "." + class.name {
 	case "sklearn.preprocessing._data.StandardScaler":
-		var mean, scale []float64
-		if s.bool("with_mean", true) {
-			mean = s.floats("mean_")
-		}
-		if s.bool("with_std", true) {
-			scale = s.floats("scale_")
-		}
-		g.transform = func(x *matrix) {
-			for r := 0; r < x.rows; r++ {
-				row := x.row(r)
-				for j := range row {
-					if mean != nil {
-						row[j] -= mean[j]
-					}
-					if scale != nil {
-						row[j] /= scale[j]
-					}
-				}
-			}
-		}
-		return g, s.widths(g, mean, scale)
+		return centerScale(g, s, "with_mean", "mean_", "with_std", "scale_")
+	case "sklearn.preprocessing._data.RobustScaler":
+		return centerScale(g, s, "with_centering", "center_", "with_scaling", "scale_")
+	case "sklearn.preprocessing._data.MaxAbsScaler":
+		return centerScale(g, s, "", "", "", "scale_")
 	case "sklearn.preprocessing._data.MinMaxScaler":
 		scale, min := s.floats("scale_"), s.floats("min_")
 		clip := s.bool("clip", false)
@@ -61,39 +45,6 @@ func transformer(class *global, s *state) (*stage, error) {
 			}
 		}
 		return g, s.widths(g, scale, min)
-	case "sklearn.preprocessing._data.MaxAbsScaler":
-		scale := s.floats("scale_")
-		g.transform = func(x *matrix) {
-			for r := 0; r < x.rows; r++ {
-				row := x.row(r)
-				for j := range row {
-					row[j] /= scale[j]
-				}
-			}
-		}
-		return g, s.widths(g, scale)
-	case "sklearn.preprocessing._data.RobustScaler":
-		var center, scale []float64
-		if s.bool("with_centering", true) {
-			center = s.floats("center_")
-		}
-		if s.bool("with_scaling", true) {
-			scale = s.floats("scale_")
-		}
-		g.transform = func(x *matrix) {
-			for r := 0; r < x.rows; r++ {
-				row := x.row(r)
-				for j := range row {
-					if center != nil {
-						row[j] -= center[j]
-					}
-					if scale != nil {
-						row[j] /= scale[j]
-					}
-				}
-			}
-		}
-		return g, s.widths(g, center, scale)
 	case "sklearn.preprocessing._encoders.OneHotEncoder":
 		return oneHotEncoder(g, s)
 	case "sklearn.preprocessing._encoders.OrdinalEncoder":
@@ -124,4 +75,32 @@ func (s *state) widths(g *stage, arrays ...[]float64) error {
 		}
 	}
 	return nil
+}
+
+// centerScale makes the stage of a scaler that subtracts a center and
+// divides by a scale, each when its flag (the key of a boolean
+// parameter, default true; "" for always) says so: StandardScaler,
+// RobustScaler, MaxAbsScaler.
+func centerScale(g *stage, s *state, withCenter, centerKey, withScale, scaleKey string) (*stage, error) {
+	var center, scale []float64
+	if centerKey != "" && s.bool(withCenter, true) {
+		center = s.floats(centerKey)
+	}
+	if withScale == "" || s.bool(withScale, true) {
+		scale = s.floats(scaleKey)
+	}
+	g.transform = func(x *matrix) {
+		for r := 0; r < x.rows; r++ {
+			row := x.row(r)
+			for j := range row {
+				if center != nil {
+					row[j] -= center[j]
+				}
+				if scale != nil {
+					row[j] /= scale[j]
+				}
+			}
+		}
+	}
+	return g, s.widths(g, center, scale)
 }

@@ -50,25 +50,10 @@ func readTree(v any, nIn int) (*tree, error) {
 	if s.err != nil {
 		return nil, s.err
 	}
-	col := func(name string) []float64 {
-		c, err := nodes.column(name)
-		if err != nil {
-			s.fail("%v", err)
-		}
-		return c
-	}
-	ints := func(f []float64) []int {
-		out := make([]int, len(f))
-		for i, x := range f {
-			out[i] = int(x)
-		}
-		return out
-	}
-	t := &tree{left: ints(col("left_child")), right: ints(col("right_child")), feature: ints(col("feature")), threshold: col("threshold")}
+	f := fields{nodes, s}
+	t := &tree{left: f.ints("left_child"), right: f.ints("right_child"), feature: f.ints("feature"), threshold: f.floats("threshold")}
 	if _, ok := nodes.dt.fields["missing_go_to_left"]; ok {
-		for _, m := range col("missing_go_to_left") {
-			t.missingLeft = append(t.missingLeft, m != 0)
-		}
+		t.missingLeft = f.bools("missing_go_to_left")
 	}
 	var err error
 	if t.value, err = values.floats(); err != nil {
@@ -240,27 +225,17 @@ func treeStage(g *stage, s *state, kind, predictFn string) (*stage, error) {
 		}
 		return rows(acc, nc)
 	}
-	switch predictFn {
-	case "predict":
-		g.predict = func(x *matrix) any {
-			out := make([]any, x.rows)
-			if len(trees) == 1 { // argmax of the leaf's raw values
-				for r := range out {
-					out[r] = classes[argmax(trees[0].at(trees[0].leaf(x.row(r)), 0)[:nc])]
-				}
-				return out
-			}
-			for r, p := range proba(x) {
-				out[r] = classes[argmax(p)]
+	var label func(*matrix) []int
+	if len(trees) == 1 { // argmax of the leaf's raw values
+		label = func(x *matrix) []int {
+			out := make([]int, x.rows)
+			for r := range out {
+				out[r] = argmax(trees[0].at(trees[0].leaf(x.row(r)), 0)[:nc])
 			}
 			return out
 		}
-	case "predict_proba":
-		g.predict = func(x *matrix) any { return proba(x) }
-	default:
-		return nil, fmt.Errorf("%w: %s.%s", ErrNotInGo, g.class, predictFn)
 	}
-	return g, nil
+	return classify(g, predictFn, classes, proba, label)
 }
 
 // treeAllowsNaN says whether the model's predict takes missing values, as
