@@ -11,15 +11,9 @@ import (
 // as float64 — a missing value going the side its node learned — and the
 // sum read through the loss's link.
 
-// hgbTree is a fitted TreePredictor's nodes.
-type hgbTree struct {
-	value, threshold []float64
-	feature          []int
-	left, right      []int
-	leaf, missingL   []bool
-}
-
-func readHGBTree(v any, nIn int) (*hgbTree, error) {
+// readHGBTree reads a fitted TreePredictor's nodes as a tree (a leaf's
+// left child -1, its value the node's).
+func readHGBTree(v any, nIn int) (*tree, error) {
 	o, ok := v.(*object)
 	var st *dict
 	if ok {
@@ -34,9 +28,9 @@ func readHGBTree(v any, nIn int) (*hgbTree, error) {
 		return nil, s.err
 	}
 	f := fields{nodes, s}
-	t := &hgbTree{value: f.floats("value"), threshold: f.floats("num_threshold"), feature: f.ints("feature_idx"),
-		left: f.ints("left"), right: f.ints("right"), leaf: f.bools("is_leaf"), missingL: f.bools("missing_go_to_left")}
-	categorical := f.bools("is_categorical")
+	t := &tree{value: f.floats("value"), threshold: f.floats("num_threshold"), feature: f.ints("feature_idx"),
+		left: f.ints("left"), right: f.ints("right"), missingLeft: f.bools("missing_go_to_left"), nOut: 1, width: 1}
+	leaf, categorical := f.bools("is_leaf"), f.bools("is_categorical")
 	if s.err != nil {
 		return nil, s.err
 	}
@@ -45,7 +39,8 @@ func readHGBTree(v any, nIn int) (*hgbTree, error) {
 		return nil, fmt.Errorf("a predictor without nodes")
 	}
 	for i := range n {
-		if t.leaf[i] {
+		if leaf[i] {
+			t.left[i] = -1
 			continue
 		}
 		if categorical[i] {
@@ -56,27 +51,6 @@ func readHGBTree(v any, nIn int) (*hgbTree, error) {
 		}
 	}
 	return t, nil
-}
-
-// at is the value of the leaf row x reaches.
-func (t *hgbTree) at(x []float64) float64 {
-	i := 0
-	for !t.leaf[i] {
-		v := x[t.feature[i]]
-		switch {
-		case math.IsNaN(v):
-			if t.missingL[i] {
-				i = t.left[i]
-			} else {
-				i = t.right[i]
-			}
-		case v <= t.threshold[i]:
-			i = t.left[i]
-		default:
-			i = t.right[i]
-		}
-	}
-	return t.value[i]
 }
 
 func histGradientBoosting(g *stage, s *state, predictFn string) (*stage, error) {
@@ -109,13 +83,13 @@ func histGradientBoosting(g *stage, s *state, predictFn string) (*stage, error) 
 		return nil, fmt.Errorf("%w: %s without its loss, baseline or predictors", ErrNotInGo, g.class)
 	}
 	k := len(base)
-	var trees [][]*hgbTree
+	var trees [][]*tree
 	for i, it := range iters.items {
 		l, ok := it.(*list)
 		if !ok || len(l.items) != k {
 			return nil, fmt.Errorf("%w: %s's iteration %d has not %d predictors", ErrNotInGo, g.class, i, k)
 		}
-		row := make([]*hgbTree, k)
+		row := make([]*tree, k)
 		for j, p := range l.items {
 			t, err := readHGBTree(p, g.nIn)
 			if err != nil {
@@ -133,7 +107,7 @@ func histGradientBoosting(g *stage, s *state, predictFn string) (*stage, error) 
 		for _, it := range trees {
 			for j, t := range it {
 				for r := 0; r < x.rows; r++ {
-					out[r*k+j] += t.at(x.row(r))
+					out[r*k+j] += t.at(t.leaf(x.row(r)), 0)[0]
 				}
 			}
 		}

@@ -30,7 +30,7 @@ func treeModel(name string) string {
 type tree struct {
 	left, right, feature []int
 	threshold            []float64
-	missingLeft          []bool // nil before scikit-learn 1.3
+	missingLeft          []bool // nil before scikit-learn 1.3 (always set for histogram boosting)
 	value                []float64
 	nOut, width          int // value is node_count × nOut × width
 }
