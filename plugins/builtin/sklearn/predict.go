@@ -262,6 +262,9 @@ func finalStage(class *global, s *state, predictFn string) (*stage, error) {
 		return linearClassifier(g, s, predictFn)
 	case slices.Contains([]string{"SVC", "NuSVC", "SVR", "NuSVR", "OneClassSVM"}, class.name) && class.module == "sklearn.svm._classes":
 		return svmStage(g, s, predictFn)
+	case name == "sklearn.neural_network._multilayer_perceptron.MLPClassifier" ||
+		name == "sklearn.neural_network._multilayer_perceptron.MLPRegressor":
+		return mlp(g, s, predictFn)
 	case name == "sklearn.naive_bayes.GaussianNB":
 		return gaussianNB(g, s, predictFn)
 	case name == "sklearn.ensemble._gb.GradientBoostingRegressor" || name == "sklearn.ensemble._gb.GradientBoostingClassifier":

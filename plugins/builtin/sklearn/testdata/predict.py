@@ -30,6 +30,7 @@ from sklearn.compose import ColumnTransformer
 from sklearn.impute import SimpleImputer
 from sklearn.naive_bayes import GaussianNB
 from sklearn.neighbors import KNeighborsClassifier
+from sklearn.neural_network import MLPClassifier, MLPRegressor
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import (MaxAbsScaler, MinMaxScaler, OneHotEncoder,
                                    OrdinalEncoder, RobustScaler,
@@ -128,6 +129,10 @@ MODELS = {
     # would make its last digits the test's subject.
     "nusvr_linear": (Pipeline([("s", StandardScaler()), ("m", NuSVR(kernel="linear"))]), X, y),
     "oneclass": (Pipeline([("s", StandardScaler()), ("m", OneClassSVM(nu=0.2))]), Xdf, None),
+    "mlp_cls_relu": (Pipeline([("s", StandardScaler()), ("m", MLPClassifier(hidden_layer_sizes=(16, 8), max_iter=300, random_state=0))]), Xdf, ys),
+    "mlp_binary_tanh": (Pipeline([("s", StandardScaler()), ("m", MLPClassifier(hidden_layer_sizes=(10,), activation="tanh", max_iter=300, random_state=0))]), Xdf, yb),
+    "mlp_reg_logistic": (Pipeline([("s", StandardScaler()), ("m", MLPRegressor(hidden_layer_sizes=(12,), activation="logistic", max_iter=500, random_state=0))]), X, y),
+    "mlp_reg_2out": (Pipeline([("s", StandardScaler()), ("m", MLPRegressor(hidden_layer_sizes=(6,), activation="identity", max_iter=300, random_state=0))]), Xdf, y2),
     "knn": (KNeighborsClassifier(), Xdf, ys),
 }
 MODELS.update(CATEGORICAL)
