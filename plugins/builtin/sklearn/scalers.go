@@ -1,8 +1,10 @@
 package sklearn
 
 import (
+	"cmp"
 	"fmt"
 	"math"
+	"slices"
 )
 
 // The transformers of numbers (the scalers), and the routing of every
@@ -45,6 +47,12 @@ func transformer(class *global, s *state) (*stage, error) {
 			}
 		}
 		return g, s.widths(g, scale, min)
+	case "sklearn.decomposition._pca.PCA", "sklearn.decomposition._truncated_svd.TruncatedSVD":
+		return projection(g, s)
+	case "sklearn.preprocessing._polynomial.PolynomialFeatures":
+		return polynomial(g, s)
+	case "sklearn.feature_selection._variance_threshold.VarianceThreshold", "sklearn.feature_selection._univariate_selection.SelectKBest":
+		return selector(g, s)
 	case "sklearn.preprocessing._encoders.OneHotEncoder":
 		return oneHotEncoder(g, s)
 	case "sklearn.preprocessing._encoders.OrdinalEncoder":
@@ -103,4 +111,218 @@ func centerScale(g *stage, s *state, withCenter, centerKey, withScale, scaleKey 
 		}
 	}
 	return g, s.widths(g, center, scale)
+}
+
+// resize gives x a new width: a transformer that changes the number of
+// columns writes its rows here.
+func (x *matrix) resize(cols int, row func(in, out []float64)) {
+	v := make([]float64, x.rows*cols)
+	for r := 0; r < x.rows; r++ {
+		row(x.row(r), v[r*cols:(r+1)*cols])
+	}
+	x.cols, x.v = cols, v
+}
+
+// projection makes the stage of a PCA ((X - mean_) @ components_.T,
+// divided by sqrt(explained_variance_) when whitened) or a TruncatedSVD
+// (X @ components_.T).
+func projection(g *stage, s *state) (*stage, error) {
+	g.allowNaN = false
+	ca := s.array("components_")
+	comp := s.floats("components_")
+	var mean, scale []float64
+	if s.has("mean_") && s.d.get("mean_") != nil {
+		mean = s.floats("mean_")
+	}
+	if s.bool("whiten", false) {
+		ev := s.floats("explained_variance_")
+		scale = make([]float64, len(ev))
+		for i, v := range ev {
+			scale[i] = math.Sqrt(v)
+		}
+	}
+	if s.err != nil {
+		return nil, s.err
+	}
+	if len(ca.shape) != 2 || scale != nil && len(scale) != ca.shape[0] {
+		return nil, fmt.Errorf("%w: %s's components_ is not a matrix of its components", ErrNotInGo, g.class)
+	}
+	k, n := ca.shape[0], ca.shape[1]
+	if err := s.widths(g, mean, make([]float64, n)); err != nil {
+		return nil, err
+	}
+	g.transform = func(x *matrix) {
+		centered := make([]float64, n)
+		x.resize(k, func(in, out []float64) {
+			copy(centered, in)
+			for j := range centered {
+				if mean != nil {
+					centered[j] -= mean[j]
+				}
+			}
+			for c := range out {
+				var sum float64
+				for j, v := range centered {
+					sum += float64(v * comp[c*n+j])
+				}
+				out[c] = sum
+				if scale != nil {
+					out[c] /= scale[c]
+				}
+			}
+		})
+	}
+	return g, nil
+}
+
+// polynomial makes the stage of a PolynomialFeatures as scikit-learn's
+// dense transform builds its columns: the bias, the features, then each
+// degree's terms as the previous degree's times one feature.
+func polynomial(g *stage, s *state) (*stage, error) {
+	g.allowNaN = false
+	bias := s.bool("include_bias", true)
+	only := s.bool("interaction_only", false)
+	minDeg, maxDeg := s.int("_min_degree"), s.int("_max_degree")
+	full, nOut := s.int("_n_out_full"), s.int("n_output_features_")
+	if s.err != nil {
+		return nil, s.err
+	}
+	n := g.nIn
+	if n <= 0 || maxDeg < 1 || minDeg < 0 || minDeg > maxDeg || nOut > full || full > 1<<20 {
+		return nil, fmt.Errorf("%w: PolynomialFeatures of degrees %d–%d on %d features", ErrNotInGo, minDeg, maxDeg, n)
+	}
+	// terms is a row's full output, in scikit-learn's order.
+	terms := func(x, xp []float64) error {
+		col := 0
+		if bias {
+			xp[0], col = 1, 1
+		}
+		copy(xp[col:col+n], x)
+		index := make([]int, 0, n+1)
+		for j := range n {
+			index = append(index, col+j)
+		}
+		col += n
+		index = append(index, col)
+		for d := 2; d <= maxDeg; d++ {
+			next := make([]int, 0, n+1)
+			end := index[len(index)-1]
+			for f := range n {
+				start := index[f]
+				next = append(next, col)
+				if only {
+					start += index[f+1] - index[f]
+				}
+				nextCol := col + end - start
+				if nextCol <= col {
+					break
+				}
+				if nextCol > len(xp) {
+					return fmt.Errorf("more terms than _n_out_full")
+				}
+				for i := 0; i < end-start; i++ {
+					xp[col+i] = xp[start+i] * x[f]
+				}
+				col = nextCol
+			}
+			next = append(next, col)
+			index = next
+		}
+		if col != len(xp) {
+			return fmt.Errorf("%d terms, not _n_out_full's %d", col, len(xp))
+		}
+		return nil
+	}
+	if err := terms(make([]float64, n), make([]float64, full)); err != nil {
+		return nil, fmt.Errorf("%w: PolynomialFeatures: %v", ErrNotInGo, err)
+	}
+	g.transform = func(x *matrix) {
+		xp := make([]float64, full)
+		x.resize(nOut, func(in, out []float64) {
+			terms(in, xp)
+			switch {
+			case minDeg <= 1:
+				copy(out, xp)
+			case bias: // the bias, then the last terms
+				out[0] = 1
+				copy(out[1:], xp[full-nOut+1:])
+			default:
+				copy(out, xp[full-nOut:])
+			}
+		})
+	}
+	return g, nil
+}
+
+// selector makes the stage of a feature selector: VarianceThreshold
+// (the features whose variance is above the threshold; NaN passes) or
+// SelectKBest (the k best scores, NaN the worst, ties kept as a stable
+// sort leaves them).
+func selector(g *stage, s *state) (*stage, error) {
+	var keep []bool
+	if g.class == "VarianceThreshold" {
+		g.allowNaN, g.allowInf = true, true // force_all_finite=False
+		vars := s.floats("variances_")
+		thr, _ := pyNumber(s.d.get("threshold"))
+		for _, v := range vars {
+			keep = append(keep, v > thr)
+		}
+	} else {
+		g.allowNaN = false
+		scores := s.floats("scores_")
+		keep = make([]bool, len(scores))
+		switch k := s.d.get("k").(type) {
+		case string:
+			if k != "all" {
+				s.fail("k is %q", k)
+			}
+			for i := range keep {
+				keep[i] = true
+			}
+		case int64:
+			if k < 0 || int(k) > len(scores) {
+				s.fail("k is %d for %d features", k, len(scores))
+				break
+			}
+			order := make([]int, len(scores))
+			for i := range order {
+				order[i] = i
+			}
+			clean := func(v float64) float64 {
+				if math.IsNaN(v) {
+					return -math.MaxFloat64
+				}
+				return v
+			}
+			slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(clean(scores[a]), clean(scores[b])) })
+			for _, i := range order[len(order)-int(k):] {
+				keep[i] = true
+			}
+		default:
+			s.fail("k is %s", describe(k))
+		}
+	}
+	if s.err != nil {
+		return nil, s.err
+	}
+	var idx []int
+	for i, k := range keep {
+		if k {
+			idx = append(idx, i)
+		}
+	}
+	if len(idx) == 0 {
+		return nil, fmt.Errorf("%w: %s keeps no feature", ErrNotInGo, g.class)
+	}
+	if err := s.widths(g, make([]float64, len(keep))); err != nil {
+		return nil, err
+	}
+	g.transform = func(x *matrix) {
+		x.resize(len(idx), func(in, out []float64) {
+			for c, i := range idx {
+				out[c] = in[i]
+			}
+		})
+	}
+	return g, nil
 }

@@ -16,6 +16,7 @@ import warnings
 import cloudpickle
 import numpy as np
 import pandas as pd
+from sklearn.decomposition import PCA, TruncatedSVD
 from sklearn.ensemble import (ExtraTreesClassifier, ExtraTreesRegressor,
                               GradientBoostingClassifier,
                               GradientBoostingRegressor,
@@ -31,10 +32,11 @@ from sklearn.impute import SimpleImputer
 from sklearn.naive_bayes import GaussianNB
 from sklearn.neighbors import KNeighborsClassifier
 from sklearn.neural_network import MLPClassifier, MLPRegressor
+from sklearn.feature_selection import SelectKBest, VarianceThreshold, f_classif
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import (MaxAbsScaler, MinMaxScaler, OneHotEncoder,
-                                   OrdinalEncoder, RobustScaler,
-                                   StandardScaler)
+                                   OrdinalEncoder, PolynomialFeatures,
+                                   RobustScaler, StandardScaler)
 from sklearn.svm import SVC, SVR, LinearSVC, NuSVC, NuSVR, OneClassSVM
 from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 
@@ -133,6 +135,12 @@ MODELS = {
     "mlp_binary_tanh": (Pipeline([("s", StandardScaler()), ("m", MLPClassifier(hidden_layer_sizes=(10,), activation="tanh", max_iter=300, random_state=0))]), Xdf, yb),
     "mlp_reg_logistic": (Pipeline([("s", StandardScaler()), ("m", MLPRegressor(hidden_layer_sizes=(12,), activation="logistic", max_iter=500, random_state=0))]), X, y),
     "mlp_reg_2out": (Pipeline([("s", StandardScaler()), ("m", MLPRegressor(hidden_layer_sizes=(6,), activation="identity", max_iter=300, random_state=0))]), Xdf, y2),
+    "pca_whiten_logreg": (Pipeline([("s", StandardScaler()), ("p", PCA(n_components=3, whiten=True)), ("m", LogisticRegression(max_iter=1000))]), Xdf, ys),
+    "svd_ridge": (Pipeline([("p", TruncatedSVD(n_components=2, random_state=0)), ("m", Ridge())]), X, y),
+    "poly3_ridge": (Pipeline([("s", StandardScaler()), ("p", PolynomialFeatures(degree=3)), ("m", Ridge())]), Xdf, y),
+    "poly_interaction_nobias": (Pipeline([("p", PolynomialFeatures(degree=(2, 3), interaction_only=True, include_bias=False)), ("m", LinearRegression())]), Gdf, yg),
+    "poly_min2_bias": (Pipeline([("p", PolynomialFeatures(degree=(2, 2))), ("m", LinearRegression())]), Gdf, yg),
+    "select_kbest_tree": (Pipeline([("v", VarianceThreshold(0.5)), ("k", SelectKBest(f_classif, k=2)), ("m", DecisionTreeClassifier(max_depth=4, random_state=0))]), Xdf, ys),
     "knn": (KNeighborsClassifier(), Xdf, ys),
 }
 MODELS.update(CATEGORICAL)
