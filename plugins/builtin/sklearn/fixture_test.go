@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"sync"
 	"testing"
 
 	"github.com/mlrun/mlrun/plugins/builtin/sklearn"
@@ -86,5 +87,47 @@ func TestInspectSaysWhereServed(t *testing.T) {
 		if err != nil || m.Facts["served_in"] != want {
 			t.Errorf("%s: %q %v, want %q", name, m.Facts["served_in"], err, want)
 		}
+	}
+}
+
+// TestPredictsConcurrently: a predictor serves concurrent requests (as
+// serve calls it) with the answers it gives alone; run with -race, it
+// also shows no state is shared between calls.
+func TestPredictsConcurrently(t *testing.T) {
+	row := []any{0.3, -1.2, 2.5, 0.01}
+	for _, c := range []struct {
+		file, fn string
+		names    []string
+		rows     [][]any
+	}{
+		{"column_transformer_p5.pkl", "predict_proba", []string{"x", "city", "y"}, [][]any{{0.5, "SF", 0.2}, {nil, "Paris", 0.9}}},
+		{"forest_p5.pkl", "predict_proba", nil, [][]any{row}},
+		{"svc_p4.pkl", "predict", nil, [][]any{row}},
+		{"histgb_p5.pkl", "predict_proba", nil, [][]any{row}},
+		{"gaussian_nb_p5.pkl", "predict_proba", nil, [][]any{row}},
+	} {
+		p, err := sklearn.LoadPredictor(testdata.Path("sklearn/"+c.file), c.fn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := p.Predict(c.names, len(c.rows[0]), c.rows)
+		if err != nil {
+			t.Fatalf("%s: %v", c.file, err)
+		}
+		var wg sync.WaitGroup
+		for range 8 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for range 50 {
+					got, err := p.Predict(c.names, len(c.rows[0]), c.rows)
+					if err != nil || fmt.Sprint(got) != fmt.Sprint(want) {
+						t.Errorf("%s: %v %v, alone %v", c.file, got, err, want)
+						return
+					}
+				}
+			}()
+		}
+		wg.Wait()
 	}
 }
