@@ -105,6 +105,7 @@ func TestPredictsConcurrently(t *testing.T) {
 		{"svc_p4.pkl", "predict", nil, [][]any{row}},
 		{"histgb_p5.pkl", "predict_proba", nil, [][]any{row}},
 		{"gaussian_nb_p5.pkl", "predict_proba", nil, [][]any{row}},
+		{"mlp_pca_p5.pkl", "predict_proba", nil, [][]any{row}},
 	} {
 		p, err := sklearn.LoadPredictor(testdata.Path("sklearn/"+c.file), c.fn)
 		if err != nil {

@@ -163,6 +163,15 @@ with open("sklearn/svc_p4.pkl", "wb") as f:
 with open("sklearn/gaussian_nb_p5.pkl", "wb") as f:
     pickle.dump(GaussianNB().fit(X, yc), f, protocol=5)
 
+# A neural network behind PCA and polynomial features: a seed of FuzzPickle.
+from sklearn.decomposition import PCA
+from sklearn.neural_network import MLPClassifier
+from sklearn.preprocessing import PolynomialFeatures
+mlp = Pipeline([("poly", PolynomialFeatures(degree=2)), ("pca", PCA(n_components=3, whiten=True)),
+                ("clf", MLPClassifier(hidden_layer_sizes=(4,), max_iter=50, random_state=0))])
+with open("sklearn/mlp_pca_p5.pkl", "wb") as f:
+    pickle.dump(mlp.fit(X, yc), f, protocol=5)
+
 with open("facts.json", "w") as f:
     json.dump(facts, f, indent=2, sort_keys=True)
 print("wrote", len(facts), "fixtures")
