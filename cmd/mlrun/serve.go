@@ -314,7 +314,13 @@ func loadModel(c *cli.Context, inspect bool, fn func(string, *serve.Model) error
 			workers = c.Int("workers")
 		}
 		po := pluginOptions()
-		m, err := serve.Load(dir, serve.LoadOptions{PythonFor: modelPython(c), Workers: workers, Plugins: &po, NoWorkers: inspect, Env: c.StringSlice("env"), PreferPython: preferPython})
+		// With --runtime go, no Python is started: a model that would need
+		// it is only inspected, and refused below.
+		m, err := serve.Load(dir, serve.LoadOptions{PythonFor: modelPython(c), Workers: workers, Plugins: &po, NoWorkers: inspect || rt == "go", Env: c.StringSlice("env"), PreferPython: preferPython})
+		if err == nil && rt == "python" && m.Runtime == "go" {
+			m.Close()
+			return nil, fmt.Errorf("%w: --runtime python: mlrun has no Python worker for %s models; they are served in Go (--runtime auto)", store.ErrUnsupported, m.Flavor)
+		}
 		if err == nil && rt == "go" && m.Runtime != "go" {
 			m.Close()
 			why := m.Why

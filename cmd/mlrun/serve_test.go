@@ -416,6 +416,22 @@ func TestModelsPredictEnvManagers(t *testing.T) {
 	if _, err := mlrun(t, "models", "predict", "-m", dir, "-i", in, "--runtime", "java"); !errors.Is(err, store.ErrInvalidArgument) {
 		t.Errorf("--runtime java: %v", err)
 	}
+	// An ONNX model has no Python worker: --runtime python says so, and
+	// --runtime go refuses what needs Python, saying why.
+	onnxDir := t.TempDir()
+	b, _ := os.ReadFile("../../plugins/builtin/testdata/onnx/linear.onnx")
+	os.WriteFile(filepath.Join(onnxDir, "model.onnx"), b, 0o644)
+	os.WriteFile(filepath.Join(onnxDir, "MLmodel"), []byte("flavors:\n  onnx:\n    data: model.onnx\n  python_function:\n    loader_module: mlflow.onnx\n"), 0o644)
+	if _, err := mlrun(t, "models", "predict", "-m", onnxDir, "-i", in, "--runtime", "python"); !errors.Is(err, store.ErrUnsupported) || !strings.Contains(err.Error(), "no Python worker for onnx models") {
+		t.Errorf("onnx, --runtime python: %v", err)
+	}
+	logProba := t.TempDir()
+	b, _ = os.ReadFile("../../plugins/builtin/testdata/sklearn/histgb_p5.pkl")
+	os.WriteFile(filepath.Join(logProba, "model.pkl"), b, 0o644)
+	os.WriteFile(filepath.Join(logProba, "MLmodel"), []byte("flavors:\n  python_function:\n    loader_module: mlflow.sklearn\n    model_path: model.pkl\n    predict_fn: predict_log_proba\n  sklearn:\n    pickled_model: model.pkl\n    serialization_format: pickle\n"), 0o644)
+	if _, err := mlrun(t, "models", "predict", "-m", logProba, "-i", in, "--runtime", "go"); !errors.Is(err, store.ErrUnsupported) || !strings.Contains(err.Error(), "predict_log_proba") {
+		t.Errorf("predict_log_proba, --runtime go: %v", err)
+	}
 }
 
 func mustLookPath(t *testing.T, name string) string {
