@@ -34,11 +34,12 @@ func (f *Frame) Width() int {
 // messages.
 var formats = []string{"dataframe_records", "dataframe_split", "instances", "inputs"}
 
-// parseJSON reads a JSON request body into a frame and its params. Values
+// parseJSON reads a JSON request body into a frame and its params (as
+// the body has them: enforceParams reads them with the schema). Values
 // are decoded by encoding/json; the order of an object's keys, which
 // makes a frame's column order as pandas keeps it, is read by
 // objectKeys.
-func parseJSON(body []byte) (*Frame, map[string]any, error) {
+func parseJSON(body []byte) (*Frame, json.RawMessage, error) {
 	var top map[string]json.RawMessage
 	if err := json.Unmarshal(body, &top); err != nil {
 		var doc any
@@ -61,16 +62,7 @@ func parseJSON(body []byte) (*Frame, map[string]any, error) {
 		return nil, nil, badRequest("The input must be a JSON dictionary with exactly one of the input fields {'%s'}. Received dictionary with input fields: [%s]. IMPORTANT: The MLflow Model scoring protocol has changed in MLflow version 2.0.",
 			strings.Join(formats, "', '"), quoteList(seen))
 	}
-	var params map[string]any
-	if raw, ok := top["params"]; ok {
-		var p any
-		json.Unmarshal(raw, &p)
-		if p != nil {
-			if params, ok = p.(map[string]any); !ok {
-				return nil, nil, invalidParam("Parameters must be a dictionary. Got type '%s'.", pyTypeName(p))
-			}
-		}
-	}
+	params := top["params"] // checked against the params schema by enforceParams
 	raw := top[seen[0]]
 	if f, ok := fastFrame(seen[0], raw); ok {
 		return f, params, nil

@@ -34,6 +34,7 @@ type Model struct {
 	// Python runtime: what Go does not predict in it.
 	Why       string
 	signature *signature
+	params    []paramSpec // the signature's params schema; nil for none
 	predictor Predictor
 }
 
@@ -74,6 +75,7 @@ type mlmodel struct {
 	Flavors   map[string]map[string]any `yaml:"flavors"`
 	Signature *struct {
 		Inputs string `yaml:"inputs"`
+		Params string `yaml:"params"`
 	} `yaml:"signature"`
 }
 
@@ -101,6 +103,11 @@ func Load(dir string, opts LoadOptions) (*Model, error) {
 			return nil, fmt.Errorf("%s: MLmodel signature: %w", dir, err)
 		}
 	}
+	if mm.Signature != nil && mm.Signature.Params != "" && mm.Signature.Params != "null" {
+		if m.params, err = parseParamSchema(mm.Signature.Params); err != nil {
+			return nil, fmt.Errorf("%s: MLmodel signature: %w", dir, err)
+		}
+	}
 	py := mm.Flavors["python_function"]
 	str := func(m map[string]any, k string) string { v, _ := m[k].(string); return v }
 	inside := func(flavor, file string) (string, error) {
@@ -114,7 +121,10 @@ func Load(dir string, opts LoadOptions) (*Model, error) {
 		if err != nil {
 			return nil, err
 		}
-		if opts.PreferPython {
+		if args := xgbPredictArgs(m.params); args != nil && !opts.PreferPython {
+			m.Why = fmt.Sprintf("its params schema declares %s, which XGBoost's predict takes and Go does not", strings.Join(args, ", "))
+		}
+		if opts.PreferPython || m.Why != "" {
 			return m.startPython(dir, "xgboost", data, str(xf, "model_class"), "", opts)
 		}
 		bst, err := xgboost.Load(filepath.Join(dir, data))
@@ -212,13 +222,14 @@ func (m *Model) startPython(dir, flavor, file, predictFn, serialization string, 
 func (m *Model) Score(ctx context.Context, kind string, body []byte) ([]byte, error) {
 	var (
 		f      *Frame
+		raw    json.RawMessage
 		params map[string]any
 		err    error
 	)
 	if kind == "csv" {
 		f, err = parseCSV(body, m.signature)
 	} else {
-		f, params, err = parseJSON(body)
+		f, raw, err = parseJSON(body)
 	}
 	if err != nil {
 		return nil, err
@@ -227,6 +238,9 @@ func (m *Model) Score(ctx context.Context, kind string, body []byte) ([]byte, er
 		if f, err = m.signature.enforce(f); err != nil {
 			return nil, err
 		}
+	}
+	if params, err = enforceParams(raw, m.params); err != nil {
+		return nil, err
 	}
 	out, err := m.predictor.Predict(ctx, f, params)
 	if err != nil {
@@ -511,6 +525,21 @@ func cellNumber(c any) (float64, bool) {
 // notANumber is the scoring error of a cell a model cannot take.
 func notANumber(c any) error {
 	return badRequest("Encountered an unexpected error while evaluating the model. Verify that the serialized input Dataframe is compatible with the model for inference. Error: %s is not a number", compact(c))
+}
+
+// xgbPredictArgs are the params of a params schema that mlflow.xgboost's
+// pyfunc hands to XGBoost's predict (Booster's or the scikit-learn
+// wrapper's keyword arguments), which change its answer.
+func xgbPredictArgs(specs []paramSpec) []string {
+	var args []string
+	for _, p := range specs {
+		switch p.Name {
+		case "output_margin", "pred_leaf", "pred_contribs", "approx_contribs", "pred_interactions",
+			"validate_features", "training", "iteration_range", "strict_shape", "base_margin", "ntree_limit":
+			args = append(args, p.Name)
+		}
+	}
+	return args
 }
 
 // xgbPredictor predicts an XGBoost booster in Go, as mlflow.xgboost's

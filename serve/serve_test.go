@@ -199,7 +199,6 @@ func TestInvocationsErrors(t *testing.T) {
 		{"split not an object", "application/json", `{"dataframe_split": []}`, 400, "BAD_REQUEST", "Dataframe split format must be a dictionary. Got list."},
 		{"split without data", "application/json", `{"dataframe_split": {"columns": ["a"], "rows": []}}`, 400, "BAD_REQUEST", "must have 'data' field"},
 		{"records not a list", "application/json", `{"dataframe_records": {"a": 1}}`, 400, "BAD_REQUEST", "records format must be a list of records. Got dictionary."},
-		{"params not an object", "application/json", `{"dataframe_records": [` + row + `], "params": [1]}`, 400, "INVALID_PARAMETER_VALUE", "Parameters must be a dictionary. Got type 'list'."},
 		{"missing column", "application/json", `{"dataframe_records": [{"a": 1, "b": 2}]}`, 400, "INVALID_PARAMETER_VALUE", "Model is missing inputs ['c', 'd', 'e']."},
 		{"not a number", "application/json", `{"dataframe_records": [{"a": "x", "b": 2, "c": 3, "d": 4, "e": 5}]}`, 400, "BAD_REQUEST", "Failed to convert column a to type 'float64'. Error: 'could not convert string to float: 'x''"},
 		{"uneven columns", "application/json", `{"inputs": {"a": [1, 2], "b": [1]}}`, 400, "BAD_REQUEST", "The length of values for each input/column name are not the same"},

@@ -50,15 +50,29 @@ def load():
         cls = predict_fn or "xgboost.core.Booster"
         if cls == "xgboost.core.Booster":
             booster = xgboost.Booster(model_file=path)
-            return "xgboost", lambda data, params: booster.predict(xgboost.DMatrix(data))
+            # params (mlrun checked them against the params schema) go to
+            # Booster.predict when it takes them, as mlflow.xgboost's
+            # pyfunc passes them
+            return "xgboost", lambda data, params: booster.predict(
+                xgboost.DMatrix(data), validate_features=True, **accepted(booster.predict, params))
         module, _, name = cls.rpartition(".")
         if module.split(".")[0] != "xgboost":
             raise RuntimeError("model_class %r is not one of XGBoost's" % cls)
         import importlib
         model = getattr(importlib.import_module(module), name)()
         model.load_model(path)
-        return "xgboost", lambda data, params: model.predict(data, validate_features=True)
+        return "xgboost", lambda data, params: model.predict(
+            data, validate_features=True, **accepted(model.predict, params))
     raise RuntimeError("no Python loader for flavor %r without MLflow installed" % flavor)
+
+
+def accepted(fn, params):
+    """The params fn takes by name (all of them if it takes **kwargs)."""
+    import inspect
+    allowed = inspect.signature(fn).parameters
+    if any(p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD) for p in allowed.values()):
+        return dict(params or {})
+    return {k: v for k, v in (params or {}).items() if k in allowed}
 
 
 def frame(msg):

@@ -1,9 +1,11 @@
 package format
 
 import (
+	"fmt"
 	"math"
 	"strconv"
 	"strings"
+	"unicode"
 )
 
 // Float prints a metric value: six significant digits, NaN and ±Infinity
@@ -54,4 +56,74 @@ func pad2(n int) string {
 		return "0" + strconv.Itoa(n)
 	}
 	return strconv.Itoa(n)
+}
+
+// PyRepr is Python's repr of a value decoded from JSON or built by mlrun:
+// None, True/False, ints, floats (PyFloat), text (quoted and escaped as
+// Python quotes it) and lists of those; anything else by fmt.
+func PyRepr(v any) string {
+	switch v := v.(type) {
+	case nil:
+		return "None"
+	case string:
+		return pyStr(v)
+	case bool:
+		if v {
+			return "True"
+		}
+		return "False"
+	case float64:
+		return PyFloat(v)
+	case float32:
+		return PyFloat(float64(v))
+	case []any:
+		q := make([]string, len(v))
+		for i, e := range v {
+			q[i] = PyRepr(e)
+		}
+		return "[" + strings.Join(q, ", ") + "]"
+	case []string:
+		q := make([]string, len(v))
+		for i, e := range v {
+			q[i] = pyStr(e)
+		}
+		return "[" + strings.Join(q, ", ") + "]"
+	}
+	return fmt.Sprint(v)
+}
+
+// pyStr is Python's repr of a str: single quotes unless the text has a
+// single quote and no double one; backslashes, the quote and control
+// characters escaped, and what Python does not print as \xNN, \uNNNN or
+// \UNNNNNNNN.
+func pyStr(s string) string {
+	q := byte('\'')
+	if strings.Contains(s, "'") && !strings.Contains(s, `"`) {
+		q = '"'
+	}
+	var b strings.Builder
+	b.WriteByte(q)
+	for _, r := range s {
+		switch {
+		case r == '\\' || r == rune(q):
+			b.WriteByte('\\')
+			b.WriteRune(r)
+		case r == '\n':
+			b.WriteString(`\n`)
+		case r == '\r':
+			b.WriteString(`\r`)
+		case r == '\t':
+			b.WriteString(`\t`)
+		case unicode.IsPrint(r): // Python's str.isprintable, by character
+			b.WriteRune(r)
+		case r < 0x100:
+			fmt.Fprintf(&b, `\x%02x`, r)
+		case r < 0x10000:
+			fmt.Fprintf(&b, `\u%04x`, r)
+		default:
+			fmt.Fprintf(&b, `\U%08x`, r)
+		}
+	}
+	b.WriteByte(q)
+	return b.String()
 }

@@ -1,6 +1,7 @@
 package format_test
 
 import (
+	"fmt"
 	"math"
 	"strconv"
 	"strings"
@@ -30,4 +31,27 @@ func FuzzPyFloatIsPythons(f *testing.F) {
 			t.Fatalf("PyFloat(%s) = %s, Python's repr %s", hex, got, want)
 		}
 	})
+}
+
+// TestPyReprIsPythons: PyRepr quotes and escapes text, and writes None,
+// booleans, numbers and lists, as python3's repr does.
+func TestPyReprIsPythons(t *testing.T) {
+	texts := []string{"", "k", "it's", `say "hi"`, `both ' and "`, `back\slash`, "new\nline\ttab\rcr", "\x00\x1f\x7f", "é ü ß", "\u00a0nbsp", "\u0085next", "\u200bzero width", "\u2028line sep", "日本語", "emoji 😀", "\U000e0001tag"}
+	py := pylines.Start(t, "import sys\nfor l in sys.stdin:\n    sys.stdout.write(repr(bytes.fromhex(l.strip()).decode()) + '\\n'); sys.stdout.flush()", "install python3")
+	for _, s := range texts {
+		if got, want := format.PyRepr(s), py.Ask(t, fmt.Sprintf("%x", s)); got != want {
+			t.Errorf("PyRepr(%q) = %s, Python's repr %s", s, got, want)
+		}
+	}
+	for _, tc := range []struct {
+		v    any
+		want string
+	}{
+		{nil, "None"}, {true, "True"}, {false, "False"}, {int64(-3), "-3"}, {1.0, "1.0"}, {1e-5, "1e-05"},
+		{[]any{1.5, "a", nil, []any{true}}, "[1.5, 'a', None, [True]]"}, {[]string{"x", "it's"}, `['x', "it's"]`},
+	} {
+		if got := format.PyRepr(tc.v); got != tc.want {
+			t.Errorf("PyRepr(%#v) = %s, want %s", tc.v, got, tc.want)
+		}
+	}
 }

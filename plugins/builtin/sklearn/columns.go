@@ -250,28 +250,7 @@ func pySet(names []string) string {
 }
 
 // pyRepr is Python's repr of a cell value.
-func pyRepr(v any) string {
-	switch v := v.(type) {
-	case nil:
-		return "None"
-	case string:
-		if strings.Contains(v, "'") && !strings.Contains(v, `"`) {
-			return `"` + v + `"`
-		}
-		return "'" + strings.ReplaceAll(strings.ReplaceAll(v, `\`, `\\`), "'", `\'`) + "'"
-	case bool:
-		if v {
-			return "True"
-		}
-		return "False"
-	case float64:
-		if math.IsNaN(v) {
-			return "nan"
-		}
-		return format.PyFloat(v)
-	}
-	return fmt.Sprint(v)
-}
+func pyRepr(v any) string { return format.PyRepr(v) }
 
 // catKey is the key of a category value as Python's equality sees it:
 // text by its text, numbers (and booleans: True == 1) by value, None,
