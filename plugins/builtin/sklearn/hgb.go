@@ -159,5 +159,8 @@ func histGradientBoosting(g *stage, s *state, predictFn string) (*stage, error) 
 		}
 		return out
 	}
+	if predictFn == "predict_log_proba" { // HistGradientBoostingClassifier has none
+		return nil, fmt.Errorf("%w: %s.%s", ErrNotInGo, g.class, predictFn)
+	}
 	return classify(g, predictFn, classes, proba, nil)
 }

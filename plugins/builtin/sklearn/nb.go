@@ -69,5 +69,30 @@ func gaussianNB(g *stage, s *state, predictFn string) (*stage, error) {
 		}
 		return out
 	}
+	switch predictFn {
+	case "predict_joint_log_proba": // the joint log-likelihood itself
+		g.predict = func(x *matrix) any {
+			out := make([][]float64, x.rows)
+			for r := range out {
+				out[r] = jll(x.row(r))
+			}
+			return out
+		}
+		return g, nil
+	case "predict_log_proba": // jll - logsumexp(jll), not log(proba)
+		g.predict = func(x *matrix) any {
+			out := make([][]float64, x.rows)
+			for r := range out {
+				j := jll(x.row(r))
+				lse := logsumexp(j)
+				for i, v := range j {
+					j[i] = v - lse
+				}
+				out[r] = j
+			}
+			return out
+		}
+		return g, nil
+	}
 	return classify(g, predictFn, classes, proba, label)
 }

@@ -300,7 +300,8 @@ func (s *state) classes() []any {
 }
 
 // classify sets a classifier's answer for predictFn: "predict_proba"
-// its class probabilities (when it has them), "predict" the class of the
+// its class probabilities (when it has them), "predict_log_proba" their
+// logarithms, "predict" the class of the
 // largest (or of the indices label gives, when the estimator decides
 // otherwise).
 func classify(g *stage, predictFn string, classes []any, proba func(*matrix) [][]float64, label func(*matrix) []int) (*stage, error) {
@@ -324,6 +325,19 @@ func classify(g *stage, predictFn string, classes []any, proba func(*matrix) [][
 			return nil, fmt.Errorf("%w: %s.%s", ErrNotInGo, g.class, predictFn)
 		}
 		g.predict = func(x *matrix) any { return proba(x) }
+	case "predict_log_proba": // np.log(self.predict_proba(X)), as every classifier here has it
+		if proba == nil {
+			return nil, fmt.Errorf("%w: %s.%s", ErrNotInGo, g.class, predictFn)
+		}
+		g.predict = func(x *matrix) any {
+			p := proba(x)
+			for _, row := range p {
+				for i, v := range row {
+					row[i] = math.Log(v)
+				}
+			}
+			return p
+		}
 	default:
 		return nil, fmt.Errorf("%w: %s.%s", ErrNotInGo, g.class, predictFn)
 	}

@@ -56,6 +56,12 @@ func TestPredictsAsScikitLearn(t *testing.T) {
 			fns := []string{"predict"}
 			if slices.Contains(proba, name) {
 				fns = append(fns, "predict_proba")
+				if !strings.HasPrefix(name, "hgb_") { // HistGradientBoostingClassifier has no predict_log_proba
+					fns = append(fns, "predict_log_proba")
+				}
+			}
+			if strings.HasPrefix(name, "gnb") {
+				fns = append(fns, "predict_joint_log_proba")
 			}
 			// Inputs: random rows like the training data (or the grid's
 			// values and halves, where tree thresholds lie, and values a
@@ -202,7 +208,7 @@ func TestPredictsAsScikitLearn(t *testing.T) {
 	}
 
 	// What Go does not predict is said, for a Python worker to serve.
-	for _, c := range []struct{ name, fn string }{{"knn", "predict"}, {"linearsvc", "predict_proba"}, {"linreg", "predict_proba"}, {"logreg_binary", "predict_log_proba"}, {"gb_exponential", "predict"}, {"svc_rbf", "predict_proba"}} {
+	for _, c := range []struct{ name, fn string }{{"knn", "predict"}, {"linearsvc", "predict_proba"}, {"linreg", "predict_proba"}, {"hgb_binary", "predict_log_proba"}, {"logreg_binary", "predict_joint_log_proba"}, {"linearsvc", "predict_log_proba"}, {"gb_exponential", "predict"}, {"svc_rbf", "predict_proba"}} {
 		if _, err := LoadPredictor(files[c.name][3], c.fn); !errors.Is(err, ErrNotInGo) {
 			t.Errorf("%s %s: %v, want ErrNotInGo", c.name, c.fn, err)
 		}
@@ -337,8 +343,44 @@ func answer(t *testing.T, p *Predictor, columns []string, rows [][]any) any {
 	} else if err != nil {
 		t.Fatal(err)
 	}
+	return map[string]any{"ok": nonFinite(out)}
+}
+
+// nonFinite is an answer as predict.py writes scikit-learn's: numbers,
+// with NaN and ±infinity as the texts "nan", "inf" and "-inf".
+func nonFinite(out any) any {
+	switch o := out.(type) {
+	case float64:
+		switch {
+		case math.IsNaN(o):
+			return "nan"
+		case math.IsInf(o, 1):
+			return "inf"
+		case math.IsInf(o, -1):
+			return "-inf"
+		}
+		return o
+	case []float64:
+		v := make([]any, len(o))
+		for i, x := range o {
+			v[i] = nonFinite(x)
+		}
+		return v
+	case [][]float64:
+		v := make([]any, len(o))
+		for i, x := range o {
+			v[i] = nonFinite(x)
+		}
+		return v
+	case []any:
+		v := make([]any, len(o))
+		for i, x := range o {
+			v[i] = nonFinite(x)
+		}
+		return v
+	}
 	b, _ := json.Marshal(out)
 	var v any
 	json.Unmarshal(b, &v)
-	return map[string]any{"ok": v}
+	return v
 }
