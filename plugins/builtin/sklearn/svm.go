@@ -3,16 +3,19 @@ package sklearn
 import (
 	"fmt"
 	"math"
+	"strings"
 )
 
 // Support vector machines (SVC, NuSVC, SVR, NuSVR, OneClassSVM) on dense
 // input, as scikit-learn's libsvm predicts: each support vector's kernel
 // value, the dual coefficients' sums less rho (rho being -_intercept_),
 // and for classifiers the one-against-one votes, the first class with
-// the most winning.
+// the most winning, or (probability=True) Platt's probabilities coupled
+// across the pairs.
 
 func svmStage(g *stage, s *state, predictFn string) (*stage, error) {
-	if predictFn != "predict" {
+	proba := predictFn == "predict_proba" || predictFn == "predict_log_proba"
+	if predictFn != "predict" && !(proba && (g.class == "SVC" || g.class == "NuSVC")) {
 		return nil, fmt.Errorf("%w: %s.%s", ErrNotInGo, g.class, predictFn)
 	}
 	if s.bool("_sparse", false) {
@@ -128,28 +131,42 @@ func svmStage(g *stage, s *state, predictFn string) (*stage, error) {
 		return nil, fmt.Errorf("%w: %s's support counts add to %d, not %d", ErrNotInGo, g.class, start[nc], l)
 	}
 	coef := func(row, i int) float64 { return dual[row*l+i] }
+	// decisions sets dec to the one-against-one decision values of the
+	// input row, pair by pair (i < j), as libsvm's predict_values.
+	decisions := func(row []float64, kv, dec []float64) {
+		for i := range kv {
+			kv[i] = k(row, i)
+		}
+		p := 0
+		for i := 0; i < nc; i++ {
+			for j := i + 1; j < nc; j++ {
+				var sum float64
+				for q := start[i]; q < start[i+1]; q++ {
+					sum += float64(coef(j-1, q) * kv[q])
+				}
+				for q := start[j]; q < start[j+1]; q++ {
+					sum += float64(coef(i, q) * kv[q])
+				}
+				dec[p] = sum - -icpt[p]
+				p++
+			}
+		}
+	}
+	if proba {
+		return svmProba(g, s, predictFn, nc, l, decisions)
+	}
 	g.predict = func(x *matrix) any {
 		out := make([]any, x.rows)
 		kv := make([]float64, l)
+		dec := make([]float64, len(icpt))
 		vote := make([]int, nc)
 		for r := range out {
-			row := x.row(r)
-			for i := range kv {
-				kv[i] = k(row, i)
-			}
+			decisions(x.row(r), kv, dec)
 			clear(vote)
 			p := 0
 			for i := 0; i < nc; i++ {
 				for j := i + 1; j < nc; j++ {
-					var sum float64
-					for q := start[i]; q < start[i+1]; q++ {
-						sum += float64(coef(j-1, q) * kv[q])
-					}
-					for q := start[j]; q < start[j+1]; q++ {
-						sum += float64(coef(i, q) * kv[q])
-					}
-					sum -= -icpt[p]
-					if sum > 0 {
+					if dec[p] > 0 {
 						vote[i]++
 					} else {
 						vote[j]++
@@ -168,6 +185,127 @@ func svmStage(g *stage, s *state, predictFn string) (*stage, error) {
 		return out
 	}
 	return g, nil
+}
+
+// svmProba is SVC's and NuSVC's predict_proba (and its log) for a model
+// fitted with probability=True, as libsvm's predict_probability: each
+// pair's decision value through Platt's sigmoid (probA, probB), clipped
+// to [1e-7, 1-1e-7], then coupled into class probabilities by Wu, Lin
+// and Weng's method 2 (for two classes too, as scikit-learn's libsvm
+// does).
+func svmProba(g *stage, s *state, predictFn string, nc, l int, decisions func(row, kv, dec []float64)) (*stage, error) {
+	key := "_probA"
+	if !s.has(key) {
+		key = "probA_"
+	}
+	probA := s.floats(key)
+	probB := s.floats(strings.Replace(key, "A", "B", 1))
+	if s.err != nil {
+		return nil, s.err
+	}
+	pairs := nc * (nc - 1) / 2
+	if len(probA) == 0 || len(probB) == 0 {
+		// scikit-learn's AttributeError when probability=False: no
+		// predict_proba, which MLflow's pyfunc cannot load either
+		return nil, fmt.Errorf("%w: %s.%s without probability=True", ErrNotInGo, g.class, predictFn)
+	}
+	if len(probA) != pairs || len(probB) != pairs {
+		return nil, fmt.Errorf("%w: %s has %d Platt coefficients for %d pairs of classes", ErrNotInGo, g.class, len(probA), pairs)
+	}
+	logs := predictFn == "predict_log_proba"
+	g.predict = func(x *matrix) any {
+		out := make([][]float64, x.rows)
+		kv := make([]float64, l)
+		dec := make([]float64, pairs)
+		r2 := make([][]float64, nc)
+		for i := range r2 {
+			r2[i] = make([]float64, nc)
+		}
+		for row := range out {
+			decisions(x.row(row), kv, dec)
+			const minProb = 1e-7
+			p := 0
+			for i := 0; i < nc; i++ {
+				for j := i + 1; j < nc; j++ {
+					r2[i][j] = min(max(sigmoidPredict(dec[p], probA[p], probB[p]), minProb), 1-minProb)
+					r2[j][i] = 1 - r2[i][j]
+					p++
+				}
+			}
+			pr := multiclassProbability(nc, r2)
+			if logs { // np.log(self.predict_proba(X))
+				for i, v := range pr {
+					pr[i] = math.Log(v)
+				}
+			}
+			out[row] = pr
+		}
+		return out
+	}
+	return g, nil
+}
+
+// sigmoidPredict is libsvm's: Platt's 1/(1+exp(A·f+B)), computed on the
+// side that does not cancel.
+func sigmoidPredict(dec, a, b float64) float64 {
+	fApB := dec*a + b
+	if fApB >= 0 {
+		return math.Exp(-fApB) / (1.0 + math.Exp(-fApB))
+	}
+	return 1.0 / (1 + math.Exp(fApB))
+}
+
+// multiclassProbability is libsvm's multiclass_probability (method 2 of
+// Wu, Lin and Weng): the class probabilities p minimising pᵀQp from the
+// pairwise ones r, iterated until every (Qp)ₜ is within 0.005/k of pᵀQp,
+// at most max(100, k) times, each step in libsvm's order.
+func multiclassProbability(k int, r [][]float64) []float64 {
+	p := make([]float64, k)
+	q := make([][]float64, k)
+	qp := make([]float64, k)
+	eps := 0.005 / float64(k)
+	for t := range k {
+		p[t] = 1.0 / float64(k)
+		q[t] = make([]float64, k)
+		q[t][t] = 0
+		for j := 0; j < t; j++ {
+			q[t][t] += r[j][t] * r[j][t]
+			q[t][j] = q[j][t]
+		}
+		for j := t + 1; j < k; j++ {
+			q[t][t] += r[j][t] * r[j][t]
+			q[t][j] = -r[j][t] * r[t][j]
+		}
+	}
+	for range max(100, k) {
+		var pQp float64
+		for t := range k {
+			qp[t] = 0
+			for j := range k {
+				qp[t] += q[t][j] * p[j]
+			}
+			pQp += p[t] * qp[t]
+		}
+		var maxError float64
+		for t := range k {
+			if e := math.Abs(qp[t] - pQp); e > maxError {
+				maxError = e
+			}
+		}
+		if maxError < eps {
+			break
+		}
+		for t := range k {
+			diff := (-qp[t] + pQp) / q[t][t]
+			p[t] += diff
+			pQp = (pQp + diff*(diff*q[t][t]+2*qp[t])) / (1 + diff) / (1 + diff)
+			for j := range k {
+				qp[j] = (qp[j] + diff*q[t][j]) / (1 + diff)
+				p[j] /= (1 + diff)
+			}
+		}
+	}
+	return p
 }
 
 // powi is libsvm's integer power, by squaring.

@@ -126,6 +126,9 @@ MODELS = {
     "svc_linear_binary": (SVC(kernel="linear"), Xdf, yb),
     "svc_poly_10": (Pipeline([("s", StandardScaler()), ("m", SVC(kernel="poly", degree=3, coef0=1))]), X, y10),
     "nusvc_sigmoid": (Pipeline([("s", StandardScaler()), ("m", NuSVC(kernel="sigmoid", nu=0.3))]), Xdf, yb),
+    "svc_rbf_proba": (Pipeline([("s", StandardScaler()), ("m", SVC(probability=True, random_state=0))]), Xdf, ys),
+    "svc_sigmoid_proba_binary": (Pipeline([("s", StandardScaler()), ("m", SVC(kernel="sigmoid", probability=True, random_state=0))]), Xdf, yb),
+    "nusvc_proba_10": (Pipeline([("s", StandardScaler()), ("m", NuSVC(nu=0.05, probability=True, random_state=0))]), X, y10),
     "svr_rbf": (Pipeline([("s", StandardScaler()), ("m", SVR(C=3))]), Xdf, y),
     # libsvm's linear kernel is BLAS's dot (FMA here): unscaled features
     # would make its last digits the test's subject.
