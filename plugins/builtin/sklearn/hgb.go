@@ -6,14 +6,17 @@ import (
 )
 
 // Histogram gradient boosting (HistGradientBoostingRegressor and
-// Classifier) on numeric features, as scikit-learn predicts it: the
-// baseline, then every iteration's trees added, each walked on the input
-// as float64 — a missing value going the side its node learned — and the
-// sum read through the loss's link.
+// Classifier), as scikit-learn predicts it: the baseline, then every
+// iteration's trees added, each walked on the input as float64 — a
+// missing value going the side its node learned, a categorical feature
+// (given as its integer code) left when its node's bitset has it — and
+// the sum read through the loss's link.
 
 // readHGBTree reads a fitted TreePredictor's nodes as a tree (a leaf's
-// left child -1, its value the node's).
-func readHGBTree(v any, nIn int) (*tree, error) {
+// left child -1, its value the node's). A categorical split takes its
+// bitset of categories going left from the predictor's
+// raw_left_cat_bitsets and, from known, those of its feature fitted.
+func readHGBTree(v any, nIn int, known map[int]*bitset) (*tree, error) {
 	o, ok := v.(*object)
 	var st *dict
 	if ok {
@@ -38,19 +41,119 @@ func readHGBTree(v any, nIn int) (*tree, error) {
 	if n == 0 {
 		return nil, fmt.Errorf("a predictor without nodes")
 	}
+	var lefts []bitset
 	for i := range n {
 		if leaf[i] {
 			t.left[i] = -1
 			continue
 		}
-		if categorical[i] {
-			return nil, fmt.Errorf("a categorical split (node %d)", i)
-		}
 		if t.left[i] <= i || t.left[i] >= n || t.right[i] <= i || t.right[i] >= n || t.feature[i] < 0 || t.feature[i] >= nIn {
 			return nil, fmt.Errorf("a bad node %d", i)
 		}
+		if !categorical[i] {
+			continue
+		}
+		if lefts == nil {
+			if lefts = s.bitsets("raw_left_cat_bitsets"); s.err != nil {
+				return nil, s.err
+			}
+			t.cat = make([]*catSplit, n)
+		}
+		idx := f.ints("bitset_idx")
+		if s.err != nil {
+			return nil, s.err
+		}
+		kn := known[t.feature[i]]
+		if idx[i] < 0 || idx[i] >= len(lefts) || kn == nil {
+			return nil, fmt.Errorf("a categorical split (node %d) without its categories", i)
+		}
+		t.cat[i] = &catSplit{left: &lefts[idx[i]], known: kn}
 	}
 	return t, nil
+}
+
+// bitset is scikit-learn's set of byte values (0–255), 32 a word.
+type bitset [8]uint32
+
+func (b *bitset) has(v uint8) bool { return b[v/32]>>(v%32)&1 == 1 }
+
+// catSplit is a categorical node: the categories going left, and those
+// its feature was fitted with (the rest go where missing values go).
+type catSplit struct{ left, known *bitset }
+
+// bitsets reads an array of bitsets (n × 8 words).
+func (s *state) bitsets(k string) []bitset {
+	a := s.array(k)
+	words := s.floats(k)
+	if s.err != nil {
+		return nil
+	}
+	if len(a.shape) != 2 || a.shape[1] != 8 {
+		s.fail("%s has the shape %v, not n × 8", k, a.shape)
+		return nil
+	}
+	out := make([]bitset, a.shape[0])
+	for i := range out {
+		for w := range 8 {
+			out[i][w] = uint32(words[i*8+w])
+		}
+	}
+	return out
+}
+
+// knownCategories is _BinMapper.make_known_categories_bitsets: for each
+// categorical feature, the set of the categories it was fitted with.
+func knownCategories(g *stage, s *state) (map[int]*bitset, error) {
+	c := s.d.get("is_categorical_")
+	if c == nil {
+		return nil, nil
+	}
+	a, err := readArray(c)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s's is_categorical_: %v", ErrNotInGo, g.class, err)
+	}
+	flags, _ := a.floats()
+	var known map[int]*bitset
+	for f, flag := range flags {
+		if flag == 0 {
+			continue
+		}
+		if known == nil {
+			known = map[int]*bitset{}
+		}
+		known[f] = nil
+	}
+	if known == nil {
+		return nil, nil
+	}
+	bm, _ := s.d.get("_bin_mapper").(*object)
+	var st *dict
+	if bm != nil {
+		st, _ = bm.state.(*dict)
+	}
+	th, _ := st.get("bin_thresholds_").(*list)
+	if st == nil || th == nil || len(th.items) != len(flags) {
+		return nil, fmt.Errorf("%w: %s's categories (its _bin_mapper's bin_thresholds_)", ErrNotInGo, g.class)
+	}
+	for f := range known {
+		a, err := readArray(th.items[f])
+		if err != nil {
+			return nil, fmt.Errorf("%w: %s's categories of feature %d: %v", ErrNotInGo, g.class, f, err)
+		}
+		cats, err := a.floats()
+		if err != nil {
+			return nil, fmt.Errorf("%w: %s's categories of feature %d: %v", ErrNotInGo, g.class, f, err)
+		}
+		b := &bitset{}
+		for _, v := range cats {
+			if v < 0 || v > 255 || v != math.Trunc(v) {
+				return nil, fmt.Errorf("%w: %s's feature %d has the category %v", ErrNotInGo, g.class, f, v)
+			}
+			b[int(v)/32] |= 1 << (int(v) % 32)
+		}
+		known[f] = b
+	}
+	return known, nil
 }
 
 func histGradientBoosting(g *stage, s *state, predictFn string) (*stage, error) {
@@ -58,17 +161,9 @@ func histGradientBoosting(g *stage, s *state, predictFn string) (*stage, error) 
 	if g.nIn <= 0 {
 		return nil, fmt.Errorf("%w: %s without n_features_in_", ErrNotInGo, g.class)
 	}
-	if c := s.d.get("is_categorical_"); c != nil {
-		a, err := readArray(c)
-		if err != nil {
-			return nil, fmt.Errorf("%w: %s's is_categorical_: %v", ErrNotInGo, g.class, err)
-		}
-		flags, _ := a.floats()
-		for _, f := range flags {
-			if f != 0 {
-				return nil, fmt.Errorf("%w: %s with categorical features", ErrNotInGo, g.class)
-			}
-		}
+	known, err := knownCategories(g, s)
+	if err != nil {
+		return nil, err
 	}
 	if s.d.get("_preprocessor") != nil {
 		return nil, fmt.Errorf("%w: %s with a preprocessor of categories", ErrNotInGo, g.class)
@@ -91,7 +186,7 @@ func histGradientBoosting(g *stage, s *state, predictFn string) (*stage, error) 
 		}
 		row := make([]*tree, k)
 		for j, p := range l.items {
-			t, err := readHGBTree(p, g.nIn)
+			t, err := readHGBTree(p, g.nIn, known)
 			if err != nil {
 				return nil, fmt.Errorf("%w: %s's iteration %d: %v", ErrNotInGo, g.class, i, err)
 			}

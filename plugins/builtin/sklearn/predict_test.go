@@ -38,9 +38,9 @@ func TestPredictsAsScikitLearn(t *testing.T) {
 	numpyFitted := map[string]bool{"linreg_noicpt_numpy": true, "elasticnet_numpy": true, "sgd_binary": true,
 		"pipe_robust_maxabs_linreg": true, "tree_reg_numpy": true, "extra_reg": true, "gb_reg_huber_zero": true, "gnb_10_numpy": true, "svc_poly_10": true, "nusvc_proba_10": true, "nusvr_linear": true, "mlp_reg_logistic": true, "svd_ridge": true}
 	grid := func(name string) bool {
-		return slices.Contains([]string{"tree_reg", "tree_cls", "forest_reg", "extra_cls", "gb_reg_stopped", "gb_multi", "hgb_poisson_nan", "hgb_binary", "poly_interaction_nobias", "poly_min2_bias"}, name)
+		return slices.Contains([]string{"tree_reg", "tree_cls", "forest_reg", "extra_cls", "gb_reg_stopped", "gb_multi", "hgb_poisson_nan", "hgb_binary", "hgb_cat_cls", "hgb_cat_reg_nan", "poly_interaction_nobias", "poly_min2_bias"}, name)
 	}
-	proba := []string{"logreg_binary", "logreg_multi", "logreg_ovr", "logreg_10", "logregcv", "tree_cls", "forest_cls10", "extra_cls", "pipe_std_logreg", "pipe_std_forest", "gb_binary", "gb_multi", "hgb_binary", "hgb_multi", "gnb", "gnb_10_numpy", "mlp_cls_relu", "mlp_binary_tanh", "pca_whiten_logreg", "select_kbest_tree", "svc_rbf_proba", "svc_sigmoid_proba_binary", "nusvc_proba_10"}
+	proba := []string{"logreg_binary", "logreg_multi", "logreg_ovr", "logreg_10", "logregcv", "tree_cls", "forest_cls10", "extra_cls", "pipe_std_logreg", "pipe_std_forest", "gb_binary", "gb_multi", "hgb_binary", "hgb_multi", "hgb_cat_cls", "gnb", "gnb_10_numpy", "mlp_cls_relu", "mlp_binary_tanh", "pca_whiten_logreg", "select_kbest_tree", "svc_rbf_proba", "svc_sigmoid_proba_binary", "nusvc_proba_10"}
 	rnd := rand.New(rand.NewPCG(1, 2))
 	var worst float64
 	names := make([]string, 0, len(files))
@@ -105,6 +105,13 @@ func TestPredictsAsScikitLearn(t *testing.T) {
 				{"a name changed", []string{"a", "b", "c", "d", "z"}, rows[:2]},
 				{"names missing", []string{"a", "b", "c"}, [][]float64{{1, 2, 3}}},
 				{"names of a numpy fit or none of a frame's", map[bool][]string{true: cols, false: nil}[named == nil], rows[:3]},
+			}
+			if strings.HasPrefix(name, "hgb_cat") { // categories past those fitted, negative, fractional, past a byte
+				var odd [][]float64
+				for _, v := range []float64{-1, -0.5, -1e-9, 2.7, 7, 255, 256, 300, 1e10, 1 << 32, 3e9, -3e9} {
+					odd = append(odd, []float64{v, 1, v, v, 2}, []float64{2, 0, 1, v, 4})
+				}
+				inputs = append(inputs, input{"odd categories", named, odd})
 			}
 			for _, file := range files[name] {
 				for _, fn := range fns {

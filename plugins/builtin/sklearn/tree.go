@@ -30,7 +30,8 @@ func treeModel(name string) string {
 type tree struct {
 	left, right, feature []int
 	threshold            []float64
-	missingLeft          []bool // nil before scikit-learn 1.3 (always set for histogram boosting)
+	missingLeft          []bool      // nil before scikit-learn 1.3 (always set for histogram boosting)
+	cat                  []*catSplit // histogram boosting's categorical nodes (nil: none)
 	value                []float64
 	nOut, width          int // value is node_count × nOut × width
 }
@@ -92,6 +93,8 @@ func (t *tree) leaf(x []float64) int {
 			} else {
 				i = t.right[i]
 			}
+		case t.cat != nil && t.cat[i] != nil:
+			i = t.category(i, v)
 		case v <= t.threshold[i]:
 			i = t.left[i]
 		default:
@@ -99,6 +102,38 @@ func (t *tree) leaf(x []float64) int {
 		}
 	}
 	return i
+}
+
+// category is the child of categorical node i for the value v (not NaN),
+// as scikit-learn's predictor goes: a negative value where missing values
+// go; else v as the byte C makes of it, left if the node's categories
+// have it, right if its feature was fitted with it, else where missing
+// values go.
+func (t *tree) category(i int, v float64) int {
+	c := t.cat[i]
+	if v >= 0 {
+		b := cByte(v)
+		if c.left.has(b) {
+			return t.left[i]
+		}
+		if c.known.has(b) {
+			return t.right[i]
+		}
+	}
+	if t.missingLeft[i] {
+		return t.left[i]
+	}
+	return t.right[i]
+}
+
+// cByte is C's (unsigned char) of a double as x86-64 computes it: the
+// value truncated to a 32-bit integer (0x80000000 when it does not fit),
+// its low byte.
+func cByte(v float64) uint8 {
+	if v >= 1<<31 || v < -(1<<31) {
+		return 0
+	}
+	return uint8(int32(v))
 }
 
 // at is the leaf's values for output o.

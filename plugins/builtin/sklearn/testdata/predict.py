@@ -120,6 +120,8 @@ MODELS = {
     "hgb_poisson_nan": (HistGradientBoostingRegressor(loss="poisson", max_iter=20, random_state=0), pd.DataFrame(np.where(rng.rand(N, F) < 0.15, np.nan, G), columns=cols), np.exp(G @ [0.1, 0.2, 0, 0.1, 0.3] / 3)),
     "hgb_binary": (HistGradientBoostingClassifier(max_iter=25, random_state=0), Gdf, ygs == "hi"),
     "hgb_multi": (HistGradientBoostingClassifier(max_iter=10, random_state=0), Xdf, y10),
+    "hgb_cat_cls": (HistGradientBoostingClassifier(categorical_features=[0, 2], max_iter=15, random_state=0), Gdf, ygs),
+    "hgb_cat_reg_nan": (HistGradientBoostingRegressor(categorical_features=[True, False, False, True, False], max_iter=20, random_state=0), pd.DataFrame(np.where(rng.rand(N, F) < 0.1, np.nan, G), columns=cols), yg),
     "gnb": (GaussianNB(), Xdf, ys),
     "gnb_10_numpy": (GaussianNB(var_smoothing=1e-3), X, y10),
     "svc_rbf": (Pipeline([("s", StandardScaler()), ("m", SVC())]), Xdf, ys),
