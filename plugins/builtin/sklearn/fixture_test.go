@@ -106,6 +106,8 @@ func TestPredictsConcurrently(t *testing.T) {
 		{"histgb_p5.pkl", "predict_proba", nil, [][]any{row}},
 		{"gaussian_nb_p5.pkl", "predict_proba", nil, [][]any{row}},
 		{"mlp_pca_p5.pkl", "predict_proba", nil, [][]any{row}},
+		{"svc_proba_p5.pkl", "predict_log_proba", nil, [][]any{row}},
+		{"histgb_cat_p5.pkl", "predict_proba", nil, [][]any{{3.0, 0.5, 0.5, 0.5}, {9.0, 0.1, 0.2, 0.3}}},
 	} {
 		p, err := sklearn.LoadPredictor(testdata.Path("sklearn/"+c.file), c.fn)
 		if err != nil {

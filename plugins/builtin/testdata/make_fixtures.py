@@ -172,6 +172,16 @@ mlp = Pipeline([("poly", PolynomialFeatures(degree=2)), ("pca", PCA(n_components
 with open("sklearn/mlp_pca_p5.pkl", "wb") as f:
     pickle.dump(mlp.fit(X, yc), f, protocol=5)
 
+# An SVC with Platt's probabilities and a histogram boosting with a
+# categorical feature: seeds of FuzzPickle.
+svcp = SVC(probability=True, random_state=0).fit(X, np.array(["lo", "mid", "hi", "mid"])[np.arange(40) % 4])
+with open("sklearn/svc_proba_p5.pkl", "wb") as f:
+    pickle.dump(svcp, f, protocol=5)
+Xcat = np.c_[np.arange(40) % 5, X[:, 1:]]
+hgbc = HistGradientBoostingClassifier(categorical_features=[0], max_iter=3, random_state=0).fit(Xcat, yc)
+with open("sklearn/histgb_cat_p5.pkl", "wb") as f:
+    pickle.dump(hgbc, f, protocol=5)
+
 with open("facts.json", "w") as f:
     json.dump(facts, f, indent=2, sort_keys=True)
 print("wrote", len(facts), "fixtures")
