@@ -278,16 +278,31 @@ func catKey(v any) (string, bool) {
 }
 
 // category is what an encoder learned of one feature: the index of each
-// category value.
+// category value, and with infrequent categories (OneHotEncoder's
+// min_frequency, max_categories) the output index of each category, the
+// infrequent ones sharing the last.
 type category struct {
-	index   map[string]int
-	vals    []any
-	numeric bool // the categories are numbers (how unknowns are written)
+	index      map[string]int
+	vals       []any
+	numeric    bool  // the categories are numbers (how unknowns are written)
+	group      []int // category index → output index; nil: the same
+	infrequent int   // the output index of the infrequent ones, or -1
 }
 
-// categories reads an encoder's categories_ (without infrequent ones).
-func categories(g *stage, s *state) ([]category, error) {
-	if s.bool("_infrequent_enabled", false) {
+// width is the number of output columns of the feature, before a drop.
+func (c category) width() int {
+	if c.group != nil {
+		return c.infrequent + 1
+	}
+	return len(c.vals)
+}
+
+// categories reads an encoder's categories_ and, when grouped is set, its
+// infrequent categories (an encoder that has them and is not grouped is
+// not predicted in Go).
+func categories(g *stage, s *state, grouped bool) ([]category, error) {
+	infrequent := s.bool("_infrequent_enabled", false)
+	if infrequent && !grouped {
 		return nil, fmt.Errorf("%w: %s with infrequent categories", ErrNotInGo, g.class)
 	}
 	cats, ok := s.d.get("categories_").(*list)
@@ -306,13 +321,42 @@ func categories(g *stage, s *state) ([]category, error) {
 				return nil, fmt.Errorf("%w: %s's categories_: %v", ErrNotInGo, g.class, err)
 			}
 		}
-		out[i] = category{index: map[string]int{}, vals: vals, numeric: a.objs == nil && a.dt.kind != 'U'}
+		out[i] = category{index: map[string]int{}, vals: vals, numeric: a.objs == nil && a.dt.kind != 'U', infrequent: -1}
 		for k, v := range vals {
 			key, ok := catKey(v)
 			if !ok {
 				return nil, fmt.Errorf("%w: %s: a category is %s", ErrNotInGo, g.class, describe(v))
 			}
 			out[i].index[key] = k
+		}
+	}
+	if infrequent {
+		maps, ok := s.d.get("_default_to_infrequent_mappings").(*list)
+		if !ok || len(maps.items) != len(out) {
+			return nil, fmt.Errorf("%w: %s's _default_to_infrequent_mappings", ErrNotInGo, g.class)
+		}
+		for i, m := range maps.items {
+			if m == nil {
+				continue
+			}
+			a, err := readArray(m)
+			var idx []float64
+			if err == nil {
+				idx, err = a.floats()
+			}
+			if err != nil || len(idx) != len(out[i].vals) {
+				return nil, fmt.Errorf("%w: %s's infrequent mapping of feature %d", ErrNotInGo, g.class, i)
+			}
+			out[i].group = make([]int, len(idx))
+			for k, v := range idx {
+				out[i].group[k] = int(v)
+				out[i].infrequent = max(out[i].infrequent, int(v))
+			}
+			for _, v := range idx { // frequent ones 0..n-1 in order, infrequent ones n
+				if v < 0 || int(v) > out[i].infrequent || v != math.Trunc(v) {
+					return nil, fmt.Errorf("%w: %s's infrequent mapping of feature %d", ErrNotInGo, g.class, i)
+				}
+			}
 		}
 	}
 	if g.nIn == 0 {
@@ -360,20 +404,27 @@ func encode(g *stage, cats []category, f *frame, refuse bool) ([][]int, error) {
 }
 
 // oneHotEncoder makes the stage of a fitted OneHotEncoder: a column of
-// 0s and 1s for each category of each feature, the dropped ones left
-// out; an unknown value is refused or, with handle_unknown="ignore",
-// all zeros.
+// 0s and 1s for each category of each feature (the infrequent ones
+// sharing one, the last), the dropped ones left out; an unknown value is
+// refused or, with handle_unknown="ignore", all zeros, or with
+// "infrequent_if_exist" infrequent where the feature has infrequent
+// categories.
 func oneHotEncoder(g *stage, s *state) (*stage, error) {
 	ignore := s.str("handle_unknown") == "ignore" || s.str("handle_unknown") == "infrequent_if_exist"
-	cats, err := categories(g, s)
+	toInfrequent := s.str("handle_unknown") == "infrequent_if_exist"
+	cats, err := categories(g, s, true)
 	if err != nil {
 		return nil, err
 	}
-	drop := make([]int, len(cats)) // the dropped category of each feature, or -1
+	drop := make([]int, len(cats)) // the dropped output column of each feature, or -1
 	for i := range drop {
 		drop[i] = -1
 	}
-	if d := s.d.get("drop_idx_"); d != nil {
+	dropKey := "drop_idx_" // an output index up to 1.2, a category index from 1.3 (which keeps the output's here)
+	if s.has("_drop_idx_after_grouping") {
+		dropKey = "_drop_idx_after_grouping"
+	}
+	if d := s.d.get(dropKey); d != nil {
 		a, err := readArray(d)
 		var drops []any
 		if err == nil {
@@ -389,7 +440,7 @@ func oneHotEncoder(g *stage, s *state) (*stage, error) {
 				continue
 			}
 			k, ok := v.(int64)
-			if !ok || k < 0 || int(k) >= len(cats[i].vals) {
+			if !ok || k < 0 || int(k) >= cats[i].width() {
 				return nil, fmt.Errorf("%w: OneHotEncoder's drop_idx_ %v", ErrNotInGo, v)
 			}
 			drop[i] = int(k)
@@ -402,7 +453,7 @@ func oneHotEncoder(g *stage, s *state) (*stage, error) {
 		}
 		out := &frame{rows: f.rows}
 		for i, c := range cats {
-			width := len(c.vals)
+			width := c.width()
 			if drop[i] >= 0 {
 				width--
 			}
@@ -411,6 +462,12 @@ func oneHotEncoder(g *stage, s *state) (*stage, error) {
 				cols[j].num = make([]float64, f.rows)
 			}
 			for r, k := range codes[i] {
+				switch { // as _map_infrequent_categories: grouped, an unknown one infrequent if asked
+				case k >= 0 && c.group != nil:
+					k = c.group[k]
+				case k < 0 && toInfrequent && c.infrequent >= 0:
+					k = c.infrequent
+				}
 				switch {
 				case k < 0 || k == drop[i]:
 				case drop[i] >= 0 && k > drop[i]:
@@ -431,7 +488,7 @@ func oneHotEncoder(g *stage, s *state) (*stage, error) {
 // an unknown one refused, or unknown_value with
 // handle_unknown="use_encoded_value".
 func ordinalEncoder(g *stage, s *state) (*stage, error) {
-	cats, err := categories(g, s)
+	cats, err := categories(g, s, false)
 	if err != nil {
 		return nil, err
 	}

@@ -168,7 +168,7 @@ func TestPredictsAsScikitLearn(t *testing.T) {
 		columns []string
 		rows    [][]any
 	}
-	for _, name := range []string{"ct_logreg", "ct_forest_passthrough", "ct_most_frequent_error", "ct_ordinal_tree", "ct_ordinal_error", "ct_numpy_idx"} {
+	for _, name := range []string{"ct_logreg", "ct_forest_passthrough", "ct_most_frequent_error", "ct_ordinal_tree", "ct_ordinal_error", "ct_numpy_idx", "ct_infrequent", "ct_infrequent_drop"} {
 		t.Run(name, func(t *testing.T) {
 			inputs := []rawInput{
 				{"known values", mcols, known},
