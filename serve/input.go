@@ -16,6 +16,22 @@ import (
 type Frame struct {
 	Columns []string
 	Rows    [][]any
+	// Labels are a dataframe_split's column labels as the body gave them,
+	// set only when one is not text (a number: pandas' column label 0,
+	// which scikit-learn does not take as a feature name); Columns holds
+	// their text.
+	Labels []any
+}
+
+// labels sets the frame's columns from a dataframe_split's labels.
+func (f *Frame) labels(cols []any) {
+	f.Columns = make([]string, len(cols))
+	for i, c := range cols {
+		if _, isText := c.(string); !isText {
+			f.Labels = cols
+		}
+		f.Columns[i] = fmt.Sprint(c)
+	}
 }
 
 // Width is the number of columns: the names', or the widest row's.
@@ -108,10 +124,7 @@ func fastFrame(format string, raw []byte) (*Frame, bool) {
 				if json.Unmarshal(v, &cols) != nil {
 					return nil, false
 				}
-				f.Columns = make([]string, len(cols))
-				for i, c := range cols {
-					f.Columns[i] = fmt.Sprint(c)
-				}
+				f.labels(cols)
 			case "data", "index":
 			default:
 				return nil, false // the general path says what is wrong
@@ -216,10 +229,7 @@ func fromSplit(v any) (*Frame, error) {
 	}
 	f := &Frame{}
 	if cols, ok := obj["columns"].([]any); ok {
-		f.Columns = make([]string, len(cols))
-		for i, c := range cols {
-			f.Columns[i] = fmt.Sprint(c)
-		}
+		f.labels(cols)
 	}
 	for _, r := range rows {
 		row, ok := r.([]any)

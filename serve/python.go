@@ -128,7 +128,11 @@ func workerError(line string) *Error {
 }
 
 func (p *pythonPredictor) Predict(ctx context.Context, f *Frame, params map[string]any) (any, error) {
-	msg, err := json.Marshal(map[string]any{"columns": f.Columns, "rows": f.Rows, "params": params, "tensor": p.tensor, "dtype": p.dtype})
+	var cols any = f.Columns
+	if f.Labels != nil {
+		cols = f.Labels // pandas' labels as MLflow makes them: 0, not "0"
+	}
+	msg, err := json.Marshal(map[string]any{"columns": cols, "rows": f.Rows, "params": params, "tensor": p.tensor, "dtype": p.dtype})
 	if err != nil {
 		return nil, badRequest("Invalid input: %v", err)
 	}

@@ -689,7 +689,41 @@ func TestServesSklearnLikePython(t *testing.T) {
 		`{"dataframe_records": [{"a": 0.3, "b": 0.6, "c": 0.2, "d": 0.7}]}`,
 		`{"inputs": [[0.1, 0.9, 0.3, null]]}`,
 		`{"inputs": [[0.1, 0.9, 0.3]]}`,
+		`{"dataframe_split": {"columns": [0, 1, 2, 3], "data": [[0.1, 0.9, 0.3, 0.2], [0.8, 0.1, 0.5, 0.9]]}}`,
+		`{"dataframe_split": {"columns": [0, "b", 2.5, 3], "data": [[0.1, 0.9, 0.3, 0.2]]}}`,
 	})
+	// A model fitted on named columns, sent pandas' numeric labels (as
+	// MLflow's serving example of a frame without names has them):
+	// scikit-learn takes them as no names and predicts by position.
+	named := filepath.Join(t.TempDir(), "named.pkl")
+	gen := exec.Command(py, "-c", `import pickle, sys, numpy as np, pandas as pd
+from sklearn.linear_model import LogisticRegression
+rng = np.random.RandomState(0)
+X = pd.DataFrame(rng.rand(40, 4), columns=["a", "b", "c", "d"])
+pickle.dump(LogisticRegression().fit(X, (X["a"] > X["b"]).astype(int)), open(sys.argv[1], "wb"))`, named)
+	if out, err := gen.CombinedOutput(); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	sameAsPython(t, py, named, []string{"predict_proba"}, []string{
+		`{"dataframe_split": {"columns": ["a", "b", "c", "d"], "data": [[0.1, 0.9, 0.3, 0.2], [0.8, 0.1, 0.5, 0.9]]}}`,
+		`{"dataframe_split": {"columns": [0, 1, 2, 3], "data": [[0.1, 0.9, 0.3, 0.2], [0.8, 0.1, 0.5, 0.9]]}}`,
+		`{"dataframe_split": {"columns": [3, 2, 1, 0], "data": [[0.1, 0.9, 0.3, 0.2]]}}`,
+		`{"dataframe_split": {"columns": ["a", "b", "c", 3], "data": [[0.1, 0.9, 0.3, 0.2]]}}`,
+		`{"dataframe_split": {"columns": ["b", "a", "c", "d"], "data": [[0.1, 0.9, 0.3, 0.2]]}}`,
+	})
+	dir := t.TempDir() // and in Go, numeric labels are positions: the named columns' answer
+	pkl, _ := os.ReadFile(named)
+	os.WriteFile(filepath.Join(dir, "model.pkl"), pkl, 0o644)
+	os.WriteFile(filepath.Join(dir, "MLmodel"), []byte("flavors:\n  python_function:\n    loader_module: mlflow.sklearn\n  sklearn:\n    pickled_model: model.pkl\n"), 0o644)
+	m, err := serve.Load(dir, serve.LoadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	byName, err1 := m.Score(context.Background(), "json", []byte(`{"dataframe_split": {"columns": ["a", "b", "c", "d"], "data": [[0.1, 0.9, 0.3, 0.2], [0.8, 0.1, 0.5, 0.9]]}}`))
+	byLabel, err2 := m.Score(context.Background(), "json", []byte(`{"dataframe_split": {"columns": [0, 1, 2, 3], "data": [[0.1, 0.9, 0.3, 0.2], [0.8, 0.1, 0.5, 0.9]]}}`))
+	if err1 != nil || err2 != nil || string(byName) != string(byLabel) {
+		t.Errorf("numeric labels: %s %v, named columns: %s %v", byLabel, err2, byName, err1)
+	}
 	sameAsPython(t, py, "column_transformer_p5.pkl", []string{"predict", "predict_proba"}, []string{
 		`{"dataframe_records": [{"x": 0.5, "city": "SF", "y": 0.2}, {"x": null, "city": null, "y": 0.9}, {"x": 0.1, "city": "Paris", "y": 0.3}]}`,
 		`{"dataframe_split": {"columns": ["y", "x", "city"], "data": [[0.2, 0.5, "SF"], [0.7, 0.3, "LA"]]}}`,
@@ -699,11 +733,15 @@ func TestServesSklearnLikePython(t *testing.T) {
 	})
 }
 
-// sameAsPython serves the fixture pickle, for each predict_fn, in Go
+// sameAsPython serves the fixture pickle (a file of testdata/sklearn, or
+// an absolute path), for each predict_fn, in Go
 // and by a Python worker, and compares their answers to bodies.
 func sameAsPython(t *testing.T, py, fixture string, fns, bodies []string) {
 	t.Helper()
-	pkl, err := os.ReadFile("../plugins/builtin/testdata/sklearn/" + fixture)
+	if !filepath.IsAbs(fixture) {
+		fixture = "../plugins/builtin/testdata/sklearn/" + fixture
+	}
+	pkl, err := os.ReadFile(fixture)
 	if err != nil {
 		t.Fatal(err)
 	}
