@@ -1,7 +1,6 @@
 package store
 
 import (
-	"fmt"
 	"os"
 	"path"
 	"path/filepath"
@@ -10,6 +9,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/mlrun/mlrun/artifact"
+	"github.com/mlrun/mlrun/internal/format"
 )
 
 // Limits are MLflow's validation limits (mlflow/utils/validation.py,
@@ -256,33 +256,5 @@ func ValidateArtifactLocation(loc string) (string, error) {
 }
 
 // PyRepr is a string as Python's repr writes it, for messages that quote
-// a value as MLflow's do ({name!r}): in single quotes, or double ones
-// when it holds a single quote and no double quote; backslashes, the
-// quote and control characters escaped.
-func PyRepr(s string) string {
-	q := byte('\'')
-	if strings.Contains(s, "'") && !strings.Contains(s, `"`) {
-		q = '"'
-	}
-	var b strings.Builder
-	b.WriteByte(q)
-	for _, r := range s {
-		switch {
-		case r == '\\' || r == rune(q):
-			b.WriteByte('\\')
-			b.WriteRune(r)
-		case r == '\n':
-			b.WriteString(`\n`)
-		case r == '\r':
-			b.WriteString(`\r`)
-		case r == '\t':
-			b.WriteString(`\t`)
-		case r < 0x20 || r == 0x7f:
-			fmt.Fprintf(&b, `\x%02x`, r)
-		default:
-			b.WriteRune(r)
-		}
-	}
-	b.WriteByte(q)
-	return b.String()
-}
+// a value as MLflow's do ({name!r}): format.PyRepr's.
+func PyRepr(s string) string { return format.PyRepr(s) }

@@ -368,26 +368,22 @@ func nonFinite(out any) any {
 		}
 		return o
 	case []float64:
-		v := make([]any, len(o))
-		for i, x := range o {
-			v[i] = nonFinite(x)
-		}
-		return v
+		return eachNonFinite(o)
 	case [][]float64:
-		v := make([]any, len(o))
-		for i, x := range o {
-			v[i] = nonFinite(x)
-		}
-		return v
+		return eachNonFinite(o)
 	case []any:
-		v := make([]any, len(o))
-		for i, x := range o {
-			v[i] = nonFinite(x)
-		}
-		return v
+		return eachNonFinite(o)
 	}
 	b, _ := json.Marshal(out)
 	var v any
 	json.Unmarshal(b, &v)
+	return v
+}
+
+func eachNonFinite[T any](xs []T) []any {
+	v := make([]any, len(xs))
+	for i, x := range xs {
+		v[i] = nonFinite(x)
+	}
 	return v
 }
