@@ -48,6 +48,9 @@ type stage struct {
 	transform func(x *matrix)
 	table     func(f *frame) (*frame, error)
 	predict   func(x *matrix) any
+	// check, when set, is the final estimator's inner estimators' own
+	// validation of what its validate passed (AdaBoost's trees' float32).
+	check func(x *matrix) error
 }
 
 // matrix is a row-major float64 matrix.
@@ -272,6 +275,8 @@ func finalStage(class *global, s *state, predictFn string) (*stage, error) {
 	case name == "sklearn.ensemble._hist_gradient_boosting.gradient_boosting.HistGradientBoostingRegressor" ||
 		name == "sklearn.ensemble._hist_gradient_boosting.gradient_boosting.HistGradientBoostingClassifier":
 		return histGradientBoosting(g, s, predictFn)
+	case name == "sklearn.ensemble._weight_boosting.AdaBoostClassifier" || name == "sklearn.ensemble._weight_boosting.AdaBoostRegressor":
+		return adaBoost(g, s, predictFn)
 	default:
 		if t := treeModel(name); t != "" {
 			return treeStage(g, s, t, predictFn)
@@ -422,6 +427,11 @@ func (p *Predictor) Predict(names []string, width int, rows [][]any) (any, error
 	x, err := p.final.validate(f)
 	if err != nil {
 		return nil, err
+	}
+	if p.final.check != nil {
+		if err := p.final.check(x); err != nil {
+			return nil, err
+		}
 	}
 	return p.final.predict(x), nil
 }

@@ -17,7 +17,7 @@ import cloudpickle
 import numpy as np
 import pandas as pd
 from sklearn.decomposition import PCA, TruncatedSVD
-from sklearn.ensemble import (ExtraTreesClassifier, ExtraTreesRegressor,
+from sklearn.ensemble import (AdaBoostClassifier, AdaBoostRegressor, ExtraTreesClassifier, ExtraTreesRegressor,
                               GradientBoostingClassifier,
                               GradientBoostingRegressor,
                               HistGradientBoostingClassifier,
@@ -79,7 +79,7 @@ CATEGORICAL = {
     "ct_ordinal_tree": (Pipeline([("ct", ColumnTransformer([("ord", OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=-1, encoded_missing_value=-2), ["city", "color"]), ("num", SimpleImputer(), ["a", "b"])])), ("m", DecisionTreeClassifier(max_depth=5, random_state=0))]), Cnan, yc),
     "ct_ordinal_error": (Pipeline([("ct", ColumnTransformer([("ord", OrdinalEncoder(), ["color", "city"])], remainder="passthrough")), ("m", RandomForestRegressor(n_estimators=3, random_state=0))]), Cnan.fillna({"a": 0, "city": "NY"}), ycr),
     "ct_infrequent": (Pipeline([("ct", ColumnTransformer([("num", num, ["a", "b"]), ("cat", Pipeline([("imp", SimpleImputer(strategy="constant", fill_value="missing")), ("oh", OneHotEncoder(max_categories=2, handle_unknown="infrequent_if_exist"))]), ["city"]), ("col", OneHotEncoder(min_frequency=0.6, handle_unknown="ignore"), ["color"])])), ("m", LogisticRegression(max_iter=1000))]), C, yc),
-    "ct_infrequent_drop": (Pipeline([("ct", ColumnTransformer([("cat", Pipeline([("imp", SimpleImputer(strategy="constant", fill_value="missing")), ("oh", OneHotEncoder(max_categories=3, drop="first"))]), ["city", "color"]), ("bin", Pipeline([("imp", SimpleImputer(strategy="constant", fill_value="missing")), ("oh", OneHotEncoder(max_categories=2, drop="if_binary", handle_unknown="infrequent_if_exist"))]), ["city"])], remainder="passthrough")), ("m", Ridge())]), C.fillna({"a": 0}), ycr),
+    "ct_infrequent_drop": (Pipeline([("ct", ColumnTransformer([("cat", Pipeline([("imp", SimpleImputer(strategy="constant", fill_value="missing")), ("oh", OneHotEncoder(max_categories=3, drop="first"))]), ["city", "color"]), ("bin", Pipeline([("imp", SimpleImputer(strategy="constant", fill_value="missing")), ("oh", OneHotEncoder(max_categories=2, drop="if_binary", handle_unknown="infrequent_if_exist"))]), ["city"])], remainder="passthrough")), ("m", Ridge())]), Cnan.fillna({"a": 0}), ycr),
     "ct_numpy_idx": (Pipeline([("ct", ColumnTransformer([("imp", SimpleImputer(strategy="median"), [0, 2]), ("oh", OneHotEncoder(), [1])])), ("m", Ridge())]), Ni, Ni[:, 0] * 2 + Ni[:, 1]),
 }
 
@@ -124,6 +124,9 @@ MODELS = {
     "hgb_multi": (HistGradientBoostingClassifier(max_iter=10, random_state=0), Xdf, y10),
     "hgb_cat_cls": (HistGradientBoostingClassifier(categorical_features=[0, 2], max_iter=15, random_state=0), Gdf, ygs),
     "hgb_cat_reg_nan": (HistGradientBoostingRegressor(categorical_features=[True, False, False, True, False], max_iter=20, random_state=0), pd.DataFrame(np.where(rng.rand(N, F) < 0.1, np.nan, G), columns=cols), yg),
+    "ada_samme_r": (AdaBoostClassifier(n_estimators=20, random_state=0), Xdf, ys),
+    "ada_samme_binary": (AdaBoostClassifier(algorithm="SAMME", n_estimators=15, random_state=0), X, yb),
+    "ada_reg": (AdaBoostRegressor(n_estimators=15, random_state=0), Gdf, yg),
     "gnb": (GaussianNB(), Xdf, ys),
     "gnb_10_numpy": (GaussianNB(var_smoothing=1e-3), X, y10),
     "svc_rbf": (Pipeline([("s", StandardScaler()), ("m", SVC())]), Xdf, ys),
