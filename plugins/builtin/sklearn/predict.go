@@ -275,6 +275,8 @@ func finalStage(class *global, s *state, predictFn string) (*stage, error) {
 	case name == "sklearn.ensemble._hist_gradient_boosting.gradient_boosting.HistGradientBoostingRegressor" ||
 		name == "sklearn.ensemble._hist_gradient_boosting.gradient_boosting.HistGradientBoostingClassifier":
 		return histGradientBoosting(g, s, predictFn)
+	case name == "sklearn.neighbors._classification.KNeighborsClassifier" || name == "sklearn.neighbors._regression.KNeighborsRegressor":
+		return kNeighbors(g, s, predictFn)
 	case name == "sklearn.ensemble._weight_boosting.AdaBoostClassifier" || name == "sklearn.ensemble._weight_boosting.AdaBoostRegressor":
 		return adaBoost(g, s, predictFn)
 	default:

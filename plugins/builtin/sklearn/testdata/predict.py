@@ -30,7 +30,7 @@ from sklearn.linear_model import (BayesianRidge, ElasticNet, HuberRegressor,
 from sklearn.compose import ColumnTransformer
 from sklearn.impute import SimpleImputer
 from sklearn.naive_bayes import GaussianNB
-from sklearn.neighbors import KNeighborsClassifier
+from sklearn.neighbors import KNeighborsClassifier, KNeighborsRegressor
 from sklearn.neural_network import MLPClassifier, MLPRegressor
 from sklearn.feature_selection import SelectKBest, VarianceThreshold, f_classif
 from sklearn.pipeline import Pipeline
@@ -152,6 +152,11 @@ MODELS = {
     "poly_min2_bias": (Pipeline([("p", PolynomialFeatures(degree=(2, 2))), ("m", LinearRegression())]), Gdf, yg),
     "select_kbest_tree": (Pipeline([("v", VarianceThreshold(0.5)), ("k", SelectKBest(f_classif, k=2)), ("m", DecisionTreeClassifier(max_depth=4, random_state=0))]), Xdf, ys),
     "knn": (KNeighborsClassifier(), Xdf, ys),
+    "knn_dist_grid": (KNeighborsClassifier(n_neighbors=9, weights="distance"), Gdf, ygs),
+    "knn_grid_10": (KNeighborsClassifier(n_neighbors=6, leaf_size=5), G, y10),
+    "knn_reg_grid": (KNeighborsRegressor(n_neighbors=4), Gdf, yg),
+    "knn_reg_dist": (KNeighborsRegressor(n_neighbors=9, weights="distance", leaf_size=3), X, y),
+    "knn_brute": (KNeighborsClassifier(algorithm="brute"), Xdf, ys),
 }
 MODELS.update(CATEGORICAL)
 fitted = {}

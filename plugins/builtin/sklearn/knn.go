@@ -1,0 +1,355 @@
+package sklearn
+
+import (
+	"fmt"
+	"math"
+	"sort"
+)
+
+// Nearest neighbours (KNeighborsClassifier and KNeighborsRegressor)
+// fitted with a KD tree and the euclidean metric, as scikit-learn finds
+// them: the pickled tree queried depth first, the nearer child first,
+// each leaf's points pushed into scikit-learn's bounded max-heap (a point
+// enters only when strictly nearer than the farthest kept), so that
+// points at equal distances are kept or left exactly as scikit-learn
+// keeps them; then the vote (the smallest class among the most common),
+// the probabilities, or the mean, uniform or by inverse distance.
+
+// kdTree is a fitted sklearn.neighbors.KDTree: its points, their order
+// in the leaves, the nodes' ranges and bounds.
+type kdTree struct {
+	data         []float64 // n × d
+	d            int
+	idx          []int
+	start, end   []int
+	leaf         []bool
+	lower, upper []float64 // node × d
+	nodes        int
+}
+
+func readKDTree(v any, nIn int) (*kdTree, error) {
+	o, ok := v.(*object)
+	if !ok || o.class.name != "KDTree" {
+		return nil, fmt.Errorf("its tree is %s", describe(v))
+	}
+	st, ok := o.state.(*tuple)
+	if !ok || len(st.items) < 12 {
+		return nil, fmt.Errorf("a KDTree without its state")
+	}
+	if m, ok := st.items[11].(*object); !ok || m.class.name != "EuclideanDistance" {
+		return nil, fmt.Errorf("a KDTree of the metric %s", describe(st.items[11]))
+	}
+	if len(st.items) > 12 && st.items[12] != nil {
+		return nil, fmt.Errorf("a KDTree with sample weights")
+	}
+	arr := func(i int) (*array, []float64, error) {
+		a, err := readArray(st.items[i])
+		if err != nil {
+			return nil, nil, err
+		}
+		if a.dt.fields != nil {
+			return a, nil, nil
+		}
+		f, err := a.floats()
+		return a, f, err
+	}
+	dataA, data, err := arr(0)
+	if err != nil {
+		return nil, fmt.Errorf("its data: %v", err)
+	}
+	_, idxF, err := arr(1)
+	if err != nil {
+		return nil, fmt.Errorf("its idx_array: %v", err)
+	}
+	nodeA, _, err := arr(2)
+	if err != nil {
+		return nil, fmt.Errorf("its node_data: %v", err)
+	}
+	boundsA, bounds, err := arr(3)
+	if err != nil {
+		return nil, fmt.Errorf("its node_bounds: %v", err)
+	}
+	if len(dataA.shape) != 2 || dataA.shape[1] != nIn || len(boundsA.shape) != 3 || boundsA.shape[0] != 2 || boundsA.shape[2] != nIn {
+		return nil, fmt.Errorf("a KDTree of data %v and bounds %v for %d features", dataA.shape, boundsA.shape, nIn)
+	}
+	s := &state{class: "KDTree"}
+	f := fields{nodeA, s}
+	t := &kdTree{data: data, d: nIn, start: f.ints("idx_start"), end: f.ints("idx_end"), leaf: f.bools("is_leaf")}
+	if s.err != nil {
+		return nil, s.err
+	}
+	n := dataA.shape[0]
+	t.nodes = boundsA.shape[1]
+	if len(t.start) != t.nodes || len(idxF) != n {
+		return nil, fmt.Errorf("a KDTree of %d nodes with %d bounds, %d points with %d indices", len(t.start), t.nodes, n, len(idxF))
+	}
+	t.idx = make([]int, n)
+	for i, v := range idxF {
+		if v < 0 || int(v) >= n {
+			return nil, fmt.Errorf("a KDTree indexing point %v of %d", v, n)
+		}
+		t.idx[i] = int(v)
+	}
+	for i := range t.nodes {
+		if t.start[i] < 0 || t.end[i] > n || t.start[i] > t.end[i] || (!t.leaf[i] && 2*i+2 >= t.nodes) {
+			return nil, fmt.Errorf("a KDTree with a bad node %d", i)
+		}
+	}
+	t.lower, t.upper = bounds[:t.nodes*nIn], bounds[t.nodes*nIn:]
+	return t, nil
+}
+
+// minRdist is the KD tree's min_rdist for the euclidean metric: the
+// squared distance from pt to node i's box, (x + |x|)/2 per side.
+func (t *kdTree) minRdist(i int, pt []float64) float64 {
+	var r float64
+	lo, hi := t.lower[i*t.d:(i+1)*t.d], t.upper[i*t.d:(i+1)*t.d]
+	for j, p := range pt {
+		dLo := lo[j] - p
+		dHi := p - hi[j]
+		d := (dLo + math.Abs(dLo)) + (dHi + math.Abs(dHi))
+		h := 0.5 * d
+		r += float64(h * h) // pow(0.5·d, 2), correctly rounded
+	}
+	return r
+}
+
+// rdist is the squared euclidean distance, summed as scikit-learn sums it.
+func rdist(a, b []float64) float64 {
+	var d float64
+	for j := range a {
+		t := a[j] - b[j]
+		d += float64(t * t)
+	}
+	return d
+}
+
+// query returns the k nearest points of pt (indices into the data) and
+// their squared distances, as the tree's depth-first query keeps them
+// (in heap order; callers sort).
+func (t *kdTree) query(pt []float64, k int) ([]float64, []int) {
+	dist := make([]float64, k)
+	idx := make([]int, k)
+	for i := range dist {
+		dist[i] = math.Inf(1)
+	}
+	var visit func(node int, lb float64)
+	visit = func(node int, lb float64) {
+		switch {
+		case lb > dist[0]: // trimmed
+		case t.leaf[node]:
+			for i := t.start[node]; i < t.end[node]; i++ {
+				p := t.idx[i]
+				heapPush(dist, idx, rdist(pt, t.data[p*t.d:(p+1)*t.d]), p)
+			}
+		default:
+			i1, i2 := 2*node+1, 2*node+2
+			lb1, lb2 := t.minRdist(i1, pt), t.minRdist(i2, pt)
+			if lb1 <= lb2 {
+				visit(i1, lb1)
+				visit(i2, lb2)
+			} else {
+				visit(i2, lb2)
+				visit(i1, lb1)
+			}
+		}
+	}
+	visit(0, t.minRdist(0, pt))
+	return dist, idx
+}
+
+// heapPush is scikit-learn's heap_push: (val, i) replaces the root of the
+// max-heap when strictly smaller, then sinks.
+func heapPush(values []float64, indices []int, val float64, i int) {
+	if val >= values[0] {
+		return
+	}
+	n := len(values)
+	cur := 0
+	for {
+		left := 2*cur + 1
+		right := left + 1
+		var swap int
+		switch {
+		case left >= n:
+			values[cur], indices[cur] = val, i
+			return
+		case right >= n:
+			if values[left] > val {
+				swap = left
+			} else {
+				values[cur], indices[cur] = val, i
+				return
+			}
+		case values[left] >= values[right]:
+			if val < values[left] {
+				swap = left
+			} else {
+				values[cur], indices[cur] = val, i
+				return
+			}
+		default:
+			if val < values[right] {
+				swap = right
+			} else {
+				values[cur], indices[cur] = val, i
+				return
+			}
+		}
+		values[cur], indices[cur] = values[swap], indices[swap]
+		cur = swap
+	}
+}
+
+func kNeighbors(g *stage, s *state, predictFn string) (*stage, error) {
+	if g.nIn <= 0 {
+		return nil, fmt.Errorf("%w: %s without n_features_in_", ErrNotInGo, g.class)
+	}
+	if m := s.str("_fit_method"); m != "kd_tree" {
+		return nil, fmt.Errorf("%w: %s searching by %q (mlrun follows a KD tree's search)", ErrNotInGo, g.class, m)
+	}
+	if m := s.str("effective_metric_"); m != "euclidean" {
+		return nil, fmt.Errorf("%w: %s with the metric %q", ErrNotInGo, g.class, m)
+	}
+	weights := s.str("weights")
+	if weights != "uniform" && weights != "distance" {
+		return nil, fmt.Errorf("%w: %s with weights %s", ErrNotInGo, g.class, describe(s.d.get("weights")))
+	}
+	if s.bool("outputs_2d_", false) {
+		return nil, fmt.Errorf("%w: %s with several outputs", ErrNotInGo, g.class)
+	}
+	k := s.int("n_neighbors")
+	y := s.floats("_y")
+	if s.err != nil {
+		return nil, s.err
+	}
+	t, err := readKDTree(s.d.get("_tree"), g.nIn)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s: %v", ErrNotInGo, g.class, err)
+	}
+	n := len(t.idx)
+	if k < 1 || k > n || len(y) != n {
+		return nil, fmt.Errorf("%w: %s with %d neighbours of %d points (%d targets)", ErrNotInGo, g.class, k, n, len(y))
+	}
+	// neighbours are the k nearest, nearest first (as get_arrays sorts
+	// them: the order only changes how equal distances add), with their
+	// weights: 1 each, or 1/distance (a row with a point at distance 0
+	// weighs those points 1 and the others 0).
+	neighbours := func(pt []float64) ([]int, []float64) {
+		dist, idx := t.query(pt, k)
+		order := make([]int, k)
+		for i := range order {
+			order[i] = i
+		}
+		sort.SliceStable(order, func(a, b int) bool { return dist[order[a]] < dist[order[b]] })
+		nb, w := make([]int, k), make([]float64, k)
+		zero := false
+		for i, o := range order {
+			nb[i] = idx[o]
+			w[i] = 1
+			if weights == "distance" {
+				w[i] = 1 / math.Sqrt(dist[o])
+				zero = zero || math.IsInf(w[i], 0)
+			}
+		}
+		if zero {
+			for i := range w {
+				w[i] = float64(b2i(math.IsInf(w[i], 0)))
+			}
+		}
+		return nb, w
+	}
+	if g.class == "KNeighborsRegressor" {
+		if predictFn != "predict" {
+			return nil, fmt.Errorf("%w: %s.%s", ErrNotInGo, g.class, predictFn)
+		}
+		g.predict = func(x *matrix) any {
+			out := make([]float64, x.rows)
+			vals := make([]float64, k)
+			for r := range out {
+				nb, w := neighbours(x.row(r))
+				for i, p := range nb {
+					vals[i] = y[p]
+				}
+				if weights == "uniform" { // np.mean(_y[neigh_ind], axis=1)
+					out[r] = npSum(vals) / float64(k)
+					continue
+				}
+				for i := range vals {
+					vals[i] *= w[i]
+				}
+				out[r] = npSum(vals) / npSum(w)
+			}
+			return out
+		}
+		return g, nil
+	}
+	classes := s.classes()
+	if s.err != nil {
+		return nil, s.err
+	}
+	nc := len(classes)
+	for _, c := range y {
+		if c < 0 || int(c) >= nc || c != math.Trunc(c) {
+			return nil, fmt.Errorf("%w: %s has a target %v for %d classes", ErrNotInGo, g.class, c, nc)
+		}
+	}
+	// votes are each class's weight among the neighbours, added in their
+	// order (as predict_proba's proba[:, idx] += weights, and
+	// weighted_mode's sums, which add 0 for the other classes' places).
+	votes := func(pt []float64) []float64 {
+		nb, w := neighbours(pt)
+		v := make([]float64, nc)
+		for i, p := range nb {
+			v[int(y[p])] += w[i]
+		}
+		return v
+	}
+	// label is predict: scipy's mode (the smallest of the most common
+	// classes) or weighted_mode, whose sums are numpy's over a row of the
+	// class's weights and zeros.
+	label := func(x *matrix) []int {
+		out := make([]int, x.rows)
+		template := make([]float64, k)
+		for r := range out {
+			if weights == "uniform" {
+				out[r] = argmax(votes(x.row(r)))
+				continue
+			}
+			nb, w := neighbours(x.row(r))
+			best, bestSum := 0, 0.0
+			for c := range nc {
+				for i, p := range nb {
+					template[i] = 0
+					if int(y[p]) == c {
+						template[i] = w[i]
+					}
+				}
+				if sum := npSum(template); sum > bestSum {
+					best, bestSum = c, sum
+				}
+			}
+			out[r] = best
+		}
+		return out
+	}
+	proba := func(x *matrix) [][]float64 {
+		out := make([][]float64, x.rows)
+		for r := range out {
+			v := votes(x.row(r))
+			norm := npSum(v)
+			if norm == 0 {
+				norm = 1
+			}
+			for i := range v {
+				v[i] /= norm
+			}
+			out[r] = v
+		}
+		return out
+	}
+	if predictFn == "predict_log_proba" { // KNeighborsClassifier has none
+		return nil, fmt.Errorf("%w: %s.%s", ErrNotInGo, g.class, predictFn)
+	}
+	return classify(g, predictFn, classes, proba, label)
+}
