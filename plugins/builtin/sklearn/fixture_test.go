@@ -107,6 +107,7 @@ func TestPredictsConcurrently(t *testing.T) {
 		{"gaussian_nb_p5.pkl", "predict_proba", nil, [][]any{row}},
 		{"mlp_pca_p5.pkl", "predict_proba", nil, [][]any{row}},
 		{"svc_proba_p5.pkl", "predict_log_proba", nil, [][]any{row}},
+		{"knn_p5.pkl", "predict_proba", nil, [][]any{row, {0.5, 0.5, 0.5, 0.5}}},
 		{"histgb_cat_p5.pkl", "predict_proba", nil, [][]any{{3.0, 0.5, 0.5, 0.5}, {9.0, 0.1, 0.2, 0.3}}},
 	} {
 		p, err := sklearn.LoadPredictor(testdata.Path("sklearn/"+c.file), c.fn)

@@ -120,7 +120,7 @@ func TestSaveWritesAnMLflowModel(t *testing.T) {
 }
 
 func FuzzPickle(f *testing.F) {
-	for _, name := range []string{"sklearn/elasticnet_p0.pkl", "sklearn/elasticnet_p2.pkl", "sklearn/elasticnet_p4.pkl", "sklearn/pipeline_p4.pkl", "sklearn/tree.joblib", "sklearn/evil_system.pkl", "sklearn/elasticnet_p5.pkl", "sklearn/forest_p5.pkl", "sklearn/tree_reg_p2.pkl", "sklearn/column_transformer_p5.pkl", "sklearn/histgb_p5.pkl", "sklearn/svc_p4.pkl", "sklearn/gaussian_nb_p5.pkl", "sklearn/mlp_pca_p5.pkl", "sklearn/svc_proba_p5.pkl", "sklearn/histgb_cat_p5.pkl"} {
+	for _, name := range []string{"sklearn/elasticnet_p0.pkl", "sklearn/elasticnet_p2.pkl", "sklearn/elasticnet_p4.pkl", "sklearn/pipeline_p4.pkl", "sklearn/tree.joblib", "sklearn/evil_system.pkl", "sklearn/elasticnet_p5.pkl", "sklearn/forest_p5.pkl", "sklearn/tree_reg_p2.pkl", "sklearn/column_transformer_p5.pkl", "sklearn/histgb_p5.pkl", "sklearn/svc_p4.pkl", "sklearn/gaussian_nb_p5.pkl", "sklearn/mlp_pca_p5.pkl", "sklearn/svc_proba_p5.pkl", "sklearn/histgb_cat_p5.pkl", "sklearn/knn_p5.pkl"} {
 		b, err := os.ReadFile(testdata.Path(name))
 		if err != nil {
 			f.Fatal(err)

@@ -182,6 +182,11 @@ hgbc = HistGradientBoostingClassifier(categorical_features=[0], max_iter=3, rand
 with open("sklearn/histgb_cat_p5.pkl", "wb") as f:
     pickle.dump(hgbc, f, protocol=5)
 
+# Nearest neighbours on a KD tree (what Go follows): a seed of FuzzPickle.
+knnp = KNeighborsClassifier(n_neighbors=3, leaf_size=4).fit(X, yc)
+with open("sklearn/knn_p5.pkl", "wb") as f:
+    pickle.dump(knnp, f, protocol=5)
+
 with open("facts.json", "w") as f:
     json.dump(facts, f, indent=2, sort_keys=True)
 print("wrote", len(facts), "fixtures")
