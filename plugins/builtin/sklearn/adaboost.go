@@ -25,24 +25,14 @@ func adaBoost(g *stage, s *state, predictFn string) (*stage, error) {
 	if !ok || len(ests.items) == 0 || len(weights) < len(ests.items) {
 		return nil, fmt.Errorf("%w: %s without its estimators and their weights", ErrNotInGo, g.class)
 	}
-	trees := make([]*tree, len(ests.items))
-	for i, e := range ests.items {
-		o, ok := e.(*object)
-		var st *dict
-		if ok {
-			st, _ = o.state.(*dict)
-		}
-		if st == nil || treeModel(o.class.module+"."+o.class.name) != "tree" {
-			return nil, fmt.Errorf("%w: %s's estimator %d is %s", ErrNotInGo, g.class, i, describe(e))
-		}
-		t, err := readTree(st.get("tree_"), g.nIn)
-		if err != nil {
-			return nil, fmt.Errorf("%w: %s's estimator %d: %v", ErrNotInGo, g.class, i, err)
-		}
+	trees, err := estimatorTrees(g, ests)
+	if err != nil {
+		return nil, err
+	}
+	for i, t := range trees {
 		if t.nOut != 1 { // missing values never reach the trees: the ensemble refuses them
 			return nil, fmt.Errorf("%w: %s's estimator %d has %d outputs", ErrNotInGo, g.class, i, t.nOut)
 		}
-		trees[i] = t
 	}
 	weightSum := npSum(weights)
 	// Each tree's check_array(dtype=float32): the values are finite

@@ -175,20 +175,9 @@ func treeStage(g *stage, s *state, kind, predictFn string) (*stage, error) {
 		if !ok || len(ests.items) == 0 {
 			return nil, fmt.Errorf("%w: %s without estimators_", ErrNotInGo, g.class)
 		}
-		for i, e := range ests.items {
-			o, ok := e.(*object)
-			var st *dict
-			if ok {
-				st, _ = o.state.(*dict)
-			}
-			if st == nil || treeModel(o.class.module+"."+o.class.name) != "tree" {
-				return nil, fmt.Errorf("%w: %s's estimator %d is %s", ErrNotInGo, g.class, i, describe(e))
-			}
-			t, err := readTree(st.get("tree_"), g.nIn)
-			if err != nil {
-				return nil, fmt.Errorf("%w: %s's estimator %d: %v", ErrNotInGo, g.class, i, err)
-			}
-			trees = append(trees, t)
+		var err error
+		if trees, err = estimatorTrees(g, ests); err != nil {
+			return nil, err
 		}
 	}
 	for _, t := range trees {
@@ -271,6 +260,28 @@ func treeStage(g *stage, s *state, kind, predictFn string) (*stage, error) {
 		}
 	}
 	return classify(g, predictFn, classes, proba, label)
+}
+
+// estimatorTrees reads an ensemble's estimators_, each a decision or
+// extra tree, as their trees.
+func estimatorTrees(g *stage, ests *list) ([]*tree, error) {
+	trees := make([]*tree, len(ests.items))
+	for i, e := range ests.items {
+		o, ok := e.(*object)
+		var st *dict
+		if ok {
+			st, _ = o.state.(*dict)
+		}
+		if st == nil || treeModel(o.class.module+"."+o.class.name) != "tree" {
+			return nil, fmt.Errorf("%w: %s's estimator %d is %s", ErrNotInGo, g.class, i, describe(e))
+		}
+		t, err := readTree(st.get("tree_"), g.nIn)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %s's estimator %d: %v", ErrNotInGo, g.class, i, err)
+		}
+		trees[i] = t
+	}
+	return trees, nil
 }
 
 // treeAllowsNaN says whether the model's predict takes missing values, as
