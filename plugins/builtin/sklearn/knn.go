@@ -7,16 +7,18 @@ import (
 )
 
 // Nearest neighbours (KNeighborsClassifier and KNeighborsRegressor)
-// fitted with a KD tree and the euclidean metric, as scikit-learn finds
-// them: the pickled tree queried depth first, the nearer child first,
+// fitted with a KD or a ball tree and the euclidean metric, as
+// scikit-learn finds them: the pickled tree queried depth first, the
+// nearer child first (by the distance to its box, or to its ball),
 // each leaf's points pushed into scikit-learn's bounded max-heap (a point
 // enters only when strictly nearer than the farthest kept), so that
 // points at equal distances are kept or left exactly as scikit-learn
 // keeps them; then the vote (the smallest class among the most common),
 // the probabilities, or the mean, uniform or by inverse distance.
 
-// kdTree is a fitted sklearn.neighbors.KDTree: its points, their order
-// in the leaves, the nodes' ranges and bounds.
+// kdTree is a fitted sklearn.neighbors.KDTree or BallTree: its points,
+// their order in the leaves, the nodes' ranges and bounds (a KD tree's
+// boxes; a ball tree's centres, in lower, and radii).
 type kdTree struct {
 	data         []float64 // n × d
 	d            int
@@ -24,14 +26,16 @@ type kdTree struct {
 	start, end   []int
 	leaf         []bool
 	lower, upper []float64 // node × d
+	radius       []float64 // a ball tree's; nil for a KD tree
 	nodes        int
 }
 
 func readKDTree(v any, nIn int) (*kdTree, error) {
 	o, ok := v.(*object)
-	if !ok || o.class.name != "KDTree" {
+	if !ok || o.class.name != "KDTree" && o.class.name != "BallTree" {
 		return nil, fmt.Errorf("its tree is %s", describe(v))
 	}
+	ball := o.class.name == "BallTree"
 	st, ok := o.state.(*tuple)
 	if !ok || len(st.items) < 12 {
 		return nil, fmt.Errorf("a KDTree without its state")
@@ -69,12 +73,15 @@ func readKDTree(v any, nIn int) (*kdTree, error) {
 	if err != nil {
 		return nil, fmt.Errorf("its node_bounds: %v", err)
 	}
-	if len(dataA.shape) != 2 || dataA.shape[1] != nIn || len(boundsA.shape) != 3 || boundsA.shape[0] != 2 || boundsA.shape[2] != nIn {
+	if len(dataA.shape) != 2 || dataA.shape[1] != nIn || len(boundsA.shape) != 3 || boundsA.shape[0] != 2-b2i(ball) || boundsA.shape[2] != nIn {
 		return nil, fmt.Errorf("a KDTree of data %v and bounds %v for %d features", dataA.shape, boundsA.shape, nIn)
 	}
 	s := &state{class: "KDTree"}
 	f := fields{nodeA, s}
 	t := &kdTree{data: data, d: nIn, start: f.ints("idx_start"), end: f.ints("idx_end"), leaf: f.bools("is_leaf")}
+	if ball {
+		t.radius = f.floats("radius")
+	}
 	if s.err != nil {
 		return nil, s.err
 	}
@@ -99,9 +106,14 @@ func readKDTree(v any, nIn int) (*kdTree, error) {
 	return t, nil
 }
 
-// minRdist is the KD tree's min_rdist for the euclidean metric: the
-// squared distance from pt to node i's box, (x + |x|)/2 per side.
+// minRdist is the tree's min_rdist for the euclidean metric: the squared
+// distance from pt to node i's box, (x + |x|)/2 per side; or to its
+// ball, max(0, distance to the centre - radius) squared.
 func (t *kdTree) minRdist(i int, pt []float64) float64 {
+	if t.radius != nil {
+		d := math.Max(0, math.Sqrt(rdist(pt, t.lower[i*t.d:(i+1)*t.d]))-t.radius[i])
+		return d * d
+	}
 	var r float64
 	lo, hi := t.lower[i*t.d:(i+1)*t.d], t.upper[i*t.d:(i+1)*t.d]
 	for j, p := range pt {
@@ -205,8 +217,8 @@ func kNeighbors(g *stage, s *state, predictFn string) (*stage, error) {
 	if g.nIn <= 0 {
 		return nil, fmt.Errorf("%w: %s without n_features_in_", ErrNotInGo, g.class)
 	}
-	if m := s.str("_fit_method"); m != "kd_tree" {
-		return nil, fmt.Errorf("%w: %s searching by %q (mlrun follows a KD tree's search)", ErrNotInGo, g.class, m)
+	if m := s.str("_fit_method"); m != "kd_tree" && m != "ball_tree" {
+		return nil, fmt.Errorf("%w: %s searching by %q (mlrun follows a KD or ball tree's search)", ErrNotInGo, g.class, m)
 	}
 	if m := s.str("effective_metric_"); m != "euclidean" {
 		return nil, fmt.Errorf("%w: %s with the metric %q", ErrNotInGo, g.class, m)

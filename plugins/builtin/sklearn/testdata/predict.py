@@ -157,6 +157,8 @@ MODELS = {
     "knn_reg_grid": (KNeighborsRegressor(n_neighbors=4), Gdf, yg),
     "knn_reg_dist": (KNeighborsRegressor(n_neighbors=9, weights="distance", leaf_size=3), X, y),
     "knn_brute": (KNeighborsClassifier(algorithm="brute"), Xdf, ys),
+    "knn_ball_grid": (KNeighborsClassifier(n_neighbors=5, algorithm="ball_tree", leaf_size=4), Gdf, ygs),
+    "knn_ball_reg": (KNeighborsRegressor(n_neighbors=3, algorithm="ball_tree", weights="distance"), Xdf, y),
 }
 MODELS.update(CATEGORICAL)
 fitted = {}
