@@ -81,7 +81,7 @@ func LoadPredictor(path, predictFn string) (*Predictor, error) {
 }
 
 // add makes the stages of the model v: a Pipeline's transformers, then
-// its final estimator.
+// its final estimator (a search's best estimator for the search).
 func (p *Predictor) add(v any, predictFn string) error {
 	o, ok := v.(*object)
 	if !ok {
@@ -108,6 +108,13 @@ func (p *Predictor) add(v any, predictFn string) error {
 		}
 		return p.add(ests[len(ests)-1], predictFn)
 	}
+	if searchCV(o.class) { // predict and its kin call best_estimator_'s
+		best := st.get("best_estimator_")
+		if best == nil {
+			return fmt.Errorf("%w: %s without best_estimator_ (refit=False)", ErrNotInGo, o.class.name)
+		}
+		return p.add(best, predictFn)
+	}
 	s := &state{d: st, class: o.class.name}
 	g, err := finalStage(o.class, s, predictFn)
 	if err != nil {
@@ -118,6 +125,18 @@ func (p *Predictor) add(v any, predictFn string) error {
 	}
 	p.final = g
 	return nil
+}
+
+// searchCV reports whether class is one of scikit-learn's searches of
+// hyperparameters, whose predict is their refitted best estimator's.
+func searchCV(class *global) bool {
+	switch class.module + "." + class.name {
+	case "sklearn.model_selection._search.GridSearchCV", "sklearn.model_selection._search.RandomizedSearchCV",
+		"sklearn.model_selection._search_successive_halving.HalvingGridSearchCV",
+		"sklearn.model_selection._search_successive_halving.HalvingRandomSearchCV":
+		return true
+	}
+	return false
 }
 
 // state reads a fitted estimator's attributes; the first problem is kept

@@ -31,6 +31,7 @@ from sklearn.compose import ColumnTransformer
 from sklearn.impute import SimpleImputer
 from sklearn.naive_bayes import GaussianNB
 from sklearn.neighbors import KNeighborsClassifier, KNeighborsRegressor
+from sklearn.model_selection import GridSearchCV, RandomizedSearchCV
 from sklearn.neural_network import MLPClassifier, MLPRegressor
 from sklearn.feature_selection import SelectKBest, VarianceThreshold, f_classif
 from sklearn.pipeline import Pipeline
@@ -157,6 +158,8 @@ MODELS = {
     "knn_reg_grid": (KNeighborsRegressor(n_neighbors=4), Gdf, yg),
     "knn_reg_dist": (KNeighborsRegressor(n_neighbors=9, weights="distance", leaf_size=3), X, y),
     "knn_brute": (KNeighborsClassifier(algorithm="brute"), Xdf, ys),
+    "search_grid_logreg": (GridSearchCV(Pipeline([("s", StandardScaler()), ("m", LogisticRegression(max_iter=1000))]), {"m__C": [0.1, 1.0]}, cv=3), Xdf, ys),
+    "search_random_forest": (RandomizedSearchCV(RandomForestRegressor(n_estimators=5, random_state=0), {"max_depth": [2, 4]}, n_iter=2, cv=3, random_state=0), Gdf, yg),
     "knn_ball_grid": (KNeighborsClassifier(n_neighbors=5, algorithm="ball_tree", leaf_size=4), Gdf, ygs),
     "knn_ball_reg": (KNeighborsRegressor(n_neighbors=3, algorithm="ball_tree", weights="distance"), Xdf, y),
 }
