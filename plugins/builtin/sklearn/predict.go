@@ -51,6 +51,10 @@ type stage struct {
 	// check, when set, is the final estimator's inner estimators' own
 	// validation of what its validate passed (AdaBoost's trees' float32).
 	check func(x *matrix) error
+	// answer, when set, answers the frame itself, in place of validate
+	// and predict: an ensemble whose estimators each take the input as
+	// it is (VotingClassifier).
+	answer func(f *frame) (any, error)
 }
 
 // matrix is a row-major float64 matrix.
@@ -296,6 +300,8 @@ func finalStage(class *global, s *state, predictFn string) (*stage, error) {
 		return histGradientBoosting(g, s, predictFn)
 	case name == "sklearn.neighbors._classification.KNeighborsClassifier" || name == "sklearn.neighbors._regression.KNeighborsRegressor":
 		return kNeighbors(g, s, predictFn)
+	case name == "sklearn.ensemble._voting.VotingClassifier" || name == "sklearn.ensemble._voting.VotingRegressor":
+		return voting(g, s, predictFn)
 	case name == "sklearn.ensemble._weight_boosting.AdaBoostClassifier" || name == "sklearn.ensemble._weight_boosting.AdaBoostRegressor":
 		return adaBoost(g, s, predictFn)
 	default:
@@ -441,9 +447,16 @@ var nan = math.NaN()
 // its number of columns, each cell a float64, string, bool or nil
 // (missing). A refusal is an *InputError with scikit-learn's message.
 func (p *Predictor) Predict(names []string, width int, rows [][]any) (any, error) {
-	f, err := run(p.stages, newFrame(names, width, rows))
+	return p.predict(newFrame(names, width, rows))
+}
+
+func (p *Predictor) predict(f *frame) (any, error) {
+	f, err := run(p.stages, f)
 	if err != nil {
 		return nil, err
+	}
+	if p.final.answer != nil {
+		return p.final.answer(f)
 	}
 	x, err := p.final.validate(f)
 	if err != nil {

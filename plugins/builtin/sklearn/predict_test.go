@@ -36,11 +36,11 @@ func TestPredictsAsScikitLearn(t *testing.T) {
 	}
 	cols := []string{"a", "b", "c", "d", "e"}
 	numpyFitted := map[string]bool{"linreg_noicpt_numpy": true, "elasticnet_numpy": true, "sgd_binary": true,
-		"pipe_robust_maxabs_linreg": true, "tree_reg_numpy": true, "extra_reg": true, "gb_reg_huber_zero": true, "gnb_10_numpy": true, "svc_poly_10": true, "nusvc_proba_10": true, "ada_samme_binary": true, "knn_grid_10": true, "knn_reg_dist": true, "nusvr_linear": true, "mlp_reg_logistic": true, "svd_ridge": true}
+		"pipe_robust_maxabs_linreg": true, "tree_reg_numpy": true, "extra_reg": true, "gb_reg_huber_zero": true, "gnb_10_numpy": true, "svc_poly_10": true, "nusvc_proba_10": true, "ada_samme_binary": true, "knn_grid_10": true, "knn_reg_dist": true, "voting_hard_weighted": true, "nusvr_linear": true, "mlp_reg_logistic": true, "svd_ridge": true}
 	grid := func(name string) bool {
-		return slices.Contains([]string{"tree_reg", "tree_cls", "forest_reg", "extra_cls", "gb_reg_stopped", "gb_multi", "hgb_poisson_nan", "hgb_binary", "hgb_cat_cls", "hgb_cat_reg_nan", "ada_reg", "knn_dist_grid", "knn_grid_10", "knn_reg_grid", "knn_ball_grid", "search_random_forest", "poly_interaction_nobias", "poly_min2_bias"}, name)
+		return slices.Contains([]string{"tree_reg", "tree_cls", "forest_reg", "extra_cls", "gb_reg_stopped", "gb_multi", "hgb_poisson_nan", "hgb_binary", "hgb_cat_cls", "hgb_cat_reg_nan", "ada_reg", "knn_dist_grid", "knn_grid_10", "knn_reg_grid", "knn_ball_grid", "search_random_forest", "voting_soft_even", "voting_hard", "voting_hard_two", "poly_interaction_nobias", "poly_min2_bias"}, name)
 	}
-	proba := []string{"logreg_binary", "logreg_multi", "logreg_ovr", "logreg_10", "logregcv", "tree_cls", "forest_cls10", "extra_cls", "pipe_std_logreg", "pipe_std_forest", "gb_binary", "gb_multi", "hgb_binary", "hgb_multi", "hgb_cat_cls", "gnb", "gnb_10_numpy", "mlp_cls_relu", "mlp_binary_tanh", "pca_whiten_logreg", "select_kbest_tree", "svc_rbf_proba", "svc_sigmoid_proba_binary", "nusvc_proba_10", "ada_samme_r", "ada_samme_binary", "knn", "knn_dist_grid", "knn_grid_10", "knn_ball_grid", "search_grid_logreg"}
+	proba := []string{"logreg_binary", "logreg_multi", "logreg_ovr", "logreg_10", "logregcv", "tree_cls", "forest_cls10", "extra_cls", "pipe_std_logreg", "pipe_std_forest", "gb_binary", "gb_multi", "hgb_binary", "hgb_multi", "hgb_cat_cls", "gnb", "gnb_10_numpy", "mlp_cls_relu", "mlp_binary_tanh", "pca_whiten_logreg", "select_kbest_tree", "svc_rbf_proba", "svc_sigmoid_proba_binary", "nusvc_proba_10", "ada_samme_r", "ada_samme_binary", "knn", "knn_dist_grid", "knn_grid_10", "knn_ball_grid", "search_grid_logreg", "voting_soft", "voting_soft_even"}
 	rnd := rand.New(rand.NewPCG(1, 2))
 	var worst float64
 	names := make([]string, 0, len(files))
@@ -56,7 +56,7 @@ func TestPredictsAsScikitLearn(t *testing.T) {
 			fns := []string{"predict"}
 			if slices.Contains(proba, name) {
 				fns = append(fns, "predict_proba")
-				if !strings.HasPrefix(name, "hgb_") && !strings.HasPrefix(name, "knn") { // HistGradientBoostingClassifier and KNeighborsClassifier have no predict_log_proba
+				if !strings.HasPrefix(name, "hgb_") && !strings.HasPrefix(name, "knn") && !strings.HasPrefix(name, "voting") { // HistGradientBoostingClassifier, KNeighborsClassifier and VotingClassifier have no predict_log_proba
 					fns = append(fns, "predict_log_proba")
 				}
 			}

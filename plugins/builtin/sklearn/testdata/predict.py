@@ -17,7 +17,7 @@ import cloudpickle
 import numpy as np
 import pandas as pd
 from sklearn.decomposition import PCA, TruncatedSVD
-from sklearn.ensemble import (AdaBoostClassifier, AdaBoostRegressor, ExtraTreesClassifier, ExtraTreesRegressor,
+from sklearn.ensemble import (AdaBoostClassifier, AdaBoostRegressor, VotingClassifier, VotingRegressor, ExtraTreesClassifier, ExtraTreesRegressor,
                               GradientBoostingClassifier,
                               GradientBoostingRegressor,
                               HistGradientBoostingClassifier,
@@ -158,6 +158,12 @@ MODELS = {
     "knn_reg_grid": (KNeighborsRegressor(n_neighbors=4), Gdf, yg),
     "knn_reg_dist": (KNeighborsRegressor(n_neighbors=9, weights="distance", leaf_size=3), X, y),
     "knn_brute": (KNeighborsClassifier(algorithm="brute"), Xdf, ys),
+    "voting_soft": (VotingClassifier([("lr", Pipeline([("s", StandardScaler()), ("m", LogisticRegression(max_iter=1000))])), ("rf", RandomForestClassifier(n_estimators=5, random_state=0)), ("nb", GaussianNB())], voting="soft", weights=[2, 1, 1]), Xdf, ys),
+    "voting_soft_even": (VotingClassifier([("tree", DecisionTreeClassifier(max_depth=4, random_state=0)), ("knn", KNeighborsClassifier()), ("drop", "drop")], voting="soft"), Gdf, ygs),
+    "voting_hard": (VotingClassifier([("tree", DecisionTreeClassifier(max_depth=3, random_state=0)), ("lr", LogisticRegression(max_iter=1000)), ("svc", SVC())]), Gdf, ygs),
+    "voting_hard_two": (VotingClassifier([("tree", DecisionTreeClassifier(max_depth=2, random_state=0)), ("nb", GaussianNB())]), Gdf, ygs),
+    "voting_hard_weighted": (VotingClassifier([("tree", DecisionTreeClassifier(max_depth=3, random_state=0)), ("lr", LogisticRegression(max_iter=1000)), ("nb", GaussianNB())], weights=[1, 2, 1.5]), X, y10),
+    "voting_reg": (VotingRegressor([("lin", LinearRegression()), ("tree", DecisionTreeRegressor(max_depth=4, random_state=0)), ("knn", KNeighborsRegressor())], weights=[1, 2, 3]), Xdf, y),
     "search_grid_logreg": (GridSearchCV(Pipeline([("s", StandardScaler()), ("m", LogisticRegression(max_iter=1000))]), {"m__C": [0.1, 1.0]}, cv=3), Xdf, ys),
     "search_random_forest": (RandomizedSearchCV(RandomForestRegressor(n_estimators=5, random_state=0), {"max_depth": [2, 4]}, n_iter=2, cv=3, random_state=0), Gdf, yg),
     "knn_ball_grid": (KNeighborsClassifier(n_neighbors=5, algorithm="ball_tree", leaf_size=4), Gdf, ygs),
