@@ -17,7 +17,7 @@ import cloudpickle
 import numpy as np
 import pandas as pd
 from sklearn.decomposition import PCA, TruncatedSVD
-from sklearn.ensemble import (AdaBoostClassifier, AdaBoostRegressor, VotingClassifier, VotingRegressor, ExtraTreesClassifier, ExtraTreesRegressor,
+from sklearn.ensemble import (AdaBoostClassifier, AdaBoostRegressor, VotingClassifier, VotingRegressor, StackingClassifier, StackingRegressor, ExtraTreesClassifier, ExtraTreesRegressor,
                               GradientBoostingClassifier,
                               GradientBoostingRegressor,
                               HistGradientBoostingClassifier,
@@ -163,6 +163,11 @@ MODELS = {
     "voting_hard": (VotingClassifier([("tree", DecisionTreeClassifier(max_depth=3, random_state=0)), ("lr", LogisticRegression(max_iter=1000)), ("svc", SVC())]), Gdf, ygs),
     "voting_hard_two": (VotingClassifier([("tree", DecisionTreeClassifier(max_depth=2, random_state=0)), ("nb", GaussianNB())]), Gdf, ygs),
     "voting_hard_weighted": (VotingClassifier([("tree", DecisionTreeClassifier(max_depth=3, random_state=0)), ("lr", LogisticRegression(max_iter=1000)), ("nb", GaussianNB())], weights=[1, 2, 1.5]), X, y10),
+    "stack_cls": (StackingClassifier([("rf", RandomForestClassifier(n_estimators=5, random_state=0)), ("nb", GaussianNB())], final_estimator=LogisticRegression(max_iter=1000)), Xdf, ys),
+    "stack_binary_pass": (StackingClassifier([("lr", Pipeline([("s", StandardScaler()), ("m", LogisticRegression())])), ("tree", DecisionTreeClassifier(max_depth=3, random_state=0)), ("drop", "drop")], passthrough=True), Xdf, yb),
+    "stack_predict_grid": (StackingClassifier([("tree", DecisionTreeClassifier(max_depth=3, random_state=0)), ("knn", KNeighborsClassifier())], final_estimator=DecisionTreeClassifier(max_depth=3, random_state=0), stack_method="predict"), Gdf, ygs),
+    "stack_reg": (StackingRegressor([("lin", LinearRegression()), ("knn", KNeighborsRegressor())], final_estimator=Ridge()), Xdf, y),
+    "stack_svc": (StackingClassifier([("svc", SVC()), ("nb", GaussianNB())]), Xdf, ys),
     "voting_reg": (VotingRegressor([("lin", LinearRegression()), ("tree", DecisionTreeRegressor(max_depth=4, random_state=0)), ("knn", KNeighborsRegressor())], weights=[1, 2, 3]), Xdf, y),
     "search_grid_logreg": (GridSearchCV(Pipeline([("s", StandardScaler()), ("m", LogisticRegression(max_iter=1000))]), {"m__C": [0.1, 1.0]}, cv=3), Xdf, ys),
     "search_random_forest": (RandomizedSearchCV(RandomForestRegressor(n_estimators=5, random_state=0), {"max_depth": [2, 4]}, n_iter=2, cv=3, random_state=0), Gdf, yg),
