@@ -7,7 +7,8 @@ import (
 )
 
 // Nearest neighbours (KNeighborsClassifier and KNeighborsRegressor)
-// fitted with a KD or a ball tree and the euclidean metric, as
+// fitted with a KD or a ball tree and the euclidean, manhattan or
+// chebyshev metric, as
 // scikit-learn finds them: the pickled tree queried depth first, the
 // nearer child first (by the distance to its box, or to its ball),
 // each leaf's points pushed into scikit-learn's bounded max-heap (a point
@@ -28,6 +29,7 @@ type kdTree struct {
 	lower, upper []float64 // node × d
 	radius       []float64 // a ball tree's; nil for a KD tree
 	nodes        int
+	metric       string // "euclidean", "manhattan" or "chebyshev"
 }
 
 func readKDTree(v any, nIn int) (*kdTree, error) {
@@ -40,8 +42,12 @@ func readKDTree(v any, nIn int) (*kdTree, error) {
 	if !ok || len(st.items) < 12 {
 		return nil, fmt.Errorf("a KDTree without its state")
 	}
-	if m, ok := st.items[11].(*object); !ok || m.class.name != "EuclideanDistance" {
-		return nil, fmt.Errorf("a KDTree of the metric %s", describe(st.items[11]))
+	metric := ""
+	if m, ok := st.items[11].(*object); ok {
+		metric = map[string]string{"EuclideanDistance": "euclidean", "ManhattanDistance": "manhattan", "ChebyshevDistance": "chebyshev"}[m.class.name]
+	}
+	if metric == "" {
+		return nil, fmt.Errorf("a %s of the metric %s", o.class.name, describe(st.items[11]))
 	}
 	if len(st.items) > 12 && st.items[12] != nil {
 		return nil, fmt.Errorf("a KDTree with sample weights")
@@ -78,7 +84,7 @@ func readKDTree(v any, nIn int) (*kdTree, error) {
 	}
 	s := &state{class: "KDTree"}
 	f := fields{nodeA, s}
-	t := &kdTree{data: data, d: nIn, start: f.ints("idx_start"), end: f.ints("idx_end"), leaf: f.bools("is_leaf")}
+	t := &kdTree{data: data, d: nIn, start: f.ints("idx_start"), end: f.ints("idx_end"), leaf: f.bools("is_leaf"), metric: metric}
 	if ball {
 		t.radius = f.floats("radius")
 	}
@@ -106,13 +112,17 @@ func readKDTree(v any, nIn int) (*kdTree, error) {
 	return t, nil
 }
 
-// minRdist is the tree's min_rdist for the euclidean metric: the squared
-// distance from pt to node i's box, (x + |x|)/2 per side; or to its
-// ball, max(0, distance to the centre - radius) squared.
+// minRdist is the tree's min_rdist: the reduced distance from pt to node
+// i's box, (x + |x|)/2 per side (squared and added for the euclidean
+// metric, added for manhattan, the largest for chebyshev); or to its
+// ball, max(0, distance to the centre - radius), squared for euclidean.
 func (t *kdTree) minRdist(i int, pt []float64) float64 {
 	if t.radius != nil {
-		d := math.Max(0, math.Sqrt(rdist(pt, t.lower[i*t.d:(i+1)*t.d]))-t.radius[i])
-		return d * d
+		d := math.Max(0, t.dist(pt, t.lower[i*t.d:(i+1)*t.d])-t.radius[i])
+		if t.metric == "euclidean" {
+			return d * d
+		}
+		return d
 	}
 	var r float64
 	lo, hi := t.lower[i*t.d:(i+1)*t.d], t.upper[i*t.d:(i+1)*t.d]
@@ -121,19 +131,44 @@ func (t *kdTree) minRdist(i int, pt []float64) float64 {
 		dHi := p - hi[j]
 		d := (dLo + math.Abs(dLo)) + (dHi + math.Abs(dHi))
 		h := 0.5 * d
-		r += float64(h * h) // pow(0.5·d, 2), correctly rounded
+		switch t.metric {
+		case "euclidean":
+			r += float64(h * h) // pow(0.5·d, 2), correctly rounded
+		case "manhattan":
+			r += h
+		default:
+			r = math.Max(r, h)
+		}
 	}
 	return r
 }
 
-// rdist is the squared euclidean distance, summed as scikit-learn sums it.
-func rdist(a, b []float64) float64 {
+// rdist is the metric's reduced distance (the squared one for
+// euclidean), summed as scikit-learn sums it.
+func (t *kdTree) rdist(a, b []float64) float64 {
 	var d float64
 	for j := range a {
-		t := a[j] - b[j]
-		d += float64(t * t)
+		x := a[j] - b[j]
+		switch t.metric {
+		case "euclidean":
+			d += float64(x * x)
+		case "manhattan":
+			d += math.Abs(x)
+		default:
+			d = math.Max(d, math.Abs(x))
+		}
 	}
 	return d
+}
+
+// dist is the metric's distance; rdistToDist turns a reduced one into it.
+func (t *kdTree) dist(a, b []float64) float64 { return t.rdistToDist(t.rdist(a, b)) }
+
+func (t *kdTree) rdistToDist(r float64) float64 {
+	if t.metric == "euclidean" {
+		return math.Sqrt(r)
+	}
+	return r
 }
 
 // query returns the k nearest points of pt (indices into the data) and
@@ -152,7 +187,7 @@ func (t *kdTree) query(pt []float64, k int) ([]float64, []int) {
 		case t.leaf[node]:
 			for i := t.start[node]; i < t.end[node]; i++ {
 				p := t.idx[i]
-				heapPush(dist, idx, rdist(pt, t.data[p*t.d:(p+1)*t.d]), p)
+				heapPush(dist, idx, t.rdist(pt, t.data[p*t.d:(p+1)*t.d]), p)
 			}
 		default:
 			i1, i2 := 2*node+1, 2*node+2
@@ -220,7 +255,7 @@ func kNeighbors(g *stage, s *state, predictFn string) (*stage, error) {
 	if m := s.str("_fit_method"); m != "kd_tree" && m != "ball_tree" {
 		return nil, fmt.Errorf("%w: %s searching by %q (mlrun follows a KD or ball tree's search)", ErrNotInGo, g.class, m)
 	}
-	if m := s.str("effective_metric_"); m != "euclidean" {
+	if m := s.str("effective_metric_"); m != "euclidean" && m != "manhattan" && m != "chebyshev" {
 		return nil, fmt.Errorf("%w: %s with the metric %q", ErrNotInGo, g.class, m)
 	}
 	weights := s.str("weights")
@@ -260,7 +295,7 @@ func kNeighbors(g *stage, s *state, predictFn string) (*stage, error) {
 			nb[i] = idx[o]
 			w[i] = 1
 			if weights == "distance" {
-				w[i] = 1 / math.Sqrt(dist[o])
+				w[i] = 1 / t.rdistToDist(dist[o])
 				zero = zero || math.IsInf(w[i], 0)
 			}
 		}
