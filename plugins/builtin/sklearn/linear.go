@@ -1,6 +1,9 @@
 package sklearn
 
-import "fmt"
+import (
+	"fmt"
+	"math"
+)
 
 // Linear models: regressors and classifiers whose decision is
 // X @ coef_.T + intercept_.
@@ -18,7 +21,7 @@ var linearRegressors = []string{
 var linearClassifiers = []string{
 	"sklearn.linear_model._logistic.LogisticRegression", "sklearn.linear_model._logistic.LogisticRegressionCV",
 	"sklearn.svm._classes.LinearSVC", "sklearn.linear_model._stochastic_gradient.SGDClassifier",
-	"sklearn.linear_model._perceptron.Perceptron",
+	"sklearn.linear_model._perceptron.Perceptron", "sklearn.discriminant_analysis.LinearDiscriminantAnalysis",
 }
 
 // linear reads coef_ (k rows of n values) and intercept_ (k values, or
@@ -111,6 +114,9 @@ func linearClassifier(g *stage, s *state, predictFn string) (*stage, error) {
 		}
 		return out
 	}
+	if g.class == "LinearDiscriminantAnalysis" {
+		return lda(g, predictFn, classes, coef, icpt, label)
+	}
 	if g.class != "LogisticRegression" && g.class != "LogisticRegressionCV" {
 		return classify(g, predictFn, classes, nil, label)
 	}
@@ -142,6 +148,44 @@ func linearClassifier(g *stage, s *state, predictFn string) (*stage, error) {
 			}
 		}
 		return out
+	}
+	return classify(g, predictFn, classes, proba, label)
+}
+
+// lda is LinearDiscriminantAnalysis' probabilities: expit of the score
+// for two classes, the softmax of the scores for more; its
+// predict_log_proba takes the log after lifting zeros to the smallest
+// normal float.
+func lda(g *stage, predictFn string, classes []any, coef [][]float64, icpt []float64, label func(*matrix) []int) (*stage, error) {
+	k := len(coef)
+	proba := func(x *matrix) [][]float64 {
+		sc := scores(x, coef, icpt)
+		out := make([][]float64, x.rows)
+		for r := range out {
+			d := sc[r*k : (r+1)*k]
+			if k == 1 {
+				p := expit(d[0])
+				out[r] = []float64{1 - p, p}
+				continue
+			}
+			out[r] = softmax(append([]float64(nil), d...))
+		}
+		return out
+	}
+	if predictFn == "predict_log_proba" {
+		g.predict = func(x *matrix) any {
+			p := proba(x)
+			for _, row := range p {
+				for i, v := range row {
+					if v == 0 {
+						v += 0x1p-1022 // np.finfo(float64).smallest_normal
+					}
+					row[i] = math.Log(v)
+				}
+			}
+			return p
+		}
+		return g, nil
 	}
 	return classify(g, predictFn, classes, proba, label)
 }

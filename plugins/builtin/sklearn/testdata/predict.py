@@ -31,6 +31,7 @@ from sklearn.compose import ColumnTransformer
 from sklearn.impute import SimpleImputer
 from sklearn.naive_bayes import GaussianNB
 from sklearn.neighbors import KNeighborsClassifier, KNeighborsRegressor
+from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
 from sklearn.model_selection import GridSearchCV, RandomizedSearchCV
 from sklearn.neural_network import MLPClassifier, MLPRegressor
 from sklearn.feature_selection import SelectKBest, VarianceThreshold, f_classif
@@ -158,6 +159,8 @@ MODELS = {
     "knn_reg_grid": (KNeighborsRegressor(n_neighbors=4), Gdf, yg),
     "knn_reg_dist": (KNeighborsRegressor(n_neighbors=9, weights="distance", leaf_size=3), X, y),
     "knn_brute": (KNeighborsClassifier(algorithm="brute"), Xdf, ys),
+    "lda_multi": (LinearDiscriminantAnalysis(), Xdf, ys),
+    "lda_binary_lsqr": (LinearDiscriminantAnalysis(solver="lsqr", shrinkage="auto"), X, yb),
     "knn_manhattan_grid": (KNeighborsClassifier(n_neighbors=5, p=1), Gdf, ygs),
     "knn_cheb_ball_grid": (KNeighborsRegressor(n_neighbors=4, metric="chebyshev", algorithm="ball_tree", weights="distance", leaf_size=5), Gdf, yg),
     "knn_manhattan_ball": (KNeighborsClassifier(n_neighbors=6, metric="manhattan", algorithm="ball_tree", weights="distance"), Xdf, ys),
