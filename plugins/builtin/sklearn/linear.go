@@ -114,6 +114,16 @@ func linearClassifier(g *stage, s *state, predictFn string) (*stage, error) {
 		}
 		return out
 	}
+	if predictFn == "decision_function" { // the scores (one column for two classes: a vector)
+		g.predict = func(x *matrix) any {
+			sc := scores(x, coef, icpt)
+			if k == 1 {
+				return sc
+			}
+			return rows(sc, k)
+		}
+		return g, nil
+	}
 	if g.class == "LinearDiscriminantAnalysis" {
 		return lda(g, predictFn, classes, coef, icpt, label)
 	}

@@ -304,6 +304,8 @@ func finalStage(class *global, s *state, predictFn string) (*stage, error) {
 		return voting(g, s, predictFn)
 	case name == "sklearn.ensemble._stacking.StackingClassifier" || name == "sklearn.ensemble._stacking.StackingRegressor":
 		return stacking(g, s, predictFn)
+	case name == "sklearn.calibration.CalibratedClassifierCV":
+		return calibrated(g, s, predictFn)
 	case name == "sklearn.ensemble._weight_boosting.AdaBoostClassifier" || name == "sklearn.ensemble._weight_boosting.AdaBoostRegressor":
 		return adaBoost(g, s, predictFn)
 	default:

@@ -36,11 +36,11 @@ func TestPredictsAsScikitLearn(t *testing.T) {
 	}
 	cols := []string{"a", "b", "c", "d", "e"}
 	numpyFitted := map[string]bool{"linreg_noicpt_numpy": true, "elasticnet_numpy": true, "sgd_binary": true,
-		"pipe_robust_maxabs_linreg": true, "tree_reg_numpy": true, "extra_reg": true, "gb_reg_huber_zero": true, "gnb_10_numpy": true, "svc_poly_10": true, "nusvc_proba_10": true, "ada_samme_binary": true, "knn_grid_10": true, "knn_reg_dist": true, "lda_binary_lsqr": true, "voting_hard_weighted": true, "nusvr_linear": true, "mlp_reg_logistic": true, "svd_ridge": true}
+		"pipe_robust_maxabs_linreg": true, "tree_reg_numpy": true, "extra_reg": true, "gb_reg_huber_zero": true, "gnb_10_numpy": true, "svc_poly_10": true, "nusvc_proba_10": true, "ada_samme_binary": true, "knn_grid_10": true, "knn_reg_dist": true, "lda_binary_lsqr": true, "calib_pipe_logreg": true, "voting_hard_weighted": true, "nusvr_linear": true, "mlp_reg_logistic": true, "svd_ridge": true}
 	grid := func(name string) bool {
 		return slices.Contains([]string{"tree_reg", "tree_cls", "forest_reg", "extra_cls", "gb_reg_stopped", "gb_multi", "hgb_poisson_nan", "hgb_binary", "hgb_cat_cls", "hgb_cat_reg_nan", "ada_reg", "knn_dist_grid", "knn_grid_10", "knn_reg_grid", "knn_ball_grid", "knn_manhattan_grid", "knn_cheb_ball_grid", "search_random_forest", "voting_soft_even", "voting_hard", "voting_hard_two", "stack_predict_grid", "poly_interaction_nobias", "poly_min2_bias"}, name)
 	}
-	proba := []string{"logreg_binary", "logreg_multi", "logreg_ovr", "logreg_10", "logregcv", "tree_cls", "forest_cls10", "extra_cls", "pipe_std_logreg", "pipe_std_forest", "gb_binary", "gb_multi", "hgb_binary", "hgb_multi", "hgb_cat_cls", "gnb", "gnb_10_numpy", "mlp_cls_relu", "mlp_binary_tanh", "pca_whiten_logreg", "select_kbest_tree", "svc_rbf_proba", "svc_sigmoid_proba_binary", "nusvc_proba_10", "ada_samme_r", "ada_samme_binary", "knn", "knn_dist_grid", "knn_grid_10", "knn_ball_grid", "knn_manhattan_grid", "knn_manhattan_ball", "lda_multi", "lda_binary_lsqr", "search_grid_logreg", "voting_soft", "voting_soft_even", "stack_cls", "stack_binary_pass"}
+	proba := []string{"logreg_binary", "logreg_multi", "logreg_ovr", "logreg_10", "logregcv", "tree_cls", "forest_cls10", "extra_cls", "pipe_std_logreg", "pipe_std_forest", "gb_binary", "gb_multi", "hgb_binary", "hgb_multi", "hgb_cat_cls", "gnb", "gnb_10_numpy", "mlp_cls_relu", "mlp_binary_tanh", "pca_whiten_logreg", "select_kbest_tree", "svc_rbf_proba", "svc_sigmoid_proba_binary", "nusvc_proba_10", "ada_samme_r", "ada_samme_binary", "knn", "knn_dist_grid", "knn_grid_10", "knn_ball_grid", "knn_manhattan_grid", "knn_manhattan_ball", "lda_multi", "lda_binary_lsqr", "calib_linearsvc", "calib_forest_binary", "calib_pipe_logreg", "search_grid_logreg", "voting_soft", "voting_soft_even", "stack_cls", "stack_binary_pass"}
 	rnd := rand.New(rand.NewPCG(1, 2))
 	var worst float64
 	names := make([]string, 0, len(files))
@@ -49,14 +49,14 @@ func TestPredictsAsScikitLearn(t *testing.T) {
 	}
 	slices.Sort(names)
 	for _, name := range names {
-		if name == "knn_brute" || name == "gb_exponential" || name == "stack_svc" || strings.HasPrefix(name, "ct_") {
+		if name == "knn_brute" || name == "gb_exponential" || name == "stack_svc" || name == "calib_isotonic" || strings.HasPrefix(name, "ct_") {
 			continue
 		}
 		t.Run(name, func(t *testing.T) {
 			fns := []string{"predict"}
 			if slices.Contains(proba, name) {
 				fns = append(fns, "predict_proba")
-				if !strings.HasPrefix(name, "hgb_") && !strings.HasPrefix(name, "knn") && !strings.HasPrefix(name, "voting") && !strings.HasPrefix(name, "stack") { // HistGradientBoostingClassifier, KNeighborsClassifier and VotingClassifier have no predict_log_proba
+				if !strings.HasPrefix(name, "hgb_") && !strings.HasPrefix(name, "knn") && !strings.HasPrefix(name, "voting") && !strings.HasPrefix(name, "stack") && !strings.HasPrefix(name, "calib") { // HistGradientBoostingClassifier, KNeighborsClassifier and VotingClassifier have no predict_log_proba
 					fns = append(fns, "predict_log_proba")
 				}
 			}
@@ -222,7 +222,7 @@ func TestPredictsAsScikitLearn(t *testing.T) {
 	}
 
 	// What Go does not predict is said, for a Python worker to serve.
-	for _, c := range []struct{ name, fn string }{{"knn_brute", "predict"}, {"stack_svc", "predict"}, {"linearsvc", "predict_proba"}, {"linreg", "predict_proba"}, {"hgb_binary", "predict_log_proba"}, {"logreg_binary", "predict_joint_log_proba"}, {"linearsvc", "predict_log_proba"}, {"gb_exponential", "predict"}, {"svc_rbf", "predict_proba"}} {
+	for _, c := range []struct{ name, fn string }{{"knn_brute", "predict"}, {"stack_svc", "predict"}, {"calib_isotonic", "predict"}, {"linearsvc", "predict_proba"}, {"linreg", "predict_proba"}, {"hgb_binary", "predict_log_proba"}, {"logreg_binary", "predict_joint_log_proba"}, {"linearsvc", "predict_log_proba"}, {"gb_exponential", "predict"}, {"svc_rbf", "predict_proba"}} {
 		if _, err := LoadPredictor(files[c.name][3], c.fn); !errors.Is(err, ErrNotInGo) {
 			t.Errorf("%s %s: %v, want ErrNotInGo", c.name, c.fn, err)
 		}

@@ -32,6 +32,7 @@ from sklearn.impute import SimpleImputer
 from sklearn.naive_bayes import GaussianNB
 from sklearn.neighbors import KNeighborsClassifier, KNeighborsRegressor
 from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
+from sklearn.calibration import CalibratedClassifierCV
 from sklearn.model_selection import GridSearchCV, RandomizedSearchCV
 from sklearn.neural_network import MLPClassifier, MLPRegressor
 from sklearn.feature_selection import SelectKBest, VarianceThreshold, f_classif
@@ -159,6 +160,10 @@ MODELS = {
     "knn_reg_grid": (KNeighborsRegressor(n_neighbors=4), Gdf, yg),
     "knn_reg_dist": (KNeighborsRegressor(n_neighbors=9, weights="distance", leaf_size=3), X, y),
     "knn_brute": (KNeighborsClassifier(algorithm="brute"), Xdf, ys),
+    "calib_linearsvc": (CalibratedClassifierCV(LinearSVC(max_iter=5000), cv=3), Xdf, ys),
+    "calib_forest_binary": (CalibratedClassifierCV(RandomForestClassifier(n_estimators=5, random_state=0), cv=3, ensemble=False), Xdf, yb),
+    "calib_pipe_logreg": (CalibratedClassifierCV(Pipeline([("s", StandardScaler()), ("m", LogisticRegression())]), cv=2), X, yb),
+    "calib_isotonic": (CalibratedClassifierCV(GaussianNB(), method="isotonic", cv=3), Xdf, ys),
     "lda_multi": (LinearDiscriminantAnalysis(), Xdf, ys),
     "lda_binary_lsqr": (LinearDiscriminantAnalysis(solver="lsqr", shrinkage="auto"), X, yb),
     "knn_manhattan_grid": (KNeighborsClassifier(n_neighbors=5, p=1), Gdf, ygs),
