@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"math"
+	"strconv"
 
 	"github.com/mlrun/mlrun/plugins/builtin/onnx"
 )
@@ -61,7 +62,7 @@ func (o *onnxPredictor) Predict(_ context.Context, f *Frame, _ map[string]any) (
 				buf.WriteByte('{')
 				for k, name := range o.p.Outputs {
 					writeKey(&buf, k, name)
-					writeFloat(&buf, out[name].Values[i])
+					writeNumber(&buf, out[name].Values[i], out[name].Int)
 				}
 				buf.WriteByte('}')
 			}
@@ -73,7 +74,7 @@ func (o *onnxPredictor) Predict(_ context.Context, f *Frame, _ map[string]any) (
 	for k, name := range o.p.Outputs {
 		writeKey(&buf, k, name)
 		t := out[name]
-		writeNested(&buf, t.Shape, t.Values)
+		writeNested(&buf, t.Shape, t.Values, t.Int)
 	}
 	buf.WriteByte('}')
 	return rawJSON(buf.Bytes()), nil
@@ -90,10 +91,10 @@ func writeKey(buf *bytes.Buffer, k int, name string) {
 }
 
 // writeNested writes values of the given shape as nested lists.
-func writeNested(buf *bytes.Buffer, shape []int, values []float64) {
+func writeNested(buf *bytes.Buffer, shape []int, values []float64, isInt bool) {
 	if len(shape) == 0 {
 		if len(values) > 0 {
-			writeFloat(buf, values[0])
+			writeNumber(buf, values[0], isInt)
 		}
 		return
 	}
@@ -107,10 +108,20 @@ func writeNested(buf *bytes.Buffer, shape []int, values []float64) {
 			buf.WriteString(", ")
 		}
 		if len(shape) == 1 {
-			writeFloat(buf, values[i])
+			writeNumber(buf, values[i], isInt)
 		} else {
-			writeNested(buf, shape[1:], values[i*stride:(i+1)*stride])
+			writeNested(buf, shape[1:], values[i*stride:(i+1)*stride], isInt)
 		}
 	}
 	buf.WriteByte(']')
+}
+
+// writeNumber writes an integer output's value as Python writes an int
+// (3), and a float's as it writes a float (3.0).
+func writeNumber(buf *bytes.Buffer, v float64, isInt bool) {
+	if isInt {
+		buf.WriteString(strconv.FormatFloat(v, 'f', -1, 64))
+		return
+	}
+	writeFloat(buf, v)
 }

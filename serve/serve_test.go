@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -275,9 +276,9 @@ func TestLoadRefusals(t *testing.T) {
 	if _, err := serve.Load(h2o, serve.LoadOptions{}); !errors.Is(err, serve.ErrNoPredictor) || !strings.Contains(err.Error(), "h2o") {
 		t.Errorf("h2o: %v", err)
 	}
-	erf := onnxDir(t, "erf.onnx", "")
-	if _, err := serve.Load(erf, serve.LoadOptions{}); err == nil || !strings.Contains(err.Error(), "operator Erf is not supported") {
-		t.Errorf("onnx with Erf: %v", err)
+	einsum := onnxDir(t, "einsum.onnx", "")
+	if _, err := serve.Load(einsum, serve.LoadOptions{}); err == nil || !strings.Contains(err.Error(), "operator Einsum is not supported") {
+		t.Errorf("onnx with Einsum: %v", err)
 	}
 	// An sklearn model whose Python lacks scikit-learn.
 	sk := t.TempDir()
@@ -624,6 +625,59 @@ func TestServesONNXInGo(t *testing.T) {
 	}
 	if code, _, body := post(t, url, "application/json", `{"inputs": []}`); code != 400 || !strings.Contains(body, "Shape of input (0,) does not match expected shape (-1, 4).") {
 		t.Errorf("mlp, an empty list: %d %s", code, body)
+	}
+}
+
+// TestServesPyTorchONNXInGo: networks exported by PyTorch's ONNX
+// exporter (make_torch_onnx.py) are served in Go with PyTorch's values: a
+// transformer block (GELU, LayerNormalization) to 2e-6, and a model of
+// two outputs whose second is ArgMax's int64, written as integers, as
+// MLflow writes numpy's int64 (a float output keeps its ".0").
+func TestServesPyTorchONNXInGo(t *testing.T) {
+	b, err := os.ReadFile("../plugins/builtin/testdata/onnx/torch/predictions.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fx struct {
+		Rows   [][]float64
+		Models map[string]struct {
+			Outputs map[string]struct{ Values []float64 }
+		}
+	}
+	if err := json.Unmarshal(b, &fx); err != nil {
+		t.Fatal(err)
+	}
+	rows, _ := json.Marshal(fx.Rows)
+	sig := `[{"type": "tensor", "tensor-spec": {"dtype": "float32", "shape": [-1, 6]}}]`
+	url := start(t, onnxDir(t, "torch/gelu_layernorm_17.onnx", sig), serve.Options{})
+	code, _, body := post(t, url, "application/json", `{"inputs": `+string(rows)+`}`)
+	var out struct{ Predictions map[string][][]float64 }
+	if err := json.Unmarshal([]byte(body), &out); code != 200 || err != nil || len(out.Predictions["y"]) != len(fx.Rows) {
+		t.Fatalf("gelu_layernorm_17: %d %v %s", code, err, body)
+	}
+	want := fx.Models["gelu_layernorm_17.onnx"].Outputs["y"].Values
+	for i, row := range out.Predictions["y"] {
+		for j, g := range row {
+			if w := want[i*len(row)+j]; math.Abs(g-w) > 1e-6 && math.Abs(g-w) > 2e-6*math.Abs(w) {
+				t.Errorf("gelu_layernorm_17 [%d,%d]: %v, PyTorch %v", i, j, g, w)
+			}
+		}
+	}
+
+	url = start(t, onnxDir(t, "torch/reductions_13.onnx", sig), serve.Options{})
+	code, _, body = post(t, url, "application/json", `{"inputs": `+string(rows)+`}`)
+	var best []string
+	for _, v := range fx.Models["reductions_13.onnx"].Outputs["best"].Values {
+		best = append(best, strconv.Itoa(int(v)))
+	}
+	if code != 200 || !strings.HasSuffix(body, `, "best": [`+strings.Join(best, ", ")+`]}}`) || !strings.HasPrefix(body, `{"predictions": {"y": [[`) {
+		t.Fatalf("reductions_13: %d %s\nwant best %v", code, body, best)
+	}
+	// A float output's whole number keeps its fraction: a row of zeros
+	// has the mean 0, written 0.0.
+	zeros := `{"inputs": [[0, 0, 0, 0, 0, 0]]}`
+	if code, _, body := post(t, url, "application/json", zeros); code != 200 || !strings.HasPrefix(body, `{"predictions": {"y": [[0.0, 0.0, `) || !strings.HasSuffix(body, `"best": [0]}}`) {
+		t.Errorf("reductions_13, zeros: %d %s", code, body)
 	}
 }
 

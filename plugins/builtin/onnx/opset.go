@@ -22,12 +22,26 @@ type opChange struct {
 // more input types, or by attributes the node leaves at the defaults
 // that keep the old behaviour. The model's ai.onnx opset import is then
 // set to 13. A model of an earlier opset, or with a node that changed,
-// is refused by an error naming the opset or the node.
+// is refused by an error naming the opset or the node; so is a node of
+// a domain other than ai.onnx and ai.onnx.ml (gonnx looks operators up
+// by name alone), or of an operator its model's opset does not define
+// yet (opsetIntroduced).
 func asRuntimeOpset(mp *gonnxpb.ModelProto) error {
 	var v int64 = -1
 	for _, o := range mp.GetOpsetImport() {
 		if o.GetDomain() == "" || o.GetDomain() == "ai.onnx" {
 			v = o.GetVersion()
+		}
+	}
+	for _, n := range mp.GetGraph().GetNode() {
+		switch d := n.GetDomain(); d {
+		case "", "ai.onnx":
+			if since, ok := opsetIntroduced[n.GetOpType()]; ok && v != -1 && since > v {
+				return fmt.Errorf("opset %d: operator %s is defined from opset %d on", v, n.GetOpType(), since)
+			}
+		case "ai.onnx.ml":
+		default:
+			return fmt.Errorf("node %q: operator %s of domain %s is not supported by mlrun's Go ONNX runtime (gonnx), which runs ai.onnx and ai.onnx.ml operators", n.GetName(), n.GetOpType(), d)
 		}
 	}
 	if v == runtimeOpset || v == -1 {

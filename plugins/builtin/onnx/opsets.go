@@ -27,3 +27,60 @@ var opsetChanges = map[string][]opChange{
 	"Shape":          {{since: 15, attrs: map[string]any{"end": nil, "start": int64(0)}}},
 	"Sub":            {{since: 14}},
 }
+
+// extraOpsReviewed are the operators of ops.go, each checked against
+// every version ONNX defines up to newestOpset.
+var extraOpsReviewed = map[string]bool{
+	"ArgMax":             true,
+	"ArgMin":             true,
+	"BatchNormalization": true,
+	"Ceil":               true,
+	"Celu":               true,
+	"Clip":               true,
+	"Dropout":            true,
+	"Elu":                true,
+	"Erf":                true,
+	"Exp":                true,
+	"Floor":              true,
+	"HardSigmoid":        true,
+	"HardSwish":          true,
+	"Identity":           true,
+	"LayerNormalization": true,
+	"LeakyRelu":          true,
+	"Log":                true,
+	"LogSoftmax":         true,
+	"Max":                true,
+	"Mean":               true,
+	"Min":                true,
+	"Neg":                true,
+	"Pow":                true,
+	"Reciprocal":         true,
+	"ReduceL1":           true,
+	"ReduceL2":           true,
+	"ReduceLogSum":       true,
+	"ReduceLogSumExp":    true,
+	"ReduceMax":          true,
+	"ReduceMean":         true,
+	"ReduceMin":          true,
+	"ReduceProd":         true,
+	"ReduceSum":          true,
+	"ReduceSumSquare":    true,
+	"Round":              true,
+	"Selu":               true,
+	"Sign":               true,
+	"Slice":              true,
+	"Softplus":           true,
+	"Softsign":           true,
+	"Sqrt":               true,
+	"Sum":                true,
+	"ThresholdedRelu":    true,
+	"Transpose":          true,
+	"Where":              true,
+}
+
+// opsetIntroduced is the opset that first defines each of those that
+// came after 13: a model of an earlier opset cannot use it.
+var opsetIntroduced = map[string]int64{
+	"HardSwish":          14,
+	"LayerNormalization": 17,
+}

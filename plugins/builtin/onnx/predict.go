@@ -31,10 +31,12 @@ type Predictor struct {
 }
 
 // Output is one output tensor: its shape, and its values in row-major
-// order.
+// order; Int says its element type is an integer (ArgMax's int64, a
+// classifier's labels), which JSON writes without a fraction.
 type Output struct {
 	Shape  []int
 	Values []float64
+	Int    bool
 }
 
 // LoadPredictor reads the ONNX file at path for prediction, with the
@@ -65,6 +67,7 @@ func LoadPredictor(path string) (*Predictor, error) {
 	if err != nil {
 		return nil, flavor.Invalid("%s: %v", path, err)
 	}
+	m.GetOperator = withExtraOps(m.GetOperator)
 	for _, n := range mp.Graph.GetNode() {
 		if _, err := m.GetOperator(n.GetOpType()); err != nil {
 			return nil, flavor.Invalid("%s: operator %s is not supported by mlrun's Go ONNX runtime (gonnx)", path, n.GetOpType())
@@ -140,6 +143,9 @@ func (p *Predictor) Predict(x []float64, rows, cols int) (map[string]Output, err
 	}
 	out := map[string]Output{}
 	for name, t := range res {
+		if t == nil {
+			return nil, fmt.Errorf("output %s: no node of the graph computes it", name)
+		}
 		o := Output{Shape: append([]int(nil), t.Shape()...)}
 		switch d := t.Data().(type) {
 		case []float32:
@@ -152,10 +158,14 @@ func (p *Predictor) Predict(x []float64, rows, cols int) (map[string]Output, err
 			for _, v := range d {
 				o.Values = append(o.Values, float64(v))
 			}
+			o.Int = true
 		case []int32:
 			for _, v := range d {
 				o.Values = append(o.Values, float64(v))
 			}
+			o.Int = true
+		case int64:
+			o.Values, o.Int = []float64{float64(d)}, true
 		case float32:
 			o.Values = []float64{float64(d)}
 		case float64:

@@ -6,6 +6,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -19,9 +20,10 @@ import (
 // TestPredictorMatchesNumpy: the Go ONNX runtime's outputs for the
 // fixture models (MatMul+Add; Gemm, Relu, Gemm, Sigmoid, at opset 13 and
 // 17; Relu at opset 15; weights in an external file; skl2onnx's Scaler
-// and LinearRegressor at opsets 17 and ai.onnx.ml 3) equal what numpy
-// computes for the same graphs in float32 (make_onnx_predictions.py), to
-// 1e-6 relative.
+// and LinearRegressor at opsets 17 and ai.onnx.ml 3; a Transpose without
+// perm and a Slice past the end, which gonnx could not run) equal what
+// numpy computes for the same graphs in float32
+// (make_onnx_predictions.py), to 1e-6 relative.
 func TestPredictorMatchesNumpy(t *testing.T) {
 	b, err := os.ReadFile("../testdata/onnx/predictions.json")
 	if err != nil {
@@ -54,7 +56,7 @@ func TestPredictorMatchesNumpy(t *testing.T) {
 			t.Fatalf("%s: %v", name, err)
 		}
 		got := out[want.Output]
-		if len(got.Shape) != 2 || got.Shape[0] != len(fx.Rows) || got.Shape[1] != len(want.Values[0]) {
+		if len(got.Shape) != 2 || got.Shape[0] != len(want.Values) || got.Shape[1] != len(want.Values[0]) {
 			t.Fatalf("%s: shape %v", name, got.Shape)
 		}
 		worst := 0.0
@@ -73,22 +75,86 @@ func TestPredictorMatchesNumpy(t *testing.T) {
 }
 
 // TestPredictorRefuses: an operator the runtime lacks, an opset before
-// 13, an attribute added after 13 set to what opset 13 could not do, and
-// nodes gonnx fails only when it runs them are refused at load, naming
-// them; a cut file too.
+// 13, an attribute added after 13 set to what opset 13 could not do, an
+// operator of another domain or of a later opset than the model's, and a
+// node asking for training (refused when the batch of zeros runs at
+// load) are refused at load, naming them; a cut file too.
 func TestPredictorRefuses(t *testing.T) {
 	for file, want := range map[string]string{
-		"erf.onnx":       "operator Erf is not supported",
-		"opset12.onnx":   "opset 12: mlrun's Go ONNX runtime (gonnx) runs models of opsets 13 to 17",
-		"allowzero.onnx": "sets Reshape's attribute allowzero (added in opset 14), which mlrun's Go ONNX runtime (gonnx) does not implement",
-		"truncated.onnx": "is not an ONNX model",
-		// Refused at load by a batch of zeros, not at the first request.
-		"transpose_noperm.onnx": "does not run in mlrun's Go ONNX runtime (gonnx): transpose operator attribute error",
-		"slice_past_end.onnx":   "does not run in mlrun's Go ONNX runtime (gonnx): Unable to get slice details",
+		"einsum.onnx":           "operator Einsum is not supported",
+		"opset12.onnx":          "opset 12: mlrun's Go ONNX runtime (gonnx) runs models of opsets 13 to 17",
+		"allowzero.onnx":        "sets Reshape's attribute allowzero (added in opset 14), which mlrun's Go ONNX runtime (gonnx) does not implement",
+		"truncated.onnx":        "is not an ONNX model",
+		"contrib.onnx":          "operator FusedMatMul of domain com.microsoft is not supported by mlrun's Go ONNX runtime (gonnx)",
+		"layernorm16.onnx":      "opset 16: operator LayerNormalization is defined from opset 17 on",
+		"dropout_training.onnx": "does not run in mlrun's Go ONNX runtime (gonnx): Dropout operator: training_mode is not false",
 	} {
 		_, err := onnx.LoadPredictor(filepath.Join("../testdata/onnx", file))
 		if !errors.Is(err, flavor.ErrInvalidModel) || !strings.Contains(err.Error(), want) {
 			t.Errorf("%s: %v, want %q", file, err, want)
+		}
+	}
+}
+
+// TestPredictorMatchesPyTorch: networks exported by PyTorch's own ONNX
+// exporter (make_torch_onnx.py) at opsets 13 to 17 — GELU, LayerNorm
+// taken apart or as LayerNormalization, BatchNorm1d with running
+// statistics, LeakyReLU and Dropout, twenty element-wise functions,
+// slices past the end, with steps and backwards, transposes, reductions,
+// Where and an int64 ArgMax output — give, in Go, what PyTorch computes
+// for the same rows: to 2e-6 relative or 1e-6 absolute (float32 rounding
+// in a different order), the ArgMax exactly.
+func TestPredictorMatchesPyTorch(t *testing.T) {
+	b, err := os.ReadFile("../testdata/onnx/torch/predictions.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fx struct {
+		Rows   [][]float64
+		Models map[string]struct {
+			Outputs map[string]struct {
+				Shape  []int
+				Values []float64
+			}
+		}
+	}
+	if err := json.Unmarshal(b, &fx); err != nil {
+		t.Fatal(err)
+	}
+	if len(fx.Models) != 9 {
+		t.Fatalf("%d models in predictions.json", len(fx.Models))
+	}
+	var x []float64
+	for _, r := range fx.Rows {
+		x = append(x, r...)
+	}
+	for name, m := range fx.Models {
+		p, err := onnx.LoadPredictor(filepath.Join("../testdata/onnx/torch", name))
+		if err != nil {
+			t.Errorf("%s: %v", name, err)
+			continue
+		}
+		out, err := p.Predict(x, len(fx.Rows), len(fx.Rows[0]))
+		if err != nil {
+			t.Errorf("%s: %v", name, err)
+			continue
+		}
+		for o, want := range m.Outputs {
+			got := out[o]
+			if !slices.Equal(got.Shape, want.Shape) {
+				t.Errorf("%s %s: shape %v, PyTorch %v", name, o, got.Shape, want.Shape)
+				continue
+			}
+			worst := 0.0
+			for i, w := range want.Values {
+				g := got.Values[i]
+				d := math.Abs(g - w)
+				worst = max(worst, d/math.Max(math.Abs(w), 1e-30))
+				if d > 1e-6 && d > 2e-6*math.Abs(w) || o == "best" && g != w {
+					t.Errorf("%s %s [%d]: %v, PyTorch %v", name, o, i, g, w)
+				}
+			}
+			t.Logf("%s %s: largest relative error %.2g", name, o, worst)
 		}
 	}
 }

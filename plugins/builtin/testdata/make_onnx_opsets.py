@@ -9,6 +9,14 @@ another default). mlrun runs a model of a later opset on the opset-13
 runtime only when every node's operator is unchanged, or changed by types
 alone, or by attributes the node leaves at those defaults.
 
+The operators mlrun adds to gonnx's (../onnx/ops.go: OURS below) implement,
+by hand, every version ONNX defines from opset 13 to the newest: each lists the
+versions its Go code was checked against (BatchNormalization's 14 and 15 added
+training_mode and changed the optional outputs, which inference refuses;
+the others' later versions only take more input types). A version not listed
+stops this script, to be reviewed; an operator that ONNX defines only after
+13 is refused in a model of an earlier opset (opsetIntroduced).
+
 Run from this folder:  /usr/bin/python3 make_onnx_opsets.py && gofmt -w ../onnx/opsets.go
 """
 import onnx
@@ -19,6 +27,18 @@ GONNX = ("Abs Acos Acosh Add And Asin Asinh Atan Atanh Cast Concat Constant Cons
          "Cosh Div Equal Flatten Gather Gemm Greater GreaterOrEqual GRU Less LessOrEqual LSTM MatMul Mul "
          "Not Or PRelu Relu Reshape RNN Shape Sigmoid Sin Sinh Slice Softmax Squeeze Sub Tan Tanh "
          "Transpose Unsqueeze Xor").split()
+
+OURS = {
+    "ArgMax": {13}, "ArgMin": {13}, "BatchNormalization": {9, 14, 15}, "Ceil": {13}, "Celu": {12},
+    "Clip": {13}, "Dropout": {13}, "Elu": {6}, "Erf": {13}, "Exp": {13}, "Floor": {13},
+    "HardSigmoid": {6}, "HardSwish": {14}, "Identity": {13, 14, 16}, "LayerNormalization": {17},
+    "LeakyRelu": {6, 16}, "Log": {13}, "LogSoftmax": {13}, "Max": {13}, "Mean": {13}, "Min": {13},
+    "Neg": {13}, "Pow": {13, 15}, "Reciprocal": {13}, "ReduceL1": {13}, "ReduceL2": {13},
+    "ReduceLogSum": {13}, "ReduceLogSumExp": {13}, "ReduceMax": {13}, "ReduceMean": {13}, "ReduceMin": {13}, "ReduceProd": {13},
+    "ReduceSum": {13}, "ReduceSumSquare": {13}, "Round": {11}, "Selu": {6}, "Sign": {13},
+    "Slice": {13}, "Softplus": {1}, "Softsign": {1}, "Sqrt": {13}, "Sum": {13},
+    "ThresholdedRelu": {10}, "Transpose": {13}, "Where": {9, 16},
+}
 
 last = D.onnx_opset_version()
 
@@ -64,8 +84,24 @@ def go_value(v):
     raise SystemExit("an added attribute with a default of type %s: teach make_onnx_opsets.py" % type(v))
 
 
+introduced = []
+for op in sorted(OURS):
+    seen = set()
+    for v in range(13, last + 1):
+        try:
+            seen.add(D.get_schema(op, v).since_version)
+        except onnx.defs.SchemaError:
+            continue
+    if not seen or not seen <= OURS[op]:
+        raise SystemExit("%s: versions %s, reviewed %s: review ops.go against the new ones" % (op, sorted(seen), sorted(OURS[op])))
+    try:
+        D.get_schema(op, 13)
+    except onnx.defs.SchemaError:
+        first = min(seen)
+        introduced.append('\t"%s": %d,' % (op, first))
+
 lines = []
-for op in GONNX:
+for op in [g for g in GONNX if g not in OURS]:
     at13 = D.get_schema(op, 13).since_version
     changes = []
     prev = D.get_schema(op, 13)
@@ -103,5 +139,17 @@ const newestOpset = %d
 var opsetChanges = map[string][]opChange{
 %s
 }
-""" % (onnx.__version__, last, "\n".join(lines)))
+
+// extraOpsReviewed are the operators of ops.go, each checked against
+// every version ONNX defines up to newestOpset.
+var extraOpsReviewed = map[string]bool{
+%s
+}
+
+// opsetIntroduced is the opset that first defines each of those that
+// came after 13: a model of an earlier opset cannot use it.
+var opsetIntroduced = map[string]int64{
+%s
+}
+""" % (onnx.__version__, last, "\n".join(lines), "\n".join('\t"%s": true,' % op for op in sorted(OURS)), "\n".join(introduced)))
 print("wrote", len(lines), "changed operators, opsets up to", last)

@@ -96,18 +96,41 @@ onnx.save(model, "onnx/sklearn17.onnx")
 out["models"]["sklearn17.onnx"] = {"output": "y", "values": (((rows - off) * sc) @ coef + ic).reshape(-1, 1).astype(np.float32).astype(np.float64).tolist()}
 
 # What the Go runtime refuses: an operator it lacks, an opset before 13,
-# an attribute added after 13 set to what opset 13 could not do.
-save("erf", [helper.make_node("Erf", ["x"], ["y"])], [], [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 4])])
+# an attribute added after 13 set to what opset 13 could not do, an
+# operator of another domain (onnxruntime's contrib ops), an operator the
+# model's opset does not define yet, and at load, by a batch of zeros, a
+# node asking for training (ops.go refuses it when it runs).
+save("einsum", [helper.make_node("Einsum", ["x", "x"], ["y"], equation="ij,ij->ij")], [], [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 4])])
 save("opset12", [helper.make_node("Relu", ["x"], ["y"])], [], [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 4])], opset=12)
-# Nodes gonnx fails only when it runs them: a Transpose without perm (its
-# default, reversed axes), a Slice whose end lies past the axis (as
-# PyTorch writes x[:, -3:]).
+save("allowzero", [helper.make_node("Reshape", ["x", "s"], ["y"], allowzero=1)],
+     [helper.make_tensor("s", TensorProto.INT64, [2], [-1, 2])], [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["M", 2])], opset=14)
+graph = helper.make_graph([helper.make_node("FusedMatMul", ["x", "x"], ["y"], domain="com.microsoft", transB=1)], "contrib",
+                          [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 4])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", "N"])])
+model = helper.make_model(graph, producer_name="mlrun-fixtures", opset_imports=[helper.make_opsetid("", 13), helper.make_opsetid("com.microsoft", 1)])
+model.ir_version = 8
+onnx.save(model, "onnx/contrib.onnx")
+# LayerNormalization at opset 16: onnx.checker refuses it too, so it is saved unchecked.
+graph = helper.make_graph([helper.make_node("LayerNormalization", ["x", "g"], ["y"])], "early",
+                          [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 4])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 4])],
+                          initializer=[helper.make_tensor("g", TensorProto.FLOAT, [4], [1, 1, 1, 1])])
+model = helper.make_model(graph, producer_name="mlrun-fixtures", opset_imports=[helper.make_opsetid("", 16)])
+model.ir_version = 8
+onnx.save(model, "onnx/layernorm16.onnx")
+save("dropout_training", [helper.make_node("Dropout", ["x", "r", "t"], ["y"])],
+     [helper.make_tensor("r", TensorProto.FLOAT, [], [0.5]), helper.make_tensor("t", TensorProto.BOOL, [], [True])],
+     [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 4])])
+
+# Nodes gonnx failed on when it ran them, which ops.go runs: a Transpose
+# without perm (its default, reversed axes), a Slice whose end lies past
+# the axis (as PyTorch writes x[:, -3:]).
 save("transpose_noperm", [helper.make_node("Transpose", ["x"], ["y"])], [], [helper.make_tensor_value_info("y", TensorProto.FLOAT, [4, "N"])])
+out["models"]["transpose_noperm.onnx"] = {"output": "y", "values": rows.T.astype(np.float64).tolist()}
 save("slice_past_end", [helper.make_node("Slice", ["x", "st", "en", "ax"], ["y"])],
      [helper.make_tensor("st", TensorProto.INT64, [1], [-3]), helper.make_tensor("en", TensorProto.INT64, [1], [2**63 - 1]),
       helper.make_tensor("ax", TensorProto.INT64, [1], [1])], [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 3])])
-save("allowzero", [helper.make_node("Reshape", ["x", "s"], ["y"], allowzero=1)],
-     [helper.make_tensor("s", TensorProto.INT64, [2], [-1, 2])], [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["M", 2])], opset=14)
+out["models"]["slice_past_end.onnx"] = {"output": "y", "values": rows[:, -3:].astype(np.float64).tolist()}
 
 with open("onnx/predictions.json", "w") as f:
     json.dump(out, f, indent=1)

@@ -1,0 +1,128 @@
+#!/usr/bin/python3
+"""Exports small PyTorch networks to ONNX with PyTorch's own exporter (Debian's
+python3-torch, 1.13), at the opsets mlrun's Go ONNX runtime runs, and writes
+to onnx/torch/predictions.json what PyTorch itself computes for the same rows
+(float32, in eval mode): the values mlrun's Go runtime must give.
+
+Each network uses operators that gonnx lacks and ops.go adds (GELU's Erf,
+LayerNorm taken apart into ReduceMean, Pow and Sqrt, or as
+LayerNormalization at opset 17, BatchNormalization, LeakyRelu, Clip, …), or
+that gonnx ran wrongly (a Slice whose end is past the axis, x[:, -3:]; a
+negative step, x.flip(1)).
+
+Run from this folder:  /usr/bin/python3 make_torch_onnx.py
+"""
+import io
+import json
+import os
+
+import onnx
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+torch.manual_seed(7)
+WIDTH = 6
+rows = torch.randn(7, WIDTH) * 1.5
+out = {"torch_version": torch.__version__, "rows": rows.double().tolist(), "models": {}}
+
+
+class GeluLayerNorm(nn.Module):
+    """A transformer's feed-forward block: Linear, GELU, LayerNorm, Linear, softmax."""
+
+    def __init__(self):
+        super().__init__()
+        self.l1, self.ln, self.l2 = nn.Linear(WIDTH, 16), nn.LayerNorm(16), nn.Linear(16, 3)
+        with torch.no_grad():
+            self.ln.weight.uniform_(0.5, 1.5)
+            self.ln.bias.uniform_(-0.5, 0.5)
+
+    def forward(self, x):
+        return torch.softmax(self.l2(self.ln(F.gelu(self.l1(x)))), -1)
+
+
+class BatchNormLeaky(nn.Module):
+    """Linear, BatchNorm1d (with running statistics from training), LeakyReLU, Dropout, log-softmax."""
+
+    def __init__(self):
+        super().__init__()
+        self.l1, self.bn, self.l2 = nn.Linear(WIDTH, 8), nn.BatchNorm1d(8), nn.Linear(8, 4)
+        self.drop = nn.Dropout(0.3)
+        self.train()
+        with torch.no_grad():
+            for _ in range(5):
+                self.bn(self.l1(torch.randn(32, WIDTH) * 2 + 0.5))
+        self.eval()
+
+    def forward(self, x):
+        return F.log_softmax(self.l2(self.drop(F.leaky_relu(self.bn(self.l1(x)), 0.1))), -1)
+
+
+class Activations(nn.Module):
+    """Element-wise functions side by side."""
+
+    def forward(self, x):
+        a = x.abs()
+        return torch.cat([F.elu(x, 0.7), F.selu(x), F.softplus(x), F.softsign(x), F.hardswish(x),
+                          F.hardsigmoid(x), F.celu(x, 1.3), x.clamp(-0.5, 0.8), a.sqrt(), x.exp(),
+                          (a + 1).log(), (a + 0.1).reciprocal(), a.pow(1.7), x.pow(2), -x,
+                          (x * 3).floor(), (x * 3).ceil(), (x * 3).round(), x.sign(), x.erf(),
+                          x.tanh(), F.relu6(x)], 1)
+
+
+class Slicing(nn.Module):
+    """Slices past the end, with steps and backwards; transposes."""
+
+    def forward(self, x):
+        y = torch.cat([x[:, -3:], x[:, ::2], x[:, 1:-1], x.flip(1), x[:, 4:100]], 1)
+        z = y.t().reshape(-1, y.shape[0]).t()
+        w = x.reshape(x.shape[0], 2, 3).permute(0, 2, 1).reshape(x.shape[0], -1)
+        return torch.cat([z, w], 1)
+
+
+class Reductions(nn.Module):
+    """Reductions over a row, element-wise extremes, a choice, and an argmax (a second, int64 output)."""
+
+    def forward(self, x):
+        m = torch.cat([x.mean(1, keepdim=True), x.sum(1, keepdim=True), x.amax(1, keepdim=True),
+                       x.amin(1, keepdim=True), x.prod(1, keepdim=True), x.norm(dim=1, keepdim=True),
+                       x.var(1, keepdim=True), torch.maximum(x, x.flip(1)), torch.minimum(x, 0.5 * x),
+                       torch.where(x > 0, x, 0.25 * x), x - x.max(1, keepdim=True).values,
+                       x.logsumexp(1, keepdim=True)], 1)
+        return m, x.argmax(1)
+
+
+def export(name, model, opset, outputs=("y",)):
+    model.eval()
+    f = io.BytesIO()
+    torch.onnx.export(model, rows[:2], f, opset_version=opset, input_names=["x"], output_names=list(outputs),
+                      dynamic_axes={"x": {0: "N"}, **{o: {0: "N"} for o in outputs}})
+    mp = onnx.load_from_string(f.getvalue())
+    onnx.checker.check_model(mp)
+    file = "%s_%d.onnx" % (name, opset)
+    onnx.save(mp, os.path.join("onnx/torch", file))
+    with torch.no_grad():
+        res = model(rows)
+    res = res if isinstance(res, tuple) else (res,)
+    out["models"][file] = {
+        "operators": sorted({n.op_type for n in mp.graph.node}),
+        "outputs": {o: {"shape": list(r.shape), "values": r.double().flatten().tolist()} for o, r in zip(outputs, res)},
+    }
+
+
+os.makedirs("onnx/torch", exist_ok=True)
+for f in os.listdir("onnx/torch"):
+    os.remove(os.path.join("onnx/torch", f))
+export("gelu_layernorm", GeluLayerNorm(), 13)
+export("gelu_layernorm", GeluLayerNorm(), 17)
+export("batchnorm_leaky", BatchNormLeaky(), 13)
+export("batchnorm_leaky", BatchNormLeaky(), 15)
+export("activations", Activations(), 14)
+export("activations", Activations(), 16)
+export("slicing", Slicing(), 13)
+export("slicing", Slicing(), 17)
+export("reductions", Reductions(), 13, outputs=("y", "best"))
+with open("onnx/torch/predictions.json", "w") as f:
+    json.dump(out, f, indent=1)
+for name, m in out["models"].items():
+    print(name, " ".join(m["operators"]))
