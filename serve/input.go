@@ -46,6 +46,71 @@ func (f *Frame) Width() int {
 	return w
 }
 
+// nested says whether a cell of the frame is a list: an `inputs` of
+// more than two dimensions (a batch of images).
+func (f *Frame) nested() bool {
+	for _, r := range f.Rows {
+		for _, c := range r {
+			if _, ok := c.([]any); ok {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// tensor reads the frame as numpy reads the list of its rows: one array
+// of numbers (a cell may be a nested list of them, all of one shape),
+// its shape (first the rows) and its values in row-major order.
+func (f *Frame) tensor() ([]int, []float64, error) {
+	var shape []int
+	var x []float64
+	var walk func(v any, depth int) error
+	walk = func(v any, depth int) error {
+		list, isList := v.([]any)
+		if depth == len(shape) && isList && len(x) == 0 {
+			shape = append(shape, len(list)) // the first element sets the shape
+		}
+		if depth < len(shape) != isList || (isList && len(list) != shape[depth]) {
+			return badRequest("setting an array element with a sequence. The requested array has an inhomogeneous shape after %d dimensions. The detected shape was %s + inhomogeneous part.", depth, pyTuple(shape[:depth]))
+		}
+		if !isList {
+			n, ok := cellNumber(v)
+			if !ok {
+				return notANumber(v)
+			}
+			x = append(x, n)
+			return nil
+		}
+		for _, e := range list {
+			if err := walk(e, depth+1); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	rows := make([]any, len(f.Rows))
+	for i, r := range f.Rows {
+		rows[i] = r
+	}
+	if err := walk(rows, 0); err != nil {
+		return nil, nil, err
+	}
+	return shape, x, nil
+}
+
+// pyTuple writes a shape as Python writes a tuple: (2, 3), (3,), ().
+func pyTuple(shape []int) string {
+	parts := make([]string, len(shape))
+	for i, d := range shape {
+		parts[i] = strconv.Itoa(d)
+	}
+	if len(parts) == 1 {
+		return "(" + parts[0] + ",)"
+	}
+	return "(" + strings.Join(parts, ", ") + ")"
+}
+
 // formats are the JSON body's input fields, as MLflow lists them in its
 // messages.
 var formats = []string{"dataframe_records", "dataframe_split", "instances", "inputs"}

@@ -317,6 +317,21 @@ func (s *signature) columnType(j int, name string) string {
 // columns in the signature's order (extra ones dropped), values cast to
 // the column types.
 func (s *signature) enforce(f *Frame) (*Frame, error) {
+	if s.tensor != nil && (len(s.tensor) != 2 || f.nested()) {
+		shape, _, err := f.tensor()
+		if err != nil {
+			return nil, err
+		}
+		ok := len(shape) == len(s.tensor)
+		for i := 0; ok && i < len(shape); i++ {
+			ok = s.tensor[i] == -1 || s.tensor[i] == shape[i]
+		}
+		if !ok {
+			return nil, invalidParam("Failed to predict data. \nError: Failed to enforce schema of data with schema '%s'. Error: Shape of input %s does not match expected shape %s.",
+				s.raw, pyTuple(shape), pyTuple(s.tensor))
+		}
+		return f, nil
+	}
 	if s.tensor != nil {
 		if len(s.tensor) == 2 && s.tensor[1] != -1 && f.Width() != s.tensor[1] {
 			shape := fmt.Sprintf("(%d, %d)", len(f.Rows), f.Width())

@@ -20,6 +20,17 @@ type onnxPredictor struct {
 }
 
 func (o *onnxPredictor) Predict(_ context.Context, f *Frame, _ map[string]any) (any, error) {
+	if len(o.p.Shape) > 2 || f.nested() {
+		shape, x, err := f.tensor()
+		if err != nil {
+			return nil, err
+		}
+		out, err := o.p.PredictTensor(x, shape)
+		if err != nil {
+			return nil, badRequest("Encountered an unexpected error while evaluating the model. Verify that the serialized input Dataframe is compatible with the model for inference. Error: %v", err)
+		}
+		return o.write(f, out), nil
+	}
 	cols := f.Width()
 	if o.p.Width > 0 && cols != o.p.Width {
 		return nil, badRequest("Encountered an unexpected error while evaluating the model. Verify that the serialized input Dataframe is compatible with the model for inference. Error: input %s has %d columns; the model takes %d", o.p.Input, cols, o.p.Width)
@@ -42,6 +53,11 @@ func (o *onnxPredictor) Predict(_ context.Context, f *Frame, _ map[string]any) (
 	if err != nil {
 		return nil, badRequest("Encountered an unexpected error while evaluating the model. Verify that the serialized input Dataframe is compatible with the model for inference. Error: %v", err)
 	}
+	return o.write(f, out), nil
+}
+
+// write answers as mlflow.onnx's pyfunc does for the frame f.
+func (o *onnxPredictor) write(f *Frame, out map[string]onnx.Output) rawJSON {
 	var buf bytes.Buffer
 	records := f.Columns != nil && !o.tensor
 	if records {
@@ -67,7 +83,7 @@ func (o *onnxPredictor) Predict(_ context.Context, f *Frame, _ map[string]any) (
 				buf.WriteByte('}')
 			}
 			buf.WriteByte(']')
-			return rawJSON(buf.Bytes()), nil
+			return rawJSON(buf.Bytes())
 		}
 	}
 	buf.WriteByte('{')
@@ -77,7 +93,7 @@ func (o *onnxPredictor) Predict(_ context.Context, f *Frame, _ map[string]any) (
 		writeNested(&buf, t.Shape, t.Values, t.Int)
 	}
 	buf.WriteByte('}')
-	return rawJSON(buf.Bytes()), nil
+	return rawJSON(buf.Bytes())
 }
 
 // writeKey writes the k-th key of a JSON object as Python writes it.

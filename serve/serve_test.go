@@ -1,6 +1,7 @@
 package serve_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -12,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -641,6 +643,7 @@ func TestServesPyTorchONNXInGo(t *testing.T) {
 	var fx struct {
 		Rows   [][]float64
 		Models map[string]struct {
+			Input   struct{ Values []float64 }
 			Outputs map[string]struct{ Values []float64 }
 		}
 	}
@@ -648,6 +651,17 @@ func TestServesPyTorchONNXInGo(t *testing.T) {
 		t.Fatal(err)
 	}
 	rows, _ := json.Marshal(fx.Rows)
+	near := func(name string, got, want []float64) {
+		t.Helper()
+		if len(got) != len(want) {
+			t.Fatalf("%s: %d values, PyTorch %d", name, len(got), len(want))
+		}
+		for i, g := range got {
+			if w := want[i]; math.Abs(g-w) > 1e-6 && math.Abs(g-w) > 2e-6*math.Abs(w) {
+				t.Errorf("%s [%d]: %v, PyTorch %v", name, i, g, w)
+			}
+		}
+	}
 	sig := `[{"type": "tensor", "tensor-spec": {"dtype": "float32", "shape": [-1, 6]}}]`
 	url := start(t, onnxDir(t, "torch/gelu_layernorm_17.onnx", sig), serve.Options{})
 	code, _, body := post(t, url, "application/json", `{"inputs": `+string(rows)+`}`)
@@ -655,14 +669,7 @@ func TestServesPyTorchONNXInGo(t *testing.T) {
 	if err := json.Unmarshal([]byte(body), &out); code != 200 || err != nil || len(out.Predictions["y"]) != len(fx.Rows) {
 		t.Fatalf("gelu_layernorm_17: %d %v %s", code, err, body)
 	}
-	want := fx.Models["gelu_layernorm_17.onnx"].Outputs["y"].Values
-	for i, row := range out.Predictions["y"] {
-		for j, g := range row {
-			if w := want[i*len(row)+j]; math.Abs(g-w) > 1e-6 && math.Abs(g-w) > 2e-6*math.Abs(w) {
-				t.Errorf("gelu_layernorm_17 [%d,%d]: %v, PyTorch %v", i, j, g, w)
-			}
-		}
-	}
+	near("gelu_layernorm_17", slices.Concat(out.Predictions["y"]...), fx.Models["gelu_layernorm_17.onnx"].Outputs["y"].Values)
 
 	url = start(t, onnxDir(t, "torch/reductions_13.onnx", sig), serve.Options{})
 	code, _, body = post(t, url, "application/json", `{"inputs": `+string(rows)+`}`)
@@ -678,6 +685,71 @@ func TestServesPyTorchONNXInGo(t *testing.T) {
 	zeros := `{"inputs": [[0, 0, 0, 0, 0, 0]]}`
 	if code, _, body := post(t, url, "application/json", zeros); code != 200 || !strings.HasPrefix(body, `{"predictions": {"y": [[0.0, 0.0, `) || !strings.HasSuffix(body, `"best": [0]}}`) {
 		t.Errorf("reductions_13, zeros: %d %s", code, body)
+	}
+}
+
+// TestServesImagesToONNXInGo: a batch of images as nested lists (`inputs`
+// of shape [3, 1, 13, 13], as numpy reads them) runs a PyTorch CNN in Go
+// with PyTorch's values; a batch of another shape is refused by the
+// tensor signature with MLflow's message, and lists of uneven lengths
+// with numpy's.
+func TestServesImagesToONNXInGo(t *testing.T) {
+	b, err := os.ReadFile("../plugins/builtin/testdata/onnx/torch/predictions.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fx struct {
+		Models map[string]struct {
+			Input   struct{ Values []float64 }
+			Outputs map[string]struct{ Values []float64 }
+		}
+	}
+	if err := json.Unmarshal(b, &fx); err != nil {
+		t.Fatal(err)
+	}
+	m := fx.Models["image_cnn_17.onnx"]
+	images := make([][][][]float64, 3)
+	for i := range images {
+		images[i] = [][][]float64{make([][]float64, 13)}
+		for r := range 13 {
+			images[i][0][r] = m.Input.Values[(i*13+r)*13 : (i*13+r+1)*13]
+		}
+	}
+	body, _ := json.Marshal(map[string]any{"inputs": images})
+	sig := `[{"type": "tensor", "tensor-spec": {"dtype": "float32", "shape": [-1, 1, 13, 13]}}]`
+	for _, s := range []string{sig, ""} {
+		url := start(t, onnxDir(t, "torch/image_cnn_17.onnx", s), serve.Options{})
+		code, _, resp := post(t, url, "application/json", string(body))
+		var out struct{ Predictions map[string][][]float64 }
+		if err := json.Unmarshal([]byte(resp), &out); code != 200 || err != nil {
+			t.Fatalf("signature %q: %d %v %s", s, code, err, resp)
+		}
+		got := slices.Concat(out.Predictions["y"]...)
+		want := m.Outputs["y"].Values
+		if len(got) != len(want) {
+			t.Fatalf("signature %q: %d values, PyTorch %d", s, len(got), len(want))
+		}
+		for i, g := range got {
+			if w := want[i]; math.Abs(g-w) > 1e-6 && math.Abs(g-w) > 2e-6*math.Abs(w) {
+				t.Errorf("signature %q [%d]: %v, PyTorch %v", s, i, g, w)
+			}
+		}
+	}
+	url := start(t, onnxDir(t, "torch/image_cnn_17.onnx", sig), serve.Options{})
+	small, _ := json.Marshal(map[string]any{"inputs": [][][][]float64{{make([][]float64, 12)}}})
+	small = bytes.ReplaceAll(small, []byte("null"), []byte("[0,0,0,0,0,0,0,0,0,0,0,0]"))
+	if code, _, resp := post(t, url, "application/json", string(small)); code != 400 || !strings.Contains(resp, `"error_code":"INVALID_PARAMETER_VALUE"`) ||
+		!strings.Contains(resp, "Shape of input (1, 1, 12, 12) does not match expected shape (-1, 1, 13, 13).") {
+		t.Errorf("12x12 image: %d %s", code, resp)
+	}
+	if code, _, resp := post(t, url, "application/json", `{"inputs": [[[[1, 2], [3]]]]}`); code != 400 ||
+		!strings.Contains(resp, "setting an array element with a sequence. The requested array has an inhomogeneous shape after 3 dimensions. The detected shape was (1, 1, 2) + inhomogeneous part.") {
+		t.Errorf("uneven image: %d %s", code, resp)
+	}
+	// Without a signature, the model's own input shape refuses it.
+	url = start(t, onnxDir(t, "torch/image_cnn_17.onnx", ""), serve.Options{})
+	if code, _, resp := post(t, url, "application/json", string(small)); code != 400 || !strings.Contains(resp, "input x of shape [1 1 12 12]; the model takes [-1 1 13 13]") {
+		t.Errorf("12x12 image, no signature: %d %s", code, resp)
 	}
 }
 

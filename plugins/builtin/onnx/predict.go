@@ -22,9 +22,11 @@ import (
 type Predictor struct {
 	m *gonnx.Model
 	// Input is the model's one input; Float64 says its element type is
-	// double (else float); Width its second dimension (-1: free).
+	// double (else float); Shape its dimensions (-1: free; none when the
+	// model does not say); Width its second of two (-1: free or not two).
 	Input   string
 	Float64 bool
+	Shape   []int
 	Width   int
 	// Outputs are the model's outputs, in order.
 	Outputs []string
@@ -96,16 +98,33 @@ func LoadPredictor(path string) (*Predictor, error) {
 	default:
 		return nil, flavor.Invalid("%s: input %s is of element type %d; mlrun's Go ONNX runtime serves float and double inputs", path, p.Input, t.GetElemType())
 	}
-	if dims := in.GetType().GetTensorType().GetShape().GetDim(); len(dims) == 2 && dims[1].GetDimParam() == "" && dims[1].GetDimValue() > 0 {
-		p.Width = int(dims[1].GetDimValue())
-		// gonnx checks some attributes only when it runs a node (a
-		// Transpose without perm, a Slice past the end): one batch of
-		// zeros, now, makes such a model a load error, not every request's.
-		batch := 1
-		if n := dims[0].GetDimValue(); dims[0].GetDimParam() == "" && n > 0 && n <= 1024 {
-			batch = int(n)
+	dims := in.GetType().GetTensorType().GetShape().GetDim()
+	static := len(dims) >= 2
+	for i, d := range dims {
+		p.Shape = append(p.Shape, -1)
+		if d.GetDimParam() == "" && d.GetDimValue() > 0 {
+			p.Shape[i] = int(d.GetDimValue())
+		} else if i > 0 {
+			static = false
 		}
-		if _, err := p.Predict(make([]float64, batch*p.Width), batch, p.Width); err != nil {
+	}
+	if len(dims) == 2 {
+		p.Width = p.Shape[1]
+	}
+	if static {
+		// Some nodes check their attributes only when they run (a Dropout
+		// asked to train, a pooling window larger than its input): one
+		// batch of zeros, now, makes such a model a load error, not every
+		// request's.
+		shape := append([]int(nil), p.Shape...)
+		if shape[0] <= 0 || shape[0] > 1024 {
+			shape[0] = 1
+		}
+		n := 1
+		for _, d := range shape {
+			n *= d
+		}
+		if _, err := p.PredictTensor(make([]float64, n), shape); err != nil {
 			return nil, flavor.Invalid("%s: the model does not run in mlrun's Go ONNX runtime (gonnx): %v", path, err)
 		}
 	}
@@ -114,28 +133,50 @@ func LoadPredictor(path string) (*Predictor, error) {
 
 // Predict runs the model on rows of cols values each (x row after row):
 // its one input as a [rows, cols] tensor of its element type.
-// No rows gives each output empty, as onnxruntime's batch of none does,
-// without running the graph (gonnx's kernels index their first element).
 func (p *Predictor) Predict(x []float64, rows, cols int) (map[string]Output, error) {
-	if rows == 0 {
+	if rows > 0 && cols == 0 {
+		return nil, fmt.Errorf("input %s has no columns", p.Input)
+	}
+	return p.PredictTensor(x, []int{rows, cols})
+}
+
+// PredictTensor runs the model on x, its one input's values in row-major
+// order, as a tensor of shape (the first axis the batch: a [N, C, H, W]
+// image batch, say) and of the input's element type. A batch of none
+// gives each output empty, as onnxruntime's does, without running the
+// graph (gonnx's kernels index their first element).
+func (p *Predictor) PredictTensor(x []float64, shape []int) (map[string]Output, error) {
+	n := 1
+	for _, d := range shape {
+		n *= d
+	}
+	if len(shape) == 0 || n != len(x) {
+		return nil, fmt.Errorf("input %s: %d values for shape %v", p.Input, len(x), shape)
+	}
+	if shape[0] == 0 {
 		out := map[string]Output{}
 		for _, name := range p.Outputs {
 			out[name] = Output{Shape: []int{0}}
 		}
 		return out, nil
 	}
-	if cols == 0 {
-		return nil, fmt.Errorf("input %s has no columns", p.Input)
+	if len(p.Shape) > 0 && len(shape) != len(p.Shape) {
+		return nil, fmt.Errorf("input %s has %d dimensions; the model takes %d (shape %v)", p.Input, len(shape), len(p.Shape), p.Shape)
+	}
+	for i, d := range p.Shape {
+		if i > 0 && d > 0 && shape[i] != d {
+			return nil, fmt.Errorf("input %s of shape %v; the model takes %v", p.Input, shape, p.Shape)
+		}
 	}
 	var t tensor.Tensor
 	if p.Float64 {
-		t = tensor.New(tensor.WithShape(rows, cols), tensor.WithBacking(append([]float64(nil), x...)))
+		t = tensor.New(tensor.WithShape(shape...), tensor.WithBacking(append([]float64(nil), x...)))
 	} else {
 		f := make([]float32, len(x))
 		for i, v := range x {
 			f[i] = float32(v)
 		}
-		t = tensor.New(tensor.WithShape(rows, cols), tensor.WithBacking(f))
+		t = tensor.New(tensor.WithShape(shape...), tensor.WithBacking(f))
 	}
 	res, err := p.run(t)
 	if err != nil {

@@ -101,17 +101,22 @@ func TestPredictorRefuses(t *testing.T) {
 // taken apart or as LayerNormalization, BatchNorm1d with running
 // statistics, LeakyReLU and Dropout, twenty element-wise functions,
 // slices past the end, with steps and backwards, transposes, reductions,
-// Where and an int64 ArgMax output — give, in Go, what PyTorch computes
-// for the same rows: to 2e-6 relative or 1e-6 absolute (float32 rounding
-// in a different order), the ArgMax exactly.
+// Where and an int64 ArgMax output; an image classifier over a [N, 1,
+// 13, 13] batch and a 1-D convolution over the row, with max and average
+// pools, padded, dilated, ceil_mode — give, in Go, what PyTorch computes
+// for the same input: to 2e-6 relative or 1e-6 absolute (float32
+// rounding in a different order), the ArgMax exactly.
 func TestPredictorMatchesPyTorch(t *testing.T) {
 	b, err := os.ReadFile("../testdata/onnx/torch/predictions.json")
 	if err != nil {
 		t.Fatal(err)
 	}
 	var fx struct {
-		Rows   [][]float64
 		Models map[string]struct {
+			Input struct {
+				Shape  []int
+				Values []float64
+			}
 			Outputs map[string]struct {
 				Shape  []int
 				Values []float64
@@ -121,12 +126,8 @@ func TestPredictorMatchesPyTorch(t *testing.T) {
 	if err := json.Unmarshal(b, &fx); err != nil {
 		t.Fatal(err)
 	}
-	if len(fx.Models) != 9 {
+	if len(fx.Models) != 12 {
 		t.Fatalf("%d models in predictions.json", len(fx.Models))
-	}
-	var x []float64
-	for _, r := range fx.Rows {
-		x = append(x, r...)
 	}
 	for name, m := range fx.Models {
 		p, err := onnx.LoadPredictor(filepath.Join("../testdata/onnx/torch", name))
@@ -134,7 +135,7 @@ func TestPredictorMatchesPyTorch(t *testing.T) {
 			t.Errorf("%s: %v", name, err)
 			continue
 		}
-		out, err := p.Predict(x, len(fx.Rows), len(fx.Rows[0]))
+		out, err := p.PredictTensor(m.Input.Values, m.Input.Shape)
 		if err != nil {
 			t.Errorf("%s: %v", name, err)
 			continue

@@ -29,7 +29,8 @@ GONNX = ("Abs Acos Acosh Add And Asin Asinh Atan Atanh Cast Concat Constant Cons
          "Transpose Unsqueeze Xor").split()
 
 OURS = {
-    "ArgMax": {13}, "ArgMin": {13}, "BatchNormalization": {9, 14, 15}, "Ceil": {13}, "Celu": {12},
+    "ArgMax": {13}, "ArgMin": {13}, "AveragePool": {11}, "BatchNormalization": {9, 14, 15}, "Ceil": {13}, "Celu": {12},
+    "Conv": {11}, "GlobalAveragePool": {1}, "GlobalMaxPool": {1}, "MaxPool": {12}, "Pad": {13},
     "Clip": {13}, "Dropout": {13}, "Elu": {6}, "Erf": {13}, "Exp": {13}, "Floor": {13},
     "HardSigmoid": {6}, "HardSwish": {14}, "Identity": {13, 14, 16}, "LayerNormalization": {17},
     "LeakyRelu": {6, 16}, "Log": {13}, "LogSoftmax": {13}, "Max": {13}, "Mean": {13}, "Min": {13},

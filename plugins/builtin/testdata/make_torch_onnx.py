@@ -8,7 +8,8 @@ Each network uses operators that gonnx lacks and ops.go adds (GELU's Erf,
 LayerNorm taken apart into ReduceMean, Pow and Sqrt, or as
 LayerNormalization at opset 17, BatchNormalization, LeakyRelu, Clip, …), or
 that gonnx ran wrongly (a Slice whose end is past the axis, x[:, -3:]; a
-negative step, x.flip(1)).
+negative step, x.flip(1)), or convolutional networks' pooling (MaxPool,
+AveragePool, Pad, global pools) over a batch of images or signals.
 
 Run from this folder:  /usr/bin/python3 make_torch_onnx.py
 """
@@ -92,20 +93,57 @@ class Reductions(nn.Module):
         return m, x.argmax(1)
 
 
-def export(name, model, opset, outputs=("y",)):
+class ImageCNN(nn.Module):
+    """An image classifier: Conv2d (its BatchNorm2d folded in by the exporter), ReLU, MaxPool2d
+    with ceil_mode, a strided Conv2d, AvgPool2d with ceil_mode (its last window half outside), a
+    global average pool, Linear."""
+
+    def __init__(self):
+        super().__init__()
+        self.c1, self.bn, self.c2, self.fc = nn.Conv2d(1, 4, 3, padding=1), nn.BatchNorm2d(4), nn.Conv2d(4, 6, 3, stride=2), nn.Linear(6, 3)
+        self.train()
+        with torch.no_grad():
+            for _ in range(3):
+                self.bn(self.c1(torch.randn(8, 1, 13, 13)))
+
+    def forward(self, x):
+        h = F.max_pool2d(F.relu(self.bn(self.c1(x))), 2, ceil_mode=True)
+        h = F.avg_pool2d(F.relu(self.c2(h)), 2, ceil_mode=True, count_include_pad=False)
+        return torch.softmax(self.fc(F.adaptive_avg_pool2d(h, 1).flatten(1)), -1)
+
+
+class SignalCNN(nn.Module):
+    """A 1-D convolution over the row as a signal: Unsqueeze, Conv1d, MaxPool1d with padding and a
+    dilation, AvgPool1d with ceil_mode counting the padding (its last window partly past it), a
+    global max pool, Linear."""
+
+    def __init__(self):
+        super().__init__()
+        self.c, self.fc = nn.Conv1d(1, 3, 3, padding=1), nn.Linear(15, 2)
+
+    def forward(self, x):
+        h = F.max_pool1d(F.relu(self.c(x.unsqueeze(1))), 2, stride=1, padding=1, dilation=2)
+        a = F.avg_pool1d(h, 3, stride=2, padding=1, ceil_mode=True, count_include_pad=True)
+        # ceil_mode's last window would start in the padding: dropped (3 windows, not 4).
+        c = F.max_pool1d(h[:, :, :5], 2, stride=2, padding=1, ceil_mode=True)
+        return self.fc(torch.cat([a.amax(2), F.adaptive_max_pool1d(h, 1).flatten(1), c.flatten(1)], 1))
+
+
+def export(name, model, opset, outputs=("y",), x=rows):
     model.eval()
     f = io.BytesIO()
-    torch.onnx.export(model, rows[:2], f, opset_version=opset, input_names=["x"], output_names=list(outputs),
+    torch.onnx.export(model, x[:2], f, opset_version=opset, input_names=["x"], output_names=list(outputs),
                       dynamic_axes={"x": {0: "N"}, **{o: {0: "N"} for o in outputs}})
     mp = onnx.load_from_string(f.getvalue())
     onnx.checker.check_model(mp)
     file = "%s_%d.onnx" % (name, opset)
     onnx.save(mp, os.path.join("onnx/torch", file))
     with torch.no_grad():
-        res = model(rows)
+        res = model(x)
     res = res if isinstance(res, tuple) else (res,)
     out["models"][file] = {
         "operators": sorted({n.op_type for n in mp.graph.node}),
+        "input": {"shape": list(x.shape), "values": x.double().flatten().tolist()},
         "outputs": {o: {"shape": list(r.shape), "values": r.double().flatten().tolist()} for o, r in zip(outputs, res)},
     }
 
@@ -122,6 +160,10 @@ export("activations", Activations(), 16)
 export("slicing", Slicing(), 13)
 export("slicing", Slicing(), 17)
 export("reductions", Reductions(), 13, outputs=("y", "best"))
+images = torch.randn(3, 1, 13, 13)
+export("image_cnn", ImageCNN(), 13, x=images)
+export("image_cnn", ImageCNN(), 17, x=images)
+export("signal_cnn", SignalCNN(), 13)
 with open("onnx/torch/predictions.json", "w") as f:
     json.dump(out, f, indent=1)
 for name, m in out["models"].items():
