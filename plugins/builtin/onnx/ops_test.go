@@ -4,6 +4,9 @@ import (
 	"maps"
 	"slices"
 	"testing"
+
+	gonnxpb "github.com/advancedclimatesystems/gonnx/onnx"
+	"gorgonia.org/tensor"
 )
 
 // TestExtraOpsReviewed: every operator ops.go adds was checked by
@@ -15,4 +18,107 @@ func TestExtraOpsReviewed(t *testing.T) {
 	if !slices.Equal(got, want) {
 		t.Fatalf("ops.go has %v; make_onnx_opsets.py reviewed %v", got, want)
 	}
+}
+
+// FuzzExtraOps: any node of an operator ops.go adds — attributes, input
+// shapes and values from the fuzzer — is run or refused with an error,
+// never a panic (the index arithmetic of slicing, pooling, padding,
+// broadcasting and reducing).
+func FuzzExtraOps(f *testing.F) {
+	names := slices.Sorted(maps.Keys(extraOps))
+	for i := range names {
+		f.Add([]byte{byte(i), 2, 3, 4, 1, 0, 2, 1, 1, 3, 0, 1, 2, 255, 7, 1, 0, 9})
+	}
+	f.Add([]byte{byte(slices.Index(names, "Slice")), 2, 4, 5, 254, 127, 1, 1, 0, 0, 0, 0})
+	f.Add([]byte{byte(slices.Index(names, "Conv")), 4, 1, 2, 5, 5, 2, 3, 1, 1, 2, 2})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		at := 0
+		next := func() int {
+			if at >= len(b) {
+				return 0
+			}
+			at++
+			return int(b[at-1])
+		}
+		small := func() int64 { return int64(int8(next())) % 6 } // -5..5
+		name := names[next()%len(names)]
+		rank := next()%4 + 1
+		shape := make([]int, rank)
+		size := 1
+		for i := range shape {
+			shape[i] = next()%4 + 1
+			size *= shape[i]
+		}
+		x := make([]float32, size)
+		for i := range x {
+			x[i] = float32(int8(next())) / 8
+		}
+		node := &gonnxpb.NodeProto{OpType: name, Output: []string{"y"}}
+		if next()%3 == 0 {
+			node.Output = append(node.Output, "y2")
+		}
+		for _, a := range []string{"axis", "keepdims", "group", "ceil_mode", "count_include_pad", "select_last_index", "noop_with_empty_axes"} {
+			if next()%2 == 0 {
+				node.Attribute = append(node.Attribute, &gonnxpb.AttributeProto{Name: a, Type: gonnxpb.AttributeProto_INT, I: small()})
+			}
+		}
+		for _, a := range []string{"axes", "perm", "kernel_shape", "strides", "pads", "dilations"} {
+			if next()%2 == 0 {
+				ints := make([]int64, next()%5)
+				for i := range ints {
+					ints[i] = small()
+				}
+				node.Attribute = append(node.Attribute, &gonnxpb.AttributeProto{Name: a, Type: gonnxpb.AttributeProto_INTS, Ints: ints})
+			}
+		}
+		for _, a := range []string{"alpha", "epsilon"} {
+			if next()%2 == 0 {
+				node.Attribute = append(node.Attribute, &gonnxpb.AttributeProto{Name: a, Type: gonnxpb.AttributeProto_FLOAT, F: float32(small())})
+			}
+		}
+		if next()%2 == 0 {
+			modes := []string{"constant", "edge", "reflect", "SAME_UPPER", "VALID"}
+			node.Attribute = append(node.Attribute, &gonnxpb.AttributeProto{Name: "mode", Type: gonnxpb.AttributeProto_STRING, S: []byte(modes[next()%len(modes)])})
+		}
+		in := []tensor.Tensor{tensor.New(tensor.WithShape(shape...), tensor.WithBacking(x))}
+		for k := next() % 5; k > 0; k-- {
+			switch next() % 4 {
+			case 0: // int64, as starts, ends, axes, pads
+				v := make([]int64, next()%9)
+				for i := range v {
+					v[i] = small()
+				}
+				if len(v) == 0 {
+					in = append(in, tensor.New(tensor.FromScalar(small())))
+				} else {
+					in = append(in, tensor.New(tensor.WithShape(len(v)), tensor.WithBacking(v)))
+				}
+			case 1: // float, as a scale, bias or another operand
+				n := next()%4 + 1
+				v := make([]float32, n)
+				for i := range v {
+					v[i] = float32(small())
+				}
+				in = append(in, tensor.New(tensor.WithShape(n), tensor.WithBacking(v)))
+			case 2: // the input again, as weights or another operand
+				in = append(in, tensor.New(tensor.WithShape(shape...), tensor.WithBacking(append([]float32(nil), x...))))
+			default:
+				in = append(in, nil)
+			}
+		}
+		defer func() {
+			if r := recover(); r != nil {
+				t.Fatalf("%s %v with %d inputs panicked: %v", name, node.Attribute, len(in), r)
+			}
+		}()
+		o := extraOps[name]()
+		if err := o.Init(node); err != nil {
+			return
+		}
+		in, err := o.ValidateInputs(in)
+		if err != nil {
+			return
+		}
+		o.Apply(in)
+	})
 }

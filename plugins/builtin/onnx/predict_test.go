@@ -102,8 +102,9 @@ func TestPredictorRefuses(t *testing.T) {
 // statistics, LeakyReLU and Dropout, twenty element-wise functions,
 // slices past the end, with steps and backwards, transposes, reductions,
 // Where and an int64 ArgMax output; an image classifier over a [N, 1,
-// 13, 13] batch and a 1-D convolution over the row, with max and average
-// pools, padded, dilated, ceil_mode — give, in Go, what PyTorch computes
+// 13, 13] batch, grouped, depthwise and dilated convolutions, and a 1-D
+// convolution over the row, with max and average pools, padded, dilated,
+// ceil_mode — give, in Go, what PyTorch computes
 // for the same input: to 2e-6 relative or 1e-6 absolute (float32
 // rounding in a different order), the ArgMax exactly.
 func TestPredictorMatchesPyTorch(t *testing.T) {
@@ -126,7 +127,7 @@ func TestPredictorMatchesPyTorch(t *testing.T) {
 	if err := json.Unmarshal(b, &fx); err != nil {
 		t.Fatal(err)
 	}
-	if len(fx.Models) != 12 {
+	if len(fx.Models) != 13 {
 		t.Fatalf("%d models in predictions.json", len(fx.Models))
 	}
 	for name, m := range fx.Models {

@@ -129,6 +129,21 @@ class SignalCNN(nn.Module):
         return self.fc(torch.cat([a.amax(2), F.adaptive_max_pool1d(h, 1).flatten(1), c.flatten(1)], 1))
 
 
+class GroupedCNN(nn.Module):
+    """Grouped and depthwise convolutions, dilated and strided, without a bias too, a global max pool."""
+
+    def __init__(self):
+        super().__init__()
+        self.c1 = nn.Conv2d(1, 4, 3)
+        self.c2 = nn.Conv2d(4, 8, 3, groups=2, dilation=2, padding=2)
+        self.c3 = nn.Conv2d(8, 8, (3, 2), groups=8, stride=(2, 1), bias=False)
+        self.fc = nn.Linear(8, 2)
+
+    def forward(self, x):
+        h = self.c3(F.relu(self.c2(F.relu(self.c1(x)))))
+        return self.fc(F.adaptive_max_pool2d(h, 1).flatten(1))
+
+
 def export(name, model, opset, outputs=("y",), x=rows):
     model.eval()
     f = io.BytesIO()
@@ -164,6 +179,7 @@ images = torch.randn(3, 1, 13, 13)
 export("image_cnn", ImageCNN(), 13, x=images)
 export("image_cnn", ImageCNN(), 17, x=images)
 export("signal_cnn", SignalCNN(), 13)
+export("grouped_cnn", GroupedCNN(), 15, x=images)
 with open("onnx/torch/predictions.json", "w") as f:
     json.dump(out, f, indent=1)
 for name, m in out["models"].items():
