@@ -3,11 +3,13 @@ package onnx_test
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	gonnxpb "github.com/advancedclimatesystems/gonnx/onnx"
@@ -184,5 +186,55 @@ func TestPredictorRefusesOpsetsItHasNoSchemasFor(t *testing.T) {
 	_, err = onnx.LoadPredictor(p)
 	if !errors.Is(err, flavor.ErrInvalidModel) || !strings.Contains(err.Error(), "opset 18: mlrun's Go ONNX runtime (gonnx) runs models of opsets 13 to 17") {
 		t.Fatalf("err = %v", err)
+	}
+}
+
+// TestPredictsConcurrently: one loaded model answers 8 goroutines at
+// once with the same values as alone (run with -race: the graph's
+// weights are shared between runs, and no operator may change them).
+func TestPredictsConcurrently(t *testing.T) {
+	for _, name := range []string{"torch/gelu_layernorm_17.onnx", "torch/image_cnn_17.onnx", "torch/reductions_13.onnx", "mlp.onnx"} {
+		p, err := onnx.LoadPredictor(filepath.Join("../testdata/onnx", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		shape := slices.Clone(p.Shape)
+		shape[0] = 2
+		n := 1
+		for _, d := range shape {
+			n *= d
+		}
+		x := make([]float64, n)
+		for i := range x {
+			x[i] = math.Sin(float64(i))
+		}
+		want, err := p.PredictTensor(x, shape)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var wg sync.WaitGroup
+		errs := make(chan error, 8)
+		for range 8 {
+			wg.Go(func() {
+				for range 20 {
+					got, err := p.PredictTensor(x, shape)
+					if err != nil {
+						errs <- err
+						return
+					}
+					for o, w := range want {
+						if !slices.Equal(got[o].Values, w.Values) {
+							errs <- fmt.Errorf("%s %s: %v, alone %v", name, o, got[o].Values, w.Values)
+							return
+						}
+					}
+				}
+			})
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			t.Error(err)
+		}
 	}
 }
