@@ -632,7 +632,8 @@ func TestServesONNXInGo(t *testing.T) {
 
 // TestServesPyTorchONNXInGo: networks exported by PyTorch's ONNX
 // exporter (make_torch_onnx.py) are served in Go with PyTorch's values: a
-// transformer block (GELU, LayerNormalization) to 2e-6, and a model of
+// transformer block (GELU, LayerNormalization) to 2e-6, an embedding of
+// token ids (an int64 input; a null among them refused), and a model of
 // two outputs whose second is ArgMax's int64, written as integers, as
 // MLflow writes numpy's int64 (a float output keeps its ".0").
 func TestServesPyTorchONNXInGo(t *testing.T) {
@@ -670,6 +671,27 @@ func TestServesPyTorchONNXInGo(t *testing.T) {
 		t.Fatalf("gelu_layernorm_17: %d %v %s", code, err, body)
 	}
 	near("gelu_layernorm_17", slices.Concat(out.Predictions["y"]...), fx.Models["gelu_layernorm_17.onnx"].Outputs["y"].Values)
+
+	// Token ids into an embedding: an int64 input, given as JSON's
+	// integers.
+	emb := fx.Models["embedding_14.onnx"]
+	ids := make([][]int, 4)
+	for i := range ids {
+		for _, v := range emb.Input.Values[i*5 : (i+1)*5] {
+			ids[i] = append(ids[i], int(v))
+		}
+	}
+	idsJSON, _ := json.Marshal(ids)
+	url = start(t, onnxDir(t, "torch/embedding_14.onnx", ""), serve.Options{})
+	code, _, body = post(t, url, "application/json", `{"inputs": `+string(idsJSON)+`}`)
+	out.Predictions = nil
+	if err := json.Unmarshal([]byte(body), &out); code != 200 || err != nil {
+		t.Fatalf("embedding_14: %d %v %s", code, err, body)
+	}
+	near("embedding_14", slices.Concat(out.Predictions["y"]...), emb.Outputs["y"].Values)
+	if code, _, body := post(t, url, "application/json", `{"inputs": [[1, 2, null, 4, 5]]}`); code != 400 || !strings.Contains(body, "input x is int64: cannot convert non-finite values (NA or inf) to integer") {
+		t.Errorf("embedding_14 with a null: %d %s", code, body)
+	}
 
 	url = start(t, onnxDir(t, "torch/reductions_13.onnx", sig), serve.Options{})
 	code, _, body = post(t, url, "application/json", `{"inputs": `+string(rows)+`}`)

@@ -3,6 +3,7 @@ package onnx
 import (
 	"errors"
 	"fmt"
+	"math"
 	"path/filepath"
 
 	"github.com/advancedclimatesystems/gonnx"
@@ -21,13 +22,14 @@ import (
 // refused at load, naming the operator or the opset.
 type Predictor struct {
 	m *gonnx.Model
-	// Input is the model's one input; Float64 says its element type is
-	// double (else float); Shape its dimensions (-1: free; none when the
-	// model does not say); Width its second of two (-1: free or not two).
-	Input   string
-	Float64 bool
-	Shape   []int
-	Width   int
+	// Input is the model's one input; Dtype its element type as numpy
+	// names it (float32, float64, int64 or int32: token ids for an
+	// embedding); Shape its dimensions (-1: free; none when the model does
+	// not say); Width its second of two (-1: free or not two).
+	Input string
+	Dtype string
+	Shape []int
+	Width int
 	// Outputs are the model's outputs, in order.
 	Outputs []string
 }
@@ -93,10 +95,15 @@ func LoadPredictor(path string) (*Predictor, error) {
 	p.Input = in.GetName()
 	switch t := in.GetType().GetTensorType(); t.GetElemType() {
 	case int32(gonnxpb.TensorProto_FLOAT):
+		p.Dtype = "float32"
 	case int32(gonnxpb.TensorProto_DOUBLE):
-		p.Float64 = true
+		p.Dtype = "float64"
+	case int32(gonnxpb.TensorProto_INT64):
+		p.Dtype = "int64"
+	case int32(gonnxpb.TensorProto_INT32):
+		p.Dtype = "int32"
 	default:
-		return nil, flavor.Invalid("%s: input %s is of element type %d; mlrun's Go ONNX runtime serves float and double inputs", path, p.Input, t.GetElemType())
+		return nil, flavor.Invalid("%s: input %s is of element type %s; mlrun's Go ONNX runtime serves float, double, int64 and int32 inputs", path, p.Input, gonnxpb.TensorProto_DataType(t.GetElemType()))
 	}
 	dims := in.GetType().GetTensorType().GetShape().GetDim()
 	static := len(dims) >= 2
@@ -168,16 +175,27 @@ func (p *Predictor) PredictTensor(x []float64, shape []int) (map[string]Output, 
 			return nil, fmt.Errorf("input %s of shape %v; the model takes %v", p.Input, shape, p.Shape)
 		}
 	}
-	var t tensor.Tensor
-	if p.Float64 {
-		t = tensor.New(tensor.WithShape(shape...), tensor.WithBacking(append([]float64(nil), x...)))
-	} else {
-		f := make([]float32, len(x))
-		for i, v := range x {
-			f[i] = float32(v)
+	var backing any
+	switch p.Dtype {
+	case "float64":
+		backing = append([]float64(nil), x...)
+	case "float32":
+		backing = convert[float32](x)
+	default:
+		// As numpy's astype: the fraction dropped; but no NaN or infinity,
+		// which have no integer (pandas refuses them so).
+		for _, v := range x {
+			if math.IsNaN(v) || math.IsInf(v, 0) {
+				return nil, fmt.Errorf("input %s is %s: cannot convert non-finite values (NA or inf) to integer", p.Input, p.Dtype)
+			}
 		}
-		t = tensor.New(tensor.WithShape(shape...), tensor.WithBacking(f))
+		if p.Dtype == "int64" {
+			backing = convert[int64](x)
+		} else {
+			backing = convert[int32](x)
+		}
 	}
+	t := tensor.New(tensor.WithShape(shape...), tensor.WithBacking(backing))
 	res, err := p.run(t)
 	if err != nil {
 		return nil, err

@@ -50,8 +50,8 @@ func TestPredictorMatchesNumpy(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
-		if p.Input != "x" || p.Float64 || p.Width != 4 {
-			t.Fatalf("%s: input %s float64=%v width %d", name, p.Input, p.Float64, p.Width)
+		if p.Input != "x" || p.Dtype != "float32" || p.Width != 4 {
+			t.Fatalf("%s: input %s %s width %d", name, p.Input, p.Dtype, p.Width)
 		}
 		out, err := p.Predict(x, len(fx.Rows), 4)
 		if err != nil {
@@ -129,7 +129,7 @@ func TestPredictorMatchesPyTorch(t *testing.T) {
 	if err := json.Unmarshal(b, &fx); err != nil {
 		t.Fatal(err)
 	}
-	if len(fx.Models) != 13 {
+	if len(fx.Models) != 14 {
 		t.Fatalf("%d models in predictions.json", len(fx.Models))
 	}
 	for name, m := range fx.Models {

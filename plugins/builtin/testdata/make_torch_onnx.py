@@ -144,6 +144,17 @@ class GroupedCNN(nn.Module):
         return self.fc(F.adaptive_max_pool2d(h, 1).flatten(1))
 
 
+class Embedding(nn.Module):
+    """A bag of token ids (int64) through an embedding: Gather, the mean over tokens, Linear."""
+
+    def __init__(self):
+        super().__init__()
+        self.emb, self.fc = nn.Embedding(20, 8), nn.Linear(8, 3)
+
+    def forward(self, ids):
+        return torch.softmax(self.fc(self.emb(ids).mean(1)), -1)
+
+
 def export(name, model, opset, outputs=("y",), x=rows):
     model.eval()
     f = io.BytesIO()
@@ -180,6 +191,7 @@ export("image_cnn", ImageCNN(), 13, x=images)
 export("image_cnn", ImageCNN(), 17, x=images)
 export("signal_cnn", SignalCNN(), 13)
 export("grouped_cnn", GroupedCNN(), 15, x=images)
+export("embedding", Embedding(), 14, x=torch.randint(0, 20, (4, 5)))
 with open("onnx/torch/predictions.json", "w") as f:
     json.dump(out, f, indent=1)
 for name, m in out["models"].items():
