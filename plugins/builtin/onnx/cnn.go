@@ -259,7 +259,7 @@ func pad() ops.Operator {
 			if in[1].Dtype() != tensor.Int64 {
 				return nil, fmt.Errorf("%s: pads are %s, not int64", o, in[1].Dtype())
 			}
-			pads, err := ops.AnyToIntSlice(ops.IfScalarToSlice(contiguous(in[1]).Data()))
+			pads, err := ops.AnyToIntSlice(ops.IfScalarToSlice(data(in[1])))
 			if err != nil || len(pads) != 2*len(shape) {
 				return nil, fmt.Errorf("%s: %d pads for a tensor of rank %d", o, len(pads), len(shape))
 			}

@@ -172,6 +172,16 @@ func contiguous(t tensor.Tensor) tensor.Tensor {
 	return t
 }
 
+// data is t's values in row-major order (a view is copied): a slice, or
+// a scalar's value; an empty slice of its type for a tensor of no values,
+// whose Data the tensor library cannot give.
+func data(t tensor.Tensor) any {
+	if t.Shape().TotalSize() == 0 && len(t.Shape()) > 0 {
+		return reflect.MakeSlice(reflect.SliceOf(t.Dtype().Type), 0, 0).Interface()
+	}
+	return contiguous(t).Data()
+}
+
 // floats returns t's values as float64, and its shape.
 func floats(t tensor.Tensor) ([]float64, []int, error) {
 	t = contiguous(t)
@@ -179,7 +189,7 @@ func floats(t tensor.Tensor) ([]float64, []int, error) {
 	if t.Shape().IsScalar() {
 		shape = nil
 	}
-	switch d := t.Data().(type) {
+	switch d := data(t).(type) {
 	case []float32:
 		r := make([]float64, len(d))
 		for i, v := range d {
@@ -356,7 +366,8 @@ func passThrough(name string, min, max int) func() ops.Operator {
 }
 
 // dropout at inference is its input; the optional mask is all true. A
-// training_mode input that is true is refused: it asks for randomness.
+// training_mode input that is true is refused (it asks for randomness),
+// but with a ratio of 0.
 func dropout() ops.Operator {
 	return &op{name: "Dropout", min: 1, max: 3, init: func(o *op, a attrs) error {
 		if err := a.only(o, "seed"); err != nil {
@@ -364,7 +375,10 @@ func dropout() ops.Operator {
 		}
 		o.apply = func(in []tensor.Tensor) ([]tensor.Tensor, error) {
 			if len(in) > 2 && in[2] != nil {
-				if b, ok := in[2].Data().(bool); !ok || b {
+				// Training drops values at random; but with a ratio of 0 it
+				// drops none.
+				ratio, hasRatio, err := scalar(in[1])
+				if b, ok := data(in[2]).(bool); !ok || b && (err != nil || !hasRatio || ratio != 0) {
 					return nil, fmt.Errorf("%s: training_mode is not false: mlrun runs models for inference", o)
 				}
 			}
@@ -583,7 +597,7 @@ func where() ops.Operator {
 		o.apply = func(in []tensor.Tensor) ([]tensor.Tensor, error) {
 			c := contiguous(in[0])
 			var cond []bool
-			switch d := c.Data().(type) {
+			switch d := data(c).(type) {
 			case []bool:
 				cond = d
 			case bool:
@@ -759,7 +773,7 @@ func reduce(name string, r reducer) func() ops.Operator {
 				}
 				axes := attrAxes
 				if r.axesInput && len(in) > 1 && in[1] != nil {
-					if axes, err = ops.AnyToIntSlice(ops.IfScalarToSlice(contiguous(in[1]).Data())); err != nil {
+					if axes, err = ops.AnyToIntSlice(ops.IfScalarToSlice(data(in[1]))); err != nil {
 						return nil, fmt.Errorf("%s: axes: %v", o, err)
 					}
 				}
@@ -1029,7 +1043,7 @@ func take(t tensor.Tensor, src []int, shape []int) (tensor.Tensor, error) {
 		}
 	}
 	var backing any
-	switch d := t.Data().(type) {
+	switch d := data(t).(type) {
 	case []float32:
 		r := make([]float32, len(src))
 		pick(len(src), func(i int) { r[i] = d[src[i]] })
@@ -1052,9 +1066,6 @@ func take(t tensor.Tensor, src []int, shape []int) (tensor.Tensor, error) {
 		backing = r
 	default:
 		return nil, fmt.Errorf("values of type %s", t.Dtype())
-	}
-	if len(src) == 0 {
-		return nil, fmt.Errorf("the result would be empty (shape %v)", shape)
 	}
 	return tensor.New(tensor.WithShape(shape...), tensor.WithBacking(backing)), nil
 }
@@ -1101,8 +1112,8 @@ func gatherIndex(in, out, start, step, axis []int) []int {
 func slice() ops.Operator {
 	return &op{name: "Slice", min: 3, max: 5, init: func(o *op, a attrs) error {
 		o.apply = func(in []tensor.Tensor) ([]tensor.Tensor, error) {
-			data := in[0]
-			shape := data.Shape()
+			x := in[0]
+			shape := x.Shape()
 			ints := func(k int) ([]int, error) {
 				if k >= len(in) || in[k] == nil {
 					return nil, nil
@@ -1110,7 +1121,7 @@ func slice() ops.Operator {
 				if in[k].Dtype() != tensor.Int64 && in[k].Dtype() != tensor.Int32 {
 					return nil, fmt.Errorf("%s: input %d is %s, not int64 or int32", o, k, in[k].Dtype())
 				}
-				return ops.AnyToIntSlice(ops.IfScalarToSlice(contiguous(in[k]).Data()))
+				return ops.AnyToIntSlice(ops.IfScalarToSlice(data(in[k])))
 			}
 			var p [4][]int
 			for k := range p {
@@ -1166,7 +1177,7 @@ func slice() ops.Operator {
 				}
 				start[ax], step[ax], out[ax] = s, st, n
 			}
-			t, err := take(data, gatherIndex(shape, out, start, step, axis), out)
+			t, err := take(x, gatherIndex(shape, out, start, step, axis), out)
 			if err != nil {
 				return nil, fmt.Errorf("%s: %v", o, err)
 			}

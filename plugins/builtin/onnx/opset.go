@@ -20,9 +20,12 @@ type opChange struct {
 // (up to newestOpset) when each of its nodes means what it meant in
 // opset 13: its operator is unchanged since, or changed only to take
 // more input types, or by attributes the node leaves at the defaults
-// that keep the old behaviour. The model's ai.onnx opset import is then
-// set to 13. A model of an earlier opset, or with a node that changed,
-// is refused by an error naming the opset or the node; so is a node of
+// that keep the old behaviour; and a model of an earlier opset when each
+// of its operators means there what it means in 13 (sameSince: unchanged
+// since, but for more input types and attributes added with such
+// defaults). The model's ai.onnx opset import is then set to 13. A model
+// with a node that changed is refused by an error naming the opset and
+// the node; so is a node of
 // a domain other than ai.onnx and ai.onnx.ml (gonnx looks operators up
 // by name alone), or of an operator its model's opset does not define
 // yet (opsetIntroduced).
@@ -47,8 +50,22 @@ func asRuntimeOpset(mp *gonnxpb.ModelProto) error {
 	if v == runtimeOpset || v == -1 {
 		return nil
 	}
-	if v < runtimeOpset || v > newestOpset {
-		return fmt.Errorf("opset %d: mlrun's Go ONNX runtime (gonnx) runs models of opsets %d to %d", v, runtimeOpset, newestOpset)
+	if v > newestOpset {
+		return fmt.Errorf("opset %d: mlrun's Go ONNX runtime (gonnx) runs models of opsets up to %d", v, newestOpset)
+	}
+	if v < runtimeOpset {
+		for _, n := range mp.GetGraph().GetNode() {
+			if n.GetDomain() != "" && n.GetDomain() != "ai.onnx" {
+				continue
+			}
+			// An operator the runtime lacks is named later, by the check
+			// of every node's operator.
+			if since, ok := sameSince[n.GetOpType()]; ok && since > v {
+				return fmt.Errorf("opset %d: operator %s of opset %d is not opset %d's, which mlrun's Go ONNX runtime (gonnx) runs (it does from opset %d)", v, n.GetOpType(), v, runtimeOpset, since)
+			}
+		}
+		setOpset(mp)
+		return nil
 	}
 	for _, n := range mp.GetGraph().GetNode() {
 		if n.GetDomain() != "" && n.GetDomain() != "ai.onnx" {
@@ -72,10 +89,15 @@ func asRuntimeOpset(mp *gonnxpb.ModelProto) error {
 			}
 		}
 	}
+	setOpset(mp)
+	return nil
+}
+
+// setOpset sets the model's ai.onnx opset import to the runtime's.
+func setOpset(mp *gonnxpb.ModelProto) {
 	for _, o := range mp.GetOpsetImport() {
 		if o.GetDomain() == "" || o.GetDomain() == "ai.onnx" {
 			o.Version = runtimeOpset
 		}
 	}
-	return nil
 }

@@ -66,7 +66,7 @@ func LoadPredictor(path string) (*Predictor, error) {
 		for _, o := range mp.GetOpsetImport() {
 			opsets = append(opsets, fmt.Sprintf("%s %d", o.GetDomain(), o.GetVersion()))
 		}
-		return nil, flavor.Invalid("%s: opset %v: mlrun's Go ONNX runtime (gonnx) runs models of opsets %d to %d", path, opsets, runtimeOpset, newestOpset)
+		return nil, flavor.Invalid("%s: opset %v: mlrun's Go ONNX runtime (gonnx) runs models of opsets up to %d", path, opsets, newestOpset)
 	}
 	if err != nil {
 		return nil, flavor.Invalid("%s: %v", path, err)
@@ -206,7 +206,7 @@ func (p *Predictor) PredictTensor(x []float64, shape []int) (map[string]Output, 
 			return nil, fmt.Errorf("output %s: no node of the graph computes it", name)
 		}
 		o := Output{Shape: append([]int(nil), t.Shape()...)}
-		switch d := t.Data().(type) {
+		switch d := data(t).(type) {
 		case []float32:
 			for _, v := range d {
 				o.Values = append(o.Values, float64(v))

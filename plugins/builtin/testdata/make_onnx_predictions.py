@@ -75,6 +75,10 @@ out["models"]["external/model.onnx"] = {"output": "y", "values": (h @ E2 + e2).a
 # the perceptron at 17.
 save("opset15", [helper.make_node("Relu", ["x"], ["y"])], [], [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 4])], opset=15)
 out["models"]["opset15.onnx"] = {"output": "y", "values": np.maximum(rows, np.float32(0)).astype(np.float64).tolist()}
+# Earlier opsets run where their operators mean what opset 13's do: Relu
+# (unchanged since 6) at 12.
+save("opset12", [helper.make_node("Relu", ["x"], ["y"])], [], [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 4])], opset=12)
+out["models"]["opset12.onnx"] = out["models"]["opset15.onnx"]
 save("mlp17", [helper.make_node("Gemm", ["x", "W1", "b1"], ["h"]), helper.make_node("Relu", ["h"], ["r"]),
                helper.make_node("Gemm", ["r", "W2", "b2"], ["z"]), helper.make_node("Sigmoid", ["z"], ["y"])],
      [tensor("W1", W1), tensor("b1", b1), tensor("W2", W2), tensor("b2", b2)],
@@ -101,7 +105,9 @@ out["models"]["sklearn17.onnx"] = {"output": "y", "values": (((rows - off) * sc)
 # model's opset does not define yet, and at load, by a batch of zeros, a
 # node asking for training (ops.go refuses it when it runs).
 save("einsum", [helper.make_node("Einsum", ["x", "x"], ["y"], equation="ij,ij->ij")], [], [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 4])])
-save("opset12", [helper.make_node("Relu", ["x"], ["y"])], [], [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 4])], opset=12)
+# Softmax at opset 11 flattened its input to 2-D from axis on, which
+# opset 13's does not.
+save("softmax11", [helper.make_node("Softmax", ["x"], ["y"], axis=1)], [], [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 4])], opset=11)
 save("allowzero", [helper.make_node("Reshape", ["x", "s"], ["y"], allowzero=1)],
      [helper.make_tensor("s", TensorProto.INT64, [2], [-1, 2])], [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["M", 2])], opset=14)
 graph = helper.make_graph([helper.make_node("FusedMatMul", ["x", "x"], ["y"], domain="com.microsoft", transB=1)], "contrib",
