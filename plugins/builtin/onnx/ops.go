@@ -1034,40 +1034,48 @@ func layerNorm() ops.Operator {
 }
 
 // take returns a tensor of shape whose i-th value is t's value at src[i]
-// (row-major), for t of any element type gonnx's graphs carry.
+// (row-major; a negative src[i] gives a zero), for t of any element type
+// gonnx's graphs carry.
 func take(t tensor.Tensor, src []int, shape []int) (tensor.Tensor, error) {
-	t = contiguous(t)
-	pick := func(n int, at func(i int)) {
-		for i := 0; i < n; i++ {
-			at(i)
-		}
-	}
 	var backing any
 	switch d := data(t).(type) {
 	case []float32:
-		r := make([]float32, len(src))
-		pick(len(src), func(i int) { r[i] = d[src[i]] })
-		backing = r
+		backing = pick(d, src)
 	case []float64:
-		r := make([]float64, len(src))
-		pick(len(src), func(i int) { r[i] = d[src[i]] })
-		backing = r
+		backing = pick(d, src)
 	case []int64:
-		r := make([]int64, len(src))
-		pick(len(src), func(i int) { r[i] = d[src[i]] })
-		backing = r
+		backing = pick(d, src)
 	case []int32:
-		r := make([]int32, len(src))
-		pick(len(src), func(i int) { r[i] = d[src[i]] })
-		backing = r
+		backing = pick(d, src)
 	case []bool:
-		r := make([]bool, len(src))
-		pick(len(src), func(i int) { r[i] = d[src[i]] })
-		backing = r
+		backing = pick(d, src)
+	case float32:
+		backing = pick([]float32{d}, src)
+	case float64:
+		backing = pick([]float64{d}, src)
+	case int64:
+		backing = pick([]int64{d}, src)
+	case int32:
+		backing = pick([]int32{d}, src)
+	case bool:
+		backing = pick([]bool{d}, src)
 	default:
 		return nil, fmt.Errorf("values of type %s", t.Dtype())
 	}
+	if len(shape) == 0 {
+		return tensor.New(tensor.FromScalar(reflect.ValueOf(backing).Index(0).Interface())), nil
+	}
 	return tensor.New(tensor.WithShape(shape...), tensor.WithBacking(backing)), nil
+}
+
+func pick[T any](d []T, src []int) []T {
+	r := make([]T, len(src))
+	for i, s := range src {
+		if s >= 0 {
+			r[i] = d[s]
+		}
+	}
+	return r
 }
 
 // gatherIndex lists, for the tensor of shape out, the row-major index in

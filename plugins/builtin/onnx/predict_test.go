@@ -106,7 +106,8 @@ func TestPredictorRefuses(t *testing.T) {
 // Where and an int64 ArgMax output; an image classifier over a [N, 1,
 // 13, 13] batch, grouped, depthwise and dilated convolutions, and a 1-D
 // convolution over the row, with max and average pools, padded, dilated,
-// ceil_mode — give, in Go, what PyTorch computes
+// ceil_mode, an embedding of int64 token ids, two layers of
+// nn.TransformerEncoder with a causal mask (Trilu) — give, in Go, what PyTorch computes
 // for the same input: to 2e-6 relative or 1e-6 absolute (float32
 // rounding in a different order), the ArgMax exactly.
 func TestPredictorMatchesPyTorch(t *testing.T) {
@@ -129,7 +130,7 @@ func TestPredictorMatchesPyTorch(t *testing.T) {
 	if err := json.Unmarshal(b, &fx); err != nil {
 		t.Fatal(err)
 	}
-	if len(fx.Models) != 14 {
+	if len(fx.Models) != 16 {
 		t.Fatalf("%d models in predictions.json", len(fx.Models))
 	}
 	for name, m := range fx.Models {

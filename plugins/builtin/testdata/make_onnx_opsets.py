@@ -41,6 +41,9 @@ OURS = {
     "ReduceSum": {13}, "ReduceSumSquare": {13}, "Round": {11}, "Selu": {6}, "Sign": {13},
     "Slice": {13}, "Softplus": {1}, "Softsign": {1}, "Sqrt": {13}, "Sum": {13},
     "ThresholdedRelu": {10}, "Transpose": {13}, "Where": {9, 16},
+    "Concat": {13}, "CumSum": {11, 14}, "Expand": {13}, "GatherElements": {13}, "Hardmax": {13}, "InstanceNormalization": {6},
+    "IsInf": {10}, "IsNaN": {13}, "Mod": {13}, "Range": {11}, "Shrink": {9}, "Size": {13}, "Split": {13},
+    "Tile": {13}, "TopK": {11}, "Trilu": {14},
 }
 
 last = D.onnx_opset_version()

@@ -155,6 +155,21 @@ class Embedding(nn.Module):
         return torch.softmax(self.fc(self.emb(ids).mean(1)), -1)
 
 
+class Transformer(nn.Module):
+    """Two layers of nn.TransformerEncoder (GELU, LayerNorm) over the row as a sequence of six tokens,
+    with a causal mask (Trilu), the mean over tokens, Linear."""
+
+    def __init__(self):
+        super().__init__()
+        self.inp, self.out = nn.Linear(1, 8), nn.Linear(8, 3)
+        layer = nn.TransformerEncoderLayer(8, 2, 16, dropout=0.1, batch_first=True, activation="gelu")
+        self.enc = nn.TransformerEncoder(layer, 2)
+
+    def forward(self, x):
+        mask = torch.triu(torch.full((x.shape[1], x.shape[1]), float("-inf")), 1)
+        return self.out(self.enc(self.inp(x.unsqueeze(-1)), mask=mask).mean(1))
+
+
 def export(name, model, opset, outputs=("y",), x=rows):
     model.eval()
     f = io.BytesIO()
@@ -192,6 +207,8 @@ export("image_cnn", ImageCNN(), 17, x=images)
 export("signal_cnn", SignalCNN(), 13)
 export("grouped_cnn", GroupedCNN(), 15, x=images)
 export("embedding", Embedding(), 14, x=torch.randint(0, 20, (4, 5)))
+export("transformer", Transformer(), 14)
+export("transformer", Transformer(), 17)
 with open("onnx/torch/predictions.json", "w") as f:
     json.dump(out, f, indent=1)
 for name, m in out["models"].items():
