@@ -16,6 +16,9 @@ import (
 type Frame struct {
 	Columns []string
 	Rows    [][]any
+	// Dict says the body gave `inputs` (or `instances`) as an object of
+	// columns: MLflow hands a model such input as a dict of arrays.
+	Dict bool
 	// Labels are a dataframe_split's column labels as the body gave them,
 	// set only when one is not text (a number: pandas' column label 0,
 	// which scikit-learn does not take as a feature name); Columns holds
@@ -63,6 +66,28 @@ func (f *Frame) nested() bool {
 // of numbers (a cell may be a nested list of them, all of one shape),
 // its shape (first the rows) and its values in row-major order.
 func (f *Frame) tensor() ([]int, []float64, error) {
+	rows := make([]any, len(f.Rows))
+	for i, r := range f.Rows {
+		rows[i] = r
+	}
+	return array(rows)
+}
+
+// column reads column j as numpy reads the list of its cells (a cell may
+// be a nested list: a tensor of a dict's input).
+func (f *Frame) column(j int) ([]int, []float64, error) {
+	cells := make([]any, len(f.Rows))
+	for i, r := range f.Rows {
+		if j < len(r) {
+			cells[i] = r[j]
+		}
+	}
+	return array(cells)
+}
+
+// array reads a list as numpy's array of numbers: its shape and its
+// values in row-major order; uneven nested lists are numpy's error.
+func array(list []any) ([]int, []float64, error) {
 	var shape []int
 	var x []float64
 	var walk func(v any, depth int) error
@@ -89,11 +114,7 @@ func (f *Frame) tensor() ([]int, []float64, error) {
 		}
 		return nil
 	}
-	rows := make([]any, len(f.Rows))
-	for i, r := range f.Rows {
-		rows[i] = r
-	}
-	if err := walk(rows, 0); err != nil {
+	if err := walk(list, 0); err != nil {
 		return nil, nil, err
 	}
 	return shape, x, nil
@@ -355,7 +376,7 @@ func fromRecords(list []any, raw []byte) (*Frame, error) {
 func fromInputs(v any, raw []byte) (*Frame, error) {
 	switch x := v.(type) {
 	case map[string]any:
-		f := &Frame{Columns: objectKeys(raw)}
+		f := &Frame{Columns: objectKeys(raw), Dict: true}
 		n := -1
 		for _, c := range f.Columns {
 			if col, ok := x[c].([]any); ok {

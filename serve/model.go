@@ -10,6 +10,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -148,7 +149,7 @@ func Load(dir string, opts LoadOptions) (*Model, error) {
 			return nil, err
 		}
 		m.Flavor, m.Runtime = "onnx", "go"
-		m.predictor = &onnxPredictor{p: p, tensor: m.signature != nil && m.signature.tensor != nil}
+		m.predictor = &onnxPredictor{p: p, tensor: m.signature != nil && (m.signature.tensor != nil || m.signature.tensors != nil)}
 		return m, nil
 	}
 	if sf, ok := mm.Flavors["sklearn"]; ok && py != nil {
@@ -255,14 +256,15 @@ func (m *Model) Score(ctx context.Context, kind string, body []byte) ([]byte, er
 	return buf.Bytes(), nil
 }
 
-// signature is a model's input schema: named or unnamed column specs, or
-// one tensor spec.
+// signature is a model's input schema: named or unnamed column specs,
+// one tensor spec, or several named ones (a model of several inputs).
 type signature struct {
 	raw     string
 	cols    []colSpec
 	named   bool
-	tensor  []int // the tensor's shape; nil for columns
+	tensor  []int // the one tensor's shape; nil for columns or several tensors
 	tensorT string
+	tensors []colSpec // several named tensor specs
 }
 
 type colSpec struct {
@@ -283,10 +285,16 @@ func parseSignature(s string) (*signature, error) {
 	sig := &signature{raw: s, cols: cols}
 	for _, c := range cols {
 		if c.Type == "tensor" && c.Tensor != nil {
-			if len(cols) != 1 {
-				return nil, errors.New("several tensor inputs are not supported")
+			if len(cols) == 1 {
+				sig.tensor, sig.tensorT = c.Tensor.Shape, c.Tensor.Dtype
+				return sig, nil
 			}
-			sig.tensor, sig.tensorT = c.Tensor.Shape, c.Tensor.Dtype
+			for _, c := range cols {
+				if c.Type != "tensor" || c.Tensor == nil || c.Name == "" {
+					return nil, errors.New("a signature of several tensors names each, and has nothing but tensors")
+				}
+			}
+			sig.tensors = cols
 			return sig, nil
 		}
 		if c.Name != "" {
@@ -317,6 +325,9 @@ func (s *signature) columnType(j int, name string) string {
 // columns in the signature's order (extra ones dropped), values cast to
 // the column types.
 func (s *signature) enforce(f *Frame) (*Frame, error) {
+	if s.tensors != nil {
+		return f, s.enforceTensors(f)
+	}
 	if s.tensor != nil && (len(s.tensor) != 2 || f.nested()) {
 		shape, _, err := f.tensor()
 		if err != nil {
@@ -387,6 +398,40 @@ func (s *signature) enforce(f *Frame) (*Frame, error) {
 		}
 	}
 	return out, nil
+}
+
+// enforceTensors checks a frame against several named tensor specs, as
+// MLflow's _enforce_tensor_schema does: a dict or DataFrame with a column
+// of each name (others are dropped by the model), each of its spec's
+// shape.
+func (s *signature) enforceTensors(f *Frame) error {
+	if f.Columns == nil {
+		return invalidParam("Failed to predict data. \nError: This model contains a tensor-based model signature with input names, which suggests a dictionary input mapping input name to tensor, or a pandas DataFrame input containing columns mapping input name to flattened list value from tensor, but an input of type <class 'numpy.ndarray'> was found.")
+	}
+	var missing []string
+	for _, c := range s.tensors {
+		if !slices.Contains(f.Columns, c.Name) {
+			missing = append(missing, c.Name)
+		}
+	}
+	if missing != nil {
+		return invalidParam("Failed to predict data. \nError: Failed to enforce schema of data with schema '%s'. Error: Model is missing inputs [%s].", s.raw, quoteList(missing))
+	}
+	for _, c := range s.tensors {
+		shape, _, err := f.column(slices.Index(f.Columns, c.Name))
+		if err != nil {
+			return err
+		}
+		ok := len(shape) == len(c.Tensor.Shape)
+		for i := 0; ok && i < len(shape); i++ {
+			ok = c.Tensor.Shape[i] == -1 || c.Tensor.Shape[i] == shape[i]
+		}
+		if !ok {
+			return invalidParam("Failed to predict data. \nError: Failed to enforce schema of data with schema '%s'. Error: Shape of input %s does not match expected shape %s.",
+				s.raw, pyTuple(shape), pyTuple(c.Tensor.Shape))
+		}
+	}
+	return nil
 }
 
 // cast converts a JSON value to a column type as pandas' astype does,

@@ -5,7 +5,9 @@ import (
 	"context"
 	"encoding/json"
 	"math"
+	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/mlrun/mlrun/plugins/builtin/onnx"
 )
@@ -20,6 +22,9 @@ type onnxPredictor struct {
 }
 
 func (o *onnxPredictor) Predict(_ context.Context, f *Frame, _ map[string]any) (any, error) {
+	if len(o.p.Inputs) > 1 || f.Dict && o.byName(f) {
+		return o.predictByName(f)
+	}
 	if len(o.p.Shape) > 2 || f.nested() {
 		shape, x, err := f.tensor()
 		if err != nil {
@@ -56,10 +61,58 @@ func (o *onnxPredictor) Predict(_ context.Context, f *Frame, _ map[string]any) (
 	return o.write(f, out), nil
 }
 
-// write answers as mlflow.onnx's pyfunc does for the frame f.
+// byName says whether the frame's columns are the model's inputs' names.
+func (o *onnxPredictor) byName(f *Frame) bool {
+	if len(f.Columns) != len(o.p.Inputs) {
+		return false
+	}
+	for _, in := range o.p.Inputs {
+		if !slices.Contains(f.Columns, in.Name) {
+			return false
+		}
+	}
+	return true
+}
+
+// predictByName feeds each of the model's inputs the frame's column of
+// its name, as mlflow.onnx's pyfunc does for a model of several inputs
+// (a DataFrame's column as a 1-D array) or for a dict (each array as
+// given); a positional frame (a numpy array) is refused with MLflow's
+// message.
+func (o *onnxPredictor) predictByName(f *Frame) (any, error) {
+	var names []string
+	for _, in := range o.p.Inputs {
+		names = append(names, "'"+in.Name+"'")
+	}
+	if f.Columns == nil {
+		return nil, badRequest("Encountered an unexpected error while evaluating the model. Verify that the serialized input Dataframe is compatible with the model for inference. Error: Unable to map numpy array input to the expected model input. Numpy arrays can only be used as input for MLflow ONNX models that have a single input. This model requires %d inputs. Please pass in data as either a dictionary or a DataFrame with the following tensors: [%s].",
+			len(o.p.Inputs), strings.Join(names, ", "))
+	}
+	feeds := map[string]onnx.Feed{}
+	for _, in := range o.p.Inputs {
+		j := slices.Index(f.Columns, in.Name)
+		if j < 0 {
+			return nil, badRequest("Encountered an unexpected error while evaluating the model. Verify that the serialized input Dataframe is compatible with the model for inference. Error: '%s'", in.Name)
+		}
+		shape, x, err := f.column(j)
+		if err != nil {
+			return nil, err
+		}
+		feeds[in.Name] = onnx.Feed{Values: x, Shape: shape}
+	}
+	out, err := o.p.PredictInputs(feeds)
+	if err != nil {
+		return nil, badRequest("Encountered an unexpected error while evaluating the model. Verify that the serialized input Dataframe is compatible with the model for inference. Error: %v", err)
+	}
+	return o.write(f, out), nil
+}
+
+// write answers as mlflow.onnx's pyfunc does for the frame f: a dict of
+// outputs for a dict or an array, records of each output, flattened, for
+// a DataFrame.
 func (o *onnxPredictor) write(f *Frame, out map[string]onnx.Output) rawJSON {
 	var buf bytes.Buffer
-	records := f.Columns != nil && !o.tensor
+	records := f.Columns != nil && !o.tensor && !(f.Dict && o.byName(f))
 	if records {
 		n := -1
 		for _, name := range o.p.Outputs {

@@ -644,7 +644,7 @@ func TestServesPyTorchONNXInGo(t *testing.T) {
 	var fx struct {
 		Rows   [][]float64
 		Models map[string]struct {
-			Input   struct{ Values []float64 }
+			Inputs  map[string]struct{ Values []float64 }
 			Outputs map[string]struct{ Values []float64 }
 		}
 	}
@@ -677,7 +677,7 @@ func TestServesPyTorchONNXInGo(t *testing.T) {
 	emb := fx.Models["embedding_14.onnx"]
 	ids := make([][]int, 4)
 	for i := range ids {
-		for _, v := range emb.Input.Values[i*5 : (i+1)*5] {
+		for _, v := range emb.Inputs["x"].Values[i*5 : (i+1)*5] {
 			ids[i] = append(ids[i], int(v))
 		}
 	}
@@ -722,7 +722,7 @@ func TestServesImagesToONNXInGo(t *testing.T) {
 	}
 	var fx struct {
 		Models map[string]struct {
-			Input   struct{ Values []float64 }
+			Inputs  map[string]struct{ Values []float64 }
 			Outputs map[string]struct{ Values []float64 }
 		}
 	}
@@ -734,7 +734,7 @@ func TestServesImagesToONNXInGo(t *testing.T) {
 	for i := range images {
 		images[i] = [][][]float64{make([][]float64, 13)}
 		for r := range 13 {
-			images[i][0][r] = m.Input.Values[(i*13+r)*13 : (i*13+r+1)*13]
+			images[i][0][r] = m.Inputs["x"].Values[(i*13+r)*13 : (i*13+r+1)*13]
 		}
 	}
 	body, _ := json.Marshal(map[string]any{"inputs": images})
@@ -772,6 +772,98 @@ func TestServesImagesToONNXInGo(t *testing.T) {
 	url = start(t, onnxDir(t, "torch/image_cnn_17.onnx", ""), serve.Options{})
 	if code, _, resp := post(t, url, "application/json", string(small)); code != 400 || !strings.Contains(resp, "input x of shape [1 1 12 12]; the model takes [-1 1 13 13]") {
 		t.Errorf("12x12 image, no signature: %d %s", code, resp)
+	}
+}
+
+// TestServesONNXOfSeveralInputs: a model of several inputs is fed by
+// name as mlflow.onnx's pyfunc feeds it — a dict's arrays as given (the
+// answer a dict), a DataFrame's columns as 1-D arrays (the answer its
+// records) — with PyTorch's values; an array is refused with MLflow's
+// message, and a tensor signature of several named tensors checks each.
+func TestServesONNXOfSeveralInputs(t *testing.T) {
+	b, err := os.ReadFile("../plugins/builtin/testdata/onnx/torch/predictions.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fx struct {
+		Models map[string]struct {
+			Inputs  map[string]struct{ Values []float64 }
+			Outputs map[string]struct{ Values []float64 }
+		}
+	}
+	if err := json.Unmarshal(b, &fx); err != nil {
+		t.Fatal(err)
+	}
+	near := func(name string, got, want []float64) {
+		t.Helper()
+		if len(got) != len(want) {
+			t.Fatalf("%s: %d values, PyTorch %d", name, len(got), len(want))
+		}
+		for i, g := range got {
+			if w := want[i]; math.Abs(g-w) > 1e-6 && math.Abs(g-w) > 2e-6*math.Abs(w) {
+				t.Errorf("%s [%d]: %v, PyTorch %v", name, i, g, w)
+			}
+		}
+	}
+	rowsOf := func(v []float64, width int) [][]float64 {
+		var r [][]float64
+		for i := 0; i < len(v); i += width {
+			r = append(r, v[i:i+width])
+		}
+		return r
+	}
+	two := fx.Models["two_inputs_13.onnx"]
+	body, _ := json.Marshal(map[string]any{"inputs": map[string]any{"a": rowsOf(two.Inputs["a"].Values, 3), "b": rowsOf(two.Inputs["b"].Values, 2)}})
+	url := start(t, onnxDir(t, "torch/two_inputs_13.onnx", ""), serve.Options{})
+	code, _, resp := post(t, url, "application/json", string(body))
+	var out struct{ Predictions map[string][][]float64 }
+	if err := json.Unmarshal([]byte(resp), &out); code != 200 || err != nil || !strings.HasPrefix(resp, `{"predictions": {"y": [[`) {
+		t.Fatalf("two inputs: %d %v %s", code, err, resp)
+	}
+	near("two inputs", slices.Concat(out.Predictions["y"]...), two.Outputs["y"].Values)
+	if code, _, resp := post(t, url, "application/json", `{"inputs": [[1, 2, 3, 4, 5]]}`); code != 400 ||
+		!strings.Contains(resp, "Unable to map numpy array input to the expected model input. Numpy arrays can only be used as input for MLflow ONNX models that have a single input. This model requires 2 inputs. Please pass in data as either a dictionary or a DataFrame with the following tensors: ['a', 'b'].") {
+		t.Errorf("two inputs, an array: %d %s", code, resp)
+	}
+	sig := `[{"name": "a", "type": "tensor", "tensor-spec": {"dtype": "float32", "shape": [-1, 3]}}, {"name": "b", "type": "tensor", "tensor-spec": {"dtype": "float32", "shape": [-1, 2]}}]`
+	url = start(t, onnxDir(t, "torch/two_inputs_13.onnx", sig), serve.Options{})
+	code, _, resp = post(t, url, "application/json", string(body))
+	out.Predictions = nil
+	if err := json.Unmarshal([]byte(resp), &out); code != 200 || err != nil {
+		t.Fatalf("two inputs, signed: %d %v %s", code, err, resp)
+	}
+	near("two inputs, signed", slices.Concat(out.Predictions["y"]...), two.Outputs["y"].Values)
+	for in, want := range map[string]string{
+		`{"inputs": {"a": [[1, 2, 3]]}}`:                   "Model is missing inputs ['b'].",
+		`{"inputs": {"a": [[1, 2, 3]], "b": [[1, 2, 3]]}}`: "Shape of input (1, 3) does not match expected shape (-1, 2).",
+		`{"inputs": [[1, 2, 3, 4, 5]]}`:                    "This model contains a tensor-based model signature with input names",
+	} {
+		if code, _, resp := post(t, url, "application/json", in); code != 400 || !strings.Contains(resp, `"error_code":"INVALID_PARAMETER_VALUE"`) || !strings.Contains(resp, want) {
+			t.Errorf("two inputs, signed, %s: %d %s", in, code, resp)
+		}
+	}
+
+	// A DataFrame's columns, each a 1-D input; a column the model does
+	// not take is left out; the answer is the records of the output.
+	cols := fx.Models["columns_13.onnx"]
+	var data [][]float64
+	for i := range 5 {
+		data = append(data, []float64{cols.Inputs["c"].Values[i], 7, cols.Inputs["a"].Values[i], cols.Inputs["b"].Values[i]})
+	}
+	split, _ := json.Marshal(map[string]any{"dataframe_split": map[string]any{"columns": []string{"c", "d", "a", "b"}, "data": data}})
+	url = start(t, onnxDir(t, "torch/columns_13.onnx", ""), serve.Options{})
+	code, _, resp = post(t, url, "application/json", string(split))
+	var recs struct{ Predictions []map[string]float64 }
+	if err := json.Unmarshal([]byte(resp), &recs); code != 200 || err != nil || !strings.HasPrefix(resp, `{"predictions": [{"y": `) {
+		t.Fatalf("columns: %d %v %s", code, err, resp)
+	}
+	var got []float64
+	for _, r := range recs.Predictions {
+		got = append(got, r["y"])
+	}
+	near("columns", got, cols.Outputs["y"].Values)
+	if code, _, resp := post(t, url, "application/json", `{"dataframe_split": {"columns": ["a", "b"], "data": [[1, 2]]}}`); code != 400 || !strings.Contains(resp, "Error: 'c'") {
+		t.Errorf("columns without c: %d %s", code, resp)
 	}
 }
 

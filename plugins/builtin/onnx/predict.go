@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
+	"strings"
 	"path/filepath"
 
 	"github.com/advancedclimatesystems/gonnx"
@@ -22,16 +24,34 @@ import (
 // refused at load, naming the operator or the opset.
 type Predictor struct {
 	m *gonnx.Model
-	// Input is the model's one input; Dtype its element type as numpy
-	// names it (float32, float64, int64 or int32: token ids for an
-	// embedding); Shape its dimensions (-1: free; none when the model does
-	// not say); Width its second of two (-1: free or not two).
+	// Inputs are the model's inputs (its graph's, but the initializers),
+	// in order.
+	Inputs []Input
+	// Input, Dtype and Shape are the first input's; Width its second
+	// dimension when it has two (-1: free or not two).
 	Input string
 	Dtype string
 	Shape []int
 	Width int
 	// Outputs are the model's outputs, in order.
 	Outputs []string
+}
+
+// Input is one of a model's inputs: its name; its element type as numpy
+// names it (float32, float64, int64 or int32: token ids for an
+// embedding); its dimensions (-1: free; none when the model does not
+// say).
+type Input struct {
+	Name  string
+	Dtype string
+	Shape []int
+}
+
+// Feed is an input's values in row-major order, and their shape (the
+// first axis the batch).
+type Feed struct {
+	Values []float64
+	Shape  []int
 }
 
 // Output is one output tensor: its shape, and its values in row-major
@@ -82,40 +102,41 @@ func LoadPredictor(path string) (*Predictor, error) {
 		init[t.GetName()] = true
 	}
 	p := &Predictor{m: m, Outputs: m.OutputNames(), Width: -1}
-	var inputs []*gonnxpb.ValueInfoProto
+	static := true
 	for _, in := range mp.Graph.GetInput() {
-		if !init[in.GetName()] {
-			inputs = append(inputs, in)
+		if init[in.GetName()] {
+			continue
 		}
-	}
-	if len(inputs) != 1 {
-		return nil, flavor.Invalid("%s: the model has %d inputs; mlrun's Go ONNX runtime serves models of one input", path, len(inputs))
-	}
-	in := inputs[0]
-	p.Input = in.GetName()
-	switch t := in.GetType().GetTensorType(); t.GetElemType() {
-	case int32(gonnxpb.TensorProto_FLOAT):
-		p.Dtype = "float32"
-	case int32(gonnxpb.TensorProto_DOUBLE):
-		p.Dtype = "float64"
-	case int32(gonnxpb.TensorProto_INT64):
-		p.Dtype = "int64"
-	case int32(gonnxpb.TensorProto_INT32):
-		p.Dtype = "int32"
-	default:
-		return nil, flavor.Invalid("%s: input %s is of element type %s; mlrun's Go ONNX runtime serves float, double, int64 and int32 inputs", path, p.Input, gonnxpb.TensorProto_DataType(t.GetElemType()))
-	}
-	dims := in.GetType().GetTensorType().GetShape().GetDim()
-	static := len(dims) >= 2
-	for i, d := range dims {
-		p.Shape = append(p.Shape, -1)
-		if d.GetDimParam() == "" && d.GetDimValue() > 0 {
-			p.Shape[i] = int(d.GetDimValue())
-		} else if i > 0 {
-			static = false
+		i := Input{Name: in.GetName()}
+		switch t := in.GetType().GetTensorType(); t.GetElemType() {
+		case int32(gonnxpb.TensorProto_FLOAT):
+			i.Dtype = "float32"
+		case int32(gonnxpb.TensorProto_DOUBLE):
+			i.Dtype = "float64"
+		case int32(gonnxpb.TensorProto_INT64):
+			i.Dtype = "int64"
+		case int32(gonnxpb.TensorProto_INT32):
+			i.Dtype = "int32"
+		default:
+			return nil, flavor.Invalid("%s: input %s is of element type %s; mlrun's Go ONNX runtime serves float, double, int64 and int32 inputs", path, i.Name, gonnxpb.TensorProto_DataType(t.GetElemType()))
 		}
+		dims := in.GetType().GetTensorType().GetShape().GetDim()
+		static = static && len(dims) >= 1
+		for k, d := range dims {
+			i.Shape = append(i.Shape, -1)
+			if d.GetDimParam() == "" && d.GetDimValue() > 0 {
+				i.Shape[k] = int(d.GetDimValue())
+			} else if k > 0 {
+				static = false
+			}
+		}
+		p.Inputs = append(p.Inputs, i)
 	}
-	if len(dims) == 2 {
+	if len(p.Inputs) == 0 {
+		return nil, flavor.Invalid("%s: the model has no inputs", path)
+	}
+	p.Input, p.Dtype, p.Shape = p.Inputs[0].Name, p.Inputs[0].Dtype, p.Inputs[0].Shape
+	if len(p.Shape) == 2 {
 		p.Width = p.Shape[1]
 	}
 	if static {
@@ -123,15 +144,17 @@ func LoadPredictor(path string) (*Predictor, error) {
 		// asked to train, a pooling window larger than its input): one
 		// batch of zeros, now, makes such a model a load error, not every
 		// request's.
-		shape := append([]int(nil), p.Shape...)
-		if shape[0] <= 0 || shape[0] > 1024 {
-			shape[0] = 1
+		batch := 1
+		if n := p.Shape[0]; n > 0 && n <= 1024 {
+			batch = n
 		}
-		n := 1
-		for _, d := range shape {
-			n *= d
+		feeds := map[string]Feed{}
+		for _, in := range p.Inputs {
+			shape := slices.Clone(in.Shape)
+			shape[0] = batch
+			feeds[in.Name] = Feed{Values: make([]float64, count(shape)), Shape: shape}
 		}
-		if _, err := p.PredictTensor(make([]float64, n), shape); err != nil {
+		if _, err := p.PredictInputs(feeds); err != nil {
 			return nil, flavor.Invalid("%s: the model does not run in mlrun's Go ONNX runtime (gonnx): %v", path, err)
 		}
 	}
@@ -147,56 +170,55 @@ func (p *Predictor) Predict(x []float64, rows, cols int) (map[string]Output, err
 	return p.PredictTensor(x, []int{rows, cols})
 }
 
-// PredictTensor runs the model on x, its one input's values in row-major
+// PredictTensor runs a model of one input on x, its values in row-major
 // order, as a tensor of shape (the first axis the batch: a [N, C, H, W]
-// image batch, say) and of the input's element type. A batch of none
-// gives each output empty, as onnxruntime's does, without running the
-// graph (gonnx's kernels index their first element).
+// image batch, say) and of the input's element type.
 func (p *Predictor) PredictTensor(x []float64, shape []int) (map[string]Output, error) {
-	n := 1
-	for _, d := range shape {
-		n *= d
+	if len(p.Inputs) != 1 {
+		return nil, fmt.Errorf("the model has %d inputs: %s", len(p.Inputs), p.inputNames())
 	}
-	if len(shape) == 0 || n != len(x) {
-		return nil, fmt.Errorf("input %s: %d values for shape %v", p.Input, len(x), shape)
+	return p.PredictInputs(map[string]Feed{p.Input: {Values: x, Shape: shape}})
+}
+
+// inputNames lists the inputs' names as Python lists them.
+func (p *Predictor) inputNames() string {
+	var names []string
+	for _, in := range p.Inputs {
+		names = append(names, "'"+in.Name+"'")
 	}
-	if shape[0] == 0 {
+	return "[" + strings.Join(names, ", ") + "]"
+}
+
+// PredictInputs runs the model on a feed for each of its inputs, each
+// made a tensor of the input's element type. A batch of none gives each
+// output empty, as onnxruntime's does, without running the graph
+// (gonnx's kernels index their first element).
+func (p *Predictor) PredictInputs(feeds map[string]Feed) (map[string]Output, error) {
+	tensors := gonnx.Tensors{}
+	empty := false
+	for _, in := range p.Inputs {
+		f, ok := feeds[in.Name]
+		if !ok {
+			return nil, fmt.Errorf("input %s is missing: the model's inputs are %s", in.Name, p.inputNames())
+		}
+		t, err := in.tensor(f)
+		if err != nil {
+			return nil, err
+		}
+		empty = empty || f.Shape[0] == 0
+		tensors[in.Name] = t
+	}
+	if len(feeds) != len(p.Inputs) {
+		return nil, fmt.Errorf("%d inputs given; the model's inputs are %s", len(feeds), p.inputNames())
+	}
+	if empty {
 		out := map[string]Output{}
 		for _, name := range p.Outputs {
 			out[name] = Output{Shape: []int{0}}
 		}
 		return out, nil
 	}
-	if len(p.Shape) > 0 && len(shape) != len(p.Shape) {
-		return nil, fmt.Errorf("input %s has %d dimensions; the model takes %d (shape %v)", p.Input, len(shape), len(p.Shape), p.Shape)
-	}
-	for i, d := range p.Shape {
-		if i > 0 && d > 0 && shape[i] != d {
-			return nil, fmt.Errorf("input %s of shape %v; the model takes %v", p.Input, shape, p.Shape)
-		}
-	}
-	var backing any
-	switch p.Dtype {
-	case "float64":
-		backing = append([]float64(nil), x...)
-	case "float32":
-		backing = convert[float32](x)
-	default:
-		// As numpy's astype: the fraction dropped; but no NaN or infinity,
-		// which have no integer (pandas refuses them so).
-		for _, v := range x {
-			if math.IsNaN(v) || math.IsInf(v, 0) {
-				return nil, fmt.Errorf("input %s is %s: cannot convert non-finite values (NA or inf) to integer", p.Input, p.Dtype)
-			}
-		}
-		if p.Dtype == "int64" {
-			backing = convert[int64](x)
-		} else {
-			backing = convert[int32](x)
-		}
-	}
-	t := tensor.New(tensor.WithShape(shape...), tensor.WithBacking(backing))
-	res, err := p.run(t)
+	res, err := p.run(tensors)
 	if err != nil {
 		return nil, err
 	}
@@ -237,6 +259,47 @@ func (p *Predictor) PredictTensor(x []float64, shape []int) (map[string]Output, 
 	return out, nil
 }
 
+// tensor makes the feed a tensor of the input's element type, checking
+// its shape against the input's.
+func (in Input) tensor(f Feed) (tensor.Tensor, error) {
+	x, shape := f.Values, f.Shape
+	if len(shape) == 0 || count(shape) != len(x) {
+		return nil, fmt.Errorf("input %s: %d values for shape %v", in.Name, len(x), shape)
+	}
+	if len(in.Shape) > 0 && len(shape) != len(in.Shape) {
+		return nil, fmt.Errorf("input %s has %d dimensions; the model takes %d (shape %v)", in.Name, len(shape), len(in.Shape), in.Shape)
+	}
+	for i, d := range in.Shape {
+		if i > 0 && d > 0 && shape[i] != d {
+			return nil, fmt.Errorf("input %s of shape %v; the model takes %v", in.Name, shape, in.Shape)
+		}
+	}
+	if shape[0] == 0 {
+		return nil, nil
+	}
+	var backing any
+	switch in.Dtype {
+	case "float64":
+		backing = slices.Clone(x)
+	case "float32":
+		backing = convert[float32](x)
+	default:
+		// As numpy's astype: the fraction dropped; but no NaN or infinity,
+		// which have no integer (pandas refuses them so).
+		for _, v := range x {
+			if math.IsNaN(v) || math.IsInf(v, 0) {
+				return nil, fmt.Errorf("input %s is %s: cannot convert non-finite values (NA or inf) to integer", in.Name, in.Dtype)
+			}
+		}
+		if in.Dtype == "int64" {
+			backing = convert[int64](x)
+		} else {
+			backing = convert[int32](x)
+		}
+	}
+	return tensor.New(tensor.WithShape(shape...), tensor.WithBacking(backing)), nil
+}
+
 // newModel is gonnx.NewModel, whose panics on data it does not expect
 // (the tensor library's sanity checks) are errors.
 func newModel(mp *gonnxpb.ModelProto) (m *gonnx.Model, err error) {
@@ -251,11 +314,11 @@ func newModel(mp *gonnxpb.ModelProto) (m *gonnx.Model, err error) {
 // run runs the graph on t. gonnx checks shapes in some operators and
 // panics in others' kernels (a tensor library's index out of range);
 // such a panic is this input's error, not the server's end.
-func (p *Predictor) run(t tensor.Tensor) (res gonnx.Tensors, err error) {
+func (p *Predictor) run(in gonnx.Tensors) (res gonnx.Tensors, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			res, err = nil, fmt.Errorf("the graph failed on this input: %v", r)
 		}
 	}()
-	return p.m.Run(gonnx.Tensors{p.Input: t})
+	return p.m.Run(in)
 }

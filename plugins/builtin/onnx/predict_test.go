@@ -107,7 +107,8 @@ func TestPredictorRefuses(t *testing.T) {
 // 13, 13] batch, grouped, depthwise and dilated convolutions, and a 1-D
 // convolution over the row, with max and average pools, padded, dilated,
 // ceil_mode, an embedding of int64 token ids, two layers of
-// nn.TransformerEncoder with a causal mask (Trilu) — give, in Go, what PyTorch computes
+// nn.TransformerEncoder with a causal mask (Trilu), models of two and of
+// three (1-D) inputs — give, in Go, what PyTorch computes
 // for the same input: to 2e-6 relative or 1e-6 absolute (float32
 // rounding in a different order), the ArgMax exactly.
 func TestPredictorMatchesPyTorch(t *testing.T) {
@@ -117,10 +118,7 @@ func TestPredictorMatchesPyTorch(t *testing.T) {
 	}
 	var fx struct {
 		Models map[string]struct {
-			Input struct {
-				Shape  []int
-				Values []float64
-			}
+			Inputs  map[string]onnx.Feed
 			Outputs map[string]struct {
 				Shape  []int
 				Values []float64
@@ -130,7 +128,7 @@ func TestPredictorMatchesPyTorch(t *testing.T) {
 	if err := json.Unmarshal(b, &fx); err != nil {
 		t.Fatal(err)
 	}
-	if len(fx.Models) != 16 {
+	if len(fx.Models) != 18 {
 		t.Fatalf("%d models in predictions.json", len(fx.Models))
 	}
 	for name, m := range fx.Models {
@@ -139,7 +137,7 @@ func TestPredictorMatchesPyTorch(t *testing.T) {
 			t.Errorf("%s: %v", name, err)
 			continue
 		}
-		out, err := p.PredictTensor(m.Input.Values, m.Input.Shape)
+		out, err := p.PredictInputs(m.Inputs)
 		if err != nil {
 			t.Errorf("%s: %v", name, err)
 			continue

@@ -170,21 +170,44 @@ class Transformer(nn.Module):
         return self.out(self.enc(self.inp(x.unsqueeze(-1)), mask=mask).mean(1))
 
 
-def export(name, model, opset, outputs=("y",), x=rows):
+class TwoInputs(nn.Module):
+    """Two inputs, a [N, 3] and b [N, 2], joined: Concat, Linear, Tanh."""
+
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(5, 2)
+
+    def forward(self, a, b):
+        return torch.tanh(self.fc(torch.cat([a, b], 1)))
+
+
+class Columns(nn.Module):
+    """Three 1-D inputs, one value a row each (what MLflow feeds a DataFrame's columns): stacked, Linear."""
+
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(3, 1)
+
+    def forward(self, a, b, c):
+        return self.fc(torch.stack([a, b, c], 1))
+
+
+def export(name, model, opset, outputs=("y",), x=rows, inputs=None):
     model.eval()
     f = io.BytesIO()
-    torch.onnx.export(model, x[:2], f, opset_version=opset, input_names=["x"], output_names=list(outputs),
-                      dynamic_axes={"x": {0: "N"}, **{o: {0: "N"} for o in outputs}})
+    inputs = inputs or {"x": x}
+    torch.onnx.export(model, tuple(v[:2] for v in inputs.values()), f, opset_version=opset, input_names=list(inputs),
+                      output_names=list(outputs), dynamic_axes={**{i: {0: "N"} for i in inputs}, **{o: {0: "N"} for o in outputs}})
     mp = onnx.load_from_string(f.getvalue())
     onnx.checker.check_model(mp)
     file = "%s_%d.onnx" % (name, opset)
     onnx.save(mp, os.path.join("onnx/torch", file))
     with torch.no_grad():
-        res = model(x)
+        res = model(*inputs.values())
     res = res if isinstance(res, tuple) else (res,)
     out["models"][file] = {
         "operators": sorted({n.op_type for n in mp.graph.node}),
-        "input": {"shape": list(x.shape), "values": x.double().flatten().tolist()},
+        "inputs": {i: {"shape": list(v.shape), "values": v.double().flatten().tolist()} for i, v in inputs.items()},
         "outputs": {o: {"shape": list(r.shape), "values": r.double().flatten().tolist()} for o, r in zip(outputs, res)},
     }
 
@@ -209,6 +232,8 @@ export("grouped_cnn", GroupedCNN(), 15, x=images)
 export("embedding", Embedding(), 14, x=torch.randint(0, 20, (4, 5)))
 export("transformer", Transformer(), 14)
 export("transformer", Transformer(), 17)
+export("two_inputs", TwoInputs(), 13, inputs={"a": torch.randn(4, 3), "b": torch.randn(4, 2)})
+export("columns", Columns(), 13, inputs={"a": torch.randn(5), "b": torch.randn(5), "c": torch.randn(5)})
 with open("onnx/torch/predictions.json", "w") as f:
     json.dump(out, f, indent=1)
 for name, m in out["models"].items():
