@@ -4,9 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"path/filepath"
 	"slices"
 	"strings"
-	"path/filepath"
 
 	"github.com/advancedclimatesystems/gonnx"
 	gonnxpb "github.com/advancedclimatesystems/gonnx/onnx"
