@@ -18,10 +18,11 @@ import (
 
 // Predictor is an ONNX model ready to run in Go, on
 // github.com/advancedclimatesystems/gonnx: a pure-Go runtime (no cgo, no
-// onnxruntime library), which runs opset-13 models made of the operators
-// it implements, and models of opsets 14 to 17 whose nodes mean what
-// they meant in opset 13 (asRuntimeOpset). A model it cannot run is
-// refused at load, naming the operator or the opset.
+// onnxruntime library) of opset 13, with the operators it implements and
+// those ops.go, cnn.go and tensorops.go add (or put in place of its
+// own), running models of other opsets whose nodes mean what they mean
+// in opset 13 (asRuntimeOpset). A model it cannot run is refused at
+// load, naming the operator or the opset.
 type Predictor struct {
 	m *gonnx.Model
 	// Inputs are the model's inputs (its graph's, but the initializers),
