@@ -630,6 +630,43 @@ func TestServesONNXInGo(t *testing.T) {
 	}
 }
 
+// torchFixtures reads make_torch_onnx.py's predictions: the rows, and
+// each model's inputs and PyTorch's outputs.
+type torchFixtures struct {
+	Rows   [][]float64
+	Models map[string]struct {
+		Inputs  map[string]struct{ Values []float64 }
+		Outputs map[string]struct{ Values []float64 }
+	}
+}
+
+func readTorchFixtures(t *testing.T) torchFixtures {
+	t.Helper()
+	b, err := os.ReadFile("../plugins/builtin/testdata/onnx/torch/predictions.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fx torchFixtures
+	if err := json.Unmarshal(b, &fx); err != nil {
+		t.Fatal(err)
+	}
+	return fx
+}
+
+// nearPyTorch checks served values against PyTorch's: 2e-6 relative or
+// 1e-6 absolute (float32 rounding in another order).
+func nearPyTorch(t *testing.T, name string, got, want []float64) {
+	t.Helper()
+	if len(got) != len(want) {
+		t.Fatalf("%s: %d values, PyTorch %d", name, len(got), len(want))
+	}
+	for i, g := range got {
+		if w := want[i]; math.Abs(g-w) > 1e-6 && math.Abs(g-w) > 2e-6*math.Abs(w) {
+			t.Errorf("%s [%d]: %v, PyTorch %v", name, i, g, w)
+		}
+	}
+}
+
 // TestServesPyTorchONNXInGo: networks exported by PyTorch's ONNX
 // exporter (make_torch_onnx.py) are served in Go with PyTorch's values: a
 // transformer block (GELU, LayerNormalization) to 2e-6, an embedding of
@@ -637,32 +674,9 @@ func TestServesONNXInGo(t *testing.T) {
 // two outputs whose second is ArgMax's int64, written as integers, as
 // MLflow writes numpy's int64 (a float output keeps its ".0").
 func TestServesPyTorchONNXInGo(t *testing.T) {
-	b, err := os.ReadFile("../plugins/builtin/testdata/onnx/torch/predictions.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var fx struct {
-		Rows   [][]float64
-		Models map[string]struct {
-			Inputs  map[string]struct{ Values []float64 }
-			Outputs map[string]struct{ Values []float64 }
-		}
-	}
-	if err := json.Unmarshal(b, &fx); err != nil {
-		t.Fatal(err)
-	}
+	fx := readTorchFixtures(t)
 	rows, _ := json.Marshal(fx.Rows)
-	near := func(name string, got, want []float64) {
-		t.Helper()
-		if len(got) != len(want) {
-			t.Fatalf("%s: %d values, PyTorch %d", name, len(got), len(want))
-		}
-		for i, g := range got {
-			if w := want[i]; math.Abs(g-w) > 1e-6 && math.Abs(g-w) > 2e-6*math.Abs(w) {
-				t.Errorf("%s [%d]: %v, PyTorch %v", name, i, g, w)
-			}
-		}
-	}
+	near := func(name string, got, want []float64) { t.Helper(); nearPyTorch(t, name, got, want) }
 	sig := `[{"type": "tensor", "tensor-spec": {"dtype": "float32", "shape": [-1, 6]}}]`
 	url := start(t, onnxDir(t, "torch/gelu_layernorm_17.onnx", sig), serve.Options{})
 	code, _, body := post(t, url, "application/json", `{"inputs": `+string(rows)+`}`)
@@ -716,20 +730,7 @@ func TestServesPyTorchONNXInGo(t *testing.T) {
 // tensor signature with MLflow's message, and lists of uneven lengths
 // with numpy's.
 func TestServesImagesToONNXInGo(t *testing.T) {
-	b, err := os.ReadFile("../plugins/builtin/testdata/onnx/torch/predictions.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var fx struct {
-		Models map[string]struct {
-			Inputs  map[string]struct{ Values []float64 }
-			Outputs map[string]struct{ Values []float64 }
-		}
-	}
-	if err := json.Unmarshal(b, &fx); err != nil {
-		t.Fatal(err)
-	}
-	m := fx.Models["image_cnn_17.onnx"]
+	m := readTorchFixtures(t).Models["image_cnn_17.onnx"]
 	images := make([][][][]float64, 3)
 	for i := range images {
 		images[i] = [][][]float64{make([][]float64, 13)}
@@ -746,16 +747,7 @@ func TestServesImagesToONNXInGo(t *testing.T) {
 		if err := json.Unmarshal([]byte(resp), &out); code != 200 || err != nil {
 			t.Fatalf("signature %q: %d %v %s", s, code, err, resp)
 		}
-		got := slices.Concat(out.Predictions["y"]...)
-		want := m.Outputs["y"].Values
-		if len(got) != len(want) {
-			t.Fatalf("signature %q: %d values, PyTorch %d", s, len(got), len(want))
-		}
-		for i, g := range got {
-			if w := want[i]; math.Abs(g-w) > 1e-6 && math.Abs(g-w) > 2e-6*math.Abs(w) {
-				t.Errorf("signature %q [%d]: %v, PyTorch %v", s, i, g, w)
-			}
-		}
+		nearPyTorch(t, fmt.Sprintf("signature %q", s), slices.Concat(out.Predictions["y"]...), m.Outputs["y"].Values)
 	}
 	url := start(t, onnxDir(t, "torch/image_cnn_17.onnx", sig), serve.Options{})
 	small, _ := json.Marshal(map[string]any{"inputs": [][][][]float64{{make([][]float64, 12)}}})
@@ -781,30 +773,8 @@ func TestServesImagesToONNXInGo(t *testing.T) {
 // records) — with PyTorch's values; an array is refused with MLflow's
 // message, and a tensor signature of several named tensors checks each.
 func TestServesONNXOfSeveralInputs(t *testing.T) {
-	b, err := os.ReadFile("../plugins/builtin/testdata/onnx/torch/predictions.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var fx struct {
-		Models map[string]struct {
-			Inputs  map[string]struct{ Values []float64 }
-			Outputs map[string]struct{ Values []float64 }
-		}
-	}
-	if err := json.Unmarshal(b, &fx); err != nil {
-		t.Fatal(err)
-	}
-	near := func(name string, got, want []float64) {
-		t.Helper()
-		if len(got) != len(want) {
-			t.Fatalf("%s: %d values, PyTorch %d", name, len(got), len(want))
-		}
-		for i, g := range got {
-			if w := want[i]; math.Abs(g-w) > 1e-6 && math.Abs(g-w) > 2e-6*math.Abs(w) {
-				t.Errorf("%s [%d]: %v, PyTorch %v", name, i, g, w)
-			}
-		}
-	}
+	fx := readTorchFixtures(t)
+	near := func(name string, got, want []float64) { t.Helper(); nearPyTorch(t, name, got, want) }
 	rowsOf := func(v []float64, width int) [][]float64 {
 		var r [][]float64
 		for i := 0; i < len(v); i += width {

@@ -133,12 +133,9 @@ func pooling(name string) func() ops.Operator {
 			}
 			includePad := a.i("count_include_pad", 0) != 0
 			o.apply = func(in []tensor.Tensor) ([]tensor.Tensor, error) {
-				x, shape, err := floats(in[0])
+				x, shape, err := spatialFloats(o, in[0])
 				if err != nil {
 					return nil, err
-				}
-				if len(shape) < 3 || len(shape) > 5 {
-					return nil, fmt.Errorf("%s: input of shape %v: it pools 1 to 3 spatial axes of [N, C, …]", o, shape)
 				}
 				sp := shape[2:]
 				w, err := geometry(o, a, sp, nil)
@@ -202,6 +199,19 @@ func pooling(name string) func() ops.Operator {
 	}
 }
 
+// spatialFloats is floats of an [N, C, …] input with 1 to 3 spatial
+// axes.
+func spatialFloats(o *op, t tensor.Tensor) ([]float64, []int, error) {
+	x, shape, err := floats(t)
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(shape) < 3 || len(shape) > 5 {
+		return nil, nil, fmt.Errorf("%s: input of shape %v: it takes 1 to 3 spatial axes of [N, C, …]", o, shape)
+	}
+	return x, shape, nil
+}
+
 // next advances a row-major position within dims; false once it wraps.
 func next(pos, dims []int) bool {
 	for i := len(pos) - 1; i >= 0; i-- {
@@ -220,12 +230,9 @@ func globalPool(name string, r reducer) func() ops.Operator {
 	return func() ops.Operator {
 		return &op{name: name, min: 1, max: 1, numeric: []int{0}, init: func(o *op, a attrs) error {
 			o.apply = func(in []tensor.Tensor) ([]tensor.Tensor, error) {
-				x, shape, err := floats(in[0])
+				x, shape, err := spatialFloats(o, in[0])
 				if err != nil {
 					return nil, err
-				}
-				if len(shape) < 3 {
-					return nil, fmt.Errorf("%s: input of shape %v has no spatial axes", o, shape)
 				}
 				axes := map[int]bool{}
 				for i := 2; i < len(shape); i++ {

@@ -500,25 +500,9 @@ func broadcast(shapes ...[]int) ([]int, [][]int, error) {
 }
 
 func pow() ops.Operator {
-	return &op{name: "Pow", min: 2, max: 2, numeric: []int{0}, init: func(o *op, a attrs) error {
+	return &op{name: "Pow", min: 2, max: 2, numeric: []int{0, 1}, init: func(o *op, a attrs) error {
 		o.apply = func(in []tensor.Tensor) ([]tensor.Tensor, error) {
-			x, xs, err := floats(in[0])
-			if err != nil {
-				return nil, err
-			}
-			y, ys, err := floats(in[1])
-			if err != nil {
-				return nil, err
-			}
-			shape, idx, err := broadcast(xs, ys)
-			if err != nil {
-				return nil, fmt.Errorf("%s: %v", o, err)
-			}
-			v := make([]float64, len(idx[0]))
-			for i := range v {
-				v[i] = math.Pow(x[idx[0][i]], y[idx[1][i]])
-			}
-			return []tensor.Tensor{newTensor(in[0].Dtype(), shape, v)}, nil
+			return binary(o, in, func(a, b float64) (float64, error) { return math.Pow(a, b), nil })
 		}
 		return a.only(o)
 	}}
@@ -805,40 +789,21 @@ func argExtreme(name string, sign float64) func() ops.Operator {
 		return &op{name: name, min: 1, max: 1, numeric: []int{0}, init: func(o *op, a attrs) error {
 			axis, keep, last := int(a.i("axis", 0)), a.i("keepdims", 1) != 0, a.i("select_last_index", 0) != 0
 			o.apply = func(in []tensor.Tensor) ([]tensor.Tensor, error) {
-				x, shape, err := floats(in[0])
+				x, shape, ax, err := floatsAlong(o, in[0], axis)
 				if err != nil {
 					return nil, err
 				}
-				set, err := axesOf(o, []int{axis}, len(shape))
-				if err != nil {
-					return nil, err
-				}
-				ax := axis
-				if ax < 0 {
-					ax += len(shape)
-				}
-				outer, inner := 1, 1
-				for i, d := range shape {
-					if i < ax {
-						outer *= d
-					} else if i > ax {
-						inner *= d
-					}
-				}
-				n := shape[ax]
-				res := make([]int64, outer*inner)
-				for p := 0; p < outer; p++ {
-					for q := 0; q < inner; q++ {
-						best, bi := math.NaN(), 0
-						for k := 0; k < n; k++ {
-							v := sign * x[(p*n+k)*inner+q]
-							if k == 0 || v > best || (last && v == best) {
-								best, bi = v, k
-							}
+				var res []int64
+				lanes(shape, ax, func(idx []int) {
+					best, bi := math.NaN(), 0
+					for k, i := range idx {
+						if v := sign * x[i]; k == 0 || v > best || (last && v == best) {
+							best, bi = v, k
 						}
-						res[p*inner+q] = int64(bi)
 					}
-				}
+					res = append(res, int64(bi))
+				})
+				set := map[int]bool{ax: true}
 				_, outShape := reduceAxes(nil, shape, set, keep, reducer{})
 				if len(outShape) == 0 {
 					return []tensor.Tensor{tensor.New(tensor.FromScalar(res[0]))}, nil
@@ -861,42 +826,38 @@ func axisOf(o *op, axis, rank int) (int, error) {
 	return axis, nil
 }
 
+// floatsAlong is floats of t with axis normalised for its rank.
+func floatsAlong(o *op, t tensor.Tensor, axis int) ([]float64, []int, int, error) {
+	x, shape, err := floats(t)
+	if err != nil {
+		return nil, nil, 0, err
+	}
+	ax, err := axisOf(o, axis, len(shape))
+	return x, shape, ax, err
+}
+
 func logSoftmax() ops.Operator {
 	return &op{name: "LogSoftmax", min: 1, max: 1, numeric: []int{0}, init: func(o *op, a attrs) error {
 		axis := int(a.i("axis", -1))
 		o.apply = func(in []tensor.Tensor) ([]tensor.Tensor, error) {
-			x, shape, err := floats(in[0])
+			x, shape, ax, err := floatsAlong(o, in[0], axis)
 			if err != nil {
 				return nil, err
 			}
-			ax, err := axisOf(o, axis, len(shape))
-			if err != nil {
-				return nil, err
-			}
-			outer, inner, n := 1, 1, shape[ax]
-			for i, d := range shape {
-				if i < ax {
-					outer *= d
-				} else if i > ax {
-					inner *= d
+			lanes(shape, ax, func(idx []int) {
+				m := math.Inf(-1)
+				for _, i := range idx {
+					m = math.Max(m, x[i])
 				}
-			}
-			for p := 0; p < outer; p++ {
-				for q := 0; q < inner; q++ {
-					m := math.Inf(-1)
-					for k := 0; k < n; k++ {
-						m = math.Max(m, x[(p*n+k)*inner+q])
-					}
-					s := 0.0
-					for k := 0; k < n; k++ {
-						s += math.Exp(x[(p*n+k)*inner+q] - m)
-					}
-					ls := math.Log(s)
-					for k := 0; k < n; k++ {
-						x[(p*n+k)*inner+q] -= m + ls
-					}
+				s := 0.0
+				for _, i := range idx {
+					s += math.Exp(x[i] - m)
 				}
-			}
+				ls := math.Log(s)
+				for _, i := range idx {
+					x[i] -= m + ls
+				}
+			})
 			return []tensor.Tensor{newTensor(in[0].Dtype(), shape, x)}, nil
 		}
 		return a.only(o, "axis")
@@ -954,11 +915,7 @@ func layerNorm() ops.Operator {
 	return &op{name: "LayerNormalization", min: 2, max: 3, numeric: []int{0, 1, 2}, init: func(o *op, a attrs) error {
 		axis, eps := int(a.i("axis", -1)), a.f("epsilon", 1e-5)
 		o.apply = func(in []tensor.Tensor) ([]tensor.Tensor, error) {
-			x, shape, err := floats(in[0])
-			if err != nil {
-				return nil, err
-			}
-			ax, err := axisOf(o, axis, len(shape))
+			x, shape, ax, err := floatsAlong(o, in[0], axis)
 			if err != nil {
 				return nil, err
 			}
@@ -990,19 +947,8 @@ func layerNorm() ops.Operator {
 			means, inv := make([]float64, outer), make([]float64, outer)
 			for g := 0; g < outer; g++ {
 				row := x[g*inner : (g+1)*inner]
-				m := 0.0
-				for _, v := range row {
-					m += v
-				}
-				m /= float64(inner)
-				va := 0.0
-				for _, v := range row {
-					va += (v - m) * (v - m)
-				}
-				va /= float64(inner)
-				means[g], inv[g] = m, 1/math.Sqrt(va+eps)
-				for j, v := range row {
-					y := (v - m) * inv[g]
+				means[g], inv[g] = normalize(row, eps)
+				for j, y := range row {
 					if affine[0] != nil {
 						y *= vals[0][affine[0][j]]
 					}
@@ -1031,6 +977,49 @@ func layerNorm() ops.Operator {
 		}
 		return a.only(o, "axis", "epsilon", "stash_type")
 	}}
+}
+
+// normalize makes row's values of mean 0 and variance 1 (their variance
+// plus eps: a division by its square root), returning the mean and that
+// inverse standard deviation.
+func normalize(row []float64, eps float64) (mean, inv float64) {
+	for _, v := range row {
+		mean += v
+	}
+	mean /= float64(len(row))
+	va := 0.0
+	for _, v := range row {
+		va += (v - mean) * (v - mean)
+	}
+	inv = 1 / math.Sqrt(va/float64(len(row))+eps)
+	for j, v := range row {
+		row[j] = (v - mean) * inv
+	}
+	return mean, inv
+}
+
+// binary applies f to its two inputs' values, broadcast together; the
+// result is of the first input's type.
+func binary(o *op, in []tensor.Tensor, f func(a, b float64) (float64, error)) ([]tensor.Tensor, error) {
+	x, xs, err := floats(in[0])
+	if err != nil {
+		return nil, err
+	}
+	y, ys, err := floats(in[1])
+	if err != nil {
+		return nil, err
+	}
+	shape, idx, err := broadcast(xs, ys)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %v", o, err)
+	}
+	v := make([]float64, len(idx[0]))
+	for e := range v {
+		if v[e], err = f(x[idx[0][e]], y[idx[1][e]]); err != nil {
+			return nil, fmt.Errorf("%s: %v", o, err)
+		}
+	}
+	return []tensor.Tensor{newTensor(in[0].Dtype(), shape, v)}, nil
 }
 
 // take returns a tensor of shape whose i-th value is t's value at src[i]

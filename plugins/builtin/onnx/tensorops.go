@@ -356,11 +356,7 @@ func topK() ops.Operator {
 	return &op{name: "TopK", min: 2, max: 2, numeric: []int{0}, init: func(o *op, a attrs) error {
 		axis, largest := int(a.i("axis", -1)), a.i("largest", 1) != 0
 		o.apply = func(in []tensor.Tensor) ([]tensor.Tensor, error) {
-			x, shape, err := floats(in[0])
-			if err != nil {
-				return nil, err
-			}
-			ax, err := axisOf(o, axis, len(shape))
+			x, shape, ax, err := floatsAlong(o, in[0], axis)
 			if err != nil {
 				return nil, err
 			}
@@ -416,11 +412,7 @@ func hardmax() ops.Operator {
 	return &op{name: "Hardmax", min: 1, max: 1, numeric: []int{0}, init: func(o *op, a attrs) error {
 		axis := int(a.i("axis", -1))
 		o.apply = func(in []tensor.Tensor) ([]tensor.Tensor, error) {
-			x, shape, err := floats(in[0])
-			if err != nil {
-				return nil, err
-			}
-			ax, err := axisOf(o, axis, len(shape))
+			x, shape, ax, err := floatsAlong(o, in[0], axis)
 			if err != nil {
 				return nil, err
 			}
@@ -495,31 +487,16 @@ func mod() ops.Operator {
 			if !fmod && (dt == tensor.Float32 || dt == tensor.Float64) {
 				return nil, fmt.Errorf("%s: float inputs need fmod=1", o)
 			}
-			x, xs, err := floats(in[0])
-			if err != nil {
-				return nil, err
-			}
-			y, ys, err := floats(in[1])
-			if err != nil {
-				return nil, err
-			}
-			shape, idx, err := broadcast(xs, ys)
-			if err != nil {
-				return nil, fmt.Errorf("%s: %v", o, err)
-			}
-			v := make([]float64, len(idx[0]))
-			for e := range v {
-				a, b := x[idx[0][e]], y[idx[1][e]]
+			return binary(o, in, func(a, b float64) (float64, error) {
 				if !fmod && b == 0 {
-					return nil, fmt.Errorf("%s: an integer remainder by 0", o)
+					return 0, fmt.Errorf("an integer remainder by 0")
 				}
 				r := math.Mod(a, b)
 				if !fmod && r != 0 && (r < 0) != (b < 0) {
 					r += b
 				}
-				v[e] = r
-			}
-			return []tensor.Tensor{newTensor(dt, shape, v)}, nil
+				return r, nil
+			})
 		}
 		return a.only(o, "fmod")
 	}}
@@ -577,12 +554,9 @@ func instanceNorm() ops.Operator {
 	return &op{name: "InstanceNormalization", min: 3, max: 3, numeric: []int{0, 1, 2}, init: func(o *op, a attrs) error {
 		eps := a.f("epsilon", 1e-5)
 		o.apply = func(in []tensor.Tensor) ([]tensor.Tensor, error) {
-			x, shape, err := floats(in[0])
+			x, shape, err := spatialFloats(o, in[0])
 			if err != nil {
 				return nil, err
-			}
-			if len(shape) < 3 {
-				return nil, fmt.Errorf("%s: input of shape %v has no spatial axes", o, shape)
 			}
 			c, inner := shape[1], count(shape[2:])
 			scale, _, err := floats(in[1])
@@ -598,17 +572,9 @@ func instanceNorm() ops.Operator {
 			}
 			for g := 0; g < shape[0]*c; g++ {
 				row := x[g*inner : (g+1)*inner]
-				m, va := 0.0, 0.0
-				for _, v := range row {
-					m += v
-				}
-				m /= float64(inner)
-				for _, v := range row {
-					va += (v - m) * (v - m)
-				}
-				va /= float64(inner)
+				normalize(row, eps)
 				for j, v := range row {
-					row[j] = (v-m)/math.Sqrt(va+eps)*scale[g%c] + bias[g%c]
+					row[j] = v*scale[g%c] + bias[g%c]
 				}
 			}
 			return []tensor.Tensor{newTensor(in[0].Dtype(), shape, x)}, nil
