@@ -106,7 +106,8 @@ func TestPredictorRefuses(t *testing.T) {
 // Where and an int64 ArgMax output; an image classifier over a [N, 1,
 // 13, 13] batch, grouped, depthwise and dilated convolutions, and a 1-D
 // convolution over the row, with max and average pools, padded, dilated,
-// ceil_mode, an embedding of int64 token ids, two layers of
+// ceil_mode, an encoder-decoder (ConvTranspose, Resize, PixelShuffle),
+// an embedding of int64 token ids, two layers of
 // nn.TransformerEncoder with a causal mask (Trilu), models of two and of
 // three (1-D) inputs — give, in Go, what PyTorch computes
 // for the same input: to 2e-6 relative or 1e-6 absolute (float32
@@ -128,7 +129,7 @@ func TestPredictorMatchesPyTorch(t *testing.T) {
 	if err := json.Unmarshal(b, &fx); err != nil {
 		t.Fatal(err)
 	}
-	if len(fx.Models) != 18 {
+	if len(fx.Models) != 20 {
 		t.Fatalf("%d models in predictions.json", len(fx.Models))
 	}
 	for name, m := range fx.Models {

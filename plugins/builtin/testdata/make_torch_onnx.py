@@ -170,6 +170,24 @@ class Transformer(nn.Module):
         return self.out(self.enc(self.inp(x.unsqueeze(-1)), mask=mask).mean(1))
 
 
+class Upsampling(nn.Module):
+    """An image's encoder and decoder: a strided Conv2d, ConvTranspose2d (padded, output_padding,
+    grouped), nn.Upsample nearest and bilinear (Resize), PixelShuffle (DepthToSpace)."""
+
+    def __init__(self):
+        super().__init__()
+        self.down = nn.Conv2d(1, 4, 3, stride=2, padding=1)
+        self.up = nn.ConvTranspose2d(4, 4, 3, stride=2, padding=1, output_padding=1, groups=2)
+        self.up2 = nn.ConvTranspose2d(4, 8, 2, stride=1, dilation=2)
+
+    def forward(self, x):
+        h = self.up(F.relu(self.down(x)))
+        a = F.interpolate(h, scale_factor=2, mode="nearest")
+        b = F.interpolate(h, size=(11, 9), mode="bilinear", align_corners=False)
+        c = F.pixel_shuffle(self.up2(h), 2)
+        return torch.cat([a.flatten(1), b.flatten(1), c.flatten(1)], 1)
+
+
 class TwoInputs(nn.Module):
     """Two inputs, a [N, 3] and b [N, 2], joined: Concat, Linear, Tanh."""
 
@@ -232,6 +250,8 @@ export("grouped_cnn", GroupedCNN(), 15, x=images)
 export("embedding", Embedding(), 14, x=torch.randint(0, 20, (4, 5)))
 export("transformer", Transformer(), 14)
 export("transformer", Transformer(), 17)
+export("upsampling", Upsampling(), 13, x=images[:, :, :8, :8].contiguous())
+export("upsampling", Upsampling(), 17, x=images[:, :, :8, :8].contiguous())
 export("two_inputs", TwoInputs(), 13, inputs={"a": torch.randn(4, 3), "b": torch.randn(4, 2)})
 export("columns", Columns(), 13, inputs={"a": torch.randn(5), "b": torch.randn(5), "c": torch.randn(5)})
 with open("onnx/torch/predictions.json", "w") as f:
