@@ -57,7 +57,7 @@ func FuzzExtraOps(f *testing.F) {
 		if next()%3 == 0 {
 			node.Output = append(node.Output, "y2")
 		}
-		for _, a := range []string{"axis", "keepdims", "group", "ceil_mode", "count_include_pad", "select_last_index", "noop_with_empty_axes"} {
+		for _, a := range []string{"axis", "keepdims", "group", "ceil_mode", "count_include_pad", "select_last_index", "noop_with_empty_axes", "blocksize", "batch_dims", "upper", "k", "size", "exclusive", "reverse"} {
 			if next()%2 == 0 {
 				node.Attribute = append(node.Attribute, &gonnxpb.AttributeProto{Name: a, Type: gonnxpb.AttributeProto_INT, I: small()})
 			}
@@ -76,9 +76,18 @@ func FuzzExtraOps(f *testing.F) {
 				node.Attribute = append(node.Attribute, &gonnxpb.AttributeProto{Name: a, Type: gonnxpb.AttributeProto_FLOAT, F: float32(small())})
 			}
 		}
-		if next()%2 == 0 {
-			modes := []string{"constant", "edge", "reflect", "SAME_UPPER", "VALID"}
-			node.Attribute = append(node.Attribute, &gonnxpb.AttributeProto{Name: "mode", Type: gonnxpb.AttributeProto_STRING, S: []byte(modes[next()%len(modes)])})
+		strs := map[string][]string{
+			"mode":                           {"constant", "edge", "reflect", "linear", "cubic", "nearest", "CRD"},
+			"auto_pad":                       {"SAME_UPPER", "SAME_LOWER", "VALID", "NOTSET"},
+			"equation":                       {"ij,jk->ik", "...i,...i->...", "ii->i", "i,i", "ab...,b->a...", "->", "a,b->ab", "...", "i->ij"},
+			"coordinate_transformation_mode": {"align_corners", "tf_crop_and_resize", "pytorch_half_pixel", "asymmetric"},
+			"reduction":                      {"add", "mul", "max"},
+		}
+		for _, name := range slices.Sorted(maps.Keys(strs)) {
+			if next()%3 == 0 {
+				v := strs[name][next()%len(strs[name])]
+				node.Attribute = append(node.Attribute, &gonnxpb.AttributeProto{Name: name, Type: gonnxpb.AttributeProto_STRING, S: []byte(v)})
+			}
 		}
 		in := []tensor.Tensor{tensor.New(tensor.WithShape(shape...), tensor.WithBacking(x))}
 		for k := next() % 5; k > 0; k-- {

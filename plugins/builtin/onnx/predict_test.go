@@ -83,7 +83,7 @@ func TestPredictorMatchesNumpy(t *testing.T) {
 // load) are refused at load, naming them; a cut file too.
 func TestPredictorRefuses(t *testing.T) {
 	for file, want := range map[string]string{
-		"einsum.onnx":           "operator Einsum is not supported",
+		"random.onnx":           "operator RandomNormalLike is not supported",
 		"softmax11.onnx":        "opset 11: operator Softmax of opset 11 is not opset 13's, which mlrun's Go ONNX runtime (gonnx) runs (it does from opset 13)",
 		"allowzero.onnx":        "sets Reshape's attribute allowzero (added in opset 14), which mlrun's Go ONNX runtime (gonnx) does not implement",
 		"truncated.onnx":        "is not an ONNX model",

@@ -45,6 +45,9 @@ OURS = {
     "IsInf": {10}, "IsNaN": {13}, "Mod": {13}, "Range": {11}, "Shrink": {9}, "Size": {13}, "Split": {13},
     "Tile": {13}, "TopK": {11}, "Trilu": {14},
     "ConvTranspose": {11}, "DepthToSpace": {13}, "Resize": {13}, "SpaceToDepth": {13}, "Upsample": {10},
+    "CastLike": {15}, "Einsum": {12}, "EyeLike": {9}, "GatherND": {13}, "LRN": {13},
+    "MeanVarianceNormalization": {13}, "NonZero": {13}, "OneHot": {11}, "Scatter": {11},
+    "ScatterElements": {13, 16}, "ScatterND": {13, 16},
 }
 
 last = D.onnx_opset_version()
