@@ -116,7 +116,11 @@ func (o *onnxPredictor) write(f *Frame, out map[string]onnx.Output) rawJSON {
 	if records {
 		n := -1
 		for _, name := range o.p.Outputs {
-			if l := len(out[name].Values); n >= 0 && l != n {
+			l := len(out[name].Values)
+			if keys := out[name].Keys; keys != nil {
+				l /= len(keys) // a row is a map
+			}
+			if n >= 0 && l != n {
 				records = false // outputs of different lengths make no frame
 			} else {
 				n = l
@@ -131,7 +135,11 @@ func (o *onnxPredictor) write(f *Frame, out map[string]onnx.Output) rawJSON {
 				buf.WriteByte('{')
 				for k, name := range o.p.Outputs {
 					writeKey(&buf, k, name)
-					writeNumber(&buf, out[name].Values[i], out[name].Int)
+					if t := out[name]; t.Keys != nil {
+						writeMap(&buf, t.Keys, t.Values[i*len(t.Keys):(i+1)*len(t.Keys)])
+					} else {
+						writeNumber(&buf, t.Values[i], t.Int)
+					}
 				}
 				buf.WriteByte('}')
 			}
@@ -143,6 +151,17 @@ func (o *onnxPredictor) write(f *Frame, out map[string]onnx.Output) rawJSON {
 	for k, name := range o.p.Outputs {
 		writeKey(&buf, k, name)
 		t := out[name]
+		if t.Keys != nil {
+			buf.WriteByte('[')
+			for i := 0; i < len(t.Values)/len(t.Keys); i++ {
+				if i > 0 {
+					buf.WriteString(", ")
+				}
+				writeMap(&buf, t.Keys, t.Values[i*len(t.Keys):(i+1)*len(t.Keys)])
+			}
+			buf.WriteByte(']')
+			continue
+		}
 		writeNested(&buf, t.Shape, t.Values, t.Int)
 	}
 	buf.WriteByte('}')
@@ -183,6 +202,18 @@ func writeNested(buf *bytes.Buffer, shape []int, values []float64, isInt bool) {
 		}
 	}
 	buf.WriteByte(']')
+}
+
+// writeMap writes one row of a ZipMap's output as Python's json writes
+// the dict {label: value}: the labels as keys (an integer label as its
+// text).
+func writeMap(buf *bytes.Buffer, keys []string, values []float64) {
+	buf.WriteByte('{')
+	for k, key := range keys {
+		writeKey(buf, k, key)
+		writeFloat(buf, values[k])
+	}
+	buf.WriteByte('}')
 }
 
 // writeNumber writes an integer output's value as Python writes an int

@@ -837,6 +837,101 @@ func TestServesONNXOfSeveralInputs(t *testing.T) {
 	}
 }
 
+// TestServesScikitLearnONNXInGo: scikit-learn models converted as
+// skl2onnx converts them are served in Go as mlflow.onnx serves them: a
+// forest ending in ZipMap answers a DataFrame with records whose
+// probabilities are maps keyed by the labels' text, and an array with a
+// dict whose probabilities are a list of such maps; a pipeline imputes a
+// null. Labels are scikit-learn's, probabilities to 1e-5.
+func TestServesScikitLearnONNXInGo(t *testing.T) {
+	b, err := os.ReadFile("../plugins/builtin/testdata/onnx/sklearn/predictions.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fx struct {
+		Rows    [][]float64
+		RowsNaN [][]*float64 `json:"rows_nan"`
+		Models  map[string]struct {
+			Label       []int
+			Probability [][]float64
+		}
+	}
+	if err := json.Unmarshal(b, &fx); err != nil {
+		t.Fatal(err)
+	}
+	check := func(name string, labels []int, probs []map[string]float64) {
+		t.Helper()
+		want := fx.Models[name]
+		if !slices.Equal(labels, want.Label) || len(probs) != len(want.Probability) {
+			t.Fatalf("%s: labels %v, scikit-learn %v; %d probabilities", name, labels, want.Label, len(probs))
+		}
+		for i, p := range probs {
+			for j, key := range []string{"1", "2", "5"} {
+				if g, ok := p[key]; !ok || math.Abs(g-want.Probability[i][j]) > 1e-5 {
+					t.Errorf("%s [%d] %s: %v, scikit-learn %v", name, i, key, p, want.Probability[i])
+				}
+			}
+		}
+	}
+	url := start(t, onnxDir(t, "sklearn/forest_multi_zipmap.onnx", ""), serve.Options{})
+	split, _ := json.Marshal(map[string]any{"dataframe_split": map[string]any{"columns": []string{"a", "b", "c", "d"}, "data": fx.Rows}})
+	code, _, resp := post(t, url, "application/json", string(split))
+	var recs struct {
+		Predictions []struct {
+			Label       int                `json:"output_label"`
+			Probability map[string]float64 `json:"output_probability"`
+		}
+	}
+	if err := json.Unmarshal([]byte(resp), &recs); code != 200 || err != nil || !strings.HasPrefix(resp, `{"predictions": [{"output_label": `) || !strings.Contains(resp, `, "output_probability": {"1": `) {
+		t.Fatalf("zipmap, a DataFrame: %d %v %s", code, err, resp)
+	}
+	var labels []int
+	var probs []map[string]float64
+	for _, r := range recs.Predictions {
+		labels, probs = append(labels, r.Label), append(probs, r.Probability)
+	}
+	check("forest_multi_zipmap.onnx", labels, probs)
+
+	rows, _ := json.Marshal(fx.Rows)
+	code, _, resp = post(t, url, "application/json", `{"inputs": `+string(rows)+`}`)
+	var dict struct {
+		Predictions struct {
+			Label       []int                `json:"output_label"`
+			Probability []map[string]float64 `json:"output_probability"`
+		}
+	}
+	if err := json.Unmarshal([]byte(resp), &dict); code != 200 || err != nil || !strings.HasPrefix(resp, `{"predictions": {"output_label": [`) {
+		t.Fatalf("zipmap, an array: %d %v %s", code, err, resp)
+	}
+	check("forest_multi_zipmap.onnx", dict.Predictions.Label, dict.Predictions.Probability)
+
+	// A null is NaN, which the pipeline's Imputer replaces.
+	var records []map[string]any
+	for _, r := range fx.RowsNaN {
+		rec := map[string]any{}
+		for j, v := range r {
+			rec[string(rune('a'+j))] = v
+		}
+		records = append(records, rec)
+	}
+	body, _ := json.Marshal(map[string]any{"dataframe_records": records})
+	url = start(t, onnxDir(t, "sklearn/pipeline.onnx", ""), serve.Options{})
+	code, _, resp = post(t, url, "application/json", string(body))
+	// Labels of N values and probabilities of 3N make no frame (MLflow's
+	// pandas fails on them): the answer is the dict of outputs.
+	var pipe struct {
+		Predictions struct {
+			Label []int `json:"output_label"`
+		}
+	}
+	if err := json.Unmarshal([]byte(resp), &pipe); code != 200 || err != nil {
+		t.Fatalf("pipeline: %d %v %s", code, err, resp)
+	}
+	if !slices.Equal(pipe.Predictions.Label, fx.Models["pipeline.onnx"].Label) {
+		t.Errorf("pipeline: labels %v, scikit-learn %v", pipe.Predictions.Label, fx.Models["pipeline.onnx"].Label)
+	}
+}
+
 // TestPythonWorkerReplacedAfterCrash: a worker killed with SIGKILL fails
 // the request it was given with 500 INTERNAL_ERROR (not the client's
 // fault), and is replaced: the next requests are answered.

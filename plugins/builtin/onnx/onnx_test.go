@@ -64,7 +64,7 @@ func TestBadInput(t *testing.T) {
 // external-data fixture's data file, so that its tensors can point at it.
 func FuzzONNX(f *testing.F) {
 	for _, name := range []string{"onnx/linear.onnx", "onnx/mlp.onnx", "onnx/external/model.onnx", "onnx/sklearn17.onnx", "onnx/allowzero.onnx",
-		"onnx/torch/gelu_layernorm_17.onnx", "onnx/torch/reductions_13.onnx", "onnx/torch/slicing_13.onnx", "onnx/torch/batchnorm_leaky_15.onnx", "onnx/torch/activations_16.onnx"} {
+		"onnx/torch/gelu_layernorm_17.onnx", "onnx/torch/reductions_13.onnx", "onnx/sklearn/forest_multi_zipmap.onnx", "onnx/sklearn/pipeline.onnx", "onnx/torch/slicing_13.onnx", "onnx/torch/batchnorm_leaky_15.onnx", "onnx/torch/activations_16.onnx"} {
 		b, _ := os.ReadFile(testdata.Path(name))
 		f.Add(b)
 	}

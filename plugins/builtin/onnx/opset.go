@@ -35,6 +35,9 @@ func asRuntimeOpset(mp *gonnxpb.ModelProto) error {
 		if o.GetDomain() == "" || o.GetDomain() == "ai.onnx" {
 			v = o.GetVersion()
 		}
+		if o.GetDomain() == "ai.onnx.ml" && o.GetVersion() > newestMLOpset {
+			return fmt.Errorf("ai.onnx.ml opset %d: mlrun's Go ONNX runtime (gonnx) runs models of ai.onnx.ml opsets up to %d", o.GetVersion(), newestMLOpset)
+		}
 	}
 	for _, n := range mp.GetGraph().GetNode() {
 		switch d := n.GetDomain(); d {

@@ -6,6 +6,10 @@ package onnx
 // table below was made from.
 const newestOpset = 17
 
+// newestMLOpset is the newest ai.onnx.ml opset whose operators of ml.go
+// were checked against their schemas.
+const newestMLOpset = 3
+
 // opsetChanges lists, for each operator of the opset-13 runtime that
 // ONNX changed after opset 13, the versions that changed it: by input
 // types alone, by attributes added with defaults that keep opset 13's
@@ -33,8 +37,10 @@ var opsetChanges = map[string][]opChange{
 var extraOpsReviewed = map[string]bool{
 	"ArgMax":                    true,
 	"ArgMin":                    true,
+	"ArrayFeatureExtractor":     true,
 	"AveragePool":               true,
 	"BatchNormalization":        true,
+	"Binarizer":                 true,
 	"CastLike":                  true,
 	"Ceil":                      true,
 	"Celu":                      true,
@@ -60,12 +66,14 @@ var extraOpsReviewed = map[string]bool{
 	"HardSwish":                 true,
 	"Hardmax":                   true,
 	"Identity":                  true,
+	"Imputer":                   true,
 	"InstanceNormalization":     true,
 	"IsInf":                     true,
 	"IsNaN":                     true,
 	"LRN":                       true,
 	"LayerNormalization":        true,
 	"LeakyRelu":                 true,
+	"LinearClassifier":          true,
 	"Log":                       true,
 	"LogSoftmax":                true,
 	"Max":                       true,
@@ -76,6 +84,7 @@ var extraOpsReviewed = map[string]bool{
 	"Mod":                       true,
 	"Neg":                       true,
 	"NonZero":                   true,
+	"Normalizer":                true,
 	"OneHot":                    true,
 	"Pad":                       true,
 	"Pow":                       true,
@@ -111,6 +120,8 @@ var extraOpsReviewed = map[string]bool{
 	"Tile":                      true,
 	"TopK":                      true,
 	"Transpose":                 true,
+	"TreeEnsembleClassifier":    true,
+	"TreeEnsembleRegressor":     true,
 	"Trilu":                     true,
 	"Upsample":                  true,
 	"Where":                     true,

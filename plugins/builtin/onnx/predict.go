@@ -36,6 +36,8 @@ type Predictor struct {
 	Width int
 	// Outputs are the model's outputs, in order.
 	Outputs []string
+	// zipped are the keys of the outputs a ZipMap made (unzipMaps).
+	zipped map[string][]string
 }
 
 // Input is one of a model's inputs: its name; its element type as numpy
@@ -62,6 +64,10 @@ type Output struct {
 	Shape  []int
 	Values []float64
 	Int    bool
+	// Keys, for a ZipMap's output (a classifier's probabilities as a
+	// list of maps, skl2onnx's default), are the maps' keys, the class
+	// labels as text: each row of Values ([N, len(Keys)]) is one map.
+	Keys []string
 }
 
 // LoadPredictor reads the ONNX file at path for prediction, with the
@@ -79,6 +85,10 @@ func LoadPredictor(path string) (*Predictor, error) {
 		return nil, flavor.Invalid("%s: %v", path, err)
 	}
 	if err := asRuntimeOpset(mp); err != nil {
+		return nil, flavor.Invalid("%s: %v", path, err)
+	}
+	zipped, err := unzipMaps(mp)
+	if err != nil {
 		return nil, flavor.Invalid("%s: %v", path, err)
 	}
 	m, err := newModel(mp)
@@ -102,7 +112,7 @@ func LoadPredictor(path string) (*Predictor, error) {
 	for _, t := range mp.Graph.GetInitializer() {
 		init[t.GetName()] = true
 	}
-	p := &Predictor{m: m, Outputs: m.OutputNames(), Width: -1}
+	p := &Predictor{m: m, Outputs: m.OutputNames(), Width: -1, zipped: zipped}
 	static := true
 	for _, in := range mp.Graph.GetInput() {
 		if init[in.GetName()] {
@@ -255,9 +265,55 @@ func (p *Predictor) PredictInputs(feeds map[string]Feed) (map[string]Output, err
 		default:
 			return nil, fmt.Errorf("output %s has values of type %T", name, d)
 		}
+		if keys, ok := p.zipped[name]; ok {
+			if len(o.Shape) != 2 || o.Shape[1] != len(keys) {
+				return nil, fmt.Errorf("output %s: a ZipMap of %d labels over values of shape %v", name, len(keys), o.Shape)
+			}
+			o.Keys = keys
+		}
 		out[name] = o
 	}
 	return out, nil
+}
+
+// unzipMaps replaces each ZipMap node that makes a graph output (skl2onnx
+// ends a classifier so: its probabilities as a list of {label: value})
+// by an Identity of its [N, classes] input, and returns the labels,
+// as text, by output: Predict gives the output those keys, and the server
+// writes each row as a map. A ZipMap elsewhere is refused.
+func unzipMaps(mp *gonnxpb.ModelProto) (map[string][]string, error) {
+	outputs := map[string]bool{}
+	for _, o := range mp.GetGraph().GetOutput() {
+		outputs[o.GetName()] = true
+	}
+	zipped := map[string][]string{}
+	for _, n := range mp.GetGraph().GetNode() {
+		if n.GetOpType() != "ZipMap" || n.GetDomain() != "ai.onnx.ml" {
+			continue
+		}
+		if len(n.GetOutput()) != 1 || !outputs[n.GetOutput()[0]] || len(n.GetInput()) != 1 {
+			return nil, fmt.Errorf("node %q: a ZipMap whose map is not a graph output", n.GetName())
+		}
+		var keys []string
+		for _, a := range n.GetAttribute() {
+			switch a.GetName() {
+			case "classlabels_int64s":
+				for _, v := range a.GetInts() {
+					keys = append(keys, fmt.Sprint(v))
+				}
+			case "classlabels_strings":
+				for _, v := range a.GetStrings() {
+					keys = append(keys, string(v))
+				}
+			}
+		}
+		if len(keys) == 0 {
+			return nil, fmt.Errorf("node %q: a ZipMap without class labels", n.GetName())
+		}
+		zipped[n.GetOutput()[0]] = keys
+		n.OpType, n.Domain, n.Attribute = "Identity", "", nil
+	}
+	return zipped, nil
 }
 
 // tensor makes the feed a tensor of the input's element type, checking

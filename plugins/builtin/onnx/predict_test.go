@@ -238,3 +238,84 @@ func TestPredictsConcurrently(t *testing.T) {
 		}
 	}
 }
+
+// TestPredictorMatchesScikitLearn: scikit-learn models as skl2onnx
+// converts them (make_sklearn_onnx.py: logistic regressions of two and
+// three classes, a pipeline of SimpleImputer, StandardScaler and
+// LogisticRegression given NaNs, random forests and gradient boosting of
+// classes and values, a ColumnTransformer's selection, a forest ending
+// in ZipMap, skl2onnx's default) give, in Go,
+// scikit-learn's labels exactly and its probabilities and values to 1e-5
+// (the ONNX models hold float32 weights).
+func TestPredictorMatchesScikitLearn(t *testing.T) {
+	b, err := os.ReadFile("../testdata/onnx/sklearn/predictions.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fx struct {
+		Rows    [][]float64
+		RowsNaN [][]*float64 `json:"rows_nan"`
+		Models  map[string]struct {
+			Rows        string
+			Label       []float64
+			Probability [][]float64
+			Variable    []float64
+		}
+	}
+	if err := json.Unmarshal(b, &fx); err != nil {
+		t.Fatal(err)
+	}
+	if len(fx.Models) != 10 {
+		t.Fatalf("%d models", len(fx.Models))
+	}
+	for name, m := range fx.Models {
+		p, err := onnx.LoadPredictor(filepath.Join("../testdata/onnx/sklearn", name))
+		if err != nil {
+			t.Errorf("%s: %v", name, err)
+			continue
+		}
+		var x []float64
+		rows := len(fx.Rows)
+		if m.Rows == "rows_nan" {
+			for _, r := range fx.RowsNaN {
+				for _, v := range r {
+					if v == nil {
+						x = append(x, math.NaN())
+					} else {
+						x = append(x, *v)
+					}
+				}
+			}
+		} else {
+			x = slices.Concat(fx.Rows...)
+		}
+		out, err := p.Predict(x, rows, 4)
+		if err != nil {
+			t.Errorf("%s: %v", name, err)
+			continue
+		}
+		close := func(what string, got, want []float64) {
+			t.Helper()
+			if len(got) != len(want) {
+				t.Errorf("%s %s: %d values, scikit-learn %d", name, what, len(got), len(want))
+				return
+			}
+			for i, g := range got {
+				if math.Abs(g-want[i]) > 1e-5*max(1, math.Abs(want[i])) {
+					t.Errorf("%s %s [%d]: %v, scikit-learn %v", name, what, i, g, want[i])
+				}
+			}
+		}
+		if m.Variable != nil {
+			close("variable", out["variable"].Values, m.Variable)
+			continue
+		}
+		if zipped := strings.HasSuffix(name, "_zipmap.onnx"); !slices.Equal(out["output_probability"].Keys, map[bool][]string{true: {"1", "2", "5"}}[zipped]) {
+			t.Errorf("%s: the probabilities' keys are %v", name, out["output_probability"].Keys)
+		}
+		if got := out["output_label"]; !got.Int || !slices.Equal(got.Values, m.Label) {
+			t.Errorf("%s: labels %v (int %v), scikit-learn %v", name, got.Values, got.Int, m.Label)
+		}
+		close("probability", out["output_probability"].Values, slices.Concat(m.Probability...))
+	}
+}

@@ -50,6 +50,15 @@ OURS = {
     "ScatterElements": {13, 16}, "ScatterND": {13, 16},
 }
 
+# The ai.onnx.ml operators of ops.go (ml.go), each with the versions of
+# that domain its Go code was checked against (TreeEnsemble's 3 added the
+# *_as_tensor attributes, which it reads).
+OURS_ML = {
+    "ArrayFeatureExtractor": {1}, "Binarizer": {1}, "Imputer": {1}, "LinearClassifier": {1},
+    "Normalizer": {1}, "TreeEnsembleClassifier": {1, 3}, "TreeEnsembleRegressor": {1, 3},
+}
+ML_LAST = 3
+
 last = D.onnx_opset_version()
 
 
@@ -93,6 +102,17 @@ def go_value(v):
         return "int64(%d)" % v
     raise SystemExit("an added attribute with a default of type %s: teach make_onnx_opsets.py" % type(v))
 
+
+for op in sorted(OURS_ML):
+    seen = {D.get_schema(op, v, "ai.onnx.ml").since_version for v in range(1, ML_LAST + 1)}
+    if not seen <= OURS_ML[op]:
+        raise SystemExit("%s: ai.onnx.ml versions %s, reviewed %s: review ml.go against the new ones" % (op, sorted(seen), sorted(OURS_ML[op])))
+try:
+    D.get_schema("TreeEnsembleClassifier", ML_LAST + 1, "ai.onnx.ml")
+    if D.get_schema("TreeEnsembleClassifier", ML_LAST + 1, "ai.onnx.ml").since_version > ML_LAST:
+        raise SystemExit("onnx knows ai.onnx.ml opsets after %d: review ml.go and raise ML_LAST" % ML_LAST)
+except onnx.defs.SchemaError:
+    pass
 
 introduced = []
 for op in sorted(OURS):
@@ -171,6 +191,10 @@ package onnx
 // table below was made from.
 const newestOpset = %d
 
+// newestMLOpset is the newest ai.onnx.ml opset whose operators of ml.go
+// were checked against their schemas.
+const newestMLOpset = %d
+
 // opsetChanges lists, for each operator of the opset-13 runtime that
 // ONNX changed after opset 13, the versions that changed it: by input
 // types alone, by attributes added with defaults that keep opset 13's
@@ -199,5 +223,5 @@ var opsetIntroduced = map[string]int64{
 var sameSince = map[string]int64{
 %s
 }
-""" % (onnx.__version__, last, "\n".join(lines), "\n".join('\t"%s": true,' % op for op in sorted(OURS)), "\n".join(introduced), "\n".join(older)))
+""" % (onnx.__version__, last, ML_LAST, "\n".join(lines), "\n".join('\t"%s": true,' % op for op in sorted(set(OURS) | set(OURS_ML))), "\n".join(introduced), "\n".join(older)))
 print("wrote", len(lines), "changed operators, opsets up to", last)

@@ -1,0 +1,655 @@
+package onnx
+
+import (
+	"fmt"
+	"maps"
+	"math"
+	"slices"
+
+	gonnxpb "github.com/advancedclimatesystems/gonnx/onnx"
+	"github.com/advancedclimatesystems/gonnx/ops"
+	"gorgonia.org/tensor"
+)
+
+// The ai.onnx.ml operators that scikit-learn's models become in ONNX
+// (skl2onnx): TreeEnsembleClassifier and TreeEnsembleRegressor (trees,
+// forests, gradient boosting), LinearClassifier (logistic regression,
+// linear SVMs), Normalizer, Binarizer, Imputer, ArrayFeatureExtractor;
+// each as ONNX's reference implementation defines it. Class labels must
+// be integers (classlabels_int64s); text labels are refused.
+
+func init() {
+	for name, mk := range map[string]func() ops.Operator{
+		"TreeEnsembleClassifier": treeEnsemble(true), "TreeEnsembleRegressor": treeEnsemble(false),
+		"LinearClassifier": linearClassifier, "Normalizer": normalizer, "Binarizer": binarizer,
+		"Imputer": imputer, "ArrayFeatureExtractor": arrayFeatureExtractor,
+	} {
+		extraOps[name] = mk
+	}
+}
+
+func (a attrs) strs(name string) []string {
+	at, ok := a[name]
+	if !ok {
+		return nil
+	}
+	r := make([]string, len(at.GetStrings()))
+	for i, s := range at.GetStrings() {
+		r[i] = string(s)
+	}
+	return r
+}
+
+// doubles reads a float list attribute, or its double-precision
+// *_as_tensor twin (ai.onnx.ml 3) when the node has that.
+func (a attrs) doubles(name string) ([]float64, error) {
+	if at, ok := a[name+"_as_tensor"]; ok {
+		t, err := gonnxpb.TensorFromProto(at.GetT())
+		if err != nil {
+			return nil, fmt.Errorf("%s_as_tensor: %v", name, err)
+		}
+		v, _, err := floats(t)
+		return v, err
+	}
+	v, _ := a.fs(name)
+	return v, nil
+}
+
+// classLabels are a classifier's integer labels; text ones are refused.
+func classLabels(o *op, a attrs) ([]int64, error) {
+	if _, ok := a["classlabels_strings"]; ok {
+		return nil, fmt.Errorf("%s: text class labels (classlabels_strings) are not supported: mlrun's Go ONNX runtime computes numbers", o)
+	}
+	at, ok := a["classlabels_int64s"]
+	if !ok {
+		at, ok = a["classlabels_ints"]
+	}
+	if !ok || len(at.GetInts()) == 0 {
+		return nil, fmt.Errorf("%s: no class labels", o)
+	}
+	return at.GetInts(), nil
+}
+
+// postTransform applies a classifier's post_transform to a row of
+// scores, in place.
+func postTransform(o *op, name string) (func(row []float64), error) {
+	switch name {
+	case "", "NONE":
+		return func([]float64) {}, nil
+	case "LOGISTIC":
+		return func(row []float64) {
+			for i, v := range row {
+				row[i] = 1 / (1 + math.Exp(-v))
+			}
+		}, nil
+	case "SOFTMAX":
+		return func(row []float64) {
+			m := math.Inf(-1)
+			for _, v := range row {
+				m = math.Max(m, v)
+			}
+			s := 0.0
+			for i, v := range row {
+				row[i] = math.Exp(v - m)
+				s += row[i]
+			}
+			for i := range row {
+				row[i] /= s
+			}
+		}, nil
+	case "SOFTMAX_ZERO":
+		// As SOFTMAX, but values of (about) zero stay zero.
+		return func(row []float64) {
+			m := math.Inf(-1)
+			for _, v := range row {
+				m = math.Max(m, v)
+			}
+			s := 0.0
+			for i, v := range row {
+				if v > 1e-7 || v < -1e-7 {
+					row[i] = math.Exp(v - m)
+				} else {
+					row[i] *= math.Exp(-m)
+				}
+				s += row[i]
+			}
+			for i := range row {
+				if s == 0 {
+					row[i] = 0.5
+				} else {
+					row[i] /= s
+				}
+			}
+		}, nil
+	case "PROBIT":
+		return func(row []float64) {
+			for i, v := range row {
+				row[i] = math.Sqrt2 * math.Erfinv(2*v-1)
+			}
+		}, nil
+	}
+	return nil, fmt.Errorf("%s: post_transform %q", o, name)
+}
+
+// matrix reads a [N, F] (or [F]: one row) float input.
+func matrix(o *op, t tensor.Tensor) ([]float64, int, int, error) {
+	x, shape, err := floats(t)
+	if err != nil {
+		return nil, 0, 0, err
+	}
+	switch len(shape) {
+	case 1:
+		return x, 1, shape[0], nil
+	case 2:
+		return x, shape[0], shape[1], nil
+	}
+	return nil, 0, 0, fmt.Errorf("%s: input of shape %v is not a matrix", o, shape)
+}
+
+// scoresDtype is the type of a classifier's scores: double for a double
+// input, else float.
+func scoresDtype(t tensor.Tensor) tensor.Dtype {
+	if t.Dtype() == tensor.Float64 {
+		return tensor.Float64
+	}
+	return tensor.Float32
+}
+
+// ensemble is a TreeEnsemble node's trees: nodes in the order given, the
+// root of each tree, and what each leaf adds to which column.
+type ensemble struct {
+	modes            []string
+	feature, yes, no []int
+	values           []float64
+	missingYes       []bool
+	roots            []int
+	leaf             map[int][]leafWeight
+}
+
+type leafWeight struct {
+	column int
+	weight float64
+}
+
+func readEnsemble(o *op, a attrs, prefix string) (*ensemble, error) {
+	e := &ensemble{modes: a.strs("nodes_modes"), leaf: map[int][]leafWeight{}}
+	tids, _ := a.ints("nodes_treeids")
+	nids, _ := a.ints("nodes_nodeids")
+	e.feature, _ = a.ints("nodes_featureids")
+	yes, _ := a.ints("nodes_truenodeids")
+	no, _ := a.ints("nodes_falsenodeids")
+	miss, _ := a.ints("nodes_missing_value_tracks_true")
+	var err error
+	if e.values, err = a.doubles("nodes_values"); err != nil {
+		return nil, fmt.Errorf("%s: %v", o, err)
+	}
+	n := len(tids)
+	if n == 0 || len(nids) != n || len(e.modes) != n || len(e.feature) != n || len(yes) != n || len(no) != n || len(e.values) != n || (miss != nil && len(miss) != n) {
+		return nil, fmt.Errorf("%s: the nodes' attributes are of different lengths", o)
+	}
+	type key struct{ tree, node int }
+	index := map[key]int{}
+	first := map[int]int{} // each tree's root: its first node
+	for i := range tids {
+		k := key{tids[i], nids[i]}
+		if _, dup := index[k]; dup {
+			return nil, fmt.Errorf("%s: node %d of tree %d twice", o, nids[i], tids[i])
+		}
+		index[k] = i
+		if _, seen := first[tids[i]]; !seen {
+			first[tids[i]] = i
+		}
+		if e.feature[i] < 0 {
+			return nil, fmt.Errorf("%s: node %d reads feature %d", o, nids[i], e.feature[i])
+		}
+	}
+	for _, t := range slices.Sorted(maps.Keys(first)) {
+		e.roots = append(e.roots, first[t])
+	}
+	e.yes, e.no, e.missingYes = make([]int, n), make([]int, n), make([]bool, n)
+	for i := range tids {
+		e.missingYes[i] = miss != nil && miss[i] != 0
+		if e.modes[i] == "LEAF" {
+			continue
+		}
+		var ok1, ok2 bool
+		e.yes[i], ok1 = index[key{tids[i], yes[i]}]
+		e.no[i], ok2 = index[key{tids[i], no[i]}]
+		if !ok1 || !ok2 {
+			return nil, fmt.Errorf("%s: node %d of tree %d leads to a node the tree lacks", o, nids[i], tids[i])
+		}
+	}
+	ltids, _ := a.ints(prefix + "_treeids")
+	lnids, _ := a.ints(prefix + "_nodeids")
+	lids, _ := a.ints(prefix + "_ids")
+	weights, err := a.doubles(prefix + "_weights")
+	if err != nil {
+		return nil, fmt.Errorf("%s: %v", o, err)
+	}
+	if len(lnids) != len(ltids) || len(lids) != len(ltids) || len(weights) != len(ltids) {
+		return nil, fmt.Errorf("%s: the %s attributes are of different lengths", o, prefix)
+	}
+	for j := range ltids {
+		i, ok := index[key{ltids[j], lnids[j]}]
+		if !ok || lids[j] < 0 {
+			return nil, fmt.Errorf("%s: a weight for node %d of tree %d, which it lacks", o, lnids[j], ltids[j])
+		}
+		e.leaf[i] = append(e.leaf[i], leafWeight{lids[j], weights[j]})
+	}
+	// Each walk must end: a tree whose branches lead back up is refused.
+	for _, r := range e.roots {
+		seen := map[int]bool{}
+		var walk func(i int) error
+		walk = func(i int) error {
+			if seen[i] {
+				return fmt.Errorf("%s: tree %d has a cycle", o, tids[r])
+			}
+			seen[i] = true
+			if e.modes[i] == "LEAF" {
+				return nil
+			}
+			if err := walk(e.yes[i]); err != nil {
+				return err
+			}
+			return walk(e.no[i])
+		}
+		if err := walk(r); err != nil {
+			return nil, err
+		}
+	}
+	return e, nil
+}
+
+// leafOf walks tree root for a row to its leaf.
+func (e *ensemble) leafOf(o *op, root int, row []float64) (int, error) {
+	i := root
+	for e.modes[i] != "LEAF" {
+		f := e.feature[i]
+		if f >= len(row) {
+			return 0, fmt.Errorf("%s: a node reads feature %d of %d", o, f, len(row))
+		}
+		x, th := row[f], e.values[i]
+		var yes bool
+		if math.IsNaN(x) {
+			yes = e.missingYes[i]
+		} else {
+			switch e.modes[i] {
+			case "BRANCH_LEQ":
+				yes = x <= th
+			case "BRANCH_LT":
+				yes = x < th
+			case "BRANCH_GTE":
+				yes = x >= th
+			case "BRANCH_GT":
+				yes = x > th
+			case "BRANCH_EQ":
+				yes = x == th
+			case "BRANCH_NEQ":
+				yes = x != th
+			default:
+				return 0, fmt.Errorf("%s: node mode %q", o, e.modes[i])
+			}
+		}
+		if yes {
+			i = e.yes[i]
+		} else {
+			i = e.no[i]
+		}
+	}
+	return i, nil
+}
+
+// treeEnsemble is TreeEnsembleClassifier (labels and scores) or
+// TreeEnsembleRegressor (predictions).
+func treeEnsemble(classifier bool) func() ops.Operator {
+	name, prefix := "TreeEnsembleRegressor", "target"
+	if classifier {
+		name, prefix = "TreeEnsembleClassifier", "class"
+	}
+	return func() ops.Operator {
+		return &op{name: name, min: 1, max: 1, numeric: []int{0}, init: func(o *op, a attrs) error {
+			e, err := readEnsemble(o, a, prefix)
+			if err != nil {
+				return err
+			}
+			post, err := postTransform(o, str(a, "post_transform", "NONE"))
+			if err != nil {
+				return err
+			}
+			base, err := a.doubles("base_values")
+			if err != nil {
+				return fmt.Errorf("%s: %v", o, err)
+			}
+			var labels []int64
+			columns := int(a.i("n_targets", 1))
+			if classifier {
+				if labels, err = classLabels(o, a); err != nil {
+					return err
+				}
+				columns = len(labels)
+			} else if p := str(a, "post_transform", "NONE"); p != "NONE" {
+				return fmt.Errorf("%s: post_transform %q", o, p)
+			}
+			ids := map[int]bool{}
+			for _, ws := range e.leaf {
+				for _, w := range ws {
+					if w.column >= columns {
+						return fmt.Errorf("%s: a weight for column %d of %d", o, w.column, columns)
+					}
+					ids[w.column] = true
+				}
+			}
+			// As ONNX's reference: a classifier whose weights all go to one
+			// class is binary.
+			binary := classifier && len(ids) == 1
+			if len(base) == 1 && columns > 1 {
+				// One base value for every column, as numpy broadcasts it.
+				base = slices.Repeat(base, columns)
+			}
+			if base != nil && len(base) != columns {
+				return fmt.Errorf("%s: %d base values for %d columns", o, len(base), columns)
+			}
+			agg := str(a, "aggregate_function", "SUM")
+			if agg != "SUM" && agg != "AVERAGE" && agg != "MIN" && agg != "MAX" {
+				return fmt.Errorf("%s: aggregate_function %q", o, agg)
+			}
+			o.apply = func(in []tensor.Tensor) ([]tensor.Tensor, error) {
+				x, n, width, err := matrix(o, in[0])
+				if err != nil {
+					return nil, err
+				}
+				cols := columns
+				if binary && cols == 1 {
+					cols = 2
+				}
+				res := make([]float64, n*cols)
+				out := make([]int64, n)
+				for r := 0; r < n; r++ {
+					row, score := x[r*width:(r+1)*width], res[r*cols:(r+1)*cols]
+					if !classifier && (agg == "MIN" || agg == "MAX") {
+						for j := range score {
+							score[j] = map[string]float64{"MIN": math.MaxFloat32, "MAX": -math.MaxFloat32}[agg]
+						}
+					} else if classifier && base != nil {
+						copy(score, base)
+					}
+					for _, root := range e.roots {
+						leaf, err := e.leafOf(o, root, row)
+						if err != nil {
+							return nil, err
+						}
+						for _, w := range e.leaf[leaf] {
+							switch agg {
+							case "MIN":
+								score[w.column] = math.Min(score[w.column], w.weight)
+							case "MAX":
+								score[w.column] = math.Max(score[w.column], w.weight)
+							default:
+								score[w.column] += w.weight
+							}
+						}
+					}
+					if !classifier {
+						for j := range score {
+							if agg == "AVERAGE" {
+								score[j] /= float64(len(e.roots))
+							}
+							if base != nil {
+								score[j] += base[j]
+							}
+						}
+						continue
+					}
+					if binary {
+						// One score, the second class's: the first is its
+						// complement (or, for a transform, its negation).
+						score[1] = score[0]
+						if p := str(a, "post_transform", "NONE"); p == "NONE" || p == "PROBIT" {
+							score[0] = 1 - score[1]
+						} else {
+							score[0] = -score[1]
+						}
+					}
+					post(score)
+					best := 0
+					for j, v := range score {
+						if v > score[best] {
+							best = j
+						}
+					}
+					switch {
+					case len(labels) == 1 && labels[0] == 1:
+						out[r] = int64(best) // 1 for the second column, else 0
+					case len(labels) == 1:
+						return nil, fmt.Errorf("%s: one class label, %d", o, labels[0])
+					default:
+						out[r] = labels[best]
+					}
+				}
+				scores := newTensor(scoresDtype(in[0]), []int{n, cols}, res)
+				if !classifier {
+					return []tensor.Tensor{scores}, nil
+				}
+				return []tensor.Tensor{tensor.New(tensor.WithShape(n), tensor.WithBacking(out)), scores}, nil
+			}
+			return nil
+		}}
+	}
+}
+
+// linearClassifier is LinearClassifier: scores x·coefficientsᵀ +
+// intercepts (one score for two classes: the second's, the first's its
+// negation), transformed; the label of the largest score, or with one
+// score, the first label where it reaches the threshold.
+func linearClassifier() ops.Operator {
+	return &op{name: "LinearClassifier", min: 1, max: 1, numeric: []int{0}, init: func(o *op, a attrs) error {
+		labels, err := classLabels(o, a)
+		if err != nil {
+			return err
+		}
+		coef, _ := a.fs("coefficients")
+		icpt, _ := a.fs("intercepts")
+		pt := str(a, "post_transform", "NONE")
+		post, err := postTransform(o, pt)
+		if err != nil {
+			return err
+		}
+		o.apply = func(in []tensor.Tensor) ([]tensor.Tensor, error) {
+			x, n, width, err := matrix(o, in[0])
+			if err != nil {
+				return nil, err
+			}
+			if width == 0 || len(coef)%width != 0 || len(coef) == 0 {
+				return nil, fmt.Errorf("%s: %d coefficients for %d features", o, len(coef), width)
+			}
+			k := len(coef) / width
+			if icpt != nil && len(icpt) != k {
+				return nil, fmt.Errorf("%s: %d intercepts for %d classes", o, len(icpt), k)
+			}
+			cols := k
+			if k == 1 && len(labels) == 2 {
+				cols = 2
+			}
+			res := make([]float64, n*cols)
+			out := make([]int64, n)
+			for r := 0; r < n; r++ {
+				row, score := x[r*width:(r+1)*width], res[r*cols:(r+1)*cols]
+				for c := 0; c < k; c++ {
+					s := 0.0
+					for f, v := range row {
+						s += v * coef[c*width+f]
+					}
+					if icpt != nil {
+						s += icpt[c]
+					}
+					score[c] = s
+				}
+				if cols == 2 && k == 1 {
+					score[1], score[0] = score[0], -score[0]
+				}
+				post(score)
+				if cols > 1 {
+					best := 0
+					for j, v := range score {
+						if v > score[best] {
+							best = j
+						}
+					}
+					if best >= len(labels) {
+						return nil, fmt.Errorf("%s: %d scores for %d labels", o, cols, len(labels))
+					}
+					out[r] = labels[best]
+					continue
+				}
+				threshold := 0.5
+				if pt == "NONE" {
+					threshold = 0
+				}
+				if score[0] >= threshold {
+					out[r] = labels[0]
+				}
+			}
+			return []tensor.Tensor{tensor.New(tensor.WithShape(n), tensor.WithBacking(out)), newTensor(scoresDtype(in[0]), []int{n, cols}, res)}, nil
+		}
+		return nil
+	}}
+}
+
+// normalizer scales each row (after dividing by its largest absolute
+// value) to a maximum, L1 or L2 norm of 1; a row of zeros stays zeros.
+func normalizer() ops.Operator {
+	return &op{name: "Normalizer", min: 1, max: 1, numeric: []int{0}, init: func(o *op, a attrs) error {
+		norm := str(a, "norm", "MAX")
+		if norm != "MAX" && norm != "L1" && norm != "L2" {
+			return fmt.Errorf("%s: norm %q", o, norm)
+		}
+		o.apply = func(in []tensor.Tensor) ([]tensor.Tensor, error) {
+			x, n, width, err := matrix(o, in[0])
+			if err != nil {
+				return nil, err
+			}
+			for r := 0; r < n; r++ {
+				row := x[r*width : (r+1)*width]
+				div := func(d float64) {
+					if d != 0 {
+						for j := range row {
+							row[j] /= d
+						}
+					}
+				}
+				m := 0.0
+				for _, v := range row {
+					m = math.Max(m, math.Abs(v))
+				}
+				div(m)
+				s := 0.0
+				for _, v := range row {
+					if norm == "L1" {
+						s += math.Abs(v)
+					} else {
+						s += v * v
+					}
+				}
+				switch norm {
+				case "L1":
+					div(s)
+				case "L2":
+					div(math.Sqrt(s))
+				}
+			}
+			return []tensor.Tensor{newTensor(tensor.Float32, shapeOf(in[0]), x)}, nil
+		}
+		return a.only(o, "norm")
+	}}
+}
+
+// binarizer is 1 where a value is above the threshold, else 0.
+func binarizer() ops.Operator {
+	return &op{name: "Binarizer", min: 1, max: 1, numeric: []int{0}, init: func(o *op, a attrs) error {
+		th := a.f("threshold", 0)
+		o.apply = func(in []tensor.Tensor) ([]tensor.Tensor, error) {
+			x, shape, err := floats(in[0])
+			if err != nil {
+				return nil, err
+			}
+			for i, v := range x {
+				if v > th {
+					x[i] = 1
+				} else {
+					x[i] = 0
+				}
+			}
+			return []tensor.Tensor{newTensor(in[0].Dtype(), shape, x)}, nil
+		}
+		return a.only(o, "threshold")
+	}}
+}
+
+// imputer replaces, column by column, the missing value (NaN, or
+// replaced_value_float) by that column's imputed value (or the one
+// value for every column).
+func imputer() ops.Operator {
+	return &op{name: "Imputer", min: 1, max: 1, numeric: []int{0}, init: func(o *op, a attrs) error {
+		values, _ := a.fs("imputed_value_floats")
+		replace := a.f("replaced_value_float", 0)
+		if iv, ok := a.ints("imputed_value_int64s"); ok && len(values) == 0 {
+			for _, v := range iv {
+				values = append(values, float64(v))
+			}
+			replace = float64(a.i("replaced_value_int64", 0))
+		}
+		if len(values) == 0 {
+			return fmt.Errorf("%s: no imputed values", o)
+		}
+		o.apply = func(in []tensor.Tensor) ([]tensor.Tensor, error) {
+			x, shape, err := floats(in[0])
+			if err != nil {
+				return nil, err
+			}
+			if len(shape) != 2 || (len(values) != 1 && len(values) != shape[1]) {
+				return nil, fmt.Errorf("%s: %d imputed values for an input of shape %v", o, len(values), shape)
+			}
+			for i, v := range x {
+				if v == replace || math.IsNaN(replace) && math.IsNaN(v) {
+					x[i] = values[min(i%shape[1], len(values)-1)]
+				}
+			}
+			return []tensor.Tensor{newTensor(in[0].Dtype(), shape, x)}, nil
+		}
+		return a.only(o, "imputed_value_floats", "imputed_value_int64s", "replaced_value_float", "replaced_value_int64")
+	}}
+}
+
+// arrayFeatureExtractor picks, along the last axis, the columns the
+// indices name (a vector input as one row).
+func arrayFeatureExtractor() ops.Operator {
+	return &op{name: "ArrayFeatureExtractor", min: 2, max: 2, init: func(o *op, a attrs) error {
+		o.apply = func(in []tensor.Tensor) ([]tensor.Tensor, error) {
+			shape := shapeOf(in[0])
+			idx, err := intsOf(o, in[1], "indices")
+			if err != nil {
+				return nil, err
+			}
+			if len(shape) == 0 {
+				return nil, fmt.Errorf("%s: a scalar input", o)
+			}
+			last := shape[len(shape)-1]
+			out := append(shapeOf(in[0])[:len(shape)-1], len(idx))
+			if len(shape) == 1 {
+				out = []int{1, len(idx)}
+			}
+			var src []int
+			for p := 0; p < count(shape[:len(shape)-1]); p++ {
+				for _, k := range idx {
+					if k < 0 || k >= last {
+						return nil, fmt.Errorf("%s: index %d of %d columns", o, k, last)
+					}
+					src = append(src, p*last+k)
+				}
+			}
+			t, err := take(in[0], src, out)
+			return []tensor.Tensor{t}, err
+		}
+		return a.only(o)
+	}}
+}
