@@ -3,6 +3,7 @@ package onnx
 import (
 	"maps"
 	"slices"
+	"strings"
 	"testing"
 
 	gonnxpb "github.com/advancedclimatesystems/gonnx/onnx"
@@ -130,4 +131,52 @@ func FuzzExtraOps(f *testing.F) {
 		}
 		o.Apply(in)
 	})
+}
+
+// TestTreeEnsembleRefusals: a tree whose branch leads back up, or to a
+// node it lacks, weights for a node no tree has, and text class labels
+// are refused when the node is read, naming what is wrong, where a walk
+// could loop for ever or index past the nodes.
+func TestTreeEnsembleRefusals(t *testing.T) {
+	ints := func(name string, v ...int64) *gonnxpb.AttributeProto {
+		return &gonnxpb.AttributeProto{Name: name, Type: gonnxpb.AttributeProto_INTS, Ints: v}
+	}
+	floats := func(name string, v ...float32) *gonnxpb.AttributeProto {
+		return &gonnxpb.AttributeProto{Name: name, Type: gonnxpb.AttributeProto_FLOATS, Floats: v}
+	}
+	strs := func(name string, v ...string) *gonnxpb.AttributeProto {
+		a := &gonnxpb.AttributeProto{Name: name, Type: gonnxpb.AttributeProto_STRINGS}
+		for _, s := range v {
+			a.Strings = append(a.Strings, []byte(s))
+		}
+		return a
+	}
+	// Node 0 branches to nodes 1 (a leaf) and 2 (a leaf).
+	node := func(yes int64, leafNode int64, labels *gonnxpb.AttributeProto) *gonnxpb.NodeProto {
+		return &gonnxpb.NodeProto{OpType: "TreeEnsembleClassifier", Output: []string{"y", "z"}, Attribute: []*gonnxpb.AttributeProto{
+			ints("nodes_treeids", 0, 0, 0), ints("nodes_nodeids", 0, 1, 2), ints("nodes_featureids", 0, 0, 0),
+			strs("nodes_modes", "BRANCH_LEQ", "LEAF", "LEAF"), floats("nodes_values", 0.5, 0, 0),
+			ints("nodes_truenodeids", yes, 0, 0), ints("nodes_falsenodeids", 2, 0, 0),
+			ints("class_treeids", 0, 0), ints("class_nodeids", leafNode, 2), ints("class_ids", 0, 1), floats("class_weights", 1, 1),
+			labels,
+		}}
+	}
+	labels := ints("classlabels_int64s", 0, 1)
+	for name, c := range map[string]struct {
+		n    *gonnxpb.NodeProto
+		want string
+	}{
+		"cycle":         {node(0, 1, labels), "tree 0 has a cycle"},
+		"missing child": {node(7, 1, labels), "node 0 of tree 0 leads to a node the tree lacks"},
+		"stray weight":  {node(1, 9, labels), "a weight for node 9 of tree 0, which it lacks"},
+		"text labels":   {node(1, 1, strs("classlabels_strings", "a", "b")), "text class labels (classlabels_strings) are not supported"},
+	} {
+		err := extraOps["TreeEnsembleClassifier"]().Init(c.n)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: %v, want %q", name, err, c.want)
+		}
+	}
+	if err := extraOps["TreeEnsembleClassifier"]().Init(node(1, 1, labels)); err != nil {
+		t.Errorf("a sound tree: %v", err)
+	}
 }
