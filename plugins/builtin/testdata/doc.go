@@ -1,6 +1,14 @@
 // Package testdata holds the model fixtures of the built-in flavors, made
 // by make_fixtures.py with the real libraries, and facts.json: what each
 // library reported when it wrote each file. Facts reads it for tests.
+//
+// The ONNX runtime's fixtures have scripts of their own, each writing its
+// models and the values they must give: make_onnx_predictions.py
+// (hand-made graphs, numpy's values), make_torch_onnx.py (PyTorch's
+// exporter and values; Debian's python3-torch), make_sklearn_onnx.py
+// (scikit-learn's models as skl2onnx converts them, scikit-learn's
+// values), make_onnx_opsets.py (the operator-version tables of
+// ../onnx/opsets.go).
 package testdata
 
 import (
