@@ -3,12 +3,12 @@ package serve
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"math"
 	"slices"
 	"strconv"
 	"strings"
 
+	"github.com/mlrun/mlrun/internal/pyjson"
 	"github.com/mlrun/mlrun/plugins/builtin/onnx"
 )
 
@@ -116,7 +116,7 @@ func (o *onnxPredictor) write(f *Frame, out map[string]onnx.Output) rawJSON {
 	if records {
 		n := -1
 		for _, name := range o.p.Outputs {
-			l := len(out[name].Values)
+			l := len(out[name].Values) + len(out[name].Strings)
 			if keys := out[name].Keys; keys != nil {
 				l /= len(keys) // a row is a map
 			}
@@ -138,7 +138,7 @@ func (o *onnxPredictor) write(f *Frame, out map[string]onnx.Output) rawJSON {
 					if t := out[name]; t.Keys != nil {
 						writeMap(&buf, t.Keys, t.Values[i*len(t.Keys):(i+1)*len(t.Keys)])
 					} else {
-						writeNumber(&buf, t.Values[i], t.Int)
+						writeValue(&buf, t, i)
 					}
 				}
 				buf.WriteByte('}')
@@ -162,7 +162,7 @@ func (o *onnxPredictor) write(f *Frame, out map[string]onnx.Output) rawJSON {
 			buf.WriteByte(']')
 			continue
 		}
-		writeNested(&buf, t.Shape, t.Values, t.Int)
+		writeNested(&buf, t, t.Shape, 0)
 	}
 	buf.WriteByte('}')
 	return rawJSON(buf.Bytes())
@@ -173,16 +173,16 @@ func writeKey(buf *bytes.Buffer, k int, name string) {
 	if k > 0 {
 		buf.WriteString(", ")
 	}
-	key, _ := json.Marshal(name)
-	buf.Write(key)
+	pyjson.WriteString(buf, name)
 	buf.WriteString(": ")
 }
 
-// writeNested writes values of the given shape as nested lists.
-func writeNested(buf *bytes.Buffer, shape []int, values []float64, isInt bool) {
+// writeNested writes the output's values from offset at, of the given
+// shape, as nested lists.
+func writeNested(buf *bytes.Buffer, t onnx.Output, shape []int, at int) {
 	if len(shape) == 0 {
-		if len(values) > 0 {
-			writeNumber(buf, values[0], isInt)
+		if len(t.Values)+len(t.Strings) > at {
+			writeValue(buf, t, at)
 		}
 		return
 	}
@@ -195,13 +195,23 @@ func writeNested(buf *bytes.Buffer, shape []int, values []float64, isInt bool) {
 		if i > 0 {
 			buf.WriteString(", ")
 		}
-		if len(shape) == 1 {
-			writeNumber(buf, values[i], isInt)
-		} else {
-			writeNested(buf, shape[1:], values[i*stride:(i+1)*stride], isInt)
-		}
+		writeNested(buf, t, shape[1:], at+i*stride)
 	}
 	buf.WriteByte(']')
+}
+
+// writeValue writes the output's i-th value as Python writes it: text
+// as a JSON string, an integer output's value as an int (3), a float's
+// as a float (3.0).
+func writeValue(buf *bytes.Buffer, t onnx.Output, i int) {
+	switch {
+	case t.Strings != nil:
+		pyjson.WriteString(buf, t.Strings[i])
+	case t.Int:
+		buf.WriteString(strconv.FormatFloat(t.Values[i], 'f', -1, 64))
+	default:
+		writeFloat(buf, t.Values[i])
+	}
 }
 
 // writeMap writes one row of a ZipMap's output as Python's json writes
@@ -214,14 +224,4 @@ func writeMap(buf *bytes.Buffer, keys []string, values []float64) {
 		writeFloat(buf, values[k])
 	}
 	buf.WriteByte('}')
-}
-
-// writeNumber writes an integer output's value as Python writes an int
-// (3), and a float's as it writes a float (3.0).
-func writeNumber(buf *bytes.Buffer, v float64, isInt bool) {
-	if isInt {
-		buf.WriteString(strconv.FormatFloat(v, 'f', -1, 64))
-		return
-	}
-	writeFloat(buf, v)
 }

@@ -841,8 +841,8 @@ func TestServesONNXOfSeveralInputs(t *testing.T) {
 // skl2onnx converts them are served in Go as mlflow.onnx serves them: a
 // forest ending in ZipMap answers a DataFrame with records whose
 // probabilities are maps keyed by the labels' text, and an array with a
-// dict whose probabilities are a list of such maps; a pipeline imputes a
-// null. Labels are scikit-learn's, probabilities to 1e-5.
+// dict whose probabilities are a list of such maps; text labels are
+// text, and key the maps; a pipeline imputes a null. Labels are scikit-learn's, probabilities to 1e-5.
 func TestServesScikitLearnONNXInGo(t *testing.T) {
 	b, err := os.ReadFile("../plugins/builtin/testdata/onnx/sklearn/predictions.json")
 	if err != nil {
@@ -852,7 +852,7 @@ func TestServesScikitLearnONNXInGo(t *testing.T) {
 		Rows    [][]float64
 		RowsNaN [][]*float64 `json:"rows_nan"`
 		Models  map[string]struct {
-			Label       []int
+			Label       []any
 			Probability [][]float64
 		}
 	}
@@ -862,7 +862,7 @@ func TestServesScikitLearnONNXInGo(t *testing.T) {
 	check := func(name string, labels []int, probs []map[string]float64) {
 		t.Helper()
 		want := fx.Models[name]
-		if !slices.Equal(labels, want.Label) || len(probs) != len(want.Probability) {
+		if fmt.Sprint(labels) != fmt.Sprint(want.Label) || len(probs) != len(want.Probability) {
 			t.Fatalf("%s: labels %v, scikit-learn %v; %d probabilities", name, labels, want.Label, len(probs))
 		}
 		for i, p := range probs {
@@ -905,6 +905,25 @@ func TestServesScikitLearnONNXInGo(t *testing.T) {
 	}
 	check("forest_multi_zipmap.onnx", dict.Predictions.Label, dict.Predictions.Probability)
 
+	// Text labels, and a ZipMap keyed by them.
+	url = start(t, onnxDir(t, "sklearn/forest_text_zipmap.onnx", ""), serve.Options{})
+	code, _, resp = post(t, url, "application/json", string(split))
+	var text struct {
+		Predictions []struct {
+			Label       string             `json:"output_label"`
+			Probability map[string]float64 `json:"output_probability"`
+		}
+	}
+	if err := json.Unmarshal([]byte(resp), &text); code != 200 || err != nil || !strings.Contains(resp, `, "output_probability": {"setosa": `) {
+		t.Fatalf("text labels: %d %v %s", code, err, resp)
+	}
+	want := fx.Models["forest_text_zipmap.onnx"]
+	for i, r := range text.Predictions {
+		if fmt.Sprint(r.Label) != fmt.Sprint(want.Label[i]) || math.Abs(r.Probability["virginica"]-want.Probability[i][2]) > 1e-5 {
+			t.Errorf("text labels [%d]: %v, scikit-learn %v %v", i, r, want.Label[i], want.Probability[i])
+		}
+	}
+
 	// A null is NaN, which the pipeline's Imputer replaces.
 	var records []map[string]any
 	for _, r := range fx.RowsNaN {
@@ -927,7 +946,7 @@ func TestServesScikitLearnONNXInGo(t *testing.T) {
 	if err := json.Unmarshal([]byte(resp), &pipe); code != 200 || err != nil {
 		t.Fatalf("pipeline: %d %v %s", code, err, resp)
 	}
-	if !slices.Equal(pipe.Predictions.Label, fx.Models["pipeline.onnx"].Label) {
+	if fmt.Sprint(pipe.Predictions.Label) != fmt.Sprint(fx.Models["pipeline.onnx"].Label) {
 		t.Errorf("pipeline: labels %v, scikit-learn %v", pipe.Predictions.Label, fx.Models["pipeline.onnx"].Label)
 	}
 }

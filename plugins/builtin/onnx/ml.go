@@ -16,7 +16,7 @@ import (
 // forests, gradient boosting), LinearClassifier (logistic regression,
 // linear SVMs), Normalizer, Binarizer, Imputer, ArrayFeatureExtractor;
 // each as ONNX's reference implementation defines it. Class labels must
-// be integers (classlabels_int64s); text labels are refused.
+// be integers (classlabels_int64s) or text (classlabels_strings).
 
 func init() {
 	for name, mk := range map[string]func() ops.Operator{
@@ -55,10 +55,47 @@ func (a attrs) doubles(name string) ([]float64, error) {
 	return v, nil
 }
 
-// classLabels are a classifier's integer labels; text ones are refused.
-func classLabels(o *op, a attrs) ([]int64, error) {
-	if _, ok := a["classlabels_strings"]; ok {
-		return nil, fmt.Errorf("%s: text class labels (classlabels_strings) are not supported: mlrun's Go ONNX runtime computes numbers", o)
+// classes are a classifier's labels: integers, or text.
+type classes struct {
+	ints []int64
+	strs []string
+}
+
+func (c *classes) n() int { return max(len(c.ints), len(c.strs)) }
+
+func (c *classes) String() string {
+	if c.strs != nil {
+		return fmt.Sprintf("%q", c.strs)
+	}
+	return fmt.Sprint(c.ints)
+}
+
+// tensor makes the labels of the rows: each the label at its index, or,
+// at -1, the zero label (0, or empty text).
+func (c *classes) tensor(at []int) tensor.Tensor {
+	if c.strs != nil {
+		out := make([]string, len(at))
+		for r, i := range at {
+			if i >= 0 {
+				out[r] = c.strs[i]
+			}
+		}
+		return tensor.New(tensor.WithShape(len(at)), tensor.WithBacking(out))
+	}
+	out := make([]int64, len(at))
+	for r, i := range at {
+		if i >= 0 {
+			out[r] = c.ints[i]
+		}
+	}
+	return tensor.New(tensor.WithShape(len(at)), tensor.WithBacking(out))
+}
+
+// classLabels are a classifier's labels: classlabels_int64s (or _ints),
+// or classlabels_strings.
+func classLabels(o *op, a attrs) (*classes, error) {
+	if s := a.strs("classlabels_strings"); len(s) > 0 {
+		return &classes{strs: s}, nil
 	}
 	at, ok := a["classlabels_int64s"]
 	if !ok {
@@ -67,7 +104,7 @@ func classLabels(o *op, a attrs) ([]int64, error) {
 	if !ok || len(at.GetInts()) == 0 {
 		return nil, fmt.Errorf("%s: no class labels", o)
 	}
-	return at.GetInts(), nil
+	return &classes{ints: at.GetInts()}, nil
 }
 
 // postTransform applies a classifier's post_transform to a row of
@@ -320,13 +357,16 @@ func treeEnsemble(classifier bool) func() ops.Operator {
 			if err != nil {
 				return fmt.Errorf("%s: %v", o, err)
 			}
-			var labels []int64
+			var labels *classes
 			columns := int(a.i("n_targets", 1))
 			if classifier {
 				if labels, err = classLabels(o, a); err != nil {
 					return err
 				}
-				columns = len(labels)
+				columns = labels.n()
+				if columns == 1 && (labels.strs != nil || labels.ints[0] != 1) {
+					return fmt.Errorf("%s: one class label, %v: ONNX's reference runs only [1]", o, labels)
+				}
 			} else if p := str(a, "post_transform", "NONE"); p != "NONE" {
 				return fmt.Errorf("%s: post_transform %q", o, p)
 			}
@@ -363,7 +403,7 @@ func treeEnsemble(classifier bool) func() ops.Operator {
 					cols = 2
 				}
 				res := make([]float64, n*cols)
-				out := make([]int64, n)
+				out := make([]int, n)
 				for r := 0; r < n; r++ {
 					row, score := x[r*width:(r+1)*width], res[r*cols:(r+1)*cols]
 					if !classifier && (agg == "MIN" || agg == "MAX") {
@@ -417,20 +457,18 @@ func treeEnsemble(classifier bool) func() ops.Operator {
 							best = j
 						}
 					}
-					switch {
-					case len(labels) == 1 && labels[0] == 1:
-						out[r] = int64(best) // 1 for the second column, else 0
-					case len(labels) == 1:
-						return nil, fmt.Errorf("%s: one class label, %d", o, labels[0])
-					default:
-						out[r] = labels[best]
+					out[r] = best
+					if labels.n() == 1 && best == 0 {
+						out[r] = -1 // the label [1]: 1 for the second column, else 0
+					} else if labels.n() == 1 {
+						out[r] = 0
 					}
 				}
 				scores := newTensor(scoresDtype(in[0]), []int{n, cols}, res)
 				if !classifier {
 					return []tensor.Tensor{scores}, nil
 				}
-				return []tensor.Tensor{tensor.New(tensor.WithShape(n), tensor.WithBacking(out)), scores}, nil
+				return []tensor.Tensor{labels.tensor(out), scores}, nil
 			}
 			return nil
 		}}
@@ -467,11 +505,11 @@ func linearClassifier() ops.Operator {
 				return nil, fmt.Errorf("%s: %d intercepts for %d classes", o, len(icpt), k)
 			}
 			cols := k
-			if k == 1 && len(labels) == 2 {
+			if k == 1 && labels.n() == 2 {
 				cols = 2
 			}
 			res := make([]float64, n*cols)
-			out := make([]int64, n)
+			out := make([]int, n)
 			for r := 0; r < n; r++ {
 				row, score := x[r*width:(r+1)*width], res[r*cols:(r+1)*cols]
 				for c := 0; c < k; c++ {
@@ -495,21 +533,22 @@ func linearClassifier() ops.Operator {
 							best = j
 						}
 					}
-					if best >= len(labels) {
-						return nil, fmt.Errorf("%s: %d scores for %d labels", o, cols, len(labels))
+					if best >= labels.n() {
+						return nil, fmt.Errorf("%s: %d scores for %d labels", o, cols, labels.n())
 					}
-					out[r] = labels[best]
+					out[r] = best
 					continue
 				}
 				threshold := 0.5
 				if pt == "NONE" {
 					threshold = 0
 				}
+				out[r] = -1 // the zero label below the threshold
 				if score[0] >= threshold {
-					out[r] = labels[0]
+					out[r] = 0
 				}
 			}
-			return []tensor.Tensor{tensor.New(tensor.WithShape(n), tensor.WithBacking(out)), newTensor(scoresDtype(in[0]), []int{n, cols}, res)}, nil
+			return []tensor.Tensor{labels.tensor(out), newTensor(scoresDtype(in[0]), []int{n, cols}, res)}, nil
 		}
 		return nil
 	}}

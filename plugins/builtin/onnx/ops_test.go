@@ -134,8 +134,8 @@ func FuzzExtraOps(f *testing.F) {
 }
 
 // TestTreeEnsembleRefusals: a tree whose branch leads back up, or to a
-// node it lacks, weights for a node no tree has, and text class labels
-// are refused when the node is read, naming what is wrong, where a walk
+// node it lacks, weights for a node no tree has, and a single class label
+// other than 1 are refused when the node is read, naming what is wrong, where a walk
 // could loop for ever or index past the nodes.
 func TestTreeEnsembleRefusals(t *testing.T) {
 	ints := func(name string, v ...int64) *gonnxpb.AttributeProto {
@@ -166,10 +166,10 @@ func TestTreeEnsembleRefusals(t *testing.T) {
 		n    *gonnxpb.NodeProto
 		want string
 	}{
-		"cycle":         {node(0, 1, labels), "tree 0 has a cycle"},
-		"missing child": {node(7, 1, labels), "node 0 of tree 0 leads to a node the tree lacks"},
-		"stray weight":  {node(1, 9, labels), "a weight for node 9 of tree 0, which it lacks"},
-		"text labels":   {node(1, 1, strs("classlabels_strings", "a", "b")), "text class labels (classlabels_strings) are not supported"},
+		"cycle":          {node(0, 1, labels), "tree 0 has a cycle"},
+		"missing child":  {node(7, 1, labels), "node 0 of tree 0 leads to a node the tree lacks"},
+		"stray weight":   {node(1, 9, labels), "a weight for node 9 of tree 0, which it lacks"},
+		"one text label": {node(1, 1, strs("classlabels_strings", "a")), `one class label, ["a"]: ONNX's reference runs only [1]`},
 	} {
 		err := extraOps["TreeEnsembleClassifier"]().Init(c.n)
 		if err == nil || !strings.Contains(err.Error(), c.want) {

@@ -64,6 +64,9 @@ type Output struct {
 	Shape  []int
 	Values []float64
 	Int    bool
+	// Strings, in place of Values, are a text output's values (a
+	// classifier's text labels).
+	Strings []string
 	// Keys, for a ZipMap's output (a classifier's probabilities as a
 	// list of maps, skl2onnx's default), are the maps' keys, the class
 	// labels as text: each row of Values ([N, len(Keys)]) is one map.
@@ -258,6 +261,8 @@ func (p *Predictor) PredictInputs(feeds map[string]Feed) (map[string]Output, err
 			o.Int = true
 		case int64:
 			o.Values, o.Int = []float64{float64(d)}, true
+		case []string:
+			o.Strings = d
 		case float32:
 			o.Values = []float64{float64(d)}
 		case float64:

@@ -243,8 +243,8 @@ func TestPredictsConcurrently(t *testing.T) {
 // converts them (make_sklearn_onnx.py: logistic regressions of two and
 // three classes, a pipeline of SimpleImputer, StandardScaler and
 // LogisticRegression given NaNs, random forests and gradient boosting of
-// classes and values, a ColumnTransformer's selection, a forest ending
-// in ZipMap, skl2onnx's default) give, in Go,
+// classes and values, a ColumnTransformer's selection, forests ending in
+// ZipMap, skl2onnx's default, text class labels) give, in Go,
 // scikit-learn's labels exactly and its probabilities and values to 1e-5
 // (the ONNX models hold float32 weights).
 func TestPredictorMatchesScikitLearn(t *testing.T) {
@@ -257,7 +257,7 @@ func TestPredictorMatchesScikitLearn(t *testing.T) {
 		RowsNaN [][]*float64 `json:"rows_nan"`
 		Models  map[string]struct {
 			Rows        string
-			Label       []float64
+			Label       []any
 			Probability [][]float64
 			Variable    []float64
 		}
@@ -265,7 +265,7 @@ func TestPredictorMatchesScikitLearn(t *testing.T) {
 	if err := json.Unmarshal(b, &fx); err != nil {
 		t.Fatal(err)
 	}
-	if len(fx.Models) != 10 {
+	if len(fx.Models) != 12 {
 		t.Fatalf("%d models", len(fx.Models))
 	}
 	for name, m := range fx.Models {
@@ -310,11 +310,20 @@ func TestPredictorMatchesScikitLearn(t *testing.T) {
 			close("variable", out["variable"].Values, m.Variable)
 			continue
 		}
-		if zipped := strings.HasSuffix(name, "_zipmap.onnx"); !slices.Equal(out["output_probability"].Keys, map[bool][]string{true: {"1", "2", "5"}}[zipped]) {
+		keys := map[string][]string{"forest_multi_zipmap.onnx": {"1", "2", "5"}, "forest_text_zipmap.onnx": {"setosa", "versicolor", "virginica"}}[name]
+		if !slices.Equal(out["output_probability"].Keys, keys) {
 			t.Errorf("%s: the probabilities' keys are %v", name, out["output_probability"].Keys)
 		}
-		if got := out["output_label"]; !got.Int || !slices.Equal(got.Values, m.Label) {
-			t.Errorf("%s: labels %v (int %v), scikit-learn %v", name, got.Values, got.Int, m.Label)
+		got := out["output_label"]
+		var labels []any
+		for _, v := range got.Values {
+			labels = append(labels, v) // JSON's numbers are float64
+		}
+		for _, v := range got.Strings {
+			labels = append(labels, v)
+		}
+		if !slices.Equal(labels, m.Label) || (got.Strings == nil) != got.Int {
+			t.Errorf("%s: labels %v (int %v), scikit-learn %v", name, labels, got.Int, m.Label)
 		}
 		close("probability", out["output_probability"].Values, slices.Concat(m.Probability...))
 	}

@@ -54,19 +54,26 @@ def ml(op, inputs, outputs, **attrs):
     return helper.make_node(op, inputs, outputs, domain="ai.onnx.ml", **attrs)
 
 
+def labels_attr(classes):
+    """classlabels_ints, or classlabels_strings for text classes."""
+    if all(isinstance(c, str) for c in classes):
+        return {"classlabels_strings": list(classes)}
+    return {"classlabels_ints": [int(c) for c in classes]}
+
+
 def linear_classifier(lr, inp, label, proba):
     """LinearClassifier as skl2onnx writes it for a LogisticRegression: two classes as
     [-w, w], [-b, b] with LOGISTIC; more, multinomial, as SOFTMAX with multi_class=1 and
     then an L1 Normalizer."""
     coef, icpt = lr.coef_.flatten().tolist(), lr.intercept_.tolist()
-    classes = [int(c) for c in lr.classes_]
+    classes = lr.classes_.tolist()
     if len(classes) == 2:
         coef = [-c for c in coef] + coef
         icpt = [-b for b in icpt] + icpt
         return [ml("LinearClassifier", [inp], [label, proba], coefficients=coef, intercepts=icpt, multi_class=0,
-                   post_transform="LOGISTIC", classlabels_ints=classes)]
+                   post_transform="LOGISTIC", **labels_attr(classes))]
     return [ml("LinearClassifier", [inp], [label, "probability_tensor"], coefficients=coef, intercepts=icpt,
-               multi_class=1, post_transform="SOFTMAX", classlabels_ints=classes),
+               multi_class=1, post_transform="SOFTMAX", **labels_attr(classes)),
             ml("Normalizer", ["probability_tensor"], [proba], norm="L1")]
 
 
@@ -125,7 +132,7 @@ def record(name, est, rows_used, kind):
     x = np.array(rows_used, dtype=np.float32).astype(np.float64)
     entry = {"rows": "rows_nan" if np.isnan(x).any() else "rows"}
     if kind == "classifier":
-        entry["label"] = [int(v) for v in est.predict(x)]
+        entry["label"] = [v if isinstance(v, str) else int(v) for v in est.predict(x).tolist()]
         entry["probability"] = est.predict_proba(x).tolist()
     else:
         entry["variable"] = est.predict(x).reshape(-1).tolist()
@@ -209,6 +216,23 @@ save("columns_linear", [ml("ArrayFeatureExtractor", ["float_input", "cols"], ["p
                            intercepts=[float(lin.intercept_)])],
      REGRESSOR_OUT, inits=[helper.make_tensor("cols", TensorProto.INT64, [2], [0, 2])])
 record("columns_linear", ct, rows, "regressor")
+
+# Text labels: a binary logistic regression, and a forest ending in a ZipMap keyed by them.
+TEXT_OUT = [helper.make_tensor_value_info("output_label", TensorProto.STRING, [None]),
+            helper.make_tensor_value_info("output_probability", TensorProto.FLOAT, [None, None])]
+names = np.array(["setosa", "versicolor", "virginica"])
+lrt = LogisticRegression().fit(X, names[y2 * 2])
+save("logreg_text", linear_classifier(lrt, "float_input", "output_label", "output_probability"), TEXT_OUT)
+record("logreg_text", lrt, rows, "classifier")
+rft = RandomForestClassifier(n_estimators=3, max_depth=4, random_state=2).fit(X, names[np.searchsorted([1, 2, 5], y3)])
+zip_text = onnx.TypeProto()
+zip_text.map_type.key_type = TensorProto.STRING
+zip_text.map_type.value_type.CopyFrom(helper.make_tensor_type_proto(TensorProto.FLOAT, []))
+save("forest_text_zipmap", [ml("TreeEnsembleClassifier", ["float_input"], ["output_label", "probability_tensor"],
+                               classlabels_strings=names.tolist(), **trees(rft.estimators_, True, 3, 1 / 3)),
+                            ml("ZipMap", ["probability_tensor"], ["output_probability"], classlabels_strings=names.tolist())],
+     [TEXT_OUT[0], helper.make_value_info("output_probability", helper.make_sequence_type_proto(zip_text))])
+record("forest_text_zipmap", rft, rows, "classifier")
 
 with open("onnx/sklearn/predictions.json", "w") as f:
     json.dump(out, f, indent=1)
