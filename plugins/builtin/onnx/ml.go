@@ -14,7 +14,7 @@ import (
 // The ai.onnx.ml operators that scikit-learn's models become in ONNX
 // (skl2onnx): TreeEnsembleClassifier and TreeEnsembleRegressor (trees,
 // forests, gradient boosting), LinearClassifier (logistic regression,
-// linear SVMs), Normalizer, Binarizer, Imputer, ArrayFeatureExtractor;
+// linear SVMs), the SVMs of svm.go, Normalizer, Binarizer, Imputer, ArrayFeatureExtractor;
 // each as ONNX's reference implementation defines it. Class labels must
 // be integers (classlabels_int64s) or text (classlabels_strings).
 

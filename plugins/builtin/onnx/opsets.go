@@ -102,6 +102,8 @@ var extraOpsReviewed = map[string]bool{
 	"ReduceSumSquare":           true,
 	"Resize":                    true,
 	"Round":                     true,
+	"SVMClassifier":             true,
+	"SVMRegressor":              true,
 	"Scatter":                   true,
 	"ScatterElements":           true,
 	"ScatterND":                 true,

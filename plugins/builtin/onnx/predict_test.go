@@ -243,8 +243,9 @@ func TestPredictsConcurrently(t *testing.T) {
 // converts them (make_sklearn_onnx.py: logistic regressions of two and
 // three classes, a pipeline of SimpleImputer, StandardScaler and
 // LogisticRegression given NaNs, random forests and gradient boosting of
-// classes and values, a ColumnTransformer's selection, forests ending in
-// ZipMap, skl2onnx's default, text class labels) give, in Go,
+// classes and values, SVMs (libsvm's probabilities, one-against-one
+// decisions, a regressor), a ColumnTransformer's selection, forests ending
+// in ZipMap, skl2onnx's default, text class labels) give, in Go,
 // scikit-learn's labels exactly and its probabilities and values to 1e-5
 // (the ONNX models hold float32 weights).
 func TestPredictorMatchesScikitLearn(t *testing.T) {
@@ -265,7 +266,7 @@ func TestPredictorMatchesScikitLearn(t *testing.T) {
 	if err := json.Unmarshal(b, &fx); err != nil {
 		t.Fatal(err)
 	}
-	if len(fx.Models) != 12 {
+	if len(fx.Models) != 16 {
 		t.Fatalf("%d models", len(fx.Models))
 	}
 	for name, m := range fx.Models {

@@ -133,7 +133,7 @@ def record(name, est, rows_used, kind):
     entry = {"rows": "rows_nan" if np.isnan(x).any() else "rows"}
     if kind == "classifier":
         entry["label"] = [v if isinstance(v, str) else int(v) for v in est.predict(x).tolist()]
-        entry["probability"] = est.predict_proba(x).tolist()
+        entry["probability"] = (est.predict_proba(x) if hasattr(est, "predict_proba") else est.decision_function(x)).tolist()
     else:
         entry["variable"] = est.predict(x).reshape(-1).tolist()
     out["models"][name + ".onnx"] = entry
@@ -233,6 +233,47 @@ save("forest_text_zipmap", [ml("TreeEnsembleClassifier", ["float_input"], ["outp
                             ml("ZipMap", ["probability_tensor"], ["output_probability"], classlabels_strings=names.tolist())],
      [TEXT_OUT[0], helper.make_value_info("output_probability", helper.make_sequence_type_proto(zip_text))])
 record("forest_text_zipmap", rft, rows, "classifier")
+
+# Support vector machines (skl2onnx's support_vector_machines.py): SVMClassifier with the
+# dual coefficients and intercepts (negated for two classes, libsvm's sign), libsvm's
+# probability pairs, or the one-against-one scores alone; SVMRegressor.
+from sklearn.svm import SVC, SVR
+
+
+def svm_attrs(m):
+    a = {"kernel_type": m.kernel.upper(), "kernel_params": [float(m._gamma), float(m.coef0), float(m.degree)],
+         "support_vectors": m.support_vectors_.ravel().tolist()}
+    if isinstance(m, SVC):
+        two = len(m.classes_) == 2
+        a["coefficients"] = ((-1 if two else 1) * m.dual_coef_.ravel()).tolist()
+        a["rho"] = ((-1 if two else 1) * m.intercept_).tolist()
+        a["vectors_per_class"] = m.n_support_.tolist()
+        a["post_transform"] = "NONE"
+        a.update(labels_attr(m.classes_.tolist()))
+        if m.probability:
+            a["prob_a"], a["prob_b"] = m.probA_.tolist(), m.probB_.tolist()
+    else:
+        a.update(coefficients=m.dual_coef_.ravel().tolist(), rho=m.intercept_.tolist(), n_supports=len(m.support_),
+                 post_transform="NONE")
+    return a
+
+
+svc2 = SVC(probability=True, random_state=0).fit(X, y2)
+save("svc_binary_proba", [ml("SVMClassifier", ["float_input"], ["output_label", "output_probability"], **svm_attrs(svc2))],
+     CLASSIFIER_OUT)
+record("svc_binary_proba", svc2, rows, "classifier")
+svc3 = SVC(kernel="poly", degree=2, probability=True, random_state=0).fit(X, y3)
+save("svc_multi_proba", [ml("SVMClassifier", ["float_input"], ["output_label", "output_probability"], **svm_attrs(svc3))],
+     CLASSIFIER_OUT)
+record("svc_multi_proba", svc3, rows, "classifier")
+# Without probabilities the scores are the one-against-one decisions (decision_function_shape='ovo').
+svco = SVC(kernel="linear", decision_function_shape="ovo").fit(X, y3)
+save("svc_multi_ovo", [ml("SVMClassifier", ["float_input"], ["output_label", "output_probability"], **svm_attrs(svco))],
+     CLASSIFIER_OUT)
+record("svc_multi_ovo", svco, rows, "classifier")  # its "probability": the decisions
+svr = SVR(C=3.0).fit(X, yr)
+save("svr", [ml("SVMRegressor", ["float_input"], ["variable"], **svm_attrs(svr))], REGRESSOR_OUT)
+record("svr", svr, rows, "regressor")
 
 with open("onnx/sklearn/predictions.json", "w") as f:
     json.dump(out, f, indent=1)
