@@ -14,15 +14,17 @@ import (
 // The ai.onnx.ml operators that scikit-learn's models become in ONNX
 // (skl2onnx): TreeEnsembleClassifier and TreeEnsembleRegressor (trees,
 // forests, gradient boosting), LinearClassifier (logistic regression,
-// linear SVMs), the SVMs of svm.go, Normalizer, Binarizer, Imputer, ArrayFeatureExtractor;
-// each as ONNX's reference implementation defines it. Class labels must
+// linear SVMs), the SVMs of svm.go, Normalizer, Binarizer, Imputer,
+// ArrayFeatureExtractor, OneHotEncoder (integer categories),
+// FeatureVectorizer; each as ONNX's reference implementation defines it. Class labels must
 // be integers (classlabels_int64s) or text (classlabels_strings).
 
 func init() {
 	for name, mk := range map[string]func() ops.Operator{
 		"TreeEnsembleClassifier": treeEnsemble(true), "TreeEnsembleRegressor": treeEnsemble(false),
 		"LinearClassifier": linearClassifier, "Normalizer": normalizer, "Binarizer": binarizer,
-		"Imputer": imputer, "ArrayFeatureExtractor": arrayFeatureExtractor,
+		"Imputer": imputer, "ArrayFeatureExtractor": arrayFeatureExtractor, "OneHotEncoder": oneHotEncoder,
+		"FeatureVectorizer": featureVectorizer,
 	} {
 		extraOps[name] = mk
 	}
@@ -690,5 +692,102 @@ func arrayFeatureExtractor() ops.Operator {
 			return []tensor.Tensor{t}, err
 		}
 		return a.only(o)
+	}}
+}
+
+// oneHotEncoder is ai.onnx.ml's OneHotEncoder: a new last axis of the
+// categories, 1 where a value is the category; a value of none is all
+// zeros, or, without zeros, an error.
+func oneHotEncoder() ops.Operator {
+	return &op{name: "OneHotEncoder", min: 1, max: 1, numeric: []int{0}, init: func(o *op, a attrs) error {
+		cats, ok := a.ints("cats_int64s")
+		if !ok || len(cats) == 0 {
+			if len(a.strs("cats_strings")) > 0 {
+				return fmt.Errorf("%s: text categories (cats_strings) need text inputs, which mlrun's Go ONNX runtime does not take", o)
+			}
+			return fmt.Errorf("%s: no categories", o)
+		}
+		index := map[float64]int{}
+		for i, c := range cats {
+			if _, dup := index[float64(c)]; !dup {
+				index[float64(c)] = i
+			}
+		}
+		zeros := a.i("zeros", 1) != 0
+		o.apply = func(in []tensor.Tensor) ([]tensor.Tensor, error) {
+			x, shape, err := floats(in[0])
+			if err != nil {
+				return nil, err
+			}
+			if len(shape) < 1 || len(shape) > 2 {
+				return nil, fmt.Errorf("%s: input of shape %v", o, shape)
+			}
+			y := make([]float64, len(x)*len(cats))
+			for i, v := range x {
+				j, ok := index[v]
+				if !ok {
+					if !zeros {
+						return nil, fmt.Errorf("%s: %v is none of the categories %v", o, v, cats)
+					}
+					continue
+				}
+				y[i*len(cats)+j] = 1
+			}
+			return []tensor.Tensor{newTensor(tensor.Float32, append(shape, len(cats)), y)}, nil
+		}
+		return a.only(o, "cats_int64s", "cats_strings", "zeros")
+	}}
+}
+
+// featureVectorizer joins its inputs' columns, each cut or padded with
+// zeros to its inputdimensions (a vector is one column).
+func featureVectorizer() ops.Operator {
+	return &op{name: "FeatureVectorizer", min: 1, max: math.MaxInt32, numeric: []int{0}, init: func(o *op, a attrs) error {
+		dims, _ := a.ints("inputdimensions")
+		o.apply = func(in []tensor.Tensor) ([]tensor.Tensor, error) {
+			if len(dims) != len(in) {
+				return nil, fmt.Errorf("%s: %d inputdimensions for %d inputs", o, len(dims), len(in))
+			}
+			n, width := -1, 0
+			cols := make([][]float64, len(in))
+			widths := make([]int, len(in))
+			for k, t := range in {
+				if t == nil || dims[k] < 0 {
+					return nil, fmt.Errorf("%s: input %d is missing or of a negative dimension", o, k)
+				}
+				x, shape, err := floats(t)
+				if err != nil {
+					return nil, err
+				}
+				rows, w := 0, 1
+				switch len(shape) {
+				case 1:
+					rows = shape[0]
+				case 2:
+					rows, w = shape[0], shape[1]
+				default:
+					return nil, fmt.Errorf("%s: input %d of shape %v", o, k, shape)
+				}
+				if n >= 0 && rows != n {
+					return nil, fmt.Errorf("%s: inputs of %d and %d rows", o, n, rows)
+				}
+				n, cols[k], widths[k] = rows, x, w
+				width += dims[k]
+			}
+			y := make([]float64, 0, n*width)
+			for r := 0; r < n; r++ {
+				for k, x := range cols {
+					for j := 0; j < dims[k]; j++ {
+						v := 0.0
+						if j < widths[k] {
+							v = x[r*widths[k]+j]
+						}
+						y = append(y, v)
+					}
+				}
+			}
+			return []tensor.Tensor{newTensor(in[0].Dtype(), []int{n, width}, y)}, nil
+		}
+		return a.only(o, "inputdimensions")
 	}}
 }

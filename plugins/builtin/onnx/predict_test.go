@@ -244,7 +244,8 @@ func TestPredictsConcurrently(t *testing.T) {
 // three classes, a pipeline of SimpleImputer, StandardScaler and
 // LogisticRegression given NaNs, random forests and gradient boosting of
 // classes and values, SVMs (libsvm's probabilities, one-against-one
-// decisions, a regressor), a ColumnTransformer's selection, forests ending
+// decisions, a regressor), a ColumnTransformer's selection, a
+// OneHotEncoder given unknown categories, forests ending
 // in ZipMap, skl2onnx's default, text class labels) give, in Go,
 // scikit-learn's labels exactly and its probabilities and values to 1e-5
 // (the ONNX models hold float32 weights).
@@ -256,6 +257,7 @@ func TestPredictorMatchesScikitLearn(t *testing.T) {
 	var fx struct {
 		Rows    [][]float64
 		RowsNaN [][]*float64 `json:"rows_nan"`
+		RowsCat [][]float64  `json:"rows_cat"`
 		Models  map[string]struct {
 			Rows        string
 			Label       []any
@@ -266,7 +268,7 @@ func TestPredictorMatchesScikitLearn(t *testing.T) {
 	if err := json.Unmarshal(b, &fx); err != nil {
 		t.Fatal(err)
 	}
-	if len(fx.Models) != 16 {
+	if len(fx.Models) != 17 {
 		t.Fatalf("%d models", len(fx.Models))
 	}
 	for name, m := range fx.Models {
@@ -287,6 +289,8 @@ func TestPredictorMatchesScikitLearn(t *testing.T) {
 					}
 				}
 			}
+		} else if m.Rows == "rows_cat" {
+			x = slices.Concat(fx.RowsCat...)
 		} else {
 			x = slices.Concat(fx.Rows...)
 		}

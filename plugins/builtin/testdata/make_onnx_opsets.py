@@ -55,7 +55,7 @@ OURS = {
 # *_as_tensor attributes, which it reads).
 OURS_ML = {
     "ArrayFeatureExtractor": {1}, "Binarizer": {1}, "Imputer": {1}, "LinearClassifier": {1},
-    "Normalizer": {1}, "SVMClassifier": {1}, "SVMRegressor": {1}, "TreeEnsembleClassifier": {1, 3},
+    "FeatureVectorizer": {1}, "Normalizer": {1}, "OneHotEncoder": {1}, "SVMClassifier": {1}, "SVMRegressor": {1}, "TreeEnsembleClassifier": {1, 3},
     "TreeEnsembleRegressor": {1, 3},
 }
 ML_LAST = 3

@@ -275,6 +275,44 @@ svr = SVR(C=3.0).fit(X, yr)
 save("svr", [ml("SVMRegressor", ["float_input"], ["variable"], **svm_attrs(svr))], REGRESSOR_OUT)
 record("svr", svr, rows, "regressor")
 
+# A OneHotEncoder of two integer-valued columns (skl2onnx's one_hot_encoder.py: each column
+# gathered, cast to int64, encoded, the codes joined and reshaped; unknown values ignored),
+# beside two scaled columns, joined by a FeatureVectorizer, into a LinearRegression.
+from sklearn.preprocessing import OneHotEncoder
+Xc = X.copy()
+Xc[:, 0] = rng.randint(0, 4, len(X))
+Xc[:, 1] = rng.choice([5, 7, 9], len(X))
+ohe_pipe = Pipeline([("ct", ColumnTransformer([("oh", OneHotEncoder(handle_unknown="ignore"), [0, 1]),
+                                               ("sc", StandardScaler(), [2, 3])])),
+                     ("lin", LinearRegression())]).fit(Xc, yr + Xc[:, 0])
+oh = ohe_pipe.named_steps["ct"].named_transformers_["oh"]
+sc2 = ohe_pipe.named_steps["ct"].named_transformers_["sc"]
+lin2 = ohe_pipe.named_steps["lin"]
+nodes = [ml("ArrayFeatureExtractor", ["float_input", "cat_cols"], ["cats"])]
+codes = []
+for i, cats in enumerate(oh.categories_):
+    nodes += [helper.make_node("Gather", ["cats", "col%d" % i], ["cat%d" % i], axis=1),
+              helper.make_node("Cast", ["cat%d" % i], ["icat%d" % i], to=TensorProto.INT64),
+              ml("OneHotEncoder", ["icat%d" % i], ["code%d" % i], cats_int64s=[int(c) for c in cats], zeros=1)]
+    codes.append("code%d" % i)
+width = sum(len(c) for c in oh.categories_)
+nodes += [helper.make_node("Concat", codes, ["codes3"], axis=-1),
+          helper.make_node("Reshape", ["codes3", "shape"], ["codes"]),
+          ml("ArrayFeatureExtractor", ["float_input", "num_cols"], ["nums"]),
+          ml("Scaler", ["nums"], ["scaled"], offset=sc2.mean_.tolist(), scale=(1 / sc2.scale_).tolist()),
+          ml("FeatureVectorizer", ["codes", "scaled"], ["features"], inputdimensions=[width, 2]),
+          ml("LinearRegressor", ["features"], ["variable"], coefficients=lin2.coef_.tolist(), intercepts=[float(lin2.intercept_)])]
+inits = [helper.make_tensor("cat_cols", TensorProto.INT64, [2], [0, 1]), helper.make_tensor("num_cols", TensorProto.INT64, [2], [2, 3]),
+         helper.make_tensor("col0", TensorProto.INT64, [1], [0]), helper.make_tensor("col1", TensorProto.INT64, [1], [1]),
+         helper.make_tensor("shape", TensorProto.INT64, [2], [-1, width])]
+save("onehot_linear", nodes, REGRESSOR_OUT, inits=inits)
+rows_cat = rows.copy()
+rows_cat[:, 0] = [0, 1, 2, 3, 8, 1, 0, 2, 3]  # 8: a category it never saw
+rows_cat[:, 1] = [5, 7, 9, 5, 7, 6, 9, 9, 5]  # 6 too
+out["rows_cat"] = rows_cat.astype(np.float64).tolist()
+record("onehot_linear", ohe_pipe, rows_cat, "regressor")
+out["models"]["onehot_linear.onnx"]["rows"] = "rows_cat"
+
 with open("onnx/sklearn/predictions.json", "w") as f:
     json.dump(out, f, indent=1)
 print("wrote", len(out["models"]), "models")
