@@ -7,6 +7,8 @@ import (
 
 	"github.com/advancedclimatesystems/gonnx/ops"
 	"gorgonia.org/tensor"
+
+	"github.com/mlrun/mlrun/internal/libsvm"
 )
 
 // SVMClassifier and SVMRegressor (scikit-learn's SVC, NuSVC, SVR, NuSVR
@@ -73,56 +75,6 @@ func (k *svmKernel) dot(x, y []float64) float64 {
 		return math.Tanh(s*k.gamma + k.coef0)
 	}
 	return s
-}
-
-// pairwiseProbabilities couples one-against-one probabilities r (r[i][j]:
-// class i over j) into class probabilities, as libsvm does (Wu, Lin and
-// Weng's second method).
-func pairwiseProbabilities(k int, r [][]float64) []float64 {
-	q := make([][]float64, k)
-	for t := range q {
-		q[t] = make([]float64, k)
-	}
-	qp, p := make([]float64, k), make([]float64, k)
-	for t := 0; t < k; t++ {
-		p[t] = 1 / float64(k)
-		for j := 0; j < t; j++ {
-			q[t][t] += r[j][t] * r[j][t]
-			q[t][j] = q[j][t]
-		}
-		for j := t + 1; j < k; j++ {
-			q[t][t] += r[j][t] * r[j][t]
-			q[t][j] = -r[j][t] * r[t][j]
-		}
-	}
-	eps := 0.005 / float64(k)
-	for iter := 0; iter < max(100, k); iter++ {
-		pqp := 0.0
-		for t := 0; t < k; t++ {
-			qp[t] = 0
-			for j := 0; j < k; j++ {
-				qp[t] += q[t][j] * p[j]
-			}
-			pqp += p[t] * qp[t]
-		}
-		worst := 0.0
-		for t := 0; t < k; t++ {
-			worst = math.Max(worst, math.Abs(qp[t]-pqp))
-		}
-		if worst < eps {
-			break
-		}
-		for t := 0; t < k; t++ {
-			diff := (-qp[t] + pqp) / q[t][t]
-			p[t] += diff
-			pqp = (pqp + diff*(diff*q[t][t]+2*qp[t])) / (1 + diff) / (1 + diff)
-			for j := 0; j < k; j++ {
-				qp[j] = (qp[j] + diff*q[t][j]) / (1 + diff)
-				p[j] /= 1 + diff
-			}
-		}
-	}
-	return p
 }
 
 func logistic(v float64) float64 {
@@ -229,13 +181,13 @@ func svmClassifier() ops.Operator {
 					e := 0
 					for i := 0; i < classes; i++ {
 						for j := i + 1; j < classes; j++ {
-							v := 1 - logistic(scores[e]*probA[e]+probB[e])
+							v := libsvm.SigmoidPredict(scores[e], probA[e], probB[e])
 							v = min(max(v, 1e-7), 1-1e-7)
 							pr[i][j], pr[j][i] = v, 1-v
 							e++
 						}
 					}
-					scores = pairwiseProbabilities(classes, pr)
+					scores = libsvm.MulticlassProbability(classes, pr)
 				}
 				best := scores
 				if votes != nil {

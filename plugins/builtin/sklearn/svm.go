@@ -2,6 +2,7 @@ package sklearn
 
 import (
 	"fmt"
+	"github.com/mlrun/mlrun/internal/libsvm"
 	"math"
 	"strings"
 )
@@ -227,12 +228,12 @@ func svmProba(g *stage, s *state, predictFn string, nc, l int, decisions func(ro
 			p := 0
 			for i := 0; i < nc; i++ {
 				for j := i + 1; j < nc; j++ {
-					r2[i][j] = min(max(sigmoidPredict(dec[p], probA[p], probB[p]), minProb), 1-minProb)
+					r2[i][j] = min(max(libsvm.SigmoidPredict(dec[p], probA[p], probB[p]), minProb), 1-minProb)
 					r2[j][i] = 1 - r2[i][j]
 					p++
 				}
 			}
-			pr := multiclassProbability(nc, r2)
+			pr := libsvm.MulticlassProbability(nc, r2)
 			if logs { // np.log(self.predict_proba(X))
 				for i, v := range pr {
 					pr[i] = math.Log(v)
@@ -243,69 +244,6 @@ func svmProba(g *stage, s *state, predictFn string, nc, l int, decisions func(ro
 		return out
 	}
 	return g, nil
-}
-
-// sigmoidPredict is libsvm's: Platt's 1/(1+exp(A·f+B)), computed on the
-// side that does not cancel.
-func sigmoidPredict(dec, a, b float64) float64 {
-	fApB := dec*a + b
-	if fApB >= 0 {
-		return math.Exp(-fApB) / (1.0 + math.Exp(-fApB))
-	}
-	return 1.0 / (1 + math.Exp(fApB))
-}
-
-// multiclassProbability is libsvm's multiclass_probability (method 2 of
-// Wu, Lin and Weng): the class probabilities p minimising pᵀQp from the
-// pairwise ones r, iterated until every (Qp)ₜ is within 0.005/k of pᵀQp,
-// at most max(100, k) times, each step in libsvm's order.
-func multiclassProbability(k int, r [][]float64) []float64 {
-	p := make([]float64, k)
-	q := make([][]float64, k)
-	qp := make([]float64, k)
-	eps := 0.005 / float64(k)
-	for t := range k {
-		p[t] = 1.0 / float64(k)
-		q[t] = make([]float64, k)
-		q[t][t] = 0
-		for j := 0; j < t; j++ {
-			q[t][t] += r[j][t] * r[j][t]
-			q[t][j] = q[j][t]
-		}
-		for j := t + 1; j < k; j++ {
-			q[t][t] += r[j][t] * r[j][t]
-			q[t][j] = -r[j][t] * r[t][j]
-		}
-	}
-	for range max(100, k) {
-		var pQp float64
-		for t := range k {
-			qp[t] = 0
-			for j := range k {
-				qp[t] += q[t][j] * p[j]
-			}
-			pQp += p[t] * qp[t]
-		}
-		var maxError float64
-		for t := range k {
-			if e := math.Abs(qp[t] - pQp); e > maxError {
-				maxError = e
-			}
-		}
-		if maxError < eps {
-			break
-		}
-		for t := range k {
-			diff := (-qp[t] + pQp) / q[t][t]
-			p[t] += diff
-			pQp = (pQp + diff*(diff*q[t][t]+2*qp[t])) / (1 + diff) / (1 + diff)
-			for j := range k {
-				qp[j] = (qp[j] + diff*q[t][j]) / (1 + diff)
-				p[j] /= (1 + diff)
-			}
-		}
-	}
-	return p
 }
 
 // powi is libsvm's integer power, by squaring.
