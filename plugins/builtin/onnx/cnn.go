@@ -370,9 +370,12 @@ func conv() ops.Operator {
 				kSize *= w.kernel[i]
 			}
 			cg, mg := c/group, m/group
-			res := make([]float64, n*m*outSize)
+			// For each kernel position, the input offset each output
+			// position reads (-1 in the padding): then each weight runs
+			// over all the output positions at once, in the same order of
+			// sums as one output at a time.
+			offs := make([]int, kSize*outSize)
 			pos, kpos := make([]int, len(sp)), make([]int, len(sp))
-			at := make([]int, kSize) // a window's input offsets; -1 in the padding
 			for e := 0; e < outSize; e++ {
 				clear(kpos)
 				for k := 0; k < kSize; k++ {
@@ -385,29 +388,33 @@ func conv() ops.Operator {
 						}
 						off = off*sp[i] + p
 					}
-					at[k] = off
+					offs[k*outSize+e] = off
 					next(kpos, w.kernel)
 				}
-				for b := 0; b < n; b++ {
-					for oc := 0; oc < m; oc++ {
-						g := oc / mg
-						sum := 0.0
-						if bias != nil {
-							sum = bias[oc]
+				next(pos, w.out)
+			}
+			res := make([]float64, n*m*outSize)
+			for b := 0; b < n; b++ {
+				for oc := 0; oc < m; oc++ {
+					g := oc / mg
+					acc := res[(b*m+oc)*outSize : (b*m+oc+1)*outSize]
+					if bias != nil {
+						for e := range acc {
+							acc[e] = bias[oc]
 						}
-						for ic := 0; ic < cg; ic++ {
-							plane := x[(b*c+g*cg+ic)*inSize:]
-							kern := wt[(oc*cg+ic)*kSize:]
-							for k, off := range at {
+					}
+					for ic := 0; ic < cg; ic++ {
+						plane := x[(b*c+g*cg+ic)*inSize : (b*c+g*cg+ic+1)*inSize]
+						kern := wt[(oc*cg+ic)*kSize : (oc*cg+ic+1)*kSize]
+						for k, wk := range kern {
+							for e, off := range offs[k*outSize : (k+1)*outSize] {
 								if off >= 0 {
-									sum += plane[off] * kern[k]
+									acc[e] += wk * plane[off]
 								}
 							}
 						}
-						res[(b*m+oc)*outSize+e] = sum
 					}
 				}
-				next(pos, w.out)
 			}
 			outShape := append([]int{n, m}, w.out...)
 			return []tensor.Tensor{newTensor(in[0].Dtype(), outShape, res)}, nil
