@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"reflect"
+	"sync"
 
 	"github.com/advancedclimatesystems/gonnx"
 	gonnxpb "github.com/advancedclimatesystems/gonnx/onnx"
@@ -22,14 +23,27 @@ import (
 // version of them changed what they mean); arithmetic is float64, the
 // result in the input's element type.
 
-// withExtraOps returns get with mlrun's operators before gonnx's.
+// withExtraOps returns get with mlrun's operators before gonnx's. gonnx
+// inits every node's operator on every run; mlrun's read a node's
+// attributes (a tree ensemble's thousands of nodes) on its first run
+// only, keeping what they made in a cache of the model's.
 func withExtraOps(get gonnx.OpGetter) gonnx.OpGetter {
+	cache := &initCache{m: map[*gonnxpb.NodeProto]*op{}}
 	return func(opType string) (ops.Operator, error) {
 		if mk, ok := extraOps[opType]; ok {
-			return mk(), nil
+			o := mk().(*op)
+			o.cache = cache
+			return o, nil
 		}
 		return get(opType)
 	}
+}
+
+// initCache holds, by node, the operator an Init made (its apply reads
+// only what Init read, so runs may share it).
+type initCache struct {
+	mu sync.Mutex
+	m  map[*gonnxpb.NodeProto]*op
 }
 
 // extraOps makes a fresh operator for each node: gonnx inits one per node
@@ -76,17 +90,35 @@ type op struct {
 	apply    func(in []tensor.Tensor) ([]tensor.Tensor, error)
 	outputs  int // the node's outputs
 	nodeName string
+	cache    *initCache
 }
 
 func (o *op) String() string { return o.name + " operator" }
 
 func (o *op) Init(n *gonnxpb.NodeProto) error {
+	if o.cache != nil {
+		o.cache.mu.Lock()
+		done, ok := o.cache.m[n]
+		o.cache.mu.Unlock()
+		if ok {
+			o.apply, o.outputs, o.nodeName = done.apply, done.outputs, done.nodeName
+			return nil
+		}
+	}
 	o.outputs, o.nodeName = len(n.GetOutput()), n.GetName()
 	a := attrs{}
 	for _, at := range n.GetAttribute() {
 		a[at.GetName()] = at
 	}
-	return o.init(o, a)
+	if err := o.init(o, a); err != nil {
+		return err
+	}
+	if o.cache != nil {
+		o.cache.mu.Lock()
+		o.cache.m[n] = o
+		o.cache.mu.Unlock()
+	}
+	return nil
 }
 
 func (o *op) Apply(in []tensor.Tensor) ([]tensor.Tensor, error) { return o.apply(in) }

@@ -191,9 +191,10 @@ func TestPredictorRefusesOpsetsItHasNoSchemasFor(t *testing.T) {
 
 // TestPredictsConcurrently: one loaded model answers 8 goroutines at
 // once with the same values as alone (run with -race: the graph's
-// weights are shared between runs, and no operator may change them).
+// weights are shared between runs, and no operator may change them; the
+// operators mlrun adds share what their first Init read).
 func TestPredictsConcurrently(t *testing.T) {
-	for _, name := range []string{"torch/gelu_layernorm_17.onnx", "torch/image_cnn_17.onnx", "torch/reductions_13.onnx", "mlp.onnx"} {
+	for _, name := range []string{"torch/gelu_layernorm_17.onnx", "torch/image_cnn_17.onnx", "torch/reductions_13.onnx", "mlp.onnx", "sklearn/forest_multi_zipmap.onnx", "sklearn/svc_multi_proba.onnx"} {
 		p, err := onnx.LoadPredictor(filepath.Join("../testdata/onnx", name))
 		if err != nil {
 			t.Fatal(err)
@@ -331,5 +332,52 @@ func TestPredictorMatchesScikitLearn(t *testing.T) {
 			t.Errorf("%s: labels %v (int %v), scikit-learn %v", name, labels, got.Int, m.Label)
 		}
 		close("probability", out["output_probability"].Values, slices.Concat(m.Probability...))
+	}
+}
+
+// BenchmarkPredict runs fixtures of make_torch_onnx.py and
+// make_sklearn_onnx.py on their own inputs: a CNN over 3 images of
+// 13×13, two transformer layers over 7 rows of 6 tokens, a forest and an
+// SVC over 9 rows.
+func BenchmarkPredict(b *testing.B) {
+	tb, err := os.ReadFile("../testdata/onnx/torch/predictions.json")
+	if err != nil {
+		b.Fatal(err)
+	}
+	var torch struct {
+		Models map[string]struct{ Inputs map[string]onnx.Feed }
+	}
+	if err := json.Unmarshal(tb, &torch); err != nil {
+		b.Fatal(err)
+	}
+	sb, err := os.ReadFile("../testdata/onnx/sklearn/predictions.json")
+	if err != nil {
+		b.Fatal(err)
+	}
+	var sk struct{ Rows [][]float64 }
+	if err := json.Unmarshal(sb, &sk); err != nil {
+		b.Fatal(err)
+	}
+	rows := onnx.Feed{Values: slices.Concat(sk.Rows...), Shape: []int{len(sk.Rows), 4}}
+	for _, c := range []struct {
+		file string
+		in   map[string]onnx.Feed
+	}{
+		{"torch/image_cnn_17.onnx", torch.Models["image_cnn_17.onnx"].Inputs},
+		{"torch/transformer_17.onnx", torch.Models["transformer_17.onnx"].Inputs},
+		{"sklearn/forest_multi_zipmap.onnx", map[string]onnx.Feed{"float_input": rows}},
+		{"sklearn/svc_multi_proba.onnx", map[string]onnx.Feed{"float_input": rows}},
+	} {
+		p, err := onnx.LoadPredictor(filepath.Join("../testdata/onnx", c.file))
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Run(strings.TrimSuffix(filepath.Base(c.file), ".onnx"), func(b *testing.B) {
+			for b.Loop() {
+				if _, err := p.PredictInputs(c.in); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
