@@ -105,6 +105,17 @@ func reduceInto(o *op, a attrs) (func(old, upd float64) float64, error) {
 	}
 }
 
+// scatterInputs reads a scatter's indices and updates, with their
+// shapes.
+func scatterInputs(o *op, in []tensor.Tensor) (idx, is []int, upd []float64, us []int, err error) {
+	is = shapeOf(in[1])
+	if idx, err = intsOf(o, in[1], "indices"); err != nil {
+		return nil, nil, nil, nil, err
+	}
+	upd, us, err = floats(in[2])
+	return idx, is, upd, us, err
+}
+
 // scatterND writes updates into a copy of data at the slices indices
 // name.
 func scatterND() ops.Operator {
@@ -118,12 +129,7 @@ func scatterND() ops.Operator {
 			if err != nil {
 				return nil, err
 			}
-			is := shapeOf(in[1])
-			idx, err := intsOf(o, in[1], "indices")
-			if err != nil {
-				return nil, err
-			}
-			upd, us, err := floats(in[2])
+			idx, is, upd, us, err := scatterInputs(o, in)
 			if err != nil {
 				return nil, err
 			}
@@ -169,12 +175,7 @@ func scatterElements(name string) func() ops.Operator {
 				if err != nil {
 					return nil, err
 				}
-				is := shapeOf(in[1])
-				idx, err := intsOf(o, in[1], "indices")
-				if err != nil {
-					return nil, err
-				}
-				upd, us, err := floats(in[2])
+				idx, is, upd, us, err := scatterInputs(o, in)
 				if err != nil {
 					return nil, err
 				}
