@@ -122,44 +122,9 @@ func postTransform(o *op, name string) (func(row []float64), error) {
 			}
 		}, nil
 	case "SOFTMAX":
-		return func(row []float64) {
-			m := math.Inf(-1)
-			for _, v := range row {
-				m = math.Max(m, v)
-			}
-			s := 0.0
-			for i, v := range row {
-				row[i] = math.Exp(v - m)
-				s += row[i]
-			}
-			for i := range row {
-				row[i] /= s
-			}
-		}, nil
+		return func(row []float64) { softmaxRow(row, false) }, nil
 	case "SOFTMAX_ZERO":
-		// As SOFTMAX, but values of (about) zero stay zero.
-		return func(row []float64) {
-			m := math.Inf(-1)
-			for _, v := range row {
-				m = math.Max(m, v)
-			}
-			s := 0.0
-			for i, v := range row {
-				if v > 1e-7 || v < -1e-7 {
-					row[i] = math.Exp(v - m)
-				} else {
-					row[i] *= math.Exp(-m)
-				}
-				s += row[i]
-			}
-			for i := range row {
-				if s == 0 {
-					row[i] = 0.5
-				} else {
-					row[i] /= s
-				}
-			}
-		}, nil
+		return func(row []float64) { softmaxRow(row, true) }, nil
 	case "PROBIT":
 		return func(row []float64) {
 			for i, v := range row {
@@ -168,6 +133,31 @@ func postTransform(o *op, name string) (func(row []float64), error) {
 		}, nil
 	}
 	return nil, fmt.Errorf("%s: post_transform %q", o, name)
+}
+
+// softmaxRow is a row's softmax, in place; with zero (SOFTMAX_ZERO),
+// values of (about) zero stay zero, and a row of them becomes halves.
+func softmaxRow(row []float64, zero bool) {
+	m := math.Inf(-1)
+	for _, v := range row {
+		m = math.Max(m, v)
+	}
+	s := 0.0
+	for i, v := range row {
+		if !zero || v > 1e-7 || v < -1e-7 {
+			row[i] = math.Exp(v - m)
+		} else {
+			row[i] *= math.Exp(-m)
+		}
+		s += row[i]
+	}
+	for i := range row {
+		if s == 0 {
+			row[i] = 0.5
+		} else {
+			row[i] /= s
+		}
+	}
 }
 
 // matrix reads a [N, F] (or [F]: one row) float input.
