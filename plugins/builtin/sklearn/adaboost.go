@@ -37,16 +37,7 @@ func adaBoost(g *stage, s *state, predictFn string) (*stage, error) {
 	weightSum := npSum(weights)
 	// Each tree's check_array(dtype=float32): the values are finite
 	// float64 (the ensemble checked them), maybe not finite as float32.
-	g.check = func(x *matrix) error {
-		for i, v := range x.v {
-			f := float64(float32(v))
-			if math.IsInf(f, 0) {
-				return inputErr("Input X contains infinity or a value too large for dtype('float32').")
-			}
-			x.v[i] = f
-		}
-		return nil
-	}
+	g.check = toFloat32
 	if g.class == "AdaBoostRegressor" {
 		if predictFn != "predict" {
 			return nil, fmt.Errorf("%w: %s.%s", ErrNotInGo, g.class, predictFn)

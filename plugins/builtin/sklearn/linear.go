@@ -1,8 +1,10 @@
 package sklearn
 
 import (
+	"cmp"
 	"fmt"
 	"math"
+	"strings"
 )
 
 // Linear models: regressors and classifiers whose decision is
@@ -14,7 +16,23 @@ var linearRegressors = []string{
 	"sklearn.linear_model._ridge.Ridge", "sklearn.linear_model._ridge.RidgeCV",
 	"sklearn.linear_model._coordinate_descent.Lasso", "sklearn.linear_model._coordinate_descent.LassoCV",
 	"sklearn.linear_model._coordinate_descent.ElasticNet", "sklearn.linear_model._coordinate_descent.ElasticNetCV",
-	"sklearn.linear_model._bayes.BayesianRidge", "sklearn.linear_model._huber.HuberRegressor",
+	"sklearn.linear_model._coordinate_descent.MultiTaskLasso", "sklearn.linear_model._coordinate_descent.MultiTaskLassoCV",
+	"sklearn.linear_model._coordinate_descent.MultiTaskElasticNet", "sklearn.linear_model._coordinate_descent.MultiTaskElasticNetCV",
+	"sklearn.linear_model._bayes.BayesianRidge", "sklearn.linear_model._bayes.ARDRegression",
+	"sklearn.linear_model._huber.HuberRegressor",
+	"sklearn.linear_model._stochastic_gradient.SGDRegressor", "sklearn.linear_model._passive_aggressive.PassiveAggressiveRegressor",
+	"sklearn.svm._classes.LinearSVR",
+	"sklearn.linear_model._least_angle.Lars", "sklearn.linear_model._least_angle.LarsCV",
+	"sklearn.linear_model._least_angle.LassoLars", "sklearn.linear_model._least_angle.LassoLarsCV", "sklearn.linear_model._least_angle.LassoLarsIC",
+	"sklearn.linear_model._omp.OrthogonalMatchingPursuit", "sklearn.linear_model._omp.OrthogonalMatchingPursuitCV",
+	"sklearn.linear_model._theil_sen.TheilSenRegressor", "sklearn.linear_model._quantile.QuantileRegressor",
+}
+
+// Generalized linear models, whose predict is the inverse link of
+// X @ coef_ + intercept_.
+var glms = []string{
+	"sklearn.linear_model._glm.glm.PoissonRegressor", "sklearn.linear_model._glm.glm.GammaRegressor",
+	"sklearn.linear_model._glm.glm.TweedieRegressor",
 }
 
 // Linear classifiers whose predict is classes_[argmax(X @ coef_.T + intercept_)].
@@ -22,6 +40,8 @@ var linearClassifiers = []string{
 	"sklearn.linear_model._logistic.LogisticRegression", "sklearn.linear_model._logistic.LogisticRegressionCV",
 	"sklearn.svm._classes.LinearSVC", "sklearn.linear_model._stochastic_gradient.SGDClassifier",
 	"sklearn.linear_model._perceptron.Perceptron", "sklearn.discriminant_analysis.LinearDiscriminantAnalysis",
+	"sklearn.linear_model._passive_aggressive.PassiveAggressiveClassifier",
+	"sklearn.linear_model._ridge.RidgeClassifier", "sklearn.linear_model._ridge.RidgeClassifierCV",
 }
 
 // linear reads coef_ (k rows of n values) and intercept_ (k values, or
@@ -94,7 +114,18 @@ func linearClassifier(g *stage, s *state, predictFn string) (*stage, error) {
 	if err != nil {
 		return nil, err
 	}
-	classes := s.classes()
+	var classes []any
+	if g.class == "RidgeClassifier" || g.class == "RidgeClassifierCV" {
+		// classes_ is a property: its label binarizer's classes.
+		lb := s.sub("_label_binarizer")
+		if t := lb.str("y_type_"); strings.HasPrefix(t, "multilabel") && lb.err == nil {
+			return nil, fmt.Errorf("%w: a multilabel %s", ErrNotInGo, g.class)
+		}
+		classes = lb.classes()
+		s.err = cmp.Or(s.err, lb.err)
+	} else {
+		classes = s.classes()
+	}
 	if s.err != nil {
 		return nil, s.err
 	}
@@ -127,11 +158,23 @@ func linearClassifier(g *stage, s *state, predictFn string) (*stage, error) {
 	if g.class == "LinearDiscriminantAnalysis" {
 		return lda(g, predictFn, classes, coef, icpt, label)
 	}
-	if g.class != "LogisticRegression" && g.class != "LogisticRegressionCV" {
+	var ovr bool
+	switch g.class {
+	case "LogisticRegression", "LogisticRegressionCV":
+		mc := s.str("multi_class")
+		ovr = mc == "ovr" || mc == "warn" || (mc == "auto" || mc == "deprecated" || mc == "") && (len(classes) <= 2 || s.str("solver") == "liblinear")
+	case "SGDClassifier":
+		switch s.str("loss") {
+		case "log_loss", "log": // _predict_proba_lr: one-vs-rest logistic
+			ovr = true
+		case "modified_huber":
+			return classify(g, predictFn, classes, modifiedHuber(coef, icpt), label)
+		default:
+			return classify(g, predictFn, classes, nil, label)
+		}
+	default:
 		return classify(g, predictFn, classes, nil, label)
 	}
-	mc := s.str("multi_class")
-	ovr := mc == "ovr" || mc == "warn" || (mc == "auto" || mc == "deprecated" || mc == "") && (len(classes) <= 2 || s.str("solver") == "liblinear")
 	proba := func(x *matrix) [][]float64 {
 		sc := scores(x, coef, icpt)
 		out := make([][]float64, x.rows)
@@ -198,4 +241,75 @@ func lda(g *stage, predictFn string, classes []any, coef [][]float64, icpt []flo
 		return g, nil
 	}
 	return classify(g, predictFn, classes, proba, label)
+}
+
+// modifiedHuber is SGDClassifier's probabilities for the modified Huber
+// loss: (clip(score, -1, 1) + 1) / 2, [1 - p, p] for two classes, else
+// normalized over the classes (evenly when all are zero).
+func modifiedHuber(coef [][]float64, icpt []float64) func(*matrix) [][]float64 {
+	k := len(coef)
+	return func(x *matrix) [][]float64 {
+		sc := scores(x, coef, icpt)
+		out := make([][]float64, x.rows)
+		for r := range out {
+			d := sc[r*k : (r+1)*k]
+			p := make([]float64, k)
+			for i, v := range d {
+				p[i] = (math.Min(math.Max(v, -1), 1) + 1) / 2
+			}
+			if k == 1 {
+				out[r] = []float64{1 - p[0], p[0]}
+				continue
+			}
+			sum := npSum(p)
+			for i := range p {
+				if sum == 0 {
+					p[i] = 1 / float64(k)
+				} else {
+					p[i] /= sum
+				}
+			}
+			out[r] = p
+		}
+		return out
+	}
+}
+
+// glm makes the stage of a PoissonRegressor, GammaRegressor or
+// TweedieRegressor: exp of the linear predictor for the log link, the
+// predictor itself for the identity link (a Tweedie power of 0 or less
+// with link="auto", or link="identity": the loss scikit-learn stored is
+// then HalfTweedieLossIdentity).
+func glm(g *stage, s *state) (*stage, error) {
+	coef, icpt, _, err := linear(g, s)
+	if err != nil {
+		return nil, err
+	}
+	if len(coef) != 1 {
+		return nil, fmt.Errorf("%w: %s with %d rows of coef_", ErrNotInGo, g.class, len(coef))
+	}
+	identity := false
+	if loss, ok := s.d.get("_base_loss").(*object); ok {
+		switch loss.class.name {
+		case "HalfPoissonLoss", "HalfGammaLoss", "HalfTweedieLoss":
+		case "HalfTweedieLossIdentity":
+			identity = true
+		default:
+			return nil, fmt.Errorf("%w: %s with the loss %s", ErrNotInGo, g.class, loss.class.name)
+		}
+	} else if g.class == "TweedieRegressor" { // before scikit-learn kept the loss: the link
+		power, _ := pyNumber(s.d.get("power"))
+		link := s.str("link")
+		identity = link == "identity" || link == "auto" && power <= 0
+	}
+	g.predict = func(x *matrix) any {
+		out := scores(x, coef, icpt)
+		if !identity {
+			for i, v := range out {
+				out[i] = math.Exp(v)
+			}
+		}
+		return out
+	}
+	return g, s.err
 }

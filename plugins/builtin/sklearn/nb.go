@@ -50,49 +50,114 @@ func gaussianNB(g *stage, s *state, predictFn string) (*stage, error) {
 		}
 		return out
 	}
-	label := func(x *matrix) []int {
-		out := make([]int, x.rows)
-		for r := range out {
-			out[r] = argmax(jll(x.row(r)))
-		}
-		return out
-	}
-	proba := func(x *matrix) [][]float64 {
+	return naiveBayes(g, predictFn, classes, func(x *matrix) [][]float64 {
 		out := make([][]float64, x.rows)
 		for r := range out {
-			j := jll(x.row(r))
+			out[r] = jll(x.row(r))
+		}
+		return out
+	})
+}
+
+// naiveBayes answers predictFn from a naive Bayes classifier's joint
+// log-likelihood, as scikit-learn's _BaseNB does: predict the class of
+// the largest, predict_log_proba jll - logsumexp(jll) (not the log of
+// predict_proba), predict_proba its exponential, predict_joint_log_proba
+// jll itself.
+func naiveBayes(g *stage, predictFn string, classes []any, jll func(x *matrix) [][]float64) (*stage, error) {
+	logProba := func(x *matrix) [][]float64 {
+		out := jll(x)
+		for _, j := range out {
 			lse := logsumexp(j)
 			for i, v := range j {
-				j[i] = math.Exp(v - lse)
+				j[i] = v - lse
 			}
-			out[r] = j
 		}
 		return out
 	}
 	switch predictFn {
-	case "predict_joint_log_proba": // the joint log-likelihood itself
+	case "predict":
 		g.predict = func(x *matrix) any {
-			out := make([][]float64, x.rows)
-			for r := range out {
-				out[r] = jll(x.row(r))
+			out := make([]any, x.rows)
+			for r, j := range jll(x) {
+				out[r] = classes[argmax(j)]
 			}
 			return out
 		}
-		return g, nil
-	case "predict_log_proba": // jll - logsumexp(jll), not log(proba)
+	case "predict_joint_log_proba":
+		g.predict = func(x *matrix) any { return jll(x) }
+	case "predict_log_proba":
+		g.predict = func(x *matrix) any { return logProba(x) }
+	case "predict_proba":
 		g.predict = func(x *matrix) any {
-			out := make([][]float64, x.rows)
-			for r := range out {
-				j := jll(x.row(r))
-				lse := logsumexp(j)
-				for i, v := range j {
-					j[i] = v - lse
+			out := logProba(x)
+			for _, p := range out {
+				for i, v := range p {
+					p[i] = math.Exp(v)
 				}
-				out[r] = j
 			}
 			return out
 		}
-		return g, nil
+	default:
+		return nil, fmt.Errorf("%w: %s.%s", ErrNotInGo, g.class, predictFn)
 	}
-	return classify(g, predictFn, classes, proba, label)
+	return g, nil
+}
+
+// discreteNB makes the stage of a fitted MultinomialNB, ComplementNB or
+// BernoulliNB: a linear joint log-likelihood, X @ feature_log_prob_.T
+// plus a term per class (MultinomialNB's log prior; ComplementNB's only
+// for a single class; BernoulliNB's log prior and the sum of its
+// log(1 - p), its weights the log-odds, its input first made 0 or 1 by
+// the binarize threshold).
+func discreteNB(g *stage, s *state, predictFn string) (*stage, error) {
+	classes := s.classes()
+	prior := s.floats("class_log_prior_")
+	fa := s.array("feature_log_prob_")
+	flp := s.floats("feature_log_prob_")
+	if s.err != nil {
+		return nil, s.err
+	}
+	k := len(classes)
+	if k == 0 || len(prior) != k || len(fa.shape) != 2 || fa.shape[0] != k {
+		return nil, fmt.Errorf("%w: %s with %d classes, %d priors, feature_log_prob_ of shape %v", ErrNotInGo, g.class, k, len(prior), fa.shape)
+	}
+	n := fa.shape[1]
+	w := rows(flp, n)
+	if err := s.widths(g, w[0]); err != nil {
+		return nil, err
+	}
+	icpt := prior
+	var threshold *float64
+	switch g.class {
+	case "ComplementNB":
+		if k != 1 {
+			icpt = []float64{0}
+		}
+	case "BernoulliNB":
+		if t, ok := pyNumber(s.d.get("binarize")); ok {
+			threshold = &t
+		} else if s.d.get("binarize") != nil {
+			return nil, fmt.Errorf("%w: BernoulliNB's binarize is %s", ErrNotInGo, describe(s.d.get("binarize")))
+		}
+		icpt = make([]float64, k)
+		for i, row := range w {
+			neg := make([]float64, n)
+			logOdds := make([]float64, n)
+			for j, v := range row {
+				neg[j] = math.Log(1 - math.Exp(v))
+				logOdds[j] = v - neg[j]
+			}
+			w[i] = logOdds
+			icpt[i] = prior[i] + npSum(neg)
+		}
+	}
+	return naiveBayes(g, predictFn, classes, func(x *matrix) [][]float64 {
+		if threshold != nil {
+			for i, v := range x.v {
+				x.v[i] = float64(b2i(v > *threshold))
+			}
+		}
+		return rows(scores(x, w, icpt), k)
+	})
 }

@@ -284,6 +284,11 @@ func finalStage(class *global, s *state, predictFn string) (*stage, error) {
 			break
 		}
 		return linearRegressor(g, s)
+	case slices.Contains(glms, name):
+		if predictFn != "predict" {
+			break
+		}
+		return glm(g, s)
 	case slices.Contains(linearClassifiers, name):
 		return linearClassifier(g, s, predictFn)
 	case slices.Contains([]string{"SVC", "NuSVC", "SVR", "NuSVR", "OneClassSVM"}, class.name) && class.module == "sklearn.svm._classes":
@@ -293,6 +298,8 @@ func finalStage(class *global, s *state, predictFn string) (*stage, error) {
 		return mlp(g, s, predictFn)
 	case name == "sklearn.naive_bayes.GaussianNB":
 		return gaussianNB(g, s, predictFn)
+	case name == "sklearn.naive_bayes.MultinomialNB" || name == "sklearn.naive_bayes.ComplementNB" || name == "sklearn.naive_bayes.BernoulliNB":
+		return discreteNB(g, s, predictFn)
 	case name == "sklearn.ensemble._gb.GradientBoostingRegressor" || name == "sklearn.ensemble._gb.GradientBoostingClassifier":
 		return gradientBoosting(g, s, predictFn)
 	case name == "sklearn.ensemble._hist_gradient_boosting.gradient_boosting.HistGradientBoostingRegressor" ||
@@ -308,6 +315,14 @@ func finalStage(class *global, s *state, predictFn string) (*stage, error) {
 		return calibrated(g, s, predictFn)
 	case name == "sklearn.ensemble._weight_boosting.AdaBoostClassifier" || name == "sklearn.ensemble._weight_boosting.AdaBoostRegressor":
 		return adaBoost(g, s, predictFn)
+	case name == "sklearn.cluster._kmeans.KMeans" || name == "sklearn.cluster._kmeans.MiniBatchKMeans":
+		return kMeans(g, s, predictFn)
+	case name == "sklearn.neighbors._nearest_centroid.NearestCentroid":
+		return nearestCentroid(g, s, predictFn)
+	case name == "sklearn.discriminant_analysis.QuadraticDiscriminantAnalysis":
+		return qda(g, s, predictFn)
+	case name == "sklearn.ensemble._iforest.IsolationForest":
+		return isolationForest(g, s, predictFn)
 	default:
 		if t := treeModel(name); t != "" {
 			return treeStage(g, s, t, predictFn)
@@ -324,6 +339,19 @@ func rows(v []float64, k int) [][]float64 {
 		out[r] = v[r*k : (r+1)*k]
 	}
 	return out
+}
+
+// sub is the state of the fitted object held at k (a label binarizer,
+// a wrapped estimator); a missing one fails s.
+func (s *state) sub(k string) *state {
+	o, ok := s.d.get(k).(*object)
+	if ok {
+		if d, ok := o.state.(*dict); ok {
+			return &state{d: d, class: o.class.name}
+		}
+	}
+	s.fail("%s is %s, not a fitted object", k, describe(s.d.get(k)))
+	return &state{d: &dict{}, class: k, err: s.err}
 }
 
 // classes reads classes_ as the labels predict answers.

@@ -33,7 +33,8 @@ type tree struct {
 	missingLeft          []bool      // nil before scikit-learn 1.3 (always set for histogram boosting)
 	cat                  []*catSplit // histogram boosting's categorical nodes (nil: none)
 	value                []float64
-	nOut, width          int // value is node_count × nOut × width
+	nOut, width          int   // value is node_count × nOut × width
+	samples              []int // n_node_samples: the training samples that reached each node
 }
 
 func readTree(v any, nIn int) (*tree, error) {
@@ -52,7 +53,7 @@ func readTree(v any, nIn int) (*tree, error) {
 		return nil, s.err
 	}
 	f := fields{nodes, s}
-	t := &tree{left: f.ints("left_child"), right: f.ints("right_child"), feature: f.ints("feature"), threshold: f.floats("threshold")}
+	t := &tree{left: f.ints("left_child"), right: f.ints("right_child"), feature: f.ints("feature"), threshold: f.floats("threshold"), samples: f.ints("n_node_samples")}
 	if _, ok := nodes.dt.fields["missing_go_to_left"]; ok {
 		t.missingLeft = f.bools("missing_go_to_left")
 	}
@@ -356,4 +357,18 @@ func pairwise(a []float64) float64 {
 	n2 := n / 2
 	n2 -= n2 % 8
 	return pairwise(a[:n2]) + pairwise(a[n2:])
+}
+
+// toFloat32 is an ensemble's trees' own check_array(dtype=float32) of
+// what the ensemble validated as float64: finite values, maybe not
+// finite as float32.
+func toFloat32(x *matrix) error {
+	for i, v := range x.v {
+		f := float64(float32(v))
+		if math.IsInf(f, 0) {
+			return inputErr("Input X contains infinity or a value too large for dtype('float32').")
+		}
+		x.v[i] = f
+	}
+	return nil
 }

@@ -23,10 +23,19 @@ from sklearn.ensemble import (AdaBoostClassifier, AdaBoostRegressor, VotingClass
                               HistGradientBoostingClassifier,
                               HistGradientBoostingRegressor,
                               RandomForestClassifier, RandomForestRegressor)
-from sklearn.linear_model import (BayesianRidge, ElasticNet, HuberRegressor,
-                                  Lasso, LinearRegression, LogisticRegression,
-                                  LogisticRegressionCV,
-                                  Perceptron, Ridge, RidgeCV, SGDClassifier)
+from sklearn.linear_model import (ARDRegression, BayesianRidge, ElasticNet, GammaRegressor, HuberRegressor,
+                                  Lars, Lasso, LassoLarsIC, LinearRegression, LogisticRegression,
+                                  LogisticRegressionCV, MultiTaskLasso, OrthogonalMatchingPursuit,
+                                  PassiveAggressiveClassifier, PassiveAggressiveRegressor,
+                                  Perceptron, PoissonRegressor, QuantileRegressor, Ridge, RidgeClassifier,
+                                  RidgeClassifierCV, RidgeCV, SGDClassifier, SGDRegressor,
+                                  TheilSenRegressor, TweedieRegressor)
+from sklearn.cluster import KMeans, MiniBatchKMeans
+from sklearn.discriminant_analysis import QuadraticDiscriminantAnalysis
+from sklearn.ensemble import IsolationForest
+from sklearn.naive_bayes import BernoulliNB, ComplementNB, MultinomialNB
+from sklearn.neighbors import NearestCentroid
+from sklearn.svm import LinearSVR
 from sklearn.compose import ColumnTransformer
 from sklearn.impute import SimpleImputer
 from sklearn.naive_bayes import GaussianNB
@@ -184,6 +193,38 @@ MODELS = {
     "search_random_forest": (RandomizedSearchCV(RandomForestRegressor(n_estimators=5, random_state=0), {"max_depth": [2, 4]}, n_iter=2, cv=3, random_state=0), Gdf, yg),
     "knn_ball_grid": (KNeighborsClassifier(n_neighbors=5, algorithm="ball_tree", leaf_size=4), Gdf, ygs),
     "knn_ball_reg": (KNeighborsRegressor(n_neighbors=3, algorithm="ball_tree", weights="distance"), Xdf, y),
+    "nb_multinomial": (MultinomialNB(), Gdf, ygs),
+    "nb_complement": (ComplementNB(), G, ygs),
+    "nb_bernoulli": (BernoulliNB(binarize=2.0), Gdf, ygs),
+    "nb_bernoulli_none": (BernoulliNB(binarize=None, alpha=0.5), Gdf > 2, yb),
+    "ridgecls": (RidgeClassifier(), Xdf, ys),
+    "ridgeclscv_binary": (RidgeClassifierCV(), X, yb),
+    "sgd_reg": (Pipeline([("s", StandardScaler()), ("m", SGDRegressor(random_state=0))]), Xdf, y),
+    "sgd_log": (Pipeline([("s", StandardScaler()), ("m", SGDClassifier(loss="log_loss", random_state=0))]), Xdf, ys),
+    "sgd_huber_binary": (Pipeline([("s", StandardScaler()), ("m", SGDClassifier(loss="modified_huber", random_state=0))]), Xdf, yb),
+    "sgd_huber_multi": (Pipeline([("s", StandardScaler()), ("m", SGDClassifier(loss="modified_huber", random_state=0))]), Xdf, y10),
+    "linearsvr": (Pipeline([("s", StandardScaler()), ("m", LinearSVR(max_iter=10000, random_state=0))]), Xdf, y),
+    "pa_cls": (PassiveAggressiveClassifier(random_state=0), Xdf, ys),
+    "pa_reg": (Pipeline([("s", StandardScaler()), ("m", PassiveAggressiveRegressor(random_state=0))]), Xdf, y),
+    "lars": (Lars(), Xdf, y),
+    "lassolars_ic": (LassoLarsIC(), X, y),
+    "omp": (OrthogonalMatchingPursuit(n_nonzero_coefs=2), Xdf, y),
+    "ard": (ARDRegression(), Xdf, y),
+    "theilsen": (TheilSenRegressor(random_state=0, max_subpopulation=200), Xdf, y),
+    "quantile": (QuantileRegressor(quantile=0.7, alpha=0.01, solver="highs"), Xdf, y),
+    "multitask_lasso": (MultiTaskLasso(alpha=0.1), Xdf, y2),
+    "glm_poisson": (Pipeline([("s", StandardScaler()), ("m", PoissonRegressor())]), Xdf, np.exp(y / 5)),
+    "glm_gamma": (Pipeline([("s", StandardScaler()), ("m", GammaRegressor())]), Xdf, np.exp(y / 5)),
+    "glm_tweedie_identity": (TweedieRegressor(power=0), Xdf, y),
+    "glm_tweedie_log": (Pipeline([("s", StandardScaler()), ("m", TweedieRegressor(power=1.5, link="log"))]), X, np.exp(y / 5)),
+    "kmeans": (Pipeline([("s", StandardScaler()), ("m", KMeans(n_clusters=4, n_init=3, random_state=0))]), Xdf, None),
+    "kmeans_minibatch": (MiniBatchKMeans(n_clusters=3, n_init=3, random_state=0), X, None),
+    "nearest_centroid": (NearestCentroid(), Xdf, ys),
+    "nearest_centroid_manhattan": (NearestCentroid(metric="manhattan"), X, y10),
+    "qda": (QuadraticDiscriminantAnalysis(), Xdf, ys),
+    "qda_reg_binary": (QuadraticDiscriminantAnalysis(reg_param=0.1), X, yb),
+    "iforest": (IsolationForest(n_estimators=20, random_state=0), Xdf, None),
+    "iforest_sub": (IsolationForest(n_estimators=10, max_features=0.6, max_samples=50, contamination=0.1, random_state=0), X, None),
 }
 MODELS.update(CATEGORICAL)
 fitted = {}
