@@ -30,6 +30,11 @@ func run(stages []*stage, f *frame) (*frame, error) {
 		if err != nil {
 			return nil, err
 		}
+		if g.check != nil {
+			if err := g.check(x); err != nil {
+				return nil, err
+			}
+		}
 		g.transform(x)
 		f = frameOf(x) // a transformer's output is an array
 	}

@@ -48,8 +48,9 @@ type stage struct {
 	transform func(x *matrix)
 	table     func(f *frame) (*frame, error)
 	predict   func(x *matrix) any
-	// check, when set, is the final estimator's inner estimators' own
-	// validation of what its validate passed (AdaBoost's trees' float32).
+	// check, when set, is a further validation of what validate passed:
+	// a final estimator's inner estimators' own (AdaBoost's trees'
+	// float32), a transformer's of its values (Box-Cox's positive data).
 	check func(x *matrix) error
 	// answer, when set, answers the frame itself, in place of validate
 	// and predict: an ensemble whose estimators each take the input as
@@ -111,6 +112,15 @@ func (p *Predictor) add(v any, predictFn string) error {
 			p.stages = append(p.stages, ss...)
 		}
 		return p.add(ests[len(ests)-1], predictFn)
+	}
+	if o.class.module == "sklearn.feature_selection._rfe" && (o.class.name == "RFE" || o.class.name == "RFECV") {
+		// estimator_'s predict of the selected features
+		ss, err := transformers(o)
+		if err != nil {
+			return err
+		}
+		p.stages = append(p.stages, ss...)
+		return p.add(st.get("estimator_"), predictFn)
 	}
 	if searchCV(o.class) { // predict and its kin call best_estimator_'s
 		best := st.get("best_estimator_")

@@ -51,8 +51,19 @@ func transformer(class *global, s *state) (*stage, error) {
 		return projection(g, s)
 	case "sklearn.preprocessing._polynomial.PolynomialFeatures":
 		return polynomial(g, s)
-	case "sklearn.feature_selection._variance_threshold.VarianceThreshold", "sklearn.feature_selection._univariate_selection.SelectKBest":
+	case "sklearn.feature_selection._variance_threshold.VarianceThreshold", "sklearn.feature_selection._univariate_selection.SelectKBest",
+		"sklearn.feature_selection._univariate_selection.SelectPercentile", "sklearn.feature_selection._rfe.RFE", "sklearn.feature_selection._rfe.RFECV":
 		return selector(g, s)
+	case "sklearn.preprocessing._data.Normalizer":
+		return normalizer(g, s)
+	case "sklearn.preprocessing._data.Binarizer":
+		return binarizer(g, s)
+	case "sklearn.preprocessing._data.QuantileTransformer":
+		return quantileTransformer(g, s)
+	case "sklearn.preprocessing._data.PowerTransformer":
+		return powerTransformer(g, s)
+	case "sklearn.preprocessing._discretization.KBinsDiscretizer":
+		return kBinsDiscretizer(g, s)
 	case "sklearn.preprocessing._encoders.OneHotEncoder":
 		return oneHotEncoder(g, s)
 	case "sklearn.preprocessing._encoders.OrdinalEncoder":
@@ -260,14 +271,28 @@ func polynomial(g *stage, s *state) (*stage, error) {
 // sort leaves them).
 func selector(g *stage, s *state) (*stage, error) {
 	var keep []bool
-	if g.class == "VarianceThreshold" {
+	switch g.class {
+	case "RFE", "RFECV": // support_ as fitted; missing values where the estimator takes them
+		keep = s.supportMask()
+		g.allowNaN = false
+		if e, ok := s.d.get("estimator_").(*object); ok && e.class.module == "sklearn.ensemble._hist_gradient_boosting.gradient_boosting" {
+			g.allowNaN = true
+		}
+	case "SelectPercentile":
+		g.allowNaN = false
+		pct, ok := pyNumber(s.d.get("percentile"))
+		if !ok {
+			s.fail("percentile is %s", describe(s.d.get("percentile")))
+		}
+		keep = percentileMask(s.floats("scores_"), pct)
+	case "VarianceThreshold":
 		g.allowNaN, g.allowInf = true, true // force_all_finite=False
 		vars := s.floats("variances_")
 		thr, _ := pyNumber(s.d.get("threshold"))
 		for _, v := range vars {
 			keep = append(keep, v > thr)
 		}
-	} else {
+	default:
 		g.allowNaN = false
 		scores := s.floats("scores_")
 		keep = make([]bool, len(scores))

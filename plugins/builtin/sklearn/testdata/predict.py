@@ -44,10 +44,10 @@ from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.model_selection import GridSearchCV, RandomizedSearchCV
 from sklearn.neural_network import MLPClassifier, MLPRegressor
-from sklearn.feature_selection import SelectKBest, VarianceThreshold, f_classif
+from sklearn.feature_selection import RFE, RFECV, SelectKBest, SelectPercentile, VarianceThreshold, f_classif
 from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import (MaxAbsScaler, MinMaxScaler, OneHotEncoder,
-                                   OrdinalEncoder, PolynomialFeatures,
+from sklearn.preprocessing import (Binarizer, KBinsDiscretizer, MaxAbsScaler, MinMaxScaler, Normalizer, OneHotEncoder,
+                                   OrdinalEncoder, PolynomialFeatures, PowerTransformer, QuantileTransformer,
                                    RobustScaler, StandardScaler)
 from sklearn.svm import SVC, SVR, LinearSVC, NuSVC, NuSVR, OneClassSVM
 from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
@@ -224,6 +224,21 @@ MODELS = {
     "qda": (QuadraticDiscriminantAnalysis(), Xdf, ys),
     "qda_reg_binary": (QuadraticDiscriminantAnalysis(reg_param=0.1), X, yb),
     "iforest": (IsolationForest(n_estimators=20, random_state=0), Xdf, None),
+    "normalizer_l1_logreg": (Pipeline([("n", Normalizer(norm="l1")), ("m", LogisticRegression(max_iter=1000))]), Xdf, ys),
+    "normalizer_l2_knn": (Pipeline([("n", Normalizer()), ("m", KNeighborsClassifier())]), X, ys),
+    "normalizer_max_ridge": (Pipeline([("n", Normalizer(norm="max")), ("m", Ridge())]), Xdf, y),
+    "binarizer_bnb": (Pipeline([("b", Binarizer(threshold=0.5)), ("m", BernoulliNB(binarize=None))]), Xdf, yb),
+    "quantile_uniform_ridge": (Pipeline([("q", QuantileTransformer(n_quantiles=50)), ("m", Ridge())]), Xdf, y),
+    "quantile_normal_logreg": (Pipeline([("q", QuantileTransformer(n_quantiles=30, output_distribution="normal")), ("m", LogisticRegression(max_iter=1000))]), X, ys),
+    "quantile_grid_linreg": (Pipeline([("q", QuantileTransformer(n_quantiles=20)), ("m", LinearRegression())]), Gdf, yg),
+    "power_yj_ridge": (Pipeline([("p", PowerTransformer()), ("m", Ridge())]), Xdf, y),
+    "power_boxcox_linreg": (Pipeline([("p", PowerTransformer(method="box-cox", standardize=False)), ("m", LinearRegression())]), pd.DataFrame(np.abs(X) + 0.1, columns=cols), y),
+    "kbins_ordinal_tree": (Pipeline([("k", KBinsDiscretizer(n_bins=4, encode="ordinal")), ("m", DecisionTreeClassifier(max_depth=4, random_state=0))]), Xdf, ys),
+    "kbins_onehot_dense_logreg": (Pipeline([("k", KBinsDiscretizer(n_bins=3, encode="onehot-dense", strategy="uniform")), ("m", LogisticRegression(max_iter=1000))]), X, yb),
+    "rfe_linreg": (RFE(LinearRegression(), n_features_to_select=2), Xdf, y),
+    "rfecv_logreg_pipe": (Pipeline([("s", StandardScaler()), ("m", RFECV(LogisticRegression(max_iter=1000), cv=3))]), Xdf, ys),
+    "rfe_transform_tree": (Pipeline([("r", RFE(DecisionTreeRegressor(random_state=0), n_features_to_select=3)), ("m", Ridge())]), Gdf, yg),
+    "select_percentile_logreg": (Pipeline([("p", SelectPercentile(f_classif, percentile=40)), ("m", LogisticRegression(max_iter=1000))]), Xdf, ys),
     "iforest_sub": (IsolationForest(n_estimators=10, max_features=0.6, max_samples=50, contamination=0.1, random_state=0), X, None),
 }
 MODELS.update(CATEGORICAL)
