@@ -40,24 +40,14 @@ func isolationForest(g *stage, s *state, predictFn string) (*stage, error) {
 	}
 	trees := make([]itree, len(ests.items))
 	for i, e := range ests.items {
-		fa, err := readArray(feats.items[i])
-		var fv []float64
-		if err == nil {
-			fv, err = fa.floats()
-		}
+		f, err := featureIndices(g, feats.items[i])
 		if err != nil {
-			return nil, fmt.Errorf("%w: %s's estimators_features_ %d: %v", ErrNotInGo, g.class, i, err)
+			return nil, fmt.Errorf("%w (estimators_features_ %d)", err, i)
 		}
-		it := itree{features: make([]int, len(fv))}
-		for j, f := range fv {
-			if f < 0 || f >= float64(g.nIn) || f != math.Trunc(f) {
-				return nil, fmt.Errorf("%w: %s's tree %d takes the feature %v", ErrNotInGo, g.class, i, f)
-			}
-			it.features[j] = int(f)
-		}
+		it := itree{features: f}
 		width := g.nIn
 		if subset {
-			width = len(fv)
+			width = len(f)
 		}
 		o, _ := e.(*object)
 		var st *dict
@@ -130,4 +120,25 @@ func averagePathLength(n float64) float64 {
 		return 1
 	}
 	return 2.0*(math.Log(n-1.0)+0.5772156649015329) - 2.0*(n-1.0)/n
+}
+
+// featureIndices reads one of a bagging ensemble's estimators_features_:
+// the indices of the input's columns its estimator was fitted on.
+func featureIndices(g *stage, v any) ([]int, error) {
+	a, err := readArray(v)
+	var fv []float64
+	if err == nil {
+		fv, err = a.floats()
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s's features: %v", ErrNotInGo, g.class, err)
+	}
+	out := make([]int, len(fv))
+	for j, f := range fv {
+		if f < 0 || f >= float64(g.nIn) || f != math.Trunc(f) {
+			return nil, fmt.Errorf("%w: %s takes the feature %v of %d", ErrNotInGo, g.class, f, g.nIn)
+		}
+		out[j] = int(f)
+	}
+	return out, nil
 }

@@ -331,6 +331,8 @@ func finalStage(class *global, s *state, predictFn string) (*stage, error) {
 		return nearestCentroid(g, s, predictFn)
 	case name == "sklearn.discriminant_analysis.QuadraticDiscriminantAnalysis":
 		return qda(g, s, predictFn)
+	case name == "sklearn.ensemble._bagging.BaggingClassifier" || name == "sklearn.ensemble._bagging.BaggingRegressor":
+		return bagging(g, s, predictFn)
 	case name == "sklearn.ensemble._iforest.IsolationForest":
 		return isolationForest(g, s, predictFn)
 	default:

@@ -32,7 +32,7 @@ from sklearn.linear_model import (ARDRegression, BayesianRidge, ElasticNet, Gamm
                                   TheilSenRegressor, TweedieRegressor)
 from sklearn.cluster import KMeans, MiniBatchKMeans
 from sklearn.discriminant_analysis import QuadraticDiscriminantAnalysis
-from sklearn.ensemble import IsolationForest
+from sklearn.ensemble import BaggingClassifier, BaggingRegressor, IsolationForest
 from sklearn.naive_bayes import BernoulliNB, ComplementNB, MultinomialNB
 from sklearn.neighbors import NearestCentroid
 from sklearn.svm import LinearSVR
@@ -239,6 +239,12 @@ MODELS = {
     "rfecv_logreg_pipe": (Pipeline([("s", StandardScaler()), ("m", RFECV(LogisticRegression(max_iter=1000), cv=3))]), Xdf, ys),
     "rfe_transform_tree": (Pipeline([("r", RFE(DecisionTreeRegressor(random_state=0), n_features_to_select=3)), ("m", Ridge())]), Gdf, yg),
     "select_percentile_logreg": (Pipeline([("p", SelectPercentile(f_classif, percentile=40)), ("m", LogisticRegression(max_iter=1000))]), Xdf, ys),
+    "bagging_tree": (BaggingClassifier(n_estimators=5, random_state=0), Xdf, ys),
+    "bagging_features_knn": (BaggingClassifier(KNeighborsClassifier(), n_estimators=4, max_features=0.6, max_samples=0.5, random_state=0), X, y10),
+    "bagging_sparse_classes": (BaggingClassifier(KNeighborsClassifier(n_neighbors=3), n_estimators=6, max_samples=12, random_state=0), Xdf, y10),
+    "bagging_svc_votes": (BaggingClassifier(Pipeline([("s", StandardScaler()), ("m", SVC())]), n_estimators=3, random_state=0), Xdf, ys),
+    "bagging_reg": (BaggingRegressor(n_estimators=5, max_features=3, bootstrap_features=True, random_state=0), Gdf, yg),
+    "bagging_reg_linear": (BaggingRegressor(LinearRegression(), n_estimators=4, random_state=0), X, y),
     "iforest_sub": (IsolationForest(n_estimators=10, max_features=0.6, max_samples=50, contamination=0.1, random_state=0), X, None),
 }
 MODELS.update(CATEGORICAL)
