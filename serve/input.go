@@ -19,6 +19,10 @@ type Frame struct {
 	// Dict says the body gave `inputs` (or `instances`) as an object of
 	// columns: MLflow hands a model such input as a dict of arrays.
 	Dict bool
+	// Vector says the body gave `inputs` (or `instances`) as a list of
+	// values: MLflow hands a model such input as a one-dimensional array
+	// (a text vectorizer's documents). Rows holds one value a row.
+	Vector bool
 	// Labels are a dataframe_split's column labels as the body gave them,
 	// set only when one is not text (a number: pandas' column label 0,
 	// which scikit-learn does not take as a feature name); Columns holds
@@ -412,11 +416,13 @@ func fromInputs(v any, raw []byte) (*Frame, error) {
 				return fromRecords(x, raw)
 			}
 		}
-		f := &Frame{}
+		f := &Frame{Vector: len(x) > 0}
 		for _, r := range x {
 			row, ok := r.([]any)
 			if !ok {
 				row = []any{r}
+			} else {
+				f.Vector = false
 			}
 			f.Rows = append(f.Rows, row)
 		}

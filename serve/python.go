@@ -132,7 +132,9 @@ func (p *pythonPredictor) Predict(ctx context.Context, f *Frame, params map[stri
 	if f.Labels != nil {
 		cols = f.Labels // pandas' labels as MLflow makes them: 0, not "0"
 	}
-	msg, err := json.Marshal(map[string]any{"columns": cols, "rows": f.Rows, "params": params, "tensor": p.tensor, "dtype": p.dtype})
+	// A list of values is the one-dimensional array MLflow makes of it.
+	vector := f.Vector && f.Columns == nil && !p.tensor
+	msg, err := json.Marshal(map[string]any{"columns": cols, "rows": f.Rows, "params": params, "tensor": p.tensor, "dtype": p.dtype, "vector": vector})
 	if err != nil {
 		return nil, badRequest("Invalid input: %v", err)
 	}

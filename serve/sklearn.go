@@ -15,6 +15,17 @@ import (
 type sklearnPredictor struct{ p *sklearn.Predictor }
 
 func (s *sklearnPredictor) Predict(_ context.Context, f *Frame, _ map[string]any) (any, error) {
+	if f.Vector && f.Columns == nil && s.p.TakesDocuments() { // a list of documents
+		docs := make([]any, len(f.Rows))
+		for i, r := range f.Rows {
+			docs[i] = r[0]
+		}
+		out, err := s.p.PredictVector(docs)
+		if err != nil {
+			return nil, scoringError(err.Error())
+		}
+		return out, nil
+	}
 	names := f.Columns
 	if f.Labels != nil { // labels that are not all text are no feature names
 		if err := labelTypes(f.Labels); err != nil {

@@ -80,6 +80,8 @@ def frame(msg):
     import numpy as np
     if msg.get("tensor"):
         return np.array(rows, dtype=msg.get("dtype") or None)
+    if msg.get("vector"):  # an `inputs` list: MLflow's np.array of it
+        return np.array([r[0] for r in rows])
     try:
         import pandas as pd
     except ImportError:

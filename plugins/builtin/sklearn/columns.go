@@ -78,6 +78,14 @@ func transformers(v any) ([]*stage, error) {
 	if s.err != nil {
 		return nil, s.err
 	}
+	switch o.class.name { // what a text vectorizer's sparse matrix may go through
+	case "Normalizer", "Binarizer", "MaxAbsScaler", "VarianceThreshold", "SelectKBest", "SelectPercentile", "RFE", "RFECV", "TfidfTransformer":
+		g.sparseIn, g.keepsSparse = true, true
+	case "StandardScaler": // centering refuses it
+		g.sparseIn, g.keepsSparse = !s.bool("with_mean", true), true
+	case "TruncatedSVD": // a dense answer
+		g.sparseIn = true
+	}
 	return []*stage{g}, nil
 }
 
@@ -133,8 +141,10 @@ func columnTransformer(s *state) (*stage, error) {
 		stages      []*stage
 		passthrough bool
 		named       bool // the columns were given by name
+		series      bool // one column given as a scalar: a text vectorizer's documents
 	}
 	var parts []part
+	anySparse := false
 	for _, it := range trs.items {
 		t, ok := it.(*tuple)
 		if !ok || len(t.items) != 3 {
@@ -159,25 +169,43 @@ func columnTransformer(s *state) (*stage, error) {
 		if len(idx) == 0 {
 			continue // an empty selection is skipped
 		}
-		spec, ok := t.items[2].(*list)
-		if !ok {
-			// A scalar selection gives a transformer one dimension.
-			return nil, fmt.Errorf("%w: ColumnTransformer: %q takes a column as a scalar", ErrNotInGo, name)
-		}
-		named := len(spec.items) > 0
-		for _, c := range spec.items {
-			if _, ok := c.(string); !ok {
-				named = false
-			}
-		}
 		stages, err := transformers(t.items[1])
 		if err != nil {
 			return nil, err
 		}
-		parts = append(parts, part{idx: idx, stages: stages, passthrough: t.items[1] == "passthrough", named: named})
+		sparse, width, err := sparseChain(stages)
+		if err != nil {
+			return nil, err
+		}
+		anySparse = anySparse || sparse
+		g.width += width
+		var named, series bool
+		switch spec := t.items[2].(type) {
+		case *list:
+			named = len(spec.items) > 0
+			for _, c := range spec.items {
+				if _, ok := c.(string); !ok {
+					named = false
+				}
+			}
+		case string, int64: // a scalar selection gives a transformer one dimension: a text vectorizer its documents
+			_, named = spec.(string)
+			series = true
+			if len(stages) == 0 || !stages[0].sparseOut || len(idx) != 1 {
+				return nil, fmt.Errorf("%w: ColumnTransformer: %q takes a column as a scalar", ErrNotInGo, name)
+			}
+		default:
+			return nil, fmt.Errorf("%w: ColumnTransformer: %q takes the columns %s", ErrNotInGo, name, describe(spec))
+		}
+		parts = append(parts, part{idx: idx, stages: stages, passthrough: t.items[1] == "passthrough", named: named, series: series})
 	}
 	if s.err != nil {
 		return nil, s.err
+	}
+	// The output is sparse when a part's is and its density is under
+	// sparse_threshold; Go takes it as sparse when it may be.
+	if t, ok := pyNumber(s.d.get("sparse_threshold")); anySparse && (!ok || t > 0) {
+		g.sparseOut = true
 	}
 	g.table = func(f *frame) (*frame, error) {
 		byName := g.names != nil && f.names != nil
@@ -211,6 +239,8 @@ func columnTransformer(s *state) (*stage, error) {
 					}
 				}
 				switch { // pandas' KeyError
+				case len(missing) > 0 && p.series: // df["text"]
+					return nil, &InputError{"KeyError", pyRepr(missing[0])}
 				case len(missing) == len(p.idx):
 					return nil, &InputError{"KeyError", pyRepr("None of [Index(" + pyList(missing) + ", dtype='object')] are in the [columns]")}
 				case len(missing) > 0:
@@ -224,7 +254,11 @@ func columnTransformer(s *state) (*stage, error) {
 					return nil, inputErr("X has %d features, but ColumnTransformer is expecting %d features as input.", len(f.cols), g.nIn)
 				}
 			}
-			sub, err := run(p.stages, f.subset(idx))
+			in := f.subset(idx)
+			if p.series {
+				in.names, in.vector, in.series = nil, true, true
+			}
+			sub, err := run(p.stages, in)
 			if err != nil {
 				return nil, err
 			}

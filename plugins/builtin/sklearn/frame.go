@@ -13,6 +13,10 @@ type frame struct {
 	names []string
 	rows  int
 	cols  []column
+	// vector says the input has one dimension (its one column the
+	// values): an `inputs` list, or (series) a DataFrame's column that a
+	// ColumnTransformer selects by a scalar.
+	vector, series bool
 }
 
 type column struct {

@@ -30,6 +30,9 @@ func inputErr(format string, args ...any) error {
 type Predictor struct {
 	stages []*stage // the transformers
 	final  *stage   // the estimator that predicts
+	// chunk, when set, is the most rows predicted at once: a text
+	// vectorizer's dense rows are wide.
+	chunk int
 }
 
 // stage is one fitted estimator: how it validates its input, as
@@ -56,6 +59,12 @@ type stage struct {
 	// and predict: an ensemble whose estimators each take the input as
 	// it is (VotingClassifier).
 	answer func(f *frame) (any, error)
+	// A text vectorizer answers a sparse matrix (sparseOut), width
+	// columns wide; Go holds it dense, so only the stages that treat a
+	// sparse matrix as its dense equal may follow (sparseIn), those that
+	// keep it sparse (keepsSparse) under the same rule.
+	sparseOut, sparseIn, keepsSparse bool
+	width                            int
 }
 
 // matrix is a row-major float64 matrix.
@@ -82,7 +91,35 @@ func LoadPredictor(path, predictFn string) (*Predictor, error) {
 	if err := p.add(res.top, predictFn); err != nil {
 		return nil, err
 	}
+	if err := p.checkSparse(); err != nil {
+		return nil, err
+	}
 	return p, nil
+}
+
+// checkSparse refuses a model whose text vectorizer's sparse matrix
+// reaches a stage that would refuse it or treat it otherwise than its
+// dense equal (StandardScaler centering, PCA, GaussianNB, …), and sets
+// the chunk of rows that keeps the dense rows near 64 MiB.
+func (p *Predictor) checkSparse() error {
+	_, width, err := sparseChain(append(slices.Clone(p.stages), p.final))
+	if width > 0 {
+		p.chunk = max(1, (8<<20)/width)
+	}
+	return err
+}
+
+// sparseChain follows a sparse matrix through stages: whether it leaves
+// them sparse, and the widest a vectorizer makes it.
+func sparseChain(stages []*stage) (sparse bool, width int, err error) {
+	for _, g := range stages {
+		if sparse && !g.sparseIn {
+			return false, 0, fmt.Errorf("%w: %s after a text vectorizer (a sparse matrix)", ErrNotInGo, g.class)
+		}
+		sparse = g.sparseOut || sparse && g.keepsSparse
+		width = max(width, g.width)
+	}
+	return sparse, width, nil
 }
 
 // add makes the stages of the model v: a Pipeline's transformers, then
@@ -137,8 +174,27 @@ func (p *Predictor) add(v any, predictFn string) error {
 	if s.err != nil {
 		return s.err
 	}
+	g.sparseIn = takesSparse(o.class.module + "." + o.class.name)
 	p.final = g
 	return nil
+}
+
+// takesSparse says whether scikit-learn's estimator name predicts a
+// sparse matrix as it predicts its dense equal (a text vectorizer's
+// output): the linear models, the discrete naive Bayes, neural
+// networks, trees and forests, k-means.
+func takesSparse(name string) bool {
+	switch {
+	case slices.Contains(linearRegressors, name), slices.Contains(linearClassifiers, name), slices.Contains(glms, name), treeModel(name) != "":
+		return true
+	}
+	switch name {
+	case "sklearn.naive_bayes.MultinomialNB", "sklearn.naive_bayes.ComplementNB", "sklearn.naive_bayes.BernoulliNB",
+		"sklearn.neural_network._multilayer_perceptron.MLPClassifier", "sklearn.neural_network._multilayer_perceptron.MLPRegressor",
+		"sklearn.cluster._kmeans.KMeans", "sklearn.cluster._kmeans.MiniBatchKMeans":
+		return true
+	}
+	return false
 }
 
 // searchCV reports whether class is one of scikit-learn's searches of
@@ -494,7 +550,34 @@ func (p *Predictor) Predict(names []string, width int, rows [][]any) (any, error
 	return p.predict(newFrame(names, width, rows))
 }
 
+// PredictVector answers a one-dimensional input (an `inputs` list of
+// values) as the model's predict does: a text vectorizer's documents.
+func (p *Predictor) PredictVector(values []any) (any, error) {
+	rows := make([][]any, len(values))
+	for i, v := range values {
+		rows[i] = []any{v}
+	}
+	f := newFrame(nil, 1, rows)
+	f.vector = true
+	return p.predict(f)
+}
+
+// TakesDocuments says whether the model starts with a text vectorizer,
+// whose input is a list of documents (see PredictVector).
+func (p *Predictor) TakesDocuments() bool {
+	return len(p.stages) > 0 && p.stages[0].sparseOut && p.stages[0].table != nil && p.stages[0].class != "ColumnTransformer"
+}
+
 func (p *Predictor) predict(f *frame) (any, error) {
+	// (A DataFrame's documents are its column names: its rows are none.)
+	if p.chunk > 0 && f.rows > p.chunk && !(f.names != nil && p.TakesDocuments()) {
+		return p.inChunks(f)
+	}
+	return p.predictAll(f)
+}
+
+// predictAll predicts all of f's rows at once.
+func (p *Predictor) predictAll(f *frame) (any, error) {
 	f, err := run(p.stages, f)
 	if err != nil {
 		return nil, err
@@ -616,4 +699,47 @@ func (p *Predictor) NumFeatures() int {
 		return p.stages[0].nIn
 	}
 	return p.final.nIn
+}
+
+// inChunks predicts f's rows p.chunk at a time and joins the answers: a
+// text vectorizer's rows are as wide as its vocabulary. A refusal is the
+// first chunk's (scikit-learn's message for the whole input may name
+// more values).
+func (p *Predictor) inChunks(f *frame) (any, error) {
+	var parts []any
+	for lo := 0; lo < f.rows; lo += p.chunk {
+		hi := min(lo+p.chunk, f.rows)
+		sub := &frame{names: f.names, rows: hi - lo, cols: make([]column, len(f.cols)), vector: f.vector, series: f.series}
+		for j, c := range f.cols {
+			if c.num != nil {
+				sub.cols[j].num = c.num[lo:hi]
+			} else {
+				sub.cols[j].obj = c.obj[lo:hi]
+			}
+		}
+		out, err := p.predictAll(sub)
+		if err != nil {
+			return nil, err
+		}
+		parts = append(parts, out)
+	}
+	switch parts[0].(type) {
+	case []any:
+		return joinParts[any](parts), nil
+	case []float64:
+		return joinParts[float64](parts), nil
+	case [][]float64:
+		return joinParts[[]float64](parts), nil
+	case []int64:
+		return joinParts[int64](parts), nil
+	}
+	return nil, fmt.Errorf("%w: answers of %T in chunks", ErrNotInGo, parts[0])
+}
+
+func joinParts[T any](parts []any) []T {
+	var out []T
+	for _, p := range parts {
+		out = append(out, p.([]T)...)
+	}
+	return out
 }

@@ -55,7 +55,7 @@ func TestPredictsAsScikitLearn(t *testing.T) {
 	}
 	slices.Sort(names)
 	for _, name := range names {
-		if name == "knn_brute" || name == "gb_exponential" || name == "stack_svc" || name == "calib_isotonic" || strings.HasPrefix(name, "ct_") {
+		if name == "knn_brute" || name == "gb_exponential" || name == "stack_svc" || name == "calib_isotonic" || strings.HasPrefix(name, "ct_") || strings.HasPrefix(name, "text_") {
 			continue
 		}
 		t.Run(name, func(t *testing.T) {
@@ -188,11 +188,6 @@ func TestPredictsAsScikitLearn(t *testing.T) {
 		return out
 	}
 	known := mixed(40, false)
-	type rawInput struct {
-		what    string
-		columns []string
-		rows    [][]any
-	}
 	for _, name := range []string{"ct_logreg", "ct_forest_passthrough", "ct_most_frequent_error", "ct_ordinal_tree", "ct_ordinal_error", "ct_numpy_idx", "ct_infrequent", "ct_infrequent_drop"} {
 		t.Run(name, func(t *testing.T) {
 			inputs := []rawInput{
@@ -239,12 +234,21 @@ func TestPredictsAsScikitLearn(t *testing.T) {
 		})
 	}
 
+	testText(t, sk, files)
+
 	// What Go does not predict is said, for a Python worker to serve.
-	for _, c := range []struct{ name, fn string }{{"knn_brute", "predict"}, {"stack_svc", "predict"}, {"calib_isotonic", "predict"}, {"linearsvc", "predict_proba"}, {"linreg", "predict_proba"}, {"hgb_binary", "predict_log_proba"}, {"logreg_binary", "predict_joint_log_proba"}, {"linearsvc", "predict_log_proba"}, {"gb_exponential", "predict"}, {"svc_rbf", "predict_proba"}} {
+	for _, c := range []struct{ name, fn string }{{"text_ct_dense_scaler", "predict"}, {"knn_brute", "predict"}, {"stack_svc", "predict"}, {"calib_isotonic", "predict"}, {"linearsvc", "predict_proba"}, {"linreg", "predict_proba"}, {"hgb_binary", "predict_log_proba"}, {"logreg_binary", "predict_joint_log_proba"}, {"linearsvc", "predict_log_proba"}, {"gb_exponential", "predict"}, {"svc_rbf", "predict_proba"}} {
 		if _, err := LoadPredictor(files[c.name][3], c.fn); !errors.Is(err, ErrNotInGo) {
 			t.Errorf("%s %s: %v, want ErrNotInGo", c.name, c.fn, err)
 		}
 	}
+}
+
+// rawInput is a frame of cells as they are.
+type rawInput struct {
+	what    string
+	columns []string
+	rows    [][]any
 }
 
 // askSklearn asks the script for scikit-learn's answer.
@@ -444,4 +448,131 @@ func eachNonFinite[T any](xs []T) []any {
 		v[i] = nonFinite(x)
 	}
 	return v
+}
+
+// testText compares the text models' answers with scikit-learn's: lists
+// of documents (as MLflow hands `inputs` to a model: a one-dimensional
+// array), a DataFrame (whose documents scikit-learn takes to be its
+// column names), a two-dimensional array, values that are not text, and
+// a ColumnTransformer's text column.
+func testText(t *testing.T, sk *pylines.Proc, files map[string][]string) {
+	rnd := rand.New(rand.NewPCG(5, 6))
+	words := []string{"the", "Cat", "dog", "and", "runs", "fast", "SLOW", "CAFÉ", "café", "naïve", "ΟΔΟΣ", "οδος", "ΣΑΣ.", "Σ", "İstanbul",
+		"x_y", "42", "b2b", "it's", "Über", "STRASSE", "Straße", "unseen", "I", "n", "go!", "e\u0301t\u00e9", "\u00a0", "ǅ", "Ⅻ", "½", "tab\there"}
+	doc := func() string {
+		var b strings.Builder
+		for range rnd.IntN(14) {
+			b.WriteString(words[rnd.IntN(len(words))])
+			b.WriteString([]string{" ", "  ", ", ", "\t", " \n ", "\u2028", "\x1c", "-"}[rnd.IntN(8)])
+		}
+		return b.String()
+	}
+	docs := make([]any, 60)
+	for i := range docs {
+		docs[i] = doc()
+	}
+	docs[0], docs[1] = "", "   "
+	askDocs := func(model, fn string, d []any) any {
+		t.Helper()
+		req, _ := json.Marshal(map[string]any{"model": model, "fn": fn, "docs": d})
+		var v any
+		if err := json.Unmarshal([]byte(sk.Ask(t, string(req))), &v); err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	answerDocs := func(p *Predictor, d []any) any {
+		t.Helper()
+		out, err := p.PredictVector(d)
+		if ie := (*InputError)(nil); errors.As(err, &ie) {
+			return map[string]any{"err": ie.Error()}
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		return map[string]any{"ok": nonFinite(out)}
+	}
+	compare := func(t *testing.T, what string, got, want any) {
+		t.Helper()
+		if _, ok := alike(got, want); !ok {
+			t.Errorf("%s:\n go: %.600v\n sklearn: %.600v", what, got, want)
+		}
+	}
+	proba := map[string]bool{"text_tfidf_logreg": true, "text_count_mnb": true, "text_tfidf_trigram_cnb": true, "text_svd_forest": true}
+	for _, name := range []string{"text_tfidf_logreg", "text_count_mnb", "text_count_tfidf_sgd", "text_tfidf_trigram_cnb", "text_char_wb_linearsvc", "text_char_ridge", "text_svd_forest"} {
+		t.Run(name, func(t *testing.T) {
+			fns := []string{"predict"}
+			if proba[name] {
+				fns = append(fns, "predict_proba")
+			}
+			for _, file := range files[name] {
+				for _, fn := range fns {
+					p, err := LoadPredictor(file, fn)
+					if err != nil {
+						t.Fatalf("%s %s: %v", file, fn, err)
+					}
+					if !p.TakesDocuments() {
+						t.Fatalf("%s: the model does not take documents", file)
+					}
+					for _, in := range []struct {
+						what string
+						docs []any
+					}{
+						{"documents", docs},
+						{"no documents", []any{}},
+						{"a None", []any{"the cat", nil}},
+						{"numbers", []any{1.5, 2.0}},
+						{"integers", []any{1.0, 2.0}},
+						{"text and numbers", []any{"the cat", 3.0, 2.5, true}},
+					} {
+						compare(t, fn+", "+in.what, answerDocs(p, in.docs), askDocs(name, fn, in.docs))
+					}
+					// A DataFrame's documents are its column names; a
+					// two-dimensional array's rows are arrays.
+					for _, in := range []rawInput{
+						{"a DataFrame", []string{"text"}, [][]any{{"the cat"}, {"a dog runs"}}},
+						{"a DataFrame of two columns", []string{"Cat Dog", "fast"}, [][]any{{"x", "y"}}},
+						{"a 2-D array", nil, [][]any{{"the cat"}, {"a dog"}}},
+					} {
+						want := askSklearnRaw(t, sk, name, in.columns, in.rows)
+						if fn != "predict" {
+							continue // askSklearnRaw asks predict
+						}
+						compare(t, fn+", "+in.what, answer(t, p, in.columns, in.rows), want)
+					}
+				}
+			}
+		})
+	}
+	t.Run("text_ct", func(t *testing.T) {
+		rows := make([][]any, 30)
+		for i := range rows {
+			rows[i] = []any{doc(), rnd.NormFloat64()}
+		}
+		for _, file := range files["text_ct"] {
+			p, err := LoadPredictor(file, "predict")
+			if err != nil {
+				t.Fatalf("%s: %v", file, err)
+			}
+			for _, in := range []rawInput{
+				{"rows", []string{"text", "x"}, rows},
+				{"columns swapped", []string{"x", "text"}, [][]any{{0.5, "the cat"}, {1.5, "fast"}}},
+				{"a None text", []string{"text", "x"}, [][]any{{nil, 0.5}, {"the cat", 1.0}}},
+				{"a number for text", []string{"text", "x"}, [][]any{{"dog", 0.5}, {2.5, 1.0}}},
+				{"numbers for text", []string{"text", "x"}, [][]any{{3.0, 0.5}, {2.5, 1.0}}},
+				{"no text column", []string{"x"}, [][]any{{0.5}}},
+			} {
+				compare(t, in.what, answer(t, p, in.columns, in.rows), askSklearnRaw(t, sk, "text_ct", in.columns, in.rows))
+			}
+		}
+	})
+	// Many documents are predicted a chunk at a time, as one.
+	p, err := LoadPredictor(files["text_char_ridge"][0], "predict")
+	if err != nil {
+		t.Fatal(err)
+	}
+	many := make([]any, 3*p.chunk+7)
+	for i := range many {
+		many[i] = doc()
+	}
+	compare(t, "text_char_ridge, chunks", answerDocs(p, many), askDocs("text_char_ridge", "predict", many))
 }

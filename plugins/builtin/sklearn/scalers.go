@@ -72,6 +72,10 @@ func transformer(class *global, s *state) (*stage, error) {
 		return simpleImputer(g, s)
 	case "sklearn.compose._column_transformer.ColumnTransformer":
 		return columnTransformer(s)
+	case "sklearn.feature_extraction.text.CountVectorizer", "sklearn.feature_extraction.text.TfidfVectorizer":
+		return vectorizer(g, s)
+	case "sklearn.feature_extraction.text.TfidfTransformer":
+		return tfidfTransformer(g, s)
 	}
 	return nil, fmt.Errorf("%w: the step %s (a transformer mlrun does not run in Go)", ErrNotInGo, class)
 }

@@ -45,6 +45,7 @@ from sklearn.calibration import CalibratedClassifierCV
 from sklearn.model_selection import GridSearchCV, RandomizedSearchCV
 from sklearn.neural_network import MLPClassifier, MLPRegressor
 from sklearn.feature_selection import RFE, RFECV, SelectKBest, SelectPercentile, VarianceThreshold, f_classif
+from sklearn.feature_extraction.text import CountVectorizer, TfidfTransformer, TfidfVectorizer
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import (Binarizer, KBinsDiscretizer, MaxAbsScaler, MinMaxScaler, Normalizer, OneHotEncoder,
                                    OrdinalEncoder, PolynomialFeatures, PowerTransformer, QuantileTransformer,
@@ -248,6 +249,37 @@ MODELS = {
     "iforest_sub": (IsolationForest(n_estimators=10, max_features=0.6, max_samples=50, contamination=0.1, random_state=0), X, None),
 }
 MODELS.update(CATEGORICAL)
+
+# Text: documents of words drawn from a small vocabulary (cased, with
+# accents, Greek capitals, digits, underscores, punctuation and runs of
+# spaces), labels from the words they hold.
+WORDS = ["the", "cat", "Dog", "and", "a", "runs", "FAST", "slow", "café", "naïve", "ΟΔΟΣ", "İstanbul",
+         "x_y", "42", "b2b", "it's", "über", "Straße", "of", "I", "n", "ΣΑΣ", "go!", "e\u0301t\u00e9"]
+trng = np.random.RandomState(3)
+
+
+def doc(n):
+    out = ""
+    for _ in range(n):
+        out += WORDS[trng.randint(len(WORDS))] + [" ", "  ", ", ", "\t", " \n "][trng.randint(5)]
+    return out.strip()
+
+
+DOCS = [doc(trng.randint(1, 12)) for _ in range(240)]
+ydoc = np.array(["pets" if ("cat" in d or "Dog" in d) else "speed" if ("FAST" in d or "slow" in d) else "other" for d in DOCS], dtype=object)
+ydocn = np.array([len(d) / 10.0 + d.count("a") for d in DOCS])
+TDF = pd.DataFrame({"text": DOCS, "x": trng.normal(size=len(DOCS))})
+MODELS.update({
+    "text_tfidf_logreg": (Pipeline([("v", TfidfVectorizer()), ("m", LogisticRegression(max_iter=1000))]), DOCS, ydoc),
+    "text_count_mnb": (Pipeline([("v", CountVectorizer()), ("m", MultinomialNB())]), DOCS, ydoc),
+    "text_count_tfidf_sgd": (Pipeline([("v", CountVectorizer(ngram_range=(1, 2), stop_words="english")), ("t", TfidfTransformer(sublinear_tf=True)), ("m", SGDClassifier(random_state=0))]), DOCS, ydoc),
+    "text_tfidf_trigram_cnb": (Pipeline([("v", TfidfVectorizer(ngram_range=(1, 3), min_df=2, max_features=300, norm="l1", token_pattern=r"(?u)\b\w+\b")), ("m", ComplementNB())]), DOCS, ydoc),
+    "text_char_wb_linearsvc": (Pipeline([("v", TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 4), lowercase=False)), ("m", LinearSVC(max_iter=5000))]), DOCS, ydoc),
+    "text_char_ridge": (Pipeline([("v", TfidfVectorizer(analyzer="char", ngram_range=(1, 3), use_idf=False, binary=True)), ("m", Ridge())]), DOCS, ydocn),
+    "text_svd_forest": (Pipeline([("v", TfidfVectorizer(stop_words=["the", "and"], sublinear_tf=True)), ("s", TruncatedSVD(5, random_state=0)), ("m", RandomForestClassifier(n_estimators=5, random_state=0))]), DOCS, ydoc),
+    "text_ct": (Pipeline([("ct", ColumnTransformer([("t", TfidfVectorizer(), "text"), ("n", StandardScaler(), ["x"])])), ("m", LogisticRegression(max_iter=1000))]), TDF, ydoc),
+    "text_ct_dense_scaler": (Pipeline([("ct", ColumnTransformer([("t", CountVectorizer(max_features=3), "text"), ("n", "passthrough", ["x"])])), ("s", StandardScaler()), ("m", Ridge())]), TDF, ydocn),
+})
 fitted = {}
 
 
@@ -283,6 +315,13 @@ for line in sys.stdin:
                 cloudpickle.dump(est, f)
             out[name].append(path)
         print(json.dumps(out), flush=True)
+        continue
+    if "docs" in req:  # a one-dimensional input, as MLflow hands `inputs` to the model
+        try:
+            res = getattr(fitted[req["model"]], req["fn"])(np.array(req["docs"]))
+            print(json.dumps({"ok": jsonable(res)}), flush=True)
+        except Exception as e:  # noqa: BLE001 - the answer is the exception
+            print(json.dumps({"err": "%s: %s" % (type(e).__name__, e)}), flush=True)
         continue
     rows = [[num(v) for v in r] for r in req["rows"]]
     if req.get("raw"):  # cells as they are: pandas types the columns
