@@ -36,7 +36,7 @@ from sklearn.ensemble import BaggingClassifier, BaggingRegressor, IsolationFores
 from sklearn.naive_bayes import BernoulliNB, ComplementNB, MultinomialNB
 from sklearn.neighbors import NearestCentroid
 from sklearn.svm import LinearSVR
-from sklearn.compose import ColumnTransformer
+from sklearn.compose import ColumnTransformer, TransformedTargetRegressor
 from sklearn.impute import SimpleImputer
 from sklearn.naive_bayes import GaussianNB
 from sklearn.neighbors import KNeighborsClassifier, KNeighborsRegressor
@@ -246,6 +246,11 @@ MODELS = {
     "bagging_svc_votes": (BaggingClassifier(Pipeline([("s", StandardScaler()), ("m", SVC())]), n_estimators=3, random_state=0), Xdf, ys),
     "bagging_reg": (BaggingRegressor(n_estimators=5, max_features=3, bootstrap_features=True, random_state=0), Gdf, yg),
     "bagging_reg_linear": (BaggingRegressor(LinearRegression(), n_estimators=4, random_state=0), X, y),
+    "ttr_log1p_linreg": (TransformedTargetRegressor(LinearRegression(), func=np.log1p, inverse_func=np.expm1), Xdf, np.exp(y / 5)),
+    "ttr_scaler_pipe": (TransformedTargetRegressor(Pipeline([("s", StandardScaler()), ("m", Ridge())]), transformer=StandardScaler()), Xdf, y),
+    "ttr_minmax_2targets": (TransformedTargetRegressor(LinearRegression(), transformer=MinMaxScaler()), X, y2),
+    "ttr_sqrt_grid": (TransformedTargetRegressor(Ridge(), func=np.square, inverse_func=np.sqrt, check_inverse=False), Gdf, np.abs(yg)),
+    "ttr_robust_tree": (TransformedTargetRegressor(DecisionTreeRegressor(max_depth=5, random_state=0), transformer=RobustScaler()), Gdf, yg),
     "iforest_sub": (IsolationForest(n_estimators=10, max_features=0.6, max_samples=50, contamination=0.1, random_state=0), X, None),
 }
 MODELS.update(CATEGORICAL)
