@@ -79,7 +79,7 @@ func transformers(v any) ([]*stage, error) {
 		return nil, s.err
 	}
 	switch o.class.name { // what a text vectorizer's sparse matrix may go through
-	case "Normalizer", "Binarizer", "MaxAbsScaler", "VarianceThreshold", "SelectKBest", "SelectPercentile", "RFE", "RFECV", "TfidfTransformer":
+	case "Normalizer", "Binarizer", "MaxAbsScaler", "VarianceThreshold", "SelectKBest", "SelectPercentile", "SelectFromModel", "RFE", "RFECV", "TfidfTransformer":
 		g.sparseIn, g.keepsSparse = true, true
 	case "StandardScaler": // centering refuses it
 		g.sparseIn, g.keepsSparse = !s.bool("with_mean", true), true

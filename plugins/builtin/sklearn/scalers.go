@@ -52,7 +52,8 @@ func transformer(class *global, s *state) (*stage, error) {
 	case "sklearn.preprocessing._polynomial.PolynomialFeatures":
 		return polynomial(g, s)
 	case "sklearn.feature_selection._variance_threshold.VarianceThreshold", "sklearn.feature_selection._univariate_selection.SelectKBest",
-		"sklearn.feature_selection._univariate_selection.SelectPercentile", "sklearn.feature_selection._rfe.RFE", "sklearn.feature_selection._rfe.RFECV":
+		"sklearn.feature_selection._univariate_selection.SelectPercentile", "sklearn.feature_selection._rfe.RFE", "sklearn.feature_selection._rfe.RFECV",
+		"sklearn.feature_selection._from_model.SelectFromModel":
 		return selector(g, s)
 	case "sklearn.preprocessing._data.Normalizer":
 		return normalizer(g, s)
@@ -282,6 +283,12 @@ func selector(g *stage, s *state) (*stage, error) {
 		if e, ok := s.d.get("estimator_").(*object); ok && e.class.module == "sklearn.ensemble._hist_gradient_boosting.gradient_boosting" {
 			g.allowNaN = true
 		}
+	case "SelectFromModel":
+		var err error
+		if keep, err = fromModelMask(s); err != nil {
+			return nil, err
+		}
+		g.allowNaN = false
 	case "SelectPercentile":
 		g.allowNaN = false
 		pct, ok := pyNumber(s.d.get("percentile"))

@@ -44,7 +44,7 @@ from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.model_selection import GridSearchCV, RandomizedSearchCV
 from sklearn.neural_network import MLPClassifier, MLPRegressor
-from sklearn.feature_selection import RFE, RFECV, SelectKBest, SelectPercentile, VarianceThreshold, f_classif
+from sklearn.feature_selection import RFE, RFECV, SelectFromModel, SelectKBest, SelectPercentile, VarianceThreshold, f_classif
 from sklearn.feature_extraction.text import CountVectorizer, TfidfTransformer, TfidfVectorizer
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import (Binarizer, KBinsDiscretizer, MaxAbsScaler, MinMaxScaler, Normalizer, OneHotEncoder,
@@ -251,6 +251,10 @@ MODELS = {
     "ttr_minmax_2targets": (TransformedTargetRegressor(LinearRegression(), transformer=MinMaxScaler()), X, y2),
     "ttr_sqrt_grid": (TransformedTargetRegressor(Ridge(), func=np.square, inverse_func=np.sqrt, check_inverse=False), Gdf, np.abs(yg)),
     "ttr_robust_tree": (TransformedTargetRegressor(DecisionTreeRegressor(max_depth=5, random_state=0), transformer=RobustScaler()), Gdf, yg),
+    "sfm_lasso_ridge": (Pipeline([("f", SelectFromModel(Lasso(alpha=0.5))), ("m", Ridge())]), Xdf, y),
+    "sfm_forest_logreg": (Pipeline([("f", SelectFromModel(RandomForestClassifier(n_estimators=5, random_state=0))), ("m", LogisticRegression(max_iter=1000))]), Xdf, ys),
+    "sfm_logreg_median": (Pipeline([("f", SelectFromModel(LogisticRegression(max_iter=1000), threshold="median")), ("m", DecisionTreeClassifier(max_depth=3, random_state=0))]), Xdf, ys),
+    "sfm_tree_maxfeat": (Pipeline([("f", SelectFromModel(DecisionTreeRegressor(max_depth=4, random_state=0), threshold="0.5*mean", max_features=2)), ("m", LinearRegression())]), Gdf, yg),
     "iforest_sub": (IsolationForest(n_estimators=10, max_features=0.6, max_samples=50, contamination=0.1, random_state=0), X, None),
 }
 MODELS.update(CATEGORICAL)
