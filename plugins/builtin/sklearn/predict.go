@@ -389,6 +389,10 @@ func finalStage(class *global, s *state, predictFn string) (*stage, error) {
 		return qda(g, s, predictFn)
 	case name == "sklearn.ensemble._bagging.BaggingClassifier" || name == "sklearn.ensemble._bagging.BaggingRegressor":
 		return bagging(g, s, predictFn)
+	case name == "sklearn.multiclass.OneVsRestClassifier":
+		return oneVsRest(g, s, predictFn)
+	case name == "sklearn.multioutput.MultiOutputRegressor" || name == "sklearn.multioutput.MultiOutputClassifier":
+		return multiOutput(g, s, predictFn)
 	case name == "sklearn.compose._target.TransformedTargetRegressor":
 		return transformedTarget(g, s, predictFn)
 	case name == "sklearn.ensemble._iforest.IsolationForest":

@@ -46,6 +46,8 @@ from sklearn.model_selection import GridSearchCV, RandomizedSearchCV
 from sklearn.neural_network import MLPClassifier, MLPRegressor
 from sklearn.feature_selection import RFE, RFECV, SelectFromModel, SelectKBest, SelectPercentile, VarianceThreshold, f_classif
 from sklearn.feature_extraction.text import CountVectorizer, TfidfTransformer, TfidfVectorizer
+from sklearn.multiclass import OneVsRestClassifier
+from sklearn.multioutput import MultiOutputClassifier, MultiOutputRegressor
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import (Binarizer, KBinsDiscretizer, MaxAbsScaler, MinMaxScaler, Normalizer, OneHotEncoder,
                                    OrdinalEncoder, PolynomialFeatures, PowerTransformer, QuantileTransformer,
@@ -255,6 +257,12 @@ MODELS = {
     "sfm_forest_logreg": (Pipeline([("f", SelectFromModel(RandomForestClassifier(n_estimators=5, random_state=0))), ("m", LogisticRegression(max_iter=1000))]), Xdf, ys),
     "sfm_logreg_median": (Pipeline([("f", SelectFromModel(LogisticRegression(max_iter=1000), threshold="median")), ("m", DecisionTreeClassifier(max_depth=3, random_state=0))]), Xdf, ys),
     "sfm_tree_maxfeat": (Pipeline([("f", SelectFromModel(DecisionTreeRegressor(max_depth=4, random_state=0), threshold="0.5*mean", max_features=2)), ("m", LinearRegression())]), Gdf, yg),
+    "ovr_logreg": (OneVsRestClassifier(LogisticRegression(max_iter=1000)), Xdf, ys),
+    "ovr_tree_grid": (OneVsRestClassifier(DecisionTreeClassifier(max_depth=3, random_state=0)), Gdf, ygs),
+    "ovr_svc_binary": (OneVsRestClassifier(LinearSVC(max_iter=5000)), Xdf, yb),
+    "ovr_pipe_knn": (OneVsRestClassifier(Pipeline([("s", StandardScaler()), ("m", KNeighborsClassifier())])), X, y10),
+    "multiout_reg": (MultiOutputRegressor(Ridge()), Xdf, y2),
+    "multiout_cls": (MultiOutputClassifier(DecisionTreeClassifier(max_depth=3, random_state=0)), Xdf, np.c_[ys, np.where(yb == 1, "hi", "lo")]),
     "iforest_sub": (IsolationForest(n_estimators=10, max_features=0.6, max_samples=50, contamination=0.1, random_state=0), X, None),
 }
 MODELS.update(CATEGORICAL)
