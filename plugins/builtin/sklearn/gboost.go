@@ -77,13 +77,17 @@ func gradientBoosting(g *stage, s *state, predictFn string) (*stage, error) {
 	if k == 1 && len(classes) != 2 || k > 1 && len(classes) != k {
 		return nil, fmt.Errorf("%w: %s has %d classes for %d trees a stage", ErrNotInGo, g.class, len(classes), k)
 	}
+	exponential := s.str("loss") == "exponential"
 	proba := func(x *matrix) [][]float64 {
 		rw := raw(x)
 		out := make([][]float64, x.rows)
 		for r := range out {
 			d := rw[r*k : (r+1)*k]
-			if k == 1 { // binomial: expit
+			if k == 1 { // binomial: expit (of twice the raw prediction for the exponential loss)
 				p := expit(d[0])
+				if exponential {
+					p = expit(2.0 * d[0])
+				}
 				out[r] = []float64{1 - p, p}
 				continue
 			}
@@ -99,7 +103,18 @@ func gradientBoosting(g *stage, s *state, predictFn string) (*stage, error) {
 		}
 		return out
 	}
-	return classify(g, predictFn, classes, proba, nil)
+	var label func(*matrix) []int
+	if exponential { // the sign of the raw prediction, 0 positive
+		label = func(x *matrix) []int {
+			rw := raw(x)
+			out := make([]int, x.rows)
+			for r := range out {
+				out[r] = b2i(rw[r] >= 0)
+			}
+			return out
+		}
+	}
+	return classify(g, predictFn, classes, proba, label)
 }
 
 // boostingInit is the init estimator's raw prediction, the same for every
@@ -129,7 +144,8 @@ func boostingInit(g *stage, s *state, classifier bool, k int) ([]float64, error)
 		}
 		return c, nil
 	}
-	if loss := s.str("loss"); loss != "log_loss" && loss != "deviance" {
+	loss := s.str("loss")
+	if loss != "log_loss" && loss != "deviance" && !(loss == "exponential" && k == 1) {
 		return nil, fmt.Errorf("%w: %s with loss %q", ErrNotInGo, g.class, loss)
 	}
 	if name != "sklearn.dummy.DummyClassifier" || is.str("strategy") != "prior" {
@@ -141,8 +157,11 @@ func boostingInit(g *stage, s *state, classifier bool, k int) ([]float64, error)
 	}
 	const eps = 0x1p-23 // np.finfo(np.float32).eps
 	clip := func(p float64) float64 { return math.Min(math.Max(p, eps), 1-eps) }
-	if k == 1 { // log-odds of the positive class
+	if k == 1 { // log-odds of the positive class (half of them for the exponential loss)
 		p := clip(prior[1])
+		if loss == "exponential" {
+			return []float64{0.5 * math.Log(p/(1-p))}, nil
+		}
 		return []float64{math.Log(p / (1 - p))}, nil
 	}
 	out := make([]float64, k)
