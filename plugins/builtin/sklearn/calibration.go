@@ -2,6 +2,7 @@ package sklearn
 
 import (
 	"fmt"
+	"math"
 	"slices"
 )
 
@@ -29,8 +30,8 @@ func calibrated(g *stage, s *state, predictFn string) (*stage, error) {
 	type member struct {
 		p        *Predictor
 		decision bool
-		cols     []int // the class index of each prediction column
-		a, b     []float64
+		cols     []int                   // the class index of each prediction column
+		cal      []func(float64) float64 // a column's calibrator
 	}
 	var members []member
 	for i, c := range ccs.items {
@@ -81,15 +82,14 @@ func calibrated(g *stage, s *state, predictFn string) (*stage, error) {
 			if co != nil {
 				cst, _ = co.state.(*dict)
 			}
-			if cst == nil || co.class.name != "_SigmoidCalibration" {
-				return nil, fmt.Errorf("%w: %s's calibrator is %s (only the sigmoid's is predicted in Go)", ErrNotInGo, g.class, describe(cal))
+			if cst == nil {
+				return nil, fmt.Errorf("%w: %s's calibrator is %s", ErrNotInGo, g.class, describe(cal))
 			}
-			a, ok1 := pyNumber(cst.get("a_"))
-			b, ok2 := pyNumber(cst.get("b_"))
-			if !ok1 || !ok2 {
-				return nil, fmt.Errorf("%w: %s's sigmoid calibrator without a_ and b_", ErrNotInGo, g.class)
+			f, err := calibrator(co.class.name, &state{d: cst, class: co.class.name})
+			if err != nil {
+				return nil, fmt.Errorf("%w (in %s)", err, g.class)
 			}
-			m.a, m.b = append(m.a, a), append(m.b, b)
+			m.cal = append(m.cal, f)
 		}
 		members = append(members, m)
 	}
@@ -127,7 +127,7 @@ func calibrated(g *stage, s *state, predictFn string) (*stage, error) {
 				}
 				p := make([]float64, k)
 				for j, v := range row {
-					p[m.cols[j]] = expit(-(m.a[j]*v + m.b[j]))
+					p[m.cols[j]] = m.cal[j](v)
 				}
 				if k == 2 {
 					p[0] = 1.0 - p[1]
@@ -205,4 +205,37 @@ func responseMethod(est *object) (string, *object, error) {
 		return "predict_proba", last, nil
 	}
 	return "", nil, fmt.Errorf("%s (its decision_function is not computed in Go)", last.class)
+}
+
+// calibrator is a fitted calibrator's map of a prediction to a
+// probability: the sigmoid's expit(-(a v + b)), or the isotonic
+// regression's numpy interp through its thresholds, v clipped to the
+// fitted range (out_of_bounds="clip", as calibration fits it).
+func calibrator(class string, s *state) (func(float64) float64, error) {
+	switch class {
+	case "_SigmoidCalibration":
+		a, ok1 := pyNumber(s.d.get("a_"))
+		b, ok2 := pyNumber(s.d.get("b_"))
+		if !ok1 || !ok2 {
+			return nil, fmt.Errorf("%w: a sigmoid calibrator without a_ and b_", ErrNotInGo)
+		}
+		return func(v float64) float64 { return expit(-(a*v + b)) }, nil
+	case "IsotonicRegression":
+		xs, ys := s.floats("X_thresholds_"), s.floats("y_thresholds_")
+		lo, ok1 := pyNumber(s.d.get("X_min_"))
+		hi, ok2 := pyNumber(s.d.get("X_max_"))
+		if s.err != nil || !ok1 || !ok2 || len(xs) != len(ys) || len(xs) == 0 || s.str("out_of_bounds") != "clip" {
+			return nil, fmt.Errorf("%w: an isotonic calibrator without its thresholds and clip bounds", ErrNotInGo)
+		}
+		if len(ys) == 1 { // a constant
+			return func(float64) float64 { return ys[0] }, nil
+		}
+		return func(v float64) float64 {
+			if math.IsNaN(v) {
+				return v
+			}
+			return interp(math.Min(math.Max(v, lo), hi), xs, ys)
+		}, nil
+	}
+	return nil, fmt.Errorf("%w: a calibrator %s", ErrNotInGo, class)
 }
