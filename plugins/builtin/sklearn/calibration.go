@@ -197,7 +197,7 @@ func responseMethod(est *object) (string, *object, error) {
 	}
 	name := last.class.module + "." + last.class.name
 	switch {
-	case slices.Contains(linearClassifiers, name):
+	case slices.Contains(linearClassifiers, name), name == "sklearn.svm._classes.SVC", name == "sklearn.svm._classes.NuSVC":
 		return "decision_function", last, nil
 	case treeModel(name) != "", name == "sklearn.naive_bayes.GaussianNB",
 		name == "sklearn.neural_network._multilayer_perceptron.MLPClassifier",

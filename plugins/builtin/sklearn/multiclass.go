@@ -61,7 +61,7 @@ func newBinaryScore(e any, fn string) (*binaryScore, error) {
 	case fn == "predict_proba" || slices.Contains(probaOnly, name):
 		b.proba = true
 		fn = "predict_proba"
-	case slices.Contains(linearClassifiers, name):
+	case slices.Contains(linearClassifiers, name), name == "sklearn.svm._classes.SVC", name == "sklearn.svm._classes.NuSVC":
 		b.decision = true
 		fn = "decision_function"
 	case slices.Contains(linearRegressors, name) || treeModel(name) != "" && strings.HasSuffix(last.class.name, "Regressor"):

@@ -8,7 +8,7 @@ import (
 // Stacking ensembles (StackingClassifier, StackingRegressor), as
 // scikit-learn predicts them: each fitted estimator answers the input by
 // its stack method (predict_proba, its first column left out for two
-// classes, or predict), side by side and followed by the input itself
+// classes, decision_function or predict), side by side and followed by the input itself
 // with passthrough, and the final estimator predicts from that; a
 // classifier's final answer is an encoded class, decoded by its classes.
 
@@ -43,7 +43,7 @@ func stacking(g *stage, s *state, predictFn string) (*stage, error) {
 			continue
 		}
 		m, _ := methods.items[min(i, len(methods.items)-1)].(string)
-		if len(methods.items) != len(ests.items) || m != "predict_proba" && m != "predict" {
+		if len(methods.items) != len(ests.items) || m != "predict_proba" && m != "predict" && m != "decision_function" {
 			return nil, fmt.Errorf("%w: %s's estimator %d stacks its %v", ErrNotInGo, g.class, i, methods.items[min(i, len(methods.items)-1)])
 		}
 		p := &Predictor{}

@@ -16,7 +16,8 @@ import (
 
 func svmStage(g *stage, s *state, predictFn string) (*stage, error) {
 	proba := predictFn == "predict_proba" || predictFn == "predict_log_proba"
-	if predictFn != "predict" && !(proba && (g.class == "SVC" || g.class == "NuSVC")) {
+	svc := g.class == "SVC" || g.class == "NuSVC"
+	if predictFn != "predict" && !((proba || predictFn == "decision_function") && svc) {
 		return nil, fmt.Errorf("%w: %s.%s", ErrNotInGo, g.class, predictFn)
 	}
 	if s.bool("_sparse", false) {
@@ -156,6 +157,9 @@ func svmStage(g *stage, s *state, predictFn string) (*stage, error) {
 	if proba {
 		return svmProba(g, s, predictFn, nc, l, decisions)
 	}
+	if predictFn == "decision_function" {
+		return svmDecision(g, s.str("decision_function_shape") != "ovo", nc, l, decisions)
+	}
 	g.predict = func(x *matrix) any {
 		out := make([]any, x.rows)
 		kv := make([]float64, l)
@@ -256,4 +260,54 @@ func powi(base float64, times int) float64 {
 		tmp = tmp * tmp
 	}
 	return ret
+}
+
+// svmDecision is SVC's and NuSVC's decision_function: for two classes
+// libsvm's decision value negated (one a row); for more, the
+// one-against-one values, or (decision_function_shape="ovr") each
+// class's votes plus its summed confidences c scaled to c / (3 (|c| +
+// 1)), as scikit-learn's _ovr_decision_function.
+func svmDecision(g *stage, ovr bool, nc, l int, decisions func(row, kv, dec []float64)) (*stage, error) {
+	pairs := nc * (nc - 1) / 2
+	g.predict = func(x *matrix) any {
+		kv := make([]float64, l)
+		if nc == 2 {
+			out := make([]float64, x.rows)
+			dec := make([]float64, 1)
+			for r := range out {
+				decisions(x.row(r), kv, dec)
+				out[r] = -dec[0]
+			}
+			return out
+		}
+		out := make([][]float64, x.rows)
+		for r := range out {
+			dec := make([]float64, pairs)
+			decisions(x.row(r), kv, dec)
+			if !ovr {
+				out[r] = dec
+				continue
+			}
+			votes, conf := make([]float64, nc), make([]float64, nc)
+			p := 0
+			for i := 0; i < nc; i++ {
+				for j := i + 1; j < nc; j++ {
+					conf[i] -= -dec[p]
+					conf[j] += -dec[p]
+					if dec[p] < 0 { // the prediction is j
+						votes[j]++
+					} else {
+						votes[i]++
+					}
+					p++
+				}
+			}
+			for i := range votes {
+				votes[i] += conf[i] / (3 * (math.Abs(conf[i]) + 1))
+			}
+			out[r] = votes
+		}
+		return out
+	}
+	return g, nil
 }

@@ -263,6 +263,10 @@ MODELS = {
     "ovr_pipe_knn": (OneVsRestClassifier(Pipeline([("s", StandardScaler()), ("m", KNeighborsClassifier())])), X, y10),
     "multiout_reg": (MultiOutputRegressor(Ridge()), Xdf, y2),
     "multiout_cls": (MultiOutputClassifier(DecisionTreeClassifier(max_depth=3, random_state=0)), Xdf, np.c_[ys, np.where(yb == 1, "hi", "lo")]),
+    "calib_svc_multi": (CalibratedClassifierCV(Pipeline([("s", StandardScaler()), ("m", SVC())]), cv=3), Xdf, ys),
+    "calib_nusvc_ovo_binary": (CalibratedClassifierCV(Pipeline([("s", StandardScaler()), ("m", NuSVC(decision_function_shape="ovo"))]), method="isotonic", cv=2), X, yb),
+    "ovr_svc_poly": (OneVsRestClassifier(Pipeline([("s", StandardScaler()), ("m", SVC(kernel="poly", degree=2))])), Xdf, y10),
+    "stack_svc_ovo": (StackingClassifier([("svc", Pipeline([("s", StandardScaler()), ("m", SVC(decision_function_shape="ovo"))])), ("nb", GaussianNB())]), Xdf, ys),
     "iforest_sub": (IsolationForest(n_estimators=10, max_features=0.6, max_samples=50, contamination=0.1, random_state=0), X, None),
 }
 MODELS.update(CATEGORICAL)
