@@ -237,7 +237,7 @@ func TestPredictsAsScikitLearn(t *testing.T) {
 	testText(t, sk, files)
 
 	// What Go does not predict is said, for a Python worker to serve.
-	for _, c := range []struct{ name, fn string }{{"text_ct_dense_scaler", "predict"}, {"knn_brute", "predict"},  {"linearsvc", "predict_proba"}, {"linreg", "predict_proba"}, {"hgb_binary", "predict_log_proba"}, {"logreg_binary", "predict_joint_log_proba"}, {"linearsvc", "predict_log_proba"}, {"svc_rbf", "predict_proba"}} {
+	for _, c := range []struct{ name, fn string }{{"text_ct_dense_scaler", "predict"}, {"knn_brute", "predict"}, {"linearsvc", "predict_proba"}, {"linreg", "predict_proba"}, {"hgb_binary", "predict_log_proba"}, {"logreg_binary", "predict_joint_log_proba"}, {"linearsvc", "predict_log_proba"}, {"svc_rbf", "predict_proba"}} {
 		if _, err := LoadPredictor(files[c.name][3], c.fn); !errors.Is(err, ErrNotInGo) {
 			t.Errorf("%s %s: %v, want ErrNotInGo", c.name, c.fn, err)
 		}
