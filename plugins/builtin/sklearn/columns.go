@@ -262,6 +262,7 @@ func columnTransformer(s *state) (*stage, error) {
 			if err != nil {
 				return nil, err
 			}
+			sub = sub.dense()
 			out.cols = append(out.cols, sub.cols...)
 		}
 		return out, nil

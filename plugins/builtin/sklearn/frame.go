@@ -17,6 +17,33 @@ type frame struct {
 	// values): an `inputs` list, or (series) a DataFrame's column that a
 	// ColumnTransformer selects by a scalar.
 	vector, series bool
+	// sp, when set, holds the frame instead of cols: a text vectorizer's
+	// sparse matrix (see dense).
+	sp *sparse
+}
+
+// sparse is a sparse matrix of rows, each its columns in increasing
+// order and their values (none zero).
+type sparse struct {
+	width int
+	idx   [][]int
+	val   [][]float64
+}
+
+// dense gives a sparse frame its columns, for a stage that takes dense
+// numbers.
+func (f *frame) dense() *frame {
+	if f.sp == nil {
+		return f
+	}
+	m := &matrix{rows: f.rows, cols: f.sp.width, v: make([]float64, f.rows*f.sp.width)}
+	for r := range f.rows {
+		row := m.row(r)
+		for k, j := range f.sp.idx[r] {
+			row[j] = f.sp.val[r][k]
+		}
+	}
+	return frameOf(m)
 }
 
 type column struct {
@@ -86,6 +113,7 @@ func newFrame(names []string, width int, rows [][]any) *frame {
 // array to float64: None is NaN, text is read as Python's float() reads
 // it, or refused with its message.
 func (f *frame) numbers() (*matrix, error) {
+	f = f.dense()
 	m := &matrix{rows: f.rows, cols: len(f.cols), v: make([]float64, f.rows*len(f.cols))}
 	for j, c := range f.cols {
 		for r := 0; r < f.rows; r++ {
@@ -112,6 +140,9 @@ func (f *frame) numbers() (*matrix, error) {
 
 // frameOf is the array of a matrix.
 func frameOf(m *matrix) *frame {
+	if m.sp != nil {
+		return &frame{rows: m.rows, sp: m.sp}
+	}
 	f := &frame{rows: m.rows, cols: make([]column, m.cols)}
 	for j := range f.cols {
 		num := make([]float64, m.rows)

@@ -76,6 +76,24 @@ func linear(g *stage, s *state) (coef [][]float64, icpt []float64, vector bool, 
 func scores(x *matrix, coef [][]float64, icpt []float64) []float64 {
 	k := len(coef)
 	out := make([]float64, x.rows*k)
+	if x.sp != nil { // the nonzero values in column order: scipy's sparse dot
+		for r := 0; r < x.rows; r++ {
+			idx, val := x.sp.idx[r], x.sp.val[r]
+			for t, c := range coef {
+				var sum float64
+				for q, j := range idx {
+					sum += float64(val[q] * c[j])
+				}
+				if len(icpt) == 1 {
+					sum += icpt[0]
+				} else {
+					sum += icpt[t]
+				}
+				out[r*k+t] = sum
+			}
+		}
+		return out
+	}
 	for r := 0; r < x.rows; r++ {
 		row := x.row(r)
 		for t, c := range coef {

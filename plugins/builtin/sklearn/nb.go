@@ -152,8 +152,19 @@ func discreteNB(g *stage, s *state, predictFn string) (*stage, error) {
 			icpt[i] = prior[i] + npSum(neg)
 		}
 	}
+	// A sparse matrix is taken as it is where binarizing keeps its zeros.
+	g.sparseAware = threshold == nil || *threshold >= 0
 	return naiveBayes(g, predictFn, classes, func(x *matrix) [][]float64 {
-		if threshold != nil {
+		if threshold != nil && x.sp != nil {
+			sp := &sparse{width: x.sp.width, idx: x.sp.idx, val: make([][]float64, len(x.sp.val))}
+			for r, vals := range x.sp.val {
+				sp.val[r] = make([]float64, len(vals))
+				for q, v := range vals {
+					sp.val[r][q] = float64(b2i(v > *threshold))
+				}
+			}
+			x = &matrix{rows: x.rows, cols: x.cols, sp: sp}
+		} else if threshold != nil {
 			for i, v := range x.v {
 				x.v[i] = float64(b2i(v > *threshold))
 			}

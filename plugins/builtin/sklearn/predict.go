@@ -65,12 +65,17 @@ type stage struct {
 	// keep it sparse (keepsSparse) under the same rule.
 	sparseOut, sparseIn, keepsSparse bool
 	width                            int
+	// sparseAware stages compute on a sparse matrix as it is (x.sp):
+	// linear models and naive Bayes through scores, TfidfTransformer.
+	sparseAware bool
 }
 
-// matrix is a row-major float64 matrix.
+// matrix is a row-major float64 matrix, or (sp set, v nil) a sparse one
+// for the stages that take it (sparseAware).
 type matrix struct {
 	rows, cols int
 	v          []float64
+	sp         *sparse
 }
 
 func (m *matrix) row(r int) []float64 { return m.v[r*m.cols : (r+1)*m.cols] }
@@ -174,7 +179,9 @@ func (p *Predictor) add(v any, predictFn string) error {
 	if s.err != nil {
 		return s.err
 	}
-	g.sparseIn = takesSparse(o.class.module + "." + o.class.name)
+	name := o.class.module + "." + o.class.name
+	g.sparseIn = takesSparse(name)
+	g.sparseAware = g.sparseAware || slices.Contains(linearRegressors, name) || slices.Contains(linearClassifiers, name) || slices.Contains(glms, name)
 	p.final = g
 	return nil
 }
@@ -608,6 +615,12 @@ func (p *Predictor) predictAll(f *frame) (any, error) {
 // names, the cast to float64 (float32 for trees), finite values, the
 // number of samples and of features.
 func (g *stage) validate(f *frame) (*matrix, error) {
+	if f.sp != nil && g.sparseAware { // a vectorizer's counts: no names, nothing missing
+		if f.rows == 0 {
+			return nil, inputErr("Found array with 0 sample(s) (shape=(0, %d)) while a minimum of 1 is required by %s.", f.sp.width, g.class)
+		}
+		return &matrix{rows: f.rows, cols: f.sp.width, sp: f.sp}, g.checkWidth(f.sp.width)
+	}
 	if err := g.checkNames(f.names); err != nil {
 		return nil, err
 	}

@@ -411,6 +411,37 @@ func (t *tfidf) apply(row []float64) {
 	}
 }
 
+// applySparse is apply on a sparse row: its columns idx (in increasing
+// order) and their values, in place.
+func (t *tfidf) applySparse(idx []int, val []float64) {
+	var sum float64
+	for q, j := range idx {
+		v := val[q]
+		if t.sublinear {
+			v = math.Log(v) + 1
+		}
+		if t.idf != nil {
+			v *= t.idf[j]
+		}
+		val[q] = v
+		switch t.norm {
+		case "l2":
+			sum += v * v
+		case "l1":
+			sum += math.Abs(v)
+		}
+	}
+	if t.norm == "" || sum == 0 {
+		return
+	}
+	if t.norm == "l2" {
+		sum = math.Sqrt(sum)
+	}
+	for q := range val {
+		val[q] /= sum
+	}
+}
+
 // vectorizer makes the stage of a fitted CountVectorizer or
 // TfidfVectorizer: it takes the documents and answers a row of counts
 // (or tf-idf weights) per document, a column per vocabulary term.
@@ -458,26 +489,33 @@ func vectorizer(g *stage, s *state) (*stage, error) {
 		if len(docs) == 0 && tf != nil { // its TfidfTransformer's check
 			return nil, inputErr("Found array with 0 sample(s) (shape=(0, %d)) while a minimum of 1 is required by TfidfTransformer.", width)
 		}
-		x := &matrix{rows: len(docs), cols: width, v: make([]float64, len(docs)*width)}
+		sp := &sparse{width: width, idx: make([][]int, len(docs)), val: make([][]float64, len(docs))}
+		counts := map[int]float64{}
 		for r, doc := range docs {
-			row := x.row(r)
+			clear(counts)
 			for _, t := range a.terms(doc) {
 				if j, ok := vocab[t]; ok {
-					row[j]++
+					counts[j]++
 				}
 			}
-			if binary {
-				for j, v := range row {
-					if v != 0 {
-						row[j] = 1
-					}
+			idx := make([]int, 0, len(counts))
+			for j := range counts {
+				idx = append(idx, j)
+			}
+			slices.Sort(idx)
+			val := make([]float64, len(idx))
+			for q, j := range idx {
+				val[q] = counts[j]
+				if binary {
+					val[q] = 1
 				}
 			}
 			if tf != nil {
-				tf.apply(row)
+				tf.applySparse(idx, val)
 			}
+			sp.idx[r], sp.val[r] = idx, val
 		}
-		return frameOf(x), nil
+		return &frame{rows: len(docs), sp: sp}, nil
 	}
 	return g, nil
 }
@@ -495,8 +533,14 @@ func tfidfTransformer(g *stage, s *state) (*stage, error) {
 			return nil, err
 		}
 	}
-	g.sparseIn, g.keepsSparse = true, true
+	g.sparseIn, g.keepsSparse, g.sparseAware = true, true, true
 	g.transform = func(x *matrix) {
+		if x.sp != nil {
+			for r := 0; r < x.rows; r++ {
+				tf.applySparse(x.sp.idx[r], x.sp.val[r])
+			}
+			return
+		}
 		for r := 0; r < x.rows; r++ {
 			tf.apply(x.row(r))
 		}
