@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"unicode"
+
+	"golang.org/x/text/unicode/norm"
 )
 
 // Text: CountVectorizer, TfidfVectorizer and TfidfTransformer, as
@@ -23,6 +25,7 @@ import (
 type analyzer struct {
 	kind       string // "word", "char" or "char_wb"
 	lower      bool
+	accents    string // strip_accents: "", "unicode" or "ascii"
 	minRun     int  // word: the shortest token (2 for \w\w+, 1 for \w+)
 	nonSpace   bool // word: tokens are runs of non-space (\S+), not of \w
 	stop       map[string]bool
@@ -48,10 +51,23 @@ func newAnalyzer(g *stage, s *state) (*analyzer, error) {
 	if in := s.str("input"); in != "content" {
 		return nil, fmt.Errorf("%w: %s with input=%q", ErrNotInGo, g.class, in)
 	}
-	for _, k := range []string{"preprocessor", "tokenizer", "strip_accents"} {
+	for _, k := range []string{"preprocessor", "tokenizer"} {
 		if v := s.d.get(k); v != nil && v != false {
 			return nil, fmt.Errorf("%w: %s with %s=%s", ErrNotInGo, g.class, k, describe(v))
 		}
+	}
+	switch v := s.d.get("strip_accents").(type) {
+	case nil, bool:
+		if v == true {
+			return nil, fmt.Errorf("%w: %s with strip_accents=True", ErrNotInGo, g.class)
+		}
+	case string:
+		if v != "unicode" && v != "ascii" {
+			return nil, fmt.Errorf("%w: %s with strip_accents=%q", ErrNotInGo, g.class, v)
+		}
+		a.accents = v
+	default:
+		return nil, fmt.Errorf("%w: %s with strip_accents=%s", ErrNotInGo, g.class, describe(v))
 	}
 	nr, ok := s.d.get("ngram_range").(*tuple)
 	if !ok || len(nr.items) != 2 {
@@ -125,6 +141,12 @@ func setOf(words []string) map[string]bool {
 func (a *analyzer) terms(doc string) []string {
 	if a.lower {
 		doc = pyLower(doc)
+	}
+	switch a.accents {
+	case "unicode":
+		doc = stripAccentsUnicode(doc)
+	case "ascii":
+		doc = stripAccentsASCII(doc)
 	}
 	if a.kind == "word" {
 		return a.wordNgrams(a.tokens(doc))
@@ -267,14 +289,7 @@ func pySplit(r []rune) [][]rune {
 // special cases — İ (U+0130) becomes i and a combining dot, and a
 // capital sigma ending a word the final sigma ς.
 func pyLower(s string) string {
-	ascii := true
-	for i := 0; i < len(s); i++ {
-		if s[i] >= 0x80 {
-			ascii = false
-			break
-		}
-	}
-	if ascii {
+	if isASCII(s) {
 		return strings.ToLower(s)
 	}
 	r := []rune(s)
@@ -618,4 +633,40 @@ func docError(pyType string, lower bool) error {
 		return &InputError{"TypeError", "cannot use a string pattern on a bytes-like object"}
 	}
 	return &InputError{"TypeError", fmt.Sprintf("expected string or bytes-like object, got '%s'", pyType)}
+}
+
+// stripAccentsUnicode is scikit-learn's strip_accents_unicode: ASCII as
+// it is, else its NFKD decomposition without the combining characters.
+func stripAccentsUnicode(s string) string {
+	if isASCII(s) {
+		return s
+	}
+	var b strings.Builder
+	for _, r := range norm.NFKD.String(s) {
+		if norm.NFD.PropertiesString(string(r)).CCC() == 0 {
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+// stripAccentsASCII is scikit-learn's strip_accents_ascii: the NFKD
+// decomposition's ASCII characters.
+func stripAccentsASCII(s string) string {
+	var b strings.Builder
+	for _, r := range norm.NFKD.String(s) {
+		if r < 0x80 {
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
 }

@@ -35,7 +35,8 @@ func TestAnalyzersMatchScikitLearn(t *testing.T) {
 	sk := pylines.StartWith(t, pylines.Debian(t, install, "sklearn"), analyzerScript, install, "sklearn")
 	pieces := []string{"word", "Word", "ΟΔΟΣ", "ΣΑΣ", "Σ", "σ", "ς", "İstanbul", "IŞIK", "Straße", "ǅemal", "ﬁne", "e\u0301", "\u0301",
 		"١٢٣", "Ⅻ", "½", "x²", "_", "__init__", "漢字", "かな", "😀", "a", "I", "42", "b2b", "it's", "'", ".", "-", "Ω", "ɐ", "ᾈ",
-		" ", "  ", "\t", "\n", "\u00a0", "\u2028", "\u3000", "\x1c", "\u200b", "\u0085", "\u180e", "ΑΣ.", "ΑΣ'Β", "Α\u0301Σ"}
+		" ", "  ", "\t", "\n", "\u00a0", "\u2028", "\u3000", "\x1c", "\u200b", "\u0085", "\u180e", "ΑΣ.", "ΑΣ'Β", "Α\u0301Σ",
+		"café", "naïve", "Ångström", "ﬀ", "㎏", "①", "Ǆ", "ṩ", "ǖ", "\u0345", "ϓ", "ﾀﾞ", "Ⅳ", "ǰ", "ё"}
 	rnd := rand.New(rand.NewPCG(7, 8))
 	docs := make([]string, 400)
 	for i := range docs {
@@ -56,6 +57,9 @@ func TestAnalyzersMatchScikitLearn(t *testing.T) {
 		{map[string]any{"analyzer": "char", "ngram_range": []int{1, 3}}, analyzer{kind: "char", lower: true, minN: 1, maxN: 3}},
 		{map[string]any{"analyzer": "char_wb", "ngram_range": []int{2, 4}, "lowercase": false}, analyzer{kind: "char_wb", minN: 2, maxN: 4}},
 		{map[string]any{"analyzer": "char_wb", "ngram_range": []int{1, 1}}, analyzer{kind: "char_wb", lower: true, minN: 1, maxN: 1}},
+		{map[string]any{"strip_accents": "unicode"}, analyzer{kind: "word", lower: true, accents: "unicode", minRun: 2, minN: 1, maxN: 1}},
+		{map[string]any{"strip_accents": "ascii", "analyzer": "char", "ngram_range": []int{1, 2}}, analyzer{kind: "char", lower: true, accents: "ascii", minN: 1, maxN: 2}},
+		{map[string]any{"strip_accents": "unicode", "lowercase": false, "token_pattern": `\S+`}, analyzer{kind: "word", accents: "unicode", minRun: 1, nonSpace: true, minN: 1, maxN: 1}},
 	} {
 		req, _ := json.Marshal(map[string]any{"cfg": c.cfg, "docs": docs})
 		var want [][]string

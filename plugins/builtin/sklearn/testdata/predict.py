@@ -297,6 +297,8 @@ MODELS.update({
     "text_tfidf_trigram_cnb": (Pipeline([("v", TfidfVectorizer(ngram_range=(1, 3), min_df=2, max_features=300, norm="l1", token_pattern=r"(?u)\b\w+\b")), ("m", ComplementNB())]), DOCS, ydoc),
     "text_char_wb_linearsvc": (Pipeline([("v", TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 4), lowercase=False)), ("m", LinearSVC(max_iter=5000))]), DOCS, ydoc),
     "text_char_ridge": (Pipeline([("v", TfidfVectorizer(analyzer="char", ngram_range=(1, 3), use_idf=False, binary=True)), ("m", Ridge())]), DOCS, ydocn),
+    "text_accents_ridgecls": (Pipeline([("v", TfidfVectorizer(strip_accents="unicode", ngram_range=(1, 2))), ("m", RidgeClassifier())]), DOCS, ydoc),
+    "text_ascii_bnb": (Pipeline([("v", CountVectorizer(strip_accents="ascii", analyzer="char_wb", ngram_range=(2, 3), binary=True)), ("m", BernoulliNB())]), DOCS, ydoc),
     "text_svd_forest": (Pipeline([("v", TfidfVectorizer(stop_words=["the", "and"], sublinear_tf=True)), ("s", TruncatedSVD(5, random_state=0)), ("m", RandomForestClassifier(n_estimators=5, random_state=0))]), DOCS, ydoc),
     "text_ct": (Pipeline([("ct", ColumnTransformer([("t", TfidfVectorizer(), "text"), ("n", StandardScaler(), ["x"])])), ("m", LogisticRegression(max_iter=1000))]), TDF, ydoc),
     "text_ct_dense_scaler": (Pipeline([("ct", ColumnTransformer([("t", CountVectorizer(max_features=3), "text"), ("n", "passthrough", ["x"])])), ("s", StandardScaler()), ("m", Ridge())]), TDF, ydocn),
