@@ -26,8 +26,8 @@ type analyzer struct {
 	kind       string // "word", "char" or "char_wb"
 	lower      bool
 	accents    string // strip_accents: "", "unicode" or "ascii"
-	minRun     int  // word: the shortest token (2 for \w\w+, 1 for \w+)
-	nonSpace   bool // word: tokens are runs of non-space (\S+), not of \w
+	minRun     int    // word: the shortest token (2 for \w\w+, 1 for \w+)
+	nonSpace   bool   // word: tokens are runs of non-space (\S+), not of \w
 	stop       map[string]bool
 	minN, maxN int
 }
