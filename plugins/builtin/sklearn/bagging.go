@@ -138,14 +138,7 @@ func bagging(g *stage, s *state, predictFn string) (*stage, error) {
 	}
 	return baggingAnswer(g, func(x *matrix) (any, error) {
 		p, err := proba(x)
-		if err != nil || predictFn == "predict_proba" {
-			return p, err
-		}
-		out := make([]any, len(p))
-		for r, row := range p {
-			out[r] = classes[argmax(row)]
-		}
-		return out, nil
+		return probaOrLabels(p, err, predictFn, classes)
 	}), nil
 }
 

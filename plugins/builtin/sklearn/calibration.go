@@ -157,14 +157,7 @@ func calibrated(g *stage, s *state, predictFn string) (*stage, error) {
 	}
 	g.answer = func(f *frame) (any, error) {
 		p, err := proba(f)
-		if err != nil || predictFn == "predict_proba" {
-			return p, err
-		}
-		out := make([]any, len(p))
-		for r, row := range p {
-			out[r] = classes[argmax(row)]
-		}
-		return out, nil
+		return probaOrLabels(p, err, predictFn, classes)
 	}
 	return g, nil
 }

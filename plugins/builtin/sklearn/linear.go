@@ -76,31 +76,9 @@ func linear(g *stage, s *state) (coef [][]float64, icpt []float64, vector bool, 
 func scores(x *matrix, coef [][]float64, icpt []float64) []float64 {
 	k := len(coef)
 	out := make([]float64, x.rows*k)
-	if x.sp != nil { // the nonzero values in column order: scipy's sparse dot
-		for r := 0; r < x.rows; r++ {
-			idx, val := x.sp.idx[r], x.sp.val[r]
-			for t, c := range coef {
-				var sum float64
-				for q, j := range idx {
-					sum += float64(val[q] * c[j])
-				}
-				if len(icpt) == 1 {
-					sum += icpt[0]
-				} else {
-					sum += icpt[t]
-				}
-				out[r*k+t] = sum
-			}
-		}
-		return out
-	}
 	for r := 0; r < x.rows; r++ {
-		row := x.row(r)
 		for t, c := range coef {
-			var sum float64
-			for j, w := range c {
-				sum += float64(row[j] * w) // rounded before the sum, never fused (as numpy)
-			}
+			sum := x.dot(r, c)
 			if len(icpt) == 1 {
 				sum += icpt[0]
 			} else {
@@ -110,6 +88,24 @@ func scores(x *matrix, coef [][]float64, icpt []float64) []float64 {
 		}
 	}
 	return out
+}
+
+// dot is row r of x times w, each product rounded before the sum, never
+// fused (as numpy); a sparse row's nonzero values in column order (as
+// scipy's sparse dot).
+func (x *matrix) dot(r int, w []float64) float64 {
+	var sum float64
+	if x.sp != nil {
+		val := x.sp.val[r]
+		for q, j := range x.sp.idx[r] {
+			sum += float64(val[q] * w[j])
+		}
+		return sum
+	}
+	for j, v := range x.row(r) {
+		sum += float64(v * w[j])
+	}
+	return sum
 }
 
 func linearRegressor(g *stage, s *state) (*stage, error) {

@@ -489,6 +489,19 @@ func classify(g *stage, predictFn string, classes []any, proba func(*matrix) [][
 	return g, nil
 }
 
+// probaOrLabels answers an ensemble's probabilities p for
+// predict_proba, else the class of each row's largest.
+func probaOrLabels(p [][]float64, err error, predictFn string, classes []any) (any, error) {
+	if err != nil || predictFn == "predict_proba" {
+		return p, err
+	}
+	out := make([]any, len(p))
+	for r, row := range p {
+		out[r] = classes[argmax(row)]
+	}
+	return out, nil
+}
+
 func b2i(b bool) int {
 	if b {
 		return 1

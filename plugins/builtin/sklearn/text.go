@@ -389,45 +389,27 @@ func readTfidf(s *state) (*tfidf, error) {
 	return t, nil
 }
 
-// apply weighs a row of counts in place: log(tf) + 1 when sublinear (a
-// zero stays zero), times the idf, then the row divided by its l1 or l2
-// norm (summed in column order, as scikit-learn's sparse rows; an empty
-// row left as it is).
+// apply weighs a dense row of counts in place, as applySparse its
+// nonzero values.
 func (t *tfidf) apply(row []float64) {
-	var sum float64
-	for j, v := range row {
-		if v == 0 {
-			continue
-		}
-		if t.sublinear {
-			v = math.Log(v) + 1
-		}
-		if t.idf != nil {
-			v *= t.idf[j]
-		}
-		row[j] = v
-		switch t.norm {
-		case "l2":
-			sum += v * v
-		case "l1":
-			sum += math.Abs(v)
-		}
-	}
-	if t.norm == "" || sum == 0 {
-		return
-	}
-	if t.norm == "l2" {
-		sum = math.Sqrt(sum)
-	}
+	var idx []int
+	var val []float64
 	for j, v := range row {
 		if v != 0 {
-			row[j] = v / sum
+			idx, val = append(idx, j), append(val, v)
 		}
+	}
+	t.applySparse(idx, val)
+	for q, j := range idx {
+		row[j] = val[q]
 	}
 }
 
-// applySparse is apply on a sparse row: its columns idx (in increasing
-// order) and their values, in place.
+// applySparse weighs a sparse row of counts (its columns idx in
+// increasing order, their values) in place: log(tf) + 1 when sublinear,
+// times the idf, then the row divided by its l1 or l2 norm (summed in
+// column order, as scikit-learn's sparse rows; an empty row left as it
+// is).
 func (t *tfidf) applySparse(idx []int, val []float64) {
 	var sum float64
 	for q, j := range idx {
