@@ -497,8 +497,8 @@ func testText(t *testing.T, sk *pylines.Proc, files map[string][]string) {
 			t.Errorf("%s:\n go: %.600v\n sklearn: %.600v", what, got, want)
 		}
 	}
-	proba := map[string]bool{"text_tfidf_logreg": true, "text_count_mnb": true, "text_tfidf_trigram_cnb": true, "text_svd_forest": true, "text_ascii_bnb": true}
-	for _, name := range []string{"text_tfidf_logreg", "text_count_mnb", "text_count_tfidf_sgd", "text_tfidf_trigram_cnb", "text_char_wb_linearsvc", "text_char_ridge", "text_svd_forest", "text_accents_ridgecls", "text_ascii_bnb"} {
+	proba := map[string]bool{"text_tfidf_logreg": true, "text_count_mnb": true, "text_tfidf_trigram_cnb": true, "text_svd_forest": true, "text_ascii_bnb": true, "text_hashing_sgd": true, "text_hashing16_tfidf_logreg": true, "text_hashing_binary_l1_mnb": true}
+	for _, name := range []string{"text_tfidf_logreg", "text_count_mnb", "text_count_tfidf_sgd", "text_tfidf_trigram_cnb", "text_char_wb_linearsvc", "text_char_ridge", "text_svd_forest", "text_accents_ridgecls", "text_ascii_bnb", "text_hashing_sgd", "text_hashing16_tfidf_logreg", "text_hashing_binary_l1_mnb", "text_hashing8_ridge"} {
 		t.Run(name, func(t *testing.T) {
 			fns := []string{"predict"}
 			if proba[name] {

@@ -75,6 +75,8 @@ func transformer(class *global, s *state) (*stage, error) {
 		return columnTransformer(s)
 	case "sklearn.feature_extraction.text.CountVectorizer", "sklearn.feature_extraction.text.TfidfVectorizer":
 		return vectorizer(g, s)
+	case "sklearn.feature_extraction.text.HashingVectorizer":
+		return hashingVectorizer(g, s)
 	case "sklearn.feature_extraction.text.TfidfTransformer":
 		return tfidfTransformer(g, s)
 	}

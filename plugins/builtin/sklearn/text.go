@@ -3,6 +3,7 @@ package sklearn
 import (
 	"fmt"
 	"math"
+	"math/bits"
 	"slices"
 	"strings"
 	"unicode"
@@ -651,4 +652,121 @@ func isASCII(s string) bool {
 		}
 	}
 	return true
+}
+
+// hashingVectorizer makes the stage of a HashingVectorizer: each term of
+// a document hashed (MurmurHash3's 32 bits of its UTF-8, seed 0) to the
+// column |h| mod n_features, counted +1 (or -1 for a negative h, with
+// alternate_sign), the counts of a column summed (a sum of 0 stays,
+// as scipy keeps it), then binary and the l1 or l2 norm as set.
+func hashingVectorizer(g *stage, s *state) (*stage, error) {
+	a, err := newAnalyzer(g, s)
+	if err != nil {
+		return nil, err
+	}
+	n := s.int("n_features")
+	alternate := s.bool("alternate_sign", true)
+	binary := s.bool("binary", false)
+	tf := &tfidf{}
+	switch nm := s.d.get("norm").(type) {
+	case nil:
+	case string:
+		if nm != "l1" && nm != "l2" {
+			return nil, fmt.Errorf("%w: HashingVectorizer with norm=%q", ErrNotInGo, nm)
+		}
+		tf.norm = nm
+	default:
+		return nil, fmt.Errorf("%w: HashingVectorizer's norm is %s", ErrNotInGo, describe(nm))
+	}
+	if s.err != nil {
+		return nil, s.err
+	}
+	if n < 1 {
+		return nil, fmt.Errorf("%w: HashingVectorizer with n_features=%d", ErrNotInGo, n)
+	}
+	g.nIn, g.names = 0, nil
+	g.sparseOut, g.width = true, n
+	g.table = func(f *frame) (*frame, error) {
+		docs, err := documents(f, a.lower)
+		if err != nil {
+			return nil, err
+		}
+		if len(docs) == 0 { // FeatureHasher's next() of its first document
+			return nil, &InputError{"StopIteration", ""}
+		}
+		sp := &sparse{width: n, idx: make([][]int, len(docs)), val: make([][]float64, len(docs))}
+		counts := map[int]float64{}
+		for r, doc := range docs {
+			clear(counts)
+			for _, t := range a.terms(doc) {
+				h := murmur3([]byte(t))
+				j := 0
+				if h == math.MinInt32 { // as scikit-learn defines |-2³¹| mod n
+					j = (2147483647 - (n - 1)) % n
+				} else {
+					j = int(max(h, -h)) % n
+				}
+				v := 1.0
+				if alternate && h < 0 {
+					v = -1
+				}
+				counts[j] += v
+			}
+			idx := make([]int, 0, len(counts))
+			for j := range counts {
+				idx = append(idx, j)
+			}
+			slices.Sort(idx)
+			val := make([]float64, len(idx))
+			for q, j := range idx {
+				val[q] = counts[j]
+				if binary {
+					val[q] = 1
+				}
+			}
+			tf.applySparse(idx, val)
+			sp.idx[r], sp.val[r] = idx, val
+		}
+		return &frame{rows: len(docs), sp: sp}, nil
+	}
+	return g, nil
+}
+
+// murmur3 is MurmurHash3's x86 32-bit hash of b with seed 0, signed (as
+// scikit-learn's murmurhash3_bytes_s32).
+func murmur3(b []byte) int32 {
+	const c1, c2 = 0xcc9e2d51, 0x1b873593
+	var h uint32
+	n := len(b)
+	for ; len(b) >= 4; b = b[4:] {
+		k := uint32(b[0]) | uint32(b[1])<<8 | uint32(b[2])<<16 | uint32(b[3])<<24
+		k *= c1
+		k = bits.RotateLeft32(k, 15)
+		k *= c2
+		h ^= k
+		h = bits.RotateLeft32(h, 13)
+		h = h*5 + 0xe6546b64
+	}
+	var k uint32
+	switch len(b) {
+	case 3:
+		k ^= uint32(b[2]) << 16
+		fallthrough
+	case 2:
+		k ^= uint32(b[1]) << 8
+		fallthrough
+	case 1:
+		k ^= uint32(b[0])
+		k *= c1
+		k = bits.RotateLeft32(k, 15)
+		k *= c2
+		h ^= k
+	}
+	h ^= uint32(n)
+	h ^= h >> 16
+	h *= 0x85ebca6b
+	h ^= h >> 13
+	h *= 0xc2b2ae35
+	h ^= h >> 16
+	return int32(h)
 }

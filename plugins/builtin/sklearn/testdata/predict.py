@@ -45,7 +45,7 @@ from sklearn.calibration import CalibratedClassifierCV
 from sklearn.model_selection import GridSearchCV, RandomizedSearchCV
 from sklearn.neural_network import MLPClassifier, MLPRegressor
 from sklearn.feature_selection import RFE, RFECV, SelectFromModel, SelectKBest, SelectPercentile, VarianceThreshold, f_classif
-from sklearn.feature_extraction.text import CountVectorizer, TfidfTransformer, TfidfVectorizer
+from sklearn.feature_extraction.text import CountVectorizer, HashingVectorizer, TfidfTransformer, TfidfVectorizer
 from sklearn.multiclass import OneVsRestClassifier
 from sklearn.multioutput import MultiOutputClassifier, MultiOutputRegressor
 from sklearn.pipeline import Pipeline
@@ -299,6 +299,10 @@ MODELS.update({
     "text_char_ridge": (Pipeline([("v", TfidfVectorizer(analyzer="char", ngram_range=(1, 3), use_idf=False, binary=True)), ("m", Ridge())]), DOCS, ydocn),
     "text_accents_ridgecls": (Pipeline([("v", TfidfVectorizer(strip_accents="unicode", ngram_range=(1, 2))), ("m", RidgeClassifier())]), DOCS, ydoc),
     "text_ascii_bnb": (Pipeline([("v", CountVectorizer(strip_accents="ascii", analyzer="char_wb", ngram_range=(2, 3), binary=True)), ("m", BernoulliNB())]), DOCS, ydoc),
+    "text_hashing_sgd": (Pipeline([("v", HashingVectorizer(ngram_range=(1, 2))), ("m", SGDClassifier(loss="log_loss", random_state=0))]), DOCS, ydoc),
+    "text_hashing16_tfidf_logreg": (Pipeline([("v", HashingVectorizer(n_features=16, norm=None, alternate_sign=False, analyzer="char_wb", ngram_range=(1, 3))), ("t", TfidfTransformer(sublinear_tf=True)), ("m", LogisticRegression(max_iter=2000))]), DOCS, ydoc),
+    "text_hashing_binary_l1_mnb": (Pipeline([("v", HashingVectorizer(n_features=64, binary=True, norm="l1", alternate_sign=False)), ("m", MultinomialNB())]), DOCS, ydoc),
+    "text_hashing8_ridge": (Pipeline([("v", HashingVectorizer(n_features=8, analyzer="char", ngram_range=(1, 2))), ("m", Ridge())]), DOCS, ydocn),
     "text_svd_forest": (Pipeline([("v", TfidfVectorizer(stop_words=["the", "and"], sublinear_tf=True)), ("s", TruncatedSVD(5, random_state=0)), ("m", RandomForestClassifier(n_estimators=5, random_state=0))]), DOCS, ydoc),
     "text_ct": (Pipeline([("ct", ColumnTransformer([("t", TfidfVectorizer(), "text"), ("n", StandardScaler(), ["x"])])), ("m", LogisticRegression(max_iter=1000))]), TDF, ydoc),
     "text_ct_dense_scaler": (Pipeline([("ct", ColumnTransformer([("t", CountVectorizer(max_features=3), "text"), ("n", "passthrough", ["x"])])), ("s", StandardScaler()), ("m", Ridge())]), TDF, ydocn),
