@@ -172,3 +172,85 @@ func discreteNB(g *stage, s *state, predictFn string) (*stage, error) {
 		return rows(scores(x, w, icpt), k)
 	})
 }
+
+// categoricalNB makes the stage of a fitted CategoricalNB: the input
+// cast to integers as numpy casts (toward zero; missing and infinite
+// values refused first, a value past int64 its minimum), negative ones
+// refused, and each feature's category's log probability (its
+// feature_log_prob_ column; past the fitted categories numpy's
+// IndexError) summed feature by feature, plus the class log prior.
+func categoricalNB(g *stage, s *state, predictFn string) (*stage, error) {
+	classes := s.classes()
+	prior := s.floats("class_log_prior_")
+	fl, ok := s.d.get("feature_log_prob_").(*list)
+	if s.err != nil {
+		return nil, s.err
+	}
+	k := len(classes)
+	if !ok || k == 0 || len(prior) != k {
+		return nil, fmt.Errorf("%w: CategoricalNB with %d classes, %d priors", ErrNotInGo, k, len(prior))
+	}
+	type feature struct {
+		logp  []float64 // n_classes × n_categories
+		ncats int
+	}
+	feats := make([]feature, len(fl.items))
+	for i, v := range fl.items {
+		a, err := readArray(v)
+		var p []float64
+		if err == nil {
+			p, err = a.floats()
+		}
+		if err != nil || len(a.shape) != 2 || a.shape[0] != k {
+			return nil, fmt.Errorf("%w: CategoricalNB's feature_log_prob_ %d: %v", ErrNotInGo, i, err)
+		}
+		feats[i] = feature{p, a.shape[1]}
+	}
+	if err := s.widths(g, make([]float64, len(feats))); err != nil {
+		return nil, err
+	}
+	g.check = func(x *matrix) error { // dtype="int", then check_non_negative
+		for i, v := range x.v {
+			switch {
+			case math.IsNaN(v):
+				return inputErr("Input X contains NaN.\nCategoricalNB does not accept missing values encoded as NaN natively. For supervised learning, you might want to consider sklearn.ensemble.HistGradientBoostingClassifier and Regressor which accept missing values encoded as NaNs natively. Alternatively, it is possible to preprocess the data, for instance by using an imputer transformer in a pipeline or drop samples with missing values. See https://scikit-learn.org/stable/modules/impute.html You can find a list of all estimators that handle NaN values at the following page: https://scikit-learn.org/stable/modules/impute.html#estimators-that-handle-nan-values")
+			case math.IsInf(v, 0):
+				return inputErr("Input X contains infinity or a value too large for 'int'.")
+			case v >= 0x1p63 || v < -0x1p63:
+				v = -0x1p63 // numpy's cast of what int64 cannot hold
+			}
+			x.v[i] = math.Trunc(v)
+		}
+		for _, v := range x.v {
+			if v < 0 {
+				return inputErr("Negative values in data passed to CategoricalNB (input X)")
+			}
+		}
+		for j, f := range feats { // feature_log_prob_[j][:, X[:, j]]
+			for r := 0; r < x.rows; r++ {
+				if c := x.v[r*x.cols+j]; c >= float64(f.ncats) {
+					return &InputError{"IndexError", fmt.Sprintf("index %d is out of bounds for axis 1 with size %d", int64(c), f.ncats)}
+				}
+			}
+		}
+		return nil
+	}
+	g.allowNaN, g.allowInf = true, true // refused by check, with the int cast's messages
+	return naiveBayes(g, predictFn, classes, func(x *matrix) [][]float64 {
+		out := make([][]float64, x.rows)
+		for r := range out {
+			jll := make([]float64, k)
+			for j, f := range feats {
+				c := int(x.v[r*x.cols+j])
+				for i := range jll {
+					jll[i] += f.logp[i*f.ncats+c]
+				}
+			}
+			for i := range jll {
+				jll[i] += prior[i]
+			}
+			out[r] = jll
+		}
+		return out
+	})
+}

@@ -373,6 +373,8 @@ func finalStage(class *global, s *state, predictFn string) (*stage, error) {
 		return gaussianNB(g, s, predictFn)
 	case name == "sklearn.naive_bayes.MultinomialNB" || name == "sklearn.naive_bayes.ComplementNB" || name == "sklearn.naive_bayes.BernoulliNB":
 		return discreteNB(g, s, predictFn)
+	case name == "sklearn.naive_bayes.CategoricalNB":
+		return categoricalNB(g, s, predictFn)
 	case name == "sklearn.ensemble._gb.GradientBoostingRegressor" || name == "sklearn.ensemble._gb.GradientBoostingClassifier":
 		return gradientBoosting(g, s, predictFn)
 	case name == "sklearn.ensemble._hist_gradient_boosting.gradient_boosting.HistGradientBoostingRegressor" ||

@@ -33,7 +33,7 @@ from sklearn.linear_model import (ARDRegression, BayesianRidge, ElasticNet, Gamm
 from sklearn.cluster import KMeans, MiniBatchKMeans
 from sklearn.discriminant_analysis import QuadraticDiscriminantAnalysis
 from sklearn.ensemble import BaggingClassifier, BaggingRegressor, IsolationForest
-from sklearn.naive_bayes import BernoulliNB, ComplementNB, MultinomialNB
+from sklearn.naive_bayes import BernoulliNB, CategoricalNB, ComplementNB, MultinomialNB
 from sklearn.neighbors import NearestCentroid
 from sklearn.svm import LinearSVR
 from sklearn.compose import ColumnTransformer, TransformedTargetRegressor
@@ -199,6 +199,8 @@ MODELS = {
     "nb_multinomial": (MultinomialNB(), Gdf, ygs),
     "nb_complement": (ComplementNB(), G, ygs),
     "nb_bernoulli": (BernoulliNB(binarize=2.0), Gdf, ygs),
+    "nb_categorical": (CategoricalNB(), Gdf, ygs),
+    "nb_categorical_min": (CategoricalNB(min_categories=7, alpha=0.5), G, y10),
     "nb_bernoulli_none": (BernoulliNB(binarize=None, alpha=0.5), Gdf > 2, yb),
     "ridgecls": (RidgeClassifier(), Xdf, ys),
     "ridgeclscv_binary": (RidgeClassifierCV(), X, yb),
