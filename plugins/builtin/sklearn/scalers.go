@@ -77,6 +77,8 @@ func transformer(class *global, s *state) (*stage, error) {
 		return vectorizer(g, s)
 	case "sklearn.feature_extraction.text.HashingVectorizer":
 		return hashingVectorizer(g, s)
+	case "sklearn.preprocessing._function_transformer.FunctionTransformer":
+		return functionTransformer(g, s)
 	case "sklearn.feature_extraction.text.TfidfTransformer":
 		return tfidfTransformer(g, s)
 	}

@@ -9,7 +9,7 @@ import (
 // TransformedTargetRegressor: its regressor's predictions (the regressor
 // takes the input as it is and checks it itself) through its target
 // transformer's inverse — a FunctionTransformer's inverse_func (a numpy
-// ufunc of inverseFuncs, or none) or a fitted scaler's inverse_transform
+// ufunc of ufuncs, or none) or a fitted scaler's inverse_transform
 // — one-dimensional again when the target was fitted so.
 func transformedTarget(g *stage, s *state, predictFn string) (*stage, error) {
 	if predictFn != "predict" {
@@ -60,12 +60,72 @@ func transformedTarget(g *stage, s *state, predictFn string) (*stage, error) {
 	return g, s.err
 }
 
-// inverseFuncs are the numpy ufuncs a FunctionTransformer's inverse_func
-// may name, by name.
-var inverseFuncs = map[string]func(float64) float64{
+// ufuncs are the numpy ufuncs a FunctionTransformer's func or
+// inverse_func may name, by name.
+var ufuncs = map[string]func(float64) float64{
 	"exp": math.Exp, "expm1": math.Expm1, "log": math.Log, "log1p": math.Log1p, "sqrt": math.Sqrt,
 	"square": func(v float64) float64 { return v * v }, "exp2": math.Exp2, "log2": math.Log2, "log10": math.Log10,
 	"negative": func(v float64) float64 { return -v }, "reciprocal": func(v float64) float64 { return 1 / v },
+	"absolute": math.Abs, "cbrt": math.Cbrt, "arcsinh": math.Asinh, "tanh": math.Tanh,
+}
+
+// ufunc reads a numpy ufunc a pickle names (nil: none, the identity).
+func ufunc(v any) (func(float64) float64, error) {
+	switch fn := v.(type) {
+	case nil:
+		return func(v float64) float64 { return v }, nil
+	case *global:
+		f, ok := ufuncs[fn.name]
+		switch fn.module {
+		case "numpy", "numpy.core._multiarray_umath", "numpy._core._multiarray_umath", "numpy.core.umath", "numpy._core.umath":
+		default:
+			ok = false
+		}
+		if !ok {
+			return nil, fmt.Errorf("%w: the function %s", ErrNotInGo, fn)
+		}
+		return f, nil
+	}
+	return nil, fmt.Errorf("%w: a function %s", ErrNotInGo, describe(v))
+}
+
+// functionTransformer makes the stage of a FunctionTransformer whose
+// func is a numpy ufunc (or none) without kw_args: each value through
+// it; a DataFrame stays one, with its names (validate=False checks
+// nothing), or (validate=True) it is checked as an array first.
+func functionTransformer(g *stage, s *state) (*stage, error) {
+	if s.d.get("kw_args") != nil {
+		return nil, fmt.Errorf("%w: a FunctionTransformer with kw_args", ErrNotInGo)
+	}
+	if s.bool("accept_sparse", false) {
+		return nil, fmt.Errorf("%w: a FunctionTransformer with accept_sparse", ErrNotInGo)
+	}
+	f, err := ufunc(s.d.get("func"))
+	if err != nil {
+		return nil, err
+	}
+	if s.bool("validate", false) {
+		g.allowNaN = false
+		g.transform = func(x *matrix) {
+			for i, v := range x.v {
+				x.v[i] = f(v)
+			}
+		}
+		return g, nil
+	}
+	g.table = func(in *frame) (*frame, error) {
+		x, err := in.numbers()
+		if err != nil {
+			return nil, err
+		}
+		for i, v := range x.v {
+			x.v[i] = f(v)
+		}
+		out := frameOf(x)
+		out.names = in.names
+		return out, nil
+	}
+	return g, nil
 }
 
 // inverseOf is a fitted target transformer's inverse, value by value (j
@@ -76,23 +136,11 @@ func inverseOf(t *state) (func(v float64, j int) float64, error) {
 		if t.d.get("inv_kw_args") != nil {
 			return nil, fmt.Errorf("%w: a FunctionTransformer with inv_kw_args", ErrNotInGo)
 		}
-		switch fn := t.d.get("inverse_func").(type) {
-		case nil:
-			return func(v float64, _ int) float64 { return v }, nil
-		case *global:
-			f, ok := inverseFuncs[fn.name]
-			switch fn.module {
-			case "numpy", "numpy.core._multiarray_umath", "numpy._core._multiarray_umath", "numpy.core.umath", "numpy._core.umath":
-			default:
-				ok = false
-			}
-			if !ok {
-				return nil, fmt.Errorf("%w: a target's inverse_func %s", ErrNotInGo, fn)
-			}
-			return func(v float64, _ int) float64 { return f(v) }, nil
-		default:
-			return nil, fmt.Errorf("%w: a target's inverse_func is %s", ErrNotInGo, describe(fn))
+		f, err := ufunc(t.d.get("inverse_func"))
+		if err != nil {
+			return nil, fmt.Errorf("%w (a target's inverse_func)", err)
 		}
+		return func(v float64, _ int) float64 { return f(v) }, nil
 	case "StandardScaler", "RobustScaler":
 		centerKey, withCenter, withScale := "mean_", "with_mean", "with_std"
 		if t.class == "RobustScaler" {

@@ -49,7 +49,7 @@ from sklearn.feature_extraction.text import CountVectorizer, HashingVectorizer, 
 from sklearn.multiclass import OneVsRestClassifier
 from sklearn.multioutput import MultiOutputClassifier, MultiOutputRegressor
 from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import (Binarizer, KBinsDiscretizer, MaxAbsScaler, MinMaxScaler, Normalizer, OneHotEncoder,
+from sklearn.preprocessing import (Binarizer, FunctionTransformer, KBinsDiscretizer, MaxAbsScaler, MinMaxScaler, Normalizer, OneHotEncoder,
                                    OrdinalEncoder, PolynomialFeatures, PowerTransformer, QuantileTransformer,
                                    RobustScaler, StandardScaler)
 from sklearn.svm import SVC, SVR, LinearSVC, NuSVC, NuSVR, OneClassSVM
@@ -269,6 +269,9 @@ MODELS = {
     "calib_nusvc_ovo_binary": (CalibratedClassifierCV(Pipeline([("s", StandardScaler()), ("m", NuSVC(decision_function_shape="ovo"))]), method="isotonic", cv=2), X, yb),
     "ovr_svc_poly": (OneVsRestClassifier(Pipeline([("s", StandardScaler()), ("m", SVC(kernel="poly", degree=2))])), Xdf, y10),
     "stack_svc_ovo": (StackingClassifier([("svc", Pipeline([("s", StandardScaler()), ("m", SVC(decision_function_shape="ovo"))])), ("nb", GaussianNB())]), Xdf, ys),
+    "func_log1p_ridge": (Pipeline([("f", FunctionTransformer(np.log1p)), ("m", Ridge())]), pd.DataFrame(np.abs(X) + 0.1, columns=cols), y),
+    "func_ct_sqrt": (Pipeline([("ct", ColumnTransformer([("f", FunctionTransformer(np.sqrt), ["a", "b"]), ("p", "passthrough", ["c", "d", "e"])])), ("m", LinearRegression())]), pd.DataFrame(np.abs(X) + 0.1, columns=cols), y),
+    "func_validate_tree": (Pipeline([("f", FunctionTransformer(validate=True)), ("m", DecisionTreeRegressor(max_depth=5, random_state=0))]), Gdf, yg),
     "iforest_sub": (IsolationForest(n_estimators=10, max_features=0.6, max_samples=50, contamination=0.1, random_state=0), X, None),
 }
 MODELS.update(CATEGORICAL)
