@@ -252,11 +252,16 @@ func kNeighbors(g *stage, s *state, predictFn string) (*stage, error) {
 	if g.nIn <= 0 {
 		return nil, fmt.Errorf("%w: %s without n_features_in_", ErrNotInGo, g.class)
 	}
-	if m := s.str("_fit_method"); m != "kd_tree" && m != "ball_tree" {
-		return nil, fmt.Errorf("%w: %s searching by %q (mlrun follows a KD or ball tree's search)", ErrNotInGo, g.class, m)
+	method := s.str("_fit_method")
+	if method != "kd_tree" && method != "ball_tree" && method != "brute" {
+		return nil, fmt.Errorf("%w: %s searching by %q", ErrNotInGo, g.class, method)
 	}
-	if m := s.str("effective_metric_"); m != "euclidean" && m != "manhattan" && m != "chebyshev" {
-		return nil, fmt.Errorf("%w: %s with the metric %q", ErrNotInGo, g.class, m)
+	metric := s.str("effective_metric_")
+	if metric != "euclidean" && metric != "manhattan" && metric != "chebyshev" {
+		return nil, fmt.Errorf("%w: %s with the metric %q", ErrNotInGo, g.class, metric)
+	}
+	if ep, ok := s.d.get("effective_metric_params_").(*dict); ok && len(ep.keys) > 0 {
+		return nil, fmt.Errorf("%w: %s with metric_params", ErrNotInGo, g.class)
 	}
 	weights := s.str("weights")
 	if weights != "uniform" && weights != "distance" {
@@ -270,11 +275,33 @@ func kNeighbors(g *stage, s *state, predictFn string) (*stage, error) {
 	if s.err != nil {
 		return nil, s.err
 	}
-	t, err := readKDTree(s.d.get("_tree"), g.nIn)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %s: %v", ErrNotInGo, g.class, err)
+	var t searcher
+	var n int
+	if method == "brute" {
+		fa := s.array("_fit_X")
+		fx := s.floats("_fit_X")
+		if s.err != nil {
+			return nil, s.err
+		}
+		if len(fa.shape) != 2 || fa.shape[1] != g.nIn {
+			return nil, fmt.Errorf("%w: %s's _fit_X of shape %v", ErrNotInGo, g.class, fa.shape)
+		}
+		b := &brute{metric: metric, d: g.nIn, data: fx}
+		n = fa.shape[0]
+		if metric == "euclidean" {
+			b.norms = make([]float64, n)
+			for i := range n {
+				b.norms[i] = sqNorm(fx[i*g.nIn : (i+1)*g.nIn])
+			}
+		}
+		t = b
+	} else {
+		kd, err := readKDTree(s.d.get("_tree"), g.nIn)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %s: %v", ErrNotInGo, g.class, err)
+		}
+		t, n = kd, len(kd.idx)
 	}
-	n := len(t.idx)
 	if k < 1 || k > n || len(y) != n {
 		return nil, fmt.Errorf("%w: %s with %d neighbours of %d points (%d targets)", ErrNotInGo, g.class, k, n, len(y))
 	}
@@ -399,4 +426,71 @@ func kNeighbors(g *stage, s *state, predictFn string) (*stage, error) {
 		return nil, fmt.Errorf("%w: %s.%s", ErrNotInGo, g.class, predictFn)
 	}
 	return classify(g, predictFn, classes, proba, label)
+}
+
+// searcher finds a point's k nearest: the reduced distances and indices
+// (in heap order), and the distance of a reduced one.
+type searcher interface {
+	query(pt []float64, k int) ([]float64, []int)
+	rdistToDist(r float64) float64
+}
+
+// brute is scikit-learn's brute-force search (ArgKmin): every fitted
+// point's reduced distance — for euclidean the squared distance as its
+// GEMM-based kernel expands it, ||x||² - 2 x·y + ||y||², clipped at 0 —
+// kept by heap_push in the points' order.
+type brute struct {
+	metric string
+	d      int
+	data   []float64
+	norms  []float64 // euclidean: each point's squared norm
+}
+
+func sqNorm(v []float64) float64 {
+	var s float64
+	for _, x := range v {
+		s += float64(x * x)
+	}
+	return s
+}
+
+func (b *brute) query(pt []float64, k int) ([]float64, []int) {
+	dist := make([]float64, k)
+	idx := make([]int, k)
+	for i := range dist {
+		dist[i] = math.Inf(1)
+	}
+	var xn float64
+	if b.metric == "euclidean" {
+		xn = sqNorm(pt)
+	}
+	for p := range len(b.data) / b.d {
+		y := b.data[p*b.d : (p+1)*b.d]
+		var r float64
+		switch b.metric {
+		case "euclidean":
+			var dot float64
+			for j, v := range pt {
+				dot += float64(v * y[j])
+			}
+			r = max(xn+float64(-2*dot)+b.norms[p], 0)
+		case "manhattan":
+			for j, v := range pt {
+				r += math.Abs(v - y[j])
+			}
+		default:
+			for j, v := range pt {
+				r = math.Max(r, math.Abs(v-y[j]))
+			}
+		}
+		heapPush(dist, idx, r, p)
+	}
+	return dist, idx
+}
+
+func (b *brute) rdistToDist(r float64) float64 {
+	if b.metric == "euclidean" {
+		return math.Sqrt(r)
+	}
+	return r
 }

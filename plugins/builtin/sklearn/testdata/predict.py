@@ -272,6 +272,8 @@ MODELS = {
     "func_log1p_ridge": (Pipeline([("f", FunctionTransformer(np.log1p)), ("m", Ridge())]), pd.DataFrame(np.abs(X) + 0.1, columns=cols), y),
     "func_ct_sqrt": (Pipeline([("ct", ColumnTransformer([("f", FunctionTransformer(np.sqrt), ["a", "b"]), ("p", "passthrough", ["c", "d", "e"])])), ("m", LinearRegression())]), pd.DataFrame(np.abs(X) + 0.1, columns=cols), y),
     "func_validate_tree": (Pipeline([("f", FunctionTransformer(validate=True)), ("m", DecisionTreeRegressor(max_depth=5, random_state=0))]), Gdf, yg),
+    "knn_brute_dist_20": (Pipeline([("p", PolynomialFeatures(2, include_bias=False)), ("s", StandardScaler()), ("m", KNeighborsClassifier(n_neighbors=7, weights="distance"))]), Xdf, y10),
+    "knn_brute_reg_manhattan": (KNeighborsRegressor(n_neighbors=4, algorithm="brute", p=1), Xdf, y),
     "iforest_sub": (IsolationForest(n_estimators=10, max_features=0.6, max_samples=50, contamination=0.1, random_state=0), X, None),
 }
 MODELS.update(CATEGORICAL)
