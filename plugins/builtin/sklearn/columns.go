@@ -587,8 +587,13 @@ func simpleImputer(g *stage, s *state) (*stage, error) {
 	if mv, ok := s.d.get("missing_values").(float64); !ok || !math.IsNaN(mv) {
 		return nil, fmt.Errorf("%w: SimpleImputer with missing_values other than NaN", ErrNotInGo)
 	}
+	var indicator []int // add_indicator: the columns whose missing values are flagged after the imputed ones
 	if s.bool("add_indicator", false) {
-		return nil, fmt.Errorf("%w: SimpleImputer with add_indicator", ErrNotInGo)
+		ind := s.sub("indicator_")
+		var err error
+		if indicator, err = missingFeatures(ind); err != nil {
+			return nil, err
+		}
 	}
 	dt, err := readDtype(s.d.get("_fit_dtype"))
 	if err != nil {
@@ -607,6 +612,9 @@ func simpleImputer(g *stage, s *state) (*stage, error) {
 		return nil, fmt.Errorf("%w: SimpleImputer has %d statistics for %d features", ErrNotInGo, stats.len(), g.nIn)
 	}
 	if dt.kind == 'O' {
+		if indicator != nil {
+			return nil, fmt.Errorf("%w: SimpleImputer of text with add_indicator", ErrNotInGo)
+		}
 		vals := stats.objs
 		if vals == nil {
 			if vals, err = stats.values(); err != nil {
@@ -664,9 +672,82 @@ func simpleImputer(g *stage, s *state) (*stage, error) {
 			}
 			out.cols = append(out.cols, column{num: num})
 		}
+		out.cols = append(out.cols, missingMask(x, indicator)...)
 		return out, nil
 	}
 	return g, nil
+}
+
+// missingFeatures reads a fitted MissingIndicator's features_ (the
+// columns it flags), refusing the sparse output.
+func missingFeatures(s *state) ([]int, error) {
+	if sp, ok := s.d.get("sparse").(bool); ok && sp {
+		return nil, fmt.Errorf("%w: a MissingIndicator with sparse=True", ErrNotInGo)
+	}
+	if mv, ok := s.d.get("missing_values").(float64); !ok || !math.IsNaN(mv) {
+		return nil, fmt.Errorf("%w: a MissingIndicator of missing values other than NaN", ErrNotInGo)
+	}
+	fs := s.floats("features_")
+	if s.err != nil {
+		return nil, s.err
+	}
+	out := make([]int, len(fs))
+	for i, f := range fs {
+		out[i] = int(f)
+	}
+	return out, nil
+}
+
+// missingMask is the 0/1 columns of x's missing values in the columns
+// features.
+func missingMask(x *matrix, features []int) []column {
+	cols := make([]column, len(features))
+	for i, j := range features {
+		num := make([]float64, x.rows)
+		for r := range num {
+			num[r] = float64(b2i(math.IsNaN(x.v[r*x.cols+j])))
+		}
+		cols[i].num = num
+	}
+	return cols
+}
+
+// missingIndicator makes the stage of a fitted MissingIndicator: its
+// features' missing values as 0/1 columns; with error_on_new, missing
+// values in a column that had none in fit are refused.
+func missingIndicator(g *stage, s *state) (*stage, error) {
+	features, err := missingFeatures(s)
+	if err != nil {
+		return nil, err
+	}
+	onlyMissing := s.str("features") == "missing-only"
+	errorOnNew := s.bool("error_on_new", true)
+	g.allowNaN = true
+	g.table = func(f *frame) (*frame, error) {
+		x, err := g.validate(f)
+		if err != nil {
+			return nil, err
+		}
+		if onlyMissing && errorOnNew {
+			var fresh []string
+			for j := range x.cols {
+				if slices.Contains(features, j) {
+					continue
+				}
+				for r := 0; r < x.rows; r++ {
+					if math.IsNaN(x.v[r*x.cols+j]) {
+						fresh = append(fresh, strconv.Itoa(j))
+						break
+					}
+				}
+			}
+			if fresh != nil {
+				return nil, inputErr("The features [%s] have missing values in transform but have no missing values in fit.", strings.Join(fresh, " "))
+			}
+		}
+		return &frame{rows: x.rows, cols: missingMask(x, features)}, nil
+	}
+	return g, s.err
 }
 
 // unknownRepr writes unknown categories as scikit-learn's message does:

@@ -71,6 +71,8 @@ func transformer(class *global, s *state) (*stage, error) {
 		return ordinalEncoder(g, s)
 	case "sklearn.impute._base.SimpleImputer":
 		return simpleImputer(g, s)
+	case "sklearn.impute._base.MissingIndicator":
+		return missingIndicator(g, s)
 	case "sklearn.compose._column_transformer.ColumnTransformer":
 		return columnTransformer(s)
 	case "sklearn.feature_extraction.text.CountVectorizer", "sklearn.feature_extraction.text.TfidfVectorizer":

@@ -37,7 +37,7 @@ from sklearn.naive_bayes import BernoulliNB, CategoricalNB, ComplementNB, Multin
 from sklearn.neighbors import NearestCentroid
 from sklearn.svm import LinearSVR
 from sklearn.compose import ColumnTransformer, TransformedTargetRegressor
-from sklearn.impute import SimpleImputer
+from sklearn.impute import MissingIndicator, SimpleImputer
 from sklearn.naive_bayes import GaussianNB
 from sklearn.neighbors import KNeighborsClassifier, KNeighborsRegressor
 from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
@@ -274,6 +274,10 @@ MODELS = {
     "func_validate_tree": (Pipeline([("f", FunctionTransformer(validate=True)), ("m", DecisionTreeRegressor(max_depth=5, random_state=0))]), Gdf, yg),
     "knn_brute_dist_20": (Pipeline([("p", PolynomialFeatures(2, include_bias=False)), ("s", StandardScaler()), ("m", KNeighborsClassifier(n_neighbors=7, weights="distance"))]), Xdf, y10),
     "knn_brute_reg_manhattan": (KNeighborsRegressor(n_neighbors=4, algorithm="brute", p=1), Xdf, y),
+    "impute_indicator_ridge": (Pipeline([("i", SimpleImputer(strategy="median", add_indicator=True)), ("m", Ridge())]), pd.DataFrame(np.where(rng.rand(N, F) < np.array([0.2, 0, 0.1, 0, 0]), np.nan, X), columns=cols), y),
+    "impute_indicator_all_tree": (Pipeline([("i", SimpleImputer(add_indicator=True, keep_empty_features=True)), ("m", DecisionTreeRegressor(max_depth=4, random_state=0))]), pd.DataFrame(np.where(rng.rand(N, F) < 0.1, np.nan, G), columns=cols), yg),
+    "missing_indicator_ct": (Pipeline([("ct", ColumnTransformer([("mi", MissingIndicator(), ["a", "c"]), ("i", SimpleImputer(), ["a", "b", "c", "d", "e"])])), ("m", LinearRegression())]), pd.DataFrame(np.where(rng.rand(N, F) < np.array([0.2, 0, 0.1, 0, 0]), np.nan, X), columns=cols), y),
+    "missing_indicator_new": (Pipeline([("ct", ColumnTransformer([("mi", MissingIndicator(), ["a", "b", "c"]), ("i", SimpleImputer(), cols)])), ("m", Ridge())]), pd.DataFrame(np.where(rng.rand(N, F) < np.array([0.2, 0, 0, 0, 0]), np.nan, X), columns=cols), y),
     "iforest_sub": (IsolationForest(n_estimators=10, max_features=0.6, max_samples=50, contamination=0.1, random_state=0), X, None),
 }
 MODELS.update(CATEGORICAL)
