@@ -10,6 +10,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/mlrun/mlrun/internal/pylines"
@@ -235,6 +236,64 @@ func TestPredictsAsScikitLearn(t *testing.T) {
 	}
 
 	testText(t, sk, files)
+
+	// The new predictors serve concurrent requests with the answers they
+	// give alone (run with -race: no state shared between calls).
+	crows := make([][]any, 12)
+	for r := range crows {
+		crows[r] = []any{float64(r%5) + 0.5, float64(r % 3), -1.5 + float64(r), 0.25 * float64(r), 1.0}
+	}
+	for _, c := range []struct{ name, fn string }{{"bagging_sparse_classes", "predict_proba"}, {"iforest_sub", "predict"}, {"qda", "predict_proba"},
+		{"kmeans", "predict"}, {"quantile_normal_logreg", "predict_proba"}, {"ovr_svc_poly", "predict"}, {"ttr_log1p_linreg", "predict"},
+		{"calib_isotonic", "predict_proba"}, {"knn_brute_dist_20", "predict_proba"}, {"impute_indicator_ridge", "predict"}, {"text_ct", "predict"}} {
+		p, err := LoadPredictor(files[c.name][3], c.fn)
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		names := cols
+		rows := crows
+		if c.name == "text_ct" {
+			names, rows = []string{"text", "x"}, [][]any{{"the cat runs", 0.5}, {"ΟΔΟΣ slow", -1.0}}
+		}
+		want, err := p.Predict(names, len(names), rows)
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		var wg sync.WaitGroup
+		for range 8 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for range 20 {
+					if got, err := p.Predict(names, len(names), rows); err != nil || fmt.Sprint(got) != fmt.Sprint(want) {
+						t.Errorf("%s: %v %v, alone %v", c.name, got, err, want)
+						return
+					}
+				}
+			}()
+		}
+		wg.Wait()
+	}
+	tp, err := LoadPredictor(files["text_hashing_sgd"][3], "predict_proba")
+	if err != nil {
+		t.Fatal(err)
+	}
+	docs := []any{"the cat", "ΣΑΣ fast Dog", ""}
+	want, _ := tp.PredictVector(docs)
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range 20 {
+				if got, err := tp.PredictVector(docs); err != nil || fmt.Sprint(got) != fmt.Sprint(want) {
+					t.Errorf("text_hashing_sgd: %v %v, alone %v", got, err, want)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
 
 	// What Go does not predict is said, for a Python worker to serve.
 	for _, c := range []struct{ name, fn string }{{"text_ct_dense_scaler", "predict"}, {"linearsvc", "predict_proba"}, {"linreg", "predict_proba"}, {"hgb_binary", "predict_log_proba"}, {"logreg_binary", "predict_joint_log_proba"}, {"linearsvc", "predict_log_proba"}, {"svc_rbf", "predict_proba"}} {
