@@ -98,6 +98,8 @@ func callable(g *global) bool {
 		return n == "_mareconstruct" || n == "MaskedArray"
 	case strings.HasPrefix(m, "scipy.sparse"):
 		return strings.HasSuffix(n, "_matrix") || strings.HasSuffix(n, "_array")
+	case m == "scipy.interpolate._bsplines" || m == "scipy.interpolate.bsplines":
+		return n == "BSpline" // SplineTransformer's splines: a plain object and its fields
 	case m == "joblib.numpy_pickle" || m == "sklearn.externals.joblib.numpy_pickle":
 		return n == "NumpyArrayWrapper" || n == "NDArrayWrapper"
 	}

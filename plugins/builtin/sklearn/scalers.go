@@ -51,6 +51,8 @@ func transformer(class *global, s *state) (*stage, error) {
 		return projection(g, s)
 	case "sklearn.preprocessing._polynomial.PolynomialFeatures":
 		return polynomial(g, s)
+	case "sklearn.preprocessing._polynomial.SplineTransformer":
+		return splineTransformer(g, s)
 	case "sklearn.feature_selection._variance_threshold.VarianceThreshold", "sklearn.feature_selection._univariate_selection.SelectKBest",
 		"sklearn.feature_selection._univariate_selection.SelectPercentile", "sklearn.feature_selection._rfe.RFE", "sklearn.feature_selection._rfe.RFECV",
 		"sklearn.feature_selection._from_model.SelectFromModel":

@@ -50,7 +50,7 @@ from sklearn.multiclass import OneVsRestClassifier
 from sklearn.multioutput import MultiOutputClassifier, MultiOutputRegressor
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import (Binarizer, FunctionTransformer, KBinsDiscretizer, MaxAbsScaler, MinMaxScaler, Normalizer, OneHotEncoder,
-                                   OrdinalEncoder, PolynomialFeatures, PowerTransformer, QuantileTransformer,
+                                   OrdinalEncoder, PolynomialFeatures, PowerTransformer, QuantileTransformer, SplineTransformer,
                                    RobustScaler, StandardScaler)
 from sklearn.svm import SVC, SVR, LinearSVC, NuSVC, NuSVR, OneClassSVM
 from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
@@ -278,6 +278,12 @@ MODELS = {
     "impute_indicator_all_tree": (Pipeline([("i", SimpleImputer(add_indicator=True, keep_empty_features=True)), ("m", DecisionTreeRegressor(max_depth=4, random_state=0))]), pd.DataFrame(np.where(rng.rand(N, F) < 0.1, np.nan, G), columns=cols), yg),
     "missing_indicator_ct": (Pipeline([("ct", ColumnTransformer([("mi", MissingIndicator(), ["a", "c"]), ("i", SimpleImputer(), ["a", "b", "c", "d", "e"])])), ("m", LinearRegression())]), pd.DataFrame(np.where(rng.rand(N, F) < np.array([0.2, 0, 0.1, 0, 0]), np.nan, X), columns=cols), y),
     "missing_indicator_new": (Pipeline([("ct", ColumnTransformer([("mi", MissingIndicator(), ["a", "b", "c"]), ("i", SimpleImputer(), cols)])), ("m", Ridge())]), pd.DataFrame(np.where(rng.rand(N, F) < np.array([0.2, 0, 0, 0, 0]), np.nan, X), columns=cols), y),
+    "spline_ridge": (Pipeline([("s", SplineTransformer(n_knots=5, degree=3)), ("m", Ridge())]), Xdf, y),
+    "spline_linear_nobias": (Pipeline([("s", SplineTransformer(n_knots=4, degree=2, extrapolation="linear", include_bias=False)), ("m", LinearRegression())]), X, y),
+    "spline_linear_deg1": (Pipeline([("s", SplineTransformer(degree=1, extrapolation="linear")), ("m", Ridge())]), Xdf, y),
+    "spline_periodic": (Pipeline([("s", SplineTransformer(n_knots=6, extrapolation="periodic")), ("m", Ridge())]), Xdf, y),
+    "spline_continue_quantile": (Pipeline([("s", SplineTransformer(knots="quantile", n_knots=4, extrapolation="continue")), ("m", Ridge())]), Gdf, yg),
+    "spline_error": (Pipeline([("s", SplineTransformer(extrapolation="error")), ("m", Ridge())]), Xdf, y),
     "iforest_sub": (IsolationForest(n_estimators=10, max_features=0.6, max_samples=50, contamination=0.1, random_state=0), X, None),
 }
 MODELS.update(CATEGORICAL)
