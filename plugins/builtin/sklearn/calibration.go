@@ -192,6 +192,14 @@ func responseMethod(est *object) (string, *object, error) {
 	switch {
 	case slices.Contains(linearClassifiers, name), name == "sklearn.svm._classes.SVC", name == "sklearn.svm._classes.NuSVC":
 		return "decision_function", last, nil
+	case name == "sklearn.multiclass.OneVsRestClassifier": // its estimators' decision_function, or predict_proba
+		st, _ := last.state.(*dict)
+		ests, _ := st.get("estimators_").(*list)
+		if ests == nil || len(ests.items) == 0 {
+			return "", nil, fmt.Errorf("a OneVsRestClassifier without estimators_")
+		}
+		m, _, err := responseMethod(func() *object { o, _ := ests.items[0].(*object); return o }())
+		return m, last, err
 	case treeModel(name) != "", name == "sklearn.naive_bayes.GaussianNB",
 		name == "sklearn.neural_network._multilayer_perceptron.MLPClassifier",
 		name == "sklearn.neighbors._classification.KNeighborsClassifier":

@@ -109,6 +109,11 @@ func TestPredictsConcurrently(t *testing.T) {
 		{"svc_proba_p5.pkl", "predict_log_proba", nil, [][]any{row}},
 		{"knn_p5.pkl", "predict_proba", nil, [][]any{row, {0.5, 0.5, 0.5, 0.5}}},
 		{"histgb_cat_p5.pkl", "predict_proba", nil, [][]any{{3.0, 0.5, 0.5, 0.5}, {9.0, 0.1, 0.2, 0.3}}},
+		{"spline_bagging_p5.pkl", "predict_proba", nil, [][]any{row, {-3.0, 0.5, 9.0, 0.5}}},
+		{"iforest_p5.pkl", "predict", nil, [][]any{row, {0.5, 0.5, 0.5, 0.5}}},
+		{"calibrated_ovr_p5.pkl", "predict_proba", nil, [][]any{row}},
+		{"ttr_quantile_p5.pkl", "predict", nil, [][]any{row, {0.1, 0.9, 0.4, 0.2}}},
+		{"text_tfidf_p5.pkl", "predict_proba", []string{"the cat"}, [][]any{{"x"}}},
 	} {
 		p, err := sklearn.LoadPredictor(testdata.Path("sklearn/"+c.file), c.fn)
 		if err != nil {

@@ -58,6 +58,11 @@ func newBinaryScore(e any, fn string) (*binaryScore, error) {
 	name := last.class.module + "." + last.class.name
 	b := &binaryScore{p: &Predictor{}}
 	switch {
+	case fn == "decision_function":
+		if !slices.Contains(linearClassifiers, name) && name != "sklearn.svm._classes.SVC" && name != "sklearn.svm._classes.NuSVC" {
+			return nil, fmt.Errorf("%w: %s's decision_function in a OneVsRestClassifier", ErrNotInGo, last.class)
+		}
+		b.decision = true
 	case fn == "predict_proba" || slices.Contains(probaOnly, name):
 		b.proba = true
 		fn = "predict_proba"
@@ -105,7 +110,7 @@ func (b *binaryScore) score(f *frame) ([]float64, error) {
 // predict_proba the positive probabilities, normalized. Multilabel ones
 // are left to Python.
 func oneVsRest(g *stage, s *state, predictFn string) (*stage, error) {
-	if predictFn != "predict" && predictFn != "predict_proba" {
+	if predictFn != "predict" && predictFn != "predict_proba" && predictFn != "decision_function" {
 		return nil, fmt.Errorf("%w: %s.%s", ErrNotInGo, g.class, predictFn)
 	}
 	lb := s.sub("label_binarizer_")
@@ -127,6 +132,9 @@ func oneVsRest(g *stage, s *state, predictFn string) (*stage, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%w (in %s's estimator %d)", err, g.class, i)
 		}
+		if predictFn == "decision_function" && !b.decision {
+			return nil, fmt.Errorf("%w: %s.decision_function of an estimator without one", ErrNotInGo, g.class)
+		}
 		members[i] = b
 	}
 	g.nIn = members[0].p.NumFeatures()
@@ -147,6 +155,19 @@ func oneVsRest(g *stage, s *state, predictFn string) (*stage, error) {
 			return nil, err
 		}
 		n := len(sc[0])
+		if predictFn == "decision_function" { // a column an estimator (one estimator: its own)
+			if len(sc) == 1 {
+				return sc[0], nil
+			}
+			out := make([][]float64, n)
+			for r := range out {
+				out[r] = make([]float64, len(sc))
+				for i := range sc {
+					out[r][i] = sc[i][r]
+				}
+			}
+			return out, nil
+		}
 		if predictFn == "predict_proba" {
 			out := make([][]float64, n)
 			for r := range out {

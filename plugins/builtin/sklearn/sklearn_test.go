@@ -120,7 +120,8 @@ func TestSaveWritesAnMLflowModel(t *testing.T) {
 }
 
 func FuzzPickle(f *testing.F) {
-	for _, name := range []string{"sklearn/elasticnet_p0.pkl", "sklearn/elasticnet_p2.pkl", "sklearn/elasticnet_p4.pkl", "sklearn/pipeline_p4.pkl", "sklearn/tree.joblib", "sklearn/evil_system.pkl", "sklearn/elasticnet_p5.pkl", "sklearn/forest_p5.pkl", "sklearn/tree_reg_p2.pkl", "sklearn/column_transformer_p5.pkl", "sklearn/histgb_p5.pkl", "sklearn/svc_p4.pkl", "sklearn/gaussian_nb_p5.pkl", "sklearn/mlp_pca_p5.pkl", "sklearn/svc_proba_p5.pkl", "sklearn/histgb_cat_p5.pkl", "sklearn/knn_p5.pkl"} {
+	for _, name := range []string{"sklearn/elasticnet_p0.pkl", "sklearn/elasticnet_p2.pkl", "sklearn/elasticnet_p4.pkl", "sklearn/pipeline_p4.pkl", "sklearn/tree.joblib", "sklearn/evil_system.pkl", "sklearn/elasticnet_p5.pkl", "sklearn/forest_p5.pkl", "sklearn/tree_reg_p2.pkl", "sklearn/column_transformer_p5.pkl", "sklearn/histgb_p5.pkl", "sklearn/svc_p4.pkl", "sklearn/gaussian_nb_p5.pkl", "sklearn/mlp_pca_p5.pkl", "sklearn/svc_proba_p5.pkl", "sklearn/histgb_cat_p5.pkl", "sklearn/knn_p5.pkl",
+		"sklearn/text_tfidf_p5.pkl", "sklearn/text_hashing_p5.pkl", "sklearn/spline_bagging_p5.pkl", "sklearn/iforest_p5.pkl", "sklearn/calibrated_ovr_p5.pkl", "sklearn/ttr_quantile_p5.pkl"} {
 		b, err := os.ReadFile(testdata.Path(name))
 		if err != nil {
 			f.Fatal(err)
@@ -154,6 +155,18 @@ func FuzzPickle(f *testing.F) {
 			}
 			for _, x := range [][]any{row, {0.5}, append(row[:n-1:n-1], math.NaN()), append(row[:n-1:n-1], "x")} {
 				if _, err := pr.Predict(nil, len(x), [][]any{x}); err != nil {
+					if ie := (*sklearn.InputError)(nil); !errors.As(err, &ie) {
+						t.Fatalf("%s: error of the wrong kind: %v", fn, err)
+					}
+				}
+			}
+			if pr.TakesDocuments() { // documents, and values that are none
+				if _, err := pr.PredictVector([]any{"the cat", "ΣΑΣ", "", nil, 1.5}); err != nil {
+					if ie := (*sklearn.InputError)(nil); !errors.As(err, &ie) {
+						t.Fatalf("%s: error of the wrong kind: %v", fn, err)
+					}
+				}
+				if _, err := pr.PredictVector([]any{"the cat sat", "stocks"}); err != nil {
 					if ie := (*sklearn.InputError)(nil); !errors.As(err, &ie) {
 						t.Fatalf("%s: error of the wrong kind: %v", fn, err)
 					}

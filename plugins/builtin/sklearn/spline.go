@@ -191,8 +191,14 @@ func splineTransformer(g *stage, s *state) (*stage, error) {
 	if err := s.widths(g, make([]float64, len(splines))); err != nil {
 		return nil, err
 	}
-	if degree > 0 && degree+1 > len(splines[0].t) {
-		return nil, fmt.Errorf("%w: SplineTransformer of degree %d", ErrNotInGo, degree)
+	top := degree // the largest degree transform takes (linear raises 0 or 1 to 2)
+	if extrapolation == "linear" {
+		top = max(degree, 2)
+	}
+	for i, b := range splines {
+		if degree < 0 || b.k != degree || len(b.t) < 2*top+2 {
+			return nil, fmt.Errorf("%w: SplineTransformer's spline %d of degree %d and %d knots for degree %d", ErrNotInGo, i, b.k, len(b.t), degree)
+		}
 	}
 	g.check = func(x *matrix) error {
 		if extrapolation != "error" {

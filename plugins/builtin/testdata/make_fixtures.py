@@ -187,6 +187,31 @@ knnp = KNeighborsClassifier(n_neighbors=3, leaf_size=4).fit(X, yc)
 with open("sklearn/knn_p5.pkl", "wb") as f:
     pickle.dump(knnp, f, protocol=5)
 
+# Estimators of the later Go predictors — text vectorizers, splines,
+# bagging, isolation forest, calibration, one-vs-rest, a transformed
+# target: seeds of FuzzPickle and of the concurrency test.
+from sklearn.calibration import CalibratedClassifierCV
+from sklearn.compose import TransformedTargetRegressor
+from sklearn.ensemble import BaggingClassifier, IsolationForest
+from sklearn.feature_extraction.text import HashingVectorizer, TfidfVectorizer
+from sklearn.linear_model import Ridge
+from sklearn.multiclass import OneVsRestClassifier
+from sklearn.naive_bayes import MultinomialNB
+from sklearn.preprocessing import QuantileTransformer, SplineTransformer
+docs = ["the cat sat", "a dog ran", "ΣΑΣ cats", "stocks fell", "the market rose", "bonds sold"] * 4
+ydocs = ["pets", "pets", "pets", "money", "money", "money"] * 4
+seeds = {
+    "text_tfidf_p5.pkl": Pipeline([("v", TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True)), ("m", MultinomialNB())]).fit(docs, ydocs),
+    "text_hashing_p5.pkl": Pipeline([("v", HashingVectorizer(n_features=32, analyzer="char_wb", ngram_range=(2, 3))), ("m", Ridge())]).fit(docs, np.arange(24.0)),
+    "spline_bagging_p5.pkl": Pipeline([("s", SplineTransformer(n_knots=3, degree=2, extrapolation="linear")), ("m", BaggingClassifier(n_estimators=2, max_features=0.5, random_state=0))]).fit(X, yc),
+    "iforest_p5.pkl": IsolationForest(n_estimators=3, max_samples=16, random_state=0).fit(X),
+    "calibrated_ovr_p5.pkl": CalibratedClassifierCV(OneVsRestClassifier(LogisticRegression()), method="isotonic", cv=2).fit(X, np.arange(40) % 3),
+    "ttr_quantile_p5.pkl": Pipeline([("q", QuantileTransformer(n_quantiles=10)), ("m", TransformedTargetRegressor(Ridge(), func=np.log1p, inverse_func=np.expm1))]).fit(X, np.abs(y)),
+}
+for name, m in seeds.items():
+    with open("sklearn/" + name, "wb") as f:
+        pickle.dump(m, f, protocol=5)
+
 with open("facts.json", "w") as f:
     json.dump(facts, f, indent=2, sort_keys=True)
 print("wrote", len(facts), "fixtures")

@@ -284,6 +284,8 @@ MODELS = {
     "spline_periodic": (Pipeline([("s", SplineTransformer(n_knots=6, extrapolation="periodic")), ("m", Ridge())]), Xdf, y),
     "spline_continue_quantile": (Pipeline([("s", SplineTransformer(knots="quantile", n_knots=4, extrapolation="continue")), ("m", Ridge())]), Gdf, yg),
     "spline_error": (Pipeline([("s", SplineTransformer(extrapolation="error")), ("m", Ridge())]), Xdf, y),
+    "calib_ovr_logreg": (CalibratedClassifierCV(OneVsRestClassifier(Pipeline([("s", StandardScaler()), ("m", LogisticRegression(max_iter=1000))])), cv=3), Xdf, ys),
+    "calib_ovr_tree": (CalibratedClassifierCV(OneVsRestClassifier(DecisionTreeClassifier(max_depth=3, random_state=0)), method="isotonic", cv=2), Gdf, ygs),
     "iforest_sub": (IsolationForest(n_estimators=10, max_features=0.6, max_samples=50, contamination=0.1, random_state=0), X, None),
 }
 MODELS.update(CATEGORICAL)
