@@ -37,7 +37,7 @@ from sklearn.naive_bayes import BernoulliNB, CategoricalNB, ComplementNB, Multin
 from sklearn.neighbors import NearestCentroid
 from sklearn.svm import LinearSVR
 from sklearn.compose import ColumnTransformer, TransformedTargetRegressor
-from sklearn.impute import MissingIndicator, SimpleImputer
+from sklearn.impute import KNNImputer, MissingIndicator, SimpleImputer
 from sklearn.naive_bayes import GaussianNB
 from sklearn.neighbors import KNeighborsClassifier, KNeighborsRegressor
 from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
@@ -286,6 +286,8 @@ MODELS = {
     "spline_error": (Pipeline([("s", SplineTransformer(extrapolation="error")), ("m", Ridge())]), Xdf, y),
     "calib_ovr_logreg": (CalibratedClassifierCV(OneVsRestClassifier(Pipeline([("s", StandardScaler()), ("m", LogisticRegression(max_iter=1000))])), cv=3), Xdf, ys),
     "calib_ovr_tree": (CalibratedClassifierCV(OneVsRestClassifier(DecisionTreeClassifier(max_depth=3, random_state=0)), method="isotonic", cv=2), Gdf, ygs),
+    "knn_impute_ridge": (Pipeline([("i", KNNImputer()), ("m", Ridge())]), pd.DataFrame(np.where(rng.rand(N, F) < 0.15, np.nan, X), columns=cols), y),
+    "knn_impute_dist_indicator": (Pipeline([("s", StandardScaler()), ("i", KNNImputer(n_neighbors=3, weights="distance", add_indicator=True)), ("m", LinearRegression())]), pd.DataFrame(np.where(rng.rand(N, F) < np.array([0.2, 0.1, 0, 0.3, 0]), np.nan, X), columns=cols), y),
     "iforest_sub": (IsolationForest(n_estimators=10, max_features=0.6, max_samples=50, contamination=0.1, random_state=0), X, None),
 }
 MODELS.update(CATEGORICAL)
