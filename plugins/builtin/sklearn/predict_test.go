@@ -274,45 +274,13 @@ func TestPredictsAsScikitLearn(t *testing.T) {
 		if c.name == "text_ct" {
 			names, rows = []string{"text", "x"}, [][]any{{"the cat runs", 0.5}, {"ΟΔΟΣ slow", -1.0}}
 		}
-		want, err := p.Predict(names, len(names), rows)
-		if err != nil {
-			t.Fatalf("%s: %v", c.name, err)
-		}
-		var wg sync.WaitGroup
-		for range 8 {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for range 20 {
-					if got, err := p.Predict(names, len(names), rows); err != nil || fmt.Sprint(got) != fmt.Sprint(want) {
-						t.Errorf("%s: %v %v, alone %v", c.name, got, err, want)
-						return
-					}
-				}
-			}()
-		}
-		wg.Wait()
+		concurrently(t, c.name, func() (any, error) { return p.Predict(names, len(names), rows) })
 	}
 	tp, err := LoadPredictor(files["text_hashing_sgd"][3], "predict_proba")
 	if err != nil {
 		t.Fatal(err)
 	}
-	docs := []any{"the cat", "ΣΑΣ fast Dog", ""}
-	want, _ := tp.PredictVector(docs)
-	var wg sync.WaitGroup
-	for range 8 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for range 20 {
-				if got, err := tp.PredictVector(docs); err != nil || fmt.Sprint(got) != fmt.Sprint(want) {
-					t.Errorf("text_hashing_sgd: %v %v, alone %v", got, err, want)
-					return
-				}
-			}
-		}()
-	}
-	wg.Wait()
+	concurrently(t, "text_hashing_sgd", func() (any, error) { return tp.PredictVector([]any{"the cat", "ΣΑΣ fast Dog", ""}) })
 
 	// What Go does not predict is said, for a Python worker to serve.
 	for _, c := range []struct{ name, fn string }{{"text_ct_dense_scaler", "predict"}, {"linearsvc", "predict_proba"}, {"linreg", "predict_proba"}, {"hgb_binary", "predict_log_proba"}, {"logreg_binary", "predict_joint_log_proba"}, {"linearsvc", "predict_log_proba"}, {"svc_rbf", "predict_proba"}} {
@@ -675,4 +643,28 @@ func testText(t *testing.T, sk *pylines.Proc, files map[string][]string) {
 		many[i] = doc()
 	}
 	compare(t, "text_char_ridge, chunks", answerDocs(p, many), askDocs("text_char_ridge", "predict", many))
+}
+
+// concurrently calls predict from 8 goroutines, 20 times each, and
+// wants the answer it gives alone.
+func concurrently(t *testing.T, name string, predict func() (any, error)) {
+	t.Helper()
+	want, err := predict()
+	if err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range 20 {
+				if got, err := predict(); err != nil || fmt.Sprint(got) != fmt.Sprint(want) {
+					t.Errorf("%s: %v %v, alone %v", name, got, err, want)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
 }

@@ -487,33 +487,13 @@ func vectorizer(g *stage, s *state) (*stage, error) {
 		if len(docs) == 0 && tf != nil { // its TfidfTransformer's check
 			return nil, inputErr("Found array with 0 sample(s) (shape=(0, %d)) while a minimum of 1 is required by TfidfTransformer.", width)
 		}
-		sp := &sparse{width: width, idx: make([][]int, len(docs)), val: make([][]float64, len(docs))}
-		counts := map[int]float64{}
-		for r, doc := range docs {
-			clear(counts)
+		return countRows(docs, width, binary, tf, func(doc string, counts map[int]float64) {
 			for _, t := range a.terms(doc) {
 				if j, ok := vocab[t]; ok {
 					counts[j]++
 				}
 			}
-			idx := make([]int, 0, len(counts))
-			for j := range counts {
-				idx = append(idx, j)
-			}
-			slices.Sort(idx)
-			val := make([]float64, len(idx))
-			for q, j := range idx {
-				val[q] = counts[j]
-				if binary {
-					val[q] = 1
-				}
-			}
-			if tf != nil {
-				tf.applySparse(idx, val)
-			}
-			sp.idx[r], sp.val[r] = idx, val
-		}
-		return &frame{rows: len(docs), sp: sp}, nil
+		}), nil
 	}
 	return g, nil
 }
@@ -694,10 +674,7 @@ func hashingVectorizer(g *stage, s *state) (*stage, error) {
 		if len(docs) == 0 { // FeatureHasher's next() of its first document
 			return nil, &InputError{"StopIteration", ""}
 		}
-		sp := &sparse{width: n, idx: make([][]int, len(docs)), val: make([][]float64, len(docs))}
-		counts := map[int]float64{}
-		for r, doc := range docs {
-			clear(counts)
+		return countRows(docs, n, binary, tf, func(doc string, counts map[int]float64) {
 			for _, t := range a.terms(doc) {
 				h := murmur3([]byte(t))
 				j := 0
@@ -712,22 +689,7 @@ func hashingVectorizer(g *stage, s *state) (*stage, error) {
 				}
 				counts[j] += v
 			}
-			idx := make([]int, 0, len(counts))
-			for j := range counts {
-				idx = append(idx, j)
-			}
-			slices.Sort(idx)
-			val := make([]float64, len(idx))
-			for q, j := range idx {
-				val[q] = counts[j]
-				if binary {
-					val[q] = 1
-				}
-			}
-			tf.applySparse(idx, val)
-			sp.idx[r], sp.val[r] = idx, val
-		}
-		return &frame{rows: len(docs), sp: sp}, nil
+		}), nil
 	}
 	return g, nil
 }
@@ -769,4 +731,33 @@ func murmur3(b []byte) int32 {
 	h *= 0xc2b2ae35
 	h ^= h >> 16
 	return int32(h)
+}
+
+// countRows is the sparse matrix of the documents' counts: count adds a
+// document's to its columns, kept in column order (binary: each 1), then
+// weighed by tf (when set).
+func countRows(docs []string, width int, binary bool, tf *tfidf, count func(doc string, counts map[int]float64)) *frame {
+	sp := &sparse{width: width, idx: make([][]int, len(docs)), val: make([][]float64, len(docs))}
+	counts := map[int]float64{}
+	for r, doc := range docs {
+		clear(counts)
+		count(doc, counts)
+		idx := make([]int, 0, len(counts))
+		for j := range counts {
+			idx = append(idx, j)
+		}
+		slices.Sort(idx)
+		val := make([]float64, len(idx))
+		for q, j := range idx {
+			val[q] = counts[j]
+			if binary {
+				val[q] = 1
+			}
+		}
+		if tf != nil {
+			tf.applySparse(idx, val)
+		}
+		sp.idx[r], sp.val[r] = idx, val
+	}
+	return &frame{rows: len(docs), sp: sp}
 }
