@@ -252,17 +252,6 @@ func kNeighbors(g *stage, s *state, predictFn string) (*stage, error) {
 	if g.nIn <= 0 {
 		return nil, fmt.Errorf("%w: %s without n_features_in_", ErrNotInGo, g.class)
 	}
-	method := s.str("_fit_method")
-	if method != "kd_tree" && method != "ball_tree" && method != "brute" {
-		return nil, fmt.Errorf("%w: %s searching by %q", ErrNotInGo, g.class, method)
-	}
-	metric := s.str("effective_metric_")
-	if metric != "euclidean" && metric != "manhattan" && metric != "chebyshev" {
-		return nil, fmt.Errorf("%w: %s with the metric %q", ErrNotInGo, g.class, metric)
-	}
-	if ep, ok := s.d.get("effective_metric_params_").(*dict); ok && len(ep.keys) > 0 {
-		return nil, fmt.Errorf("%w: %s with metric_params", ErrNotInGo, g.class)
-	}
 	weights := s.str("weights")
 	if weights != "uniform" && weights != "distance" {
 		return nil, fmt.Errorf("%w: %s with weights %s", ErrNotInGo, g.class, describe(s.d.get("weights")))
@@ -275,32 +264,9 @@ func kNeighbors(g *stage, s *state, predictFn string) (*stage, error) {
 	if s.err != nil {
 		return nil, s.err
 	}
-	var t searcher
-	var n int
-	if method == "brute" {
-		fa := s.array("_fit_X")
-		fx := s.floats("_fit_X")
-		if s.err != nil {
-			return nil, s.err
-		}
-		if len(fa.shape) != 2 || fa.shape[1] != g.nIn {
-			return nil, fmt.Errorf("%w: %s's _fit_X of shape %v", ErrNotInGo, g.class, fa.shape)
-		}
-		b := &brute{metric: metric, d: g.nIn, data: fx}
-		n = fa.shape[0]
-		if metric == "euclidean" {
-			b.norms = make([]float64, n)
-			for i := range n {
-				b.norms[i] = sqNorm(fx[i*g.nIn : (i+1)*g.nIn])
-			}
-		}
-		t = b
-	} else {
-		kd, err := readKDTree(s.d.get("_tree"), g.nIn)
-		if err != nil {
-			return nil, fmt.Errorf("%w: %s: %v", ErrNotInGo, g.class, err)
-		}
-		t, n = kd, len(kd.idx)
+	t, n, err := neighborSearch(g, s)
+	if err != nil {
+		return nil, err
 	}
 	if k < 1 || k > n || len(y) != n {
 		return nil, fmt.Errorf("%w: %s with %d neighbours of %d points (%d targets)", ErrNotInGo, g.class, k, n, len(y))
@@ -310,19 +276,13 @@ func kNeighbors(g *stage, s *state, predictFn string) (*stage, error) {
 	// weights: 1 each, or 1/distance (a row with a point at distance 0
 	// weighs those points 1 and the others 0).
 	neighbours := func(pt []float64) ([]int, []float64) {
-		dist, idx := t.query(pt, k)
-		order := make([]int, k)
-		for i := range order {
-			order[i] = i
-		}
-		sort.SliceStable(order, func(a, b int) bool { return dist[order[a]] < dist[order[b]] })
-		nb, w := make([]int, k), make([]float64, k)
+		nb, d := nearest(t, pt, k)
+		w := make([]float64, k)
 		zero := false
-		for i, o := range order {
-			nb[i] = idx[o]
+		for i := range nb {
 			w[i] = 1
 			if weights == "distance" {
-				w[i] = 1 / t.rdistToDist(dist[o])
+				w[i] = 1 / d[i]
 				zero = zero || math.IsInf(w[i], 0)
 			}
 		}
@@ -426,6 +386,146 @@ func kNeighbors(g *stage, s *state, predictFn string) (*stage, error) {
 		return nil, fmt.Errorf("%w: %s.%s", ErrNotInGo, g.class, predictFn)
 	}
 	return classify(g, predictFn, classes, proba, label)
+}
+
+// neighborSearch reads how a fitted neighbours model searches: its KD or
+// ball tree, or brute force over _fit_X (euclidean, manhattan or
+// chebyshev), and the number of fitted points.
+func neighborSearch(g *stage, s *state) (searcher, int, error) {
+	method := s.str("_fit_method")
+	if method != "kd_tree" && method != "ball_tree" && method != "brute" {
+		return nil, 0, fmt.Errorf("%w: %s searching by %q", ErrNotInGo, g.class, method)
+	}
+	metric := s.str("effective_metric_")
+	if metric != "euclidean" && metric != "manhattan" && metric != "chebyshev" {
+		return nil, 0, fmt.Errorf("%w: %s with the metric %q", ErrNotInGo, g.class, metric)
+	}
+	if ep, ok := s.d.get("effective_metric_params_").(*dict); ok && len(ep.keys) > 0 {
+		return nil, 0, fmt.Errorf("%w: %s with metric_params", ErrNotInGo, g.class)
+	}
+	if s.err != nil {
+		return nil, 0, s.err
+	}
+	if method != "brute" {
+		kd, err := readKDTree(s.d.get("_tree"), g.nIn)
+		if err != nil {
+			return nil, 0, fmt.Errorf("%w: %s: %v", ErrNotInGo, g.class, err)
+		}
+		return kd, len(kd.idx), nil
+	}
+	fa := s.array("_fit_X")
+	fx := s.floats("_fit_X")
+	if s.err != nil {
+		return nil, 0, s.err
+	}
+	if len(fa.shape) != 2 || fa.shape[1] != g.nIn {
+		return nil, 0, fmt.Errorf("%w: %s's _fit_X of shape %v", ErrNotInGo, g.class, fa.shape)
+	}
+	b := &brute{metric: metric, d: g.nIn, data: fx}
+	n := fa.shape[0]
+	if metric == "euclidean" {
+		b.norms = make([]float64, n)
+		for i := range n {
+			b.norms[i] = sqNorm(fx[i*g.nIn : (i+1)*g.nIn])
+		}
+	}
+	return b, n, nil
+}
+
+// nearest is a point's k nearest of t, nearest first (stably: equal
+// distances in the order the search kept them), and their distances.
+func nearest(t searcher, pt []float64, k int) ([]int, []float64) {
+	rd, idx := t.query(pt, k)
+	order := make([]int, k)
+	for i := range order {
+		order[i] = i
+	}
+	sort.SliceStable(order, func(a, b int) bool { return rd[order[a]] < rd[order[b]] })
+	nb, d := make([]int, k), make([]float64, k)
+	for i, o := range order {
+		nb[i], d[i] = idx[o], t.rdistToDist(rd[o])
+	}
+	return nb, d
+}
+
+// localOutlierFactor makes the stage of a fitted LocalOutlierFactor with
+// novelty=True: 1 for an inlier, -1 for an outlier, one whose score
+// (minus the mean over its n_neighbors_ nearest of their local
+// reachability density over its own) less offset_ is negative; its
+// density 1 / (the mean reachability distance + 1e-10), a neighbour's
+// reachability distance the larger of their distance and the neighbour's
+// own k-distance.
+func localOutlierFactor(g *stage, s *state, predictFn string) (*stage, error) {
+	if predictFn != "predict" {
+		return nil, fmt.Errorf("%w: %s.%s", ErrNotInGo, g.class, predictFn)
+	}
+	if !s.bool("novelty", false) {
+		return nil, fmt.Errorf("%w: LocalOutlierFactor without novelty=True has no predict", ErrNotInGo)
+	}
+	if g.nIn <= 0 {
+		return nil, fmt.Errorf("%w: %s without n_features_in_", ErrNotInGo, g.class)
+	}
+	t, n, err := neighborSearch(g, s)
+	if err != nil {
+		return nil, err
+	}
+	k := s.int("n_neighbors_")
+	da := s.array("_distances_fit_X_")
+	distFit := s.floats("_distances_fit_X_")
+	lrd := s.floats("_lrd")
+	offset, ok := pyNumber(s.d.get("offset_"))
+	if s.err != nil {
+		return nil, s.err
+	}
+	if !ok || k < 1 || k > n || len(lrd) != n || len(da.shape) != 2 || da.shape[0] != n || da.shape[1] != k {
+		return nil, fmt.Errorf("%w: %s with %d neighbours of %d points", ErrNotInGo, g.class, k, n)
+	}
+	// score_samples' own check_array (its messages name no estimator;
+	// a DataFrame becomes an array, its names unchecked), then
+	// kneighbors' check of the width.
+	g.answer = func(f *frame) (any, error) {
+		x, err := f.numbers()
+		if err != nil {
+			return nil, err
+		}
+		for _, v := range x.v {
+			if math.IsNaN(v) {
+				return nil, inputErr("Input contains NaN.")
+			}
+		}
+		for _, v := range x.v {
+			if math.IsInf(v, 0) {
+				return nil, inputErr("Input contains infinity or a value too large for dtype('float64').")
+			}
+		}
+		if x.rows == 0 {
+			return nil, inputErr("Found array with 0 sample(s) (shape=(0, %d)) while a minimum of 1 is required.", x.cols)
+		}
+		if err := g.checkWidth(x.cols); err != nil { // (an array by then: no names to check)
+			return nil, err
+		}
+		return g.predict(x), nil
+	}
+	g.predict = func(x *matrix) any {
+		out := make([]int64, x.rows)
+		reach, ratios := make([]float64, k), make([]float64, k)
+		for r := range out {
+			nb, d := nearest(t, x.row(r), k)
+			for i, p := range nb {
+				reach[i] = math.Max(d[i], distFit[p*k+k-1])
+			}
+			own := 1.0 / (npSum(reach)/float64(k) + 1e-10)
+			for i, p := range nb {
+				ratios[i] = lrd[p] / own
+			}
+			out[r] = 1
+			if -(npSum(ratios)/float64(k))-offset < 0 {
+				out[r] = -1
+			}
+		}
+		return out
+	}
+	return g, nil
 }
 
 // searcher finds a point's k nearest: the reduced distances and indices

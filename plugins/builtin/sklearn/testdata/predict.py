@@ -34,7 +34,7 @@ from sklearn.cluster import KMeans, MiniBatchKMeans
 from sklearn.discriminant_analysis import QuadraticDiscriminantAnalysis
 from sklearn.ensemble import BaggingClassifier, BaggingRegressor, IsolationForest
 from sklearn.naive_bayes import BernoulliNB, CategoricalNB, ComplementNB, MultinomialNB
-from sklearn.neighbors import NearestCentroid
+from sklearn.neighbors import LocalOutlierFactor, NearestCentroid
 from sklearn.svm import LinearSVR
 from sklearn.compose import ColumnTransformer, TransformedTargetRegressor
 from sklearn.impute import KNNImputer, MissingIndicator, SimpleImputer
@@ -288,6 +288,8 @@ MODELS = {
     "calib_ovr_tree": (CalibratedClassifierCV(OneVsRestClassifier(DecisionTreeClassifier(max_depth=3, random_state=0)), method="isotonic", cv=2), Gdf, ygs),
     "knn_impute_ridge": (Pipeline([("i", KNNImputer()), ("m", Ridge())]), pd.DataFrame(np.where(rng.rand(N, F) < 0.15, np.nan, X), columns=cols), y),
     "knn_impute_dist_indicator": (Pipeline([("s", StandardScaler()), ("i", KNNImputer(n_neighbors=3, weights="distance", add_indicator=True)), ("m", LinearRegression())]), pd.DataFrame(np.where(rng.rand(N, F) < np.array([0.2, 0.1, 0, 0.3, 0]), np.nan, X), columns=cols), y),
+    "lof_novelty": (LocalOutlierFactor(novelty=True, n_neighbors=10), Xdf, None),
+    "lof_brute_manhattan": (Pipeline([("s", StandardScaler()), ("m", LocalOutlierFactor(novelty=True, algorithm="brute", metric="manhattan", contamination=0.1))]), X, None),
     "iforest_sub": (IsolationForest(n_estimators=10, max_features=0.6, max_samples=50, contamination=0.1, random_state=0), X, None),
 }
 MODELS.update(CATEGORICAL)
