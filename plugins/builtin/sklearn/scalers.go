@@ -57,6 +57,10 @@ func transformer(class *global, s *state) (*stage, error) {
 		"sklearn.feature_selection._univariate_selection.SelectPercentile", "sklearn.feature_selection._rfe.RFE", "sklearn.feature_selection._rfe.RFECV",
 		"sklearn.feature_selection._from_model.SelectFromModel":
 		return selector(g, s)
+	case "sklearn.kernel_approximation.Nystroem":
+		return nystroem(g, s)
+	case "sklearn.kernel_approximation.RBFSampler":
+		return rbfSampler(g, s)
 	case "sklearn.preprocessing._data.Normalizer":
 		return normalizer(g, s)
 	case "sklearn.preprocessing._data.Binarizer":

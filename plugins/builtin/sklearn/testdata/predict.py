@@ -46,6 +46,8 @@ from sklearn.model_selection import GridSearchCV, RandomizedSearchCV
 from sklearn.neural_network import MLPClassifier, MLPRegressor
 from sklearn.feature_selection import RFE, RFECV, SelectFromModel, SelectKBest, SelectPercentile, VarianceThreshold, f_classif
 from sklearn.feature_extraction.text import CountVectorizer, HashingVectorizer, TfidfTransformer, TfidfVectorizer
+from sklearn.kernel_approximation import Nystroem, RBFSampler
+from sklearn.kernel_ridge import KernelRidge
 from sklearn.multiclass import OneVsRestClassifier
 from sklearn.multioutput import MultiOutputClassifier, MultiOutputRegressor
 from sklearn.pipeline import Pipeline
@@ -290,6 +292,12 @@ MODELS = {
     "knn_impute_dist_indicator": (Pipeline([("s", StandardScaler()), ("i", KNNImputer(n_neighbors=3, weights="distance", add_indicator=True)), ("m", LinearRegression())]), pd.DataFrame(np.where(rng.rand(N, F) < np.array([0.2, 0.1, 0, 0.3, 0]), np.nan, X), columns=cols), y),
     "lof_novelty": (LocalOutlierFactor(novelty=True, n_neighbors=10), Xdf, None),
     "lof_brute_manhattan": (Pipeline([("s", StandardScaler()), ("m", LocalOutlierFactor(novelty=True, algorithm="brute", metric="manhattan", contamination=0.1))]), X, None),
+    "kridge_rbf": (Pipeline([("s", StandardScaler()), ("m", KernelRidge(kernel="rbf", alpha=0.5))]), Xdf, y),
+    "kridge_poly_2targets": (Pipeline([("s", StandardScaler()), ("m", KernelRidge(kernel="poly", degree=2, coef0=1, gamma=0.3))]), X, y2),
+    "kridge_linear": (Pipeline([("s", StandardScaler()), ("m", KernelRidge(alpha=2.0))]), Xdf, y),  # unscaled, BLAS alone varies by 1e-11 with the batch
+    "nystroem_logreg": (Pipeline([("s", StandardScaler()), ("k", Nystroem(n_components=20, random_state=0)), ("m", LogisticRegression(max_iter=1000))]), Xdf, ys),
+    "nystroem_laplacian_ridge": (Pipeline([("s", StandardScaler()), ("k", Nystroem(kernel="laplacian", gamma=0.2, n_components=15, random_state=0)), ("m", Ridge())]), Xdf, y),
+    "rbf_sampler_sgd": (Pipeline([("s", StandardScaler()), ("k", RBFSampler(gamma=0.5, n_components=30, random_state=0)), ("m", SGDClassifier(random_state=0))]), Xdf, ys),
     "iforest_sub": (IsolationForest(n_estimators=10, max_features=0.6, max_samples=50, contamination=0.1, random_state=0), X, None),
 }
 MODELS.update(CATEGORICAL)

@@ -1,0 +1,215 @@
+package sklearn
+
+import (
+	"fmt"
+	"math"
+)
+
+// Kernel models: KernelRidge, Nystroem and RBFSampler, with scikit-learn's
+// pairwise_kernels.
+
+// kernelFunc is a pairwise kernel of two rows.
+type kernelFunc func(x, y []float64) float64
+
+// pairwiseKernel is scikit-learn's pairwise_kernels(metric) for one pair
+// of rows: linear (x·y), rbf (exp(-γ d²), d² expanded as
+// euclidean_distances expands it: ||x||² - 2 x·y + ||y||², clipped at 0),
+// poly ((γ x·y + c0)^degree), sigmoid (tanh(γ x·y + c0)), laplacian
+// (exp(-γ |x - y|₁)), cosine (x·y over the norms). gamma defaults to
+// 1/n_features.
+func pairwiseKernel(name string, gamma any, degree, coef0 float64, nIn int) (kernelFunc, error) {
+	g, ok := pyNumber(gamma)
+	if gamma == nil {
+		g, ok = 1/float64(nIn), true
+	}
+	if !ok {
+		return nil, fmt.Errorf("%w: a kernel's gamma is %s", ErrNotInGo, describe(gamma))
+	}
+	dot := func(x, y []float64) float64 {
+		var s float64
+		for j, v := range x {
+			s += float64(v * y[j])
+		}
+		return s
+	}
+	switch name {
+	case "linear":
+		return dot, nil
+	case "rbf":
+		return func(x, y []float64) float64 {
+			d := max(float64(-2*dot(x, y))+sqNorm(x)+sqNorm(y), 0)
+			return math.Exp(d * -g)
+		}, nil
+	case "poly", "polynomial":
+		return func(x, y []float64) float64 {
+			return math.Pow(float64(dot(x, y)*g)+coef0, degree)
+		}, nil
+	case "sigmoid":
+		return func(x, y []float64) float64 {
+			return math.Tanh(float64(dot(x, y)*g) + coef0)
+		}, nil
+	case "laplacian":
+		return func(x, y []float64) float64 {
+			var s float64
+			for j, v := range x {
+				s += math.Abs(v - y[j])
+			}
+			return math.Exp(-g * s)
+		}, nil
+	case "cosine":
+		return func(x, y []float64) float64 {
+			nx, ny := math.Sqrt(sqNorm(x)), math.Sqrt(sqNorm(y))
+			if nx == 0 {
+				nx = 1
+			}
+			if ny == 0 {
+				ny = 1
+			}
+			var s float64
+			for j, v := range x {
+				s += float64((v / nx) * (y[j] / ny))
+			}
+			return s
+		}, nil
+	}
+	return nil, fmt.Errorf("%w: the kernel %q", ErrNotInGo, name)
+}
+
+// kernelOf reads an estimator's kernel, gamma, degree and coef0.
+func kernelOf(g *stage, s *state, nIn int) (kernelFunc, error) {
+	name, ok := s.d.get("kernel").(string)
+	if !ok {
+		return nil, fmt.Errorf("%w: %s with the kernel %s", ErrNotInGo, g.class, describe(s.d.get("kernel")))
+	}
+	if s.d.get("kernel_params") != nil {
+		return nil, fmt.Errorf("%w: %s with kernel_params", ErrNotInGo, g.class)
+	}
+	degree, _ := pyNumber(s.d.get("degree"))
+	coef0, _ := pyNumber(s.d.get("coef0"))
+	return pairwiseKernel(name, s.d.get("gamma"), degree, coef0, nIn)
+}
+
+// kernelRidge makes the stage of a fitted KernelRidge: the kernel of the
+// input and X_fit_, times dual_coef_.
+func kernelRidge(g *stage, s *state, predictFn string) (*stage, error) {
+	if predictFn != "predict" {
+		return nil, fmt.Errorf("%w: %s.%s", ErrNotInGo, g.class, predictFn)
+	}
+	fa := s.array("X_fit_")
+	fit := s.floats("X_fit_")
+	da := s.array("dual_coef_")
+	dual := s.floats("dual_coef_")
+	if s.err != nil {
+		return nil, s.err
+	}
+	if len(fa.shape) != 2 || da.shape[0] != fa.shape[0] || len(da.shape) > 2 {
+		return nil, fmt.Errorf("%w: %s with X_fit_ of shape %v, dual_coef_ %v", ErrNotInGo, g.class, fa.shape, da.shape)
+	}
+	n, nf := fa.shape[0], fa.shape[1]
+	if err := s.widths(g, make([]float64, nf)); err != nil {
+		return nil, err
+	}
+	k, err := kernelOf(g, s, nf)
+	if err != nil {
+		return nil, err
+	}
+	targets := 1
+	if len(da.shape) == 2 {
+		targets = da.shape[1]
+	}
+	g.predict = func(x *matrix) any {
+		out := make([]float64, x.rows*targets)
+		kv := make([]float64, n)
+		for r := 0; r < x.rows; r++ {
+			row := x.row(r)
+			for i := range n {
+				kv[i] = k(row, fit[i*nf:(i+1)*nf])
+			}
+			for t := range targets {
+				var sum float64
+				for i, v := range kv {
+					sum += float64(v * dual[i*targets+t])
+				}
+				out[r*targets+t] = sum
+			}
+		}
+		if len(da.shape) == 1 {
+			return out
+		}
+		return rows(out, targets)
+	}
+	return g, nil
+}
+
+// nystroem makes the stage of a fitted Nystroem: the kernel of the input
+// and components_, times normalization_ transposed.
+func nystroem(g *stage, s *state) (*stage, error) {
+	g.allowNaN = false
+	ca := s.array("components_")
+	comp := s.floats("components_")
+	na := s.array("normalization_")
+	norm := s.floats("normalization_")
+	if s.err != nil {
+		return nil, s.err
+	}
+	if len(ca.shape) != 2 || len(na.shape) != 2 || na.shape[1] != ca.shape[0] {
+		return nil, fmt.Errorf("%w: Nystroem with components_ %v and normalization_ %v", ErrNotInGo, ca.shape, na.shape)
+	}
+	m, nf, out := ca.shape[0], ca.shape[1], na.shape[0]
+	if err := s.widths(g, make([]float64, nf)); err != nil {
+		return nil, err
+	}
+	k, err := kernelOf(g, s, nf)
+	if err != nil {
+		return nil, err
+	}
+	g.transform = func(x *matrix) {
+		kv := make([]float64, m)
+		x.resize(out, func(in, o []float64) {
+			for i := range m {
+				kv[i] = k(in, comp[i*nf:(i+1)*nf])
+			}
+			for c := range out {
+				var sum float64
+				for i, v := range kv {
+					sum += float64(v * norm[c*m+i])
+				}
+				o[c] = sum
+			}
+		})
+	}
+	return g, nil
+}
+
+// rbfSampler makes the stage of a fitted RBFSampler: cos(X @
+// random_weights_ + random_offset_) · √2 / √n_components.
+func rbfSampler(g *stage, s *state) (*stage, error) {
+	g.allowNaN = false
+	wa := s.array("random_weights_")
+	w := s.floats("random_weights_")
+	off := s.floats("random_offset_")
+	nc, ok := pyNumber(s.d.get("n_components"))
+	if s.err != nil {
+		return nil, s.err
+	}
+	if !ok || len(wa.shape) != 2 || wa.shape[1] != len(off) {
+		return nil, fmt.Errorf("%w: RBFSampler with random_weights_ %v", ErrNotInGo, wa.shape)
+	}
+	nf, out := wa.shape[0], wa.shape[1]
+	if err := s.widths(g, make([]float64, nf)); err != nil {
+		return nil, err
+	}
+	scale := math.Sqrt(2.0) / math.Sqrt(nc)
+	g.transform = func(x *matrix) {
+		x.resize(out, func(in, o []float64) {
+			for c := range out {
+				var sum float64
+				for j, v := range in {
+					sum += float64(v * w[j*out+c])
+				}
+				o[c] = math.Cos(sum+off[c]) * scale
+			}
+		})
+	}
+	return g, nil
+}
