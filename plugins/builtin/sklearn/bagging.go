@@ -3,6 +3,7 @@ package sklearn
 import (
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 )
 
@@ -17,6 +18,9 @@ import (
 // number; its label the class of the largest.
 func bagging(g *stage, s *state, predictFn string) (*stage, error) {
 	classifier := g.class == "BaggingClassifier"
+	if predictFn == "predict_log_proba" && classifier {
+		return baggingLogProba(g, s)
+	}
 	if predictFn != "predict" && !(classifier && predictFn == "predict_proba") {
 		return nil, fmt.Errorf("%w: %s.%s", ErrNotInGo, g.class, predictFn)
 	}
@@ -218,4 +222,110 @@ func seenClasses(e any, k int) ([]int, error) {
 		out[i] = int(c)
 	}
 	return out, nil
+}
+
+// baggingLogProba is BaggingClassifier's predict_log_proba: for
+// estimators with their own, the log of the mean of their probabilities
+// as scikit-learn sums it — numpy's logaddexp of their log probabilities,
+// estimator by estimator (-inf for classes one did not see), less the
+// log of their number; else the log of predict_proba.
+func baggingLogProba(g *stage, s *state) (*stage, error) {
+	proba, err := bagging(&stage{class: g.class, nIn: g.nIn, names: g.names}, s, "predict_proba")
+	if err != nil {
+		return nil, err
+	}
+	ests, _ := s.d.get("estimators_").(*list)
+	feats, _ := s.d.get("estimators_features_").(*list)
+	classes := s.classes()
+	k := len(classes)
+	type member struct {
+		p        *Predictor
+		features []int
+		classes  []int
+	}
+	members := make([]member, len(ests.items))
+	for i, e := range ests.items {
+		p := &Predictor{}
+		if err := p.add(e, "predict_log_proba"); err != nil {
+			// no predict_log_proba of its own: the log of predict_proba
+			g.allowNaN, g.allowInf = proba.allowNaN, proba.allowInf
+			g.answer = func(f *frame) (any, error) {
+				out, err := proba.answer(f)
+				if p, ok := out.([][]float64); ok {
+					for _, row := range p {
+						for j, v := range row {
+							row[j] = math.Log(v)
+						}
+					}
+				}
+				return out, err
+			}
+			return g, nil
+		}
+		f, err := featureIndices(g, feats.items[i])
+		if err != nil {
+			return nil, err
+		}
+		c, err := seenClasses(e, k)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %s's estimator %d: %v", ErrNotInGo, g.class, i, err)
+		}
+		members[i] = member{p, f, c}
+	}
+	logN := math.Log(float64(len(members)))
+	g.allowNaN, g.allowInf = true, true
+	return baggingAnswer(g, func(x *matrix) (any, error) {
+		acc := make([]float64, x.rows*k)
+		for i := range acc {
+			acc[i] = math.Inf(-1)
+		}
+		for i, m := range members {
+			sub := &matrix{rows: x.rows, cols: len(m.features), v: make([]float64, x.rows*len(m.features))}
+			for r := 0; r < x.rows; r++ {
+				for j, c := range m.features {
+					sub.v[r*len(m.features)+j] = x.v[r*x.cols+c]
+				}
+			}
+			out, err := m.p.predict(frameOf(sub))
+			if err != nil {
+				return nil, err
+			}
+			lp, ok := out.([][]float64)
+			if !ok || len(lp) != x.rows {
+				return nil, fmt.Errorf("%s's estimator %d answered %T", g.class, i, out)
+			}
+			for r, row := range lp {
+				a := acc[r*k : (r+1)*k]
+				seen := make([]bool, k)
+				for j, c := range m.classes {
+					a[c] = logaddexp(a[c], row[j])
+					seen[c] = true
+				}
+				for c := range a {
+					if !seen[c] {
+						a[c] = logaddexp(a[c], math.Inf(-1))
+					}
+				}
+			}
+		}
+		for i := range acc {
+			acc[i] -= logN
+		}
+		return rows(acc, k), nil
+	}), nil
+}
+
+// logaddexp is numpy's: log(e^x + e^y), x + log 2 when they are equal.
+func logaddexp(x, y float64) float64 {
+	if x == y {
+		return x + math.Ln2
+	}
+	d := x - y
+	switch {
+	case d > 0:
+		return x + math.Log1p(math.Exp(-d))
+	case d <= 0:
+		return y + math.Log1p(math.Exp(d))
+	}
+	return d // NaN
 }
