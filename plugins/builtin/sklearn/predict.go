@@ -392,6 +392,8 @@ func finalStage(class *global, s *state, predictFn string) (*stage, error) {
 		return adaBoost(g, s, predictFn)
 	case name == "sklearn.cluster._kmeans.KMeans" || name == "sklearn.cluster._kmeans.MiniBatchKMeans":
 		return kMeans(g, s, predictFn)
+	case name == "sklearn.gaussian_process._gpr.GaussianProcessRegressor":
+		return gaussianProcess(g, s, predictFn)
 	case name == "sklearn.kernel_ridge.KernelRidge":
 		return kernelRidge(g, s, predictFn)
 	case name == "sklearn.neighbors._lof.LocalOutlierFactor":

@@ -40,7 +40,7 @@ func TestPredictsAsScikitLearn(t *testing.T) {
 	numpyFitted := map[string]bool{"linreg_noicpt_numpy": true, "elasticnet_numpy": true, "sgd_binary": true,
 		"pipe_robust_maxabs_linreg": true, "tree_reg_numpy": true, "extra_reg": true, "gb_reg_huber_zero": true, "gnb_10_numpy": true, "svc_poly_10": true, "nusvc_proba_10": true, "ada_samme_binary": true, "knn_grid_10": true, "knn_reg_dist": true, "lda_binary_lsqr": true, "calib_pipe_logreg": true, "voting_hard_weighted": true, "nusvr_linear": true, "mlp_reg_logistic": true, "svd_ridge": true,
 		"nb_complement": true, "nb_categorical_min": true, "ridgeclscv_binary": true, "lassolars_ic": true, "glm_tweedie_log": true, "kmeans_minibatch": true, "nearest_centroid_manhattan": true, "qda_reg_binary": true, "iforest_sub": true,
-		"normalizer_l2_knn": true, "quantile_normal_logreg": true, "kbins_onehot_dense_logreg": true, "bagging_features_knn": true, "bagging_reg_linear": true, "ttr_minmax_2targets": true, "spline_linear_nobias": true, "lof_brute_manhattan": true, "kridge_poly_2targets": true, "ovr_pipe_knn": true, "calib_nusvc_ovo_binary": true}
+		"normalizer_l2_knn": true, "quantile_normal_logreg": true, "kbins_onehot_dense_logreg": true, "bagging_features_knn": true, "bagging_reg_linear": true, "ttr_minmax_2targets": true, "spline_linear_nobias": true, "lof_brute_manhattan": true, "kridge_poly_2targets": true, "gpr_matern": true, "ovr_pipe_knn": true, "calib_nusvc_ovo_binary": true}
 	grid := func(name string) bool {
 		return slices.Contains([]string{"tree_reg", "tree_cls", "forest_reg", "extra_cls", "gb_reg_stopped", "gb_multi", "hgb_poisson_nan", "hgb_binary", "hgb_cat_cls", "hgb_cat_reg_nan", "ada_reg", "knn_dist_grid", "knn_grid_10", "knn_reg_grid", "knn_ball_grid", "knn_manhattan_grid", "knn_cheb_ball_grid", "search_random_forest", "voting_soft_even", "voting_hard", "voting_hard_two", "stack_predict_grid", "poly_interaction_nobias", "poly_min2_bias", "quantile_grid_linreg", "rfe_transform_tree", "bagging_reg", "ttr_sqrt_grid", "ttr_robust_tree", "sfm_tree_maxfeat", "ovr_tree_grid", "func_validate_tree", "impute_indicator_all_tree", "spline_continue_quantile", "calib_ovr_tree"}, name) || strings.HasPrefix(name, "nb_")
 	}
@@ -48,6 +48,12 @@ func TestPredictsAsScikitLearn(t *testing.T) {
 		"nb_multinomial", "nb_complement", "nb_bernoulli", "nb_bernoulli_none", "nb_categorical", "nb_categorical_min", "sgd_log", "sgd_huber_binary", "sgd_huber_multi", "qda", "qda_reg_binary",
 		"binarizer_bnb", "quantile_normal_logreg", "kbins_ordinal_tree", "kbins_onehot_dense_logreg", "rfecv_logreg_pipe", "select_percentile_logreg", "sfm_forest_logreg", "sfm_logreg_median", "ovr_logreg", "ovr_tree_grid", "ovr_pipe_knn", "gb_exponential", "calib_isotonic", "knn_brute", "knn_brute_dist_20", "calib_svc_multi", "calib_nusvc_ovo_binary", "calib_ovr_logreg", "calib_ovr_tree", "nystroem_logreg", "stack_svc", "stack_svc_ovo",
 		"bagging_tree", "bagging_features_knn", "bagging_sparse_classes", "bagging_svc_votes"}
+	// looser are the models whose own arithmetic keeps fewer digits than
+	// 1e-12 of scikit-learn's BLAS sums: inverse distances over few shared
+	// coordinates (scikit-learn's nan_euclidean expands squares that
+	// cancel), a Gaussian process's ill-conditioned alpha_ (scikit-learn's
+	// own answer to a row moves by 1e-11 with the batch it comes in).
+	looser := map[string]float64{"knn_impute_dist_indicator": 1e-8, "gpr_rbf_white": 1e-9, "gpr_matern": 1e-9, "gpr_mixed_2targets": 1e-9, "gpr_periodic_1d": 1e-9}
 	rnd := rand.New(rand.NewPCG(1, 2))
 	var worst float64
 	names := make([]string, 0, len(files))
@@ -155,11 +161,8 @@ func TestPredictsAsScikitLearn(t *testing.T) {
 						want := askSklearn(t, sk, name, fn, in.columns, in.rows)
 						got := answer(t, p, in.columns, cells(in.rows))
 						d, ok := alike(got, want)
-						if !ok && name == "knn_impute_dist_indicator" {
-							// Inverse distances over few shared coordinates: scikit-learn's
-							// nan_euclidean expands squares that cancel, so a near donor's
-							// weight keeps only some digits of BLAS's sums.
-							ok = alikeWithin(got, want, 1e-8)
+						if tol, loose := looser[name]; !ok && loose {
+							_, ok = alikeTol(got, want, tol)
 						}
 						if !ok && strings.Contains(fn, "log_proba") {
 							// log p near p = 1 turns p's last digit (BLAS's
@@ -360,7 +363,10 @@ func alikeWithin(a, b any, abs float64) bool {
 
 // alike compares answers: numbers to 1e-12 relative (returning the
 // largest difference), everything else exactly.
-func alike(a, b any) (float64, bool) {
+func alike(a, b any) (float64, bool) { return alikeTol(a, b, 1e-12) }
+
+// alikeTol is alike to tol relative.
+func alikeTol(a, b any, tol float64) (float64, bool) {
 	switch a := a.(type) {
 	case map[string]any:
 		bm, ok := b.(map[string]any)
@@ -369,7 +375,7 @@ func alike(a, b any) (float64, bool) {
 		}
 		worst := 0.0
 		for k, v := range a {
-			d, ok := alike(v, bm[k])
+			d, ok := alikeTol(v, bm[k], tol)
 			if !ok {
 				return 0, false
 			}
@@ -383,7 +389,7 @@ func alike(a, b any) (float64, bool) {
 		}
 		worst := 0.0
 		for i := range a {
-			d, ok := alike(a[i], bl[i])
+			d, ok := alikeTol(a[i], bl[i], tol)
 			if !ok {
 				return 0, false
 			}
@@ -399,7 +405,7 @@ func alike(a, b any) (float64, bool) {
 			return 0, true
 		}
 		d := math.Abs(a-bf) / max(math.Abs(a), math.Abs(bf))
-		return d, d <= 1e-12
+		return d, d <= tol
 	}
 	if as, ok := a.(string); ok {
 		if bs, ok := b.(string); ok {

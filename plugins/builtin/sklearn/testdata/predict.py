@@ -46,6 +46,8 @@ from sklearn.model_selection import GridSearchCV, RandomizedSearchCV
 from sklearn.neural_network import MLPClassifier, MLPRegressor
 from sklearn.feature_selection import RFE, RFECV, SelectFromModel, SelectKBest, SelectPercentile, VarianceThreshold, f_classif
 from sklearn.feature_extraction.text import CountVectorizer, HashingVectorizer, TfidfTransformer, TfidfVectorizer
+from sklearn.gaussian_process import GaussianProcessRegressor
+from sklearn.gaussian_process.kernels import RBF, ConstantKernel, DotProduct, ExpSineSquared, Matern, RationalQuadratic, WhiteKernel
 from sklearn.kernel_approximation import Nystroem, RBFSampler
 from sklearn.kernel_ridge import KernelRidge
 from sklearn.multiclass import OneVsRestClassifier
@@ -298,6 +300,10 @@ MODELS = {
     "nystroem_logreg": (Pipeline([("s", StandardScaler()), ("k", Nystroem(n_components=20, random_state=0)), ("m", LogisticRegression(max_iter=1000))]), Xdf, ys),
     "nystroem_laplacian_ridge": (Pipeline([("s", StandardScaler()), ("k", Nystroem(kernel="laplacian", gamma=0.2, n_components=15, random_state=0)), ("m", Ridge())]), Xdf, y),
     "rbf_sampler_sgd": (Pipeline([("s", StandardScaler()), ("k", RBFSampler(gamma=0.5, n_components=30, random_state=0)), ("m", SGDClassifier(random_state=0))]), Xdf, ys),
+    "gpr_rbf_white": (Pipeline([("s", StandardScaler()), ("m", GaussianProcessRegressor(ConstantKernel(1.0) * RBF([1.0] * 5) + WhiteKernel(0.5), normalize_y=True, random_state=0))]), Xdf, y),
+    "gpr_matern": (Pipeline([("s", StandardScaler()), ("m", GaussianProcessRegressor(Matern(length_scale=2.0, nu=1.5) + WhiteKernel(1.0), random_state=0))]), X, y),
+    "gpr_mixed_2targets": (Pipeline([("s", StandardScaler()), ("m", GaussianProcessRegressor(RationalQuadratic() + DotProduct() ** 2 + WhiteKernel(1.0), normalize_y=True, optimizer=None, alpha=1.0))]), Xdf, y2),
+    "gpr_periodic_1d": (Pipeline([("ct", ColumnTransformer([("a", "passthrough", ["a"])])), ("m", GaussianProcessRegressor(ExpSineSquared(periodicity=3.0) * ConstantKernel(0.5) + WhiteKernel(0.5), optimizer=None))]), Xdf, y),
     "iforest_sub": (IsolationForest(n_estimators=10, max_features=0.6, max_samples=50, contamination=0.1, random_state=0), X, None),
 }
 MODELS.update(CATEGORICAL)

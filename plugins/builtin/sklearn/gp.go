@@ -1,0 +1,220 @@
+package sklearn
+
+import (
+	"fmt"
+	"math"
+)
+
+// gpKernel reads a fitted Gaussian process kernel (a tree of
+// sklearn.gaussian_process.kernels objects) as a function of two rows,
+// each computed as scikit-learn's __call__(X, Y) computes it for X not
+// Y: scipy's cdist over the rows divided by the length scales, and
+// numpy's elementwise arithmetic.
+func gpKernel(v any, nIn int) (kernelFunc, error) {
+	o, ok := v.(*object)
+	var st *dict
+	if ok {
+		st, _ = o.state.(*dict)
+	}
+	if st == nil || o.class.module != "sklearn.gaussian_process.kernels" {
+		return nil, fmt.Errorf("%w: a Gaussian process kernel %s", ErrNotInGo, describe(v))
+	}
+	s := &state{d: st, class: o.class.name}
+	num := func(k string) (float64, error) {
+		f, ok := pyNumber(st.get(k))
+		if !ok {
+			return 0, fmt.Errorf("%w: %s's %s is %s", ErrNotInGo, o.class.name, k, describe(st.get(k)))
+		}
+		return f, nil
+	}
+	// scale is the length scale of each feature (one for all when a
+	// number).
+	scale := func() ([]float64, error) {
+		if f, ok := pyNumber(st.get("length_scale")); ok {
+			l := make([]float64, nIn)
+			for i := range l {
+				l[i] = f
+			}
+			return l, nil
+		}
+		l := s.floats("length_scale")
+		if s.err != nil || len(l) != nIn {
+			return nil, fmt.Errorf("%w: %s's length_scale for %d features", ErrNotInGo, o.class.name, nIn)
+		}
+		return l, nil
+	}
+	sqDist := func(x, y, l []float64) float64 { // cdist(x / l, y / l, "sqeuclidean")
+		var d float64
+		for j := range x {
+			t := x[j]/l[j] - y[j]/l[j]
+			d += float64(t * t)
+		}
+		return d
+	}
+	switch o.class.name {
+	case "Sum", "Product":
+		k1, err := gpKernel(st.get("k1"), nIn)
+		if err != nil {
+			return nil, err
+		}
+		k2, err := gpKernel(st.get("k2"), nIn)
+		if err != nil {
+			return nil, err
+		}
+		if o.class.name == "Sum" {
+			return func(x, y []float64) float64 { return k1(x, y) + k2(x, y) }, nil
+		}
+		return func(x, y []float64) float64 { return k1(x, y) * k2(x, y) }, nil
+	case "Exponentiation":
+		k, err := gpKernel(st.get("kernel"), nIn)
+		if err != nil {
+			return nil, err
+		}
+		e, err := num("exponent")
+		if err != nil {
+			return nil, err
+		}
+		return func(x, y []float64) float64 { return math.Pow(k(x, y), e) }, nil
+	case "ConstantKernel":
+		c, err := num("constant_value")
+		return func(_, _ []float64) float64 { return c }, err
+	case "WhiteKernel": // zero between different sets of points
+		return func(_, _ []float64) float64 { return 0 }, nil
+	case "RBF":
+		l, err := scale()
+		return func(x, y []float64) float64 { return math.Exp(-0.5 * sqDist(x, y, l)) }, err
+	case "Matern":
+		l, err := scale()
+		if err != nil {
+			return nil, err
+		}
+		nu, err := num("nu")
+		if err != nil {
+			return nil, err
+		}
+		if nu != 0.5 && nu != 1.5 && nu != 2.5 && !math.IsInf(nu, 1) {
+			return nil, fmt.Errorf("%w: a Matern kernel of nu %v (Bessel functions)", ErrNotInGo, nu)
+		}
+		return func(x, y []float64) float64 {
+			d := math.Sqrt(sqDist(x, y, l))
+			switch nu {
+			case 0.5:
+				return math.Exp(-d)
+			case 1.5:
+				k := d * math.Sqrt(3)
+				return (1.0 + k) * math.Exp(-k)
+			case 2.5:
+				k := d * math.Sqrt(5)
+				return (1.0 + k + k*k/3.0) * math.Exp(-k)
+			}
+			return math.Exp(-(d * d) / 2.0)
+		}, nil
+	case "RationalQuadratic":
+		ls, err := num("length_scale")
+		if err != nil {
+			return nil, err
+		}
+		a, err := num("alpha")
+		if err != nil {
+			return nil, err
+		}
+		ones := make([]float64, nIn)
+		for i := range ones {
+			ones[i] = 1
+		}
+		return func(x, y []float64) float64 {
+			return math.Pow(1+sqDist(x, y, ones)/(2*a*(ls*ls)), -a)
+		}, nil
+	case "ExpSineSquared":
+		ls, err := num("length_scale")
+		if err != nil {
+			return nil, err
+		}
+		p, err := num("periodicity")
+		if err != nil {
+			return nil, err
+		}
+		ones := make([]float64, nIn)
+		for i := range ones {
+			ones[i] = 1
+		}
+		return func(x, y []float64) float64 {
+			t := math.Sin(math.Pi/p*math.Sqrt(sqDist(x, y, ones))) / ls
+			return math.Exp(-2 * (t * t))
+		}, nil
+	case "DotProduct":
+		s0, err := num("sigma_0")
+		return func(x, y []float64) float64 {
+			var d float64
+			for j := range x {
+				d += float64(x[j] * y[j])
+			}
+			return d + s0*s0
+		}, err
+	}
+	return nil, fmt.Errorf("%w: the Gaussian process kernel %s", ErrNotInGo, o.class.name)
+}
+
+// gaussianProcess makes the stage of a fitted GaussianProcessRegressor's
+// predict (the posterior mean): the kernel of the input and X_train_,
+// times alpha_, then undone the target's normalization.
+func gaussianProcess(g *stage, s *state, predictFn string) (*stage, error) {
+	if predictFn != "predict" {
+		return nil, fmt.Errorf("%w: %s.%s", ErrNotInGo, g.class, predictFn)
+	}
+	xa := s.array("X_train_")
+	train := s.floats("X_train_")
+	aa := s.array("alpha_")
+	alpha := s.floats("alpha_")
+	mean := s.floatsOrScalar("_y_train_mean")
+	std := s.floatsOrScalar("_y_train_std")
+	if s.err != nil {
+		return nil, s.err
+	}
+	if len(xa.shape) != 2 || aa.shape[0] != xa.shape[0] || len(aa.shape) > 2 {
+		return nil, fmt.Errorf("%w: %s with X_train_ of shape %v, alpha_ %v", ErrNotInGo, g.class, xa.shape, aa.shape)
+	}
+	n, nf := xa.shape[0], xa.shape[1]
+	targets := 1
+	if len(aa.shape) == 2 {
+		targets = aa.shape[1]
+	}
+	if len(mean) != 1 && len(mean) != targets || len(std) != 1 && len(std) != targets {
+		return nil, fmt.Errorf("%w: %s's target normalization for %d targets", ErrNotInGo, g.class, targets)
+	}
+	if err := s.widths(g, make([]float64, nf)); err != nil {
+		return nil, err
+	}
+	k, err := gpKernel(s.d.get("kernel_"), nf)
+	if err != nil {
+		return nil, err
+	}
+	at := func(v []float64, t int) float64 {
+		if len(v) == 1 {
+			return v[0]
+		}
+		return v[t]
+	}
+	g.predict = func(x *matrix) any {
+		out := make([]float64, x.rows*targets)
+		kv := make([]float64, n)
+		for r := 0; r < x.rows; r++ {
+			row := x.row(r)
+			for i := range n {
+				kv[i] = k(row, train[i*nf:(i+1)*nf])
+			}
+			for t := range targets {
+				var sum float64
+				for i, v := range kv {
+					sum += float64(v * alpha[i*targets+t])
+				}
+				out[r*targets+t] = float64(at(std, t)*sum) + at(mean, t)
+			}
+		}
+		if targets == 1 {
+			return out
+		}
+		return rows(out, targets)
+	}
+	return g, nil
+}
