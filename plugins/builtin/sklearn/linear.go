@@ -327,3 +327,42 @@ func glm(g *stage, s *state) (*stage, error) {
 	}
 	return g, s.err
 }
+
+// pls makes the stage of a fitted PLSRegression, PLSCanonical or CCA
+// pickled by scikit-learn 1.2 (its _coef_, targets × features): the
+// input centred and scaled as fitted, times the coefficients, plus the
+// intercept (the targets' mean), a column a target. Other releases laid
+// the coefficients out otherwise (1.1 transposed them, later ones scale
+// them and answer one dimension for one target) and go to Python.
+func pls(g *stage, s *state) (*stage, error) {
+	if !s.has("_coef_") {
+		return nil, fmt.Errorf("%w: %s pickled by scikit-learn %s (mlrun reads 1.2's coefficients)", ErrNotInGo, g.class, s.str("_sklearn_version"))
+	}
+	mean, std := s.floats("_x_mean"), s.floats("_x_std")
+	a, c := s.array("_coef_"), s.floats("_coef_")
+	var coef [][]float64
+	if len(a.shape) == 2 {
+		coef = rows(c, a.shape[1])
+	}
+	icpt := s.floatsOrScalar("intercept_")
+	if s.err != nil {
+		return nil, s.err
+	}
+	if len(coef) == 0 || len(icpt) != len(coef) && len(icpt) != 1 {
+		return nil, fmt.Errorf("%w: %s's coefficients and intercept disagree", ErrNotInGo, g.class)
+	}
+	if err := s.widths(g, mean, std, coef[0]); err != nil {
+		return nil, err
+	}
+	g.predict = func(x *matrix) any {
+		for r := 0; r < x.rows; r++ {
+			row := x.row(r)
+			for j := range row {
+				row[j] -= mean[j]
+				row[j] /= std[j]
+			}
+		}
+		return rows(scores(x, coef, icpt), len(coef))
+	}
+	return g, nil
+}

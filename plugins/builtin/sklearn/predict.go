@@ -394,6 +394,11 @@ func finalStage(class *global, s *state, predictFn string) (*stage, error) {
 		return kMeans(g, s, predictFn)
 	case name == "sklearn.gaussian_process._gpr.GaussianProcessRegressor":
 		return gaussianProcess(g, s, predictFn)
+	case name == "sklearn.cross_decomposition._pls.PLSRegression" || name == "sklearn.cross_decomposition._pls.PLSCanonical" || name == "sklearn.cross_decomposition._pls.CCA":
+		if predictFn != "predict" {
+			break
+		}
+		return pls(g, s)
 	case name == "sklearn.kernel_ridge.KernelRidge":
 		return kernelRidge(g, s, predictFn)
 	case name == "sklearn.neighbors._lof.LocalOutlierFactor":

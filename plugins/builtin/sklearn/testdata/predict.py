@@ -46,6 +46,7 @@ from sklearn.model_selection import GridSearchCV, RandomizedSearchCV
 from sklearn.neural_network import MLPClassifier, MLPRegressor
 from sklearn.feature_selection import RFE, RFECV, SelectFromModel, SelectKBest, SelectPercentile, VarianceThreshold, f_classif
 from sklearn.feature_extraction.text import CountVectorizer, HashingVectorizer, TfidfTransformer, TfidfVectorizer
+from sklearn.cross_decomposition import CCA, PLSCanonical, PLSRegression
 from sklearn.gaussian_process import GaussianProcessRegressor
 from sklearn.gaussian_process.kernels import RBF, ConstantKernel, DotProduct, ExpSineSquared, Matern, RationalQuadratic, WhiteKernel
 from sklearn.kernel_approximation import Nystroem, RBFSampler
@@ -304,6 +305,10 @@ MODELS = {
     "gpr_matern": (Pipeline([("s", StandardScaler()), ("m", GaussianProcessRegressor(Matern(length_scale=2.0, nu=1.5) + WhiteKernel(1.0), random_state=0))]), X, y),
     "gpr_mixed_2targets": (Pipeline([("s", StandardScaler()), ("m", GaussianProcessRegressor(RationalQuadratic() + DotProduct() ** 2 + WhiteKernel(1.0), normalize_y=True, optimizer=None, alpha=1.0))]), Xdf, y2),
     "gpr_periodic_1d": (Pipeline([("ct", ColumnTransformer([("a", "passthrough", ["a"])])), ("m", GaussianProcessRegressor(ExpSineSquared(periodicity=3.0) * ConstantKernel(0.5) + WhiteKernel(0.5), optimizer=None))]), Xdf, y),
+    "pls_reg": (PLSRegression(n_components=2), Xdf, y),
+    "pls_reg_2targets": (PLSRegression(n_components=3, scale=False), X, y2),
+    "pls_canonical": (PLSCanonical(n_components=2), Xdf, y2),
+    "cca": (CCA(n_components=1), Xdf, y2),
     "iforest_sub": (IsolationForest(n_estimators=10, max_features=0.6, max_samples=50, contamination=0.1, random_state=0), X, None),
 }
 MODELS.update(CATEGORICAL)
