@@ -33,7 +33,10 @@ type Model struct {
 	Flavor, Runtime string
 	// Why says why a model of a flavor Go predicts (sklearn) has a
 	// Python runtime: what Go does not predict in it.
-	Why       string
+	Why string
+	// Hint is what a client should know to feed the model, when not the
+	// usual table (a text model takes `inputs` lists of documents).
+	Hint      string
 	signature *signature
 	params    []paramSpec // the signature's params schema; nil for none
 	predictor Predictor
@@ -161,6 +164,9 @@ func Load(dir string, opts LoadOptions) (*Model, error) {
 			p, err := sklearn.LoadPredictor(filepath.Join(dir, file), str(py, "predict_fn"))
 			if err == nil {
 				m.Flavor, m.Runtime, m.predictor = "sklearn", "go", &sklearnPredictor{p}
+				if p.TakesDocuments() {
+					m.Hint = `the model starts with a text vectorizer: send {"inputs": ["a text", ...]}; a DataFrame's documents are its column names, as in scikit-learn`
+				}
 				return m, nil
 			}
 			m.Why = err.Error() // Python serves what Go does not

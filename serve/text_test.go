@@ -64,6 +64,9 @@ for name, m in [("tfidf", make_pipeline(TfidfVectorizer(), LogisticRegression())
 			if m.Runtime != runtime {
 				t.Fatalf("%s: runtime %s, want %s", c.model, m.Runtime, runtime)
 			}
+			if runtime == "go" && !strings.Contains(m.Hint, `{"inputs": ["a text", ...]}`) {
+				t.Errorf("%s: hint %q", c.model, m.Hint)
+			}
 			srv := httptest.NewServer(serve.NewHandler(m, serve.Options{}))
 			for _, body := range bodies {
 				code, _, out := post(t, srv.URL, "application/json", body)

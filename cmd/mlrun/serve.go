@@ -61,6 +61,9 @@ func serveCommand() *cli.Command {
 				if m.Why != "" {
 					log.Info("served by Python, not Go", "why", m.Why)
 				}
+				if m.Hint != "" {
+					log.Info("input", "hint", m.Hint)
+				}
 				h := serve.NewHandler(m, serve.Options{Version: server.Version, MaxBody: c.Int64("max-body"), Metrics: prometheus.NewRegistry(),
 					Timeout: time.Duration(c.Int("timeout")) * time.Second})
 				return serveUntilDone(c.Context, ln, h, log)
