@@ -131,7 +131,7 @@ func TestPredictsAsScikitLearn(t *testing.T) {
 				{"names missing", []string{"a", "b", "c"}, [][]float64{{1, 2, 3}}},
 				{"names of a numpy fit or none of a frame's", map[bool][]string{true: cols, false: nil}[named == nil], rows[:3]},
 			}
-			if strings.HasPrefix(name, "knn_impute") || strings.HasPrefix(name, "impute_") || strings.HasPrefix(name, "missing_") {
+			if strings.HasPrefix(name, "knn_impute") || strings.HasPrefix(name, "iter_impute") || strings.HasPrefix(name, "impute_") || strings.HasPrefix(name, "missing_") {
 				holes := make([][]float64, len(rows))
 				for r, row := range rows {
 					holes[r] = slices.Clone(row)

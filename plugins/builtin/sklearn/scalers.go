@@ -77,6 +77,8 @@ func transformer(class *global, s *state) (*stage, error) {
 		return ordinalEncoder(g, s)
 	case "sklearn.impute._base.SimpleImputer":
 		return simpleImputer(g, s)
+	case "sklearn.impute._iterative.IterativeImputer":
+		return iterativeImputer(g, s)
 	case "sklearn.impute._knn.KNNImputer":
 		return knnImputer(g, s)
 	case "sklearn.impute._base.MissingIndicator":

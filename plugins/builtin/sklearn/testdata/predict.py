@@ -37,7 +37,8 @@ from sklearn.naive_bayes import BernoulliNB, CategoricalNB, ComplementNB, Multin
 from sklearn.neighbors import LocalOutlierFactor, NearestCentroid
 from sklearn.svm import LinearSVR
 from sklearn.compose import ColumnTransformer, TransformedTargetRegressor
-from sklearn.impute import KNNImputer, MissingIndicator, SimpleImputer
+from sklearn.experimental import enable_iterative_imputer  # noqa: F401
+from sklearn.impute import IterativeImputer, KNNImputer, MissingIndicator, SimpleImputer
 from sklearn.naive_bayes import GaussianNB
 from sklearn.neighbors import KNeighborsClassifier, KNeighborsRegressor
 from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
@@ -309,6 +310,8 @@ MODELS = {
     "pls_reg_2targets": (PLSRegression(n_components=3, scale=False), X, y2),
     "pls_canonical": (PLSCanonical(n_components=2), Xdf, y2),
     "cca": (CCA(n_components=1), Xdf, y2),
+    "iter_impute_ridge": (Pipeline([("i", IterativeImputer(random_state=0)), ("m", Ridge())]), pd.DataFrame(np.where(rng.rand(N, F) < 0.15, np.nan, X), columns=cols), y),
+    "iter_impute_tree_indicator": (Pipeline([("s", StandardScaler()), ("i", IterativeImputer(estimator=DecisionTreeRegressor(max_depth=3, random_state=0), max_iter=3, initial_strategy="median", imputation_order="descending", min_value=-2.0, max_value=2.5, add_indicator=True, n_nearest_features=3, random_state=0)), ("m", LinearRegression())]), pd.DataFrame(np.where(rng.rand(N, F) < np.array([0.2, 0.1, 0, 0.3, 0]), np.nan, X), columns=cols), y),
     "iforest_sub": (IsolationForest(n_estimators=10, max_features=0.6, max_samples=50, contamination=0.1, random_state=0), X, None),
 }
 MODELS.update(CATEGORICAL)
