@@ -267,13 +267,19 @@ func TestPredictsAsScikitLearn(t *testing.T) {
 	}
 	for _, c := range []struct{ name, fn string }{{"bagging_sparse_classes", "predict_proba"}, {"iforest_sub", "predict"}, {"qda", "predict_proba"},
 		{"kmeans", "predict"}, {"quantile_normal_logreg", "predict_proba"}, {"ovr_svc_poly", "predict"}, {"ttr_log1p_linreg", "predict"},
-		{"calib_isotonic", "predict_proba"}, {"knn_brute_dist_20", "predict_proba"}, {"impute_indicator_ridge", "predict"}, {"text_ct", "predict"}} {
+		{"calib_isotonic", "predict_proba"}, {"knn_brute_dist_20", "predict_proba"}, {"impute_indicator_ridge", "predict"}, {"text_ct", "predict"},
+		{"lof_novelty", "predict"}, {"gpr_rbf_white", "predict"}, {"iter_impute_tree_indicator", "predict"}, {"kridge_rbf", "predict"}, {"pls_reg", "predict"},
+		{"spline_periodic", "predict"}, {"knn_impute_dist_indicator", "predict"}, {"bagging_tree", "predict_log_proba"}} {
 		p, err := LoadPredictor(files[c.name][3], c.fn)
 		if err != nil {
 			t.Fatalf("%s: %v", c.name, err)
 		}
 		names := cols
 		rows := crows
+		if strings.Contains(c.name, "impute") {
+			rows = slices.Clone(crows)
+			rows[1] = []any{nan, 1.0, nan, 2.0, 0.5}
+		}
 		if c.name == "text_ct" {
 			names, rows = []string{"text", "x"}, [][]any{{"the cat runs", 0.5}, {"ΟΔΟΣ slow", -1.0}}
 		}
