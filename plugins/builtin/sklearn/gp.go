@@ -5,6 +5,55 @@ import (
 	"math"
 )
 
+// gpk is a Gaussian process kernel: k of two different rows, and diag
+// its value at a row with itself (the kernel's diag, where a white
+// kernel adds its noise).
+type gpk struct {
+	k    kernelFunc
+	diag func(x []float64) float64
+}
+
+// gpKernelDiag reads a kernel as gpKernel does, with its diagonal.
+func gpKernelDiag(v any, nIn int) (*gpk, error) {
+	k, err := gpKernel(v, nIn)
+	if err != nil {
+		return nil, err
+	}
+	o := v.(*object)
+	st := o.state.(*dict)
+	switch o.class.name {
+	case "Sum", "Product":
+		a, err := gpKernelDiag(st.get("k1"), nIn)
+		if err != nil {
+			return nil, err
+		}
+		b, err := gpKernelDiag(st.get("k2"), nIn)
+		if err != nil {
+			return nil, err
+		}
+		if o.class.name == "Sum" {
+			return &gpk{k, func(x []float64) float64 { return a.diag(x) + b.diag(x) }}, nil
+		}
+		return &gpk{k, func(x []float64) float64 { return a.diag(x) * b.diag(x) }}, nil
+	case "Exponentiation":
+		a, err := gpKernelDiag(st.get("kernel"), nIn)
+		if err != nil {
+			return nil, err
+		}
+		e, _ := pyNumber(st.get("exponent"))
+		return &gpk{k, func(x []float64) float64 { return math.Pow(a.diag(x), e) }}, nil
+	case "ConstantKernel":
+		c, _ := pyNumber(st.get("constant_value"))
+		return &gpk{k, func([]float64) float64 { return c }}, nil
+	case "WhiteKernel":
+		n, _ := pyNumber(st.get("noise_level"))
+		return &gpk{k, func([]float64) float64 { return n }}, nil
+	case "DotProduct":
+		return &gpk{k, func(x []float64) float64 { return k(x, x) }}, nil
+	}
+	return &gpk{k, func([]float64) float64 { return 1 }}, nil // stationary, normalized
+}
+
 // gpKernel reads a fitted Gaussian process kernel (a tree of
 // sklearn.gaussian_process.kernels objects) as a function of two rows,
 // each computed as scikit-learn's __call__(X, Y) computes it for X not
@@ -217,4 +266,106 @@ func gaussianProcess(g *stage, s *state, predictFn string) (*stage, error) {
 		return rows(out, targets)
 	}
 	return g, nil
+}
+
+// Williams and Barber's approximation of the logistic by erfs, as
+// scikit-learn's Laplace classifier integrates it.
+var gpcLambdas = []float64{0.41, 0.4, 0.37, 0.44, 0.39}
+var gpcCoefs = []float64{-1854.8214151, 3516.89893646, 221.29346712, 128.12323805, -2010.49422654}
+
+// gaussianProcessClassifier makes the stage of a fitted binary
+// GaussianProcessClassifier (Laplace approximation): the latent mean
+// f* = k(X_train_, x)·(y_train_ - pi_), its class by its sign; and
+// predict_proba the logistic integrated over f*'s variance (k(x, x) less
+// |v|², v solving L v = √W k) by scikit-learn's five erfs.
+func gaussianProcessClassifier(g *stage, s *state, predictFn string) (*stage, error) {
+	if predictFn != "predict" && predictFn != "predict_proba" {
+		return nil, fmt.Errorf("%w: %s.%s", ErrNotInGo, g.class, predictFn)
+	}
+	classes := s.classes()
+	be, ok := s.d.get("base_estimator_").(*object)
+	if s.err != nil {
+		return nil, s.err
+	}
+	if !ok || be.class.name != "_BinaryGaussianProcessClassifierLaplace" || len(classes) != 2 {
+		return nil, fmt.Errorf("%w: a GaussianProcessClassifier of %d classes (one-vs-rest of binary ones)", ErrNotInGo, len(classes))
+	}
+	st, _ := be.state.(*dict)
+	if st == nil {
+		return nil, fmt.Errorf("%w: %s without its binary classifier's state", ErrNotInGo, g.class)
+	}
+	b := &state{d: st, class: "GaussianProcessClassifier"}
+	xa := b.array("X_train_")
+	train := b.floats("X_train_")
+	yt, pi := b.floats("y_train_"), b.floats("pi_")
+	wsr := b.floats("W_sr_")
+	la := b.array("L_")
+	L := b.floats("L_")
+	if b.err != nil {
+		return nil, b.err
+	}
+	if len(xa.shape) != 2 {
+		return nil, fmt.Errorf("%w: %s's X_train_ of shape %v", ErrNotInGo, g.class, xa.shape)
+	}
+	n, nf := xa.shape[0], xa.shape[1]
+	if len(yt) != n || len(pi) != n || len(wsr) != n || len(la.shape) != 2 || la.shape[0] != n || la.shape[1] != n {
+		return nil, fmt.Errorf("%w: %s's fitted arrays disagree", ErrNotInGo, g.class)
+	}
+	if err := s.widths(g, make([]float64, nf)); err != nil {
+		return nil, err
+	}
+	kern, err := gpKernelDiag(st.get("kernel_"), nf)
+	if err != nil {
+		return nil, err
+	}
+	resid := make([]float64, n)
+	for i := range resid {
+		resid[i] = yt[i] - pi[i]
+	}
+	latent := func(row, kv []float64) float64 {
+		var f float64
+		for i := range n {
+			kv[i] = kern.k(train[i*nf:(i+1)*nf], row)
+			f += float64(kv[i] * resid[i])
+		}
+		return f
+	}
+	label := func(x *matrix) []int {
+		out := make([]int, x.rows)
+		kv := make([]float64, n)
+		for r := range out {
+			out[r] = b2i(latent(x.row(r), kv) > 0)
+		}
+		return out
+	}
+	proba := func(x *matrix) [][]float64 {
+		out := make([][]float64, x.rows)
+		kv, v := make([]float64, n), make([]float64, n)
+		for r := range out {
+			row := x.row(r)
+			f := latent(row, kv)
+			for i := range n { // forward substitution: L v = √W k
+				sum := wsr[i] * kv[i]
+				for j := range i {
+					sum -= float64(L[i*n+j] * v[j])
+				}
+				v[i] = sum / L[i*n+i]
+			}
+			var vv float64
+			for _, t := range v {
+				vv += float64(t * t)
+			}
+			variance := kern.diag(row) - vv
+			alpha := 1 / (2 * variance)
+			terms := make([]float64, len(gpcLambdas))
+			for i, l := range gpcLambdas {
+				integral := math.Sqrt(math.Pi/alpha) * math.Erf(l*f*math.Sqrt(alpha/(alpha+l*l))) / (2 * math.Sqrt(variance*2*math.Pi))
+				terms[i] = gpcCoefs[i] * integral
+			}
+			p := npSum(terms) + 0.5*npSum(gpcCoefs)
+			out[r] = []float64{1 - p, p}
+		}
+		return out
+	}
+	return classify(g, predictFn, classes, proba, label)
 }

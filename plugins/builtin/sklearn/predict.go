@@ -392,6 +392,8 @@ func finalStage(class *global, s *state, predictFn string) (*stage, error) {
 		return adaBoost(g, s, predictFn)
 	case name == "sklearn.cluster._kmeans.KMeans" || name == "sklearn.cluster._kmeans.MiniBatchKMeans":
 		return kMeans(g, s, predictFn)
+	case name == "sklearn.gaussian_process._gpc.GaussianProcessClassifier":
+		return gaussianProcessClassifier(g, s, predictFn)
 	case name == "sklearn.gaussian_process._gpr.GaussianProcessRegressor":
 		return gaussianProcess(g, s, predictFn)
 	case name == "sklearn.cross_decomposition._pls.PLSRegression" || name == "sklearn.cross_decomposition._pls.PLSCanonical" || name == "sklearn.cross_decomposition._pls.CCA":

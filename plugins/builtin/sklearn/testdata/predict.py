@@ -48,7 +48,7 @@ from sklearn.neural_network import MLPClassifier, MLPRegressor
 from sklearn.feature_selection import RFE, RFECV, SelectFromModel, SelectKBest, SelectPercentile, VarianceThreshold, f_classif
 from sklearn.feature_extraction.text import CountVectorizer, HashingVectorizer, TfidfTransformer, TfidfVectorizer
 from sklearn.cross_decomposition import CCA, PLSCanonical, PLSRegression
-from sklearn.gaussian_process import GaussianProcessRegressor
+from sklearn.gaussian_process import GaussianProcessClassifier, GaussianProcessRegressor
 from sklearn.gaussian_process.kernels import RBF, ConstantKernel, DotProduct, ExpSineSquared, Matern, RationalQuadratic, WhiteKernel
 from sklearn.kernel_approximation import Nystroem, RBFSampler
 from sklearn.kernel_ridge import KernelRidge
@@ -312,6 +312,8 @@ MODELS = {
     "cca": (CCA(n_components=1), Xdf, y2),
     "iter_impute_ridge": (Pipeline([("i", IterativeImputer(random_state=0)), ("m", Ridge())]), pd.DataFrame(np.where(rng.rand(N, F) < 0.15, np.nan, X), columns=cols), y),
     "iter_impute_tree_indicator": (Pipeline([("s", StandardScaler()), ("i", IterativeImputer(estimator=DecisionTreeRegressor(max_depth=3, random_state=0), max_iter=3, initial_strategy="median", imputation_order="descending", min_value=-2.0, max_value=2.5, add_indicator=True, n_nearest_features=3, random_state=0)), ("m", LinearRegression())]), pd.DataFrame(np.where(rng.rand(N, F) < np.array([0.2, 0.1, 0, 0.3, 0]), np.nan, X), columns=cols), y),
+    "gpc_rbf": (Pipeline([("s", StandardScaler()), ("m", GaussianProcessClassifier(ConstantKernel(1.0) * RBF(1.0), random_state=0))]), Xdf, yb),
+    "gpc_matern_white": (Pipeline([("s", StandardScaler()), ("m", GaussianProcessClassifier(Matern(nu=2.5) + WhiteKernel(0.1), random_state=0))]), X, np.where(yb == 1, "yes", "no")),
     "iforest_sub": (IsolationForest(n_estimators=10, max_features=0.6, max_samples=50, contamination=0.1, random_state=0), X, None),
 }
 MODELS.update(CATEGORICAL)
