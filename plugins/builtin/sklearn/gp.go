@@ -287,14 +287,34 @@ func gaussianProcessClassifier(g *stage, s *state, predictFn string) (*stage, er
 	if s.err != nil {
 		return nil, s.err
 	}
+	if ok && be.class.name == "OneVsRestClassifier" && s.str("multi_class") == "one_vs_rest" {
+		// The wrapper checks the input; its one-vs-rest of binary
+		// classifiers answers the array.
+		inner := &Predictor{}
+		if err := inner.add(be, predictFn); err != nil {
+			return nil, err
+		}
+		g.answer = func(f *frame) (any, error) {
+			x, err := g.validate(f)
+			if err != nil {
+				return nil, err
+			}
+			return inner.predict(frameOf(x))
+		}
+		return g, nil
+	}
 	if !ok || be.class.name != "_BinaryGaussianProcessClassifierLaplace" || len(classes) != 2 {
-		return nil, fmt.Errorf("%w: a GaussianProcessClassifier of %d classes (one-vs-rest of binary ones)", ErrNotInGo, len(classes))
+		return nil, fmt.Errorf("%w: a GaussianProcessClassifier of %d classes (%s)", ErrNotInGo, len(classes), s.str("multi_class"))
 	}
 	st, _ := be.state.(*dict)
 	if st == nil {
 		return nil, fmt.Errorf("%w: %s without its binary classifier's state", ErrNotInGo, g.class)
 	}
-	b := &state{d: st, class: "GaussianProcessClassifier"}
+	return binaryGPC(g, &state{d: st, class: "GaussianProcessClassifier"}, classes, predictFn)
+}
+
+// binaryGPC is the Laplace binary classifier of its fitted state b.
+func binaryGPC(g *stage, b *state, classes []any, predictFn string) (*stage, error) {
 	xa := b.array("X_train_")
 	train := b.floats("X_train_")
 	yt, pi := b.floats("y_train_"), b.floats("pi_")
@@ -311,10 +331,10 @@ func gaussianProcessClassifier(g *stage, s *state, predictFn string) (*stage, er
 	if len(yt) != n || len(pi) != n || len(wsr) != n || len(la.shape) != 2 || la.shape[0] != n || la.shape[1] != n {
 		return nil, fmt.Errorf("%w: %s's fitted arrays disagree", ErrNotInGo, g.class)
 	}
-	if err := s.widths(g, make([]float64, nf)); err != nil {
+	if err := b.widths(g, make([]float64, nf)); err != nil {
 		return nil, err
 	}
-	kern, err := gpKernelDiag(st.get("kernel_"), nf)
+	kern, err := gpKernelDiag(b.d.get("kernel_"), nf)
 	if err != nil {
 		return nil, err
 	}

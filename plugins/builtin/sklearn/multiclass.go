@@ -39,6 +39,7 @@ var probaOnly = []string{
 	"sklearn.naive_bayes.GaussianNB", "sklearn.naive_bayes.MultinomialNB", "sklearn.naive_bayes.ComplementNB",
 	"sklearn.naive_bayes.BernoulliNB", "sklearn.neighbors._classification.KNeighborsClassifier",
 	"sklearn.neural_network._multilayer_perceptron.MLPClassifier",
+	"sklearn.gaussian_process._gpc._BinaryGaussianProcessClassifierLaplace",
 }
 
 // binaryScore is one of OneVsRestClassifier's estimators as its

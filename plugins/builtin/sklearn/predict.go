@@ -394,6 +394,17 @@ func finalStage(class *global, s *state, predictFn string) (*stage, error) {
 		return kMeans(g, s, predictFn)
 	case name == "sklearn.gaussian_process._gpc.GaussianProcessClassifier":
 		return gaussianProcessClassifier(g, s, predictFn)
+	case name == "sklearn.gaussian_process._gpc._BinaryGaussianProcessClassifierLaplace": // one of a one-vs-rest
+		classes := s.classes()
+		if s.err != nil {
+			return nil, s.err
+		}
+		if g.nIn == 0 {
+			if a := s.array("X_train_"); len(a.shape) == 2 {
+				g.nIn = a.shape[1]
+			}
+		}
+		return binaryGPC(g, s, classes, predictFn)
 	case name == "sklearn.gaussian_process._gpr.GaussianProcessRegressor":
 		return gaussianProcess(g, s, predictFn)
 	case name == "sklearn.cross_decomposition._pls.PLSRegression" || name == "sklearn.cross_decomposition._pls.PLSCanonical" || name == "sklearn.cross_decomposition._pls.CCA":

@@ -314,6 +314,7 @@ MODELS = {
     "iter_impute_tree_indicator": (Pipeline([("s", StandardScaler()), ("i", IterativeImputer(estimator=DecisionTreeRegressor(max_depth=3, random_state=0), max_iter=3, initial_strategy="median", imputation_order="descending", min_value=-2.0, max_value=2.5, add_indicator=True, n_nearest_features=3, random_state=0)), ("m", LinearRegression())]), pd.DataFrame(np.where(rng.rand(N, F) < np.array([0.2, 0.1, 0, 0.3, 0]), np.nan, X), columns=cols), y),
     "gpc_rbf": (Pipeline([("s", StandardScaler()), ("m", GaussianProcessClassifier(ConstantKernel(1.0) * RBF(1.0), random_state=0))]), Xdf, yb),
     "gpc_matern_white": (Pipeline([("s", StandardScaler()), ("m", GaussianProcessClassifier(Matern(nu=2.5) + WhiteKernel(0.1), random_state=0))]), X, np.where(yb == 1, "yes", "no")),
+    "gpc_multi_ovr": (Pipeline([("s", StandardScaler()), ("m", GaussianProcessClassifier(1.0 * RBF(1.0), random_state=0))]), Xdf, ys),
     "iforest_sub": (IsolationForest(n_estimators=10, max_features=0.6, max_samples=50, contamination=0.1, random_state=0), X, None),
 }
 MODELS.update(CATEGORICAL)
