@@ -584,16 +584,9 @@ func ordinalEncoder(g *stage, s *state) (*stage, error) {
 // constant or keep_empty_features); fitted on objects, None is not
 // missing (as scikit-learn sees it).
 func simpleImputer(g *stage, s *state) (*stage, error) {
-	if mv, ok := s.d.get("missing_values").(float64); !ok || !math.IsNaN(mv) {
-		return nil, fmt.Errorf("%w: SimpleImputer with missing_values other than NaN", ErrNotInGo)
-	}
-	var indicator []int // add_indicator: the columns whose missing values are flagged after the imputed ones
-	if s.bool("add_indicator", false) {
-		ind := s.sub("indicator_")
-		var err error
-		if indicator, err = missingFeatures(ind); err != nil {
-			return nil, err
-		}
+	indicator, err := imputerIndicator(s) // the columns whose missing values are flagged after the imputed ones
+	if err != nil {
+		return nil, err
 	}
 	dt, err := readDtype(s.d.get("_fit_dtype"))
 	if err != nil {
@@ -676,6 +669,18 @@ func simpleImputer(g *stage, s *state) (*stage, error) {
 		return out, nil
 	}
 	return g, nil
+}
+
+// imputerIndicator is an imputer's add_indicator columns (nil without
+// it), refusing missing values other than NaN.
+func imputerIndicator(s *state) ([]int, error) {
+	if mv, ok := s.d.get("missing_values").(float64); !ok || !math.IsNaN(mv) {
+		return nil, fmt.Errorf("%w: %s with missing_values other than NaN", ErrNotInGo, s.class)
+	}
+	if !s.bool("add_indicator", false) {
+		return nil, nil
+	}
+	return missingFeatures(s.sub("indicator_"))
 }
 
 // missingFeatures reads a fitted MissingIndicator's features_ (the

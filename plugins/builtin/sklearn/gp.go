@@ -158,12 +158,13 @@ func gpKernel(v any, nIn int) (kernelFunc, error) {
 			}
 			return math.Exp(-(d * d) / 2.0)
 		}, nil
-	case "RationalQuadratic":
+	case "RationalQuadratic", "ExpSineSquared": // unscaled distances, one length scale
+		second := map[string]string{"RationalQuadratic": "alpha", "ExpSineSquared": "periodicity"}[o.class.name]
 		ls, err := num("length_scale")
 		if err != nil {
 			return nil, err
 		}
-		a, err := num("alpha")
+		a, err := num(second)
 		if err != nil {
 			return nil, err
 		}
@@ -171,24 +172,13 @@ func gpKernel(v any, nIn int) (kernelFunc, error) {
 		for i := range ones {
 			ones[i] = 1
 		}
-		return func(x, y []float64) float64 {
-			return math.Pow(1+sqDist(x, y, ones)/(2*a*(ls*ls)), -a)
-		}, nil
-	case "ExpSineSquared":
-		ls, err := num("length_scale")
-		if err != nil {
-			return nil, err
+		if o.class.name == "RationalQuadratic" {
+			return func(x, y []float64) float64 {
+				return math.Pow(1+sqDist(x, y, ones)/(2*a*(ls*ls)), -a)
+			}, nil
 		}
-		p, err := num("periodicity")
-		if err != nil {
-			return nil, err
-		}
-		ones := make([]float64, nIn)
-		for i := range ones {
-			ones[i] = 1
-		}
-		return func(x, y []float64) float64 {
-			t := math.Sin(math.Pi/p*math.Sqrt(sqDist(x, y, ones))) / ls
+		return func(x, y []float64) float64 { // a is the periodicity
+			t := math.Sin(math.Pi/a*math.Sqrt(sqDist(x, y, ones))) / ls
 			return math.Exp(-2 * (t * t))
 		}, nil
 	case "DotProduct":
@@ -211,30 +201,19 @@ func gaussianProcess(g *stage, s *state, predictFn string) (*stage, error) {
 	if predictFn != "predict" {
 		return nil, fmt.Errorf("%w: %s.%s", ErrNotInGo, g.class, predictFn)
 	}
-	xa := s.array("X_train_")
-	train := s.floats("X_train_")
-	aa := s.array("alpha_")
-	alpha := s.floats("alpha_")
+	kf, err := readKernelFit(g, s, "X_train_", "alpha_")
+	if err != nil {
+		return nil, err
+	}
 	mean := s.floatsOrScalar("_y_train_mean")
 	std := s.floatsOrScalar("_y_train_std")
 	if s.err != nil {
 		return nil, s.err
 	}
-	if len(xa.shape) != 2 || aa.shape[0] != xa.shape[0] || len(aa.shape) > 2 {
-		return nil, fmt.Errorf("%w: %s with X_train_ of shape %v, alpha_ %v", ErrNotInGo, g.class, xa.shape, aa.shape)
+	if len(mean) != 1 && len(mean) != kf.targets || len(std) != 1 && len(std) != kf.targets {
+		return nil, fmt.Errorf("%w: %s's target normalization for %d targets", ErrNotInGo, g.class, kf.targets)
 	}
-	n, nf := xa.shape[0], xa.shape[1]
-	targets := 1
-	if len(aa.shape) == 2 {
-		targets = aa.shape[1]
-	}
-	if len(mean) != 1 && len(mean) != targets || len(std) != 1 && len(std) != targets {
-		return nil, fmt.Errorf("%w: %s's target normalization for %d targets", ErrNotInGo, g.class, targets)
-	}
-	if err := s.widths(g, make([]float64, nf)); err != nil {
-		return nil, err
-	}
-	k, err := gpKernel(s.d.get("kernel_"), nf)
+	k, err := gpKernel(s.d.get("kernel_"), kf.nf)
 	if err != nil {
 		return nil, err
 	}
@@ -244,26 +223,14 @@ func gaussianProcess(g *stage, s *state, predictFn string) (*stage, error) {
 		}
 		return v[t]
 	}
+	kf.vector = kf.targets == 1 // a column of one target is squeezed
 	g.predict = func(x *matrix) any {
-		out := make([]float64, x.rows*targets)
-		kv := make([]float64, n)
-		for r := 0; r < x.rows; r++ {
-			row := x.row(r)
-			for i := range n {
-				kv[i] = k(row, train[i*nf:(i+1)*nf])
-			}
-			for t := range targets {
-				var sum float64
-				for i, v := range kv {
-					sum += float64(v * alpha[i*targets+t])
-				}
-				out[r*targets+t] = float64(at(std, t)*sum) + at(mean, t)
-			}
+		out := kf.sums(x, k)
+		for i, v := range out {
+			t := i % kf.targets
+			out[i] = float64(at(std, t)*v) + at(mean, t)
 		}
-		if targets == 1 {
-			return out
-		}
-		return rows(out, targets)
+		return kf.answer(out)
 	}
 	return g, nil
 }

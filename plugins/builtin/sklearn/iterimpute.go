@@ -14,9 +14,6 @@ import (
 // bounds; nothing more when nothing is missing. add_indicator appends
 // the missing-value columns.
 func iterativeImputer(g *stage, s *state) (*stage, error) {
-	if mv, ok := s.d.get("missing_values").(float64); !ok || !math.IsNaN(mv) {
-		return nil, fmt.Errorf("%w: IterativeImputer with missing_values other than NaN", ErrNotInGo)
-	}
 	if s.bool("sample_posterior", false) {
 		return nil, fmt.Errorf("%w: IterativeImputer with sample_posterior (random draws)", ErrNotInGo)
 	}
@@ -28,11 +25,9 @@ func iterativeImputer(g *stage, s *state) (*stage, error) {
 		return nil, err
 	}
 	stats := s.sub("initial_imputer_").floats("statistics_")
-	var indicator []int
-	if s.bool("add_indicator", false) {
-		if indicator, err = missingFeatures(s.sub("indicator_")); err != nil {
-			return nil, err
-		}
+	indicator, err := imputerIndicator(s)
+	if err != nil {
+		return nil, err
 	}
 	lo, hi := s.floatsOrScalar("_min_value"), s.floatsOrScalar("_max_value")
 	nIter := s.int("n_iter_")

@@ -89,55 +89,76 @@ func kernelOf(g *stage, s *state, nIn int) (kernelFunc, error) {
 	return pairwiseKernel(name, s.d.get("gamma"), degree, coef0, nIn)
 }
 
+// kernelFit reads a kernel model's fitted points (fitKey) and their
+// coefficients (coefKey: a value a point, or a row of targets).
+type kernelFit struct {
+	fit, coef      []float64
+	n, nf, targets int
+	vector         bool // one-dimensional coefficients: one answer a row
+}
+
+func readKernelFit(g *stage, s *state, fitKey, coefKey string) (*kernelFit, error) {
+	fa := s.array(fitKey)
+	kf := &kernelFit{fit: s.floats(fitKey), coef: s.floats(coefKey), targets: 1}
+	ca := s.array(coefKey)
+	if s.err != nil {
+		return nil, s.err
+	}
+	if len(fa.shape) != 2 || len(ca.shape) == 0 || ca.shape[0] != fa.shape[0] || len(ca.shape) > 2 {
+		return nil, fmt.Errorf("%w: %s with %s of shape %v, %s %v", ErrNotInGo, g.class, fitKey, fa.shape, coefKey, ca.shape)
+	}
+	kf.n, kf.nf, kf.vector = fa.shape[0], fa.shape[1], len(ca.shape) == 1
+	if !kf.vector {
+		kf.targets = ca.shape[1]
+	}
+	return kf, s.widths(g, make([]float64, kf.nf))
+}
+
+// sums is each row's kernel with the fitted points times their
+// coefficients, a value a target, added point by point.
+func (kf *kernelFit) sums(x *matrix, k kernelFunc) []float64 {
+	out := make([]float64, x.rows*kf.targets)
+	kv := make([]float64, kf.n)
+	for r := 0; r < x.rows; r++ {
+		row := x.row(r)
+		for i := range kf.n {
+			kv[i] = k(row, kf.fit[i*kf.nf:(i+1)*kf.nf])
+		}
+		for t := range kf.targets {
+			var sum float64
+			for i, v := range kv {
+				sum += float64(v * kf.coef[i*kf.targets+t])
+			}
+			out[r*kf.targets+t] = sum
+		}
+	}
+	return out
+}
+
+// answer is out as a vector or rows of targets, as the model's
+// coefficients are shaped.
+func (kf *kernelFit) answer(out []float64) any {
+	if kf.vector {
+		return out
+	}
+	return rows(out, kf.targets)
+}
+
 // kernelRidge makes the stage of a fitted KernelRidge: the kernel of the
 // input and X_fit_, times dual_coef_.
 func kernelRidge(g *stage, s *state, predictFn string) (*stage, error) {
 	if predictFn != "predict" {
 		return nil, fmt.Errorf("%w: %s.%s", ErrNotInGo, g.class, predictFn)
 	}
-	fa := s.array("X_fit_")
-	fit := s.floats("X_fit_")
-	da := s.array("dual_coef_")
-	dual := s.floats("dual_coef_")
-	if s.err != nil {
-		return nil, s.err
-	}
-	if len(fa.shape) != 2 || da.shape[0] != fa.shape[0] || len(da.shape) > 2 {
-		return nil, fmt.Errorf("%w: %s with X_fit_ of shape %v, dual_coef_ %v", ErrNotInGo, g.class, fa.shape, da.shape)
-	}
-	n, nf := fa.shape[0], fa.shape[1]
-	if err := s.widths(g, make([]float64, nf)); err != nil {
-		return nil, err
-	}
-	k, err := kernelOf(g, s, nf)
+	kf, err := readKernelFit(g, s, "X_fit_", "dual_coef_")
 	if err != nil {
 		return nil, err
 	}
-	targets := 1
-	if len(da.shape) == 2 {
-		targets = da.shape[1]
+	k, err := kernelOf(g, s, kf.nf)
+	if err != nil {
+		return nil, err
 	}
-	g.predict = func(x *matrix) any {
-		out := make([]float64, x.rows*targets)
-		kv := make([]float64, n)
-		for r := 0; r < x.rows; r++ {
-			row := x.row(r)
-			for i := range n {
-				kv[i] = k(row, fit[i*nf:(i+1)*nf])
-			}
-			for t := range targets {
-				var sum float64
-				for i, v := range kv {
-					sum += float64(v * dual[i*targets+t])
-				}
-				out[r*targets+t] = sum
-			}
-		}
-		if len(da.shape) == 1 {
-			return out
-		}
-		return rows(out, targets)
-	}
+	g.predict = func(x *matrix) any { return kf.answer(kf.sums(x, k)) }
 	return g, nil
 }
 

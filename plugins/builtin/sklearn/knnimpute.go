@@ -19,9 +19,6 @@ import (
 // not when nothing is missing. Among donors at exactly equal distances the
 // first fitted are taken, where numpy's argpartition may take others.
 func knnImputer(g *stage, s *state) (*stage, error) {
-	if mv, ok := s.d.get("missing_values").(float64); !ok || !math.IsNaN(mv) {
-		return nil, fmt.Errorf("%w: KNNImputer with missing_values other than NaN", ErrNotInGo)
-	}
 	if m, _ := s.d.get("metric").(string); m != "nan_euclidean" {
 		return nil, fmt.Errorf("%w: KNNImputer with the metric %s", ErrNotInGo, describe(s.d.get("metric")))
 	}
@@ -33,12 +30,9 @@ func knnImputer(g *stage, s *state) (*stage, error) {
 	fa := s.array("_fit_X")
 	fit := s.floats("_fit_X")
 	keepEmpty := s.bool("keep_empty_features", false)
-	var indicator []int
-	if s.bool("add_indicator", false) {
-		var err error
-		if indicator, err = missingFeatures(s.sub("indicator_")); err != nil {
-			return nil, err
-		}
+	indicator, err := imputerIndicator(s)
+	if err != nil {
+		return nil, err
 	}
 	if s.err != nil {
 		return nil, s.err
